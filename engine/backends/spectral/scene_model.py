@@ -1,0 +1,249 @@
+"""Scene-adaptive pixel classifier seeded by spectral-index priors.
+
+Fit once per raster on a decimated sample of the whole raster:
+
+1. Offsets: none for calibrated reflectance; a partial dark-object subtraction for digital numbers.
+2. Seeds: confident pixels per class from index priors with per-scene thresholds (``seeds``).
+3. Model: one Gaussian per seeded class in log-band space (log makes band ratios, hence all the
+   normalised-difference indices, linear, and illumination a shift), shrunk towards a scaled
+   identity, refined by a few seed-anchored EM iterations on the whole sample so each class
+   adapts to the scene's own spread (mixed, turbid, shaded pixels). A broad "other" Gaussian
+   over the whole sample catches what no seeded class explains.
+
+Prediction is purely per-pixel and computed with elementwise operations in a fixed order (no
+BLAS over pixels), so a pixel gets the same bytes whatever tile it is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...errors import BandError
+from .seeds import MIN_SEEDS, dark_offsets, select_seeds
+
+#: Every class the scene model knows; "shadow" and "other" are internal and never output.
+SCENE_CLASSES: tuple[str, ...] = (
+    "water", "vegetation", "builtup", "bare", "snow", "cloud", "shadow", "other",
+)  # fmt: skip
+INTERNAL_CLASSES = frozenset({"shadow", "other"})
+
+#: Band roles used as classifier features, when present (atmospheric bands are left out).
+FEATURE_ROLES = ("blue", "green", "red", "rededge1", "nir", "swir1", "swir2")
+FALLBACK_ROLES = ("coastal", "yellow", "rededge2", "rededge3", "nir08", "pan")
+
+MAX_FIT_PIXELS = 200_000
+EM_ITERATIONS = 3
+SHRINKAGE = 0.1
+FLOOR = 0.003  # reflectance-like floor before the log (sensor noise level)
+OTHER_PRIOR = 0.02
+_SEED = 20240601
+
+
+@dataclass(frozen=True, eq=False)
+class SceneModel:
+    """A fitted per-raster classifier: per-class Gaussians in log-band space, and its evidence."""
+
+    classes: tuple[str, ...]
+    features: tuple[str, ...]
+    calibrated: bool
+    offsets: dict[str, float]
+    means: np.ndarray  # (K, d)
+    whiten: np.ndarray  # (K, d, d) lower-triangular L^-1 with L L^T = covariance
+    log_consts: np.ndarray  # (K,) log prior - 0.5 log det - 0.5 d log 2 pi
+    thresholds: dict[str, float]
+    threshold_how: dict[str, str]
+    seed_counts: dict[str, int]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Band roles the model reads (one per feature)."""
+        return tuple(f[4:-1] for f in self.features)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary for the run manifest."""
+        return {
+            "method": "index-seeded Gaussian classifier in log-band space, seed-anchored EM",
+            "classes": list(self.classes),
+            "features": list(self.features),
+            "calibrated": self.calibrated,
+            "dark_offsets": {k: round(v, 6) for k, v in self.offsets.items()},
+            "thresholds": {k: round(v, 4) for k, v in self.thresholds.items()},
+            "thresholds_how": dict(self.threshold_how),
+            "seed_counts": dict(self.seed_counts),
+            "priors": {
+                c: round(float(p), 4) for c, p in zip(self.classes, self._priors(), strict=True)
+            },
+            "notes": list(self.notes),
+        }
+
+    def _priors(self) -> np.ndarray:
+        d = self.means.shape[1]
+        logdet = np.array([-2 * np.log(np.diag(w)).sum() for w in self.whiten])
+        return np.exp(self.log_consts + 0.5 * logdet + 0.5 * d * np.log(2 * np.pi))
+
+
+def _feature_roles(roles: Sequence[str]) -> tuple[str, ...]:
+    chosen = tuple(r for r in FEATURE_ROLES if r in roles)
+    if len(chosen) < 3:
+        chosen += tuple(r for r in FALLBACK_ROLES if r in roles)[: 3 - len(chosen)]
+    return chosen
+
+
+def _features(bands: Mapping[str, np.ndarray], roles: Sequence[str], offsets) -> np.ndarray:
+    """(d, ...) float64 log of offset-corrected bands, floored."""
+    return np.stack(
+        [
+            np.log(np.maximum(np.asarray(bands[r], dtype=np.float64) - offsets[r], FLOOR))
+            for r in roles
+        ]
+    )
+
+
+def _loglik(x: np.ndarray, means, whiten, log_consts) -> np.ndarray:
+    """(K, ...) class log-densities of features x (d, ...), elementwise in a fixed order."""
+    k_count, d = means.shape
+    out = np.empty((k_count,) + x.shape[1:], dtype=np.float64)
+    centred = np.empty_like(x)
+    for k in range(k_count):
+        for j in range(d):
+            centred[j] = x[j] - means[k, j]
+        q = np.zeros(x.shape[1:], dtype=np.float64)
+        for i in range(d):
+            y = whiten[k, i, 0] * centred[0]
+            for j in range(1, i + 1):
+                y = y + whiten[k, i, j] * centred[j]
+            q = q + y * y
+        out[k] = log_consts[k] - 0.5 * q
+    return out
+
+
+def _gaussian(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted mean, shrunk covariance's whitening matrix and log-determinant of x (n, d)."""
+    sw = w.sum()
+    mu = (w[:, None] * x).sum(0) / sw
+    c = x - mu
+    cov = (w[:, None] * c).T @ c / sw
+    d = x.shape[1]
+    cov = (1 - SHRINKAGE) * cov + SHRINKAGE * (np.trace(cov) / d) * np.eye(d) + 1e-6 * np.eye(d)
+    chol = np.linalg.cholesky(cov)
+    return mu, np.linalg.inv(chol), 2 * float(np.log(np.diag(chol)).sum())
+
+
+def fit_scene_model(
+    sample: Mapping[str, np.ndarray],
+    calibrated: bool,
+    targets: Sequence[str] = ("water", "vegetation", "builtup", "bare", "snow", "cloud"),
+) -> SceneModel:
+    """Fit the scene model on a whole-raster sample of valid pixels (1-D arrays keyed by role).
+
+    Deterministic: a fixed-seed subsample of at most MAX_FIT_PIXELS pixels is used. ``targets``
+    only adds notes when a requested class could not be seeded; every seedable class is fitted,
+    because the confusers decide the targets' boundaries.
+    """
+    roles = _feature_roles(list(sample))
+    if not roles:
+        raise BandError(
+            "the spectral backend needs at least one of the bands blue, green, red, nir; "
+            "set the band roles with --bands or --sensor"
+        )
+    arrays = {r: np.asarray(v, dtype=np.float64).ravel() for r, v in sample.items()}
+    ok = np.ones(len(arrays[roles[0]]), dtype=bool)
+    for v in arrays.values():
+        ok &= np.isfinite(v)
+    arrays = {r: v[ok] for r, v in arrays.items()}
+    n = int(ok.sum())
+    if n < 10 * MIN_SEEDS:
+        raise BandError(f"only {n} valid pixels in the raster sample; the input is mostly nodata")
+    if n > MAX_FIT_PIXELS:
+        keep = np.sort(np.random.default_rng(_SEED).choice(n, MAX_FIT_PIXELS, replace=False))
+        arrays = {r: v[keep] for r, v in arrays.items()}
+    offsets = dark_offsets(arrays, calibrated)
+    corrected = {r: np.maximum(v - offsets[r], FLOOR) for r, v in arrays.items()}
+    seeds = select_seeds(corrected, calibrated)
+    notes = list(seeds.notes)
+    if not calibrated:
+        notes.append("uncalibrated digital numbers: thresholds are relative to this scene")
+
+    x = _features(arrays, roles, offsets).T  # (n, d)
+    classes = [c for c in SCENE_CLASSES if c in seeds.masks and seeds.masks[c].sum() >= MIN_SEEDS]
+    for t in targets:
+        if t not in classes:
+            notes.append(f"no confident {t} pixels in this scene: {t} is not mapped")
+    seed_masks = [seeds.masks[c] for c in classes]
+    # "other": one broad Gaussian of the whole sample, fixed, at a small prior.
+    mu_o, wh_o, ld_o = _gaussian(x, np.ones(len(x)))
+    params = [_gaussian(x[m], np.ones(int(m.sum()))) for m in seed_masks]
+    priors = np.array([m.mean() for m in seed_masks] + [OTHER_PRIOR])
+    seeded = np.zeros(len(x), dtype=bool)
+    for m in seed_masks:
+        seeded |= m
+    d = x.shape[1]
+    for _ in range(EM_ITERATIONS if classes else 0):
+        means = np.array([p[0] for p in params] + [mu_o])
+        whiten = np.array([p[1] for p in params] + [wh_o])
+        logdets = np.array([p[2] for p in params] + [ld_o])
+        consts = np.log(priors) - 0.5 * logdets - 0.5 * d * np.log(2 * np.pi)
+        ll = _loglik(x.T, means, whiten, consts)
+        resp = np.exp(ll - ll.max(0))
+        resp /= resp.sum(0)
+        resp[:, seeded] = 0.0  # seeds stay anchored to their class
+        for k, m in enumerate(seed_masks):
+            resp[k, m] = 1.0
+        params = [_gaussian(x, resp[k]) for k in range(len(classes))]
+        priors = np.maximum(resp[: len(classes)].mean(1), 1e-4)
+        priors = np.append(priors, OTHER_PRIOR)
+    priors = priors / priors.sum()
+    means = np.array([p[0] for p in params] + [mu_o])
+    whiten = np.array([p[1] for p in params] + [wh_o])
+    logdets = np.array([p[2] for p in params] + [ld_o])
+    consts = np.log(priors) - 0.5 * logdets - 0.5 * d * np.log(2 * np.pi)
+    return SceneModel(
+        classes=tuple(classes) + ("other",),
+        features=tuple(f"log({r})" for r in roles),
+        calibrated=calibrated,
+        offsets={r: offsets[r] for r in roles},
+        means=means,
+        whiten=whiten,
+        log_consts=consts,
+        thresholds=dict(seeds.thresholds),
+        threshold_how=dict(seeds.how),
+        seed_counts={c: int(seeds.masks[c].sum()) for c in seeds.masks},
+        notes=tuple(notes),
+    )
+
+
+def predict_proba(model: SceneModel, bands: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Class probabilities (K, H, W) float32 over ``model.classes``; NaN where a band is NaN.
+
+    Purely per-pixel and elementwise-deterministic: the same pixel values give the same bytes
+    whatever the array's shape or the pixel's position.
+    """
+    missing = [r for r in model.roles if r not in bands]
+    if missing:
+        raise BandError(
+            f"the scene model needs bands {', '.join(missing)}, missing from this window; "
+            "use the same band roles as for fitting"
+        )
+    x = _features(bands, model.roles, model.offsets)
+    invalid = np.isnan(x).any(axis=0)
+    x[:, invalid] = 0.0
+    ll = _loglik(x, model.means, model.whiten, model.log_consts)
+    ll -= ll.max(axis=0)
+    p = np.exp(ll)
+    p /= p.sum(axis=0)
+    out = p.astype(np.float32)
+    out[:, invalid] = np.nan
+    return out
+
+
+def class_map(model: SceneModel, probs: np.ndarray, nodata: int = 255) -> np.ndarray:
+    """Index into ``model.classes`` of the most probable class (uint8), ``nodata`` where NaN."""
+    invalid = np.isnan(probs).any(axis=0)
+    out = np.argmax(np.where(np.isnan(probs), -1.0, probs), axis=0).astype(np.uint8)
+    out[invalid] = nodata
+    return out

@@ -1,0 +1,195 @@
+"""Index priors and per-scene thresholds that pick confident seed pixels for each class.
+
+Thresholds are chosen on the histogram of the WHOLE raster's sample (Otsu), then clamped to a
+physically plausible range, so a scene without a class cannot move the threshold into the middle
+of another class. For uncalibrated input (digital numbers) absolute values mean nothing: the
+clamps are wider and the brightness tests are relative to the scene's own percentiles.
+A class is seeded only when its seeds form a real, separated mode (enough pixels, a margin from
+the scene's bulk); otherwise it is disabled with a note, never invented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...indices import compute_index
+
+#: Seeds below this count disable a class (too few to fit a covariance reliably).
+MIN_SEEDS = 25
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """Seed masks over the sample, the thresholds used and what was decided, in words."""
+
+    masks: dict[str, np.ndarray]
+    thresholds: dict[str, float]
+    how: dict[str, str]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold of finite ``values`` (histogram over their 0.5-99.5 percentile range)."""
+    v = values[np.isfinite(values)]
+    if v.size < 2:
+        return float("nan")
+    lo, hi = np.percentile(v, [0.5, 99.5])
+    if not hi > lo:
+        return float(lo)
+    hist, edges = np.histogram(np.clip(v, lo, hi), bins=bins, range=(lo, hi))
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    w0 = np.cumsum(hist).astype(np.float64)
+    w1 = w0[-1] - w0
+    s0 = np.cumsum(hist * centres)
+    m0 = s0 / np.maximum(w0, 1)
+    m1 = (s0[-1] - s0) / np.maximum(w1, 1)
+    between = w0 * w1 * (m0 - m1) ** 2
+    return float(edges[1 + int(np.argmax(between[:-1]))])
+
+
+def dark_offsets(sample: Mapping[str, np.ndarray], calibrated: bool) -> dict[str, float]:
+    """Per-band additive offsets to subtract before indices (partial dark-object subtraction).
+
+    Calibrated reflectance: none. Digital numbers: half of the band's 0.1 percentile over the
+    whole-raster sample: path radiance and the sensor bias inflate dark bands (water in NIR),
+    compressing normalised differences towards 0; removing all of it would blow dark pixels up
+    into noise, half is a compromise. Estimated once per raster, never per tile.
+    """
+    if calibrated:
+        return {role: 0.0 for role in sample}
+    return {role: float(0.5 * np.percentile(v, 0.1)) for role, v in sample.items()}
+
+
+def _clamp(value: float, lo: float, hi: float) -> float:
+    return float(min(max(value, lo), hi)) if np.isfinite(value) else float(lo)
+
+
+def _rel(v: np.ndarray, q: float) -> float:
+    return float(np.percentile(v, q))
+
+
+def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResult:
+    """Confident seed masks per class from index priors on the (offset-corrected) sample bands.
+
+    ``bands`` are 1-D arrays keyed by role, all finite. Classes: water, vegetation, builtup,
+    bare, snow, cloud, shadow (internal). Seeds of two classes never overlap.
+    """
+    roles = set(bands)
+    n = len(next(iter(bands.values())))
+    masks: dict[str, np.ndarray] = {}
+    thr: dict[str, float] = {}
+    how: dict[str, str] = {}
+    notes: list[str] = []
+    cal = calibrated
+
+    def idx(name: str) -> np.ndarray:
+        return compute_index(name, bands)
+
+    has_vnir = {"red", "nir"} <= roles
+    ndvi = idx("NDVI") if has_vnir else None
+    vis = [r for r in ("blue", "green", "red") if r in roles]
+    bright = np.mean([bands[r] for r in vis], axis=0) if vis else None
+
+    # Vegetation: NDVI above a scene threshold (Otsu, clamped), plus a margin.
+    if ndvi is not None:
+        t = _clamp(otsu_threshold(ndvi), 0.3, 0.6) if cal else _clamp(otsu_threshold(ndvi), 0.05, 0.6)
+        thr["NDVI"] = t
+        how["NDVI"] = "Otsu on the scene's NDVI histogram, clamped to " + (
+            "[0.3, 0.6]" if cal else "[0.05, 0.6] (digital numbers)"
+        )
+        masks["vegetation"] = ndvi > t + 0.05
+    elif {"green", "red", "blue"} <= roles:
+        exg = idx("ExG")
+        t = _clamp(otsu_threshold(exg), 0.02, 0.2)
+        thr["ExG"] = t
+        how["ExG"] = "Otsu on the scene's excess-green histogram, clamped to [0.02, 0.2]"
+        masks["vegetation"] = exg > t + 0.02
+        notes.append("no NIR band: vegetation is found by greenness only (excess green)")
+
+    # Water: MNDWI (NDWI without SWIR) above a clamped Otsu threshold, dark in NIR.
+    w_name = "MNDWI" if {"green", "swir1"} <= roles else ("NDWI" if {"green", "nir"} <= roles else None)
+    if w_name is not None:
+        w = idx(w_name)
+        lo, hi = (0.0, 0.4) if cal else (-0.1, 0.5)
+        t = _clamp(otsu_threshold(w), lo, hi)
+        thr[w_name] = t
+        how[w_name] = f"Otsu on the scene's {w_name} histogram, clamped to [{lo}, {hi}]"
+        seed = w > t + 0.05
+        if ndvi is not None:
+            seed &= ndvi < thr.get("NDVI", 0.3) - 0.1
+        if "nir" in roles:
+            seed &= bands["nir"] < (0.15 if cal else _rel(bands["nir"], 30))
+        # A real water mode sits well above the scene's bulk; otherwise it is land noise.
+        if seed.sum() >= MIN_SEEDS and np.median(w[seed]) - np.median(w) < 0.3:
+            seed[:] = False
+            notes.append(f"{w_name} has no separated water mode: water class disabled")
+        masks["water"] = seed
+        if w_name == "NDWI":
+            notes.append("no SWIR band: water is found with NDWI (green/NIR) only")
+    else:
+        notes.append("no green+NIR bands: water cannot be detected")
+
+    # Snow: high NDSI, bright in green; cloud: very bright and flat in the visible.
+    if {"green", "swir1"} <= roles and bright is not None:
+        ndsi = idx("NDSI")
+        g = bands["green"]
+        g_hi = 0.2 if cal else max(_rel(g, 50) * 2.5, _rel(g, 99))
+        masks["snow"] = (ndsi > 0.4) & (g > g_hi)
+        thr["NDSI"] = 0.4
+        how["NDSI"] = "fixed NDSI > 0.4 with bright green (Dozier 1989)"
+    if "blue" in roles and bright is not None:
+        b = bands["blue"]
+        b_hi = 0.3 if cal else max(_rel(b, 50) * 2.5, _rel(b, 99.5))
+        cloud = (b > b_hi) & (bright > (0.3 if cal else _rel(bright, 99)))
+        if "swir1" in roles:
+            cloud &= bands["swir1"] > (0.2 if cal else _rel(bands["swir1"], 50))
+        if "snow" in masks:
+            cloud &= ~masks["snow"]
+        masks["cloud"] = cloud
+        thr["blue"] = float(b_hi)
+        how["blue"] = "bright blue " + ("> 0.3 reflectance" if cal else "> 2.5x the scene median")
+
+    # Built-up and bare soil: not vegetated, not water, NDBI / BSI high; the SWIR2/SWIR1 ratio
+    # splits them (soils absorb near 2.2 um, impervious surfaces less so).
+    if ndvi is not None and "swir1" in roles:
+        ndbi = idx("NDBI")
+        lo, hi = (-0.05, 0.2) if cal else (-0.1, 0.4)
+        low_veg = ndvi < (thr["NDVI"] - 0.1)
+        cand = low_veg & ~masks.get("water", np.zeros(n, bool)) & ~masks.get("cloud", np.zeros(n, bool))
+        cand &= ~masks.get("snow", np.zeros(n, bool))
+        t = _clamp(otsu_threshold(ndbi[low_veg]) if low_veg.sum() > 10 else np.nan, lo, hi)
+        thr["NDBI"] = t
+        how["NDBI"] = f"Otsu on NDBI of the non-vegetated pixels, clamped to [{lo}, {hi}]"
+        cand &= ndbi > t
+        if "swir2" in roles and cand.sum() >= 2 * MIN_SEEDS:
+            r72 = bands["swir2"] / np.maximum(bands["swir1"], 1e-6)
+            split = float(np.median(r72[cand]))
+            thr["SWIR2/SWIR1"] = split
+            how["SWIR2/SWIR1"] = "median of the non-vegetated candidates: above built-up, below bare"
+            masks["builtup"] = cand & (r72 > split)
+            masks["bare"] = cand & (r72 <= split)
+        else:
+            masks["builtup"] = cand
+            notes.append("no SWIR2 band: built-up and bare soil are not separated")
+    elif ndvi is not None and bright is not None:
+        # Without SWIR: the brightest non-vegetated pixels.
+        low_veg = ndvi < thr.get("NDVI", 0.3) - 0.1
+        if "water" in masks:
+            low_veg &= ~masks["water"]
+        t = _rel(bright[low_veg], 50) if low_veg.sum() > 10 else np.inf
+        masks["builtup"] = low_veg & (bright > t)
+        notes.append("no SWIR band: built-up and bare soil are separated by brightness only")
+
+    # Exclusivity: drop pixels claimed by two classes.
+    claimed = np.zeros(n, dtype=np.int32)
+    for m in masks.values():
+        claimed += m
+    masks = {k: m & (claimed == 1) for k, m in masks.items()}
+    for k, m in list(masks.items()):
+        if 0 < m.sum() < MIN_SEEDS:
+            notes.append(f"few {k} seeds ({int(m.sum())}): {k} class disabled")
+            masks[k] = np.zeros(n, dtype=bool)
+    return SeedResult(masks=masks, thresholds=thr, how=how, notes=tuple(notes))

@@ -1,0 +1,634 @@
+"""Band roles: the role vocabulary, sensor presets and the mapping of raster bands to roles.
+
+A raster band's *role* (``red``, ``nir``, ``swir1`` ...) is what indices and backends ask for.
+Roles come, in this order of precedence, from ``--bands`` (one role per band), ``--sensor``
+(a preset from ``resources/sensors/*.json``), the raster's band descriptions, or, only for
+band counts that identify a sensor on their own, the band count.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import BandError
+
+BAND_ROLES: tuple[str, ...] = (
+    "coastal",
+    "blue",
+    "green",
+    "yellow",
+    "red",
+    "rededge1",
+    "rededge2",
+    "rededge3",
+    "nir",
+    "nir08",
+    "watervapour",
+    "cirrus",
+    "swir1",
+    "swir2",
+    "pan",
+    "thermal",
+)
+
+SENSORS_DIR = Path(__file__).resolve().parent.parent / "resources" / "sensors"
+
+MAPPING_SOURCES = ("--bands", "--sensor", "band descriptions", "band count")
+
+# Words accepted for a role besides the role itself, after normalisation (lower case, spaces,
+# underscores and hyphens removed). Used for --bands and for band descriptions.
+ROLE_ALIASES: dict[str, str] = {
+    "coastalaerosol": "coastal",
+    "coastalblue": "coastal",
+    "aerosol": "coastal",
+    "ca": "coastal",
+    "b": "blue",
+    "g": "green",
+    "r": "red",
+    "y": "yellow",
+    "rededge": "rededge1",
+    "re1": "rededge1",
+    "re2": "rededge2",
+    "re3": "rededge3",
+    "vre1": "rededge1",
+    "vre2": "rededge2",
+    "vre3": "rededge3",
+    "nir1": "nir",
+    "nearinfrared": "nir",
+    "nearir": "nir",
+    "broadnir": "nir",
+    "narrownir": "nir08",
+    "nirnarrow": "nir08",
+    "nirn": "nir08",
+    "watervapor": "watervapour",
+    "wv": "watervapour",
+    "swir16": "swir1",
+    "swir22": "swir2",
+    "shortwaveinfrared1": "swir1",
+    "shortwaveinfrared2": "swir2",
+    "panchromatic": "pan",
+    "tir": "thermal",
+    "lwir": "thermal",
+    "thermalinfrared": "thermal",
+}
+
+# Tokens that mark a band as unused in --bands.
+UNUSED_TOKENS = frozenset({"-", "none", "skip", "unused", "null"})
+
+# Nominal centre wavelength per role (nm), for descriptions that only give a wavelength.
+ROLE_CENTERS_NM: dict[str, float] = {
+    "coastal": 443.0,
+    "blue": 490.0,
+    "green": 560.0,
+    "yellow": 605.0,
+    "red": 665.0,
+    "rededge1": 705.0,
+    "rededge2": 740.0,
+    "rededge3": 783.0,
+    "nir": 842.0,
+    "nir08": 865.0,
+    "watervapour": 945.0,
+    "cirrus": 1375.0,
+    "swir1": 1610.0,
+    "swir2": 2200.0,
+    "thermal": 10900.0,
+}
+
+_WAVELENGTH_NM = re.compile(r"(\d+(?:\.\d+)?)\s*nm\b", re.IGNORECASE)
+_WAVELENGTH_UM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:µm|um|micrometers?|micrometres?)\b", re.I)
+
+
+@dataclass(frozen=True)
+class PresetBand:
+    """One band of a sensor preset: product name (``B04``, ``SR_B4``), role, centre wavelength.
+
+    ``aliases`` are other names the band goes by in band descriptions (``B4`` for ``B04``).
+    A role of ``None`` marks a band that duplicates another band's role and stays unused.
+    """
+
+    name: str
+    role: str | None
+    center_nm: float | None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SensorPreset:
+    """A sensor's bands in product order and its default reflectance scaling.
+
+    ``calibrated`` says whether ``dn * scale + offset`` gives physical reflectance.
+    ``extra_bands`` are bands outside the preset's order that may still appear in a stack
+    (Landsat surface temperature), recognised by name only. ``match_band_count`` allows the
+    preset to be chosen from the band count alone when a raster has no band descriptions.
+    """
+
+    name: str
+    title: str
+    aliases: tuple[str, ...]
+    bands: tuple[PresetBand, ...]
+    scale: float
+    offset: float
+    calibrated: bool
+    note: str
+    extra_bands: tuple[PresetBand, ...] = ()
+    match_band_count: bool = False
+
+    @property
+    def roles(self) -> tuple[str | None, ...]:
+        """The role of each band, in product order."""
+        return tuple(band.role for band in self.bands)
+
+
+def _norm_key(text: str) -> str:
+    """Lower case without spaces, underscores and hyphens: the form names are compared in."""
+    return re.sub(r"[\s_\-]+", "", text.strip().lower())
+
+
+def _band_from_json(raw: dict, source: str) -> PresetBand:
+    role = raw.get("role")
+    if role is not None and role not in BAND_ROLES:
+        raise ValueError(f"{source}: band {raw.get('name')!r} has unknown role {role!r}")
+    center = raw.get("center_nm")
+    return PresetBand(
+        name=str(raw["name"]),
+        role=role,
+        center_nm=None if center is None else float(center),
+        aliases=tuple(str(a) for a in raw.get("aliases", ())),
+    )
+
+
+def _preset_from_json(path: Path) -> SensorPreset:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    source = path.name
+    preset = SensorPreset(
+        name=str(raw["name"]),
+        title=str(raw["title"]),
+        aliases=tuple(str(a) for a in raw.get("aliases", ())),
+        bands=tuple(_band_from_json(b, source) for b in raw["bands"]),
+        scale=float(raw["scale"]),
+        offset=float(raw.get("offset", 0.0)),
+        calibrated=bool(raw["calibrated"]),
+        note=str(raw.get("note", "")),
+        extra_bands=tuple(_band_from_json(b, source) for b in raw.get("extra_bands", ())),
+        match_band_count=bool(raw.get("match_band_count", False)),
+    )
+    if preset.name != path.stem:
+        raise ValueError(f"{source}: name {preset.name!r} differs from the file name")
+    roles = [b.role for b in preset.bands + preset.extra_bands if b.role is not None]
+    if len(roles) != len(set(roles)):
+        raise ValueError(f"{source}: a role is given to more than one band")
+    if not (math.isfinite(preset.scale) and preset.scale != 0 and math.isfinite(preset.offset)):
+        raise ValueError(f"{source}: scale must be finite and non-zero, offset finite")
+    return preset
+
+
+@lru_cache(maxsize=1)
+def _load_presets_cached() -> tuple[tuple[str, SensorPreset], ...]:
+    presets = [_preset_from_json(p) for p in sorted(SENSORS_DIR.glob("*.json"))]
+    seen: dict[str, str] = {}
+    for preset in presets:
+        for key in {_norm_key(preset.name), *(_norm_key(a) for a in preset.aliases)}:
+            if key in seen and seen[key] != preset.name:
+                raise ValueError(f"sensor alias {key!r} is used by {seen[key]} and {preset.name}")
+            seen[key] = preset.name
+    return tuple((p.name, p) for p in presets)
+
+
+def load_presets() -> dict[str, SensorPreset]:
+    """All sensor presets by name, read once from ``resources/sensors/*.json``."""
+    return dict(_load_presets_cached())
+
+
+def get_preset(name: str) -> SensorPreset:
+    """The preset called ``name`` or one of its aliases (case, spaces, ``-`` and ``_`` ignored).
+
+    Raises ``BandError`` listing the known presets when the name is unknown.
+    """
+    presets = load_presets()
+    key = _norm_key(name)
+    for preset in presets.values():
+        if key == _norm_key(preset.name) or key in (_norm_key(a) for a in preset.aliases):
+            return preset
+    raise BandError(
+        f"unknown sensor {name!r}; use one of {', '.join(presets)} "
+        "or give the roles with --bands role,role,..."
+    )
+
+
+def normalize_role(token: str) -> str | None:
+    """The role named by ``token`` (a role or an alias from ``ROLE_ALIASES``), else ``None``."""
+    key = _norm_key(token)
+    if key in BAND_ROLES:
+        return key
+    return ROLE_ALIASES.get(key)
+
+
+def parse_roles(text: str | Sequence[str]) -> tuple[str | None, ...]:
+    """Parse ``--bands``: one role per raster band, comma-separated, in band order.
+
+    Case and spaces are ignored; ``-``, ``none``, ``skip``, ``unused`` or ``null`` mark an
+    unused band. Besides the roles of ``BAND_ROLES`` the aliases of ``ROLE_ALIASES`` are
+    accepted, e.g. ``r``/``g``/``b``, ``nir1`` (nir), ``swir16`` (swir1), ``swir22`` (swir2),
+    ``rededge``/``re1`` (rededge1), ``narrow nir`` (nir08), ``tir`` (thermal).
+    Raises ``BandError`` for an empty list, an empty or unknown entry, or a role given twice.
+    """
+    tokens = text.split(",") if isinstance(text, str) else list(text)
+    if not any(str(t).strip() for t in tokens):
+        raise BandError(
+            "--bands is empty; give one role per band, in order, e.g. blue,green,red,nir"
+        )
+    roles: list[str | None] = []
+    for position, token in enumerate(tokens, start=1):
+        word = str(token).strip()
+        if not word:
+            raise BandError(
+                f"--bands entry {position} is empty; use '-' for an unused band, e.g. red,-,nir"
+            )
+        if word.lower() in UNUSED_TOKENS:
+            roles.append(None)
+            continue
+        role = normalize_role(word)
+        if role is None:
+            raise BandError(
+                f"--bands: unknown role {word!r} (entry {position}); valid roles: "
+                f"{', '.join(BAND_ROLES)}, or '-' for an unused band"
+            )
+        roles.append(role)
+    _check_unique(roles, "--bands")
+    return tuple(roles)
+
+
+def _check_unique(roles: Sequence[str | None], where: str) -> None:
+    first: dict[str, int] = {}
+    for index, role in enumerate(roles, start=1):
+        if role is None:
+            continue
+        if role in first:
+            raise BandError(
+                f"{where}: role {role!r} is given to bands {first[role]} and {index}; "
+                "each role may name one band only, mark the other '-'"
+            )
+        first[role] = index
+
+
+@dataclass(frozen=True)
+class BandMapping:
+    """The role of each raster band (``None`` = unused), the sensor preset and how it was found.
+
+    ``source`` is one of ``--bands``, ``--sensor``, ``band descriptions``, ``band count``.
+    """
+
+    roles: tuple[str | None, ...]
+    sensor: str | None
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.source not in MAPPING_SOURCES:
+            raise ValueError(f"unknown mapping source {self.source!r}")
+        for role in self.roles:
+            if role is not None and role not in BAND_ROLES:
+                raise ValueError(f"unknown band role {role!r}")
+        _check_unique(self.roles, f"band roles from {self.source}")
+
+    def index_of(self, role: str) -> int | None:
+        """The 0-based raster band index carrying ``role``, or ``None``."""
+        try:
+            return self.roles.index(role)
+        except ValueError:
+            return None
+
+    def has(self, *roles: str) -> bool:
+        """Whether every one of ``roles`` is carried by some band."""
+        return all(role in self.roles for role in roles)
+
+    def present_roles(self) -> tuple[str, ...]:
+        """The roles carried by the raster, in band order."""
+        return tuple(role for role in self.roles if role is not None)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready form for the run manifest."""
+        return {
+            "roles": list(self.roles),
+            "sensor": self.sensor,
+            "source": self.source,
+            "bands": {str(i + 1): role for i, role in enumerate(self.roles) if role is not None},
+        }
+
+
+def describe_mapping(mapping: BandMapping, descriptions: Sequence[str | None] | None = None) -> str:
+    """One human line: ``B1=coastal, B2=blue, ..., B5=unused`` (1-based raster band numbers).
+
+    With ``descriptions``, a band whose description is not simply ``B<n>`` shows it in brackets,
+    e.g. ``B4[SR_B4]=red``.
+    """
+    parts = []
+    for i, role in enumerate(mapping.roles):
+        label = f"B{i + 1}"
+        desc = descriptions[i] if descriptions is not None and i < len(descriptions) else None
+        if desc and desc.strip() and desc.strip().upper() != label:
+            label = f"{label}[{desc.strip()}]"
+        parts.append(f"{label}={role or 'unused'}")
+    return ", ".join(parts)
+
+
+def _wavelength_nm(text: str) -> float | None:
+    match = _WAVELENGTH_NM.search(text)
+    if match:
+        return float(match.group(1))
+    match = _WAVELENGTH_UM.search(text)
+    if match:
+        return float(match.group(1)) * 1000.0
+    return None
+
+
+def _near(center: float | None, wavelength: float | None) -> bool:
+    """Whether a preset band's centre agrees with a wavelength read from a description."""
+    if center is None or wavelength is None:
+        return True
+    return abs(center - wavelength) <= max(30.0, 0.03 * center)
+
+
+@lru_cache(maxsize=1)
+def _product_codes() -> tuple[str, ...]:
+    """Every product code (letters with digits, no spaces) of every preset, longest first."""
+    codes = {
+        name.upper()
+        for preset in load_presets().values()
+        for band in preset.bands + preset.extra_bands
+        for name in (band.name, *band.aliases)
+        if " " not in name and re.search(r"\d", name)
+    }
+    return tuple(sorted(codes, key=lambda code: (-len(code), code)))
+
+
+def _codes_in(desc: str) -> set[str]:
+    """The product codes named inside a description; a code inside a longer one does not count.
+
+    ``LC08_..._SR_B4`` names ``SR_B4`` only, not ``B4``; ``B4, central wavelength 665 nm``
+    names ``B4``.
+    """
+    upper = desc.upper()
+    taken: list[tuple[int, int]] = []
+    found: set[str] = set()
+    for code in _product_codes():
+        for match in re.finditer(rf"(?<![A-Z0-9]){re.escape(code)}(?![A-Z0-9])", upper):
+            start, end = match.span()
+            if all(end <= a or start >= b for a, b in taken):
+                taken.append((start, end))
+                found.add(code)
+    return found
+
+
+def _match_preset_band(desc: str, preset: SensorPreset) -> PresetBand | None:
+    """The preset band (or extra band) a description names, by product name or alias.
+
+    The whole description is compared first (``Green I`` = ``green_i``), then product codes are
+    searched inside it (see ``_codes_in``). A description naming two bands of the preset, or
+    giving a wavelength far from the band's centre, matches none.
+    """
+    bands = preset.bands + preset.extra_bands
+    key = _norm_key(desc)
+    for band in bands:
+        if key in (_norm_key(n) for n in (band.name, *band.aliases)):
+            return band
+    codes = _codes_in(desc)
+    hits = [b for b in bands if codes.intersection(n.upper() for n in (b.name, *b.aliases))]
+    if len(hits) != 1:
+        return None
+    band = hits[0]
+    return band if _near(band.center_nm, _wavelength_nm(desc)) else None
+
+
+def _role_from_wavelength(wavelength: float) -> str | None:
+    role, center = min(ROLE_CENTERS_NM.items(), key=lambda item: abs(item[1] - wavelength))
+    return role if abs(center - wavelength) <= max(40.0, 0.05 * center) else None
+
+
+def _fmt_descriptions(descriptions: Sequence[str | None]) -> str:
+    if not any(d and d.strip() for d in descriptions):
+        return "none"
+    return ", ".join(repr(d.strip()) if d and d.strip() else "''" for d in descriptions)
+
+
+def _fix_hint(band_count: int) -> str:
+    example = ",".join(("blue", "green", "red", "nir", "swir1", "swir2", "-", "-")[:band_count])
+    if band_count > 8:
+        example += ",..."
+    return (
+        f"give one role per band with --bands (e.g. --bands {example}; roles: "
+        f"{', '.join(BAND_ROLES)}, '-' for unused) or --sensor NAME "
+        f"({', '.join(load_presets())})"
+    )
+
+
+def _mapping_from_preset_names(
+    band_count: int, descriptions: Sequence[str | None], preset: SensorPreset
+) -> tuple[str | None, ...] | None:
+    """Roles from descriptions matched against one preset's band names, or ``None`` if none match.
+
+    Bands whose description names no band of the preset take a role word if they carry one
+    (``red``), else stay unused.
+    """
+    roles: list[str | None] = []
+    matched = 0
+    for desc in descriptions:
+        band = _match_preset_band(desc, preset) if desc else None
+        if band is not None:
+            matched += 1
+            roles.append(band.role)
+        else:
+            roles.append(normalize_role(desc) if desc else None)
+    if matched == 0:
+        return None
+    _check_unique(roles, f"band descriptions for --sensor {preset.name}")
+    return tuple(roles)
+
+
+def _from_sensor(
+    band_count: int, descriptions: Sequence[str | None], preset: SensorPreset
+) -> BandMapping:
+    roles = _mapping_from_preset_names(band_count, descriptions, preset)
+    if roles is not None and (band_count != len(preset.bands) or all(descriptions)):
+        return BandMapping(roles, preset.name, "--sensor")
+    if band_count == len(preset.bands):
+        return BandMapping(preset.roles, preset.name, "--sensor")
+    raise BandError(
+        f"--sensor {preset.name} expects {len(preset.bands)} bands "
+        f"({', '.join(b.name for b in preset.bands)}) but the raster has {band_count} bands and "
+        f"its band descriptions ({_fmt_descriptions(descriptions)}) do not name them; "
+        "give one role per band with --bands role,role,..."
+    )
+
+
+def _preset_score(preset: SensorPreset, matched: list[PresetBand]) -> tuple[bool, bool]:
+    """(covers every band, matched bands are contiguous in product order) for tie-breaking."""
+    positions = sorted(preset.bands.index(b) for b in matched if b in preset.bands)
+    complete = len(positions) == len(preset.bands)
+    contiguous = bool(positions) and positions[-1] - positions[0] + 1 == len(positions)
+    return complete, contiguous
+
+
+def _from_descriptions(
+    band_count: int, descriptions: Sequence[str | None]
+) -> tuple[tuple[str | None, ...], str | None] | None:
+    """Roles (and the sensor, if product names identified one) from band descriptions.
+
+    Returns ``None`` when no band is recognised; raises ``BandError`` when the descriptions fit
+    several sensors with different roles or give a role twice.
+    """
+    presets = list(load_presets().values())
+    roles: list[str | None] = [None] * band_count
+    coded: dict[int, dict[str, PresetBand]] = {}
+    recognised = 0
+    for i, desc in enumerate(descriptions):
+        if not desc:
+            continue
+        word = normalize_role(desc)
+        if word is not None:
+            roles[i] = word
+            recognised += 1
+            continue
+        hits = {p.name: band for p in presets if (band := _match_preset_band(desc, p)) is not None}
+        # Role words used as band names (NAIP "Red") never get here; codes identify sensors.
+        if hits:
+            coded[i] = hits
+            recognised += 1
+            continue
+        wavelength = _wavelength_nm(desc)
+        if wavelength is not None and (role := _role_from_wavelength(wavelength)) is not None:
+            roles[i] = role
+            recognised += 1
+    if recognised == 0:
+        return None
+    sensor = None
+    if coded:
+        sensor = _choose_sensor(coded, descriptions, band_count)
+        for i, hits in coded.items():
+            roles[i] = hits[sensor].role
+    # A lone narrow NIR read from a wavelength is the raster's NIR.
+    if "nir08" in roles and "nir" not in roles and sensor is None:
+        roles[roles.index("nir08")] = "nir"
+    _check_unique(roles, "band descriptions " + _fmt_descriptions(descriptions))
+    return tuple(roles), sensor
+
+
+def _choose_sensor(
+    coded: dict[int, dict[str, PresetBand]], descriptions: Sequence[str | None], band_count: int
+) -> str:
+    """The one preset whose band names explain every coded description, with tie-breaks.
+
+    Candidates giving the same roles are equivalent (Sentinel-2 L1C/L2A); otherwise a preset
+    whose bands are all present wins, then one whose matched bands are contiguous
+    (``SR_B1..SR_B5, SR_B7`` is TM/ETM+, not OLI without its SR_B6).
+    """
+    presets = load_presets()
+    names = set.intersection(*(set(hits) for hits in coded.values()))
+    candidates = []
+    for name in sorted(names, key=list(presets).index):
+        matched = [coded[i][name] for i in coded]
+        if len(set(map(id, matched))) == len(matched):
+            candidates.append(name)
+    shown = _fmt_descriptions(descriptions)
+    if not candidates:
+        raise BandError(
+            f"band descriptions {shown} mix band names of different sensors; "
+            + _fix_hint(band_count)
+        )
+    groups: dict[tuple, list[str]] = {}
+    for name in candidates:
+        groups.setdefault(tuple(coded[i][name].role for i in sorted(coded)), []).append(name)
+    if len(groups) > 1:
+        for pick in (0, 1):
+            winners = [
+                key
+                for key, members in groups.items()
+                if any(
+                    _preset_score(presets[m], [coded[i][m] for i in coded])[pick] for m in members
+                )
+            ]
+            if len(winners) == 1:
+                groups = {winners[0]: groups[winners[0]]}
+                break
+    if len(groups) > 1:
+        options = "; ".join(
+            f"{'/'.join(members)}: {','.join(r or '-' for r in key)}"
+            for key, members in groups.items()
+        )
+        raise BandError(
+            f"band descriptions {shown} fit several sensors ({options}); " + _fix_hint(band_count)
+        )
+    members = next(iter(groups.values()))
+
+    def preference(name: str) -> tuple:
+        preset = presets[name]
+        complete, contiguous = _preset_score(preset, [coded[i][name] for i in coded])
+        return (len(preset.bands) != band_count, not complete, not contiguous, len(preset.bands))
+
+    return min(members, key=preference)
+
+
+def resolve_band_mapping(
+    band_count: int,
+    descriptions: Sequence[str | None],
+    sensor: str | None = None,
+    bands: str | Sequence[str] | None = None,
+) -> BandMapping:
+    """The role of every raster band, from ``--bands``, ``--sensor``, descriptions or band count.
+
+    - ``bands``: exactly one role per band (see ``parse_roles``); ``sensor``, if also given,
+      is kept for the scaling only.
+    - ``sensor``: the preset's band order when the band count matches; otherwise (or when every
+      band has a description) the descriptions are matched to the preset's band names.
+    - otherwise the descriptions: role words (``Red``, ``near infrared``, ``SWIR 1``), product
+      names (``B04``, ``B8A``, ``SR_B4``, ``ST_B10``), or wavelengths (``665 nm``). Plain
+      ``B1``..``B7`` fit Sentinel-2 and Landsat alike and are accepted only when one reading is
+      clearly better (``B8A``/``B12``/``B02`` mean Sentinel-2; ``SR_B6`` means OLI; ``SR_B7``
+      without ``SR_B6`` means TM/ETM+). Undescribed or unrecognised bands stay unused.
+    - without any descriptions, only a band count that identifies a preset on its own
+      (``match_band_count``: 13 bands = Sentinel-2 L1C) is used.
+
+    Raises ``BandError`` naming what was found and the flags that fix it.
+    """
+    if band_count < 1:
+        raise BandError(f"the raster has {band_count} bands; it needs at least one")
+    descs: list[str | None] = [
+        d.strip() if isinstance(d, str) and d.strip() else None for d in descriptions
+    ][:band_count]
+    descs += [None] * (band_count - len(descs))
+    preset = get_preset(sensor) if sensor else None
+
+    if bands is not None:
+        roles = parse_roles(bands)
+        if len(roles) != band_count:
+            raise BandError(
+                f"--bands gives {len(roles)} roles but the raster has {band_count} bands; "
+                "give one role per band, in order"
+            )
+        if not any(roles):
+            raise BandError("--bands marks every band unused; give at least one role")
+        return BandMapping(roles, preset.name if preset else None, "--bands")
+
+    if preset is not None:
+        return _from_sensor(band_count, descs, preset)
+
+    found = _from_descriptions(band_count, descs)
+    if found is not None:
+        roles, found_sensor = found
+        return BandMapping(roles, found_sensor, "band descriptions")
+
+    if not any(descs):
+        by_count = [
+            p for p in load_presets().values() if p.match_band_count and len(p.bands) == band_count
+        ]
+        if len(by_count) == 1:
+            return BandMapping(by_count[0].roles, by_count[0].name, "band count")
+    raise BandError(
+        f"cannot tell the band roles: the raster has {band_count} bands and band descriptions "
+        f"{_fmt_descriptions(descs)}; " + _fix_hint(band_count)
+    )

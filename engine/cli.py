@@ -1,0 +1,168 @@
+"""The `spex` command line: extract, sensors, indices."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import SpexError
+from .progress import RunMonitor
+
+EXAMPLES = """examples:
+  spex extract scene.tif --prompt "extract the water bodies" --out water/
+  spex extract s2.tif --sensor sentinel2_l1c --prompt "vegetation patches over 2 ha" --out veg/
+  spex extract l7.tif --bands blue,green,red,nir,swir1,swir2 --prompt "built-up areas" --out urban/
+  spex sensors
+  spex indices scene.tif --index NDVI --out ndvi.tif
+"""
+
+
+def _add_raster_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", type=Path, help="input raster (GeoTIFF or any GDAL raster)")
+    parser.add_argument("--sensor", help="sensor preset (see `spex sensors`)")
+    parser.add_argument(
+        "--bands", help="one role per raster band, in order, e.g. blue,green,red,nir ('-' = unused)"
+    )
+    parser.add_argument("--scale", type=float, help="reflectance = value * scale + offset")
+    parser.add_argument("--offset", type=float, help="reflectance = value * scale + offset")
+    parser.add_argument("--tile", type=int, default=512, help="tile size in pixels (default 512)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `spex` command."""
+    parser = argparse.ArgumentParser(
+        prog="spex",
+        description="Instruction-driven land-cover extraction from multispectral rasters.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"spex {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ex = sub.add_parser("extract", help="extract what an instruction asks for")
+    _add_raster_options(ex)
+    ex.add_argument("--prompt", required=True, help='the instruction, e.g. "extract the lakes"')
+    ex.add_argument("--out", required=True, type=Path, help="output folder (new or empty)")
+    ex.add_argument("--backend", default="spectral", help="backend (default: spectral)")
+    ex.add_argument("--overlap", type=int, default=0, help="extra context pixels around tiles")
+    ex.add_argument("--min-area", type=float, help="minimum region area in m2 (overrides prompt)")
+    ex.add_argument(
+        "--extent",
+        help="xmin,ymin,xmax,ymax in the raster's CRS (default: the whole raster)",
+    )
+
+    sub.add_parser("sensors", help="list the sensor presets")
+
+    ix = sub.add_parser("indices", help="write one spectral index as a GeoTIFF")
+    _add_raster_options(ix)
+    ix.add_argument("--index", required=True, help="index name, e.g. NDVI (see --list)")
+    ix.add_argument("--out", required=True, type=Path, help="output GeoTIFF")
+    return parser
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, only on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self._last = -1.0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if not self.enabled or (fraction - self._last < 0.01 and fraction < 1.0):
+            return
+        self._last = fraction
+        filled = int(fraction * 30)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {message[:40]:<40}")
+        if fraction >= 1.0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _parse_extent(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise SpexError(f"--extent '{text}' is not xmin,ymin,xmax,ymax; give four numbers.")
+    return values  # type: ignore[return-value]
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    from .pipeline import ExtractionRequest, extract
+
+    request = ExtractionRequest(
+        input_path=args.input,
+        prompt=args.prompt,
+        out_dir=args.out,
+        bands=args.bands,
+        sensor=args.sensor,
+        scale=args.scale,
+        offset=args.offset,
+        backend=args.backend,
+        tile_size=args.tile,
+        overlap=args.overlap,
+        extent=_parse_extent(args.extent),
+        min_area_m2=args.min_area,
+    )
+    start = time.perf_counter()
+    result = extract(request, RunMonitor(ProgressBar(not args.quiet)))
+    print(result.summary)
+    print(f"Outputs in {result.out_dir} ({time.perf_counter() - start:.1f} s):")
+    for path in (result.mask_path, result.features_path, result.explanation_path, result.manifest_path):
+        print(f"  {path.name}")
+    return 0
+
+
+def _cmd_sensors(_: argparse.Namespace) -> int:
+    from .bands import load_presets
+
+    for name, preset in load_presets().items():
+        roles = ", ".join(b.role or "-" for b in preset.bands)
+        print(f"{name:<20} {preset.title} ({len(preset.bands)} bands: {roles})")
+    return 0
+
+
+def _cmd_indices(args: argparse.Namespace) -> int:
+    from .index_writer import write_index
+
+    out = write_index(
+        args.input,
+        args.index,
+        args.out,
+        bands=args.bands,
+        sensor=args.sensor,
+        scale=args.scale,
+        offset=args.offset,
+        tile_size=args.tile,
+        monitor=RunMonitor(ProgressBar(not args.quiet)),
+    )
+    print(f"Wrote {out}")
+    return 0
+
+
+COMMANDS = {"extract": _cmd_extract, "sensors": _cmd_sensors, "indices": _cmd_indices}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `spex` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except SpexError as exc:
+        print(f"spex: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("spex: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

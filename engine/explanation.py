@@ -1,0 +1,179 @@
+"""`explanation.md`: the plan, how it was decided, what was found, and the evidence for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .spie import location_word, size_word
+from .targets import TARGETS
+
+if TYPE_CHECKING:
+    from .pipeline import RunFacts
+
+#: Largest regions listed per target.
+TOP_REGIONS = 5
+#: Below this mean confidence a target's result is flagged as uncertain.
+LOW_CONFIDENCE = 0.6
+#: Scene share above which cloud or snow is reported as a caveat.
+COVER_CAVEAT_SHARE = 0.01
+
+
+def _ha(m2: float) -> str:
+    return f"{m2 / 10_000:,.2f} ha"
+
+
+def summary_lines(facts: RunFacts) -> list[str]:
+    """One line per target: regions, area and share of the valid area."""
+    lines = []
+    for t, target in enumerate(facts.plan.targets, start=1):
+        records = [r for r in facts.kept if r.class_id == t]
+        area = sum(_polygon_area(facts, r.region_id) for r in records)
+        share = 100.0 * area / facts.valid_area_m2 if facts.valid_area_m2 else 0.0
+        lines.append(
+            f"{TARGETS[target].title}: {len(records)} regions, {_ha(area)} "
+            f"({share:.1f}% of the valid area)"
+        )
+    return lines
+
+
+def _polygon_area(facts: RunFacts, region_id: int) -> float:
+    polygon = facts.polygons.get(region_id)
+    return float(polygon.area_m2) if polygon is not None else 0.0
+
+
+def build_explanation(facts: RunFacts) -> str:
+    """The explanation as Markdown."""
+    report = facts.backend.report()
+    src = facts.source
+    out: list[str] = [f'# Extraction: "{facts.plan.prompt}"', ""]
+    out += ["## Plan", "", facts.plan.describe(), ""]
+    out += [
+        f"- Backend: `{facts.backend.name}` ({report.method}), on {report.device}.",
+        f"- Input: `{src.path.name}`, {src.width} x {src.height} pixels, {src.dataset.count} bands, "
+        f"{src.dataset.crs.to_string() if src.dataset.crs else 'no CRS'}.",
+        f"- Bands ({src.mapping.source}): {', '.join(src.roles)}.",
+        f"- Scaling: reflectance = value x {src.scaling.scale:g} + {src.scaling.offset:g} "
+        f"({src.scaling.source}).",
+        f"- Tiling: {len(facts.grid)} tiles of {facts.grid.tile_size} px with a {facts.grid.halo} px "
+        f"halo; {facts.tiles_skipped_nodata} all-nodata tiles skipped.",
+        "",
+    ]
+    out += ["## Summary", ""] + [f"- {line}" for line in summary_lines(facts)] + [""]
+    out += _thresholds_section(report)
+    out += _largest_section(facts)
+    out += _evidence_section(facts)
+    out += _caveats_section(facts, report)
+    if report.explanation:
+        out += ["## Model answer", "", report.explanation, ""]
+    return "\n".join(out)
+
+
+def _thresholds_section(report: object) -> list[str]:
+    lines = ["## How thresholds were chosen", ""]
+    thresholds = getattr(report, "thresholds", {})
+    details = getattr(report, "details", {})
+    how = details.get("threshold_method") if isinstance(details, dict) else None
+    lines.append(
+        how
+        or "Each index threshold was chosen on this scene's own histogram (global sample of the "
+        "whole raster), not fixed in advance."
+    )
+    lines.append("")
+    if thresholds:
+        lines += ["| index | threshold |", "| --- | --- |"]
+        lines += [f"| {name} | {value:.3f} |" for name, value in thresholds.items()]
+        lines.append("")
+    seeds = details.get("seed_counts") if isinstance(details, dict) else None
+    if seeds:
+        lines.append(
+            "Confident seed pixels per class: "
+            + ", ".join(f"{k} {v:,}" for k, v in seeds.items())
+            + ". A classifier fitted on them over all bands labelled every pixel."
+        )
+        lines.append("")
+    return lines
+
+
+def _largest_section(facts: RunFacts) -> list[str]:
+    lines = ["## Largest regions", ""]
+    for t, target in enumerate(facts.plan.targets, start=1):
+        records = sorted(
+            (r for r in facts.kept if r.class_id == t),
+            key=lambda r: -_polygon_area(facts, r.region_id),
+        )[:TOP_REGIONS]
+        lines.append(f"**{TARGETS[target].title}**")
+        lines.append("")
+        if not records:
+            lines += ["None found.", ""]
+            continue
+        names = facts.evidence_names
+        header = "| id | area | where | size | confidence |" + "".join(f" mean {n} |" for n in names)
+        lines += [header, "| --- " * (5 + len(names)) + "|"]
+        for r in records:
+            row = (
+                f"| {r.region_id} | {_ha(_polygon_area(facts, r.region_id))} | "
+                f"{location_word(*r.centroid)} | {size_word(r.area_fraction)} | {r.confidence:.2f} |"
+            )
+            row += "".join(f" {r.evidence.get(n, float('nan')):.3f} |" for n in names)
+            lines.append(row)
+        lines.append("")
+    return lines
+
+
+def _evidence_section(facts: RunFacts) -> list[str]:
+    lines = ["## Evidence", ""]
+    if not facts.evidence_names or facts.inside_n is None:
+        return lines + ["No index could be computed from these bands.", ""]
+    lines += ["| target | index | mean inside | mean outside | difference |", "| --- " * 5 + "|"]
+    for t, target in enumerate(facts.plan.targets):
+        for e, name in enumerate(facts.evidence_names):
+            n_in, n_out = facts.inside_n[t, e], facts.outside_n[t, e]
+            if n_in == 0 or n_out == 0:
+                continue
+            mean_in = facts.inside_sum[t, e] / n_in
+            mean_out = facts.outside_sum[t, e] / n_out
+            lines.append(
+                f"| {TARGETS[target].title} | {name} | {mean_in:.3f} | {mean_out:.3f} | "
+                f"{mean_in - mean_out:+.3f} |"
+            )
+    lines.append("")
+    return lines
+
+
+def _caveats_section(facts: RunFacts, report: object) -> list[str]:
+    caveats: list[str] = []
+    scaling = facts.source.scaling
+    if not scaling.calibrated:
+        caveats.append(f"Values are not calibrated reflectance: {scaling.note}")
+    details = getattr(report, "details", {}) or {}
+    shares = details.get("scene_shares", {}) if isinstance(details, dict) else {}
+    for cover in ("cloud", "snow"):
+        share = float(shares.get(cover, 0.0))
+        if share >= COVER_CAVEAT_SHARE and cover not in facts.plan.targets:
+            caveats.append(
+                f"{TARGETS[cover].title} covers about {100 * share:.0f}% of the scene; "
+                "objects under it cannot be seen."
+            )
+    for t, target in enumerate(facts.plan.targets, start=1):
+        confidences = [r.confidence for r in facts.kept if r.class_id == t]
+        if confidences and float(np.mean(confidences)) < LOW_CONFIDENCE:
+            caveats.append(
+                f"{TARGETS[target].title}: mean confidence {np.mean(confidences):.2f} is low; "
+                "check the result against the image."
+            )
+    dropped = facts.regions_found - len(facts.kept)
+    if dropped:
+        caveats.append(f"{dropped:,} smaller or surplus regions were dropped by the plan's limits.")
+    caveats += list(getattr(report, "notes", []) or [])
+    lines = ["## Caveats", ""]
+    lines += [f"- {c}" for c in caveats] if caveats else ["- None found."]
+    return lines + [""]
+
+
+def write_explanation(facts: RunFacts, path: Path) -> str:
+    """Write `explanation.md`; return the summary (the plan and one line per target)."""
+    path.write_text(build_explanation(facts), encoding="utf-8")
+    return "\n".join([facts.plan.describe(), *summary_lines(facts)])

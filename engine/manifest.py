@@ -1,0 +1,104 @@
+"""`run.json`: what ran, on what, with which settings, and what it measured."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from .pipeline import RunFacts
+
+SCHEMA = "spex-run/1"
+
+
+def build_manifest(facts: RunFacts) -> dict[str, object]:
+    """The manifest as a JSON-able dict."""
+    source, request, grid = facts.source, facts.request, facts.grid
+    ds = source.dataset
+    report = facts.backend.report()
+    counts = {t: 0 for t in facts.plan.targets}
+    area = {t: 0.0 for t in facts.plan.targets}
+    for record in facts.kept:
+        counts[record.class_key] += 1
+        polygon = facts.polygons.get(record.region_id)
+        area[record.class_key] += polygon.area_m2 if polygon is not None else 0.0
+    return {
+        "schema": SCHEMA,
+        "spex_version": __version__,
+        "prompt": facts.plan.prompt,
+        "plan": facts.plan.to_dict(),
+        "backend": {
+            "name": facts.backend.name,
+            "method": report.method,
+            "device": report.device,
+            "thresholds": report.thresholds,
+            "details": report.details,
+            "notes": report.notes,
+        },
+        "input": {
+            "path": str(Path(ds.name).absolute()),
+            "width": ds.width,
+            "height": ds.height,
+            "count": ds.count,
+            "dtype": ds.dtypes[0],
+            "nodata": ds.nodata,
+            "crs": ds.crs.to_string() if ds.crs else None,
+            "transform": list(ds.transform)[:6],
+            "descriptions": list(ds.descriptions),
+        },
+        "bands": source.mapping.to_dict(),
+        "scaling": {
+            "scale": source.scaling.scale,
+            "offset": source.scaling.offset,
+            "calibrated": source.scaling.calibrated,
+            "source": source.scaling.source,
+            "note": source.scaling.note,
+        },
+        "tiling": {
+            "tile_size": grid.tile_size,
+            "halo": grid.halo,
+            "tiles": len(grid),
+            "tiles_skipped_nodata": facts.tiles_skipped_nodata,
+            "extent_window": [
+                int(grid.area.col_off),
+                int(grid.area.row_off),
+                int(grid.area.width),
+                int(grid.area.height),
+            ],
+            "sample_valid_pixels": facts.sample_pixels,
+        },
+        "counts": {
+            "valid_pixels": facts.valid_pixels,
+            "valid_area_m2": round(facts.valid_area_m2, 2),
+            "regions_found": facts.regions_found,
+            "regions_kept": len(facts.kept),
+            "regions_per_target": counts,
+            "area_m2_per_target": {k: round(v, 2) for k, v in area.items()},
+        },
+        "outputs": {
+            "mask": "mask.tif",
+            "features": "features.gpkg",
+            "explanation": "explanation.md",
+        },
+        "timings_s": {k: round(v, 3) for k, v in facts.timings.items()},
+        "environment": {"python": sys.version.split()[0], "platform": platform.platform()},
+    }
+
+
+def write_manifest(facts: RunFacts, path: Path) -> dict[str, object]:
+    """Write `run.json` and return its content."""
+    manifest = build_manifest(facts)
+    path.write_text(json.dumps(manifest, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _jsonable(value: object) -> object:
+    """numpy scalars and arrays, paths and tuples in JSON form."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,351 @@
+"""`extract`: the backend-independent passes from instruction and raster to outputs."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from rasterio.windows import Window, from_bounds
+
+from .backends import Backend, get_backend
+from .errors import InputError
+from .explanation import write_explanation
+from .geodesy import MetricMeasurer, pixel_area_m2, spatial_reference
+from .instruction import Plan, parse_instruction
+from .manifest import write_manifest
+from .outputs import StagedOutputDir, check_output_dir
+from .progress import RunMonitor
+from .raster_sink import GeoTiffSink
+from .raster_source import RasterSource, open_source
+from .regions import NODATA_LABEL, RegionAccumulator, Regions
+from .selection import select_regions
+from .targets import TARGETS
+from .vectorize import RegionRecord, write_features
+from .windows import TileGrid, make_grid
+
+MASK_NODATA = 255
+
+
+@dataclass(frozen=True)
+class ExtractionRequest:
+    """Everything one extraction needs; the CLI, the QGIS task and Processing fill it."""
+
+    input_path: Path
+    prompt: str
+    out_dir: Path
+    bands: str | Sequence[str] | None = None
+    sensor: str | None = None
+    scale: float | None = None
+    offset: float | None = None
+    backend: str = "spectral"
+    tile_size: int = 512
+    overlap: int = 0
+    extent: tuple[float, float, float, float] | None = None  # xmin, ymin, xmax, ymax (raster CRS)
+    min_area_m2: float | None = None
+    backend_options: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExtractionResult:
+    """Where the outputs are, the plan, and the headline of the explanation."""
+
+    out_dir: Path
+    mask_path: Path
+    features_path: Path
+    explanation_path: Path
+    manifest_path: Path
+    plan: Plan
+    summary: str
+    manifest: dict[str, object]
+
+
+@dataclass
+class RunFacts:
+    """Measurements gathered during a run, for the explanation and the manifest."""
+
+    request: ExtractionRequest
+    plan: Plan
+    source: RasterSource
+    backend: Backend
+    grid: TileGrid
+    evidence_names: tuple[str, ...]
+    valid_area_m2: float = 0.0
+    valid_pixels: int = 0
+    tiles_skipped_nodata: int = 0
+    regions_found: int = 0
+    inside_sum: np.ndarray | None = None  # (targets, evidence) sums of index inside target
+    inside_n: np.ndarray | None = None
+    outside_sum: np.ndarray | None = None
+    outside_n: np.ndarray | None = None
+    kept: list[RegionRecord] = field(default_factory=list)
+    polygons: dict[int, object] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    sample_pixels: int = 0
+
+
+def extract(request: ExtractionRequest, monitor: RunMonitor | None = None) -> ExtractionResult:
+    """Run one extraction end to end and move the outputs into `request.out_dir`.
+
+    Every user mistake raises a one-line `SpexError` before anything is written; a failure
+    or cancel later on removes the partial outputs.
+    """
+    monitor = monitor or RunMonitor()
+    clock = time.perf_counter()
+    backend = get_backend(request.backend, **request.backend_options)
+    plan = parse_instruction(request.prompt, available=backend.supported_targets())
+    if request.min_area_m2 is not None:
+        plan = replace(plan, min_area_m2=request.min_area_m2)
+    check_output_dir(Path(request.out_dir))
+    if request.tile_size < 64:
+        raise InputError(f"Tile size {request.tile_size} is too small; use --tile 64 or more.")
+    with open_source(
+        request.input_path, request.bands, request.sensor, request.scale, request.offset
+    ) as source:
+        monitor.progress(0.01, "reading the global sample")
+        sample = source.read_sample()
+        backend.prepare(source, plan, sample, monitor.stage(0.02, 0.1))
+        area = _extent_window(source, request.extent)
+        grid = make_grid(
+            source.width, source.height, request.tile_size, max(request.overlap, backend.halo), area
+        )
+        facts = RunFacts(request, plan, source, backend, grid, backend.evidence_names)
+        facts.sample_pixels = sample.valid_pixels
+        facts.timings["prepare_s"] = time.perf_counter() - clock
+        with StagedOutputDir(Path(request.out_dir)) as staging:
+            work = staging / "_work"
+            work.mkdir()
+            _run_passes(facts, staging, work, monitor)
+            shutil.rmtree(work)
+            facts.timings["total_s"] = time.perf_counter() - clock
+            summary = write_explanation(facts, staging / "explanation.md")
+            manifest = write_manifest(facts, staging / "run.json")
+    out = Path(request.out_dir).absolute()
+    monitor.progress(1.0, "done")
+    return ExtractionResult(
+        out_dir=out,
+        mask_path=out / "mask.tif",
+        features_path=out / "features.gpkg",
+        explanation_path=out / "explanation.md",
+        manifest_path=out / "run.json",
+        plan=plan,
+        summary=summary,
+        manifest=manifest,
+    )
+
+
+def _extent_window(source: RasterSource, extent: tuple[float, ...] | None) -> Window | None:
+    if extent is None:
+        return None
+    xmin, ymin, xmax, ymax = extent
+    if xmin >= xmax or ymin >= ymax:
+        raise InputError("The extent is empty; give xmin,ymin,xmax,ymax with min < max.")
+    window = from_bounds(xmin, ymin, xmax, ymax, source.dataset.transform).round_offsets().round_lengths()
+    clipped = window.intersection(Window(0, 0, source.width, source.height)) if _overlaps(
+        window, source
+    ) else None
+    if clipped is None or clipped.width < 1 or clipped.height < 1:
+        raise InputError("The extent does not overlap the raster; give an extent inside it.")
+    return clipped
+
+
+def _overlaps(window: Window, source: RasterSource) -> bool:
+    return (
+        window.col_off < source.width
+        and window.row_off < source.height
+        and window.col_off + window.width > 0
+        and window.row_off + window.height > 0
+    )
+
+
+def _run_passes(facts: RunFacts, staging: Path, work: Path, monitor: RunMonitor) -> None:
+    clock = time.perf_counter()
+    labels_path = work / "provisional.tif"
+    regions = _classify_pass(facts, labels_path, monitor.stage(0.1, 0.7))
+    facts.timings["classify_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    measurer = MetricMeasurer(spatial_reference(facts.source.dataset.crs.to_wkt()))
+    areas = _region_areas(facts, regions, measurer)
+    kept = select_regions(regions, areas, facts.plan)
+    facts.regions_found = len(regions)
+    facts.kept = _records(facts, regions, kept)
+    region_raster = work / "regions.tif"
+    _write_pass(facts, labels_path, regions, kept, staging / "mask.tif", region_raster, monitor)
+    facts.timings["write_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    monitor.progress(0.85, "vectorizing regions")
+    area = facts.grid.area
+    facts.polygons = write_features(
+        region_raster,
+        staging / "features.gpkg",
+        {r.region_id: r for r in facts.kept},
+        facts.evidence_names,
+        (0, 0, int(area.width), int(area.height)),
+        monitor.check_cancel,
+    )
+    facts.timings["vectorize_s"] = time.perf_counter() - clock
+
+
+def _classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Regions:
+    source, grid = facts.source, facts.grid
+    n_targets, n_evidence = len(facts.plan.targets), len(facts.evidence_names)
+    facts.inside_sum = np.zeros((n_targets, n_evidence))
+    facts.inside_n = np.zeros((n_targets, n_evidence))
+    facts.outside_sum = np.zeros((n_targets, n_evidence))
+    facts.outside_n = np.zeros((n_targets, n_evidence))
+    accumulator = RegionAccumulator(source.width, n_evidence)
+    row_area = _row_pixel_areas(source)
+    with GeoTiffSink(labels_path, source.dataset, "uint32", nodata=None, area=grid.area) as sink:
+        for i, tile in enumerate(grid):
+            monitor.check_cancel()
+            bands = source.read(tile.read)
+            core = tile.core_slices
+            if np.isnan(next(iter(bands.values()))[core]).all():
+                facts.tiles_skipped_nodata += 1
+                shape = (int(tile.core.height), int(tile.core.width))
+                classes = np.full(shape, MASK_NODATA, dtype=np.uint8)
+                confidence = np.zeros(shape, np.float32)
+                evidence = np.zeros((n_evidence, *shape), np.float32)
+            else:
+                prediction = facts.backend.predict(bands)
+                classes = prediction.classes[core]
+                confidence = prediction.confidence[core]
+                evidence = prediction.evidence[(slice(None), *core)]
+                _accumulate_evidence(facts, classes, evidence)
+            valid = classes != MASK_NODATA
+            rows = slice(int(tile.core.row_off), int(tile.core.row_off + tile.core.height))
+            facts.valid_pixels += int(valid.sum())
+            facts.valid_area_m2 += float(valid.sum(axis=1) @ row_area[rows])
+            labels = accumulator.add_tile(
+                tile.row, int(tile.core.row_off), int(tile.core.col_off), classes, confidence, evidence
+            )
+            sink.write(labels, tile.core)
+            monitor.progress((i + 1) / len(grid), f"classified tile {i + 1}/{len(grid)}")
+    return accumulator.finish()
+
+
+def _accumulate_evidence(facts: RunFacts, classes: np.ndarray, evidence: np.ndarray) -> None:
+    valid = classes != MASK_NODATA
+    for t in range(len(facts.plan.targets)):
+        inside = classes == t + 1
+        outside = valid & ~inside
+        for e in range(len(facts.evidence_names)):
+            values = evidence[e]
+            finite = np.isfinite(values)
+            facts.inside_sum[t, e] += float(values[inside & finite].sum())
+            facts.inside_n[t, e] += int((inside & finite).sum())
+            facts.outside_sum[t, e] += float(values[outside & finite].sum())
+            facts.outside_n[t, e] += int((outside & finite).sum())
+
+
+def _row_pixel_areas(source: RasterSource) -> np.ndarray:
+    measurer = MetricMeasurer(spatial_reference(source.dataset.crs.to_wkt()))
+    transform = tuple(source.dataset.transform)
+    return np.array(
+        [
+            pixel_area_m2(transform, measurer.geographic, measurer.unit, row + 0.5)
+            for row in range(source.height)
+        ]
+    )
+
+
+def _region_areas(facts: RunFacts, regions: Regions, measurer: MetricMeasurer) -> np.ndarray:
+    transform = tuple(facts.source.dataset.transform)
+    if not measurer.geographic:
+        return regions.count * pixel_area_m2(transform, False, measurer.unit, 0.0)
+    per_pixel = np.array(
+        [pixel_area_m2(transform, True, 1.0, row) for row in regions.centroid_row]
+    )
+    return regions.count * per_pixel
+
+
+def _records(facts: RunFacts, regions: Regions, kept: np.ndarray) -> list[RegionRecord]:
+    area = facts.grid.area
+    extent_pixels = float(area.width * area.height)
+    records = []
+    for new_id, index in enumerate(kept, start=1):
+        target = facts.plan.targets[int(regions.target[index]) - 1]
+        records.append(
+            RegionRecord(
+                region_id=new_id,
+                class_id=int(regions.target[index]),
+                class_key=target,
+                class_name=TARGETS[target].title,
+                pixels=int(regions.count[index]),
+                confidence=float(regions.confidence[index]),
+                evidence={
+                    name: float(regions.evidence[index, e])
+                    for e, name in enumerate(facts.evidence_names)
+                },
+                centroid=(
+                    float((regions.centroid_col[index] - area.col_off) / area.width),
+                    float((regions.centroid_row[index] - area.row_off) / area.height),
+                ),
+                area_fraction=float(regions.count[index] / extent_pixels),
+            )
+        )
+    return records
+
+
+def _write_pass(
+    facts: RunFacts,
+    labels_path: Path,
+    regions: Regions,
+    kept: np.ndarray,
+    mask_path: Path,
+    region_path: Path,
+    monitor: RunMonitor,
+) -> None:
+    import rasterio
+
+    n_prov = len(regions.provisional_to_region)
+    region_of = regions.provisional_to_region
+    new_id = np.zeros(len(regions) + 1, dtype=np.int32)
+    new_id[kept + 1] = np.arange(1, len(kept) + 1, dtype=np.int32)
+    to_id = new_id[region_of + 1]  # region_of == -1 -> 0
+    class_of_region = np.zeros(len(regions) + 1, dtype=np.uint8)
+    class_of_region[kept + 1] = regions.target[kept]
+    to_class = class_of_region[region_of + 1]
+    grid, source = facts.grid, facts.source
+    colours = {0: (0, 0, 0)} | {
+        i: TARGETS[t].colour for i, t in enumerate(facts.plan.targets, start=1)
+    }
+    names = ["background"] + [TARGETS[t].title for t in facts.plan.targets]
+    tags = {f"CLASS_{i}": name for i, name in enumerate(names)}
+    tags.update(SPEX_PROMPT=facts.plan.prompt, SPEX_NODATA="255")
+    with (
+        rasterio.open(labels_path) as labels_src,
+        GeoTiffSink(mask_path, source.dataset, "uint8", nodata=MASK_NODATA, area=grid.area) as mask,
+        GeoTiffSink(region_path, source.dataset, "int32", nodata=0, area=grid.area) as ids,
+    ):
+        mask.describe(["class"], colours, tags)
+        for i, tile in enumerate(grid):
+            monitor.check_cancel()
+            local = Window(
+                tile.core.col_off - grid.area.col_off,
+                tile.core.row_off - grid.area.row_off,
+                tile.core.width,
+                tile.core.height,
+            )
+            prov = labels_src.read(1, window=local)
+            nodata = prov == NODATA_LABEL
+            prov = np.where(nodata | (prov >= n_prov), 0, prov)
+            classes = to_class[prov]
+            classes[nodata] = MASK_NODATA
+            mask.write(classes, tile.core)
+            ids.write(to_id[prov], tile.core)
+            monitor.progress(0.7 + 0.15 * (i + 1) / len(grid), "writing the mask")
+    _attach_category_names(mask_path, names)
+
+
+def _attach_category_names(path: Path, names: list[str]) -> None:
+    """Class names as GDAL category names (kept in the .aux.xml beside the mask)."""
+    from osgeo import gdal
+
+    dataset = gdal.Open(str(path), gdal.GA_Update)
+    categories = names + [""] * (MASK_NODATA - len(names)) + ["nodata"]
+    dataset.GetRasterBand(1).SetCategoryNames(categories)
+    dataset = None

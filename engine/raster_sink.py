@@ -1,0 +1,89 @@
+"""Windowed, tiled, compressed GeoTIFF writing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+#: Block size of every GeoTIFF the engine writes.
+BLOCK = 256
+
+
+class GeoTiffSink:
+    """A GeoTIFF opened for window-by-window writing on the grid of a source dataset."""
+
+    def __init__(
+        self,
+        path: Path,
+        like: rasterio.DatasetReader,
+        dtype: str,
+        count: int = 1,
+        nodata: float | None = None,
+        area: Window | None = None,
+    ) -> None:
+        area = area or Window(0, 0, like.width, like.height)
+        self.origin = (int(area.col_off), int(area.row_off))
+        tiled = area.width >= BLOCK and area.height >= BLOCK
+        profile = {
+            "driver": "GTiff",
+            "width": int(area.width),
+            "height": int(area.height),
+            "count": count,
+            "dtype": dtype,
+            "crs": like.crs,
+            "transform": like.window_transform(area),
+            "nodata": nodata,
+            "compress": "deflate",
+            "tiled": tiled,
+            "BIGTIFF": "IF_SAFER",
+        }
+        if tiled:
+            profile.update(blockxsize=BLOCK, blockysize=BLOCK)
+        if dtype.startswith("float"):
+            profile["predictor"] = 3
+        self.path = Path(path)
+        self.dataset = rasterio.open(self.path, "w", **profile)
+
+    def write(self, array: np.ndarray, window: Window, band: int = 1) -> None:
+        """Write a 2-D `array` at `window` (in source raster pixel coordinates)."""
+        local = Window(
+            int(window.col_off) - self.origin[0],
+            int(window.row_off) - self.origin[1],
+            int(window.width),
+            int(window.height),
+        )
+        self.dataset.write(array.astype(self.dataset.dtypes[band - 1], copy=False), band, window=local)
+
+    def describe(
+        self,
+        band_names: Sequence[str] | None = None,
+        colormap: Mapping[int, tuple[int, int, int]] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """Attach band descriptions, a colour table (band 1) and dataset tags."""
+        for i, name in enumerate(band_names or [], start=1):
+            self.dataset.set_band_description(i, name)
+        if colormap:
+            self.dataset.write_colormap(1, {k: (*v, 255) for k, v in colormap.items()})
+        if tags:
+            self.dataset.update_tags(**tags)
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self.dataset.close()
+
+    def __enter__(self) -> GeoTiffSink:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

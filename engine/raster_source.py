@@ -1,0 +1,216 @@
+"""The input raster: opening it, its band roles and scaling, windowed reads, the global sample.
+
+Reads always return float32 reflectance-like arrays keyed by band role, with NaN for nodata.
+Scaling is resolved once per raster from a decimated read of the whole raster, so a pixel's
+value never depends on which window or extent is processed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioIOError
+from rasterio.windows import Window
+
+from .bands import BandMapping, get_preset, resolve_band_mapping
+from .errors import InputError
+from .reflectance import Scaling, resolve_scaling
+
+#: Upper bound on the pixels of the global sample (a decimated read of the whole raster).
+SAMPLE_PIXELS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Valid pixels of the global sample: one 1-D float32 array per band role."""
+
+    bands: dict[str, np.ndarray]
+    total_pixels: int
+    decimation: float
+
+    @property
+    def valid_pixels(self) -> int:
+        """Number of valid pixels in the sample."""
+        return len(next(iter(self.bands.values()))) if self.bands else 0
+
+
+class RasterSource:
+    """An open input raster with resolved band roles and scaling.
+
+    Use as a context manager; `open_source` builds one and turns every user mistake
+    (missing or corrupt file, wrong roles) into a one-line `SpexError`.
+    """
+
+    def __init__(
+        self, dataset: rasterio.DatasetReader, mapping: BandMapping, scaling: Scaling
+    ) -> None:
+        self.dataset = dataset
+        self.mapping = mapping
+        self.scaling = scaling
+        self._nodata = dataset.nodata
+
+    def __enter__(self) -> RasterSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the dataset."""
+        self.dataset.close()
+
+    @property
+    def path(self) -> Path:
+        """The raster's path."""
+        return Path(self.dataset.name)
+
+    @property
+    def width(self) -> int:
+        """Raster width in pixels."""
+        return self.dataset.width
+
+    @property
+    def height(self) -> int:
+        """Raster height in pixels."""
+        return self.dataset.height
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Band roles present, in raster band order."""
+        return self.mapping.present_roles()
+
+    def _band_indexes(self) -> list[int]:
+        return [i + 1 for i, role in enumerate(self.mapping.roles) if role is not None]
+
+    def _to_roles(self, raw: np.ndarray) -> dict[str, np.ndarray]:
+        """Scale raw (bands, ...) values to float32 reflectance with NaN for nodata."""
+        valid = self._valid_mask(raw)
+        out: dict[str, np.ndarray] = {}
+        for role, values in zip(self.roles, raw, strict=True):
+            scaled = self.scaling.apply(values)
+            scaled[~valid] = np.nan
+            out[role] = scaled
+        return out
+
+    def _valid_mask(self, raw: np.ndarray) -> np.ndarray:
+        """Pixels that are valid in every band.
+
+        With a declared nodata value, a pixel equal to it in any band is nodata. Without
+        one, integer pixels that are 0 in every band are taken as nodata (the fill of
+        nearly every satellite product), and float NaN is always nodata.
+        """
+        if np.issubdtype(raw.dtype, np.floating):
+            valid = ~np.isnan(raw).any(axis=0)
+        else:
+            valid = np.ones(raw.shape[1:], dtype=bool)
+        if self._nodata is not None and not (
+            isinstance(self._nodata, float) and math.isnan(self._nodata)
+        ):
+            valid &= ~(raw == raw.dtype.type(self._nodata)).any(axis=0)
+        elif not np.issubdtype(raw.dtype, np.floating):
+            valid &= (raw != 0).any(axis=0)
+        return valid
+
+    def read(self, window: Window) -> dict[str, np.ndarray]:
+        """Read `window` as float32 reflectance per band role (NaN = nodata)."""
+        try:
+            raw = self.dataset.read(self._band_indexes(), window=window)
+        except RasterioIOError as exc:
+            raise InputError(
+                f"{self.path.name} is damaged: reading {window} failed; re-export or re-download it."
+            ) from exc
+        return self._to_roles(raw)
+
+    def read_sample(self, max_pixels: int = SAMPLE_PIXELS) -> Sample:
+        """A decimated read of the whole raster: the source of every global statistic."""
+        return _sample_to_roles(self, _read_decimated(self.dataset, self._band_indexes(), max_pixels))
+
+
+def _read_decimated(
+    dataset: rasterio.DatasetReader, indexes: Sequence[int], max_pixels: int
+) -> tuple[np.ndarray, float]:
+    factor = max(1.0, math.sqrt(dataset.width * dataset.height / max_pixels))
+    shape = (
+        len(indexes),
+        max(1, int(dataset.height / factor)),
+        max(1, int(dataset.width / factor)),
+    )
+    raw = dataset.read(list(indexes), out_shape=shape, resampling=Resampling.nearest)
+    return raw, factor
+
+
+def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) -> Sample:
+    raw, factor = decimated
+    scaled = source._to_roles(raw)
+    valid = ~np.isnan(next(iter(scaled.values())))
+    bands = {role: values[valid] for role, values in scaled.items()}
+    return Sample(bands, int(raw.shape[1] * raw.shape[2]), factor)
+
+
+def raw_percentiles(dataset: rasterio.DatasetReader, max_pixels: int = 250_000) -> dict[str, float]:
+    """Percentiles of the raw values (all bands) of valid pixels, for the scaling decision."""
+    raw, _ = _read_decimated(dataset, list(range(1, dataset.count + 1)), max_pixels)
+    values = raw.astype(np.float64)
+    nodata = dataset.nodata
+    keep = np.isfinite(values).all(axis=0)
+    if nodata is not None and not math.isnan(nodata):
+        keep &= ~(raw == raw.dtype.type(nodata)).any(axis=0)
+    elif not np.issubdtype(raw.dtype, np.floating):
+        keep &= (raw != 0).any(axis=0)
+    flat = values[:, keep].ravel()
+    if flat.size == 0:
+        return {"p1": math.nan, "p50": math.nan, "p99": math.nan, "max": math.nan, "min": math.nan}
+    p1, p50, p99 = np.percentile(flat, [1, 50, 99])
+    return {"p1": p1, "p50": p50, "p99": p99, "max": flat.max(), "min": flat.min()}
+
+
+def open_dataset(path: str | Path) -> rasterio.DatasetReader:
+    """Open a raster, turning a missing or unreadable file into one clear line."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"Input raster {path} does not exist; check the path.")
+    if path.is_dir():
+        raise InputError(f"Input {path} is a folder; give a raster file such as scene.tif.")
+    try:
+        return rasterio.open(path)
+    except RasterioIOError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "unknown format"
+        raise InputError(
+            f"Cannot read {path} as a raster ({first}); give a GeoTIFF or another GDAL raster."
+        ) from exc
+
+
+def open_source(
+    path: str | Path,
+    bands: str | Sequence[str] | None = None,
+    sensor: str | None = None,
+    scale: float | None = None,
+    offset: float | None = None,
+) -> RasterSource:
+    """Open `path` and resolve its band roles and reflectance scaling.
+
+    Raises `InputError` for a missing, corrupt or all-nodata raster and `BandError` for
+    band roles that cannot be resolved.
+    """
+    dataset = open_dataset(path)
+    try:
+        mapping = resolve_band_mapping(
+            dataset.count, list(dataset.descriptions), sensor=sensor, bands=bands
+        )
+        stats = raw_percentiles(dataset)
+        if math.isnan(stats["max"]):
+            raise InputError(
+                f"{Path(path).name} holds no valid pixels (all nodata); check the nodata value or the file."
+            )
+        preset = get_preset(mapping.sensor) if mapping.sensor else None
+        scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset)
+    except Exception:
+        dataset.close()
+        raise
+    return RasterSource(dataset, mapping, scaling)

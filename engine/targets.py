@@ -1,0 +1,91 @@
+"""The target catalogue: what an instruction can ask for.
+
+Each target has an id (used in files and on the command line), a title for people, the
+synonyms an instruction may use, a display colour for ``mask.tif`` and the category phrase
+used in SPIE prompts. The catalogue is data, read once from ``resources/prompts/targets.json``;
+the same file lists ambiguous words that are refused with a hint instead of being guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PromptError
+
+CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "resources" / "prompts" / "targets.json"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One extractable land-cover target.
+
+    Attributes:
+        id: Short identifier used in files, manifests and ``--targets`` (``"builtup"``).
+        title: Name shown to people (``"built-up"``).
+        synonyms: Words and phrases an instruction may use for this target.
+        colour: RGB display colour, 0-255 each.
+        spie_phrase: Category phrase used in SPIE prompts (``"buildings"``).
+        description: One sentence on what the target covers.
+    """
+
+    id: str
+    title: str
+    synonyms: tuple[str, ...]
+    colour: tuple[int, int, int]
+    spie_phrase: str
+    description: str
+
+
+def _load_catalogue(path: Path) -> tuple[dict[str, Target], dict[str, str]]:
+    """Read and check the catalogue file; errors here are packaging bugs, not user errors."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    targets: dict[str, Target] = {}
+    for item in data["targets"]:
+        colour = tuple(int(c) for c in item["colour"])
+        if len(colour) != 3 or not all(0 <= c <= 255 for c in colour):
+            raise ValueError(f"{path}: target {item['id']!r} needs an RGB colour of 0-255 values")
+        if item["id"] in targets:
+            raise ValueError(f"{path}: target {item['id']!r} is listed twice")
+        if not item["synonyms"]:
+            raise ValueError(f"{path}: target {item['id']!r} has no synonyms")
+        targets[item["id"]] = Target(
+            id=item["id"],
+            title=item["title"],
+            synonyms=tuple(item["synonyms"]),
+            colour=colour,  # type: ignore[arg-type]
+            spie_phrase=item["spie_phrase"],
+            description=item["description"],
+        )
+    ambiguous = {str(k): str(v) for k, v in data.get("ambiguous", {}).items()}
+    return targets, ambiguous
+
+
+TARGETS: dict[str, Target]
+AMBIGUOUS_TERMS: dict[str, str]
+TARGETS, AMBIGUOUS_TERMS = _load_catalogue(CATALOGUE_PATH)
+
+TARGET_IDS: tuple[str, ...] = tuple(TARGETS)
+
+
+def get_target(target_id: str) -> Target:
+    """Return the target with this id (case-insensitive).
+
+    Raises:
+        PromptError: if no target has this id; the message lists the valid ids.
+    """
+    key = target_id.strip().lower().replace("-", "").replace(" ", "")
+    if key in TARGETS:
+        return TARGETS[key]
+    raise PromptError(f"Unknown target '{target_id}': valid targets are {', '.join(TARGET_IDS)}")
+
+
+def titles(ids: Sequence[str] | None = None) -> str:
+    """The targets' titles as a comma-separated list, in catalogue order when ``ids`` is None.
+
+    Used in user-facing messages, e.g. ``"water, vegetation, built-up, bare soil, snow/ice, cloud"``.
+    """
+    chosen = TARGET_IDS if ids is None else ids
+    return ", ".join(get_target(i).title for i in chosen)

@@ -1,0 +1,187 @@
+"""Polygons from the region-id raster, with attributes, written to a GeoPackage.
+
+GDAL's Polygonize walks the whole region raster scanline by scanline, so a region is one
+polygon however many tiles it spans, and memory holds only the polygons being built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from osgeo import gdal, ogr
+
+from .geodesy import MetricMeasurer, spatial_reference
+from .spie import location_word, min_area_rectangle, size_word
+
+gdal.UseExceptions()
+ogr.UseExceptions()
+
+#: Name of the polygon layer inside features.gpkg.
+LAYER_NAME = "regions"
+
+
+@dataclass(frozen=True)
+class RegionRecord:
+    """The attributes of one region, known before its polygon exists."""
+
+    region_id: int
+    class_id: int
+    class_key: str
+    class_name: str
+    pixels: int
+    confidence: float
+    evidence: dict[str, float]
+    centroid: tuple[float, float]  # normalised x, y in the processed extent
+    area_fraction: float
+
+
+@dataclass(frozen=True)
+class PolygonSummary:
+    """What the explanation needs to know about a written polygon."""
+
+    region_id: int
+    area_m2: float
+    perimeter_m: float
+    bounding_box: tuple[tuple[float, float], ...]
+
+
+def write_features(
+    region_raster: Path,
+    out_path: Path,
+    records: dict[int, RegionRecord],
+    evidence_names: Sequence[str],
+    extent_pixels: tuple[int, int, int, int],
+    check_cancel: Callable[[], None] = lambda: None,
+) -> dict[int, PolygonSummary]:
+    """Polygonize `region_raster` (int32 region ids, 0 = none) into `out_path`.
+
+    `extent_pixels` is (col_off, row_off, width, height) of the processed extent in the
+    region raster's own pixel grid; centroids and rotated boxes are normalised to it.
+    """
+    src = gdal.Open(str(region_raster))
+    band = src.GetRasterBand(1)
+    srs = spatial_reference(src.GetProjection())
+    geo = src.GetGeoTransform()
+    inverse = gdal.InvGeoTransform(geo)
+    measurer = MetricMeasurer(srs)
+
+    scratch_path = out_path.with_name(out_path.stem + ".scratch.gpkg")
+    scratch = ogr.GetDriverByName("GPKG").CreateDataSource(str(scratch_path))
+    raw = scratch.CreateLayer("raw", srs, ogr.wkbPolygon)
+    raw.CreateField(ogr.FieldDefn("region_id", ogr.OFTInteger))
+    gdal.Polygonize(band, band, raw, 0, ["8CONNECTED=8"])
+
+    out = ogr.GetDriverByName("GPKG").CreateDataSource(str(out_path))
+    layer = out.CreateLayer(LAYER_NAME, srs, ogr.wkbMultiPolygon)
+    _create_fields(layer, evidence_names)
+    defn = layer.GetLayerDefn()
+    summaries: dict[int, PolygonSummary] = {}
+    fids: dict[int, int] = {}
+    out.StartTransaction()
+    raw.ResetReading()
+    for n, feature in enumerate(raw):
+        if n % 2000 == 0:
+            check_cancel()
+        rid = feature.GetField(0)
+        record = records.get(rid)
+        if record is None:
+            continue
+        geometry = ogr.ForceToMultiPolygon(feature.GetGeometryRef().Clone())
+        if rid in fids:  # a region split by Polygonize: merge the parts
+            existing = layer.GetFeature(fids[rid])
+            geometry = ogr.ForceToMultiPolygon(existing.GetGeometryRef().Union(geometry))
+            target = existing
+        else:
+            target = ogr.Feature(defn)
+        area, perimeter = measurer.area_and_perimeter(geometry)
+        box = _rotated_box(geometry, inverse, extent_pixels)
+        _fill(target, record, area, perimeter, box, evidence_names)
+        target.SetGeometry(geometry)
+        if rid in fids:
+            layer.SetFeature(target)
+        else:
+            layer.CreateFeature(target)
+            fids[rid] = target.GetFID()
+        summaries[rid] = PolygonSummary(rid, area, perimeter, box)
+    out.CommitTransaction()
+    out = None
+    scratch = None
+    src = None
+    scratch_path.unlink(missing_ok=True)
+    return summaries
+
+
+def _create_fields(layer: ogr.Layer, evidence_names: Sequence[str]) -> None:
+    specs = [
+        ("region_id", ogr.OFTInteger),
+        ("class_id", ogr.OFTInteger),
+        ("class", ogr.OFTString),
+        ("class_name", ogr.OFTString),
+        ("area_m2", ogr.OFTReal),
+        ("area_ha", ogr.OFTReal),
+        ("perimeter_m", ogr.OFTReal),
+        ("pixels", ogr.OFTInteger64),
+        ("confidence", ogr.OFTReal),
+    ]
+    specs += [(f"mean_{name.lower()}", ogr.OFTReal) for name in evidence_names]
+    specs += [
+        ("size", ogr.OFTString),
+        ("location", ogr.OFTString),
+        ("centroid_x", ogr.OFTReal),
+        ("centroid_y", ogr.OFTReal),
+        ("rotated_box", ogr.OFTString),
+    ]
+    for name, kind in specs:
+        layer.CreateField(ogr.FieldDefn(name, kind))
+
+
+def _fill(
+    feature: ogr.Feature,
+    record: RegionRecord,
+    area: float,
+    perimeter: float,
+    box: tuple[tuple[float, float], ...],
+    evidence_names: Sequence[str],
+) -> None:
+    cx, cy = record.centroid
+    values: dict[str, object] = {
+        "region_id": record.region_id,
+        "class_id": record.class_id,
+        "class": record.class_key,
+        "class_name": record.class_name,
+        "area_m2": round(area, 2),
+        "area_ha": round(area / 10_000.0, 4),
+        "perimeter_m": round(perimeter, 2),
+        "pixels": record.pixels,
+        "confidence": round(record.confidence, 4),
+        "size": size_word(record.area_fraction),
+        "location": location_word(cx, cy),
+        "centroid_x": round(cx, 4),
+        "centroid_y": round(cy, 4),
+        "rotated_box": str([list(corner) for corner in box]),
+    }
+    for name in evidence_names:
+        value = record.evidence.get(name)
+        if value is not None and np.isfinite(value):
+            values[f"mean_{name.lower()}"] = round(float(value), 4)
+    for key, value in values.items():
+        feature.SetField(key, value)
+
+
+def _rotated_box(
+    geometry: ogr.Geometry, inverse: Sequence[float], extent: tuple[int, int, int, int]
+) -> tuple[tuple[float, float], ...]:
+    """Minimum-area rotated rectangle of the region, normalised to the processed extent."""
+    hull = geometry.ConvexHull()
+    ring = hull.GetGeometryRef(0) if hull.GetGeometryCount() else hull
+    points = np.array(ring.GetPoints() or [(hull.GetX(), hull.GetY())], dtype=float)[:, :2]
+    a, b, c, d, e, f = inverse
+    cols = a + b * points[:, 0] + c * points[:, 1]
+    rows = d + e * points[:, 0] + f * points[:, 1]
+    col_off, row_off, width, height = extent
+    norm = np.stack([(cols - col_off) / width, (rows - row_off) / height], axis=1)
+    corners = np.clip(min_area_rectangle(norm), 0.0, 1.0)
+    return tuple((round(float(x), 2), round(float(y), 2)) for x, y in corners)

@@ -1,0 +1,163 @@
+"""Reflectance scaling rules."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from spex.engine.bands import get_preset
+from spex.engine.errors import InputError
+from spex.engine.reflectance import Scaling, resolve_scaling
+
+
+def percentiles(values: np.ndarray) -> dict[str, float]:
+    """The statistics the sample pass hands to resolve_scaling."""
+    valid = values[np.isfinite(values)] if values.dtype.kind == "f" else values.ravel()
+    return {
+        "p1": float(np.percentile(valid, 1)),
+        "p99": float(np.percentile(valid, 99)),
+        "max": float(valid.max()),
+    }
+
+
+RNG = np.random.default_rng(42)
+
+
+def test_uint8_without_preset_is_uncalibrated_digital_numbers():
+    dn = RNG.integers(10, 256, size=(3, 50, 50), dtype=np.uint8)
+    scaling = resolve_scaling("uint8", percentiles(dn), None)
+    assert scaling.scale == pytest.approx(1 / 255) and scaling.offset == 0
+    assert not scaling.calibrated
+    assert "adapt to the scene" in scaling.note
+    out = scaling.apply(dn)
+    assert out.dtype == np.float32 and out.max() <= 1.0 and out.min() >= 0.0
+
+
+def test_uint8_with_naip_preset_uses_preset():
+    dn = RNG.integers(0, 256, size=(4, 20, 20), dtype=np.uint8)
+    scaling = resolve_scaling("uint8", percentiles(dn), get_preset("naip"))
+    assert scaling.source == "preset naip" and not scaling.calibrated
+    assert scaling.scale == pytest.approx(1 / 255)
+
+
+def test_uint16_sentinel2_preset_is_calibrated():
+    dn = RNG.integers(200, 9000, size=(12, 40, 40)).astype(np.uint16)
+    scaling = resolve_scaling("uint16", percentiles(dn), get_preset("sentinel2_l2a"))
+    assert scaling.calibrated and scaling.source == "preset sentinel2_l2a"
+    assert scaling.scale == pytest.approx(1e-4) and scaling.offset == 0
+    assert scaling.apply(np.array([5000], dtype=np.uint16))[0] == pytest.approx(0.5)
+
+
+def test_uint16_landsat_c2_preset_applies_offset():
+    dn = RNG.integers(7500, 30000, size=(7, 30, 30)).astype(np.uint16)
+    scaling = resolve_scaling("uint16", percentiles(dn), get_preset("landsat8_9_oli"))
+    assert scaling.calibrated
+    value = scaling.apply(np.array([[10000]], dtype=np.uint16))[0, 0]
+    assert value == pytest.approx(10000 * 0.0000275 - 0.2, abs=1e-6)
+
+
+def test_preset_that_does_not_fit_falls_back_with_note():
+    # Old LEDAPS surface reflectance (x 10000) read with the Collection 2 preset.
+    dn = RNG.integers(50, 6000, size=(6, 30, 30)).astype(np.int16)
+    scaling = resolve_scaling("int16", percentiles(dn), get_preset("landsat_tm_etm"))
+    assert scaling.source == "assumed reflectance x 10000" and not scaling.calibrated
+    assert "does not fit" in scaling.note and "--scale/--offset" in scaling.note
+    # 8-bit true-colour export read with a Sentinel-2 preset.
+    rgb = RNG.integers(0, 256, size=(3, 20, 20), dtype=np.uint8)
+    scaling = resolve_scaling("uint8", percentiles(rgb), get_preset("sentinel2_l1c"))
+    assert scaling.source == "digital numbers" and scaling.scale == pytest.approx(1 / 255)
+
+
+def test_uint16_without_preset_assumes_x10000():
+    dn = RNG.integers(100, 12000, size=(4, 30, 30)).astype(np.uint16)
+    scaling = resolve_scaling("uint16", percentiles(dn), None)
+    assert scaling.scale == pytest.approx(1e-4) and not scaling.calibrated
+    assert "assumed reflectance x 10000" in scaling.note
+
+
+def test_large_integers_scale_by_bit_depth():
+    dn = RNG.integers(20000, 60000, size=(4, 30, 30)).astype(np.uint16)
+    scaling = resolve_scaling("uint16", percentiles(dn), None)
+    assert scaling.scale == pytest.approx(1 / 65535) and not scaling.calibrated
+
+
+def test_float_reflectance_is_identity_calibrated():
+    refl = RNG.uniform(-0.02, 0.8, size=(4, 30, 30)).astype(np.float32)
+    refl[0, 0, 0] = np.nan
+    scaling = resolve_scaling("float32", percentiles(refl), get_preset("sentinel2_l2a"))
+    assert (scaling.scale, scaling.offset, scaling.calibrated) == (1.0, 0.0, True)
+    out = scaling.apply(refl)
+    assert np.isnan(out[0, 0, 0]) and np.allclose(out[1:], refl[1:])
+    assert out is not refl
+
+
+def test_float_out_of_range_is_identity_uncalibrated():
+    values = RNG.uniform(0, 300, size=(3, 10, 10)).astype(np.float64)
+    scaling = resolve_scaling("float64", percentiles(values), None)
+    assert (scaling.scale, scaling.calibrated) == (1.0, False)
+    assert "not reflectance" in scaling.note
+    # A float raster holding Sentinel-2 digital numbers takes the preset's scaling.
+    s2 = RNG.uniform(100, 8000, size=(3, 10, 10)).astype(np.float32)
+    scaling = resolve_scaling("float32", percentiles(s2), get_preset("s2"))
+    assert scaling.calibrated and scaling.scale == pytest.approx(1e-4)
+
+
+def test_user_scale_and_offset_win():
+    stats = {"p1": 0.0, "p99": 200.0, "max": 255.0}
+    scaling = resolve_scaling("uint8", stats, get_preset("rgb"), scale=0.002, offset=-0.1)
+    assert (scaling.scale, scaling.offset, scaling.calibrated) == (0.002, -0.1, True)
+    assert scaling.source == "--scale/--offset"
+    only_offset = resolve_scaling("uint16", stats, None, offset=-0.1)
+    assert (only_offset.scale, only_offset.offset) == (1.0, -0.1)
+    only_scale = resolve_scaling("uint16", stats, None, scale=1e-4)
+    assert (only_scale.scale, only_scale.offset) == (1e-4, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("scale", "offset"), [(0.0, None), (math.inf, None), (math.nan, 0.0), (1e-4, math.nan)]
+)
+def test_invalid_scale_or_offset(scale, offset):
+    stats = {"p1": 0.0, "p99": 200.0, "max": 255.0}
+    with pytest.raises(InputError) as info:
+        resolve_scaling("uint16", stats, None, scale=scale, offset=offset)
+    assert "\n" not in str(info.value) and "finite" in str(info.value)
+
+
+def test_no_valid_pixels_is_an_input_error():
+    stats = {"p1": math.nan, "p99": math.nan, "max": math.nan}
+    with pytest.raises(InputError, match="--scale"):
+        resolve_scaling("uint16", stats, None)
+
+
+def test_scaling_to_dict_round_trip():
+    scaling = Scaling(1e-4, -0.1, True, "preset sentinel2_l2a", "note")
+    assert Scaling(**scaling.to_dict()) == scaling
+
+
+def test_scaling_from_real_geotiff(tmp_path):
+    path = tmp_path / "l2a.tif"
+    data = RNG.integers(300, 7000, size=(4, 32, 32)).astype(np.uint16)
+    data[:, :2, :2] = 0  # nodata corner
+    profile = {
+        "driver": "GTiff",
+        "width": 32,
+        "height": 32,
+        "count": 4,
+        "dtype": "uint16",
+        "nodata": 0,
+        "crs": "EPSG:32633",
+        "transform": from_origin(400000, 5800000, 10, 10),
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    with rasterio.open(path) as src:
+        masked = src.read(masked=True)
+        dtype = src.dtypes[0]
+    stats = percentiles(masked.compressed())
+    assert stats["p1"] >= 300  # the nodata zeros are excluded
+    scaling = resolve_scaling(dtype, stats, get_preset("sentinel2_l2a"))
+    reflectance = scaling.apply(masked.filled(0))
+    assert scaling.calibrated and 0.03 <= reflectance[:, 5:, 5:].mean() <= 0.7
