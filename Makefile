@@ -27,8 +27,9 @@ demo: setup
 	@bash scripts/demo.sh
 
 # pytest exits 5 when it collected no tests: that is a failure here, never a pass.
+# pytest-qgis starts QGIS before conftest.py is read, so the offscreen platform is set here too.
 test: setup
-	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$rc
 

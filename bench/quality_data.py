@@ -177,7 +177,10 @@ def _warp_chip(stack, labels, profile, out_img: Path, out_lab: Path, size: int =
     h, w = labels.shape
     left, top = src_tf.c, src_tf.f
     right, bottom = left + w * src_tf.a, top + h * src_tf.e
-    dst_tf, dw, dh = calculate_default_transform(src_crs, "EPSG:4326", w, h, left, bottom, right, top)
+    # Square pixels of 1/11132 degree (10 m north-south), as Sen1Floods11 chips have.
+    dst_tf, dw, dh = calculate_default_transform(
+        src_crs, "EPSG:4326", w, h, left, bottom, right, top, resolution=1 / 111320 * 10
+    )
     img = np.zeros((stack.shape[0], dh, dw), dtype=np.uint16)
     lab = np.zeros((1, dh, dw), dtype=np.uint8)
     for i in range(stack.shape[0]):
@@ -199,6 +202,8 @@ def _warp_chip(stack, labels, profile, out_img: Path, out_lab: Path, size: int =
             n = ii[r + size, c + size] - ii[r, c + size] - ii[r + size, c] + ii[r, c]
             if n > best:
                 best, best_rc = n, (r, c)
+    if best < 0:
+        raise RuntimeError("no fully valid chip in the warped scene")
     r, c = best_rc
     chip_tf = dst_tf * rasterio.Affine.translation(c, r)
     prof = dict(profile, crs="EPSG:4326", transform=chip_tf, width=size, height=size)

@@ -45,10 +45,11 @@ NUMBER_WORDS: dict[str, float] = {
 # --- word classes for what is left after size limits and counts are cut out -----------------
 # Words that end a phrase: the next target is a new mention.
 _CONJUNCTIONS = frozenset({"and", "or", "but", "plus", "versus", "vs", "then", "also"})
-# Place prepositions: the noun phrase after them says where, not what.
+# Place and time prepositions: the noun phrase after them says where or when, not what.
 _PLACE_PREPOSITIONS = frozenset(
     {"in", "inside", "within", "near", "around", "at", "on", "over", "across", "along",
-     "beside", "among", "amid", "from", "throughout", "surrounding"}
+     "beside", "among", "amid", "from", "throughout", "surrounding", "after", "before",
+     "during", "since", "until"}
 )  # fmt: skip
 _NEGATIONS = frozenset({"not", "no", "non", "except", "excluding", "exclude", "without", "free"})
 _DETERMINERS = frozenset(
@@ -62,7 +63,7 @@ _ADJECTIVES = frozenset(
      "distinct", "individual", "separate", "contiguous", "connected", "significant", "larger",
      "bigger", "smaller", "huge", "tiny", "wide", "narrow", "deep", "shallow", "bright", "dark",
      "covered", "present", "detected", "detectable", "possible", "potential", "mapped", "total",
-     "other", "remaining", "different", "various", "similar", "main", "obvious", "clearly",
+     "other", "remaining", "different", "various", "similar", "obvious", "clearly",
      "only", "just", "more", "most", "less", "many", "several", "same"}
 )  # fmt: skip
 # Generic nouns: what the data or the result is called, and where in the image.
@@ -96,13 +97,17 @@ _FILLERS = frozenset(
 )  # fmt: skip
 
 # --- size limits --------------------------------------------------------------------------
-_NUM = r"(?:\d+(?:\.\d+)?|\.\d+|(?<![a-z])(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|half an?|an?)(?![a-z]))"
-_NUM_BARE = r"(?:\d+(?:\.\d+)?|\.\d+|(?<![a-z])(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty)(?![a-z]))"
+_NAMES = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty"
+_DIGITS = r"\d+(?:\.\d+)?|\.\d+"
+_NUM_BARE = rf"(?:{_DIGITS}|(?<![a-z])(?:{_NAMES})(?![a-z]))"
+_NUM = rf"(?:{_DIGITS}|(?<![a-z])(?:{_NAMES}|half an?|an?)(?![a-z]))"  # "more than a hectare"
 _ABOUT = r"(?:(?:about|approx|approximately|around|roughly|ca|~)\s*)?"
 _UNIT = (
-    r"(?:(?P<km2>km\s?2|km\^2|sq\s?km|sqkm|square\s+kilomet(?:er|re)s?|kilomet(?:er|re)s?\s+squared)"
+    r"(?:(?P<km2>km\s?2|km\^2|sq\s?km|sqkm|square\s+kilomet(?:er|re)s?"
+    r"|kilomet(?:er|re)s?\s+squared)"
     r"|(?P<mi2>sq\s?mi(?:les?)?|square\s+miles?|mi2)"
-    r"|(?P<m2>m2|m\^2|sq\s?m(?:et(?:er|re)s?)?|sqm|square\s+met(?:er|re)s?|met(?:er|re)s?\s+squared)"
+    r"|(?P<m2>m2|m\^2|sq\s?m(?:et(?:er|re)s?)?|sqm|square\s+met(?:er|re)s?"
+    r"|met(?:er|re)s?\s+squared)"
     r"|(?P<ha>ha|hectares?|hectars?)"
     r"|(?P<acre>acres?|ac)"
     r"|(?P<px>pixels?|px|pix|pxls?|cells?))(?![a-z0-9])"
@@ -120,8 +125,9 @@ _MAX_CMP = (
     r"|not?\s+(?:more|larger|bigger|greater)\s+than|<=?|=<)"
 )
 _W = r"(?<![a-z0-9])"  # a word starts here
+_UNIT_A = _UNIT.replace("?P<", "?P<a_")  # the same unit groups for the first end of a range
 _RANGE_RE = re.compile(
-    rf"{_W}(?:between|from)?\s*{_ABOUT}(?P<a>{_NUM_BARE})\s*(?:(?P<ua>{_UNIT.replace('?P<', '?P<a_')})\s*)?"
+    rf"{_W}(?:between|from)?\s*{_ABOUT}(?P<a>{_NUM_BARE})\s*(?:(?P<ua>{_UNIT_A})\s*)?"
     rf"(?:and|to)\s+{_ABOUT}(?P<b>{_NUM_BARE})\s*{_UNIT}"
 )
 _PREFIX_RE = re.compile(
@@ -134,12 +140,12 @@ _POSTFIX_RE = re.compile(
 )
 _BARE_QUANTITY_RE = re.compile(rf"{_W}(?P<n>{_NUM_BARE})\s*{_UNIT}")
 _NO_UNIT_RE = re.compile(
-    rf"{_W}(?:{_MAX_CMP}|{_MIN_CMP})\s*{_ABOUT}{_NUM_BARE}(?![0-9.])(?!\s*(?:largest|biggest|greatest))"
-    rf"(?:\s+[a-z]+)?"
+    rf"{_W}(?:{_MAX_CMP}|{_MIN_CMP})\s*{_ABOUT}{_NUM_BARE}(?![0-9.])"
+    rf"(?!\s*(?:largest|biggest|greatest))(?:\s+[a-z]+)?"
 )
 
 # --- counts -------------------------------------------------------------------------------
-_COUNT = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty)"
+_COUNT = rf"(?:\d+|{_NAMES})"
 _LARGEST = r"(?:largest|biggest|greatest)"
 _LARGEST_RE = re.compile(
     rf"{_W}(?:top\s+(?P<n1>{_COUNT})(?:\s+{_LARGEST})?|(?P<n2>{_COUNT})\s+{_LARGEST}"
@@ -147,8 +153,10 @@ _LARGEST_RE = re.compile(
 )
 _SMALLEST_RE = re.compile(rf"{_W}(?:smallest|tiniest)(?![a-z])")
 
+# Sensor names with numbers and pixel sizes name the data, not a size limit or a count.
 _SENSOR_RE = re.compile(
-    r"(?<![a-z0-9])(?:(?:sentinel|landsat|spot|worldview|pleiades|rapideye|modis)\s?\d{1,2}[a-z]?"
+    r"(?<![a-z0-9])(?:(?:sentinel|landsat|spot|worldview|pleiades|rapideye|modis)"
+    r"[\s-]?\d{1,2}[a-z]?"
     r"|(?:s|l|ls|wv)\d{1,2}[a-z]?|\d+(?:\.\d+)?\s*(?:m|cm|meters?|metres?)\s+"
     r"(?:resolution|gsd|pixels?|data|imagery|image|scene))(?![a-z0-9])"
 )
@@ -233,6 +241,10 @@ def singular(word: str) -> str:
     return word[:-1]
 
 
+def _in(word: str, words: frozenset[str]) -> bool:
+    return word in words or singular(word) in words
+
+
 def _words(text: str) -> tuple[str, ...]:
     """Synonym or instruction words, singular, hyphens and slashes as spaces."""
     return tuple(singular(w) for w in re.findall(r"[a-z]+", text.lower()))
@@ -257,6 +269,12 @@ def _example(ids: Sequence[str]) -> str:
     return f"extract the {get_target(ids[0]).spie_phrase}"
 
 
+def _shorten(text: str, limit: int = 60) -> str:
+    """The text on one line, cut to ``limit`` characters for a message."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+
+
 def _cannot(what: Sequence[str], ids: Sequence[str]) -> PromptError:
     quoted = ", ".join(f"'{w}'" for w in what)
     return PromptError(
@@ -271,14 +289,15 @@ def _normalise(text: str) -> str:
     t = re.sub(r"'s\b", "", t).replace("'", "").replace('"', " ")
     t = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", t)  # 20,000 -> 20000
     t = re.sub(r"(?<=\d),(?=\d{1,2}(?!\d))", ".", t)  # 2,5 -> 2.5
-    t = re.sub(r"(?<=\d)\s*-\s*(?=\d)", " to ", t)  # 1-5 ha -> 1 to 5 ha
     t = re.sub(r"\b(min|max|sq|approx|ca)\.", r"\1 ", t)
     t = re.sub(r"(<=|>=|=<|=>|<|>)", r" \1 ", t)
     t = re.sub(r"(?<!\d)\.|\.(?!\d)", " ; ", t)  # sentence dots, not decimal points
+    t = _SENSOR_RE.sub(" ", t)
+    t = re.sub(r"(?<=\d)\s*-\s*(?=\d)", " to ", t)  # 1-5 ha -> 1 to 5 ha
+    t = re.sub(r"(?<![a-z])(ha|m2|km2|acres?|px|pixels?)\s*-\s*(?=\d)", r"\1 to ", t)  # 1 ha - 5 ha
     t = re.sub(r"[-/_]", " ", t)
     t = re.sub(r"\b(?:as well as|along with|together with)\b", " and ", t)
     t = re.sub(r"\b(?:next|close) to\b|\bsurrounded by\b", " near ", t)
-    t = _SENSOR_RE.sub(" ", t)
     return re.sub(r"\s+", " ", t).strip()
 
 
@@ -345,7 +364,8 @@ def _read_limits(text: str) -> tuple[str, _Limits]:
     if bare:
         q = bare.group(0).strip()
         raise PromptError(
-            f"Say whether {q} is a minimum or a maximum, e.g. 'larger than {q}' or 'smaller than {q}'"
+            f"Say whether '{q}' is a minimum or a maximum, "
+            f"e.g. 'larger than {q}' or 'smaller than {q}'"
         )
     no_unit = _NO_UNIT_RE.search(text)
     if no_unit:
@@ -415,10 +435,6 @@ def _read_count(text: str) -> tuple[str, int | None]:
             f"e.g. 'the {counts[0]} largest'"
         )
     return text, (counts[0] if counts else None)
-
-
-def _in(word: str, words: frozenset[str]) -> bool:
-    return word in words or singular(word) in words
 
 
 def _read_targets(text: str, ids: Sequence[str]) -> list[str]:
@@ -512,7 +528,7 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
     found = _read_targets(rest, ids)
     if not found:
         raise PromptError(
-            f"No target found in '{text.strip()}': this backend extracts {titles(ids)} "
+            f"No target found in '{_shorten(text)}': this backend extracts {titles(ids)} "
             f"(try '{_example(ids)}')"
         )
     missing = [t for t in found if t not in ids]

@@ -18,7 +18,7 @@ SCHEMA = "spex-run/1"
 
 def build_manifest(facts: RunFacts) -> dict[str, object]:
     """The manifest as a JSON-able dict."""
-    source, request, grid = facts.source, facts.request, facts.grid
+    source, grid = facts.source, facts.grid
     ds = source.dataset
     report = facts.backend.report()
     counts = {t: 0 for t in facts.plan.targets}

@@ -20,6 +20,8 @@ def check_output_dir(path: Path) -> None:
     parent = path.parent if not path.is_dir() else path
     while not parent.exists():
         parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{parent} is a file, so {path} cannot be created; choose another folder.")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"Cannot write to {parent}; choose an output folder you can write to.")
 

@@ -85,7 +85,7 @@ def get_target(target_id: str) -> Target:
 def titles(ids: Sequence[str] | None = None) -> str:
     """The targets' titles as a comma-separated list, in catalogue order when ``ids`` is None.
 
-    Used in user-facing messages, e.g. ``"water, vegetation, built-up, bare soil, snow/ice, cloud"``.
+    Used in user-facing messages: ``"water, vegetation, built-up, bare soil, snow/ice, cloud"``.
     """
     chosen = TARGET_IDS if ids is None else ids
     return ", ".join(get_target(i).title for i in chosen)

@@ -6,6 +6,7 @@ import ast
 
 import numpy as np
 import pytest
+from scipy import ndimage
 from spex.engine.spie import (
     SIZE_WORDS,
     RegionAttributes,
@@ -228,3 +229,28 @@ def test_prompt_list_parses_back_and_max_regions_keeps_the_largest():
     assert [d["Size of area"] for d in listed] == ["huge", "large"]
     assert render_spie_prompt("vegetation", []).endswith("of them:[]")
     assert "-0.0" not in render_spie_prompt("vegetation", regions)
+
+
+def test_filled_and_general_regions_agree_with_region_attributes():
+    mask = np.zeros((16, 16), dtype=bool)
+    mask[3:7, 9:15] = True  # a filled rectangle (fast path)
+    mask[10:15, 1:3] = True  # an L shape (hull path) ...
+    mask[13:15, 3:7] = True
+    rect, ell = sorted(regions_from_mask(mask), key=lambda r: r.centroid[1])
+    corners = np.array([[9, 3], [15, 3], [15, 7], [9, 7]], dtype=float)
+    assert rect == region_attributes(corners, 24, 16, 16, centroid_xy=(12.0, 5.0))
+    # the L's minimum rectangle is its upright extent: x 1..7, y 10..15
+    assert ell.bounding_box == ((0.062, 0.625), (0.438, 0.625), (0.438, 0.938), (0.062, 0.938))
+    assert ell.size == "large" and ell.location == "bottom-left"  # 18 / 256 = 0.07
+
+
+def test_max_regions_in_regions_from_mask_keeps_the_largest():
+    rng = np.random.default_rng(5)
+    mask = rng.random((128, 128)) > 0.6
+    everything = regions_from_mask(mask)
+    assert len(everything) > 50
+    assert regions_from_mask(mask, max_regions=10) == everything[:10]
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    big_enough = int((np.bincount(labels.ravel())[1:] >= 5).sum())
+    assert 0 < big_enough < count
+    assert regions_from_mask(mask, min_pixels=5) == everything[:big_enough]

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import BandError
-from .seeds import MIN_SEEDS, dark_offsets, select_seeds
+from .seeds import dark_offsets, min_seeds, select_seeds
 
 #: Every class the scene model knows; "shadow" and "other" are internal and never output.
 SCENE_CLASSES: tuple[str, ...] = (
@@ -157,7 +157,7 @@ def fit_scene_model(
         ok &= np.isfinite(v)
     arrays = {r: v[ok] for r, v in arrays.items()}
     n = int(ok.sum())
-    if n < 10 * MIN_SEEDS:
+    if n < 50:
         raise BandError(f"only {n} valid pixels in the raster sample; the input is mostly nodata")
     if n > MAX_FIT_PIXELS:
         keep = np.sort(np.random.default_rng(_SEED).choice(n, MAX_FIT_PIXELS, replace=False))
@@ -170,7 +170,7 @@ def fit_scene_model(
         notes.append("uncalibrated digital numbers: thresholds are relative to this scene")
 
     x = _features(arrays, roles, offsets).T  # (n, d)
-    classes = [c for c in SCENE_CLASSES if c in seeds.masks and seeds.masks[c].sum() >= MIN_SEEDS]
+    classes = [c for c in SCENE_CLASSES if c in seeds.masks and seeds.masks[c].sum() >= min_seeds(len(x))]
     for t in targets:
         if t not in classes:
             notes.append(f"no confident {t} pixels in this scene: {t} is not mapped")

@@ -17,8 +17,14 @@ import numpy as np
 
 from ...indices import compute_index
 
-#: Seeds below this count disable a class (too few to fit a covariance reliably).
+#: Seeds below this count disable a class (too few to fit a covariance reliably); tiny samples
+#: (unit tests, small rasters) use ``min_seeds``.
 MIN_SEEDS = 25
+
+
+def min_seeds(n: int) -> int:
+    """Fewest seeds that make a class for a sample of ``n`` pixels (5 for tiny samples, up to 25)."""
+    return int(np.clip(n // 200, 5, MIN_SEEDS))
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
     """
     roles = set(bands)
     n = len(next(iter(bands.values())))
+    need = min_seeds(n)
     masks: dict[str, np.ndarray] = {}
     thr: dict[str, float] = {}
     how: dict[str, str] = {}
@@ -113,7 +120,7 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
     w_name = "MNDWI" if {"green", "swir1"} <= roles else ("NDWI" if {"green", "nir"} <= roles else None)
     if w_name is not None:
         w = idx(w_name)
-        lo, hi = (0.0, 0.4) if cal else (-0.1, 0.5)
+        lo, hi = (-0.1, 0.4) if cal else (-0.1, 0.5)
         t = _clamp(otsu_threshold(w), lo, hi)
         thr[w_name] = t
         how[w_name] = f"Otsu on the scene's {w_name} histogram, clamped to [{lo}, {hi}]"
@@ -123,7 +130,7 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
         if "nir" in roles:
             seed &= bands["nir"] < (0.15 if cal else _rel(bands["nir"], 30))
         # A real water mode sits well above the scene's bulk; otherwise it is land noise.
-        if seed.sum() >= MIN_SEEDS and np.median(w[seed]) - np.median(w) < 0.3:
+        if seed.sum() >= need and np.median(w[seed]) - np.median(w) < 0.3:
             seed[:] = False
             notes.append(f"{w_name} has no separated water mode: water class disabled")
         masks["water"] = seed
@@ -142,15 +149,17 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
         how["NDSI"] = "fixed NDSI > 0.4 with bright green (Dozier 1989)"
     if "blue" in roles and bright is not None:
         b = bands["blue"]
-        b_hi = 0.3 if cal else max(_rel(b, 50) * 2.5, _rel(b, 99.5))
-        cloud = (b > b_hi) & (bright > (0.3 if cal else _rel(bright, 99)))
+        # Digital numbers: clouds are several times brighter than the scene's typical land,
+        # far beyond bright roofs and soil (which stay within about 2x the median).
+        b_hi = 0.3 if cal else 3.0 * _rel(b, 50)
+        cloud = (b > b_hi) & (bright > (0.3 if cal else 3.0 * _rel(bright, 50)))
         if "swir1" in roles:
-            cloud &= bands["swir1"] > (0.2 if cal else _rel(bands["swir1"], 50))
+            cloud &= bands["swir1"] > (0.2 if cal else _rel(bands["swir1"], 75))
         if "snow" in masks:
             cloud &= ~masks["snow"]
         masks["cloud"] = cloud
         thr["blue"] = float(b_hi)
-        how["blue"] = "bright blue " + ("> 0.3 reflectance" if cal else "> 2.5x the scene median")
+        how["blue"] = "bright blue " + ("> 0.3 reflectance" if cal else "> 3x the scene median")
 
     # Built-up and bare soil: not vegetated, not water, NDBI / BSI high; the SWIR2/SWIR1 ratio
     # splits them (soils absorb near 2.2 um, impervious surfaces less so).
@@ -164,11 +173,14 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
         thr["NDBI"] = t
         how["NDBI"] = f"Otsu on NDBI of the non-vegetated pixels, clamped to [{lo}, {hi}]"
         cand &= ndbi > t
-        if "swir2" in roles and cand.sum() >= 2 * MIN_SEEDS:
+        if "swir2" in roles and cand.sum() >= 2 * need:
             r72 = bands["swir2"] / np.maximum(bands["swir1"], 1e-6)
-            split = float(np.median(r72[cand]))
+            split = _clamp(otsu_threshold(r72[cand]), *np.percentile(r72[cand], [20, 80]))
             thr["SWIR2/SWIR1"] = split
-            how["SWIR2/SWIR1"] = "median of the non-vegetated candidates: above built-up, below bare"
+            how["SWIR2/SWIR1"] = (
+                "Otsu on the non-vegetated candidates (within their 20-80th percentiles): "
+                "above built-up, below bare"
+            )
             masks["builtup"] = cand & (r72 > split)
             masks["bare"] = cand & (r72 <= split)
         else:
@@ -189,7 +201,7 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
         claimed += m
     masks = {k: m & (claimed == 1) for k, m in masks.items()}
     for k, m in list(masks.items()):
-        if 0 < m.sum() < MIN_SEEDS:
+        if 0 < m.sum() < need:
             notes.append(f"few {k} seeds ({int(m.sum())}): {k} class disabled")
             masks[k] = np.zeros(n, dtype=bool)
     return SeedResult(masks=masks, thresholds=thr, how=how, notes=tuple(notes))

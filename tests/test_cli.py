@@ -1,0 +1,113 @@
+"""The `spex` command line: results on real data, and one clear line for every user mistake."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from tests.rasters import write_raster
+
+
+def run_spex(*args: object) -> subprocess.CompletedProcess[str]:
+    """Run the `spex` command as a user would, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "spex.engine.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def rgbn_raster(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(1)
+    data = rng.integers(100, 3000, size=(4, 64, 64)).astype(np.uint16)
+    return write_raster(
+        tmp_path_factory.mktemp("r") / "rgbn.tif", data, descriptions=["blue", "green", "red", "nir"]
+    )
+
+
+def test_extract_prints_summary_and_writes_outputs(s2_scene: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_spex("extract", s2_scene, "--prompt", "Please extract the LAKES!", "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "water:" in result.stdout.lower()
+    assert (out / "mask.tif").exists() and (out / "run.json").exists()
+    assert result.stderr == ""
+
+
+def test_sensors_lists_the_presets() -> None:
+    result = run_spex("sensors")
+    assert result.returncode == 0
+    for name in ("sentinel2_l1c", "sentinel2_l2a", "landsat8_9_oli", "naip", "worldview3_8band"):
+        assert name in result.stdout
+
+
+def test_indices_writes_ndvi(s2_scene: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ndvi.tif"
+    result = run_spex("indices", s2_scene, "--index", "ndvi", "--out", out, "--quiet", "--tile", 300)
+    assert result.returncode == 0, result.stderr
+    with rasterio.open(out) as ndvi, rasterio.open(s2_scene) as src:
+        values = ndvi.read(1, masked=True)
+        red = src.read(4).astype(float)
+        nir = src.read(8).astype(float)
+        assert (ndvi.width, ndvi.height, ndvi.crs) == (src.width, src.height, src.crs)
+    expected = (nir - red) / (nir + red)
+    ok = ~values.mask
+    np.testing.assert_allclose(values[ok], expected[ok], atol=1e-5)
+    assert [p.name for p in tmp_path.iterdir()] == ["ndvi.tif"]
+
+
+def _bad_inputs(tmp: Path, rgbn: Path) -> dict[str, tuple[list[object], str]]:
+    corrupt = tmp / "corrupt.tif"
+    corrupt.write_bytes(b"II*\x00" + b"\x00garbage" * 50)
+    empty = write_raster(tmp / "nodata.tif", np.zeros((4, 32, 32), np.uint16), nodata=0,
+                         descriptions=["blue", "green", "red", "nir"])
+    full = tmp / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("x")
+    return {
+        "missing file": (["extract", tmp / "nope.tif", "--prompt", "water"], "does not exist"),
+        "corrupt file": (["extract", corrupt, "--prompt", "water"], "Cannot read"),
+        "empty prompt": (["extract", rgbn, "--prompt", "  "], "empty"),
+        "unknown target": (["extract", rgbn, "--prompt", "extract the airplanes"], "airplanes"),
+        "wrong role count": (["extract", rgbn, "--prompt", "water", "--bands", "red,green,blue"], "4 bands"),
+        "unknown role": (["extract", rgbn, "--prompt", "water", "--bands", "red,green,blue,infra"], "infra"),
+        "all nodata": (["extract", empty, "--prompt", "water"], "nodata"),
+        "unwritable out": (["extract", rgbn, "--prompt", "water", "--out", "/proc/spex-out"], "/proc"),
+        "out not empty": (["extract", rgbn, "--prompt", "water", "--out", full], "not empty"),
+        "unknown sensor": (["extract", rgbn, "--prompt", "water", "--sensor", "hubble"], "hubble"),
+        "bad scale": (["extract", rgbn, "--prompt", "water", "--scale", "0"], "scale"),
+        "unknown index": (["indices", rgbn, "--index", "XYZ", "--out", tmp / "x.tif"], "XYZ"),
+        "index needs bands": (["indices", rgbn, "--index", "MNDWI", "--out", tmp / "x.tif"], "swir1"),
+    }
+
+
+CASES = [
+    "missing file", "corrupt file", "empty prompt", "unknown target", "wrong role count",
+    "unknown role", "all nodata", "unwritable out", "out not empty", "unknown sensor",
+    "bad scale", "unknown index", "index needs bands",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_gives_one_clear_line(case: str, tmp_path: Path, rgbn_raster: Path) -> None:
+    args, expected = _bad_inputs(tmp_path, rgbn_raster)[case]
+    if args[0] == "extract" and "--out" not in args:
+        args = [*args, "--out", tmp_path / "out"]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run_spex(*args, "--quiet")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("spex: error: ")
+    assert expected.lower() in lines[0].lower()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing left behind
+    if (tmp_path / "full").exists():
+        assert [p.name for p in (tmp_path / "full").iterdir()] == ["keep.txt"]

@@ -1,0 +1,274 @@
+"""The target catalogue and the instruction parser: prompt text to Plan, and its refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from spex.engine.errors import PromptError
+from spex.engine.instruction import M2_PER_UNIT, Plan, parse_instruction, singular
+from spex.engine.targets import (
+    AMBIGUOUS_TERMS,
+    CATALOGUE_PATH,
+    TARGET_IDS,
+    TARGETS,
+    Target,
+    get_target,
+    titles,
+)
+
+ALL_TITLES = "water, vegetation, built-up, bare soil, snow/ice, cloud"
+
+# prompt -> (targets, min_area_m2, max_area_m2, min_pixels, max_pixels, largest_n)
+CASES: list[
+    tuple[str, tuple[str, ...], float | None, float | None, int | None, int | None, int | None]
+] = [
+    # paraphrases of one target
+    ("extract the water bodies", ("water",), None, None, None, None, None),
+    ("Please extract all the water in this image.", ("water",), None, None, None, None, None),
+    ("find lakes", ("water",), None, None, None, None, None),
+    ("map the rivers and reservoirs", ("water",), None, None, None, None, None),
+    ("flooded fields", ("water",), None, None, None, None, None),
+    ("delineate the inundation", ("water",), None, None, None, None, None),
+    ("extract the fields", ("vegetation",), None, None, None, None, None),
+    ("segment all vegetation patches in the scene", ("vegetation",), None, None, None, None, None),
+    ("trees, grass, and shrubs", ("vegetation",), None, None, None, None, None),
+    ("urban green spaces", ("vegetation",), None, None, None, None, None),
+    ("built-up areas", ("builtup",), None, None, None, None, None),
+    ("Built up area", ("builtup",), None, None, None, None, None),
+    ("detect impervious surfaces", ("builtup",), None, None, None, None, None),
+    ("show me the rooftops", ("builtup",), None, None, None, None, None),
+    ("bare-soil", ("bare",), None, None, None, None, None),
+    ("bare ground, sand and rocks", ("bare",), None, None, None, None, None),
+    ("fallow fields", ("bare",), None, None, None, None, None),
+    ("delineate snow cover and glaciers", ("snow",), None, None, None, None, None),
+    ("sea ice", ("snow",), None, None, None, None, None),
+    ("show me the clouds", ("cloud",), None, None, None, None, None),
+    ("haze", ("cloud",), None, None, None, None, None),
+    # case, punctuation and filler invariance
+    ("WATER", ("water",), None, None, None, None, None),
+    ("  water!!!  ", ("water",), None, None, None, None, None),
+    ("Could you please map the lakes for me?", ("water",), None, None, None, None, None),
+    # several targets, order of first mention, de-duplicated
+    ("water and vegetation", ("water", "vegetation"), None, None, None, None, None),
+    ("forests, lakes and towns", ("vegetation", "water", "builtup"), None, None, None, None, None),
+    ("lakes, forests, rivers and woods", ("water", "vegetation"), None, None, None, None, None),
+    ("snow/ice and clouds", ("snow", "cloud"), None, None, None, None, None),
+    ("water;vegetation", ("water", "vegetation"), None, None, None, None, None),
+    # place phrases say where, not what
+    ("buildings in the forest", ("builtup",), None, None, None, None, None),
+    ("clouds over the lakes", ("cloud",), None, None, None, None, None),
+    ("lakes in Bavaria", ("water",), None, None, None, None, None),
+    ("water bodies from the Sentinel-2 image", ("water",), None, None, None, None, None),
+    ("vegetation at 10 m resolution", ("vegetation",), None, None, None, None, None),
+    # area limits and unit conversions
+    ("extract the water bodies larger than 2 ha", ("water",), 20000.0, None, None, None, None),
+    ("water over 2 ha", ("water",), 20000.0, None, None, None, None),
+    ("lakes of 2,5 ha or more", ("water",), 25000.0, None, None, None, None),
+    ("water at least 500 m2", ("water",), 500.0, None, None, None, None),
+    ("water at least 500 m²", ("water",), 500.0, None, None, None, None),
+    ("lakes over 500 square metres", ("water",), 500.0, None, None, None, None),
+    ("lakes over 500 sq m", ("water",), 500.0, None, None, None, None),
+    ("lakes > 1 km2", ("water",), 1e6, None, None, None, None),
+    ("lakes >1km²", ("water",), 1e6, None, None, None, None),
+    ("lakes over 1 sq km", ("water",), 1e6, None, None, None, None),
+    ("water more than 0.5 hectares", ("water",), 5000.0, None, None, None, None),
+    ("lakes larger than two hectares", ("water",), 20000.0, None, None, None, None),
+    ("lakes over 3 acres", ("water",), 3 * 4046.8564224, None, None, None, None),
+    ("ponds smaller than 1 ha", ("water",), None, 10000.0, None, None, None),
+    ("ponds under 300 m2", ("water",), None, 300.0, None, None, None),
+    ("lakes no larger than 5 ha", ("water",), None, 50000.0, None, None, None),
+    ("lakes between 1 and 5 ha", ("water",), 10000.0, 50000.0, None, None, None),
+    ("lakes 1-5 ha", ("water",), 10000.0, 50000.0, None, None, None),
+    ("water bodies > 2 ha and < 10 ha", ("water",), 20000.0, 100000.0, None, None, None),
+    ("minimum mapping unit of 0.5 ha for water", ("water",), 5000.0, None, None, None, None),
+    ("buildings bigger than 20 pixels", ("builtup",), None, None, 20, None, None),
+    ("water less than 10 px", ("water",), None, None, None, 10, None),
+    ("water bigger than 50 pixels and at least 1 ha", ("water",), 10000.0, None, 50, None, None),
+    # largest N
+    ("the 3 largest lakes", ("water",), None, None, None, None, 3),
+    ("the 3 biggest lakes", ("water",), None, None, None, None, 3),
+    ("largest lake", ("water",), None, None, None, None, 1),
+    ("the largest built-up area", ("builtup",), None, None, None, None, 1),
+    ("top 5 forests", ("vegetation",), None, None, None, None, 5),
+    ("the five largest forests larger than 2 ha", ("vegetation",), 20000.0, None, None, None, 5),
+    (
+        "lakes and rivers, plus the 4 biggest forests",
+        ("water", "vegetation"),
+        None,
+        None,
+        None,
+        None,
+        4,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "targets", "min_m2", "max_m2", "min_px", "max_px", "largest_n"), CASES
+)
+def test_parse_instruction(prompt, targets, min_m2, max_m2, min_px, max_px, largest_n):
+    plan = parse_instruction(prompt)
+    assert plan.targets == targets
+    assert plan.min_area_m2 == (None if min_m2 is None else pytest.approx(min_m2))
+    assert plan.max_area_m2 == (None if max_m2 is None else pytest.approx(max_m2))
+    assert plan.min_pixels == min_px
+    assert plan.max_pixels == max_px
+    assert plan.largest_n == largest_n
+    assert plan.prompt == prompt.strip()
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "extract the water bodies larger than 2 ha",
+        "EXTRACT THE WATER BODIES LARGER THAN 2 HA!",
+        "Please, in this image, extract all the water bodies larger than 2 ha.",
+        "detect the water patches over 2 hectares",
+        "water > 20000 m2",
+        "water bodies >= 0.02 km2",
+    ],
+)
+def test_invariance_to_case_punctuation_and_fillers(prompt):
+    plan = parse_instruction(prompt)
+    assert (plan.targets, plan.min_area_m2, plan.max_area_m2) == (("water",), 20000.0, None)
+
+
+ERRORS = [
+    # (prompt, available, words that must be in the message)
+    ("", None, ["empty", "extract the water bodies"]),
+    ("   \n ", None, ["empty"]),
+    ("extract the airplanes", None, ["'airplanes'", ALL_TITLES]),
+    ("water and airplanes", None, ["'airplanes'", ALL_TITLES]),
+    ("extract the solar panels and water", None, ["'solar panels'", ALL_TITLES]),
+    ("please extract", None, ["No target", ALL_TITLES]),
+    ("wetlands", None, ["'wetlands'", "water", "vegetation"]),
+    ("extract the roads", None, ["'roads'", "built-up"]),
+    ("clouds", ["water", "vegetation"], ["cloud", "water, vegetation"]),
+    ("airplanes", ["water", "vegetation"], ["'airplanes'", "water, vegetation"]),
+    ("everything except water", None, ["except water"]),
+    ("cloud-free areas", None, ["cloud free"]),
+    ("lakes of 2 ha", None, ["minimum or a maximum"]),
+    ("lakes larger than 2", None, ["'larger than 2'", "ha"]),
+    ("the largest lakes", None, ["how many"]),
+    ("the smallest lakes", None, ["largest"]),
+    ("the 3 largest lakes and the 2 largest forests", None, ["3", "2"]),
+    ("lakes larger than 1 ha and larger than 5 ha", None, ["Two minimum"]),
+    ("lakes larger than 5 ha and smaller than 1 ha", None, ["minimum", "maximum"]),
+    ("water 3", None, ["'3'"]),
+    ("please\nextract " + "the " * 100, None, ["No target", "..."]),
+]
+
+
+@pytest.mark.parametrize(("prompt", "available", "expected"), ERRORS)
+def test_refusals_are_one_line_and_helpful(prompt, available, expected):
+    with pytest.raises(PromptError) as info:
+        parse_instruction(prompt, available=available)
+    message = str(info.value)
+    assert "\n" not in message and message.strip() == message
+    for part in expected:
+        assert part in message
+
+
+def test_unknown_target_message_matches_documented_form():
+    with pytest.raises(PromptError) as info:
+        parse_instruction("extract the airplanes")
+    assert str(info.value) == (
+        "Cannot extract 'airplanes': this backend extracts water, vegetation, built-up, "
+        "bare soil, snow/ice, cloud (try 'extract the water bodies')"
+    )
+
+
+def test_available_restricts_and_orders_nothing_else():
+    plan = parse_instruction("vegetation and water", available=["water", "vegetation"])
+    assert plan.targets == ("vegetation", "water")
+    with pytest.raises(PromptError, match="Unknown target 'lava'"):
+        parse_instruction("water", available=["lava"])
+
+
+def test_every_synonym_parses_to_its_own_target():
+    for target in TARGETS.values():
+        for phrase in (target.id, target.title, target.spie_phrase, *target.synonyms):
+            assert parse_instruction(f"extract the {phrase}").targets == (target.id,), phrase
+
+
+def test_plural_and_singular_synonyms_agree():
+    pairs = {"lakes": "lake", "bodies": "body", "beaches": "beach", "grass": "grass", "ice": "ice"}
+    assert {w: singular(w) for w in pairs} == pairs
+    assert parse_instruction("cities").targets == parse_instruction("city").targets == ("builtup",)
+    assert parse_instruction("beaches").targets == ("bare",)
+    assert parse_instruction("estuaries").targets == ("water",)
+    assert parse_instruction("grasses").targets == ("vegetation",)
+
+
+def test_no_phrase_maps_to_two_things():
+    seen: dict[tuple[str, ...], str] = {}
+    for target in TARGETS.values():
+        for phrase in (target.id, target.title, target.spie_phrase, *target.synonyms):
+            key = tuple(
+                singular(w) for w in phrase.lower().replace("-", " ").replace("/", " ").split()
+            )
+            assert seen.setdefault(key, target.id) == target.id, phrase
+    for term in AMBIGUOUS_TERMS:
+        key = tuple(singular(w) for w in term.split())
+        assert key not in seen, term
+
+
+def test_area_units_convert_to_square_metres():
+    assert M2_PER_UNIT["ha"] == 1e4 and M2_PER_UNIT["km2"] == 1e6
+    for text, m2 in [("2 ha", 2e4), ("1 km2", 1e6), ("1 acre", 4046.8564224), ("300 m2", 300.0)]:
+        plan = parse_instruction(f"water larger than {text}")
+        assert plan.min_area_m2 == pytest.approx(m2)
+        assert plan.min_pixels is None
+
+
+def test_pixel_limits_round_inwards():
+    plan = parse_instruction("water more than 2.5 px and less than 9.5 pixels")
+    assert (plan.min_pixels, plan.max_pixels) == (3, 9)
+
+
+def test_plan_round_trip_and_describe():
+    plan = parse_instruction("the 5 largest lakes and forests larger than 2 ha")
+    data = plan.to_dict()
+    assert data == {
+        "prompt": "the 5 largest lakes and forests larger than 2 ha",
+        "targets": ["water", "vegetation"],
+        "min_area_m2": 20000.0,
+        "max_area_m2": None,
+        "min_pixels": None,
+        "max_pixels": None,
+        "largest_n": 5,
+    }
+    assert json.loads(json.dumps(data)) == data
+    assert Plan.from_dict(data) == plan
+    assert plan.describe() == (
+        "Targets: water, vegetation. Keep regions of at least 20000 m2 (2 ha). "
+        "Keep the 5 largest regions per target."
+    )
+
+
+def test_describe_other_limits():
+    assert parse_instruction("largest lake").describe() == (
+        "Targets: water. Keep regions of any size. Keep the largest region per target."
+    )
+    assert parse_instruction("builtup between 20 and 500 pixels").describe() == (
+        "Targets: built-up. Keep regions of at least 20 pixels and at most 500 pixels."
+    )
+    assert "at most 2000000 m2 (2 km2)" in parse_instruction("snow under 2 km2").describe()
+
+
+def test_catalogue():
+    assert TARGET_IDS == ("water", "vegetation", "builtup", "bare", "snow", "cloud")
+    assert titles() == ALL_TITLES
+    phrases = {t.id: t.spie_phrase for t in TARGETS.values()}
+    assert phrases["water"] == "water bodies" and phrases["builtup"] == "buildings"
+    assert get_target("Built-Up") is TARGETS["builtup"]
+    for target in TARGETS.values():
+        assert isinstance(target, Target)
+        assert len(target.colour) == 3 and all(0 <= c <= 255 for c in target.colour)
+    water, veg = TARGETS["water"].colour, TARGETS["vegetation"].colour
+    assert water[2] == max(water) and veg[1] == max(veg)  # blue water, green vegetation
+    assert len({t.colour for t in TARGETS.values()}) == len(TARGETS)
+    assert json.loads(CATALOGUE_PATH.read_text(encoding="utf-8"))["targets"][0]["id"] == "water"
+    with pytest.raises(PromptError, match="valid targets are water, vegetation"):
+        get_target("airplane")

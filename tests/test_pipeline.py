@@ -1,0 +1,195 @@
+"""End-to-end extraction on the real Sentinel-2 scene: outputs, reproducibility, geometry."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from osgeo import ogr
+from rasterio.transform import from_origin
+
+from spex.engine import ExtractionRequest, RunMonitor, extract
+from spex.engine.errors import CancelledError
+from tests.rasters import crop_raster, write_raster
+
+PROMPT = "extract the water bodies and vegetation larger than 1 ha"
+
+
+@pytest.fixture(scope="module")
+def s2_run(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> object:
+    out = tmp_path_factory.mktemp("s2") / "run"
+    return extract(ExtractionRequest(s2_scene, PROMPT, out, tile_size=512))
+
+
+def _features(path: Path) -> list[dict[str, object]]:
+    ds = ogr.Open(str(path))
+    layer = ds.GetLayer(0)
+    rows = [f.items() | {"_wkb_area": f.GetGeometryRef().GetArea()} for f in layer]
+    return sorted(rows, key=lambda r: r["region_id"])
+
+
+def test_outputs_exist_and_describe_the_run(s2_run: object, s2_scene: Path) -> None:
+    out = s2_run.out_dir
+    assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".aux.xml")) == [
+        "explanation.md",
+        "features.gpkg",
+        "mask.tif",
+        "run.json",
+    ]
+    with rasterio.open(out / "mask.tif") as mask, rasterio.open(s2_scene) as src:
+        assert mask.dtypes[0] == "uint8" and mask.nodata == 255
+        assert (mask.width, mask.height) == (src.width, src.height)
+        assert mask.crs == src.crs and mask.transform == src.transform
+        assert mask.tags()["CLASS_1"].lower() == "water"
+        assert mask.colormap(1)[1][:3] != mask.colormap(1)[2][:3]
+        values = np.unique(mask.read(1))
+    assert set(values.tolist()) <= {0, 1, 2, 255} and {1, 2} <= set(values.tolist())
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["plan"]["targets"] == ["water", "vegetation"]
+    assert manifest["plan"]["min_area_m2"] == pytest.approx(10_000)
+    assert manifest["bands"]["sensor"] == "sentinel2_l1c"
+    assert manifest["scaling"]["scale"] == pytest.approx(1e-4)
+    assert manifest["tiling"]["tiles"] == 6
+    text = (out / "explanation.md").read_text()
+    assert text.splitlines()[0] == f'# Extraction: "{PROMPT}"'
+    assert "Targets: water, vegetation" in text.split("## Summary")[0]
+    for section in ("## How thresholds were chosen", "## Largest regions", "## Evidence"):
+        assert section in text
+
+
+def test_features_carry_attributes_and_respect_the_plan(s2_run: object) -> None:
+    rows = _features(s2_run.features_path)
+    assert rows, "no polygons written"
+    assert {r["class"] for r in rows} == {"water", "vegetation"}
+    for r in rows:
+        assert r["area_m2"] >= 10_000 - 1e-6  # "larger than 1 ha"
+        assert r["area_m2"] == pytest.approx(r["_wkb_area"], rel=1e-6)  # UTM: metres
+        assert r["area_m2"] == pytest.approx(r["pixels"] * 100.0, rel=1e-6)
+        assert 0.0 <= r["confidence"] <= 1.0
+        assert r["size"] in {"huge", "large", "somewhat large", "medium", "small", "very tiny"}
+        assert 0.0 <= r["centroid_x"] <= 1.0 and 0.0 <= r["centroid_y"] <= 1.0
+        assert len(json.loads(r["rotated_box"])) == 4
+    water = [r for r in rows if r["class"] == "water"]
+    veg = [r for r in rows if r["class"] == "vegetation"]
+    assert np.mean([r["mean_mndwi"] for r in water]) > np.mean([r["mean_mndwi"] for r in veg])
+    assert np.mean([r["mean_ndvi"] for r in veg]) > np.mean([r["mean_ndvi"] for r in water])
+
+
+def test_tile_size_does_not_change_the_result(s2_run: object, s2_scene: Path, tmp_path: Path) -> None:
+    other = extract(ExtractionRequest(s2_scene, PROMPT, tmp_path / "t200", tile_size=200))
+    with rasterio.open(s2_run.mask_path) as a, rasterio.open(other.mask_path) as b:
+        assert np.array_equal(a.read(1), b.read(1))
+    ra, rb = _features(s2_run.features_path), _features(other.features_path)
+    assert len(ra) == len(rb)
+    assert [r["area_m2"] for r in ra] == [r["area_m2"] for r in rb]
+
+
+def test_extent_does_not_change_a_pixels_answer(s2_run: object, s2_scene: Path, tmp_path: Path) -> None:
+    with rasterio.open(s2_scene) as src:
+        x0, y1 = src.transform @ (300, 100)
+        x1, y0 = src.transform @ (700, 400)
+    part = extract(
+        ExtractionRequest(s2_scene, "water and vegetation", tmp_path / "part", extent=(x0, y0, x1, y1))
+    )
+    whole = extract(ExtractionRequest(s2_scene, "water and vegetation", tmp_path / "whole"))
+    with rasterio.open(part.mask_path) as p, rasterio.open(whole.mask_path) as w:
+        assert (p.width, p.height) == (400, 300)
+        assert p.transform.c == pytest.approx(x0) and p.transform.f == pytest.approx(y1)
+        core = w.read(1)[100:400, 300:700]
+        assert np.array_equal(p.read(1), core)
+
+
+def test_cropped_file_gives_the_same_answers_inside(s2_scene: Path, tmp_path: Path) -> None:
+    """Scaling and thresholds come from each raster's own global sample; on a large crop of
+    the same scene the class of nearly every pixel agrees."""
+    crop = crop_raster(s2_scene, tmp_path / "crop.tif", (0, 0, 1024, 768))
+    a = extract(ExtractionRequest(crop, "water", tmp_path / "a"))
+    b = extract(ExtractionRequest(s2_scene, "water", tmp_path / "b"))
+    with rasterio.open(a.mask_path) as ma, rasterio.open(b.mask_path) as mb:
+        agree = np.mean(ma.read(1) == mb.read(1)[:, :1024])
+    assert agree > 0.97
+
+
+def test_nodata_is_propagated_and_empty_tiles_skipped(s2_scene: Path, tmp_path: Path) -> None:
+    with rasterio.open(s2_scene) as src:
+        data = src.read(window=rasterio.windows.Window(0, 0, 600, 300))
+        profile = src.profile | {"width": 600, "height": 300, "transform": src.transform}
+        descriptions = src.descriptions
+    data[:, :, :300] = 0  # left half nodata: tiles of 128 there are all-nodata
+    path = tmp_path / "holes.tif"
+    profile.update(tiled=False, nodata=0)
+    profile.pop("blockxsize", None)
+    profile.pop("blockysize", None)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        for i in range(1, 14):
+            dst.set_band_description(i, descriptions[i - 1])
+    result = extract(ExtractionRequest(path, "water", tmp_path / "out", tile_size=128))
+    with rasterio.open(result.mask_path) as mask:
+        values = mask.read(1)
+    assert (values[:, :300] == 255).all()
+    assert (values[:, 300:] != 255).mean() > 0.99
+    assert result.manifest["tiling"]["tiles_skipped_nodata"] == 6  # 3 rows x 2 columns
+
+
+def test_areas_are_in_square_metres_in_a_geographic_crs(tmp_path: Path) -> None:
+    """A 20 x 20 pixel lake at 60 N on a 0.0005 degree grid: area from geodesy, not degrees."""
+    rows, cols = 100, 100
+    land = np.array([400, 700, 600, 3000], dtype=np.uint16)  # blue, green, red, nir (x 10000)
+    water = np.array([700, 600, 300, 150], dtype=np.uint16)
+    rng = np.random.default_rng(0)
+    img = np.repeat(land[:, None, None], rows, 1).repeat(cols, 2).astype(np.int32)
+    img[:, 40:60, 30:50] = water[:, None, None]
+    img = (img + rng.integers(-20, 20, img.shape)).astype(np.uint16)
+    path = write_raster(
+        tmp_path / "geo.tif",
+        img,
+        crs="EPSG:4326",
+        transform=from_origin(10.0, 60.025, 0.0005, 0.0005),
+        descriptions=["blue", "green", "red", "nir"],
+    )
+    result = extract(ExtractionRequest(path, "lakes", tmp_path / "out", scale=1e-4, offset=0.0))
+    rows_out = _features(result.features_path)
+    assert len(rows_out) == 1
+    lake = rows_out[0]
+    assert 390 <= lake["pixels"] <= 400  # smoothing may round the square's corners
+    lat = math.radians(60.025 - 0.0005 * 50)
+    metres = math.pi / 180 * 6_371_007.2
+    expected = lake["pixels"] * (0.0005 * metres) ** 2 * math.cos(lat)
+    assert lake["area_m2"] == pytest.approx(expected, rel=0.01)
+    # The perimeter of a 20 x 20 pixel square: 20 pixels of ~27.8 m and 20 of ~55.6 m, twice.
+    assert lake["perimeter_m"] == pytest.approx(2 * 20 * 0.0005 * metres * (1 + math.cos(lat)), rel=0.05)
+    lakes = [lake]
+    assert lakes[0]["area_m2"] > 1_000  # never square degrees
+
+
+def test_cancel_leaves_nothing_behind(s2_scene: Path, tmp_path: Path) -> None:
+    calls = {"n": 0}
+
+    def cancel_after_a_few() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    out = tmp_path / "cancelled"
+    with pytest.raises(CancelledError):
+        extract(
+            ExtractionRequest(s2_scene, "water", out, tile_size=128),
+            RunMonitor(is_cancelled=cancel_after_a_few),
+        )
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_is_reported_in_order(s2_scene: Path, tmp_path: Path) -> None:
+    seen: list[float] = []
+    extract(
+        ExtractionRequest(s2_scene, "snow", tmp_path / "o", tile_size=256),
+        RunMonitor(on_progress=lambda f, _m: seen.append(f)),
+    )
+    assert seen[-1] == 1.0
+    assert len(seen) > 10
+    assert all(b >= a for a, b in zip(seen, seen[1:], strict=False))
