@@ -27,7 +27,7 @@ from spex.engine.backends.spectral.scene_model import class_map, fit_scene_model
 from spex.engine.backends.spectral.smoothing import smooth_probabilities
 from spex.engine.indices import compute_index
 
-from .quality_data import CACHE, L7_ROLES, LABELS, S2_ROLES, prepare_l7, prepare_s2, prepare_spyndex
+from .quality_data import CACHE, L7_ROLES, LABELS, S2_ROLES, prepare_l7, prepare_s2
 
 OUT = Path(__file__).resolve().parent / "out"
 CLASS_CODES = {"water": 1, "vegetation": 2, "builtup": 3, "bare": 4, "snow": 5, "cloud": 6}
@@ -57,14 +57,14 @@ class Dataset:
     note: str
 
 
-W, V, B, BARE, O = (LABELS[k] for k in ("water", "vegetation", "builtup", "bare", "other"))
+W, V, B, BARE, OTHER = (LABELS[k] for k in ("water", "vegetation", "builtup", "bare", "other"))
 
 
 def datasets() -> list[Dataset]:
     """The evaluation datasets (prepared on first use)."""
     prepare_s2()
     prepare_l7()
-    s2_targets = {"water": ((W,), (V, B, O)), "vegetation": ((V,), (W, B))}
+    s2_targets = {"water": ((W,), (V, B, OTHER)), "vegetation": ((V,), (W, B))}
     l7_targets = {
         "water": ((W,), (V, B, BARE)),
         "vegetation": ((V,), (W, B, BARE)),
@@ -118,7 +118,6 @@ def predict_scene(
 
 def iou(pred: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
     """IoU of the boolean prediction against positives, over labelled (pos | neg) pixels."""
-    lab = pos | neg
     tp = np.sum(pred & pos)
     fp = np.sum(pred & neg)
     fn = np.sum(~pred & pos)
@@ -177,15 +176,6 @@ def _roles(index: str) -> tuple[str, ...]:
     from spex.engine.indices import get_index
 
     return get_index(index).roles
-
-
-def spyndex_accuracy() -> dict[str, float]:
-    """Per-class recall of the model fitted on the 120 spyndex Landsat 8 pixels themselves."""
-    data = json.loads(prepare_spyndex().read_text())
-    role_of = {"Blue": "blue", "Green": "green", "Red": "red", "NIR": "nir",
-               "SWIR1": "swir1", "SWIR2": "swir2"}  # fmt: skip
-    _ = role_of
-    return {"classes": float(len(data))}
 
 
 def main() -> None:

@@ -41,7 +41,21 @@ RAW = CACHE / "raw"
 
 LABELS = {"water": 1, "vegetation": 2, "builtup": 3, "bare": 4, "other": 5}
 
-S2_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
+S2_BANDS = (
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
+)
 S2_ROLES = (
     "coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3",
     "nir", "nir08", "watervapour", "cirrus", "swir1", "swir2",

@@ -77,7 +77,9 @@ class ProgressBar:
             return
         self._last = fraction
         filled = int(fraction * 30)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {message[:40]:<40}")
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {message[:40]:<40}"
+        )
         if fraction >= 1.0:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -116,7 +118,12 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     result = extract(request, RunMonitor(ProgressBar(not args.quiet)))
     print(result.summary)
     print(f"Outputs in {result.out_dir} ({time.perf_counter() - start:.1f} s):")
-    for path in (result.mask_path, result.features_path, result.explanation_path, result.manifest_path):
+    for path in (
+        result.mask_path,
+        result.features_path,
+        result.explanation_path,
+        result.manifest_path,
+    ):
         print(f"  {path.name}")
     return 0
 

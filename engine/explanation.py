@@ -110,7 +110,9 @@ def _largest_section(facts: RunFacts) -> list[str]:
             lines += ["None found.", ""]
             continue
         names = facts.evidence_names
-        header = "| id | area | where | size | confidence |" + "".join(f" mean {n} |" for n in names)
+        header = "| id | area | where | size | confidence |" + "".join(
+            f" mean {n} |" for n in names
+        )
         lines += [header, "| --- " * (5 + len(names)) + "|"]
         for r in records:
             row = (

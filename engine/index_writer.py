@@ -46,7 +46,9 @@ def write_index(
         tmp = atomic_file_target(Path(out_path))
         try:
             with GeoTiffSink(tmp, source.dataset, "float32", nodata=float(INDEX_NODATA)) as sink:
-                sink.describe([index.name], tags={"SPEX_INDEX": index.name, "FORMULA": index.formula})
+                sink.describe(
+                    [index.name], tags={"SPEX_INDEX": index.name, "FORMULA": index.formula}
+                )
                 for i, tile in enumerate(grid):
                     monitor.check_cancel()
                     values = index.compute(source.read(tile.read))

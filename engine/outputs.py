@@ -21,7 +21,9 @@ def check_output_dir(path: Path) -> None:
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise OutputError(f"{parent} is a file, so {path} cannot be created; choose another folder.")
+        raise OutputError(
+            f"{parent} is a file, so {path} cannot be created; choose another folder."
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"Cannot write to {parent}; choose an output folder you can write to.")
 
@@ -45,7 +47,9 @@ class StagedOutputDir:
                 tempfile.mkdtemp(prefix=f".{self.final.name}.partial-", dir=self.final.parent)
             )
         except OSError as exc:
-            raise OutputError(f"Cannot create the output folder {self.final}: {exc.strerror}.") from exc
+            raise OutputError(
+                f"Cannot create the output folder {self.final}: {exc.strerror}."
+            ) from exc
         return self.path
 
     def __exit__(
@@ -64,7 +68,9 @@ class StagedOutputDir:
             os.replace(self.path, self.final)
         except OSError as exc:
             shutil.rmtree(self.path, ignore_errors=True)
-            raise OutputError(f"Cannot move the outputs into {self.final}: {exc.strerror}.") from exc
+            raise OutputError(
+                f"Cannot move the outputs into {self.final}: {exc.strerror}."
+            ) from exc
 
 
 def atomic_file_target(final: Path) -> Path:
@@ -73,9 +79,13 @@ def atomic_file_target(final: Path) -> Path:
     if final.is_dir():
         raise OutputError(f"Output {final} is a folder; give a file name such as ndvi.tif.")
     if not final.parent.exists():
-        raise OutputError(f"Folder {final.parent} does not exist; create it or choose another path.")
+        raise OutputError(
+            f"Folder {final.parent} does not exist; create it or choose another path."
+        )
     if not os.access(final.parent, os.W_OK | os.X_OK):
         raise OutputError(f"Cannot write to {final.parent}; choose a path you can write to.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.partial-", suffix=final.suffix, dir=final.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{final.stem}.partial-", suffix=final.suffix, dir=final.parent
+    )
     os.close(fd)
     return Path(tmp)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import rasterio
 from rasterio.windows import Window, from_bounds
 
 from .backends import Backend, get_backend
@@ -28,6 +29,8 @@ from .vectorize import RegionRecord, write_features
 from .windows import TileGrid, make_grid
 
 MASK_NODATA = 255
+#: GDAL block cache (MB): reads stream, so a small cache keeps memory flat.
+GDAL_CACHE_MB = 64
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,11 @@ def extract(request: ExtractionRequest, monitor: RunMonitor | None = None) -> Ex
     or cancel later on removes the partial outputs.
     """
     monitor = monitor or RunMonitor()
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        return _extract(request, monitor)
+
+
+def _extract(request: ExtractionRequest, monitor: RunMonitor) -> ExtractionResult:
     clock = time.perf_counter()
     backend = get_backend(request.backend, **request.backend_options)
     plan = parse_instruction(request.prompt, available=backend.supported_targets())
@@ -143,10 +151,16 @@ def _extent_window(source: RasterSource, extent: tuple[float, ...] | None) -> Wi
     xmin, ymin, xmax, ymax = extent
     if xmin >= xmax or ymin >= ymax:
         raise InputError("The extent is empty; give xmin,ymin,xmax,ymax with min < max.")
-    window = from_bounds(xmin, ymin, xmax, ymax, source.dataset.transform).round_offsets().round_lengths()
-    clipped = window.intersection(Window(0, 0, source.width, source.height)) if _overlaps(
-        window, source
-    ) else None
+    window = (
+        from_bounds(xmin, ymin, xmax, ymax, source.dataset.transform)
+        .round_offsets()
+        .round_lengths()
+    )
+    clipped = (
+        window.intersection(Window(0, 0, source.width, source.height))
+        if _overlaps(window, source)
+        else None
+    )
     if clipped is None or clipped.width < 1 or clipped.height < 1:
         raise InputError("The extent does not overlap the raster; give an extent inside it.")
     return clipped
@@ -220,7 +234,12 @@ def _classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> R
             facts.valid_pixels += int(valid.sum())
             facts.valid_area_m2 += float(valid.sum(axis=1) @ row_area[rows])
             labels = accumulator.add_tile(
-                tile.row, int(tile.core.row_off), int(tile.core.col_off), classes, confidence, evidence
+                tile.row,
+                int(tile.core.row_off),
+                int(tile.core.col_off),
+                classes,
+                confidence,
+                evidence,
             )
             sink.write(labels, tile.core)
             monitor.progress((i + 1) / len(grid), f"classified tile {i + 1}/{len(grid)}")
@@ -256,9 +275,7 @@ def _region_areas(facts: RunFacts, regions: Regions, measurer: MetricMeasurer) -
     transform = tuple(facts.source.dataset.transform)
     if not measurer.geographic:
         return regions.count * pixel_area_m2(transform, False, measurer.unit, 0.0)
-    per_pixel = np.array(
-        [pixel_area_m2(transform, True, 1.0, row) for row in regions.centroid_row]
-    )
+    per_pixel = np.array([pixel_area_m2(transform, True, 1.0, row) for row in regions.centroid_row])
     return regions.count * per_pixel
 
 
@@ -299,8 +316,6 @@ def _write_pass(
     region_path: Path,
     monitor: RunMonitor,
 ) -> None:
-    import rasterio
-
     n_prov = len(regions.provisional_to_region)
     region_of = regions.provisional_to_region
     new_id = np.zeros(len(regions) + 1, dtype=np.int32)

@@ -57,7 +57,9 @@ class GeoTiffSink:
             int(window.width),
             int(window.height),
         )
-        self.dataset.write(array.astype(self.dataset.dtypes[band - 1], copy=False), band, window=local)
+        self.dataset.write(
+            array.astype(self.dataset.dtypes[band - 1], copy=False), band, window=local
+        )
 
     def describe(
         self,

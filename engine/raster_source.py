@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
@@ -24,6 +23,8 @@ from .reflectance import Scaling, resolve_scaling
 
 #: Upper bound on the pixels of the global sample (a decimated read of the whole raster).
 SAMPLE_PIXELS = 1_000_000
+#: Side of the windows the sample is read in (pixels).
+SAMPLE_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,17 @@ class RasterSource:
     """
 
     def __init__(
-        self, dataset: rasterio.DatasetReader, mapping: BandMapping, scaling: Scaling
+        self,
+        dataset: rasterio.DatasetReader,
+        mapping: BandMapping,
+        scaling: Scaling,
+        raw_sample: tuple[np.ndarray, float] | None = None,
     ) -> None:
         self.dataset = dataset
         self.mapping = mapping
         self.scaling = scaling
         self._nodata = dataset.nodata
+        self._raw_sample = raw_sample  # all bands, as read when the raster was opened
 
     def __enter__(self) -> RasterSource:
         return self
@@ -129,20 +135,39 @@ class RasterSource:
 
     def read_sample(self, max_pixels: int = SAMPLE_PIXELS) -> Sample:
         """A decimated read of the whole raster: the source of every global statistic."""
-        return _sample_to_roles(self, _read_decimated(self.dataset, self._band_indexes(), max_pixels))
+        return _sample_to_roles(
+            self, _read_decimated(self.dataset, self._band_indexes(), max_pixels)
+        )
 
 
 def _read_decimated(
     dataset: rasterio.DatasetReader, indexes: Sequence[int], max_pixels: int
 ) -> tuple[np.ndarray, float]:
-    factor = max(1.0, math.sqrt(dataset.width * dataset.height / max_pixels))
-    shape = (
-        len(indexes),
-        max(1, int(dataset.height / factor)),
-        max(1, int(dataset.width / factor)),
-    )
-    raw = dataset.read(list(indexes), out_shape=shape, resampling=Resampling.nearest)
-    return raw, factor
+    """Every `step`-th pixel of every `step`-th row of the whole raster, read in chunks.
+
+    Chunks are whole windows of about `SAMPLE_CHUNK` pixels a side, so each compressed block is
+    decoded once and memory holds one chunk; the sample grid is fixed by the raster alone.
+    """
+    step = max(1, math.ceil(math.sqrt(dataset.width * dataset.height / max_pixels)))
+    phase = step // 2
+    rows = np.arange(phase, dataset.height, step)
+    cols = np.arange(phase, dataset.width, step)
+    out = np.empty((len(indexes), len(rows), len(cols)), dtype=dataset.dtypes[0])
+    chunk = max(step, (SAMPLE_CHUNK // step) * step)
+    for r0 in range(0, dataset.height, chunk):
+        r_sel = rows[(rows >= r0) & (rows < r0 + chunk)]
+        if len(r_sel) == 0:
+            continue
+        for c0 in range(0, dataset.width, chunk):
+            c_sel = cols[(cols >= c0) & (cols < c0 + chunk)]
+            if len(c_sel) == 0:
+                continue
+            window = Window(c0, r0, c_sel[-1] - c0 + 1, r_sel[-1] - r0 + 1)
+            block = dataset.read(list(indexes), window=window)
+            ri = np.searchsorted(rows, r_sel[0])
+            ci = np.searchsorted(cols, c_sel[0])
+            out[:, ri : ri + len(r_sel), ci : ci + len(c_sel)] = block[:, r_sel - r0][:, :, c_sel - c0]
+    return out, float(step)
 
 
 def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) -> Sample:
@@ -153,9 +178,8 @@ def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) 
     return Sample(bands, int(raw.shape[1] * raw.shape[2]), factor)
 
 
-def raw_percentiles(dataset: rasterio.DatasetReader, max_pixels: int = 250_000) -> dict[str, float]:
-    """Percentiles of the raw values (all bands) of valid pixels, for the scaling decision."""
-    raw, _ = _read_decimated(dataset, list(range(1, dataset.count + 1)), max_pixels)
+def raw_percentiles(dataset: rasterio.DatasetReader, raw: np.ndarray) -> dict[str, float]:
+    """Percentiles of the raw values (all bands) of the valid pixels of a sample `raw`."""
     values = raw.astype(np.float64)
     nodata = dataset.nodata
     keep = np.isfinite(values).all(axis=0)
@@ -203,7 +227,8 @@ def open_source(
         mapping = resolve_band_mapping(
             dataset.count, list(dataset.descriptions), sensor=sensor, bands=bands
         )
-        stats = raw_percentiles(dataset)
+        raw_sample = _read_decimated(dataset, list(range(1, dataset.count + 1)), SAMPLE_PIXELS)
+        stats = raw_percentiles(dataset, raw_sample[0])
         if math.isnan(stats["max"]):
             raise InputError(
                 f"{Path(path).name} holds no valid pixels (all nodata); check the nodata value or the file."
@@ -213,4 +238,4 @@ def open_source(
     except Exception:
         dataset.close()
         raise
-    return RasterSource(dataset, mapping, scaling)
+    return RasterSource(dataset, mapping, scaling, raw_sample)

@@ -23,8 +23,13 @@ def select_regions(regions: Regions, areas_m2: np.ndarray, plan: Plan) -> np.nda
     for target in range(1, len(plan.targets) + 1):
         candidates = np.nonzero(keep & (regions.target == target))[0]
         # Stable order: area, then position, so ties never depend on tiling.
-        order = np.lexsort((regions.centroid_col[candidates], regions.centroid_row[candidates],
-                            -areas_m2[candidates]))
+        order = np.lexsort(
+            (
+                regions.centroid_col[candidates],
+                regions.centroid_row[candidates],
+                -areas_m2[candidates],
+            )
+        )
         candidates = candidates[order]
         if plan.largest_n is not None:
             candidates = candidates[: plan.largest_n]

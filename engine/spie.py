@@ -110,17 +110,25 @@ def _order_corners(corners: np.ndarray) -> np.ndarray:
     return np.roll(corners, -start, axis=0)
 
 
-def min_area_rectangle(points: np.ndarray) -> np.ndarray:
+def min_area_rectangle(points: np.ndarray, convex: bool = False) -> np.ndarray:
     """The minimum-area enclosing rectangle of N x 2 points as 4 x 2 corners.
 
     Rotating calipers over the convex hull: the optimal rectangle has a side on a hull edge.
     One distinct point gives four equal corners; collinear points give a zero-width rectangle.
-    Corners start at the top-most one and run clockwise on screen (y down).
+    Corners start at the top-most one and run clockwise on screen (y down). `convex=True`
+    says the points already are a convex polygon's vertices (in order), so no hull is built.
     """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if len(pts) == 0:
         raise ValueError("min_area_rectangle needs at least one point")
-    hull = _convex_hull(pts)
+    if convex:
+        keep = np.ones(len(pts), dtype=bool)
+        keep[1:] = np.any(pts[1:] != pts[:-1], axis=1)  # drop repeated (closing) vertices
+        hull = pts[keep]
+        if len(hull) > 1 and np.array_equal(hull[0], hull[-1]):
+            hull = hull[:-1]
+    else:
+        hull = _convex_hull(pts)
     if len(hull) == 1:
         return np.repeat(hull, 4, axis=0)
     edges = np.roll(hull, -1, axis=0) - hull

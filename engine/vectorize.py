@@ -18,6 +18,7 @@ from .spie import location_word, min_area_rectangle, size_word
 
 gdal.UseExceptions()
 ogr.UseExceptions()
+gdal.SetCacheMax(64 * 1024 * 1024)  # bounded block cache: memory must not grow with the raster
 
 #: Name of the polygon layer inside features.gpkg.
 LAYER_NAME = "regions"
@@ -183,5 +184,5 @@ def _rotated_box(
     rows = d + e * points[:, 0] + f * points[:, 1]
     col_off, row_off, width, height = extent
     norm = np.stack([(cols - col_off) / width, (rows - row_off) / height], axis=1)
-    corners = np.clip(min_area_rectangle(norm), 0.0, 1.0)
+    corners = np.clip(min_area_rectangle(norm, convex=True), 0.0, 1.0)
     return tuple((round(float(x), 2), round(float(y), 2)) for x, y in corners)

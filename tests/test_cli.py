@@ -28,13 +28,17 @@ def rgbn_raster(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = np.random.default_rng(1)
     data = rng.integers(100, 3000, size=(4, 64, 64)).astype(np.uint16)
     return write_raster(
-        tmp_path_factory.mktemp("r") / "rgbn.tif", data, descriptions=["blue", "green", "red", "nir"]
+        tmp_path_factory.mktemp("r") / "rgbn.tif",
+        data,
+        descriptions=["blue", "green", "red", "nir"],
     )
 
 
 def test_extract_prints_summary_and_writes_outputs(s2_scene: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run_spex("extract", s2_scene, "--prompt", "Please extract the LAKES!", "--out", out, "--quiet")
+    result = run_spex(
+        "extract", s2_scene, "--prompt", "Please extract the LAKES!", "--out", out, "--quiet"
+    )
     assert result.returncode == 0, result.stderr
     assert "water:" in result.stdout.lower()
     assert (out / "mask.tif").exists() and (out / "run.json").exists()
@@ -50,7 +54,9 @@ def test_sensors_lists_the_presets() -> None:
 
 def test_indices_writes_ndvi(s2_scene: Path, tmp_path: Path) -> None:
     out = tmp_path / "ndvi.tif"
-    result = run_spex("indices", s2_scene, "--index", "ndvi", "--out", out, "--quiet", "--tile", 300)
+    result = run_spex(
+        "indices", s2_scene, "--index", "ndvi", "--out", out, "--quiet", "--tile", 300
+    )
     assert result.returncode == 0, result.stderr
     with rasterio.open(out) as ndvi, rasterio.open(s2_scene) as src:
         values = ndvi.read(1, masked=True)
@@ -66,8 +72,12 @@ def test_indices_writes_ndvi(s2_scene: Path, tmp_path: Path) -> None:
 def _bad_inputs(tmp: Path, rgbn: Path) -> dict[str, tuple[list[object], str]]:
     corrupt = tmp / "corrupt.tif"
     corrupt.write_bytes(b"II*\x00" + b"\x00garbage" * 50)
-    empty = write_raster(tmp / "nodata.tif", np.zeros((4, 32, 32), np.uint16), nodata=0,
-                         descriptions=["blue", "green", "red", "nir"])
+    empty = write_raster(
+        tmp / "nodata.tif",
+        np.zeros((4, 32, 32), np.uint16),
+        nodata=0,
+        descriptions=["blue", "green", "red", "nir"],
+    )
     full = tmp / "full"
     full.mkdir()
     (full / "keep.txt").write_text("x")
@@ -76,22 +86,44 @@ def _bad_inputs(tmp: Path, rgbn: Path) -> dict[str, tuple[list[object], str]]:
         "corrupt file": (["extract", corrupt, "--prompt", "water"], "Cannot read"),
         "empty prompt": (["extract", rgbn, "--prompt", "  "], "empty"),
         "unknown target": (["extract", rgbn, "--prompt", "extract the airplanes"], "airplanes"),
-        "wrong role count": (["extract", rgbn, "--prompt", "water", "--bands", "red,green,blue"], "4 bands"),
-        "unknown role": (["extract", rgbn, "--prompt", "water", "--bands", "red,green,blue,infra"], "infra"),
+        "wrong role count": (
+            ["extract", rgbn, "--prompt", "water", "--bands", "red,green,blue"],
+            "4 bands",
+        ),
+        "unknown role": (
+            ["extract", rgbn, "--prompt", "water", "--bands", "red,green,blue,infra"],
+            "infra",
+        ),
         "all nodata": (["extract", empty, "--prompt", "water"], "nodata"),
-        "unwritable out": (["extract", rgbn, "--prompt", "water", "--out", "/proc/spex-out"], "/proc"),
+        "unwritable out": (
+            ["extract", rgbn, "--prompt", "water", "--out", "/proc/spex-out"],
+            "/proc",
+        ),
         "out not empty": (["extract", rgbn, "--prompt", "water", "--out", full], "not empty"),
         "unknown sensor": (["extract", rgbn, "--prompt", "water", "--sensor", "hubble"], "hubble"),
         "bad scale": (["extract", rgbn, "--prompt", "water", "--scale", "0"], "scale"),
         "unknown index": (["indices", rgbn, "--index", "XYZ", "--out", tmp / "x.tif"], "XYZ"),
-        "index needs bands": (["indices", rgbn, "--index", "MNDWI", "--out", tmp / "x.tif"], "swir1"),
+        "index needs bands": (
+            ["indices", rgbn, "--index", "MNDWI", "--out", tmp / "x.tif"],
+            "swir1",
+        ),
     }
 
 
 CASES = [
-    "missing file", "corrupt file", "empty prompt", "unknown target", "wrong role count",
-    "unknown role", "all nodata", "unwritable out", "out not empty", "unknown sensor",
-    "bad scale", "unknown index", "index needs bands",
+    "missing file",
+    "corrupt file",
+    "empty prompt",
+    "unknown target",
+    "wrong role count",
+    "unknown role",
+    "all nodata",
+    "unwritable out",
+    "out not empty",
+    "unknown sensor",
+    "bad scale",
+    "unknown index",
+    "index needs bands",
 ]
 
 

@@ -79,7 +79,9 @@ def test_features_carry_attributes_and_respect_the_plan(s2_run: object) -> None:
     assert np.mean([r["mean_ndvi"] for r in veg]) > np.mean([r["mean_ndvi"] for r in water])
 
 
-def test_tile_size_does_not_change_the_result(s2_run: object, s2_scene: Path, tmp_path: Path) -> None:
+def test_tile_size_does_not_change_the_result(
+    s2_run: object, s2_scene: Path, tmp_path: Path
+) -> None:
     other = extract(ExtractionRequest(s2_scene, PROMPT, tmp_path / "t200", tile_size=200))
     with rasterio.open(s2_run.mask_path) as a, rasterio.open(other.mask_path) as b:
         assert np.array_equal(a.read(1), b.read(1))
@@ -88,12 +90,16 @@ def test_tile_size_does_not_change_the_result(s2_run: object, s2_scene: Path, tm
     assert [r["area_m2"] for r in ra] == [r["area_m2"] for r in rb]
 
 
-def test_extent_does_not_change_a_pixels_answer(s2_run: object, s2_scene: Path, tmp_path: Path) -> None:
+def test_extent_does_not_change_a_pixels_answer(
+    s2_run: object, s2_scene: Path, tmp_path: Path
+) -> None:
     with rasterio.open(s2_scene) as src:
         x0, y1 = src.transform @ (300, 100)
         x1, y0 = src.transform @ (700, 400)
     part = extract(
-        ExtractionRequest(s2_scene, "water and vegetation", tmp_path / "part", extent=(x0, y0, x1, y1))
+        ExtractionRequest(
+            s2_scene, "water and vegetation", tmp_path / "part", extent=(x0, y0, x1, y1)
+        )
     )
     whole = extract(ExtractionRequest(s2_scene, "water and vegetation", tmp_path / "whole"))
     with rasterio.open(part.mask_path) as p, rasterio.open(whole.mask_path) as w:
@@ -162,7 +168,9 @@ def test_areas_are_in_square_metres_in_a_geographic_crs(tmp_path: Path) -> None:
     expected = lake["pixels"] * (0.0005 * metres) ** 2 * math.cos(lat)
     assert lake["area_m2"] == pytest.approx(expected, rel=0.01)
     # The perimeter of a 20 x 20 pixel square: 20 pixels of ~27.8 m and 20 of ~55.6 m, twice.
-    assert lake["perimeter_m"] == pytest.approx(2 * 20 * 0.0005 * metres * (1 + math.cos(lat)), rel=0.05)
+    assert lake["perimeter_m"] == pytest.approx(
+        2 * 20 * 0.0005 * metres * (1 + math.cos(lat)), rel=0.05
+    )
     lakes = [lake]
     assert lakes[0]["area_m2"] > 1_000  # never square degrees
 

@@ -21,7 +21,12 @@ def _label_tiled(classes: np.ndarray, tile: int) -> tuple[np.ndarray, object]:
         rows = slice(int(t.core.row_off), int(t.core.row_off + t.core.height))
         cols = slice(int(t.core.col_off), int(t.core.col_off + t.core.width))
         labels[rows, cols] = acc.add_tile(
-            t.row, rows.start, cols.start, classes[rows, cols], conf[rows, cols], evid[:, rows, cols]
+            t.row,
+            rows.start,
+            cols.start,
+            classes[rows, cols],
+            conf[rows, cols],
+            evid[:, rows, cols],
         )
     return labels, acc.finish()
 

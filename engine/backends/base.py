@@ -63,7 +63,9 @@ class Backend(ABC):
         return ()
 
     @abstractmethod
-    def prepare(self, source: RasterSource, plan: Plan, sample: Sample, monitor: RunMonitor) -> None:
+    def prepare(
+        self, source: RasterSource, plan: Plan, sample: Sample, monitor: RunMonitor
+    ) -> None:
         """Fit everything that is global to the raster (thresholds, classifiers, models)."""
 
     @abstractmethod

@@ -46,11 +46,15 @@ class SpectralBackend(Backend):
         """Evidence indices for the plan's targets (set by `prepare`)."""
         return self._evidence
 
-    def prepare(self, source: RasterSource, plan: Plan, sample: Sample, monitor: RunMonitor) -> None:
+    def prepare(
+        self, source: RasterSource, plan: Plan, sample: Sample, monitor: RunMonitor
+    ) -> None:
         """Choose the scene's thresholds and fit the classifier on the global sample."""
         monitor.progress(0.0, "fitting the scene classifier")
         self._calibrated = source.scaling.calibrated
-        self.model = fit_scene_model(sample.bands, calibrated=self._calibrated, targets=plan.targets)
+        self.model = fit_scene_model(
+            sample.bands, calibrated=self._calibrated, targets=plan.targets
+        )
         classes = list(self.model.classes)
         self._lut = np.zeros(len(classes), dtype=np.uint8)
         for i, target in enumerate(plan.targets, start=1):
@@ -74,8 +78,7 @@ class SpectralBackend(Backend):
         confidence[nodata] = np.nan
         shape = classes.shape
         evidence = np.stack(
-            [compute_index(name, bands) for name in self._evidence]
-            or [np.zeros(shape, np.float32)]
+            [compute_index(name, bands) for name in self._evidence] or [np.zeros(shape, np.float32)]
         )[: len(self._evidence)]
         return TilePrediction(classes, confidence, evidence.astype(np.float32, copy=False))
 

@@ -40,6 +40,9 @@ EM_ITERATIONS = 3
 SHRINKAGE = 0.1
 FLOOR = 0.003  # reflectance-like floor before the log (sensor noise level)
 OTHER_PRIOR = 0.02
+# Free unseeded "other" components: measured to help the hazy full S2 scene (water 0.59 -> 0.62)
+# but to steal target pixels on the flood-like chip (0.89 -> 0.86) and L7 vegetation; off.
+N_FREE = 0
 _SEED = 20240601
 
 
@@ -51,9 +54,10 @@ class SceneModel:
     features: tuple[str, ...]
     calibrated: bool
     offsets: dict[str, float]
-    means: np.ndarray  # (K, d)
-    whiten: np.ndarray  # (K, d, d) lower-triangular L^-1 with L L^T = covariance
-    log_consts: np.ndarray  # (K,) log prior - 0.5 log det - 0.5 d log 2 pi
+    means: np.ndarray  # (C, d) one row per Gaussian component
+    whiten: np.ndarray  # (C, d, d) lower-triangular L^-1 with L L^T = covariance
+    log_consts: np.ndarray  # (C,) log prior - 0.5 log det - 0.5 d log 2 pi
+    component_class: tuple[int, ...]  # (C,) index into classes of each Gaussian component
     thresholds: dict[str, float]
     threshold_how: dict[str, str]
     seed_counts: dict[str, int]
@@ -68,6 +72,7 @@ class SceneModel:
         """JSON-able summary for the run manifest."""
         return {
             "method": "index-seeded Gaussian classifier in log-band space, seed-anchored EM",
+            "components": len(self.component_class),
             "classes": list(self.classes),
             "features": list(self.features),
             "calibrated": self.calibrated,
@@ -84,7 +89,10 @@ class SceneModel:
     def _priors(self) -> np.ndarray:
         d = self.means.shape[1]
         logdet = np.array([-2 * np.log(np.diag(w)).sum() for w in self.whiten])
-        return np.exp(self.log_consts + 0.5 * logdet + 0.5 * d * np.log(2 * np.pi))
+        comp = np.exp(self.log_consts + 0.5 * logdet + 0.5 * d * np.log(2 * np.pi))
+        out = np.zeros(len(self.classes))
+        np.add.at(out, np.array(self.component_class), comp)
+        return out
 
 
 def _feature_roles(roles: Sequence[str]) -> tuple[str, ...]:
@@ -170,38 +178,55 @@ def fit_scene_model(
         notes.append("uncalibrated digital numbers: thresholds are relative to this scene")
 
     x = _features(arrays, roles, offsets).T  # (n, d)
-    classes = [c for c in SCENE_CLASSES if c in seeds.masks and seeds.masks[c].sum() >= min_seeds(len(x))]
+    classes = [
+        c for c in SCENE_CLASSES if c in seeds.masks and seeds.masks[c].sum() >= min_seeds(len(x))
+    ]
     for t in targets:
         if t not in classes:
             notes.append(f"no confident {t} pixels in this scene: {t} is not mapped")
     seed_masks = [seeds.masks[c] for c in classes]
-    # "other": one broad Gaussian of the whole sample, fixed, at a small prior.
-    mu_o, wh_o, ld_o = _gaussian(x, np.ones(len(x)))
-    params = [_gaussian(x[m], np.ones(int(m.sum()))) for m in seed_masks]
-    priors = np.array([m.mean() for m in seed_masks] + [OTHER_PRIOR])
     seeded = np.zeros(len(x), dtype=bool)
     for m in seed_masks:
         seeded |= m
+    # Free "other" components, initialised on the unseeded pixels (split by brightness) and
+    # left free in EM: they take the scene's unmodelled land covers (wet soil, shade, haze),
+    # which otherwise would be pulled into the nearest seeded class.
+    free = []
+    rest = np.flatnonzero(~seeded)
+    if N_FREE and len(rest) >= N_FREE * 10 * x.shape[1]:
+        level = x[rest].mean(1)
+        edges = np.quantile(level, np.linspace(0, 1, N_FREE + 1))
+        for i in range(N_FREE):
+            free.append(rest[(level >= edges[i]) & (level <= edges[i + 1])])
+    comp_class = list(range(len(classes))) + [len(classes)] * (len(free) + 1)
+    params = [_gaussian(x[m], np.ones(int(m.sum()))) for m in seed_masks]
+    params += [_gaussian(x[f], np.ones(len(f))) for f in free]
+    # One broad Gaussian of the whole sample at a small fixed prior catches outliers.
+    broad = _gaussian(x, np.ones(len(x)))
+    n_fit = len(params)
+    priors = np.array([m.mean() for m in seed_masks] + [len(f) / len(x) for f in free])
     d = x.shape[1]
-    for _ in range(EM_ITERATIONS if classes else 0):
-        means = np.array([p[0] for p in params] + [mu_o])
-        whiten = np.array([p[1] for p in params] + [wh_o])
-        logdets = np.array([p[2] for p in params] + [ld_o])
-        consts = np.log(priors) - 0.5 * logdets - 0.5 * d * np.log(2 * np.pi)
-        ll = _loglik(x.T, means, whiten, consts)
+
+    def consts_of(params, priors):
+        allp = params + [broad]
+        pri = np.append(priors * (1 - OTHER_PRIOR) / priors.sum(), OTHER_PRIOR)
+        logdets = np.array([p[2] for p in allp])
+        return (
+            np.array([p[0] for p in allp]),
+            np.array([p[1] for p in allp]),
+            np.log(pri) - 0.5 * logdets - 0.5 * d * np.log(2 * np.pi),
+        )
+
+    for _ in range(EM_ITERATIONS if n_fit else 0):
+        ll = _loglik(x.T, *consts_of(params, priors))
         resp = np.exp(ll - ll.max(0))
         resp /= resp.sum(0)
         resp[:, seeded] = 0.0  # seeds stay anchored to their class
         for k, m in enumerate(seed_masks):
             resp[k, m] = 1.0
-        params = [_gaussian(x, resp[k]) for k in range(len(classes))]
-        priors = np.maximum(resp[: len(classes)].mean(1), 1e-4)
-        priors = np.append(priors, OTHER_PRIOR)
-    priors = priors / priors.sum()
-    means = np.array([p[0] for p in params] + [mu_o])
-    whiten = np.array([p[1] for p in params] + [wh_o])
-    logdets = np.array([p[2] for p in params] + [ld_o])
-    consts = np.log(priors) - 0.5 * logdets - 0.5 * d * np.log(2 * np.pi)
+        params = [_gaussian(x, resp[k]) for k in range(n_fit)]
+        priors = np.maximum(resp[:n_fit].mean(1), 1e-4)
+    means, whiten, consts = consts_of(params, priors) if n_fit else consts_of([], np.ones(0))
     return SceneModel(
         classes=tuple(classes) + ("other",),
         features=tuple(f"log({r})" for r in roles),
@@ -210,6 +235,7 @@ def fit_scene_model(
         means=means,
         whiten=whiten,
         log_consts=consts,
+        component_class=tuple(comp_class),
         thresholds=dict(seeds.thresholds),
         threshold_how=dict(seeds.how),
         seed_counts={c: int(seeds.masks[c].sum()) for c in seeds.masks},
@@ -236,7 +262,10 @@ def predict_proba(model: SceneModel, bands: Mapping[str, np.ndarray]) -> np.ndar
     ll -= ll.max(axis=0)
     p = np.exp(ll)
     p /= p.sum(axis=0)
-    out = p.astype(np.float32)
+    out = np.zeros((len(model.classes),) + p.shape[1:], dtype=np.float64)
+    for comp, cls in enumerate(model.component_class):  # fixed order: deterministic sums
+        out[cls] += p[comp]
+    out = out.astype(np.float32)
     out[:, invalid] = np.nan
     return out
 

@@ -52,8 +52,11 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
     s0 = np.cumsum(hist * centres)
     m0 = s0 / np.maximum(w0, 1)
     m1 = (s0[-1] - s0) / np.maximum(w1, 1)
-    between = w0 * w1 * (m0 - m1) ** 2
-    return float(edges[1 + int(np.argmax(between[:-1]))])
+    between = (w0 * w1 * (m0 - m1) ** 2)[:-1]
+    # Well-separated modes give a plateau of equal maxima (every empty bin between them):
+    # take its middle, not its first bin at the foot of the lower mode.
+    best = np.flatnonzero(between >= between.max() * (1 - 1e-9))
+    return float(edges[1 + int(best[len(best) // 2])])
 
 
 def dark_offsets(sample: Mapping[str, np.ndarray], calibrated: bool) -> dict[str, float]:
@@ -102,7 +105,11 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
 
     # Vegetation: NDVI above a scene threshold (Otsu, clamped), plus a margin.
     if ndvi is not None:
-        t = _clamp(otsu_threshold(ndvi), 0.3, 0.6) if cal else _clamp(otsu_threshold(ndvi), 0.05, 0.6)
+        t = (
+            _clamp(otsu_threshold(ndvi), 0.3, 0.6)
+            if cal
+            else _clamp(otsu_threshold(ndvi), 0.05, 0.6)
+        )
         thr["NDVI"] = t
         how["NDVI"] = "Otsu on the scene's NDVI histogram, clamped to " + (
             "[0.3, 0.6]" if cal else "[0.05, 0.6] (digital numbers)"
@@ -117,7 +124,9 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
         notes.append("no NIR band: vegetation is found by greenness only (excess green)")
 
     # Water: MNDWI (NDWI without SWIR) above a clamped Otsu threshold, dark in NIR.
-    w_name = "MNDWI" if {"green", "swir1"} <= roles else ("NDWI" if {"green", "nir"} <= roles else None)
+    w_name = (
+        "MNDWI" if {"green", "swir1"} <= roles else ("NDWI" if {"green", "nir"} <= roles else None)
+    )
     if w_name is not None:
         w = idx(w_name)
         lo, hi = (-0.1, 0.4) if cal else (-0.1, 0.5)
@@ -125,6 +134,15 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
         thr[w_name] = t
         how[w_name] = f"Otsu on the scene's {w_name} histogram, clamped to [{lo}, {hi}]"
         seed = w > t + 0.05
+        if w_name == "MNDWI" and "nir" in roles:
+            # Both water indices must agree: MNDWI alone also rises on wet or snowy ground
+            # (low SWIR), NDWI alone on shadows; open water has NIR below green as well.
+            ndwi = idx("NDWI")
+            lo_n, hi_n = (0.0, 0.3) if cal else (-0.1, 0.5)
+            t_n = _clamp(otsu_threshold(ndwi), lo_n, hi_n)
+            thr["NDWI"] = t_n
+            how["NDWI"] = f"Otsu on the scene's NDWI histogram, clamped to [{lo_n}, {hi_n}]"
+            seed &= ndwi > t_n
         if ndvi is not None:
             seed &= ndvi < thr.get("NDVI", 0.3) - 0.1
         if "nir" in roles:
@@ -167,11 +185,17 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
         ndbi = idx("NDBI")
         lo, hi = (-0.05, 0.2) if cal else (-0.1, 0.4)
         low_veg = ndvi < (thr["NDVI"] - 0.1)
-        cand = low_veg & ~masks.get("water", np.zeros(n, bool)) & ~masks.get("cloud", np.zeros(n, bool))
+        cand = (
+            low_veg
+            & ~masks.get("water", np.zeros(n, bool))
+            & ~masks.get("cloud", np.zeros(n, bool))
+        )
         cand &= ~masks.get("snow", np.zeros(n, bool))
-        t = _clamp(otsu_threshold(ndbi[low_veg]) if low_veg.sum() > 10 else np.nan, lo, hi)
+        t = _clamp(otsu_threshold(ndbi[cand]) if cand.sum() > 10 else np.nan, lo, hi)
         thr["NDBI"] = t
-        how["NDBI"] = f"Otsu on NDBI of the non-vegetated pixels, clamped to [{lo}, {hi}]"
+        how["NDBI"] = (
+            f"Otsu on NDBI of the non-vegetated, non-water pixels, clamped to [{lo}, {hi}]"
+        )
         cand &= ndbi > t
         if "swir2" in roles and cand.sum() >= 2 * need:
             r72 = bands["swir2"] / np.maximum(bands["swir1"], 1e-6)
@@ -185,7 +209,11 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
             masks["bare"] = cand & (r72 <= split)
         else:
             masks["builtup"] = cand
-            notes.append("no SWIR2 band: built-up and bare soil are not separated")
+            notes.append(
+                "no SWIR2 band or few candidates: built-up and bare soil are not separated"
+                if "swir2" not in roles or cand.sum() == 0
+                else "few non-vegetated candidates: all taken as built-up"
+            )
     elif ndvi is not None and bright is not None:
         # Without SWIR: the brightest non-vegetated pixels.
         low_veg = ndvi < thr.get("NDVI", 0.3) - 0.1
