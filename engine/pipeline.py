@@ -25,6 +25,7 @@ from .raster_source import RasterSource, open_source
 from .regions import NODATA_LABEL, RegionAccumulator, Regions
 from .selection import select_regions
 from .targets import TARGETS
+from .tile_runner import predict_tiles
 from .vectorize import RegionRecord, write_features
 from .windows import TileGrid, make_grid
 
@@ -49,6 +50,7 @@ class ExtractionRequest:
     overlap: int = 0
     extent: tuple[float, float, float, float] | None = None  # xmin, ymin, xmax, ymax (raster CRS)
     min_area_m2: float | None = None
+    workers: int | None = None  # tile threads (default: CPU cores, at most 4)
     backend_options: dict[str, object] = field(default_factory=dict)
 
 
@@ -88,6 +90,11 @@ class RunFacts:
     polygons: dict[int, object] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     sample_pixels: int = 0
+
+    @property
+    def workers(self) -> int | None:
+        """Tile threads asked for by the request."""
+        return self.request.workers
 
 
 def extract(request: ExtractionRequest, monitor: RunMonitor | None = None) -> ExtractionResult:
@@ -213,21 +220,18 @@ def _classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> R
     accumulator = RegionAccumulator(source.width, n_evidence)
     row_area = _row_pixel_areas(source)
     with GeoTiffSink(labels_path, source.dataset, "uint32", nodata=None, area=grid.area) as sink:
-        for i, tile in enumerate(grid):
-            monitor.check_cancel()
-            bands = source.read(tile.read)
-            core = tile.core_slices
-            if np.isnan(next(iter(bands.values()))[core]).all():
+        results = predict_tiles(source, facts.backend, grid, monitor.check_cancel, facts.workers)
+        for i, result in enumerate(results):
+            tile, prediction = result.tile, result.prediction
+            if prediction is None:
                 facts.tiles_skipped_nodata += 1
                 shape = (int(tile.core.height), int(tile.core.width))
                 classes = np.full(shape, MASK_NODATA, dtype=np.uint8)
                 confidence = np.zeros(shape, np.float32)
                 evidence = np.zeros((n_evidence, *shape), np.float32)
             else:
-                prediction = facts.backend.predict(bands)
-                classes = prediction.classes[core]
-                confidence = prediction.confidence[core]
-                evidence = prediction.evidence[(slice(None), *core)]
+                classes, confidence = prediction.classes, prediction.confidence
+                evidence = prediction.evidence
                 _accumulate_evidence(facts, classes, evidence)
             valid = classes != MASK_NODATA
             rows = slice(int(tile.core.row_off), int(tile.core.row_off + tile.core.height))

@@ -166,7 +166,9 @@ def _read_decimated(
             block = dataset.read(list(indexes), window=window)
             ri = np.searchsorted(rows, r_sel[0])
             ci = np.searchsorted(cols, c_sel[0])
-            out[:, ri : ri + len(r_sel), ci : ci + len(c_sel)] = block[:, r_sel - r0][:, :, c_sel - c0]
+            out[:, ri : ri + len(r_sel), ci : ci + len(c_sel)] = block[:, r_sel - r0][
+                :, :, c_sel - c0
+            ]
     return out, float(step)
 
 

@@ -16,6 +16,7 @@ demo prompts; they are shares of the tile area.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -110,6 +111,50 @@ def _order_corners(corners: np.ndarray) -> np.ndarray:
     return np.roll(corners, -start, axis=0)
 
 
+#: Hulls up to this many vertices take the pure-Python calipers (numpy's overhead dominates).
+SMALL_HULL = 24
+
+
+def _small_hull_rectangle(points: list[list[float]]) -> list[tuple[float, float]]:
+    """Rotating calipers over a small convex polygon's vertices, in plain Python."""
+    pts = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
+    if len(pts) > 1 and pts[0] == pts[-1]:
+        pts = pts[:-1]
+    if len(pts) == 1:
+        return [tuple(pts[0])] * 4
+    best = None
+    for i in range(len(pts)):
+        (x0, y0), (x1, y1) = pts[i], pts[(i + 1) % len(pts)]
+        length = math.hypot(x1 - x0, y1 - y0)
+        if length == 0:
+            continue
+        ux, uy = (x1 - x0) / length, (y1 - y0) / length
+        pu = [x * ux + y * uy for x, y in pts]
+        pv = [-x * uy + y * ux for x, y in pts]
+        a0, a1, b0, b1 = min(pu), max(pu), min(pv), max(pv)
+        area = (a1 - a0) * (b1 - b0)
+        if best is None or area < best[0]:
+            best = (area, a0, a1, b0, b1, ux, uy)
+    _, a0, a1, b0, b1, ux, uy = best
+    return [(a * ux - b * uy, a * uy + b * ux) for a, b in ((a0, b0), (a1, b0), (a1, b1), (a0, b1))]
+
+
+def small_convex_rectangle(points: list[list[float]]) -> list[tuple[float, float]]:
+    """`min_area_rectangle(points, convex=True)` for a small hull, in plain Python.
+
+    Same corner order as `_order_corners`: from the top-most (then left-most) corner, clockwise
+    on screen. Used per polygon when vectorizing, where numpy's per-call overhead dominates.
+    """
+    corners = _small_hull_rectangle(points)
+    cx = sum(x for x, _ in corners) / 4
+    cy = sum(y for _, y in corners) / 4
+    corners = sorted(corners, key=lambda c: math.atan2(c[1] - cy, c[0] - cx))
+    scale = max(1.0, max(abs(v) for c in corners for v in c))
+    top = min(y for _, y in corners) + 1e-9 * scale
+    start = min((i for i, c in enumerate(corners) if c[1] <= top), key=lambda i: corners[i][0])
+    return corners[start:] + corners[:start]
+
+
 def min_area_rectangle(points: np.ndarray, convex: bool = False) -> np.ndarray:
     """The minimum-area enclosing rectangle of N x 2 points as 4 x 2 corners.
 
@@ -121,6 +166,8 @@ def min_area_rectangle(points: np.ndarray, convex: bool = False) -> np.ndarray:
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if len(pts) == 0:
         raise ValueError("min_area_rectangle needs at least one point")
+    if convex and len(pts) <= SMALL_HULL:
+        return np.array(small_convex_rectangle(pts.tolist()))
     if convex:
         keep = np.ones(len(pts), dtype=bool)
         keep[1:] = np.any(pts[1:] != pts[:-1], axis=1)  # drop repeated (closing) vertices

@@ -14,7 +14,13 @@ import numpy as np
 from osgeo import gdal, ogr
 
 from .geodesy import MetricMeasurer, spatial_reference
-from .spie import location_word, min_area_rectangle, size_word
+from .spie import (
+    SMALL_HULL,
+    location_word,
+    min_area_rectangle,
+    size_word,
+    small_convex_rectangle,
+)
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -79,6 +85,7 @@ def write_features(
     layer = out.CreateLayer(LAYER_NAME, srs, ogr.wkbMultiPolygon)
     _create_fields(layer, evidence_names)
     defn = layer.GetLayerDefn()
+    field_index = {defn.GetFieldDefn(i).GetName(): i for i in range(defn.GetFieldCount())}
     summaries: dict[int, PolygonSummary] = {}
     fids: dict[int, int] = {}
     out.StartTransaction()
@@ -99,7 +106,7 @@ def write_features(
             target = ogr.Feature(defn)
         area, perimeter = measurer.area_and_perimeter(geometry)
         box = _rotated_box(geometry, inverse, extent_pixels)
-        _fill(target, record, area, perimeter, box, evidence_names)
+        _fill(target, record, area, perimeter, box, evidence_names, field_index)
         target.SetGeometry(geometry)
         if rid in fids:
             layer.SetFeature(target)
@@ -146,6 +153,7 @@ def _fill(
     perimeter: float,
     box: tuple[tuple[float, float], ...],
     evidence_names: Sequence[str],
+    field_index: dict[str, int],
 ) -> None:
     cx, cy = record.centroid
     values: dict[str, object] = {
@@ -169,7 +177,7 @@ def _fill(
         if value is not None and np.isfinite(value):
             values[f"mean_{name.lower()}"] = round(float(value), 4)
     for key, value in values.items():
-        feature.SetField(key, value)
+        feature.SetField(field_index[key], value)
 
 
 def _rotated_box(
@@ -178,11 +186,17 @@ def _rotated_box(
     """Minimum-area rotated rectangle of the region, normalised to the processed extent."""
     hull = geometry.ConvexHull()
     ring = hull.GetGeometryRef(0) if hull.GetGeometryCount() else hull
-    points = np.array(ring.GetPoints() or [(hull.GetX(), hull.GetY())], dtype=float)[:, :2]
+    points = ring.GetPoints() or [(hull.GetX(), hull.GetY())]
     a, b, c, d, e, f = inverse
-    cols = a + b * points[:, 0] + c * points[:, 1]
-    rows = d + e * points[:, 0] + f * points[:, 1]
     col_off, row_off, width, height = extent
-    norm = np.stack([(cols - col_off) / width, (rows - row_off) / height], axis=1)
-    corners = np.clip(min_area_rectangle(norm, convex=True), 0.0, 1.0)
-    return tuple((round(float(x), 2), round(float(y), 2)) for x, y in corners)
+    norm = [
+        [(a + b * x + c * y - col_off) / width, (d + e * x + f * y - row_off) / height]
+        for x, y, *_ in points
+    ]
+    if len(norm) <= SMALL_HULL:
+        corners = small_convex_rectangle(norm)
+    else:
+        corners = [tuple(p) for p in min_area_rectangle(np.array(norm), convex=True)]
+    return tuple(
+        (round(min(1.0, max(0.0, x)), 2), round(min(1.0, max(0.0, y)), 2)) for x, y in corners
+    )

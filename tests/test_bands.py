@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 from rasterio.transform import from_origin
+
 from spex.engine.bands import (
     BAND_ROLES,
     SENSORS_DIR,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from spex.engine.errors import BandError, PromptError, SpexError
 from spex.engine.indices import (
     INDICES,

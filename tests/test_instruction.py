@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from spex.engine.errors import PromptError
 from spex.engine.instruction import M2_PER_UNIT, Plan, parse_instruction, singular
 from spex.engine.targets import (

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 from rasterio.transform import from_origin
+
 from spex.engine.bands import get_preset
 from spex.engine.errors import InputError
 from spex.engine.reflectance import Scaling, resolve_scaling

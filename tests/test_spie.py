@@ -7,6 +7,7 @@ import ast
 import numpy as np
 import pytest
 from scipy import ndimage
+
 from spex.engine.spie import (
     SIZE_WORDS,
     RegionAttributes,
@@ -254,3 +255,24 @@ def test_max_regions_in_regions_from_mask_keeps_the_largest():
     big_enough = int((np.bincount(labels.ravel())[1:] >= 5).sum())
     assert 0 < big_enough < count
     assert regions_from_mask(mask, min_pixels=5) == everything[:big_enough]
+
+
+def test_min_area_rectangle_convex_fast_paths_match_the_hull_path():
+    rng = np.random.default_rng(11)
+    for n in (3, 5, 8, 20, 40):
+        angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+        radii = rng.uniform(0.5, 1.0)
+        polygon = np.stack([radii * np.cos(angles) * 3 + 5, np.sin(angles) + 2], axis=1)
+        closed = np.vstack([polygon, polygon[:1]])  # OGR rings repeat the first vertex
+        expected = min_area_rectangle(polygon)
+        got = min_area_rectangle(closed, convex=True)
+
+        def area(c: np.ndarray) -> float:
+            return float(np.linalg.norm(c[1] - c[0]) * np.linalg.norm(c[2] - c[1]))
+
+        # A triangle has three equally small boxes: compare areas, then containment.
+        assert area(got) == pytest.approx(area(expected), rel=1e-9)
+        centre = got.mean(axis=0)
+        for corner in polygon:
+            inside = [np.cross(got[(i + 1) % 4] - got[i], corner - got[i]) for i in range(4)]
+            assert all(v >= -1e-9 for v in inside) or all(v <= 1e-9 for v in inside), centre

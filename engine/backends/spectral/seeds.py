@@ -80,19 +80,77 @@ def _rel(v: np.ndarray, q: float) -> float:
     return float(np.percentile(v, q))
 
 
+def _robust_z(v: np.ndarray) -> np.ndarray:
+    """(v - median) / (1.4826 MAD), with the MAD floored so a flat scene is not all outliers."""
+    med = np.median(v)
+    mad = max(1.4826 * float(np.median(np.abs(v - med))), 0.02)
+    return (v - med) / mad
+
+
+def _dark_for_water(bands: Mapping[str, np.ndarray], cal: bool) -> np.ndarray | bool:
+    """Water absorbs NIR and SWIR: both well below the scene's typical land (its 75th
+    percentile, so a scene mostly of water still has land there), and for reflectance below
+    fixed levels too. Wet soil, snow and haze fail it (bright NIR); shadows are the risk."""
+    dark: np.ndarray | bool = True
+    for role, limit in (("nir", 0.2), ("swir1", 0.15)):
+        if role in bands:
+            v = bands[role]
+            dark = dark & (v < 0.6 * _rel(v, 75))
+            if cal:
+                dark = dark & (v < limit)
+    return dark
+
+
+def _water_tail(
+    bands: Mapping[str, np.ndarray],
+    w: np.ndarray,
+    ndvi: np.ndarray | None,
+    ndvi_t: float | None,
+    cal: bool,
+) -> np.ndarray | None:
+    """Water seeds from the far water-like tail of the scene, or None without NIR.
+
+    Every test is relative to this scene AND has a margin: the water index more than 4 robust
+    standard deviations and 0.25 above the scene's median, NIR and SWIR1 below their 5th
+    percentiles (water absorbs both; wet soil and snow stay bright in NIR), not vegetated.
+    Calibrated input adds absolute physics: NIR < 0.2 and MNDWI/NDWI > -0.3. A scene without
+    water rarely has such pixels, and the count must still reach the minimum seed count.
+    """
+    if "nir" not in bands:
+        return None
+    nir = bands["nir"]
+    tail = (_robust_z(w) > 4.0) & (w > np.median(w) + 0.25) & (nir < _rel(nir, 5))
+    tail &= _dark_for_water(bands, cal)
+    if "swir1" in bands:
+        tail &= bands["swir1"] < _rel(bands["swir1"], 5)
+    if ndvi is not None and ndvi_t is not None:
+        tail &= ndvi < ndvi_t - 0.1
+    if cal:
+        tail &= (nir < 0.2) & (w > -0.3)
+    # A tail is a small part of the scene; a large one would have made a histogram mode.
+    if tail.mean() > 0.05:
+        return None
+    return tail
+
+
 def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResult:
     """Confident seed masks per class from index priors on the (offset-corrected) sample bands.
 
     ``bands`` are 1-D arrays keyed by role, all finite. Classes: water, vegetation, builtup,
     bare, snow, cloud, shadow (internal). Seeds of two classes never overlap.
     """
+    notes: list[str] = []
+    if "green" not in bands and "red" in bands:
+        # Water and snow are bright in the visible against SWIR (water also against NIR) at red
+        # as at green; land is not: red stands in for green in their indices.
+        bands = dict(bands, green=bands["red"])
+        notes.append("no green band: red stands in for green in the water and snow indices")
     roles = set(bands)
     n = len(next(iter(bands.values())))
     need = min_seeds(n)
     masks: dict[str, np.ndarray] = {}
     thr: dict[str, float] = {}
     how: dict[str, str] = {}
-    notes: list[str] = []
     cal = calibrated
 
     def idx(name: str) -> np.ndarray:
@@ -145,12 +203,24 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
             seed &= ndwi > t_n
         if ndvi is not None:
             seed &= ndvi < thr.get("NDVI", 0.3) - 0.1
-        if "nir" in roles:
-            seed &= bands["nir"] < (0.15 if cal else _rel(bands["nir"], 30))
+        seed &= _dark_for_water(bands, cal)
         # A real water mode sits well above the scene's bulk; otherwise it is land noise.
         if seed.sum() >= need and np.median(w[seed]) - np.median(w) < 0.3:
             seed[:] = False
-            notes.append(f"{w_name} has no separated water mode: water class disabled")
+            notes.append(f"{w_name} has no separated water mode")
+        if seed.sum() < need:
+            # Small or turbid water (ponds in a vegetated scene) makes no histogram mode, but it
+            # is a far tail: water index far above the land bulk AND dark in NIR and SWIR.
+            tail = _water_tail(bands, w, ndvi, thr.get("NDVI"), cal)
+            if tail is not None and tail.sum() >= need:
+                seed = tail
+                how[w_name] += (
+                    "; no separated mode: far water-like tail (robust z > 4, dark NIR/SWIR)"
+                )
+                notes.append(f"water seeded from the far {w_name} tail (small or turbid water)")
+            else:
+                seed[:] = False
+                notes.append(f"{w_name} has no water mode nor water-like tail: water disabled")
         masks["water"] = seed
         if w_name == "NDWI":
             notes.append("no SWIR band: water is found with NDWI (green/NIR) only")
@@ -165,8 +235,9 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
         masks["snow"] = (ndsi > 0.4) & (g > g_hi)
         thr["NDSI"] = 0.4
         how["NDSI"] = "fixed NDSI > 0.4 with bright green (Dozier 1989)"
-    if "blue" in roles and bright is not None:
-        b = bands["blue"]
+    if ("blue" in roles or "red" in roles) and bright is not None:
+        # Clouds are bright across the visible: red stands in for a missing blue band.
+        b = bands.get("blue", bands.get("red"))
         # Digital numbers: clouds are several times brighter than the scene's typical land,
         # far beyond bright roofs and soil (which stay within about 2x the median).
         b_hi = 0.3 if cal else 3.0 * _rel(b, 50)

@@ -6,6 +6,10 @@ the array. With edges handled like ``mode='nearest'``, a window cut from a large
 of at least ``HALO`` pixels (or ending at the array's own edge) gives the same core bytes as the
 whole array. Running-sum filters (scipy.ndimage.uniform_filter) round differently with position,
 so they would make results depend on the tiling.
+
+A pixel whose own most probable class has probability >= ``KEEP`` keeps its own probabilities:
+a pond of one to four pixels that is confidently water would otherwise be averaged away by its
+eight land neighbours. The rule is per pixel (elementwise), so it keeps the tiling exactness.
 """
 
 from __future__ import annotations
@@ -16,13 +20,18 @@ import numpy as np
 #: with its default radius to be tile-exact.
 HALO = 1
 
+#: Own-probability level above which a pixel is not smoothed (keeps confident small objects).
+KEEP = 0.99
 
-def smooth_probabilities(probs: np.ndarray, radius: int = 1) -> np.ndarray:
+
+def smooth_probabilities(probs: np.ndarray, radius: int = 1, keep: float = KEEP) -> np.ndarray:
     """Box-average (K, H, W) class probabilities over valid neighbours within ``radius``.
 
     NaN marks nodata (any class NaN makes the pixel invalid): invalid neighbours get weight 0,
     so they never poison valid pixels, and invalid pixels stay NaN. Edges repeat the border
-    pixel (``mode='nearest'``). Returns float32 (K, H, W); ``radius`` 0 returns a copy.
+    pixel (``mode='nearest'``). Pixels whose own top probability is >= ``keep`` are left as
+    they are (``keep`` > 1 smooths every pixel). Returns float32 (K, H, W); ``radius`` 0
+    returns a copy.
     """
     probs = np.asarray(probs, dtype=np.float32)
     if probs.ndim != 3:
@@ -48,4 +57,6 @@ def smooth_probabilities(probs: np.ndarray, radius: int = 1) -> np.ndarray:
     out = np.full(probs.shape, np.nan, dtype=np.float32)
     # A valid pixel always counts itself, so wsum >= 1 there.
     np.divide(acc, wsum[None], out=out, where=valid[None], casting="unsafe")
+    confident = valid & (np.where(valid[None], probs, np.float32(0)).max(axis=0) >= keep)
+    out[:, confident] = probs[:, confident]
     return out

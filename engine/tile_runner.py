@@ -1,0 +1,83 @@
+"""Tiles predicted in parallel threads, yielded in grid order, with bounded memory.
+
+numpy, GDAL and onnxruntime release the GIL in their heavy loops, so threads overlap the
+reading of the next tiles with the prediction of the current ones. At most `2 x workers`
+tiles are in flight; results come back in row-major order, as the region labelling needs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backends.base import Backend, TilePrediction
+from .raster_source import RasterSource
+from .windows import Tile, TileGrid
+
+
+@dataclass(frozen=True)
+class TileResult:
+    """A tile and the backend's prediction for its core (None: the core is all nodata)."""
+
+    tile: Tile
+    prediction: TilePrediction | None
+
+
+def default_workers() -> int:
+    """Worker threads: the usable CPU cores, at most 4 (more brings little for this work)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+def predict_tiles(
+    source: RasterSource,
+    backend: Backend,
+    grid: TileGrid,
+    check_cancel: Callable[[], None],
+    workers: int | None = None,
+) -> Iterator[TileResult]:
+    """Yield each tile of `grid` with its core-cropped prediction, in grid order."""
+    workers = workers or default_workers()
+    read_lock = threading.Lock()  # one GDAL dataset handle: reads are serialised
+
+    def run(tile: Tile) -> TileResult:
+        with read_lock:
+            bands = source.read(tile.read)
+        core = tile.core_slices
+        if np.isnan(next(iter(bands.values()))[core]).all():
+            return TileResult(tile, None)
+        full = backend.predict(bands)
+        return TileResult(
+            tile,
+            TilePrediction(
+                full.classes[core], full.confidence[core], full.evidence[(slice(None), *core)]
+            ),
+        )
+
+    tiles = iter(grid)
+    pending: deque[Future[TileResult]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spex-tile") as pool:
+        try:
+            for tile in tiles:
+                pending.append(pool.submit(run, tile))
+                if len(pending) >= 2 * workers:
+                    break
+            while pending:
+                check_cancel()
+                result = pending.popleft().result()
+                next_tile = next(tiles, None)
+                if next_tile is not None:
+                    pending.append(pool.submit(run, next_tile))
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
