@@ -10,7 +10,9 @@ import rasterio
 from rasterio.windows import Window
 
 
-def build_tiled_raster(source: Path, out: Path, size: int, compress: str | None = "deflate") -> Path:
+def build_tiled_raster(
+    source: Path, out: Path, size: int, compress: str | None = "deflate"
+) -> Path:
     """Write a `size` x `size` copy of `source` made of mirrored repeats of it.
 
     Mirroring alternate repeats keeps the seams continuous, so regions and statistics look

