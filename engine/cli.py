@@ -48,7 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_raster_options(ex)
     ex.add_argument("--prompt", required=True, help='the instruction, e.g. "extract the lakes"')
     ex.add_argument("--out", required=True, type=Path, help="output folder (new or empty)")
-    ex.add_argument("--backend", default="spectral", help="backend (default: spectral)")
+    ex.add_argument("--backend", default="spectral", help="spectral (default), spex or onnx")
+    ex.add_argument("--model", type=Path, help="model folder or file (spex and onnx backends)")
+    ex.add_argument("--device", help="auto, cpu or cuda (spex backend)")
+    ex.add_argument("--dtype", help="auto, float32, bfloat16 or float16 (spex backend)")
+    ex.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (spex backend)")
+    ex.add_argument("--provider", help="onnxruntime execution provider (onnx backend)")
     ex.add_argument("--overlap", type=int, default=0, help="extra context pixels around tiles")
     ex.add_argument("--min-area", type=float, help="minimum region area in m2 (overrides prompt)")
     ex.add_argument(
@@ -62,7 +67,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_raster_options(ix)
     ix.add_argument("--index", required=True, help="index name, e.g. NDVI (see --list)")
     ix.add_argument("--out", required=True, type=Path, help="output GeoTIFF")
+
+    models = sub.add_parser("models", help="manage and inspect model weights")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    for module_name in EXTENSION_MODULES:
+        module = _optional_module(module_name)
+        if module is not None:
+            module.register(sub, model_commands)
     return parser
+
+
+#: Modules that add commands: each has `register(commands, model_commands)`, whose parsers
+#: set `handler` (a function of the parsed arguments returning the exit status). They must
+#: import heavy libraries only inside their handlers.
+EXTENSION_MODULES = ("spex.engine.backends.spex.cli", "spex.engine.backends.onnx.cli")
+
+
+def _optional_module(name: str) -> object | None:
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            return None  # that backend is not part of this installation
+        raise
 
 
 class ProgressBar:
@@ -100,6 +129,17 @@ def _parse_extent(text: str | None) -> tuple[float, float, float, float] | None:
 def _cmd_extract(args: argparse.Namespace) -> int:
     from .pipeline import ExtractionRequest, extract
 
+    options = {
+        key: value
+        for key, value in (
+            ("model", args.model),
+            ("device", args.device),
+            ("dtype", args.dtype),
+            ("max_new_tokens", args.max_new_tokens),
+            ("provider", args.provider),
+        )
+        if value is not None
+    }
     request = ExtractionRequest(
         input_path=args.input,
         prompt=args.prompt,
@@ -113,6 +153,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         overlap=args.overlap,
         extent=_parse_extent(args.extent),
         min_area_m2=args.min_area,
+        backend_options=options,
     )
     start = time.perf_counter()
     result = extract(request, RunMonitor(ProgressBar(not args.quiet)))
@@ -161,8 +202,9 @@ COMMANDS = {"extract": _cmd_extract, "sensors": _cmd_sensors, "indices": _cmd_in
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `spex` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
+    handler = getattr(args, "handler", None) or COMMANDS[args.command]
     try:
-        return COMMANDS[args.command](args)
+        return handler(args)
     except SpexError as exc:
         print(f"spex: error: {exc}", file=sys.stderr)
         return 2

@@ -201,3 +201,24 @@ def test_progress_is_reported_in_order(s2_scene: Path, tmp_path: Path) -> None:
     assert seen[-1] == 1.0
     assert len(seen) > 10
     assert all(b >= a for a, b in zip(seen, seen[1:], strict=False))
+
+
+def test_raw_8bit_digital_numbers_still_find_the_water(
+    s2_run: object, s2_scene: Path, tmp_path: Path
+) -> None:
+    """The same scene as uncalibrated 8-bit DN (gain and offset unknown to the engine): the
+    thresholds adapt to the scene, so the water found agrees with the calibrated run."""
+    with rasterio.open(s2_scene) as src:
+        reflectance = src.read([2, 3, 4, 8, 12, 13]).astype(np.float32) / 10_000
+        profile = {"crs": src.crs, "transform": src.transform}
+    dn = np.clip(np.round(reflectance * 600 + 12), 1, 255).astype(np.uint8)
+    path = write_raster(tmp_path / "dn.tif", dn, **profile)
+    result = extract(
+        ExtractionRequest(path, PROMPT, tmp_path / "out", bands="blue,green,red,nir,swir1,swir2")
+    )
+    assert result.manifest["scaling"]["calibrated"] is False
+    assert "not calibrated" in result.explanation_path.read_text()
+    with rasterio.open(result.mask_path) as a, rasterio.open(s2_run.mask_path) as b:
+        dn_water, ref_water = a.read(1) == 1, b.read(1) == 1
+    iou = (dn_water & ref_water).sum() / (dn_water | ref_water).sum()
+    assert iou > 0.8, iou

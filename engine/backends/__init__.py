@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import importlib
+
 from ..errors import BackendError
 from .base import Backend, BackendReport, TilePrediction
 
-#: Backend names, in the order they are offered to the user.
-BACKEND_NAMES = ("spectral",)
+#: Backend name -> (module, class), in the order they are offered to the user. Modules are
+#: imported on first use, so torch / onnxruntime load only for the backend that needs them.
+BACKENDS: dict[str, tuple[str, str]] = {
+    "spectral": ("spex.engine.backends.spectral.backend", "SpectralBackend"),
+    "spex": ("spex.engine.backends.spex.backend", "SpexBackend"),
+    "onnx": ("spex.engine.backends.onnx.backend", "OnnxBackend"),
+}
+BACKEND_NAMES = tuple(BACKENDS)
 
 
 def get_backend(name: str, **options: object) -> Backend:
-    """Build the backend called `name` (options are backend-specific)."""
+    """Build the backend called `name` with backend-specific `options`."""
     key = (name or "spectral").strip().lower()
-    if key == "spectral":
-        from .spectral.backend import SpectralBackend
+    if key not in BACKENDS:
+        raise BackendError(
+            f"Unknown backend '{name}'; available: {', '.join(BACKEND_NAMES)} (e.g. --backend spectral)."
+        )
+    module_name, class_name = BACKENDS[key]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise BackendError(
+            f"Backend '{key}' cannot run here: Python package '{exc.name}' is missing; "
+            "run `make setup` or install the plugin's dependencies."
+        ) from exc
+    return getattr(module, class_name)(**options)
 
-        return SpectralBackend(**options)
-    raise BackendError(
-        f"Unknown backend '{name}'; available: {', '.join(BACKEND_NAMES)} (use --backend spectral)."
-    )
 
-
-__all__ = ["BACKEND_NAMES", "Backend", "BackendReport", "TilePrediction", "get_backend"]
+__all__ = ["BACKENDS", "BACKEND_NAMES", "Backend", "BackendReport", "TilePrediction", "get_backend"]
