@@ -1,0 +1,1 @@
+"""The ONNX backend: exported SPEX parts and segmentation models on onnxruntime."""

@@ -1,0 +1,1 @@
+"""The SPEX vision-language model backend (PyTorch)."""
