@@ -55,7 +55,7 @@ def predict_tiles(
         core = tile.core_slices
         if np.isnan(next(iter(bands.values()))[core]).all():
             return TileResult(tile, None)
-        full = backend.predict(bands)
+        full = backend.predict(bands, tile.read)
         return TileResult(
             tile,
             TilePrediction(

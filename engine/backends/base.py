@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
+from rasterio.windows import Window
 
 from ..instruction import Plan
 from ..progress import RunMonitor
@@ -69,8 +70,14 @@ class Backend(ABC):
         """Fit everything that is global to the raster (thresholds, classifiers, models)."""
 
     @abstractmethod
-    def predict(self, bands: dict[str, np.ndarray]) -> TilePrediction:
-        """Classify one read window given as float32 reflectance per band role."""
+    def predict(self, bands: dict[str, np.ndarray], window: Window) -> TilePrediction:
+        """Classify one read window given as float32 reflectance per band role.
+
+        `window` is where the bands sit in the raster (pixel coordinates, halo included), so
+        a model that runs on its own fixed grid of windows can anchor that grid to the raster,
+        not to the tile, and give every pixel the same answer whatever the tile size. May be
+        called from several threads at once.
+        """
 
     @abstractmethod
     def report(self) -> BackendReport:

@@ -8,6 +8,7 @@ pixel; a tile-exact smoothing of class probabilities removes salt-and-pepper noi
 from __future__ import annotations
 
 import numpy as np
+from rasterio.windows import Window
 
 from ...indices import compute_index
 from ...instruction import Plan
@@ -63,8 +64,11 @@ class SpectralBackend(Backend):
         self._evidence = evidence_names(plan.targets, source.roles)
         monitor.progress(1.0, "scene classifier ready")
 
-    def predict(self, bands: dict[str, np.ndarray]) -> TilePrediction:
-        """Class probabilities, smoothed, then the most probable class per pixel."""
+    def predict(self, bands: dict[str, np.ndarray], window: Window | None = None) -> TilePrediction:
+        """Class probabilities, smoothed, then the most probable class per pixel.
+
+        Per pixel and tile-exact, so `window` is not needed.
+        """
         assert self.model is not None, "prepare() must run first"
         probs = predict_proba(self.model, bands)
         if self.smoothing_radius > 0:
