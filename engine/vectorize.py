@@ -69,21 +69,49 @@ def write_features(
     region raster's own pixel grid; centroids and rotated boxes are normalised to it.
     """
     src = gdal.Open(str(region_raster))
-    band = src.GetRasterBand(1)
     srs = spatial_reference(src.GetProjection())
-    geo = src.GetGeoTransform()
-    inverse = gdal.InvGeoTransform(geo)
-    measurer = MetricMeasurer(srs)
-
     scratch_path = out_path.with_name(out_path.stem + ".scratch.gpkg")
     scratch = ogr.GetDriverByName("GPKG").CreateDataSource(str(scratch_path))
-    raw = scratch.CreateLayer("raw", srs, ogr.wkbPolygon)
-    raw.CreateField(ogr.FieldDefn("region_id", ogr.OFTInteger))
-    gdal.Polygonize(band, band, raw, 0, ["8CONNECTED=8"])
+    try:
+        raw = scratch.CreateLayer("raw", srs, ogr.wkbPolygon)
+        raw.CreateField(ogr.FieldDefn("region_id", ogr.OFTInteger))
+        _polygonize(src.GetRasterBand(1), raw, check_cancel)
+        out = ogr.GetDriverByName("GPKG").CreateDataSource(str(out_path))
+        try:
+            context = _LayerContext(
+                records,
+                evidence_names,
+                extent_pixels,
+                gdal.InvGeoTransform(src.GetGeoTransform()),
+                MetricMeasurer(srs),
+            )
+            return _write_layer(raw, out, srs, context, check_cancel)
+        finally:
+            out = None  # closes the GeoPackage, also when cancelled
+    finally:
+        raw = scratch = src = None  # GDAL objects close before their files go
+        scratch_path.unlink(missing_ok=True)
 
-    out = ogr.GetDriverByName("GPKG").CreateDataSource(str(out_path))
+
+@dataclass(frozen=True)
+class _LayerContext:
+    records: dict[int, RegionRecord]
+    evidence_names: Sequence[str]
+    extent_pixels: tuple[int, int, int, int]
+    inverse: Sequence[float]
+    measurer: MetricMeasurer
+
+
+def _write_layer(
+    raw: ogr.Layer,
+    out: ogr.DataSource,
+    srs: object,
+    context: _LayerContext,
+    check_cancel: Callable[[], None],
+) -> dict[int, PolygonSummary]:
+    """Copy the polygonized regions into the final layer, with their attributes."""
     layer = out.CreateLayer(LAYER_NAME, srs, ogr.wkbMultiPolygon)
-    _create_fields(layer, evidence_names)
+    _create_fields(layer, context.evidence_names)
     defn = layer.GetLayerDefn()
     field_index = {defn.GetFieldDefn(i).GetName(): i for i in range(defn.GetFieldCount())}
     summaries: dict[int, PolygonSummary] = {}
@@ -94,7 +122,7 @@ def write_features(
         if n % 2000 == 0:
             check_cancel()
         rid = feature.GetField(0)
-        record = records.get(rid)
+        record = context.records.get(rid)
         if record is None:
             continue
         geometry = ogr.ForceToMultiPolygon(feature.GetGeometryRef().Clone())
@@ -104,9 +132,9 @@ def write_features(
             target = existing
         else:
             target = ogr.Feature(defn)
-        area, perimeter = measurer.area_and_perimeter(geometry)
-        box = _rotated_box(geometry, inverse, extent_pixels)
-        _fill(target, record, area, perimeter, box, evidence_names, field_index)
+        area, perimeter = context.measurer.area_and_perimeter(geometry)
+        box = _rotated_box(geometry, context.inverse, context.extent_pixels)
+        _fill(target, record, area, perimeter, box, context.evidence_names, field_index)
         target.SetGeometry(geometry)
         if rid in fids:
             layer.SetFeature(target)
@@ -115,11 +143,28 @@ def write_features(
             fids[rid] = target.GetFID()
         summaries[rid] = PolygonSummary(rid, area, perimeter, box)
     out.CommitTransaction()
-    out = None
-    scratch = None
-    src = None
-    scratch_path.unlink(missing_ok=True)
     return summaries
+
+
+def _polygonize(band: gdal.Band, layer: ogr.Layer, check_cancel: Callable[[], None]) -> None:
+    """GDAL Polygonize with cancel: the callback stops GDAL, then the cancel is re-raised."""
+    stop: list[BaseException] = []
+
+    def callback(_complete: float, _message: str, _data: object) -> int:
+        try:
+            check_cancel()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after GDAL stops
+            stop.append(exc)
+            return 0
+        return 1
+
+    try:
+        gdal.Polygonize(band, band, layer, 0, ["8CONNECTED=8"], callback=callback)
+    except RuntimeError:
+        if not stop:
+            raise
+    if stop:
+        raise stop[0]
 
 
 def _create_fields(layer: ogr.Layer, evidence_names: Sequence[str]) -> None:

@@ -222,3 +222,19 @@ def test_raw_8bit_digital_numbers_still_find_the_water(
         dn_water, ref_water = a.read(1) == 1, b.read(1) == 1
     iou = (dn_water & ref_water).sum() / (dn_water | ref_water).sum()
     assert iou > 0.8, iou
+
+
+def test_cancel_during_vectorizing_leaves_nothing_behind(s2_scene: Path, tmp_path: Path) -> None:
+    stage = {"vectorizing": False}
+
+    def progress(_fraction: float, message: str) -> None:
+        stage["vectorizing"] |= message.startswith("vectorizing")
+
+    out = tmp_path / "cancelled"
+    with pytest.raises(CancelledError):
+        extract(
+            ExtractionRequest(s2_scene, "water", out),
+            RunMonitor(on_progress=progress, is_cancelled=lambda: stage["vectorizing"]),
+        )
+    assert stage["vectorizing"]
+    assert list(tmp_path.iterdir()) == []
