@@ -32,6 +32,7 @@ class SpectralBackend(Backend):
         self._lut = np.zeros(len(SCENE_CLASSES), dtype=np.uint8)
         self._evidence: tuple[str, ...] = ()
         self._calibrated = True
+        self._shares: dict[str, float] = {}
 
     def supported_targets(self) -> tuple[str, ...]:
         """Every target of the catalogue that the scene classifier models."""
@@ -62,6 +63,7 @@ class SpectralBackend(Backend):
             if target in classes:
                 self._lut[classes.index(target)] = i
         self._evidence = evidence_names(plan.targets, source.roles)
+        self._shares = _scene_shares(self.model, sample)
         monitor.progress(1.0, "scene classifier ready")
 
     def predict(self, bands: dict[str, np.ndarray], window: Window | None = None) -> TilePrediction:
@@ -90,6 +92,7 @@ class SpectralBackend(Backend):
         """Thresholds, seed counts and notes of the fitted scene model."""
         assert self.model is not None
         summary = self.model.to_dict()
+        summary["scene_shares"] = self._shares
         notes = list(self.model.notes)
         if not self._calibrated:
             notes.append(
@@ -104,3 +107,21 @@ class SpectralBackend(Backend):
             notes=notes,
             device="cpu",
         )
+
+
+def _scene_shares(model: SceneModel, sample: Sample) -> dict[str, float]:
+    """Share of the sampled pixels whose most probable class is each scene class.
+
+    Per pixel, without smoothing: a measured estimate of cloud, snow or water cover for the
+    explanation's caveats, from the same global sample the model was fitted on.
+    """
+    if sample.valid_pixels == 0:
+        return {}
+    rows = {role: values[None, :] for role, values in sample.bands.items()}
+    probs = predict_proba(model, rows)[:, 0, :]
+    valid = ~np.isnan(probs).any(axis=0)
+    if not valid.any():
+        return {}
+    best = np.nanargmax(np.where(np.isnan(probs), -1.0, probs), axis=0)[valid]
+    counts = np.bincount(best, minlength=len(model.classes))
+    return {c: round(float(n) / len(best), 4) for c, n in zip(model.classes, counts, strict=True)}
