@@ -1,4 +1,4 @@
-"""Band roles: the role vocabulary, sensor presets and the mapping of raster bands to roles.
+"""The mapping of raster bands to roles, and its resolution.
 
 A raster band's *role* (``red``, ``nir``, ``swir1`` ...) is what indices and backends ask for.
 Roles come, in this order of precedence, from ``--bands`` (one role per band), ``--sensor``
@@ -8,273 +8,19 @@ band counts that identify a sensor on their own, the band count.
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from .errors import BandError
-
-BAND_ROLES: tuple[str, ...] = (
-    "coastal",
-    "blue",
-    "green",
-    "yellow",
-    "red",
-    "rededge1",
-    "rededge2",
-    "rededge3",
-    "nir",
-    "nir08",
-    "watervapour",
-    "cirrus",
-    "swir1",
-    "swir2",
-    "pan",
-    "thermal",
-)
-
-SENSORS_DIR = Path(__file__).resolve().parent.parent / "resources" / "sensors"
+from .roles import BAND_ROLES, ROLE_CENTERS_NM, check_unique, norm_key, normalize_role, parse_roles
+from .sensors import PresetBand, SensorPreset, get_preset, load_presets
 
 MAPPING_SOURCES = ("--bands", "--sensor", "band descriptions", "band count")
 
-# Words accepted for a role besides the role itself, after normalisation (lower case, spaces,
-# underscores and hyphens removed). Used for --bands and for band descriptions.
-ROLE_ALIASES: dict[str, str] = {
-    "coastalaerosol": "coastal",
-    "coastalblue": "coastal",
-    "aerosol": "coastal",
-    "ca": "coastal",
-    "b": "blue",
-    "g": "green",
-    "r": "red",
-    "y": "yellow",
-    "rededge": "rededge1",
-    "re1": "rededge1",
-    "re2": "rededge2",
-    "re3": "rededge3",
-    "vre1": "rededge1",
-    "vre2": "rededge2",
-    "vre3": "rededge3",
-    "nir1": "nir",
-    "nearinfrared": "nir",
-    "nearir": "nir",
-    "broadnir": "nir",
-    "narrownir": "nir08",
-    "nirnarrow": "nir08",
-    "nirn": "nir08",
-    "watervapor": "watervapour",
-    "wv": "watervapour",
-    "swir16": "swir1",
-    "swir22": "swir2",
-    "shortwaveinfrared1": "swir1",
-    "shortwaveinfrared2": "swir2",
-    "panchromatic": "pan",
-    "tir": "thermal",
-    "lwir": "thermal",
-    "thermalinfrared": "thermal",
-}
-
-# Tokens that mark a band as unused in --bands.
-UNUSED_TOKENS = frozenset({"-", "none", "skip", "unused", "null"})
-
-# Nominal centre wavelength per role (nm), for descriptions that only give a wavelength.
-ROLE_CENTERS_NM: dict[str, float] = {
-    "coastal": 443.0,
-    "blue": 490.0,
-    "green": 560.0,
-    "yellow": 605.0,
-    "red": 665.0,
-    "rededge1": 705.0,
-    "rededge2": 740.0,
-    "rededge3": 783.0,
-    "nir": 842.0,
-    "nir08": 865.0,
-    "watervapour": 945.0,
-    "cirrus": 1375.0,
-    "swir1": 1610.0,
-    "swir2": 2200.0,
-    "thermal": 10900.0,
-}
-
 _WAVELENGTH_NM = re.compile(r"(\d+(?:\.\d+)?)\s*nm\b", re.IGNORECASE)
 _WAVELENGTH_UM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:µm|um|micrometers?|micrometres?)\b", re.I)
-
-
-@dataclass(frozen=True)
-class PresetBand:
-    """One band of a sensor preset: product name (``B04``, ``SR_B4``), role, centre wavelength.
-
-    ``aliases`` are other names the band goes by in band descriptions (``B4`` for ``B04``).
-    A role of ``None`` marks a band that duplicates another band's role and stays unused.
-    """
-
-    name: str
-    role: str | None
-    center_nm: float | None
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SensorPreset:
-    """A sensor's bands in product order and its default reflectance scaling.
-
-    ``calibrated`` says whether ``dn * scale + offset`` gives physical reflectance.
-    ``extra_bands`` are bands outside the preset's order that may still appear in a stack
-    (Landsat surface temperature), recognised by name only. ``match_band_count`` allows the
-    preset to be chosen from the band count alone when a raster has no band descriptions.
-    """
-
-    name: str
-    title: str
-    aliases: tuple[str, ...]
-    bands: tuple[PresetBand, ...]
-    scale: float
-    offset: float
-    calibrated: bool
-    note: str
-    extra_bands: tuple[PresetBand, ...] = ()
-    match_band_count: bool = False
-
-    @property
-    def roles(self) -> tuple[str | None, ...]:
-        """The role of each band, in product order."""
-        return tuple(band.role for band in self.bands)
-
-
-def _norm_key(text: str) -> str:
-    """Lower case without spaces, underscores and hyphens: the form names are compared in."""
-    return re.sub(r"[\s_\-]+", "", text.strip().lower())
-
-
-def _band_from_json(raw: dict, source: str) -> PresetBand:
-    role = raw.get("role")
-    if role is not None and role not in BAND_ROLES:
-        raise ValueError(f"{source}: band {raw.get('name')!r} has unknown role {role!r}")
-    center = raw.get("center_nm")
-    return PresetBand(
-        name=str(raw["name"]),
-        role=role,
-        center_nm=None if center is None else float(center),
-        aliases=tuple(str(a) for a in raw.get("aliases", ())),
-    )
-
-
-def _preset_from_json(path: Path) -> SensorPreset:
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    source = path.name
-    preset = SensorPreset(
-        name=str(raw["name"]),
-        title=str(raw["title"]),
-        aliases=tuple(str(a) for a in raw.get("aliases", ())),
-        bands=tuple(_band_from_json(b, source) for b in raw["bands"]),
-        scale=float(raw["scale"]),
-        offset=float(raw.get("offset", 0.0)),
-        calibrated=bool(raw["calibrated"]),
-        note=str(raw.get("note", "")),
-        extra_bands=tuple(_band_from_json(b, source) for b in raw.get("extra_bands", ())),
-        match_band_count=bool(raw.get("match_band_count", False)),
-    )
-    if preset.name != path.stem:
-        raise ValueError(f"{source}: name {preset.name!r} differs from the file name")
-    roles = [b.role for b in preset.bands + preset.extra_bands if b.role is not None]
-    if len(roles) != len(set(roles)):
-        raise ValueError(f"{source}: a role is given to more than one band")
-    if not (math.isfinite(preset.scale) and preset.scale != 0 and math.isfinite(preset.offset)):
-        raise ValueError(f"{source}: scale must be finite and non-zero, offset finite")
-    return preset
-
-
-@lru_cache(maxsize=1)
-def _load_presets_cached() -> tuple[tuple[str, SensorPreset], ...]:
-    presets = [_preset_from_json(p) for p in sorted(SENSORS_DIR.glob("*.json"))]
-    seen: dict[str, str] = {}
-    for preset in presets:
-        for key in {_norm_key(preset.name), *(_norm_key(a) for a in preset.aliases)}:
-            if key in seen and seen[key] != preset.name:
-                raise ValueError(f"sensor alias {key!r} is used by {seen[key]} and {preset.name}")
-            seen[key] = preset.name
-    return tuple((p.name, p) for p in presets)
-
-
-def load_presets() -> dict[str, SensorPreset]:
-    """All sensor presets by name, read once from ``resources/sensors/*.json``."""
-    return dict(_load_presets_cached())
-
-
-def get_preset(name: str) -> SensorPreset:
-    """The preset called ``name`` or one of its aliases (case, spaces, ``-`` and ``_`` ignored).
-
-    Raises ``BandError`` listing the known presets when the name is unknown.
-    """
-    presets = load_presets()
-    key = _norm_key(name)
-    for preset in presets.values():
-        if key == _norm_key(preset.name) or key in (_norm_key(a) for a in preset.aliases):
-            return preset
-    raise BandError(
-        f"unknown sensor {name!r}; use one of {', '.join(presets)} "
-        "or give the roles with --bands role,role,..."
-    )
-
-
-def normalize_role(token: str) -> str | None:
-    """The role named by ``token`` (a role or an alias from ``ROLE_ALIASES``), else ``None``."""
-    key = _norm_key(token)
-    if key in BAND_ROLES:
-        return key
-    return ROLE_ALIASES.get(key)
-
-
-def parse_roles(text: str | Sequence[str]) -> tuple[str | None, ...]:
-    """Parse ``--bands``: one role per raster band, comma-separated, in band order.
-
-    Case and spaces are ignored; ``-``, ``none``, ``skip``, ``unused`` or ``null`` mark an
-    unused band. Besides the roles of ``BAND_ROLES`` the aliases of ``ROLE_ALIASES`` are
-    accepted, e.g. ``r``/``g``/``b``, ``nir1`` (nir), ``swir16`` (swir1), ``swir22`` (swir2),
-    ``rededge``/``re1`` (rededge1), ``narrow nir`` (nir08), ``tir`` (thermal).
-    Raises ``BandError`` for an empty list, an empty or unknown entry, or a role given twice.
-    """
-    tokens = text.split(",") if isinstance(text, str) else list(text)
-    if not any(str(t).strip() for t in tokens):
-        raise BandError(
-            "--bands is empty; give one role per band, in order, e.g. blue,green,red,nir"
-        )
-    roles: list[str | None] = []
-    for position, token in enumerate(tokens, start=1):
-        word = str(token).strip()
-        if not word:
-            raise BandError(
-                f"--bands entry {position} is empty; use '-' for an unused band, e.g. red,-,nir"
-            )
-        if word.lower() in UNUSED_TOKENS:
-            roles.append(None)
-            continue
-        role = normalize_role(word)
-        if role is None:
-            raise BandError(
-                f"--bands: unknown role {word!r} (entry {position}); valid roles: "
-                f"{', '.join(BAND_ROLES)}, or '-' for an unused band"
-            )
-        roles.append(role)
-    _check_unique(roles, "--bands")
-    return tuple(roles)
-
-
-def _check_unique(roles: Sequence[str | None], where: str) -> None:
-    first: dict[str, int] = {}
-    for index, role in enumerate(roles, start=1):
-        if role is None:
-            continue
-        if role in first:
-            raise BandError(
-                f"{where}: role {role!r} is given to bands {first[role]} and {index}; "
-                "each role may name one band only, mark the other '-'"
-            )
-        first[role] = index
 
 
 @dataclass(frozen=True)
@@ -294,7 +40,7 @@ class BandMapping:
         for role in self.roles:
             if role is not None and role not in BAND_ROLES:
                 raise ValueError(f"unknown band role {role!r}")
-        _check_unique(self.roles, f"band roles from {self.source}")
+        check_unique(self.roles, f"band roles from {self.source}")
 
     def index_of(self, role: str) -> int | None:
         """The 0-based raster band index carrying ``role``, or ``None``."""
@@ -393,9 +139,9 @@ def _match_preset_band(desc: str, preset: SensorPreset) -> PresetBand | None:
     giving a wavelength far from the band's centre, matches none.
     """
     bands = preset.bands + preset.extra_bands
-    key = _norm_key(desc)
+    key = norm_key(desc)
     for band in bands:
-        if key in (_norm_key(n) for n in (band.name, *band.aliases)):
+        if key in (norm_key(n) for n in (band.name, *band.aliases)):
             return band
     codes = _codes_in(desc)
     hits = [b for b in bands if codes.intersection(n.upper() for n in (b.name, *b.aliases))]
@@ -446,7 +192,7 @@ def _mapping_from_preset_names(
             roles.append(normalize_role(desc) if desc else None)
     if matched == 0:
         return None
-    _check_unique(roles, f"band descriptions for --sensor {preset.name}")
+    check_unique(roles, f"band descriptions for --sensor {preset.name}")
     return tuple(roles)
 
 
@@ -514,7 +260,7 @@ def _from_descriptions(
     # A lone narrow NIR read from a wavelength is the raster's NIR.
     if "nir08" in roles and "nir" not in roles and sensor is None:
         roles[roles.index("nir08")] = "nir"
-    _check_unique(roles, "band descriptions " + _fmt_descriptions(descriptions))
+    check_unique(roles, "band descriptions " + _fmt_descriptions(descriptions))
     return tuple(roles), sensor
 
 

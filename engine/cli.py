@@ -170,7 +170,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
 
 def _cmd_sensors(_: argparse.Namespace) -> int:
-    from .bands import load_presets
+    from .sensors import load_presets
 
     for name, preset in load_presets().items():
         roles = ", ".join(b.role or "-" for b in preset.bands)

@@ -17,9 +17,10 @@ import rasterio
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
-from .bands import BandMapping, get_preset, resolve_band_mapping
+from .bands import BandMapping, resolve_band_mapping
 from .errors import InputError
 from .reflectance import Scaling, resolve_scaling
+from .sensors import get_preset
 
 #: Upper bound on the pixels of the global sample (a decimated read of the whole raster).
 SAMPLE_PIXELS = 1_000_000

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bands import SensorPreset
 from .errors import InputError
+from .sensors import SensorPreset
 
 # Plausible reflectance of the scaled 1st / 99th percentiles: bright cloud and snow stay below
 # 2, dark water and shadows above -0.2, and a real scene's 99th percentile exceeds 0.05.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spex.engine.bands import load_presets
 from spex.engine.indices import index_table_markdown
+from spex.engine.sensors import load_presets
 from spex.engine.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent

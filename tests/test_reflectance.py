@@ -9,9 +9,9 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from spex.engine.bands import get_preset
 from spex.engine.errors import InputError
 from spex.engine.reflectance import Scaling, resolve_scaling
+from spex.engine.sensors import get_preset
 
 
 def percentiles(values: np.ndarray) -> dict[str, float]:
