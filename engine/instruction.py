@@ -19,139 +19,45 @@ keeps regions of at least 3 pixels).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from pathlib import Path
 
 from .errors import PromptError
+from .plan import Plan, format_number
+from .size_limits import (
+    NUMBER_NAMES,
+    WORD_START,
+    parse_number,
+    read_limits,
+)
 from .targets import AMBIGUOUS_TERMS, TARGET_IDS, TARGETS, get_target, titles
 
-M2_PER_UNIT: dict[str, float] = {
-    "m2": 1.0,
-    "ha": 1e4,
-    "km2": 1e6,
-    "acre": 4046.8564224,
-    "mi2": 2589988.110336,
-}
-
-NUMBER_WORDS: dict[str, float] = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20,
-    "a": 1, "an": 1, "half a": 0.5, "half an": 0.5,
-}  # fmt: skip
+WORDS_PATH = (
+    Path(__file__).resolve().parent.parent / "resources" / "prompts" / "instruction_words.json"
+)
 
 # --- word classes for what is left after size limits and counts are cut out -----------------
-# Words that end a phrase: the next target is a new mention.
-_CONJUNCTIONS = frozenset({"and", "or", "but", "plus", "versus", "vs", "then", "also"})
-# Place and time prepositions: the noun phrase after them says where or when, not what.
-_PLACE_PREPOSITIONS = frozenset(
-    {"in", "inside", "within", "near", "around", "at", "on", "over", "across", "along",
-     "beside", "among", "amid", "from", "throughout", "surrounding", "after", "before",
-     "during", "since", "until"}
-)  # fmt: skip
-_NEGATIONS = frozenset({"not", "no", "non", "except", "excluding", "exclude", "without", "free"})
-_DETERMINERS = frozenset(
-    {"the", "a", "an", "this", "that", "these", "those", "my", "our", "your", "its", "their",
-     "all", "any", "every", "each", "some", "whole", "entire", "full", "both", "either"}
-)  # fmt: skip
-# Adjectives that qualify a target without changing what is extracted.
-_ADJECTIVES = frozenset(
-    {"large", "big", "small", "little", "major", "main", "minor", "clear", "dense", "sparse",
-     "thick", "thin", "natural", "visible", "existing", "permanent", "seasonal", "temporary",
-     "distinct", "individual", "separate", "contiguous", "connected", "significant", "larger",
-     "bigger", "smaller", "huge", "tiny", "wide", "narrow", "deep", "shallow", "bright", "dark",
-     "covered", "present", "detected", "detectable", "possible", "potential", "mapped", "total",
-     "other", "remaining", "different", "various", "similar", "obvious", "clearly",
-     "only", "just", "more", "most", "less", "many", "several", "same"}
-)  # fmt: skip
-# Generic nouns: what the data or the result is called, and where in the image.
-_GENERIC_NOUNS = frozenset(
-    {"scene", "image", "imagery", "picture", "photo", "raster", "layer", "tile", "dataset",
-     "data", "file", "band", "map", "area", "region", "patch", "zone", "part", "body", "cover",
-     "coverage", "land", "landcover", "surface", "feature", "polygon", "mask", "object",
-     "pixel", "class", "category", "type", "kind", "extent", "boundary", "outline", "shape",
-     "vector", "shapefile", "geopackage", "gpkg", "output", "result", "segmentation",
-     "classification", "satellite", "multispectral", "spectral", "aerial", "orthophoto",
-     "ortho", "sentinel", "landsat", "planetscope", "spot", "worldview", "pleiades", "naip",
-     "modis", "rapideye", "aster", "size", "target", "north", "south", "east", "west",
-     "northern", "southern", "eastern", "western", "northeast", "northwest", "southeast",
-     "southwest", "upper", "lower", "left", "right", "top", "bottom", "center", "centre",
-     "central", "middle", "corner", "half", "side", "edge", "border", "portion", "view",
-     "location", "place", "site", "study", "aoi", "interest", "cm", "resolution", "gsd"}
-)  # fmt: skip
-# Everything else that carries no meaning here: verbs, pronouns, auxiliaries, particles.
-_FILLERS = frozenset(
-    {"please", "kindly", "extract", "map", "find", "show", "detect", "segment", "delineate",
-     "identify", "locate", "classify", "outline", "highlight", "mark", "select", "pick", "get",
-     "give", "return", "create", "make", "generate", "draw", "label", "vectorize", "vectorise",
-     "digitize", "digitise", "trace", "isolate", "retrieve", "produce", "export", "compute",
-     "calculate", "estimate", "count", "want", "need", "like", "would", "could", "can", "will",
-     "shall", "should", "help", "see", "look", "display", "list", "keep", "retain", "i", "me",
-     "we", "us", "you", "it", "them", "they", "which", "what", "where", "there", "here", "is",
-     "are", "be", "was", "were", "been", "being", "has", "have", "had", "do", "does", "to",
-     "for", "by", "as", "well", "so", "etc", "with", "of", "per", "up", "into", "than",
-     "that", "who", "how", "out", "lets", "let", "try", "if", "only", "just", "each",
-     "include", "including", "especially", "such", "e", "g", "eg", "ie", "now", "again"}
-)  # fmt: skip
-
-# --- size limits --------------------------------------------------------------------------
-_NAMES = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty"
-_DIGITS = r"\d+(?:\.\d+)?|\.\d+"
-_NUM_BARE = rf"(?:{_DIGITS}|(?<![a-z])(?:{_NAMES})(?![a-z]))"
-_NUM = rf"(?:{_DIGITS}|(?<![a-z])(?:{_NAMES}|half an?|an?)(?![a-z]))"  # "more than a hectare"
-_ABOUT = r"(?:(?:about|approx|approximately|around|roughly|ca|~)\s*)?"
-_UNIT = (
-    r"(?:(?P<km2>km\s?2|km\^2|sq\s?km|sqkm|square\s+kilomet(?:er|re)s?"
-    r"|kilomet(?:er|re)s?\s+squared)"
-    r"|(?P<mi2>sq\s?mi(?:les?)?|square\s+miles?|mi2)"
-    r"|(?P<m2>m2|m\^2|sq\s?m(?:et(?:er|re)s?)?|sqm|square\s+met(?:er|re)s?"
-    r"|met(?:er|re)s?\s+squared)"
-    r"|(?P<ha>ha|hectares?|hectars?)"
-    r"|(?P<acre>acres?|ac)"
-    r"|(?P<px>pixels?|px|pix|pxls?|cells?))(?![a-z0-9])"
-)
-_MIN_CMP = (
-    r"(?:(?:larger|bigger|greater|more|wider)(?:\s+than)?(?:\s+or\s+equal(?:\s+to)?)?"
-    r"|over|above|exceeding|exceeds?|at\s+least|mmu(?:\s+of)?"
-    r"|min(?:imum)?(?:\s+mapping\s+unit|\s+area|\s+size)?(?:\s+of)?"
-    r"|not?\s+(?:less|smaller|fewer)\s+than|>=?|=>)"
-)
-_MAX_CMP = (
-    r"(?:(?:smaller|less|fewer|tinier)(?:\s+than)?(?:\s+or\s+equal(?:\s+to)?)?"
-    r"|under|below|at\s+most|up\s+to|not\s+exceeding"
-    r"|max(?:imum)?(?:\s+area|\s+size)?(?:\s+of)?"
-    r"|not?\s+(?:more|larger|bigger|greater)\s+than|<=?|=<)"
-)
-_W = r"(?<![a-z0-9])"  # a word starts here
-_UNIT_A = _UNIT.replace("?P<", "?P<a_")  # the same unit groups for the first end of a range
-_RANGE_RE = re.compile(
-    rf"{_W}(?:between|from)?\s*{_ABOUT}(?P<a>{_NUM_BARE})\s*(?:(?P<ua>{_UNIT_A})\s*)?"
-    rf"(?:and|to)\s+{_ABOUT}(?P<b>{_NUM_BARE})\s*{_UNIT}"
-)
-_PREFIX_RE = re.compile(
-    rf"{_W}(?:(?P<max>{_MAX_CMP})|(?P<min>{_MIN_CMP}))\s*{_ABOUT}(?P<n>{_NUM})\s*{_UNIT}"
-)
-_POSTFIX_RE = re.compile(
-    rf"{_W}(?P<n>{_NUM_BARE})\s*{_UNIT}\s*(?:(?P<min>\+|(?:or|and)\s+(?:larger|bigger|greater|more|"
-    rf"above|over|up)|min(?:imum)?|at\s+least)|(?P<max>(?:or|and)\s+(?:smaller|less|fewer|below|"
-    rf"under)|max(?:imum)?|at\s+most))(?![a-z])"
-)
-_BARE_QUANTITY_RE = re.compile(rf"{_W}(?P<n>{_NUM_BARE})\s*{_UNIT}")
-_NO_UNIT_RE = re.compile(
-    rf"{_W}(?:{_MAX_CMP}|{_MIN_CMP})\s*{_ABOUT}{_NUM_BARE}(?![0-9.])"
-    rf"(?!\s*(?:largest|biggest|greatest))(?:\s+[a-z]+)?"
-)
+# Kept as data in resources/prompts/instruction_words.json (what each class means is there too).
+_WORDS = json.loads(WORDS_PATH.read_text(encoding="utf-8"))
+_CONJUNCTIONS = frozenset(_WORDS["conjunctions"])
+_PLACE_PREPOSITIONS = frozenset(_WORDS["place_prepositions"])
+_NEGATIONS = frozenset(_WORDS["negations"])
+_DETERMINERS = frozenset(_WORDS["determiners"])
+_ADJECTIVES = frozenset(_WORDS["adjectives"])
+_GENERIC_NOUNS = frozenset(_WORDS["generic_nouns"])
+_FILLERS = frozenset(_WORDS["fillers"])
 
 # --- counts -------------------------------------------------------------------------------
-_COUNT = rf"(?:\d+|{_NAMES})"
+_COUNT = rf"(?:\d+|{NUMBER_NAMES})"
 _LARGEST = r"(?:largest|biggest|greatest)"
 _LARGEST_RE = re.compile(
-    rf"{_W}(?:top\s+(?P<n1>{_COUNT})(?:\s+{_LARGEST})?|(?P<n2>{_COUNT})\s+{_LARGEST}"
+    rf"{WORD_START}(?:top\s+(?P<n1>{_COUNT})(?:\s+{_LARGEST})?|(?P<n2>{_COUNT})\s+{_LARGEST}"
     rf"|{_LARGEST}\s+(?P<n3>{_COUNT})(?![a-z0-9.])|(?P<one>{_LARGEST}))(?![a-z])"
 )
-_SMALLEST_RE = re.compile(rf"{_W}(?:smallest|tiniest)(?![a-z])")
+_SMALLEST_RE = re.compile(rf"{WORD_START}(?:smallest|tiniest)(?![a-z])")
 
 # Sensor names with numbers and pixel sizes name the data, not a size limit or a count.
 _SENSOR_RE = re.compile(
@@ -160,72 +66,6 @@ _SENSOR_RE = re.compile(
     r"|(?:s|l|ls|wv)\d{1,2}[a-z]?|\d+(?:\.\d+)?\s*(?:m|cm|meters?|metres?)\s+"
     r"(?:resolution|gsd|pixels?|data|imagery|image|scene))(?![a-z0-9])"
 )
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to extract and which regions to keep, as read from an instruction.
-
-    Attributes:
-        prompt: The instruction as typed.
-        targets: Target ids in order of first mention, without duplicates.
-        min_area_m2 / max_area_m2: Inclusive region area limits in square metres, or None.
-        min_pixels / max_pixels: Inclusive region size limits in pixels, or None.
-        largest_n: Keep only the N largest regions of each target, or None for all.
-    """
-
-    prompt: str
-    targets: tuple[str, ...]
-    min_area_m2: float | None = None
-    max_area_m2: float | None = None
-    min_pixels: int | None = None
-    max_pixels: int | None = None
-    largest_n: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dictionary (targets as a list)."""
-        out = asdict(self)
-        out["targets"] = list(self.targets)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Plan:
-        """Inverse of ``to_dict``."""
-        return cls(**{**data, "targets": tuple(data["targets"])})
-
-    def describe(self) -> str:
-        """One paragraph for people, e.g. ``"Targets: water. Keep regions of at least 20000 m2
-        (2 ha). Keep the 5 largest regions per target."``"""
-        parts = [f"Targets: {titles(self.targets)}."]
-        low = [_fmt_area(self.min_area_m2), _fmt_pixels(self.min_pixels)]
-        high = [_fmt_area(self.max_area_m2), _fmt_pixels(self.max_pixels)]
-        limits = [f"at least {x}" for x in low if x] + [f"at most {x}" for x in high if x]
-        if limits:
-            parts.append(f"Keep regions of {' and '.join(limits)}.")
-        else:
-            parts.append("Keep regions of any size.")
-        if self.largest_n == 1:
-            parts.append("Keep the largest region per target.")
-        elif self.largest_n is not None:
-            parts.append(f"Keep the {self.largest_n} largest regions per target.")
-        return " ".join(parts)
-
-
-def _fmt_number(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def _fmt_area(m2: float | None) -> str:
-    if m2 is None:
-        return ""
-    other = f"{m2 / 1e6:.4g} km2" if m2 >= 1e6 else f"{m2 / 1e4:.4g} ha"
-    return f"{_fmt_number(m2)} m2 ({other})"
-
-
-def _fmt_pixels(px: int | None) -> str:
-    if px is None:
-        return ""
-    return f"{px} pixel" if px == 1 else f"{px} pixels"
 
 
 def singular(word: str) -> str:
@@ -301,81 +141,6 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
-def _number(text: str) -> float:
-    text = re.sub(r"\s+", " ", text)
-    return NUMBER_WORDS[text] if text in NUMBER_WORDS else float(text)
-
-
-def _unit(match: re.Match[str], prefix: str = "") -> str:
-    for name in ("km2", "mi2", "m2", "ha", "acre", "px"):
-        if match.group(prefix + name):
-            return name
-    raise AssertionError("unit regex matched without a unit group")
-
-
-class _Limits:
-    """Collects size limits, refusing two of the same kind."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, tuple[float, str]] = {}
-
-    def add(self, side: str, value: float, unit: str, said: str) -> None:
-        kind = "pixels" if unit == "px" else "area"
-        amount = value if unit == "px" else value * M2_PER_UNIT[unit]
-        key = f"{side}_{kind}"
-        if key in self.values:
-            word = "minimum" if side == "min" else "maximum"
-            raise PromptError(
-                f"Two {word} sizes given ('{self.values[key][1]}' and '{said}'): keep one"
-            )
-        if amount <= 0 and side == "max":
-            raise PromptError(f"The maximum size '{said}' must be larger than zero")
-        self.values[key] = (amount, said)
-
-    def get(self, key: str) -> float | None:
-        return self.values[key][0] if key in self.values else None
-
-
-def _read_limits(text: str) -> tuple[str, _Limits]:
-    """Cut size limits out of the normalised text; return the rest and the limits."""
-    limits = _Limits()
-
-    def on_range(m: re.Match[str]) -> str:
-        unit_b = _unit(m)
-        unit_a = _unit(m, "a_") if m.group("ua") else unit_b
-        low, high = _number(m.group("a")), _number(m.group("b"))
-        if ("px" in (unit_a, unit_b)) and unit_a != unit_b:
-            raise PromptError(f"Give both ends of '{m.group(0).strip()}' in the same kind of unit")
-        if low > high:
-            low, high, unit_a, unit_b = high, low, unit_b, unit_a
-        limits.add("min", low, unit_a, m.group(0).strip())
-        limits.add("max", high, unit_b, m.group(0).strip())
-        return " ; "
-
-    def on_side(m: re.Match[str]) -> str:
-        side = "min" if m.group("min") else "max"
-        limits.add(side, _number(m.group("n")), _unit(m), m.group(0).strip())
-        return " ; "
-
-    text = _RANGE_RE.sub(on_range, text)
-    text = _PREFIX_RE.sub(on_side, text)
-    text = _POSTFIX_RE.sub(on_side, text)
-    bare = _BARE_QUANTITY_RE.search(text)
-    if bare:
-        q = bare.group(0).strip()
-        raise PromptError(
-            f"Say whether '{q}' is a minimum or a maximum, "
-            f"e.g. 'larger than {q}' or 'smaller than {q}'"
-        )
-    no_unit = _NO_UNIT_RE.search(text)
-    if no_unit:
-        raise PromptError(
-            f"Cannot read the size limit '{no_unit.group(0).strip()}': give an area unit "
-            "(m2, ha, km2, acres) or pixels, e.g. 'larger than 2 ha'"
-        )
-    return text, limits
-
-
 def _match_at(keys: Sequence[str], i: int) -> tuple[int, tuple[str, str] | None]:
     """Longest catalogue phrase starting at word ``i``: (number of words, hit) or (0, None)."""
     for size in range(min(_MAX_PHRASE, len(keys) - i), 0, -1):
@@ -422,7 +187,7 @@ def _read_count(text: str) -> tuple[str, int | None]:
                 )
             n = 1
         else:
-            n = int(_number(said))
+            n = int(parse_number(said))
         if n < 1:
             raise PromptError(f"'{m.group(0).strip()}' keeps nothing: ask for at least one region")
         counts.append(n)
@@ -523,7 +288,7 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
         raise PromptError(
             "The instruction is empty; type what to extract, e.g. 'extract the water bodies'"
         )
-    rest, limits = _read_limits(_normalise(text))
+    rest, limits = read_limits(_normalise(text))
     rest, largest_n = _read_count(rest)
     found = _read_targets(rest, ids)
     if not found:
@@ -542,8 +307,8 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
     for low, high, unit in ((min_area, max_area, "m2"), (min_px, max_px, "pixels")):
         if low is not None and high is not None and low > high:
             raise PromptError(
-                f"The minimum size ({_fmt_number(low)} {unit}) is larger than the maximum "
-                f"({_fmt_number(high)} {unit}): swap or fix them"
+                f"The minimum size ({format_number(low)} {unit}) is larger than the maximum "
+                f"({format_number(high)} {unit}): swap or fix them"
             )
     return Plan(
         prompt=text.strip(),

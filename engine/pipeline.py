@@ -16,7 +16,8 @@ from .backends import Backend, get_backend
 from .errors import InputError
 from .explanation import write_explanation
 from .geodesy import MetricMeasurer, pixel_area_m2, spatial_reference
-from .instruction import Plan, parse_instruction
+from .instruction import parse_instruction
+from .plan import Plan
 from .manifest import write_manifest
 from .outputs import StagedOutputDir, check_output_dir
 from .progress import RunMonitor

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from spex.engine.errors import PromptError
-from spex.engine.instruction import M2_PER_UNIT, Plan, parse_instruction, singular
+from spex.engine.instruction import parse_instruction, singular
+from spex.engine.plan import Plan
+from spex.engine.size_limits import M2_PER_UNIT
 from spex.engine.targets import (
     AMBIGUOUS_TERMS,
     CATALOGUE_PATH,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from rasterio.windows import Window
 
-from ..instruction import Plan
+from ..plan import Plan
 from ..progress import RunMonitor
 from ..raster_source import RasterSource, Sample
 

@@ -11,7 +11,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from ...indices import compute_index
-from ...instruction import Plan
+from ...plan import Plan
 from ...progress import RunMonitor
 from ...raster_source import RasterSource, Sample
 from ...targets import TARGETS
