@@ -17,9 +17,9 @@ from .errors import InputError
 from .explanation import write_explanation
 from .geodesy import MetricMeasurer, pixel_area_m2, spatial_reference
 from .instruction import parse_instruction
-from .plan import Plan
 from .manifest import write_manifest
 from .outputs import StagedOutputDir, check_output_dir
+from .plan import Plan
 from .progress import RunMonitor
 from .raster_sink import GeoTiffSink
 from .raster_source import RasterSource, open_source
