@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 
-def plain_windowed_read(path: Path, tile: int = 512) -> int:
+def plain_windowed_read(path: Path, tile: int = 512) -> dict[str, object]:
     """Read every band of every `tile` window once: the baseline of any windowed processing."""
     import rasterio
     from rasterio.windows import Window
@@ -23,15 +23,18 @@ def plain_windowed_read(path: Path, tile: int = 512) -> int:
             for col in range(0, ds.width, tile):
                 window = Window(col, row, min(tile, ds.width - col), min(tile, ds.height - row))
                 total += int(ds.read(window=window).shape[-1])
-    return total
+    return {"columns_read": total}
 
 
-def extract(path: Path, out: Path, prompt: str) -> int:
-    """The main job, as `spex extract` runs it."""
+def extract(path: Path, out: Path, prompt: str) -> dict[str, object]:
+    """The main job, as `spex extract` runs it; returns its counts and stage timings."""
     from spex.engine import ExtractionRequest, extract
 
     result = extract(ExtractionRequest(path, prompt, out))
-    return int(result.manifest["counts"]["regions_kept"])
+    return {
+        "regions": int(result.manifest["counts"]["regions_kept"]),
+        "timings_s": result.manifest["timings_s"],
+    }
 
 
 def main(argv: list[str]) -> None:
