@@ -40,6 +40,7 @@ from .quality_data import (
     prepare_l7,
     prepare_lsts,
     prepare_s2,
+    prepare_s2_hand,
     prepare_spyndex_raster,
 )
 
@@ -83,12 +84,13 @@ class Dataset:
 
 
 W, V, B, BARE, OTHER = (LABELS[k] for k in ("water", "vegetation", "builtup", "bare", "other"))
-SNOW, CLOUD, SHADOW = (LABELS[k] for k in ("snow", "cloud", "shadow"))
+SNOW, CLOUD, SHADOW, HAZE = (LABELS[k] for k in ("snow", "cloud", "shadow", "haze"))
 
 
 def datasets() -> list[Dataset]:
     """The evaluation datasets (prepared on first use)."""
     prepare_s2()
+    hand = prepare_s2_hand()
     prepare_l7()
     lsts = prepare_lsts()
     spx = prepare_spyndex_raster()
@@ -102,7 +104,14 @@ def datasets() -> list[Dataset]:
         "vegetation": ((V,), (W, B)),
         "builtup": ((B,), (W, V)),
     }
-    s2_targets = {"water": ((W,), (V, B, OTHER)), "vegetation": ((V,), (W, B))}
+    s2_targets = {
+        "water": ((W,), (V, B, OTHER)),
+        "vegetation": ((V,), (W, B)),
+        "builtup": ((B,), (W, V, OTHER)),
+    }
+    # Hand labels: cloud against clear land (thin haze unscored); built-up's FP px are the
+    # haze and cloud pixels called built-up (its positives are the OSM residential areas).
+    hand_targets = {"cloud": ((CLOUD,), (OTHER,)), "builtup": ((B,), (HAZE, CLOUD))}
     l7_targets = {
         "water": ((W,), (V, B, BARE)),
         "vegetation": ((V,), (W, B, BARE)),
@@ -113,6 +122,8 @@ def datasets() -> list[Dataset]:
                 1e4, s2_targets, "S2 L1C chip warped to EPSG:4326, 512x512"),
         Dataset("s2_utm", CACHE / "s2_utm.tif", CACHE / "s2_utm_labels.tif", S2_ROLES, True,
                 1e4, s2_targets, "S2 L1C full scene, haze/cloud corner"),
+        Dataset("s2_hand", CACHE / "s2_utm.tif", hand, S2_ROLES, True, 1e4, hand_targets,
+                "the same scene, hand-drawn cloud / haze / clear polygons"),
         Dataset("l7_dn", CACHE / "l7_dn.tif", CACHE / "l7_labels.tif", L7_ROLES, False,
                 255.0, l7_targets, "Landsat 7, simulated raw 8-bit DN"),
         Dataset("l7_sr", CACHE / "l7_sr.tif", CACHE / "l7_labels.tif", L7_ROLES, True,

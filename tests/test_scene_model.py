@@ -211,3 +211,68 @@ def test_smoothing_keeps_a_confident_one_pixel_pond():
     assert out[0, 4, 4] < 0.5
     # keep > 1 turns the rule off: the pond is averaged away like everything else.
     assert smooth_probabilities(probs, 1, keep=1.1)[0, 2, 2] < 0.5
+
+
+@pytest.fixture(scope="module")
+def s2_full(s2_scene):
+    """The whole S2 L1C scene as reflectance bands, and a model fitted on its global sample."""
+    rasterio = pytest.importorskip("rasterio")
+    with rasterio.open(s2_scene) as src:
+        data = src.read().astype(np.float32) / 10000.0
+    bands = {r: data[i] for i, r in enumerate(S2_ROLES)}
+    sample = {r: v[::2, ::2].ravel() for r, v in bands.items()}
+    return bands, fit_scene_model(sample, calibrated=True)
+
+
+def _shares(model: SceneModel, bands: dict, box) -> dict[str, float]:
+    (r0, r1), (c0, c1) = box
+    probs = predict_proba(model, {r: v[r0:r1, c0:c1] for r, v in bands.items()})
+    names = np.array(model.classes)[class_map(model, probs)]
+    return {c: float(np.mean(names == c)) for c in model.classes}
+
+
+# Boxes checked by eye on a true-colour rendering of the scene (rows, cols of the 768 x 1536 grid).
+HAZE_CORE = ((130, 190), (890, 930))  # the white core of the top-centre haze band
+HAZE_PATCH = ((720, 768), (570, 630))  # the bottom-centre patch
+FOREST = ((400, 470), (180, 260))  # clear conifer forest, west
+LAKE = ((540, 600), (470, 500))  # the long lake, south-west of the centre
+
+
+def test_haze_band_is_cloud_not_builtup(s2_full):
+    bands, model = s2_full
+    assert "cloud" in model.classes and "HOT" in model.thresholds
+    core = _shares(model, bands, HAZE_CORE)
+    # Measured: cloud 0.998, built-up 0.002 (before the HOT seeds: mostly built-up).
+    assert core["cloud"] >= 0.9 and core["builtup"] <= 0.05
+    patch = _shares(model, bands, HAZE_PATCH)
+    assert patch["cloud"] >= 0.5 and patch["builtup"] <= 0.4  # measured 0.76 / 0.24
+    # No cirrus in this scene (B10 < 0.003 everywhere): said, not invented.
+    assert any("no cirrus" in n for n in model.notes)
+
+
+def test_clear_forest_and_lake_are_unaffected_by_haze_seeds(s2_full):
+    bands, model = s2_full
+    assert _shares(model, bands, FOREST)["vegetation"] >= 0.95
+    lake = _shares(model, bands, LAKE)
+    assert lake["water"] >= 0.95 and lake["cloud"] == 0.0
+
+
+def test_cirrus_band_seeds_cloud(s2_full):
+    # Real pixels with cirrus added where B10 would see it (0.03 TOA, above Sen2Cor's 0.012);
+    # HOT alone would miss it because the visible bands are untouched.
+    bands, _ = s2_full
+    window = {r: v[300:500, 0:600].copy() for r, v in bands.items()}
+    window["cirrus"][:60, :200] += 0.03
+    sample = {r: v[::2, ::2].ravel() for r, v in window.items()}
+    model = fit_scene_model(sample, calibrated=True)
+    assert model.thresholds["cirrus"] == pytest.approx(0.012)
+    assert model.seed_counts["cloud"] >= 0.8 * 30 * 100
+    assert not any("no cirrus" in n for n in model.notes)
+
+
+def test_without_blue_haze_is_not_measured_and_said(s2_full):
+    bands, _ = s2_full
+    sample = {r: bands[r][::4, ::4].ravel() for r in ("green", "red", "nir", "swir1", "swir2")}
+    model = fit_scene_model(sample, calibrated=True)
+    assert "HOT" not in model.thresholds
+    assert any("no blue band" in n for n in model.notes)
