@@ -47,3 +47,17 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) .cache
+
+# --- the QGIS plugin: headless Processing run, installable zip, screenshot of the desktop -------
+.PHONY: qgis-run package screenshot
+
+# ARGS='INPUT=scene.tif PROMPT="extract the water bodies" OUTPUT_MASK=mask.tif OUTPUT_FEATURES=regions.gpkg'
+qgis-run: setup
+	@bash scripts/qgis_run.sh
+
+package:
+	@python3 scripts/package.py
+
+SHOT ?= docs/screenshot.png
+screenshot: setup
+	@bash scripts/screenshot.sh "$(SHOT)"

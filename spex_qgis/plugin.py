@@ -1,64 +1,178 @@
-"""The QGIS plugin shell: one action in the Plugins menu and on a toolbar.
+"""The plugin: toolbar button and menu entries, the dock, the Processing provider, clean unload.
 
-The dock panel arrives in the next release; until then the action tells the user how to run the
-same engine from the command line. Qt is imported only through ``qgis.PyQt``.
+Loading never needs the engine's Python packages: if one is missing the plugin says which, and
+offers one action that installs them into a plugin-private folder (see `dependencies`).
+Qt is imported only through ``qgis.PyQt``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import Qgis
+from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
+from qgis.PyQt.QtWidgets import QAction, QPushButton
+
+from . import dependencies
 
 PLUGIN_NAME = "SPEX for QGIS"
 MENU_NAME = "&SPEX for QGIS"
 TOOLBAR_NAME = "SPEX for QGIS"
 ACTION_OBJECT_NAME = "spexExtractAction"
+INSTALL_OBJECT_NAME = "spexInstallAction"
 TOOLBAR_OBJECT_NAME = "spexToolbar"
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "spex.svg"
-RUN_MESSAGE = (
-    "The SPEX dock panel arrives in the next release. Meanwhile run the engine from a terminal: "
-    'spex extract INPUT.tif --prompt "extract the water bodies larger than 2 ha" --out DIR '
-    "(installed in the project's .venv by `make setup`; `spex extract --help` lists the options)."
-)
+LOG_TAG = "SPEX"
 
 
 class SpexPlugin:
-    """The object QGIS creates through ``classFactory``; owns every widget it adds."""
+    """The object QGIS creates through ``classFactory``; owns everything it adds."""
 
     def __init__(self, iface) -> None:
         """Keep the QGIS interface; nothing is added to the GUI before ``initGui``."""
         self.iface = iface
         self.action: QAction | None = None
+        self.install_action: QAction | None = None
         self.toolbar = None
+        self.dock = None
+        self.provider = None
+        self.install_task = None
+        self.missing: list[dependencies.MissingPackage] = []
+
+    # -- dependencies and Processing ----------------------------------------------------------
+
+    def check_dependencies(self) -> bool:
+        """Make the private package folder visible and list what is still missing."""
+        dependencies.activate()
+        self.missing = dependencies.missing_packages()
+        return not self.missing
+
+    def initProcessing(self) -> None:  # noqa: N802 - the name QGIS calls (also qgis_process)
+        """Register the SPEX provider once the engine's packages are importable."""
+        if self.provider is not None or not self.check_dependencies():
+            return
+        from .processing.provider import SpexProvider
+
+        self.provider = SpexProvider()
+        QgsApplication.processingRegistry().addProvider(self.provider)
+
+    # -- GUI ----------------------------------------------------------------------------------
 
     def initGui(self) -> None:  # noqa: N802 - the name QGIS calls
-        """Add the action to the Plugins menu and to the plugin's own toolbar."""
+        """Add the actions (Plugins and Raster menus, own toolbar) and the provider."""
         main_window = self.iface.mainWindow()
         self.action = QAction(QIcon(str(ICON_PATH)), "SPEX: extract land cover…", main_window)
         self.action.setObjectName(ACTION_OBJECT_NAME)
         self.action.setToolTip("Extract land cover from a multispectral raster with an instruction")
         self.action.triggered.connect(self.run)
-        self.iface.addPluginToMenu(MENU_NAME, self.action)
+        self.install_action = QAction("SPEX: install Python dependencies…", main_window)
+        self.install_action.setObjectName(INSTALL_OBJECT_NAME)
+        self.install_action.triggered.connect(self.install_dependencies)
+        for action in (self.action, self.install_action):
+            self.iface.addPluginToMenu(MENU_NAME, action)
+            self.iface.addPluginToRasterMenu(MENU_NAME, action)
         self.toolbar = self.iface.addToolBar(TOOLBAR_NAME)
         self.toolbar.setObjectName(TOOLBAR_OBJECT_NAME)
         self.toolbar.addAction(self.action)
+        self.initProcessing()
+        if self.missing:
+            self.offer_install()
 
     def run(self) -> None:
-        """Tell the user, in the message bar, how to use SPEX until the dock panel exists."""
-        self.iface.messageBar().pushMessage(PLUGIN_NAME, RUN_MESSAGE, level=Qgis.Info, duration=0)
+        """Show the dock (created on first use), or offer the install when packages are missing."""
+        if not self.check_dependencies():
+            self.offer_install()
+            return
+        self.initProcessing()
+        if self.dock is None:
+            from .dock import SpexDock
+
+            self.dock = SpexDock(self.iface, self.iface.mainWindow())
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock.show()
+        self.dock.raise_()
+
+    def offer_install(self) -> None:
+        """Say what is missing, with an Install button, in the message bar."""
+        text = dependencies.describe_missing(self.missing)
+        QgsMessageLog.logMessage(text, LOG_TAG, Qgis.Warning)
+        bar = self.iface.messageBar()
+        item = bar.createMessage(PLUGIN_NAME, text)
+        button = QPushButton("Install", item)
+        button.clicked.connect(self.install_dependencies)
+        item.layout().addWidget(button)
+        bar.pushWidget(item, Qgis.Warning, 0)
+
+    def install_dependencies(self, _checked: bool = False, **options: object) -> None:
+        """Install the missing packages in the background into the plugin-private folder."""
+        from .install_task import InstallTask
+
+        if self.install_task is not None:
+            return
+        self.check_dependencies()
+        specs = [m.requirement.spec for m in self.missing]
+        if not specs:
+            self.iface.messageBar().pushMessage(
+                PLUGIN_NAME, "every Python package SPEX needs is present", Qgis.Info, 5
+            )
+            return
+        self.install_task = InstallTask(specs, self._installed, **options)
+        self.install_task.lineReceived.connect(
+            lambda line: QgsMessageLog.logMessage(line, LOG_TAG, Qgis.Info)
+        )
+        self.iface.messageBar().pushMessage(
+            PLUGIN_NAME,
+            f"installing {', '.join(specs)} (progress in the task bar, pip's output in the log)",
+            Qgis.Info,
+            5,
+        )
+        QgsApplication.taskManager().addTask(self.install_task)
+
+    def _installed(self, task) -> None:
+        self.install_task = None
+        result = task.result
+        bar = self.iface.messageBar()
+        if result is None or not result.ok:
+            message = result.message if result else "installation cancelled"
+            QgsMessageLog.logMessage(result.log if result else message, LOG_TAG, Qgis.Critical)
+            bar.pushMessage(
+                PLUGIN_NAME, f"{message} (pip's output is in the log)", Qgis.Critical, 0
+            )
+            return
+        if self.check_dependencies():
+            self.initProcessing()
+            bar.pushMessage(PLUGIN_NAME, f"{result.message}; SPEX is ready", Qgis.Success, 10)
+        else:
+            # a package QGIS had already imported in another version needs a fresh process
+            text = dependencies.describe_missing(self.missing)
+            bar.pushMessage(PLUGIN_NAME, f"installed, but {text}; restart QGIS", Qgis.Warning, 0)
 
     def unload(self) -> None:
-        """Remove the menu entry, the toolbar and the action; QGIS calls this on unload."""
-        if self.action is not None:
-            self.iface.removePluginMenu(MENU_NAME, self.action)
+        """Remove the dock, the provider, the menu entries, the toolbar and the actions."""
+        if self.install_task is not None:
+            self.install_task.on_done = None
+            self.install_task.cancel()
+            self.install_task = None
+        if self.dock is not None:
+            self.dock.shutdown()
+            self.iface.removeDockWidget(self.dock)
+            self.dock.close()
+            self.dock.deleteLater()
+            self.dock = None
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        for action in (self.action, self.install_action):
+            if action is None:
+                continue
+            self.iface.removePluginMenu(MENU_NAME, action)
+            self.iface.removePluginRasterMenu(MENU_NAME, action)
             if self.toolbar is not None:
-                self.toolbar.removeAction(self.action)
-            self.action.triggered.disconnect(self.run)
-            self.action.deleteLater()
-            self.action = None
+                self.toolbar.removeAction(action)
+            action.triggered.disconnect()
+            action.deleteLater()
+        self.action = self.install_action = None
         if self.toolbar is not None:
             # the toolbar belongs to the main window: take it out, then let Qt delete it
             self.iface.mainWindow().removeToolBar(self.toolbar)

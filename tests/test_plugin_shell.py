@@ -1,62 +1,26 @@
-"""The plugin shell, loaded and unloaded through QGIS's own plugin machinery (``qgis.utils``).
+"""The plugin loaded and unloaded through QGIS's own plugin machinery (``qgis.utils``).
 
 QGIS finds a plugin as a folder named after the plugin (``spex``) inside a plugin path, but the
-repository's folder may have any name. The test therefore makes a temporary plugin path holding
-a symlink ``spex`` -> the repository root. The editable install also maps ``spex`` to the
-repository root; to load the plugin the way QGIS does, every ``spex*`` module is taken out of
-``sys.modules`` for the duration of the test and the temporary path is put first on ``sys.path``,
-so ``loadPlugin`` imports a fresh ``spex`` module object from ``<tmp>/spex/__init__.py``. The
-original module objects are put back afterwards (``unloadPlugin`` deletes the plugin's modules),
-so tests that hold ``spex.engine`` classes are not affected.
+repository's folder may have any name: ``tests.qgis_helpers.qgis_plugin_path`` makes a temporary
+plugin path holding a symlink ``spex`` -> the repository root and takes the editable install's
+``spex*`` modules out of ``sys.modules`` meanwhile (put back afterwards).
 """
 
 from __future__ import annotations
 
 import configparser
-import contextlib
+import importlib
 import sys
 from pathlib import Path
 
 import pytest
 import qgis.utils
-from qgis.core import Qgis
+from qgis.core import Qgis, QgsApplication, QgsProject
 from qgis.PyQt import sip
-from qgis.PyQt.QtCore import QCoreApplication, QEvent
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QToolBar
+from qgis.PyQt.QtWidgets import QAction, QDockWidget, QToolBar
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PLUGIN = "spex"
-
-
-def _is_spex_module(name: str) -> bool:
-    return name == PLUGIN or name.startswith(PLUGIN + ".")
-
-
-@contextlib.contextmanager
-def qgis_plugin_path(folder: Path):
-    """Make ``folder`` a plugin path holding ``spex`` -> the repository; restore everything after."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / PLUGIN).symlink_to(REPO_ROOT, target_is_directory=True)
-    saved_modules = {n: m for n, m in sys.modules.items() if _is_spex_module(n)}
-    saved_sys_path = list(sys.path)
-    saved_plugin_paths = list(qgis.utils.plugin_paths)
-    for name in saved_modules:
-        del sys.modules[name]
-    sys.path.insert(0, str(folder))
-    qgis.utils.plugin_paths.insert(0, str(folder))
-    qgis.utils.updateAvailablePlugins()
-    try:
-        yield folder
-    finally:
-        if qgis.utils.isPluginLoaded(PLUGIN):
-            qgis.utils.unloadPlugin(PLUGIN)
-        for name in [n for n in sys.modules if _is_spex_module(n)]:
-            del sys.modules[name]
-        sys.modules.update(saved_modules)
-        sys.path[:] = saved_sys_path
-        qgis.utils.plugin_paths[:] = saved_plugin_paths
-        qgis.utils.updateAvailablePlugins()
+from tests.qgis_helpers import PLUGIN, REPO_ROOT, flush_deferred_deletes, qgis_plugin_path
 
 
 @pytest.fixture
@@ -66,8 +30,19 @@ def plugin_path(tmp_path: Path):
         yield folder
 
 
-def _flush_deferred_deletes() -> None:
-    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+def _footprint(main_window) -> dict[str, object]:
+    """Everything a plugin could leave behind: widgets, providers, signal connections."""
+    project = QgsProject.instance()
+    return {
+        "actions": len(main_window.findChildren(QAction)),
+        "toolbars": len(main_window.findChildren(QToolBar)),
+        "docks": len(main_window.findChildren(QDockWidget)),
+        "providers": sorted(p.id() for p in QgsApplication.processingRegistry().providers()),
+        "layersAdded": project.receivers(project.layersAdded),
+        "layersRemoved": project.receivers(project.layersRemoved),
+        "layerWillBeRemoved": project.receivers(project.layerWillBeRemoved),
+        "tasks": QgsApplication.taskManager().count(),
+    }
 
 
 def test_metadata_is_complete_and_matches_the_package() -> None:
@@ -97,6 +72,8 @@ def test_metadata_is_complete_and_matches_the_package() -> None:
     assert f'version = "{general["version"]}"' in pyproject
     assert (REPO_ROOT / general["icon"]).is_file()
     assert len(general["about"].splitlines()) > 1
+    assert general["qgisMinimumVersion"] == "3.22"
+    assert general["hasProcessingProvider"] == "yes"
     minimum = tuple(int(p) for p in general["qgisMinimumVersion"].split("."))
     assert minimum <= (Qgis.QGIS_VERSION_INT // 10000, Qgis.QGIS_VERSION_INT // 100 % 100)
 
@@ -108,9 +85,11 @@ def test_icon_renders() -> None:
     assert pixmap.width() == 32
 
 
-def test_load_start_run_unload(qgis_app, qgis_iface, plugin_path: Path) -> None:
+def test_load_start_open_dock_unload(qgis_app, qgis_iface, plugin_path: Path) -> None:
     assert PLUGIN in qgis.utils.available_plugins
     assert qgis.utils.pluginMetadata(PLUGIN, "name") == "SPEX for QGIS"
+    main_window = qgis_iface.mainWindow()
+    registry = QgsApplication.processingRegistry()
 
     assert qgis.utils.loadPlugin(PLUGIN)
     module = sys.modules[PLUGIN]
@@ -121,40 +100,73 @@ def test_load_start_run_unload(qgis_app, qgis_iface, plugin_path: Path) -> None:
     instance = qgis.utils.plugins[PLUGIN]
     assert type(instance).__name__ == "SpexPlugin"
     assert type(instance).__module__ == "spex.spex_qgis.plugin"
-    main_window = qgis_iface.mainWindow()
     action = main_window.findChild(QAction, "spexExtractAction")
     assert action is instance.action and action is not None
     assert not action.icon().isNull()
     toolbar = main_window.findChild(QToolBar, "spexToolbar")
     assert toolbar is not None and action in toolbar.actions()
+    provider = registry.providerById("spex")
+    assert provider is not None and provider.name() == "SPEX"
+    assert {a.id() for a in provider.algorithms()} == {
+        "spex:extract_land_cover",
+        "spex:spectral_index",
+    }
 
-    qgis_iface.messageBar().clear_messages()
     action.trigger()
-    messages = qgis_iface.messageBar().get_messages(Qgis.Info)
-    assert len(messages) == 1
-    assert "next release" in messages[0] and "spex extract" in messages[0]
+    dock = main_window.findChild(QDockWidget, "spexDock")
+    assert dock is instance.dock and dock is not None and not dock.isHidden()
 
     assert qgis.utils.unloadPlugin(PLUGIN)
-    _flush_deferred_deletes()
+    flush_deferred_deletes()
     assert not qgis.utils.isPluginLoaded(PLUGIN)
     assert PLUGIN not in sys.modules  # qgis.utils removed the plugin's modules
-    assert sip.isdeleted(action) and sip.isdeleted(toolbar)
+    assert sip.isdeleted(action) and sip.isdeleted(toolbar) and sip.isdeleted(dock)
     assert main_window.findChild(QAction, "spexExtractAction") is None
-    assert main_window.findChild(QToolBar, "spexToolbar") is None
-    assert instance.action is None and instance.toolbar is None
+    assert main_window.findChild(QDockWidget, "spexDock") is None
+    assert registry.providerById("spex") is None
+    assert instance.action is None and instance.toolbar is None and instance.dock is None
+
+
+def test_ten_load_unload_cycles_leave_nothing(qgis_app, qgis_iface, plugin_path: Path) -> None:
+    main_window = qgis_iface.mainWindow()
+    before = _footprint(main_window)
+    for _ in range(10):
+        assert qgis.utils.loadPlugin(PLUGIN) and qgis.utils.startPlugin(PLUGIN)
+        qgis.utils.plugins[PLUGIN].run()  # opens the dock, which connects to the project
+        assert _footprint(main_window) != before
+        assert qgis.utils.unloadPlugin(PLUGIN)
+        flush_deferred_deletes()
+        assert _footprint(main_window) == before
+
+
+def test_missing_packages_do_not_break_loading(qgis_app, qgis_iface, plugin_path: Path) -> None:
+    assert qgis.utils.loadPlugin(PLUGIN)
+    deps = importlib.import_module("spex.spex_qgis.dependencies")  # from the plugin path
+    absent = deps.Requirement("spex_no_such_module", "spex-no-such-package")
+    deps.REQUIREMENTS = (*deps.REQUIREMENTS, absent)
+    assert qgis.utils.startPlugin(PLUGIN)
+    instance = qgis.utils.plugins[PLUGIN]
+    assert [m.requirement for m in instance.missing] == [absent]
+    assert "spex-no-such-package" in deps.describe_missing(instance.missing)
+    assert QgsApplication.processingRegistry().providerById("spex") is None
+    instance.action.trigger()
+    assert instance.dock is None  # offers the install instead of a panel that cannot run
+    assert qgis_iface.mainWindow().findChild(QAction, "spexInstallAction") is not None
+    assert qgis.utils.unloadPlugin(PLUGIN)
 
 
 def test_engine_modules_survive_the_plugin_round_trip(qgis_iface, tmp_path: Path) -> None:
     """Loading and unloading the plugin must not replace ``spex`` modules other tests hold."""
     import spex.engine.errors as errors_before
 
-    before = {n: m for n, m in sys.modules.items() if _is_spex_module(n)}
+    before = {n: m for n, m in sys.modules.items() if n == PLUGIN or n.startswith(PLUGIN + ".")}
     with qgis_plugin_path(tmp_path):
         assert qgis.utils.loadPlugin(PLUGIN) and qgis.utils.startPlugin(PLUGIN)
         assert sys.modules[PLUGIN] is not before[PLUGIN]
         assert qgis.utils.unloadPlugin(PLUGIN)
-        _flush_deferred_deletes()
-    assert {n: m for n, m in sys.modules.items() if _is_spex_module(n)} == before
+        flush_deferred_deletes()
+    after = {n: m for n, m in sys.modules.items() if n == PLUGIN or n.startswith(PLUGIN + ".")}
+    assert after == before
     import spex.engine.errors as errors_after
 
     assert errors_after is errors_before

@@ -1,0 +1,368 @@
+"""The dock panel: raster, instruction, band roles, backend, extent, Run/Cancel, explanation."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from qgis.core import Qgis, QgsApplication, QgsMapLayerProxyModel, QgsMessageLog, QgsProject
+from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import Qt, QTimer
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import settings
+from .explanation_html import markdown_to_html, results_first
+from .results import add_result_layers
+from .task import ExtractionTask
+from .widgets import BandRoleTable, ExtentPicker, backend_problem
+
+LOG_TAG = "SPEX"
+
+
+class SpexDock(QgsDockWidget):
+    """The SPEX panel. `run()` starts a task; layers are added when it finishes."""
+
+    def __init__(self, iface, parent: QWidget | None = None) -> None:
+        """Build the panel; nothing runs until Run is pressed."""
+        super().__init__("SPEX: land cover from an instruction", parent)
+        self.setObjectName("spexDock")
+        self.iface = iface
+        self.task: ExtractionTask | None = None
+        self.last_result = None
+        self.last_added = None
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        form = QFormLayout()
+        layout.addLayout(form)
+
+        self.layer_combo = QgsMapLayerComboBox(body)
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        form.addRow("Raster", self.layer_combo)
+
+        self.prompt_edit = QPlainTextEdit(body)
+        self.prompt_edit.setObjectName("spexPrompt")
+        self.prompt_edit.setPlaceholderText("e.g. extract the water bodies larger than 2 ha")
+        self.prompt_edit.setMaximumHeight(70)
+        form.addRow("Instruction", self.prompt_edit)
+        self.examples = QComboBox(body)
+        self.examples.setObjectName("spexExamples")
+        form.addRow("", self.examples)
+        self.plan_label = QLabel(body)
+        self.plan_label.setObjectName("spexPlan")
+        self.plan_label.setWordWrap(True)
+        form.addRow("Plan", self.plan_label)
+
+        self.band_table = BandRoleTable(body)
+        self.band_table.table.setMaximumHeight(150)
+        form.addRow("Band roles", self.band_table)
+
+        self.backend_combo = QComboBox(body)
+        self.backend_combo.setObjectName("spexBackend")
+        self.backend_reason = QLabel(body)
+        self.backend_reason.setWordWrap(True)
+        self.model_folder = QgsFileWidget(body)
+        self.model_folder.setStorageMode(QgsFileWidget.GetDirectory)
+        self.model_folder.setFilePath(settings.model_folder())
+        form.addRow("Backend", self.backend_combo)
+        form.addRow("", self.backend_reason)
+        form.addRow("Model folder", self.model_folder)
+
+        self.extent_picker = ExtentPicker(body)
+        form.addRow("Extent", self.extent_picker)
+
+        advanced = QgsCollapsibleGroupBox("Advanced", body)
+        advanced.setCollapsed(True)
+        adv = QFormLayout(advanced)
+        self.tile_spin = QSpinBox(advanced)
+        self.tile_spin.setRange(64, 4096)
+        self.tile_spin.setSingleStep(64)
+        self.tile_spin.setValue(512)
+        self.overlap_spin = QSpinBox(advanced)
+        self.overlap_spin.setRange(0, 512)
+        self.min_area_spin = QDoubleSpinBox(advanced)
+        self.min_area_spin.setRange(0.0, 1e7)
+        self.min_area_spin.setDecimals(2)
+        self.min_area_spin.setSuffix(" ha")
+        self.min_area_spin.setSpecialValueText("from the instruction")
+        self.output_folder = QgsFileWidget(advanced)
+        self.output_folder.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_folder.lineEdit().setPlaceholderText("project folder, else temporary")
+        adv.addRow("Tile size (px)", self.tile_spin)
+        adv.addRow("Overlap (px)", self.overlap_spin)
+        adv.addRow("Minimum area", self.min_area_spin)
+        adv.addRow("Output folder", self.output_folder)
+        layout.addWidget(advanced)
+        layout.addStretch(1)
+
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        self.explanation_view = QTextBrowser(self)
+        self.explanation_view.setObjectName("spexExplanation")
+        self.explanation_view.setOpenExternalLinks(True)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(scroll, "Instruction")
+        self.tabs.addTab(self.explanation_view, "Explanation")
+
+        outer = QWidget(self)
+        main = QVBoxLayout(outer)
+        main.setContentsMargins(4, 4, 4, 4)
+        main.addWidget(self.tabs, 1)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run", outer)
+        self.run_button.setObjectName("spexRun")
+        self.cancel_button = QPushButton("Cancel", outer)
+        self.cancel_button.setObjectName("spexCancel")
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar(outer)
+        self.progress.setRange(0, 100)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.progress, 1)
+        main.addLayout(buttons)
+        self.stage_label = QLabel(outer)
+        self.stage_label.setWordWrap(True)
+        self.device_label = QLabel(outer)
+        self.device_label.setObjectName("spexDevice")
+        main.addWidget(self.stage_label)
+        main.addWidget(self.device_label)
+        self.setWidget(outer)
+        self.setMinimumWidth(380)
+
+        self._plan_timer = QTimer(self)
+        self._plan_timer.setSingleShot(True)
+        self._plan_timer.setInterval(250)
+        self._plan_timer.timeout.connect(self.update_plan)
+        self.prompt_edit.textChanged.connect(self._plan_timer.start)
+        self.examples.activated.connect(self._use_example)
+        self.layer_combo.layerChanged.connect(self.band_table.detect)
+        self.model_folder.fileChanged.connect(self._model_folder_changed)
+        self.backend_combo.currentIndexChanged.connect(self._show_backend_reason)
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.fill_examples()
+        self.refresh_backends()
+        self.band_table.detect(self.layer_combo.currentLayer())
+        self.update_plan()
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def fill_examples(self) -> None:
+        """The example list: recent prompts first, then the built-in examples."""
+        self.examples.clear()
+        self.examples.addItem("Examples and recent instructions…")
+        for prompt in settings.recent_prompts():
+            self.examples.addItem(f"recent: {prompt}", prompt)
+        for prompt in settings.EXAMPLE_PROMPTS:
+            self.examples.addItem(prompt, prompt)
+
+    def _use_example(self, index: int) -> None:
+        prompt = self.examples.itemData(index)
+        if prompt:
+            self.prompt_edit.setPlainText(prompt)
+        self.examples.setCurrentIndex(0)
+
+    def refresh_backends(self) -> None:
+        """List the backends; one that cannot run is disabled and says why."""
+        from spex.engine.backends import BACKEND_NAMES
+
+        wanted = self.backend_combo.currentData() or settings.backend()
+        self.backend_combo.blockSignals(True)
+        self.backend_combo.clear()
+        for name in BACKEND_NAMES:
+            problem = backend_problem(name, self.model_folder.filePath())
+            label = name if problem is None else f"{name} (unavailable)"
+            self.backend_combo.addItem(label, name)
+            item = self.backend_combo.model().item(self.backend_combo.count() - 1)
+            item.setToolTip(problem or "ready")
+            item.setData(problem, Qt.ItemDataRole.UserRole + 1)
+            if problem is not None:
+                item.setEnabled(False)
+        index = self.backend_combo.findData(wanted)
+        if index < 0 or not self.backend_combo.model().item(index).isEnabled():
+            index = self.backend_combo.findData("spectral")
+        self.backend_combo.setCurrentIndex(index)
+        self.backend_combo.blockSignals(False)
+        self._show_backend_reason()
+
+    def backend_reasons(self) -> dict[str, str | None]:
+        """Backend name -> why it cannot run (None when it can), as listed."""
+        model = self.backend_combo.model()
+        return {
+            self.backend_combo.itemData(i): model.item(i).data(Qt.ItemDataRole.UserRole + 1)
+            for i in range(self.backend_combo.count())
+        }
+
+    def _show_backend_reason(self) -> None:
+        reasons = [f"{name}: {why}" for name, why in self.backend_reasons().items() if why]
+        self.backend_reason.setText("<br>".join(reasons))
+
+    def _model_folder_changed(self, path: str) -> None:
+        settings.set_model_folder(path)
+        self.refresh_backends()
+
+    def update_plan(self) -> str:
+        """Show what the instruction will extract (or why it cannot be read)."""
+        from spex.engine.errors import SpexError
+        from spex.engine.instruction import parse_instruction
+
+        text = self.prompt_edit.toPlainText().strip()
+        if not text:
+            self.plan_label.setText("Write what to extract, or pick an example.")
+            return ""
+        try:
+            plan = parse_instruction(text).describe()
+        except SpexError as error:
+            self.plan_label.setText(f"<span style='color:#b00'>{error}</span>")
+            return ""
+        self.plan_label.setText(plan)
+        return plan
+
+    def output_dir(self, prompt: str) -> Path:
+        """A new folder for this run: output folder, else project folder, else temporary."""
+        base = self.output_folder.filePath() or QgsProject.instance().homePath()
+        root = Path(base) / "spex-runs" if base else Path(tempfile.gettempdir()) / "spex-runs"
+        slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:40] or "run"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        candidate, n = root / f"{stamp}-{slug}", 1
+        while candidate.exists():
+            n += 1
+            candidate = root / f"{stamp}-{slug}-{n}"
+        return candidate
+
+    def build_request(self) -> object:
+        """The `ExtractionRequest` for the current inputs; ValueError names what is wrong."""
+        from spex.engine import ExtractionRequest
+
+        layer = self.layer_combo.currentLayer()
+        if layer is None or not layer.isValid():
+            raise ValueError("choose a raster layer")
+        if layer.providerType() != "gdal":
+            raise ValueError(f"'{layer.name()}' is not a file raster; save it as a GeoTIFF first")
+        prompt = " ".join(self.prompt_edit.toPlainText().split())
+        if not prompt:
+            raise ValueError("write an instruction, e.g. 'extract the water bodies'")
+        backend = self.backend_combo.currentData() or "spectral"
+        problem = backend_problem(backend, self.model_folder.filePath())
+        if problem:
+            raise ValueError(f"backend '{backend}' cannot run: {problem}")
+        extent = self.extent_picker.extent(layer, self.iface.mapCanvas(), QgsProject.instance())
+        model = self.model_folder.filePath()
+        min_area_ha = self.min_area_spin.value()
+        return ExtractionRequest(
+            input_path=Path(layer.source().split("|")[0]),
+            prompt=prompt,
+            out_dir=self.output_dir(prompt),
+            bands=self.band_table.override(),
+            sensor=self.band_table.sensor if self.band_table.override() else None,
+            backend=backend,
+            tile_size=self.tile_spin.value(),
+            overlap=self.overlap_spin.value(),
+            extent=extent,
+            min_area_m2=min_area_ha * 10_000 if min_area_ha > 0 else None,
+            backend_options={"model": Path(model)} if model and backend != "spectral" else {},
+        )
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Start the extraction in the background (the plan is shown first)."""
+        if self.task is not None:
+            return
+        plan = self.update_plan()
+        try:
+            request = self.build_request()
+        except ValueError as error:
+            self._fail(str(error))
+            return
+        settings.remember_prompt(request.prompt)
+        settings.set_backend(request.backend)
+        self.fill_examples()
+        self.explanation_view.setHtml(
+            f"<h3>Plan</h3><p>{plan}</p><p>Running on <code>{request.input_path.name}</code>…</p>"
+        )
+        self.tabs.setCurrentIndex(1)
+        self.device_label.clear()
+        self.progress.setValue(0)
+        self.task = ExtractionTask(request, self._on_done)
+        self.task.progressChanged.connect(self._on_progress)
+        self.task.stageChanged.connect(self.stage_label.setText)
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        QgsApplication.taskManager().addTask(self.task)
+
+    def _on_progress(self, value: float) -> None:
+        self.progress.setValue(int(value))
+
+    def cancel(self) -> None:
+        """Ask the running task to stop; the engine checks between tiles."""
+        if self.task is not None:
+            self.stage_label.setText("cancelling…")
+            self.task.cancel()
+
+    def is_running(self) -> bool:
+        """Whether a task is in flight."""
+        return self.task is not None
+
+    def _on_done(self, task: ExtractionTask) -> None:
+        self.task = None
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if task.result is not None:
+            self._show_result(task.result)
+        elif task.cancelled:
+            self.progress.setValue(0)
+            self.stage_label.setText("cancelled: nothing was written")
+            self.explanation_view.setHtml("<p>The run was cancelled; nothing was written.</p>")
+            self.tabs.setCurrentIndex(0)
+            self.iface.messageBar().pushMessage(LOG_TAG, "The run was cancelled.", Qgis.Info, 5)
+        else:
+            self._fail(task.error or "the run failed", task.details)
+
+    def _show_result(self, result: object) -> None:
+        try:
+            self.last_added = add_result_layers(result)
+        except RuntimeError as error:
+            self._fail(str(error))
+            return
+        self.last_result = result
+        backend = result.manifest.get("backend", {})
+        device = f"Ran with backend {backend.get('name', '?')} on {backend.get('device', '?')}"
+        self.device_label.setText(device)
+        self.stage_label.setText(f"done: outputs in {result.out_dir}")
+        markdown = Path(result.explanation_path).read_text(encoding="utf-8")
+        self.explanation_view.setHtml(markdown_to_html(results_first(markdown)))
+        QgsMessageLog.logMessage(f"{device}; outputs in {result.out_dir}", LOG_TAG, Qgis.Info)
+        self.iface.messageBar().pushMessage(
+            LOG_TAG, " ".join(result.summary.splitlines()), Qgis.Success, 8
+        )
+
+    def _fail(self, message: str, details: str | None = None) -> None:
+        self.stage_label.setText("failed")
+        self.iface.messageBar().pushMessage(LOG_TAG, message, Qgis.Critical, 0)
+        QgsMessageLog.logMessage(details or message, LOG_TAG, Qgis.Critical)
+
+    def shutdown(self) -> None:
+        """Cancel a running task and detach from it (the plugin is unloading)."""
+        self._plan_timer.stop()
+        if self.task is not None:
+            self.task.on_done = None
+            self.task.cancel()
+            self.task = None

@@ -1,0 +1,91 @@
+"""What both algorithms share: progress and cancel through feedback, the input file, errors."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from qgis.core import (
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsRasterFileWriter,
+    QgsRasterLayer,
+    QgsVectorFileWriter,
+)
+
+ICON = Path(__file__).resolve().parent.parent.parent / "resources" / "icons" / "spex.svg"
+
+
+def monitor_for(feedback: QgsProcessingFeedback | None) -> object:
+    """A `RunMonitor` that reports to `feedback` and stops when it is cancelled."""
+    from spex.engine.progress import RunMonitor
+
+    if feedback is None:
+        return RunMonitor()
+    last: list[str] = [""]
+
+    def on_progress(fraction: float, message: str) -> None:
+        feedback.setProgress(100.0 * fraction)
+        stage = message.split(" tile ")[0]  # one log line per stage, not one per tile
+        if stage and stage != last[0]:
+            last[0] = stage
+            feedback.pushInfo(message)
+
+    return RunMonitor(on_progress=on_progress, is_cancelled=feedback.isCanceled)
+
+
+def raster_file(layer: QgsRasterLayer | None, parameter: str) -> Path:
+    """The GDAL file behind a raster layer parameter, or a one-line error."""
+    if layer is None or not layer.isValid():
+        raise QgsProcessingException(f"{parameter}: give a raster layer or a raster file.")
+    if layer.providerType() != "gdal":
+        raise QgsProcessingException(
+            f"{parameter}: '{layer.name()}' is not a file raster ({layer.providerType()}); "
+            "save it as a GeoTIFF first."
+        )
+    return Path(layer.source().split("|")[0])
+
+
+def run_engine(call: Callable[[], object]) -> object:
+    """Run an engine call, turning its one-line `SpexError` into a `QgsProcessingException`."""
+    from spex.engine.errors import SpexError
+
+    try:
+        return call()
+    except SpexError as error:
+        raise QgsProcessingException(str(error)) from error
+
+
+def optional_text(value: object) -> str | None:
+    """A string parameter's value, or None when left empty."""
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def place_output(src: Path, dest: Path, raster: bool) -> None:
+    """Move an engine output to the destination chosen by the user, converting if needed."""
+    from osgeo import gdal
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    suffix = dest.suffix.lower()
+    native = (".tif", ".tiff") if raster else (".gpkg",)
+    for old in (dest, dest.with_name(dest.name + ".aux.xml")):
+        old.unlink(missing_ok=True)
+    if suffix in native:
+        shutil.move(str(src), str(dest))
+        aux = src.with_name(src.name + ".aux.xml")
+        if aux.exists():
+            shutil.move(str(aux), str(dest.with_name(dest.name + ".aux.xml")))
+        return
+    if raster:
+        driver = QgsRasterFileWriter.driverForExtension(suffix.lstrip("."))
+        done = gdal.Translate(str(dest), str(src), format=driver or "GTiff")
+    else:
+        driver = QgsVectorFileWriter.driverForExtension(suffix.lstrip("."))
+        done = gdal.VectorTranslate(str(dest), str(src), format=driver or "GPKG")
+    if done is None:
+        raise QgsProcessingException(f"Cannot write {dest}; choose a .tif / .gpkg file instead.")
+    done = None  # close the dataset before removing the engine's copy
+    src.unlink()
+    src.with_name(src.name + ".aux.xml").unlink(missing_ok=True)

@@ -1,0 +1,123 @@
+"""``spex:spectral_index``: one spectral index of a multispectral raster as a float32 raster."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+)
+from qgis.PyQt.QtGui import QIcon
+
+from .common import ICON, monitor_for, optional_text, place_output, raster_file, run_engine
+
+
+class SpectralIndexAlgorithm(QgsProcessingAlgorithm):
+    """Compute NDVI, MNDWI, NDBI, ... from band roles, tile by tile, nodata-aware."""
+
+    INPUT = "INPUT"
+    INDEX = "INDEX"
+    BANDS = "BANDS"
+    SENSOR = "SENSOR"
+    OUTPUT = "OUTPUT"
+
+    def name(self) -> str:
+        """Algorithm id inside the provider."""
+        return "spectral_index"
+
+    def displayName(self) -> str:  # noqa: N802 - QGIS API
+        """Name in the toolbox."""
+        return "Spectral index"
+
+    def group(self) -> str:
+        """Toolbox group."""
+        return "Spectral indices"
+
+    def groupId(self) -> str:  # noqa: N802 - QGIS API
+        """Toolbox group id."""
+        return "indices"
+
+    def icon(self) -> QIcon:
+        """The plugin icon."""
+        return QIcon(str(ICON))
+
+    def shortHelpString(self) -> str:  # noqa: N802 - QGIS API
+        """Help shown beside the dialog."""
+        from spex.engine.indices import INDICES
+
+        names = ", ".join(INDICES)
+        return (
+            "Computes one spectral index from the raster's band roles, in reflectance, as a "
+            f"float32 GeoTIFF (nodata -9999). Indices: {names}. See docs/indices.md for formulas."
+        )
+
+    def createInstance(self) -> SpectralIndexAlgorithm:  # noqa: N802 - QGIS API
+        """A fresh instance."""
+        return SpectralIndexAlgorithm()
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
+        """Declare the parameters."""
+        from spex.engine.indices import INDICES
+
+        params = [
+            (
+                QgsProcessingParameterRasterLayer(self.INPUT, "Multispectral raster"),
+                "A GDAL-readable multispectral raster.",
+            ),
+            (
+                QgsProcessingParameterString(self.INDEX, "Index", defaultValue="NDVI"),
+                "Index name (case-insensitive): " + ", ".join(INDICES),
+            ),
+            (
+                QgsProcessingParameterString(self.BANDS, "Band roles", optional=True),
+                "One role per band, comma-separated, '-' for unused. Empty: from SENSOR or the "
+                "band descriptions.",
+            ),
+            (
+                QgsProcessingParameterString(self.SENSOR, "Sensor preset", optional=True),
+                "Sensor preset for band order and scaling (e.g. sentinel2_l2a).",
+            ),
+            (
+                QgsProcessingParameterRasterDestination(self.OUTPUT, "Index raster"),
+                "float32 raster of the index values.",
+            ),
+        ]
+        for param, help_text in params:
+            param.setHelp(help_text)
+            self.addParameter(param)
+
+    def processAlgorithm(  # noqa: N802 - QGIS API
+        self,
+        parameters: dict,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> dict:
+        """Write the index window by window."""
+        from spex.engine.index_writer import write_index
+
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        input_path = raster_file(layer, self.INPUT)
+        index = self.parameterAsString(parameters, self.INDEX, context).strip() or "NDVI"
+        dest = Path(self.parameterAsOutputLayer(parameters, self.OUTPUT, context))
+        bands = optional_text(self.parameterAsString(parameters, self.BANDS, context))
+        sensor = optional_text(self.parameterAsString(parameters, self.SENSOR, context))
+        monitor = monitor_for(feedback)
+        if dest.suffix.lower() in (".tif", ".tiff"):
+            run_engine(lambda: write_index(input_path, index, dest, bands, sensor, monitor=monitor))
+        else:
+            with tempfile.TemporaryDirectory(
+                dir=dest.parent if dest.parent.exists() else None
+            ) as tmp:
+                tif = Path(tmp) / "index.tif"
+                run_engine(
+                    lambda: write_index(input_path, index, tif, bands, sensor, monitor=monitor)
+                )
+                place_output(tif, dest, raster=True)
+        feedback.pushInfo(f"{index} written to {dest}")
+        return {self.OUTPUT: str(dest)}

@@ -1,0 +1,189 @@
+"""The dock's parts that know the engine: band roles, backend availability, the extent."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from qgis.core import (
+    QgsCoordinateTransform,
+    QgsMapLayerProxyModel,
+    QgsProject,
+    QgsRasterLayer,
+    QgsRectangle,
+)
+from qgis.gui import QgsMapCanvas, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+UNUSED = "unused"
+#: Python packages a backend imports besides the engine's own.
+BACKEND_PACKAGES = {"spex": ("torch",), "onnx": ("onnxruntime",)}
+#: Backends that need a weights folder.
+NEEDS_WEIGHTS = ("spex", "onnx")
+
+
+def band_descriptions(layer: QgsRasterLayer) -> list[str]:
+    """The GDAL band descriptions of a file raster ('' where none)."""
+    from osgeo import gdal
+
+    dataset = gdal.Open(layer.source().split("|")[0])
+    if dataset is None:
+        return [""] * layer.bandCount()
+    return [
+        dataset.GetRasterBand(i).GetDescription() or "" for i in range(1, dataset.RasterCount + 1)
+    ]
+
+
+def backend_problem(name: str, model_folder: str) -> str | None:
+    """Why backend `name` cannot run here (one line), or None when it can. Imports nothing heavy."""
+    from spex.engine.backends import BACKENDS
+
+    if name not in BACKENDS:
+        return "unknown backend"
+    module_name = BACKENDS[name][0]
+    try:
+        found = importlib.util.find_spec(module_name) is not None
+    except (ImportError, ValueError) as error:
+        return f"cannot be loaded ({error})"
+    if not found:
+        return "not part of this SPEX installation yet"
+    for package in BACKEND_PACKAGES.get(name, ()):
+        if importlib.util.find_spec(package) is None:
+            return f"Python package '{package}' is missing"
+    if name in NEEDS_WEIGHTS:
+        if not model_folder:
+            return "no weights configured: choose a model folder"
+        if not Path(model_folder).exists():
+            return f"model folder {model_folder} does not exist"
+    return None
+
+
+class BandRoleTable(QWidget):
+    """One row per band: number, description, role (editable). Detected from the layer."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Build an empty table."""
+        super().__init__(parent)
+        from spex.engine.bands import BAND_ROLES
+
+        self.roles_offered = [UNUSED, *BAND_ROLES]
+        self.detected: tuple[str | None, ...] = ()
+        self.sensor: str | None = None
+        self.table = QTableWidget(0, 3, self)
+        self.table.setObjectName("spexBandTable")
+        self.table.setHorizontalHeaderLabels(["Band", "Description", "Role"])
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table)
+
+    def detect(self, layer: QgsRasterLayer | None) -> None:
+        """Fill the table from `layer`'s band count and descriptions."""
+        from spex.engine.bands import resolve_band_mapping
+        from spex.engine.errors import SpexError
+
+        self.table.setRowCount(0)
+        self.detected, self.sensor = (), None
+        if layer is None or not layer.isValid():
+            self.status.setText("Choose a raster layer.")
+            return
+        descriptions = band_descriptions(layer)
+        try:
+            mapping = resolve_band_mapping(len(descriptions), descriptions)
+            self.detected, self.sensor = tuple(mapping.roles), mapping.sensor
+            sensor = f", sensor {mapping.sensor}" if mapping.sensor else ""
+            self.status.setText(f"Roles from {mapping.source}{sensor}; edit if wrong.")
+        except SpexError as error:
+            self.detected = (None,) * len(descriptions)
+            self.status.setText(f"<span style='color:#b00'>{error}</span>")
+        for i, (desc, role) in enumerate(zip(descriptions, self.detected, strict=True)):
+            self.table.insertRow(i)
+            for col, text in ((0, f"B{i + 1}"), (1, desc)):
+                item = QTableWidgetItem(text)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.table.setItem(i, col, item)
+            combo = QComboBox(self.table)
+            combo.addItems(self.roles_offered)
+            combo.setCurrentText(role or UNUSED)
+            self.table.setCellWidget(i, 2, combo)
+
+    def roles(self) -> tuple[str | None, ...]:
+        """The roles as shown (None = unused)."""
+        out = []
+        for row in range(self.table.rowCount()):
+            text = self.table.cellWidget(row, 2).currentText()
+            out.append(None if text == UNUSED else text)
+        return tuple(out)
+
+    def set_role(self, band: int, role: str | None) -> None:
+        """Set the role of 1-based `band`."""
+        self.table.cellWidget(band - 1, 2).setCurrentText(role or UNUSED)
+
+    def override(self) -> str | None:
+        """``--bands`` text when the user changed a role, else None (the engine detects)."""
+        roles = self.roles()
+        if not roles or roles == self.detected:
+            return None
+        return ",".join(role or "-" for role in roles)
+
+
+class ExtentPicker(QWidget):
+    """Whole layer, current canvas, or the selected features of a polygon layer."""
+
+    WHOLE, CANVAS, SELECTION = range(3)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Build the mode list and the polygon layer picker."""
+        super().__init__(parent)
+        self.mode = QComboBox(self)
+        self.mode.setObjectName("spexExtentMode")
+        self.mode.addItems(
+            ["Whole layer", "Current map canvas", "Selected features of a polygon layer"]
+        )
+        self.polygons = QgsMapLayerComboBox(self)
+        self.polygons.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.polygons.setEnabled(False)
+        self.mode.currentIndexChanged.connect(
+            lambda i: self.polygons.setEnabled(i == self.SELECTION)
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.mode)
+        layout.addWidget(self.polygons)
+
+    def extent(
+        self, raster: QgsRasterLayer, canvas: QgsMapCanvas, project: QgsProject
+    ) -> tuple[float, float, float, float] | None:
+        """The chosen extent in the raster's CRS (None = whole layer); ValueError if unusable."""
+        mode = self.mode.currentIndex()
+        if mode == self.WHOLE:
+            return None
+        if mode == self.CANVAS:
+            rect = canvas.extent()
+            crs = canvas.mapSettings().destinationCrs()
+        else:
+            layer = self.polygons.currentLayer()
+            if layer is None or layer.selectedFeatureCount() == 0:
+                raise ValueError("select one or more polygons first, or choose another extent")
+            rect, crs = layer.boundingBoxOfSelected(), layer.crs()
+        if crs.isValid() and raster.crs().isValid() and crs != raster.crs():
+            transform = QgsCoordinateTransform(crs, raster.crs(), project)
+            rect = transform.transformBoundingBox(rect)
+        rect = QgsRectangle(rect).intersect(raster.extent())
+        if rect.isNull() or rect.isEmpty():
+            raise ValueError("the chosen extent does not overlap the raster")
+        return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())

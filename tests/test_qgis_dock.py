@@ -1,0 +1,140 @@
+"""The dock panel on the real Sentinel-2 scene: a run adds styled, explained layers; cancel
+leaves nothing. Real QGIS (pytest-qgis, offscreen), the real engine, no stubs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsPalettedRasterRenderer,
+    QgsProject,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
+
+from spex.spex_qgis import settings
+from spex.spex_qgis.dock import SpexDock
+from tests.qgis_helpers import wait_for
+
+PROMPT = "extract the water bodies and vegetation larger than 1 ha"
+
+
+@pytest.fixture
+def dock(qgis_iface, qgis_new_project, s2_scene: Path, tmp_path: Path):
+    """A dock over a project holding the scene, writing its runs under tmp_path."""
+    layer = QgsRasterLayer(str(s2_scene), "scene", "gdal")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    panel = SpexDock(qgis_iface, qgis_iface.mainWindow())
+    panel.layer_combo.setLayer(layer)
+    panel.output_folder.setFilePath(str(tmp_path / "out"))
+    yield panel
+    panel.shutdown()
+    panel.deleteLater()
+
+
+def test_band_roles_backends_and_plan_before_the_run(dock: SpexDock) -> None:
+    table = dock.band_table
+    assert table.table.rowCount() == 13
+    assert table.roles()[3] == "red" and table.roles()[7] == "nir"
+    assert table.sensor == "sentinel2_l1c"
+    assert table.override() is None  # untouched: the engine detects the roles itself
+    table.set_role(10, None)
+    assert table.override().split(",")[9] == "-"
+
+    reasons = dock.backend_reasons()
+    assert reasons["spectral"] is None
+    assert set(reasons) >= {"spectral", "spex", "onnx"}
+    assert reasons["onnx"], "a model backend without weights must say why it cannot run"
+    assert dock.backend_combo.currentData() == "spectral"
+
+    dock.prompt_edit.setPlainText("find the 3 largest lakes")
+    assert dock.update_plan().startswith("Targets: water")
+    assert "3 largest" in dock.plan_label.text()
+    dock.prompt_edit.setPlainText("extract the unicorns")
+    assert dock.update_plan() == ""
+    assert "color:#b00" in dock.plan_label.text()
+
+
+def test_run_adds_styled_layers_with_metadata(dock: SpexDock, qgis_iface, tmp_path) -> None:
+    project = QgsProject.instance()
+    before = set(project.mapLayers())
+    dock.prompt_edit.setPlainText(PROMPT)
+    dock.run_button.click()
+    assert dock.is_running() and not dock.run_button.isEnabled()
+    assert "Targets: water, vegetation" in dock.explanation_view.toPlainText()  # plan first
+    wait_for(lambda: not dock.is_running(), timeout=120)
+
+    added = [project.mapLayer(i) for i in set(project.mapLayers()) - before]
+    assert len(added) == 2, qgis_iface.messageBar().get_messages(2)
+    group = project.layerTreeRoot().children()[0]
+    assert group.name() == PROMPT
+    mask = next(layer for layer in added if isinstance(layer, QgsRasterLayer))
+    regions = next(layer for layer in added if isinstance(layer, QgsVectorLayer))
+    assert {node.layerId() for node in group.findLayers()} == {mask.id(), regions.id()}
+
+    renderer = mask.renderer()
+    assert isinstance(renderer, QgsPalettedRasterRenderer)
+    assert [(c.value, c.label) for c in renderer.classes()] == [(1, "water"), (2, "vegetation")]
+    assert renderer.classes()[0].color.blue() > renderer.classes()[0].color.red()
+
+    categorized = regions.renderer()
+    assert isinstance(categorized, QgsCategorizedSymbolRenderer)
+    assert categorized.classAttribute() == "class"
+    assert [c.value() for c in categorized.categories()] == ["water", "vegetation"]
+    assert regions.labelsEnabled()
+    assert "area_ha" in regions.labeling().settings().fieldName
+    assert regions.attributeAlias(regions.fields().indexOf("area_ha")) == "Area (ha)"
+    assert regions.featureCount() > 10
+    classes = {f["class"] for f in regions.getFeatures()}
+    assert classes == {"water", "vegetation"}
+
+    result = dock.last_result
+    manifest = Path(result.manifest_path)
+    assert manifest.is_file() and manifest.parent.parent == tmp_path / "out" / "spex-runs"
+    for layer in (mask, regions):
+        abstract = layer.metadata().abstract()
+        assert "## Summary" in abstract and str(manifest) in abstract
+    html = dock.explanation_view.toHtml()
+    assert "Largest regions" in html and "<table" in html
+    assert "water:" in dock.explanation_view.toPlainText()
+    assert "spectral" in dock.device_label.text() and "cpu" in dock.device_label.text()
+    assert settings.recent_prompts()[0] == PROMPT
+
+    # the metadata travels with a saved project
+    path = tmp_path / "project.qgz"
+    assert project.write(str(path))
+    project.clear()
+    assert project.read(str(path))
+    reread = [layer for layer in project.mapLayers().values() if layer.name() == "regions"]
+    assert str(manifest) in reread[0].metadata().abstract()
+
+
+def test_cancel_mid_run_leaves_no_layers_and_no_files(dock: SpexDock, tmp_path: Path) -> None:
+    project = QgsProject.instance()
+    before = set(project.mapLayers())
+    dock.tile_spin.setValue(64)  # 288 tiles: long enough to cancel in the middle
+    dock.prompt_edit.setPlainText("extract the water bodies")
+    dock.run_button.click()
+    wait_for(lambda: dock.progress.value() >= 15 or not dock.is_running(), timeout=60)
+    assert dock.is_running(), "the run ended before it could be cancelled"
+    asked = time.monotonic()
+    dock.cancel_button.click()
+    wait_for(lambda: not dock.is_running(), timeout=10)
+    assert time.monotonic() - asked < 3.0
+    assert set(project.mapLayers()) == before
+    assert "cancelled" in dock.stage_label.text()
+    runs = tmp_path / "out" / "spex-runs"
+    assert not runs.exists() or list(runs.iterdir()) == []
+
+
+def test_invalid_input_is_one_line_in_the_message_bar(dock: SpexDock, qgis_iface) -> None:
+    qgis_iface.messageBar().clear_messages()
+    dock.prompt_edit.setPlainText("")
+    dock.run()
+    assert not dock.is_running()
+    messages = qgis_iface.messageBar().get_messages(2)  # Qgis.Critical
+    assert len(messages) == 1 and "instruction" in messages[0] and "\n" not in messages[0]

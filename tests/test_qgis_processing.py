@@ -1,0 +1,244 @@
+"""The SPEX Processing provider in real QGIS: processing.run of both algorithms, a model that
+chains them, cancel through feedback, and qgis_process through `scripts/qgis_run.sh`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal
+from qgis.core import (
+    QgsApplication,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingModelAlgorithm,
+    QgsProcessingModelChildAlgorithm,
+    QgsProcessingModelChildParameterSource,
+    QgsProcessingModelOutput,
+    QgsProcessingModelParameter,
+    QgsProcessingParameterRasterLayer,
+    QgsVectorLayer,
+)
+
+from spex.spex_qgis.processing.provider import SpexProvider
+from tests.qgis_helpers import REPO_ROOT
+
+WATER = "extract the water bodies larger than 2 ha"
+#: A 600 x 400 px part of the scene, in the raster's CRS (EPSG:32633): xmin,xmax,ymin,ymax.
+EXTENT = "331000,337000,5816000,5820000 [EPSG:32633]"
+
+
+@pytest.fixture(scope="module")
+def provider(qgis_processing):
+    """The SPEX provider registered for this module's tests."""
+    registry = QgsApplication.processingRegistry()
+    registered = SpexProvider()
+    assert registry.addProvider(registered)
+    yield registered
+    registry.removeProvider(registered)
+
+
+def _run(alg_id: str, params: dict, feedback: QgsProcessingFeedback | None = None) -> dict:
+    import processing
+
+    return processing.run(alg_id, params, feedback=feedback or QgsProcessingFeedback())
+
+
+def test_extract_land_cover_outputs(provider, s2_scene: Path, tmp_path: Path) -> None:
+    out = _run(
+        "spex:extract_land_cover",
+        {
+            "INPUT": str(s2_scene),
+            "PROMPT": WATER,
+            "EXTENT": EXTENT,
+            "OUTPUT_MASK": str(tmp_path / "water.tif"),
+            "OUTPUT_FEATURES": str(tmp_path / "water.gpkg"),
+        },
+    )
+    mask = gdal.Open(out["OUTPUT_MASK"])
+    assert (mask.RasterXSize, mask.RasterYSize) == (600, 400)  # the extent, not the scene
+    values = set(np.unique(mask.ReadAsArray()).tolist())
+    assert values <= {0, 1, 255} and 1 in values
+    regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
+    assert regions.isValid() and regions.featureCount() > 0
+    assert min(f["area_ha"] for f in regions.getFeatures()) >= 2.0
+    assert {f["class"] for f in regions.getFeatures()} == {"water"}
+    assert out["EXPLANATION"].startswith('# Extraction: "extract the water bodies')
+    assert "## Summary" in out["EXPLANATION"] and "water:" in out["SUMMARY"]
+    assert out["DEVICE"] == "spectral on cpu"
+    manifest = json.loads(Path(out["MANIFEST"]).read_text(encoding="utf-8"))
+    assert manifest["outputs"]["mask"] == str(tmp_path / "water.tif")
+    assert (
+        Path(out["RUN_FOLDER"], "explanation.md").read_text(encoding="utf-8") == out["EXPLANATION"]
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "water.gpkg",
+        "water.tif",
+        "water.tif.aux.xml",
+        "water_spex",
+    ]
+
+
+def test_batch_rows_overwrite_and_convert_formats(provider, s2_scene, tmp_path) -> None:
+    """Batch mode runs fresh instances row by row; a rerun overwrites its own outputs."""
+    registry = QgsApplication.processingRegistry()
+    rows = [
+        ("extract the water bodies", "a.geojson", None),
+        ("extract vegetation", "b.gpkg", 50_000.0),
+        ("extract vegetation", "b.gpkg", 50_000.0),  # the same row again: overwritten
+    ]
+    for prompt, features, min_area in rows:
+        alg = registry.createAlgorithmById("spex:extract_land_cover")
+        params = {
+            "INPUT": str(s2_scene),
+            "PROMPT": prompt,
+            "EXTENT": EXTENT,
+            "MIN_AREA": min_area,
+            "OUTPUT_MASK": str(tmp_path / Path(features).with_suffix(".tif")),
+            "OUTPUT_FEATURES": str(tmp_path / features),
+        }
+        context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+        ok, message = alg.checkParameterValues(params, context)
+        assert ok, message
+        results, ok = alg.run(params, context, feedback)
+        assert ok and Path(results["OUTPUT_FEATURES"]).is_file()
+    geojson = QgsVectorLayer(str(tmp_path / "a.geojson"), "a", "ogr")
+    assert geojson.featureCount() > 0 and geojson.fields().indexOf("area_ha") >= 0
+    vegetation = QgsVectorLayer(str(tmp_path / "b.gpkg"), "b", "ogr")
+    assert min(f["area_m2"] for f in vegetation.getFeatures()) >= 50_000.0
+
+
+def test_engine_errors_are_one_line(provider, s2_scene, tmp_path) -> None:
+    with pytest.raises(QgsProcessingException) as error:
+        _run(
+            "spex:extract_land_cover",
+            {
+                "INPUT": str(s2_scene),
+                "PROMPT": "extract the unicorns",
+                "OUTPUT_MASK": str(tmp_path / "m.tif"),
+                "OUTPUT_FEATURES": str(tmp_path / "f.gpkg"),
+            },
+        )
+    assert "\n" not in str(error.value) and "unicorn" in str(error.value).lower()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancel_through_feedback_writes_nothing(provider, s2_scene, tmp_path) -> None:
+    feedback = QgsProcessingFeedback()
+    feedback.progressChanged.connect(lambda value: value > 20 and feedback.cancel())
+    with pytest.raises(QgsProcessingException, match="cancelled"):
+        _run(
+            "spex:extract_land_cover",
+            {
+                "INPUT": str(s2_scene),
+                "PROMPT": WATER,
+                "TILE_SIZE": 64,
+                "OUTPUT_MASK": str(tmp_path / "m.tif"),
+                "OUTPUT_FEATURES": str(tmp_path / "f.gpkg"),
+            },
+            feedback,
+        )
+    assert feedback.isCanceled()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_spectral_index(provider, s2_scene, tmp_path) -> None:
+    out = _run(
+        "spex:spectral_index",
+        {"INPUT": str(s2_scene), "INDEX": "ndvi", "OUTPUT": str(tmp_path / "ndvi.tif")},
+    )
+    dataset = gdal.Open(out["OUTPUT"])  # keep it alive while its band is used
+    data = dataset.GetRasterBand(1)
+    values = data.ReadAsArray()
+    assert data.GetNoDataValue() == -9999.0 and data.GetDescription() == "NDVI"
+    valid = values[values != -9999.0]
+    assert valid.size > 0.9 * values.size
+    assert -1.0 <= valid.min() < 0.0 < valid.max() <= 1.0
+    with pytest.raises(QgsProcessingException, match="unknown spectral index"):
+        _run(
+            "spex:spectral_index",
+            {"INPUT": str(s2_scene), "INDEX": "XYZ", "OUTPUT": "TEMPORARY_OUTPUT"},
+        )
+
+
+def test_both_algorithms_in_a_model(provider, s2_scene, tmp_path) -> None:
+    """The graphical modeler's data structure: one raster input feeding both algorithms."""
+    model = QgsProcessingModelAlgorithm("spex chain", "tests")
+    model.addModelParameter(
+        QgsProcessingParameterRasterLayer("scene", "Scene"), QgsProcessingModelParameter("scene")
+    )
+    scene = QgsProcessingModelChildParameterSource.fromModelParameter("scene")
+    static = QgsProcessingModelChildParameterSource.fromStaticValue
+    for child_id, alg_id, params, outputs in (
+        ("ndvi", "spex:spectral_index", {"INDEX": static("NDVI")}, {"OUTPUT": "ndvi"}),
+        (
+            "water",
+            "spex:extract_land_cover",
+            {"PROMPT": static(WATER), "EXTENT": static(EXTENT)},
+            {"OUTPUT_MASK": "mask", "OUTPUT_FEATURES": "regions"},
+        ),
+    ):
+        child = QgsProcessingModelChildAlgorithm(alg_id)
+        child.setChildId(child_id)
+        child.addParameterSources("INPUT", [scene])
+        for name, source in params.items():
+            child.addParameterSources(name, [source])
+        model_outputs = {}
+        for name, output_name in outputs.items():
+            output = QgsProcessingModelOutput(output_name)
+            output.setChildId(child_id)
+            output.setChildOutputName(name)
+            model_outputs[output_name] = output
+        child.setModelOutputs(model_outputs)
+        model.addChildAlgorithm(child)
+    ok, errors = model.validate()
+    assert ok, errors
+    out = _run(
+        model,
+        {
+            "scene": str(s2_scene),
+            "ndvi:ndvi": str(tmp_path / "ndvi.tif"),
+            "water:mask": str(tmp_path / "mask.tif"),
+            "water:regions": str(tmp_path / "regions.gpkg"),
+        },
+    )
+    assert Path(out["ndvi:ndvi"]).is_file() and Path(out["water:mask"]).is_file()
+    assert QgsVectorLayer(out["water:regions"], "r", "ogr").featureCount() > 0
+
+
+@pytest.mark.skipif(
+    not (shutil.which("qgis_process.bin") or shutil.which("qgis_process")),
+    reason="qgis_process is not installed",
+)
+def test_qgis_process_runs_the_algorithm(s2_scene: Path, tmp_path: Path) -> None:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", JSON="1")
+    env.pop("ARGS", None)
+    completed = subprocess.run(
+        [
+            "bash",
+            str(REPO_ROOT / "scripts" / "qgis_run.sh"),
+            f"INPUT={s2_scene}",
+            f"PROMPT={WATER}",
+            f"EXTENT={EXTENT}",
+            f"OUTPUT_MASK={tmp_path / 'mask.tif'}",
+            f"OUTPUT_FEATURES={tmp_path / 'regions.gpkg'}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout[completed.stdout.index("{") :])
+    assert report["algorithm_details"]["id"] == "spex:extract_land_cover"
+    results = report["results"]
+    assert results["OUTPUT_MASK"] == str(tmp_path / "mask.tif")
+    assert "## Summary" in results["EXPLANATION"] and "water:" in results["SUMMARY"]
+    assert Path(results["MANIFEST"]).is_file()
+    assert QgsVectorLayer(str(tmp_path / "regions.gpkg"), "r", "ogr").featureCount() > 0
