@@ -11,6 +11,7 @@ from .spie import location_word, size_word
 from .targets import TARGETS
 
 if TYPE_CHECKING:
+    from .backends.base import BackendReport
     from .pipeline import RunFacts
 
 #: Largest regions listed per target.
@@ -71,22 +72,23 @@ def build_explanation(facts: RunFacts) -> str:
     return "\n".join(out)
 
 
-def _thresholds_section(report: object) -> list[str]:
+def _thresholds_section(report: BackendReport) -> list[str]:
     lines = ["## How thresholds were chosen", ""]
-    thresholds = getattr(report, "thresholds", {})
-    details = getattr(report, "details", {})
-    how = details.get("threshold_method") if isinstance(details, dict) else None
+    details = report.details if isinstance(report.details, dict) else {}
+    how = details.get("thresholds_how") or {}
     lines.append(
-        how
-        or "Each index threshold was chosen on this scene's own histogram (global sample of the "
-        "whole raster), not fixed in advance."
+        "Each threshold was chosen on this scene's own values (a global sample of the whole "
+        "raster), never per tile; the ranges guard against scenes without the class."
     )
     lines.append("")
-    if thresholds:
-        lines += ["| index | threshold |", "| --- | --- |"]
-        lines += [f"| {name} | {value:.3f} |" for name, value in thresholds.items()]
+    if report.thresholds:
+        lines += ["| index | threshold | how it was chosen |", "| --- | --- | --- |"]
+        lines += [
+            f"| {name} | {value:.3f} | {how.get(name, '')} |"
+            for name, value in report.thresholds.items()
+        ]
         lines.append("")
-    seeds = details.get("seed_counts") if isinstance(details, dict) else None
+    seeds = details.get("seed_counts")
     if seeds:
         lines.append(
             "Confident seed pixels per class: "
@@ -145,13 +147,13 @@ def _evidence_section(facts: RunFacts) -> list[str]:
     return lines
 
 
-def _caveats_section(facts: RunFacts, report: object) -> list[str]:
+def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
     caveats: list[str] = []
     scaling = facts.source.scaling
     if not scaling.calibrated:
         caveats.append(f"Values are not calibrated reflectance: {scaling.note}")
-    details = getattr(report, "details", {}) or {}
-    shares = details.get("scene_shares", {}) if isinstance(details, dict) else {}
+    details = report.details if isinstance(report.details, dict) else {}
+    shares = details.get("scene_shares", {})
     for cover in ("cloud", "snow"):
         share = float(shares.get(cover, 0.0))
         if share >= COVER_CAVEAT_SHARE and cover not in facts.plan.targets:
@@ -160,16 +162,21 @@ def _caveats_section(facts: RunFacts, report: object) -> list[str]:
                 "objects under it cannot be seen."
             )
     for t, target in enumerate(facts.plan.targets, start=1):
-        confidences = [r.confidence for r in facts.kept if r.class_id == t]
-        if confidences and float(np.mean(confidences)) < LOW_CONFIDENCE:
+        records = [r for r in facts.kept if r.class_id == t]
+        if not records:
+            continue
+        # Pixel-weighted: a thousand one-pixel specks must not outvote one large lake.
+        pixels = np.array([r.pixels for r in records], dtype=float)
+        confidence = float(np.dot([r.confidence for r in records], pixels) / pixels.sum())
+        if confidence < LOW_CONFIDENCE:
             caveats.append(
-                f"{TARGETS[target].title}: mean confidence {np.mean(confidences):.2f} is low; "
+                f"{TARGETS[target].title}: mean confidence {confidence:.2f} is low; "
                 "check the result against the image."
             )
     dropped = facts.regions_found - len(facts.kept)
     if dropped:
         caveats.append(f"{dropped:,} smaller or surplus regions were dropped by the plan's limits.")
-    caveats += list(getattr(report, "notes", []) or [])
+    caveats += list(report.notes)
     lines = ["## Caveats", ""]
     lines += [f"- {c}" for c in caveats] if caveats else ["- None found."]
     return lines + [""]
