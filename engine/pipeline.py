@@ -13,6 +13,7 @@ import rasterio
 from rasterio.windows import Window, from_bounds
 
 from .backends import Backend, get_backend
+from .backends.base import TilePrediction
 from .errors import InputError
 from .explanation import write_explanation
 from .geodesy import MetricMeasurer, pixel_area_m2, spatial_reference
@@ -23,12 +24,12 @@ from .plan import Plan
 from .progress import RunMonitor
 from .raster_sink import GeoTiffSink
 from .raster_source import RasterSource, open_source
-from .regions import NODATA_LABEL, RegionAccumulator, Regions
+from .regions import NODATA_LABEL, RegionAccumulator, Regions, TileRegions, label_tile
 from .selection import select_regions
 from .targets import TARGETS
 from .tile_runner import predict_tiles
 from .vectorize import RegionRecord, write_features
-from .windows import TileGrid, make_grid
+from .windows import Tile, TileGrid, make_grid
 
 MASK_NODATA = 255
 #: GDAL block cache (MB): reads stream, so a small cache keeps memory flat.
@@ -211,58 +212,76 @@ def _run_passes(facts: RunFacts, staging: Path, work: Path, monitor: RunMonitor)
     facts.timings["vectorize_s"] = time.perf_counter() - clock
 
 
+@dataclass(frozen=True)
+class _TileFacts:
+    """What one tile contributes, computed in its worker thread."""
+
+    regions: TileRegions
+    valid_per_row: np.ndarray
+    evidence_sums: np.ndarray  # (4, targets, evidence): inside sum, inside n, outside sum, n
+
+
+def _analyse_tile(
+    tile: Tile, prediction: TilePrediction | None, n_targets: int, n_evidence: int
+) -> _TileFacts:
+    shape = (int(tile.core.height), int(tile.core.width))
+    if prediction is None:
+        classes = np.full(shape, MASK_NODATA, dtype=np.uint8)
+        confidence = np.zeros(shape, np.float32)
+        evidence = np.zeros((n_evidence, *shape), np.float32)
+        sums = np.zeros((4, n_targets, n_evidence))
+    else:
+        classes, confidence = prediction.classes, prediction.confidence
+        evidence = prediction.evidence
+        sums = _evidence_sums(classes, evidence, n_targets)
+    valid = classes != MASK_NODATA
+    return _TileFacts(label_tile(classes, confidence, evidence), valid.sum(axis=1), sums)
+
+
 def _classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Regions:
     source, grid = facts.source, facts.grid
     n_targets, n_evidence = len(facts.plan.targets), len(facts.evidence_names)
-    facts.inside_sum = np.zeros((n_targets, n_evidence))
-    facts.inside_n = np.zeros((n_targets, n_evidence))
-    facts.outside_sum = np.zeros((n_targets, n_evidence))
-    facts.outside_n = np.zeros((n_targets, n_evidence))
+    evidence_totals = np.zeros((4, n_targets, n_evidence))
     accumulator = RegionAccumulator(source.width, n_evidence)
     row_area = _row_pixel_areas(source)
+
+    def analyse(tile: Tile, prediction: TilePrediction | None) -> _TileFacts:
+        return _analyse_tile(tile, prediction, n_targets, n_evidence)
+
     with GeoTiffSink(labels_path, source.dataset, "uint32", nodata=None, area=grid.area) as sink:
-        results = predict_tiles(source, facts.backend, grid, monitor.check_cancel, facts.workers)
+        results = predict_tiles(
+            source, facts.backend, grid, monitor.check_cancel, facts.workers, analyse
+        )
         for i, result in enumerate(results):
-            tile, prediction = result.tile, result.prediction
-            if prediction is None:
+            tile, tile_facts = result.tile, result.analysis
+            if result.prediction is None:
                 facts.tiles_skipped_nodata += 1
-                shape = (int(tile.core.height), int(tile.core.width))
-                classes = np.full(shape, MASK_NODATA, dtype=np.uint8)
-                confidence = np.zeros(shape, np.float32)
-                evidence = np.zeros((n_evidence, *shape), np.float32)
-            else:
-                classes, confidence = prediction.classes, prediction.confidence
-                evidence = prediction.evidence
-                _accumulate_evidence(facts, classes, evidence)
-            valid = classes != MASK_NODATA
+            evidence_totals += tile_facts.evidence_sums
             rows = slice(int(tile.core.row_off), int(tile.core.row_off + tile.core.height))
-            facts.valid_pixels += int(valid.sum())
-            facts.valid_area_m2 += float(valid.sum(axis=1) @ row_area[rows])
-            labels = accumulator.add_tile(
-                tile.row,
-                int(tile.core.row_off),
-                int(tile.core.col_off),
-                classes,
-                confidence,
-                evidence,
+            facts.valid_pixels += int(tile_facts.valid_per_row.sum())
+            facts.valid_area_m2 += float(tile_facts.valid_per_row @ row_area[rows])
+            labels = accumulator.add(
+                tile.row, int(tile.core.row_off), int(tile.core.col_off), tile_facts.regions
             )
             sink.write(labels, tile.core)
             monitor.progress((i + 1) / len(grid), f"classified tile {i + 1}/{len(grid)}")
+    facts.inside_sum, facts.inside_n, facts.outside_sum, facts.outside_n = evidence_totals
     return accumulator.finish()
 
 
-def _accumulate_evidence(facts: RunFacts, classes: np.ndarray, evidence: np.ndarray) -> None:
+def _evidence_sums(classes: np.ndarray, evidence: np.ndarray, n_targets: int) -> np.ndarray:
+    """Per target and index: sum and count of finite values inside the target and outside it."""
+    out = np.zeros((4, n_targets, len(evidence)))
     valid = classes != MASK_NODATA
-    for t in range(len(facts.plan.targets)):
+    finite = np.isfinite(evidence)
+    values = np.where(finite, evidence, 0.0)
+    for t in range(n_targets):
         inside = classes == t + 1
         outside = valid & ~inside
-        for e in range(len(facts.evidence_names)):
-            values = evidence[e]
-            finite = np.isfinite(values)
-            facts.inside_sum[t, e] += float(values[inside & finite].sum())
-            facts.inside_n[t, e] += int((inside & finite).sum())
-            facts.outside_sum[t, e] += float(values[outside & finite].sum())
-            facts.outside_n[t, e] += int((outside & finite).sum())
+        for mask, row in ((inside, 0), (outside, 2)):
+            out[row, t] = (values * mask).sum(axis=(1, 2))
+            out[row + 1, t] = (finite & mask).sum(axis=(1, 2))
+    return out
 
 
 def _row_pixel_areas(source: RasterSource) -> np.ndarray:

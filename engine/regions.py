@@ -46,9 +46,61 @@ class Regions:
         return len(self.count)
 
 
+@dataclass(frozen=True)
+class TileRegions:
+    """One tile core labelled on its own: labels 1..n and their statistics in tile coordinates.
+
+    Made by `label_tile`, which needs nothing outside the tile, so it runs in the worker
+    threads; `RegionAccumulator.add` then makes the labels unique and links the borders.
+    """
+
+    labels: np.ndarray  # uint32, 0 = no region (background or nodata)
+    nodata: np.ndarray  # bool
+    target: np.ndarray  # (n,) uint8
+    sums: np.ndarray  # (n, 4 + evidence): count, confidence, row sum, column sum, evidence sums
+    mins: np.ndarray  # (n, 2) first row, first column
+    maxs: np.ndarray  # (n, 2) row, column past the end
+
+
+def label_tile(classes: np.ndarray, confidence: np.ndarray, evidence: np.ndarray) -> TileRegions:
+    """Label a tile core's classes (8-connectivity, per class) and sum their statistics.
+
+    `classes` is uint8 (0 background, 1..N targets, 255 nodata); `confidence` is a float
+    array of the same shape and `evidence` a (indices, H, W) stack of index values whose
+    region means are kept.
+    """
+    labels = np.zeros(classes.shape, dtype=np.uint32)
+    present = np.nonzero(np.bincount(classes.ravel(), minlength=256))[0]
+    targets: list[np.ndarray] = []
+    n = 0
+    for target in present:
+        if target in (0, 255):
+            continue
+        local, count = ndimage.label(classes == target, structure=_EIGHT)
+        if count:
+            np.add(local, n, out=labels, where=local > 0, casting="unsafe")
+            targets.append(np.full(count, target, dtype=np.uint8))
+            n += count
+    h, w = classes.shape
+    flat = labels.ravel()
+    weights = [
+        None,
+        np.nan_to_num(confidence).ravel(),
+        np.repeat(np.arange(h, dtype=np.float64) + 0.5, w),
+        np.tile(np.arange(w, dtype=np.float64) + 0.5, h),
+    ]
+    weights += [np.nan_to_num(e).ravel() for e in evidence]
+    sums = np.stack([np.bincount(flat, wt, minlength=n + 1) for wt in weights], axis=1)[1:]
+    slices = ndimage.find_objects(labels, max_label=n) if n else []
+    mins = np.array([[sl[0].start, sl[1].start] for sl in slices], float).reshape(-1, 2)
+    maxs = np.array([[sl[0].stop, sl[1].stop] for sl in slices], float).reshape(-1, 2)
+    target = np.concatenate(targets) if targets else np.zeros(0, dtype=np.uint8)
+    return TileRegions(labels, classes == 255, target, sums, mins, maxs)
+
+
 @dataclass
 class RegionAccumulator:
-    """Labels tiles in row-major order and accumulates per-region statistics."""
+    """Makes tile labels unique, links them across tile borders and keeps their statistics."""
 
     raster_width: int
     n_evidence: int = 0
@@ -80,61 +132,37 @@ class RegionAccumulator:
         confidence: np.ndarray,
         evidence: np.ndarray,
     ) -> np.ndarray:
-        """Label one tile core and return its provisional labels (uint32, NODATA_LABEL for nodata).
+        """Label one tile core and add it (see `label_tile` and `add`)."""
+        return self.add(tile_row, row_off, col_off, label_tile(classes, confidence, evidence))
 
-        `classes` is uint8 (0 background, 1..N targets, 255 nodata); `confidence` is a float
-        array of the same shape and `evidence` a (indices, H, W) stack of index values whose
-        region means are kept. Tiles must come in row-major order.
+    def add(self, tile_row: int, row_off: int, col_off: int, tile: TileRegions) -> np.ndarray:
+        """Add a labelled tile core; return its provisional labels (NODATA_LABEL for nodata).
+
+        Tiles must come in row-major order.
         """
         if tile_row != self._tile_row:
             self._above, self._below = self._below, np.zeros(self.raster_width, dtype=np.uint32)
             self._tile_row = tile_row
             self._left = None
-        labels = np.zeros(classes.shape, dtype=np.uint32)
-        for target in np.unique(classes):
-            if target in (0, 255):
-                continue
-            local, n = ndimage.label(classes == target, structure=_EIGHT)
-            if n == 0:
-                continue
-            hit = local > 0
-            labels[hit] = local[hit].astype(np.uint32) + np.uint32(self._next_label - 1)
-            self._accumulate(local, n, target, row_off, col_off, confidence, evidence)
+        labels = tile.labels
+        n = len(tile.target)
+        if n:
+            np.add(labels, np.uint32(self._next_label - 1), out=labels, where=labels > 0)
+            sums = tile.sums.copy()
+            sums[:, 2] += sums[:, 0] * row_off
+            sums[:, 3] += sums[:, 0] * col_off
+            offset = np.array([row_off, col_off], float)
+            self._sums.append(sums)
+            self._mins.append(tile.mins + offset)
+            self._maxs.append(tile.maxs + offset)
+            self._targets.append(tile.target)
             self._next_label += n
         self._link_borders(labels, col_off)
-        h, w = labels.shape
+        w = labels.shape[1]
         self._below[col_off : col_off + w] = labels[-1]
         self._left = labels[:, -1].copy()
-        labels[classes == 255] = NODATA_LABEL
+        labels[tile.nodata] = NODATA_LABEL
         return labels
-
-    def _accumulate(
-        self,
-        local: np.ndarray,
-        n: int,
-        target: int,
-        row_off: int,
-        col_off: int,
-        confidence: np.ndarray,
-        evidence: np.ndarray,
-    ) -> None:
-        rows, cols = np.nonzero(local)
-        ids = local[rows, cols]
-        weights = [
-            None,
-            np.nan_to_num(confidence[rows, cols].astype(np.float64)),
-            rows + row_off + 0.5,
-            cols + col_off + 0.5,
-        ]
-        weights += [np.nan_to_num(e[rows, cols].astype(np.float64)) for e in evidence]
-        sums = np.stack([np.bincount(ids, w, minlength=n + 1) for w in weights], axis=1)[1:]
-        slices = ndimage.find_objects(local)
-        mins = np.array([[s[0].start + row_off, s[1].start + col_off] for s in slices], float)
-        maxs = np.array([[s[0].stop + row_off, s[1].stop + col_off] for s in slices], float)
-        self._sums.append(sums)
-        self._mins.append(mins)
-        self._maxs.append(maxs)
-        self._targets.append(np.full(n, target, dtype=np.uint8))
 
     def _link_borders(self, labels: np.ndarray, col_off: int) -> None:
         """Record label pairs that touch the tile above (with diagonals) and to the left."""

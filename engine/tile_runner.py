@@ -23,10 +23,12 @@ from .windows import Tile, TileGrid
 
 @dataclass(frozen=True)
 class TileResult:
-    """A tile and the backend's prediction for its core (None: the core is all nodata)."""
+    """A tile, the backend's prediction for its core (None: the core is all nodata), and what
+    the caller's `analyse` made of them in the worker thread."""
 
     tile: Tile
     prediction: TilePrediction | None
+    analysis: object = None
 
 
 def default_workers() -> int:
@@ -44,8 +46,13 @@ def predict_tiles(
     grid: TileGrid,
     check_cancel: Callable[[], None],
     workers: int | None = None,
+    analyse: Callable[[Tile, TilePrediction | None], object] | None = None,
 ) -> Iterator[TileResult]:
-    """Yield each tile of `grid` with its core-cropped prediction, in grid order."""
+    """Yield each tile of `grid` with its core-cropped prediction, in grid order.
+
+    `analyse(tile, prediction)` runs in the worker thread too, for per-tile work that needs
+    nothing from other tiles (labelling, sums); its result is the `analysis` of the tile.
+    """
     workers = workers or default_workers()
     read_lock = threading.Lock()  # one GDAL dataset handle: reads are serialised
 
@@ -53,15 +60,14 @@ def predict_tiles(
         with read_lock:
             bands = source.read(tile.read)
         core = tile.core_slices
-        if np.isnan(next(iter(bands.values()))[core]).all():
-            return TileResult(tile, None)
-        full = backend.predict(bands, tile.read)
-        return TileResult(
-            tile,
-            TilePrediction(
+        prediction = None
+        if not np.isnan(next(iter(bands.values()))[core]).all():
+            full = backend.predict(bands, tile.read)
+            prediction = TilePrediction(
                 full.classes[core], full.confidence[core], full.evidence[(slice(None), *core)]
-            ),
-        )
+            )
+        analysis = analyse(tile, prediction) if analyse is not None else None
+        return TileResult(tile, prediction, analysis)
 
     tiles = iter(grid)
     pending: deque[Future[TileResult]] = deque()
