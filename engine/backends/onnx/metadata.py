@@ -1,0 +1,338 @@
+"""What an ONNX model file says about itself: versions, producer and `custom_metadata_map`.
+
+The header is read straight from the protobuf (no `onnx` package needed, the graph is skipped
+by seeking), so a model that the installed onnxruntime cannot load can still be described.
+Segmentation metadata follows the keys Deepness-style models carry (`model_type`,
+`class_names`, `resolution` in cm/px, `tile_size`, `tiles_overlap` in percent of the tile,
+`standardization_mean`, `standardization_std`, `seg_thresh`); ours adds `bands` (one band role
+per input channel), `scale`/`offset` (model input = reflectance x scale + offset, before
+standardisation) and `output_activation` (`softmax`, `sigmoid` or `none` for probabilities).
+Values may be JSON (as Deepness writes them) or plain text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from ...bands import parse_roles
+from ...errors import BackendError, BandError
+
+SEGMENTATION_TYPES = frozenset({"segmentor", "segmentation", "semantic_segmentation", "segmenter"})
+ACTIVATIONS = ("auto", "softmax", "sigmoid", "none")
+DEFAULT_TILE = 512
+#: Roles assumed for a 3-channel model without `bands`: the RGB order Deepness models expect.
+RGB_ROLES = ("red", "green", "blue")
+_BACKGROUND = frozenset({"background", "_background", "bg", "none", "other", "unlabeled", "void"})
+
+
+@dataclass(frozen=True)
+class ModelHeader:
+    """The top-level facts of an ONNX file (everything except the graph)."""
+
+    ir_version: int
+    opsets: dict[str, int]
+    producer: str
+    producer_version: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def opset(self) -> int:
+        """The default-domain (ai.onnx) opset."""
+        return self.opsets.get("", self.opsets.get("ai.onnx", 0))
+
+
+@dataclass(frozen=True)
+class SegmentationMetadata:
+    """How to feed a segmentation model and read its output (one class per output channel).
+
+    `class_names[k]` names output channel k (for a 1-channel sigmoid model: the one class);
+    `overlap` is in pixels; `mean`/`std` apply after `value = reflectance * scale + offset`.
+    """
+
+    class_names: tuple[str, ...]
+    bands: tuple[str, ...]
+    tile_size: int
+    overlap: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    scale: float = 1.0
+    offset: float = 0.0
+    resolution_cm: float | None = None
+    threshold: float | None = None
+    activation: str = "auto"
+    model_type: str = "Segmentor"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form for the manifest and `spex models inspect`."""
+        return {
+            "model_type": self.model_type,
+            "class_names": list(self.class_names),
+            "bands": list(self.bands),
+            "tile_size": self.tile_size,
+            "overlap_px": self.overlap,
+            "standardization_mean": list(self.mean),
+            "standardization_std": list(self.std),
+            "scale": self.scale,
+            "offset": self.offset,
+            "resolution_cm": self.resolution_cm,
+            "seg_thresh": self.threshold,
+            "output_activation": self.activation,
+        }
+
+
+# --- the protobuf header -----------------------------------------------------------------
+
+
+def _varint(stream: BinaryIO) -> int | None:
+    shift = result = 0
+    while True:
+        byte = stream.read(1)
+        if not byte:
+            return None
+        result |= (byte[0] & 0x7F) << shift
+        if not byte[0] & 0x80:
+            return result
+        shift += 7
+
+
+def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
+    """Top-level (number, value) pairs of a small protobuf message."""
+    import io
+
+    stream, out = io.BytesIO(data), []
+    while (key := _varint(stream)) is not None:
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            out.append((number, _varint(stream) or 0))
+        elif wire == 2:
+            out.append((number, stream.read(_varint(stream) or 0)))
+        elif wire in (1, 5):
+            stream.read(8 if wire == 1 else 4)
+        else:
+            break
+    return out
+
+
+def read_header(path: str | Path) -> ModelHeader:
+    """Read IR version, opsets, producer and metadata of an ONNX file without loading it."""
+    path = Path(path)
+    ir, opsets, producer, version, metadata = 0, {}, "", "", {}
+    try:
+        with path.open("rb") as stream:
+            while (key := _varint(stream)) is not None:
+                number, wire = key >> 3, key & 7
+                if wire == 0:
+                    value = _varint(stream) or 0
+                    if number == 1:
+                        ir = value
+                    continue
+                if wire in (1, 5):
+                    stream.seek(8 if wire == 1 else 4, 1)
+                    continue
+                if wire != 2:
+                    raise ValueError(f"wire type {wire}")
+                length = _varint(stream) or 0
+                if number not in (2, 3, 8, 14):  # the graph (7) and the rest: skipped
+                    stream.seek(length, 1)
+                    continue
+                payload = stream.read(length)
+                if number == 2:
+                    producer = payload.decode("utf-8", "replace")
+                elif number == 3:
+                    version = payload.decode("utf-8", "replace")
+                elif number == 8:
+                    parts = dict(_fields(payload))
+                    opsets[bytes(parts.get(1, b"")).decode()] = int(parts.get(2, 0))
+                else:
+                    parts = dict(_fields(payload))
+                    k = bytes(parts.get(1, b"")).decode("utf-8", "replace")
+                    metadata[k] = bytes(parts.get(2, b"")).decode("utf-8", "replace")
+    except OSError as exc:
+        raise BackendError(
+            f"Cannot read the model {path}: {exc.strerror}; check the path."
+        ) from exc
+    except ValueError as exc:
+        raise BackendError(
+            f"{path.name} is not an ONNX model ({exc}); give a .onnx file or an exported folder."
+        ) from exc
+    if ir == 0:
+        raise BackendError(
+            f"{path.name} is not an ONNX model (no IR version); give a .onnx file or an "
+            "exported SPEX folder."
+        )
+    return ModelHeader(ir, opsets, producer, version, metadata)
+
+
+# --- segmentation metadata ---------------------------------------------------------------
+
+
+def _value(raw: str) -> object:
+    """JSON when it parses (Deepness writes json.dumps values), else the text itself."""
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, TypeError):
+        return raw
+
+
+def _number(meta: Mapping[str, str], key: str, name: str) -> float | None:
+    if key not in meta:
+        return None
+    value = _value(meta[key])
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise BackendError(f"Model {name}: metadata '{key}' is {meta[key]!r}, not a number.")
+    return number
+
+
+def _floats(meta: Mapping[str, str], key: str, name: str) -> tuple[float, ...] | None:
+    if key not in meta:
+        return None
+    value = _value(meta[key])
+    if isinstance(value, str):
+        value = [v for v in value.replace(";", ",").split(",") if v.strip()]
+    if isinstance(value, (int, float)):
+        value = [value]
+    try:
+        out = tuple(float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        out = ()
+    if not out or not all(math.isfinite(v) for v in out):
+        raise BackendError(f"Model {name}: metadata '{key}' is {meta[key]!r}, not a number list.")
+    return out
+
+
+def _class_names(meta: Mapping[str, str], name: str, channels: int | None) -> tuple[str, ...]:
+    if "class_names" not in meta:
+        raise BackendError(
+            f"Model {name} has no 'class_names' metadata; add it, e.g. "
+            '{"0": "background", "1": "water"} (see `spex models inspect`).'
+        )
+    value = _value(meta["class_names"])
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if isinstance(value, dict):
+        try:
+            items = sorted((int(k), str(v)) for k, v in value.items())
+        except ValueError:
+            items = []
+        if not items or [k for k, _ in items] != list(range(items[0][0], items[0][0] + len(items))):
+            raise BackendError(
+                f"Model {name}: 'class_names' keys must be consecutive class ids, got "
+                f"{meta['class_names']!r}."
+            )
+        names = [v for _, v in items]
+        if items[0][0] == 1 and channels == len(names) + 1:
+            names = ["background", *names]  # ids from 1: channel 0 is the background
+    elif isinstance(value, list) and value:
+        names = [str(v) for v in value]
+    else:
+        raise BackendError(f"Model {name}: 'class_names' is {meta['class_names']!r}; give a dict.")
+    if channels is not None and channels != len(names):
+        if not (channels == 1 and len(names) == 2):
+            raise BackendError(
+                f"Model {name} outputs {channels} channels but 'class_names' names {len(names)} "
+                "classes; fix the metadata."
+            )
+        names = names[1:]  # one sigmoid channel for class 1 of {background, class}
+    return tuple(names)
+
+
+def _bands(meta: Mapping[str, str], name: str, channels: int) -> tuple[str, ...]:
+    if "bands" not in meta:
+        if channels == 3:
+            return RGB_ROLES
+        raise BandError(
+            f"Model {name} takes {channels} input channels but has no 'bands' metadata; add "
+            'bands (one band role per channel, e.g. ["blue", "green", "red", "nir"]).'
+        )
+    value = _value(meta["bands"])
+    try:
+        roles = parse_roles(value if isinstance(value, (str, list)) else str(value))
+    except BandError as exc:
+        raise BandError(f"Model {name}: metadata 'bands': {exc}") from exc
+    if None in roles or len(roles) != channels:
+        raise BandError(
+            f"Model {name}: 'bands' lists {len(roles)} roles for {channels} input channels; "
+            "give one role per channel."
+        )
+    return tuple(r for r in roles if r is not None)
+
+
+def parse_segmentation_metadata(
+    meta: Mapping[str, str],
+    name: str,
+    input_shape: Sequence[int | str | None],
+    output_channels: int | None,
+) -> SegmentationMetadata:
+    """Validate a segmentation model's metadata against its input and output shapes.
+
+    `input_shape` is N x C x H x W as onnxruntime reports it (symbols for dynamic axes).
+    Raises `BackendError`/`BandError` with one line naming the key and the fix.
+    """
+    model_type = str(_value(meta.get("model_type", '"Segmentor"')))
+    if model_type.strip().lower() not in SEGMENTATION_TYPES:
+        raise BackendError(
+            f"Model {name} is a '{model_type}' model; the onnx backend runs segmentation models "
+            "(model_type 'Segmentor') and exported SPEX folders."
+        )
+    if len(input_shape) != 4 or not isinstance(input_shape[1], int):
+        raise BackendError(
+            f"Model {name} takes input {list(input_shape)}; expected N x C x H x W with a fixed C."
+        )
+    channels = int(input_shape[1])
+    static = [d for d in input_shape[2:] if isinstance(d, int) and d > 0]
+    tile = _number(meta, "tile_size", name) or _number(meta, "tiles_size", name)
+    if static and tile is not None and int(tile) != static[0]:
+        raise BackendError(
+            f"Model {name}: 'tile_size' {int(tile)} differs from its fixed input size {static[0]}."
+        )
+    tile_size = int(static[0] if static else (tile or DEFAULT_TILE))
+    overlap_pct = _number(meta, "tiles_overlap", name) or 0.0
+    if not 0 <= overlap_pct < 100:
+        raise BackendError(
+            f"Model {name}: 'tiles_overlap' is {overlap_pct:g}%; give a percentage in 0..99."
+        )
+    mean = _floats(meta, "standardization_mean", name) or (0.0,) * channels
+    std = _floats(meta, "standardization_std", name) or (1.0,) * channels
+    mean = mean * channels if len(mean) == 1 else mean
+    std = std * channels if len(std) == 1 else std
+    if len(mean) != channels or len(std) != channels or any(s == 0 for s in std):
+        raise BackendError(
+            f"Model {name}: standardization_mean/std need {channels} values (std not 0)."
+        )
+    activation = str(_value(meta.get("output_activation", '"auto"'))).strip().lower()
+    if activation not in ACTIVATIONS:
+        raise BackendError(
+            f"Model {name}: 'output_activation' {activation!r}; use one of {', '.join(ACTIVATIONS)}."
+        )
+    return SegmentationMetadata(
+        class_names=_class_names(meta, name, output_channels),
+        bands=_bands(meta, name, channels),
+        tile_size=tile_size,
+        overlap=int(round(tile_size * overlap_pct / 100.0)),
+        mean=mean,
+        std=std,
+        scale=_number(meta, "scale", name) or 1.0,
+        offset=_number(meta, "offset", name) or 0.0,
+        resolution_cm=_number(meta, "resolution", name),
+        threshold=_number(meta, "seg_thresh", name),
+        activation=activation,
+        model_type=model_type,
+    )
+
+
+def is_background(class_name: str) -> bool:
+    """Whether a class name means 'nothing in particular' (never a plan target)."""
+    return class_name.strip().lower() in _BACKGROUND
+
+
+#: The manifest of an exported SPEX folder (written by `export`, read by `spex_runner`).
+MANIFEST_NAME = "spex_onnx.json"
