@@ -53,6 +53,18 @@ class BandMapping:
         """Whether every one of ``roles`` is carried by some band."""
         return all(role in self.roles for role in roles)
 
+    def require(
+        self, roles: Sequence[str], what: str, hint: str = "set --bands or --sensor"
+    ) -> None:
+        """Raise one `BandError` line if any of `roles` is missing: what needs them, what the
+        raster lacks and has, and `hint` (how to fix it)."""
+        missing = [role for role in roles if role not in self.roles]
+        if missing:
+            raise BandError(
+                f"{what} needs bands {', '.join(roles)}; the raster lacks {', '.join(missing)} "
+                f"(it has {', '.join(self.present_roles()) or 'none'}); {hint}."
+            )
+
     def present_roles(self) -> tuple[str, ...]:
         """The roles carried by the raster, in band order."""
         return tuple(role for role in self.roles if role is not None)

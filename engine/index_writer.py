@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BandError
 from .indices import available_indices, get_index
 from .outputs import atomic_file_target
 from .progress import RunMonitor
@@ -35,13 +34,11 @@ def write_index(
     monitor = monitor or RunMonitor()
     index = get_index(index_name)
     with open_source(input_path, bands, sensor, scale, offset) as source:
-        missing = [r for r in index.roles if r not in source.roles]
-        if missing:
-            raise BandError(
-                f"{index.name} needs bands {', '.join(index.roles)}; this raster has "
-                f"{', '.join(source.roles)}; set --bands or choose one of "
-                f"{', '.join(available_indices(source.roles))}."
-            )
+        source.mapping.require(
+            index.roles,
+            index.name,
+            f"set --bands or choose one of {', '.join(available_indices(source.roles))}",
+        )
         grid = make_grid(source.width, source.height, tile_size, 0)
         tmp = atomic_file_target(Path(out_path))
         try:

@@ -17,7 +17,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from ...errors import BackendError, BandError, PromptError
+from ...errors import BackendError, PromptError
 from ...indices import compute_index
 from ...instruction import Plan, parse_instruction
 from ...progress import RunMonitor
@@ -180,13 +180,7 @@ class OnnxBackend(Backend):
         if self._spex is not None:
             self._spex.prepare(source, plan, sample, monitor)
             return
-        missing = [r for r in self.meta.bands if r not in source.roles]
-        if missing:
-            raise BandError(
-                f"Model {self.path.name} needs bands {', '.join(self.meta.bands)}; the raster "
-                f"lacks {', '.join(missing)} (it has {', '.join(source.roles)}); set --bands or "
-                "--sensor."
-            )
+        source.mapping.require(self.meta.bands, f"Model {self.path.name}")
         absent = [t for t in plan.targets if t not in self._class_targets]
         if absent:
             raise PromptError(
