@@ -26,7 +26,12 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from spex.engine.backends.spectral.scene_model import class_map, fit_scene_model, predict_proba
+from spex.engine.backends.spectral.context import apply_context_rule, fit_context_rule, texture
+from spex.engine.backends.spectral.scene_model import (
+    fit_scene_model,
+    predict_proba,
+    top_class,
+)
 from spex.engine.backends.spectral.smoothing import smooth_probabilities
 from spex.engine.indices import compute_index
 
@@ -158,20 +163,41 @@ def global_sample(bands: dict[str, np.ndarray], max_pixels: int = SAMPLE_PIXELS)
 
 
 def predict_scene(
-    path: Path, roles: Sequence[str], calibrated: bool, scale: float, radius: int = 1
+    path: Path,
+    roles: Sequence[str],
+    calibrated: bool,
+    scale: float,
+    radius: int = 1,
+    context: bool = True,
 ) -> tuple[np.ndarray, dict]:
-    """Default predictor: fit on the global sample, predict the whole scene, smooth, argmax."""
+    """Default predictor, as the spectral backend: fit on the global sample, predict the whole
+    scene, smooth, most probable class, texture rule (fitted on sample windows) if ``context``.
+    """
     bands = read_bands(path, roles, scale)
     model = fit_scene_model(global_sample(bands), calibrated)
     probs = predict_proba(model, bands)
     if radius:
         probs = smooth_probabilities(probs, radius)
-    idx = class_map(model, probs)
+    idx, top = top_class(probs)
+    nodata = np.isnan(top)
+    info = model.to_dict()
+    if context:
+        h, w = top.shape
+        rule = fit_context_rule(
+            model,
+            lambda b: {r: v[b[0] : b[0] + b[2], b[1] : b[1] + b[3]] for r, v in bands.items()},
+            h,
+            w,
+            radius,
+        )
+        apply_context_rule(rule, idx, top, probs, texture(model, bands))
+        info["texture_rule"] = rule.to_dict()
+    idx[nodata] = 255
     lut = np.full(256, 0, dtype=np.uint8)
     for i, c in enumerate(model.classes):
         lut[i] = CLASS_CODES.get(c, 0)
     lut[255] = 255
-    return lut[idx], model.to_dict()
+    return lut[idx], info
 
 
 def iou(pred: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
@@ -196,7 +222,9 @@ def best_threshold(values: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> tupl
     return best
 
 
-def evaluate(predictor: Callable = predict_scene, radius: int = 1) -> tuple[str, list[dict]]:
+def evaluate(
+    predictor: Callable = predict_scene, radius: int = 1, context: bool = True
+) -> tuple[str, list[dict]]:
     """Score every dataset/target; returns the Markdown table and the rows."""
     rows = []
     for ds in datasets():
@@ -206,7 +234,12 @@ def evaluate(predictor: Callable = predict_scene, radius: int = 1) -> tuple[str,
         infos = []
         for image, labels in ds.scenes:
             pred, info = predictor(
-                image, ds.roles, ds.calibrated, ds.scale, radius=0 if ds.points else radius
+                image,
+                ds.roles,
+                ds.calibrated,
+                ds.scale,
+                radius=0 if ds.points else radius,
+                context=context and not ds.points,
             )
             infos.append(info)
             with rasterio.open(labels) as src:
@@ -269,8 +302,11 @@ def main() -> None:
     """Print the table and write it to bench/out/quality.md (+ rows as JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--radius", type=int, default=1, help="smoothing radius (0: none)")
+    parser.add_argument(
+        "--no-context", action="store_true", help="no texture rule for built-up vs bare soil"
+    )
     args = parser.parse_args()
-    table, rows = evaluate(radius=args.radius)
+    table, rows = evaluate(radius=args.radius, context=not args.no_context)
     print(table)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "quality.md").write_text(table + "\n")

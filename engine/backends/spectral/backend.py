@@ -16,8 +16,9 @@ from ...progress import RunMonitor
 from ...raster_source import RasterSource, Sample
 from ...targets import TARGETS
 from ..base import Backend, BackendReport, TilePrediction
+from .context import ContextRule, apply_context_rule, context_halo, fit_context_rule, texture
 from .evidence import evidence_names
-from .scene_model import SCENE_CLASSES, SceneModel, fit_scene_model, predict_proba
+from .scene_model import SCENE_CLASSES, SceneModel, fit_scene_model, predict_proba, top_class
 from .smoothing import HALO, smooth_probabilities
 
 
@@ -26,9 +27,11 @@ class SpectralBackend(Backend):
 
     name = "spectral"
 
-    def __init__(self, smoothing_radius: int = HALO) -> None:
+    def __init__(self, smoothing_radius: int = HALO, context: bool = True) -> None:
         self.smoothing_radius = smoothing_radius
+        self.context = context
         self.model: SceneModel | None = None
+        self._rule = ContextRule(False, how="texture rule off")
         self._lut = np.zeros(len(SCENE_CLASSES), dtype=np.uint8)
         self._evidence: tuple[str, ...] = ()
         self._calibrated = True
@@ -40,7 +43,14 @@ class SpectralBackend(Backend):
 
     @property
     def halo(self) -> int:
-        """The smoothing radius: the context a tile needs for exact results."""
+        """The context a tile needs for exact results: smoothing radius or texture window.
+
+        The texture rule reads the texture and the smoothed class of each pixel's neighbourhood
+        (`context_halo`). Before `prepare` it assumes the texture rule will be on.
+        """
+        texture_on = self._rule.active if self.model is not None else self.context
+        if texture_on:
+            return context_halo(self.smoothing_radius)
         return self.smoothing_radius
 
     @property
@@ -64,6 +74,21 @@ class SpectralBackend(Backend):
                 self._lut[classes.index(target)] = i
         self._evidence = evidence_names(plan.targets, source.roles)
         self._shares = _scene_shares(self.model, sample)
+        asked = {"builtup", "bare"} & set(plan.targets)
+        self._rule = ContextRule(
+            False,
+            how="texture rule off: "
+            + ("neither built-up nor bare soil asked" if self.context else "switched off"),
+        )
+        if self.context and asked:
+            monitor.progress(0.7, "measuring texture on sample windows")
+            self._rule = fit_context_rule(
+                self.model,
+                lambda b: source.read(Window(b[1], b[0], b[3], b[2])),
+                source.height,
+                source.width,
+                self.smoothing_radius,
+            )
         monitor.progress(1.0, "scene classifier ready")
 
     def predict(self, bands: dict[str, np.ndarray], window: Window | None = None) -> TilePrediction:
@@ -75,13 +100,12 @@ class SpectralBackend(Backend):
         probs = predict_proba(self.model, bands)
         if self.smoothing_radius > 0:
             probs = smooth_probabilities(probs, self.smoothing_radius)
-        nodata = np.isnan(probs).any(axis=0)
-        filled = np.where(np.isnan(probs), -1.0, probs)
-        best = filled.argmax(axis=0)
+        best, confidence = top_class(probs)
+        nodata = np.isnan(confidence)
+        if self._rule.active:
+            apply_context_rule(self._rule, best, confidence, probs, texture(self.model, bands))
         classes = self._lut[best]
         classes[nodata] = 255
-        confidence = np.take_along_axis(filled, best[None], axis=0)[0].astype(np.float32)
-        confidence[nodata] = np.nan
         shape = classes.shape
         evidence = np.stack(
             [compute_index(name, bands) for name in self._evidence] or [np.zeros(shape, np.float32)]
@@ -93,7 +117,19 @@ class SpectralBackend(Backend):
         assert self.model is not None
         summary = self.model.to_dict()
         summary["scene_shares"] = self._shares
+        summary["texture_rule"] = self._rule.to_dict()
+        if self._rule.active:
+            summary["thresholds_how"] = dict(summary["thresholds_how"])
+            summary["thresholds_how"]["NDVI texture"] = (
+                "2 x the median 3 x 3 NDVI standard deviation of built-up and bare land "
+                "(sample windows); built-up where most of the neighbourhood is above it"
+            )
         notes = list(self.model.notes)
+        if self._rule.active:
+            notes.append(
+                "Built-up and bare soil were told apart by texture (settlements are "
+                "heterogeneous, fields homogeneous): " + self._rule.how + "."
+            )
         if not self._calibrated:
             notes.append(
                 "The input is in uncalibrated digital numbers: thresholds were chosen on this "
@@ -101,8 +137,8 @@ class SpectralBackend(Backend):
             )
         return BackendReport(
             method="spectral index priors -> per-scene thresholds -> seeded scene classifier "
-            "-> tile-exact probability smoothing",
-            thresholds=dict(self.model.thresholds),
+            "-> tile-exact probability smoothing -> texture rule for built-up vs bare soil",
+            thresholds=dict(self.model.thresholds) | self._rule.thresholds(),
             details=summary,
             notes=notes,
             device="cpu",

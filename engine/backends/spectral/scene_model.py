@@ -243,11 +243,71 @@ def fit_scene_model(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class _Terms:
+    """A fitted model's constants for prediction, in float32 (computed once per model)."""
+
+    offsets: tuple[np.float32, ...]
+    means: np.ndarray  # (C, d, 1)
+    whiten: np.ndarray  # (C, d, d, 1), scaled by sqrt(0.5): q / 2 comes out directly
+    log_consts: np.ndarray  # (C, 1)
+    merge: bool  # several components per class: probabilities are summed per class
+
+
+def _terms(model: SceneModel) -> _Terms:
+    cached = model.__dict__.get("_terms")
+    if cached is None:
+        merge = tuple(model.component_class) != tuple(range(len(model.classes)))
+        cached = _Terms(
+            offsets=tuple(np.float32(model.offsets[r]) for r in model.roles),
+            means=model.means.astype(np.float32)[:, :, None],
+            whiten=(model.whiten * np.sqrt(0.5)).astype(np.float32)[..., None],
+            log_consts=model.log_consts.astype(np.float32)[:, None],
+            merge=merge,
+        )
+        model.__dict__["_terms"] = cached  # frozen dataclass: an idempotent cache, not state
+    return cached
+
+
+#: Pixels per block of the prediction: the (C, block) temporaries stay in the CPU cache.
+BLOCK = 16384
+
+
+def _class_proba_block(t: _Terms, x: np.ndarray, out: np.ndarray) -> None:
+    """Component posteriors of features x (d, n) float32 into out (C, n), fixed-order sums.
+
+    Every sum over components or features is an explicit loop of elementwise ufuncs (never a
+    reduction or BLAS call, whose order can change with the array's length), so each pixel's
+    bytes depend on its own values only. NaN features give NaN in every component.
+    """
+    c_count, d = t.means.shape[:2]
+    cen = x[None] - t.means  # (C, d, n)
+    y = np.empty_like(out)
+    tmp = np.empty_like(out)
+    out.fill(0.0)  # out accumulates q / 2
+    for i in range(d):
+        np.multiply(t.whiten[:, i, 0], cen[:, 0], out=y)
+        for j in range(1, i + 1):
+            np.multiply(t.whiten[:, i, j], cen[:, j], out=tmp)
+            y += tmp
+        np.multiply(y, y, out=tmp)
+        out += tmp
+    np.subtract(t.log_consts, out, out=out)  # log-density per component
+    top = out.max(axis=0)  # max is exact in any order
+    out -= top
+    np.exp(out, out=out)
+    total = out[0].copy()
+    for k in range(1, c_count):
+        total += out[k]
+    out /= total
+
+
 def predict_proba(model: SceneModel, bands: Mapping[str, np.ndarray]) -> np.ndarray:
     """Class probabilities (K, H, W) float32 over ``model.classes``; NaN where a band is NaN.
 
     Purely per-pixel and elementwise-deterministic: the same pixel values give the same bytes
-    whatever the array's shape or the pixel's position.
+    whatever the array's shape or the pixel's position. Computed in float32, in blocks of
+    ``BLOCK`` pixels.
     """
     missing = [r for r in model.roles if r not in bands]
     if missing:
@@ -255,24 +315,45 @@ def predict_proba(model: SceneModel, bands: Mapping[str, np.ndarray]) -> np.ndar
             f"the scene model needs bands {', '.join(missing)}, missing from this window; "
             "use the same band roles as for fitting"
         )
-    x = _features(bands, model.roles, model.offsets)
-    invalid = np.isnan(x).any(axis=0)
-    x[:, invalid] = 0.0
-    ll = _loglik(x, model.means, model.whiten, model.log_consts)
-    ll -= ll.max(axis=0)
-    p = np.exp(ll)
-    p /= p.sum(axis=0)
-    out = np.zeros((len(model.classes),) + p.shape[1:], dtype=np.float64)
-    for comp, cls in enumerate(model.component_class):  # fixed order: deterministic sums
-        out[cls] += p[comp]
-    out = out.astype(np.float32)
-    out[:, invalid] = np.nan
-    return out
+    t = _terms(model)
+    shape = np.shape(bands[model.roles[0]])
+    x = np.empty((len(model.roles), *shape), dtype=np.float32)
+    floor = np.float32(FLOOR)
+    for j, role in enumerate(model.roles):
+        np.subtract(np.asarray(bands[role], dtype=np.float32), t.offsets[j], out=x[j])
+        np.maximum(x[j], floor, out=x[j])  # NaN stays NaN
+        np.log(x[j], out=x[j])
+    flat = x.reshape(len(model.roles), -1)
+    n = flat.shape[1]
+    comp = np.empty((len(model.component_class), n), dtype=np.float32)
+    for a in range(0, n, BLOCK):
+        _class_proba_block(t, flat[:, a : a + BLOCK], comp[:, a : a + BLOCK])
+    if t.merge:
+        out = np.zeros((len(model.classes), n), dtype=np.float32)
+        for k, cls in enumerate(model.component_class):  # fixed order: deterministic sums
+            out[cls] += comp[k]
+        comp = out
+    return comp.reshape((len(model.classes), *shape))
+
+
+def top_class(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index (uint8) and probability (float32) of the most probable class of (K, ...) probs.
+
+    Ties go to the first class (like ``argmax``); both are garbage where probs are NaN, and the
+    probability is NaN there.
+    """
+    best = np.zeros(probs.shape[1:], dtype=np.uint8)
+    top = np.array(probs[0], dtype=np.float32, copy=True)
+    above = np.empty(probs.shape[1:], dtype=bool)
+    for k in range(1, probs.shape[0]):
+        np.greater(probs[k], top, out=above)
+        np.copyto(best, np.uint8(k), where=above)
+        np.maximum(top, probs[k], out=top)
+    return best, top
 
 
 def class_map(model: SceneModel, probs: np.ndarray, nodata: int = 255) -> np.ndarray:
     """Index into ``model.classes`` of the most probable class (uint8), ``nodata`` where NaN."""
-    invalid = np.isnan(probs).any(axis=0)
-    out = np.argmax(np.where(np.isnan(probs), -1.0, probs), axis=0).astype(np.uint8)
-    out[invalid] = nodata
+    out, top = top_class(probs)
+    out[np.isnan(top)] = nodata
     return out

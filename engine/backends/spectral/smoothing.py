@@ -24,6 +24,29 @@ HALO = 1
 KEEP = 0.99
 
 
+def box_sum(values: np.ndarray, radius: int) -> np.ndarray:
+    """Sum of (..., H, W) float32 ``values`` over each pixel's (2r + 1)^2 box, edges 'nearest'.
+
+    Separable, in a fixed order (the 2r + 1 column offsets of each row, then the row offsets),
+    so each output is the same sum of the same inputs wherever the pixel lies.
+    """
+    h, w = values.shape[-2:]
+    r = radius
+    padded = np.empty(values.shape[:-2] + (h + 2 * r, w + 2 * r), dtype=values.dtype)
+    padded[..., r : r + h, r : r + w] = values
+    padded[..., r : r + h, :r] = values[..., :, :1]
+    padded[..., r : r + h, r + w :] = values[..., :, -1:]
+    padded[..., :r, :] = padded[..., r : r + 1, :]
+    padded[..., r + h :, :] = padded[..., r + h - 1 : r + h, :]
+    rows = padded[..., :, 0:w].copy()
+    for dx in range(1, 2 * r + 1):
+        rows += padded[..., :, dx : dx + w]
+    out = rows[..., 0:h, :].copy()
+    for dy in range(1, 2 * r + 1):
+        out += rows[..., dy : dy + h, :]
+    return out
+
+
 def smooth_probabilities(probs: np.ndarray, radius: int = 1, keep: float = KEEP) -> np.ndarray:
     """Box-average (K, H, W) class probabilities over valid neighbours within ``radius``.
 
@@ -40,23 +63,19 @@ def smooth_probabilities(probs: np.ndarray, radius: int = 1, keep: float = KEEP)
         raise ValueError(f"radius must be >= 0, got {radius}")
     if radius == 0 or probs.size == 0:
         return probs.copy()
-    _, h, w = probs.shape
-    valid = ~np.isnan(probs).any(axis=0)
-    values = np.where(valid[None], probs, np.float32(0)).astype(np.float64)
-    weight = valid.astype(np.float64)
-    pad = ((0, 0), (radius, radius), (radius, radius))
-    values = np.pad(values, pad, mode="edge")
-    weight = np.pad(weight, pad[1:], mode="edge")
-    acc = np.zeros((probs.shape[0], h, w), dtype=np.float64)
-    wsum = np.zeros((h, w), dtype=np.float64)
-    # Fixed summation order: row offset outer, column offset inner, for every pixel alike.
-    for dy in range(2 * radius + 1):
-        for dx in range(2 * radius + 1):
-            acc += values[:, dy : dy + h, dx : dx + w]
-            wsum += weight[dy : dy + h, dx : dx + w]
-    out = np.full(probs.shape, np.nan, dtype=np.float32)
-    # A valid pixel always counts itself, so wsum >= 1 there.
-    np.divide(acc, wsum[None], out=out, where=valid[None], casting="unsafe")
-    confident = valid & (np.where(valid[None], probs, np.float32(0)).max(axis=0) >= keep)
-    out[:, confident] = probs[:, confident]
+    top = probs.max(axis=0)  # NaN wherever any class is NaN
+    invalid = np.isnan(top)
+    if invalid.any():
+        values = np.where(invalid, np.float32(0), probs)
+        out = box_sum(values, radius)
+        # A valid pixel always counts itself, so the weight is >= 1 there.
+        weight = box_sum((~invalid).astype(np.float32), radius)
+        np.divide(out, weight, out=out, where=~invalid)
+        out[:, invalid] = np.nan
+    else:
+        # The same bytes as the branch above where no neighbour is invalid: a full box weighs
+        # (2r + 1)^2 there too, and it is a division in both.
+        out = box_sum(probs, radius)
+        np.divide(out, np.float32((2 * radius + 1) ** 2), out=out)
+    np.copyto(out, probs, where=top >= keep)  # NaN >= keep is False
     return out

@@ -1,0 +1,166 @@
+"""The SPEX backend end to end on a real Sentinel-2 crop with a tiny random model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from spex.engine.backends.spex.stretch import fit_stretch  # noqa: E402
+from spex.engine.backends.spex.tiling import LogitBlender, ModelGrid, blend_weights  # noqa: E402
+from spex.engine.cli import main  # noqa: E402
+from spex.engine.errors import BandError  # noqa: E402
+from tests.rasters import crop_raster  # noqa: E402
+
+PROMPT = "extract the water bodies and vegetation"
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("spex") / "tiny"
+    assert main(["models", "init", "--size", "tiny", "--out", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def crop(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # 512 x 700: two model windows (rows 0 and 448) sharing a 64 px overlap.
+    return crop_raster(
+        s2_scene, tmp_path_factory.mktemp("raster") / "crop.tif", (300, 50, 512, 700)
+    )
+
+
+def _extract(crop: Path, model: Path, out: Path, tile: int = 512) -> Path:
+    argv = [
+        "extract",
+        str(crop),
+        "--prompt",
+        PROMPT,
+        "--out",
+        str(out),
+        "--backend",
+        "spex",
+        "--model",
+        str(model),
+        "--max-new-tokens",
+        "6",
+        "--tile",
+        str(tile),
+        "--device",
+        "cpu",
+    ]
+    assert main(argv) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_512(crop: Path, tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _extract(crop, tiny_dir, tmp_path_factory.mktemp("runs") / "a")
+
+
+def test_init_writes_the_published_layout(tiny_dir: Path) -> None:
+    names = {p.name for p in tiny_dir.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= names
+    config = json.loads((tiny_dir / "config.json").read_text())
+    assert config["spex"]["random_weights"] is True
+
+
+def test_end_to_end_outputs(run_512: Path, crop: Path, tiny_dir: Path) -> None:
+    with rasterio.open(run_512 / "mask.tif") as mask, rasterio.open(crop) as src:
+        assert (mask.width, mask.height) == (src.width, src.height)
+        values = mask.read(1)
+    assert set(np.unique(values)) <= {0, 1, 2, 255}
+    manifest = json.loads((run_512 / "run.json").read_text())
+    details = manifest["backend"]["details"]
+    assert manifest["backend"]["name"] == "spex"
+    assert details["model_folder"] == str(tiny_dir.absolute())
+    assert details["random_weights"] is True
+    assert details["config"]["spex"]["vision"]["channels"] == 16
+    assert len(details["checkpoint_sha256"]) == 64
+    assert details["windows_total"] == 2
+    assert details["windows_run"] + details["windows_skipped_no_candidate"] == 2
+    assert details["requests"] >= 1
+    text = (run_512 / "explanation.md").read_text()
+    assert "## Model answer" in text and "random weights" in text
+    assert "### Appendix: answers per model window" in text
+    assert "window r0 c0 (pixels x 0..512, y 0..512" in text
+    assert (run_512 / "features.gpkg").is_file()
+
+
+def test_deterministic_and_independent_of_tile_size(
+    run_512: Path, crop: Path, tiny_dir: Path, tmp_path: Path
+) -> None:
+    again = _extract(crop, tiny_dir, tmp_path / "b")
+    small = _extract(crop, tiny_dir, tmp_path / "c", tile=256)
+    with rasterio.open(run_512 / "mask.tif") as a, rasterio.open(again / "mask.tif") as b:
+        reference = a.read(1)
+        assert np.array_equal(reference, b.read(1))
+    with rasterio.open(small / "mask.tif") as c:
+        agreement = float((c.read(1) == reference).mean())
+    assert agreement >= 0.999, agreement
+    answers = [
+        (r / "explanation.md").read_text().split("### Appendix")[1] for r in (run_512, again, small)
+    ]
+    assert answers[0] == answers[1] == answers[2]
+
+
+def test_model_grid_is_global_and_covers_the_raster() -> None:
+    grid = ModelGrid(width=1000, height=512, size=512, overlap=64)
+    assert (grid.n_cols, grid.n_rows, grid.stride) == (3, 1, 448)
+    assert list(grid.intersecting(0, 0, 10, 10)) == [(0, 0)]
+    assert list(grid.intersecting(440, 0, 520, 10)) == [(0, 0), (0, 1)]
+    assert list(grid.intersecting(990, 0, 1000, 10)) == [(0, 2)]
+    covered = np.zeros(1000, bool)
+    for _, c in grid.intersecting(0, 0, 1000, 512):
+        covered[grid.origin(0, c)[0] : grid.origin(0, c)[0] + 512] = True
+    assert covered.all()
+
+
+def test_blending_averages_overlaps_and_keeps_single_windows_exact() -> None:
+    weights = blend_weights(8, 2)
+    assert weights.max() == 1.0 and weights.min() > 0
+    blender = LogitBlender(0, 0, 14, 8, 1)
+    blender.add(0, 0, np.full((1, 8, 8), 2.0, np.float32), weights)
+    blender.add(6, 0, np.full((1, 8, 8), -2.0, np.float32), weights)
+    out = blender.result(empty=-9.0)[0]
+    assert np.allclose(out[:, :5], 2.0) and np.allclose(out[:, 9:], -2.0)
+    assert np.allclose(out[:, 6:8].mean(), 0.0, atol=1e-6)  # symmetric ramps cancel
+    assert np.all(np.diff(out[3]) <= 1e-6)  # a smooth hand-over, no jump
+
+
+def test_stretch_is_global_and_needs_true_colour() -> None:
+    rng = np.random.default_rng(0)
+    sample = {r: rng.uniform(0.0, 0.3, 10_000).astype(np.float32) for r in ("red", "green", "blue")}
+    stretch = fit_stretch(sample)
+    tile = {r: np.array([[0.0, 0.15, 0.3, np.nan]], np.float32) for r in sample}
+    rgb, valid = stretch.apply(tile)
+    assert rgb.shape == (1, 4, 3) and valid.tolist() == [[True, True, True, False]]
+    assert rgb[0, 0].tolist() == [0, 0, 0] and rgb[0, 2].tolist() == [255, 255, 255]
+    assert 120 <= int(rgb[0, 1, 0]) <= 135 and rgb[0, 3].tolist() == [0, 0, 0]
+    with pytest.raises(BandError, match="blue"):
+        fit_stretch({"red": sample["red"], "green": sample["green"], "nir": sample["red"]})
+
+
+def test_missing_model_is_one_line_error(
+    crop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "extract",
+        str(crop),
+        "--prompt",
+        PROMPT,
+        "--out",
+        str(tmp_path / "x"),
+        "--backend",
+        "spex",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--model" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x").exists()
