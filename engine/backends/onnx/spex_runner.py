@@ -14,17 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from rasterio.windows import Window
 
 from ...errors import BackendError
-from ..base import BackendReport, TilePrediction
-from ..spex.backend import NO_CANDIDATE_LOGIT, SpexBackend
+from ..base import BackendReport
+from ..spex.backend import SpexBackend
 from ..spex.config import SpexConfig
-from ..spex.tiling import LogitBlender
+from ..spex.prompting import chatml_prompt, split_on_image
 from .metadata import MANIFEST_NAME
 from .runtime import RuntimeSession, open_session
 
-IMAGE_PLACEHOLDER = "<image>"
 PARTS = ("vision", "embed", "decoder", "mask")
 
 
@@ -37,22 +35,6 @@ class OrtAnswer:
     logits: np.ndarray  # float32 (h, w) mask logits at the decoder's resolution
     stopped: str  # "eos" or "max_new_tokens"
     token_ids: tuple[int, ...] = ()
-
-
-def chatml_prompt(system: str, request: str) -> str:
-    """The ChatML conversation text, ending with the assistant's turn (as the torch runner)."""
-    return (
-        f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{request}<|im_end|>\n"
-        "<|im_start|>assistant\n"
-    )
-
-
-def split_on_image(prompt: str) -> tuple[str, str]:
-    """Text before and after the single ``<image>`` placeholder (the image first when absent)."""
-    if IMAGE_PLACEHOLDER not in prompt:
-        return "", prompt
-    before, after = prompt.split(IMAGE_PLACEHOLDER, 1)
-    return before, after.replace(IMAGE_PLACEHOLDER, "")
 
 
 def adaptive_mean(states: np.ndarray, tokens: int) -> np.ndarray:
@@ -249,25 +231,9 @@ class SpexOnnxBackend(SpexBackend):
         self.device = self.runner.sessions["vision"].device
         self.dtype, self.attention = "float32", "onnxruntime"
 
-    def predict(self, bands: dict[str, np.ndarray], window: Window) -> TilePrediction:
-        """As `SpexBackend.predict`, with the mask logits upsampled in numpy (no torch)."""
-        assert self.grid is not None and self.plan is not None, "prepare() must run first"
-        col, row = int(window.col_off), int(window.row_off)
-        height, width = next(iter(bands.values())).shape
-        inner = self._inner(col, row, width, height)
-        keys = [
-            key
-            for key in self.grid.intersecting(*inner)
-            if self._available(key, col, row, width, height)
-        ]
-        blender = LogitBlender(col, row, width, height, len(self.plan.targets))
-        with self._lock:
-            results = self._windows(keys, bands, col, row)
-        for key, result in zip(keys, results, strict=True):
-            if result.logits is not None:
-                x0, y0 = self.grid.origin(*key)
-                blender.add(x0, y0, upsample_bilinear(result.logits, self.size), self._weights)
-        return self._classes(blender.result(NO_CANDIDATE_LOGIT), bands)
+    def _upsample(self, logits: np.ndarray) -> np.ndarray:
+        """Mask logits to the model window's size, in numpy (no torch on this path)."""
+        return upsample_bilinear(logits, self.size)
 
     def report(self) -> BackendReport:
         """The SPEX report, with the runtime and the provider that ran."""

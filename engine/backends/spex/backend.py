@@ -179,11 +179,15 @@ class SpexBackend(Backend):
         for key, result in zip(keys, results, strict=True):
             if result.logits is None:
                 continue
-            from .inference import upsample_logits
-
             x0, y0 = self.grid.origin(*key)
-            blender.add(x0, y0, upsample_logits(result.logits, self.size), self._weights)
+            blender.add(x0, y0, self._upsample(result.logits), self._weights)
         return self._classes(blender.result(NO_CANDIDATE_LOGIT), bands)
+
+    def _upsample(self, logits: np.ndarray) -> np.ndarray:
+        """Mask logits (K, h, w) to the model window's size (bilinear, as the model's training)."""
+        from .inference import upsample_logits
+
+        return upsample_logits(logits, self.size)
 
     def report(self) -> BackendReport:
         """Model, checkpoint, device, tiling counts and the model's answers."""

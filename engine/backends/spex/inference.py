@@ -27,9 +27,8 @@ import torch.nn.functional as nnf
 
 from .config import SpexConfig
 from .model import SpexForCausalLM
+from .prompting import chatml_prompt, split_on_image
 from .tokenizer import SpexTokenizer
-
-IMAGE_PLACEHOLDER = "<image>"
 
 
 @dataclass(frozen=True)
@@ -40,22 +39,6 @@ class Answer:
     tokens: int
     logits: np.ndarray  # float32 (h, w) mask logits at the decoder's resolution
     stopped: str  # "eos" or "max_new_tokens"
-
-
-def chatml_prompt(system: str, request: str) -> str:
-    """The published ChatML conversation text, ending with the assistant's turn."""
-    return (
-        f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{request}<|im_end|>\n"
-        "<|im_start|>assistant\n"
-    )
-
-
-def split_on_image(prompt: str) -> tuple[str, str]:
-    """Text before and after the single ``<image>`` placeholder (prepended when absent)."""
-    if IMAGE_PLACEHOLDER not in prompt:
-        return "", prompt
-    before, after = prompt.split(IMAGE_PLACEHOLDER, 1)
-    return before, after.replace(IMAGE_PLACEHOLDER, "")
 
 
 def to_pixel_values(rgb: np.ndarray, config: SpexConfig) -> torch.Tensor:
