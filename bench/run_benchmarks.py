@@ -124,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=6144, help="side of the large raster")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--no-quality", action="store_true", help="skip the quality evaluation")
+    parser.add_argument(
+        "--no-models", action="store_true", help="skip the spex and onnx benchmarks"
+    )
+    parser.add_argument(
+        "--skip-full", action="store_true", help="spex: tiny config only (the full one takes ~9 GB)"
+    )
     args = parser.parse_args(argv)
     CACHE.mkdir(parents=True, exist_ok=True)
     small = build_tiled_raster(SCENE, CACHE / f"s2_{args.size // 2}.tif", args.size // 2, None)
@@ -135,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     perf = performance_markdown(small, large, s, big, packed, pk)
     print(perf)
     replace_section(ROOT / "docs" / "benchmarks.md", "performance", perf)
+    if not args.no_models:
+        spex_args = ["--skip-full"] if args.skip_full else []
+        subprocess.run([sys.executable, "bench/spex_bench.py", *spex_args], cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "bench/onnx_bench.py"], cwd=ROOT, check=True)
     if not args.no_quality:
         subprocess.run([sys.executable, "-m", "bench.quality"], cwd=ROOT, check=True)
         table = (ROOT / "bench" / "out" / "quality.md").read_text(encoding="utf-8")
