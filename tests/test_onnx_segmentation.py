@@ -147,7 +147,7 @@ def test_per_pixel_model_tiled_equals_whole_image_bit_for_bit(
     assert details["window_cache_hits"] > 0
     assert details["windows_read_apart"] > 0  # windows across 128 px tiles: read once, apart
     assert details["provider"] == "CPUExecutionProvider"
-    assert small.manifest["backend"]["device"] == "cpu"
+    assert small.manifest["backend"]["device"] == "cpu (onnxruntime CPUExecutionProvider)"
     assert small.manifest["tiling"]["halo"] == 0  # border windows are read apart
 
 

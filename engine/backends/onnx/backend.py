@@ -315,6 +315,6 @@ class OnnxBackend(Backend):
             ),
             details=details,
             notes=notes,
-            device=self.runtime.device,
+            device=f"{self.runtime.device} (onnxruntime {self.runtime.provider})",
             explanation=f"Model classes: {self.class_summary()}.",
         )

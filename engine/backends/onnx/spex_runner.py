@@ -228,7 +228,8 @@ class SpexOnnxBackend(SpexBackend):
             self.max_new_tokens,
             self.threads,
         )
-        self.device = self.runner.sessions["vision"].device
+        vision = self.runner.sessions["vision"]
+        self.device = f"{vision.device} (onnxruntime {vision.provider})"
         self.dtype, self.attention = "float32", "onnxruntime"
 
     def _upsample(self, logits: np.ndarray) -> np.ndarray:
