@@ -36,6 +36,11 @@ from .widgets import BandRoleTable, ExtentPicker, backend_problem
 LOG_TAG = "SPEX"
 
 
+#: Picking one of these files in the model picker selects its folder.
+MODEL_MARKER_FILES = ("config.json", "spex_onnx.json")
+MODEL_FILTER = "Models (*.onnx config.json spex_onnx.json);;ONNX models (*.onnx);;All files (*)"
+
+
 class SpexDock(QgsDockWidget):
     """The SPEX panel. `run()` starts a task; layers are added when it finishes."""
 
@@ -78,11 +83,18 @@ class SpexDock(QgsDockWidget):
         self.backend_reason = QLabel(body)
         self.backend_reason.setWordWrap(True)
         self.model_folder = QgsFileWidget(body)
-        self.model_folder.setStorageMode(QgsFileWidget.GetDirectory)
+        # One picker for every kind of model: a file is chosen, and a folder's marker file
+        # (SPEX config.json, exported spex_onnx.json) stands for its folder.
+        self.model_folder.setStorageMode(QgsFileWidget.GetFile)
+        self.model_folder.setFilter(MODEL_FILTER)
+        self.model_folder.setToolTip(
+            "SPEX weights: the folder's config.json; exported SPEX: its spex_onnx.json; "
+            "a segmentation model: its .onnx file (a folder path may also be typed)"
+        )
         self.model_folder.setFilePath(settings.model_folder())
         form.addRow("Backend", self.backend_combo)
         form.addRow("", self.backend_reason)
-        form.addRow("Model folder", self.model_folder)
+        form.addRow("Model", self.model_folder)
 
         self.extent_picker = ExtentPicker(body)
         form.addRow("Extent", self.extent_picker)
@@ -187,7 +199,7 @@ class SpexDock(QgsDockWidget):
         self.backend_combo.blockSignals(True)
         self.backend_combo.clear()
         for name in BACKEND_NAMES:
-            problem = backend_problem(name, self.model_folder.filePath())
+            problem = backend_problem(name, self.model_path())
             label = name if problem is None else f"{name} (unavailable)"
             self.backend_combo.addItem(label, name)
             item = self.backend_combo.model().item(self.backend_combo.count() - 1)
@@ -201,6 +213,13 @@ class SpexDock(QgsDockWidget):
         self.backend_combo.setCurrentIndex(index)
         self.backend_combo.blockSignals(False)
         self._show_backend_reason()
+
+    def model_path(self) -> str:
+        """The chosen model: an .onnx file, or the folder whose marker file was picked."""
+        path = self.model_folder.filePath()
+        if path and Path(path).name in MODEL_MARKER_FILES:
+            return str(Path(path).parent)
+        return path
 
     def backend_reasons(self) -> dict[str, str | None]:
         """Backend name -> why it cannot run (None when it can), as listed."""
@@ -260,11 +279,11 @@ class SpexDock(QgsDockWidget):
         if not prompt:
             raise ValueError("write an instruction, e.g. 'extract the water bodies'")
         backend = self.backend_combo.currentData() or "spectral"
-        problem = backend_problem(backend, self.model_folder.filePath())
+        problem = backend_problem(backend, self.model_path())
         if problem:
             raise ValueError(f"backend '{backend}' cannot run: {problem}")
         extent = self.extent_picker.extent(layer, self.iface.mapCanvas(), QgsProject.instance())
-        model = self.model_folder.filePath()
+        model = self.model_path()
         min_area_ha = self.min_area_spin.value()
         return ExtractionRequest(
             input_path=Path(layer.source().split("|")[0]),

@@ -1,0 +1,85 @@
+"""An ONNX segmentation model carrying its metadata, run from the dock panel and from the
+Processing algorithm in real QGIS (offscreen); the provider that ran is shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsVectorLayer
+
+from spex.spex_qgis import settings
+from spex.spex_qgis.dock import SpexDock
+from spex.spex_qgis.processing.provider import SpexProvider
+from tests.qgis_helpers import wait_for
+from tests.rasters import crop_raster
+
+pytest.importorskip("onnxruntime")
+from tests.onnx_models import PROMPT, build_model  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_model(tmp_path_factory.mktemp("onnx") / "water_forest.onnx", tile=128)
+
+
+@pytest.fixture(scope="module")
+def scene(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return crop_raster(s2_scene, tmp_path_factory.mktemp("crop") / "crop.tif", (300, 0, 600, 400))
+
+
+def test_dock_runs_an_onnx_model_and_shows_the_provider(
+    qgis_iface, qgis_new_project, scene: Path, model: Path, tmp_path: Path
+) -> None:
+    layer = QgsRasterLayer(str(scene), "scene", "gdal")
+    QgsProject.instance().addMapLayer(layer)
+    dock = SpexDock(qgis_iface, qgis_iface.mainWindow())
+    try:
+        dock.layer_combo.setLayer(layer)
+        dock.output_folder.setFilePath(str(tmp_path / "out"))
+        dock.model_folder.setFilePath(str(model))
+        assert dock.backend_reasons()["onnx"] is None
+        dock.backend_combo.setCurrentIndex(dock.backend_combo.findData("onnx"))
+        dock.prompt_edit.setPlainText(PROMPT)
+        before = set(QgsProject.instance().mapLayers())
+        dock.run_button.click()
+        wait_for(lambda: not dock.is_running(), timeout=120)
+        added = set(QgsProject.instance().mapLayers()) - before
+        assert len(added) == 2, qgis_iface.messageBar().get_messages(2)
+        manifest = dock.last_result.manifest
+        assert manifest["backend"]["name"] == "onnx"
+        assert "CPUExecutionProvider" in dock.device_label.text()
+        assert "onnx" in dock.device_label.text()
+    finally:
+        dock.shutdown()
+        dock.deleteLater()
+        settings.set_model_folder("")  # the choice persists in QgsSettings: leave none behind
+
+
+def test_processing_runs_an_onnx_model(
+    qgis_processing, scene: Path, model: Path, tmp_path: Path
+) -> None:
+    import processing
+
+    registry = QgsApplication.processingRegistry()
+    provider = SpexProvider()
+    assert registry.addProvider(provider)
+    try:
+        out = processing.run(
+            "spex:extract_land_cover",
+            {
+                "INPUT": str(scene),
+                "PROMPT": "extract the forest",
+                "BACKEND": "onnx",
+                "MODEL": str(model),
+                "OUTPUT_MASK": str(tmp_path / "forest.tif"),
+                "OUTPUT_FEATURES": str(tmp_path / "forest.gpkg"),
+            },
+        )
+    finally:
+        registry.removeProvider(provider)
+    regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
+    assert regions.isValid() and regions.featureCount() > 0
+    assert {f["class"] for f in regions.getFeatures()} == {"vegetation"}  # "forest" class
+    assert "onnx" in out["DEVICE"] and "CPUExecutionProvider" in out["DEVICE"]
+    assert "Model classes: background, water (water), forest (vegetation)" in out["EXPLANATION"]
