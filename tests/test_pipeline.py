@@ -238,3 +238,15 @@ def test_cancel_during_vectorizing_leaves_nothing_behind(s2_scene: Path, tmp_pat
         )
     assert stage["vectorizing"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_texture_rule_is_tile_exact_through_the_pipeline(s2_scene: Path, tmp_path: Path) -> None:
+    """Built-up vs bare uses a neighbourhood rule on this winter scene: still the same
+    answer per pixel whatever the tile size."""
+    prompt = "built-up areas and bare soil"
+    a = extract(ExtractionRequest(s2_scene, prompt, tmp_path / "a", tile_size=512))
+    b = extract(ExtractionRequest(s2_scene, prompt, tmp_path / "b", tile_size=192))
+    assert a.manifest["backend"]["details"]["texture_rule"]["active"] is True
+    assert a.manifest["tiling"]["halo"] > 1
+    with rasterio.open(a.mask_path) as ma, rasterio.open(b.mask_path) as mb:
+        assert np.array_equal(ma.read(1), mb.read(1))
