@@ -16,6 +16,7 @@ from .backends import Backend, get_backend
 from .backends.base import TilePrediction
 from .errors import InputError
 from .explanation import write_explanation
+from .gdal_io import GDAL_IO
 from .geodesy import MetricMeasurer, pixel_area_m2, spatial_reference
 from .instruction import parse_instruction
 from .manifest import write_manifest
@@ -369,7 +370,8 @@ def _write_pass(
                 tile.core.width,
                 tile.core.height,
             )
-            prov = labels_src.read(1, window=local)
+            with GDAL_IO:
+                prov = labels_src.read(1, window=local)
             nodata = prov == NODATA_LABEL
             prov = np.where(nodata | (prov >= n_prov), 0, prov)
             classes = to_class[prov]

@@ -10,6 +10,8 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
+from .gdal_io import GDAL_IO
+
 #: Block size of every GeoTIFF the engine writes.
 BLOCK = 256
 
@@ -57,9 +59,9 @@ class GeoTiffSink:
             int(window.width),
             int(window.height),
         )
-        self.dataset.write(
-            array.astype(self.dataset.dtypes[band - 1], copy=False), band, window=local
-        )
+        values = array.astype(self.dataset.dtypes[band - 1], copy=False)
+        with GDAL_IO:
+            self.dataset.write(values, band, window=local)
 
     def describe(
         self,

@@ -19,6 +19,7 @@ from rasterio.windows import Window
 
 from .bands import BandMapping, resolve_band_mapping
 from .errors import InputError
+from .gdal_io import GDAL_IO
 from .reflectance import Scaling, resolve_scaling
 from .sensors import get_preset
 
@@ -127,7 +128,8 @@ class RasterSource:
     def read(self, window: Window) -> dict[str, np.ndarray]:
         """Read `window` as float32 reflectance per band role (NaN = nodata)."""
         try:
-            raw = self.dataset.read(self._band_indexes(), window=window)
+            with GDAL_IO:
+                raw = self.dataset.read(self._band_indexes(), window=window)
         except RasterioIOError as exc:
             raise InputError(
                 f"{self.path.name} is damaged: reading {window} failed; re-export or re-download it."

@@ -8,7 +8,6 @@ tiles are in flight; results come back in row-major order, as the region labelli
 from __future__ import annotations
 
 import os
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -54,11 +53,9 @@ def predict_tiles(
     nothing from other tiles (labelling, sums); its result is the `analysis` of the tile.
     """
     workers = workers or default_workers()
-    read_lock = threading.Lock()  # one GDAL dataset handle: reads are serialised
 
     def run(tile: Tile) -> TileResult:
-        with read_lock:
-            bands = source.read(tile.read)
+        bands = source.read(tile.read)  # serialised with every GDAL write (gdal_io)
         core = tile.core_slices
         prediction = None
         if not np.isnan(next(iter(bands.values()))[core]).all():
