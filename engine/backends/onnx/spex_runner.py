@@ -19,7 +19,7 @@ from ...errors import BackendError
 from ..base import BackendReport
 from ..spex.backend import SpexBackend
 from ..spex.config import SpexConfig
-from ..spex.prompting import chatml_prompt, split_on_image
+from ..spex.prompting import chatml_prompt, greedy_decode, split_on_image
 from .metadata import MANIFEST_NAME
 from .runtime import RuntimeSession, open_session
 
@@ -144,22 +144,18 @@ class OrtSpexRunner:
         empty = np.zeros((self.layers, 1, self.kv_heads, 0, self.head_dim), np.float32)
         hidden, logits, keys, values = self._decode(embeds, empty, empty)
         last_prompt_state = hidden[:, -1:]
-        generated: list[int] = []
         states: list[np.ndarray] = []
-        eos = self.tokenizer.eos_ids
-        stopped = "max_new_tokens"
-        next_id = int(logits[0].argmax())
-        while True:
-            if next_id in eos:
-                stopped = "eos"
-                break
-            generated.append(next_id)
-            if len(generated) >= self.max_new_tokens:
-                break
-            step = self._run("embed", {"input_ids": np.asarray([[next_id]], np.int64)})[0]
-            hidden, logits, keys, values = self._decode(step, keys, values)
+        cache = [keys, values]
+
+        def feed(token_id: int) -> int:
+            step = self._run("embed", {"input_ids": np.asarray([[token_id]], np.int64)})[0]
+            hidden, logits, cache[0], cache[1] = self._decode(step, cache[0], cache[1])
             states.append(hidden[:, -1:])
-            next_id = int(logits[0].argmax())
+            return int(logits[0].argmax())
+
+        generated, stopped = greedy_decode(
+            int(logits[0].argmax()), feed, self.tokenizer.eos_ids, self.max_new_tokens
+        )
         mid = time.perf_counter()
         self.timings["generation_s"] += mid - clock
         token_states = np.concatenate(states, axis=1) if states else last_prompt_state

@@ -27,7 +27,7 @@ import torch.nn.functional as nnf
 
 from .config import SpexConfig
 from .model import SpexForCausalLM
-from .prompting import chatml_prompt, split_on_image
+from .prompting import chatml_prompt, greedy_decode, split_on_image
 from .tokenizer import SpexTokenizer
 
 
@@ -118,24 +118,20 @@ class SpexRunner:
         _sync(self.model.device)
         self.timings["prefill_s"] += time.perf_counter() - clock  # part of generation_s
         last_prompt_state = hidden[:, -1:]
-        generated: list[int] = []
         states: list[torch.Tensor] = []
-        eos = self.tokenizer.eos_ids
-        stopped = "max_new_tokens"
-        next_id = int(logits[0].argmax())
-        while True:
-            if next_id in eos:
-                stopped = "eos"
-                break
-            generated.append(next_id)
-            if len(generated) >= self.max_new_tokens:
-                break
-            token = torch.tensor([[next_id]], dtype=torch.long, device=self.model.device)
-            hidden, logits, cache = self.model.language_forward(
-                self.model.embed_tokens(token), cache
+        cache_box = [cache]
+
+        def feed(token_id: int) -> int:
+            token = torch.tensor([[token_id]], dtype=torch.long, device=self.model.device)
+            hidden, logits, cache_box[0] = self.model.language_forward(
+                self.model.embed_tokens(token), cache_box[0]
             )
             states.append(hidden[:, -1:])
-            next_id = int(logits[0].argmax())
+            return int(logits[0].argmax())
+
+        generated, stopped = greedy_decode(
+            int(logits[0].argmax()), feed, self.tokenizer.eos_ids, self.max_new_tokens
+        )
         _sync(self.model.device)
         mid = time.perf_counter()
         self.timings["generation_s"] += mid - clock

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+
 IMAGE_PLACEHOLDER = "<image>"
 
 
@@ -19,3 +21,23 @@ def split_on_image(prompt: str) -> tuple[str, str]:
         return "", prompt
     before, after = prompt.split(IMAGE_PLACEHOLDER, 1)
     return before, after.replace(IMAGE_PLACEHOLDER, "")
+
+
+def greedy_decode(
+    first_id: int, feed: Callable[[int], int], eos_ids: Collection[int], max_new_tokens: int
+) -> tuple[list[int], str]:
+    """Greedy generation: the token ids and why it stopped ("eos" or "max_new_tokens").
+
+    `first_id` is the argmax after the prompt; `feed(token_id)` runs the model on one fed-back
+    token (keeping its own cache and hidden states) and returns the next argmax. The published
+    loop: a token is kept unless it is an end token, and the last kept token is not fed back.
+    """
+    generated: list[int] = []
+    next_id = first_id
+    while True:
+        if next_id in eos_ids:
+            return generated, "eos"
+        generated.append(next_id)
+        if len(generated) >= max_new_tokens:
+            return generated, "max_new_tokens"
+        next_id = feed(next_id)
