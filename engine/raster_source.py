@@ -96,11 +96,14 @@ class RasterSource:
     def _band_indexes(self) -> list[int]:
         return [i + 1 for i, role in enumerate(self.mapping.roles) if role is not None]
 
-    def _to_roles(self, raw: np.ndarray) -> dict[str, np.ndarray]:
-        """Scale raw (bands, ...) values to float32 reflectance with NaN for nodata."""
+    def _to_roles(
+        self, raw: np.ndarray, roles: Sequence[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Scale raw (bands, ...) values of `roles` (default: all) to float32 reflectance with
+        NaN for nodata (a pixel that is nodata in any of the bands read)."""
         valid = self._valid_mask(raw)
         out: dict[str, np.ndarray] = {}
-        for role, values in zip(self.roles, raw, strict=True):
+        for role, values in zip(self.roles if roles is None else roles, raw, strict=True):
             scaled = self.scaling.apply(values)
             scaled[~valid] = np.nan
             out[role] = scaled
@@ -125,22 +128,34 @@ class RasterSource:
             valid &= (raw != 0).any(axis=0)
         return valid
 
-    def read(self, window: Window) -> dict[str, np.ndarray]:
-        """Read `window` as float32 reflectance per band role (NaN = nodata)."""
+    def read(self, window: Window, roles: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Read `window` as float32 reflectance per band role (NaN = nodata).
+
+        `roles` limits the read to the bands a backend uses (default: every band with a role).
+        """
+        wanted = self.roles if roles is None else tuple(r for r in self.roles if r in roles)
+        indexes = [self.mapping.roles.index(role) + 1 for role in wanted]
         try:
             with GDAL_IO:
-                raw = self.dataset.read(self._band_indexes(), window=window)
+                raw = self.dataset.read(indexes, window=window)
         except RasterioIOError as exc:
             raise InputError(
                 f"{self.path.name} is damaged: reading {window} failed; re-export or re-download it."
             ) from exc
-        return self._to_roles(raw)
+        return self._to_roles(raw, wanted)
 
-    def read_sample(self, max_pixels: int = SAMPLE_PIXELS) -> Sample:
-        """A decimated read of the whole raster: the source of every global statistic."""
-        return _sample_to_roles(
-            self, _read_decimated(self.dataset, self._band_indexes(), max_pixels)
-        )
+    def read_sample(self) -> Sample:
+        """A decimated read of the whole raster: the source of every global statistic.
+
+        The read made when the raster was opened (for the scaling decision) is reused.
+        """
+        if self._raw_sample is None:
+            self._raw_sample = _read_decimated(
+                self.dataset, list(range(1, self.dataset.count + 1)), SAMPLE_PIXELS
+            )
+        raw, step = self._raw_sample
+        used = [i - 1 for i in self._band_indexes()]
+        return _sample_to_roles(self, (raw[used], step))
 
 
 def _read_decimated(

@@ -53,9 +53,10 @@ def predict_tiles(
     nothing from other tiles (labelling, sums); its result is the `analysis` of the tile.
     """
     workers = workers or default_workers()
+    roles = backend.required_roles()
 
     def run(tile: Tile) -> TileResult:
-        bands = source.read(tile.read)  # serialised with every GDAL write (gdal_io)
+        bands = source.read(tile.read, roles)  # serialised with every GDAL write (gdal_io)
         core = tile.core_slices
         prediction = None
         if not np.isnan(next(iter(bands.values()))[core]).all():

@@ -31,7 +31,7 @@ def whole_image_classes(model: Path, raster: Path, activation: str = "softmax") 
     from spex.engine.backends.onnx.segmentation import decide
 
     with open_source(raster) as source:
-        bands = source.read(Window(0, 0, source.width, source.height))
+        bands = source.read(Window(0, 0, source.width, source.height), BANDS)
     stack = np.stack([bands[r] for r in BANDS])
     nodata = np.isnan(stack).any(axis=0)
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])

@@ -63,6 +63,14 @@ class Backend(ABC):
         """Names of the evidence layers returned by `predict` (after `prepare`)."""
         return ()
 
+    def required_roles(self) -> tuple[str, ...] | None:
+        """Band roles `predict` reads (after `prepare`); None: every band with a role.
+
+        Tiles are read with only these bands: less I/O and scaling for a model that uses a
+        few of a scene's bands. A pixel is nodata when any of them is.
+        """
+        return None
+
     @abstractmethod
     def prepare(
         self, source: RasterSource, plan: Plan, sample: Sample, monitor: RunMonitor

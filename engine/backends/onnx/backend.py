@@ -18,7 +18,7 @@ import rasterio
 from rasterio.windows import Window
 
 from ...errors import BackendError, PromptError
-from ...indices import compute_index
+from ...indices import compute_index, get_index
 from ...instruction import Plan, parse_instruction
 from ...progress import RunMonitor
 from ...raster_source import RasterSource, Sample
@@ -156,6 +156,15 @@ class OnnxBackend(Backend):
         if self._spex is not None:
             return self._spex.halo
         return 0
+
+    def required_roles(self) -> tuple[str, ...] | None:
+        """A segmentation model's bands and the evidence indices'; every band for SPEX."""
+        if self._spex is not None:
+            return self._spex.required_roles()
+        roles = set(self.meta.bands)
+        for name in self._evidence:
+            roles.update(get_index(name).roles)
+        return tuple(sorted(roles))
 
     @property
     def evidence_names(self) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from rasterio.windows import Window
 
-from ...indices import compute_index
+from ...indices import compute_index, get_index
 from ...plan import Plan
 from ...progress import RunMonitor
 from ...raster_source import RasterSource, Sample
@@ -90,6 +90,17 @@ class SpectralBackend(Backend):
                 self.smoothing_radius,
             )
         monitor.progress(1.0, "scene classifier ready")
+
+    def required_roles(self) -> tuple[str, ...] | None:
+        """The classifier's bands, the evidence indices' and the texture rule's."""
+        if self.model is None:
+            return None
+        roles = set(self.model.roles)
+        for name in self._evidence:
+            roles.update(get_index(name).roles)
+        if self._rule.active:
+            roles.update(("red", "nir"))
+        return tuple(sorted(roles))
 
     def predict(self, bands: dict[str, np.ndarray], window: Window | None = None) -> TilePrediction:
         """Class probabilities, smoothed, then the most probable class per pixel.
