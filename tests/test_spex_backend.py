@@ -164,3 +164,29 @@ def test_missing_model_is_one_line_error(
     err = capsys.readouterr().err.strip()
     assert "--model" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_cancel_mid_run_leaves_nothing(
+    crop: Path, tiny_dir: Path, tmp_path: Path
+) -> None:
+    from spex.engine import ExtractionRequest, RunMonitor, extract
+    from spex.engine.errors import CancelledError
+
+    asked = {"n": 0}
+
+    def cancel_once_running() -> bool:
+        asked["n"] += 1
+        return asked["n"] > 2  # after the model is loaded and the first checks have passed
+
+    out = tmp_path / "cancelled"
+    request = ExtractionRequest(
+        crop,
+        PROMPT,
+        out,
+        backend="spex",
+        tile_size=256,
+        backend_options={"model": tiny_dir, "max_new_tokens": 4, "device": "cpu"},
+    )
+    with pytest.raises(CancelledError):
+        extract(request, RunMonitor(is_cancelled=cancel_once_running))
+    assert not out.exists() and list(tmp_path.iterdir()) == []
