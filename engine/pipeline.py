@@ -14,7 +14,7 @@ from rasterio.windows import Window, from_bounds
 
 from .backends import Backend, get_backend
 from .backends.base import TilePrediction
-from .errors import InputError
+from .errors import InputError, PromptError
 from .explanation import write_explanation
 from .gdal_io import GDAL_IO
 from .geodesy import MetricMeasurer, pixel_area_m2, spatial_reference
@@ -114,7 +114,13 @@ def extract(request: ExtractionRequest, monitor: RunMonitor | None = None) -> Ex
 def _extract(request: ExtractionRequest, monitor: RunMonitor) -> ExtractionResult:
     clock = time.perf_counter()
     backend = get_backend(request.backend, **request.backend_options)
-    plan = parse_instruction(request.prompt, available=backend.supported_targets())
+    try:
+        plan = parse_instruction(request.prompt, available=backend.supported_targets())
+    except PromptError as exc:
+        note = backend.targets_note()
+        if note is None:
+            raise
+        raise PromptError(f"{exc}; {note}") from exc
     if request.min_area_m2 is not None:
         plan = replace(plan, min_area_m2=request.min_area_m2)
     check_output_dir(Path(request.out_dir))

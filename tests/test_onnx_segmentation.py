@@ -113,8 +113,10 @@ def test_instruction_picks_classes_through_synonyms(
     assert result.plan.targets == ("water",)
     assert np.array_equal(mask == 1, whole == 1)
     assert set(np.unique(mask).tolist()) <= {0, 1, 255}
-    with pytest.raises(PromptError, match="it extracts water, vegetation"):
+    with pytest.raises(PromptError, match="it extracts water, vegetation") as refused:
         run(s2_scene, models["pixel"], tmp_path / "bad", prompt="extract the buildings")
+    assert "classes background, water (water), forest (vegetation)" in str(refused.value)
+    assert "\n" not in str(refused.value)
 
 
 def test_probability_output_and_metadata_errors(s2_scene: Path, tmp_path: Path) -> None:

@@ -63,6 +63,11 @@ class Backend(ABC):
         """Names of the evidence layers returned by `predict` (after `prepare`)."""
         return ()
 
+    def targets_note(self) -> str | None:
+        """What decides `supported_targets`, for the refusal of a target (e.g. a model's
+        classes); None when the target list says it all."""
+        return None
+
     def required_roles(self) -> tuple[str, ...] | None:
         """Band roles `predict` reads (after `prepare`); None: every band with a role.
 

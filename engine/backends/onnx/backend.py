@@ -173,6 +173,12 @@ class OnnxBackend(Backend):
             return self._spex.evidence_names
         return self._evidence
 
+    def targets_note(self) -> str | None:
+        """The model's own class names, which decide what can be extracted."""
+        if self._spex is not None:
+            return None
+        return f"the model {self.path.name} has the classes {self.class_summary()}"
+
     def class_summary(self) -> str:
         """The model's classes and the targets they map to, for messages and the report."""
         parts = []
