@@ -166,9 +166,7 @@ def test_missing_model_is_one_line_error(
     assert not (tmp_path / "x").exists()
 
 
-def test_cancel_mid_run_leaves_nothing(
-    crop: Path, tiny_dir: Path, tmp_path: Path
-) -> None:
+def test_cancel_mid_run_leaves_nothing(crop: Path, tiny_dir: Path, tmp_path: Path) -> None:
     from spex.engine import ExtractionRequest, RunMonitor, extract
     from spex.engine.errors import CancelledError
 
