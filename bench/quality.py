@@ -42,7 +42,7 @@ from .quality_data import (
     LSTS_ROLES,
     S2_ROLES,
     SPYNDEX_ROLES,
-    prepare_l7,
+    optional_l7,
     prepare_lsts,
     prepare_s2,
     prepare_s2_hand,
@@ -96,7 +96,7 @@ def datasets() -> list[Dataset]:
     """The evaluation datasets (prepared on first use)."""
     prepare_s2()
     hand = prepare_s2_hand()
-    prepare_l7()
+    has_l7 = bool(optional_l7())
     lsts = prepare_lsts()
     spx = prepare_spyndex_raster()
     fmask_targets = {
@@ -122,7 +122,7 @@ def datasets() -> list[Dataset]:
         "vegetation": ((V,), (W, B, BARE)),
         "builtup": ((B,), (W, V, BARE)),
     }
-    return [
+    sets = [
         Dataset("s2_4326", CACHE / "s2_4326.tif", CACHE / "s2_4326_labels.tif", S2_ROLES, True,
                 1e4, s2_targets, "S2 L1C chip warped to EPSG:4326, 512x512"),
         Dataset("s2_utm", CACHE / "s2_utm.tif", CACHE / "s2_utm_labels.tif", S2_ROLES, True,
@@ -143,6 +143,7 @@ def datasets() -> list[Dataset]:
         Dataset("spyndex_dn", spx[1], spx[2], SPYNDEX_ROLES, False, 255.0, spx_targets,
                 "the same as simulated 8-bit DN", points=True),
     ]  # fmt: skip
+    return sets if has_l7 else [d for d in sets if not d.name.startswith("l7_")]
 
 
 def read_bands(path: Path, roles: Sequence[str], scale: float) -> dict[str, np.ndarray]:
