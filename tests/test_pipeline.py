@@ -250,3 +250,24 @@ def test_texture_rule_is_tile_exact_through_the_pipeline(s2_scene: Path, tmp_pat
     assert a.manifest["tiling"]["halo"] > 1
     with rasterio.open(a.mask_path) as ma, rasterio.open(b.mask_path) as mb:
         assert np.array_equal(ma.read(1), mb.read(1))
+
+
+def test_landsat_collection2_names_and_scaling_end_to_end(
+    s2_run: object, s2_scene: Path, tmp_path: Path
+) -> None:
+    """The scene's bands as a Landsat 8/9 Collection 2 Level-2 product (SR_B1..SR_B7, DN =
+    (reflectance + 0.2) / 0.0000275): detected from the names, scaled by the preset, and the
+    water found agrees with the Sentinel-2 run."""
+    with rasterio.open(s2_scene) as src:
+        reflectance = src.read([1, 2, 3, 4, 8, 12, 13]).astype(np.float32) / 10_000
+        profile = {"crs": src.crs, "transform": src.transform, "nodata": 0}
+    dn = np.clip(np.round((reflectance + 0.2) / 0.0000275), 1, 65535).astype(np.uint16)
+    names = [f"SR_B{i}" for i in range(1, 8)]
+    path = write_raster(tmp_path / "lc09.tif", dn, descriptions=names, **profile)
+    result = extract(ExtractionRequest(path, PROMPT, tmp_path / "out"))
+    assert result.manifest["bands"]["sensor"] == "landsat8_9_oli"
+    assert result.manifest["scaling"]["scale"] == pytest.approx(0.0000275)
+    assert result.manifest["scaling"]["offset"] == pytest.approx(-0.2)
+    with rasterio.open(result.mask_path) as a, rasterio.open(s2_run.mask_path) as b:
+        water, reference = a.read(1) == 1, b.read(1) == 1
+    assert (water & reference).sum() / (water | reference).sum() > 0.9
