@@ -13,26 +13,23 @@ import rasterio
 from rasterio.windows import Window, from_bounds
 
 from .backends import Backend, get_backend
-from .backends.base import TilePrediction
+from .classify_pass import classify_pass
 from .errors import InputError, PromptError
 from .explanation import write_explanation
-from .gdal_io import GDAL_IO
 from .geodesy import MetricMeasurer, pixel_area_m2, spatial_reference
 from .instruction import parse_instruction
 from .manifest import write_manifest
+from .mask_writer import write_pass
 from .outputs import StagedOutputDir, check_output_dir
 from .plan import Plan
 from .progress import RunMonitor
-from .raster_sink import GeoTiffSink
 from .raster_source import RasterSource, open_source
-from .regions import NODATA_LABEL, RegionAccumulator, Regions, TileRegions, label_tile
+from .regions import Regions
 from .selection import select_regions
 from .targets import TARGETS
-from .tile_runner import predict_tiles
 from .vectorize import RegionRecord, write_features
-from .windows import Tile, TileGrid, make_grid
+from .windows import TileGrid, make_grid
 
-MASK_NODATA = 255
 #: GDAL block cache (MB): reads stream, so a small cache keeps memory flat.
 GDAL_CACHE_MB = 64
 
@@ -194,7 +191,7 @@ def _overlaps(window: Window, source: RasterSource) -> bool:
 def _run_passes(facts: RunFacts, staging: Path, work: Path, monitor: RunMonitor) -> None:
     clock = time.perf_counter()
     labels_path = work / "provisional.tif"
-    regions = _classify_pass(facts, labels_path, monitor.stage(0.1, 0.7))
+    regions = classify_pass(facts, labels_path, monitor.stage(0.1, 0.7))
     facts.timings["classify_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     measurer = MetricMeasurer(spatial_reference(facts.source.dataset.crs.to_wkt()))
@@ -203,7 +200,7 @@ def _run_passes(facts: RunFacts, staging: Path, work: Path, monitor: RunMonitor)
     facts.regions_found = len(regions)
     facts.kept = _records(facts, regions, kept)
     region_raster = work / "regions.tif"
-    _write_pass(facts, labels_path, regions, kept, staging / "mask.tif", region_raster, monitor)
+    write_pass(facts, labels_path, regions, kept, staging / "mask.tif", region_raster, monitor)
     facts.timings["write_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     monitor.progress(0.85, "vectorizing regions")
@@ -217,89 +214,6 @@ def _run_passes(facts: RunFacts, staging: Path, work: Path, monitor: RunMonitor)
         monitor.check_cancel,
     )
     facts.timings["vectorize_s"] = time.perf_counter() - clock
-
-
-@dataclass(frozen=True)
-class _TileFacts:
-    """What one tile contributes, computed in its worker thread."""
-
-    regions: TileRegions
-    valid_per_row: np.ndarray
-    evidence_sums: np.ndarray  # (4, targets, evidence): inside sum, inside n, outside sum, n
-
-
-def _analyse_tile(
-    tile: Tile, prediction: TilePrediction | None, n_targets: int, n_evidence: int
-) -> _TileFacts:
-    shape = (int(tile.core.height), int(tile.core.width))
-    if prediction is None:
-        classes = np.full(shape, MASK_NODATA, dtype=np.uint8)
-        confidence = np.zeros(shape, np.float32)
-        evidence = np.zeros((n_evidence, *shape), np.float32)
-        sums = np.zeros((4, n_targets, n_evidence))
-    else:
-        classes, confidence = prediction.classes, prediction.confidence
-        evidence = prediction.evidence
-        sums = _evidence_sums(classes, evidence, n_targets)
-    valid = classes != MASK_NODATA
-    return _TileFacts(label_tile(classes, confidence, evidence), valid.sum(axis=1), sums)
-
-
-def _classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Regions:
-    source, grid = facts.source, facts.grid
-    n_targets, n_evidence = len(facts.plan.targets), len(facts.evidence_names)
-    evidence_totals = np.zeros((4, n_targets, n_evidence))
-    accumulator = RegionAccumulator(source.width, n_evidence)
-    row_area = _row_pixel_areas(source)
-
-    def analyse(tile: Tile, prediction: TilePrediction | None) -> _TileFacts:
-        return _analyse_tile(tile, prediction, n_targets, n_evidence)
-
-    with GeoTiffSink(labels_path, source.dataset, "uint32", nodata=None, area=grid.area) as sink:
-        results = predict_tiles(
-            source, facts.backend, grid, monitor.check_cancel, facts.workers, analyse
-        )
-        for i, result in enumerate(results):
-            tile, tile_facts = result.tile, result.analysis
-            if result.prediction is None:
-                facts.tiles_skipped_nodata += 1
-            evidence_totals += tile_facts.evidence_sums
-            rows = slice(int(tile.core.row_off), int(tile.core.row_off + tile.core.height))
-            facts.valid_pixels += int(tile_facts.valid_per_row.sum())
-            facts.valid_area_m2 += float(tile_facts.valid_per_row @ row_area[rows])
-            labels = accumulator.add(
-                tile.row, int(tile.core.row_off), int(tile.core.col_off), tile_facts.regions
-            )
-            sink.write(labels, tile.core)
-            monitor.progress((i + 1) / len(grid), f"classified tile {i + 1}/{len(grid)}")
-    facts.inside_sum, facts.inside_n, facts.outside_sum, facts.outside_n = evidence_totals
-    return accumulator.finish()
-
-
-def _evidence_sums(classes: np.ndarray, evidence: np.ndarray, n_targets: int) -> np.ndarray:
-    """Per target and index: sum and count of finite values inside the target and outside it."""
-    out = np.zeros((4, n_targets, len(evidence)))
-    valid = classes != MASK_NODATA
-    finite = np.isfinite(evidence)
-    values = np.where(finite, evidence, 0.0)
-    for t in range(n_targets):
-        inside = classes == t + 1
-        outside = valid & ~inside
-        for mask, row in ((inside, 0), (outside, 2)):
-            out[row, t] = (values * mask).sum(axis=(1, 2))
-            out[row + 1, t] = (finite & mask).sum(axis=(1, 2))
-    return out
-
-
-def _row_pixel_areas(source: RasterSource) -> np.ndarray:
-    measurer = MetricMeasurer(spatial_reference(source.dataset.crs.to_wkt()))
-    transform = tuple(source.dataset.transform)
-    return np.array(
-        [
-            pixel_area_m2(transform, measurer.geographic, measurer.unit, row + 0.5)
-            for row in range(source.height)
-        ]
-    )
 
 
 def _region_areas(facts: RunFacts, regions: Regions, measurer: MetricMeasurer) -> np.ndarray:
@@ -336,63 +250,3 @@ def _records(facts: RunFacts, regions: Regions, kept: np.ndarray) -> list[Region
             )
         )
     return records
-
-
-def _write_pass(
-    facts: RunFacts,
-    labels_path: Path,
-    regions: Regions,
-    kept: np.ndarray,
-    mask_path: Path,
-    region_path: Path,
-    monitor: RunMonitor,
-) -> None:
-    n_prov = len(regions.provisional_to_region)
-    region_of = regions.provisional_to_region
-    new_id = np.zeros(len(regions) + 1, dtype=np.int32)
-    new_id[kept + 1] = np.arange(1, len(kept) + 1, dtype=np.int32)
-    to_id = new_id[region_of + 1]  # region_of == -1 -> 0
-    class_of_region = np.zeros(len(regions) + 1, dtype=np.uint8)
-    class_of_region[kept + 1] = regions.target[kept]
-    to_class = class_of_region[region_of + 1]
-    grid, source = facts.grid, facts.source
-    colours = {0: (0, 0, 0)} | {
-        i: TARGETS[t].colour for i, t in enumerate(facts.plan.targets, start=1)
-    }
-    names = ["background"] + [TARGETS[t].title for t in facts.plan.targets]
-    tags = {f"CLASS_{i}": name for i, name in enumerate(names)}
-    tags.update(SPEX_PROMPT=facts.plan.prompt, SPEX_NODATA="255")
-    with (
-        rasterio.open(labels_path) as labels_src,
-        GeoTiffSink(mask_path, source.dataset, "uint8", nodata=MASK_NODATA, area=grid.area) as mask,
-        GeoTiffSink(region_path, source.dataset, "int32", nodata=0, area=grid.area) as ids,
-    ):
-        mask.describe(["class"], colours, tags)
-        for i, tile in enumerate(grid):
-            monitor.check_cancel()
-            local = Window(
-                tile.core.col_off - grid.area.col_off,
-                tile.core.row_off - grid.area.row_off,
-                tile.core.width,
-                tile.core.height,
-            )
-            with GDAL_IO:
-                prov = labels_src.read(1, window=local)
-            nodata = prov == NODATA_LABEL
-            prov = np.where(nodata | (prov >= n_prov), 0, prov)
-            classes = to_class[prov]
-            classes[nodata] = MASK_NODATA
-            mask.write(classes, tile.core)
-            ids.write(to_id[prov], tile.core)
-            monitor.progress(0.7 + 0.15 * (i + 1) / len(grid), "writing the mask")
-    _attach_category_names(mask_path, names)
-
-
-def _attach_category_names(path: Path, names: list[str]) -> None:
-    """Class names as GDAL category names (kept in the .aux.xml beside the mask)."""
-    from osgeo import gdal
-
-    dataset = gdal.Open(str(path), gdal.GA_Update)
-    categories = names + [""] * (MASK_NODATA - len(names)) + ["nodata"]
-    dataset.GetRasterBand(1).SetCategoryNames(categories)
-    dataset = None
