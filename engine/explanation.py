@@ -29,12 +29,10 @@ def _ha(m2: float) -> str:
 def summary_lines(facts: RunFacts) -> list[str]:
     """One line per target: regions, area and share of the valid area."""
     lines = []
-    for t, target in enumerate(facts.plan.targets, start=1):
-        records = [r for r in facts.kept if r.class_id == t]
-        area = sum(_polygon_area(facts, r.region_id) for r in records)
+    for target, (count, area) in facts.target_totals().items():
         share = 100.0 * area / facts.valid_area_m2 if facts.valid_area_m2 else 0.0
         lines.append(
-            f"{TARGETS[target].title}: {len(records)} regions, {_ha(area)} "
+            f"{TARGETS[target].title}: {count} regions, {_ha(area)} "
             f"({share:.1f}% of the valid area)"
         )
     return lines

@@ -21,12 +21,9 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
     source, grid = facts.source, facts.grid
     ds = source.dataset
     report = facts.backend.report()
-    counts = {t: 0 for t in facts.plan.targets}
-    area = {t: 0.0 for t in facts.plan.targets}
-    for record in facts.kept:
-        counts[record.class_key] += 1
-        polygon = facts.polygons.get(record.region_id)
-        area[record.class_key] += polygon.area_m2 if polygon is not None else 0.0
+    totals = facts.target_totals()
+    counts = {target: count for target, (count, _) in totals.items()}
+    area = {target: area for target, (_, area) in totals.items()}
     return {
         "schema": SCHEMA,
         "spex_version": __version__,

@@ -91,6 +91,15 @@ class RunFacts:
     timings: dict[str, float] = field(default_factory=dict)
     sample_pixels: int = 0
 
+    def target_totals(self) -> dict[str, tuple[int, float]]:
+        """Per plan target: the regions kept and their polygons' area in m2."""
+        totals = {target: (0, 0.0) for target in self.plan.targets}
+        for record in self.kept:
+            count, area = totals[record.class_key]
+            polygon = self.polygons.get(record.region_id)
+            totals[record.class_key] = (count + 1, area + (polygon.area_m2 if polygon else 0.0))
+        return totals
+
     @property
     def workers(self) -> int | None:
         """Tile threads asked for by the request."""
