@@ -45,7 +45,7 @@ def _polygon_area(facts: RunFacts, region_id: int) -> float:
 
 def build_explanation(facts: RunFacts) -> str:
     """The explanation as Markdown."""
-    report = facts.backend.report()
+    report = facts.report or facts.backend.report()
     src = facts.source
     out: list[str] = [f'# Extraction: "{facts.plan.prompt}"', ""]
     out += ["## Plan", "", facts.plan.describe(), ""]

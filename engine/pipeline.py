@@ -12,7 +12,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window, from_bounds
 
-from .backends import Backend, get_backend
+from .backends import Backend, BackendReport, get_backend
 from .classify_pass import classify_pass
 from .errors import InputError, PromptError
 from .explanation import write_explanation
@@ -89,6 +89,7 @@ class RunFacts:
     kept: list[RegionRecord] = field(default_factory=list)
     polygons: dict[int, object] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    report: BackendReport | None = None  # the backend's account, taken once the passes are done
     sample_pixels: int = 0
 
     def target_totals(self) -> dict[str, tuple[int, float]]:
@@ -151,6 +152,7 @@ def _extract(request: ExtractionRequest, monitor: RunMonitor) -> ExtractionResul
             _run_passes(facts, staging, work, monitor)
             shutil.rmtree(work)
             facts.timings["total_s"] = time.perf_counter() - clock
+            facts.report = backend.report()  # once: the explanation and the manifest share it
             summary = write_explanation(facts, staging / "explanation.md")
             manifest = write_manifest(facts, staging / "run.json")
     out = Path(request.out_dir).absolute()
