@@ -59,11 +59,11 @@ class _WindowReader:
         # closed at the end of the run, or when collected, never left to interpreter exit
         self._finalizer = weakref.finalize(self, dataset.close)
 
-    def read(self, window: Window) -> dict[str, np.ndarray]:
-        """Bands of `window` as float32 reflectance per role, like the pipeline's reads."""
+    def read(self, window: Window, roles: tuple[str, ...] | None) -> dict[str, np.ndarray]:
+        """Bands `roles` of `window` as float32 reflectance, exactly like the pipeline's reads."""
         with self._lock:
             self.reads += 1
-            return self._source.read(window)
+            return self._source.read(window, roles)
 
     def close(self) -> None:
         """Close the handle."""
@@ -270,7 +270,7 @@ class OnnxBackend(Backend):
             if inside:
                 part = {r: bands[r][y0 - oy : y1 - oy, x0 - ox : x1 - ox] for r in self.meta.bands}
             else:
-                part = self._reader.read(Window(x0, y0, x1 - x0, y1 - y0))
+                part = self._reader.read(Window(x0, y0, x1 - x0, y1 - y0), self.required_roles())
             patch = np.zeros((len(self.meta.bands), t, t), np.float32)
             stack = np.stack([part[r] for r in self.meta.bands])
             patch[:, : y1 - y0, : x1 - x0] = self._standardise(stack)
