@@ -1,320 +1,322 @@
-"""Quality evaluation of the spectral backend on real labelled imagery.
+"""Quality of the spectral backend on every labelled scene: ours, the oracle, the textbook rule.
 
-For every dataset and target: IoU of our classifier against the labels, on labelled pixels only
-(positives = the target's label, negatives = the other labelled classes), next to the oracle
-baseline: the best fixed threshold of each single index, chosen WITH the labels over a sweep.
-A dataset of several scenes (``lsts``) fits one model per scene and pools the confusion counts
-(the oracle threshold is one threshold over the pooled pixels). ``FP px`` counts the labelled
-negatives we call the target: on a scene set without water it must stay near 0.
+For each scene (``bench/scenes.py``) and each target with labelled positives:
 
-The predictor is a swappable function ``predict_scene(path, roles, calibrated, scale) -> class
-map`` (uint8 codes of ``CLASS_CODES``, 255 nodata); the default fits the scene model on a
-decimated whole-raster sample, predicts the full scene and smooths. Data: ``bench/quality_data``.
+- **ours**: the real engine, as an analyst runs it: the raster opened with the engine's own band
+  and scaling detection (or the scene's stated band roles), the global sample, the spectral
+  backend's ``prepare`` and its per-tile ``predict`` over the whole (small) raster;
+- **oracle**: the best single-index threshold chosen WITH the labels (NDVI, NDWI, MNDWI, NDBI,
+  BSI, AWEIsh, brightness; both directions) on the engine-scaled values. No real run can pick
+  it; a method worth using beats it without seeing the labels;
+- **textbook**: the fixed rule from the literature (MNDWI > 0 or NDWI > 0, NDVI > 0.3,
+  NDBI > 0, BSI > 0, NDSI > 0.4, visible brightness > 0.3), on the same values.
 
-Run: ``.venv/bin/python -m bench.quality`` -> Markdown table on stdout and ``bench/out/quality.md``.
+IoU on labelled pixels only: positives are the target's code, negatives every other labelled
+code. Then per target: the mean over scenes of each column and the worst scene (ours - oracle).
+
+``--loo`` repeats the evaluation leaving each scene out of every value tuned on this benchmark
+(``TUNED``): for each held-out scene the tuned values are chosen again on the other scenes
+only (best mean of ours - oracle over the grid), then the held-out scene is scored with them.
+
+Run: ``.venv/bin/python -m bench.quality [--loo] [--groups benchmark,extra,dev]`` -> Markdown on
+stdout and in ``bench/out/quality.md`` (rows in ``quality.json``).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import rasterio
+from rasterio.windows import Window
 
-from spex.engine.backends.spectral.context import apply_context_rule, fit_context_rule, texture
-from spex.engine.backends.spectral.scene_model import (
-    fit_scene_model,
-    predict_proba,
-    top_class,
-)
-from spex.engine.backends.spectral.smoothing import smooth_probabilities
+from spex.engine.backends.spectral.backend import SpectralBackend
+from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.indices import compute_index
+from spex.engine.plan import Plan
+from spex.engine.progress import RunMonitor
+from spex.engine.raster_source import open_source
 
-from .quality_data import (
-    CACHE,
-    L7_ROLES,
-    LABELS,
-    LSTS_ROLES,
-    S2_ROLES,
-    SPYNDEX_ROLES,
-    optional_l7,
-    prepare_lsts,
-    prepare_s2,
-    prepare_s2_hand,
-    prepare_spyndex_raster,
-)
+from .scenes import LABEL_CODES, TARGETS, Scene, all_scenes
 
 OUT = Path(__file__).resolve().parent / "out"
-CLASS_CODES = {"water": 1, "vegetation": 2, "builtup": 3, "bare": 4, "snow": 5, "cloud": 6}
-SAMPLE_PIXELS = 1_000_000
 
-Predictor = Callable[[Path, Sequence[str], bool, float], np.ndarray]
-
-BASELINE_INDICES = {
-    "water": ("NDWI", "MNDWI", "AWEI_NSH", "AWEI_SH", "WI2015"),
-    "vegetation": ("NDVI", "SAVI"),
-    "builtup": ("NDBI", "BSI"),
-    "snow": ("NDSI",),
-    "cloud": ("HOT", "BRIGHTNESS"),
+#: Values of ``SpectralParams`` chosen on this benchmark, with the grid they were chosen from.
+#: The leave-one-out check chooses them again without each scene.
+TUNED: dict[str, tuple[float, ...]] = {
+    "builtup_ndvi_margin": (0.0, 0.05),
+    "bare_evidence_z": (3.0, 4.0, 8.0),
+    "cloud_contrast": (1.0, 1.5, 2.0),
+    "haze_contrast": (1.0, 1.6),
 }
 
-
-@dataclass(frozen=True)
-class Dataset:
-    """One labelled raster: band roles, calibration, DN scale and the targets scored on it."""
-
-    name: str
-    image: Path
-    labels: Path
-    roles: tuple[str, ...]
-    calibrated: bool
-    scale: float
-    # target -> (positive label codes, negative label codes)
-    targets: dict[str, tuple[tuple[int, ...], tuple[int, ...]]]
-    note: str
-    # Further (image, labels) scenes scored with the first one, each fitted on its own.
-    more: tuple[tuple[Path, Path], ...] = ()
-    # Unrelated pixels side by side (a table, not an image): never smoothed.
-    points: bool = False
-
-    @property
-    def scenes(self) -> tuple[tuple[Path, Path], ...]:
-        """Every (image, labels) pair of the dataset."""
-        return ((self.image, self.labels),) + self.more
+ORACLE_INDICES = ("NDVI", "NDWI", "MNDWI", "NDBI", "BSI", "AWEI_NSH", "brightness")
 
 
-W, V, B, BARE, OTHER = (LABELS[k] for k in ("water", "vegetation", "builtup", "bare", "other"))
-SNOW, CLOUD, SHADOW, HAZE = (LABELS[k] for k in ("snow", "cloud", "shadow", "haze"))
+def _brightness(bands: Mapping[str, np.ndarray]) -> np.ndarray:
+    vis = [bands[r] for r in ("blue", "green", "red") if r in bands]
+    return np.mean(vis, axis=0) if vis else np.full(next(iter(bands.values())).shape, np.nan)
 
 
-def datasets() -> list[Dataset]:
-    """The evaluation datasets (prepared on first use)."""
-    prepare_s2()
-    hand = prepare_s2_hand()
-    has_l7 = bool(optional_l7())
-    lsts = prepare_lsts()
-    spx = prepare_spyndex_raster()
-    fmask_targets = {
-        "water": ((W,), (OTHER, SNOW, CLOUD, SHADOW)),
-        "snow": ((SNOW,), (W, OTHER, CLOUD, SHADOW)),
-        "cloud": ((CLOUD,), (W, OTHER, SNOW, SHADOW)),
-    }
-    spx_targets = {
-        "water": ((W,), (V, B)),
-        "vegetation": ((V,), (W, B)),
-        "builtup": ((B,), (W, V)),
-    }
-    s2_targets = {
-        "water": ((W,), (V, B, OTHER)),
-        "vegetation": ((V,), (W, B)),
-        "builtup": ((B,), (W, V, OTHER)),
-    }
-    # Hand labels: cloud against clear land (thin haze unscored); built-up's FP px are the
-    # haze and cloud pixels called built-up (its positives are the OSM residential areas).
-    hand_targets = {"cloud": ((CLOUD,), (OTHER,)), "builtup": ((B,), (HAZE, CLOUD))}
-    l7_targets = {
-        "water": ((W,), (V, B, BARE)),
-        "vegetation": ((V,), (W, B, BARE)),
-        "builtup": ((B,), (W, V, BARE)),
-    }
-    sets = [
-        Dataset("s2_4326", CACHE / "s2_4326.tif", CACHE / "s2_4326_labels.tif", S2_ROLES, True,
-                1e4, s2_targets, "S2 L1C chip warped to EPSG:4326, 512x512"),
-        Dataset("s2_utm", CACHE / "s2_utm.tif", CACHE / "s2_utm_labels.tif", S2_ROLES, True,
-                1e4, s2_targets, "S2 L1C full scene, haze/cloud corner"),
-        Dataset("s2_hand", CACHE / "s2_utm.tif", hand, S2_ROLES, True, 1e4, hand_targets,
-                "the same scene, hand-drawn cloud / haze / clear polygons"),
-        Dataset("l7_dn", CACHE / "l7_dn.tif", CACHE / "l7_labels.tif", L7_ROLES, False,
-                255.0, l7_targets, "Landsat 7, simulated raw 8-bit DN"),
-        Dataset("l7_sr", CACHE / "l7_sr.tif", CACHE / "l7_labels.tif", L7_ROLES, True,
-                1e4, l7_targets, "Landsat 7 surface reflectance"),
-        Dataset("lsts_sr", lsts[0][0], lsts[0][2], LSTS_ROLES, True, 1e4, fmask_targets,
-                "105 Landsat 5/7 scenes, red/nir/swir1 reflectance, Fmask labels",
-                more=tuple((a, c) for a, _, c in lsts[1:])),
-        Dataset("lsts_dn", lsts[0][1], lsts[0][2], LSTS_ROLES, False, 255.0, fmask_targets,
-                "the same as simulated 8-bit DN", more=tuple((b, c) for _, b, c in lsts[1:])),
-        Dataset("spyndex_sr", spx[0], spx[2], SPYNDEX_ROLES, True, 1e4, spx_targets,
-                "120 Landsat 8 reflectance pixels", points=True),
-        Dataset("spyndex_dn", spx[1], spx[2], SPYNDEX_ROLES, False, 255.0, spx_targets,
-                "the same as simulated 8-bit DN", points=True),
-    ]  # fmt: skip
-    return sets if has_l7 else [d for d in sets if not d.name.startswith("l7_")]
+def index_values(name: str, bands: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """An oracle index on role-keyed reflectance, or None when the bands are missing."""
+    if name == "brightness":
+        return _brightness(bands)
+    try:
+        return compute_index(name, bands)
+    except Exception:  # noqa: BLE001 (a missing band: the index does not apply)
+        return None
 
 
-def read_bands(path: Path, roles: Sequence[str], scale: float) -> dict[str, np.ndarray]:
-    """Read every band as float32 / scale keyed by role; 0 (fill) becomes NaN."""
-    with rasterio.open(path) as src:
-        data = src.read().astype(np.float32)
-    data[:, (data == 0).all(axis=0)] = np.nan
-    return {role: data[i] / np.float32(scale) for i, role in enumerate(roles)}
+def _textbook(target: str, bands: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """The fixed literature rule for a target, or None without its bands."""
+    rules: dict[str, Callable[[], np.ndarray | None]] = {
+        "water": lambda: (
+            v > 0
+            if (v := index_values("MNDWI", bands)) is not None
+            or (v := index_values("NDWI", bands)) is not None
+            else None
+        ),
+        "vegetation": lambda: (v > 0.3) if (v := index_values("NDVI", bands)) is not None else None,
+        "builtup": lambda: (v > 0) if (v := index_values("NDBI", bands)) is not None else None,
+        "bare": lambda: (v > 0) if (v := index_values("BSI", bands)) is not None else None,
+        "snow": lambda: (
+            (v > 0.4) if "swir1" in bands and (v := index_values("NDSI", bands)) is not None
+            else None
+        ),
+        "cloud": lambda: _brightness(bands) > 0.3 if "red" in bands else None,
+    }  # fmt: skip
+    return rules[target]()
 
 
-def global_sample(bands: dict[str, np.ndarray], max_pixels: int = SAMPLE_PIXELS) -> dict:
-    """Decimated (regular stride) sample of valid pixels of the whole raster, 1-D per role."""
-    h, w = next(iter(bands.values())).shape
-    step = max(1, int(np.ceil(np.sqrt(h * w / max_pixels))))
-    sub = {r: v[::step, ::step].ravel() for r, v in bands.items()}
-    ok = np.all([np.isfinite(v) for v in sub.values()], axis=0)
-    return {r: v[ok] for r, v in sub.items()}
-
-
-def predict_scene(
-    path: Path,
-    roles: Sequence[str],
-    calibrated: bool,
-    scale: float,
-    radius: int = 1,
-    context: bool = True,
-) -> tuple[np.ndarray, dict]:
-    """Default predictor, as the spectral backend: fit on the global sample, predict the whole
-    scene, smooth, most probable class, texture rule (fitted on sample windows) if ``context``.
+def run_engine(
+    image: Path, scene: Scene, params: SpectralParams
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], SpectralBackend]:
+    """Per target, the engine's mask when asked for that target alone; the scaled bands; the
+    fitted backend. The scene is fitted once: the fit does not depend on the targets asked.
     """
-    bands = read_bands(path, roles, scale)
-    model = fit_scene_model(global_sample(bands), calibrated)
-    probs = predict_proba(model, bands)
-    if radius:
-        probs = smooth_probabilities(probs, radius)
-    idx, top = top_class(probs)
-    nodata = np.isnan(top)
-    info = model.to_dict()
-    if context:
-        h, w = top.shape
-        rule = fit_context_rule(
-            model,
-            lambda b: {r: v[b[0] : b[0] + b[2], b[1] : b[1] + b[3]] for r, v in bands.items()},
-            h,
-            w,
-            radius,
-        )
-        apply_context_rule(rule, idx, top, probs, texture(model, bands))
-        info["texture_rule"] = rule.to_dict()
-    idx[nodata] = 255
-    lut = np.full(256, 0, dtype=np.uint8)
-    for i, c in enumerate(model.classes):
-        lut[i] = CLASS_CODES.get(c, 0)
-    lut[255] = 255
-    return lut[idx], info
+    with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
+        plan = Plan(prompt="benchmark", targets=TARGETS)
+        radius = 0 if scene.points else params.smoothing_radius
+        backend = SpectralBackend(smoothing_radius=radius, params=params)
+        backend.prepare(src, plan, src.read_sample(), RunMonitor())
+        whole = Window(0, 0, src.width, src.height)
+        bands = src.read(whole)
+        masks = {}
+        for target in TARGETS:
+            backend._lut = backend.target_lut((target,))  # as a one-target prompt would
+            masks[target] = backend.predict(bands, whole).classes == 1
+    return masks, bands, backend
 
 
-def iou(pred: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
-    """IoU of the boolean prediction against positives, over labelled (pos | neg) pixels."""
-    tp = np.sum(pred & pos)
-    fp = np.sum(pred & neg)
-    fn = np.sum(~pred & pos)
-    return float(tp / max(tp + fp + fn, 1))
+def _counts(pred: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    return np.array([np.sum(pred & pos), np.sum(pred & neg), np.sum(~pred & pos)], np.int64)
 
 
-def best_threshold(values: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
-    """Oracle: the threshold ``values > t`` with the best IoU (sweep of 400 quantiles)."""
-    lab = (pos | neg) & np.isfinite(values)
-    v, p = values[lab], pos[lab]
-    best = (0.0, float("nan"))
-    for t in np.unique(np.quantile(v, np.linspace(0, 1, 401))):
-        pred = v > t
-        tp = np.sum(pred & p)
-        score = tp / max(np.sum(pred) + np.sum(p) - tp, 1)
-        if score > best[0]:
-            best = (float(score), float(t))
+def _iou(c: np.ndarray) -> float:
+    return float(c[0] / max(c.sum(), 1))
+
+
+def _best_threshold(v: np.ndarray, pos: np.ndarray) -> tuple[float, str, float]:
+    """Best (IoU, direction, threshold) of ``v > t`` or ``v < t`` over 400 quantiles."""
+    ok = np.isfinite(v)
+    v, pos = v[ok], pos[ok]
+    best = (0.0, ">", float("nan"))
+    if not pos.any():
+        return best
+    order = np.argsort(v, kind="stable")
+    vs, ps = v[order], pos[order]
+    cum = np.concatenate([[0], np.cumsum(ps)])
+    n_pos = int(ps.sum())
+    for t in np.unique(np.quantile(vs, np.linspace(0, 1, 401))):
+        k = int(np.searchsorted(vs, t, side="right"))  # v <= t: first k
+        below_tp, below_n = int(cum[k]), k
+        above_tp, above_n = n_pos - below_tp, len(vs) - k
+        for direction, tp, n in ((">", above_tp, above_n), ("<", below_tp, below_n)):
+            score = tp / max(n + n_pos - tp, 1)
+            if score > best[0]:
+                best = (float(score), direction, float(t))
     return best
 
 
-def evaluate(
-    predictor: Callable = predict_scene, radius: int = 1, context: bool = True
-) -> tuple[str, list[dict]]:
-    """Score every dataset/target; returns the Markdown table and the rows."""
+def score_scene(scene: Scene, params: SpectralParams, with_baselines: bool = True) -> list[dict]:
+    """One row per target of the scene: ours, and (if asked) the oracle and the textbook rule."""
+    targets = scene.targets()
+    ours = {t: np.zeros(3, np.int64) for t in targets}
+    book = {t: np.zeros(3, np.int64) for t in targets}
+    book_ok = dict.fromkeys(targets, True)
+    pooled: dict[str, list] = {name: [] for name in ORACLE_INDICES}
+    labels_all = []
+    t0 = time.perf_counter()
+    info: dict = {}
+    for image, labels_path in scene.rasters:
+        pred, bands, backend = run_engine(image, scene, params)
+        info = backend.report().details
+        with rasterio.open(labels_path) as src:
+            lab = src.read(1)
+        labelled = (lab >= 1) & (lab <= OTHER_MAX)
+        for t in targets:
+            pos = lab == LABEL_CODES[t]
+            ours[t] += _counts(pred[t], pos, labelled & ~pos)
+            if with_baselines:
+                rule = _textbook(t, bands)
+                if rule is None:
+                    book_ok[t] = False
+                else:
+                    book[t] += _counts(rule, pos, labelled & ~pos)
+        if with_baselines:
+            for name in ORACLE_INDICES:
+                v = index_values(name, bands)
+                if v is not None:
+                    pooled[name].append(v[labelled])
+            labels_all.append(lab[labelled])
+    seconds = time.perf_counter() - t0
     rows = []
-    for ds in datasets():
-        t0 = time.perf_counter()
-        counts: dict[str, np.ndarray] = {t: np.zeros(3, np.int64) for t in ds.targets}
-        pooled: dict[str, list] = {t: [] for t in ds.targets}
-        infos = []
-        for image, labels in ds.scenes:
-            pred, info = predictor(
-                image,
-                ds.roles,
-                ds.calibrated,
-                ds.scale,
-                radius=0 if ds.points else radius,
-                context=context and not ds.points,
-            )
-            infos.append(info)
-            with rasterio.open(labels) as src:
-                lab = src.read(1)
-            for target, (pos_codes, neg_codes) in ds.targets.items():
-                pos, neg = np.isin(lab, pos_codes), np.isin(lab, neg_codes)
-                ours = pred == CLASS_CODES[target]
-                counts[target] += [np.sum(ours & pos), np.sum(ours & neg), np.sum(~ours & pos)]
-                keep = pos | neg
-                pooled[target].append((image, keep, pos[keep]))
-        seconds = time.perf_counter() - t0
-        for target, (tp, fp, fn) in counts.items():
-            base = _oracle(ds, target, pooled[target])
-            rows.append({"dataset": ds.name, "target": target,
-                         "ours": float(tp / max(tp + fp + fn, 1)), "fp": int(fp),
-                         "base": base[0], "base_index": base[2], "base_t": base[1],
-                         "pos": int(tp + fn), "neg": int(sum(k.sum() for _, k, _ in pooled[target])
-                                                         - tp - fn),
-                         "seconds": seconds, "scenes": len(ds.scenes),
-                         "model": infos[0]})  # fmt: skip
-    lines = [
-        "| dataset | target | ours IoU | ours FP px | best single index IoU (oracle) | index > t "
-        "| pos px | neg px |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    for t in targets:
+        row = {"scene": scene.name, "group": scene.group, "target": t, "ours": _iou(ours[t]),
+               "pos": int(ours[t][0] + ours[t][2]), "fp": int(ours[t][1]), "seconds": seconds,
+               "simulated": scene.simulated}  # fmt: skip
+        if with_baselines:
+            lab = np.concatenate(labels_all)
+            pos = lab == LABEL_CODES[t]
+            best = (float("nan"), "", float("nan"), "-")
+            for name, parts in pooled.items():
+                if parts:
+                    score = _best_threshold(np.concatenate(parts), pos)
+                    if not score[0] <= best[0]:
+                        best = (*score, name)
+            row.update(oracle=best[0], oracle_rule=f"{best[3]} {best[1]} {best[2]:.4g}",
+                       textbook=_iou(book[t]) if book_ok[t] else float("nan"))  # fmt: skip
+        row["notes"] = info.get("notes", [])
+        rows.append(row)
+    return rows
+
+
+OTHER_MAX = 7
+
+
+def evaluate(scenes: list[Scene], params: SpectralParams) -> list[dict]:
+    """Rows of every scene and target."""
+    rows: list[dict] = []
+    for scene in scenes:
+        rows += score_scene(scene, params)
+    return rows
+
+
+def _grid(params: SpectralParams) -> list[SpectralParams]:
+    names = list(TUNED)
+    return [
+        replace(params, **dict(zip(names, values, strict=True)))
+        for values in itertools.product(*(TUNED[n] for n in names))
     ]
+
+
+def leave_one_out(scenes: list[Scene], base: list[dict], params: SpectralParams) -> list[dict]:
+    """Each scene scored with the tuned values chosen on the other scenes only."""
+    oracle = {(r["scene"], r["target"]): r["oracle"] for r in base}
+    grid = _grid(params)
+    # ours per grid point, scene and target
+    table: dict[int, dict[tuple[str, str], float]] = {}
+    for g, p in enumerate(grid):
+        table[g] = {}
+        for scene in scenes:
+            for r in score_scene(scene, p, with_baselines=False):
+                table[g][(r["scene"], r["target"])] = r["ours"]
+    rows = []
+    for scene in scenes:
+
+        def objective(g: int, held: str = scene.name) -> float:
+            gaps = [v - oracle[k] for k, v in table[g].items() if k[0] != held]
+            return float(np.mean(gaps))
+
+        g_best = max(range(len(grid)), key=objective)
+        chosen = {n: getattr(grid[g_best], n) for n in TUNED}
+        for (name, target), value in table[g_best].items():
+            if name == scene.name:
+                rows.append({"scene": name, "target": target, "ours_loo": value,
+                             "chosen": chosen})  # fmt: skip
+    return rows
+
+
+def _fmt(x: float) -> str:
+    return "-" if x != x else f"{x:.3f}"
+
+
+def markdown(rows: list[dict], loo: list[dict] | None) -> str:
+    """The per-scene table and the per-target summary."""
+    loo_map = {(r["scene"], r["target"]): r["ours_loo"] for r in loo or []}
+    head = "| scene | group | target | ours | oracle | oracle rule | textbook | ours - oracle |"
+    if loo:
+        head += " ours, scene left out |"
+    lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in rows:
-        lines.append(
-            f"| {r['dataset']} | {r['target']} | {r['ours']:.3f} | {r['fp']} | {r['base']:.3f} | "
-            f"{r['base_index']} > {r['base_t']:.3f} | {r['pos']} | {r['neg']} |"
+        line = (
+            f"| {r['scene']}{' (sim.)' if r['simulated'] else ''} | {r['group']} | {r['target']} "
+            f"| {_fmt(r['ours'])} | {_fmt(r['oracle'])} | {r['oracle_rule']} "
+            f"| {_fmt(r['textbook'])} | {r['ours'] - r['oracle']:+.3f} |"
         )
-    return "\n".join(lines), rows
+        if loo:
+            line += f" {_fmt(loo_map.get((r['scene'], r['target']), float('nan')))} |"
+        lines.append(line)
+    lines += ["", summary(rows, loo_map)]
+    return "\n".join(lines)
 
 
-def _oracle(ds: Dataset, target: str, pooled: list) -> tuple[float, float, str]:
-    """Best single-index threshold over the pooled labelled pixels of every scene."""
-    best = (float("nan"), float("nan"), "-")
-    for ix in BASELINE_INDICES.get(target, ()):
-        if not all(r in ds.roles for r in _roles(ix)):
+def summary(rows: list[dict], loo_map: Mapping[tuple[str, str], float]) -> str:
+    """Per target: mean of each column over scenes, and the worst scene against the oracle."""
+    head = "| target | scenes | mean ours | mean oracle | mean textbook | worst (ours - oracle) |"
+    if loo_map:
+        head += " mean ours, left out | worst left out - oracle |"
+    lines = [head, "|" + " --- |" * (head.count("|") - 1)]
+    for t in TARGETS:
+        rs = [r for r in rows if r["target"] == t]
+        if not rs:
             continue
-        values, pos = [], []
-        for image, keep, p in pooled:
-            values.append(compute_index(ix, read_bands(image, ds.roles, ds.scale))[keep])
-            pos.append(p)
-        v, p = np.concatenate(values), np.concatenate(pos)
-        if not p.any():
-            continue
-        score = best_threshold(v, p, ~p) + (ix,)
-        if not score[0] <= best[0]:
-            best = score
-    return best
+        book = [r["textbook"] for r in rs if r["textbook"] == r["textbook"]]
+        worst = min(rs, key=lambda r: r["ours"] - r["oracle"])
+        line = (
+            f"| {t} | {len(rs)} | {np.mean([r['ours'] for r in rs]):.3f} "
+            f"| {np.mean([r['oracle'] for r in rs]):.3f} "
+            f"| {np.mean(book) if book else float('nan'):.3f} ({len(book)}) "
+            f"| {worst['ours'] - worst['oracle']:+.3f} ({worst['scene']}) |"
+        )
+        if loo_map:
+            left = [(loo_map[(r["scene"], t)], r) for r in rs if (r["scene"], t) in loo_map]
+            w = min(left, key=lambda x: x[0] - x[1]["oracle"])
+            line += (
+                f" {np.mean([v for v, _ in left]):.3f} "
+                f"| {w[0] - w[1]['oracle']:+.3f} ({w[1]['scene']}) |"
+            )
+        lines.append(line)
+    return "\n".join(lines)
 
 
-def _roles(index: str) -> tuple[str, ...]:
-    from spex.engine.indices import get_index
-
-    return get_index(index).roles
-
-
-def main() -> None:
-    """Print the table and write it to bench/out/quality.md (+ rows as JSON)."""
+def main(argv: Iterable[str] | None = None) -> None:
+    """Print the tables and write them to bench/out/quality.md (+ rows as JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--radius", type=int, default=1, help="smoothing radius (0: none)")
-    parser.add_argument(
-        "--no-context", action="store_true", help="no texture rule for built-up vs bare soil"
-    )
-    args = parser.parse_args()
-    table, rows = evaluate(radius=args.radius, context=not args.no_context)
-    print(table)
+    parser.add_argument("--groups", default="benchmark,extra,dev", help="scene groups to score")
+    parser.add_argument("--scene", action="append", help="only these scenes (repeatable)")
+    parser.add_argument("--loo", action="store_true", help="leave-one-scene-out check of TUNED")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    scenes = all_scenes(tuple(args.groups.split(",")))
+    if args.scene:
+        scenes = [s for s in scenes if s.name in args.scene]
+    params = SpectralParams()
+    rows = evaluate(scenes, params)
+    loo = leave_one_out(scenes, rows, params) if args.loo else None
+    text = markdown(rows, loo)
+    print(text)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "quality.md").write_text(table + "\n")
-    (OUT / "quality.json").write_text(json.dumps(rows, indent=1, default=str))
-    for r in rows:
-        if r["target"] == "water" and r["scenes"] == 1:
-            print(r["dataset"], json.dumps(r["model"]["seed_counts"]), r["model"]["notes"])
+    (OUT / "quality.md").write_text(text + "\n", encoding="utf-8")
+    (OUT / "quality.json").write_text(
+        json.dumps({"rows": rows, "loo": loo}, indent=1, default=str), encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

