@@ -52,7 +52,7 @@ def natural_colour(layer: QgsRasterLayer) -> None:
         setter(band)
     layer.setRenderer(renderer)
     layer.setContrastEnhancement(
-        QgsContrastEnhancement.StretchToMinimumMaximum,
+        QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum,
         limits=layer.renderer().minMaxOrigin().limits(),
     )
 

@@ -92,7 +92,7 @@ class SpexDock(QgsDockWidget):
         self.model_folder = QgsFileWidget(body)
         # One picker for every kind of model: a file is chosen, and a folder's marker file
         # (SPEX config.json, exported spex_onnx.json) stands for its folder.
-        self.model_folder.setStorageMode(QgsFileWidget.GetFile)
+        self.model_folder.setStorageMode(QgsFileWidget.StorageMode.GetFile)
         self.model_folder.setFilter(MODEL_FILTER)
         self.model_folder.setToolTip(
             "SPEX weights: the folder's config.json; exported SPEX: its spex_onnx.json; "
@@ -121,7 +121,7 @@ class SpexDock(QgsDockWidget):
         self.min_area_spin.setSuffix(" ha")
         self.min_area_spin.setSpecialValueText("from the instruction")
         self.output_folder = QgsFileWidget(advanced)
-        self.output_folder.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_folder.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_folder.lineEdit().setPlaceholderText("project folder, else temporary")
         adv.addRow("Tile size (px)", self.tile_spin)
         adv.addRow("Overlap (px)", self.overlap_spin)
@@ -363,7 +363,9 @@ class SpexDock(QgsDockWidget):
             self.stage_label.setText("cancelled: nothing was written")
             self.explanation_view.setHtml("<p>The run was cancelled; nothing was written.</p>")
             self.tabs.setCurrentIndex(0)
-            self.iface.messageBar().pushMessage(LOG_TAG, "The run was cancelled.", Qgis.Info, 5)
+            self.iface.messageBar().pushMessage(
+                LOG_TAG, "The run was cancelled.", Qgis.MessageLevel.Info, 5
+            )
         else:
             self._fail(task.error or "the run failed", task.details)
 
@@ -380,15 +382,17 @@ class SpexDock(QgsDockWidget):
         self.stage_label.setText(f"done: outputs in {result.out_dir}")
         markdown = Path(result.explanation_path).read_text(encoding="utf-8")
         self.explanation_view.setHtml(markdown_to_html(results_first(markdown)))
-        QgsMessageLog.logMessage(f"{device}; outputs in {result.out_dir}", LOG_TAG, Qgis.Info)
+        QgsMessageLog.logMessage(
+            f"{device}; outputs in {result.out_dir}", LOG_TAG, Qgis.MessageLevel.Info
+        )
         self.iface.messageBar().pushMessage(
-            LOG_TAG, " ".join(result.summary.splitlines()), Qgis.Success, 8
+            LOG_TAG, " ".join(result.summary.splitlines()), Qgis.MessageLevel.Success, 8
         )
 
     def _fail(self, message: str, details: str | None = None) -> None:
         self.stage_label.setText("failed")
-        self.iface.messageBar().pushMessage(LOG_TAG, message, Qgis.Critical, 0)
-        QgsMessageLog.logMessage(details or message, LOG_TAG, Qgis.Critical)
+        self.iface.messageBar().pushMessage(LOG_TAG, message, Qgis.MessageLevel.Critical, 0)
+        QgsMessageLog.logMessage(details or message, LOG_TAG, Qgis.MessageLevel.Critical)
 
     def shutdown(self) -> None:
         """Cancel a running task and detach from it (the plugin is unloading)."""

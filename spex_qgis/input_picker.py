@@ -47,7 +47,7 @@ class InputPicker(QWidget):
         self.project = QgsProject.instance()
         self.combo = QgsMapLayerComboBox(self)
         self.combo.setObjectName("spexRaster")
-        self.combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         narrow(self.combo)
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()

@@ -65,7 +65,7 @@ class SpexPlugin:
         QgsApplication.processingRegistry().addProvider(self.provider)
         if not ready:
             QgsMessageLog.logMessage(
-                dependencies.describe_missing(self.missing), LOG_TAG, Qgis.Warning
+                dependencies.describe_missing(self.missing), LOG_TAG, Qgis.MessageLevel.Warning
             )
 
     # -- GUI ----------------------------------------------------------------------------------
@@ -107,14 +107,14 @@ class SpexPlugin:
     def offer_install(self) -> None:
         """Say what is missing, with an Install button, in the message bar."""
         text = dependencies.describe_missing(self.missing)
-        QgsMessageLog.logMessage(text, LOG_TAG, Qgis.Warning)
+        QgsMessageLog.logMessage(text, LOG_TAG, Qgis.MessageLevel.Warning)
         self.withdraw_install_offer()
         bar = self.iface.messageBar()
         item = bar.createMessage(PLUGIN_NAME, text)
         button = QPushButton("Install", item)
         button.clicked.connect(self.install_dependencies)
         item.layout().addWidget(button)
-        bar.pushWidget(item, Qgis.Warning, 0)
+        bar.pushWidget(item, Qgis.MessageLevel.Warning, 0)
         self.install_offer = item
 
     def withdraw_install_offer(self) -> None:
@@ -134,17 +134,17 @@ class SpexPlugin:
         specs = [m.requirement.spec for m in self.missing]
         if not specs:
             self.iface.messageBar().pushMessage(
-                PLUGIN_NAME, "every Python package SPEX needs is present", Qgis.Info, 5
+                PLUGIN_NAME, "every Python package SPEX needs is present", Qgis.MessageLevel.Info, 5
             )
             return
         self.install_task = InstallTask(specs, self._installed, **options)
         self.install_task.lineReceived.connect(
-            lambda line: QgsMessageLog.logMessage(line, LOG_TAG, Qgis.Info)
+            lambda line: QgsMessageLog.logMessage(line, LOG_TAG, Qgis.MessageLevel.Info)
         )
         self.iface.messageBar().pushMessage(
             PLUGIN_NAME,
             f"installing {', '.join(specs)} (progress in the task bar, pip's output in the log)",
-            Qgis.Info,
+            Qgis.MessageLevel.Info,
             5,
         )
         QgsApplication.taskManager().addTask(self.install_task)
@@ -155,19 +155,28 @@ class SpexPlugin:
         bar = self.iface.messageBar()
         if result is None or not result.ok:
             message = result.message if result else "installation cancelled"
-            QgsMessageLog.logMessage(result.log if result else message, LOG_TAG, Qgis.Critical)
+            QgsMessageLog.logMessage(
+                result.log if result else message, LOG_TAG, Qgis.MessageLevel.Critical
+            )
             bar.pushMessage(
-                PLUGIN_NAME, f"{message} (pip's output is in the log)", Qgis.Critical, 0
+                PLUGIN_NAME,
+                f"{message} (pip's output is in the log)",
+                Qgis.MessageLevel.Critical,
+                0,
             )
             return
         if self.check_dependencies():
             self.withdraw_install_offer()
             self.initProcessing()
-            bar.pushMessage(PLUGIN_NAME, f"{result.message}; SPEX is ready", Qgis.Success, 10)
+            bar.pushMessage(
+                PLUGIN_NAME, f"{result.message}; SPEX is ready", Qgis.MessageLevel.Success, 10
+            )
         else:
             # a package QGIS had already imported in another version needs a fresh process
             text = dependencies.describe_missing(self.missing)
-            bar.pushMessage(PLUGIN_NAME, f"installed, but {text}; restart QGIS", Qgis.Warning, 0)
+            bar.pushMessage(
+                PLUGIN_NAME, f"installed, but {text}; restart QGIS", Qgis.MessageLevel.Warning, 0
+            )
 
     def unload(self) -> None:
         """Remove the dock, the provider, the menu entries, the toolbar and the actions."""

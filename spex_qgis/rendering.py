@@ -45,7 +45,7 @@ def show_composite(layer: QgsRasterLayer, roles: Sequence[str | None], name: str
         low, high = provider.cumulativeCut(band, CUT[0], CUT[1], layer.extent(), SAMPLE_SIZE)
         stretch = QgsContrastEnhancement(provider.dataType(band))
         stretch.setContrastEnhancementAlgorithm(
-            QgsContrastEnhancement.StretchToMinimumMaximum, False
+            QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum, False
         )
         stretch.setMinimumValue(low)
         stretch.setMaximumValue(high)

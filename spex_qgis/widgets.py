@@ -180,7 +180,7 @@ class ExtentPicker(QWidget):
         narrow(self.mode)
         self.polygons = QgsMapLayerComboBox(self)
         narrow(self.polygons)
-        self.polygons.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.polygons.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
         self.polygons.setEnabled(False)
         self.mode.currentIndexChanged.connect(
             lambda i: self.polygons.setEnabled(i == self.SELECTION)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy
 import pytest
+import qgis.utils
 from qgis.core import QgsApplication
 
-import qgis.utils
 from spex.spex_qgis import dependencies
 from spex.spex_qgis.install_task import InstallTask
 from tests.qgis_helpers import PLUGIN, flush_deferred_deletes, qgis_plugin_path, wait_for

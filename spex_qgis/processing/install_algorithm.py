@@ -69,7 +69,7 @@ class InstallDependenciesAlgorithm(QgsProcessingAlgorithm):
         links = QgsProcessingParameterFile(
             self.FIND_LINKS,
             "Folder of wheels (offline install)",
-            behavior=QgsProcessingParameterFile.Folder,
+            behavior=QgsProcessingParameterFile.Behavior.Folder,
             optional=True,
         )
         links.setHelp("pip --find-links: a folder holding the wheels to install from.")
