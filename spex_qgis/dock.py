@@ -59,7 +59,7 @@ class SpexDock(QgsDockWidget):
         body = QWidget(self)
         layout = QVBoxLayout(body)
         form = QFormLayout()
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow dock: label above
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # labels above: a narrow dock
         layout.addLayout(form)
 
         self.band_table = BandRoleTable(body)
