@@ -64,7 +64,8 @@ class InputPicker(QWidget):
         layout.addWidget(self.combo)
         layout.addLayout(row)
         self.refresh()
-        self.pick_remembered()
+        if not self.pick_remembered():
+            self._remember(self.combo.currentLayer())  # the input shown is the one to keep
         self.project.layersAdded.connect(self._layers_added)
         self.combo.layerChanged.connect(self._remember)
 
@@ -73,13 +74,14 @@ class InputPicker(QWidget):
         layers = self.project.mapLayers().values()
         self.combo.setExceptedLayerList([lyr for lyr in layers if not is_multiband(lyr)])
 
-    def pick_remembered(self) -> None:
-        """Select the raster used last, if it is in the project."""
+    def pick_remembered(self) -> bool:
+        """Select the raster used last, if it is in the project; say whether it was."""
         remembered = settings.last_input()
         for layer in self.project.mapLayers().values():
             if remembered and is_multiband(layer) and layer_file(layer) == remembered:
                 self.combo.setLayer(layer)
-                return
+                return True
+        return False
 
     def _layers_added(self, _layers: list) -> None:
         current = self.combo.currentLayer()

@@ -75,8 +75,9 @@ def test_input_combo_offers_multiband_rasters_and_remembers_the_last(
 ) -> None:
     """Item 5: a 1-band class raster named to sort first is never the default input."""
     project = QgsProject.instance()
+    settings.set_last_input("")  # QgsSettings outlive a test run: start from a first use
     dock = make_dock()
-    dock.layer_combo.setLayer(scene_layer)
+    assert dock.layer_combo.currentLayer() is scene_layer
     assert settings.last_input() == str(s2_scene)
     dock.shutdown()
 
