@@ -59,8 +59,9 @@ def scene_layer(qgis_new_project, s2_scene: Path) -> QgsRasterLayer:
 @pytest.fixture
 def make_dock(qgis_iface):
     made: list[SpexDock] = []
+    main_window = qgis_iface.mainWindow()
 
-    def make(parent=qgis_iface.mainWindow()) -> SpexDock:
+    def make(parent=main_window) -> SpexDock:
         made.append(SpexDock(qgis_iface, parent))
         return made[-1]
 
