@@ -24,6 +24,16 @@ SOURCES = sorted(
     + list((REPO_ROOT / "spex_qgis").rglob("*.py"))
 )
 BINDINGS = ("PyQt5", "PyQt6", "sip", "PySide2", "PySide6")
+#: Classes Qt6 moved from QtWidgets to QtGui (PyQt6.QtWidgets has none of them).
+MOVED_TO_QTGUI = {
+    "QAction",
+    "QActionGroup",
+    "QShortcut",
+    "QUndoCommand",
+    "QUndoGroup",
+    "QUndoStack",
+    "QFileSystemModel",
+}
 
 
 def _imported_names(tree: ast.Module) -> dict[str, object]:
@@ -82,6 +92,28 @@ def test_qt_is_imported_only_through_qgis_pyqt() -> None:
                 if module.split(".")[0] in BINDINGS:
                     offenders.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}: {module}")
     assert offenders == [], "import Qt through qgis.PyQt: " + "; ".join(offenders)
+
+
+def test_classes_qt6_moved_to_qtgui_are_imported_from_qtgui_first() -> None:
+    """``from qgis.PyQt.QtWidgets import QAction`` fails on Qt6; it must be the fallback of a
+    ``try: from qgis.PyQt.QtGui import QAction``."""
+    offenders = []
+    for path in SOURCES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        guarded = {
+            id(node)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.Try)
+            for handler in block.handlers
+            for node in ast.walk(handler)
+        }
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or node.module != "qgis.PyQt.QtWidgets":
+                continue
+            moved = MOVED_TO_QTGUI & {alias.name for alias in node.names}
+            if moved and id(node) not in guarded:
+                offenders.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}: {sorted(moved)}")
+    assert offenders == []
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
