@@ -1,6 +1,6 @@
 """Runs inside the QGIS desktop (``qgis --code``) for ``make screenshot``; see screenshot.sh.
 
-Loads the scene as a natural-colour layer, opens the SPEX dock, types the instruction, presses
+Loads the scene, opens the SPEX dock, shows the scene in true colour with the dock's button, types the instruction, presses
 Run, waits for the task, zooms to the scene and saves the main window as a PNG. The first line
 of $SPEX_SHOT_STATUS says ``ok`` or what went wrong.
 """
@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 import qgis.utils
-from qgis.core import QgsApplication, QgsContrastEnhancement, QgsProject, QgsRasterLayer
+from qgis.core import QgsApplication, QgsProject, QgsRasterLayer
 from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QImage
 from qgis.PyQt.QtTest import QTest
@@ -42,21 +42,6 @@ def guarded(step):
     return run
 
 
-def natural_colour(layer: QgsRasterLayer) -> None:
-    renderer = layer.renderer().clone()
-    for setter, band in (
-        (renderer.setRedBand, 4),
-        (renderer.setGreenBand, 3),
-        (renderer.setBlueBand, 2),
-    ):
-        setter(band)
-    layer.setRenderer(renderer)
-    layer.setContrastEnhancement(
-        QgsContrastEnhancement.StretchToMinimumMaximum,
-        limits=layer.renderer().minMaxOrigin().limits(),
-    )
-
-
 @guarded
 def start() -> None:
     iface = qgis.utils.iface
@@ -67,7 +52,6 @@ def start() -> None:
     if not layer.isValid():
         raise RuntimeError("the scene did not load")
     QgsProject.instance().addMapLayer(layer)
-    natural_colour(layer)
     plugin = qgis.utils.plugins.get("spex")
     if plugin is None:
         raise RuntimeError(f"plugin 'spex' not loaded; loaded: {sorted(qgis.utils.plugins)}")
@@ -78,6 +62,8 @@ def start() -> None:
             panel.hide()  # room for the map and the SPEX panel
     window.resizeDocks([dock], [560], Qt.Orientation.Horizontal)
     dock.layer_combo.setLayer(layer)
+    # the scene in true colour from its band roles, as a user would click it
+    QTest.mouseClick(dock.input_picker.buttons["true colour"], Qt.MouseButton.LeftButton)
     dock.output_folder.setFilePath(os.environ["SPEX_SHOT_OUT"])
     dock.prompt_edit.setFocus()
     QTest.keyClicks(dock.prompt_edit, PROMPT)  # typed, as a user would
@@ -98,8 +84,15 @@ def wait_for_task() -> None:
     if dock.last_result is None:
         raise RuntimeError(f"the run failed: {dock.stage_label.text()}")
     canvas = qgis.utils.iface.mapCanvas()
-    canvas.setExtent(QgsProject.instance().mapLayersByName("Sentinel-2 L1C 2017-02-16")[0].extent())
+    scene = QgsProject.instance().mapLayersByName("Sentinel-2 L1C 2017-02-16")[0]
+    extent = scene.extent()
+    extent.scale(0.6)  # the middle of the scene: lakes, fields, labels sized by area
+    canvas.setExtent(extent)
     canvas.refresh()
+    # the run's group open on its legend (class colours), the scene's band legend closed
+    view = qgis.utils.iface.layerTreeView()
+    view.expandAll()
+    view.collapse(view.node2index(QgsProject.instance().layerTreeRoot().findLayer(scene.id())))
     QTimer.singleShot(4000, save)
 
 

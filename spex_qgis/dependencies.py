@@ -163,7 +163,10 @@ def constraint_lines(exclude: Iterable[Path] = ()) -> list[str]:
 def python_executable() -> str:
     """The Python interpreter behind this process (inside QGIS, ``sys.executable`` is QGIS)."""
     exe = Path(sys.executable)
-    if exe.name.lower().startswith("python"):
+    prefixes = {Path(p) for p in (sys.prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    # embedded in QGIS, sys.executable may be whatever "python3" comes first on PATH (a pyenv
+    # shim, another Python): pip must be the one of the Python QGIS runs
+    if exe.name.lower().startswith("python") and any(exe.is_relative_to(p) for p in prefixes):
         return str(exe)
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     prefix = Path(sys.exec_prefix)
@@ -233,6 +236,7 @@ def install(
         env.pop("PIP_PREFIX", None)
         cmd = pip_command(specs, constraints, find_links, no_index, isolated)
         try:
+            # the context manager closes pip's pipe (no ResourceWarning) and reaps the process
             process = subprocess.Popen(
                 cmd,
                 stdout=subprocess.PIPE,
@@ -243,17 +247,18 @@ def install(
             )
         except OSError as error:
             return InstallResult(False, f"cannot start pip ({error})", "", target)
-        assert process.stdout is not None
-        for line in process.stdout:
-            line = line.rstrip()
-            lines.append(line)
-            if on_line is not None:
-                on_line(line)
-            if is_cancelled is not None and is_cancelled():
-                process.terminate()
-                process.wait()
-                return InstallResult(False, "installation cancelled", "\n".join(lines), target)
-        code = process.wait()
+        with process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                line = line.rstrip()
+                lines.append(line)
+                if on_line is not None:
+                    on_line(line)
+                if is_cancelled is not None and is_cancelled():
+                    process.terminate()
+                    process.wait()
+                    return InstallResult(False, "installation cancelled", "\n".join(lines), target)
+            code = process.wait()
     log = "\n".join(lines)
     if code != 0:
         return InstallResult(False, _failure_line(lines, code), log, target)

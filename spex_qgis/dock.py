@@ -7,8 +7,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from qgis.core import Qgis, QgsApplication, QgsMapLayerProxyModel, QgsMessageLog, QgsProject
-from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsFileWidget, QgsMapLayerComboBox
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject
+from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsFileWidget
 from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtWidgets import (
     QComboBox,
@@ -29,11 +29,15 @@ from qgis.PyQt.QtWidgets import (
 
 from . import settings
 from .explanation_html import markdown_to_html, results_first
+from .input_picker import InputPicker
+from .plan_preview import preview
 from .results import add_result_layers
 from .task import ExtractionTask
-from .widgets import BandRoleTable, ExtentPicker, backend_problem
+from .widgets import BandRoleTable, ExtentPicker, backend_problem, narrow
 
 LOG_TAG = "SPEX"
+#: The panel's width when docked first; everything in it fits without a horizontal scroll bar.
+MINIMUM_WIDTH = 340
 
 
 #: Picking one of these files in the model picker selects its folder.
@@ -55,11 +59,13 @@ class SpexDock(QgsDockWidget):
         body = QWidget(self)
         layout = QVBoxLayout(body)
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # labels above: a narrow dock
         layout.addLayout(form)
 
-        self.layer_combo = QgsMapLayerComboBox(body)
-        self.layer_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
-        form.addRow("Raster", self.layer_combo)
+        self.band_table = BandRoleTable(body)
+        self.input_picker = InputPicker(self.band_table.roles, self._fail, body)
+        self.layer_combo = self.input_picker.combo
+        form.addRow("Raster", self.input_picker)
 
         self.prompt_edit = QPlainTextEdit(body)
         self.prompt_edit.setObjectName("spexPrompt")
@@ -68,24 +74,25 @@ class SpexDock(QgsDockWidget):
         form.addRow("Instruction", self.prompt_edit)
         self.examples = QComboBox(body)
         self.examples.setObjectName("spexExamples")
+        narrow(self.examples)
         form.addRow("", self.examples)
         self.plan_label = QLabel(body)
         self.plan_label.setObjectName("spexPlan")
         self.plan_label.setWordWrap(True)
         form.addRow("Plan", self.plan_label)
 
-        self.band_table = BandRoleTable(body)
         self.band_table.table.setMaximumHeight(150)
         form.addRow("Band roles", self.band_table)
 
         self.backend_combo = QComboBox(body)
         self.backend_combo.setObjectName("spexBackend")
+        narrow(self.backend_combo)
         self.backend_reason = QLabel(body)
         self.backend_reason.setWordWrap(True)
         self.model_folder = QgsFileWidget(body)
         # One picker for every kind of model: a file is chosen, and a folder's marker file
         # (SPEX config.json, exported spex_onnx.json) stands for its folder.
-        self.model_folder.setStorageMode(QgsFileWidget.GetFile)
+        self.model_folder.setStorageMode(QgsFileWidget.StorageMode.GetFile)
         self.model_folder.setFilter(MODEL_FILTER)
         self.model_folder.setToolTip(
             "SPEX weights: the folder's config.json; exported SPEX: its spex_onnx.json; "
@@ -114,7 +121,7 @@ class SpexDock(QgsDockWidget):
         self.min_area_spin.setSuffix(" ha")
         self.min_area_spin.setSpecialValueText("from the instruction")
         self.output_folder = QgsFileWidget(advanced)
-        self.output_folder.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_folder.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_folder.lineEdit().setPlaceholderText("project folder, else temporary")
         adv.addRow("Tile size (px)", self.tile_spin)
         adv.addRow("Overlap (px)", self.overlap_spin)
@@ -124,8 +131,12 @@ class SpexDock(QgsDockWidget):
         layout.addStretch(1)
 
         scroll = QScrollArea(self)
+        scroll.setObjectName("spexScroll")
         scroll.setWidgetResizable(True)
+        # the panel fits its width: long texts wrap or elide, never a horizontal scroll bar
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
+        self.scroll = scroll
         self.explanation_view = QTextBrowser(self)
         self.explanation_view.setObjectName("spexExplanation")
         self.explanation_view.setOpenExternalLinks(True)
@@ -156,7 +167,7 @@ class SpexDock(QgsDockWidget):
         main.addWidget(self.stage_label)
         main.addWidget(self.device_label)
         self.setWidget(outer)
-        self.setMinimumWidth(380)
+        self.setMinimumWidth(MINIMUM_WIDTH)
 
         self._plan_timer = QTimer(self)
         self._plan_timer.setSingleShot(True)
@@ -165,8 +176,11 @@ class SpexDock(QgsDockWidget):
         self.prompt_edit.textChanged.connect(self._plan_timer.start)
         self.examples.activated.connect(self._use_example)
         self.layer_combo.layerChanged.connect(self.band_table.detect)
+        self.layer_combo.layerChanged.connect(self._plan_timer.start)
+        self.band_table.rolesChanged.connect(self._plan_timer.start)
         self.model_folder.fileChanged.connect(self._model_folder_changed)
         self.backend_combo.currentIndexChanged.connect(self._show_backend_reason)
+        self.backend_combo.currentIndexChanged.connect(self._plan_timer.start)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
         self.fill_examples()
@@ -238,21 +252,18 @@ class SpexDock(QgsDockWidget):
         self.refresh_backends()
 
     def update_plan(self) -> str:
-        """Show what the instruction will extract (or why it cannot be read)."""
-        from spex.engine.errors import SpexError
-        from spex.engine.instruction import parse_instruction
-
-        text = self.prompt_edit.toPlainText().strip()
-        if not text:
-            self.plan_label.setText("Write what to extract, or pick an example.")
-            return ""
-        try:
-            plan = parse_instruction(text).describe()
-        except SpexError as error:
-            self.plan_label.setText(f"<span style='color:#b00'>{error}</span>")
-            return ""
-        self.plan_label.setText(plan)
-        return plan
+        """Show what the instruction will extract, with which backend and bands, or why it is
+        refused; return the plan's description ('' when refused)."""
+        backend = self.backend_combo.currentData() or "spectral"
+        roles = self.band_table.roles()
+        shown = preview(
+            self.prompt_edit.toPlainText(),
+            backend,
+            roles if any(roles) else None,
+            backend_problem(backend, self.model_path()),
+        )
+        self.plan_label.setText(shown.html)
+        return shown.plan
 
     def output_dir(self, prompt: str) -> Path:
         """A new folder for this run: output folder, else project folder, else temporary."""
@@ -312,6 +323,7 @@ class SpexDock(QgsDockWidget):
             self._fail(str(error))
             return
         settings.remember_prompt(request.prompt)
+        settings.set_last_input(str(request.input_path))
         settings.set_backend(request.backend)
         self.fill_examples()
         self.explanation_view.setHtml(
@@ -351,7 +363,9 @@ class SpexDock(QgsDockWidget):
             self.stage_label.setText("cancelled: nothing was written")
             self.explanation_view.setHtml("<p>The run was cancelled; nothing was written.</p>")
             self.tabs.setCurrentIndex(0)
-            self.iface.messageBar().pushMessage(LOG_TAG, "The run was cancelled.", Qgis.Info, 5)
+            self.iface.messageBar().pushMessage(
+                LOG_TAG, "The run was cancelled.", Qgis.MessageLevel.Info, 5
+            )
         else:
             self._fail(task.error or "the run failed", task.details)
 
@@ -368,19 +382,22 @@ class SpexDock(QgsDockWidget):
         self.stage_label.setText(f"done: outputs in {result.out_dir}")
         markdown = Path(result.explanation_path).read_text(encoding="utf-8")
         self.explanation_view.setHtml(markdown_to_html(results_first(markdown)))
-        QgsMessageLog.logMessage(f"{device}; outputs in {result.out_dir}", LOG_TAG, Qgis.Info)
+        QgsMessageLog.logMessage(
+            f"{device}; outputs in {result.out_dir}", LOG_TAG, Qgis.MessageLevel.Info
+        )
         self.iface.messageBar().pushMessage(
-            LOG_TAG, " ".join(result.summary.splitlines()), Qgis.Success, 8
+            LOG_TAG, " ".join(result.summary.splitlines()), Qgis.MessageLevel.Success, 8
         )
 
     def _fail(self, message: str, details: str | None = None) -> None:
         self.stage_label.setText("failed")
-        self.iface.messageBar().pushMessage(LOG_TAG, message, Qgis.Critical, 0)
-        QgsMessageLog.logMessage(details or message, LOG_TAG, Qgis.Critical)
+        self.iface.messageBar().pushMessage(LOG_TAG, message, Qgis.MessageLevel.Critical, 0)
+        QgsMessageLog.logMessage(details or message, LOG_TAG, Qgis.MessageLevel.Critical)
 
     def shutdown(self) -> None:
         """Cancel a running task and detach from it (the plugin is unloading)."""
         self._plan_timer.stop()
+        self.input_picker.shutdown()
         if self.task is not None:
             self.task.on_done = None
             self.task.cancel()

@@ -28,7 +28,7 @@ class InstallTask(QgsTask):
         no_index: bool = False,
     ) -> None:
         """Install `specs` into `base` (default: the plugin-private folder of this profile)."""
-        super().__init__("SPEX: installing Python packages", QgsTask.CanCancel)
+        super().__init__("SPEX: installing Python packages", QgsTask.Flag.CanCancel)
         self.specs = list(specs)
         self.on_done = on_done
         self.base = base or dependencies.default_base()

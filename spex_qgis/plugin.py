@@ -7,12 +7,19 @@ Qt is imported only through ``qgis.PyQt``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QPushButton
+from qgis.PyQt.QtWidgets import QPushButton
+
+try:  # Qt6 moved QAction to QtGui
+    from qgis.PyQt.QtGui import QAction
+except ImportError:  # Qt5
+    from qgis.PyQt.QtWidgets import QAction
 
 from . import dependencies
 
@@ -22,7 +29,8 @@ TOOLBAR_NAME = "SPEX for QGIS"
 ACTION_OBJECT_NAME = "spexExtractAction"
 INSTALL_OBJECT_NAME = "spexInstallAction"
 TOOLBAR_OBJECT_NAME = "spexToolbar"
-ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "spex.svg"
+PLUGIN_DIR = Path(__file__).resolve().parent.parent
+ICON_PATH = PLUGIN_DIR / "resources" / "icons" / "spex.svg"
 LOG_TAG = "SPEX"
 
 
@@ -38,6 +46,7 @@ class SpexPlugin:
         self.dock = None
         self.provider = None
         self.install_task = None
+        self.install_offer = None  # the message bar item with the Install button
         self.missing: list[dependencies.MissingPackage] = []
 
     # -- dependencies and Processing ----------------------------------------------------------
@@ -49,13 +58,20 @@ class SpexPlugin:
         return not self.missing
 
     def initProcessing(self) -> None:  # noqa: N802 - the name QGIS calls (also qgis_process)
-        """Register the SPEX provider once the engine's packages are importable."""
-        if self.provider is not None or not self.check_dependencies():
+        """Register the SPEX provider; with packages missing, its algorithms say what is missing
+        and how to install it headless (``spex:install_dependencies``) instead of being absent."""
+        ready = self.check_dependencies()
+        if self.provider is not None:
+            self.provider.set_missing(self.missing)
             return
         from .processing.provider import SpexProvider
 
-        self.provider = SpexProvider()
+        self.provider = SpexProvider(self.missing)
         QgsApplication.processingRegistry().addProvider(self.provider)
+        if not ready:
+            QgsMessageLog.logMessage(
+                dependencies.describe_missing(self.missing), LOG_TAG, Qgis.MessageLevel.Warning
+            )
 
     # -- GUI ----------------------------------------------------------------------------------
 
@@ -96,13 +112,22 @@ class SpexPlugin:
     def offer_install(self) -> None:
         """Say what is missing, with an Install button, in the message bar."""
         text = dependencies.describe_missing(self.missing)
-        QgsMessageLog.logMessage(text, LOG_TAG, Qgis.Warning)
+        QgsMessageLog.logMessage(text, LOG_TAG, Qgis.MessageLevel.Warning)
+        self.withdraw_install_offer()
         bar = self.iface.messageBar()
         item = bar.createMessage(PLUGIN_NAME, text)
         button = QPushButton("Install", item)
         button.clicked.connect(self.install_dependencies)
         item.layout().addWidget(button)
-        bar.pushWidget(item, Qgis.Warning, 0)
+        bar.pushWidget(item, Qgis.MessageLevel.Warning, 0)
+        self.install_offer = item
+
+    def withdraw_install_offer(self) -> None:
+        """Take the "missing packages ... Install" bar away (installed, or unloading)."""
+        item, self.install_offer = self.install_offer, None
+        if item is None or sip.isdeleted(item):
+            return
+        self.iface.messageBar().popWidget(item)
 
     def install_dependencies(self, _checked: bool = False, **options: object) -> None:
         """Install the missing packages in the background into the plugin-private folder."""
@@ -114,17 +139,17 @@ class SpexPlugin:
         specs = [m.requirement.spec for m in self.missing]
         if not specs:
             self.iface.messageBar().pushMessage(
-                PLUGIN_NAME, "every Python package SPEX needs is present", Qgis.Info, 5
+                PLUGIN_NAME, "every Python package SPEX needs is present", Qgis.MessageLevel.Info, 5
             )
             return
         self.install_task = InstallTask(specs, self._installed, **options)
         self.install_task.lineReceived.connect(
-            lambda line: QgsMessageLog.logMessage(line, LOG_TAG, Qgis.Info)
+            lambda line: QgsMessageLog.logMessage(line, LOG_TAG, Qgis.MessageLevel.Info)
         )
         self.iface.messageBar().pushMessage(
             PLUGIN_NAME,
             f"installing {', '.join(specs)} (progress in the task bar, pip's output in the log)",
-            Qgis.Info,
+            Qgis.MessageLevel.Info,
             5,
         )
         QgsApplication.taskManager().addTask(self.install_task)
@@ -135,18 +160,28 @@ class SpexPlugin:
         bar = self.iface.messageBar()
         if result is None or not result.ok:
             message = result.message if result else "installation cancelled"
-            QgsMessageLog.logMessage(result.log if result else message, LOG_TAG, Qgis.Critical)
+            QgsMessageLog.logMessage(
+                result.log if result else message, LOG_TAG, Qgis.MessageLevel.Critical
+            )
             bar.pushMessage(
-                PLUGIN_NAME, f"{message} (pip's output is in the log)", Qgis.Critical, 0
+                PLUGIN_NAME,
+                f"{message} (pip's output is in the log)",
+                Qgis.MessageLevel.Critical,
+                0,
             )
             return
         if self.check_dependencies():
+            self.withdraw_install_offer()
             self.initProcessing()
-            bar.pushMessage(PLUGIN_NAME, f"{result.message}; SPEX is ready", Qgis.Success, 10)
+            bar.pushMessage(
+                PLUGIN_NAME, f"{result.message}; SPEX is ready", Qgis.MessageLevel.Success, 10
+            )
         else:
             # a package QGIS had already imported in another version needs a fresh process
             text = dependencies.describe_missing(self.missing)
-            bar.pushMessage(PLUGIN_NAME, f"installed, but {text}; restart QGIS", Qgis.Warning, 0)
+            bar.pushMessage(
+                PLUGIN_NAME, f"installed, but {text}; restart QGIS", Qgis.MessageLevel.Warning, 0
+            )
 
     def unload(self) -> None:
         """Remove the dock, the provider, the menu entries, the toolbar and the actions."""
@@ -154,6 +189,7 @@ class SpexPlugin:
             self.install_task.on_done = None
             self.install_task.cancel()
             self.install_task = None
+        self.withdraw_install_offer()
         if self.dock is not None:
             self.dock.shutdown()
             self.iface.removeDockWidget(self.dock)
@@ -178,3 +214,24 @@ class SpexPlugin:
             self.iface.mainWindow().removeToolBar(self.toolbar)
             self.toolbar.deleteLater()
             self.toolbar = None
+        forget_plugin_modules()
+
+
+def forget_plugin_modules() -> list[str]:
+    """Drop this plugin's modules from ``sys.modules``; return their names.
+
+    ``qgis.utils`` forgets only the modules it saw imported by name: parent packages imported on
+    the way (``spex.engine`` for ``spex.engine.backends``) and modules loaded through
+    ``importlib`` would stay, and a reload would mix old and new code.
+    """
+    package = __name__.split(".")[0]
+    folder = PLUGIN_DIR
+    names = []
+    for name, module in list(sys.modules.items()):
+        if name != package and not name.startswith(package + "."):
+            continue
+        paths = [getattr(module, "__file__", None), *(getattr(module, "__path__", None) or [])]
+        if any(p and Path(p).resolve().is_relative_to(folder) for p in paths):
+            del sys.modules[name]
+            names.append(name)
+    return names

@@ -25,9 +25,15 @@ STYLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "styles"
 REGIONS_QML = STYLES_DIR / "spex_regions.qml"
 #: Longest group name; the full prompt stays in the layers' metadata.
 GROUP_NAME_CHARS = 60
-DISPLAY_EXPRESSION = (
-    'format(\'%1 %2: %3 ha\', "class_name", "region_id", format_number("area_ha", 2))'
+#: A region's area as people write it: m² below 1 ha, ha above (as the QML's labels do).
+AREA_TEXT = (
+    'CASE WHEN "area_ha" >= 100 THEN format_number("area_ha", 0) || \' ha\' '
+    'WHEN "area_ha" >= 1 THEN format_number("area_ha", 1) || \' ha\' '
+    "ELSE format_number(\"area_m2\", 0) || ' m²' END"
 )
+DISPLAY_EXPRESSION = f"\"class_name\" || ' ' || \"region_id\" || ': ' || {AREA_TEXT}"
+#: Opacity of the class raster: under the polygons' own fill the scene must still show.
+MASK_OPACITY = 0.6
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def style_mask(layer: QgsRasterLayer, classes: Sequence[ClassStyle]) -> None:
     items = [QgsPalettedRasterRenderer.Class(c.value, QColor(*c.colour), c.label) for c in classes]
     renderer = QgsPalettedRasterRenderer(layer.dataProvider(), 1, items)
     layer.setRenderer(renderer)
-    layer.setOpacity(0.75)
+    layer.setOpacity(MASK_OPACITY)
     layer.triggerRepaint()
 
 
@@ -123,5 +129,7 @@ def add_result_layers(result: object, project: QgsProject | None = None) -> Adde
     group = project.layerTreeRoot().insertGroup(0, group_name(prompt))
     group.setExpanded(True)
     group.addLayer(regions)
-    group.addLayer(mask)
+    # the polygons carry the same classes, semi-transparent with outlines over the scene; the
+    # class raster stays one click away rather than doubling the colour
+    group.addLayer(mask).setItemVisibilityChecked(False)
     return AddedResult(group, mask, regions)

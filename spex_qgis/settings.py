@@ -62,3 +62,13 @@ def remember_prompt(prompt: str) -> list[str]:
 def clear_history() -> None:
     """Forget every recent prompt."""
     _settings().remove(PREFIX + "recent_prompts")
+
+
+def last_input() -> str:
+    """The file of the raster the last run (or pick) used ('' when none)."""
+    return str(_settings().value(PREFIX + "last_input", "", type=str) or "")
+
+
+def set_last_input(source: str) -> None:
+    """Remember the input raster's file, to pick it again after a reload."""
+    _settings().setValue(PREFIX + "last_input", source or "")

@@ -22,7 +22,7 @@ class ExtractionTask(QgsTask):
 
     def __init__(self, request: object, on_done: Callable[[ExtractionTask], None] | None) -> None:
         """`request` is a `spex.engine.ExtractionRequest`; `on_done(task)` runs on the main thread."""
-        super().__init__(f"SPEX: {request.prompt[:60]}", QgsTask.CanCancel)
+        super().__init__(f"SPEX: {request.prompt[:60]}", QgsTask.Flag.CanCancel)
         self.request = request
         self.on_done = on_done
         self.result = None

@@ -13,12 +13,12 @@ from qgis.core import (
     QgsRectangle,
 )
 from qgis.gui import QgsMapCanvas, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -30,6 +30,18 @@ UNUSED = "unused"
 BACKEND_PACKAGES = {"spex": ("torch",), "onnx": ("onnxruntime",)}
 #: Backends that need a weights folder.
 NEEDS_WEIGHTS = ("spex", "onnx")
+
+
+#: Characters a combo box needs at least; longer entries are elided, not widening the dock.
+COMBO_CHARS = 12
+
+
+def narrow(combo: QComboBox) -> QComboBox:
+    """Let `combo` shrink with the dock: its width no longer follows its longest entry."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(COMBO_CHARS)
+    combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    return combo
 
 
 def band_descriptions(layer: QgsRasterLayer) -> list[str]:
@@ -71,6 +83,9 @@ def backend_problem(name: str, model_folder: str) -> str | None:
 class BandRoleTable(QWidget):
     """One row per band: number, description, role (editable). Detected from the layer."""
 
+    #: A role was changed by hand (or the table was refilled).
+    rolesChanged = pyqtSignal()  # noqa: N815 - Qt naming
+
     def __init__(self, parent: QWidget | None = None) -> None:
         """Build an empty table."""
         super().__init__(parent)
@@ -82,7 +97,14 @@ class BandRoleTable(QWidget):
         self.table = QTableWidget(0, 3, self)
         self.table.setObjectName("spexBandTable")
         self.table.setHorizontalHeaderLabels(["Band", "Description", "Role"])
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(30)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.table.verticalHeader().setVisible(False)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
@@ -99,7 +121,8 @@ class BandRoleTable(QWidget):
         self.table.setRowCount(0)
         self.detected, self.sensor = (), None
         if layer is None or not layer.isValid():
-            self.status.setText("Choose a raster layer.")
+            self.status.setText("Choose a multiband raster layer.")
+            self.rolesChanged.emit()
             return
         descriptions = band_descriptions(layer)
         try:
@@ -119,7 +142,9 @@ class BandRoleTable(QWidget):
             combo = QComboBox(self.table)
             combo.addItems(self.roles_offered)
             combo.setCurrentText(role or UNUSED)
+            combo.currentIndexChanged.connect(self.rolesChanged.emit)
             self.table.setCellWidget(i, 2, combo)
+        self.rolesChanged.emit()
 
     def roles(self) -> tuple[str | None, ...]:
         """The roles as shown (None = unused)."""
@@ -151,16 +176,16 @@ class ExtentPicker(QWidget):
         super().__init__(parent)
         self.mode = QComboBox(self)
         self.mode.setObjectName("spexExtentMode")
-        self.mode.addItems(
-            ["Whole layer", "Current map canvas", "Selected features of a polygon layer"]
-        )
+        self.mode.addItems(["Whole layer", "Current map canvas", "Selected polygons"])
+        narrow(self.mode)
         self.polygons = QgsMapLayerComboBox(self)
-        self.polygons.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        narrow(self.polygons)
+        self.polygons.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
         self.polygons.setEnabled(False)
         self.mode.currentIndexChanged.connect(
             lambda i: self.polygons.setEnabled(i == self.SELECTION)
         )
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.mode)
         layout.addWidget(self.polygons)

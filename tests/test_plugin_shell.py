@@ -18,7 +18,12 @@ import qgis.utils
 from qgis.core import Qgis, QgsApplication, QgsProject
 from qgis.PyQt import sip
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QDockWidget, QToolBar
+from qgis.PyQt.QtWidgets import QDockWidget, QToolBar
+
+try:  # Qt6 moved QAction to QtGui
+    from qgis.PyQt.QtGui import QAction
+except ImportError:  # Qt5
+    from qgis.PyQt.QtWidgets import QAction
 
 from tests.qgis_helpers import PLUGIN, REPO_ROOT, flush_deferred_deletes, qgis_plugin_path
 
@@ -110,6 +115,7 @@ def test_load_start_open_dock_unload(qgis_app, qgis_iface, plugin_path: Path) ->
     assert {a.id() for a in provider.algorithms()} == {
         "spex:extract_land_cover",
         "spex:spectral_index",
+        "spex:install_dependencies",
     }
 
     action.trigger()
@@ -119,7 +125,8 @@ def test_load_start_open_dock_unload(qgis_app, qgis_iface, plugin_path: Path) ->
     assert qgis.utils.unloadPlugin(PLUGIN)
     flush_deferred_deletes()
     assert not qgis.utils.isPluginLoaded(PLUGIN)
-    assert PLUGIN not in sys.modules  # qgis.utils removed the plugin's modules
+    # every module of the plugin is gone: qgis.utils misses parents such as spex.engine
+    assert [n for n in sys.modules if n == PLUGIN or n.startswith(PLUGIN + ".")] == []
     assert sip.isdeleted(action) and sip.isdeleted(toolbar) and sip.isdeleted(dock)
     assert main_window.findChild(QAction, "spexExtractAction") is None
     assert main_window.findChild(QDockWidget, "spexDock") is None
@@ -148,11 +155,21 @@ def test_missing_packages_do_not_break_loading(qgis_app, qgis_iface, plugin_path
     instance = qgis.utils.plugins[PLUGIN]
     assert [m.requirement for m in instance.missing] == [absent]
     assert "spex-no-such-package" in deps.describe_missing(instance.missing)
-    assert QgsApplication.processingRegistry().providerById("spex") is None
+    # the algorithm ids exist and say what is missing and how to install it headless
+    registry = QgsApplication.processingRegistry()
+    algorithm = registry.algorithmById("spex:extract_land_cover")
+    assert algorithm is not None
+    ok, message = algorithm.canExecute()
+    assert not ok and "spex-no-such-package" in message
+    assert "qgis_process.bin run spex:install_dependencies" in message
+    assert registry.algorithmById("spex:install_dependencies") is not None
+    offer = instance.install_offer
+    assert offer is not None and offer in qgis_iface.messageBar().items()
     instance.action.trigger()
     assert instance.dock is None  # offers the install instead of a panel that cannot run
     assert qgis_iface.mainWindow().findChild(QAction, "spexInstallAction") is not None
     assert qgis.utils.unloadPlugin(PLUGIN)
+    assert offer not in qgis_iface.messageBar().items()  # no bar left behind by an unload
 
 
 def test_engine_modules_survive_the_plugin_round_trip(qgis_iface, tmp_path: Path) -> None:

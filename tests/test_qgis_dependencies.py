@@ -5,19 +5,22 @@ one line. The wheels are built here (a wheel is a zip with a dist-info folder)."
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import importlib
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy
 import pytest
+import qgis.utils
 from qgis.core import QgsApplication
 
 from spex.spex_qgis import dependencies
 from spex.spex_qgis.install_task import InstallTask
-from tests.qgis_helpers import wait_for
+from tests.qgis_helpers import PLUGIN, flush_deferred_deletes, qgis_plugin_path, wait_for
 
 
 def _wheel(folder: Path, name: str, requires: list[str], source: str) -> Path:
@@ -90,14 +93,18 @@ def test_missing_packages_are_reported_not_raised() -> None:
 def test_install_from_a_local_wheel_folder(wheels, tmp_path, clean_imports) -> None:
     base = tmp_path / "private"
     lines: list[str] = []
-    result = dependencies.install(
-        ["spex-probe-app"],
-        base,
-        find_links=wheels,
-        no_index=True,
-        isolated=True,
-        on_line=lines.append,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        result = dependencies.install(
+            ["spex-probe-app"],
+            base,
+            find_links=wheels,
+            no_index=True,
+            isolated=True,
+            on_line=lines.append,
+        )
+        gc.collect()  # an unclosed pipe warns when its file object is collected
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
     assert result.ok, result.log
     assert "spex-probe-app-1.0" in result.message and "spex-probe-core-1.0" in result.message
     site = dependencies.site_dir(base)
@@ -144,3 +151,33 @@ def test_install_task_reports_progress(qgis_app, wheels, tmp_path, clean_imports
     assert done[0] is task and task.result is not None and task.result.ok, task.result.log
     assert any(line.startswith("Successfully installed") for line in seen)
     assert (dependencies.site_dir(tmp_path / "private") / "spex_probe_core").is_dir()
+
+
+def test_install_button_bar_goes_once_installed(
+    qgis_app, qgis_iface, wheels, tmp_path, clean_imports
+) -> None:
+    """The plugin as QGIS loads it, one package missing: the Install bar, a real pip install
+    from local wheels, then the bar is gone, the algorithms are the real ones and SPEX is ready."""
+    bar = qgis_iface.messageBar()
+    with qgis_plugin_path(tmp_path / "plugins"):
+        assert qgis.utils.loadPlugin(PLUGIN)
+        deps = importlib.import_module("spex.spex_qgis.dependencies")  # the plugin's copy
+        probe = deps.Requirement("spex_probe_core", "spex-probe-core")
+        deps.REQUIREMENTS = (*deps.REQUIREMENTS, probe)
+        assert qgis.utils.startPlugin(PLUGIN)
+        plugin = qgis.utils.plugins[PLUGIN]
+        offer = plugin.install_offer
+        assert offer is not None and offer in bar.items()
+        registry = QgsApplication.processingRegistry()
+        assert not registry.algorithmById("spex:extract_land_cover").canExecute()[0]
+
+        bar.clear_messages()
+        plugin.install_dependencies(base=tmp_path / "private", find_links=wheels, no_index=True)
+        wait_for(lambda: plugin.install_task is None, timeout=120)
+        assert offer not in bar.items(), "the Install bar must go once the install succeeded"
+        assert plugin.install_offer is None and plugin.missing == []
+        assert any("SPEX is ready" in m for m in bar.get_messages(3)), bar.get_messages(2)
+        algorithm = registry.algorithmById("spex:extract_land_cover")
+        assert algorithm.canExecute()[0] and type(algorithm).__name__ == "ExtractLandCoverAlgorithm"
+        assert qgis.utils.unloadPlugin(PLUGIN)
+        flush_deferred_deletes()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -242,3 +244,114 @@ def test_qgis_process_runs_the_algorithm(s2_scene: Path, tmp_path: Path) -> None
     assert "## Summary" in results["EXPLANATION"] and "water:" in results["SUMMARY"]
     assert Path(results["MANIFEST"]).is_file()
     assert QgsVectorLayer(str(tmp_path / "regions.gpkg"), "r", "ogr").featureCount() > 0
+
+
+QGIS_PROCESS_BIN = shutil.which("qgis_process.bin") or shutil.which("qgis_process")
+
+
+def _fresh_profile_env(tmp_path: Path, with_packages: bool) -> dict[str, str]:
+    """qgis_process as a new user runs it: a fresh profile with the plugin in a plugin path.
+
+    `with_packages`: the venv's site-packages on PYTHONPATH, standing in for an installed
+    rasterio (what `spex:install_dependencies` puts into the profile)."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "spex").symlink_to(REPO_ROOT, target_is_directory=True)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ARGS", "JSON")}
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "profile"),
+        QGIS_PLUGINPATH=str(plugins),
+        XDG_RUNTIME_DIR=str(runtime),
+    )
+    if with_packages:
+        import sysconfig
+
+        env["PYTHONPATH"] = sysconfig.get_paths()["purelib"]
+    return env
+
+
+def _run_qgis_process(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [QGIS_PROCESS_BIN, *args], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def _system_python_has_rasterio() -> bool:
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import rasterio"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(QGIS_PROCESS_BIN is None, reason="qgis_process is not installed")
+def test_qgis_process_without_packages_says_what_is_missing(s2_scene, tmp_path) -> None:
+    """Item 3: in a profile without rasterio, not "Algorithm ... not found!" but what is
+    missing and the headless command that installs it."""
+    if _system_python_has_rasterio():
+        pytest.skip("QGIS's own Python has rasterio here: nothing is missing to report")
+    env = _fresh_profile_env(tmp_path, with_packages=False)
+    assert _run_qgis_process(["plugins", "enable", "spex"], env).returncode == 0
+    completed = _run_qgis_process(
+        [
+            "run",
+            "spex:extract_land_cover",
+            "--",
+            f"INPUT={s2_scene}",
+            f"PROMPT={WATER}",
+            f"OUTPUT_MASK={tmp_path / 'mask.tif'}",
+            f"OUTPUT_FEATURES={tmp_path / 'regions.gpkg'}",
+        ],
+        env,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode != 0
+    assert "not found" not in output
+    assert "missing Python packages: rasterio" in output
+    assert "qgis_process.bin run spex:install_dependencies" in output
+    assert not (tmp_path / "mask.tif").exists()
+
+
+def _readme_commands(prefix: str) -> list[list[str]]:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    return [shlex.split(line) for line in readme.splitlines() if line.startswith(prefix)]
+
+
+@pytest.mark.skipif(
+    shutil.which("qgis_process.bin") is None, reason="not Debian's qgis_process packaging"
+)
+def test_readme_qgis_process_commands_work_on_debian(s2_scene, tmp_path) -> None:
+    """Item 4: the wrapper fails as the README says; the README's commands work as written
+    (input and outputs swapped for the test's). Item 7: progress ticks and messages stay on
+    separate lines."""
+    wrapper = subprocess.run(
+        ["qgis_process", "--version"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+        timeout=120,
+    )
+    if wrapper.returncode != 0:  # the README's explanation of why qgis_process.bin is needed
+        assert "--noversioncheck not known" in wrapper.stdout + wrapper.stderr
+
+    env = _fresh_profile_env(tmp_path, with_packages=True)
+    (enable,) = _readme_commands("qgis_process.bin plugins enable")
+    assert enable == ["qgis_process.bin", "plugins", "enable", "spex"]
+    assert _run_qgis_process(enable[1:], env).returncode == 0
+    (run,) = _readme_commands("qgis_process.bin run spex:extract_land_cover")
+    values = {
+        "INPUT": str(s2_scene),
+        "OUTPUT_MASK": str(tmp_path / "mask.tif"),
+        "OUTPUT_FEATURES": str(tmp_path / "water.gpkg"),
+    }
+    args = [
+        f"{key}={values.get(key, value)}" if "=" in arg else arg
+        for arg in run[1:]
+        for key, _, value in [arg.partition("=")]
+    ]
+    completed = _run_qgis_process([*args, f"EXTENT={EXTENT}"], env)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert QgsVectorLayer(str(tmp_path / "water.gpkg"), "r", "ogr").featureCount() > 0
+    out = completed.stdout
+    assert re.search(r"^reading the global sample$", out, re.MULTILINE), out[:2000]
+    assert re.findall(r"^[0-9.]+[A-Za-z]", out, re.MULTILINE) == []  # "0reading ..." no more

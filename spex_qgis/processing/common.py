@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qgis.core import (
+    QgsApplication,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsRasterFileWriter,
@@ -24,15 +25,47 @@ def monitor_for(feedback: QgsProcessingFeedback | None) -> object:
     if feedback is None:
         return RunMonitor()
     last: list[str] = [""]
+    console = ConsoleProgress(QgsApplication.platform() == "qgis_process")
 
     def on_progress(fraction: float, message: str) -> None:
         feedback.setProgress(100.0 * fraction)
+        console.progress(100.0 * fraction)
         stage = message.split(" tile ")[0]  # one log line per stage, not one per tile
         if stage and stage != last[0]:
             last[0] = stage
-            feedback.pushInfo(message)
+            feedback.pushInfo(console.line(message))
 
     return RunMonitor(on_progress=on_progress, is_cancelled=feedback.isCanceled)
+
+
+class ConsoleProgress:
+    """Keeps ``qgis_process``'s progress ticks ("0...10...20") and messages on separate lines.
+
+    qgis_process prints a tick (a number every 10 %, a dot between) without a newline, and a
+    message right after it: "0reading the global sample". This tracks the ticks the same way
+    (40 per run, a newline after the last) and starts a message on a new line when a tick is
+    pending. Elsewhere (the toolbox's log) messages are left as they are.
+    """
+
+    def __init__(self, console: bool) -> None:
+        """`console`: running inside qgis_process."""
+        self.console = console
+        self.last_tick = -1
+        self.pending = False
+
+    def progress(self, percent: float) -> None:
+        """Note a progress report, as qgis_process turns it into ticks."""
+        tick = min(40, max(0, int(percent * 0.4)))
+        if tick > self.last_tick:
+            self.last_tick = tick
+            self.pending = tick < 40  # qgis_process ends the line itself at 100 %
+
+    def line(self, message: str) -> str:
+        """`message`, on a line of its own."""
+        if self.console and self.pending:
+            self.pending = False
+            return "\n" + message
+        return message
 
 
 def raster_file(layer: QgsRasterLayer | None, parameter: str) -> Path:

@@ -110,7 +110,7 @@ class ExtractLandCoverAlgorithm(QgsProcessingAlgorithm):
         def add(param, help_text: str, advanced: bool = False) -> None:
             param.setHelp(help_text)
             if advanced:
-                param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+                param.setFlags(param.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(param)
 
         add(
@@ -149,7 +149,7 @@ class ExtractLandCoverAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(
                 self.MIN_AREA,
                 "Minimum region area (m²)",
-                QgsProcessingParameterNumber.Double,
+                QgsProcessingParameterNumber.Type.Double,
                 optional=True,
                 minValue=0.0,
             ),
@@ -159,7 +159,7 @@ class ExtractLandCoverAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(
                 self.TILE_SIZE,
                 "Tile size (pixels)",
-                QgsProcessingParameterNumber.Integer,
+                QgsProcessingParameterNumber.Type.Integer,
                 defaultValue=512,
                 optional=True,
                 minValue=64,
@@ -178,7 +178,7 @@ class ExtractLandCoverAlgorithm(QgsProcessingAlgorithm):
         )
         add(
             QgsProcessingParameterVectorDestination(
-                self.OUTPUT_FEATURES, "Regions", QgsProcessing.TypeVectorPolygon
+                self.OUTPUT_FEATURES, "Regions", QgsProcessing.SourceType.TypeVectorPolygon
             ),
             "Polygons with class, area (m², ha), confidence and evidence attributes.",
         )

@@ -1,0 +1,111 @@
+"""``spex:install_dependencies``: install the engine's missing Python packages, headless too.
+
+The same installer as the plugin's Install button (``dependencies.install``): a plugin-private
+folder of the QGIS profile, every package QGIS ships pinned. With ``qgis_process`` on a machine
+without a desktop this is the way to make ``spex:extract_land_cover`` runnable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFile,
+)
+from qgis.PyQt.QtGui import QIcon
+
+from .. import dependencies
+from .common import ICON
+
+ALGORITHM_ID = "spex:install_dependencies"
+
+
+class InstallDependenciesAlgorithm(QgsProcessingAlgorithm):
+    """pip-install what the engine lacks into ``<profile>/python/spex-packages``."""
+
+    FIND_LINKS = "FIND_LINKS"
+    NO_INDEX = "NO_INDEX"
+
+    def name(self) -> str:
+        """Algorithm id inside the provider."""
+        return "install_dependencies"
+
+    def displayName(self) -> str:  # noqa: N802 - QGIS API
+        """Name in the toolbox."""
+        return "Install the Python packages SPEX needs"
+
+    def group(self) -> str:
+        """Toolbox group."""
+        return "Set-up"
+
+    def groupId(self) -> str:  # noqa: N802 - QGIS API
+        """Toolbox group id."""
+        return "setup"
+
+    def icon(self) -> QIcon:
+        """The plugin icon."""
+        return QIcon(str(ICON))
+
+    def shortHelpString(self) -> str:  # noqa: N802 - QGIS API
+        """Help shown beside the dialog."""
+        return (
+            "Installs the Python packages the SPEX engine needs and QGIS lacks (rasterio, ...) "
+            "into a folder of this QGIS profile, pinning every package QGIS already ships. "
+            "Headless: <code>qgis_process.bin run spex:install_dependencies</code>."
+        )
+
+    def createInstance(self) -> InstallDependenciesAlgorithm:  # noqa: N802 - QGIS API
+        """A fresh instance."""
+        return InstallDependenciesAlgorithm()
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
+        """Optional offline source: a folder of wheels, and no package index."""
+        links = QgsProcessingParameterFile(
+            self.FIND_LINKS,
+            "Folder of wheels (offline install)",
+            behavior=QgsProcessingParameterFile.Behavior.Folder,
+            optional=True,
+        )
+        links.setHelp("pip --find-links: a folder holding the wheels to install from.")
+        self.addParameter(links)
+        no_index = QgsProcessingParameterBoolean(
+            self.NO_INDEX, "Do not use the package index", defaultValue=False
+        )
+        no_index.setHelp("pip --no-index: install only from the folder of wheels.")
+        self.addParameter(no_index)
+        self.addOutput(QgsProcessingOutputString("MESSAGE", "What was installed"))
+        self.addOutput(QgsProcessingOutputString("FOLDER", "Where it was installed"))
+
+    def processAlgorithm(  # noqa: N802 - QGIS API
+        self,
+        parameters: dict,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> dict:
+        """Run pip with pip's output in the log; one-line error when it fails."""
+        dependencies.activate()
+        missing = dependencies.missing_packages()
+        folder = dependencies.site_dir(dependencies.default_base())
+        if not missing:
+            feedback.pushInfo("every Python package SPEX needs is present")
+            return {"MESSAGE": "nothing to install", "FOLDER": str(folder)}
+        specs = [m.requirement.spec for m in missing]
+        feedback.pushInfo(f"installing {', '.join(specs)} into {folder}")
+        links = self.parameterAsFile(parameters, self.FIND_LINKS, context)
+        result = dependencies.install(
+            specs,
+            find_links=Path(links) if links else None,
+            no_index=self.parameterAsBool(parameters, self.NO_INDEX, context),
+            on_line=feedback.pushConsoleInfo,
+            is_cancelled=feedback.isCanceled,
+        )
+        if not result.ok:
+            raise QgsProcessingException(result.message)
+        feedback.pushInfo(result.message)
+        return {"MESSAGE": result.message, "FOLDER": str(result.site_dir)}
