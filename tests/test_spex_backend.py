@@ -275,3 +275,42 @@ def test_cancel_mid_run_leaves_nothing(crop: Path, tiny_dir: Path, tmp_path: Pat
     with pytest.raises(CancelledError):
         extract(request, RunMonitor(is_cancelled=cancel_once_running))
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_answer_gives_no_mask_and_is_explained(
+    crop: Path, tiny_dir: Path, tmp_path: Path
+) -> None:
+    """When the first generated token is an end token, the reference fails; here that target
+    gets no mask in that window, counted in run.json and said in the explanation, on torch and
+    on onnxruntime alike."""
+    import shutil
+
+    import torch
+
+    from spex.engine.backends.spex.tokenizer import load_tokenizer
+    from spex.engine.backends.spex.weights import load_model, save_model
+
+    # A real tiny model whose head can only say an end token: the two end-token rows are +e0
+    # and -e0 and every other row is 0, so one end token always has the largest logit.
+    model, _ = load_model(tiny_dir, hash_files=False)
+    eos = sorted(load_tokenizer(tiny_dir).eos_ids)
+    with torch.no_grad():
+        model.lm_head.weight.zero_()
+        model.lm_head.weight[eos[0], 0] = 10.0
+        model.lm_head.weight[eos[1], 0] = -10.0
+    mute = tmp_path / "mute"
+    save_model(model, mute)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy2(tiny_dir / name, mute / name)
+    exported = tmp_path / "mute_onnx"
+    assert main(["export-onnx", "--model", str(mute), "--out", str(exported)]) == 0
+    for backend, folder in (("spex", mute), ("onnx", exported)):
+        out = tmp_path / backend
+        argv = ["extract", str(crop), "--prompt", PROMPT, "--out", str(out), "--backend", backend]
+        assert main([*argv, "--model", str(folder), "--device", "cpu"]) == 0
+        details = json.loads((out / "run.json").read_text())["backend"]["details"]
+        assert details["requests"] == details["empty_answers"] == 4
+        with rasterio.open(out / "mask.tif") as mask:
+            assert set(np.unique(mask.read(1))) <= {0, 255}  # no target anywhere
+        text = (out / "explanation.md").read_text()
+        assert "4 answers were empty" in text and "no mask" in text

@@ -12,6 +12,10 @@ the token-to-image cross-attention of each two-way layer applies softmax twice (
 were trained and are run that way). `build_mask_decoder` reproduces exactly that, in those two
 modules only; every other attention (token self-attention, image-to-token, the final
 token-to-image) keeps the single softmax.
+
+One corner of transformers 4.46 is not copied: it drops the sparse prompts when they sum to
+exactly 0 (``sum().item() != 0``), a data-dependent branch that cannot be exported; condensed
+tokens from a final Linear layer with a bias do not sum to exactly 0 in practice.
 """
 
 from __future__ import annotations
