@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--dtype", help="auto, float32, bfloat16 or float16 (spex backend)")
     ex.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (spex backend)")
     ex.add_argument("--provider", help="onnxruntime execution provider (onnx backend)")
+    ex.add_argument(
+        "--skip-empty-windows",
+        action="store_true",
+        default=None,
+        help="skip model windows where the priors find no candidate (spex/onnx; faster, "
+        "unlike the reference)",
+    )
     ex.add_argument("--overlap", type=int, default=0, help="extra context pixels around tiles")
     ex.add_argument("--min-area", type=float, help="minimum region area in m2 (overrides prompt)")
     ex.add_argument(
@@ -137,6 +144,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
             ("dtype", args.dtype),
             ("max_new_tokens", args.max_new_tokens),
             ("provider", args.provider),
+            ("skip_empty_windows", args.skip_empty_windows),
         )
         if value is not None
     }

@@ -248,3 +248,38 @@ def test_config_json_round_trip_and_published_layout(tmp_path: Path) -> None:
     assert SpexConfig.load(tmp_path) == config
     published = {k: v for k, v in full_config().to_json_dict().items() if k != "spex"}
     assert SpexConfig.from_json_dict(published) == full_config()
+
+
+def test_double_softmax_sits_only_in_the_two_way_layers_token_to_image_attention() -> None:
+    """The reference (transformers 4.46, attention_similarity=False) applies softmax twice in
+    each two-way layer's token-to-image cross-attention, and only there."""
+    from transformers.models.sam.modeling_sam import SamAttention
+
+    from spex.engine.backends.spex.sam_parts import DoubleSoftmaxAttention
+
+    decoder = build_model(tiny_config(), "cpu").model.vision_tower.mask_decoder
+    modules = dict(decoder.named_modules())
+    doubled = sorted(n for n, m in modules.items() if isinstance(m, DoubleSoftmaxAttention))
+    layers = len(decoder.transformer.layers)
+    assert doubled == [f"transformer.layers.{i}.cross_attn_token_to_image" for i in range(layers)]
+    single = {n for n, m in modules.items() if isinstance(m, SamAttention)}
+    assert "transformer.final_attn_token_to_image" in single
+    assert len(single) == 1 + 2 * layers  # self-attention and image-to-token per layer, final
+    # and it computes softmax(softmax(q k^T / sqrt(d))) v, written out here by hand
+    attention = modules[doubled[0]]
+    torch.manual_seed(0)
+    width = attention.q_proj.in_features
+    queries, keys = torch.randn(2, 1, 5, width), torch.randn(2, 1, 7, width)
+    with torch.no_grad():
+        got = attention(queries, keys, keys)
+        got = got[0] if isinstance(got, tuple) else got
+        heads = attention.num_attention_heads
+
+        def split(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(2, x.shape[2], heads, -1).transpose(1, 2)
+
+        q, k = split(attention.q_proj(queries)), split(attention.k_proj(keys))
+        v = split(attention.v_proj(keys))
+        p = torch.softmax(torch.softmax(q @ k.transpose(2, 3) / math.sqrt(q.shape[-1]), -1), -1)
+        expected = attention.out_proj((p @ v).transpose(1, 2).reshape(2, 1, 5, -1))
+    assert torch.allclose(got, expected, atol=1e-6)

@@ -83,6 +83,7 @@ class OnnxBackend(Backend):
         dtype: str | None = None,
         max_new_tokens: int | None = None,
         threads: int | None = None,
+        skip_empty_windows: bool = False,
     ) -> None:
         if model is None:
             raise BackendError(
@@ -98,7 +99,9 @@ class OnnxBackend(Backend):
         if path.is_dir():
             from .spex_runner import SpexOnnxBackend
 
-            self._spex = SpexOnnxBackend(path, provider, max_new_tokens, threads)
+            self._spex = SpexOnnxBackend(
+                path, provider, max_new_tokens, threads, skip_empty_windows
+            )
             return
         if not path.is_file():
             raise BackendError(

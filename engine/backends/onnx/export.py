@@ -3,15 +3,19 @@
 Parts (all with a dynamic batch axis):
 
 - `vision.onnx`: normalised RGB tile (B, 3, S, S) -> visual tokens after the projector
-  (B, T, hidden) and the SAM image embedding (B, E, h, w);
+  (B, T, hidden) and the SAM image embedding (B, E, h, w); also, as extra outputs that the
+  runner does not fetch, the four backbone stages (``stage1`` ... ``stage4``), the aggregated
+  features and the tokens before the projector (the golden tests compare them);
 - `embed.onnx`: token ids (B, T) -> input embeddings (B, T, hidden);
 - `decoder.onnx`: one Qwen2 pass with an explicit KV cache: input embeddings (B, T, hidden),
   past keys / values (layers, B, kv_heads, P, head_dim) -> final-norm hidden states, the
   last position's logits and the present keys / values (P + T long). P may be 0 (the prompt);
-- `mask.onnx`: pooled answer-token states (B, 4, hidden) + SAM embedding -> mask logits
-  (B, 4h, 4w): the condensation MLP and the SAM prompt encoder / mask decoder. The adaptive
-  average pooling over the variable number of answer tokens runs in numpy (`spex_runner`),
-  since ONNX has no adaptive pooling over a dynamic length.
+- `condense.onnx`: pooled answer-token states (B, 4, hidden) -> SAM sparse prompts
+  (B, 1, 4, E): the condensation MLP. The adaptive average pooling over the variable number of
+  answer tokens runs in numpy (`spex_runner`), since ONNX has no adaptive pooling over a
+  dynamic length;
+- `mask.onnx`: sparse prompts + SAM embedding -> mask logits (B, 4h, 4w): the SAM prompt
+  encoder and mask decoder (with the reference's double softmax, see `sam_parts`).
 
 The decoder is written out here from the Qwen2 weights (RMSNorm, rotary embeddings, grouped
 query attention, SwiGLU MLP), because the library's cache objects do not trace; the export
@@ -35,7 +39,16 @@ from ...errors import BackendError, OutputError
 from .metadata import MANIFEST_NAME
 from .runtime import EXPORT_IR_VERSION, EXPORT_OPSET
 
-FORMAT = "spex-onnx/1"
+FORMAT = "spex-onnx/2"  # 2: the condensation MLP is its own part; vision has stage outputs
+#: The extra outputs of vision.onnx, after the two the runner uses.
+VISION_PROBES = (
+    "stage1",
+    "stage2",
+    "stage3",
+    "stage4",
+    "aggregated_features",
+    "vision_tokens_pre_projector",
+)
 TOKENIZER_FILES = (
     "tokenizer.json",
     "tokenizer_config.json",
@@ -54,8 +67,15 @@ class VisionPart(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.model.encode_images(pixel_values)
+    def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        vision = self.model.model.vision_tower.vision_tower.vision_model
+        stages = vision.stages(pixel_values)
+        fused = vision.feat_aggregator(stages)
+        n, c, h, w = fused.shape
+        sam_embedding = vision.visionneck(fused.permute(0, 2, 3, 1))
+        features = fused.reshape(n, c, h * w).permute(0, 2, 1)
+        tokens = self.model.model.mm_projector(features)
+        return (tokens, sam_embedding, *stages, fused, features)
 
 
 class EmbedPart(nn.Module):
@@ -69,16 +89,26 @@ class EmbedPart(nn.Module):
         return self.embed(input_ids)
 
 
+class CondensePart(nn.Module):
+    """Pooled answer states -> SAM sparse prompts."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.mlp = model.model.vision_tower.lan_neck.text_mlp
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.mlp(pooled).unsqueeze(1)
+
+
 class MaskPart(nn.Module):
-    """Pooled answer states + SAM embedding -> mask logits."""
+    """Sparse prompts + SAM embedding -> mask logits."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, pooled: torch.Tensor, sam_embedding: torch.Tensor) -> torch.Tensor:
-        sparse = self.model.model.vision_tower.lan_neck.text_mlp(pooled).unsqueeze(1)
-        return self.model.decode_masks(sam_embedding, sparse)
+    def forward(self, sparse_prompts: torch.Tensor, sam_embedding: torch.Tensor) -> torch.Tensor:
+        return self.model.decode_masks(sam_embedding, sparse_prompts)
 
 
 def _rms(x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
@@ -277,11 +307,10 @@ def export_spex(
             (pixels,),
             out_dir / "vision.onnx",
             ["pixel_values"],
-            ["image_tokens", "sam_embedding"],
+            ["image_tokens", "sam_embedding", *VISION_PROBES],
             {
-                "pixel_values": {0: "batch"},
-                "image_tokens": {0: "batch"},
-                "sam_embedding": {0: "batch"},
+                name: {0: "batch"}
+                for name in ("pixel_values", "image_tokens", "sam_embedding", *VISION_PROBES)
             },
             opset,
         )
@@ -315,19 +344,29 @@ def export_spex(
         )
         pooled = torch.zeros(1, config.condense_tokens, text.hidden_size)
         _export(
+            CondensePart(model),
+            (pooled,),
+            out_dir / "condense.onnx",
+            ["pooled_states"],
+            ["sparse_prompts"],
+            {"pooled_states": {0: "batch"}, "sparse_prompts": {0: "batch"}},
+            opset,
+        )
+        sparse = torch.zeros(1, 1, config.condense_tokens, config.sam.hidden_size)
+        _export(
             MaskPart(model),
-            (pooled, sam),
+            (sparse, sam),
             out_dir / "mask.onnx",
-            ["pooled_states", "sam_embedding"],
+            ["sparse_prompts", "sam_embedding"],
             ["mask_logits"],
             {
-                "pooled_states": {0: "batch"},
+                "sparse_prompts": {0: "batch"},
                 "sam_embedding": {0: "batch"},
                 "mask_logits": {0: "batch"},
             },
             opset,
         )
-    for name in ("vision", "embed", "decoder", "mask"):
+    for name in ("vision", "embed", "decoder", "condense", "mask"):
         parts[name] = {"file": f"{name}.onnx", **_io(out_dir / f"{name}.onnx")}
     copied = [f for f in TOKENIZER_FILES if (model_dir / f).is_file()]
     for name in [*copied, "config.json"]:

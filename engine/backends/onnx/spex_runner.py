@@ -19,11 +19,12 @@ from ...errors import BackendError
 from ..base import BackendReport
 from ..spex.backend import SpexBackend
 from ..spex.config import SpexConfig
-from ..spex.prompting import chatml_prompt, greedy_decode, split_on_image
+from ..spex.postprocess import resize_bilinear
+from ..spex.prompting import IMAGE_TOKEN_INDEX, chatml_prompt, greedy_decode, split_on_image
 from .metadata import MANIFEST_NAME
 from .runtime import RuntimeSession, open_session
 
-PARTS = ("vision", "embed", "decoder", "mask")
+PARTS = ("vision", "embed", "decoder", "condense", "mask")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class OrtAnswer:
 
     text: str
     tokens: int
-    logits: np.ndarray  # float32 (h, w) mask logits at the decoder's resolution
+    logits: np.ndarray | None  # float32 (h, w) mask logits; None for an empty answer
     stopped: str  # "eos" or "max_new_tokens"
     token_ids: tuple[int, ...] = ()
 
@@ -48,20 +49,9 @@ def adaptive_mean(states: np.ndarray, tokens: int) -> np.ndarray:
     return np.stack(bins, axis=1).astype(np.float32)
 
 
-def upsample_bilinear(logits: np.ndarray, size: int) -> np.ndarray:
+def upsample_bilinear(maps: np.ndarray, size: int) -> np.ndarray:
     """(K, h, w) -> (K, size, size), bilinear with half-pixel centres (F.interpolate's rule)."""
-
-    def axis(n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        src = (np.arange(size, dtype=np.float32) + 0.5) * (n_in / size) - 0.5
-        src = np.maximum(src, 0.0)
-        i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-        i1 = np.minimum(i0 + 1, n_in - 1)
-        return i0, i1, (src - i0).astype(np.float32)
-
-    y0, y1, fy = axis(logits.shape[1])
-    x0, x1, fx = axis(logits.shape[2])
-    rows = logits[:, y0] * (1 - fy)[None, :, None] + logits[:, y1] * fy[None, :, None]
-    return (rows[:, :, x0] * (1 - fx) + rows[:, :, x1] * fx).astype(np.float32)
+    return resize_bilinear(maps, size, size)
 
 
 class OrtSpexRunner:
@@ -99,21 +89,28 @@ class OrtSpexRunner:
         """The provider the vision part (the heaviest) runs on."""
         return self.sessions["vision"].provider
 
-    def _run(self, part: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return self.sessions[part].session.run(None, feeds)
+    def _run(
+        self, part: str, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
+    ) -> list[np.ndarray]:
+        return self.sessions[part].session.run(outputs, feeds)
 
     def encode(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 (B, S, S, 3) tiles -> (visual tokens (B, T, hidden), SAM embeddings)."""
         clock = time.perf_counter()
         tokens, embeds = [], []
         for start in range(0, len(rgb), self.batch_size):
-            x = np.ascontiguousarray(rgb[start : start + self.batch_size].transpose(0, 3, 1, 2))
-            pixels = (x.astype(np.float32) / np.float32(255.0) - self._mean) / self._std
-            t, e = self._run("vision", {"pixel_values": pixels.astype(np.float32)})
+            feeds = {"pixel_values": self.pixel_values(rgb[start : start + self.batch_size])}
+            t, e = self._run("vision", feeds, ["image_tokens", "sam_embedding"])
             tokens.append(t)
             embeds.append(e)
         self.timings["vision_s"] += time.perf_counter() - clock
         return np.concatenate(tokens), np.concatenate(embeds)
+
+    def pixel_values(self, rgb: np.ndarray) -> np.ndarray:
+        """uint8 (B, S, S, 3) -> normalised float32 (B, 3, S, S), as `inference.to_pixel_values`."""
+        x = np.ascontiguousarray(rgb.transpose(0, 3, 1, 2))
+        pixels = (x.astype(np.float32) / np.float32(255.0) - self._mean) / self._std
+        return pixels.astype(np.float32)
 
     def _embed_text(self, text: str) -> np.ndarray:
         cached = self._text.get(text)
@@ -131,9 +128,16 @@ class OrtSpexRunner:
         return self._run("decoder", feeds)
 
     def answer(
-        self, image_tokens: np.ndarray, sam_embedding: np.ndarray, request: str
+        self,
+        image_tokens: np.ndarray,
+        sam_embedding: np.ndarray,
+        request: str,
+        trace: dict[str, object] | None = None,
     ) -> OrtAnswer:
-        """Answer one request about one encoded tile: (T, hidden), (E, h, w), SPIE text."""
+        """Answer one request about one encoded tile: (T, hidden), (E, h, w), SPIE text.
+
+        `trace` receives the intermediates, as the torch runner's (`inference.SpexRunner`).
+        """
         clock = time.perf_counter()
         before, after = split_on_image(chatml_prompt(self.config.system_prompt, request))
         visual = np.asarray(image_tokens, np.float32)
@@ -143,7 +147,9 @@ class OrtSpexRunner:
         embeds = np.concatenate([p for p in parts if p.shape[0]])[None].astype(np.float32)
         empty = np.zeros((self.layers, 1, self.kv_heads, 0, self.head_dim), np.float32)
         hidden, logits, keys, values = self._decode(embeds, empty, empty)
-        last_prompt_state = hidden[:, -1:]
+        if trace is not None:
+            ids = [*self.tokenizer.encode(before), IMAGE_TOKEN_INDEX, *self.tokenizer.encode(after)]
+            trace["input_ids"] = np.asarray([ids], np.int64)
         states: list[np.ndarray] = []
         cache = [keys, values]
 
@@ -158,13 +164,27 @@ class OrtSpexRunner:
         )
         mid = time.perf_counter()
         self.timings["generation_s"] += mid - clock
-        token_states = np.concatenate(states, axis=1) if states else last_prompt_state
-        pooled = adaptive_mean(token_states, self.tokens)
-        feeds = {"pooled_states": pooled, "sam_embedding": sam_embedding[None].astype(np.float32)}
-        mask = self._run("mask", feeds)[0][0]
-        self.timings["mask_decoder_s"] += time.perf_counter() - mid
         text = self.tokenizer.decode(generated)
-        return OrtAnswer(text, len(generated), mask.astype(np.float32), stopped, tuple(generated))
+        if trace is not None:
+            trace["generated_ids"] = np.asarray([generated], np.int64)
+        if not states:  # an empty answer: nothing to condense, no mask (as the torch runner)
+            return OrtAnswer(text, len(generated), None, stopped, tuple(generated))
+        token_states = np.concatenate(states, axis=1)
+        pooled = adaptive_mean(token_states, self.tokens)
+        sparse = self._run("condense", {"pooled_states": pooled})[0]
+        feeds = {"sparse_prompts": sparse, "sam_embedding": sam_embedding[None].astype(np.float32)}
+        mask = self._run("mask", feeds)[0]
+        self.timings["mask_decoder_s"] += time.perf_counter() - mid
+        if trace is not None:
+            trace.update(
+                answer_hidden_states=token_states,
+                condensed_pooled_before_mlp=pooled,
+                condensed_sparse_prompts=sparse,
+                mask_logits_128=mask,
+            )
+        return OrtAnswer(
+            text, len(generated), mask[0].astype(np.float32), stopped, tuple(generated)
+        )
 
 
 def read_manifest(folder: Path) -> dict:
@@ -184,8 +204,8 @@ def read_manifest(folder: Path) -> dict:
     ]
     if missing:
         raise BackendError(
-            f"The exported model in {folder} is incomplete (missing {', '.join(missing)}); "
-            "export it again."
+            f"The exported model in {folder} is incomplete or from an older export (missing "
+            f"{', '.join(missing)}); export it again with `spex export-onnx`."
         )
     return manifest
 
@@ -201,10 +221,13 @@ class SpexOnnxBackend(SpexBackend):
         provider: str | None = None,
         max_new_tokens: int | None = None,
         threads: int | None = None,
+        skip_empty_windows: bool = False,
     ) -> None:
         folder = Path(folder)
         self.manifest = read_manifest(folder)
-        super().__init__(model=folder, max_new_tokens=max_new_tokens)
+        super().__init__(
+            model=folder, max_new_tokens=max_new_tokens, skip_empty_windows=skip_empty_windows
+        )
         self.provider_option, self.threads = provider, threads
         # sessions open here, so a wrong provider or version fails before any reading
         self._load()
@@ -227,10 +250,6 @@ class SpexOnnxBackend(SpexBackend):
         vision = self.runner.sessions["vision"]
         self.device = f"{vision.device} (onnxruntime {vision.provider})"
         self.dtype, self.attention = "float32", "onnxruntime"
-
-    def _upsample(self, logits: np.ndarray) -> np.ndarray:
-        """Mask logits to the model window's size, in numpy (no torch on this path)."""
-        return upsample_bilinear(logits, self.size)
 
     def report(self) -> BackendReport:
         """The SPEX report, with the runtime and the provider that ran."""

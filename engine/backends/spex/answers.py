@@ -25,6 +25,22 @@ class WindowAnswer:
     tokens: int
     stopped: str
     text: str
+    extent: tuple[int, int] | None = None  # (width, height) where smaller than size
+
+    @property
+    def empty(self) -> bool:
+        """The first generated token was an end token: no answer, so no mask."""
+        return self.tokens == 0 and self.stopped == "eos"
+
+
+#: Why an empty answer gives no mask (the reference has no behaviour to copy: it fails).
+EMPTY_ANSWER_NOTE = (
+    "the first generated token was an end token. The published code fails on such an answer "
+    "(it pools the states of the generated tokens, and there are none); here that target gets "
+    "no mask in that window, because the mask prompt is made from the answer and an empty "
+    "answer asks for nothing. Pooling the prompt's last state instead would give a mask the "
+    "published model never produces."
+)
 
 
 def _one_line(text: str) -> str:
@@ -32,7 +48,10 @@ def _one_line(text: str) -> str:
 
 
 def explanation_text(
-    answers: list[WindowAnswer], counts: dict[str, int], random_weights: bool
+    answers: list[WindowAnswer],
+    counts: dict[str, int],
+    random_weights: bool,
+    skip_empty_windows: bool = False,
 ) -> str:
     """Markdown under "Model answer": a short summary, then every answer in an appendix."""
     lines: list[str] = []
@@ -42,19 +61,32 @@ def explanation_text(
             "answers and masks below are meaningless and only show that the pipeline runs.",
             "",
         ]
-    lines.append(
+    summary = (
         f"SPEX answered {len(answers)} requests on {counts.get('windows_run', 0)} of "
         f"{counts.get('windows_total', 0)} model windows of {counts.get('window_size', 0)} px; "
-        f"{counts.get('windows_skipped_nodata', 0)} windows were all nodata and "
-        f"{counts.get('windows_skipped_no_candidate', 0)} had no candidate regions in the "
-        "spectral priors (skipped)."
+        f"{counts.get('windows_skipped_nodata', 0)} windows were all nodata"
     )
+    if skip_empty_windows:
+        summary += (
+            f" and {counts.get('windows_skipped_no_candidate', 0)} had no candidate regions in "
+            "the spectral priors (skipped: --skip-empty-windows)."
+        )
+    else:
+        summary += (
+            f". {counts.get('requests_without_candidates', 0)} requests listed no candidate "
+            "region; the model ran on them anyway, as the reference does "
+            "(--skip-empty-windows skips them)."
+        )
+    lines.append(summary)
     stops = Counter(a.stopped for a in answers)
     if answers:
         lines.append(
             f"Answers ended on their own in {stops.get('eos', 0)} cases and at the "
             f"--max-new-tokens cap in {stops.get('max_new_tokens', 0)}."
         )
+    empty = sum(1 for a in answers if a.empty)
+    if empty:
+        lines.append(f"{empty} answers were empty: {EMPTY_ANSWER_NOTE}")
     lines.append("")
     by_target: dict[str, list[WindowAnswer]] = {}
     for answer in answers:
@@ -63,16 +95,17 @@ def explanation_text(
         longest = max(items, key=lambda a: a.regions)
         quote = _one_line(longest.text)[:QUOTE_CHARS] or "(empty answer)"
         lines.append(
-            f"- {title}: {len(items)} windows with candidates; the answer for the window with "
+            f"- {title}: {len(items)} windows asked; the answer for the window with "
             f'the most candidate regions (r{longest.row} c{longest.col}): "{quote}"'
         )
     if answers:
         lines += ["", "### Appendix: answers per model window", ""]
         for a in sorted(answers, key=lambda a: (a.row, a.col, a.target)):
+            width, height = a.extent or (a.size, a.size)
             lines.append(
-                f"- window r{a.row} c{a.col} (pixels x {a.col_off}..{a.col_off + a.size}, "
-                f"y {a.row_off}..{a.row_off + a.size}; upper-left {a.map_xy[0]:.2f}, "
+                f"- window r{a.row} c{a.col} (pixels x {a.col_off}..{a.col_off + width}, "
+                f"y {a.row_off}..{a.row_off + height}; upper-left {a.map_xy[0]:.2f}, "
                 f"{a.map_xy[1]:.2f}), {a.title}, {a.regions} candidate regions, {a.tokens} "
-                f"tokens: {_one_line(a.text) or '(empty answer)'}"
+                f"tokens: {_one_line(a.text) or '(empty answer: no mask)'}"
             )
     return "\n".join(lines)

@@ -2,10 +2,12 @@
 
 Per raster (`prepare`): the spectral backend is fitted as the prior, the global true-colour
 stretch is fitted on the global sample, and the model folder is loaded. Per read window
-(`predict`): the fixed global grid of model windows (`tiling.ModelGrid`) that covers the tile
-is run once each (results are cached), one request per target whose prior has candidate
-regions in the window, and the windows' mask logits are blended. `halo` is one model window,
-so every model window touching a tile's core lies inside its read window.
+(`predict`): the fixed global grid of model windows (`tiling.ModelGrid`, never past the raster's
+edge) that covers the tile is run once each (results are cached), one request per target, as
+the reference does even where the priors list no candidate region (``skip_empty_windows``
+skips those, for speed). Each window's logits become the reference's soft mask
+(`postprocess.soft_mask`); the soft masks are blended across overlaps and cut at 0.5. `halo`
+is one model window, so every model window touching a tile's core lies inside its read window.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from ..base import Backend, BackendReport, TilePrediction
 from ..spectral.backend import SpectralBackend
 from .answers import WindowAnswer, explanation_text
 from .config import SpexConfig
+from .postprocess import SOFT_THRESHOLD, resize_rgb, soft_mask
 from .stretch import RGB_ROLES, TrueColourStretch, check_rgb_roles, fit_stretch
-from .tiling import LogitBlender, ModelGrid, blend_weights
+from .tiling import MaskBlender, ModelGrid, blend_weights
 
-#: Logit given to a target where a window's priors found no candidate (clearly background).
+#: Logit standing for "no mask" (a skipped window without candidates, an empty answer).
 NO_CANDIDATE_LOGIT = -20.0
+#: Regions listed in a prompt at most: the reference's prompts list up to 10.
+MAX_REGIONS = 10
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
@@ -56,8 +61,9 @@ class SpexBackend(Backend):
         max_new_tokens: int | None = None,
         batch_size: int | None = None,
         overlap: int = 64,
-        max_regions: int = 8,
+        max_regions: int = MAX_REGIONS,
         min_region_pixels: int = 16,
+        skip_empty_windows: bool = False,
     ) -> None:
         from .download import resolve_model
 
@@ -70,22 +76,23 @@ class SpexBackend(Backend):
         if self.dtype_option not in DTYPES:
             raise BackendError(f"--dtype '{dtype}' is unknown; use one of {', '.join(DTYPES)}.")
         self.max_new_tokens = int(max_new_tokens or 256)
-        if self.max_new_tokens < 1:
-            raise BackendError("--max-new-tokens must be at least 1.")
+        if self.max_new_tokens < 2:  # the mask prompt pools the fed-back answer tokens
+            raise BackendError("--max-new-tokens must be at least 2; give 2 or more.")
         self.batch_size = batch_size
         self.size = self.config.vision.image_size
         if not 0 <= overlap < self.size // 2:
             raise BackendError(f"SPEX window overlap must be in 0..{self.size // 2 - 1} px.")
         self.overlap = int(overlap)
         self.max_regions, self.min_region_pixels = int(max_regions), int(min_region_pixels)
+        self.skip_empty_windows = bool(skip_empty_windows)
         self._prior = SpectralBackend()
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[int, int], _WindowResult] = OrderedDict()
         self._answers: dict[tuple[int, int, str], WindowAnswer] = {}
         self._counts = {"windows_skipped_nodata": set(), "windows_skipped_no_candidate": set()}
         self._requests_skipped: set[tuple[int, int, str]] = set()
+        self._no_candidates: set[tuple[int, int, str]] = set()
         self._run: set[tuple[int, int]] = set()
-        self._weights = blend_weights(self.size, self.overlap)
         self.runner = None
         self.load_info = None
         self.stretch: TrueColourStretch | None = None
@@ -117,6 +124,8 @@ class SpexBackend(Backend):
         self._prior.prepare(source, plan, sample, monitor.stage(0.0, 0.3))
         self.stretch = fit_stretch(sample.bands)
         self.grid = ModelGrid(source.width, source.height, self.size, self.overlap)
+        window_h, window_w = self.grid.shape()
+        self._weights = blend_weights(window_h, self.overlap, window_w)
         self._transform = source.dataset.transform
         self._raster_shape = (source.height, source.width)
         self._cache_limit = max(16, 3 * self.grid.n_cols)
@@ -153,16 +162,14 @@ class SpexBackend(Backend):
 
     def _dtype(self, torch: object, device: str) -> object:
         option = self.dtype_option
-        if option == "auto":
-            if device == "cpu":
-                return torch.float32
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if option == "auto":  # the reference's precision: bf16 has not been shown to agree
+            return torch.float32
         if option == "float16" and device == "cpu":
             raise BackendError("--dtype float16 needs a GPU; use float32 (or bfloat16) on CPU.")
         return getattr(torch, option)
 
     def predict(self, bands: dict[str, np.ndarray], window: Window) -> TilePrediction:
-        """Blend the logits of the model windows covering this read window's inner part."""
+        """Blend the soft masks of the model windows covering this read window's inner part."""
         assert self.grid is not None and self.plan is not None, "prepare() must run first"
         col, row = int(window.col_off), int(window.row_off)
         height, width = next(iter(bands.values())).shape
@@ -173,21 +180,19 @@ class SpexBackend(Backend):
             if self._available(key, col, row, width, height)
         ]
         n_targets = len(self.plan.targets)
-        blender = LogitBlender(col, row, width, height, n_targets)
+        blender = MaskBlender(col, row, width, height, n_targets)
         with self._lock:
             results = self._windows(keys, bands, col, row)
         for key, result in zip(keys, results, strict=True):
             if result.logits is None:
                 continue
             x0, y0 = self.grid.origin(*key)
-            blender.add(x0, y0, self._upsample(result.logits), self._weights)
-        return self._classes(blender.result(NO_CANDIDATE_LOGIT), bands)
+            blender.add(x0, y0, self._soft(result.logits), self._weights)
+        return self._classes(blender.result(0.0), bands)
 
-    def _upsample(self, logits: np.ndarray) -> np.ndarray:
-        """Mask logits (K, h, w) to the model window's size (bilinear, as the model's training)."""
-        from .inference import upsample_logits
-
-        return upsample_logits(logits, self.size)
+    def _soft(self, logits: np.ndarray) -> np.ndarray:
+        """A window's logits (K, h, w) -> the reference's soft masks at the window's size."""
+        return soft_mask(logits, self.size, *self.grid.shape())
 
     def report(self) -> BackendReport:
         """Model, checkpoint, device, tiling counts and the model's answers."""
@@ -208,6 +213,10 @@ class SpexBackend(Backend):
             "max_new_tokens": self.max_new_tokens,
             "batch_size": self.runner.batch_size if self.runner else self.batch_size,
             "overlap": self.overlap,
+            "max_regions": self.max_regions,
+            "skip_empty_windows": self.skip_empty_windows,
+            "postprocess": "per window as the reference: logits > 0, bilinear to the window; "
+            f"soft masks blended across windows, > {SOFT_THRESHOLD}",
             "stretch": self.stretch.to_dict() if self.stretch else None,
             "requests": len(answers),
             "requests_skipped_no_candidate": len(self._requests_skipped),
@@ -218,18 +227,19 @@ class SpexBackend(Backend):
         }
         notes = [
             "Candidate regions come from the spectral priors; the model answers one request "
-            "per target and model window, and its mask logits are blended across overlaps.",
+            "per target and model window, and each window's mask is post-processed as the "
+            "reference does, then blended across overlaps.",
         ]
         if random_weights:
             notes.insert(0, "RANDOM WEIGHTS: this model folder was made by `spex models init`.")
         return BackendReport(
             method=f"SPEX vision-language model ({self.folder.name}): SPIE prompts from spectral "
             "priors -> InternImage + Qwen2 answer -> condensed tokens -> SAM mask decoder",
-            thresholds={"mask_logit": 0.0},
+            thresholds={"mask_logit": 0.0, "soft_mask": SOFT_THRESHOLD},
             details=details,
             notes=notes,
             device=getattr(self, "device", "cpu"),
-            explanation=explanation_text(answers, counts, random_weights),
+            explanation=explanation_text(answers, counts, random_weights, self.skip_empty_windows),
         )
 
     def counts(self) -> dict[str, int]:
@@ -240,6 +250,8 @@ class SpexBackend(Backend):
             "windows_run": len(self._run),
             "windows_skipped_nodata": len(self._counts["windows_skipped_nodata"]),
             "windows_skipped_no_candidate": len(self._counts["windows_skipped_no_candidate"]),
+            "requests_without_candidates": len(self._no_candidates),
+            "empty_answers": sum(1 for a in self._answers.values() if a.empty),
         }
 
     # -- internals ------------------------------------------------------------------------
@@ -260,14 +272,13 @@ class SpexBackend(Backend):
         return x0 >= col and y0 >= row and x1 <= col + width and y1 <= row + height
 
     def _crop(self, bands: dict[str, np.ndarray], key: tuple[int, int], col: int, row: int) -> dict:
+        """The model window's pixels: always inside the raster, so never padded."""
         x0, y0 = self.grid.origin(*key)
-        out = {}
-        for role, array in bands.items():
-            tile = np.full((self.size, self.size), np.nan, dtype=np.float32)
-            part = array[y0 - row : y0 - row + self.size, x0 - col : x0 - col + self.size]
-            tile[: part.shape[0], : part.shape[1]] = part
-            out[role] = tile
-        return out
+        h, w = self.grid.shape()
+        return {
+            role: np.ascontiguousarray(array[y0 - row : y0 - row + h, x0 - col : x0 - col + w])
+            for role, array in bands.items()
+        }
 
     def _windows(self, keys: list, bands: dict, col: int, row: int) -> list[_WindowResult]:
         """Results of model windows `keys`, computing the missing ones (call under the lock)."""
@@ -281,6 +292,7 @@ class SpexBackend(Backend):
             self._monitor.check_cancel()
             crop = self._crop(bands, key, col, row)
             rgb, valid = self.stretch.apply(crop)
+            rgb = resize_rgb(rgb, self.size)  # a raster smaller than a window: as the reference
             if not valid.any():
                 self._counts["windows_skipped_nodata"].add(key)
                 found[key] = _WindowResult(None)
@@ -311,18 +323,19 @@ class SpexBackend(Backend):
         return np.full((len(self.plan.targets), side, side), NO_CANDIDATE_LOGIT, np.float32)
 
     def _requests(self, key: tuple[int, int], crop: dict) -> dict[int, tuple[str, int]]:
-        """Target index -> (SPIE request, candidate count) for targets with candidates."""
+        """Target index -> (SPIE request, candidate count); a target without candidates gets
+        the request with an empty region list, unless ``skip_empty_windows``."""
         prior = self._prior.predict(crop).classes
         requests = {}
         for t, target in enumerate(self.plan.targets):
             regions = regions_from_mask(prior == t + 1, self.min_region_pixels, self.max_regions)
-            if regions:
-                requests[t] = (
-                    render_spie_prompt(TARGETS[target].spie_phrase, regions),
-                    len(regions),
-                )
-            else:
+            if not regions and self.skip_empty_windows:
                 self._requests_skipped.add((*key, target))
+                continue
+            if not regions:
+                self._no_candidates.add((*key, target))
+            phrase = TARGETS[target].spie_phrase
+            requests[t] = (render_spie_prompt(phrase, regions, self.max_regions), len(regions))
         return requests
 
     def _answer(self, key, image_tokens, sam_embedding, requests) -> np.ndarray:
@@ -331,7 +344,8 @@ class SpexBackend(Backend):
         map_xy = self._transform * (x0, y0)
         for t, (request, n_regions) in requests.items():
             answer = self.runner.answer(image_tokens, sam_embedding, request)
-            logits[t] = answer.logits
+            if answer.logits is not None:  # None: an empty answer, no mask (see answers.py)
+                logits[t] = answer.logits
             target = self.plan.targets[t]
             self._answers[(*key, target)] = WindowAnswer(
                 key[0],
@@ -346,16 +360,17 @@ class SpexBackend(Backend):
                 answer.tokens,
                 answer.stopped,
                 answer.text,
+                None if self.grid.shape() == (self.size,) * 2 else self.grid.shape()[::-1],
             )
         self._run.add(key)
         return logits
 
-    def _classes(self, logits: np.ndarray, bands: dict[str, np.ndarray]) -> TilePrediction:
-        best = logits.argmax(axis=0)
-        top = np.take_along_axis(logits, best[None], axis=0)[0]
-        classes = np.where(top > 0, best + 1, 0).astype(np.uint8)
-        probability = 1.0 / (1.0 + np.exp(-np.clip(top, -30, 30)))
-        confidence = np.where(top > 0, probability, 1.0 - probability).astype(np.float32)
+    def _classes(self, soft: np.ndarray, bands: dict[str, np.ndarray]) -> TilePrediction:
+        """Blended soft masks (K, h, w) -> classes: the highest above 0.5 (ties: plan order)."""
+        best = soft.argmax(axis=0)
+        top = np.take_along_axis(soft, best[None], axis=0)[0]
+        classes = np.where(top > SOFT_THRESHOLD, best + 1, 0).astype(np.uint8)
+        confidence = np.where(top > SOFT_THRESHOLD, top, 1.0 - top).astype(np.float32)
         nodata = ~np.isfinite(np.stack([bands[r] for r in RGB_ROLES])).all(axis=0)
         classes[nodata] = 255
         confidence[nodata] = np.nan

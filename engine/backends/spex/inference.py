@@ -10,11 +10,14 @@ Follows the published inference (``demo.py`` and ``LlavaQwenForCausalLM.generate
   ``max_new_tokens``;
 - the final-norm hidden states of the generated tokens that were fed back (every generated
   token but the last, as ``output.hidden_states[1:]`` in the published code) are pooled to 4
-  and turned into SAM sparse prompts; when the answer is empty, the last prompt position's
-  state stands in (the published code would fail there);
-- SAM decoding gives 128 x 128 logits for a 512 tile. The published code thresholds them at 0
-  and upsamples the binary mask; we upsample the logits (bilinear) so overlapping windows can be
-  blended before the same threshold.
+  and turned into SAM sparse prompts;
+- an empty answer (the first generated token is an end token) has no such states: the
+  published code fails there; here it gives no logits (None), and the backend no mask;
+- SAM decoding gives 128 x 128 logits for a 512 tile; the backend post-processes them as the
+  published code does (`postprocess.soft_mask`).
+
+`answer(..., trace=dict)` fills the dict with every intermediate (ids, answer states, pooled
+and condensed tokens, logits), for the golden tests.
 """
 
 from __future__ import annotations
@@ -23,11 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as nnf
 
 from .config import SpexConfig
 from .model import SpexForCausalLM
-from .prompting import chatml_prompt, greedy_decode, split_on_image
+from .prompting import IMAGE_TOKEN_INDEX, chatml_prompt, greedy_decode, split_on_image
 from .tokenizer import SpexTokenizer
 
 
@@ -37,8 +39,9 @@ class Answer:
 
     text: str
     tokens: int
-    logits: np.ndarray  # float32 (h, w) mask logits at the decoder's resolution
+    logits: np.ndarray | None  # float32 (h, w) mask logits; None for an empty answer
     stopped: str  # "eos" or "max_new_tokens"
+    token_ids: tuple[int, ...] = ()
 
 
 def to_pixel_values(rgb: np.ndarray, config: SpexConfig) -> torch.Tensor:
@@ -101,9 +104,16 @@ class SpexRunner:
 
     @torch.inference_mode()
     def answer(
-        self, image_tokens: torch.Tensor, sam_embedding: torch.Tensor, request: str
+        self,
+        image_tokens: torch.Tensor,
+        sam_embedding: torch.Tensor,
+        request: str,
+        trace: dict[str, object] | None = None,
     ) -> Answer:
-        """Answer one request about one encoded tile: (T, hidden), (E, h, w), SPIE text."""
+        """Answer one request about one encoded tile: (T, hidden), (E, h, w), SPIE text.
+
+        `trace`, when given, receives the intermediates as numpy arrays (see the module doc).
+        """
         import time
 
         clock = time.perf_counter()
@@ -117,7 +127,9 @@ class SpexRunner:
         hidden, logits, cache = self.model.language_forward(embeds)
         _sync(self.model.device)
         self.timings["prefill_s"] += time.perf_counter() - clock  # part of generation_s
-        last_prompt_state = hidden[:, -1:]
+        if trace is not None:
+            ids = [*self.tokenizer.encode(before), IMAGE_TOKEN_INDEX, *self.tokenizer.encode(after)]
+            trace["input_ids"] = np.asarray([ids], np.int64)
         states: list[torch.Tensor] = []
         cache_box = [cache]
 
@@ -135,19 +147,27 @@ class SpexRunner:
         _sync(self.model.device)
         mid = time.perf_counter()
         self.timings["generation_s"] += mid - clock
-        token_states = torch.cat(states, dim=1) if states else last_prompt_state
-        sparse = self.model.condense(token_states)
+        text = self.tokenizer.decode(generated)
+        if trace is not None:
+            trace["generated_ids"] = np.asarray([generated], np.int64)
+        if not states:  # an empty answer: nothing to condense, no mask
+            return Answer(text, len(generated), None, stopped, tuple(generated))
+        neck = self.model.model.vision_tower.lan_neck
+        token_states = torch.cat(states, dim=1)
+        pooled = neck.pool(token_states)
+        sparse = neck.text_mlp(pooled).unsqueeze(1)
         mask = self.model.decode_masks(sam_embedding[None], sparse)[0]
         logits_np = mask.float().cpu().numpy()
         self.timings["mask_decoder_s"] += time.perf_counter() - mid
-        return Answer(self.tokenizer.decode(generated), len(generated), logits_np, stopped)
-
-
-def upsample_logits(logits: np.ndarray, size: int) -> np.ndarray:
-    """(K, h, w) logits -> (K, size, size), bilinear (half-pixel centres, as F.interpolate)."""
-    tensor = torch.from_numpy(np.ascontiguousarray(logits, dtype=np.float32))[None]
-    out = nnf.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)
-    return out[0].numpy()
+        if trace is not None:
+            for name, value in (
+                ("answer_hidden_states", token_states),
+                ("condensed_pooled_before_mlp", pooled),
+                ("condensed_sparse_prompts", sparse),
+                ("mask_logits_128", mask[None]),
+            ):
+                trace[name] = value.float().cpu().numpy()
+        return Answer(text, len(generated), logits_np, stopped, tuple(generated))
 
 
 def _sync(device: torch.device) -> None:

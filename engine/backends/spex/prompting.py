@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 IMAGE_PLACEHOLDER = "<image>"
+#: The id that marks the image's place in the reference's input ids.
+IMAGE_TOKEN_INDEX = -200
 
 
 def chatml_prompt(system: str, request: str) -> str:

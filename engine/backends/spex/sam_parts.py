@@ -5,6 +5,17 @@ are the published checkpoint's); only their sizes come from our config. SPEX fee
 the neck's 32 x 32 embedding, the prompt encoder's image-wide positional encoding, the
 condensed language tokens as sparse prompts and the "no mask" embedding as dense prompt, and
 keeps the single-mask output: logits at 4x the embedding grid (128 px for a 512 px tile).
+
+The published model calls the decoder with ``attention_similarity=False`` under transformers
+4.46, where a ``False`` that is not ``None`` switches on "add the similarity, softmax again":
+the token-to-image cross-attention of each two-way layer applies softmax twice (the weights
+were trained and are run that way). `build_mask_decoder` reproduces exactly that, in those two
+modules only; every other attention (token self-attention, image-to-token, the final
+token-to-image) keeps the single softmax.
+
+One corner of transformers 4.46 is not copied: it drops the sparse prompts when they sum to
+exactly 0 (``sum().item() != 0``), a data-dependent branch that cannot be exported; condensed
+tokens from a final Linear layer with a bias do not sum to exactly 0 in practice.
 """
 
 from __future__ import annotations
@@ -13,6 +24,9 @@ import torch
 from torch import nn
 
 from .config import SamConfigSizes
+
+#: Modules of each two-way layer whose attention applies softmax twice in the reference.
+DOUBLE_SOFTMAX_MODULE = "cross_attn_token_to_image"
 
 
 class ChannelsFirstLayerNorm(nn.Module):
@@ -80,13 +94,76 @@ def build_prompt_encoder(sizes: SamConfigSizes) -> nn.Module:
     return SamPromptEncoder(sam_config(sizes))
 
 
+def _returns_pair() -> bool:
+    """Whether this transformers' two-way block unpacks ``(output, weights)`` from SamAttention
+    (5.x) rather than taking a tensor (4.x)."""
+    import inspect
+
+    import transformers
+    from transformers.models.sam.modeling_sam import SamTwoWayAttentionBlock
+
+    try:
+        source = inspect.getsource(SamTwoWayAttentionBlock.forward)
+    except (OSError, TypeError):  # no source shipped: go by the major version
+        return int(transformers.__version__.split(".")[0]) >= 5
+    return "attn_out, _ = self.cross_attn_token_to_image" in source.replace("\n", " ")
+
+
+class DoubleSoftmaxAttention(nn.Module):
+    """SamAttention with the reference's ``softmax(softmax(q k^T / sqrt(d)))``.
+
+    It keeps the wrapped module's projections (so the parameter names are the checkpoint's) and
+    answers in the calling convention of the installed transformers.
+    """
+
+    def __init__(self, attention: nn.Module, returns_pair: bool) -> None:
+        super().__init__()
+        self.q_proj, self.k_proj = attention.q_proj, attention.k_proj
+        self.v_proj, self.out_proj = attention.v_proj, attention.out_proj
+        self.num_attention_heads = attention.num_attention_heads
+        self.returns_pair = returns_pair
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        batch, points, tokens, channels = x.shape
+        per_head = channels // self.num_attention_heads
+        x = x.reshape(batch * points, tokens, self.num_attention_heads, per_head)
+        return x.transpose(1, 2)
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        attention_similarity: torch.Tensor | None = None,
+        **_: object,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """(B, P, Nq, C) queries over (B, P, Nk, C) keys; the similarity term is the
+        reference's ``False``, i.e. 0, so it is not added."""
+        batch, points = query.shape[:2]
+        q = self._heads(self.q_proj(query))
+        k = self._heads(self.k_proj(key))
+        v = self._heads(self.v_proj(value))
+        scores = torch.matmul(q, k.transpose(2, 3)) / (q.shape[-1] ** 0.5)
+        probs = torch.softmax(torch.softmax(scores.float(), dim=-1), dim=-1).to(q.dtype)
+        out = torch.matmul(probs, v).transpose(1, 2)  # (B*P, Nq, heads, per_head)
+        out = out.reshape(batch, points, out.shape[1], -1)
+        out = self.out_proj(out)
+        return (out, probs) if self.returns_pair else out
+
+
 def build_mask_decoder(sizes: SamConfigSizes) -> nn.Module:
-    """`transformers`' SamMaskDecoder."""
+    """`transformers`' SamMaskDecoder, with the reference's double softmax in the
+    token-to-image cross-attention of each two-way layer (and nowhere else)."""
     from transformers.models.sam.modeling_sam import SamMaskDecoder
 
     config = sam_config(sizes).mask_decoder_config
     config._attn_implementation = "eager"  # exportable, and tiny sequences anyway
-    return SamMaskDecoder(config)
+    decoder = SamMaskDecoder(config)
+    pair = _returns_pair()
+    for layer in decoder.transformer.layers:
+        original = getattr(layer, DOUBLE_SOFTMAX_MODULE)
+        setattr(layer, DOUBLE_SOFTMAX_MODULE, DoubleSoftmaxAttention(original, pair))
+    return decoder
 
 
 def image_positional_embeddings(prompt_encoder: nn.Module, size: int) -> torch.Tensor:
