@@ -45,21 +45,23 @@ def inspect_model(path: str | Path, provider: str | None = None) -> str:
     lines += [f"  {o.name}: {o.type} {_shape(o.shape)}" for o in session.get_outputs()]
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) == 1:
-        out = outputs[0].shape
-        channels = out[1] if len(out) == 4 and isinstance(out[1], int) else None
+        from .backend import _output_channels
+
         try:
             meta = parse_segmentation_metadata(
-                header.metadata, path.name, inputs[0].shape, channels
+                header.metadata, path.name, inputs[0].shape, _output_channels(path.name, outputs)
             )
         except SpexError as exc:
             lines.append(f"as a segmentation model: {exc}")
         else:
-            from .backend import target_of_class
+            from .classes import model_classes
 
             lines.append("as a segmentation model:")
             for key, value in meta.to_dict().items():
                 lines.append(f"  {key}: {value}")
-            targets = [f"{n} -> {target_of_class(n) or '(no target)'}" for n in meta.class_names]
+            targets = [
+                f"{c.name} -> {c.target or '(background)'}" for c in model_classes(meta.outputs)
+            ]
             lines.append("  classes -> targets: " + ", ".join(targets))
     return "\n".join(lines)
 
