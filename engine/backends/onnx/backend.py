@@ -147,9 +147,16 @@ class OnnxBackend(Backend):
 
             self._spex = SpexOnnxBackend(path, provider, max_new_tokens, threads)
             return
+        if not path.exists() and str(model) and "/" not in str(model):
+            from ..spex.download import load_registry
+
+            entry = load_registry().get(str(model))  # a name from `spex models add`
+            path = Path(entry["path"]) if entry else path
+            self.path = path
         if not path.is_file():
             raise BackendError(
-                f"Model {path} does not exist; give a .onnx file or an exported SPEX folder."
+                f"Model {path} does not exist; give a .onnx file, an exported SPEX folder or a "
+                "name from `spex models list`."
             )
         self.runtime: RuntimeSession = open_session(path, provider, threads)
         session = self.runtime.session
@@ -263,7 +270,9 @@ class OnnxBackend(Backend):
         margin = self._probe(sample)
         width = math.ceil(source.width / self._factor)
         height = math.ceil(source.height / self._factor)
-        grid = WindowGrid(width, height, self.meta.tile_size, self.meta.overlap, margin)
+        grid = WindowGrid(
+            width, height, self.meta.tile_size, self.meta.overlap, margin, self.meta.origin
+        )
         self._segmenter = TiledSegmenter(grid, self._run, self._batch)
         self._evidence = evidence_names(plan.targets, source.roles)
         monitor.progress(1.0, f"model ready: {self.runtime.describe()}")
@@ -448,10 +457,11 @@ class OnnxBackend(Backend):
                     min(yb * factor, height) - ya * factor,
                 )
                 part = self._reader.read(win, roles, (yb - ya, xb - xa))
-            patch = np.zeros((len(roles), t, t), np.float32)
-            stack = np.stack([part[r] for r in roles])
-            patch[:, ya - y0 : yb - y0, xa - x0 : xb - x0] = self._standardise(stack)
-            return patch
+            stack = self._standardise(np.stack([part[r] for r in roles]))
+            pads = ((0, 0), (ya - y0, y0 + t - yb), (xa - x0, x0 + t - xb))
+            if self.meta.padding == "mirror":
+                return np.pad(stack, pads, mode="symmetric")
+            return np.pad(stack, pads)  # zeros: the mean, once standardised
 
         r0, r1, c0, c1 = region
         if factor == 1.0:

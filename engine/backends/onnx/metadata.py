@@ -6,7 +6,9 @@ Segmentation metadata follows the keys Deepness-style models carry (`model_type`
 `class_names` or `names`, `resolution` in cm/px, `tile_size`, `tiles_overlap` in percent of the
 tile, `standardization_mean`, `standardization_std`, `seg_thresh`, `seg_small_segment`); ours adds `bands` (one band role
 per input channel), `scale`/`offset` (model input = reflectance x scale + offset, before
-standardisation) and `output_activation` (`softmax`, `sigmoid` or `none` for probabilities).
+standardisation), `output_activation` (`softmax`, `sigmoid` or `none` for probabilities), and
+for models trained with another tiling convention `tiles_padding` (`zero` or `mirror` past the
+raster's edges) and `tiles_origin` (pixels the window grid starts before the raster's corner).
 Values may be JSON (as Deepness writes them), Python literals (which Deepness also reads,
 with `ast.literal_eval`: literals only, nothing is executed) or plain text.
 """
@@ -26,6 +28,8 @@ from ...errors import BackendError, BandError
 
 SEGMENTATION_TYPES = frozenset({"segmentor", "segmentation", "semantic_segmentation", "segmenter"})
 ACTIVATIONS = ("auto", "softmax", "sigmoid", "none")
+#: Past the raster's edges, windows hold zeros (the mean after standardisation) or its mirror.
+PADDINGS = ("zero", "mirror")
 DEFAULT_TILE = 512
 #: Roles assumed for a 3-channel model without `bands`: the RGB order Deepness models expect.
 RGB_ROLES = ("red", "green", "blue")
@@ -72,6 +76,8 @@ class SegmentationMetadata:
     activation: str = "auto"
     model_type: str = "Segmentor"
     small_segment: int = 0
+    padding: str = "zero"
+    origin: int = 0
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -93,6 +99,8 @@ class SegmentationMetadata:
             "resolution_cm": self.resolution_cm,
             "seg_thresh": self.threshold,
             "seg_small_segment": self.small_segment,
+            "tiles_padding": self.padding,
+            "tiles_origin_px": self.origin,
             "output_activation": self.activation,
         }
 
@@ -385,6 +393,17 @@ def parse_segmentation_metadata(
             "sidecar.json` (see `spex models inspect`)."
         )
     small = _number(meta, "seg_small_segment", name)
+    padding = str(_value(meta.get("tiles_padding", '"zero"'))).strip().lower()
+    if padding not in PADDINGS:
+        raise BackendError(
+            f"Model {name}: 'tiles_padding' {padding!r}; use one of {', '.join(PADDINGS)}."
+        )
+    origin = int(_number(meta, "tiles_origin", name) or 0)
+    if not 0 <= origin < tile_size:
+        raise BackendError(
+            f"Model {name}: 'tiles_origin' is {origin} px; give 0..{tile_size - 1} (pixels the "
+            "window grid starts before the raster's corner)."
+        )
     resolution = _number(meta, "resolution", name)
     if resolution is not None and resolution <= 0:
         raise BackendError(f"Model {name}: 'resolution' is {resolution:g} cm/px; give a size > 0.")
@@ -402,6 +421,8 @@ def parse_segmentation_metadata(
         activation=activation,
         model_type=model_type,
         small_segment=max(0, int(small or 0)),
+        padding=padding,
+        origin=origin,
     )
 
 

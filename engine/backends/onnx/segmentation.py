@@ -44,6 +44,7 @@ class WindowGrid:
     tile: int
     overlap: int
     margin: int = 0
+    shift: int = 0  # the grid starts this many pixels before the raster's corner
 
     @property
     def size(self) -> int:
@@ -57,16 +58,16 @@ class WindowGrid:
 
     def origin(self, index: int) -> int:
         """Raster pixel where input window `index` starts along an axis (may be negative)."""
-        return index * self.stride - self.margin
+        return index * self.stride - self.shift - self.margin
 
     def count(self, length: int) -> int:
         """Windows along an axis of `length` pixels (the last one may reach past it)."""
-        return 1 + max(0, -(-(length - self.size) // self.stride))
+        return 1 + max(0, -(-(length + self.shift - self.size) // self.stride))
 
     def span(self, start: int, stop: int, length: int) -> range:
         """Indexes of the windows along one axis whose answers cover pixels [start, stop)."""
-        first = max(0, -(-(start - self.size + 1) // self.stride))
-        last = min(self.count(length) - 1, (stop - 1) // self.stride)
+        first = max(0, -(-(start + self.shift - self.size + 1) // self.stride))
+        last = min(self.count(length) - 1, (stop - 1 + self.shift) // self.stride)
         return range(first, last + 1)
 
     def weights(self) -> np.ndarray:
@@ -198,7 +199,7 @@ class TiledSegmenter:
         wsum = np.zeros((r1 - r0, c1 - c0), np.float64)
         for i, j in keys:
             out = futures[i, j].result()
-            y0, x0 = i * g.stride, j * g.stride
+            y0, x0 = i * g.stride - g.shift, j * g.stride - g.shift
             ya, yb, xa, xb = max(y0, r0), min(y0 + t, r1), max(x0, c0), min(x0 + t, c1)
             if acc is None:
                 acc = np.zeros((out.shape[0], r1 - r0, c1 - c0), np.float64)
