@@ -167,6 +167,7 @@ class SpexDock(QgsDockWidget):
         self.layer_combo.layerChanged.connect(self.band_table.detect)
         self.model_folder.fileChanged.connect(self._model_folder_changed)
         self.backend_combo.currentIndexChanged.connect(self._show_backend_reason)
+        self.backend_combo.currentIndexChanged.connect(self._plan_timer.start)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
         self.fill_examples()
@@ -236,6 +237,7 @@ class SpexDock(QgsDockWidget):
     def _model_folder_changed(self, path: str) -> None:
         settings.set_model_folder(path)
         self.refresh_backends()
+        self._plan_timer.start()
 
     def update_plan(self) -> str:
         """Show what the instruction will extract (or why it cannot be read)."""
@@ -247,12 +249,26 @@ class SpexDock(QgsDockWidget):
             self.plan_label.setText("Write what to extract, or pick an example.")
             return ""
         try:
-            plan = parse_instruction(text).describe()
+            plan = parse_instruction(text, self._model_targets()).describe()
         except SpexError as error:
             self.plan_label.setText(f"<span style='color:#b00'>{error}</span>")
             return ""
         self.plan_label.setText(plan)
         return plan
+
+    def _model_targets(self) -> tuple[str, ...] | None:
+        """The chosen .onnx model's classes as targets, so the plan names them; else None."""
+        from spex.engine.errors import SpexError
+
+        path = self.model_path()
+        if self.backend_combo.currentData() != "onnx" or not path.lower().endswith(".onnx"):
+            return None
+        from spex.engine.backends.onnx.classes import model_file_targets
+
+        try:
+            return model_file_targets(path)
+        except SpexError:
+            return None  # the backend list already says why the model cannot run
 
     def output_dir(self, prompt: str) -> Path:
         """A new folder for this run: output folder, else project folder, else temporary."""
