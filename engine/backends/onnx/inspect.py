@@ -19,6 +19,11 @@ def inspect_model(path: str | Path, provider: str | None = None) -> str:
     A file that onnxruntime cannot load is still described from its header, with the reason.
     """
     path = Path(path)
+    if not path.exists() and "/" not in str(path):
+        from ..spex.download import load_registry
+
+        entry = load_registry().get(str(path))  # a name from `spex models add`
+        path = Path(entry["path"]) if entry else path
     if path.is_dir():
         return _inspect_folder(path)
     header = read_header(path)
