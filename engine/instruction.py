@@ -151,8 +151,10 @@ def _phrases_for(ids: Sequence[str]) -> dict[tuple[str, ...], tuple[str, str]]:
     for target_id in extra:
         target = get_target(target_id)
         for phrase in (target.title, *target.synonyms):
-            if _words(phrase):
-                index[_words(phrase)] = ("target", target.id)
+            # numbers count in a class's name ("channel 1"), as the prompt's tokens keep them
+            words = tuple(singular(w) for w in re.findall(r"[a-z]+|\d+", phrase.lower()))
+            if words:
+                index[words] = ("target", target.id)
     return index
 
 

@@ -65,9 +65,19 @@ def _load_catalogue(path: Path) -> tuple[dict[str, Target], dict[str, str]]:
     return targets, ambiguous
 
 
-TARGETS: dict[str, Target]
+class _Catalogue(dict):
+    """The catalogue; `TARGETS[id]` also finds a model's own classes, which are kept apart
+    (`MODEL_TARGETS`) so that iterating, `len` and `in` see the catalogue only."""
+
+    def __missing__(self, key: str) -> Target:
+        return MODEL_TARGETS[key]
+
+
+#: Targets named after a model's own classes (`model_class_target`), registered on first use.
+MODEL_TARGETS: dict[str, Target] = {}
 AMBIGUOUS_TERMS: dict[str, str]
-TARGETS, AMBIGUOUS_TERMS = _load_catalogue(CATALOGUE_PATH)
+_catalogue, AMBIGUOUS_TERMS = _load_catalogue(CATALOGUE_PATH)
+TARGETS: dict[str, Target] = _Catalogue(_catalogue)
 
 TARGET_IDS: tuple[str, ...] = tuple(TARGETS)
 
@@ -81,6 +91,8 @@ def get_target(target_id: str) -> Target:
     key = target_id.strip().lower().replace("-", "").replace(" ", "")
     if key in TARGETS:
         return TARGETS[key]
+    if target_id in MODEL_TARGETS:
+        return MODEL_TARGETS[target_id]
     raise PromptError(f"Unknown target '{target_id}': valid targets are {', '.join(TARGET_IDS)}")
 
 
@@ -116,8 +128,9 @@ _CLASS_COLOURS = (
 
 def model_class_target(class_name: str) -> str:
     """The target id of a model's own class that no catalogue target means ("Coffee",
-    "cloud shadow"), added to `TARGETS` on first use so that plans, masks, polygons and the
-    explanation name it like any target. The same name always gives the same id and colour.
+    "cloud shadow"), registered on first use so that plans, masks, polygons and the
+    explanation name it like any target (`TARGETS[id]` and `get_target` find it; iterating the
+    catalogue does not). The same name always gives the same id and colour.
     """
     title = " ".join(class_name.replace("_", " ").split())
     slug = (
@@ -126,8 +139,8 @@ def model_class_target(class_name: str) -> str:
     )
     if slug in TARGET_IDS:
         slug = f"class_{slug}"
-    if slug not in TARGETS:
-        TARGETS[slug] = Target(
+    if slug not in MODEL_TARGETS:
+        MODEL_TARGETS[slug] = Target(
             id=slug,
             title=title,
             synonyms=tuple(dict.fromkeys((title, class_name))),

@@ -240,10 +240,6 @@ def test_bad_models_get_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="'Detector' model") as bad:
         OnnxBackend(model=detector)
     _one_line(bad.value)
-    none = build(tmp_path / "n.onnx", Layout([RAW], {"bands": list(BANDS)}))
-    with pytest.raises(BackendError, match="no 'class_names'") as bad:
-        OnnxBackend(model=none)
-    assert "--metadata" in _one_line(bad.value)
 
 
 def test_an_output_larger_than_its_input_is_refused(tmp_path: Path) -> None:
@@ -294,3 +290,14 @@ def test_models_add_writes_a_metadata_carrying_copy(
     assert "3 channels" in err and "2 classes" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "cache" / "bad").exists()
     assert [p.name for p in (tmp_path / "cache").iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_model_without_class_names_gets_deepness_channel_names(
+    scene: Path, bands: dict[str, np.ndarray], tmp_path: Path
+) -> None:
+    model = build(tmp_path / "n.onnx", Layout([RAW], {"bands": list(BANDS)}))
+    result = run(scene, model, tmp_path / "out", "extract channel 1 and Channel 2")
+    assert result.plan.targets == ("channel_1", "channel_2")
+    assert (mask_of(result) == _three(bands, RAW)).mean() >= 0.999
+    with pytest.raises(PromptError, match="channel 0, channel 1, channel 2"):
+        run(scene, model, tmp_path / "bad", "extract channel 7")

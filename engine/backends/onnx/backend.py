@@ -31,7 +31,7 @@ from ...raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
 from ..spectral.evidence import evidence_names
 from .classes import ModelClass, catalogue_target, describe, model_classes, targets_of
-from .metadata import SegmentationMetadata, parse_segmentation_metadata
+from .metadata import SegmentationMetadata, check_model_type, parse_segmentation_metadata
 from .runtime import RuntimeSession, open_session
 from .segmentation import (
     TiledSegmenter,
@@ -166,6 +166,7 @@ class OnnxBackend(Backend):
                 f"Model {path.name} has {len(inputs)} inputs; a segmentation model takes one "
                 "N x C x H x W image (an exported SPEX model is a folder)."
             )
+        check_model_type(self.runtime.header.metadata, path.name)  # a type named: refused first
         _check_output_sizes(path.name, inputs, outputs)
         self.meta: SegmentationMetadata = parse_segmentation_metadata(
             self.runtime.header.metadata,

@@ -274,6 +274,26 @@ def class_groups(meta: Mapping[str, str], name: str) -> tuple[tuple[str, ...], .
     return (tuple(_group(value, key, meta[key], name)),)
 
 
+def default_class_names(channels: Sequence[int | None], name: str) -> tuple[tuple[str, ...], ...]:
+    """Deepness's names for a model without `class_names`: `channel 0`, `channel 1`, ... per
+    output (`output 1 channel 0` ... when there are several); a 1-channel output's class 0 is
+    what stays below the threshold, the background."""
+    if any(c is None for c in channels):
+        raise BackendError(
+            f"Model {name} has no 'class_names' metadata and a dynamic channel count; add "
+            'class_names, e.g. {"0": "background", "1": "water"}, with `spex models add MODEL '
+            "--metadata sidecar.json` (see `spex models inspect`)."
+        )
+    groups = []
+    for o, count in enumerate(channels):
+        prefix = f"output {o} " if len(channels) > 1 else ""
+        if count == 1:
+            groups.append(("background", f"{prefix}channel 1"))
+        else:
+            groups.append(tuple(f"{prefix}channel {k}" for k in range(int(count or 0))))
+    return tuple(groups)
+
+
 def output_classes(
     groups: Sequence[Sequence[str]], channels: Sequence[int | None], name: str
 ) -> tuple[tuple[str, ...], ...]:
@@ -385,13 +405,7 @@ def parse_segmentation_metadata(
         raise BackendError(
             f"Model {name}: 'output_activation' {activation!r}; use one of {', '.join(ACTIVATIONS)}."
         )
-    groups = class_groups(meta, name)
-    if groups is None:
-        raise BackendError(
-            f"Model {name} has no 'class_names' metadata; add it, e.g. "
-            '{"0": "background", "1": "water"}, with `spex models add MODEL --metadata '
-            "sidecar.json` (see `spex models inspect`)."
-        )
+    groups = class_groups(meta, name) or default_class_names(output_channels, name)
     small = _number(meta, "seg_small_segment", name)
     padding = str(_value(meta.get("tiles_padding", '"zero"'))).strip().lower()
     if padding not in PADDINGS:
