@@ -161,6 +161,10 @@ def test_resolution_is_honoured_and_classes_come_back_on_the_raster_grid(
     want = _three(halves, RAW).repeat(2, axis=0).repeat(2, axis=1)
     assert (mask == want).mean() >= 0.99
     assert any("model's resolution" in n for n in result.manifest["backend"]["notes"])
+    fine = Layout([RAW], {**META, "class_names": NAMES, "resolution": 20})  # 20 cm: 50x finer
+    with pytest.raises(BackendError, match="50 times finer") as refused:
+        run(scene, build(tmp_path / "f.onnx", fine), tmp_path / "fine", "water")
+    assert "\n" not in str(refused.value) and not (tmp_path / "fine").exists()
 
 
 def test_small_segments_are_removed_tile_exact(

@@ -45,6 +45,9 @@ from .segmentation import (
 #: Providers whose inputs and outputs live on a device: bound once per batch (IO binding).
 DEVICE_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider")
 
+#: A model finer than the raster by more than this (per side) is refused, not upsampled.
+MAX_UPSAMPLING = 4
+
 #: Kept for callers of the earlier name: the catalogue target a class name means.
 target_of_class = catalogue_target
 
@@ -365,6 +368,13 @@ class OnnxBackend(Backend):
         factor = res / pixel_cm
         if abs(factor - 1) < 1e-3:
             return 1.0
+        if factor < 1 / MAX_UPSAMPLING:
+            raise BackendError(
+                f"Model {self.path.name} works at {res:g} cm/px, {1 / factor:.0f} times finer "
+                f"than this raster ({pixel_cm:g} cm/px); use imagery near the model's "
+                "resolution, or set 'resolution' with `spex models add MODEL --metadata "
+                "sidecar.json` if the model suits this one."
+            )
         self._notes.append(
             f"The raster ({pixel_cm:g} cm/px) was processed at the model's resolution "
             f"({res:g} cm/px) and its classes written back on the raster's grid."
@@ -525,10 +535,14 @@ class OnnxBackend(Backend):
             rule += f", after {on} below seg_thresh {thr:g} are set to 0 (Deepness's rule)"
         text = (
             f"The model {self.path.name} scored every pixel in {self.meta.tile_size} px windows "
-            f"({self.meta.overlap} px overlap, blended); each pixel {rule}. A one-channel "
-            "output marks its class where it passes the threshold (0.5 by default). The plan "
-            "keeps the classes it names; no threshold was fitted to this scene."
+            f"({self.meta.overlap} px overlap, blended"
+            + (", edges mirrored" if self.meta.padding == "mirror" else "")
+            + f"); each pixel {rule}."
         )
+        if 1 in self._channels:
+            default = "" if thr is not None else " (a probability of 0.5)"
+            text += f" A one-channel output marks its class where it passes the threshold{default}."
+        text += " The plan keeps the classes it names; no threshold was fitted to this scene."
         if self.meta.small_segment:
             text += f" A median filter of {self.meta.small_segment} px (seg_small_segment) "
             text += "removed small segments from the class map."
