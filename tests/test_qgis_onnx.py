@@ -101,18 +101,32 @@ def coffee_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(tmp_path_factory.mktemp("deepness") / "coffee.onnx", layout)
 
 
-def test_dock_plan_preview_names_the_models_classes(
-    qgis_iface, qgis_new_project, coffee_model: Path
+def test_dock_plan_preview_names_the_models_classes_and_runs_them(
+    qgis_iface, qgis_new_project, scene: Path, coffee_model: Path, tmp_path: Path
 ) -> None:
+    layer = QgsRasterLayer(str(scene), "scene", "gdal")
+    QgsProject.instance().addMapLayer(layer)
     dock = SpexDock(qgis_iface, qgis_iface.mainWindow())
     try:
+        dock.layer_combo.setLayer(layer)
+        dock.output_folder.setFilePath(str(tmp_path / "out"))
         dock.model_folder.setFilePath(str(coffee_model))
         dock.backend_combo.setCurrentIndex(dock.backend_combo.findData("onnx"))
-        dock.prompt_edit.setPlainText("extract the coffee and the juices")
-        assert dock.update_plan().startswith("Targets: Coffee, Juice.")
         dock.prompt_edit.setPlainText("extract the tea")
         assert dock.update_plan() == ""
         assert "Coffee, Juice" in dock.plan_label.text() and "'tea'" in dock.plan_label.text()
+        dock.prompt_edit.setPlainText("extract the coffee and the juices")
+        assert dock.update_plan().startswith("Targets: Coffee, Juice.")
+        before = set(QgsProject.instance().mapLayers())
+        dock.run_button.click()
+        wait_for(lambda: not dock.is_running(), timeout=120)
+        added = [
+            QgsProject.instance().mapLayer(i)
+            for i in set(QgsProject.instance().mapLayers()) - before
+        ]
+        assert len(added) == 2, qgis_iface.messageBar().get_messages(2)
+        regions = next(layer for layer in added if isinstance(layer, QgsVectorLayer))
+        assert {f["class_name"] for f in regions.getFeatures()} == {"Coffee", "Juice"}
     finally:
         dock.shutdown()
         dock.deleteLater()
