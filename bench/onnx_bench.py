@@ -276,6 +276,13 @@ def main() -> None:
     print(text)
     if not args.no_write:
         replace_section(ROOT / "docs" / "benchmarks.md", "onnx", "## ONNX backend\n\n" + text)
+    from bench import onnx_unet  # a real pretrained U-Net, beside the toy models
+
+    unet = onnx_unet.run()
+    print(unet)
+    if not args.no_write:
+        body = "## ONNX backend: a real U-Net (ukis-csmask)\n\n" + unet
+        replace_section(ROOT / "docs" / "benchmarks.md", "onnx-unet", body)
 
 
 if __name__ == "__main__":

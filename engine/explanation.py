@@ -71,8 +71,10 @@ def build_explanation(facts: RunFacts) -> str:
 
 
 def _thresholds_section(report: BackendReport) -> list[str]:
-    lines = ["## How thresholds were chosen", ""]
     details = report.details if isinstance(report.details, dict) else {}
+    if details.get("decision") and not report.thresholds:  # a model's own decision rule
+        return ["## How the model's scores became classes", "", str(details["decision"]), ""]
+    lines = ["## How thresholds were chosen", ""]
     how = details.get("thresholds_how") or {}
     lines.append(
         "Each threshold was chosen on this scene's own values (a global sample of the whole "

@@ -141,10 +141,30 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
-def _match_at(keys: Sequence[str], i: int) -> tuple[int, tuple[str, str] | None]:
-    """Longest catalogue phrase starting at word ``i``: (number of words, hit) or (0, None)."""
-    for size in range(min(_MAX_PHRASE, len(keys) - i), 0, -1):
-        hit = _PHRASES.get(tuple(keys[i : i + size]))
+def _phrases_for(ids: Sequence[str]) -> dict[tuple[str, ...], tuple[str, str]]:
+    """The catalogue's phrases plus the names of the available targets that are not in it (a
+    model's own classes, see `targets.model_class_target`), which win over catalogue words."""
+    extra = [i for i in ids if i not in TARGET_IDS]
+    if not extra:
+        return _PHRASES
+    index = dict(_PHRASES)
+    for target_id in extra:
+        target = get_target(target_id)
+        for phrase in (target.title, *target.synonyms):
+            # numbers count in a class's name ("channel 1"), as the prompt's tokens keep them
+            words = tuple(singular(w) for w in re.findall(r"[a-z]+|\d+", phrase.lower()))
+            if words:
+                index[words] = ("target", target.id)
+    return index
+
+
+def _match_at(
+    keys: Sequence[str], i: int, phrases: dict[tuple[str, ...], tuple[str, str]] = _PHRASES
+) -> tuple[int, tuple[str, str] | None]:
+    """Longest known phrase starting at word ``i``: (number of words, hit) or (0, None)."""
+    longest = _MAX_PHRASE if phrases is _PHRASES else max(len(k) for k in phrases)
+    for size in range(min(longest, len(keys) - i), 0, -1):
+        hit = phrases.get(tuple(keys[i : i + size]))
         if hit:
             return size, hit
     return 0, None
@@ -202,7 +222,9 @@ def _read_count(text: str) -> tuple[str, int | None]:
     return text, (counts[0] if counts else None)
 
 
-def _read_targets(text: str, ids: Sequence[str]) -> list[str]:
+def _read_targets(
+    text: str, ids: Sequence[str], phrases: dict[tuple[str, ...], tuple[str, str]] = _PHRASES
+) -> list[str]:
     """Match target phrases in the remaining text; refuse what is not understood."""
     tokens = re.findall(r"[a-z]+|\d+(?:\.\d+)?|[^\sa-z0-9]", text)
     tokens = ["and" if t in "+&" else ("," if not re.match(r"[a-z0-9]", t) else t) for t in tokens]
@@ -215,7 +237,7 @@ def _read_targets(text: str, ids: Sequence[str]) -> list[str]:
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        size, hit = _match_at(keys, i)
+        size, hit = _match_at(keys, i, phrases)
         is_unknown = False
         if hit:
             said = " ".join(tokens[i : i + size])
@@ -276,7 +298,8 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
 
     Args:
         text: The instruction as typed.
-        available: Target ids the backend can extract; None means the whole catalogue.
+        available: Target ids the backend can extract; None means the whole catalogue. Ids
+            outside the catalogue (a model's own classes) are matched by their names too.
 
     Raises:
         PromptError: one line saying what was not understood and what can be extracted.
@@ -290,7 +313,7 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
         )
     rest, limits = read_limits(_normalise(text))
     rest, largest_n = _read_count(rest)
-    found = _read_targets(rest, ids)
+    found = _read_targets(rest, ids, _phrases_for(ids))
     if not found:
         raise PromptError(
             f"No target found in '{_shorten(text)}': this backend extracts {titles(ids)} "

@@ -9,6 +9,8 @@ the same file lists ambiguous words that are refused with a hint instead of bein
 from __future__ import annotations
 
 import json
+import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,9 +65,19 @@ def _load_catalogue(path: Path) -> tuple[dict[str, Target], dict[str, str]]:
     return targets, ambiguous
 
 
-TARGETS: dict[str, Target]
+class _Catalogue(dict):
+    """The catalogue; `TARGETS[id]` also finds a model's own classes, which are kept apart
+    (`MODEL_TARGETS`) so that iterating, `len` and `in` see the catalogue only."""
+
+    def __missing__(self, key: str) -> Target:
+        return MODEL_TARGETS[key]
+
+
+#: Targets named after a model's own classes (`model_class_target`), registered on first use.
+MODEL_TARGETS: dict[str, Target] = {}
 AMBIGUOUS_TERMS: dict[str, str]
-TARGETS, AMBIGUOUS_TERMS = _load_catalogue(CATALOGUE_PATH)
+_catalogue, AMBIGUOUS_TERMS = _load_catalogue(CATALOGUE_PATH)
+TARGETS: dict[str, Target] = _Catalogue(_catalogue)
 
 TARGET_IDS: tuple[str, ...] = tuple(TARGETS)
 
@@ -79,6 +91,8 @@ def get_target(target_id: str) -> Target:
     key = target_id.strip().lower().replace("-", "").replace(" ", "")
     if key in TARGETS:
         return TARGETS[key]
+    if target_id in MODEL_TARGETS:
+        return MODEL_TARGETS[target_id]
     raise PromptError(f"Unknown target '{target_id}': valid targets are {', '.join(TARGET_IDS)}")
 
 
@@ -89,3 +103,49 @@ def titles(ids: Sequence[str] | None = None) -> str:
     """
     chosen = TARGET_IDS if ids is None else ids
     return ", ".join(get_target(i).title for i in chosen)
+
+
+#: Colours of model classes that no catalogue target means (picked by a stable hash of the name).
+_CLASS_COLOURS = (
+    (230, 25, 75),
+    (60, 180, 75),
+    (255, 225, 25),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+    (250, 190, 212),
+    (0, 128, 128),
+    (220, 190, 255),
+    (170, 110, 40),
+    (128, 0, 0),
+    (128, 128, 0),
+    (0, 0, 128),
+)
+
+
+def model_class_target(class_name: str) -> str:
+    """The target id of a model's own class that no catalogue target means ("Coffee",
+    "cloud shadow"), registered on first use so that plans, masks, polygons and the
+    explanation name it like any target (`TARGETS[id]` and `get_target` find it; iterating the
+    catalogue does not). The same name always gives the same id and colour.
+    """
+    title = " ".join(class_name.replace("_", " ").split())
+    slug = (
+        re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
+        or f"class_{zlib.crc32(title.encode()):08x}"
+    )
+    if slug in TARGET_IDS:
+        slug = f"class_{slug}"
+    if slug not in MODEL_TARGETS:
+        MODEL_TARGETS[slug] = Target(
+            id=slug,
+            title=title,
+            synonyms=tuple(dict.fromkeys((title, class_name))),
+            colour=_CLASS_COLOURS[zlib.crc32(slug.encode()) % len(_CLASS_COLOURS)],
+            spie_phrase=title,
+            description=f"the model's class '{class_name}'",
+        )
+    return slug

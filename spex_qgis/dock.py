@@ -250,6 +250,7 @@ class SpexDock(QgsDockWidget):
     def _model_folder_changed(self, path: str) -> None:
         settings.set_model_folder(path)
         self.refresh_backends()
+        self._plan_timer.start()
 
     def update_plan(self) -> str:
         """Show what the instruction will extract, with which backend and bands, or why it is
@@ -261,9 +262,24 @@ class SpexDock(QgsDockWidget):
             backend,
             roles if any(roles) else None,
             backend_problem(backend, self.model_path()),
+            self._model_targets(),
         )
         self.plan_label.setText(shown.html)
         return shown.plan
+
+    def _model_targets(self) -> tuple[str, ...] | None:
+        """The chosen .onnx model's classes as targets, so the plan names them; else None."""
+        from spex.engine.errors import SpexError
+
+        path = self.model_path()
+        if self.backend_combo.currentData() != "onnx" or not path.lower().endswith(".onnx"):
+            return None
+        from spex.engine.backends.onnx.classes import model_file_targets
+
+        try:
+            return model_file_targets(path)
+        except SpexError:
+            return None  # the backend list already says why the model cannot run
 
     def output_dir(self, prompt: str) -> Path:
         """A new folder for this run: output folder, else project folder, else temporary."""

@@ -38,11 +38,13 @@ def preview(
     backend: str,
     roles: Sequence[str | None] | None,
     backend_problem: str | None = None,
+    model_targets: tuple[str, ...] | None = None,
 ) -> PlanPreview:
     """What `text` will do with `backend` on a raster whose band roles are `roles`.
 
     `roles` None: the band roles are not known (no raster, or they cannot be told apart).
     `backend_problem`: why the backend cannot run, if it cannot.
+    `model_targets`: the chosen model's own classes as targets, so the prompt may name them.
     """
     from spex.engine.errors import SpexError
     from spex.engine.instruction import parse_instruction
@@ -50,7 +52,7 @@ def preview(
     text = " ".join(text.split())
     if not text:
         return PlanPreview("Write what to extract, or pick an example.", "", True)
-    available = _supported_targets(backend)
+    available = model_targets if model_targets is not None else _supported_targets(backend)
     try:
         plan = parse_instruction(text, available)
     except SpexError as error:

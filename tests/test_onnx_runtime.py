@@ -98,8 +98,11 @@ def test_metadata_validation_messages() -> None:
     assert rgb.bands == ("red", "green", "blue") and rgb.tile_size == 256
     with pytest.raises(BackendError, match="'Detector' model"):
         parse_segmentation_metadata({**meta, "model_type": '"Detector"'}, "m", shape, 3)
-    with pytest.raises(BackendError, match="no 'class_names'"):
-        parse_segmentation_metadata({}, "m", shape, 3)
+    bands = {"bands": meta["bands"]}
+    unnamed = parse_segmentation_metadata(bands, "m", shape, 3)  # Deepness's default names
+    assert unnamed.class_names == ("channel 0", "channel 1", "channel 2")
+    with pytest.raises(BackendError, match="no 'class_names' metadata and a dynamic channel"):
+        parse_segmentation_metadata(bands, "m", shape, None)
     with pytest.raises(BandError, match="unknown role 'ir'"):
         parse_segmentation_metadata({**meta, "bands": "blue,green,red,ir"}, "m", shape, 3)
     with pytest.raises(BackendError, match="'tiles_overlap' is 120%"):

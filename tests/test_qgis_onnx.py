@@ -83,3 +83,79 @@ def test_processing_runs_an_onnx_model(
     assert {f["class"] for f in regions.getFeatures()} == {"vegetation"}  # "forest" class
     assert "onnx" in out["DEVICE"] and "CPUExecutionProvider" in out["DEVICE"]
     assert "Model classes: background, water (water), forest (vegetation)" in out["EXPLANATION"]
+
+
+@pytest.fixture(scope="module")
+def coffee_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.deepness_models import GREEN, Layout, Output, build
+
+    layout = Layout(
+        [Output([GREEN], [-2.0], "Sigmoid"), Output([(30.0, 0, 0, 0, 0)], [-3.6], "Sigmoid")],
+        {
+            "model_type": "Segmentor",
+            "bands": ["blue", "green", "red", "nir", "swir1"],
+            "names": "[{0: 'Coffee'}, {0: 'Juice'}]",
+            "seg_thresh": 0.5,
+        },
+    )
+    return build(tmp_path_factory.mktemp("deepness") / "coffee.onnx", layout)
+
+
+def test_dock_plan_preview_names_the_models_classes_and_runs_them(
+    qgis_iface, qgis_new_project, scene: Path, coffee_model: Path, tmp_path: Path
+) -> None:
+    layer = QgsRasterLayer(str(scene), "scene", "gdal")
+    QgsProject.instance().addMapLayer(layer)
+    dock = SpexDock(qgis_iface, qgis_iface.mainWindow())
+    try:
+        dock.layer_combo.setLayer(layer)
+        dock.output_folder.setFilePath(str(tmp_path / "out"))
+        dock.model_folder.setFilePath(str(coffee_model))
+        dock.backend_combo.setCurrentIndex(dock.backend_combo.findData("onnx"))
+        dock.prompt_edit.setPlainText("extract the tea")
+        assert dock.update_plan() == ""
+        assert "Coffee, Juice" in dock.plan_label.text() and "'tea'" in dock.plan_label.text()
+        dock.prompt_edit.setPlainText("extract the coffee and the juices")
+        assert dock.update_plan().startswith("Targets: Coffee, Juice.")
+        before = set(QgsProject.instance().mapLayers())
+        dock.run_button.click()
+        wait_for(lambda: not dock.is_running(), timeout=120)
+        added = [
+            QgsProject.instance().mapLayer(i)
+            for i in set(QgsProject.instance().mapLayers()) - before
+        ]
+        assert len(added) == 2, qgis_iface.messageBar().get_messages(2)
+        regions = next(layer for layer in added if isinstance(layer, QgsVectorLayer))
+        assert {f["class_name"] for f in regions.getFeatures()} == {"Coffee", "Juice"}
+    finally:
+        dock.shutdown()
+        dock.deleteLater()
+        settings.set_model_folder("")
+
+
+def test_processing_extracts_a_models_own_class(
+    qgis_processing, scene: Path, coffee_model: Path, tmp_path: Path
+) -> None:
+    import processing
+
+    registry = QgsApplication.processingRegistry()
+    provider = SpexProvider()
+    assert registry.addProvider(provider)
+    try:
+        out = processing.run(
+            "spex:extract_land_cover",
+            {
+                "INPUT": str(scene),
+                "PROMPT": "the Coffee",
+                "BACKEND": "onnx",
+                "MODEL": str(coffee_model),
+                "OUTPUT_MASK": str(tmp_path / "coffee.tif"),
+                "OUTPUT_FEATURES": str(tmp_path / "coffee.gpkg"),
+            },
+        )
+    finally:
+        registry.removeProvider(provider)
+    regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
+    assert regions.isValid() and regions.featureCount() > 0
+    assert {f["class_name"] for f in regions.getFeatures()} == {"Coffee"}
+    assert "How the model's scores became classes" in out["EXPLANATION"]

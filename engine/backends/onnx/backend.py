@@ -1,9 +1,13 @@
 """`OnnxBackend`: segmentation models (.onnx) and exported SPEX folders on onnxruntime.
 
-A segmentation model's classes become plan targets through the target catalogue's synonyms
-("woodland" -> vegetation, "building" -> built-up); several classes of one target are merged.
-An exported SPEX folder (with `spex_onnx.json`) is run by `spex_runner` over the same tiling,
-prompts and outputs as the torch backend.
+A segmentation model is read the way Deepness reads it: every output is a group of classes,
+each pixel takes the argmax over all classes of an output (after values below `seg_thresh`
+are set to 0), and the plan keeps the classes its instruction names (`classes`). The model
+runs at its own `resolution` when it gives one (windows resampled from the raster, classes
+written back on the raster's grid), on a global window grid (`segmentation`), batched, with
+outputs smaller than their input centre-cropped. An exported SPEX folder (with
+`spex_onnx.json`) is run by `spex_runner` over the same tiling, prompts and outputs as the
+torch backend.
 """
 
 from __future__ import annotations
@@ -15,17 +19,19 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from ...errors import BackendError, PromptError
+from ...gdal_io import GDAL_IO
 from ...indices import compute_index, get_index
-from ...instruction import Plan, parse_instruction
+from ...plan import Plan
 from ...progress import RunMonitor
 from ...raster_source import RasterSource, Sample
-from ...targets import TARGETS
 from ..base import Backend, BackendReport, TilePrediction
 from ..spectral.evidence import evidence_names
-from .metadata import SegmentationMetadata, is_background, parse_segmentation_metadata
+from .classes import ModelClass, catalogue_target, describe, model_classes, targets_of
+from .metadata import SegmentationMetadata, check_model_type, parse_segmentation_metadata
 from .runtime import RuntimeSession, open_session
 from .segmentation import (
     TiledSegmenter,
@@ -36,20 +42,19 @@ from .segmentation import (
     looks_like_probabilities,
 )
 
+#: Providers whose inputs and outputs live on a device: bound once per batch (IO binding).
+DEVICE_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider")
 
-def target_of_class(class_name: str) -> str | None:
-    """The catalogue target a model class name means, or None (background, unknown)."""
-    if is_background(class_name):
-        return None
-    try:
-        plan = parse_instruction(class_name.replace("_", " "))
-    except PromptError:
-        return None
-    return plan.targets[0] if len(plan.targets) == 1 else None
+#: A model finer than the raster by more than this (per side) is refused, not upsampled.
+MAX_UPSAMPLING = 4
+
+#: Kept for callers of the earlier name: the catalogue target a class name means.
+target_of_class = catalogue_target
 
 
 class _WindowReader:
-    """A second handle on the raster for model windows that cross tile borders (thread-safe)."""
+    """A second handle on the raster for model windows that cross tile borders, or that are
+    resampled to the model's resolution (thread-safe)."""
 
     def __init__(self, source: RasterSource) -> None:
         dataset = rasterio.open(source.dataset.name)
@@ -59,15 +64,60 @@ class _WindowReader:
         # closed at the end of the run, or when collected, never left to interpreter exit
         self._finalizer = weakref.finalize(self, dataset.close)
 
-    def read(self, window: Window, roles: tuple[str, ...] | None) -> dict[str, np.ndarray]:
-        """Bands `roles` of `window` as float32 reflectance, exactly like the pipeline's reads."""
+    def read(
+        self, window: Window, roles: tuple[str, ...], shape: tuple[int, int] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Bands `roles` of `window` as float32 reflectance, exactly like the pipeline's reads;
+        with `shape`, resampled to it (averaged when shrinking, bilinear when enlarging)."""
         with self._lock:
             self.reads += 1
-            return self._source.read(window, roles)
+            if shape is None:
+                return self._source.read(window, roles)
+            source = self._source
+            wanted = tuple(r for r in source.roles if r in roles)
+            indexes = [source.mapping.roles.index(r) + 1 for r in wanted]
+            shrink = window.height > shape[0]
+            with GDAL_IO:
+                raw = source.dataset.read(
+                    indexes,
+                    window=window,
+                    out_shape=(len(indexes), *shape),
+                    resampling=Resampling.average if shrink else Resampling.bilinear,
+                )
+            return source._to_roles(raw, wanted)
 
     def close(self) -> None:
         """Close the handle."""
         self._finalizer()
+
+
+def _output_channels(name: str, outputs: list) -> list[int | None]:
+    """Channels of each output (N x K x H x W, or N x H x W for one), or a one-line error."""
+    channels: list[int | None] = []
+    for o, out in enumerate(outputs):
+        shape = list(out.shape)
+        if len(shape) == 3:
+            channels.append(1)
+        elif len(shape) == 4:
+            channels.append(shape[1] if isinstance(shape[1], int) else None)
+        else:
+            raise BackendError(
+                f"Model {name}: output {o} ({out.name}) has shape {shape}, which cannot be mapped "
+                "to the input grid; a segmentation model outputs N x K x H x W scores."
+            )
+    return channels
+
+
+def _check_output_sizes(name: str, inputs: list, outputs: list) -> None:
+    """Refuse fixed output sizes larger than a fixed input (super-resolution, not classes)."""
+    size = inputs[0].shape[-1] if len(inputs[0].shape) == 4 else None
+    for out in outputs:
+        side = out.shape[-1] if len(out.shape) in (3, 4) else None
+        if isinstance(size, int) and isinstance(side, int) and side > size:
+            raise BackendError(
+                f"Model {name} outputs {side} px for a {size} px input, which cannot be mapped to "
+                "the input grid: it is not a segmentation model (super-resolution?)."
+            )
 
 
 class OnnxBackend(Backend):
@@ -103,9 +153,16 @@ class OnnxBackend(Backend):
                 path, provider, max_new_tokens, threads, skip_empty_windows
             )
             return
+        if not path.exists() and str(model) and "/" not in str(model):
+            from ..spex.download import load_registry
+
+            entry = load_registry().get(str(model))  # a name from `spex models add`
+            path = Path(entry["path"]) if entry else path
+            self.path = path
         if not path.is_file():
             raise BackendError(
-                f"Model {path} does not exist; give a .onnx file or an exported SPEX folder."
+                f"Model {path} does not exist; give a .onnx file, an exported SPEX folder or a "
+                "name from `spex models list`."
             )
         self.runtime: RuntimeSession = open_session(path, provider, threads)
         session = self.runtime.session
@@ -115,24 +172,30 @@ class OnnxBackend(Backend):
                 f"Model {path.name} has {len(inputs)} inputs; a segmentation model takes one "
                 "N x C x H x W image (an exported SPEX model is a folder)."
             )
-        out_shape = outputs[0].shape
-        channels = out_shape[1] if len(out_shape) == 4 and isinstance(out_shape[1], int) else None
-        if len(out_shape) == 3:
-            channels = 1
+        check_model_type(self.runtime.header.metadata, path.name)  # a type named: refused first
+        _check_output_sizes(path.name, inputs, outputs)
         self.meta: SegmentationMetadata = parse_segmentation_metadata(
-            self.runtime.header.metadata, path.name, inputs[0].shape, channels
+            self.runtime.header.metadata,
+            path.name,
+            inputs[0].shape,
+            _output_channels(path.name, outputs),
         )
         self._input_name = inputs[0].name
-        batch = inputs[0].shape[0]
-        self._batch = batch_size_for(
-            len(self.meta.bands), self.meta.tile_size, batch if isinstance(batch, int) else None
-        )
-        self._class_targets = [target_of_class(n) for n in self.meta.class_names]
-        self._lut = np.zeros(len(self.meta.class_names) + 1, np.uint8)  # index -1: background
-        self._activation = self.meta.activation
+        self._output_names = [o.name for o in outputs]
+        in_batch = inputs[0].shape[0]
+        out_batches = [o.shape[0] for o in outputs if isinstance(o.shape[0], int)]
+        self._fixed_batch = in_batch if isinstance(in_batch, int) and in_batch > 0 else None
+        if self._fixed_batch is None and out_batches:
+            self._fixed_batch = min(out_batches)  # a fixed output batch binds the input's too
+        self._batch = batch_size_for(len(self.meta.bands), self.meta.tile_size, self._fixed_batch)
+        self.classes: tuple[ModelClass, ...] = model_classes(self.meta.outputs)
+        self._luts = [np.zeros(len(names), np.uint8) for names in self.meta.outputs]
+        self._activations: list[str] = [self.meta.activation] * len(self.meta.outputs)
+        self._channels: list[int] = []
         self._evidence: tuple[str, ...] = ()
         self._segmenter: TiledSegmenter | None = None
         self._size = (0, 0)
+        self._factor = 1.0
         self._reader: _WindowReader | None = None
         mean = np.asarray(self.meta.mean, np.float32)[:, None, None]
         std = np.asarray(self.meta.std, np.float32)[:, None, None]
@@ -143,10 +206,10 @@ class OnnxBackend(Backend):
     # --- what the backend offers -----------------------------------------------------------
 
     def supported_targets(self) -> tuple[str, ...]:
-        """Catalogue targets the model has a class for (or all SPEX targets)."""
+        """The model's classes as targets (catalogue targets, or the classes' own)."""
         if self._spex is not None:
             return self._spex.supported_targets()
-        return tuple(dict.fromkeys(t for t in self._class_targets if t is not None))
+        return targets_of(self.classes)
 
     @property
     def halo(self) -> int:
@@ -183,76 +246,148 @@ class OnnxBackend(Backend):
         return f"the model {self.path.name} has the classes {self.class_summary()}"
 
     def class_summary(self) -> str:
-        """The model's classes and the targets they map to, for messages and the report."""
-        parts = []
-        for name, target in zip(self.meta.class_names, self._class_targets, strict=True):
-            parts.append(f"{name} ({TARGETS[target].title})" if target else name)
-        return ", ".join(parts)
+        """The model's classes and the catalogue targets they map to, for messages."""
+        return describe(self.classes)
 
     # --- the run ----------------------------------------------------------------------------
 
     def prepare(
         self, source: RasterSource, plan: Plan, sample: Sample, monitor: RunMonitor
     ) -> None:
-        """Check bands and classes, choose the output activation, set up the window grid."""
+        """Check bands and classes, probe the outputs, set up the window grid."""
         if self._spex is not None:
             self._spex.prepare(source, plan, sample, monitor)
             return
         source.mapping.require(self.meta.bands, f"Model {self.path.name}")
-        absent = [t for t in plan.targets if t not in self._class_targets]
+        offered = targets_of(self.classes)
+        absent = [t for t in plan.targets if t not in offered]
         if absent:
             raise PromptError(
-                f"Model {self.path.name} has no class for "
-                f"{', '.join(TARGETS[t].title for t in absent)}; its classes are "
+                f"Model {self.path.name} has no class for {', '.join(absent)}; its classes are "
                 f"{self.class_summary()}."
             )
-        self._lut[:] = 0
-        for k, target in enumerate(self._class_targets):
-            if target in plan.targets:
-                self._lut[k] = plan.targets.index(target) + 1
+        for lut in self._luts:
+            lut[:] = 0
+        for c in self.classes:
+            if c.target in plan.targets:
+                self._luts[c.output][c.index] = plan.targets.index(c.target) + 1
         self._size = (source.width, source.height)
+        self._factor = self._resolution_factor(source)
         self._reader = _WindowReader(source)
-        grid = WindowGrid(source.width, source.height, self.meta.tile_size, self.meta.overlap)
+        margin = self._probe(sample)
+        width = math.ceil(source.width / self._factor)
+        height = math.ceil(source.height / self._factor)
+        grid = WindowGrid(
+            width, height, self.meta.tile_size, self.meta.overlap, margin, self.meta.origin
+        )
         self._segmenter = TiledSegmenter(grid, self._run, self._batch)
-        if self._activation == "auto":
-            self._activation = self._probe_activation(sample)
         self._evidence = evidence_names(plan.targets, source.roles)
-        self._resolution_note(source)
         monitor.progress(1.0, f"model ready: {self.runtime.describe()}")
 
+    def _run_outputs(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Every output for a batch (padded to a fixed batch), as (B, K, h, w) float32."""
+        count = batch.shape[0]
+        if self._fixed_batch and count != self._fixed_batch:
+            pad = np.zeros((self._fixed_batch - count, *batch.shape[1:]), batch.dtype)
+            batch = np.concatenate([batch, pad]) if count < self._fixed_batch else batch
+        session = self.runtime.session
+        if self.runtime.provider in DEVICE_PROVIDERS:
+            binding = session.io_binding()  # one host-to-device copy in, one out
+            binding.bind_cpu_input(self._input_name, np.ascontiguousarray(batch))
+            for name in self._output_names:
+                binding.bind_output(name)
+            session.run_with_iobinding(binding)
+            outs = binding.copy_outputs_to_cpu()
+        else:
+            outs = session.run(self._output_names, {self._input_name: batch})
+        result = []
+        for out in outs:
+            out = np.asarray(out, np.float32)[:count]
+            result.append(out[:, None] if out.ndim == 3 else out)
+        return result
+
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        return self.runtime.session.run(None, {self._input_name: batch})[0]
+        return np.concatenate(self._run_outputs(batch), axis=1)
 
     def _standardise(self, stack: np.ndarray) -> np.ndarray:
         return stack * self._gain + self._bias
 
-    def _probe_activation(self, sample: Sample) -> str:
-        """Logits or probabilities? One window of sample pixels through the model decides."""
-        t = self.meta.tile_size
+    def _probe(self, sample: Sample) -> int:
+        """One window of sample pixels through the model: output sizes (centre crop), channel
+        counts and, where not given, whether the outputs are logits or probabilities."""
+        t, name = self.meta.tile_size, self.path.name
         pixels = np.stack([sample.bands[r] for r in self.meta.bands]) if sample.bands else None
         if pixels is None or pixels.shape[1] == 0:
-            return "softmax"
-        reps = math.ceil(t * t / pixels.shape[1])
-        window = np.tile(pixels, reps)[:, : t * t].reshape(len(self.meta.bands), t, t)
+            window = np.zeros((len(self.meta.bands), t, t), np.float32)
+        else:
+            reps = math.ceil(t * t / pixels.shape[1])
+            window = np.tile(pixels, reps)[:, : t * t].reshape(len(self.meta.bands), t, t)
         batch = np.nan_to_num(self._standardise(window))[None].astype(np.float32)
-        scores = np.asarray(self._run(batch))
-        scores = scores[:, None] if scores.ndim == 3 else scores
-        if looks_like_probabilities(scores):
-            return "none"
-        return "sigmoid" if scores.shape[1] == 1 else "softmax"
-
-    def _resolution_note(self, source: RasterSource) -> None:
-        if self.meta.resolution_cm is None or not source.dataset.crs:
-            return
-        if not source.dataset.crs.is_projected:
-            return
-        pixel_cm = abs(source.dataset.res[0]) * source.dataset.crs.linear_units_factor[1] * 100
-        ratio = pixel_cm / self.meta.resolution_cm
-        if ratio > 2 or ratio < 0.5:
-            self._notes.append(
-                f"The model was trained at {self.meta.resolution_cm:g} cm/px; this raster has "
-                f"{pixel_cm:g} cm/px (resample it for better results)."
+        try:
+            outs = self._run_outputs(batch)
+        except Exception as exc:  # onnxruntime's own error types
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc)
+            raise BackendError(
+                f"Model {name} failed on a {t} x {t} window of {len(self.meta.bands)} channels "
+                f"({first}); check 'tile_size' and the input shape."
+            ) from exc
+        sides = {out.shape[2:] for out in outs}
+        side = outs[0].shape[2:]
+        margin = (t - side[0]) // 2
+        if len(sides) != 1 or side[0] != side[1] or side[0] > t or (t - side[0]) % 2:
+            raise BackendError(
+                f"Model {name} returns {[list(o.shape) for o in outs]} for a {t} x {t} input, "
+                "which cannot be mapped to the input grid; a segmentation model answers at the "
+                "input's size or for its centre."
             )
+        self._channels = [out.shape[1] for out in outs]
+        for o, (out, names) in enumerate(zip(outs, self.meta.outputs, strict=True)):
+            count = out.shape[1]
+            if count != len(names) and not (count == 1 and len(names) == 2):
+                raise BackendError(
+                    f"Model {name}: output {o} has {count} channels but 'class_names' names "
+                    f"{len(names)} classes; fix the metadata."
+                )
+            if self._activations[o] == "auto":
+                if looks_like_probabilities(out):
+                    self._activations[o] = "none"
+                else:
+                    self._activations[o] = "sigmoid" if count == 1 else "softmax"
+        return margin
+
+    def _resolution_factor(self, source: RasterSource) -> float:
+        """Model pixels per raster pixel side: the raster is read at the model's resolution."""
+        res = self.meta.resolution_cm
+        crs = source.dataset.crs
+        if res is None:
+            return 1.0
+        if not crs or not crs.is_projected:
+            self._notes.append(
+                f"The model was trained at {res:g} cm/px; the raster's CRS is not projected, so "
+                "it was processed at its own resolution."
+            )
+            return 1.0
+        pixel_cm = abs(source.dataset.res[0]) * crs.linear_units_factor[1] * 100
+        factor = res / pixel_cm
+        if abs(factor - 1) < 1e-3:
+            return 1.0
+        if factor < 1 / MAX_UPSAMPLING:
+            raise BackendError(
+                f"Model {self.path.name} works at {res:g} cm/px, {1 / factor:.0f} times finer "
+                f"than this raster ({pixel_cm:g} cm/px); use imagery near the model's "
+                "resolution, or set 'resolution' with `spex models add MODEL --metadata "
+                "sidecar.json` if the model suits this one."
+            )
+        self._notes.append(
+            f"The raster ({pixel_cm:g} cm/px) was processed at the model's resolution "
+            f"({res:g} cm/px) and its classes written back on the raster's grid."
+        )
+        return factor
+
+    def _model_pixels(self, start: int, stop: int, count: int) -> np.ndarray:
+        """The model pixel under each raster pixel in [start, stop) along an axis."""
+        centres = (np.arange(start, stop) + 0.5) / self._factor
+        return np.minimum(centres.astype(np.intp), count - 1)
 
     def predict(self, bands: dict[str, np.ndarray], window: Window) -> TilePrediction:
         """Classes of the read window's core area from blended model windows."""
@@ -260,35 +395,44 @@ class OnnxBackend(Backend):
             return self._spex.predict(bands, window)
         assert self._segmenter is not None, "prepare() must run first"
         width, height = self._size
-        halo = self.halo
-        r0, r1, c0, c1 = inner_region(window, halo, width, height)
+        r0, r1, c0, c1 = inner_region(window, self.halo, width, height)
         oy, ox = int(window.row_off), int(window.col_off)
         shape = (int(window.height), int(window.width))
-        grid, t = self._segmenter.grid, self.meta.tile_size
+        # context for the small-segment filter: the class map around the core, tile-exact
+        pad = (self.meta.small_segment // 2) if self.meta.small_segment else 0
+        e0, e1 = max(0, r0 - pad), min(height, r1 + pad)
+        f0, f1 = max(0, c0 - pad), min(width, c1 + pad)
+        scores = self._scores(bands, (oy, ox, shape), (e0, e1, f0, f1))
+        classes_region = np.zeros((e1 - e0, f1 - f0), np.uint8)
+        confidence_region = np.zeros(classes_region.shape, np.float32)
+        start = 0
+        for o, count in enumerate(self._channels):
+            part = scores[start : start + count]
+            start += count
+            best, conf = decide(
+                part,
+                self._activations[o],
+                self.meta.threshold,
+                threshold_on_raw=self.meta.activation == "auto",
+            )
+            if self.meta.small_segment:
+                from scipy.ndimage import median_filter
 
-        def window_input(i: int, j: int) -> np.ndarray:
-            y0, x0 = i * grid.stride, j * grid.stride  # raster pixels
-            y1, x1 = min(y0 + t, height), min(x0 + t, width)
-            inside = y0 >= oy and x0 >= ox and y1 <= oy + shape[0] and x1 <= ox + shape[1]
-            if inside:
-                part = {r: bands[r][y0 - oy : y1 - oy, x0 - ox : x1 - ox] for r in self.meta.bands}
-            else:
-                part = self._reader.read(Window(x0, y0, x1 - x0, y1 - y0), self.required_roles())
-            patch = np.zeros((len(self.meta.bands), t, t), np.float32)
-            stack = np.stack([part[r] for r in self.meta.bands])
-            patch[:, : y1 - y0, : x1 - x0] = self._standardise(stack)
-            return patch
-
-        scores = self._segmenter.scores(window_input, (r0, r1, c0, c1))
-        best, confidence = decide(scores, self._activation, self.meta.threshold)
+                size = (self.meta.small_segment // 2) * 2 + 1  # as Deepness: odd
+                best = median_filter(best.astype(np.uint8), size=size, mode="nearest")
+            value = self._luts[o][best]
+            first = classes_region == 0
+            classes_region[first] = value[first]  # the first output that names a target wins
+            confidence_region[first] = conf[first]
         inner = (slice(r0 - oy, r1 - oy), slice(c0 - ox, c1 - ox))
-        nodata = np.zeros(best.shape, bool)
+        core = (slice(r0 - e0, r1 - e0), slice(c0 - f0, c1 - f0))
+        nodata = np.zeros((r1 - r0, c1 - c0), bool)
         for role in self.meta.bands:
             nodata |= np.isnan(bands[role][inner])
         classes = np.full(shape, 255, np.uint8)
-        classes[inner] = np.where(nodata, 255, self._lut[best])
+        classes[inner] = np.where(nodata, 255, classes_region[core])
         conf = np.zeros(shape, np.float32)
-        conf[inner] = np.where(nodata, 0.0, confidence)
+        conf[inner] = np.where(nodata, 0.0, confidence_region[core])
         evidence = np.full((len(self._evidence), *shape), np.nan, np.float32)
         if self._evidence:
             part = {role: array[inner] for role, array in bands.items()}
@@ -296,8 +440,54 @@ class OnnxBackend(Backend):
                 evidence[e][inner] = compute_index(name, part)
         return TilePrediction(classes, conf, evidence)
 
+    def _scores(
+        self,
+        bands: dict[str, np.ndarray],
+        read: tuple[int, int, tuple[int, int]],
+        region: tuple[int, int, int, int],
+    ) -> np.ndarray:
+        """Blended scores (K, h, w) for raster pixels `region`, from model windows."""
+        seg, t, roles = self._segmenter, self.meta.tile_size, self.meta.bands
+        grid = seg.grid
+        oy, ox, shape = read
+        factor = self._factor
+        width, height = self._size
+
+        def window_input(i: int, j: int) -> np.ndarray:
+            y0, x0 = grid.origin(i), grid.origin(j)  # model pixels
+            ya, xa = max(y0, 0), max(x0, 0)
+            yb, xb = min(y0 + t, grid.height), min(x0 + t, grid.width)
+            if factor == 1.0:
+                inside = ya >= oy and xa >= ox and yb <= oy + shape[0] and xb <= ox + shape[1]
+                if inside:
+                    part = {r: bands[r][ya - oy : yb - oy, xa - ox : xb - ox] for r in roles}
+                else:
+                    part = self._reader.read(Window(xa, ya, xb - xa, yb - ya), roles)
+            else:  # the raster's footprint of these model pixels, resampled to them
+                win = Window(
+                    xa * factor,
+                    ya * factor,
+                    min(xb * factor, width) - xa * factor,
+                    min(yb * factor, height) - ya * factor,
+                )
+                part = self._reader.read(win, roles, (yb - ya, xb - xa))
+            stack = self._standardise(np.stack([part[r] for r in roles]))
+            pads = ((0, 0), (ya - y0, y0 + t - yb), (xa - x0, x0 + t - xb))
+            if self.meta.padding == "mirror":
+                return np.pad(stack, pads, mode="symmetric")
+            return np.pad(stack, pads)  # zeros: the mean, once standardised
+
+        r0, r1, c0, c1 = region
+        if factor == 1.0:
+            return seg.scores(window_input, region)
+        rows = self._model_pixels(r0, r1, grid.height)
+        cols = self._model_pixels(c0, c1, grid.width)
+        m0, n0 = int(rows[0]), int(cols[0])
+        model = seg.scores(window_input, (m0, int(rows[-1]) + 1, n0, int(cols[-1]) + 1))
+        return model[:, rows - m0][:, :, cols - n0]
+
     def report(self) -> BackendReport:
-        """Model, classes, provider that ran, tiling and cache figures."""
+        """Model, classes, provider that ran, how scores became classes, tiling and cache."""
         if self._spex is not None:
             return self._spex.report()
         if self._reader is not None:
@@ -312,11 +502,12 @@ class OnnxBackend(Backend):
             "ir_version": self.runtime.header.ir_version,
             "opset": self.runtime.header.opset,
             "metadata": self.meta.to_dict(),
-            "class_targets": {
-                n: t for n, t in zip(self.meta.class_names, self._class_targets, strict=True)
-            },
-            "output_activation": self._activation,
+            "class_targets": {c.name: c.target for c in self.classes},
+            "output_activation": self._activations[0],
+            "output_activations": list(self._activations),
             "batch_size": self._batch,
+            "model_pixel_per_raster_pixel": round(1 / self._factor, 6),
+            "decision": self._decision_text(),
         }
         if seg is not None:
             details.update(
@@ -324,15 +515,40 @@ class OnnxBackend(Backend):
                 windows_run=seg.windows_run,
                 window_cache_hits=seg.cache.hits,
                 window_stride=seg.grid.stride,
+                output_margin=seg.grid.margin,
             )
         notes = [f"Ran on {self.runtime.describe()}.", *self._notes]
         return BackendReport(
             method=(
                 f"ONNX segmentation model {self.path.name}: {self.meta.tile_size} px windows on a "
-                f"global grid, {self.meta.overlap} px overlap, blended {self._activation} scores"
+                f"global grid, {self.meta.overlap} px overlap, blended scores, argmax per output"
             ),
             details=details,
             notes=notes,
             device=f"{self.runtime.device} (onnxruntime {self.runtime.provider})",
             explanation=f"Model classes: {self.class_summary()}.",
         )
+
+    def _decision_text(self) -> str:
+        """How the model's scores became classes, for the explanation."""
+        thr = self.meta.threshold
+        rule = "takes the class with the highest score over all the classes of each model output"
+        if thr is not None:
+            on = "raw outputs" if self.meta.activation == "auto" else "probabilities"
+            rule += f", after {on} below seg_thresh {thr:g} are set to 0 (Deepness's rule)"
+        text = (
+            f"The model {self.path.name} scored every pixel in {self.meta.tile_size} px windows "
+            f"({self.meta.overlap} px overlap, blended"
+            + (", edges mirrored" if self.meta.padding == "mirror" else "")
+            + f"); each pixel {rule}."
+        )
+        if 1 in self._channels:
+            default = "" if thr is not None else " (a probability of 0.5)"
+            text += f" A one-channel output marks its class where it passes the threshold{default}."
+        text += " The plan keeps the classes it names; no threshold was fitted to this scene."
+        if self.meta.small_segment:
+            text += f" A median filter of {self.meta.small_segment} px (seg_small_segment) "
+            text += "removed small segments from the class map."
+        if self._factor != 1.0:
+            text += f" The raster was read at the model's {self.meta.resolution_cm:g} cm/px."
+        return text

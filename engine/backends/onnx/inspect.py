@@ -19,6 +19,11 @@ def inspect_model(path: str | Path, provider: str | None = None) -> str:
     A file that onnxruntime cannot load is still described from its header, with the reason.
     """
     path = Path(path)
+    if not path.exists() and "/" not in str(path):
+        from ..spex.download import load_registry
+
+        entry = load_registry().get(str(path))  # a name from `spex models add`
+        path = Path(entry["path"]) if entry else path
     if path.is_dir():
         return _inspect_folder(path)
     header = read_header(path)
@@ -45,21 +50,23 @@ def inspect_model(path: str | Path, provider: str | None = None) -> str:
     lines += [f"  {o.name}: {o.type} {_shape(o.shape)}" for o in session.get_outputs()]
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) == 1:
-        out = outputs[0].shape
-        channels = out[1] if len(out) == 4 and isinstance(out[1], int) else None
+        from .backend import _output_channels
+
         try:
             meta = parse_segmentation_metadata(
-                header.metadata, path.name, inputs[0].shape, channels
+                header.metadata, path.name, inputs[0].shape, _output_channels(path.name, outputs)
             )
         except SpexError as exc:
             lines.append(f"as a segmentation model: {exc}")
         else:
-            from .backend import target_of_class
+            from .classes import model_classes
 
             lines.append("as a segmentation model:")
             for key, value in meta.to_dict().items():
                 lines.append(f"  {key}: {value}")
-            targets = [f"{n} -> {target_of_class(n) or '(no target)'}" for n in meta.class_names]
+            targets = [
+                f"{c.name} -> {c.target or '(background)'}" for c in model_classes(meta.outputs)
+            ]
             lines.append("  classes -> targets: " + ", ".join(targets))
     return "\n".join(lines)
 

@@ -3,15 +3,19 @@
 The header is read straight from the protobuf (no `onnx` package needed, the graph is skipped
 by seeking), so a model that the installed onnxruntime cannot load can still be described.
 Segmentation metadata follows the keys Deepness-style models carry (`model_type`,
-`class_names`, `resolution` in cm/px, `tile_size`, `tiles_overlap` in percent of the tile,
-`standardization_mean`, `standardization_std`, `seg_thresh`); ours adds `bands` (one band role
+`class_names` or `names`, `resolution` in cm/px, `tile_size`, `tiles_overlap` in percent of the
+tile, `standardization_mean`, `standardization_std`, `seg_thresh`, `seg_small_segment`); ours adds `bands` (one band role
 per input channel), `scale`/`offset` (model input = reflectance x scale + offset, before
-standardisation) and `output_activation` (`softmax`, `sigmoid` or `none` for probabilities).
-Values may be JSON (as Deepness writes them) or plain text.
+standardisation), `output_activation` (`softmax`, `sigmoid` or `none` for probabilities), and
+for models trained with another tiling convention `tiles_padding` (`zero` or `mirror` past the
+raster's edges) and `tiles_origin` (pixels the window grid starts before the raster's corner).
+Values may be JSON (as Deepness writes them), Python literals (which Deepness also reads,
+with `ast.literal_eval`: literals only, nothing is executed) or plain text.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -24,6 +28,8 @@ from ...errors import BackendError, BandError
 
 SEGMENTATION_TYPES = frozenset({"segmentor", "segmentation", "semantic_segmentation", "segmenter"})
 ACTIVATIONS = ("auto", "softmax", "sigmoid", "none")
+#: Past the raster's edges, windows hold zeros (the mean after standardisation) or its mirror.
+PADDINGS = ("zero", "mirror")
 DEFAULT_TILE = 512
 #: Roles assumed for a 3-channel model without `bands`: the RGB order Deepness models expect.
 RGB_ROLES = ("red", "green", "blue")
@@ -48,13 +54,16 @@ class ModelHeader:
 
 @dataclass(frozen=True)
 class SegmentationMetadata:
-    """How to feed a segmentation model and read its output (one class per output channel).
+    """How to feed a segmentation model and read its outputs.
 
-    `class_names[k]` names output channel k (for a 1-channel sigmoid model: the one class);
-    `overlap` is in pixels; `mean`/`std` apply after `value = reflectance * scale + offset`.
+    `outputs[o][k]` names class k of model output o: a K-channel output has K classes (its
+    argmax), a 1-channel output has (background, the class) (its threshold); several outputs
+    are several groups of classes decided side by side. `overlap` is in pixels;
+    `mean`/`std` apply after `value = reflectance * scale + offset`; `small_segment` is
+    Deepness's `seg_small_segment` (median filter size of the class map, 0: none).
     """
 
-    class_names: tuple[str, ...]
+    outputs: tuple[tuple[str, ...], ...]
     bands: tuple[str, ...]
     tile_size: int
     overlap: int
@@ -66,12 +75,20 @@ class SegmentationMetadata:
     threshold: float | None = None
     activation: str = "auto"
     model_type: str = "Segmentor"
+    small_segment: int = 0
+    padding: str = "zero"
+    origin: int = 0
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Every output's class names, output after output."""
+        return tuple(n for names in self.outputs for n in names)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form for the manifest and `spex models inspect`."""
         return {
             "model_type": self.model_type,
-            "class_names": list(self.class_names),
+            "class_names": [list(names) for names in self.outputs],
             "bands": list(self.bands),
             "tile_size": self.tile_size,
             "overlap_px": self.overlap,
@@ -81,6 +98,9 @@ class SegmentationMetadata:
             "offset": self.offset,
             "resolution_cm": self.resolution_cm,
             "seg_thresh": self.threshold,
+            "seg_small_segment": self.small_segment,
+            "tiles_padding": self.padding,
+            "tiles_origin_px": self.origin,
             "output_activation": self.activation,
         }
 
@@ -172,10 +192,15 @@ def read_header(path: str | Path) -> ModelHeader:
 
 
 def _value(raw: str) -> object:
-    """JSON when it parses (Deepness writes json.dumps values), else the text itself."""
+    """JSON when it parses (Deepness writes json.dumps values), else a Python literal (Deepness
+    reads `{0: 'a'}` with `ast.literal_eval`, which evaluates literals only), else the text."""
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, TypeError):
+        pass
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return raw
 
 
@@ -209,40 +234,96 @@ def _floats(meta: Mapping[str, str], key: str, name: str) -> tuple[float, ...] |
     return out
 
 
-def _class_names(meta: Mapping[str, str], name: str, channels: int | None) -> tuple[str, ...]:
-    if "class_names" not in meta:
+def _group(value: object, key: str, raw: str, name: str) -> list[str]:
+    """One output's class names from a dict of consecutive ids, or a list of names."""
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value) and value:
+        return [str(v) for v in value]
+    if not isinstance(value, dict) or not value:
         raise BackendError(
-            f"Model {name} has no 'class_names' metadata; add it, e.g. "
-            '{"0": "background", "1": "water"} (see `spex models inspect`).'
+            f"Model {name}: '{key}' is {raw!r}; give a dict of class ids to names, e.g. "
+            '{"0": "background", "1": "water"}, or one such dict per output.'
         )
-    value = _value(meta["class_names"])
+    try:
+        items = sorted((int(k), str(v)) for k, v in value.items())
+    except (TypeError, ValueError):
+        items = []
+    first = items[0][0] if items else -1
+    if first not in (0, 1) or [k for k, _ in items] != list(range(first, first + len(items))):
+        raise BackendError(
+            f"Model {name}: '{key}' keys must be consecutive class ids from 0, got {raw!r}."
+        )
+    names = [v for _, v in items]
+    return ["background", *names] if first == 1 else names
+
+
+def class_groups(meta: Mapping[str, str], name: str) -> tuple[tuple[str, ...], ...] | None:
+    """Class names per model output, read as Deepness reads them; None when there are none.
+
+    `class_names` (or its alias `names`) is a dict of class ids to names, a list of such dicts
+    (one per output), a list of names, or comma-separated names; JSON or a Python literal.
+    Ids starting at 1 mean that channel 0 is the background.
+    """
+    key = next((k for k in ("class_names", "names") if k in meta), None)
+    if key is None:
+        return None
+    value = _value(meta[key])
     if isinstance(value, str):
-        value = [v.strip() for v in value.split(",")]
-    if isinstance(value, dict):
-        try:
-            items = sorted((int(k), str(v)) for k, v in value.items())
-        except ValueError:
-            items = []
-        if not items or [k for k, _ in items] != list(range(items[0][0], items[0][0] + len(items))):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+        return tuple(tuple(_group(v, key, meta[key], name)) for v in value)
+    return (tuple(_group(value, key, meta[key], name)),)
+
+
+def default_class_names(channels: Sequence[int | None], name: str) -> tuple[tuple[str, ...], ...]:
+    """Deepness's names for a model without `class_names`: `channel 0`, `channel 1`, ... per
+    output (`output 1 channel 0` ... when there are several); a 1-channel output's class 0 is
+    what stays below the threshold, the background."""
+    if any(c is None for c in channels):
+        raise BackendError(
+            f"Model {name} has no 'class_names' metadata and a dynamic channel count; add "
+            'class_names, e.g. {"0": "background", "1": "water"}, with `spex models add MODEL '
+            "--metadata sidecar.json` (see `spex models inspect`)."
+        )
+    groups = []
+    for o, count in enumerate(channels):
+        prefix = f"output {o} " if len(channels) > 1 else ""
+        if count == 1:
+            groups.append(("background", f"{prefix}channel 1"))
+        else:
+            groups.append(tuple(f"{prefix}channel {k}" for k in range(int(count or 0))))
+    return tuple(groups)
+
+
+def output_classes(
+    groups: Sequence[Sequence[str]], channels: Sequence[int | None], name: str
+) -> tuple[tuple[str, ...], ...]:
+    """Each output's classes, indexed like its decision: a 1-channel output's classes are
+    (background, the class), as Deepness names a sigmoid output; K channels name K classes."""
+    if len(groups) < len(channels):
+        raise BackendError(
+            f"Model {name} has {len(channels)} outputs but 'class_names' names the classes of "
+            f"{len(groups)}; give one dict of class names per output."
+        )
+    out = []
+    for o, (names, count) in enumerate(zip(groups, channels, strict=False)):
+        where = f"output {o}" if len(channels) > 1 else "its output"
+        names = tuple(names)
+        if count == 1 and len(names) == 1:
+            names = ("background", names[0])
+        elif (
+            count is not None and count > 1 and names[0] == "background" and len(names) == count + 1
+        ):
             raise BackendError(
-                f"Model {name}: 'class_names' keys must be consecutive class ids, got "
-                f"{meta['class_names']!r}."
+                f"Model {name}: {where} has {count} channels but 'class_names' names "
+                f"{len(names) - 1} classes from id 1; number them from 0."
             )
-        names = [v for _, v in items]
-        if items[0][0] == 1 and channels == len(names) + 1:
-            names = ["background", *names]  # ids from 1: channel 0 is the background
-    elif isinstance(value, list) and value:
-        names = [str(v) for v in value]
-    else:
-        raise BackendError(f"Model {name}: 'class_names' is {meta['class_names']!r}; give a dict.")
-    if channels is not None and channels != len(names):
-        if not (channels == 1 and len(names) == 2):
+        elif count is not None and count != len(names) and not (count == 1 and len(names) == 2):
             raise BackendError(
-                f"Model {name} outputs {channels} channels but 'class_names' names {len(names)} "
-                "classes; fix the metadata."
+                f"Model {name}: {where} outputs {count} channels but 'class_names' names "
+                f"{len(names)} classes; fix the metadata."
             )
-        names = names[1:]  # one sigmoid channel for class 1 of {background, class}
-    return tuple(names)
+        out.append(names)
+    return tuple(out)
 
 
 def _bands(meta: Mapping[str, str], name: str, channels: int) -> tuple[str, ...]:
@@ -250,8 +331,9 @@ def _bands(meta: Mapping[str, str], name: str, channels: int) -> tuple[str, ...]
         if channels == 3:
             return RGB_ROLES
         raise BandError(
-            f"Model {name} takes {channels} input channels but has no 'bands' metadata; add "
-            'bands (one band role per channel, e.g. ["blue", "green", "red", "nir"]).'
+            f"Model {name} takes {channels} input channels but has no 'bands' metadata, so no "
+            'band explains them; add bands (one band role per channel, e.g. ["blue", "green", '
+            '"red", "nir"]) with `spex models add MODEL --metadata sidecar.json`.'
         )
     value = _value(meta["bands"])
     try:
@@ -266,28 +348,38 @@ def _bands(meta: Mapping[str, str], name: str, channels: int) -> tuple[str, ...]
     return tuple(r for r in roles if r is not None)
 
 
-def parse_segmentation_metadata(
-    meta: Mapping[str, str],
-    name: str,
-    input_shape: Sequence[int | str | None],
-    output_channels: int | None,
-) -> SegmentationMetadata:
-    """Validate a segmentation model's metadata against its input and output shapes.
-
-    `input_shape` is N x C x H x W as onnxruntime reports it (symbols for dynamic axes).
-    Raises `BackendError`/`BandError` with one line naming the key and the fix.
-    """
-    model_type = str(_value(meta.get("model_type", '"Segmentor"')))
-    if model_type.strip().lower() not in SEGMENTATION_TYPES:
+def check_model_type(meta: Mapping[str, str], name: str) -> str:
+    """The model type (Deepness capitalises it); other types than segmentation are refused."""
+    model_type = str(_value(meta.get("model_type", '"Segmentor"'))).strip()
+    if model_type.lower() not in SEGMENTATION_TYPES:
         raise BackendError(
             f"Model {name} is a '{model_type}' model; the onnx backend runs segmentation models "
             "(model_type 'Segmentor') and exported SPEX folders."
         )
+    return model_type.capitalize()
+
+
+def parse_segmentation_metadata(
+    meta: Mapping[str, str],
+    name: str,
+    input_shape: Sequence[int | str | None],
+    output_channels: int | Sequence[int | None] | None,
+) -> SegmentationMetadata:
+    """Validate a segmentation model's metadata against its input and output shapes.
+
+    `input_shape` is N x C x H x W as onnxruntime reports it (symbols for dynamic axes);
+    `output_channels` the channel count of each output (None where dynamic).
+    Raises `BackendError`/`BandError` with one line naming the key and the fix.
+    """
+    model_type = check_model_type(meta, name)
     if len(input_shape) != 4 or not isinstance(input_shape[1], int):
         raise BackendError(
-            f"Model {name} takes input {list(input_shape)}; expected N x C x H x W with a fixed C."
+            f"Model {name} takes input {list(input_shape)}; a segmentation model takes one "
+            "N x C x H x W image with a fixed channel count C."
         )
     channels = int(input_shape[1])
+    if not isinstance(output_channels, Sequence):
+        output_channels = [output_channels]
     static = [d for d in input_shape[2:] if isinstance(d, int) and d > 0]
     tile = _number(meta, "tile_size", name) or _number(meta, "tiles_size", name)
     if static and tile is not None and int(tile) != static[0]:
@@ -313,8 +405,24 @@ def parse_segmentation_metadata(
         raise BackendError(
             f"Model {name}: 'output_activation' {activation!r}; use one of {', '.join(ACTIVATIONS)}."
         )
+    groups = class_groups(meta, name) or default_class_names(output_channels, name)
+    small = _number(meta, "seg_small_segment", name)
+    padding = str(_value(meta.get("tiles_padding", '"zero"'))).strip().lower()
+    if padding not in PADDINGS:
+        raise BackendError(
+            f"Model {name}: 'tiles_padding' {padding!r}; use one of {', '.join(PADDINGS)}."
+        )
+    origin = int(_number(meta, "tiles_origin", name) or 0)
+    if not 0 <= origin < tile_size:
+        raise BackendError(
+            f"Model {name}: 'tiles_origin' is {origin} px; give 0..{tile_size - 1} (pixels the "
+            "window grid starts before the raster's corner)."
+        )
+    resolution = _number(meta, "resolution", name)
+    if resolution is not None and resolution <= 0:
+        raise BackendError(f"Model {name}: 'resolution' is {resolution:g} cm/px; give a size > 0.")
     return SegmentationMetadata(
-        class_names=_class_names(meta, name, output_channels),
+        outputs=output_classes(groups, output_channels, name),
         bands=_bands(meta, name, channels),
         tile_size=tile_size,
         overlap=int(round(tile_size * overlap_pct / 100.0)),
@@ -322,10 +430,13 @@ def parse_segmentation_metadata(
         std=std,
         scale=_number(meta, "scale", name) or 1.0,
         offset=_number(meta, "offset", name) or 0.0,
-        resolution_cm=_number(meta, "resolution", name),
+        resolution_cm=resolution,
         threshold=_number(meta, "seg_thresh", name),
         activation=activation,
         model_type=model_type,
+        small_segment=max(0, int(small or 0)),
+        padding=padding,
+        origin=origin,
     )
 
 

@@ -1,7 +1,8 @@
 """Plain segmentation models (N x C x H x W -> N x K x H x W) over a fixed global window grid.
 
 Model windows of `tile` pixels sit on one grid anchored at raster pixel (0, 0) with stride
-`tile - overlap`, whatever the pipeline's tiles are, so a pixel's answer never depends on the
+`tile - overlap` (in the model's pixels, which are the raster's unless the model asks for
+another resolution), whatever the pipeline's tiles are, so a pixel's answer never depends on the
 tile size or the processed extent. Windows reaching past the raster are zero-padded (in the
 standardised space, i.e. at the mean). Overlapping window outputs are blended with integer
 weights (a linear ramp across the overlap) summed in float64: when every window gives a pixel
@@ -31,30 +32,46 @@ BATCH_BYTES = 64 * 2**20
 
 @dataclass(frozen=True)
 class WindowGrid:
-    """The global grid of model windows over a `width` x `height` raster."""
+    """The global grid of model windows over a `width` x `height` raster (in model pixels).
+
+    A model whose output is smaller than its input (`margin` pixels lost on every side, as
+    Deepness centre-crops them) answers for the `size` x `size` centre of each input window;
+    the grid is laid out on those answered footprints, inputs reaching `margin` past them.
+    """
 
     width: int
     height: int
     tile: int
     overlap: int
+    margin: int = 0
+    shift: int = 0  # the grid starts this many pixels before the raster's corner
+
+    @property
+    def size(self) -> int:
+        """Side of the part of a window the model answers for."""
+        return self.tile - 2 * self.margin
 
     @property
     def stride(self) -> int:
-        """Distance between window origins."""
-        return max(1, self.tile - self.overlap)
+        """Distance between window origins (never more than the answered size: no gaps)."""
+        return max(1, min(self.tile - self.overlap, self.size))
+
+    def origin(self, index: int) -> int:
+        """Raster pixel where input window `index` starts along an axis (may be negative)."""
+        return index * self.stride - self.shift - self.margin
 
     def count(self, length: int) -> int:
         """Windows along an axis of `length` pixels (the last one may reach past it)."""
-        return 1 + max(0, -(-(length - self.tile) // self.stride))
+        return 1 + max(0, -(-(length + self.shift - self.size) // self.stride))
 
     def span(self, start: int, stop: int, length: int) -> range:
-        """Indexes of the windows along one axis that overlap pixels [start, stop)."""
-        first = max(0, -(-(start - self.tile + 1) // self.stride))
-        last = min(self.count(length) - 1, (stop - 1) // self.stride)
+        """Indexes of the windows along one axis whose answers cover pixels [start, stop)."""
+        first = max(0, -(-(start + self.shift - self.size + 1) // self.stride))
+        last = min(self.count(length) - 1, (stop - 1 + self.shift) // self.stride)
         return range(first, last + 1)
 
     def weights(self) -> np.ndarray:
-        """Integer blending weights of one window (tile x tile), as float64.
+        """Integer blending weights of one answered footprint (size x size), as float64.
 
         Across the overlap the weight ramps up from the window's edge, after an outer margin
         of a quarter of the overlap at weight 1 (almost nothing): the pixels nearest a window's
@@ -62,10 +79,11 @@ class WindowGrid:
         window saw them whole. 1-D weights stay below 2**13, so a pixel's weighted sum of at
         most 8 float32 values is exact in float64.
         """
-        x = np.arange(self.tile)
-        edge = np.minimum(x, self.tile - 1 - x)
-        margin = self.overlap // 4
-        top = max(1, self.overlap - 2 * margin)
+        size, overlap = self.size, self.size - self.stride
+        x = np.arange(size)
+        edge = np.minimum(x, size - 1 - x)
+        margin = overlap // 4
+        top = max(1, overlap - 2 * margin)
         ramp = np.clip(edge - margin + 1, 0, top)
         line = (1 + max(1, 4096 // top) * ramp).astype(np.float64)
         return line[:, None] * line[None, :]
@@ -165,9 +183,10 @@ class TiledSegmenter:
         """Blended scores (K, h, w) for raster pixels `region` = (row0, row1, col0, col1).
 
         `window_input(i, j)` returns the standardised float32 (C, tile, tile) input of model
-        window (i, j) (NaN allowed: it is read as 0); it is called only for windows not cached.
+        window (i, j), whose top-left pixel is (grid.origin(i), grid.origin(j)) (NaN allowed:
+        it is read as 0); it is called only for windows not cached.
         """
-        g, t = self.grid, self.grid.tile
+        g, t = self.grid, self.grid.size
         r0, r1, c0, c1 = region
         keys = [(i, j) for i in g.span(r0, r1, g.height) for j in g.span(c0, c1, g.width)]
         futures, mine = self.cache.claim(keys)
@@ -180,7 +199,7 @@ class TiledSegmenter:
         wsum = np.zeros((r1 - r0, c1 - c0), np.float64)
         for i, j in keys:
             out = futures[i, j].result()
-            y0, x0 = i * g.stride, j * g.stride
+            y0, x0 = i * g.stride - g.shift, j * g.stride - g.shift
             ya, yb, xa, xb = max(y0, r0), min(y0 + t, r1), max(x0, c0), min(x0 + t, c1)
             if acc is None:
                 acc = np.zeros((out.shape[0], r1 - r0, c1 - c0), np.float64)
@@ -202,10 +221,11 @@ class TiledSegmenter:
                 out = np.asarray(self.run_batch(batch), dtype=np.float32)
             if out.ndim == 3:  # N x H x W: one channel
                 out = out[:, None]
-            if out.shape[0] != len(chunk) or out.shape[2:] != batch.shape[2:]:
+            size = self.grid.size
+            if out.shape[0] != len(chunk) or out.shape[2:] != (size, size):
                 raise RuntimeError(
                     f"the model returned {out.shape} for input {batch.shape}; expected "
-                    "N x K x H x W at the input's size"
+                    f"N x K x {size} x {size}"
                 )
             self.windows_run += len(chunk)
             for k, key in enumerate(chunk):
@@ -220,22 +240,14 @@ def batch_size_for(channels: int, tile: int, fixed: int | None = None) -> int:
 
 
 def looks_like_probabilities(scores: np.ndarray) -> bool:
-    """Whether (B, K, H, W) model outputs are already probabilities (in 0..1, summing to 1)."""
+    """Whether (B, K, H, W) model outputs are already probabilities (all in 0..1)."""
     if scores.size == 0 or not np.isfinite(scores).all():
         return False
-    if scores.min() < -1e-4 or scores.max() > 1 + 1e-4:
-        return False
-    return scores.shape[1] == 1 or bool(np.allclose(scores.sum(axis=1), 1.0, atol=1e-3))
+    return bool(scores.min() >= -1e-4 and scores.max() <= 1 + 1e-4)
 
 
-def decide(
-    scores: np.ndarray, activation: str, threshold: float | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Winning model class (int, -1 = below threshold) and its probability, from (K, h, w).
-
-    `activation` is how scores become probabilities: `softmax`, `sigmoid` or `none`. A one-
-    channel model is binary: class 0 where the probability passes `threshold` (default 0.5).
-    """
+def probabilities(scores: np.ndarray, activation: str) -> np.ndarray:
+    """(K, h, w) scores as probabilities: `softmax`, `sigmoid` or `none` (already are)."""
     if activation == "sigmoid":
         probs = 1.0 / (1.0 + np.exp(-scores))
     elif activation == "softmax":
@@ -243,13 +255,34 @@ def decide(
         probs = shifted / shifted.sum(axis=0, keepdims=True)
     else:
         probs = scores
-    probs = probs.astype(np.float32, copy=False)
+    return probs.astype(np.float32, copy=False)
+
+
+def decide(
+    scores: np.ndarray,
+    activation: str,
+    threshold: float | None,
+    threshold_on_raw: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class index of every pixel and its probability, from one output's (K, h, w) scores.
+
+    Deepness's rule: values below `threshold` are set to 0, then a K-channel output takes its
+    argmax over all K classes (a pixel below the threshold everywhere goes to class 0), and a
+    1-channel output gives class 1 where its value passes the threshold (default 0.5 on the
+    probability), else class 0 (the background). `threshold_on_raw` compares the threshold
+    with the raw outputs, as Deepness does; otherwise with the probabilities.
+    """
+    probs = probabilities(scores, activation)
+    tested = scores if threshold_on_raw else probs
     if probs.shape[0] == 1:
-        p = probs[0]
-        best = np.where(p > (0.5 if threshold is None else threshold), 0, -1)
-        return best, np.where(best == 0, p, 1.0 - p).astype(np.float32)
-    best = probs.argmax(axis=0)
+        if threshold is None:
+            best = (probs[0] >= 0.5).astype(np.intp)
+        else:
+            best = ((tested[0] >= threshold) & (tested[0] != 0)).astype(np.intp)
+        return best, np.where(best == 1, probs[0], 1.0 - probs[0]).astype(np.float32)
+    if threshold is None:
+        best = probs.argmax(axis=0)
+    else:
+        best = np.where(tested >= threshold, tested, 0).argmax(axis=0)
     confidence = np.take_along_axis(probs, best[None], axis=0)[0]
-    if threshold is not None:
-        best = np.where(confidence >= threshold, best, -1)
     return best, confidence

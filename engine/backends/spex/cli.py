@@ -39,9 +39,15 @@ def register(
     ls = model_commands.add_parser("list", help="list installed and registered models")
     ls.set_defaults(handler=_cmd_list)
 
-    add = model_commands.add_parser("add", help="register a model folder downloaded by hand")
-    add.add_argument("folder", type=Path)
-    add.add_argument("--name", required=True)
+    add = model_commands.add_parser(
+        "add",
+        help="register a model folder downloaded by hand, or copy an .onnx model with metadata",
+    )
+    add.add_argument("folder", type=Path, help="SPEX model folder, or an .onnx file")
+    add.add_argument("--name", help="name to register it under (default for .onnx: its stem)")
+    add.add_argument(
+        "--metadata", type=Path, help="JSON sidecar of metadata keys written into the .onnx copy"
+    )
     add.set_defaults(handler=_cmd_add)
 
 
@@ -96,13 +102,24 @@ def _cmd_list(args: argparse.Namespace) -> int:
             "No models yet: `spex models download URL --name NAME` or `spex models add DIR --name NAME`."
         )
     for name, entry in sorted(models.items()):
-        state = "ok" if Path(entry["path"]).is_dir() else "MISSING"
+        state = "ok" if Path(entry["path"]).exists() else "MISSING"
         print(f"{name}\t{entry['path']}\t{entry.get('source', '')}\t{state}")
     return 0
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
+    from ...errors import InputError
     from .download import add_model
+
+    if Path(args.folder).suffix.lower() == ".onnx" or args.metadata:
+        from ..onnx.sidecar import add_onnx_model
+
+        path = add_onnx_model(args.folder, args.metadata, args.name)
+        print(f"Registered '{args.name or path.stem}' -> {path}")
+        print(f"Run it with: spex extract RASTER --backend onnx --model {path.stem} --prompt ...")
+        return 0
+    if not args.name:
+        raise InputError("Give --name NAME to register a model folder.")
 
     folder = add_model(args.folder, args.name)
     print(f"Registered '{args.name}' -> {folder}")
