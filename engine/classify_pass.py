@@ -18,7 +18,7 @@ from .tile_runner import predict_tiles
 from .windows import Tile
 
 if TYPE_CHECKING:
-    from .pipeline import RunFacts
+    from .run_facts import RunFacts
 
 #: Class value of nodata pixels in the mask.
 MASK_NODATA = 255

@@ -12,7 +12,7 @@ from .targets import TARGETS
 
 if TYPE_CHECKING:
     from .backends.base import BackendReport
-    from .pipeline import RunFacts
+    from .run_facts import RunFacts
 
 #: Largest regions listed per target.
 TOP_REGIONS = 5

@@ -17,7 +17,7 @@ from .regions import NODATA_LABEL, Regions
 from .targets import TARGETS
 
 if TYPE_CHECKING:
-    from .pipeline import RunFacts
+    from .run_facts import RunFacts
 
 
 def write_pass(

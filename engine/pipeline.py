@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from rasterio.windows import Window, from_bounds
 
-from .backends import Backend, BackendReport, get_backend
+from .backends import get_backend
 from .classify_pass import classify_pass
 from .errors import InputError, PromptError
 from .explanation import write_explanation
@@ -25,33 +24,16 @@ from .plan import Plan
 from .progress import RunMonitor
 from .raster_source import RasterSource, open_source
 from .regions import Regions
+from .run_facts import ExtractionRequest, RunFacts
 from .selection import select_regions
 from .targets import TARGETS
 from .vectorize import RegionRecord, write_features
-from .windows import TileGrid, make_grid
+from .windows import make_grid
+
+__all__ = ["ExtractionRequest", "ExtractionResult", "RunFacts", "extract"]
 
 #: GDAL block cache (MB): reads stream, so a small cache keeps memory flat.
 GDAL_CACHE_MB = 64
-
-
-@dataclass(frozen=True)
-class ExtractionRequest:
-    """Everything one extraction needs; the CLI, the QGIS task and Processing fill it."""
-
-    input_path: Path
-    prompt: str
-    out_dir: Path
-    bands: str | Sequence[str] | None = None
-    sensor: str | None = None
-    scale: float | None = None
-    offset: float | None = None
-    backend: str = "spectral"
-    tile_size: int = 512
-    overlap: int = 0
-    extent: tuple[float, float, float, float] | None = None  # xmin, ymin, xmax, ymax (raster CRS)
-    min_area_m2: float | None = None
-    workers: int | None = None  # tile threads (default: CPU cores, at most 4)
-    backend_options: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,45 +48,6 @@ class ExtractionResult:
     plan: Plan
     summary: str
     manifest: dict[str, object]
-
-
-@dataclass
-class RunFacts:
-    """Measurements gathered during a run, for the explanation and the manifest."""
-
-    request: ExtractionRequest
-    plan: Plan
-    source: RasterSource
-    backend: Backend
-    grid: TileGrid
-    evidence_names: tuple[str, ...]
-    valid_area_m2: float = 0.0
-    valid_pixels: int = 0
-    tiles_skipped_nodata: int = 0
-    regions_found: int = 0
-    inside_sum: np.ndarray | None = None  # (targets, evidence) sums of index inside target
-    inside_n: np.ndarray | None = None
-    outside_sum: np.ndarray | None = None
-    outside_n: np.ndarray | None = None
-    kept: list[RegionRecord] = field(default_factory=list)
-    polygons: dict[int, object] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    report: BackendReport | None = None  # the backend's account, taken once the passes are done
-    sample_pixels: int = 0
-
-    def target_totals(self) -> dict[str, tuple[int, float]]:
-        """Per plan target: the regions kept and their polygons' area in m2."""
-        totals = {target: (0, 0.0) for target in self.plan.targets}
-        for record in self.kept:
-            count, area = totals[record.class_key]
-            polygon = self.polygons.get(record.region_id)
-            totals[record.class_key] = (count + 1, area + (polygon.area_m2 if polygon else 0.0))
-        return totals
-
-    @property
-    def workers(self) -> int | None:
-        """Tile threads asked for by the request."""
-        return self.request.workers
 
 
 def extract(request: ExtractionRequest, monitor: RunMonitor | None = None) -> ExtractionResult:

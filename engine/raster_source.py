@@ -171,13 +171,16 @@ def _read_decimated(
     rows = np.arange(phase, dataset.height, step)
     cols = np.arange(phase, dataset.width, step)
     out = np.empty((len(indexes), len(rows), len(cols)), dtype=dataset.dtypes[0])
-    chunk = max(step, (SAMPLE_CHUNK // step) * step)
-    for r0 in range(0, dataset.height, chunk):
-        r_sel = rows[(rows >= r0) & (rows < r0 + chunk)]
+    # Chunks on the block grid: a compressed block straddling two chunks would be decoded twice.
+    block_h, block_w = dataset.block_shapes[0]
+    chunk_h = max(block_h, (SAMPLE_CHUNK // block_h) * block_h)
+    chunk_w = max(block_w, (SAMPLE_CHUNK // block_w) * block_w)
+    for r0 in range(0, dataset.height, chunk_h):
+        r_sel = rows[(rows >= r0) & (rows < r0 + chunk_h)]
         if len(r_sel) == 0:
             continue
-        for c0 in range(0, dataset.width, chunk):
-            c_sel = cols[(cols >= c0) & (cols < c0 + chunk)]
+        for c0 in range(0, dataset.width, chunk_w):
+            c_sel = cols[(cols >= c0) & (cols < c0 + chunk_w)]
             if len(c_sel) == 0:
                 continue
             window = Window(c0, r0, c_sel[-1] - c0 + 1, r_sel[-1] - r0 + 1)
