@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 import rasterio
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from .gdal_io import GDAL_IO
@@ -49,7 +51,10 @@ class GeoTiffSink:
         if dtype.startswith("float"):
             profile["predictor"] = 3
         self.path = Path(path)
-        self.dataset = rasterio.open(self.path, "w", **profile)
+        with warnings.catch_warnings():
+            # A raster without a CRS keeps its identity grid: the outputs are on it, as asked.
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            self.dataset = rasterio.open(self.path, "w", **profile)
 
     def write(self, array: np.ndarray, window: Window, band: int = 1) -> None:
         """Write a 2-D `array` at `window` (in source raster pixel coordinates)."""

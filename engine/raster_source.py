@@ -8,13 +8,14 @@ value never depends on which window or extent is processed.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.errors import RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
 from .bands import BandMapping, resolve_band_mapping
@@ -134,15 +135,22 @@ class RasterSource:
         `roles` limits the read to the bands a backend uses (default: every band with a role).
         """
         wanted = self.roles if roles is None else tuple(r for r in self.roles if r in roles)
-        indexes = [self.mapping.roles.index(role) + 1 for role in wanted]
+        return self.scale_raw(self.read_raw(window, wanted), wanted)
+
+    def read_raw(self, window: Window, roles: Sequence[str]) -> np.ndarray:
+        """The raw values (bands, rows, cols) of `roles`, in raster band order, at `window`."""
+        indexes = [self.mapping.roles.index(role) + 1 for role in roles]
         try:
             with GDAL_IO:
-                raw = self.dataset.read(indexes, window=window)
+                return self.dataset.read(indexes, window=window)
         except RasterioIOError as exc:
             raise InputError(
                 f"{self.path.name} is damaged: reading {window} failed; re-export or re-download it."
             ) from exc
-        return self._to_roles(raw, wanted)
+
+    def scale_raw(self, raw: np.ndarray, roles: Sequence[str]) -> dict[str, np.ndarray]:
+        """Raw values of `roles` (as `read_raw` gives them) as float32 reflectance, NaN = nodata."""
+        return self._to_roles(raw, roles)
 
     def read_sample(self) -> Sample:
         """A decimated read of the whole raster: the source of every global statistic.
@@ -225,7 +233,9 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     if path.is_dir():
         raise InputError(f"Input {path} is a folder; give a raster file such as scene.tif.")
     try:
-        return rasterio.open(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # measured in pixels
+            return rasterio.open(path)
     except RasterioIOError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "unknown format"
         raise InputError(

@@ -14,6 +14,7 @@ import numpy as np
 
 from .backends.base import Backend, BackendReport
 from .plan import Plan
+from .profiling import StageProfile
 from .raster_source import RasterSource
 from .vectorize import RegionRecord
 from .windows import TileGrid
@@ -37,6 +38,7 @@ class ExtractionRequest:
     min_area_m2: float | None = None
     workers: int | None = None  # tile threads (default: CPU cores, at most 4)
     backend_options: dict[str, object] = field(default_factory=dict)
+    profile: bool = False  # per-stage profile in run.json and the explanation (or SPEX_PROFILE=1)
 
 
 @dataclass
@@ -62,14 +64,29 @@ class RunFacts:
     timings: dict[str, float] = field(default_factory=dict)
     report: BackendReport | None = None  # the backend's account, taken once the passes are done
     sample_pixels: int = 0
+    profile: StageProfile = field(default_factory=StageProfile)
+
+    @property
+    def metric(self) -> bool:
+        """Whether areas are in m2: False for a raster without a CRS (areas in pixels)."""
+        return self.source.dataset.crs is not None
+
+    @property
+    def valid_area(self) -> float:
+        """The valid area in the run's area unit: m2, or pixels without a CRS."""
+        return self.valid_area_m2 if self.metric else float(self.valid_pixels)
 
     def target_totals(self) -> dict[str, tuple[int, float]]:
-        """Per plan target: the regions kept and their polygons' area in m2."""
+        """Per plan target: the regions kept and their area (polygons' m2, or pixels)."""
         totals = {target: (0, 0.0) for target in self.plan.targets}
         for record in self.kept:
             count, area = totals[record.class_key]
-            polygon = self.polygons.get(record.region_id)
-            totals[record.class_key] = (count + 1, area + (polygon.area_m2 if polygon else 0.0))
+            if self.metric:
+                polygon = self.polygons.get(record.region_id)
+                area += polygon.area_m2 if polygon else 0.0
+            else:
+                area += record.pixels
+            totals[record.class_key] = (count + 1, area)
         return totals
 
     @property
