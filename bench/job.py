@@ -88,7 +88,8 @@ def extract(path: Path, out: Path, prompt: str, profile: bool = False) -> dict[s
     """The main job, as `spex extract` runs it; returns its counts and stage timings."""
     from spex.engine import ExtractionRequest, extract
 
-    result = extract(ExtractionRequest(path, prompt, out, profile=profile))
+    options = {"profile": True} if profile else {}  # older engines have no profile field
+    result = extract(ExtractionRequest(path, prompt, out, **options))
     return {
         "regions": int(result.manifest["counts"]["regions_kept"]),
         "timings_s": result.manifest["timings_s"],
@@ -109,7 +110,8 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"unknown job {argv[0]}")
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall_s": wall, "peak_rss_mb": peak, "result": result}))
+    cpu = time.process_time()
+    print(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak, "result": result}))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ class CellReader:
             cell for tile in grid for cell in self._cells_of(tile.read)
         )
         self._cells: dict[tuple[int, int], np.ndarray] = {}
+        self._cell_locks: dict[tuple[int, int], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def _cells_of(self, window: Window) -> Iterator[tuple[int, int]]:
@@ -58,13 +59,20 @@ class CellReader:
         return Window(c0, r0, width, height)
 
     def _fetch(self, cell: tuple[int, int]) -> np.ndarray:
-        # One lock for the whole fetch: GDAL reads are serialised anyway (gdal_io), and two
-        # threads asking for the same cell must not decode it twice.
+        # A lock per cell: two threads asking for the same cell must not decode it twice, but
+        # a thread whose cells are ready must not wait for another one's decoding.
         with self._lock:
             raw = self._cells.get(cell)
+            if raw is not None:
+                return raw
+            cell_lock = self._cell_locks.setdefault(cell, threading.Lock())
+        with cell_lock:
+            with self._lock:
+                raw = self._cells.get(cell)
             if raw is None:
                 raw = self.source.read_raw(self._cell_window(cell), self.roles)
-                self._cells[cell] = raw
+                with self._lock:
+                    self._cells[cell] = raw
             return raw
 
     def _release(self, cells: Sequence[tuple[int, int]]) -> None:
@@ -73,6 +81,7 @@ class CellReader:
                 self._users[cell] -= 1
                 if self._users[cell] <= 0:
                     self._cells.pop(cell, None)
+                    self._cell_locks.pop(cell, None)
 
     def read(self, tile: Tile) -> dict[str, np.ndarray]:
         """The tile's `read` window as float32 reflectance per band role (NaN = nodata)."""

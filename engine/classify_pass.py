@@ -64,7 +64,9 @@ def classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Re
     def analyse(tile: Tile, prediction: TilePrediction | None) -> _TileFacts:
         return _analyse_tile(tile, prediction, n_targets, n_evidence)
 
-    with GeoTiffSink(labels_path, source.dataset, "uint32", nodata=None, area=grid.area) as sink:
+    with GeoTiffSink(
+        labels_path, source.dataset, "uint32", nodata=None, area=grid.area, scratch=True
+    ) as sink:
         profile = facts.profile
         results = predict_tiles(
             source, facts.backend, grid, monitor.check_cancel, facts.workers, analyse, profile

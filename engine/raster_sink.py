@@ -18,6 +18,16 @@ from .gdal_io import GDAL_IO
 BLOCK = 256
 
 
+def _gtiff_has_zstd() -> bool:
+    from osgeo import gdal
+
+    options = gdal.GetDriverByName("GTiff").GetMetadataItem("DMD_CREATIONOPTIONLIST") or ""
+    return "ZSTD" in options
+
+
+_HAS_ZSTD = _gtiff_has_zstd()
+
+
 class GeoTiffSink:
     """A GeoTIFF opened for window-by-window writing on the grid of a source dataset."""
 
@@ -29,7 +39,10 @@ class GeoTiffSink:
         count: int = 1,
         nodata: float | None = None,
         area: Window | None = None,
+        scratch: bool = False,
     ) -> None:
+        """`scratch` marks a work file read back by the run itself: ZSTD level 1 compresses
+        label rasters about as well as deflate, three to four times faster."""
         area = area or Window(0, 0, like.width, like.height)
         self.origin = (int(area.col_off), int(area.row_off))
         tiled = area.width >= BLOCK and area.height >= BLOCK
@@ -48,6 +61,8 @@ class GeoTiffSink:
         }
         if tiled:
             profile.update(blockxsize=BLOCK, blockysize=BLOCK)
+        if scratch and _HAS_ZSTD:
+            profile.update(compress="zstd", zstd_level=1)
         if dtype.startswith("float"):
             profile["predictor"] = 3
         self.path = Path(path)
