@@ -8,8 +8,11 @@ value never depends on which window or extent is processed.
 from __future__ import annotations
 
 import math
+import os
+import threading
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,6 +169,15 @@ class RasterSource:
         return _sample_to_roles(self, (raw[used], step))
 
 
+def default_read_threads() -> int:
+    """Threads for the sample read: the usable CPU cores, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
 def _read_decimated(
     dataset: rasterio.DatasetReader, indexes: Sequence[int], max_pixels: int
 ) -> tuple[np.ndarray, float]:
@@ -183,21 +195,47 @@ def _read_decimated(
     block_h, block_w = dataset.block_shapes[0]
     chunk_h = max(block_h, (SAMPLE_CHUNK // block_h) * block_h)
     chunk_w = max(block_w, (SAMPLE_CHUNK // block_w) * block_w)
-    for r0 in range(0, dataset.height, chunk_h):
+
+    def read_rows(handle: rasterio.DatasetReader, r0: int) -> None:
         r_sel = rows[(rows >= r0) & (rows < r0 + chunk_h)]
         if len(r_sel) == 0:
-            continue
+            return
+        ri = np.searchsorted(rows, r_sel[0])
         for c0 in range(0, dataset.width, chunk_w):
             c_sel = cols[(cols >= c0) & (cols < c0 + chunk_w)]
             if len(c_sel) == 0:
                 continue
             window = Window(c0, r0, c_sel[-1] - c0 + 1, r_sel[-1] - r0 + 1)
-            block = dataset.read(list(indexes), window=window)
-            ri = np.searchsorted(rows, r_sel[0])
+            block = handle.read(list(indexes), window=window)
             ci = np.searchsorted(cols, c_sel[0])
             out[:, ri : ri + len(r_sel), ci : ci + len(c_sel)] = block[:, r_sel - r0][
                 :, :, c_sel - c0
             ]
+
+    starts = list(range(0, dataset.height, chunk_h))
+    workers = min(len(starts), default_read_threads())
+    georeferenced = dataset.crs is not None or not dataset.transform.is_identity
+    if workers < 2 or not georeferenced or not Path(dataset.name).is_file():
+        for r0 in starts:
+            read_rows(dataset, r0)
+        return out, float(step)
+    # Decoding is most of the sample's cost: chunk rows are read in parallel, each thread with
+    # its own handle (a GDAL dataset must not be shared by threads), into disjoint rows of out.
+    local = threading.local()
+    handles: list[rasterio.DatasetReader] = []
+
+    def read_in_thread(r0: int) -> None:
+        if not hasattr(local, "handle"):
+            local.handle = rasterio.open(dataset.name)
+            handles.append(local.handle)
+        read_rows(local.handle, r0)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spex-sample") as pool:
+            list(pool.map(read_in_thread, starts))
+    finally:
+        for handle in handles:
+            handle.close()
     return out, float(step)
 
 

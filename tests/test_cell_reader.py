@@ -1,5 +1,6 @@
-"""Tile reads assembled from cells decoded once give the bytes of direct reads, on the real
-Sentinel-2 scene (tiled and striped, compressed), with halos, extents and edge tiles."""
+"""Tile reads assembled from cells decoded once, and the sample read in threads, give the bytes
+of direct reads, on the real Sentinel-2 scene (tiled and striped, compressed), with halos,
+extents and edge tiles."""
 
 from __future__ import annotations
 
@@ -59,3 +60,19 @@ def test_cells_give_the_bytes_of_direct_reads(
         assert reader.cells_held == 0  # every cell dropped once its last tile was read
         cells = [(int(w.row_off), int(w.col_off)) for w in decoded]
         assert len(cells) == len(set(cells))  # each cell decoded once
+
+
+def test_parallel_sample_read_gives_the_sequential_bytes(
+    layouts: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The global sample is read by several threads, each with its own handle: same bytes."""
+    from spex.engine import raster_source
+
+    with rasterio.open(layouts["tiled"]) as dataset:
+        monkeypatch.setattr(raster_source, "SAMPLE_CHUNK", 128)  # many chunk rows to share out
+        monkeypatch.setattr(raster_source, "default_read_threads", lambda: 3)
+        parallel, step = raster_source._read_decimated(dataset, [2, 3, 8], 50_000)
+        monkeypatch.setattr(raster_source, "default_read_threads", lambda: 1)
+        sequential, _ = raster_source._read_decimated(dataset, [2, 3, 8], 50_000)
+    assert step > 1 and parallel.shape == sequential.shape
+    np.testing.assert_array_equal(parallel, sequential)
