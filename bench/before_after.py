@@ -1,12 +1,13 @@
 """Before and after a speed-up, in one script: the same rasters, prompts and baselines.
 
 Runs, in turns and each in its own process: a plain windowed read, the manual route (NDWI > 0
-+ GDAL Polygonize), `spex extract` with a baseline engine (another checkout's Python, e.g.
-`/work/main/.venv/bin/python`) and with this checkout's engine. Prints best-of wall times, CPU
-times, peak memory and ratios as Markdown, and counts the mask pixels that differ between the
-two engines (a speed-up must change none).
++ GDAL Polygonize), `spex extract` with a baseline engine (the source tree of an earlier commit,
+imported as `spex` ahead of this checkout) and with this checkout's engine. Prints best-of wall
+times, CPU times, peak memory and ratios as Markdown, and counts the mask pixels that differ
+between the two engines (a speed-up must change none).
 
-    .venv/bin/python bench/before_after.py --baseline-python ../main/.venv/bin/python \\
+    git archive BASE_COMMIT | tar -x -C /tmp/base
+    .venv/bin/python bench/before_after.py --baseline-tree /tmp/base \\
         RASTER PROMPT [RASTER PROMPT ...]
 """
 
@@ -27,18 +28,30 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".cache" / "bench" / "before_after"
 
 
-def job(python: str, *args: str) -> dict:
-    """One bench.job run in a fresh process of `python` (its own engine install)."""
+def job(engine: Path | None, *args: str) -> dict:
+    """One bench.job run in a fresh process, with the engine of source tree `engine` (None:
+    this checkout's): a folder holding a `spex` link to it goes first on the path."""
+    path = [str(ROOT)]
+    if engine is not None:
+        link = OUT / "baseline-path"
+        link.mkdir(parents=True, exist_ok=True)
+        spex = link / "spex"
+        if spex.is_symlink() or spex.exists():
+            spex.unlink()
+        spex.symlink_to(engine.resolve(), target_is_directory=True)
+        path.insert(0, str(link))
     done = subprocess.run(
-        [python, "-m", "bench.job", *args],
+        [sys.executable, "-m", "bench.job", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        env=os.environ | {"PYTHONPATH": os.pathsep.join(path)},
         check=False,
     )
     if done.returncode != 0:
-        raise SystemExit(f"{python} bench.job {args[0]} failed:\n{done.stderr[-2000:]}")
+        raise SystemExit(
+            f"bench.job {args[0]} ({engine or 'this checkout'}) failed:\n{done.stderr[-2000:]}"
+        )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -51,19 +64,19 @@ def differing_pixels(a: Path, b: Path) -> int:
         )
 
 
-def compare(raster: Path, prompt: str, baseline: str, repeats: int) -> dict:
+def compare(raster: Path, prompt: str, baseline: Path, repeats: int) -> dict:
     """Best-of runs of the four jobs on one raster, and the mask comparison."""
     runs: dict[str, list[dict]] = {"read": [], "manual": [], "before": [], "after": []}
     for i in range(repeats):
-        runs["read"].append(job(sys.executable, "read", str(raster)))
+        runs["read"].append(job(None, "read", str(raster)))
         manual = OUT / f"manual-{i}"
         shutil.rmtree(manual, ignore_errors=True)
-        runs["manual"].append(job(sys.executable, "manual", str(raster), str(manual)))
+        runs["manual"].append(job(None, "manual", str(raster), str(manual)))
         shutil.rmtree(manual, ignore_errors=True)
-        for name, python in (("before", baseline), ("after", sys.executable)):
+        for name, engine in (("before", baseline), ("after", None)):
             out = OUT / f"{name}-{raster.stem}"
             shutil.rmtree(out, ignore_errors=True)
-            runs[name].append(job(python, "extract", str(raster), str(out), prompt))
+            runs[name].append(job(engine, "extract", str(raster), str(out), prompt))
     best = {name: min(r, key=lambda j: j["wall_s"]) for name, r in runs.items()}
     peak = {name: max(j["peak_rss_mb"] for j in r) for name, r in runs.items()}
     diff = differing_pixels(
@@ -75,7 +88,9 @@ def compare(raster: Path, prompt: str, baseline: str, repeats: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Measure every RASTER PROMPT pair and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--baseline-python", required=True)
+    parser.add_argument(
+        "--baseline-tree", required=True, type=Path, help="source tree of the baseline engine"
+    )
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("pairs", nargs="+", help="RASTER PROMPT [RASTER PROMPT ...]")
     args = parser.parse_args(argv)
@@ -86,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("| --- " * 14 + "|")
     for raster, prompt in zip(args.pairs[::2], args.pairs[1::2], strict=True):
-        m = compare(Path(raster), prompt, args.baseline_python, args.repeats)
+        m = compare(Path(raster), prompt, args.baseline_tree, args.repeats)
         b = m["best"]
         read, manual = b["read"]["wall_s"], b["manual"]["wall_s"]
         before, after = b["before"]["wall_s"], b["after"]["wall_s"]

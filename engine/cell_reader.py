@@ -21,6 +21,10 @@ from rasterio.windows import Window
 from .raster_source import RasterSource
 from .windows import Tile, TileGrid
 
+#: Most memory the cells may hold (MB): about two rows of cells are alive at a time. A raster
+#: too wide for it is read window by window, as before (slower, never more memory).
+CELL_BUDGET_MB = 256
+
 
 def _round_up(value: int, step: int) -> int:
     return -(-value // step) * step
@@ -37,8 +41,16 @@ class CellReader:
         block_h, block_w = source.dataset.block_shapes[0]
         self.cell_h = _round_up(max(grid.tile_size, 1), max(block_h, 1))
         self.cell_w = _round_up(max(grid.tile_size, 1), max(block_w, 1))
-        self._users: Counter[tuple[int, int]] = Counter(
-            cell for tile in grid for cell in self._cells_of(tile.read)
+        first, last = grid.tile(0, 0).read, grid.tile(0, grid.n_cols - 1).read
+        width = int(last.col_off + last.width) - int(first.col_off) + 2 * self.cell_w
+        itemsize = np.dtype(source.dataset.dtypes[0]).itemsize
+        row_bytes = width * self.cell_h * len(self.roles) * itemsize
+        #: False when two rows of cells would not fit in CELL_BUDGET_MB: direct window reads.
+        self.enabled = 2 * row_bytes <= CELL_BUDGET_MB * 2**20
+        self._users: Counter[tuple[int, int]] = (
+            Counter(cell for tile in grid for cell in self._cells_of(tile.read))
+            if self.enabled
+            else Counter()
         )
         self._cells: dict[tuple[int, int], np.ndarray] = {}
         self._cell_locks: dict[tuple[int, int], threading.Lock] = {}
@@ -86,6 +98,8 @@ class CellReader:
     def read(self, tile: Tile) -> dict[str, np.ndarray]:
         """The tile's `read` window as float32 reflectance per band role (NaN = nodata)."""
         window = tile.read
+        if not self.enabled:
+            return self.source.scale_raw(self.source.read_raw(window, self.roles), self.roles)
         cells = list(self._cells_of(window))
         r0, c0 = int(window.row_off), int(window.col_off)
         h, w = int(window.height), int(window.width)

@@ -76,3 +76,19 @@ def test_parallel_sample_read_gives_the_sequential_bytes(
         sequential, _ = raster_source._read_decimated(dataset, [2, 3, 8], 50_000)
     assert step > 1 and parallel.shape == sequential.shape
     np.testing.assert_array_equal(parallel, sequential)
+
+
+def test_a_raster_too_wide_for_the_budget_is_read_window_by_window(
+    layouts: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spex.engine import cell_reader
+
+    monkeypatch.setattr(cell_reader, "CELL_BUDGET_MB", 1)
+    with open_source(layouts["tiled"]) as source:
+        grid = make_grid(source.width, source.height, 256, 4)
+        reader = CellReader(source, grid, ("green", "nir"))
+        assert not reader.enabled
+        for tile in list(grid)[:4]:
+            got, want = reader.read(tile), source.read(tile.read, ("green", "nir"))
+            np.testing.assert_array_equal(got["nir"], want["nir"])
+        assert reader.cells_held == 0
