@@ -216,7 +216,7 @@ def run_performance(args: argparse.Namespace) -> None:
         path = build_tiled_raster(SCENE, CACHE / f"s2_{side}_deflate.tif", side, "deflate")
         scaling.append((path, rows[2][2] if path == packed else measure(path, 1)))
         side *= 2
-    cold = {large: measure_cold(large), packed: measure_cold(packed)}
+    cold = {} if args.no_cold else {large: measure_cold(large), packed: measure_cold(packed)}
     perf = performance_markdown(rows, scaling, cold)
     print(perf)
     replace_section(ROOT / "docs" / "benchmarks.md", "performance", perf)
@@ -234,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         help="largest side of the deflate scaling series (size/2, size, 2 x size, ...)",
     )
     parser.add_argument("--no-performance", action="store_true", help="skip the performance runs")
+    parser.add_argument(
+        "--no-cold",
+        action="store_true",
+        help="skip the runs from an emptied page cache (they empty it for the whole machine)",
+    )
     parser.add_argument("--no-quality", action="store_true", help="skip the quality evaluation")
     parser.add_argument(
         "--no-models", action="store_true", help="skip the spex and onnx benchmarks"
