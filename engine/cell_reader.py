@@ -6,13 +6,14 @@ per tile, and GDAL's block cache cannot hold the three rows of blocks that row-m
 would need (a pixel-interleaved 13-band row of 512 px blocks is 80 MB at 6144 px wide). Here
 the raster is cut into cells on its block grid, each at least a tile in size; a cell is read
 once, in raw values of the bands asked for, kept until every tile that needs it has been
-assembled, and then dropped. The bytes are those of a direct read of the window.
+assembled, and then dropped; once only the next row's tiles still need it, only the rows they
+read (the halo strip) are kept. The bytes are those of a direct read of the window.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -21,7 +22,7 @@ from rasterio.windows import Window
 from .raster_source import RasterSource
 from .windows import Tile, TileGrid
 
-#: Most memory the cells may hold (MB): about two rows of cells are alive at a time. A raster
+#: Most memory the cells may hold (MB): at most two rows of cells are alive at a time. A raster
 #: too wide for it is read window by window, as before (slower, never more memory).
 CELL_BUDGET_MB = 256
 
@@ -47,12 +48,13 @@ class CellReader:
         row_bytes = width * self.cell_h * len(self.roles) * itemsize
         #: False when two rows of cells would not fit in CELL_BUDGET_MB: direct window reads.
         self.enabled = 2 * row_bytes <= CELL_BUDGET_MB * 2**20
-        self._users: Counter[tuple[int, int]] = (
-            Counter(cell for tile in grid for cell in self._cells_of(tile.read))
-            if self.enabled
-            else Counter()
-        )
-        self._cells: dict[tuple[int, int], np.ndarray] = {}
+        # The first row each remaining user of a cell reads: a cell whose remaining users all
+        # start below its top keeps only the rows they read (the halo strip of the next row).
+        self._tops: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for tile in grid if self.enabled else ():
+            for cell in self._cells_of(tile.read):
+                self._tops[cell].append(int(tile.read.row_off))
+        self._cells: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
         self._cell_locks: dict[tuple[int, int], threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -70,7 +72,8 @@ class CellReader:
         width = min(self.cell_w, self.source.width - c0)
         return Window(c0, r0, width, height)
 
-    def _fetch(self, cell: tuple[int, int]) -> np.ndarray:
+    def _fetch(self, cell: tuple[int, int]) -> tuple[int, np.ndarray]:
+        """The cell's first row held and its raw values from there down."""
         # A lock per cell: two threads asking for the same cell must not decode it twice, but
         # a thread whose cells are ready must not wait for another one's decoding.
         with self._lock:
@@ -82,18 +85,28 @@ class CellReader:
             with self._lock:
                 raw = self._cells.get(cell)
             if raw is None:
-                raw = self.source.read_raw(self._cell_window(cell), self.roles)
+                window = self._cell_window(cell)
+                raw = (int(window.row_off), self.source.read_raw(window, self.roles))
                 with self._lock:
                     self._cells[cell] = raw
             return raw
 
-    def _release(self, cells: Sequence[tuple[int, int]]) -> None:
+    def _release(self, cells: Sequence[tuple[int, int]], top: int) -> None:
         with self._lock:
             for cell in cells:
-                self._users[cell] -= 1
-                if self._users[cell] <= 0:
+                tops = self._tops[cell]
+                tops.remove(top)
+                if not tops:
                     self._cells.pop(cell, None)
                     self._cell_locks.pop(cell, None)
+                    del self._tops[cell]
+                    continue
+                held = self._cells.get(cell)
+                first = min(tops)
+                if held is not None and first > held[0]:
+                    # A copy, so the rows above are freed; a reader holding the old array
+                    # keeps its own reference.
+                    self._cells[cell] = (first, held[1][:, first - held[0] :].copy())
 
     def read(self, tile: Tile) -> dict[str, np.ndarray]:
         """The tile's `read` window as float32 reflectance per band role (NaN = nodata)."""
@@ -106,19 +119,19 @@ class CellReader:
         out: np.ndarray | None = None
         try:
             for cell in cells:
-                raw = self._fetch(cell)
+                cr0, raw = self._fetch(cell)
                 if out is None:
                     out = np.empty((raw.shape[0], h, w), dtype=raw.dtype)
                 cw = self._cell_window(cell)
-                cr0, cc0 = int(cw.row_off), int(cw.col_off)
+                cc0 = int(cw.col_off)
                 top, left = max(r0, cr0), max(c0, cc0)
-                bottom = min(r0 + h, cr0 + int(cw.height))
+                bottom = min(r0 + h, int(cw.row_off + cw.height))
                 right = min(c0 + w, cc0 + int(cw.width))
                 out[:, top - r0 : bottom - r0, left - c0 : right - c0] = raw[
                     :, top - cr0 : bottom - cr0, left - cc0 : right - cc0
                 ]
         finally:
-            self._release(cells)
+            self._release(cells, r0)
         assert out is not None
         return self.source.scale_raw(out, self.roles)
 
@@ -126,3 +139,9 @@ class CellReader:
     def cells_held(self) -> int:
         """Cells decoded and still needed (for tests and the profile)."""
         return len(self._cells)
+
+    @property
+    def bytes_held(self) -> int:
+        """Bytes of decoded cells held now."""
+        with self._lock:
+            return sum(raw.nbytes for _, raw in self._cells.values())
