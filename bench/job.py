@@ -97,6 +97,18 @@ def extract(path: Path, out: Path, prompt: str, profile: bool = False) -> dict[s
     }
 
 
+def peak_memory_mb() -> float:
+    """This program's own peak resident memory (`VmHWM`): `ru_maxrss` would keep the peak of
+    the benchmark process that started it (Linux carries it across fork and exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str]) -> None:
     """Run the job named by argv[0] and print {"wall_s", "peak_rss_mb", "result"}."""
     start = time.perf_counter()
@@ -109,7 +121,7 @@ def main(argv: list[str]) -> None:
     else:
         raise SystemExit(f"unknown job {argv[0]}")
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_memory_mb()
     cpu = time.process_time()
     print(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak, "result": result}))
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 #: Environment variable that switches profiling on for every run (`1`, `true`, `yes`).
 PROFILE_ENV = "SPEX_PROFILE"
@@ -26,7 +27,18 @@ def profile_from_env() -> bool:
 
 
 def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far, in MB (Linux reports KB, macOS bytes)."""
+    """Peak resident memory of this process so far, in MB.
+
+    On Linux the high-water mark of this program's own memory (`VmHWM`): `ru_maxrss` keeps the
+    peak of the process that forked and executed it, so a small job started by a large one
+    would report the large one's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if os.uname().sysname == "Darwin" else peak / 1024
 
