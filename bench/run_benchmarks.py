@@ -136,9 +136,11 @@ def performance_markdown(
         "Baselines, each in its own process: a plain windowed read of every band; the manual "
         "route an analyst runs by hand (NDWI > 0 window by window into a deflate GeoTIFF, then "
         "GDAL Polygonize into a GeoPackage; `bench/job.py manual`). Peak memory is each "
-        "process's maximum resident set size. The last column is the 1-minute load average at "
+        "job's own high-water mark (VmHWM). The last column is the 1-minute load average at "
         "the end of the measurement: on a shared machine above 2 the ratios are the figures to "
-        "read, not the seconds.",
+        "read, not the seconds. Command: `.venv/bin/python bench/run_benchmarks.py "
+        + " ".join(sys.argv[1:])
+        + "`.",
         "",
         "| raster | file | plain read | manual route | spex extract | extract / read "
         "| extract / manual | peak memory read / extract | regions / manual polygons | load |",
