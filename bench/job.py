@@ -1,6 +1,7 @@
 """One measured job in its own process: prints wall time and peak memory as JSON.
 
-Run as `python -m bench.job read PATH` or `python -m bench.job extract PATH OUT PROMPT`.
+Run as `python -m bench.job read PATH`, `python -m bench.job manual PATH OUT` or
+`python -m bench.job extract PATH OUT PROMPT [profile]`.
 """
 
 from __future__ import annotations
@@ -26,15 +27,86 @@ def plain_windowed_read(path: Path, tile: int = 512) -> dict[str, object]:
     return {"columns_read": total}
 
 
-def extract(path: Path, out: Path, prompt: str) -> dict[str, object]:
+def manual_route(path: Path, out: Path, tile: int = 512) -> dict[str, object]:
+    """What an analyst runs by hand: NDWI > 0 window by window, then GDAL Polygonize.
+
+    The raster calculation reads only the green and NIR bands (found from the band
+    descriptions, as `spex` finds them) and writes a tiled, deflate-compressed uint8 GeoTIFF;
+    Polygonize (default 4-connectivity, the mask as its own mask) writes the water polygons
+    into a GeoPackage in one transaction.
+    """
+    import time
+
+    import numpy as np
+    import rasterio
+    from osgeo import gdal, ogr
+    from rasterio.windows import Window
+
+    from spex.engine.bands import resolve_band_mapping
+
+    gdal.UseExceptions()
+    out.mkdir(parents=True, exist_ok=True)
+    mask_path, gpkg_path = out / "ndwi_gt0.tif", out / "water.gpkg"
+    start = time.perf_counter()
+    with rasterio.Env(GDAL_CACHEMAX=64), rasterio.open(path) as ds:
+        roles = resolve_band_mapping(ds.count, list(ds.descriptions)).roles
+        green, nir = roles.index("green") + 1, roles.index("nir") + 1
+        profile = ds.profile | {
+            "count": 1,
+            "dtype": "uint8",
+            "nodata": None,
+            "compress": "deflate",
+            "tiled": True,
+            "blockxsize": 512,
+            "blockysize": 512,
+        }
+        with rasterio.open(mask_path, "w", **profile) as dst:
+            for row in range(0, ds.height, tile):
+                for col in range(0, ds.width, tile):
+                    window = Window(col, row, min(tile, ds.width - col), min(tile, ds.height - row))
+                    g, n = ds.read([green, nir], window=window).astype(np.float32)
+                    dst.write((g - n > 0).astype(np.uint8), 1, window=window)
+    calc_s = time.perf_counter() - start
+    src = gdal.Open(str(mask_path))
+    band = src.GetRasterBand(1)
+    vector = ogr.GetDriverByName("GPKG").CreateDataSource(str(gpkg_path))
+    layer = vector.CreateLayer("water", src.GetSpatialRef(), ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("value", ogr.OFTInteger))
+    vector.StartTransaction()
+    gdal.Polygonize(band, band, layer, 0, [])
+    vector.CommitTransaction()
+    polygons = layer.GetFeatureCount()
+    layer = vector = band = src = None
+    return {
+        "polygons": polygons,
+        "calc_s": calc_s,
+        "polygonize_s": time.perf_counter() - start - calc_s,
+    }
+
+
+def extract(path: Path, out: Path, prompt: str, profile: bool = False) -> dict[str, object]:
     """The main job, as `spex extract` runs it; returns its counts and stage timings."""
     from spex.engine import ExtractionRequest, extract
 
-    result = extract(ExtractionRequest(path, prompt, out))
+    options = {"profile": True} if profile else {}  # older engines have no profile field
+    result = extract(ExtractionRequest(path, prompt, out, **options))
     return {
         "regions": int(result.manifest["counts"]["regions_kept"]),
         "timings_s": result.manifest["timings_s"],
+        "profile": result.manifest.get("profile"),
     }
+
+
+def peak_memory_mb() -> float:
+    """This program's own peak resident memory (`VmHWM`): `ru_maxrss` would keep the peak of
+    the benchmark process that started it (Linux carries it across fork and exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str]) -> None:
@@ -42,13 +114,16 @@ def main(argv: list[str]) -> None:
     start = time.perf_counter()
     if argv[0] == "read":
         result = plain_windowed_read(Path(argv[1]))
+    elif argv[0] == "manual":
+        result = manual_route(Path(argv[1]), Path(argv[2]))
     elif argv[0] == "extract":
-        result = extract(Path(argv[1]), Path(argv[2]), argv[3])
+        result = extract(Path(argv[1]), Path(argv[2]), argv[3], "profile" in argv[4:])
     else:
         raise SystemExit(f"unknown job {argv[0]}")
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall_s": wall, "peak_rss_mb": peak, "result": result}))
+    peak = peak_memory_mb()
+    cpu = time.process_time()
+    print(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak, "result": result}))
 
 
 if __name__ == "__main__":

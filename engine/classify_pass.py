@@ -9,16 +9,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .backends.base import TilePrediction
-from .geodesy import MetricMeasurer, pixel_area_m2, spatial_reference
+from .geodesy import row_pixel_areas
 from .progress import RunMonitor
 from .raster_sink import GeoTiffSink
-from .raster_source import RasterSource
 from .regions import RegionAccumulator, Regions, TileRegions, label_tile
 from .tile_runner import predict_tiles
 from .windows import Tile
 
 if TYPE_CHECKING:
-    from .pipeline import RunFacts
+    from .run_facts import RunFacts
 
 #: Class value of nodata pixels in the mask.
 MASK_NODATA = 255
@@ -59,14 +58,18 @@ def classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Re
     n_targets, n_evidence = len(facts.plan.targets), len(facts.evidence_names)
     evidence_totals = np.zeros((4, n_targets, n_evidence))
     accumulator = RegionAccumulator(source.width, n_evidence)
-    row_area = row_pixel_areas(source)
+    # m2 per pixel of each raster row; None without a CRS (the valid area is then in pixels).
+    row_area = row_pixel_areas(source.dataset, np.arange(source.height) + 0.5)
 
     def analyse(tile: Tile, prediction: TilePrediction | None) -> _TileFacts:
         return _analyse_tile(tile, prediction, n_targets, n_evidence)
 
-    with GeoTiffSink(labels_path, source.dataset, "uint32", nodata=None, area=grid.area) as sink:
+    with GeoTiffSink(
+        labels_path, source.dataset, "uint32", nodata=None, area=grid.area, scratch=True
+    ) as sink:
+        profile = facts.profile
         results = predict_tiles(
-            source, facts.backend, grid, monitor.check_cancel, facts.workers, analyse
+            source, facts.backend, grid, monitor.check_cancel, facts.workers, analyse, profile
         )
         for i, result in enumerate(results):
             tile, tile_facts = result.tile, result.analysis
@@ -75,14 +78,18 @@ def classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Re
             evidence_totals += tile_facts.evidence_sums
             rows = slice(int(tile.core.row_off), int(tile.core.row_off + tile.core.height))
             facts.valid_pixels += int(tile_facts.valid_per_row.sum())
-            facts.valid_area_m2 += float(tile_facts.valid_per_row @ row_area[rows])
-            labels = accumulator.add(
-                tile.row, int(tile.core.row_off), int(tile.core.col_off), tile_facts.regions
-            )
-            sink.write(labels, tile.core)
+            if row_area is not None:
+                facts.valid_area_m2 += float(tile_facts.valid_per_row @ row_area[rows])
+            with profile.stage("classify.link"):
+                labels = accumulator.add(
+                    tile.row, int(tile.core.row_off), int(tile.core.col_off), tile_facts.regions
+                )
+            with profile.stage("classify.write"):
+                sink.write(labels, tile.core)
             monitor.progress((i + 1) / len(grid), f"classified tile {i + 1}/{len(grid)}")
     facts.inside_sum, facts.inside_n, facts.outside_sum, facts.outside_n = evidence_totals
-    return accumulator.finish()
+    with facts.profile.stage("classify.merge"):
+        return accumulator.finish()
 
 
 def _evidence_sums(classes: np.ndarray, evidence: np.ndarray, n_targets: int) -> np.ndarray:
@@ -98,15 +105,3 @@ def _evidence_sums(classes: np.ndarray, evidence: np.ndarray, n_targets: int) ->
             out[row, t] = (values * mask).sum(axis=(1, 2))
             out[row + 1, t] = (finite & mask).sum(axis=(1, 2))
     return out
-
-
-def row_pixel_areas(source: RasterSource) -> np.ndarray:
-    """Area in m2 of one pixel of each raster row (they differ in a geographic CRS)."""
-    measurer = MetricMeasurer(spatial_reference(source.dataset.crs.to_wkt()))
-    transform = tuple(source.dataset.transform)
-    return np.array(
-        [
-            pixel_area_m2(transform, measurer.geographic, measurer.unit, row + 0.5)
-            for row in range(source.height)
-        ]
-    )

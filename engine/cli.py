@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--overlap", type=int, default=0, help="extra context pixels around tiles")
     ex.add_argument("--min-area", type=float, help="minimum region area in m2 (overrides prompt)")
     ex.add_argument(
+        "--profile",
+        action="store_true",
+        help="add a per-stage time and memory breakdown to run.json and the explanation",
+    )
+    ex.add_argument(
         "--extent",
         help="xmin,ymin,xmax,ymax in the raster's CRS (default: the whole raster)",
     )
@@ -162,6 +167,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         extent=_parse_extent(args.extent),
         min_area_m2=args.min_area,
         backend_options=options,
+        profile=args.profile,
     )
     start = time.perf_counter()
     result = extract(request, RunMonitor(ProgressBar(not args.quiet)))

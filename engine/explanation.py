@@ -12,7 +12,8 @@ from .targets import TARGETS
 
 if TYPE_CHECKING:
     from .backends.base import BackendReport
-    from .pipeline import RunFacts
+    from .run_facts import RunFacts
+    from .vectorize import RegionRecord
 
 #: Largest regions listed per target.
 TOP_REGIONS = 5
@@ -26,20 +27,28 @@ def _ha(m2: float) -> str:
     return f"{m2 / 10_000:,.2f} ha"
 
 
+def _area(facts: RunFacts, value: float) -> str:
+    """An area in the run's unit: hectares, or pixels for a raster without a CRS."""
+    return _ha(value) if facts.metric else f"{value:,.0f} px"
+
+
 def summary_lines(facts: RunFacts) -> list[str]:
     """One line per target: regions, area and share of the valid area."""
     lines = []
+    valid = facts.valid_area
     for target, (count, area) in facts.target_totals().items():
-        share = 100.0 * area / facts.valid_area_m2 if facts.valid_area_m2 else 0.0
+        share = 100.0 * area / valid if valid else 0.0
         lines.append(
-            f"{TARGETS[target].title}: {count} regions, {_ha(area)} "
+            f"{TARGETS[target].title}: {count} regions, {_area(facts, area)} "
             f"({share:.1f}% of the valid area)"
         )
     return lines
 
 
-def _polygon_area(facts: RunFacts, region_id: int) -> float:
-    polygon = facts.polygons.get(region_id)
+def _region_area(facts: RunFacts, record: RegionRecord) -> float:
+    if not facts.metric:
+        return float(record.pixels)
+    polygon = facts.polygons.get(record.region_id)
     return float(polygon.area_m2) if polygon is not None else 0.0
 
 
@@ -67,6 +76,8 @@ def build_explanation(facts: RunFacts) -> str:
     out += _caveats_section(facts, report)
     if report.explanation:
         out += ["## Model answer", "", report.explanation, ""]
+    if facts.profile.enabled:
+        out += facts.profile.markdown()
     return "\n".join(out)
 
 
@@ -104,7 +115,7 @@ def _largest_section(facts: RunFacts) -> list[str]:
     for t, target in enumerate(facts.plan.targets, start=1):
         records = sorted(
             (r for r in facts.kept if r.class_id == t),
-            key=lambda r: -_polygon_area(facts, r.region_id),
+            key=lambda r: -_region_area(facts, r),
         )[:TOP_REGIONS]
         lines.append(f"**{TARGETS[target].title}**")
         lines.append("")
@@ -118,7 +129,7 @@ def _largest_section(facts: RunFacts) -> list[str]:
         lines += [header, "| --- " * (5 + len(names)) + "|"]
         for r in records:
             row = (
-                f"| {r.region_id} | {_ha(_polygon_area(facts, r.region_id))} | "
+                f"| {r.region_id} | {_area(facts, _region_area(facts, r))} | "
                 f"{location_word(*r.centroid)} | {size_word(r.area_fraction)} | {r.confidence:.2f} |"
             )
             row += "".join(f" {r.evidence.get(n, float('nan')):.3f} |" for n in names)
@@ -149,6 +160,12 @@ def _evidence_section(facts: RunFacts) -> list[str]:
 
 def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
     caveats: list[str] = []
+    if not facts.metric:
+        caveats.append(
+            "The raster has no coordinate reference system: areas are counted in pixels, "
+            "the polygons are in pixel coordinates and their m2, ha and perimeter fields are "
+            "empty. Assign a CRS to the raster to measure in metres."
+        )
     scaling = facts.source.scaling
     if not scaling.calibrated:
         caveats.append(f"Values are not calibrated reflectance: {scaling.note}")

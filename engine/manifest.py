@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 
 if TYPE_CHECKING:
-    from .pipeline import RunFacts
+    from .run_facts import RunFacts
 
 SCHEMA = "spex-run/1"
 
@@ -71,11 +71,15 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
         },
         "counts": {
             "valid_pixels": facts.valid_pixels,
-            "valid_area_m2": round(facts.valid_area_m2, 2),
+            "area_unit": "m2" if facts.metric else "pixel",
+            "valid_area_m2": round(facts.valid_area_m2, 2) if facts.metric else None,
             "regions_found": facts.regions_found,
             "regions_kept": len(facts.kept),
             "regions_per_target": counts,
-            "area_m2_per_target": {k: round(v, 2) for k, v in area.items()},
+            "area_m2_per_target": (
+                {k: round(v, 2) for k, v in area.items()} if facts.metric else None
+            ),
+            "pixels_per_target": None if facts.metric else {k: int(v) for k, v in area.items()},
         },
         "outputs": {
             "mask": "mask.tif",
@@ -83,6 +87,7 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
             "explanation": "explanation.md",
         },
         "timings_s": {k: round(v, 3) for k, v in facts.timings.items()},
+        "profile": facts.profile.to_dict() if facts.profile.enabled else None,
         "environment": {"python": sys.version.split()[0], "platform": platform.platform()},
     }
 

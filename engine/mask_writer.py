@@ -17,7 +17,7 @@ from .regions import NODATA_LABEL, Regions
 from .targets import TARGETS
 
 if TYPE_CHECKING:
-    from .pipeline import RunFacts
+    from .run_facts import RunFacts
 
 
 def write_pass(
@@ -52,7 +52,9 @@ def write_pass(
     with (
         rasterio.open(labels_path) as labels_src,
         GeoTiffSink(mask_path, source.dataset, "uint8", nodata=MASK_NODATA, area=grid.area) as mask,
-        GeoTiffSink(region_path, source.dataset, "int32", nodata=0, area=grid.area) as ids,
+        GeoTiffSink(
+            region_path, source.dataset, "int32", nodata=0, area=grid.area, scratch=True
+        ) as ids,
     ):
         mask.describe(["class"], colours, tags)
         for i, tile in enumerate(grid):

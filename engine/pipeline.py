@@ -4,54 +4,39 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import rasterio
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window, from_bounds
 
-from .backends import Backend, BackendReport, get_backend
+from .backends import get_backend
 from .classify_pass import classify_pass
 from .errors import InputError, PromptError
 from .explanation import write_explanation
-from .geodesy import MetricMeasurer, pixel_area_m2, spatial_reference
+from .geodesy import row_pixel_areas
 from .instruction import parse_instruction
 from .manifest import write_manifest
 from .mask_writer import write_pass
 from .outputs import StagedOutputDir, check_output_dir
 from .plan import Plan
+from .profiling import StageProfile, profile_from_env
 from .progress import RunMonitor
 from .raster_source import RasterSource, open_source
 from .regions import Regions
+from .run_facts import ExtractionRequest, RunFacts
 from .selection import select_regions
 from .targets import TARGETS
 from .vectorize import RegionRecord, write_features
-from .windows import TileGrid, make_grid
+from .windows import make_grid
+
+__all__ = ["ExtractionRequest", "ExtractionResult", "RunFacts", "extract"]
 
 #: GDAL block cache (MB): reads stream, so a small cache keeps memory flat.
 GDAL_CACHE_MB = 64
-
-
-@dataclass(frozen=True)
-class ExtractionRequest:
-    """Everything one extraction needs; the CLI, the QGIS task and Processing fill it."""
-
-    input_path: Path
-    prompt: str
-    out_dir: Path
-    bands: str | Sequence[str] | None = None
-    sensor: str | None = None
-    scale: float | None = None
-    offset: float | None = None
-    backend: str = "spectral"
-    tile_size: int = 512
-    overlap: int = 0
-    extent: tuple[float, float, float, float] | None = None  # xmin, ymin, xmax, ymax (raster CRS)
-    min_area_m2: float | None = None
-    workers: int | None = None  # tile threads (default: CPU cores, at most 4)
-    backend_options: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,45 +53,6 @@ class ExtractionResult:
     manifest: dict[str, object]
 
 
-@dataclass
-class RunFacts:
-    """Measurements gathered during a run, for the explanation and the manifest."""
-
-    request: ExtractionRequest
-    plan: Plan
-    source: RasterSource
-    backend: Backend
-    grid: TileGrid
-    evidence_names: tuple[str, ...]
-    valid_area_m2: float = 0.0
-    valid_pixels: int = 0
-    tiles_skipped_nodata: int = 0
-    regions_found: int = 0
-    inside_sum: np.ndarray | None = None  # (targets, evidence) sums of index inside target
-    inside_n: np.ndarray | None = None
-    outside_sum: np.ndarray | None = None
-    outside_n: np.ndarray | None = None
-    kept: list[RegionRecord] = field(default_factory=list)
-    polygons: dict[int, object] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    report: BackendReport | None = None  # the backend's account, taken once the passes are done
-    sample_pixels: int = 0
-
-    def target_totals(self) -> dict[str, tuple[int, float]]:
-        """Per plan target: the regions kept and their polygons' area in m2."""
-        totals = {target: (0, 0.0) for target in self.plan.targets}
-        for record in self.kept:
-            count, area = totals[record.class_key]
-            polygon = self.polygons.get(record.region_id)
-            totals[record.class_key] = (count + 1, area + (polygon.area_m2 if polygon else 0.0))
-        return totals
-
-    @property
-    def workers(self) -> int | None:
-        """Tile threads asked for by the request."""
-        return self.request.workers
-
-
 def extract(request: ExtractionRequest, monitor: RunMonitor | None = None) -> ExtractionResult:
     """Run one extraction end to end and move the outputs into `request.out_dir`.
 
@@ -114,7 +60,9 @@ def extract(request: ExtractionRequest, monitor: RunMonitor | None = None) -> Ex
     or cancel later on removes the partial outputs.
     """
     monitor = monitor or RunMonitor()
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), warnings.catch_warnings():
+        # A raster without a CRS is measured in pixels and says so in the explanation.
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
         return _extract(request, monitor)
 
 
@@ -133,17 +81,25 @@ def _extract(request: ExtractionRequest, monitor: RunMonitor) -> ExtractionResul
     check_output_dir(Path(request.out_dir))
     if request.tile_size < 64:
         raise InputError(f"Tile size {request.tile_size} is too small; use --tile 64 or more.")
-    with open_source(
-        request.input_path, request.bands, request.sensor, request.scale, request.offset
-    ) as source:
-        monitor.progress(0.01, "reading the global sample")
-        sample = source.read_sample()
-        backend.prepare(source, plan, sample, monitor.stage(0.02, 0.1))
+    profile = StageProfile(request.profile or profile_from_env())
+    with profile.run_pass("prepare"), profile.stage("prepare.open"):
+        source = open_source(
+            request.input_path, request.bands, request.sensor, request.scale, request.offset
+        )
+    with source:
+        _check_measurable(source, plan)
+        with profile.run_pass("prepare"):
+            monitor.progress(0.01, "reading the global sample")
+            with profile.stage("prepare.sample"):
+                sample = source.read_sample()
+            with profile.stage("prepare.fit"):
+                backend.prepare(source, plan, sample, monitor.stage(0.02, 0.1))
         area = _extent_window(source, request.extent)
         grid = make_grid(
             source.width, source.height, request.tile_size, max(request.overlap, backend.halo), area
         )
         facts = RunFacts(request, plan, source, backend, grid, backend.evidence_names)
+        facts.profile = profile
         facts.sample_pixels = sample.valid_pixels
         facts.timings["prepare_s"] = time.perf_counter() - clock
         with StagedOutputDir(Path(request.out_dir)) as staging:
@@ -151,8 +107,9 @@ def _extract(request: ExtractionRequest, monitor: RunMonitor) -> ExtractionResul
             work.mkdir()
             _run_passes(facts, staging, work, monitor)
             shutil.rmtree(work)
+            with profile.run_pass("report"):
+                facts.report = backend.report()  # once: the explanation and the manifest share it
             facts.timings["total_s"] = time.perf_counter() - clock
-            facts.report = backend.report()  # once: the explanation and the manifest share it
             summary = write_explanation(facts, staging / "explanation.md")
             manifest = write_manifest(facts, staging / "run.json")
     out = Path(request.out_dir).absolute()
@@ -199,39 +156,56 @@ def _overlaps(window: Window, source: RasterSource) -> bool:
     )
 
 
+def _check_measurable(source: RasterSource, plan: Plan) -> None:
+    """Without a CRS areas are in pixels: a size limit in m2 or ha cannot be applied."""
+    if source.dataset.crs is not None:
+        return
+    if plan.min_area_m2 is not None or plan.max_area_m2 is not None:
+        raise InputError(
+            f"{source.path.name} has no coordinate reference system, so areas cannot be "
+            "measured in m2 or ha; give the size in pixels (e.g. 'larger than 20 pixels') "
+            "or assign a CRS to the raster first."
+        )
+
+
 def _run_passes(facts: RunFacts, staging: Path, work: Path, monitor: RunMonitor) -> None:
+    profile = facts.profile
     clock = time.perf_counter()
     labels_path = work / "provisional.tif"
-    regions = classify_pass(facts, labels_path, monitor.stage(0.1, 0.7))
+    with profile.run_pass("classify"):
+        regions = classify_pass(facts, labels_path, monitor.stage(0.1, 0.7))
     facts.timings["classify_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    measurer = MetricMeasurer(spatial_reference(facts.source.dataset.crs.to_wkt()))
-    areas = _region_areas(facts, regions, measurer)
-    kept = select_regions(regions, areas, facts.plan)
-    facts.regions_found = len(regions)
-    facts.kept = _records(facts, regions, kept)
+    with profile.run_pass("select"):
+        areas = _region_areas(facts, regions)
+        kept = select_regions(regions, areas, facts.plan)
+        facts.regions_found = len(regions)
+        facts.kept = _records(facts, regions, kept)
     region_raster = work / "regions.tif"
-    write_pass(facts, labels_path, regions, kept, staging / "mask.tif", region_raster, monitor)
+    with profile.run_pass("write"):
+        write_pass(facts, labels_path, regions, kept, staging / "mask.tif", region_raster, monitor)
     facts.timings["write_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     monitor.progress(0.85, "vectorizing regions")
     area = facts.grid.area
-    facts.polygons = write_features(
-        region_raster,
-        staging / "features.gpkg",
-        {r.region_id: r for r in facts.kept},
-        facts.evidence_names,
-        (0, 0, int(area.width), int(area.height)),
-        monitor.check_cancel,
-    )
+    with profile.run_pass("vectorize"):
+        facts.polygons = write_features(
+            region_raster,
+            staging / "features.gpkg",
+            {r.region_id: r for r in facts.kept},
+            facts.evidence_names,
+            (0, 0, int(area.width), int(area.height)),
+            monitor.check_cancel,
+            profile=profile,
+        )
     facts.timings["vectorize_s"] = time.perf_counter() - clock
 
 
-def _region_areas(facts: RunFacts, regions: Regions, measurer: MetricMeasurer) -> np.ndarray:
-    transform = tuple(facts.source.dataset.transform)
-    if not measurer.geographic:
-        return regions.count * pixel_area_m2(transform, False, measurer.unit, 0.0)
-    per_pixel = np.array([pixel_area_m2(transform, True, 1.0, row) for row in regions.centroid_row])
+def _region_areas(facts: RunFacts, regions: Regions) -> np.ndarray:
+    """Region areas for the plan's limits and ranking: m2, or pixels without a CRS."""
+    per_pixel = row_pixel_areas(facts.source.dataset, regions.centroid_row)
+    if per_pixel is None:
+        return regions.count.astype(np.float64)
     return regions.count * per_pixel
 
 

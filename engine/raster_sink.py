@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 import rasterio
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from .gdal_io import GDAL_IO
 
 #: Block size of every GeoTIFF the engine writes.
 BLOCK = 256
+
+
+def _gtiff_has_zstd() -> bool:
+    from osgeo import gdal
+
+    options = gdal.GetDriverByName("GTiff").GetMetadataItem("DMD_CREATIONOPTIONLIST") or ""
+    return "ZSTD" in options
+
+
+_HAS_ZSTD = _gtiff_has_zstd()
 
 
 class GeoTiffSink:
@@ -27,7 +39,10 @@ class GeoTiffSink:
         count: int = 1,
         nodata: float | None = None,
         area: Window | None = None,
+        scratch: bool = False,
     ) -> None:
+        """`scratch` marks a work file read back by the run itself: ZSTD level 1 compresses
+        label rasters about as well as deflate, three to four times faster."""
         area = area or Window(0, 0, like.width, like.height)
         self.origin = (int(area.col_off), int(area.row_off))
         tiled = area.width >= BLOCK and area.height >= BLOCK
@@ -46,10 +61,15 @@ class GeoTiffSink:
         }
         if tiled:
             profile.update(blockxsize=BLOCK, blockysize=BLOCK)
+        if scratch and _HAS_ZSTD:
+            profile.update(compress="zstd", zstd_level=1)
         if dtype.startswith("float"):
             profile["predictor"] = 3
         self.path = Path(path)
-        self.dataset = rasterio.open(self.path, "w", **profile)
+        with warnings.catch_warnings():
+            # A raster without a CRS keeps its identity grid: the outputs are on it, as asked.
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            self.dataset = rasterio.open(self.path, "w", **profile)
 
     def write(self, array: np.ndarray, window: Window, band: int = 1) -> None:
         """Write a 2-D `array` at `window` (in source raster pixel coordinates)."""

@@ -8,13 +8,17 @@ value never depends on which window or extent is processed.
 from __future__ import annotations
 
 import math
+import os
+import threading
+import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.errors import RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
 from .bands import BandMapping, resolve_band_mapping
@@ -134,15 +138,22 @@ class RasterSource:
         `roles` limits the read to the bands a backend uses (default: every band with a role).
         """
         wanted = self.roles if roles is None else tuple(r for r in self.roles if r in roles)
-        indexes = [self.mapping.roles.index(role) + 1 for role in wanted]
+        return self.scale_raw(self.read_raw(window, wanted), wanted)
+
+    def read_raw(self, window: Window, roles: Sequence[str]) -> np.ndarray:
+        """The raw values (bands, rows, cols) of `roles`, in raster band order, at `window`."""
+        indexes = [self.mapping.roles.index(role) + 1 for role in roles]
         try:
             with GDAL_IO:
-                raw = self.dataset.read(indexes, window=window)
+                return self.dataset.read(indexes, window=window)
         except RasterioIOError as exc:
             raise InputError(
                 f"{self.path.name} is damaged: reading {window} failed; re-export or re-download it."
             ) from exc
-        return self._to_roles(raw, wanted)
+
+    def scale_raw(self, raw: np.ndarray, roles: Sequence[str]) -> dict[str, np.ndarray]:
+        """Raw values of `roles` (as `read_raw` gives them) as float32 reflectance, NaN = nodata."""
+        return self._to_roles(raw, roles)
 
     def read_sample(self) -> Sample:
         """A decimated read of the whole raster: the source of every global statistic.
@@ -158,6 +169,15 @@ class RasterSource:
         return _sample_to_roles(self, (raw[used], step))
 
 
+def default_read_threads() -> int:
+    """Threads for the sample read: the usable CPU cores, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
 def _read_decimated(
     dataset: rasterio.DatasetReader, indexes: Sequence[int], max_pixels: int
 ) -> tuple[np.ndarray, float]:
@@ -171,22 +191,51 @@ def _read_decimated(
     rows = np.arange(phase, dataset.height, step)
     cols = np.arange(phase, dataset.width, step)
     out = np.empty((len(indexes), len(rows), len(cols)), dtype=dataset.dtypes[0])
-    chunk = max(step, (SAMPLE_CHUNK // step) * step)
-    for r0 in range(0, dataset.height, chunk):
-        r_sel = rows[(rows >= r0) & (rows < r0 + chunk)]
+    # Chunks on the block grid: a compressed block straddling two chunks would be decoded twice.
+    block_h, block_w = dataset.block_shapes[0]
+    chunk_h = max(block_h, (SAMPLE_CHUNK // block_h) * block_h)
+    chunk_w = max(block_w, (SAMPLE_CHUNK // block_w) * block_w)
+
+    def read_rows(handle: rasterio.DatasetReader, r0: int) -> None:
+        r_sel = rows[(rows >= r0) & (rows < r0 + chunk_h)]
         if len(r_sel) == 0:
-            continue
-        for c0 in range(0, dataset.width, chunk):
-            c_sel = cols[(cols >= c0) & (cols < c0 + chunk)]
+            return
+        ri = np.searchsorted(rows, r_sel[0])
+        for c0 in range(0, dataset.width, chunk_w):
+            c_sel = cols[(cols >= c0) & (cols < c0 + chunk_w)]
             if len(c_sel) == 0:
                 continue
             window = Window(c0, r0, c_sel[-1] - c0 + 1, r_sel[-1] - r0 + 1)
-            block = dataset.read(list(indexes), window=window)
-            ri = np.searchsorted(rows, r_sel[0])
+            block = handle.read(list(indexes), window=window)
             ci = np.searchsorted(cols, c_sel[0])
             out[:, ri : ri + len(r_sel), ci : ci + len(c_sel)] = block[:, r_sel - r0][
                 :, :, c_sel - c0
             ]
+
+    starts = list(range(0, dataset.height, chunk_h))
+    workers = min(len(starts), default_read_threads())
+    georeferenced = dataset.crs is not None or not dataset.transform.is_identity
+    if workers < 2 or not georeferenced or not Path(dataset.name).is_file():
+        for r0 in starts:
+            read_rows(dataset, r0)
+        return out, float(step)
+    # Decoding is most of the sample's cost: chunk rows are read in parallel, each thread with
+    # its own handle (a GDAL dataset must not be shared by threads), into disjoint rows of out.
+    local = threading.local()
+    handles: list[rasterio.DatasetReader] = []
+
+    def read_in_thread(r0: int) -> None:
+        if not hasattr(local, "handle"):
+            local.handle = rasterio.open(dataset.name)
+            handles.append(local.handle)
+        read_rows(local.handle, r0)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spex-sample") as pool:
+            list(pool.map(read_in_thread, starts))
+    finally:
+        for handle in handles:
+            handle.close()
     return out, float(step)
 
 
@@ -222,7 +271,9 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     if path.is_dir():
         raise InputError(f"Input {path} is a folder; give a raster file such as scene.tif.")
     try:
-        return rasterio.open(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # measured in pixels
+            return rasterio.open(path)
     except RasterioIOError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "unknown format"
         raise InputError(

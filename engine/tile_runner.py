@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backends.base import Backend, TilePrediction
+from .cell_reader import CellReader
+from .profiling import StageProfile
 from .raster_source import RasterSource
 from .windows import Tile, TileGrid
 
@@ -46,25 +48,31 @@ def predict_tiles(
     check_cancel: Callable[[], None],
     workers: int | None = None,
     analyse: Callable[[Tile, TilePrediction | None], object] | None = None,
+    profile: StageProfile | None = None,
 ) -> Iterator[TileResult]:
     """Yield each tile of `grid` with its core-cropped prediction, in grid order.
 
     `analyse(tile, prediction)` runs in the worker thread too, for per-tile work that needs
     nothing from other tiles (labelling, sums); its result is the `analysis` of the tile.
+    `profile` times the reads, predictions and analyses (summed over the threads).
     """
     workers = workers or default_workers()
-    roles = backend.required_roles()
+    profile = profile or StageProfile()
+    reader = CellReader(source, grid, backend.required_roles())
 
     def run(tile: Tile) -> TileResult:
-        bands = source.read(tile.read, roles)  # serialised with every GDAL write (gdal_io)
+        with profile.stage("classify.read"):
+            bands = reader.read(tile)  # each input block decoded once (cell_reader)
         core = tile.core_slices
         prediction = None
         if not np.isnan(next(iter(bands.values()))[core]).all():
-            full = backend.predict(bands, tile.read)
+            with profile.stage("classify.predict"):
+                full = backend.predict(bands, tile.read)
             prediction = TilePrediction(
                 full.classes[core], full.confidence[core], full.evidence[(slice(None), *core)]
             )
-        analysis = analyse(tile, prediction) if analyse is not None else None
+        with profile.stage("classify.analyse"):
+            analysis = analyse(tile, prediction) if analyse is not None else None
         return TileResult(tile, prediction, analysis)
 
     tiles = iter(grid)
@@ -77,7 +85,8 @@ def predict_tiles(
                     break
             while pending:
                 check_cancel()
-                result = pending.popleft().result()
+                with profile.stage("classify.wait"):
+                    result = pending.popleft().result()
                 next_tile = next(tiles, None)
                 if next_tile is not None:
                     pending.append(pool.submit(run, next_tile))

@@ -14,6 +14,7 @@ import numpy as np
 from osgeo import gdal, ogr
 
 from .geodesy import MetricMeasurer, spatial_reference
+from .profiling import StageProfile
 from .spie import (
     SMALL_HULL,
     location_word,
@@ -62,12 +63,16 @@ def write_features(
     evidence_names: Sequence[str],
     extent_pixels: tuple[int, int, int, int],
     check_cancel: Callable[[], None] = lambda: None,
+    profile: StageProfile | None = None,
 ) -> dict[int, PolygonSummary]:
     """Polygonize `region_raster` (int32 region ids, 0 = none) into `out_path`.
 
     `extent_pixels` is (col_off, row_off, width, height) of the processed extent in the
-    region raster's own pixel grid; centroids and rotated boxes are normalised to it.
+    region raster's own pixel grid; centroids and rotated boxes are normalised to it. Without
+    a CRS the polygons are in pixel coordinates and their m2, ha and m fields are left empty
+    (NULL); `PolygonSummary` then holds areas in pixels.
     """
+    profile = profile or StageProfile()
     src = gdal.Open(str(region_raster))
     srs = spatial_reference(src.GetProjection())
     scratch_path = out_path.with_name(out_path.stem + ".scratch.gpkg")
@@ -75,9 +80,10 @@ def write_features(
     try:
         raw = scratch.CreateLayer("raw", srs, ogr.wkbPolygon)
         raw.CreateField(ogr.FieldDefn("region_id", ogr.OFTInteger))
-        scratch.StartTransaction()  # one SQLite transaction: 3-4x faster than one per polygon
-        _polygonize(src.GetRasterBand(1), raw, check_cancel)
-        scratch.CommitTransaction()
+        with profile.stage("vectorize.polygonize"):
+            scratch.StartTransaction()  # one SQLite transaction: 3-4x faster than one per polygon
+            _polygonize(src.GetRasterBand(1), raw, check_cancel)
+            scratch.CommitTransaction()
         out = ogr.GetDriverByName("GPKG").CreateDataSource(str(out_path))
         try:
             context = _LayerContext(
@@ -87,7 +93,8 @@ def write_features(
                 gdal.InvGeoTransform(src.GetGeoTransform()),
                 MetricMeasurer(srs),
             )
-            return _write_layer(raw, out, srs, context, check_cancel)
+            with profile.stage("vectorize.attributes"):
+                return _write_layer(raw, out, srs, context, check_cancel)
         finally:
             out = None  # closes the GeoPackage, also when cancelled
     finally:
@@ -136,7 +143,7 @@ def _write_layer(
             target = ogr.Feature(defn)
         area, perimeter = context.measurer.area_and_perimeter(geometry)
         box = _rotated_box(geometry, context.inverse, context.extent_pixels)
-        _fill(target, record, area, perimeter, box, context.evidence_names, field_index)
+        _fill(target, record, area, perimeter, box, context, field_index)
         target.SetGeometry(geometry)
         if rid in fids:
             layer.SetFeature(target)
@@ -199,18 +206,16 @@ def _fill(
     area: float,
     perimeter: float,
     box: tuple[tuple[float, float], ...],
-    evidence_names: Sequence[str],
+    context: _LayerContext,
     field_index: dict[str, int],
 ) -> None:
+    evidence_names = context.evidence_names
     cx, cy = record.centroid
     values: dict[str, object] = {
         "region_id": record.region_id,
         "class_id": record.class_id,
         "class": record.class_key,
         "class_name": record.class_name,
-        "area_m2": round(area, 2),
-        "area_ha": round(area / 10_000.0, 4),
-        "perimeter_m": round(perimeter, 2),
         "pixels": record.pixels,
         "confidence": round(record.confidence, 4),
         "size": size_word(record.area_fraction),
@@ -219,6 +224,10 @@ def _fill(
         "centroid_y": round(cy, 4),
         "rotated_box": str([list(corner) for corner in box]),
     }
+    if context.measurer.metric:  # without a CRS there are no metres: the fields stay NULL
+        values["area_m2"] = round(area, 2)
+        values["area_ha"] = round(area / 10_000.0, 4)
+        values["perimeter_m"] = round(perimeter, 2)
     for name in evidence_names:
         value = record.evidence.get(name)
         if value is not None and np.isfinite(value):

@@ -59,3 +59,31 @@ def crop_raster(src_path: Path, dst_path: Path, window: tuple[int, int, int, int
                 if name:
                     dst.set_band_description(i, name)
     return dst_path
+
+
+def ungeoreferenced_copy(src_path: Path, dst_path: Path, window: tuple[int, int, int, int]) -> Path:
+    """Copy a (col, row, width, height) window with no CRS and an identity transform, as
+    scanned or exported imagery often comes (e.g. the ukis cloud-mask scenes)."""
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.windows import Window
+
+    with rasterio.open(src_path) as src:
+        data = src.read(window=Window(*window))
+        descriptions = src.descriptions
+    profile = {
+        "driver": "GTiff",
+        "width": window[2],
+        "height": window[3],
+        "count": data.shape[0],
+        "dtype": data.dtype.name,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(dst_path, "w", **profile) as dst:
+            dst.write(data)
+            for i, name in enumerate(descriptions, start=1):
+                if name:
+                    dst.set_band_description(i, name)
+    return dst_path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from tests.rasters import write_raster
+from tests.rasters import ungeoreferenced_copy, write_raster
 
 
 def run_spex(*args: object) -> subprocess.CompletedProcess[str]:
@@ -143,3 +144,76 @@ def test_bad_input_gives_one_clear_line(case: str, tmp_path: Path, rgbn_raster: 
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing left behind
     if (tmp_path / "full").exists():
         assert [p.name for p in (tmp_path / "full").iterdir()] == ["keep.txt"]
+
+
+@pytest.fixture(scope="module")
+def no_crs_scene(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 300 x 250 px part of the real Sentinel-2 scene (lakes, fields) without a CRS."""
+    path = tmp_path_factory.mktemp("nocrs") / "no_crs.tif"
+    return ungeoreferenced_copy(s2_scene, path, (420, 120, 300, 250))
+
+
+def test_extract_without_a_crs_measures_in_pixels(no_crs_scene: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with rasterio.open(no_crs_scene) as src:
+        assert src.crs is None and src.transform.is_identity
+    result = run_spex(
+        "extract", no_crs_scene, "--prompt", "water and vegetation", "--out", out, "--quiet"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no traceback, no warning
+    assert " px (" in result.stdout and " ha " not in result.stdout
+    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    counts = manifest["counts"]
+    assert counts["area_unit"] == "pixel" and counts["valid_area_m2"] is None
+    assert sum(counts["pixels_per_target"].values()) > 100
+    explanation = (out / "explanation.md").read_text(encoding="utf-8")
+    assert "no coordinate reference system" in explanation
+    from osgeo import ogr
+
+    vector = ogr.Open(str(out / "features.gpkg"))  # kept: its layer dies with it
+    features = list(vector.GetLayer("regions"))
+    assert features and all(f.IsFieldNull("area_m2") and f.GetField("pixels") > 0 for f in features)
+    assert sum(f.GetField("pixels") for f in features) == sum(counts["pixels_per_target"].values())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--prompt", "lakes larger than 2 ha"), ("--prompt", "lakes", "--min-area", "500")],
+    ids=["hectares", "min-area"],
+)
+def test_metric_size_limit_without_a_crs_is_one_line(
+    no_crs_scene: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    out = tmp_path / "out"
+    result = run_spex("extract", no_crs_scene, *args, "--out", out, "--quiet")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no coordinate reference system" in lines[0]
+    assert "pixels" in lines[0] and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_pixel_size_limit_without_a_crs_works(no_crs_scene: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_spex(
+        "extract", no_crs_scene, "--prompt", "lakes larger than 20 pixels", "--out", out, "--quiet"
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["regions_kept"] >= 1
+
+
+def test_profile_writes_a_stage_breakdown(s2_scene: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_spex(
+        "extract", s2_scene, "--prompt", "water", "--out", out, "--quiet", "--profile"
+    )
+    assert result.returncode == 0, result.stderr
+    profile = json.loads((out / "run.json").read_text(encoding="utf-8"))["profile"]
+    assert set(profile["passes"]) >= {"prepare", "classify", "write", "vectorize"}
+    stages = profile["stages"]
+    assert {"classify.read", "classify.predict", "vectorize.polygonize"} <= set(stages)
+    tiles = json.loads((out / "run.json").read_text(encoding="utf-8"))["tiling"]["tiles"]
+    assert stages["classify.read"]["calls"] == tiles
+    assert "## Appendix: profile" in (out / "explanation.md").read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ from qgis.core import (
 from spex.spex_qgis import settings
 from spex.spex_qgis.dock import SpexDock
 from tests.qgis_helpers import wait_for
+from tests.rasters import ungeoreferenced_copy
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
 
@@ -138,3 +139,21 @@ def test_invalid_input_is_one_line_in_the_message_bar(dock: SpexDock, qgis_iface
     assert not dock.is_running()
     messages = qgis_iface.messageBar().get_messages(2)  # Qgis.Critical
     assert len(messages) == 1 and "instruction" in messages[0] and "\n" not in messages[0]
+
+
+def test_raster_without_a_crs_runs_in_pixels(dock: SpexDock, s2_scene: Path, tmp_path) -> None:
+    """No CRS (identity grid): the dock's run adds its layers and explains areas in pixels."""
+    chip = ungeoreferenced_copy(s2_scene, tmp_path / "no_crs.tif", (420, 120, 300, 250))
+    layer = QgsRasterLayer(str(chip), "no crs", "gdal")
+    assert layer.isValid() and not layer.crs().isValid()
+    project = QgsProject.instance()
+    project.addMapLayer(layer)
+    dock.layer_combo.setLayer(layer)
+    before = set(project.mapLayers())
+    dock.prompt_edit.setPlainText("extract the water bodies")
+    dock.run_button.click()
+    wait_for(lambda: not dock.is_running(), timeout=120)
+    added = [project.mapLayer(i) for i in set(project.mapLayers()) - before]
+    assert len(added) == 2
+    text = dock.explanation_view.toPlainText()
+    assert "no coordinate reference system" in text and " px (" in text

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from osgeo import gdal
 from qgis.core import (
+    NULL,
     QgsApplication,
     QgsProcessingContext,
     QgsProcessingException,
@@ -30,6 +31,7 @@ from qgis.core import (
 
 from spex.spex_qgis.processing.provider import SpexProvider
 from tests.qgis_helpers import REPO_ROOT
+from tests.rasters import ungeoreferenced_copy
 
 WATER = "extract the water bodies larger than 2 ha"
 #: A 600 x 400 px part of the scene, in the raster's CRS (EPSG:32633): xmin,xmax,ymin,ymax.
@@ -355,3 +357,36 @@ def test_readme_qgis_process_commands_work_on_debian(s2_scene, tmp_path) -> None
     out = completed.stdout
     assert re.search(r"^reading the global sample$", out, re.MULTILINE), out[:2000]
     assert re.findall(r"^[0-9.]+[A-Za-z]", out, re.MULTILINE) == []  # "0reading ..." no more
+
+
+def test_raster_without_a_crs_runs_in_pixels(provider, s2_scene, tmp_path) -> None:
+    """No CRS (identity grid): a run measures in pixels; a size in ha is one clear line."""
+    chip = ungeoreferenced_copy(s2_scene, tmp_path / "no_crs.tif", (420, 120, 300, 250))
+    out = _run(
+        "spex:extract_land_cover",
+        {
+            "INPUT": str(chip),
+            "PROMPT": "water and vegetation",
+            "OUTPUT_MASK": str(tmp_path / "m.tif"),
+            "OUTPUT_FEATURES": str(tmp_path / "f.gpkg"),
+        },
+    )
+    regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
+    assert regions.isValid() and regions.featureCount() > 0
+    features = list(regions.getFeatures())
+    assert all(f["pixels"] > 0 and f.attribute("area_ha") in (None, NULL) for f in features)
+    assert "no coordinate reference system" in out["EXPLANATION"]
+    assert " px (" in out["SUMMARY"]
+    with pytest.raises(QgsProcessingException) as error:
+        _run(
+            "spex:extract_land_cover",
+            {
+                "INPUT": str(chip),
+                "PROMPT": "lakes larger than 2 ha",
+                "OUTPUT_MASK": str(tmp_path / "m2.tif"),
+                "OUTPUT_FEATURES": str(tmp_path / "f2.gpkg"),
+            },
+        )
+    message = str(error.value)
+    assert "\n" not in message and "no coordinate reference system" in message
+    assert not (tmp_path / "m2.tif").exists()

@@ -1,0 +1,95 @@
+"""The run's record: what was asked (`ExtractionRequest`) and what was measured (`RunFacts`).
+
+Its own module so that the passes and the reports (classify pass, write pass, explanation,
+manifest) depend on the record, not on the pipeline that drives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .backends.base import Backend, BackendReport
+from .plan import Plan
+from .profiling import StageProfile
+from .raster_source import RasterSource
+from .vectorize import RegionRecord
+from .windows import TileGrid
+
+
+@dataclass(frozen=True)
+class ExtractionRequest:
+    """Everything one extraction needs; the CLI, the QGIS task and Processing fill it."""
+
+    input_path: Path
+    prompt: str
+    out_dir: Path
+    bands: str | Sequence[str] | None = None
+    sensor: str | None = None
+    scale: float | None = None
+    offset: float | None = None
+    backend: str = "spectral"
+    tile_size: int = 512
+    overlap: int = 0
+    extent: tuple[float, float, float, float] | None = None  # xmin, ymin, xmax, ymax (raster CRS)
+    min_area_m2: float | None = None
+    workers: int | None = None  # tile threads (default: CPU cores, at most 4)
+    backend_options: dict[str, object] = field(default_factory=dict)
+    profile: bool = False  # per-stage profile in run.json and the explanation (or SPEX_PROFILE=1)
+
+
+@dataclass
+class RunFacts:
+    """Measurements gathered during a run, for the explanation and the manifest."""
+
+    request: ExtractionRequest
+    plan: Plan
+    source: RasterSource
+    backend: Backend
+    grid: TileGrid
+    evidence_names: tuple[str, ...]
+    valid_area_m2: float = 0.0
+    valid_pixels: int = 0
+    tiles_skipped_nodata: int = 0
+    regions_found: int = 0
+    inside_sum: np.ndarray | None = None  # (targets, evidence) sums of index inside target
+    inside_n: np.ndarray | None = None
+    outside_sum: np.ndarray | None = None
+    outside_n: np.ndarray | None = None
+    kept: list[RegionRecord] = field(default_factory=list)
+    polygons: dict[int, object] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    report: BackendReport | None = None  # the backend's account, taken once the passes are done
+    sample_pixels: int = 0
+    profile: StageProfile = field(default_factory=StageProfile)
+
+    @property
+    def metric(self) -> bool:
+        """Whether areas are in m2: False for a raster without a CRS (areas in pixels)."""
+        return self.source.dataset.crs is not None
+
+    @property
+    def valid_area(self) -> float:
+        """The valid area in the run's area unit: m2, or pixels without a CRS."""
+        return self.valid_area_m2 if self.metric else float(self.valid_pixels)
+
+    def target_totals(self) -> dict[str, tuple[int, float]]:
+        """Per plan target: the regions kept and their area (polygons' m2, or pixels)."""
+        totals = {target: (0, 0.0) for target in self.plan.targets}
+        for record in self.kept:
+            count, area = totals[record.class_key]
+            if self.metric:
+                polygon = self.polygons.get(record.region_id)
+                area += polygon.area_m2 if polygon else 0.0
+            else:
+                area += record.pixels
+            totals[record.class_key] = (count + 1, area)
+        return totals
+
+    @property
+    def workers(self) -> int | None:
+        """Tile threads asked for by the request."""
+        return self.request.workers
