@@ -1,0 +1,123 @@
+"""A Dask distributed client: the user's scheduler, or a local cluster of worker processes.
+
+Dask (`dask`, `distributed`) is imported only here and only when a distributed run starts.
+Local workers are processes with one thread each (GDAL's caches and the GIL make processes
+the unit of parallelism); each runs the tile threads of its own task.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import BackendError, InputError
+from .tile_runner import default_workers
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+#: Seconds to wait for a user's scheduler to answer.
+CONNECT_TIMEOUT_S = 15
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """Where tasks run: `scheduler` (tcp://HOST:PORT) or `workers` local processes.
+
+    Neither: a local cluster with one worker per usable core.
+    """
+
+    scheduler: str | None = None
+    workers: int | None = None
+
+    def local_workers(self) -> int:
+        """Worker processes of a local cluster."""
+        return max(1, self.workers or usable_cores())
+
+
+def usable_cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def tile_threads_per_worker(spec: ClusterSpec) -> int | None:
+    """Tile threads inside each task: the local cores shared out, or the worker's own default."""
+    if spec.scheduler:
+        return None  # each remote worker machine picks its own (tile_runner.default_workers)
+    return max(1, min(default_workers(), usable_cores() // spec.local_workers()))
+
+
+@contextmanager
+def dask_client(spec: ClusterSpec) -> Iterator[Client]:
+    """A connected `distributed.Client`, closed (and its local cluster stopped) on exit."""
+    if spec.scheduler and spec.workers:
+        raise InputError("Give --scheduler or --workers, not both.")
+    if spec.workers is not None and spec.workers < 1:
+        raise InputError(f"--workers {spec.workers} is not a positive number; give 1 or more.")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise BackendError(
+            "Dask distributed is not installed; install it with `pip install dask distributed`."
+        ) from exc
+    if spec.scheduler:
+        try:
+            client = Client(spec.scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(
+                f"Cannot reach the Dask scheduler at {spec.scheduler} ({_first_line(exc)}); "
+                "start it with `dask scheduler` or check the address."
+            ) from exc
+        try:
+            try:
+                client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError) as exc:
+                raise InputError(
+                    f"The Dask scheduler at {spec.scheduler} has no workers; start some with "
+                    f"`dask worker {spec.scheduler}`."
+                ) from exc
+            yield client
+        finally:
+            client.close()
+        return
+    _use_python_for_workers()
+    cluster = LocalCluster(
+        n_workers=spec.local_workers(),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    try:
+        with Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+def _use_python_for_workers() -> None:
+    """Inside an application embedding Python (QGIS), start worker processes with Python."""
+    if Path(sys.executable).name.lower().startswith("python"):
+        return
+    python = shutil.which("python3") or shutil.which("python")
+    candidate = Path(sys.exec_prefix) / ("python.exe" if os.name == "nt" else "bin/python3")
+    if candidate.exists():
+        python = str(candidate)
+    if python:
+        multiprocessing.set_executable(python)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
