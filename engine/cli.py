@@ -197,7 +197,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     request = extraction_request(args, args.input, args.out)
     start = time.perf_counter()
     monitor = RunMonitor(ProgressBar(not args.quiet))
-    if args.scheduler or args.workers:
+    if args.scheduler is not None or args.workers is not None:
         from .dask_cluster import ClusterSpec
         from .mosaic import DaskClassifyPass
 

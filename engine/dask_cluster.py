@@ -38,6 +38,12 @@ class ClusterSpec:
     scheduler: str | None = None
     workers: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.scheduler and self.workers:
+            raise InputError("Give --scheduler or --workers, not both.")
+        if self.workers is not None and self.workers < 1:
+            raise InputError(f"--workers {self.workers} is not a positive number; give 1 or more.")
+
     def local_workers(self) -> int:
         """Worker processes of a local cluster."""
         return max(1, self.workers or usable_cores())
@@ -61,10 +67,6 @@ def tile_threads_per_worker(spec: ClusterSpec) -> int | None:
 @contextmanager
 def dask_client(spec: ClusterSpec) -> Iterator[Client]:
     """A connected `distributed.Client`, closed (and its local cluster stopped) on exit."""
-    if spec.scheduler and spec.workers:
-        raise InputError("Give --scheduler or --workers, not both.")
-    if spec.workers is not None and spec.workers < 1:
-        raise InputError(f"--workers {spec.workers} is not a positive number; give 1 or more.")
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:

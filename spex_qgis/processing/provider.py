@@ -5,18 +5,21 @@ from __future__ import annotations
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from .batch_algorithm import BatchExtractLandCoverAlgorithm
 from .common import ICON
 from .extract_algorithm import ExtractLandCoverAlgorithm
 from .index_algorithm import SpectralIndexAlgorithm
 
 
 class SpexProvider(QgsProcessingProvider):
-    """Provider id ``spex``: ``spex:extract_land_cover`` and ``spex:spectral_index``."""
+    """Provider id ``spex``: ``spex:extract_land_cover``, ``spex:batch_extract_land_cover`` and
+    ``spex:spectral_index``."""
 
     def loadAlgorithms(self) -> None:  # noqa: N802 - QGIS API
         """Register the algorithms."""
         self.addAlgorithm(ExtractLandCoverAlgorithm())
         self.addAlgorithm(SpectralIndexAlgorithm())
+        self.addAlgorithm(BatchExtractLandCoverAlgorithm())
 
     def id(self) -> str:
         """Provider id, the prefix of the algorithm ids."""
