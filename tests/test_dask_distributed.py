@@ -191,7 +191,7 @@ def test_mosaic_across_workers_is_byte_identical(
 
     from spex.engine.mosaic import DaskClassifyPass
 
-    raster = scenes["centre"]
+    raster = scenes["north"]
     single = extract(ExtractionRequest(raster, PROMPT, tmp_path / "single", tile_size=128))
     with Client(cluster.address) as client:
         classify = DaskClassifyPass(client, rows_per_band=1)
@@ -216,7 +216,7 @@ def test_mosaic_across_workers_is_byte_identical(
 def test_extract_cli_on_the_cluster_matches_and_reports_mistakes(
     cluster: DaskCliCluster, scenes: dict[str, Path], tmp_path: Path
 ) -> None:
-    raster = scenes["north"]
+    raster = scenes["centre"]
     plain = run_spex("extract", raster, "--prompt", PROMPT, "--out", tmp_path / "a", "--quiet",
                      "--tile", "128")  # fmt: skip
     spread = run_spex("extract", raster, "--prompt", PROMPT, "--out", tmp_path / "b", "--quiet",
