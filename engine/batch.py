@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .batch_scenes import Scene, clear_partial, expand_inputs, finished_manifest, name_scenes
 from .batch_summary import write_summary
-from .dask_cluster import ClusterSpec, dask_client, tile_threads_per_worker
+from .dask_cluster import (
+    ClusterSpec,
+    dask_client,
+    restore_malloc_defaults,
+    tile_threads_per_worker,
+)
 from .errors import CancelledError, OutputError, SpexError
 from .pipeline import ExtractionRequest, extract
 
@@ -100,6 +105,7 @@ def options_of(template: ExtractionRequest) -> dict[str, object]:
 
 def run_scene(request: ExtractionRequest, name: str) -> SceneOutcome:
     """Extract one scene (the task a Dask worker runs); every error becomes its outcome."""
+    restore_malloc_defaults()
     clear_partial(Path(request.out_dir))
     start = time.perf_counter()
     try:

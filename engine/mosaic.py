@@ -13,6 +13,7 @@ vectorize passes run on it.
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,12 @@ from rasterio.windows import Window
 from .backends.base import TilePrediction
 from .bands import BandMapping
 from .classify_pass import analyse_tile, row_pixel_areas
-from .dask_cluster import ClusterSpec, dask_client, tile_threads_per_worker
+from .dask_cluster import (
+    ClusterSpec,
+    dask_client,
+    restore_malloc_defaults,
+    tile_threads_per_worker,
+)
 from .errors import BackendError
 from .progress import RunMonitor
 from .raster_sink import GeoTiffSink
@@ -80,6 +86,7 @@ class BandResult:
     labels: np.ndarray
     regions: RegionBlock
     tallies: tuple[TileTally, ...]
+    seconds: float  # the worker's time on the band
 
 
 def band_grids(grid: TileGrid, rows_per_band: int) -> list[TileGrid]:
@@ -99,6 +106,8 @@ def classify_band(job: BandJob, backend: Backend) -> BandResult:
     """Predict, label and link one band on a worker (the task Dask runs)."""
     from .pipeline import GDAL_CACHE_MB
 
+    restore_malloc_defaults()
+    start = time.perf_counter()
     area = job.grid.area
     row0, col0 = int(area.row_off), int(area.col_off)
     out = np.empty((int(area.height), int(area.width)), dtype=np.uint32)
@@ -126,7 +135,29 @@ def classify_band(job: BandJob, backend: Backend) -> BandResult:
                     result.prediction is None, (r, r + h), facts.valid_per_row, facts.evidence_sums
                 )
             )
-    return BandResult(area, out, accumulator.block(top), tuple(tallies))
+    seconds = time.perf_counter() - start
+    return BandResult(area, out, accumulator.block(top), tuple(tallies), seconds)
+
+
+def _add_band(
+    result: BandResult,
+    accumulator: RegionAccumulator,
+    sink: GeoTiffSink,
+    facts: RunFacts,
+    evidence_totals: np.ndarray,
+    row_area: np.ndarray,
+) -> None:
+    """Number and link the band's regions after the previous bands, write its labels, and add
+    its tiles' counts in grid order (the float sums then match the single-process pass)."""
+    offset = accumulator.add_block(result.regions)
+    labels = result.labels
+    np.add(labels, np.uint32(offset), out=labels, where=(labels > 0) & (labels != NODATA_LABEL))
+    sink.write(labels, result.window)
+    for tally in result.tallies:
+        facts.tiles_skipped_nodata += int(tally.skipped)
+        evidence_totals += tally.evidence_sums
+        facts.valid_pixels += int(tally.valid_per_row.sum())
+        facts.valid_area_m2 += float(tally.valid_per_row @ row_area[slice(*tally.rows)])
 
 
 def _never() -> None:
@@ -142,6 +173,9 @@ class DaskClassifyPass:
         self.cluster = cluster
         self.rows_per_band = rows_per_band
         self.bands_run = 0
+        #: Seconds the driver spent waiting for bands, linking and writing them, merging the
+        #: regions at the end, and the workers' own seconds on the bands (for `make bench`).
+        self.timings = {"wait_s": 0.0, "link_write_s": 0.0, "finish_s": 0.0, "bands_s": 0.0}
 
     def __call__(self, facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Regions:
         """Classify `facts.grid` on the workers; write the provisional labels here."""
@@ -194,30 +228,23 @@ class DaskClassifyPass:
                 for done in range(len(bands)):
                     while len(pending) < 2 * workers and (job := next(jobs, None)) is not None:
                         pending.append(client.submit(classify_band, job, backend, pure=False))
+                    clock = time.perf_counter()
                     result = self._wait(pending.popleft(), monitor)
-                    offset = accumulator.add_block(result.regions)
-                    labels = result.labels
-                    np.add(
-                        labels,
-                        np.uint32(offset),
-                        out=labels,
-                        where=(labels > 0) & (labels != NODATA_LABEL),
-                    )
-                    sink.write(labels, result.window)
-                    for tally in result.tallies:
-                        facts.tiles_skipped_nodata += int(tally.skipped)
-                        evidence_totals += tally.evidence_sums
-                        facts.valid_pixels += int(tally.valid_per_row.sum())
-                        facts.valid_area_m2 += float(
-                            tally.valid_per_row @ row_area[slice(*tally.rows)]
-                        )
+                    self.timings["wait_s"] += time.perf_counter() - clock
+                    self.timings["bands_s"] += result.seconds
+                    clock = time.perf_counter()
+                    _add_band(result, accumulator, sink, facts, evidence_totals, row_area)
+                    self.timings["link_write_s"] += time.perf_counter() - clock
                     monitor.progress(
                         (done + 1) / len(bands), f"classified band {done + 1}/{len(bands)}"
                     )
         finally:
             client.cancel(list(pending) + [backend])
         facts.inside_sum, facts.inside_n, facts.outside_sum, facts.outside_n = evidence_totals
-        return accumulator.finish()
+        clock = time.perf_counter()
+        regions = accumulator.finish()
+        self.timings["finish_s"] = time.perf_counter() - clock
+        return regions
 
     @staticmethod
     def _wait(future: Future, monitor: RunMonitor) -> BandResult:

@@ -7,6 +7,7 @@ killed if need be) by its id when the cluster is closed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -111,17 +112,13 @@ class DaskCliCluster:
             _signal_session(process, signal.SIGTERM)
         deadline = time.monotonic() + 20
         for process in processes:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
             _signal_session(process, signal.SIGKILL)  # whatever of its session is left
             process.wait(timeout=10)
 
 
 def _signal_session(process: subprocess.Popen, sig: int) -> None:
     """Signal the session the process leads (it and the worker processes a nanny started)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
