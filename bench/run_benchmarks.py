@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-full", action="store_true", help="spex: tiny config only (the full one takes ~9 GB)"
     )
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask batch and mosaic")
     args = parser.parse_args(argv)
     CACHE.mkdir(parents=True, exist_ok=True)
     small = build_tiled_raster(SCENE, CACHE / f"s2_{args.size // 2}.tif", args.size // 2, None)
@@ -187,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     perf = performance_markdown(small, large, s, big, packed, pk, cold)
     print(perf)
     replace_section(ROOT / "docs" / "benchmarks.md", "performance", perf)
+    if not args.no_dask:
+        size = ["--size", str(args.size)]
+        subprocess.run([sys.executable, "bench/dask_bench.py", *size], cwd=ROOT, check=True)
     if not args.no_models:
         spex_args = ["--skip-full"] if args.skip_full else []
         subprocess.run([sys.executable, "bench/spex_bench.py", *spex_args], cwd=ROOT, check=True)
