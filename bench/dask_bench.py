@@ -60,6 +60,10 @@ def batch_throughput(n_scenes: int, workers: int) -> dict[str, float]:
         for s in scenes
     )
     shutil.rmtree(out, ignore_errors=True)
+    one_worker = timed(
+        [*SPEX, "batch", *map(str, scenes), "--prompt", PROMPT, "--out", str(out / "batch1")]
+        + ["--workers", "1", "--quiet"]
+    )
     batch = timed(
         [*SPEX, "batch", *map(str, scenes), "--prompt", PROMPT, "--out", str(out / "batch")]
         + ["--workers", str(workers), "--quiet"]
@@ -80,6 +84,7 @@ def batch_throughput(n_scenes: int, workers: int) -> dict[str, float]:
         "workers": workers,
         "sequential_s": sequential,
         "batch_s": batch,
+        "one_worker_s": one_worker,
         "scene_task_s": sorted(per_scene)[len(per_scene) // 2],
         "scene_mpx": with_pixels / 1e6,
         "summary_s": summary_s,
@@ -174,14 +179,20 @@ def markdown(batch: dict, mosaic_run: dict, path: Path) -> str:
         "| --- | --- | --- |",
         f"| {batch['scenes']} sequential `spex extract` processes | {batch['sequential_s']:.1f} s "
         f"| {60 * batch['scenes'] / batch['sequential_s']:.1f} |",
+        f"| `spex batch --workers 1` (cluster start included) | {batch['one_worker_s']:.1f} s "
+        f"| {60 * batch['scenes'] / batch['one_worker_s']:.1f} |",
         f"| `spex batch --workers {w}` (cluster start included) | {batch['batch_s']:.1f} s "
         f"| {60 * batch['scenes'] / batch['batch_s']:.1f} |",
         "",
-        f"Speed-up {speedup:.2f}x with {w} workers: {speedup / w:.2f} of linear (target 0.9). "
-        "A single `spex extract` already runs its tiles on both cores' threads, so the "
-        "sequential baseline is not one core's worth; the batch wins by overlapping one "
-        "scene's serial stages (reading, prepare, vectorizing) with another's compute and by "
-        "paying the Python start-up and imports once per worker instead of once per scene.",
+        f"Against {w} sequential `spex extract` runs per {w} scenes, the batch on {w} workers is "
+        f"{speedup:.2f}x: {speedup / w:.2f} of linear (target 0.9). Against itself on one "
+        f"worker it scales {batch['one_worker_s'] / batch['batch_s']:.2f}x "
+        f"({batch['one_worker_s'] / batch['batch_s'] / w:.2f} of linear). On this box linear "
+        "cannot be reached against `spex extract`: a single run already spreads its tiles over "
+        "both cores' threads, so the sequential baseline is not one core's worth, and the "
+        "other engineers' jobs took much of the two cores. What the batch saves is the "
+        "per-scene process start and imports, and the overlap of one scene's single-threaded "
+        "stages (sample, prepare, vectorizing) with another's compute.",
         "",
         f"**Mosaic across workers.** {path.name} ({mpx:.1f} Mpx, {tiles} tiles of 512 px).",
         "",
@@ -194,8 +205,10 @@ def markdown(batch: dict, mosaic_run: dict, path: Path) -> str:
         f"{dt['write_s']:.1f} s | {dt['vectorize_s']:.1f} s | "
         f"{'byte-identical' if mosaic_run['identical'] else 'DIFFERENT'} |",
         "",
-        f"Speed-up {single['wall_s'] / spread['wall_s']:.2f}x overall. The distributed classify "
-        f"includes starting the local cluster; the driver spent "
+        f"Speed-up {single['wall_s'] / spread['wall_s']:.2f}x overall. On two cores there is "
+        "nothing to gain: the single process already classifies on both cores' threads, and "
+        "the distributed classify adds starting the local cluster and moving the labels to "
+        "the driver; the path is for many machines. The driver spent "
         f"{spread['driver']['link_write_s']:.2f} s adding bands (offsets, border links, writing "
         f"the provisional labels), {spread['driver']['finish_s']:.2f} s merging "
         f"{single['regions_found']:,} regions, and {spread['driver']['wait_s']:.1f} s waiting.",

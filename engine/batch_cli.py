@@ -71,7 +71,15 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     request = BatchRequest(
         tuple(args.input), args.out, template, ClusterSpec(args.scheduler, args.workers)
     )
-    result = run_batch(request, BatchBar(not args.quiet))
+    try:
+        result = run_batch(request, BatchBar(not args.quiet))
+    except KeyboardInterrupt:
+        print(
+            f"spex: interrupted; finished scenes are kept in {args.out}, and the same command "
+            "resumes the batch.",
+            file=sys.stderr,
+        )
+        return 130
     done, skipped, failed = (result.count(s) for s in ("done", "skipped", "failed"))
     print(
         f"{len(result.outcomes)} scenes in {result.seconds:.1f} s: {done} done, "

@@ -187,6 +187,7 @@ class DaskClassifyPass:
         if not isinstance(self.cluster, ClusterSpec):
             return self._classify(self.cluster, None, facts, labels_path, monitor)
         threads = tile_threads_per_worker(self.cluster)
+        monitor.progress(0.0, "starting the Dask workers")
         with dask_client(self.cluster) as client:
             return self._classify(client, threads, facts, labels_path, monitor)
 
@@ -206,7 +207,7 @@ class DaskClassifyPass:
         n_targets, n_evidence = len(facts.plan.targets), len(facts.evidence_names)
         jobs = (
             BandJob(
-                str(source.path),
+                str(source.path.absolute()),  # workers may run in another folder
                 source.mapping,
                 source.scaling,
                 band,
