@@ -110,6 +110,7 @@ def test_load_start_open_dock_unload(qgis_app, qgis_iface, plugin_path: Path) ->
     assert {a.id() for a in provider.algorithms()} == {
         "spex:extract_land_cover",
         "spex:spectral_index",
+        "spex:batch_extract_land_cover",
     }
 
     action.trigger()
