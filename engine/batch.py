@@ -106,7 +106,11 @@ def options_of(template: ExtractionRequest) -> dict[str, object]:
 def run_scene(request: ExtractionRequest, name: str) -> SceneOutcome:
     """Extract one scene (the task a Dask worker runs); every error becomes its outcome."""
     restore_malloc_defaults()
-    clear_partial(Path(request.out_dir))
+    folder = Path(request.out_dir)
+    finished = finished_manifest(folder, Scene(name, Path(request.input_path)), request.prompt)
+    if finished is not None:  # run again because its result was lost with a dead worker
+        return _outcome(name, str(request.input_path), "done", finished, 0.0)
+    clear_partial(folder)
     start = time.perf_counter()
     try:
         result = extract(request)
