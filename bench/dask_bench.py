@@ -233,12 +233,13 @@ def estimate(batch: dict, single: dict, spread: dict, mpx: float, tile_s: float)
     summary_hours = per_feature * features_per_scene * S2_TILE_MPX * BIG_BATCH_SCENES / 3600
     big_mpx = BIG_MOSAIC_SIDE**2 / 1e6
     big_tiles = (BIG_MOSAIC_SIDE // 512 + 1) ** 2
-    worker_h = big_tiles * tile_s / BIG_WORKERS / 3600
-    link_h = spread["driver"]["link_write_s"] / mpx * big_mpx / 3600
-    write_h = st["write_s"] / mpx * big_mpx / 3600
-    vector_h = st["vectorize_s"] / mpx * big_mpx / 3600
+    worker_min = big_tiles * tile_s / BIG_WORKERS / 60
+    link_min = spread["driver"]["link_write_s"] / mpx * big_mpx / 60
+    write_min = st["write_s"] / mpx * big_mpx / 60
+    vector_min = st["vectorize_s"] / mpx * big_mpx / 60
+    driver_min = link_min + write_min + vector_min
     regions = single["regions_found"] / mpx * big_mpx
-    table_gb = regions * 3 * (4 + 2) * 8 / 1e9  # provisional labels ~3x regions, 6 float64 cols
+    table_gb = regions * 3 * (4 + 2) * 8 / 1e9  # ~3 provisional labels a region, 6 float64 sums
     return [
         f"**Estimate for {BIG_BATCH_SCENES:,} scenes and a {BIG_MOSAIC_SIDE:,} px square mosaic "
         f"on {BIG_WORKERS} workers** (from the per-tile and per-scene costs above, one core "
@@ -251,17 +252,19 @@ def estimate(batch: dict, single: dict, spread: dict, mpx: float, tile_s: float)
         "scenes run. It becomes one at the end: summary.gpkg is gathered by the driver at "
         f"{1 / per_feature:,.0f} features/s, about {summary_hours:.1f} h for the "
         f"~{features_per_scene * S2_TILE_MPX * BIG_BATCH_SCENES / 1e6:,.0f} M regions of "
-        "10,000 full tiles. What to do: have each scene task also write its rows in summary "
+        f"{BIG_BATCH_SCENES:,} full tiles. What to do: have each scene task also write its rows in summary "
         "form (one GeoPackage per scene, already there) and make summary.gpkg a light index "
         "(scene footprints and totals) or a GeoParquet dataset of the per-scene files, "
         "appended in parallel; batch.json becomes one record per scene (JSON lines).",
         f"- Mosaic: {big_mpx / 1e3:,.0f} Gpx is {big_tiles:,} tiles; the workers' classify is "
-        f"about {worker_h:.1f} h. The driver then does, alone: adding bands and writing the "
-        f"provisional labels ~{link_h:.1f} h (and receiving {4 * big_mpx / 1e3:,.0f} GB of "
-        f"labels over the network), the write pass ~{write_h:.1f} h, polygonizing "
-        f"~{vector_h:.1f} h, and a region table of ~{regions / 1e6:,.0f} M regions "
-        f"(~{table_gb:,.0f} GB in memory for the merge). The driver is the bottleneck by "
-        "an order of magnitude. What to do: keep the band labels on the workers (shared "
+        f"about {worker_min:.0f} min. The driver then does, alone: adding bands and writing "
+        f"the provisional labels ~{link_min:.0f} min (and receiving "
+        f"{4 * big_mpx / 1e3:,.0f} GB of labels over the network), the write pass "
+        f"~{write_min:.0f} min, polygonizing ~{vector_min:.0f} min, and a region table of "
+        f"~{regions / 1e6:,.0f} M regions (~{table_gb:,.0f} GB in memory for the merge, "
+        "taking ~3 provisional labels a region). The driver's "
+        f"~{driver_min:.0f} min are {driver_min / max(worker_min, 1e-9):.0f}x the workers': it is "
+        "the bottleneck. What to do: keep the band labels on the workers (shared "
         "storage) and send the driver only the band-border rows and the per-label sums; ship "
         "the final label lookup back so that workers write mask and region-id bands as "
         "separate GeoTIFFs joined by a VRT (or COG parts); polygonize per band on the workers "
