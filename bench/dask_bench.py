@@ -168,7 +168,10 @@ def _feature_count(path: Path) -> int:
 
 def markdown(batch: dict, mosaic_run: dict, path: Path) -> str:
     """The measured figures and the estimate derived from them."""
+    from spex.engine.dask_cluster import ClusterSpec, tile_threads_per_worker
+
     speedup = batch["sequential_s"] / batch["batch_s"]
+    threads = lambda n: tile_threads_per_worker(ClusterSpec(workers=n))  # noqa: E731
     w = batch["workers"]
     single, spread = mosaic_run["single"], mosaic_run["spread"]
     st, dt = single["timings_s"], spread["timings_s"]
@@ -196,8 +199,8 @@ def markdown(batch: dict, mosaic_run: dict, path: Path) -> str:
         f"worker it scales {batch['one_worker_s'] / batch['batch_s']:.2f}x "
         f"({batch['one_worker_s'] / batch['batch_s'] / w:.2f} of linear). Linear "
         "was not reached: a scene task took "
-        f"{batch['one_worker_task_s']:.1f} s (median) on one worker (2 tile threads) and "
-        f"{batch['scene_task_s']:.1f} s on each of {w} (1 thread each), because the other engineers' jobs kept "
+        f"{batch['one_worker_task_s']:.1f} s (median) on one worker ({threads(1)} tile threads) "
+        f"and {batch['scene_task_s']:.1f} s on each of {w} ({threads(w)} each), because the other engineers' jobs kept "
         f"the box loaded (load average {batch['load']:.1f} on {os.cpu_count()} cores after the "
         "runs), so a second worker process got little more CPU. What the batch saves on any "
         "box is the per-scene process start and imports, and the overlap of one scene's "
