@@ -69,6 +69,7 @@ def batch_throughput(n_scenes: int, workers: int) -> dict[str, float]:
         [*SPEX, "batch", *map(str, scenes), "--prompt", PROMPT, "--out", str(out / "batch")]
         + ["--workers", str(workers), "--quiet"]
     )
+    task_s = _median_task_s(out / "batch")
     start = time.perf_counter()
     from spex.engine.batch_summary import write_summary
 
@@ -84,7 +85,7 @@ def batch_throughput(n_scenes: int, workers: int) -> dict[str, float]:
         "sequential_s": sequential,
         "batch_s": batch,
         "one_worker_s": one_worker,
-        "scene_task_s": _median_task_s(out / "batch"),
+        "scene_task_s": task_s,
         "one_worker_task_s": one_worker_task_s,
         "load": os.getloadavg()[0],
         "scene_mpx": with_pixels / 1e6,
@@ -218,7 +219,7 @@ def markdown(batch: dict, mosaic_run: dict, path: Path) -> str:
         f"{'byte-identical' if mosaic_run['identical'] else 'DIFFERENT'} |",
         "",
         f"Speed-up {single['wall_s'] / spread['wall_s']:.2f}x overall. On two cores there is "
-        "nothing to gain: the single process already classifies on both cores' threads, and "
+        "little to gain: the single process already classifies on both cores' threads, and "
         "the distributed classify adds starting the local cluster and moving the labels to "
         "the driver; the path is for many machines. The driver spent "
         f"{spread['driver']['link_write_s']:.2f} s adding bands (offsets, border links, writing "
