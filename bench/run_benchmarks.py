@@ -253,9 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-full", action="store_true", help="spex: tiny config only (the full one takes ~9 GB)"
     )
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask batch and mosaic")
     args = parser.parse_args(argv)
     if not args.no_performance:
         run_performance(args)
+    if not args.no_dask:
+        size = ["--size", str(args.size)]
+        subprocess.run([sys.executable, "bench/dask_bench.py", *size], cwd=ROOT, check=True)
     if not args.no_models:
         spex_args = ["--skip-full"] if args.skip_full else []
         subprocess.run([sys.executable, "bench/spex_bench.py", *spex_args], cwd=ROOT, check=True)

@@ -32,9 +32,10 @@ class _TileFacts:
     evidence_sums: np.ndarray  # (4, targets, evidence): inside sum, inside n, outside sum, n
 
 
-def _analyse_tile(
+def analyse_tile(
     tile: Tile, prediction: TilePrediction | None, n_targets: int, n_evidence: int
 ) -> _TileFacts:
+    """Label one tile core and sum what it contributes; needs nothing from other tiles."""
     shape = (int(tile.core.height), int(tile.core.width))
     if prediction is None:
         classes = np.full(shape, MASK_NODATA, dtype=np.uint8)
@@ -62,7 +63,7 @@ def classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Re
     row_area = row_pixel_areas(source.dataset, np.arange(source.height) + 0.5)
 
     def analyse(tile: Tile, prediction: TilePrediction | None) -> _TileFacts:
-        return _analyse_tile(tile, prediction, n_targets, n_evidence)
+        return analyse_tile(tile, prediction, n_targets, n_evidence)
 
     with GeoTiffSink(
         labels_path, source.dataset, "uint32", nodata=None, area=grid.area, scratch=True

@@ -7,10 +7,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import SpexError
 from .progress import RunMonitor
+
+if TYPE_CHECKING:
+    from .pipeline import ExtractionRequest
 
 EXAMPLES = """examples:
   spex extract scene.tif --prompt "extract the water bodies" --out water/
@@ -18,11 +22,17 @@ EXAMPLES = """examples:
   spex extract l7.tif --bands blue,green,red,nir,swir1,swir2 --prompt "built-up areas" --out urban/
   spex sensors
   spex indices scene.tif --index NDVI --out ndvi.tif
+  spex batch 'season/*.tif' --prompt "extract the water bodies" --out water-season/
 """
 
 
-def _add_raster_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, help="input raster (GeoTIFF or any GDAL raster)")
+def _add_raster_options(parser: argparse.ArgumentParser, many: bool = False) -> None:
+    if many:
+        parser.add_argument(
+            "input", nargs="+", help="input rasters: files, glob patterns or text files of paths"
+        )
+    else:
+        parser.add_argument("input", type=Path, help="input raster (GeoTIFF or any GDAL raster)")
     parser.add_argument("--sensor", help="sensor preset (see `spex sensors`)")
     parser.add_argument(
         "--bands", help="one role per raster band, in order, e.g. blue,green,red,nir ('-' = unused)"
@@ -46,32 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("extract", help="extract what an instruction asks for")
     _add_raster_options(ex)
-    ex.add_argument("--prompt", required=True, help='the instruction, e.g. "extract the lakes"')
-    ex.add_argument("--out", required=True, type=Path, help="output folder (new or empty)")
-    ex.add_argument("--backend", default="spectral", help="spectral (default), spex or onnx")
-    ex.add_argument("--model", type=Path, help="model folder or file (spex and onnx backends)")
-    ex.add_argument("--device", help="auto, cpu or cuda (spex backend)")
-    ex.add_argument("--dtype", help="auto, float32, bfloat16 or float16 (spex backend)")
-    ex.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (spex backend)")
-    ex.add_argument("--provider", help="onnxruntime execution provider (onnx backend)")
-    ex.add_argument(
-        "--skip-empty-windows",
-        action="store_true",
-        default=None,
-        help="skip model windows where the priors find no candidate (spex/onnx; faster, "
-        "unlike the reference)",
-    )
-    ex.add_argument("--overlap", type=int, default=0, help="extra context pixels around tiles")
-    ex.add_argument("--min-area", type=float, help="minimum region area in m2 (overrides prompt)")
-    ex.add_argument(
-        "--profile",
-        action="store_true",
-        help="add a per-stage time and memory breakdown to run.json and the explanation",
-    )
-    ex.add_argument(
-        "--extent",
-        help="xmin,ymin,xmax,ymax in the raster's CRS (default: the whole raster)",
-    )
+    add_extract_options(ex)
+    add_cluster_options(ex, "spread the classify pass of one large raster over Dask workers")
 
     sub.add_parser("sensors", help="list the sensor presets")
 
@@ -89,10 +75,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_extract_options(parser: argparse.ArgumentParser) -> None:
+    """The options of `spex extract` after the raster options (shared with `spex batch`)."""
+    parser.add_argument("--prompt", required=True, help='the instruction, e.g. "extract the lakes"')
+    parser.add_argument("--out", required=True, type=Path, help="output folder (new or empty)")
+    parser.add_argument("--backend", default="spectral", help="spectral (default), spex or onnx")
+    parser.add_argument("--model", type=Path, help="model folder or file (spex and onnx backends)")
+    parser.add_argument("--device", help="auto, cpu or cuda (spex backend)")
+    parser.add_argument("--dtype", help="auto, float32, bfloat16 or float16 (spex backend)")
+    parser.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (spex backend)")
+    parser.add_argument("--provider", help="onnxruntime execution provider (onnx backend)")
+    parser.add_argument(
+        "--skip-empty-windows",
+        action="store_true",
+        default=None,
+        help="skip model windows where the priors find no candidate (spex/onnx; faster, "
+        "unlike the reference)",
+    )
+    parser.add_argument("--overlap", type=int, default=0, help="extra context pixels around tiles")
+    parser.add_argument(
+        "--min-area", type=float, help="minimum region area in m2 (overrides prompt)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="add a per-stage time and memory breakdown to run.json and the explanation",
+    )
+    parser.add_argument(
+        "--extent",
+        help="xmin,ymin,xmax,ymax in the raster's CRS (default: the whole raster)",
+    )
+
+
+def add_cluster_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """--scheduler / --workers: where Dask tasks run."""
+    group = parser.add_argument_group("Dask distributed", what)
+    group.add_argument("--scheduler", help="address of a running Dask scheduler, tcp://HOST:PORT")
+    group.add_argument(
+        "--workers", type=int, help="start N local worker processes (default: one per core)"
+    )
+
+
 #: Modules that add commands: each has `register(commands, model_commands)`, whose parsers
 #: set `handler` (a function of the parsed arguments returning the exit status). They must
 #: import heavy libraries only inside their handlers.
-EXTENSION_MODULES = ("spex.engine.backends.spex.cli", "spex.engine.backends.onnx.cli")
+EXTENSION_MODULES = (
+    "spex.engine.backends.spex.cli",
+    "spex.engine.backends.onnx.cli",
+    "spex.engine.batch_cli",
+)
 
 
 def _optional_module(name: str) -> object | None:
@@ -138,8 +169,11 @@ def _parse_extent(text: str | None) -> tuple[float, float, float, float] | None:
     return values  # type: ignore[return-value]
 
 
-def _cmd_extract(args: argparse.Namespace) -> int:
-    from .pipeline import ExtractionRequest, extract
+def extraction_request(
+    args: argparse.Namespace, input_path: Path, out_dir: Path
+) -> ExtractionRequest:
+    """The `ExtractionRequest` the extract options in `args` describe."""
+    from .pipeline import ExtractionRequest
 
     options = {
         key: value
@@ -153,10 +187,10 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         )
         if value is not None
     }
-    request = ExtractionRequest(
-        input_path=args.input,
+    return ExtractionRequest(
+        input_path=input_path,
         prompt=args.prompt,
-        out_dir=args.out,
+        out_dir=out_dir,
         bands=args.bands,
         sensor=args.sensor,
         scale=args.scale,
@@ -169,8 +203,22 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         backend_options=options,
         profile=args.profile,
     )
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    from .pipeline import extract
+
+    request = extraction_request(args, args.input, args.out)
     start = time.perf_counter()
-    result = extract(request, RunMonitor(ProgressBar(not args.quiet)))
+    monitor = RunMonitor(ProgressBar(not args.quiet))
+    if args.scheduler is not None or args.workers is not None:
+        from .dask_cluster import ClusterSpec
+        from .mosaic import DaskClassifyPass
+
+        classify = DaskClassifyPass(ClusterSpec(args.scheduler, args.workers))
+        result = extract(request, monitor, classify)
+    else:
+        result = extract(request, monitor)
     print(result.summary)
     print(f"Outputs in {result.out_dir} ({time.perf_counter() - start:.1f} s):")
     for path in (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -53,20 +54,31 @@ class ExtractionResult:
     manifest: dict[str, object]
 
 
-def extract(request: ExtractionRequest, monitor: RunMonitor | None = None) -> ExtractionResult:
+#: The classify pass's signature: (facts, provisional labels path, monitor) -> regions.
+ClassifyPass = Callable[[RunFacts, Path, RunMonitor], Regions]
+
+
+def extract(
+    request: ExtractionRequest,
+    monitor: RunMonitor | None = None,
+    classify: ClassifyPass = classify_pass,
+) -> ExtractionResult:
     """Run one extraction end to end and move the outputs into `request.out_dir`.
 
     Every user mistake raises a one-line `SpexError` before anything is written; a failure
-    or cancel later on removes the partial outputs.
+    or cancel later on removes the partial outputs. `classify` replaces the in-process
+    classify pass (the Dask mosaic passes one that spreads it over workers).
     """
     monitor = monitor or RunMonitor()
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), warnings.catch_warnings():
         # A raster without a CRS is measured in pixels and says so in the explanation.
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        return _extract(request, monitor)
+        return _extract(request, monitor, classify)
 
 
-def _extract(request: ExtractionRequest, monitor: RunMonitor) -> ExtractionResult:
+def _extract(
+    request: ExtractionRequest, monitor: RunMonitor, classify: ClassifyPass
+) -> ExtractionResult:
     clock = time.perf_counter()
     backend = get_backend(request.backend, **request.backend_options)
     try:
@@ -105,7 +117,7 @@ def _extract(request: ExtractionRequest, monitor: RunMonitor) -> ExtractionResul
         with StagedOutputDir(Path(request.out_dir)) as staging:
             work = staging / "_work"
             work.mkdir()
-            _run_passes(facts, staging, work, monitor)
+            _run_passes(facts, staging, work, monitor, classify)
             shutil.rmtree(work)
             with profile.run_pass("report"):
                 facts.report = backend.report()  # once: the explanation and the manifest share it
@@ -168,12 +180,14 @@ def _check_measurable(source: RasterSource, plan: Plan) -> None:
         )
 
 
-def _run_passes(facts: RunFacts, staging: Path, work: Path, monitor: RunMonitor) -> None:
+def _run_passes(
+    facts: RunFacts, staging: Path, work: Path, monitor: RunMonitor, classify: ClassifyPass
+) -> None:
     profile = facts.profile
     clock = time.perf_counter()
     labels_path = work / "provisional.tif"
     with profile.run_pass("classify"):
-        regions = classify_pass(facts, labels_path, monitor.stage(0.1, 0.7))
+        regions = classify(facts, labels_path, monitor.stage(0.1, 0.7))
     facts.timings["classify_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     with profile.run_pass("select"):

@@ -98,6 +98,24 @@ def label_tile(classes: np.ndarray, confidence: np.ndarray, evidence: np.ndarray
     return TileRegions(labels, classes == 255, target, sums, mins, maxs)
 
 
+@dataclass(frozen=True)
+class RegionBlock:
+    """The regions of a band of whole tile rows, labelled by an accumulator of its own.
+
+    Made on a worker by `RegionAccumulator.block`, with labels numbered from 1; the driver
+    adds the blocks in row order with `RegionAccumulator.add_block`, which numbers and links
+    them exactly as one accumulator fed every tile in grid order would.
+    """
+
+    sums: np.ndarray  # (n, 4 + evidence), as `TileRegions.sums` but in raster coordinates
+    mins: np.ndarray  # (n, 2)
+    maxs: np.ndarray  # (n, 2)
+    target: np.ndarray  # (n,) uint8
+    pairs: np.ndarray  # (m, 2) uint32: labels linked across the block's inner tile borders
+    top_row: np.ndarray  # raster-width uint32: labels of the block's first pixel row (0: none)
+    bottom_row: np.ndarray  # raster-width uint32: labels of its last pixel row (0: none)
+
+
 @dataclass
 class RegionAccumulator:
     """Makes tile labels unique, links them across tile borders and keeps their statistics."""
@@ -185,6 +203,41 @@ class RegionAccumulator:
         keep = (a > 0) & (b > 0)
         if keep.any():
             self._pairs.append(np.stack([a[keep], b[keep]], axis=1))
+
+    def block(self, top_row: np.ndarray) -> RegionBlock:
+        """Everything added so far as a `RegionBlock`; `top_row` holds the labels `add` gave
+        the first pixel row (0 for no region), over the raster's width."""
+        empty = np.zeros((0, 2), dtype=np.uint32)
+        return RegionBlock(
+            sums=np.concatenate(self._sums[1:] or [np.zeros((0, self._sums[0].shape[1]))]),
+            mins=np.concatenate(self._mins[1:] or [np.zeros((0, 2))]),
+            maxs=np.concatenate(self._maxs[1:] or [np.zeros((0, 2))]),
+            target=np.concatenate(self._targets[1:] or [np.zeros(0, dtype=np.uint8)]),
+            pairs=np.concatenate(self._pairs) if self._pairs else empty,
+            top_row=top_row,
+            bottom_row=self._below.copy(),
+        )
+
+    def add_block(self, block: RegionBlock) -> int:
+        """Add the next band of tile rows, made by another accumulator; return the offset
+        added to its labels. Its first pixel row is linked to the previous block's last."""
+        offset = self._next_label - 1
+        if len(block.target):
+            self._sums.append(block.sums)
+            self._mins.append(block.mins)
+            self._maxs.append(block.maxs)
+            self._targets.append(block.target)
+            self._next_label += len(block.target)
+            self._pairs.append(block.pairs + np.uint32(offset))
+        top = np.where(block.top_row > 0, block.top_row + np.uint32(offset), 0).astype(np.uint32)
+        above = self._below
+        self._pair(top, above)
+        self._pair(top[1:], above[:-1])
+        self._pair(top[:-1], above[1:])
+        self._below = np.where(
+            block.bottom_row > 0, block.bottom_row + np.uint32(offset), 0
+        ).astype(np.uint32)
+        return offset
 
     def finish(self) -> Regions:
         """Merge labels across tile borders and return the final regions."""

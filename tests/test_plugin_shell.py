@@ -116,6 +116,7 @@ def test_load_start_open_dock_unload(qgis_app, qgis_iface, plugin_path: Path) ->
         "spex:extract_land_cover",
         "spex:spectral_index",
         "spex:install_dependencies",
+        "spex:batch_extract_land_cover",
     }
 
     action.trigger()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from .batch_algorithm import BatchExtractLandCoverAlgorithm
 from .common import ICON
 from .extract_algorithm import ExtractLandCoverAlgorithm
 from .index_algorithm import SpectralIndexAlgorithm
@@ -15,8 +16,8 @@ from .unavailable import UnavailableAlgorithm
 
 
 class SpexProvider(QgsProcessingProvider):
-    """Provider id ``spex``: ``spex:extract_land_cover``, ``spex:spectral_index`` and
-    ``spex:install_dependencies``. With Python packages missing, the first two are stand-ins
+    """Provider id ``spex``: ``spex:extract_land_cover``, ``spex:batch_extract_land_cover``,
+    ``spex:spectral_index`` and ``spex:install_dependencies``. With Python packages missing, the first two are stand-ins
     that say what is missing (`set_missing` switches once they are installed)."""
 
     def __init__(self, missing: Sequence[object] = ()) -> None:
@@ -39,10 +40,18 @@ class SpexProvider(QgsProcessingProvider):
                 )
             )
             self.addAlgorithm(
+                UnavailableAlgorithm(
+                    "batch_extract_land_cover",
+                    "Extract land cover from many rasters (Dask)",
+                    self.missing,
+                )
+            )
+            self.addAlgorithm(
                 UnavailableAlgorithm("spectral_index", "Spectral index", self.missing)
             )
         else:
             self.addAlgorithm(ExtractLandCoverAlgorithm())
+            self.addAlgorithm(BatchExtractLandCoverAlgorithm())
             self.addAlgorithm(SpectralIndexAlgorithm())
         self.addAlgorithm(InstallDependenciesAlgorithm())
 

@@ -1,0 +1,93 @@
+"""The scenes of a batch: inputs expanded, named, and their output folders checked for restart."""
+
+from __future__ import annotations
+
+import glob
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+#: Suffixes of a text file that lists one raster path per line.
+LIST_SUFFIXES = (".txt", ".lst", ".list")
+#: The four files of a finished `spex extract` folder.
+OUTPUT_FILES = ("mask.tif", "features.gpkg", "explanation.md", "run.json")
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One input raster of a batch and the name of its folder under the batch folder."""
+
+    name: str
+    path: Path
+
+
+def expand_inputs(items: Sequence[str | Path]) -> list[Path]:
+    """Files, glob patterns and text files of paths, as absolute paths in the order given.
+
+    A list file holds one path per line (blank lines and `#` comments skipped); relative paths
+    in it are taken from the list's folder. A path given twice is kept once.
+    """
+    paths: list[Path] = []
+    for item in items:
+        text = str(item)
+        if _GLOB_CHARS & set(text):
+            matches = sorted(glob.glob(text, recursive=True))
+            if not matches:
+                raise InputError(f"The pattern {text} matches no file; check it or quote it.")
+            paths += [Path(m) for m in matches]
+        elif Path(text).suffix.lower() in LIST_SUFFIXES and Path(text).is_file():
+            paths += _read_list(Path(text))
+        else:
+            paths.append(Path(text))
+    unique = dict.fromkeys(p.absolute() for p in paths)
+    if not unique:
+        raise InputError("No input scenes were given; give raster files, globs or a list file.")
+    return list(unique)
+
+
+def _read_list(path: Path) -> list[Path]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    entries = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    return [p if p.is_absolute() else path.parent / p for p in map(Path, entries)]
+
+
+def name_scenes(paths: Sequence[Path]) -> list[Scene]:
+    """Each path named by its file stem; a repeated stem gets -2, -3, ... in input order."""
+    taken: set[str] = set()
+    scenes = []
+    for path in paths:
+        name, n = path.stem or "scene", 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{path.stem}-{n}"
+        taken.add(name.lower())
+        scenes.append(Scene(name, path))
+    return scenes
+
+
+def finished_manifest(folder: Path, scene: Scene, prompt: str) -> dict[str, object] | None:
+    """The scene's run.json if its folder holds a complete run of `prompt` on it, else None."""
+    if not all((folder / name).is_file() for name in OUTPUT_FILES):
+        return None
+    try:
+        manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    recorded = manifest.get("input", {}).get("path") if isinstance(manifest, dict) else None
+    if manifest.get("prompt") != prompt or recorded != str(scene.path):
+        return None
+    return manifest
+
+
+def clear_partial(folder: Path) -> None:
+    """Remove what an interrupted run of this scene left: its staging folders, and the folder
+    itself when it holds an incomplete run (a finished one is moved in whole)."""
+    for leftover in folder.parent.glob(f".{glob.escape(folder.name)}.partial-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    if folder.is_dir() and not (folder / "run.json").is_file():
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,230 @@
+"""`spex batch` and the mosaic across workers on a real Dask cluster on 127.0.0.1.
+
+The scheduler and workers are `dask scheduler` / `dask worker` processes (ports chosen at run
+time, stopped at the end). Scenes are parts of the real Sentinel-2 sample scene, small so that
+the module stays fast on two shared cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from osgeo import ogr
+
+from spex.engine import ExtractionRequest, extract
+from tests.dask_cli_cluster import DaskCliCluster
+from tests.rasters import crop_raster
+
+PROMPT = "extract the water bodies and vegetation"
+#: (col, row, width, height) parts of the sample scene, one scene each.
+PARTS = {"north": (0, 0, 320, 256), "centre": (600, 200, 320, 256), "east": (1100, 400, 320, 256)}
+
+
+def run_spex(*args: object, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """The `spex` command in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "spex.engine.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def scenes(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("scenes")
+    return {name: crop_raster(s2_scene, folder / f"{name}.tif", w) for name, w in PARTS.items()}
+
+
+@pytest.fixture(scope="module")
+def single_runs(scenes: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Each scene extracted in this process, as `spex extract` does: the reference outputs."""
+    folder = tmp_path_factory.mktemp("single")
+    return {
+        name: extract(ExtractionRequest(path, PROMPT, folder / name)).out_dir
+        for name, path in scenes.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory):
+    with DaskCliCluster(tmp_path_factory.mktemp("dask"), workers=2) as running:
+        yield running
+
+
+def _features(path: Path) -> list[tuple]:
+    """Every feature's attributes and geometry, in order."""
+    source = ogr.Open(str(path))
+    layer = source.GetLayer(0)
+    return [(f.items(), f.GetGeometryRef().ExportToWkt()) for f in layer]
+
+
+def test_batch_matches_single_runs_and_isolates_a_corrupt_scene(
+    cluster: DaskCliCluster, scenes: dict[str, Path], single_runs: dict, tmp_path: Path
+) -> None:
+    corrupt = tmp_path / "corrupt.tif"
+    corrupt.write_bytes(scenes["north"].read_bytes()[:5000])  # a truncated download
+    listing = tmp_path / "scenes.txt"
+    listing.write_text(f"# two scenes\n{scenes['north']}\n{scenes['centre']}\n", encoding="utf-8")
+    out = tmp_path / "batch"
+    done = run_spex(
+        "batch", listing, corrupt, str(scenes["east"].parent / "ea*.tif"),
+        "--prompt", PROMPT, "--out", out, "--scheduler", cluster.address, "--quiet",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "3 done" in done.stdout and "1 failed" in done.stdout
+    error_lines = [line for line in done.stderr.splitlines() if "corrupt" in line]
+    assert len(error_lines) == 1 and "Traceback" not in done.stderr
+    for name, reference in single_runs.items():
+        assert (out / name / "mask.tif").read_bytes() == (reference / "mask.tif").read_bytes()
+        assert _features(out / name / "features.gpkg") == _features(reference / "features.gpkg")
+        assert sorted(p.name for p in (out / name).iterdir()) == sorted(
+            p.name for p in reference.iterdir()
+        )
+    record = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    status = {s["name"]: s["status"] for s in record["scenes"]}
+    assert status == {"north": "done", "centre": "done", "corrupt": "failed", "east": "done"}
+    failed = next(s for s in record["scenes"] if s["status"] == "failed")
+    assert "corrupt.tif" in failed["error"] and "\n" not in failed["error"]
+    assert not (out / "corrupt").exists()
+    summary = _features(out / "summary.gpkg")
+    per_scene = {name: len(_features(out / name / "features.gpkg")) for name in single_runs}
+    assert len(summary) == sum(per_scene.values())
+    for name, count in per_scene.items():
+        assert sum(attrs["scene"] == name for attrs, _ in summary) == count
+    north = next(s for s in record["scenes"] if s["name"] == "north")
+    reference = json.loads((single_runs["north"] / "run.json").read_text(encoding="utf-8"))
+    assert north["regions_per_target"] == reference["counts"]["regions_per_target"]
+
+    # A rerun skips the finished scenes (their files untouched) and tries the failed one again.
+    stamp = (out / "north" / "mask.tif").stat().st_mtime_ns
+    again = run_spex(
+        "batch", listing, corrupt, scenes["east"], "--prompt", PROMPT, "--out", out,
+        "--scheduler", cluster.address, "--quiet",
+    )  # fmt: skip
+    assert again.returncode == 1
+    assert "3 already finished, 1 failed" in again.stdout
+    assert (out / "north" / "mask.tif").stat().st_mtime_ns == stamp
+    other = run_spex("batch", listing, "--prompt", "extract the lakes", "--out", out, "--quiet")
+    assert other.returncode == 2 and "other options" in other.stderr
+
+
+def test_batch_redoes_a_partial_scene(
+    cluster: DaskCliCluster, scenes: dict[str, Path], single_runs: dict, tmp_path: Path
+) -> None:
+    out = tmp_path / "batch"
+    first = run_spex(
+        "batch", scenes["north"], "--prompt", PROMPT, "--out", out,
+        "--scheduler", cluster.address, "--quiet",
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    # What a run killed mid-scene leaves: a staging folder, and a folder without run.json.
+    (out / ".centre.partial-x1y2").mkdir()
+    (out / ".centre.partial-x1y2" / "mask.tif").write_bytes(b"half")
+    (out / "centre").mkdir()
+    (out / "centre" / "mask.tif").write_bytes(b"half")
+    again = run_spex(
+        "batch", scenes["north"], scenes["centre"], "--prompt", PROMPT, "--out", out,
+        "--scheduler", cluster.address, "--quiet",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "1 done, 1 already finished" in again.stdout
+    assert (out / "centre" / "mask.tif").read_bytes() == (
+        single_runs["centre"] / "mask.tif"
+    ).read_bytes()
+    assert not list(out.glob(".centre.partial-*"))
+
+
+def test_batch_finishes_after_a_worker_is_killed_mid_batch(
+    scenes: dict[str, Path], single_runs: dict, tmp_path: Path
+) -> None:
+    inputs = []
+    for copy in range(3):  # six scenes, so that both workers are busy when one dies
+        for name, path in scenes.items():
+            if copy == 0 or name != "east":
+                inputs.append(shutil.copy(path, tmp_path / f"{name}{copy}.tif"))
+    out = tmp_path / "batch"
+    with DaskCliCluster(tmp_path / "dask", workers=2, nanny=False) as cluster:
+        batch = subprocess.Popen(
+            [sys.executable, "-m", "spex.engine.cli", "batch", *map(str, inputs),
+             "--prompt", PROMPT, "--out", str(out), "--scheduler", cluster.address, "--quiet"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while not _done_scenes(out) and time.monotonic() < deadline:
+                time.sleep(0.2)  # wait until the workers have warmed up and finished one scene
+            assert _done_scenes(out), cluster.log("w0") + cluster.log("w1")
+            cluster.kill(cluster.workers[0])
+            stdout, stderr = batch.communicate(timeout=240)
+        finally:
+            if batch.poll() is None:
+                os.killpg(batch.pid, signal.SIGKILL)
+                batch.wait()
+    assert batch.returncode == 0, stderr
+    assert f"{len(inputs)} done" in stdout
+    for path in inputs:
+        reference = single_runs[Path(path).stem.rstrip("012")]
+        assert (out / Path(path).stem / "mask.tif").read_bytes() == (
+            reference / "mask.tif"
+        ).read_bytes()
+    assert not list(out.glob(".*.partial-*"))
+
+
+def _done_scenes(out: Path) -> int:
+    return sum(1 for run in out.glob("*/run.json"))
+
+
+def test_mosaic_across_workers_is_byte_identical(
+    cluster: DaskCliCluster, scenes: dict[str, Path], tmp_path: Path
+) -> None:
+    """A raster of 3 x 2 tiles in bands of one tile row: regions cross the band border."""
+    from distributed import Client
+
+    from spex.engine.mosaic import DaskClassifyPass
+
+    raster = scenes["north"]
+    single = extract(ExtractionRequest(raster, PROMPT, tmp_path / "single", tile_size=128))
+    with Client(cluster.address) as client:
+        classify = DaskClassifyPass(client, rows_per_band=1)
+        spread = extract(
+            ExtractionRequest(raster, PROMPT, tmp_path / "spread", tile_size=128),
+            classify=classify,
+        )
+    assert classify.bands_run == 2
+    assert spread.mask_path.read_bytes() == single.mask_path.read_bytes()
+    assert _features(spread.features_path) == _features(single.features_path)
+    assert spread.explanation_path.read_text() == single.explanation_path.read_text()
+    assert spread.manifest["counts"] == single.manifest["counts"]
+    # Some kept region crosses the band border (row 128), so the linking was exercised.
+    transform = single.manifest["input"]["transform"]
+    border_y = transform[5] + 128 * transform[4]
+    envelopes = [
+        ogr.CreateGeometryFromWkt(wkt).GetEnvelope() for _, wkt in _features(spread.features_path)
+    ]
+    assert any(ymin < border_y < ymax for _, _, ymin, ymax in envelopes)
+
+
+def test_extract_cli_on_the_cluster_matches_and_reports_mistakes(
+    cluster: DaskCliCluster, scenes: dict[str, Path], tmp_path: Path
+) -> None:
+    raster = scenes["centre"]
+    plain = run_spex("extract", raster, "--prompt", PROMPT, "--out", tmp_path / "a", "--quiet",
+                     "--tile", "128")  # fmt: skip
+    spread = run_spex("extract", raster, "--prompt", PROMPT, "--out", tmp_path / "b", "--quiet",
+                      "--tile", "128", "--scheduler", cluster.address)  # fmt: skip
+    assert plain.returncode == 0 and spread.returncode == 0, spread.stderr
+    assert (tmp_path / "a" / "mask.tif").read_bytes() == (tmp_path / "b" / "mask.tif").read_bytes()
+    both = run_spex("extract", raster, "--prompt", PROMPT, "--out", tmp_path / "c",
+                    "--scheduler", cluster.address, "--workers", "2")  # fmt: skip
+    assert both.returncode == 2
+    assert both.stderr.strip() == "spex: error: Give --scheduler or --workers, not both."
+    assert not (tmp_path / "c").exists()

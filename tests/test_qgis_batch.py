@@ -1,0 +1,106 @@
+"""`spex:batch_extract_land_cover` in real QGIS: a local Dask cluster of worker processes,
+progress and cancel through the feedback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from qgis.core import (
+    QgsApplication,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
+
+from spex.spex_qgis.processing.provider import SpexProvider
+from tests.rasters import crop_raster
+
+PROMPT = "extract the water bodies and vegetation"
+
+
+@pytest.fixture(scope="module")
+def provider(qgis_processing):
+    registry = QgsApplication.processingRegistry()
+    registered = SpexProvider()
+    assert registry.addProvider(registered)
+    yield registered
+    registry.removeProvider(registered)
+
+
+@pytest.fixture(scope="module")
+def scenes(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("scenes")
+    windows = [(0, 0, 256, 256), (700, 300, 256, 256), (1200, 500, 256, 256)]
+    return [crop_raster(s2_scene, folder / f"part{i}.tif", w) for i, w in enumerate(windows)]
+
+
+class _Feedback(QgsProcessingFeedback):
+    """Records progress and messages; cancels after `cancel_after` scenes when given."""
+
+    def __init__(self, cancel_after: int | None = None) -> None:
+        super().__init__()
+        self.cancel_after = cancel_after
+        self.values: list[float] = []
+        self.infos: list[str] = []
+
+    def setProgress(self, value: float) -> None:  # noqa: N802 - QGIS API
+        self.values.append(value)
+        super().setProgress(value)
+
+    def pushInfo(self, info: str) -> None:  # noqa: N802 - QGIS API
+        self.infos.append(info)
+        done = sum(": done in" in line for line in self.infos)
+        if self.cancel_after is not None and done >= self.cancel_after:
+            self.cancel()
+        super().pushInfo(info)
+
+
+def test_batch_algorithm_runs_every_layer(provider, scenes: list[Path], tmp_path: Path) -> None:
+    import processing
+
+    layer = QgsRasterLayer(str(scenes[0]), "part0")
+    feedback = _Feedback()
+    out = processing.run(
+        "spex:batch_extract_land_cover",
+        {
+            "INPUTS": [layer, str(scenes[1])],
+            "PROMPT": PROMPT,
+            "WORKERS": 1,
+            "OUTPUT": str(tmp_path / "batch"),
+        },
+        feedback=feedback,
+    )
+    assert (out["DONE"], out["FAILED"]) == (2, 0)
+    for name in ("part0", "part1"):
+        assert (tmp_path / "batch" / name / "mask.tif").is_file()
+    summary = QgsVectorLayer(out["SUMMARY"], "summary", "ogr")
+    assert summary.isValid() and summary.featureCount() > 0
+    assert {f["scene"] for f in summary.getFeatures()} == {"part0", "part1"}
+    assert max(feedback.values) == 100.0
+    assert sum(": done in" in line for line in feedback.infos) == 2
+
+
+def test_batch_algorithm_cancels_through_the_feedback(
+    provider, scenes: list[Path], tmp_path: Path
+) -> None:
+    import processing
+
+    feedback = _Feedback(cancel_after=1)
+    with pytest.raises(QgsProcessingException, match="cancelled"):
+        processing.run(
+            "spex:batch_extract_land_cover",
+            {
+                "INPUTS": [str(p) for p in scenes],
+                "PROMPT": PROMPT,
+                "WORKERS": 1,
+                "OUTPUT": str(tmp_path / "batch"),
+            },
+            feedback=feedback,
+        )
+    record = json.loads((tmp_path / "batch" / "batch.json").read_text(encoding="utf-8"))
+    statuses = [scene["status"] for scene in record["scenes"]]
+    assert statuses.count("done") >= 1 and "pending" in statuses
+    assert not (tmp_path / "batch" / "summary.gpkg").exists()
