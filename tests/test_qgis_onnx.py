@@ -3,6 +3,7 @@ Processing algorithm in real QGIS (offscreen); the provider that ran is shown.""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,8 @@ def test_dock_plan_preview_names_the_models_classes_and_runs_them(
         dock.backend_combo.setCurrentIndex(dock.backend_combo.findData("onnx"))
         dock.prompt_edit.setPlainText("extract the tea")
         assert dock.update_plan() == ""
-        assert "Coffee, Juice" in dock.plan_label.text() and "'tea'" in dock.plan_label.text()
+        shown = html.unescape(dock.plan_label.text())
+        assert "Coffee, Juice" in shown and "'tea'" in shown
         dock.prompt_edit.setPlainText("extract the coffee and the juices")
         assert dock.update_plan().startswith("Targets: Coffee, Juice.")
         before = set(QgsProject.instance().mapLayers())

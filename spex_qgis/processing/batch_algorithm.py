@@ -80,7 +80,7 @@ class BatchExtractLandCoverAlgorithm(QgsProcessingAlgorithm):
 
         add(
             QgsProcessingParameterMultipleLayers(
-                self.INPUTS, "Multispectral rasters", QgsProcessing.TypeRaster
+                self.INPUTS, "Multispectral rasters", QgsProcessing.SourceType.TypeRaster
             ),
             "Raster layers or raster files; each becomes one task.",
         )
@@ -108,7 +108,7 @@ class BatchExtractLandCoverAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(
                 self.WORKERS,
                 "Worker processes (0: one per core)",
-                QgsProcessingParameterNumber.Integer,
+                QgsProcessingParameterNumber.Type.Integer,
                 defaultValue=0,
                 minValue=0,
             ),
