@@ -6,7 +6,6 @@ from pathlib import Path
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -18,13 +17,24 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtGui import QIcon
 
-from .common import ICON, optional_text, raster_file, run_engine
+from .common import SpexAlgorithm, optional_text, raster_file, run_engine
 
 
-class BatchExtractLandCoverAlgorithm(QgsProcessingAlgorithm):
+class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
     """The same instruction on many rasters, one Dask task per raster, one folder per raster."""
+
+    ALGORITHM_ID = "batch_extract_land_cover"
+    TITLE = "Extract land cover from many rasters (Dask)"
+    HELP = (
+        "Runs one instruction on every raster given, in parallel on a local Dask cluster "
+        "(worker processes). Each raster gets its own folder in OUTPUT with mask.tif, "
+        "features.gpkg, explanation.md and run.json, exactly as the command line's "
+        "<i>spex extract</i> writes them. OUTPUT also gets batch.json (every raster's "
+        "status, error, timings and totals) and summary.gpkg (every region, with a "
+        "<i>scene</i> attribute). A raster that fails is reported and the others go on; "
+        "running again into the same folder skips the rasters already finished."
+    )
 
     INPUTS = "INPUTS"
     PROMPT = "PROMPT"
@@ -33,42 +43,6 @@ class BatchExtractLandCoverAlgorithm(QgsProcessingAlgorithm):
     BACKEND = "BACKEND"
     WORKERS = "WORKERS"
     OUTPUT = "OUTPUT"
-
-    def name(self) -> str:
-        """Algorithm id inside the provider."""
-        return "batch_extract_land_cover"
-
-    def displayName(self) -> str:  # noqa: N802 - QGIS API
-        """Name in the toolbox."""
-        return "Extract land cover from many rasters (Dask)"
-
-    def group(self) -> str:
-        """Toolbox group."""
-        return "Land cover"
-
-    def groupId(self) -> str:  # noqa: N802 - QGIS API
-        """Toolbox group id."""
-        return "landcover"
-
-    def icon(self) -> QIcon:
-        """The plugin icon."""
-        return QIcon(str(ICON))
-
-    def shortHelpString(self) -> str:  # noqa: N802 - QGIS API
-        """Help shown beside the dialog."""
-        return (
-            "Runs one instruction on every raster given, in parallel on a local Dask cluster "
-            "(worker processes). Each raster gets its own folder in OUTPUT with mask.tif, "
-            "features.gpkg, explanation.md and run.json, exactly as the command line's "
-            "<i>spex extract</i> writes them. OUTPUT also gets batch.json (every raster's "
-            "status, error, timings and totals) and summary.gpkg (every region, with a "
-            "<i>scene</i> attribute). A raster that fails is reported and the others go on; "
-            "running again into the same folder skips the rasters already finished."
-        )
-
-    def createInstance(self) -> BatchExtractLandCoverAlgorithm:  # noqa: N802 - QGIS API
-        """A fresh instance."""
-        return BatchExtractLandCoverAlgorithm()
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
         """Declare the parameters and outputs."""

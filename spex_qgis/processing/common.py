@@ -8,14 +8,55 @@ from pathlib import Path
 
 from qgis.core import (
     QgsApplication,
+    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsRasterFileWriter,
     QgsRasterLayer,
     QgsVectorFileWriter,
 )
+from qgis.PyQt.QtGui import QIcon
 
 ICON = Path(__file__).resolve().parent.parent.parent / "resources" / "icons" / "spex.svg"
+
+
+class SpexAlgorithm(QgsProcessingAlgorithm):
+    """What every SPEX algorithm says of itself, from class attributes: ``ALGORITHM_ID``,
+    ``TITLE``, ``GROUP``, ``GROUP_ID`` and ``HELP``."""
+
+    ALGORITHM_ID = ""
+    TITLE = ""
+    GROUP = "Land cover"
+    GROUP_ID = "landcover"
+    HELP = ""
+
+    def name(self) -> str:
+        """Algorithm id inside the provider."""
+        return self.ALGORITHM_ID
+
+    def displayName(self) -> str:  # noqa: N802 - QGIS API
+        """Name in the toolbox."""
+        return self.TITLE
+
+    def group(self) -> str:
+        """Toolbox group."""
+        return self.GROUP
+
+    def groupId(self) -> str:  # noqa: N802 - QGIS API
+        """Toolbox group id."""
+        return self.GROUP_ID
+
+    def icon(self) -> QIcon:
+        """The plugin icon."""
+        return QIcon(str(ICON))
+
+    def shortHelpString(self) -> str:  # noqa: N802 - QGIS API
+        """Help shown beside the dialog."""
+        return self.HELP
+
+    def createInstance(self) -> SpexAlgorithm:  # noqa: N802 - QGIS API
+        """A fresh instance (batch mode and the modeler make many)."""
+        return type(self)()
 
 
 def monitor_for(feedback: QgsProcessingFeedback | None) -> object:

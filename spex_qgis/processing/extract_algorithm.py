@@ -8,7 +8,6 @@ from pathlib import Path
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -24,9 +23,15 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
 )
-from qgis.PyQt.QtGui import QIcon
 
-from .common import ICON, monitor_for, optional_text, place_output, raster_file, run_engine
+from .common import (
+    SpexAlgorithm,
+    monitor_for,
+    optional_text,
+    place_output,
+    raster_file,
+    run_engine,
+)
 
 #: Files a previous run leaves in the run folder; only these are replaced by a new run.
 RUN_FILES = {"explanation.md", "run.json"}
@@ -52,8 +57,19 @@ class _Styler(QgsProcessingLayerPostProcessorInterface):
         set_abstract(layer, *self.abstract)
 
 
-class ExtractLandCoverAlgorithm(QgsProcessingAlgorithm):
+class ExtractLandCoverAlgorithm(SpexAlgorithm):
     """Extract the land cover an instruction asks for from a multispectral raster."""
+
+    ALGORITHM_ID = "extract_land_cover"
+    TITLE = "Extract land cover from an instruction"
+    HELP = (
+        "Turns an instruction such as <i>extract the water bodies larger than 2 ha</i> and a "
+        "multispectral raster into a class raster (0 background, 1..N the targets in the "
+        "order asked, 255 nodata), polygons with attributes (class, area in m² and ha, "
+        "confidence, mean index values, location) and an explanation grounded in measured "
+        "evidence (returned as EXPLANATION and written beside the run manifest, MANIFEST)."
+        "<br><br>Band roles come from BANDS, else SENSOR, else the band descriptions."
+    )
 
     INPUT = "INPUT"
     PROMPT = "PROMPT"
@@ -66,41 +82,6 @@ class ExtractLandCoverAlgorithm(QgsProcessingAlgorithm):
     MODEL = "MODEL"
     OUTPUT_MASK = "OUTPUT_MASK"
     OUTPUT_FEATURES = "OUTPUT_FEATURES"
-
-    def name(self) -> str:
-        """Algorithm id inside the provider."""
-        return "extract_land_cover"
-
-    def displayName(self) -> str:  # noqa: N802 - QGIS API
-        """Name in the toolbox."""
-        return "Extract land cover from an instruction"
-
-    def group(self) -> str:
-        """Toolbox group."""
-        return "Land cover"
-
-    def groupId(self) -> str:  # noqa: N802 - QGIS API
-        """Toolbox group id."""
-        return "landcover"
-
-    def icon(self) -> QIcon:
-        """The plugin icon."""
-        return QIcon(str(ICON))
-
-    def shortHelpString(self) -> str:  # noqa: N802 - QGIS API
-        """Help shown beside the dialog."""
-        return (
-            "Turns an instruction such as <i>extract the water bodies larger than 2 ha</i> and a "
-            "multispectral raster into a class raster (0 background, 1..N the targets in the "
-            "order asked, 255 nodata), polygons with attributes (class, area in m² and ha, "
-            "confidence, mean index values, location) and an explanation grounded in measured "
-            "evidence (returned as EXPLANATION and written beside the run manifest, MANIFEST)."
-            "<br><br>Band roles come from BANDS, else SENSOR, else the band descriptions."
-        )
-
-    def createInstance(self) -> ExtractLandCoverAlgorithm:  # noqa: N802 - QGIS API
-        """A fresh instance (batch mode and the modeler make many)."""
-        return ExtractLandCoverAlgorithm()
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
         """Declare the parameters and outputs."""

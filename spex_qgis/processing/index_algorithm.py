@@ -6,20 +6,30 @@ import tempfile
 from pathlib import Path
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtGui import QIcon
 
-from .common import ICON, monitor_for, optional_text, place_output, raster_file, run_engine
+from .common import (
+    SpexAlgorithm,
+    monitor_for,
+    optional_text,
+    place_output,
+    raster_file,
+    run_engine,
+)
 
 
-class SpectralIndexAlgorithm(QgsProcessingAlgorithm):
+class SpectralIndexAlgorithm(SpexAlgorithm):
     """Compute NDVI, MNDWI, NDBI, ... from band roles, tile by tile, nodata-aware."""
+
+    ALGORITHM_ID = "spectral_index"
+    TITLE = "Spectral index"
+    GROUP = "Spectral indices"
+    GROUP_ID = "indices"
 
     INPUT = "INPUT"
     INDEX = "INDEX"
@@ -27,39 +37,15 @@ class SpectralIndexAlgorithm(QgsProcessingAlgorithm):
     SENSOR = "SENSOR"
     OUTPUT = "OUTPUT"
 
-    def name(self) -> str:
-        """Algorithm id inside the provider."""
-        return "spectral_index"
-
-    def displayName(self) -> str:  # noqa: N802 - QGIS API
-        """Name in the toolbox."""
-        return "Spectral index"
-
-    def group(self) -> str:
-        """Toolbox group."""
-        return "Spectral indices"
-
-    def groupId(self) -> str:  # noqa: N802 - QGIS API
-        """Toolbox group id."""
-        return "indices"
-
-    def icon(self) -> QIcon:
-        """The plugin icon."""
-        return QIcon(str(ICON))
-
     def shortHelpString(self) -> str:  # noqa: N802 - QGIS API
-        """Help shown beside the dialog."""
+        """Help shown beside the dialog, naming every index."""
         from spex.engine.indices import INDICES
 
-        names = ", ".join(INDICES)
         return (
             "Computes one spectral index from the raster's band roles, in reflectance, as a "
-            f"float32 GeoTIFF (nodata -9999). Indices: {names}. See docs/indices.md for formulas."
+            f"float32 GeoTIFF (nodata -9999). Indices: {', '.join(INDICES)}. See "
+            "docs/indices.md for formulas."
         )
-
-    def createInstance(self) -> SpectralIndexAlgorithm:  # noqa: N802 - QGIS API
-        """A fresh instance."""
-        return SpectralIndexAlgorithm()
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
         """Declare the parameters."""

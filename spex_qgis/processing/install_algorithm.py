@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -18,51 +17,28 @@ from qgis.core import (
     QgsProcessingParameterBoolean,
     QgsProcessingParameterFile,
 )
-from qgis.PyQt.QtGui import QIcon
 
 from .. import dependencies
-from .common import ICON
+from .common import SpexAlgorithm
 
 ALGORITHM_ID = "spex:install_dependencies"
 
 
-class InstallDependenciesAlgorithm(QgsProcessingAlgorithm):
+class InstallDependenciesAlgorithm(SpexAlgorithm):
     """pip-install what the engine lacks into ``<profile>/python/spex-packages``."""
+
+    ALGORITHM_ID = "install_dependencies"
+    TITLE = "Install the Python packages SPEX needs"
+    GROUP = "Set-up"
+    GROUP_ID = "setup"
+    HELP = (
+        "Installs the Python packages the SPEX engine needs and QGIS lacks (rasterio, ...) "
+        "into a folder of this QGIS profile, pinning every package QGIS already ships. "
+        "Headless: <code>qgis_process.bin run spex:install_dependencies</code>."
+    )
 
     FIND_LINKS = "FIND_LINKS"
     NO_INDEX = "NO_INDEX"
-
-    def name(self) -> str:
-        """Algorithm id inside the provider."""
-        return "install_dependencies"
-
-    def displayName(self) -> str:  # noqa: N802 - QGIS API
-        """Name in the toolbox."""
-        return "Install the Python packages SPEX needs"
-
-    def group(self) -> str:
-        """Toolbox group."""
-        return "Set-up"
-
-    def groupId(self) -> str:  # noqa: N802 - QGIS API
-        """Toolbox group id."""
-        return "setup"
-
-    def icon(self) -> QIcon:
-        """The plugin icon."""
-        return QIcon(str(ICON))
-
-    def shortHelpString(self) -> str:  # noqa: N802 - QGIS API
-        """Help shown beside the dialog."""
-        return (
-            "Installs the Python packages the SPEX engine needs and QGIS lacks (rasterio, ...) "
-            "into a folder of this QGIS profile, pinning every package QGIS already ships. "
-            "Headless: <code>qgis_process.bin run spex:install_dependencies</code>."
-        )
-
-    def createInstance(self) -> InstallDependenciesAlgorithm:  # noqa: N802 - QGIS API
-        """A fresh instance."""
-        return InstallDependenciesAlgorithm()
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
         """Optional offline source: a folder of wheels, and no package index."""
