@@ -7,10 +7,11 @@ Run as `python -m bench.job read PATH`, `python -m bench.job manual PATH OUT` or
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
+
+from spex.engine.profiling import peak_memory_mb
 
 
 def plain_windowed_read(path: Path, tile: int = 512) -> dict[str, object]:
@@ -95,18 +96,6 @@ def extract(path: Path, out: Path, prompt: str, profile: bool = False) -> dict[s
         "timings_s": result.manifest["timings_s"],
         "profile": result.manifest.get("profile"),
     }
-
-
-def peak_memory_mb() -> float:
-    """This program's own peak resident memory (`VmHWM`): `ru_maxrss` would keep the peak of
-    the benchmark process that started it (Linux carries it across fork and exec)."""
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str]) -> None:
