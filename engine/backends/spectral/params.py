@@ -20,15 +20,19 @@ class SpectralParams:
     #: Built-up candidates: NDVI below the vegetation threshold minus this margin.
     builtup_ndvi_margin: float = 0.05
     #: Bare soil needs evidence this many robust deviations beyond the built-up side.
-    bare_evidence_z: float = 4.0
+    bare_evidence_z: float = 8.0
     #: ... and when its side is at most this share of the non-vegetated land.
     bare_max_share: float = 0.5
 
     #: Cloud seeds must be this many times brighter than the rest of the scene's 95th percentile.
-    cloud_contrast: float = 1.5
+    cloud_contrast: float = 1.0
 
     #: Haze (HOT) cloud seeds: the same test, with this factor.
     haze_contrast: float = 1.6
+    #: Hazy pixels stay out of the land seeds, unless the haze failed the contrast test and
+    #: covers more than this share of the non-vegetated land: then it is that land's own
+    #: brightness (a town's roofs), not a haze layer over it.
+    haze_land_max_share: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able values for the run manifest."""

