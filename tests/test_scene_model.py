@@ -14,7 +14,7 @@ from spex.engine.backends.spectral.scene_model import (
     predict_proba,
     top_class,
 )
-from spex.engine.backends.spectral.seeds import bimodality, mode_gap, otsu_threshold
+from spex.engine.backends.spectral.histograms import bimodality, mode_gap, otsu_threshold
 from spex.engine.backends.spectral.smoothing import HALO, smooth_probabilities
 
 S2_ROLES = (

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...indices import compute_index
+from .haze import contrasted_cloud, dark_for_water, find_haze
+from .histograms import bimodality, clamp, mode_gap, otsu_threshold, rel, robust_z
 from .params import SpectralParams
 
 #: Seeds below this count disable a class (too few to fit a covariance reliably); tiny samples
@@ -38,28 +40,6 @@ class SeedResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
-    """Otsu's threshold of finite ``values`` (histogram over their 0.5-99.5 percentile range)."""
-    v = values[np.isfinite(values)]
-    if v.size < 2:
-        return float("nan")
-    lo, hi = np.percentile(v, [0.5, 99.5])
-    if not hi > lo:
-        return float(lo)
-    hist, edges = np.histogram(np.clip(v, lo, hi), bins=bins, range=(lo, hi))
-    centres = 0.5 * (edges[:-1] + edges[1:])
-    w0 = np.cumsum(hist).astype(np.float64)
-    w1 = w0[-1] - w0
-    s0 = np.cumsum(hist * centres)
-    m0 = s0 / np.maximum(w0, 1)
-    m1 = (s0[-1] - s0) / np.maximum(w1, 1)
-    between = (w0 * w1 * (m0 - m1) ** 2)[:-1]
-    # Well-separated modes give a plateau of equal maxima (every empty bin between them):
-    # take its middle, not its first bin at the foot of the lower mode.
-    best = np.flatnonzero(between >= between.max() * (1 - 1e-9))
-    return float(edges[1 + int(best[len(best) // 2])])
-
-
 def dark_offsets(sample: Mapping[str, np.ndarray], calibrated: bool) -> dict[str, float]:
     """Per-band additive offsets to subtract before indices (partial dark-object subtraction).
 
@@ -71,61 +51,6 @@ def dark_offsets(sample: Mapping[str, np.ndarray], calibrated: bool) -> dict[str
     if calibrated:
         return {role: 0.0 for role in sample}
     return {role: float(0.5 * np.percentile(v, 0.1)) for role, v in sample.items()}
-
-
-def mode_gap(values: np.ndarray, t: float) -> float:
-    """Distance between the medians of the two sides of threshold ``t`` (0 if one is empty).
-
-    Compares a candidate mode with the rest of the scene, not with the scene's median, which
-    a class covering half the scene (a coastal or flooded scene's water) drags towards itself.
-    """
-    above, below = values[values > t], values[values <= t]
-    if above.size == 0 or below.size == 0:
-        return 0.0
-    return float(np.median(above) - np.median(below))
-
-
-def bimodality(values: np.ndarray) -> tuple[float, float]:
-    """Otsu threshold of ``values`` and Ashman's D of the two sides (separation in pooled sd).
-
-    D > 2 is the usual mark of two distinct modes; a unimodal histogram cut in two gives
-    about 1.6-1.9 for any threshold.
-    """
-    t = otsu_threshold(values)
-    a, b = values[values > t], values[values <= t]
-    if a.size < 2 or b.size < 2:
-        return t, 0.0
-    d = np.sqrt(2) * abs(a.mean() - b.mean()) / np.sqrt(a.var() + b.var() + 1e-12)
-    return t, float(d)
-
-
-def _clamp(value: float, lo: float, hi: float) -> float:
-    return float(min(max(value, lo), hi)) if np.isfinite(value) else float(lo)
-
-
-def _rel(v: np.ndarray, q: float) -> float:
-    return float(np.percentile(v, q))
-
-
-def _robust_z(v: np.ndarray) -> np.ndarray:
-    """(v - median) / (1.4826 MAD), with the MAD floored so a flat scene is not all outliers."""
-    med = np.median(v)
-    mad = max(1.4826 * float(np.median(np.abs(v - med))), 0.02)
-    return (v - med) / mad
-
-
-def _dark_for_water(bands: Mapping[str, np.ndarray], cal: bool) -> np.ndarray | bool:
-    """Water absorbs NIR and SWIR: both well below the scene's typical land (its 75th
-    percentile, so a scene mostly of water still has land there), and for reflectance below
-    fixed levels too. Wet soil, snow and haze fail it (bright NIR); shadows are the risk."""
-    dark: np.ndarray | bool = True
-    for role, limit in (("nir", 0.2), ("swir1", 0.15)):
-        if role in bands:
-            v = bands[role]
-            dark = dark & (v < 0.6 * _rel(v, 75))
-            if cal:
-                dark = dark & (v < limit)
-    return dark
 
 
 def _water_tail(
@@ -146,10 +71,10 @@ def _water_tail(
     if "nir" not in bands:
         return None
     nir = bands["nir"]
-    tail = (_robust_z(w) > 4.0) & (w > np.median(w) + 0.25) & (nir < _rel(nir, 5))
-    tail &= _dark_for_water(bands, cal)
+    tail = (robust_z(w) > 4.0) & (w > np.median(w) + 0.25) & (nir < rel(nir, 5))
+    tail &= dark_for_water(bands, cal)
     if "swir1" in bands:
-        tail &= bands["swir1"] < _rel(bands["swir1"], 5)
+        tail &= bands["swir1"] < rel(bands["swir1"], 5)
     if ndvi is not None and ndvi_t is not None:
         # Mixed pond pixels keep much of their neighbours' NDVI: only dense canopy is excluded.
         tail &= ndvi < max(ndvi_t, 0.6)
@@ -159,127 +84,6 @@ def _water_tail(
     if tail.mean() > 0.05:
         return None
     return tail
-
-
-#: Cirrus (S2 B10, 1375 nm) TOA reflectance above which a pixel is high cloud: Sen2Cor's
-#: thin-cirrus level (0.012); Fmask 4 scales B10 / 0.04 into a cirrus probability. Surface light
-#: hardly reaches the sensor at 1375 nm (water vapour absorbs it), so clear sky is near 0.
-CIRRUS_REFLECTANCE = 0.012
-
-
-#: Share of the scene that must be strong haze (HOT) before haze is modelled at all.
-HAZE_MIN_SHARE = 0.005
-
-
-@dataclass(frozen=True)
-class HazeResult:
-    """Cloud and haze evidence over the sample: confident cloud, any haze, and how."""
-
-    cloud: np.ndarray  # strong haze, thick cloud or cirrus: cloud seeds
-    hazy: np.ndarray  # weak haze too: kept out of the land-cover seeds
-    thresholds: dict[str, float]
-    how: dict[str, str]
-    notes: tuple[str, ...] = ()
-    cirrus: np.ndarray | None = None  # cirrus-band cloud: measured directly, no contrast test
-
-
-def clear_line_hot(blue: np.ndarray, red: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Haze-optimised transform against this scene's clear line (Zhang et al. 2002).
-
-    Clear land lies on a line in blue-red space; haze adds more blue than red and moves pixels
-    above it. The line is the lower envelope (20th percentile of blue in 24 red bins, by
-    quantile), so haze, bright water and clouds do not pull it up. Returns (HOT, intercept,
-    slope): HOT is the perpendicular distance above the line, in the bands' own units.
-    """
-    edges = np.quantile(red, np.linspace(0.02, 0.98, 25))
-    xs, ys = [], []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        m = (red >= lo) & (red <= hi)
-        if m.sum() >= max(5, len(red) // 2000):
-            xs.append(float(np.median(red[m])))
-            ys.append(float(np.percentile(blue[m], 20)))
-    if len(xs) >= 3 and np.ptp(xs) > 0:
-        slope, icept = np.polyfit(xs, ys, 1)
-    else:
-        slope, icept = 0.5, float(np.percentile(blue - 0.5 * red, 20))
-    slope = float(np.clip(slope, 0.2, 1.5))  # a physical clear line: blue rises with red
-    icept = float(np.percentile(blue - slope * red, 20)) if not np.isfinite(icept) else icept
-    return (blue - (icept + slope * red)) / np.sqrt(1 + slope * slope), float(icept), slope
-
-
-def _haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult | None:
-    """Cloud and haze from the cirrus band and the scene-fitted HOT (None without blue + red).
-
-    HOT above the clear land's median by max(5 robust sigma, 10 % of the median blue) is
-    strong haze or cloud (a seed); by max(2.5 sigma, 4 %) it is haze that must not seed land
-    classes. Dark water (its blue is high for its red) is excluded; whiteness (Fmask's flat
-    visible spectrum, < 0.7) and above-median visible brightness are required of cloud seeds.
-    """
-    roles = set(bands)
-    cloud = np.zeros(n, dtype=bool)
-    hazy = np.zeros(n, dtype=bool)
-    thr: dict[str, float] = {}
-    how: dict[str, str] = {}
-    notes: list[str] = []
-    if "cirrus" in roles:
-        ci = bands["cirrus"]
-        # Digital numbers: clear sky is the band's floor; cirrus is a far, bright tail.
-        t_ci = CIRRUS_REFLECTANCE if cal else max(4.0 * _rel(ci, 50), _rel(ci, 50) + 0.05)
-        high = ci > t_ci
-        thr["cirrus"] = float(t_ci)
-        how["cirrus"] = (
-            f"cirrus band > {CIRRUS_REFLECTANCE} TOA reflectance (Sen2Cor thin cirrus)"
-            if cal
-            else "cirrus band > 4x its scene median (digital numbers)"
-        )
-        if high.mean() > 0.001:
-            cloud |= high
-            hazy |= high
-        else:
-            notes.append("cirrus band: no cirrus in this scene (haze, if any, is low cloud)")
-    if not {"blue", "red"} <= roles:
-        notes.append("no blue band: haze cannot be measured (HOT); thin haze is not flagged")
-        if "cirrus" not in roles:
-            return None
-        return HazeResult(cloud, hazy, thr, how, tuple(notes), cloud.copy())
-    cirrus = cloud.copy()
-    blue, red = bands["blue"], bands["red"]
-    hot, icept, slope = clear_line_hot(blue, red)
-    wet = _dark_for_water(bands, cal)
-    land = ~wet if isinstance(wet, np.ndarray) else np.ones(n, dtype=bool)
-    ref = hot[land] if land.sum() > 10 else hot
-    med = float(np.median(ref))
-    sigma = 1.4826 * float(np.median(np.abs(ref - med)))
-    b_med = _rel(blue, 50)
-    t_strong = med + max(5.0 * sigma, 0.10 * b_med)
-    t_weak = med + max(2.5 * sigma, 0.04 * b_med)
-    vis = [bands[r] for r in ("blue", "green", "red") if r in roles]
-    mean = np.mean(vis, axis=0)
-    white = np.sum([np.abs(v - mean) for v in vis], axis=0) / np.maximum(mean, 1e-6)
-    # Haze flattens the visible spectrum: whiter than this scene's typical land (its median
-    # whiteness), not only Fmask's absolute 0.7, which bright roofs and soils also pass.
-    w_med = float(np.median(white[land])) if land.any() else 0.7
-    w_strong, w_weak = min(0.7, 0.6 * w_med), min(0.7, 0.8 * w_med)
-    strong = land & (hot > t_strong) & (white < w_strong) & (mean > _rel(mean, 50))
-    thr["HOT"] = float(t_strong)
-    thr["HOT (haze)"] = float(t_weak)
-    if strong.mean() < HAZE_MIN_SHARE:
-        # A few pixels above the clear line are bright roofs and soils (HOT's known confusers),
-        # not a haze layer: haze and cloud cover a sizeable part of a scene when present.
-        notes.append(f"no haze layer: {strong.mean():.2%} of the scene above the HOT threshold")
-        return HazeResult(cloud, hazy, thr, how, tuple(notes), cirrus)
-    cloud |= strong
-    hazy |= land & (hot > t_weak) & (white < w_weak)
-    how["HOT"] = (
-        f"blue above this scene's clear line (blue = {icept:.3g} + {slope:.2f} red): median "
-        "+ max(5 robust sigma, 0.1 x median blue); visible brighter than the median and "
-        "flatter (whiteness < 0.6 x the scene's median, Fmask's test made relative)"
-    )
-    how["HOT (haze)"] = (
-        "median + max(2.5 robust sigma, 0.04 x median blue), whiteness < 0.8 x the median: "
-        "no land seeds there"
-    )
-    return HazeResult(cloud, hazy, thr, how, tuple(notes), cirrus)
 
 
 def select_seeds(
@@ -315,11 +119,7 @@ def select_seeds(
 
     # Vegetation: NDVI above a scene threshold (Otsu, clamped), plus a margin.
     if ndvi is not None:
-        t = (
-            _clamp(otsu_threshold(ndvi), 0.3, 0.6)
-            if cal
-            else _clamp(otsu_threshold(ndvi), 0.05, 0.6)
-        )
+        t = clamp(otsu_threshold(ndvi), 0.3, 0.6) if cal else clamp(otsu_threshold(ndvi), 0.05, 0.6)
         thr["NDVI"] = t
         how["NDVI"] = "Otsu on the scene's NDVI histogram, clamped to " + (
             "[0.3, 0.6]" if cal else "[0.05, 0.6] (digital numbers)"
@@ -327,7 +127,7 @@ def select_seeds(
         masks["vegetation"] = ndvi > t + 0.05
     elif {"green", "red", "blue"} <= roles:
         exg = idx("ExG")
-        t = _clamp(otsu_threshold(exg), 0.02, 0.2)
+        t = clamp(otsu_threshold(exg), 0.02, 0.2)
         thr["ExG"] = t
         how["ExG"] = "Otsu on the scene's excess-green histogram, clamped to [0.02, 0.2]"
         masks["vegetation"] = exg > t + 0.02
@@ -342,7 +142,7 @@ def select_seeds(
     if w_name is not None:
         w = idx(w_name)
         lo, hi = (-0.1, 0.4) if cal else (-0.1, 0.5)
-        t = _clamp(otsu_threshold(w), lo, hi)
+        t = clamp(otsu_threshold(w), lo, hi)
         thr[w_name] = t
         how[w_name] = f"Otsu on the scene's {w_name} histogram, clamped to [{lo}, {hi}]"
         seed = w > t + 0.05
@@ -351,13 +151,13 @@ def select_seeds(
             # (low SWIR), NDWI alone on shadows; open water has NIR below green as well.
             ndwi = idx("NDWI")
             lo_n, hi_n = (0.0, 0.3) if cal else (-0.1, 0.5)
-            t_n = _clamp(otsu_threshold(ndwi), lo_n, hi_n)
+            t_n = clamp(otsu_threshold(ndwi), lo_n, hi_n)
             thr["NDWI"] = t_n
             how["NDWI"] = f"Otsu on the scene's NDWI histogram, clamped to [{lo_n}, {hi_n}]"
             seed &= ndwi > t_n
         if ndvi is not None:
             seed &= ndvi < thr.get("NDVI", 0.3) - 0.1
-        seed &= _dark_for_water(bands, cal)
+        seed &= dark_for_water(bands, cal)
         # A real water mode sits well above the scene's bulk; otherwise it is land noise.
         if seed.sum() >= need and mode_gap(w, t) < 0.3:
             seed[:] = False
@@ -385,11 +185,11 @@ def select_seeds(
     if {"green", "swir1"} <= roles and bright is not None:
         ndsi = idx("NDSI")
         g = bands["green"]
-        g_hi = 0.2 if cal else max(_rel(g, 50) * 2.5, _rel(g, 99))
+        g_hi = 0.2 if cal else max(rel(g, 50) * 2.5, rel(g, 99))
         masks["snow"] = (ndsi > 0.4) & (g > g_hi)
         thr["NDSI"] = 0.4
         how["NDSI"] = "fixed NDSI > 0.4 with bright green (Dozier 1989)"
-    haze = _haze(bands, cal, n)
+    haze = find_haze(bands, cal, n)
     haze_is_land = False
     if haze is not None:
         thr.update(haze.thresholds)
@@ -400,11 +200,11 @@ def select_seeds(
         b = bands.get("blue", bands.get("red"))
         # Digital numbers: clouds are several times brighter than the scene's typical land,
         # far beyond bright roofs and soil (which stay within about 2x the median).
-        b_hi = 0.3 if cal else 3.0 * _rel(b, 50)
-        cloud = (b > b_hi) & (bright > (0.3 if cal else 3.0 * _rel(bright, 50)))
+        b_hi = 0.3 if cal else 3.0 * rel(b, 50)
+        cloud = (b > b_hi) & (bright > (0.3 if cal else 3.0 * rel(bright, 50)))
         if "swir1" in roles:
-            cloud &= bands["swir1"] > (0.2 if cal else _rel(bands["swir1"], 75))
-        cloud, note = _contrasted_cloud(cloud, bright, params or SpectralParams())
+            cloud &= bands["swir1"] > (0.2 if cal else rel(bands["swir1"], 75))
+        cloud, note = contrasted_cloud(cloud, bright, params or SpectralParams())
         if note:
             notes.append(note)
         if haze is not None:
@@ -413,7 +213,7 @@ def select_seeds(
             # The cirrus band sees cloud directly; only HOT's candidates need the contrast test.
             cirrus = haze.cirrus if haze.cirrus is not None else np.zeros(n, dtype=bool)
             hot_cloud = haze.cloud & ~cirrus & ~cloud
-            hazy_cloud, note = _contrasted_cloud(hot_cloud, bright, params, "haze")
+            hazy_cloud, note = contrasted_cloud(hot_cloud, bright, params, "haze")
             if note:
                 notes.append(note)
                 haze_is_land = True  # what HOT took for haze is the scene's bright land
@@ -515,26 +315,4 @@ def _split_bare(
             f"built-up and bare soil could not be told apart ({name} of the land has no "
             f"distinct soil mode, D = {d:.1f}): the non-vegetated land is mapped as built-up"
         ),
-    )
-
-
-def _contrasted_cloud(
-    cloud: np.ndarray, bright: np.ndarray, params: SpectralParams | None, kind: str = "cloud"
-) -> tuple[np.ndarray, str]:
-    """Cloud seeds only when they are far brighter than the scene's bright land.
-
-    Roofs, sand and bright soils also pass the cloud tests (bright, flat, above the clear line);
-    clouds are brighter still: their median visible brightness is at least
-    ``params.cloud_contrast`` times the 95th percentile of everything else.
-    """
-    params = params or SpectralParams()
-    need = params.cloud_contrast if kind == "cloud" else params.haze_contrast
-    if cloud.sum() == 0 or (~cloud).sum() == 0:
-        return cloud, ""
-    ratio = float(np.median(bright[cloud]) / max(np.percentile(bright[~cloud], 95), 1e-6))
-    if ratio >= need:
-        return cloud, ""
-    return np.zeros_like(cloud), (
-        f"{kind} candidates are only {ratio:.2f}x the bright land (< {need}x): "
-        "bright roofs or soils, not cloud"
     )

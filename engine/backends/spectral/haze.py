@@ -1,0 +1,169 @@
+"""Cloud and haze over the sample: the cirrus band, the scene-fitted haze transform (HOT), and
+the contrast test that tells clouds from bright roofs and soils."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .histograms import rel
+from .params import SpectralParams
+
+
+def dark_for_water(bands: Mapping[str, np.ndarray], cal: bool) -> np.ndarray | bool:
+    """Water absorbs NIR and SWIR: both well below the scene's typical land (its 75th
+    percentile, so a scene mostly of water still has land there), and for reflectance below
+    fixed levels too. Wet soil, snow and haze fail it (bright NIR); shadows are the risk."""
+    dark: np.ndarray | bool = True
+    for role, limit in (("nir", 0.2), ("swir1", 0.15)):
+        if role in bands:
+            v = bands[role]
+            dark = dark & (v < 0.6 * rel(v, 75))
+            if cal:
+                dark = dark & (v < limit)
+    return dark
+
+
+#: Cirrus (S2 B10, 1375 nm) TOA reflectance above which a pixel is high cloud: Sen2Cor's
+#: thin-cirrus level (0.012); Fmask 4 scales B10 / 0.04 into a cirrus probability. Surface light
+#: hardly reaches the sensor at 1375 nm (water vapour absorbs it), so clear sky is near 0.
+CIRRUS_REFLECTANCE = 0.012
+
+
+#: Share of the scene that must be strong haze (HOT) before haze is modelled at all.
+HAZE_MIN_SHARE = 0.005
+
+
+@dataclass(frozen=True)
+class HazeResult:
+    """Cloud and haze evidence over the sample: confident cloud, any haze, and how."""
+
+    cloud: np.ndarray  # strong haze, thick cloud or cirrus: cloud seeds
+    hazy: np.ndarray  # weak haze too: kept out of the land-cover seeds
+    thresholds: dict[str, float]
+    how: dict[str, str]
+    notes: tuple[str, ...] = ()
+    cirrus: np.ndarray | None = None  # cirrus-band cloud: measured directly, no contrast test
+
+
+def clear_line_hot(blue: np.ndarray, red: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Haze-optimised transform against this scene's clear line (Zhang et al. 2002).
+
+    Clear land lies on a line in blue-red space; haze adds more blue than red and moves pixels
+    above it. The line is the lower envelope (20th percentile of blue in 24 red bins, by
+    quantile), so haze, bright water and clouds do not pull it up. Returns (HOT, intercept,
+    slope): HOT is the perpendicular distance above the line, in the bands' own units.
+    """
+    edges = np.quantile(red, np.linspace(0.02, 0.98, 25))
+    xs, ys = [], []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        m = (red >= lo) & (red <= hi)
+        if m.sum() >= max(5, len(red) // 2000):
+            xs.append(float(np.median(red[m])))
+            ys.append(float(np.percentile(blue[m], 20)))
+    if len(xs) >= 3 and np.ptp(xs) > 0:
+        slope, icept = np.polyfit(xs, ys, 1)
+    else:
+        slope, icept = 0.5, float(np.percentile(blue - 0.5 * red, 20))
+    slope = float(np.clip(slope, 0.2, 1.5))  # a physical clear line: blue rises with red
+    icept = float(np.percentile(blue - slope * red, 20)) if not np.isfinite(icept) else icept
+    return (blue - (icept + slope * red)) / np.sqrt(1 + slope * slope), float(icept), slope
+
+
+def find_haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult | None:
+    """Cloud and haze from the cirrus band and the scene-fitted HOT (None without blue + red).
+
+    HOT above the clear land's median by max(5 robust sigma, 10 % of the median blue) is
+    strong haze or cloud (a seed); by max(2.5 sigma, 4 %) it is haze that must not seed land
+    classes. Dark water (its blue is high for its red) is excluded; whiteness (Fmask's flat
+    visible spectrum, < 0.7) and above-median visible brightness are required of cloud seeds.
+    """
+    roles = set(bands)
+    cloud = np.zeros(n, dtype=bool)
+    hazy = np.zeros(n, dtype=bool)
+    thr: dict[str, float] = {}
+    how: dict[str, str] = {}
+    notes: list[str] = []
+    if "cirrus" in roles:
+        ci = bands["cirrus"]
+        # Digital numbers: clear sky is the band's floor; cirrus is a far, bright tail.
+        t_ci = CIRRUS_REFLECTANCE if cal else max(4.0 * rel(ci, 50), rel(ci, 50) + 0.05)
+        high = ci > t_ci
+        thr["cirrus"] = float(t_ci)
+        how["cirrus"] = (
+            f"cirrus band > {CIRRUS_REFLECTANCE} TOA reflectance (Sen2Cor thin cirrus)"
+            if cal
+            else "cirrus band > 4x its scene median (digital numbers)"
+        )
+        if high.mean() > 0.001:
+            cloud |= high
+            hazy |= high
+        else:
+            notes.append("cirrus band: no cirrus in this scene (haze, if any, is low cloud)")
+    if not {"blue", "red"} <= roles:
+        notes.append("no blue band: haze cannot be measured (HOT); thin haze is not flagged")
+        if "cirrus" not in roles:
+            return None
+        return HazeResult(cloud, hazy, thr, how, tuple(notes), cloud.copy())
+    cirrus = cloud.copy()
+    blue, red = bands["blue"], bands["red"]
+    hot, icept, slope = clear_line_hot(blue, red)
+    wet = dark_for_water(bands, cal)
+    land = ~wet if isinstance(wet, np.ndarray) else np.ones(n, dtype=bool)
+    ref = hot[land] if land.sum() > 10 else hot
+    med = float(np.median(ref))
+    sigma = 1.4826 * float(np.median(np.abs(ref - med)))
+    b_med = rel(blue, 50)
+    t_strong = med + max(5.0 * sigma, 0.10 * b_med)
+    t_weak = med + max(2.5 * sigma, 0.04 * b_med)
+    vis = [bands[r] for r in ("blue", "green", "red") if r in roles]
+    mean = np.mean(vis, axis=0)
+    white = np.sum([np.abs(v - mean) for v in vis], axis=0) / np.maximum(mean, 1e-6)
+    # Haze flattens the visible spectrum: whiter than this scene's typical land (its median
+    # whiteness), not only Fmask's absolute 0.7, which bright roofs and soils also pass.
+    w_med = float(np.median(white[land])) if land.any() else 0.7
+    w_strong, w_weak = min(0.7, 0.6 * w_med), min(0.7, 0.8 * w_med)
+    strong = land & (hot > t_strong) & (white < w_strong) & (mean > rel(mean, 50))
+    thr["HOT"] = float(t_strong)
+    thr["HOT (haze)"] = float(t_weak)
+    if strong.mean() < HAZE_MIN_SHARE:
+        # A few pixels above the clear line are bright roofs and soils (HOT's known confusers),
+        # not a haze layer: haze and cloud cover a sizeable part of a scene when present.
+        notes.append(f"no haze layer: {strong.mean():.2%} of the scene above the HOT threshold")
+        return HazeResult(cloud, hazy, thr, how, tuple(notes), cirrus)
+    cloud |= strong
+    hazy |= land & (hot > t_weak) & (white < w_weak)
+    how["HOT"] = (
+        f"blue above this scene's clear line (blue = {icept:.3g} + {slope:.2f} red): median "
+        "+ max(5 robust sigma, 0.1 x median blue); visible brighter than the median and "
+        "flatter (whiteness < 0.6 x the scene's median, Fmask's test made relative)"
+    )
+    how["HOT (haze)"] = (
+        "median + max(2.5 robust sigma, 0.04 x median blue), whiteness < 0.8 x the median: "
+        "no land seeds there"
+    )
+    return HazeResult(cloud, hazy, thr, how, tuple(notes), cirrus)
+
+
+def contrasted_cloud(
+    cloud: np.ndarray, bright: np.ndarray, params: SpectralParams | None, kind: str = "cloud"
+) -> tuple[np.ndarray, str]:
+    """Cloud seeds only when they are far brighter than the scene's bright land.
+
+    Roofs, sand and bright soils also pass the cloud tests (bright, flat, above the clear line);
+    clouds are brighter still: their median visible brightness is at least
+    ``params.cloud_contrast`` times the 95th percentile of everything else.
+    """
+    params = params or SpectralParams()
+    need = params.cloud_contrast if kind == "cloud" else params.haze_contrast
+    if cloud.sum() == 0 or (~cloud).sum() == 0:
+        return cloud, ""
+    ratio = float(np.median(bright[cloud]) / max(np.percentile(bright[~cloud], 95), 1e-6))
+    if ratio >= need:
+        return cloud, ""
+    return np.zeros_like(cloud), (
+        f"{kind} candidates are only {ratio:.2f}x the bright land (< {need}x): "
+        "bright roofs or soils, not cloud"
+    )
