@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from spex.engine.backends.spectral import scene_model
+from spex.engine.backends.spectral.histograms import bimodality, mode_gap, otsu_threshold
 from spex.engine.backends.spectral.scene_model import (
     SCENE_CLASSES,
     SceneModel,
@@ -14,7 +15,6 @@ from spex.engine.backends.spectral.scene_model import (
     predict_proba,
     top_class,
 )
-from spex.engine.backends.spectral.histograms import bimodality, mode_gap, otsu_threshold
 from spex.engine.backends.spectral.smoothing import HALO, smooth_probabilities
 
 S2_ROLES = (
