@@ -71,7 +71,7 @@ def batch_throughput(n_scenes: int, workers: int) -> dict[str, float]:
     )
     task_s = _median_task_s(out / "batch")
     start = time.perf_counter()
-    from spex.engine.batch_summary import write_summary
+    from spex.engine.distributed.batch_summary import write_summary
 
     folders = [(f.name, f) for f in sorted((out / "batch").iterdir()) if f.is_dir()]
     write_summary(folders, out / "summary-again.gpkg")
@@ -132,8 +132,8 @@ def run_job(path: Path, out: Path, workers: int) -> dict[str, object]:
     start = time.perf_counter()
     request = ExtractionRequest(path, PROMPT, out)
     if workers:
-        from spex.engine.dask_cluster import ClusterSpec
-        from spex.engine.mosaic import DaskClassifyPass
+        from spex.engine.distributed.dask_cluster import ClusterSpec
+        from spex.engine.distributed.mosaic import DaskClassifyPass
 
         classify = DaskClassifyPass(ClusterSpec(workers=workers))
         result = extract(request, classify=classify)
@@ -169,7 +169,7 @@ def _feature_count(path: Path) -> int:
 
 def markdown(batch: dict, mosaic_run: dict, path: Path) -> str:
     """The measured figures and the estimate derived from them."""
-    from spex.engine.dask_cluster import ClusterSpec, tile_threads_per_worker
+    from spex.engine.distributed.dask_cluster import ClusterSpec, tile_threads_per_worker
 
     speedup = batch["sequential_s"] / batch["batch_s"]
     threads = lambda n: tile_threads_per_worker(ClusterSpec(workers=n))  # noqa: E731

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from spex.engine.profiling import peak_memory_mb
+from spex.engine.reports.profiling import peak_memory_mb
 
 
 def plain_windowed_read(path: Path, tile: int = 512) -> dict[str, object]:
@@ -43,7 +43,7 @@ def manual_route(path: Path, out: Path, tile: int = 512) -> dict[str, object]:
     from osgeo import gdal, ogr
     from rasterio.windows import Window
 
-    from spex.engine.bands import resolve_band_mapping
+    from spex.engine.raster.bands import resolve_band_mapping
 
     gdal.UseExceptions()
     out.mkdir(parents=True, exist_ok=True)

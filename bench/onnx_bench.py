@@ -97,7 +97,7 @@ def raw_onnxruntime(
 
     from spex.engine.backends.onnx.runtime import open_session
     from spex.engine.backends.onnx.segmentation import WindowGrid, batch_size_for
-    from spex.engine.raster_source import open_source
+    from spex.engine.raster.raster_source import open_source
 
     runtime = open_session(model, provider)
     with open_source(raster) as source:

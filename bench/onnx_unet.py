@@ -54,7 +54,7 @@ def raw(model: Path, provider: str | None) -> dict[str, object]:
 
     from spex.engine.backends.onnx.backend import OnnxBackend
     from spex.engine.backends.onnx.segmentation import WindowGrid
-    from spex.engine.raster_source import open_source
+    from spex.engine.raster.raster_source import open_source
 
     backend = OnnxBackend(model=model, provider=provider)
     meta, session = backend.meta, backend.runtime.session

@@ -39,9 +39,9 @@ from rasterio.windows import Window
 from spex.engine.backends.spectral.backend import SpectralBackend
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.indices import compute_index
-from spex.engine.plan import Plan
+from spex.engine.instructions.plan import Plan
 from spex.engine.progress import RunMonitor
-from spex.engine.raster_source import open_source
+from spex.engine.raster.raster_source import open_source
 
 from .scenes import LABEL_CODES, TARGETS, Scene, all_scenes
 

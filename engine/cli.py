@@ -122,7 +122,7 @@ def add_cluster_options(parser: argparse.ArgumentParser, what: str) -> None:
 EXTENSION_MODULES = (
     "spex.engine.backends.spex.cli",
     "spex.engine.backends.onnx.cli",
-    "spex.engine.batch_cli",
+    "spex.engine.distributed.batch_cli",
 )
 
 
@@ -212,8 +212,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     monitor = RunMonitor(ProgressBar(not args.quiet))
     if args.scheduler is not None or args.workers is not None:
-        from .dask_cluster import ClusterSpec
-        from .mosaic import DaskClassifyPass
+        from .distributed.dask_cluster import ClusterSpec
+        from .distributed.mosaic import DaskClassifyPass
 
         classify = DaskClassifyPass(ClusterSpec(args.scheduler, args.workers))
         result = extract(request, monitor, classify)
@@ -232,7 +232,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
 
 def _cmd_sensors(_: argparse.Namespace) -> int:
-    from .sensors import load_presets
+    from .raster.sensors import load_presets
 
     for name, preset in load_presets().items():
         roles = ", ".join(b.role or "-" for b in preset.bands)

@@ -11,9 +11,9 @@ import numpy as np
 from .indices import available_indices, get_index
 from .outputs import atomic_file_target
 from .progress import RunMonitor
-from .raster_sink import GeoTiffSink
-from .raster_source import open_source
-from .windows import make_grid
+from .raster.raster_sink import GeoTiffSink
+from .raster.raster_source import open_source
+from .raster.windows import make_grid
 
 #: Nodata value of index rasters.
 INDEX_NODATA = np.float32(-9999.0)

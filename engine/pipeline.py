@@ -15,24 +15,24 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window, from_bounds
 
 from .backends import get_backend
-from .classify_pass import classify_pass
 from .errors import InputError, PromptError
-from .explanation import write_explanation
-from .geodesy import row_pixel_areas
-from .instruction import parse_instruction
-from .manifest import write_manifest
-from .mask_writer import write_pass
+from .instructions.instruction import parse_instruction
+from .instructions.plan import Plan
+from .instructions.targets import TARGETS
 from .outputs import StagedOutputDir, check_output_dir
-from .plan import Plan
-from .profiling import StageProfile, profile_from_env
+from .passes.classify_pass import classify_pass
+from .passes.geodesy import row_pixel_areas
+from .passes.mask_writer import write_pass
+from .passes.regions import Regions
+from .passes.selection import select_regions
+from .passes.vectorize import RegionRecord, write_features
 from .progress import RunMonitor
-from .raster_source import RasterSource, open_source
-from .regions import Regions
-from .run_facts import ExtractionRequest, RunFacts
-from .selection import select_regions
-from .targets import TARGETS
-from .vectorize import RegionRecord, write_features
-from .windows import make_grid
+from .raster.raster_source import RasterSource, open_source
+from .raster.windows import make_grid
+from .reports.explanation import write_explanation
+from .reports.manifest import write_manifest
+from .reports.profiling import StageProfile, profile_from_env
+from .reports.run_facts import ExtractionRequest, RunFacts
 
 __all__ = ["ExtractionRequest", "ExtractionResult", "RunFacts", "extract"]
 

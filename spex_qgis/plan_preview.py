@@ -47,7 +47,7 @@ def preview(
     `model_targets`: the chosen model's own classes as targets, so the prompt may name them.
     """
     from spex.engine.errors import SpexError
-    from spex.engine.instruction import parse_instruction
+    from spex.engine.instructions.instruction import parse_instruction
 
     text = " ".join(text.split())
     if not text:

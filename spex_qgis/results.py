@@ -48,7 +48,7 @@ class ClassStyle:
 
 def class_styles(targets: Sequence[str]) -> list[ClassStyle]:
     """The mask classes of a plan (value 1..N in plan order), with the catalogue's colours."""
-    from spex.engine.targets import TARGETS
+    from spex.engine.instructions.targets import TARGETS
 
     return [
         ClassStyle(i, t, TARGETS[t].title, tuple(TARGETS[t].colour))

@@ -89,7 +89,7 @@ class BandRoleTable(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         """Build an empty table."""
         super().__init__(parent)
-        from spex.engine.bands import BAND_ROLES
+        from spex.engine.raster.bands import BAND_ROLES
 
         self.roles_offered = [UNUSED, *BAND_ROLES]
         self.detected: tuple[str | None, ...] = ()
@@ -115,8 +115,8 @@ class BandRoleTable(QWidget):
 
     def detect(self, layer: QgsRasterLayer | None) -> None:
         """Fill the table from `layer`'s band count and descriptions."""
-        from spex.engine.bands import resolve_band_mapping
         from spex.engine.errors import SpexError
+        from spex.engine.raster.bands import resolve_band_mapping
 
         self.table.setRowCount(0)
         self.detected, self.sensor = (), None

@@ -9,10 +9,10 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from spex.engine.bands import BandMapping, describe_mapping, resolve_band_mapping
 from spex.engine.errors import BandError
-from spex.engine.roles import BAND_ROLES, parse_roles
-from spex.engine.sensors import SENSORS_DIR, get_preset, load_presets
+from spex.engine.raster.bands import BandMapping, describe_mapping, resolve_band_mapping
+from spex.engine.raster.roles import BAND_ROLES, parse_roles
+from spex.engine.raster.sensors import SENSORS_DIR, get_preset, load_presets
 
 S2_L1C_NAMES = [
     "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12",

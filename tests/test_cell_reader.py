@@ -11,9 +11,9 @@ import pytest
 import rasterio
 from rasterio.windows import Window
 
-from spex.engine.cell_reader import CellReader
-from spex.engine.raster_source import open_source
-from spex.engine.windows import make_grid
+from spex.engine.raster.cell_reader import CellReader
+from spex.engine.raster.raster_source import open_source
+from spex.engine.raster.windows import make_grid
 
 
 def _copy(src_path: Path, dst_path: Path, **layout: object) -> Path:
@@ -66,7 +66,7 @@ def test_parallel_sample_read_gives_the_sequential_bytes(
     layouts: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The global sample is read by several threads, each with its own handle: same bytes."""
-    from spex.engine import raster_source
+    from spex.engine.raster import raster_source
 
     with rasterio.open(layouts["tiled"]) as dataset:
         monkeypatch.setattr(raster_source, "SAMPLE_CHUNK", 128)  # many chunk rows to share out
@@ -81,7 +81,7 @@ def test_parallel_sample_read_gives_the_sequential_bytes(
 def test_a_raster_too_wide_for_the_budget_is_read_window_by_window(
     layouts: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from spex.engine import cell_reader
+    from spex.engine.raster import cell_reader
 
     monkeypatch.setattr(cell_reader, "CELL_BUDGET_MB", 1)
     with open_source(layouts["tiled"]) as source:

@@ -189,7 +189,7 @@ def test_mosaic_across_workers_is_byte_identical(
     """A raster of 3 x 2 tiles in bands of one tile row: regions cross the band border."""
     from distributed import Client
 
-    from spex.engine.mosaic import DaskClassifyPass
+    from spex.engine.distributed.mosaic import DaskClassifyPass
 
     raster = scenes["north"]
     single = extract(ExtractionRequest(raster, PROMPT, tmp_path / "single", tile_size=128))

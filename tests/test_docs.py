@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from spex.engine.indices import index_table_markdown
-from spex.engine.sensors import load_presets
-from spex.engine.targets import TARGETS
+from spex.engine.instructions.targets import TARGETS
+from spex.engine.raster.sensors import load_presets
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from spex.engine.indices import (
     get_index,
     index_table_markdown,
 )
-from spex.engine.roles import BAND_ROLES
+from spex.engine.raster.roles import BAND_ROLES
 
 ROLES = set(BAND_ROLES)
 

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from spex.engine.errors import PromptError
-from spex.engine.instruction import parse_instruction, singular
-from spex.engine.plan import Plan
-from spex.engine.size_limits import M2_PER_UNIT
-from spex.engine.targets import (
+from spex.engine.instructions.instruction import parse_instruction, singular
+from spex.engine.instructions.plan import Plan
+from spex.engine.instructions.size_limits import M2_PER_UNIT
+from spex.engine.instructions.targets import (
     AMBIGUOUS_TERMS,
     CATALOGUE_PATH,
     TARGET_IDS,

@@ -15,7 +15,7 @@ from rasterio.windows import Window
 from spex.engine import ExtractionRequest, extract
 from spex.engine.cli import main
 from spex.engine.errors import BackendError, BandError, PromptError
-from spex.engine.raster_source import open_source
+from spex.engine.raster.raster_source import open_source
 from tests.rasters import crop_raster
 
 pytest.importorskip("onnxruntime")

@@ -10,8 +10,8 @@ import rasterio
 from rasterio.transform import from_origin
 
 from spex.engine.errors import InputError
-from spex.engine.reflectance import Scaling, resolve_scaling
-from spex.engine.sensors import get_preset
+from spex.engine.raster.reflectance import Scaling, resolve_scaling
+from spex.engine.raster.sensors import get_preset
 
 
 def percentiles(values: np.ndarray) -> dict[str, float]:

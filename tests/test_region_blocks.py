@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spex.engine.regions import NODATA_LABEL, RegionAccumulator, label_tile
+from spex.engine.passes.regions import NODATA_LABEL, RegionAccumulator, label_tile
 
 TILE = 16
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from spex.engine.regions import NODATA_LABEL, RegionAccumulator
-from spex.engine.windows import make_grid
+from spex.engine.passes.regions import NODATA_LABEL, RegionAccumulator
+from spex.engine.raster.windows import make_grid
 
 
 def _label_tiled(classes: np.ndarray, tile: int) -> tuple[np.ndarray, object]:

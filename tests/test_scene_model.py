@@ -338,9 +338,9 @@ def test_bimodality_tells_two_modes_from_one():
 def s2_land(s2_scene):
     """The winter Sentinel-2 scene, fitted for built-up alone and for bare soil alone."""
     from spex.engine.backends.spectral.backend import SpectralBackend
-    from spex.engine.instruction import parse_instruction
+    from spex.engine.instructions.instruction import parse_instruction
     from spex.engine.progress import RunMonitor
-    from spex.engine.raster_source import open_source
+    from spex.engine.raster.raster_source import open_source
 
     source = open_source(s2_scene)
     backends = {}

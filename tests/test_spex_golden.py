@@ -275,7 +275,7 @@ def test_the_prompt_is_rendered_from_the_crop(golden, s2_scene: Path) -> None:
     import rasterio
     from rasterio.windows import Window
 
-    from spex.engine.spie import regions_from_mask, render_spie_prompt
+    from spex.engine.instructions.spie import regions_from_mask, render_spie_prompt
 
     prompt = golden["prompt"]
     window = prompt["image_source"]["window"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from spex.engine.spie import (
+from spex.engine.instructions.spie import (
     SIZE_WORDS,
     RegionAttributes,
     location_word,

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from rasterio.windows import Window
 
-from ..plan import Plan
+from ..instructions.plan import Plan
 from ..progress import RunMonitor
-from ..raster_source import RasterSource, Sample
+from ..raster.raster_source import RasterSource, Sample
 
 
 @dataclass(frozen=True)

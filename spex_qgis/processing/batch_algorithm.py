@@ -105,8 +105,8 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
     ) -> dict:
         """Run the batch on a local cluster, reporting each raster and the progress."""
         from spex.engine import ExtractionRequest
-        from spex.engine.batch import BatchProgress, BatchRequest, run_batch
-        from spex.engine.dask_cluster import ClusterSpec
+        from spex.engine.distributed.batch import BatchProgress, BatchRequest, run_batch
+        from spex.engine.distributed.dask_cluster import ClusterSpec
 
         layers = self.parameterAsLayerList(parameters, self.INPUTS, context)
         if not layers:

@@ -86,7 +86,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
         """Declare the parameters and outputs."""
         from spex.engine.backends import BACKEND_NAMES
-        from spex.engine.bands import load_presets
+        from spex.engine.raster.bands import load_presets
 
         def add(param, help_text: str, advanced: bool = False) -> None:
             param.setHelp(help_text)

@@ -23,11 +23,11 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from ...errors import BackendError, PromptError
-from ...gdal_io import GDAL_IO
 from ...indices import compute_index, get_index
-from ...plan import Plan
+from ...instructions.plan import Plan
 from ...progress import RunMonitor
-from ...raster_source import RasterSource, Sample
+from ...raster.gdal_io import GDAL_IO
+from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
 from ..spectral.evidence import evidence_names
 from .classes import ModelClass, catalogue_target, describe, model_classes, targets_of

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import PromptError
-from ...instruction import parse_instruction
-from ...targets import TARGET_IDS, TARGETS, model_class_target
+from ...instructions.instruction import parse_instruction
+from ...instructions.targets import TARGET_IDS, TARGETS, model_class_target
 from .metadata import class_groups, is_background, read_header
 
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ...bands import parse_roles
 from ...errors import BackendError, BandError
+from ...raster.bands import parse_roles
 
 SEGMENTATION_TYPES = frozenset({"segmentor", "segmentation", "semantic_segmentation", "segmenter"})
 ACTIVATIONS = ("auto", "softmax", "sigmoid", "none")

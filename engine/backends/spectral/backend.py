@@ -11,10 +11,10 @@ import numpy as np
 from rasterio.windows import Window
 
 from ...indices import compute_index, get_index
-from ...plan import Plan
+from ...instructions.plan import Plan
+from ...instructions.targets import TARGETS
 from ...progress import RunMonitor
-from ...raster_source import RasterSource, Sample
-from ...targets import TARGETS
+from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
 from .evidence import evidence_names
 from .params import SpectralParams

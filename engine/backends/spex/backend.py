@@ -22,11 +22,11 @@ from rasterio.windows import Window
 
 from ...errors import BackendError
 from ...indices import compute_index
-from ...instruction import Plan
+from ...instructions.instruction import Plan
+from ...instructions.spie import regions_from_mask, render_spie_prompt
+from ...instructions.targets import TARGETS
 from ...progress import RunMonitor
-from ...raster_source import RasterSource, Sample
-from ...spie import regions_from_mask, render_spie_prompt
-from ...targets import TARGETS
+from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
 from ..spectral.backend import SpectralBackend
 from .answers import WindowAnswer, explanation_text

@@ -37,9 +37,7 @@ SIZE_WORDS: tuple[tuple[float, str], ...] = (
 )
 SMALLEST_WORD = "very tiny"
 
-PROMPT_TEMPLATE = (
-    Path(__file__).resolve().parent.parent / "resources" / "prompts" / "spie_prompt.txt"
-)
+PROMPT_TEMPLATE = Path(__file__).resolve().parents[2] / "resources" / "prompts" / "spie_prompt.txt"
 
 _ROWS = ("top", "middle", "bottom")
 _COLS = ("left", "center", "right")

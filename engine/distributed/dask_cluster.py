@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import BackendError, InputError
-from .tile_runner import default_workers
+from ..errors import BackendError, InputError
+from ..passes.tile_runner import default_workers
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .backends.base import TilePrediction
+from ..backends.base import TilePrediction
+from ..progress import RunMonitor
+from ..raster.raster_sink import GeoTiffSink
+from ..raster.windows import Tile
 from .geodesy import row_pixel_areas
-from .progress import RunMonitor
-from .raster_sink import GeoTiffSink
 from .regions import RegionAccumulator, Regions, TileRegions, label_tile
 from .tile_runner import predict_tiles
-from .windows import Tile
 
 if TYPE_CHECKING:
-    from .run_facts import RunFacts
+    from ..reports.run_facts import RunFacts
 
 #: Class value of nodata pixels in the mask.
 MASK_NODATA = 255

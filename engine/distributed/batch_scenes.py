@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 #: Suffixes of a text file that lists one raster path per line.
 LIST_SUFFIXES = (".txt", ".lst", ".list")

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PromptError
+from ..errors import PromptError
 
-CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "resources" / "prompts" / "targets.json"
+CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "resources" / "prompts" / "targets.json"
 
 
 @dataclass(frozen=True)

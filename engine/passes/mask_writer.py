@@ -9,15 +9,15 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
+from ..instructions.targets import TARGETS
+from ..progress import RunMonitor
+from ..raster.gdal_io import GDAL_IO
+from ..raster.raster_sink import GeoTiffSink
 from .classify_pass import MASK_NODATA
-from .gdal_io import GDAL_IO
-from .progress import RunMonitor
-from .raster_sink import GeoTiffSink
 from .regions import NODATA_LABEL, Regions
-from .targets import TARGETS
 
 if TYPE_CHECKING:
-    from .run_facts import RunFacts
+    from ..reports.run_facts import RunFacts
 
 
 def write_pass(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .errors import BandError
+from ..errors import BandError
 from .roles import BAND_ROLES, ROLE_CENTERS_NM, check_unique, norm_key, normalize_role, parse_roles
 from .sensors import PresetBand, SensorPreset, get_preset, load_presets
 

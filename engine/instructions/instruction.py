@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import PromptError
+from ..errors import PromptError
 from .plan import Plan, format_number
 from .size_limits import (
     NUMBER_NAMES,
@@ -36,7 +36,7 @@ from .size_limits import (
 from .targets import AMBIGUOUS_TERMS, TARGET_IDS, TARGETS, get_target, titles
 
 WORDS_PATH = (
-    Path(__file__).resolve().parent.parent / "resources" / "prompts" / "instruction_words.json"
+    Path(__file__).resolve().parents[2] / "resources" / "prompts" / "instruction_words.json"
 )
 
 # --- word classes for what is left after size limits and counts are cut out -----------------

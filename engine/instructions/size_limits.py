@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import PromptError
+from ..errors import PromptError
 
 M2_PER_UNIT: dict[str, float] = {
     "m2": 1.0,

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal, ogr
 
-from .geodesy import MetricMeasurer, spatial_reference
-from .profiling import StageProfile
-from .spie import (
+from ..instructions.spie import (
     SMALL_HULL,
     location_word,
     min_area_rectangle,
     size_word,
     small_convex_rectangle,
 )
+from ..reports.profiling import StageProfile
+from .geodesy import MetricMeasurer, spatial_reference
 
 gdal.UseExceptions()
 ogr.UseExceptions()

@@ -21,8 +21,8 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
+from ..errors import InputError
 from .bands import BandMapping, resolve_band_mapping
-from .errors import InputError
 from .gdal_io import GDAL_IO
 from .reflectance import Scaling, resolve_scaling
 from .sensors import get_preset

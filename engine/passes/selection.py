@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plan import Plan
+from ..instructions.plan import Plan
 from .regions import Regions
 
 

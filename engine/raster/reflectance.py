@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .sensors import SensorPreset
 
 # Plausible reflectance of the scaled 1st / 99th percentiles: bright cloud and snow stay below

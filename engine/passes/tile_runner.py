@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backends.base import Backend, TilePrediction
-from .cell_reader import CellReader
-from .profiling import StageProfile
-from .raster_source import RasterSource
-from .windows import Tile, TileGrid
+from ..backends.base import Backend, TilePrediction
+from ..raster.cell_reader import CellReader
+from ..raster.raster_source import RasterSource
+from ..raster.windows import Tile, TileGrid
+from ..reports.profiling import StageProfile
 
 
 @dataclass(frozen=True)

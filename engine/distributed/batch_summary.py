@@ -9,7 +9,7 @@ from pathlib import Path
 
 from osgeo import ogr, osr
 
-from .vectorize import LAYER_NAME
+from ..passes.vectorize import LAYER_NAME
 
 ogr.UseExceptions()
 osr.UseExceptions()

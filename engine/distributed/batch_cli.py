@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def register(commands: argparse._SubParsersAction, _models: argparse._SubParsersAction) -> None:
     """Add `spex batch` (see `spex.engine.cli.EXTENSION_MODULES`)."""
-    from .cli import _add_raster_options, add_cluster_options, add_extract_options
+    from ..cli import _add_raster_options, add_cluster_options, add_extract_options
 
     batch = commands.add_parser(
         "batch",
@@ -63,8 +63,8 @@ def _duration(seconds: float) -> str:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
+    from ..cli import extraction_request
     from .batch import BatchRequest, run_batch
-    from .cli import extraction_request
     from .dask_cluster import ClusterSpec
 
     template = extraction_request(args, Path(), Path())

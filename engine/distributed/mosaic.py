@@ -23,30 +23,30 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from .backends.base import TilePrediction
-from .bands import BandMapping
-from .classify_pass import analyse_tile
+from ..backends.base import TilePrediction
+from ..errors import BackendError
+from ..passes.classify_pass import analyse_tile
+from ..passes.geodesy import row_pixel_areas
+from ..passes.regions import NODATA_LABEL, RegionAccumulator, RegionBlock, Regions
+from ..passes.tile_runner import predict_tiles
+from ..progress import RunMonitor
+from ..raster.bands import BandMapping
+from ..raster.raster_sink import GeoTiffSink
+from ..raster.raster_source import RasterSource, open_dataset
+from ..raster.reflectance import Scaling
+from ..raster.windows import Tile, TileGrid
 from .dask_cluster import (
     ClusterSpec,
     dask_client,
     restore_malloc_defaults,
     tile_threads_per_worker,
 )
-from .errors import BackendError
-from .geodesy import row_pixel_areas
-from .progress import RunMonitor
-from .raster_sink import GeoTiffSink
-from .raster_source import RasterSource, open_dataset
-from .reflectance import Scaling
-from .regions import NODATA_LABEL, RegionAccumulator, RegionBlock, Regions
-from .tile_runner import predict_tiles
-from .windows import Tile, TileGrid
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-    from .backends import Backend
-    from .pipeline import RunFacts
+    from ..backends import Backend
+    from ..pipeline import RunFacts
 
 #: Backends whose whole state after `prepare` is small and whose report needs no tile results.
 MOSAIC_BACKENDS = ("spectral",)
@@ -105,7 +105,7 @@ def band_grids(grid: TileGrid, rows_per_band: int) -> list[TileGrid]:
 
 def classify_band(job: BandJob, backend: Backend) -> BandResult:
     """Predict, label and link one band on a worker (the task Dask runs)."""
-    from .pipeline import GDAL_CACHE_MB
+    from ..pipeline import GDAL_CACHE_MB
 
     restore_malloc_defaults()
     start = time.perf_counter()

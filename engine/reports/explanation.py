@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .spie import location_word, size_word
-from .targets import TARGETS
+from ..instructions.spie import location_word, size_word
+from ..instructions.targets import TARGETS
 
 if TYPE_CHECKING:
-    from .backends.base import BackendReport
+    from ..backends.base import BackendReport
+    from ..passes.vectorize import RegionRecord
     from .run_facts import RunFacts
-    from .vectorize import RegionRecord
 
 #: Largest regions listed per target.
 TOP_REGIONS = 5

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import BandError
+from ..errors import BandError
 from .roles import BAND_ROLES, norm_key
 
-SENSORS_DIR = Path(__file__).resolve().parent.parent / "resources" / "sensors"
+SENSORS_DIR = Path(__file__).resolve().parents[2] / "resources" / "sensors"
 
 
 @dataclass(frozen=True)

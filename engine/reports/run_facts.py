@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends.base import Backend, BackendReport
-from .plan import Plan
+from ..backends.base import Backend, BackendReport
+from ..instructions.plan import Plan
+from ..passes.vectorize import RegionRecord
+from ..raster.raster_source import RasterSource
+from ..raster.windows import TileGrid
 from .profiling import StageProfile
-from .raster_source import RasterSource
-from .vectorize import RegionRecord
-from .windows import TileGrid
 
 
 @dataclass(frozen=True)

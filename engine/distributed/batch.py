@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
+from .. import __version__
+from ..errors import CancelledError, OutputError, SpexError
+from ..pipeline import ExtractionRequest, extract
 from .batch_scenes import Scene, clear_partial, expand_inputs, finished_manifest, name_scenes
 from .batch_summary import write_summary
 from .dask_cluster import (
@@ -27,8 +29,6 @@ from .dask_cluster import (
     restore_malloc_defaults,
     tile_threads_per_worker,
 )
-from .errors import CancelledError, OutputError, SpexError
-from .pipeline import ExtractionRequest, extract
 
 if TYPE_CHECKING:
     from distributed import Client, Future

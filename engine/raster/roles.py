@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .errors import BandError
+from ..errors import BandError
 
 BAND_ROLES: tuple[str, ...] = (
     "coastal",

@@ -1,0 +1,1 @@
+"""Instructions: the target catalogue, size limits, the parsed plan, and SPIE prompts."""
