@@ -148,7 +148,7 @@ def find_haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult 
 
 
 def contrasted_cloud(
-    cloud: np.ndarray, bright: np.ndarray, params: SpectralParams | None, kind: str = "cloud"
+    cloud: np.ndarray, bright: np.ndarray, params: SpectralParams, kind: str = "cloud"
 ) -> tuple[np.ndarray, str]:
     """Cloud seeds only when they are far brighter than the scene's bright land.
 
@@ -156,7 +156,6 @@ def contrasted_cloud(
     clouds are brighter still: their median visible brightness is at least
     ``params.cloud_contrast`` times the 95th percentile of everything else.
     """
-    params = params or SpectralParams()
     need = params.cloud_contrast if kind == "cloud" else params.haze_contrast
     if cloud.sum() == 0 or (~cloud).sum() == 0:
         return cloud, ""

@@ -94,6 +94,7 @@ def select_seeds(
     ``bands`` are 1-D arrays keyed by role, all finite. Classes: water, vegetation, builtup,
     bare, snow, cloud, shadow (internal). Seeds of two classes never overlap.
     """
+    params = params or SpectralParams()
     notes: list[str] = []
     has_green = "green" in bands
     if not has_green and "red" in bands:
@@ -204,13 +205,12 @@ def select_seeds(
         cloud = (b > b_hi) & (bright > (0.3 if cal else 3.0 * rel(bright, 50)))
         if "swir1" in roles:
             cloud &= bands["swir1"] > (0.2 if cal else rel(bands["swir1"], 75))
-        cloud, note = contrasted_cloud(cloud, bright, params or SpectralParams())
+        cloud, note = contrasted_cloud(cloud, bright, params)
         if note:
             notes.append(note)
         if haze is not None:
-            # Haze is measured against the clear line; still brighter than the land's bright
-            # end, which villages' roofs are not.
-            # The cirrus band sees cloud directly; only HOT's candidates need the contrast test.
+            # HOT's candidates must also be brighter than the land's bright end, which towns'
+            # roofs are not; the cirrus band sees cloud directly and needs no such test.
             cirrus = haze.cirrus if haze.cirrus is not None else np.zeros(n, dtype=bool)
             hot_cloud = haze.cloud & ~cirrus & ~cloud
             hazy_cloud, note = contrasted_cloud(hot_cloud, bright, params, "haze")
@@ -229,7 +229,6 @@ def select_seeds(
     # Built-up and bare soil: the land that is neither vegetated, water, cloud nor snow.
     # Spectra rarely split the two reliably across sensors, so the land is built-up unless the
     # scene shows a separate soil-like mode (``_split_bare``).
-    params = params or SpectralParams()
     if ndvi is not None or "vegetation" in masks:
         not_land = np.zeros(n, dtype=bool)
         for k in ("water", "cloud", "snow"):
