@@ -393,3 +393,20 @@ def test_a_distinct_soil_mode_splits_bare_from_builtup():
     mixed = {k: v[soil.argsort()][: n // 2] for k, v in bands.items()}  # roofs only
     bare, _, _, note = _split_bare(mixed, np.ones(n // 2, dtype=bool), SpectralParams())
     assert not bare.any() and "could not be told apart" in note
+
+
+def test_haze_that_is_most_of_the_land_seeds_the_land(s2_full):
+    # The winter scene's haze candidates are no brighter than its bright land (the contrast
+    # test refuses them as cloud) and a small part of the non-vegetated land: they stay out of
+    # the land seeds. Where they are most of that land (a town's roofs), they seed it.
+    from spex.engine.backends.spectral.params import SpectralParams
+    from spex.engine.backends.spectral.seeds import select_seeds
+
+    bands, _ = s2_full
+    sample = {r: v[::2, ::2].ravel() for r, v in bands.items()}
+    kept_out = select_seeds(sample, calibrated=True)
+    assert any("haze candidates are only" in n for n in kept_out.notes)
+    assert not any("taken as land" in n for n in kept_out.notes)
+    taken_in = select_seeds(sample, True, SpectralParams(haze_land_max_share=0.01))
+    assert any("taken as land" in n for n in taken_in.notes)
+    assert taken_in.masks["builtup"].sum() > kept_out.masks["builtup"].sum()
