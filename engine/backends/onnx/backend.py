@@ -13,25 +13,21 @@ torch backend.
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 from pathlib import Path
 
 import numpy as np
-import rasterio
-from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from ...errors import BackendError, PromptError
 from ...indices import compute_index, get_index
 from ...instructions.plan import Plan
 from ...progress import RunMonitor
-from ...raster.gdal_io import GDAL_IO
 from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
 from ..spectral.evidence import evidence_names
 from .classes import ModelClass, catalogue_target, describe, model_classes, targets_of
 from .metadata import SegmentationMetadata, check_model_type, parse_segmentation_metadata
+from .output_shapes import check_output_sizes, output_channels
 from .runtime import RuntimeSession, open_session
 from .segmentation import (
     TiledSegmenter,
@@ -41,6 +37,7 @@ from .segmentation import (
     inner_region,
     looks_like_probabilities,
 )
+from .window_reader import WindowReader
 
 #: Providers whose inputs and outputs live on a device: bound once per batch (IO binding).
 DEVICE_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider")
@@ -50,74 +47,6 @@ MAX_UPSAMPLING = 4
 
 #: Kept for callers of the earlier name: the catalogue target a class name means.
 target_of_class = catalogue_target
-
-
-class _WindowReader:
-    """A second handle on the raster for model windows that cross tile borders, or that are
-    resampled to the model's resolution (thread-safe)."""
-
-    def __init__(self, source: RasterSource) -> None:
-        dataset = rasterio.open(source.dataset.name)
-        self._source = RasterSource(dataset, source.mapping, source.scaling)
-        self._lock = threading.Lock()
-        self.reads = 0
-        # closed at the end of the run, or when collected, never left to interpreter exit
-        self._finalizer = weakref.finalize(self, dataset.close)
-
-    def read(
-        self, window: Window, roles: tuple[str, ...], shape: tuple[int, int] | None = None
-    ) -> dict[str, np.ndarray]:
-        """Bands `roles` of `window` as float32 reflectance, exactly like the pipeline's reads;
-        with `shape`, resampled to it (averaged when shrinking, bilinear when enlarging)."""
-        with self._lock:
-            self.reads += 1
-            if shape is None:
-                return self._source.read(window, roles)
-            source = self._source
-            wanted = tuple(r for r in source.roles if r in roles)
-            indexes = [source.mapping.roles.index(r) + 1 for r in wanted]
-            shrink = window.height > shape[0]
-            with GDAL_IO:
-                raw = source.dataset.read(
-                    indexes,
-                    window=window,
-                    out_shape=(len(indexes), *shape),
-                    resampling=Resampling.average if shrink else Resampling.bilinear,
-                )
-            return source._to_roles(raw, wanted)
-
-    def close(self) -> None:
-        """Close the handle."""
-        self._finalizer()
-
-
-def _output_channels(name: str, outputs: list) -> list[int | None]:
-    """Channels of each output (N x K x H x W, or N x H x W for one), or a one-line error."""
-    channels: list[int | None] = []
-    for o, out in enumerate(outputs):
-        shape = list(out.shape)
-        if len(shape) == 3:
-            channels.append(1)
-        elif len(shape) == 4:
-            channels.append(shape[1] if isinstance(shape[1], int) else None)
-        else:
-            raise BackendError(
-                f"Model {name}: output {o} ({out.name}) has shape {shape}, which cannot be mapped "
-                "to the input grid; a segmentation model outputs N x K x H x W scores."
-            )
-    return channels
-
-
-def _check_output_sizes(name: str, inputs: list, outputs: list) -> None:
-    """Refuse fixed output sizes larger than a fixed input (super-resolution, not classes)."""
-    size = inputs[0].shape[-1] if len(inputs[0].shape) == 4 else None
-    for out in outputs:
-        side = out.shape[-1] if len(out.shape) in (3, 4) else None
-        if isinstance(size, int) and isinstance(side, int) and side > size:
-            raise BackendError(
-                f"Model {name} outputs {side} px for a {size} px input, which cannot be mapped to "
-                "the input grid: it is not a segmentation model (super-resolution?)."
-            )
 
 
 class OnnxBackend(Backend):
@@ -173,12 +102,12 @@ class OnnxBackend(Backend):
                 "N x C x H x W image (an exported SPEX model is a folder)."
             )
         check_model_type(self.runtime.header.metadata, path.name)  # a type named: refused first
-        _check_output_sizes(path.name, inputs, outputs)
+        check_output_sizes(path.name, inputs, outputs)
         self.meta: SegmentationMetadata = parse_segmentation_metadata(
             self.runtime.header.metadata,
             path.name,
             inputs[0].shape,
-            _output_channels(path.name, outputs),
+            output_channels(path.name, outputs),
         )
         self._input_name = inputs[0].name
         self._output_names = [o.name for o in outputs]
@@ -196,7 +125,7 @@ class OnnxBackend(Backend):
         self._segmenter: TiledSegmenter | None = None
         self._size = (0, 0)
         self._factor = 1.0
-        self._reader: _WindowReader | None = None
+        self._reader: WindowReader | None = None
         mean = np.asarray(self.meta.mean, np.float32)[:, None, None]
         std = np.asarray(self.meta.std, np.float32)[:, None, None]
         # value = reflectance * scale + offset; model input = (value - mean) / std
@@ -273,7 +202,7 @@ class OnnxBackend(Backend):
                 self._luts[c.output][c.index] = plan.targets.index(c.target) + 1
         self._size = (source.width, source.height)
         self._factor = self._resolution_factor(source)
-        self._reader = _WindowReader(source)
+        self._reader = WindowReader(source)
         margin = self._probe(sample)
         width = math.ceil(source.width / self._factor)
         height = math.ceil(source.height / self._factor)

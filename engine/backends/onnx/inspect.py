@@ -50,11 +50,11 @@ def inspect_model(path: str | Path, provider: str | None = None) -> str:
     lines += [f"  {o.name}: {o.type} {_shape(o.shape)}" for o in session.get_outputs()]
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) == 1:
-        from .backend import _output_channels
+        from .output_shapes import output_channels
 
         try:
             meta = parse_segmentation_metadata(
-                header.metadata, path.name, inputs[0].shape, _output_channels(path.name, outputs)
+                header.metadata, path.name, inputs[0].shape, output_channels(path.name, outputs)
             )
         except SpexError as exc:
             lines.append(f"as a segmentation model: {exc}")
