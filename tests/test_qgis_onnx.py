@@ -60,26 +60,7 @@ def test_dock_runs_an_onnx_model_and_shows_the_provider(
 def test_processing_runs_an_onnx_model(
     qgis_processing, scene: Path, model: Path, tmp_path: Path
 ) -> None:
-    import processing
-
-    registry = QgsApplication.processingRegistry()
-    provider = SpexProvider()
-    assert registry.addProvider(provider)
-    try:
-        out = processing.run(
-            "spex:extract_land_cover",
-            {
-                "INPUT": str(scene),
-                "PROMPT": "extract the forest",
-                "BACKEND": "onnx",
-                "MODEL": str(model),
-                "OUTPUT_MASK": str(tmp_path / "forest.tif"),
-                "OUTPUT_FEATURES": str(tmp_path / "forest.gpkg"),
-            },
-        )
-    finally:
-        registry.removeProvider(provider)
-    regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
+    out, regions = _extract_with_model(scene, model, "extract the forest", tmp_path / "forest")
     assert regions.isValid() and regions.featureCount() > 0
     assert {f["class"] for f in regions.getFeatures()} == {"vegetation"}  # "forest" class
     assert "onnx" in out["DEVICE"] and "CPUExecutionProvider" in out["DEVICE"]
@@ -138,6 +119,16 @@ def test_dock_plan_preview_names_the_models_classes_and_runs_them(
 def test_processing_extracts_a_models_own_class(
     qgis_processing, scene: Path, coffee_model: Path, tmp_path: Path
 ) -> None:
+    out, regions = _extract_with_model(scene, coffee_model, "the Coffee", tmp_path / "coffee")
+    assert regions.isValid() and regions.featureCount() > 0
+    assert {f["class_name"] for f in regions.getFeatures()} == {"Coffee"}
+    assert "How the model's scores became classes" in out["EXPLANATION"]
+
+
+def _extract_with_model(
+    scene: Path, model: Path, prompt: str, stem: Path
+) -> tuple[dict, QgsVectorLayer]:
+    """spex:extract_land_cover with the onnx backend and `model`: its outputs and regions."""
     import processing
 
     registry = QgsApplication.processingRegistry()
@@ -148,16 +139,13 @@ def test_processing_extracts_a_models_own_class(
             "spex:extract_land_cover",
             {
                 "INPUT": str(scene),
-                "PROMPT": "the Coffee",
+                "PROMPT": prompt,
                 "BACKEND": "onnx",
-                "MODEL": str(coffee_model),
-                "OUTPUT_MASK": str(tmp_path / "coffee.tif"),
-                "OUTPUT_FEATURES": str(tmp_path / "coffee.gpkg"),
+                "MODEL": str(model),
+                "OUTPUT_MASK": str(stem.with_suffix(".tif")),
+                "OUTPUT_FEATURES": str(stem.with_suffix(".gpkg")),
             },
         )
     finally:
         registry.removeProvider(provider)
-    regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
-    assert regions.isValid() and regions.featureCount() > 0
-    assert {f["class_name"] for f in regions.getFeatures()} == {"Coffee"}
-    assert "How the model's scores became classes" in out["EXPLANATION"]
+    return out, QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")

@@ -7,7 +7,6 @@ tiles are in flight; results come back in row-major order, as the region labelli
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,7 +16,7 @@ import numpy as np
 
 from ..backends.base import Backend, TilePrediction
 from ..raster.cell_reader import CellReader
-from ..raster.raster_source import RasterSource
+from ..raster.raster_source import RasterSource, default_read_threads
 from ..raster.windows import Tile, TileGrid
 from ..reports.profiling import StageProfile
 
@@ -34,11 +33,7 @@ class TileResult:
 
 def default_workers() -> int:
     """Worker threads: the usable CPU cores, at most 4 (more brings little for this work)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
+    return default_read_threads()
 
 
 def predict_tiles(
