@@ -19,7 +19,8 @@ code. Then per target: the mean over scenes of each column and the worst scene (
 only (best mean of ours - oracle over the grid), then the held-out scene is scored with them.
 
 Run: ``.venv/bin/python -m bench.quality [--loo] [--groups benchmark,extra,dev]`` -> Markdown on
-stdout and in ``bench/out/quality.md`` (rows in ``quality.json``).
+stdout and in ``bench/out/quality.md`` (rows in ``quality.json``; other groups in
+``quality-<groups>.md``).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ TUNED: dict[str, tuple[float, ...]] = {
     "haze_land_max_share": (0.5, 1.01),  # 1.01: hazy land never seeds the land classes
 }
 
+DEFAULT_GROUPS = "benchmark,extra,dev"
 ORACLE_INDICES = ("NDVI", "NDWI", "MNDWI", "NDBI", "BSI", "AWEI_NSH", "brightness")
 
 
@@ -303,7 +305,11 @@ def summary(rows: list[dict], loo_map: Mapping[tuple[str, str], float]) -> str:
 def main(argv: Iterable[str] | None = None) -> None:
     """Print the tables and write them to bench/out/quality.md (+ rows as JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--groups", default="benchmark,extra,dev", help="scene groups to score")
+    parser.add_argument(
+        "--groups",
+        default=DEFAULT_GROUPS,
+        help="scene groups to score (rgb: the multispectral scenes in true colour only)",
+    )
     parser.add_argument("--scene", action="append", help="only these scenes (repeatable)")
     parser.add_argument("--loo", action="store_true", help="leave-one-scene-out check of TUNED")
     args = parser.parse_args(list(argv) if argv is not None else None)
@@ -316,8 +322,11 @@ def main(argv: Iterable[str] | None = None) -> None:
     text = markdown(rows, loo)
     print(text)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "quality.md").write_text(text + "\n", encoding="utf-8")
-    (OUT / "quality.json").write_text(
+    stem = (
+        "quality" if args.groups == DEFAULT_GROUPS else f"quality-{args.groups.replace(',', '-')}"
+    )
+    (OUT / f"{stem}.md").write_text(text + "\n", encoding="utf-8")
+    (OUT / f"{stem}.json").write_text(
         json.dumps({"rows": rows, "loo": loo}, indent=1, default=str), encoding="utf-8"
     )
 

@@ -160,8 +160,28 @@ def extra_scenes() -> list[Scene]:
     return out
 
 
+def rgb_scenes(scenes: list[Scene]) -> list[Scene]:
+    """True-colour-only versions of the multispectral ``scenes``: the bands an analyst has from
+    a camera or an RGB export, read as ``--bands blue,green,red`` with the others unused."""
+    from spex.engine.raster.raster_source import open_source
+
+    out = []
+    for scene in scenes:
+        image = scene.rasters[0][0]
+        if scene.points or len(scene.rasters) > 1:
+            continue
+        with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
+            roles = list(src.mapping.roles)
+        if not {"nir", "swir1"} & set(roles) or not {"blue", "green", "red"} <= set(roles):
+            continue
+        kept = ",".join(r if r in ("blue", "green", "red") else "-" for r in roles)
+        out.append(Scene(f"{scene.name}_rgb", "rgb", scene.rasters, kept, scale=scene.scale,
+                         simulated="its visible bands only", note=scene.note))  # fmt: skip
+    return out
+
+
 def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[Scene]:
-    """Every scene of the asked groups, benchmark first."""
+    """Every scene of the asked groups, benchmark first (``rgb``: the others in true colour)."""
     found: list[Scene] = []
     if "benchmark" in groups:
         found += benchmark_scenes()
@@ -169,4 +189,6 @@ def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[
         found += extra_scenes()
     if "dev" in groups:
         found += dev_scenes()
+    if "rgb" in groups:
+        found += rgb_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
     return found
