@@ -114,3 +114,17 @@ def spyndex_pixels(sample_data: dict[str, Path]) -> dict[str, dict[str, np.ndarr
             for column, role in LANDSAT8_ROLES.items()
         }
     return pixels
+
+
+@pytest.fixture(scope="module")
+def provider(qgis_processing):
+    """The SPEX Processing provider, registered for one test module's tests."""
+    from qgis.core import QgsApplication
+
+    from spex.spex_qgis.processing.provider import SpexProvider
+
+    registry = QgsApplication.processingRegistry()
+    registered = SpexProvider()
+    assert registry.addProvider(registered)
+    yield registered
+    registry.removeProvider(registered)

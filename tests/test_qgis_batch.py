@@ -8,26 +8,15 @@ from pathlib import Path
 
 import pytest
 from qgis.core import (
-    QgsApplication,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsRasterLayer,
     QgsVectorLayer,
 )
 
-from spex.spex_qgis.processing.provider import SpexProvider
 from tests.rasters import crop_raster
 
 PROMPT = "extract the water bodies and vegetation"
-
-
-@pytest.fixture(scope="module")
-def provider(qgis_processing):
-    registry = QgsApplication.processingRegistry()
-    registered = SpexProvider()
-    assert registry.addProvider(registered)
-    yield registered
-    registry.removeProvider(registered)
 
 
 @pytest.fixture(scope="module")

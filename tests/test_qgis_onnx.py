@@ -7,11 +7,10 @@ import html
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
 
 from spex.spex_qgis import settings
 from spex.spex_qgis.dock import SpexDock
-from spex.spex_qgis.processing.provider import SpexProvider
 from tests.qgis_helpers import wait_for
 from tests.rasters import crop_raster
 
@@ -57,9 +56,7 @@ def test_dock_runs_an_onnx_model_and_shows_the_provider(
         settings.set_model_folder("")  # the choice persists in QgsSettings: leave none behind
 
 
-def test_processing_runs_an_onnx_model(
-    qgis_processing, scene: Path, model: Path, tmp_path: Path
-) -> None:
+def test_processing_runs_an_onnx_model(provider, scene: Path, model: Path, tmp_path: Path) -> None:
     out, regions = _extract_with_model(scene, model, "extract the forest", tmp_path / "forest")
     assert regions.isValid() and regions.featureCount() > 0
     assert {f["class"] for f in regions.getFeatures()} == {"vegetation"}  # "forest" class
@@ -117,7 +114,7 @@ def test_dock_plan_preview_names_the_models_classes_and_runs_them(
 
 
 def test_processing_extracts_a_models_own_class(
-    qgis_processing, scene: Path, coffee_model: Path, tmp_path: Path
+    provider, scene: Path, coffee_model: Path, tmp_path: Path
 ) -> None:
     out, regions = _extract_with_model(scene, coffee_model, "the Coffee", tmp_path / "coffee")
     assert regions.isValid() and regions.featureCount() > 0
@@ -128,24 +125,19 @@ def test_processing_extracts_a_models_own_class(
 def _extract_with_model(
     scene: Path, model: Path, prompt: str, stem: Path
 ) -> tuple[dict, QgsVectorLayer]:
-    """spex:extract_land_cover with the onnx backend and `model`: its outputs and regions."""
+    """spex:extract_land_cover (provider registered) with the onnx backend and `model`: its
+    outputs and regions."""
     import processing
 
-    registry = QgsApplication.processingRegistry()
-    provider = SpexProvider()
-    assert registry.addProvider(provider)
-    try:
-        out = processing.run(
-            "spex:extract_land_cover",
-            {
-                "INPUT": str(scene),
-                "PROMPT": prompt,
-                "BACKEND": "onnx",
-                "MODEL": str(model),
-                "OUTPUT_MASK": str(stem.with_suffix(".tif")),
-                "OUTPUT_FEATURES": str(stem.with_suffix(".gpkg")),
-            },
-        )
-    finally:
-        registry.removeProvider(provider)
+    out = processing.run(
+        "spex:extract_land_cover",
+        {
+            "INPUT": str(scene),
+            "PROMPT": prompt,
+            "BACKEND": "onnx",
+            "MODEL": str(model),
+            "OUTPUT_MASK": str(stem.with_suffix(".tif")),
+            "OUTPUT_FEATURES": str(stem.with_suffix(".gpkg")),
+        },
+    )
     return out, QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")

@@ -29,23 +29,12 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from spex.spex_qgis.processing.provider import SpexProvider
 from tests.qgis_helpers import REPO_ROOT
 from tests.rasters import ungeoreferenced_copy
 
 WATER = "extract the water bodies larger than 2 ha"
 #: A 600 x 400 px part of the scene, in the raster's CRS (EPSG:32633): xmin,xmax,ymin,ymax.
 EXTENT = "331000,337000,5816000,5820000 [EPSG:32633]"
-
-
-@pytest.fixture(scope="module")
-def provider(qgis_processing):
-    """The SPEX provider registered for this module's tests."""
-    registry = QgsApplication.processingRegistry()
-    registered = SpexProvider()
-    assert registry.addProvider(registered)
-    yield registered
-    registry.removeProvider(registered)
 
 
 def _run(alg_id: str, params: dict, feedback: QgsProcessingFeedback | None = None) -> dict:

@@ -48,9 +48,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
         """Declare the parameters and outputs."""
         from spex.engine.backends import BACKEND_NAMES
 
-        def add(param, help_text: str) -> None:
-            param.setHelp(help_text)
-            self.addParameter(param)
+        add = self.add_parameter
 
         add(
             QgsProcessingParameterMultipleLayers(

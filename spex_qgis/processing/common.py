@@ -11,6 +11,7 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProcessingParameterDefinition,
     QgsRasterFileWriter,
     QgsRasterLayer,
     QgsVectorFileWriter,
@@ -57,6 +58,15 @@ class SpexAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self) -> SpexAlgorithm:  # noqa: N802 - QGIS API
         """A fresh instance (batch mode and the modeler make many)."""
         return type(self)()
+
+    def add_parameter(
+        self, param: QgsProcessingParameterDefinition, help_text: str, advanced: bool = False
+    ) -> None:
+        """Declare `param` with its help text, among the advanced parameters if asked."""
+        param.setHelp(help_text)
+        if advanced:
+            param.setFlags(param.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
+        self.addParameter(param)
 
 
 def monitor_for(feedback: QgsProcessingFeedback | None) -> object:

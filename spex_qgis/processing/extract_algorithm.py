@@ -15,7 +15,6 @@ from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputFolder,
     QgsProcessingOutputString,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterExtent,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
@@ -88,11 +87,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         from spex.engine.backends import BACKEND_NAMES
         from spex.engine.raster.bands import load_presets
 
-        def add(param, help_text: str, advanced: bool = False) -> None:
-            param.setHelp(help_text)
-            if advanced:
-                param.setFlags(param.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
-            self.addParameter(param)
+        add = self.add_parameter
 
         add(
             QgsProcessingParameterRasterLayer(self.INPUT, "Multispectral raster"),

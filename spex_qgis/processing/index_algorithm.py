@@ -75,8 +75,7 @@ class SpectralIndexAlgorithm(SpexAlgorithm):
             ),
         ]
         for param, help_text in params:
-            param.setHelp(help_text)
-            self.addParameter(param)
+            self.add_parameter(param, help_text)
 
     def processAlgorithm(  # noqa: N802 - QGIS API
         self,

@@ -48,13 +48,11 @@ class InstallDependenciesAlgorithm(SpexAlgorithm):
             behavior=QgsProcessingParameterFile.Behavior.Folder,
             optional=True,
         )
-        links.setHelp("pip --find-links: a folder holding the wheels to install from.")
-        self.addParameter(links)
+        self.add_parameter(links, "pip --find-links: a folder holding the wheels to install from.")
         no_index = QgsProcessingParameterBoolean(
             self.NO_INDEX, "Do not use the package index", defaultValue=False
         )
-        no_index.setHelp("pip --no-index: install only from the folder of wheels.")
-        self.addParameter(no_index)
+        self.add_parameter(no_index, "pip --no-index: install only from the folder of wheels.")
         self.addOutput(QgsProcessingOutputString("MESSAGE", "What was installed"))
         self.addOutput(QgsProcessingOutputString("FOLDER", "Where it was installed"))
 
