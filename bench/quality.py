@@ -54,6 +54,7 @@ TUNED: dict[str, tuple[float, ...]] = {
     "builtup_ndvi_margin": (0.0, 0.05),
     "bare_evidence_z": (4.0, 8.0),
     "cloud_contrast": (1.0, 1.5),
+    "cloud_min_blue_red": (0.0, 0.9),
     "haze_land_max_share": (0.5, 1.01),  # 1.01: hazy land never seeds the land classes
 }
 
@@ -302,6 +303,13 @@ def summary(rows: list[dict], loo_map: Mapping[tuple[str, str], float]) -> str:
     return "\n".join(lines)
 
 
+def _parse_setting(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    if name not in SpectralParams.__dataclass_fields__ or not value:
+        raise SystemExit(f"--set {text}: expected NAME=VALUE with NAME a SpectralParams field")
+    return name, float(value)
+
+
 def main(argv: Iterable[str] | None = None) -> None:
     """Print the tables and write them to bench/out/quality.md (+ rows as JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -312,17 +320,25 @@ def main(argv: Iterable[str] | None = None) -> None:
     )
     parser.add_argument("--scene", action="append", help="only these scenes (repeatable)")
     parser.add_argument("--loo", action="store_true", help="leave-one-scene-out check of TUNED")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="score with this SpectralParams value instead of the default (repeatable)",
+    )
+    parser.add_argument("--out", help="write the tables as this stem in bench/out/")
     args = parser.parse_args(list(argv) if argv is not None else None)
     scenes = all_scenes(tuple(args.groups.split(",")))
     if args.scene:
         scenes = [s for s in scenes if s.name in args.scene]
-    params = SpectralParams()
+    params = replace(SpectralParams(), **dict(_parse_setting(v) for v in args.set))
     rows = evaluate(scenes, params)
     loo = leave_one_out(scenes, rows, params) if args.loo else None
     text = markdown(rows, loo)
     print(text)
     OUT.mkdir(parents=True, exist_ok=True)
-    stem = (
+    stem = args.out or (
         "quality" if args.groups == DEFAULT_GROUPS else f"quality-{args.groups.replace(',', '-')}"
     )
     (OUT / f"{stem}.md").write_text(text + "\n", encoding="utf-8")

@@ -147,6 +147,42 @@ def find_haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult 
     return HazeResult(cloud, hazy, thr, how, tuple(notes), cirrus)
 
 
+def blue_red_ratio(blue: np.ndarray, red: np.ndarray) -> np.ndarray:
+    """Blue over red per pixel, NaN where either band sits on its saturation plateau.
+
+    Bright clouds saturate some sensors' blue band (Landsat TM and ETM+ band 1): clipped, the
+    ratio would make white cloud look red. A plateau is the band's sample maximum held by at
+    least 0.1 % of the pixels.
+    """
+    ratio = blue / np.maximum(red, 1e-6)
+    for band in (blue, red):
+        top = float(np.max(band))
+        at_top = band >= top - 1e-3 * abs(top)
+        if at_top.mean() >= 0.001:
+            ratio = np.where(at_top, np.nan, ratio)
+    return ratio
+
+
+def reddened(cloud: np.ndarray, blue_red: np.ndarray, params: SpectralParams) -> str:
+    """Why the cloud candidates are not cloud by their tint, or "" when they may be.
+
+    Clouds scatter blue as much as red, where sand, soils and roofs redden: the candidates'
+    median blue/red (NaN where a band saturates) must reach ``params.cloud_min_blue_red``.
+    Judged on the candidates as a whole: single thin-cloud pixels vary too much.
+    """
+    tints = blue_red[cloud]
+    tints = tints[np.isfinite(tints)]  # saturated pixels carry no tint
+    if tints.size == 0:
+        return ""
+    tint = float(np.median(tints))
+    if tint >= params.cloud_min_blue_red:
+        return ""
+    return (
+        f"cloud candidates redden from blue to red (median blue/red {tint:.2f} < "
+        f"{params.cloud_min_blue_red}): sand, soil or roofs, not cloud"
+    )
+
+
 def contrasted_cloud(
     cloud: np.ndarray, bright: np.ndarray, params: SpectralParams, kind: str = "cloud"
 ) -> tuple[np.ndarray, str]:

@@ -26,6 +26,9 @@ class SpectralParams:
 
     #: Cloud seeds must be this many times brighter than the rest of the scene's 95th percentile.
     cloud_contrast: float = 1.0
+    #: Clouds scatter blue about as much as red; sand, bare soil and roofs redden: bright cloud
+    #: candidates whose median blue/red is below this are not cloud.
+    cloud_min_blue_red: float = 0.9
 
     #: Haze (HOT) cloud seeds: the same test, with this factor.
     haze_contrast: float = 1.6

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...indices import compute_index
-from .haze import contrasted_cloud, dark_for_water, find_haze
+from .haze import blue_red_ratio, contrasted_cloud, dark_for_water, find_haze, reddened
 from .histograms import bimodality, clamp, mode_gap, otsu_threshold, rel, robust_z
 from .params import SpectralParams
 
@@ -208,7 +208,15 @@ def select_seeds(
         cloud = (b > b_hi) & (bright > (0.3 if cal else 3.0 * rel(bright, 50)))
         if "swir1" in roles:
             cloud &= bands["swir1"] > (0.2 if cal else rel(bands["swir1"], 75))
-        cloud, note = contrasted_cloud(cloud, bright, params)
+        # The brightness tests above have no colour test; HOT's candidates below already
+        # have one (blue above the scene's clear line).
+        note = ""
+        if {"blue", "red"} <= roles:
+            note = reddened(cloud, blue_red_ratio(bands["blue"], bands["red"]), params)
+        if note:
+            cloud = np.zeros(n, dtype=bool)
+        else:
+            cloud, note = contrasted_cloud(cloud, bright, params)
         if note:
             notes.append(note)
         if haze is not None:

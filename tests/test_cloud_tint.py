@@ -1,0 +1,80 @@
+"""The cloud tint test: bright candidates that redden from blue to red (sand, soil, roofs) are
+not cloud; a blue band clipped on bright cloud (Landsat TM) carries no tint and is not judged.
+Real scenes of the shared benchmark (../shared/benchmark); synthetic arrays for the plateau."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+
+from bench.scenes import benchmark_root
+from spex.engine.backends.spectral.haze import blue_red_ratio, reddened
+from spex.engine.backends.spectral.params import SpectralParams
+from spex.engine.backends.spectral.scene_model import fit_scene_model
+from spex.engine.backends.spectral.seeds import select_seeds
+from spex.engine.raster.raster_source import open_source
+
+_needs_benchmark = pytest.mark.skipif(
+    not benchmark_root().is_dir(),
+    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
+    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
+)
+
+
+def test_a_saturation_plateau_carries_no_tint() -> None:
+    rng = np.random.default_rng(3)
+    blue = rng.uniform(0.05, 0.3, 10_000)
+    red = rng.uniform(0.05, 0.3, 10_000)
+    blue[:500] = 0.39  # 5 % of the pixels on the band's clipped maximum
+    ratio = blue_red_ratio(blue, red)
+    assert np.isnan(ratio[:500]).all()
+    assert np.isfinite(ratio[500:]).all()
+    blue[:500] = rng.uniform(0.31, 0.39, 500)  # the same values, no plateau
+    assert np.isfinite(blue_red_ratio(blue, red)).all()
+
+
+def test_reddened_candidates_are_named_and_white_ones_pass() -> None:
+    params = SpectralParams()
+    cloud = np.ones(100, dtype=bool)
+    assert "redden" in reddened(cloud, np.full(100, 0.75), params)
+    assert reddened(cloud, np.full(100, 1.02), params) == ""
+    assert reddened(cloud, np.full(100, np.nan), params) == ""  # all saturated: not judged
+
+
+def _bands(scene: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    folder = benchmark_root() / scene
+    with rasterio.open(folder / "image.tif") as src:
+        names = [d.lower() for d in src.descriptions]
+        data = src.read().astype(np.float64)
+    with rasterio.open(folder / "labels.tif") as src:
+        labels = src.read(1).ravel()
+    roles = dict(zip(names, data.reshape(len(names), -1), strict=True))
+    return roles, labels
+
+
+@_needs_benchmark
+def test_saturated_tm_clouds_stay_cloud() -> None:
+    # Landsat 5 TM TOA: band 1 clips at 0.39 on bright cloud, so the brightest candidates look
+    # red (median blue/red 0.85) although their unclipped pixels are white (about 1.0).
+    bands, labels = _bands("ukis_l5_csmask")
+    bright = (bands["blue"] > 0.3) & (bands["swir1"] > 0.2)
+    raw = bands["blue"] / bands["red"]
+    assert "redden" in reddened(bright, raw, SpectralParams())
+    assert reddened(bright, blue_red_ratio(bands["blue"], bands["red"]), SpectralParams()) == ""
+    seeds = select_seeds(bands, calibrated=True)
+    cloud = seeds.masks["cloud"]
+    assert cloud.sum() > 1000 and (labels[cloud] == 6).mean() > 0.95
+
+
+@_needs_benchmark
+def test_bright_sand_is_not_taken_for_cloud_by_brightness() -> None:
+    # Sentinel-2 8-bit DN over a beach: the brightest pixels are sand (blue/red about 0.75).
+    with open_source(benchmark_root() / "ogt_s2_rcr_nc" / "image.tif") as src:
+        sample = src.read_sample().bands
+        calibrated = src.scaling.calibrated
+    tinted = fit_scene_model(sample, calibrated)
+    assert any("cloud candidates redden" in n for n in tinted.notes), tinted.notes
+    untinted = fit_scene_model(sample, calibrated, params=SpectralParams(cloud_min_blue_red=0))
+    assert not any("redden" in n for n in untinted.notes)
+    assert untinted.seed_counts["cloud"] > tinted.seed_counts["cloud"]
