@@ -24,6 +24,10 @@ class SpectralParams:
     #: ... and when its side is at most this share of the non-vegetated land.
     bare_max_share: float = 0.5
 
+    #: Digital numbers: cloud candidates are at least this many times the scene's median
+    #: brightness (thin cloud included); bright roofs and soil that pass are refused by the
+    #: tint and contrast tests below.
+    cloud_dn_brightness: float = 2.0
     #: Cloud seeds must be this many times brighter than the rest of the scene's 95th percentile.
     cloud_contrast: float = 1.0
     #: Clouds scatter blue about as much as red; sand, bare soil and roofs redden: bright cloud

@@ -202,10 +202,11 @@ def select_seeds(
     if ("blue" in roles or "red" in roles) and bright is not None:
         # Clouds are bright across the visible: red stands in for a missing blue band.
         b = bands.get("blue", bands.get("red"))
-        # Digital numbers: clouds are several times brighter than the scene's typical land,
-        # far beyond bright roofs and soil (which stay within about 2x the median).
-        b_hi = 0.3 if cal else 3.0 * rel(b, 50)
-        cloud = (b > b_hi) & (bright > (0.3 if cal else 3.0 * rel(bright, 50)))
+        # Digital numbers: clouds, thin ones too, are well above the scene's typical land;
+        # bright roofs and soil can be as well, and are refused by the tint and contrast tests.
+        k = params.cloud_dn_brightness
+        b_hi = 0.3 if cal else k * rel(b, 50)
+        cloud = (b > b_hi) & (bright > (0.3 if cal else k * rel(bright, 50)))
         if "swir1" in roles:
             cloud &= bands["swir1"] > (0.2 if cal else rel(bands["swir1"], 75))
         # The brightness tests above have no colour test; HOT's candidates below already
@@ -233,7 +234,9 @@ def select_seeds(
             cloud &= ~masks["snow"]
         masks["cloud"] = cloud
         thr["blue"] = float(b_hi)
-        how["blue"] = "bright blue " + ("> 0.3 reflectance" if cal else "> 3x the scene median")
+        how["blue"] = "bright blue " + (
+            "> 0.3 reflectance" if cal else f"> {params.cloud_dn_brightness}x the scene median"
+        )
         if "blue" not in roles:
             notes.append("no blue band: cloud is found by brightness only (no haze transform)")
 
