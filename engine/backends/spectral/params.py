@@ -24,6 +24,9 @@ class SpectralParams:
     #: ... and when its side is at most this share of the non-vegetated land.
     bare_max_share: float = 0.5
 
+    #: Reflectance: cloud candidates are at least this bright in blue and across the visible
+    #: (thin cloud included; bright land that passes is refused by the tint and contrast tests).
+    cloud_reflectance: float = 0.25
     #: Digital numbers: cloud candidates are at least this many times the scene's median
     #: brightness (thin cloud included); bright roofs and soil that pass are refused by the
     #: tint and contrast tests below.

@@ -204,9 +204,9 @@ def select_seeds(
         b = bands.get("blue", bands.get("red"))
         # Digital numbers: clouds, thin ones too, are well above the scene's typical land;
         # bright roofs and soil can be as well, and are refused by the tint and contrast tests.
-        k = params.cloud_dn_brightness
-        b_hi = 0.3 if cal else k * rel(b, 50)
-        cloud = (b > b_hi) & (bright > (0.3 if cal else k * rel(bright, 50)))
+        k, r_hi = params.cloud_dn_brightness, params.cloud_reflectance
+        b_hi = r_hi if cal else k * rel(b, 50)
+        cloud = (b > b_hi) & (bright > (r_hi if cal else k * rel(bright, 50)))
         if "swir1" in roles:
             cloud &= bands["swir1"] > (0.2 if cal else rel(bands["swir1"], 75))
         # The brightness tests above have no colour test; HOT's candidates below already
@@ -235,7 +235,7 @@ def select_seeds(
         masks["cloud"] = cloud
         thr["blue"] = float(b_hi)
         how["blue"] = "bright blue " + (
-            "> 0.3 reflectance" if cal else f"> {params.cloud_dn_brightness}x the scene median"
+            f"> {r_hi} reflectance" if cal else f"> {k}x the scene median"
         )
         if "blue" not in roles:
             notes.append("no blue band: cloud is found by brightness only (no haze transform)")
