@@ -82,14 +82,18 @@ def label_tile(classes: np.ndarray, confidence: np.ndarray, evidence: np.ndarray
             targets.append(np.full(count, target, dtype=np.uint8))
             n += count
     h, w = classes.shape
-    flat = labels.ravel()
+    # Sums over the labelled pixels only (in raster order, as over all of them): background
+    # is most of a tile in most scenes.
+    where = np.flatnonzero(labels)
+    flat = labels.ravel()[where]
+    rows, cols = np.divmod(where, w)
     weights = [
         None,
-        np.nan_to_num(confidence).ravel(),
-        np.repeat(np.arange(h, dtype=np.float64) + 0.5, w),
-        np.tile(np.arange(w, dtype=np.float64) + 0.5, h),
+        np.nan_to_num(confidence.ravel()[where]),
+        rows + 0.5,
+        cols + 0.5,
     ]
-    weights += [np.nan_to_num(e).ravel() for e in evidence]
+    weights += [np.nan_to_num(e.ravel()[where]) for e in evidence]
     sums = np.stack([np.bincount(flat, wt, minlength=n + 1) for wt in weights], axis=1)[1:]
     slices = ndimage.find_objects(labels, max_label=n) if n else []
     mins = np.array([[sl[0].start, sl[1].start] for sl in slices], float).reshape(-1, 2)
