@@ -249,7 +249,8 @@ def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) 
 
 def raw_percentiles(dataset: rasterio.DatasetReader, raw: np.ndarray) -> dict[str, float]:
     """Percentiles of the raw values (all bands) of the valid pixels of a sample `raw`."""
-    values = raw.astype(np.float64)
+    # Integers are taken as they are (exact in float64 anyway, and no copy of the sample).
+    values = raw if np.issubdtype(raw.dtype, np.integer) else raw.astype(np.float64)
     nodata = dataset.nodata
     keep = np.isfinite(values).all(axis=0)
     if nodata is not None and not math.isnan(nodata):
@@ -260,7 +261,13 @@ def raw_percentiles(dataset: rasterio.DatasetReader, raw: np.ndarray) -> dict[st
     if flat.size == 0:
         return {"p1": math.nan, "p50": math.nan, "p99": math.nan, "max": math.nan, "min": math.nan}
     p1, p50, p99 = np.percentile(flat, [1, 50, 99])
-    return {"p1": p1, "p50": p50, "p99": p99, "max": flat.max(), "min": flat.min()}
+    return {
+        "p1": float(p1),
+        "p50": float(p50),
+        "p99": float(p99),
+        "max": float(flat.max()),
+        "min": float(flat.min()),
+    }
 
 
 def open_dataset(path: str | Path) -> rasterio.DatasetReader:
