@@ -81,7 +81,7 @@ def label_tile(classes: np.ndarray, confidence: np.ndarray, evidence: np.ndarray
             np.add(local, n, out=labels, where=local > 0, casting="unsafe")
             targets.append(np.full(count, target, dtype=np.uint8))
             n += count
-    h, w = classes.shape
+    w = classes.shape[1]
     # Sums over the labelled pixels only (in raster order, as over all of them): background
     # is most of a tile in most scenes.
     where = np.flatnonzero(labels)
