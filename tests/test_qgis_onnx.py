@@ -4,6 +4,8 @@ Processing algorithm in real QGIS (offscreen); the provider that ran is shown.""
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,32 +30,47 @@ def scene(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return crop_raster(s2_scene, tmp_path_factory.mktemp("crop") / "crop.tif", (300, 0, 600, 400))
 
 
-def test_dock_runs_an_onnx_model_and_shows_the_provider(
-    qgis_iface, qgis_new_project, scene: Path, model: Path, tmp_path: Path
-) -> None:
+@contextmanager
+def _onnx_dock(qgis_iface, scene: Path, model: Path, out: Path) -> Iterator[SpexDock]:
+    """The dock on `scene`, with `model` as the onnx backend's model; closed afterwards."""
     layer = QgsRasterLayer(str(scene), "scene", "gdal")
     QgsProject.instance().addMapLayer(layer)
     dock = SpexDock(qgis_iface, qgis_iface.mainWindow())
     try:
         dock.layer_combo.setLayer(layer)
-        dock.output_folder.setFilePath(str(tmp_path / "out"))
+        dock.output_folder.setFilePath(str(out))
         dock.model_folder.setFilePath(str(model))
         assert dock.backend_reasons()["onnx"] is None
         dock.backend_combo.setCurrentIndex(dock.backend_combo.findData("onnx"))
-        dock.prompt_edit.setPlainText(PROMPT)
-        before = set(QgsProject.instance().mapLayers())
-        dock.run_button.click()
-        wait_for(lambda: not dock.is_running(), timeout=120)
-        added = set(QgsProject.instance().mapLayers()) - before
-        assert len(added) == 2, qgis_iface.messageBar().get_messages(2)
-        manifest = dock.last_result.manifest
-        assert manifest["backend"]["name"] == "onnx"
-        assert "CPUExecutionProvider" in dock.device_label.text()
-        assert "onnx" in dock.device_label.text()
+        yield dock
     finally:
         dock.shutdown()
         dock.deleteLater()
         settings.set_model_folder("")  # the choice persists in QgsSettings: leave none behind
+
+
+def _run(qgis_iface, dock: SpexDock) -> list:
+    """Click Run, wait for the task, and return the layers it added (two are expected)."""
+    before = set(QgsProject.instance().mapLayers())
+    dock.run_button.click()
+    wait_for(lambda: not dock.is_running(), timeout=120)
+    added = [
+        QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - before
+    ]
+    assert len(added) == 2, qgis_iface.messageBar().get_messages(2)
+    return added
+
+
+def test_dock_runs_an_onnx_model_and_shows_the_provider(
+    qgis_iface, qgis_new_project, scene: Path, model: Path, tmp_path: Path
+) -> None:
+    with _onnx_dock(qgis_iface, scene, model, tmp_path / "out") as dock:
+        dock.prompt_edit.setPlainText(PROMPT)
+        _run(qgis_iface, dock)
+        manifest = dock.last_result.manifest
+        assert manifest["backend"]["name"] == "onnx"
+        assert "CPUExecutionProvider" in dock.device_label.text()
+        assert "onnx" in dock.device_label.text()
 
 
 def test_processing_runs_an_onnx_model(provider, scene: Path, model: Path, tmp_path: Path) -> None:
@@ -83,34 +100,16 @@ def coffee_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_dock_plan_preview_names_the_models_classes_and_runs_them(
     qgis_iface, qgis_new_project, scene: Path, coffee_model: Path, tmp_path: Path
 ) -> None:
-    layer = QgsRasterLayer(str(scene), "scene", "gdal")
-    QgsProject.instance().addMapLayer(layer)
-    dock = SpexDock(qgis_iface, qgis_iface.mainWindow())
-    try:
-        dock.layer_combo.setLayer(layer)
-        dock.output_folder.setFilePath(str(tmp_path / "out"))
-        dock.model_folder.setFilePath(str(coffee_model))
-        dock.backend_combo.setCurrentIndex(dock.backend_combo.findData("onnx"))
+    with _onnx_dock(qgis_iface, scene, coffee_model, tmp_path / "out") as dock:
         dock.prompt_edit.setPlainText("extract the tea")
         assert dock.update_plan() == ""
         shown = html.unescape(dock.plan_label.text())
         assert "Coffee, Juice" in shown and "'tea'" in shown
         dock.prompt_edit.setPlainText("extract the coffee and the juices")
         assert dock.update_plan().startswith("Targets: Coffee, Juice.")
-        before = set(QgsProject.instance().mapLayers())
-        dock.run_button.click()
-        wait_for(lambda: not dock.is_running(), timeout=120)
-        added = [
-            QgsProject.instance().mapLayer(i)
-            for i in set(QgsProject.instance().mapLayers()) - before
-        ]
-        assert len(added) == 2, qgis_iface.messageBar().get_messages(2)
+        added = _run(qgis_iface, dock)
         regions = next(layer for layer in added if isinstance(layer, QgsVectorLayer))
         assert {f["class_name"] for f in regions.getFeatures()} == {"Coffee", "Juice"}
-    finally:
-        dock.shutdown()
-        dock.deleteLater()
-        settings.set_model_folder("")
 
 
 def test_processing_extracts_a_models_own_class(
