@@ -11,6 +11,7 @@ from scipy import ndimage
 from spex.engine.instructions.spie import (
     SIZE_WORDS,
     RegionAttributes,
+    convex_rectangles,
     location_word,
     min_area_rectangle,
     region_attributes,
@@ -276,3 +277,32 @@ def test_min_area_rectangle_convex_fast_paths_match_the_hull_path():
         for corner in polygon:
             inside = [np.cross(got[(i + 1) % 4] - got[i], corner - got[i]) for i in range(4)]
             assert all(v >= -1e-9 for v in inside) or all(v <= 1e-9 for v in inside), centre
+
+
+def test_convex_rectangles_in_bulk_match_each_hull_alone_and_the_hull_path():
+    rng = np.random.default_rng(5)
+    hulls = [np.array([[0.3, 0.4]]), np.array([[0.1, 0.1], [0.1, 0.1], [0.5, 0.2], [0.1, 0.1]])]
+    for _ in range(60):
+        n = int(rng.integers(3, 25))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+        polygon = np.stack([np.cos(angles) * rng.uniform(0.5, 3), np.sin(angles)], axis=1)
+        hulls.append(np.vstack([polygon, polygon[:1]]) if rng.random() < 0.5 else polygon)
+    counts = [len(h) for h in hulls]
+    bulk = convex_rectangles(np.concatenate(hulls), counts)
+    assert bulk.shape == (len(hulls), 4, 2)
+    for hull, box in zip(hulls, bulk, strict=True):
+        # The same bytes alone as in any batch: a region's box does not depend on its batch.
+        np.testing.assert_array_equal(convex_rectangles(hull, [len(hull)])[0], box)
+    np.testing.assert_array_equal(bulk[0], [[0.3, 0.4]] * 4)  # one distinct point
+    # A segment (repeats and a closing vertex dropped) gives a zero-width box on it.
+    assert sorted(map(tuple, bulk[1].tolist())) == [(0.1, 0.1), (0.1, 0.1), (0.5, 0.2), (0.5, 0.2)]
+    for hull, box in zip(hulls[2:], bulk[2:], strict=True):
+        expected = min_area_rectangle(hull)  # the general path: its own hull, numpy calipers
+
+        def area(c: np.ndarray) -> float:
+            return float(np.linalg.norm(c[1] - c[0]) * np.linalg.norm(c[2] - c[1]))
+
+        assert area(box) == pytest.approx(area(expected), rel=1e-9)
+        assert box[0, 1] == pytest.approx(box[:, 1].min())  # starts at the top-most corner
+    with pytest.raises(ValueError, match="at least one point"):
+        convex_rectangles(np.empty((0, 2)), [0])

@@ -100,57 +100,87 @@ def _convex_hull(points: np.ndarray) -> np.ndarray:
 
 def _order_corners(corners: np.ndarray) -> np.ndarray:
     """Start at the top-most corner (then left-most), run clockwise on screen (y down)."""
-    centre = corners.mean(axis=0)
-    angles = np.arctan2(corners[:, 1] - centre[1], corners[:, 0] - centre[0])
-    corners = corners[np.argsort(angles, kind="stable")]  # clockwise on screen when y is down
-    scale = max(1.0, float(np.abs(corners).max()))
-    top = corners[:, 1] <= corners[:, 1].min() + 1e-9 * scale
-    start = int(np.argmin(np.where(top, corners[:, 0], np.inf)))
-    return np.roll(corners, -start, axis=0)
+    return _order_corner_sets(corners[None])[0]
 
 
-#: Hulls up to this many vertices take the pure-Python calipers (numpy's overhead dominates).
+#: Hulls up to this many vertices are measured together (`convex_rectangles`); larger ones
+#: one by one, whose (vertices x edges) products would outgrow a padded batch.
 SMALL_HULL = 24
 
 
-def _small_hull_rectangle(points: list[list[float]]) -> list[tuple[float, float]]:
-    """Rotating calipers over a small convex polygon's vertices, in plain Python."""
-    pts = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
-    if len(pts) > 1 and pts[0] == pts[-1]:
-        pts = pts[:-1]
-    if len(pts) == 1:
-        return [tuple(pts[0])] * 4
-    best = None
-    for i in range(len(pts)):
-        (x0, y0), (x1, y1) = pts[i], pts[(i + 1) % len(pts)]
-        length = math.hypot(x1 - x0, y1 - y0)
-        if length == 0:
-            continue
-        ux, uy = (x1 - x0) / length, (y1 - y0) / length
-        pu = [x * ux + y * uy for x, y in pts]
-        pv = [-x * uy + y * ux for x, y in pts]
-        a0, a1, b0, b1 = min(pu), max(pu), min(pv), max(pv)
-        area = (a1 - a0) * (b1 - b0)
-        if best is None or area < best[0]:
-            best = (area, a0, a1, b0, b1, ux, uy)
-    _, a0, a1, b0, b1, ux, uy = best
-    return [(a * ux - b * uy, a * uy + b * ux) for a, b in ((a0, b0), (a1, b0), (a1, b1), (a0, b1))]
+def convex_rectangles(vertices: np.ndarray, counts: Sequence[int]) -> np.ndarray:
+    """`min_area_rectangle(hull, convex=True)` of many small convex polygons, as (P, 4, 2).
 
-
-def small_convex_rectangle(points: list[list[float]]) -> list[tuple[float, float]]:
-    """`min_area_rectangle(points, convex=True)` for a small hull, in plain Python.
-
-    Same corner order as `_order_corners`: from the top-most (then left-most) corner, clockwise
-    on screen. Used per polygon when vectorizing, where numpy's per-call overhead dominates.
+    The hulls come as one ragged array: `vertices` (N, 2) holds each hull's vertices in order
+    (a repeated closing vertex is allowed), hull after hull, `counts` how many each has.
+    Rotating calipers run for all hulls of one vertex count at once; each hull takes the first
+    edge of least area, as a loop over its edges would.
     """
-    corners = _small_hull_rectangle(points)
-    cx = sum(x for x, _ in corners) / 4
-    cy = sum(y for _, y in corners) / 4
-    corners = sorted(corners, key=lambda c: math.atan2(c[1] - cy, c[0] - cx))
-    scale = max(1.0, max(abs(v) for c in corners for v in c))
-    top = min(y for _, y in corners) + 1e-9 * scale
-    start = min((i for i, c in enumerate(corners) if c[1] <= top), key=lambda i: corners[i][0])
-    return corners[start:] + corners[:start]
+    counts = np.asarray(counts, dtype=np.int64)
+    out = np.empty((len(counts), 4, 2))
+    if len(counts) == 0:
+        return out
+    if (counts <= 0).any():
+        raise ValueError("convex_rectangles needs at least one point per hull")
+    flat = np.asarray(vertices, dtype=np.float64).reshape(-1, 2)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    # Drop repeats of the previous vertex, then a closing repeat of the hull's first.
+    keep = np.ones(len(flat), dtype=bool)
+    keep[1:] = (flat[1:] != flat[:-1]).any(axis=1) | (owner[1:] != owner[:-1])
+    flat, owner = flat[keep], owner[keep]
+    sizes = np.bincount(owner, minlength=len(counts))
+    starts = np.cumsum(sizes) - sizes
+    closing = (sizes > 1) & (flat[starts] == flat[starts + sizes - 1]).all(axis=1)
+    sizes = sizes - closing  # a closing vertex is last: the first `sizes` rows are the hull
+    for size in np.unique(sizes):
+        members = np.flatnonzero(sizes == size)
+        pts = flat[starts[members][:, None] + np.arange(size)]
+        out[members] = pts[:, :1] if size == 1 else _calipers(pts)
+    return _order_corner_sets(out)
+
+
+_hypot = np.frompyfunc(math.hypot, 2, 1)  # Python's hypot: the same bits as a per-edge loop
+
+
+def _calipers(pts: np.ndarray) -> np.ndarray:
+    """Least-area rectangle corners (P, 4, 2) of P convex polygons of n >= 2 vertices (P, n, 2)."""
+    step = np.roll(pts, -1, axis=1) - pts
+    length = _hypot(step[..., 0], step[..., 1]).astype(np.float64)
+    valid = length > 0
+    safe = np.where(valid, length, 1.0)
+    ux, uy = step[..., 0] / safe, step[..., 1] / safe  # (P, edges)
+    x, y = pts[:, None, :, 0], pts[:, None, :, 1]  # (P, 1, vertices)
+    pu = x * ux[..., None] + y * uy[..., None]
+    pv = -x * uy[..., None] + y * ux[..., None]
+    a0, a1, b0, b1 = pu.min(axis=2), pu.max(axis=2), pv.min(axis=2), pv.max(axis=2)
+    area = np.where(valid, (a1 - a0) * (b1 - b0), np.inf)
+    best = np.argmin(area, axis=1)[:, None]
+
+    def pick(values: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(values, best, axis=1)[:, 0]
+
+    a0, a1, b0, b1, ux, uy = (pick(v) for v in (a0, a1, b0, b1, ux, uy))
+    return np.stack(
+        [
+            np.stack([a * ux - b * uy, a * uy + b * ux], axis=1)
+            for a, b in ((a0, b0), (a1, b0), (a1, b1), (a0, b1))
+        ],
+        axis=1,
+    )
+
+
+def _order_corner_sets(corners: np.ndarray) -> np.ndarray:
+    """`_order_corners` of each (4, 2) set of (P, 4, 2) corners."""
+    centre = (corners[:, 0] + corners[:, 1] + corners[:, 2] + corners[:, 3]) / 4
+    angles = np.arctan2(corners[..., 1] - centre[:, None, 1], corners[..., 0] - centre[:, None, 0])
+    order = np.argsort(angles, axis=1, kind="stable")
+    corners = np.take_along_axis(corners, order[:, :, None], axis=1)
+    scale = np.maximum(1.0, np.abs(corners).max(axis=(1, 2)))
+    ys = corners[..., 1]
+    top = ys <= ys.min(axis=1, keepdims=True) + 1e-9 * scale[:, None]
+    start = np.argmin(np.where(top, corners[..., 0], np.inf), axis=1)
+    roll = (np.arange(4)[None, :] + start[:, None]) % 4
+    return np.take_along_axis(corners, roll[:, :, None], axis=1)
 
 
 def min_area_rectangle(points: np.ndarray, convex: bool = False) -> np.ndarray:
@@ -165,7 +195,7 @@ def min_area_rectangle(points: np.ndarray, convex: bool = False) -> np.ndarray:
     if len(pts) == 0:
         raise ValueError("min_area_rectangle needs at least one point")
     if convex and len(pts) <= SMALL_HULL:
-        return np.array(small_convex_rectangle(pts.tolist()))
+        return convex_rectangles(pts, [len(pts)])[0]
     if convex:
         keep = np.ones(len(pts), dtype=bool)
         keep[1:] = np.any(pts[1:] != pts[:-1], axis=1)  # drop repeated (closing) vertices

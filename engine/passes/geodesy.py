@@ -56,16 +56,39 @@ class Ellipsoid:
         return self.a * (1.0 - self.e2) / w2**1.5, self.a / np.sqrt(w2)
 
 
-def _ring_area_length(xy: np.ndarray, ellipsoid: Ellipsoid, to_rad: float) -> tuple[float, float]:
-    """Area (m2, unsigned) and length (m) of a closed ring of (lon, lat) vertices."""
-    lon, lat = xy[:, 0] * to_rad, xy[:, 1] * to_rad
-    dlon, dlat = np.diff(lon), np.diff(lat)
-    zone = ellipsoid.zone_area(lat)
-    area = abs(float(np.sum(dlon * 0.5 * (zone[:-1] + zone[1:]))))
-    mid = 0.5 * (lat[:-1] + lat[1:])
-    m, n = ellipsoid.radii(mid)
-    length = float(np.sum(np.hypot(n * np.cos(mid) * dlon, m * dlat)))
-    return area, length
+def polygon_rings(geometry: ogr.Geometry) -> list[tuple[np.ndarray, bool]]:
+    """The rings of a 2-D polygon or multipolygon as ((n, 2) float64 vertices, is_exterior).
+
+    Read from the geometry's WKB in one call: no Python tuple per vertex.
+    """
+    wkb = bytes(geometry.ExportToWkb(ogr.wkbNDR))
+    rings: list[tuple[np.ndarray, bool]] = []
+
+    def uint(offset: int) -> int:
+        return int.from_bytes(wkb[offset : offset + 4], "little")
+
+    def read_polygon(offset: int) -> int:
+        kind = uint(offset + 1)
+        if kind != ogr.wkbPolygon:
+            raise ValueError(f"not a 2-D polygon (WKB type {kind})")
+        offset += 9
+        for k in range(uint(offset - 4)):
+            count = uint(offset)
+            xy = np.frombuffer(wkb, dtype="<f8", count=2 * count, offset=offset + 4)
+            rings.append((xy.reshape(count, 2), k == 0))
+            offset += 4 + 16 * count
+        return offset
+
+    kind = uint(1)
+    if kind == ogr.wkbPolygon:
+        read_polygon(0)
+    elif kind == ogr.wkbMultiPolygon:
+        offset = 9
+        for _ in range(uint(5)):
+            offset = read_polygon(offset)
+    else:
+        raise ValueError(f"not a 2-D polygon or multipolygon (WKB type {kind})")
+    return rings
 
 
 class MetricMeasurer:
@@ -89,28 +112,64 @@ class MetricMeasurer:
 
     def area_and_perimeter(self, geometry: ogr.Geometry) -> tuple[float, float]:
         """Area (m2) and perimeter (m) of a polygon or multipolygon."""
+        areas, lengths = self.areas_and_perimeters([geometry])
+        return float(areas[0]), float(lengths[0])
+
+    def areas_and_perimeters(
+        self, geometries: Sequence[ogr.Geometry]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Areas (m2) and perimeters (m) of 2-D polygons or multipolygons, as float64 arrays.
+
+        In a geographic CRS every vertex of every geometry is measured in one vectorised pass
+        (the cost is per vertex, not per polygon); in a projected one OGR measures each.
+        """
         if not self.geographic:
-            return (
-                geometry.GetArea() * self.unit * self.unit,
-                geometry.Boundary().Length() * self.unit,
-            )
+            areas = [g.GetArea() * self.unit * self.unit for g in geometries]
+            lengths = [g.Boundary().Length() * self.unit for g in geometries]
+            return np.asarray(areas, dtype=np.float64), np.asarray(lengths, dtype=np.float64)
         assert self._ellipsoid is not None
-        area = length = 0.0
-        for polygon in _polygons(geometry):
-            for k in range(polygon.GetGeometryCount()):
-                xy = np.asarray(polygon.GetGeometryRef(k).GetPoints(), dtype=np.float64)
-                if len(xy) < 2:
-                    continue
-                ring_area, ring_length = _ring_area_length(xy[:, :2], self._ellipsoid, self.unit)
-                area += ring_area if k == 0 else -ring_area  # holes after the exterior ring
-                length += ring_length
-        return area, length
+        parts: list[np.ndarray] = []
+        owner: list[int] = []
+        sign: list[float] = []
+        for index, geometry in enumerate(geometries):
+            for xy, exterior in polygon_rings(geometry):
+                if len(xy) >= 2:
+                    parts.append(xy)
+                    owner.append(index)
+                    sign.append(1.0 if exterior else -1.0)  # holes after the exterior ring
+        areas = np.zeros(len(geometries))
+        lengths = np.zeros(len(geometries))
+        if parts:
+            ring_areas, ring_lengths = _rings_area_length(parts, self._ellipsoid, self.unit)
+            np.add.at(areas, owner, np.asarray(sign) * ring_areas)
+            np.add.at(lengths, owner, ring_lengths)
+        return areas, lengths
 
 
-def _polygons(geometry: ogr.Geometry) -> Sequence[ogr.Geometry]:
-    if geometry.GetGeometryType() in (ogr.wkbPolygon, ogr.wkbPolygon25D):
-        return [geometry]
-    return [geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount())]
+def _rings_area_length(
+    rings: Sequence[np.ndarray], ellipsoid: Ellipsoid, to_rad: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Areas (m2, unsigned) and lengths (m) of closed rings of (lon, lat) vertices, in bulk."""
+    sizes = np.array([len(r) for r in rings])
+    xy = np.concatenate(rings) * to_rad
+    lon, lat = xy[:, 0], xy[:, 1]
+    dlon, dlat = np.diff(lon), np.diff(lat)
+    zone = ellipsoid.zone_area(lat)
+    mid = 0.5 * (lat[:-1] + lat[1:])
+    m, n = ellipsoid.radii(mid)
+    area_terms = dlon * 0.5 * (zone[:-1] + zone[1:])
+    length_terms = np.hypot(n * np.cos(mid) * dlon, m * dlat)
+    # Edge i joins vertices i and i + 1; the edge from a ring's last vertex to the next ring's
+    # first is not an edge: zero it, and sum each ring's edges from its first vertex.
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    joins = starts[1:] - 1
+    area_terms[joins] = 0.0
+    length_terms[joins] = 0.0
+    edge_starts = np.minimum(starts, len(area_terms) - 1)
+    return (
+        np.abs(np.add.reduceat(area_terms, edge_starts)),
+        np.add.reduceat(length_terms, edge_starts),
+    )
 
 
 def pixel_area_m2(transform: tuple[float, ...], geographic: bool, unit: float, row: float) -> float:

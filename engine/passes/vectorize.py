@@ -6,7 +6,7 @@ polygon however many tiles it spans, and memory holds only the polygons being bu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,10 +15,10 @@ from osgeo import gdal, ogr
 
 from ..instructions.spie import (
     SMALL_HULL,
+    convex_rectangles,
     location_word,
     min_area_rectangle,
     size_word,
-    small_convex_rectangle,
 )
 from ..reports.profiling import StageProfile
 from .geodesy import MetricMeasurer, spatial_reference
@@ -29,6 +29,8 @@ gdal.SetCacheMax(64 * 1024 * 1024)  # bounded block cache: memory must not grow 
 
 #: Name of the polygon layer inside features.gpkg.
 LAYER_NAME = "regions"
+#: Polygons measured together: their vertices are held at once, and cancel is checked between.
+BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -127,32 +129,52 @@ def _write_layer(
     fids: dict[int, int] = {}
     out.StartTransaction()
     raw.ResetReading()
-    for n, feature in enumerate(raw):
-        if n % 2000 == 0:
-            check_cancel()
-        rid = feature.GetField(0)
-        record = context.records.get(rid)
-        if record is None:
-            continue
-        geometry = ogr.ForceToMultiPolygon(feature.GetGeometryRef().Clone())
-        if rid in fids:  # a region split by Polygonize: merge the parts
-            existing = layer.GetFeature(fids[rid])
-            geometry = ogr.ForceToMultiPolygon(existing.GetGeometryRef().Union(geometry))
-            target = existing
-        else:
-            target = ogr.Feature(defn)
-        area, perimeter = context.measurer.area_and_perimeter(geometry)
-        box = _rotated_box(geometry, context.inverse, context.extent_pixels)
-        _fill(target, record, area, perimeter, box, context, field_index)
-        target.SetGeometry(geometry)
-        if rid in fids:
-            layer.SetFeature(target)
-        else:
-            layer.CreateFeature(target)
-            fids[rid] = target.GetFID()
-        summaries[rid] = PolygonSummary(rid, area, perimeter, box)
+    for batch in _batches(raw, context.records, check_cancel):
+        # Measured in bulk (a geographic CRS costs per vertex, not per polygon); the rare part
+        # of a region split by Polygonize is measured again once merged.
+        geometries = [g for _, g in batch]
+        areas, perimeters = context.measurer.areas_and_perimeters(geometries)
+        boxes = _rotated_boxes(geometries, context.inverse, context.extent_pixels)
+        for (rid, geometry), area, perimeter, box in zip(
+            batch, areas, perimeters, boxes, strict=True
+        ):
+            record = context.records[rid]
+            if rid in fids:  # a region split by Polygonize: merge the parts
+                target = layer.GetFeature(fids[rid])
+                geometry = ogr.ForceToMultiPolygon(target.GetGeometryRef().Union(geometry))
+                area, perimeter = context.measurer.area_and_perimeter(geometry)
+                box = _rotated_boxes([geometry], context.inverse, context.extent_pixels)[0]
+            else:
+                target = ogr.Feature(defn)
+            area, perimeter = float(area), float(perimeter)
+            _fill(target, record, area, perimeter, box, context, field_index)
+            target.SetGeometry(geometry)
+            if rid in fids:
+                layer.SetFeature(target)
+            else:
+                layer.CreateFeature(target)
+                fids[rid] = target.GetFID()
+            summaries[rid] = PolygonSummary(rid, area, perimeter, box)
     out.CommitTransaction()
     return summaries
+
+
+def _batches(
+    raw: ogr.Layer, records: dict[int, RegionRecord], check_cancel: Callable[[], None]
+) -> Iterator[list[tuple[int, ogr.Geometry]]]:
+    """The polygonized parts of kept regions, (region id, multipolygon), `BATCH` at a time."""
+    batch: list[tuple[int, ogr.Geometry]] = []
+    for n, feature in enumerate(raw):
+        if n % BATCH == 0:
+            check_cancel()
+        rid = feature.GetField(0)
+        if rid in records:
+            batch.append((rid, ogr.ForceToMultiPolygon(feature.GetGeometryRef().Clone())))
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _polygonize(band: gdal.Band, layer: ogr.Layer, check_cancel: Callable[[], None]) -> None:
@@ -236,23 +258,47 @@ def _fill(
         feature.SetField(field_index[key], value)
 
 
-def _rotated_box(
-    geometry: ogr.Geometry, inverse: Sequence[float], extent: tuple[int, int, int, int]
-) -> tuple[tuple[float, float], ...]:
-    """Minimum-area rotated rectangle of the region, normalised to the processed extent."""
-    hull = geometry.ConvexHull()
-    ring = hull.GetGeometryRef(0) if hull.GetGeometryCount() else hull
-    points = ring.GetPoints() or [(hull.GetX(), hull.GetY())]
+def _rotated_boxes(
+    geometries: Sequence[ogr.Geometry],
+    inverse: Sequence[float],
+    extent: tuple[int, int, int, int],
+) -> list[tuple[tuple[float, float], ...]]:
+    """Minimum-area rotated rectangle of each region, normalised to the processed extent.
+
+    The small hulls (nearly every region) are measured together (`convex_rectangles`).
+    """
+    hulls = []
+    for geometry in geometries:
+        hull = geometry.ConvexHull()
+        ring = hull.GetGeometryRef(0) if hull.GetGeometryCount() else hull
+        hulls.append(ring.GetPoints() or [(hull.GetX(), hull.GetY())])
+    sizes = np.array([len(h) for h in hulls])
+    xy = np.array([p[:2] for h in hulls for p in h], dtype=np.float64).reshape(-1, 2)
     a, b, c, d, e, f = inverse
     col_off, row_off, width, height = extent
-    norm = [
-        [(a + b * x + c * y - col_off) / width, (d + e * x + f * y - row_off) / height]
-        for x, y, *_ in points
-    ]
-    if len(norm) <= SMALL_HULL:
-        corners = small_convex_rectangle(norm)
-    else:
-        corners = [tuple(p) for p in min_area_rectangle(np.array(norm), convex=True)]
-    return tuple(
-        (round(min(1.0, max(0.0, x)), 2), round(min(1.0, max(0.0, y)), 2)) for x, y in corners
+    x, y = xy[:, 0], xy[:, 1]
+    norm = np.stack(
+        [(a + b * x + c * y - col_off) / width, (d + e * x + f * y - row_off) / height], 1
     )
+    small = sizes <= SMALL_HULL
+    corners = np.empty((len(hulls), 4, 2))
+    corners[small] = convex_rectangles(norm[np.repeat(small, sizes)], sizes[small])
+    starts = np.cumsum(sizes) - sizes
+    for i in np.flatnonzero(~small):
+        corners[i] = min_area_rectangle(norm[starts[i] : starts[i] + sizes[i]], convex=True)
+    rounded = _round_as_python(np.clip(corners, 0.0, 1.0), 2)
+    return [tuple(map(tuple, box)) for box in rounded.tolist()]
+
+
+def _round_as_python(values: np.ndarray, digits: int) -> np.ndarray:
+    """`round(value, digits)` of every value, in bulk and to the same bits.
+
+    numpy rounds `value * 10**digits` to an integer first, which can land on the other side of
+    a half when that product is inexact: values that close to a half are rounded by Python.
+    """
+    out = np.round(values, digits)
+    scaled = values * 10.0**digits
+    near_half = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    for i in np.flatnonzero(near_half):
+        out.flat[i] = round(float(values.flat[i]), digits)
+    return out

@@ -29,8 +29,10 @@ from .sensors import get_preset
 
 #: Upper bound on the pixels of the global sample (a decimated read of the whole raster).
 SAMPLE_PIXELS = 1_000_000
-#: Side of the windows the sample is read in (pixels).
-SAMPLE_CHUNK = 1024
+#: Side of the windows the sample is read in (pixels, rounded to whole blocks). Small windows
+#: keep GDAL's block cache out of the way: 1024 px windows of a 13-band deflate raster read
+#: 5-20 % slower, 2048 px ones overflow the 64 MB cache and decode blocks twice.
+SAMPLE_CHUNK = 512
 
 
 @dataclass(frozen=True)

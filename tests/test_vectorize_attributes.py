@@ -1,0 +1,47 @@
+"""Region attributes computed in bulk give what one region at a time gives."""
+
+from __future__ import annotations
+
+import numpy as np
+from osgeo import ogr
+
+from spex.engine.instructions.spie import min_area_rectangle
+from spex.engine.passes.vectorize import _rotated_boxes, _round_as_python
+
+
+def test_bulk_rounding_is_pythons_round_also_at_halves() -> None:
+    rng = np.random.default_rng(2)
+    values = np.concatenate(
+        [rng.uniform(0, 1, 200_000), np.arange(0, 1.0001, 0.0005), np.arange(0, 1, 1 / 1024)]
+    )
+    expected = np.array([round(float(v), 2) for v in values])
+    np.testing.assert_array_equal(_round_as_python(values, 2), expected)
+
+
+def test_rotated_boxes_in_bulk_match_each_region_alone() -> None:
+    # Pixel-edged regions as Polygonize writes them (a geographic grid of 0.001 degree pixels),
+    # from one pixel to an L shape, and one with a hull too large for the batched calipers.
+    wkts = [
+        "POLYGON((10.0 50.0, 10.001 50.0, 10.001 49.999, 10.0 49.999, 10.0 50.0))",
+        "POLYGON((10.01 50.0, 10.014 50.0, 10.014 49.999, 10.011 49.999, 10.011 49.996, "
+        "10.01 49.996, 10.01 50.0))",
+    ]
+    angles = np.linspace(0, 2 * np.pi, 60, endpoint=False)
+    ring = ", ".join(f"{10.05 + 0.01 * np.cos(a)} {49.95 + 0.004 * np.sin(a)}" for a in angles)
+    wkts.append(f"POLYGON(({ring}, {10.06} {49.95}))")
+    geometries = [ogr.ForceToMultiPolygon(ogr.CreateGeometryFromWkt(w)) for w in wkts]
+    inverse = (-10000.0, 1000.0, 0.0, 50000.0, 0.0, -1000.0)  # degrees -> pixels
+    extent = (0, 0, 100, 80)
+    boxes = _rotated_boxes(geometries, inverse, extent)
+    assert len(boxes) == 3
+    for geometry, box in zip(geometries, boxes, strict=True):
+        convex = geometry.ConvexHull()  # held: its ring is only a view into it
+        hull = np.array(convex.GetGeometryRef(0).GetPoints())[:, :2]
+        cols = (hull[:, 0] * 1000.0 - 10000.0) / 100
+        rows = (50000.0 - hull[:, 1] * 1000.0) / 80
+        alone = min_area_rectangle(np.stack([cols, rows], axis=1))
+        expected = tuple(
+            (round(min(1.0, max(0.0, x)), 2), round(min(1.0, max(0.0, y)), 2)) for x, y in alone
+        )
+        assert box == expected
+    assert boxes[0] == ((0.0, 0.0), (0.01, 0.0), (0.01, 0.01), (0.0, 0.01))
