@@ -318,7 +318,8 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument(
         "--groups",
         default=DEFAULT_GROUPS,
-        help="scene groups to score (rgb: the multispectral scenes in true colour only)",
+        help="scene groups to score (rgb, rgbn: the multispectral scenes in true colour only, "
+        "or in their visible and NIR bands only)",
     )
     parser.add_argument("--scene", action="append", help="only these scenes (repeatable)")
     parser.add_argument("--loo", action="store_true", help="leave-one-scene-out check of TUNED")

@@ -268,10 +268,11 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, "-m", "bench.quality"], cwd=ROOT, check=True)
         table = (ROOT / "bench" / "out" / "quality.md").read_text(encoding="utf-8")
         replace_section(ROOT / "docs" / "benchmarks.md", "quality", table)
-        rgb = [sys.executable, "-m", "bench.quality", "--groups", "rgb"]
-        subprocess.run(rgb, cwd=ROOT, check=True)
-        table = (ROOT / "bench" / "out" / "quality-rgb.md").read_text(encoding="utf-8")
-        replace_section(ROOT / "docs" / "benchmarks.md", "quality-rgb", table)
+        for group in ("rgb", "rgbn"):
+            subset = [sys.executable, "-m", "bench.quality", "--groups", group]
+            subprocess.run(subset, cwd=ROOT, check=True)
+            table = (ROOT / "bench" / "out" / f"quality-{group}.md").read_text(encoding="utf-8")
+            replace_section(ROOT / "docs" / "benchmarks.md", f"quality-{group}", table)
     return 0
 
 

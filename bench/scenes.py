@@ -163,6 +163,20 @@ def extra_scenes() -> list[Scene]:
 def rgb_scenes(scenes: list[Scene]) -> list[Scene]:
     """True-colour-only versions of the multispectral ``scenes``: the bands an analyst has from
     a camera or an RGB export, read as ``--bands blue,green,red`` with the others unused."""
+    return _band_subsets(scenes, ("blue", "green", "red"), "rgb", "its visible bands only")
+
+
+def rgbn_scenes(scenes: list[Scene]) -> list[Scene]:
+    """Four-band versions of the scenes with SWIR: what aerial (NAIP) and PlanetScope-like
+    products carry, read as ``--bands blue,green,red,nir`` with the others unused."""
+    return _band_subsets(
+        scenes, ("blue", "green", "red", "nir"), "rgbn", "its visible and NIR bands only"
+    )
+
+
+def _band_subsets(scenes: list[Scene], keep: tuple[str, ...], group: str, how: str) -> list[Scene]:
+    """The ``scenes`` that have every role of ``keep`` and at least one more of NIR and SWIR1,
+    read with the roles of ``keep`` only."""
     from spex.engine.raster.raster_source import open_source
 
     out = []
@@ -172,16 +186,17 @@ def rgb_scenes(scenes: list[Scene]) -> list[Scene]:
             continue
         with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
             roles = list(src.mapping.roles)
-        if not {"nir", "swir1"} & set(roles) or not {"blue", "green", "red"} <= set(roles):
+        if not ({"nir", "swir1"} - set(keep)) & set(roles) or not set(keep) <= set(roles):
             continue
-        kept = ",".join(r if r in ("blue", "green", "red") else "-" for r in roles)
-        out.append(Scene(f"{scene.name}_rgb", "rgb", scene.rasters, kept, scale=scene.scale,
-                         simulated="its visible bands only", note=scene.note))  # fmt: skip
+        kept = ",".join(r if r in keep else "-" for r in roles)
+        out.append(Scene(f"{scene.name}_{group}", group, scene.rasters, kept, scale=scene.scale,
+                         simulated=how, note=scene.note))  # fmt: skip
     return out
 
 
 def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[Scene]:
-    """Every scene of the asked groups, benchmark first (``rgb``: the others in true colour)."""
+    """Every scene of the asked groups, benchmark first (``rgb``: the others in true colour;
+    ``rgbn``: the others in their four visible and NIR bands)."""
     found: list[Scene] = []
     if "benchmark" in groups:
         found += benchmark_scenes()
@@ -191,4 +206,6 @@ def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[
         found += dev_scenes()
     if "rgb" in groups:
         found += rgb_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
+    if "rgbn" in groups:
+        found += rgbn_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
     return found
