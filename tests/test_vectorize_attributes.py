@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
-from osgeo import ogr
+from pathlib import Path
 
+import numpy as np
+import pytest
+import rasterio
+from osgeo import ogr
+from rasterio.transform import from_origin
+from rasterio.windows import Window
+
+from spex.engine import ExtractionRequest, extract
 from spex.engine.instructions.spie import min_area_rectangle
+from spex.engine.passes import vectorize
 from spex.engine.passes.vectorize import _rotated_boxes, _round_as_python
+from tests.rasters import write_raster
 
 
 def test_bulk_rounding_is_pythons_round_also_at_halves() -> None:
@@ -45,3 +54,34 @@ def test_rotated_boxes_in_bulk_match_each_region_alone() -> None:
         )
         assert box == expected
     assert boxes[0] == ((0.0, 0.0), (0.01, 0.0), (0.01, 0.01), (0.0, 0.01))
+
+
+def _rows(path: Path) -> list[dict[str, object]]:
+    ds = ogr.Open(str(path))
+    return sorted((f.items() for f in ds.GetLayer(0)), key=lambda r: r["region_id"])
+
+
+def test_features_do_not_depend_on_the_batch_size(
+    s2_scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real Sentinel-2 crop on a geographic grid (synthetic georeferencing: the bulk
+    # geodesic path), extracted with the default batches and with batches of a few polygons.
+    with rasterio.open(s2_scene) as src:
+        bands = src.read(window=Window(0, 0, 300, 240))
+        names = src.descriptions
+    image = write_raster(
+        tmp_path / "s2_4326.tif",
+        bands,
+        crs="EPSG:4326",
+        transform=from_origin(13.4, 52.6, 0.0001, 0.0001),
+        descriptions=names,
+    )
+    request = "extract water bodies and vegetation"
+    default = extract(ExtractionRequest(image, request, tmp_path / "default"))
+    monkeypatch.setattr(vectorize, "BATCH", 3)
+    monkeypatch.setattr(vectorize, "BATCH_WKB_BYTES", 2000)
+    small = extract(ExtractionRequest(image, request, tmp_path / "small"))
+    rows = _rows(default.features_path)
+    assert len(rows) > 10  # enough regions for many batches of three
+    assert rows == _rows(small.features_path)
+    assert all(row["area_m2"] > 0 and row["rotated_box"] for row in rows)

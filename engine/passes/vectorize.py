@@ -29,8 +29,10 @@ gdal.SetCacheMax(64 * 1024 * 1024)  # bounded block cache: memory must not grow 
 
 #: Name of the polygon layer inside features.gpkg.
 LAYER_NAME = "regions"
-#: Polygons measured together: their vertices are held at once, and cancel is checked between.
+#: Polygons measured together, at most this many and this many bytes of WKB (16 per vertex):
+#: their vertices and the measuring arrays are held at once; cancel is checked between.
 BATCH = 2000
+BATCH_WKB_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -162,17 +164,21 @@ def _write_layer(
 def _batches(
     raw: ogr.Layer, records: dict[int, RegionRecord], check_cancel: Callable[[], None]
 ) -> Iterator[list[tuple[int, ogr.Geometry]]]:
-    """The polygonized parts of kept regions, (region id, multipolygon), `BATCH` at a time."""
+    """The polygonized parts of kept regions, (region id, multipolygon), in batches of at most
+    `BATCH` polygons and about `BATCH_WKB_BYTES` of vertices."""
     batch: list[tuple[int, ogr.Geometry]] = []
+    size = 0
     for n, feature in enumerate(raw):
         if n % BATCH == 0:
             check_cancel()
         rid = feature.GetField(0)
         if rid in records:
-            batch.append((rid, ogr.ForceToMultiPolygon(feature.GetGeometryRef().Clone())))
-        if len(batch) == BATCH:
+            geometry = ogr.ForceToMultiPolygon(feature.GetGeometryRef().Clone())
+            batch.append((rid, geometry))
+            size += geometry.WkbSize()
+        if len(batch) == BATCH or size >= BATCH_WKB_BYTES:
             yield batch
-            batch = []
+            batch, size = [], 0
     if batch:
         yield batch
 
