@@ -21,7 +21,7 @@ from ..instructions.spie import (
     size_word,
 )
 from ..reports.profiling import StageProfile
-from .geodesy import MetricMeasurer, spatial_reference
+from .geodesy import MetricMeasurer, polygon_rings, spatial_reference
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -273,13 +273,17 @@ def _rotated_boxes(
 
     The small hulls (nearly every region) are measured together (`convex_rectangles`).
     """
-    hulls = []
+    hulls: list[np.ndarray] = []
     for geometry in geometries:
         hull = geometry.ConvexHull()
-        ring = hull.GetGeometryRef(0) if hull.GetGeometryCount() else hull
-        hulls.append(ring.GetPoints() or [(hull.GetX(), hull.GetY())])
+        if hull.GetGeometryType() == ogr.wkbPolygon:
+            hulls.append(polygon_rings(hull)[0][0])  # from WKB: no tuple per vertex
+        else:  # a degenerate hull: a point or a segment
+            ring = hull.GetGeometryRef(0) if hull.GetGeometryCount() else hull
+            points = ring.GetPoints() or [(hull.GetX(), hull.GetY())]
+            hulls.append(np.array([p[:2] for p in points], dtype=np.float64))
     sizes = np.array([len(h) for h in hulls])
-    xy = np.array([p[:2] for h in hulls for p in h], dtype=np.float64).reshape(-1, 2)
+    xy = np.concatenate(hulls)
     a, b, c, d, e, f = inverse
     col_off, row_off, width, height = extent
     x, y = xy[:, 0], xy[:, 1]
