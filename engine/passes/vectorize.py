@@ -173,7 +173,7 @@ def _batches(
             check_cancel()
         rid = feature.GetField(0)
         if rid in records:
-            geometry = ogr.ForceToMultiPolygon(feature.GetGeometryRef().Clone())
+            geometry = ogr.ForceToMultiPolygon(feature.GetGeometryRef())  # a copy
             batch.append((rid, geometry))
             size += geometry.WkbSize()
         if len(batch) == BATCH or size >= BATCH_WKB_BYTES:
