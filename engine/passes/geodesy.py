@@ -16,6 +16,10 @@ from collections.abc import Sequence
 import numpy as np
 from osgeo import ogr, osr
 
+#: Vertices measured in one vectorised pass (whole rings, so a ring's sums never depend on
+#: its neighbours): the float64 temporaries stay near 100 bytes per vertex of it.
+RING_CHUNK_VERTICES = 65536
+
 #: Radius of the sphere with the WGS84 ellipsoid's area (authalic radius), in metres.
 AUTHALIC_RADIUS_M = 6_371_007.2
 
@@ -125,25 +129,51 @@ class MetricMeasurer:
         """
         if not self.geographic:
             areas = [g.GetArea() * self.unit * self.unit for g in geometries]
-            lengths = [g.Boundary().Length() * self.unit for g in geometries]
+            lengths = [_rings_length(g) * self.unit for g in geometries]
             return np.asarray(areas, dtype=np.float64), np.asarray(lengths, dtype=np.float64)
         assert self._ellipsoid is not None
-        parts: list[np.ndarray] = []
+        areas = np.zeros(len(geometries))
+        lengths = np.zeros(len(geometries))
+        rings: list[np.ndarray] = []
         owner: list[int] = []
         sign: list[float] = []
+
+        def measure() -> None:
+            ring_areas, ring_lengths = _rings_area_length(rings, self._ellipsoid, self.unit)
+            np.add.at(areas, owner, np.asarray(sign) * ring_areas)  # in ring order
+            np.add.at(lengths, owner, ring_lengths)
+            rings.clear()
+            owner.clear()
+            sign.clear()
+
+        vertices = 0
         for index, geometry in enumerate(geometries):
             for xy, exterior in polygon_rings(geometry):
                 if len(xy) >= 2:
-                    parts.append(xy)
+                    rings.append(xy)
                     owner.append(index)
                     sign.append(1.0 if exterior else -1.0)  # holes after the exterior ring
-        areas = np.zeros(len(geometries))
-        lengths = np.zeros(len(geometries))
-        if parts:
-            ring_areas, ring_lengths = _rings_area_length(parts, self._ellipsoid, self.unit)
-            np.add.at(areas, owner, np.asarray(sign) * ring_areas)
-            np.add.at(lengths, owner, ring_lengths)
+                    vertices += len(xy)
+                    if vertices >= RING_CHUNK_VERTICES:  # bounded temporaries (~100 B each)
+                        measure()
+                        vertices = 0
+        if rings:
+            measure()
         return areas, lengths
+
+
+def _rings_length(geometry: ogr.Geometry) -> float:
+    """Planar length of every ring of a polygon or multipolygon, summed as
+    `Boundary().Length()` sums it, without building that boundary (a copy of every vertex)."""
+    if ogr.GT_Flatten(geometry.GetGeometryType()) == ogr.wkbPolygon:
+        polygons = [geometry]
+    else:
+        polygons = [geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount())]
+    length = 0.0
+    for polygon in polygons:
+        for k in range(polygon.GetGeometryCount()):
+            length += polygon.GetGeometryRef(k).Length()
+    return length
 
 
 def _rings_area_length(

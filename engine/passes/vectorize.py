@@ -150,7 +150,7 @@ def _write_layer(
                 target = ogr.Feature(defn)
             area, perimeter = float(area), float(perimeter)
             _fill(target, record, area, perimeter, box, context, field_index)
-            target.SetGeometry(geometry)
+            target.SetGeometryDirectly(geometry)  # the feature takes it: no copy
             if rid in fids:
                 layer.SetFeature(target)
             else:
@@ -275,7 +275,7 @@ def _rotated_boxes(
     """
     hulls: list[np.ndarray] = []
     for geometry in geometries:
-        hull = geometry.ConvexHull()
+        hull = _outer_hull(geometry)
         if hull.GetGeometryType() == ogr.wkbPolygon:
             hulls.append(polygon_rings(hull)[0][0])  # from WKB: no tuple per vertex
         else:  # a degenerate hull: a point or a segment
@@ -298,6 +298,19 @@ def _rotated_boxes(
         corners[i] = min_area_rectangle(norm[starts[i] : starts[i] + sizes[i]], convex=True)
     rounded = _round_as_python(np.clip(corners, 0.0, 1.0), 2)
     return [tuple(map(tuple, box)) for box in rounded.tolist()]
+
+
+def _outer_hull(geometry: ogr.Geometry) -> ogr.Geometry:
+    """The convex hull of a multipolygon, from its exterior rings only.
+
+    Holes lie inside their exterior ring, so the hull is the same; GEOS is not handed the
+    holes' vertices (a sea with tens of thousands of islands would cost it about 100 MB).
+    """
+    outer = ogr.Geometry(ogr.wkbMultiLineString)
+    for i in range(geometry.GetGeometryCount()):
+        ring = geometry.GetGeometryRef(i).GetGeometryRef(0)
+        outer.AddGeometryDirectly(ogr.ForceToLineString(ring))  # a copy, as a line
+    return outer.ConvexHull()
 
 
 def _round_as_python(values: np.ndarray, digits: int) -> np.ndarray:
