@@ -14,7 +14,7 @@ from rasterio.windows import Window
 from spex.engine import ExtractionRequest, extract
 from spex.engine.instructions.spie import min_area_rectangle
 from spex.engine.passes import vectorize
-from spex.engine.passes.vectorize import _rotated_boxes, _round_as_python
+from spex.engine.passes.vectorize import _outer_hull, _rotated_boxes, _round_as_python
 from tests.rasters import write_raster
 
 
@@ -85,3 +85,13 @@ def test_features_do_not_depend_on_the_batch_size(
     assert len(rows) > 10  # enough regions for many batches of three
     assert rows == _rows(small.features_path)
     assert all(row["area_m2"] > 0 and row["rotated_box"] for row in rows)
+
+
+def test_hull_from_exterior_rings_is_the_polygons_hull() -> None:
+    # Two parts (a region Polygonize split and the run merged), the first with a hole.
+    geometry = ogr.CreateGeometryFromWkt(
+        "MULTIPOLYGON(((0 0, 4 0, 4 3, 0 3, 0 0), (1 1, 2 1, 2 2, 1 2, 1 1)), "
+        "((5 4, 6 4, 6 6, 5 6, 5 4)))"
+    )
+    assert _outer_hull(geometry).Equals(geometry.ConvexHull())
+    assert _outer_hull(geometry).GetArea() == pytest.approx(geometry.ConvexHull().GetArea())
