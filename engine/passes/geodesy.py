@@ -190,16 +190,13 @@ def _rings_area_length(
     area_terms = dlon * 0.5 * (zone[:-1] + zone[1:])
     length_terms = np.hypot(n * np.cos(mid) * dlon, m * dlat)
     # Edge i joins vertices i and i + 1; the edge from a ring's last vertex to the next ring's
-    # first is not an edge: zero it, and sum each ring's edges from its first vertex.
+    # first is not an edge: zero it, and sum each ring's edges from its first vertex (every
+    # ring has two vertices or more, so each start is an edge).
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     joins = starts[1:] - 1
     area_terms[joins] = 0.0
     length_terms[joins] = 0.0
-    edge_starts = np.minimum(starts, len(area_terms) - 1)
-    return (
-        np.abs(np.add.reduceat(area_terms, edge_starts)),
-        np.add.reduceat(length_terms, edge_starts),
-    )
+    return np.abs(np.add.reduceat(area_terms, starts)), np.add.reduceat(length_terms, starts)
 
 
 def pixel_area_m2(transform: tuple[float, ...], geographic: bool, unit: float, row: float) -> float:
