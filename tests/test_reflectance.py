@@ -118,7 +118,8 @@ def test_user_scale_and_offset_win():
 
 
 @pytest.mark.parametrize(
-    ("scale", "offset"), [(0.0, None), (math.inf, None), (math.nan, 0.0), (1e-4, math.nan)]
+    ("scale", "offset"),
+    [(0.0, None), (-1e-4, None), (math.inf, None), (math.nan, 0.0), (1e-4, math.nan)],
 )
 def test_invalid_scale_or_offset(scale, offset):
     stats = {"p1": 0.0, "p99": 200.0, "max": 255.0}

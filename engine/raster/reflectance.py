@@ -67,9 +67,16 @@ class Scaling:
 
 
 def check_scale_offset(scale: float | None, offset: float | None) -> None:
-    """Raise ``InputError`` unless ``scale`` is finite and non-zero and ``offset`` finite."""
-    if scale is not None and not (_finite(scale) and float(scale) != 0.0):
-        raise InputError(f"--scale {scale} is not usable; give a finite, non-zero number")
+    """Raise ``InputError`` unless ``scale`` is finite and positive and ``offset`` finite.
+
+    Every product's scale is positive (reflectance rises with the stored value); a negative one
+    would turn water bright and cloud dark without any error.
+    """
+    if scale is not None and not (_finite(scale) and float(scale) > 0.0):
+        raise InputError(
+            f"--scale {scale} is not usable; give a finite, positive number "
+            "(reflectance = value * scale + offset, e.g. 0.0001 for Sentinel-2)"
+        )
     if offset is not None and not _finite(offset):
         raise InputError(f"--offset {offset} is not usable; give a finite number")
 
@@ -100,7 +107,7 @@ def resolve_scaling(
     bands. The first rule that applies wins:
 
     1. ``--scale`` and/or ``--offset`` given: used as they are (the missing one is 1 or 0),
-       calibrated. Scale must be finite and non-zero, offset finite (else ``InputError``).
+       calibrated. Scale must be finite and positive, offset finite (else ``InputError``).
     2. Float data with p1 >= -0.5 and p99 <= 2: already reflectance, identity, calibrated.
     3. A preset whose scaling maps p1 to >= -0.2 and p99 into [0.05, 2] (e.g. p99 <= 20000 for
        /10000): the preset's scaling, calibrated as the preset says. This also rescues float

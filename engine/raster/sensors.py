@@ -88,8 +88,8 @@ def _preset_from_json(path: Path) -> SensorPreset:
     roles = [b.role for b in preset.bands + preset.extra_bands if b.role is not None]
     if len(roles) != len(set(roles)):
         raise ValueError(f"{source}: a role is given to more than one band")
-    if not (math.isfinite(preset.scale) and preset.scale != 0 and math.isfinite(preset.offset)):
-        raise ValueError(f"{source}: scale must be finite and non-zero, offset finite")
+    if not (math.isfinite(preset.scale) and preset.scale > 0 and math.isfinite(preset.offset)):
+        raise ValueError(f"{source}: scale must be finite and positive, offset finite")
     return preset
 
 
