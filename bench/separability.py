@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from rasterio.windows import Window
+from scipy.stats import rankdata
 
 from bench import quality_data as qd
 from bench.scenes import LABEL_CODES, OTHER, ROOT, Scene, all_scenes
@@ -121,17 +122,7 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
     pos, neg = pos[np.isfinite(pos)], neg[np.isfinite(neg)]
     if len(pos) == 0 or len(neg) == 0:
         return float("nan")
-    values = np.concatenate([pos, neg])
-    order = values.argsort(kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(1, len(values) + 1)
-    # Average ranks over ties, so a constant index scores exactly 0.5.
-    sorted_v = values[order]
-    starts = np.flatnonzero(np.r_[True, sorted_v[1:] != sorted_v[:-1]])
-    ends = np.r_[starts[1:], len(values)]
-    for a, b in zip(starts, ends, strict=True):
-        if b - a > 1:
-            ranks[order[a:b]] = (a + 1 + b) / 2
+    ranks = rankdata(np.concatenate([pos, neg]))  # ties share their mean rank
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
