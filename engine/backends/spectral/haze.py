@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .histograms import rel
+from .histograms import rel, saturated
 from .params import SpectralParams
 
 
@@ -156,10 +156,7 @@ def blue_red_ratio(blue: np.ndarray, red: np.ndarray) -> np.ndarray:
     """
     ratio = blue / np.maximum(red, 1e-6)
     for band in (blue, red):
-        top = float(np.max(band))
-        at_top = band >= top - 1e-3 * abs(top)
-        if at_top.mean() >= 0.001:
-            ratio = np.where(at_top, np.nan, ratio)
+        ratio = np.where(saturated(band), np.nan, ratio)
     return ratio
 
 

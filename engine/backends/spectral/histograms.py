@@ -61,6 +61,26 @@ def rel(v: np.ndarray, q: float) -> float:
     return float(np.percentile(v, q))
 
 
+def saturated(v: np.ndarray) -> np.ndarray:
+    """Where ``v`` sits on its saturation plateau, else all False.
+
+    A plateau is the maximum (within 0.1 %) held by at least 0.1 % of the pixels and by more
+    pixels than the 2 % of the value range just below it: clipping piles pixels up at the top,
+    where an unclipped tail thins out. A clipped value (8-bit DN at 255, a saturated blue band)
+    is at least as bright as any brightness threshold above it, whatever the scene's median.
+    """
+    none = np.zeros(v.shape, dtype=bool)
+    if v.size == 0:
+        return none
+    top, low = float(np.max(v)), float(np.min(v))
+    edge = top - 1e-3 * abs(top)
+    at_top = v >= edge
+    just_below = (v < edge) & (v >= top - 0.02 * (top - low))
+    if at_top.mean() >= 0.001 and at_top.sum() > just_below.sum():
+        return at_top
+    return none
+
+
 def robust_z(v: np.ndarray) -> np.ndarray:
     """(v - median) / (1.4826 MAD), with the MAD floored so a flat scene is not all outliers."""
     med = np.median(v)

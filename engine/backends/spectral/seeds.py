@@ -17,7 +17,7 @@ import numpy as np
 
 from ...indices import compute_index
 from .haze import blue_red_ratio, contrasted_cloud, dark_for_water, find_haze, reddened
-from .histograms import bimodality, clamp, mode_gap, otsu_threshold, rel, robust_z
+from .histograms import bimodality, clamp, mode_gap, otsu_threshold, rel, robust_z, saturated
 from .params import SpectralParams
 
 #: Seeds below this count disable a class (too few to fit a covariance reliably); tiny samples
@@ -190,7 +190,8 @@ def select_seeds(
         ndsi = idx("NDSI")
         g = bands["green"]
         g_hi = 0.2 if cal else max(rel(g, 50) * 2.5, rel(g, 99))
-        masks["snow"] = (ndsi > 0.4) & (g > g_hi)
+        # A clipped green (8-bit DN under snow) passes: a scene mostly snow lifts the median.
+        masks["snow"] = (ndsi > 0.4) & ((g > g_hi) | saturated(g))
         thr["NDSI"] = 0.4
         how["NDSI"] = "fixed NDSI > 0.4 with bright green (Dozier 1989)"
     haze = find_haze(bands, cal, n)
@@ -206,9 +207,13 @@ def select_seeds(
         # bright roofs and soil can be as well, and are refused by the tint and contrast tests.
         k, r_hi = params.cloud_dn_brightness, params.cloud_reflectance
         b_hi = r_hi if cal else k * rel(b, 50)
-        cloud = (b > b_hi) & (bright > (r_hi if cal else k * rel(bright, 50)))
+        clipped = np.any([saturated(bands[r]) for r in vis], axis=0)
+        cloud = ((b > b_hi) | saturated(b)) & (
+            (bright > (r_hi if cal else k * rel(bright, 50))) | clipped
+        )
         if "swir1" in roles:
-            cloud &= bands["swir1"] > (0.2 if cal else rel(bands["swir1"], 75))
+            swir1 = bands["swir1"]
+            cloud &= (swir1 > (0.2 if cal else rel(swir1, 75))) | saturated(swir1)
         # The brightness tests above have no colour test; HOT's candidates below already
         # have one (blue above the scene's clear line).
         note = ""

