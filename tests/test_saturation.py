@@ -52,7 +52,10 @@ def test_snow_that_clips_the_red_band_is_seeded(sample_data: dict[str, Path]) ->
     assert saturated(red).mean() > 0.3  # the chip clips: snow is most of it
     offsets = dark_offsets(scaled, calibrated=False)
     bands = {r: v - offsets[r] for r, v in scaled.items()}
-    snow = select_seeds(bands, calibrated=False).masks["snow"]
+    seeds = select_seeds(bands, calibrated=False)
+    snow = seeds.masks["snow"]
+    said = f"clipped at the sensor's maximum: red {saturated(red).mean():.0%} of the pixels"
+    assert any(n.startswith(said) for n in seeds.notes), seeds.notes  # the explanation says so
     assert snow.sum() > 200
     assert (fmask[snow] == _FMASK_SNOW).mean() > 0.95
     # The relative threshold alone (2.5 x the median, or the 99th percentile) would pass no

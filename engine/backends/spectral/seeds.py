@@ -96,11 +96,21 @@ def select_seeds(
     """
     params = params or SpectralParams()
     notes: list[str] = []
+    # Pixels on a band's saturation plateau are at least as bright as any threshold above it.
+    clip = {r: saturated(v) for r, v in bands.items()}
+    shares = {r: float(m.mean()) for r, m in clip.items() if m.mean() >= 0.01}
+    if shares:
+        notes.append(
+            "clipped at the sensor's maximum: "
+            + ", ".join(f"{r} {share:.0%}" for r, share in shares.items())
+            + " of the pixels; clipped pixels pass every brightness test (snow, cloud)"
+        )
     has_green = "green" in bands
     if not has_green and "red" in bands:
         # Snow is as bright in red as in green and dark in SWIR: red stands in for green in
         # NDSI. Not for water: clear water's red can be below its SWIR (measured on spyndex).
         bands = dict(bands, green=bands["red"])
+        clip["green"] = clip["red"]
         notes.append("no green band: red stands in for green in the snow index")
     roles = set(bands)
     n = len(next(iter(bands.values())))
@@ -191,9 +201,11 @@ def select_seeds(
         g = bands["green"]
         g_hi = 0.2 if cal else max(rel(g, 50) * 2.5, rel(g, 99))
         # A clipped green (8-bit DN under snow) passes: a scene mostly snow lifts the median.
-        masks["snow"] = (ndsi > 0.4) & ((g > g_hi) | saturated(g))
+        masks["snow"] = (ndsi > 0.4) & ((g > g_hi) | clip["green"])
         thr["NDSI"] = 0.4
-        how["NDSI"] = "fixed NDSI > 0.4 with bright green (Dozier 1989)"
+        how["NDSI"] = "fixed NDSI > 0.4 with bright green (Dozier 1989)" + (
+            " or green clipped" if clip["green"].any() else ""
+        )
     haze = find_haze(bands, cal, n)
     haze_is_land = False
     if haze is not None:
@@ -202,18 +214,19 @@ def select_seeds(
         notes.extend(haze.notes)
     if ("blue" in roles or "red" in roles) and bright is not None:
         # Clouds are bright across the visible: red stands in for a missing blue band.
-        b = bands.get("blue", bands.get("red"))
+        b_role = "blue" if "blue" in bands else "red"
+        b = bands[b_role]
         # Digital numbers: clouds, thin ones too, are well above the scene's typical land;
         # bright roofs and soil can be as well, and are refused by the tint and contrast tests.
         k, r_hi = params.cloud_dn_brightness, params.cloud_reflectance
         b_hi = r_hi if cal else k * rel(b, 50)
-        clipped = np.any([saturated(bands[r]) for r in vis], axis=0)
-        cloud = ((b > b_hi) | saturated(b)) & (
-            (bright > (r_hi if cal else k * rel(bright, 50))) | clipped
+        any_clipped = np.any([clip[r] for r in vis], axis=0)
+        cloud = ((b > b_hi) | clip[b_role]) & (
+            (bright > (r_hi if cal else k * rel(bright, 50))) | any_clipped
         )
         if "swir1" in roles:
             swir1 = bands["swir1"]
-            cloud &= (swir1 > (0.2 if cal else rel(swir1, 75))) | saturated(swir1)
+            cloud &= (swir1 > (0.2 if cal else rel(swir1, 75))) | clip["swir1"]
         # The brightness tests above have no colour test; HOT's candidates below already
         # have one (blue above the scene's clear line).
         note = ""
@@ -239,8 +252,10 @@ def select_seeds(
             cloud &= ~masks["snow"]
         masks["cloud"] = cloud
         thr["blue"] = float(b_hi)
-        how["blue"] = "bright blue " + (
-            f"> {r_hi} reflectance" if cal else f"> {k}x the scene median"
+        how["blue"] = (
+            "bright blue "
+            + (f"> {r_hi} reflectance" if cal else f"> {k}x the scene median")
+            + (" or clipped" if clip[b_role].any() else "")
         )
         if "blue" not in roles:
             notes.append("no blue band: cloud is found by brightness only (no haze transform)")
