@@ -30,6 +30,8 @@ def test_a_plateau_is_a_pile_up_at_the_maximum() -> None:
     assert not saturated(clipped[clipped < 150 / 255.0]).any()
     v[:5] = 1.0  # five pixels (0.05 %) are too few to call a plateau
     assert not saturated(v).any()
+    assert not saturated(np.zeros(1000)).any()  # a zero-filled band is not clipped
+    assert saturated(np.full(1000, 1.0)).all()  # a chip that cloud clips everywhere
 
 
 def _snowy_chip(lsts_dir: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:

@@ -73,6 +73,8 @@ def saturated(v: np.ndarray) -> np.ndarray:
     if v.size == 0:
         return none
     top, low = float(np.max(v)), float(np.min(v))
+    if top <= 0.0:
+        return none  # a band at or below zero (zero-filled, dead) holds no brightness to clip
     edge = top - 1e-3 * abs(top)
     at_top = v >= edge
     just_below = (v < edge) & (v >= top - 0.02 * (top - low))
