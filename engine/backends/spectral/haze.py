@@ -151,8 +151,7 @@ def blue_red_ratio(blue: np.ndarray, red: np.ndarray) -> np.ndarray:
     """Blue over red per pixel, NaN where either band sits on its saturation plateau.
 
     Bright clouds saturate some sensors' blue band (Landsat TM and ETM+ band 1): clipped, the
-    ratio would make white cloud look red. A plateau is the band's sample maximum held by at
-    least 0.1 % of the pixels.
+    ratio would make white cloud look red. The plateau is ``histograms.saturated``'s.
     """
     ratio = blue / np.maximum(red, 1e-6)
     for band in (blue, red):
