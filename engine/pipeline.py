@@ -94,30 +94,44 @@ def _extract(
     if request.tile_size < 64:
         raise InputError(f"Tile size {request.tile_size} is too small; use --tile 64 or more.")
     profile = StageProfile(request.profile or profile_from_env())
-    with profile.run_pass("prepare"), profile.stage("prepare.open"):
-        source = open_source(
-            request.input_path, request.bands, request.sensor, request.scale, request.offset
-        )
-    with source:
-        _check_measurable(source, plan)
-        with profile.run_pass("prepare"):
-            monitor.progress(0.01, "reading the global sample")
-            with profile.stage("prepare.sample"):
-                sample = source.read_sample()
-            with profile.stage("prepare.fit"):
-                backend.prepare(source, plan, sample, monitor.stage(0.02, 0.1))
-        area = _extent_window(source, request.extent)
-        grid = make_grid(
-            source.width, source.height, request.tile_size, max(request.overlap, backend.halo), area
-        )
-        facts = RunFacts(request, plan, source, backend, grid, backend.evidence_names)
-        facts.profile = profile
-        facts.sample_pixels = sample.valid_pixels
-        facts.timings["prepare_s"] = time.perf_counter() - clock
-        with StagedOutputDir(Path(request.out_dir)) as staging:
-            work = staging / "_work"
-            work.mkdir()
+    with StagedOutputDir(Path(request.out_dir)) as staging:
+        work = staging / "_work"
+        work.mkdir()
+        # The sample read keeps what it decodes for the in-process tiles (the Dask mosaic's
+        # workers read the input themselves; an extent reads a part of it).
+        in_process = classify is classify_pass and request.extent is None
+        with profile.run_pass("prepare"), profile.stage("prepare.open"):
+            source = open_source(
+                request.input_path,
+                request.bands,
+                request.sensor,
+                request.scale,
+                request.offset,
+                decoded_dir=work / "decoded" if in_process else None,
+                decoded_roles=lambda roles: backend.planned_roles(plan, roles),
+            )
+        with source:
+            _check_measurable(source, plan)
+            with profile.run_pass("prepare"):
+                monitor.progress(0.01, "reading the global sample")
+                with profile.stage("prepare.sample"):
+                    sample = source.read_sample()
+                with profile.stage("prepare.fit"):
+                    backend.prepare(source, plan, sample, monitor.stage(0.02, 0.1))
+            area = _extent_window(source, request.extent)
+            grid = make_grid(
+                source.width,
+                source.height,
+                request.tile_size,
+                max(request.overlap, backend.halo),
+                area,
+            )
+            facts = RunFacts(request, plan, source, backend, grid, backend.evidence_names)
+            facts.profile = profile
+            facts.sample_pixels = sample.valid_pixels
+            facts.timings["prepare_s"] = time.perf_counter() - clock
             _run_passes(facts, staging, work, monitor, classify)
+            facts.decoded_copy = source.decoded is not None and not source.decoded.failed
             shutil.rmtree(work)
             with profile.run_pass("report"):
                 facts.report = backend.report()  # once: the explanation and the manifest share it

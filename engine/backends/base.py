@@ -76,6 +76,15 @@ class Backend(ABC):
         """
         return None
 
+    def planned_roles(self, plan: Plan, roles: tuple[str, ...]) -> tuple[str, ...] | None:
+        """The roles `required_roles` will give once `prepare` has seen a raster with `roles`,
+        known before it (None: every band with a role, or not known in advance).
+
+        The sample read keeps the decoded bands of a compressed input for the tiles
+        (`raster/decoded_copy.py`): only these.
+        """
+        return None
+
     @abstractmethod
     def prepare(
         self, source: RasterSource, plan: Plan, sample: Sample, monitor: RunMonitor

@@ -11,7 +11,7 @@ import math
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from rasterio.windows import Window
 
 from ..errors import InputError
 from .bands import BandMapping, resolve_band_mapping
+from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
 from .reflectance import Scaling, resolve_scaling
 from .sensors import get_preset
@@ -62,12 +63,15 @@ class RasterSource:
         mapping: BandMapping,
         scaling: Scaling,
         raw_sample: tuple[np.ndarray, float] | None = None,
+        decoded: DecodedCopy | None = None,
     ) -> None:
         self.dataset = dataset
         self.mapping = mapping
         self.scaling = scaling
         self._nodata = dataset.nodata
         self._raw_sample = raw_sample  # all bands, as read when the raster was opened
+        #: The raw values decoded by the sample read, when kept (`decoded_copy`).
+        self.decoded = decoded
 
     def __enter__(self) -> RasterSource:
         return self
@@ -145,6 +149,8 @@ class RasterSource:
     def read_raw(self, window: Window, roles: Sequence[str]) -> np.ndarray:
         """The raw values (bands, rows, cols) of `roles`, in raster band order, at `window`."""
         indexes = [self.mapping.roles.index(role) + 1 for role in roles]
+        if self.decoded is not None and self.decoded.serves(indexes, window):
+            return self.decoded.read(indexes, window)  # no GDAL: no lock, no second decode
         try:
             with GDAL_IO:
                 return self.dataset.read(indexes, window=window)
@@ -180,13 +186,26 @@ def default_read_threads() -> int:
     return max(1, min(4, cores))
 
 
+def sample_chunk_shape(dataset: rasterio.DatasetReader) -> tuple[int, int]:
+    """Rows and columns of the sample's chunks: about `SAMPLE_CHUNK`, whole blocks."""
+    block_h, block_w = dataset.block_shapes[0]
+    return (
+        max(block_h, (SAMPLE_CHUNK // block_h) * block_h),
+        max(block_w, (SAMPLE_CHUNK // block_w) * block_w),
+    )
+
+
 def _read_decimated(
-    dataset: rasterio.DatasetReader, indexes: Sequence[int], max_pixels: int
+    dataset: rasterio.DatasetReader,
+    indexes: Sequence[int],
+    max_pixels: int,
+    copy: DecodedCopy | None = None,
 ) -> tuple[np.ndarray, float]:
     """Every `step`-th pixel of every `step`-th row of the whole raster, read in chunks.
 
     Chunks are whole windows of about `SAMPLE_CHUNK` pixels a side, so each compressed block is
-    decoded once and memory holds one chunk; the sample grid is fixed by the raster alone.
+    decoded once and memory holds one chunk; the sample grid is fixed by the raster alone. With
+    `copy`, every chunk is read whole and stored in it (the copy's bands of `indexes`).
     """
     step = max(1, math.ceil(math.sqrt(dataset.width * dataset.height / max_pixels)))
     phase = step // 2
@@ -194,21 +213,26 @@ def _read_decimated(
     cols = np.arange(phase, dataset.width, step)
     out = np.empty((len(indexes), len(rows), len(cols)), dtype=dataset.dtypes[0])
     # Chunks on the block grid: a compressed block straddling two chunks would be decoded twice.
-    block_h, block_w = dataset.block_shapes[0]
-    chunk_h = max(block_h, (SAMPLE_CHUNK // block_h) * block_h)
-    chunk_w = max(block_w, (SAMPLE_CHUNK // block_w) * block_w)
+    chunk_h, chunk_w = sample_chunk_shape(dataset)
+    kept = None if copy is None else [list(indexes).index(b) for b in copy.bands]
 
     def read_rows(handle: rasterio.DatasetReader, r0: int) -> None:
         r_sel = rows[(rows >= r0) & (rows < r0 + chunk_h)]
-        if len(r_sel) == 0:
+        if len(r_sel) == 0 and copy is None:
             return
-        ri = np.searchsorted(rows, r_sel[0])
+        ri = np.searchsorted(rows, r_sel[0]) if len(r_sel) else 0
         for c0 in range(0, dataset.width, chunk_w):
             c_sel = cols[(cols >= c0) & (cols < c0 + chunk_w)]
-            if len(c_sel) == 0:
+            if copy is not None:
+                block = handle.read(
+                    list(indexes), window=copy.chunk_window(r0 // chunk_h, c0 // chunk_w)
+                )
+                copy.write(r0, c0, block if kept == list(range(len(indexes))) else block[kept])
+            elif len(c_sel):
+                window = Window(c0, r0, c_sel[-1] - c0 + 1, r_sel[-1] - r0 + 1)
+                block = handle.read(list(indexes), window=window)
+            if len(c_sel) == 0 or len(r_sel) == 0:
                 continue
-            window = Window(c0, r0, c_sel[-1] - c0 + 1, r_sel[-1] - r0 + 1)
-            block = handle.read(list(indexes), window=window)
             ci = np.searchsorted(cols, c_sel[0])
             out[:, ri : ri + len(r_sel), ci : ci + len(c_sel)] = block[:, r_sel - r0][
                 :, :, c_sel - c0
@@ -296,18 +320,36 @@ def open_source(
     sensor: str | None = None,
     scale: float | None = None,
     offset: float | None = None,
+    decoded_dir: Path | None = None,
+    decoded_roles: Callable[[tuple[str, ...]], Sequence[str] | None] | None = None,
 ) -> RasterSource:
     """Open `path` and resolve its band roles and reflectance scaling.
 
-    Raises `InputError` for a missing, corrupt or all-nodata raster and `BandError` for
-    band roles that cannot be resolved.
+    With `decoded_dir`, a compressed raster's bands are kept there as the sample read decodes
+    them (`decoded_copy`, where the disk has room): those of the roles `decoded_roles` gives
+    for the raster's roles (default: every band with a role). Later reads of them come from
+    that copy. Raises `InputError` for a missing, corrupt or all-nodata raster and `BandError`
+    for band roles that cannot be resolved.
     """
     dataset = open_dataset(path)
     try:
         mapping = resolve_band_mapping(
             dataset.count, list(dataset.descriptions), sensor=sensor, bands=bands
         )
-        raw_sample = _read_decimated(dataset, list(range(1, dataset.count + 1)), SAMPLE_PIXELS)
+        wanted = decoded_roles(mapping.present_roles()) if decoded_roles else None
+        with_role = tuple(
+            i + 1
+            for i, role in enumerate(mapping.roles)
+            if role is not None and (wanted is None or role in wanted)
+        )
+        copy = None
+        if decoded_dir and with_role and worth_copying(dataset, len(with_role), decoded_dir):
+            copy = DecodedCopy(
+                decoded_dir, with_role, sample_chunk_shape(dataset), (dataset.height, dataset.width)
+            )
+        raw_sample = _read_decimated(
+            dataset, list(range(1, dataset.count + 1)), SAMPLE_PIXELS, copy
+        )
         stats = raw_percentiles(dataset, raw_sample[0])
         if math.isnan(stats["max"]):
             raise InputError(
@@ -318,4 +360,4 @@ def open_source(
     except Exception:
         dataset.close()
         raise
-    return RasterSource(dataset, mapping, scaling, raw_sample)
+    return RasterSource(dataset, mapping, scaling, raw_sample, copy)

@@ -68,6 +68,7 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
                 int(grid.area.height),
             ],
             "sample_valid_pixels": facts.sample_pixels,
+            "decoded_copy": facts.decoded_copy,
         },
         "counts": {
             "valid_pixels": facts.valid_pixels,

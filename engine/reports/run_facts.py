@@ -64,6 +64,7 @@ class RunFacts:
     timings: dict[str, float] = field(default_factory=dict)
     report: BackendReport | None = None  # the backend's account, taken once the passes are done
     sample_pixels: int = 0
+    decoded_copy: bool = False  # tiles read from the sample's decoded copy (decoded_copy.py)
     profile: StageProfile = field(default_factory=StageProfile)
 
     @property

@@ -18,7 +18,14 @@ from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
 from .evidence import evidence_names
 from .params import SpectralParams
-from .scene_model import SCENE_CLASSES, SceneModel, fit_scene_model, predict_proba, top_class
+from .scene_model import (
+    SCENE_CLASSES,
+    SceneModel,
+    feature_roles,
+    fit_scene_model,
+    predict_proba,
+    top_class,
+)
 from .smoothing import HALO, smooth_probabilities
 
 
@@ -103,6 +110,13 @@ class SpectralBackend(Backend):
         for name in self._evidence:
             roles.update(get_index(name).roles)
         return tuple(sorted(roles))
+
+    def planned_roles(self, plan: Plan, roles: tuple[str, ...]) -> tuple[str, ...]:
+        """The classifier's bands and the plan's evidence indices', before `prepare`."""
+        wanted = set(feature_roles(roles))
+        for name in evidence_names(plan.targets, roles):
+            wanted.update(get_index(name).roles)
+        return tuple(sorted(wanted))
 
     def predict(self, bands: dict[str, np.ndarray], window: Window | None = None) -> TilePrediction:
         """Class probabilities, smoothed, then the most probable class per pixel.

@@ -96,7 +96,8 @@ class SceneModel:
         return out
 
 
-def _feature_roles(roles: Sequence[str]) -> tuple[str, ...]:
+def feature_roles(roles: Sequence[str]) -> tuple[str, ...]:
+    """The bands of `roles` the classifier's features use: the core roles, or fallbacks."""
     chosen = tuple(r for r in FEATURE_ROLES if r in roles)
     if len(chosen) < 3:
         chosen += tuple(r for r in FALLBACK_ROLES if r in roles)[: 3 - len(chosen)]
@@ -155,7 +156,7 @@ def fit_scene_model(
     only adds notes when a requested class could not be seeded; every seedable class is fitted,
     because the confusers decide the targets' boundaries.
     """
-    roles = _feature_roles(list(sample))
+    roles = feature_roles(list(sample))
     if not roles:
         raise BandError(
             "the spectral backend needs at least one of the bands blue, green, red, nir; "
