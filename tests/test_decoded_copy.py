@@ -89,6 +89,18 @@ def test_no_copy_of_an_uncompressed_raster(s2_scene: Path, tmp_path: Path) -> No
     assert not (tmp_path / "d").exists()
 
 
+def test_no_copy_larger_than_the_page_cache_holds(
+    s2_scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    size = 768 * 1536 * 13 * 2  # the scene's 13 uint16 bands
+    monkeypatch.setattr(decoded_copy, "physical_memory_bytes", lambda: int(size / 0.05) - 1)
+    with open_source(s2_scene, decoded_dir=tmp_path / "d") as source:
+        assert source.decoded is None
+    monkeypatch.setattr(decoded_copy, "physical_memory_bytes", lambda: int(size / 0.05) + 20)
+    with open_source(s2_scene, decoded_dir=tmp_path / "e") as source:
+        assert source.decoded is not None
+
+
 def test_a_full_disk_costs_the_copy_not_the_run(
     s2_scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
