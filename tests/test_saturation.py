@@ -88,3 +88,17 @@ def test_a_scene_that_cloud_fills_keeps_its_cloud(
     judged = select_seeds(bands, calibrated=True)
     assert not judged.masks["cloud"].any()
     assert any("x the bright land" in n for n in judged.notes), judged.notes
+
+
+def test_a_constant_band_outside_the_brightness_tests_is_not_reported(s2_scene: Path) -> None:
+    from spex.engine.backends.spectral.scene_model import FLOOR
+    from spex.engine.raster.raster_source import open_source
+
+    with open_source(s2_scene) as source:
+        sample = source.read_sample().bands
+    offsets = dark_offsets(sample, True)
+    corrected = {r: np.maximum(v - offsets[r], FLOOR) for r, v in sample.items()}  # as the fit
+    # The real winter L1C scene's cirrus band is all below the floor: a plateau by definition.
+    assert np.ptp(corrected["cirrus"]) == 0 and saturated(corrected["cirrus"]).all()
+    seeds = select_seeds(corrected, True)
+    assert not [n for n in seeds.notes if "clipped" in n]  # it decides nothing: not news

@@ -86,6 +86,10 @@ def _water_tail(
     return tail
 
 
+#: The bands whose brightness tests (snow, cloud) a clipped value passes.
+BRIGHTNESS_ROLES = ("blue", "green", "red", "swir1")
+
+
 def select_seeds(
     bands: Mapping[str, np.ndarray], calibrated: bool, params: SpectralParams | None = None
 ) -> SeedResult:
@@ -97,7 +101,9 @@ def select_seeds(
     params = params or SpectralParams()
     notes: list[str] = []
     # Pixels on a band's saturation plateau are at least as bright as any threshold above it.
-    clip = {r: saturated(v) for r, v in bands.items()}
+    # Only the bands of the brightness tests: a constant band elsewhere (the cirrus band of
+    # a clear top-of-atmosphere scene) decides nothing and is no news to the analyst.
+    clip = {r: saturated(v) for r, v in bands.items() if r in BRIGHTNESS_ROLES}
     shares = {r: float(m.mean()) for r, m in clip.items() if m.mean() >= 0.01}
     if shares:
         notes.append(
