@@ -319,7 +319,8 @@ def main(argv: Iterable[str] | None = None) -> None:
         "--groups",
         default=DEFAULT_GROUPS,
         help="scene groups to score (rgb, rgbn: the multispectral scenes in true colour only, "
-        "or in their visible and NIR bands only)",
+        "or in their visible and NIR bands only; baseline04: the Sentinel-2 ones as products "
+        "of processing baseline 04.00 and later store them)",
     )
     parser.add_argument("--scene", action="append", help="only these scenes (repeatable)")
     parser.add_argument("--loo", action="store_true", help="leave-one-scene-out check of TUNED")

@@ -194,9 +194,50 @@ def _band_subsets(scenes: list[Scene], keep: tuple[str, ...], group: str, how: s
     return out
 
 
+def baseline04_scenes(scenes: list[Scene]) -> list[Scene]:
+    """The Sentinel-2 reflectance ``scenes`` as processing baseline 04.00 and later stores them
+    (reflectance x 10000 + 1000 in uint16, 0 nodata; every product since 25 January 2022), read
+    with their band roles and no scaling flags, as an analyst with a recent download would."""
+    from spex.engine.raster.raster_source import open_source
+
+    out = []
+    for scene in scenes:
+        if "_s2_" not in f"_{scene.name}_" or scene.points or len(scene.rasters) > 1:
+            continue
+        image, labels = scene.rasters[0]
+        path = SCENES / "baseline04" / f"{scene.name}.tif"
+        with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
+            if src.scaling.source == "digital numbers":
+                continue  # 8-bit values: no reflectance to re-encode
+            roles = ",".join(src.roles)
+            if not path.exists():
+                _write_baseline04(src, path)
+        out.append(Scene(f"{scene.name}_b04", "baseline04", ((path, labels),), roles,
+                         simulated="re-encoded as a baseline 04.00 product", note=scene.note))  # fmt: skip
+    return out
+
+
+def _write_baseline04(src, path: Path) -> None:
+    """Write the reflectance of ``src`` (a small scene, read whole) as x 10000 + 1000 uint16."""
+    from rasterio.windows import Window
+
+    bands = src.read(Window(0, 0, src.width, src.height), roles=src.roles)
+    refl = np.stack(list(bands.values()))
+    dn = np.clip(np.round(np.nan_to_num(refl) * 10000) + 1000, 1, 65535)
+    dn[:, np.isnan(refl).any(axis=0)] = 0
+    profile = src.dataset.profile | {"dtype": "uint16", "nodata": 0, "count": len(refl)}
+    profile.update(compress="deflate")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial.tif")
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(dn.astype(np.uint16))
+    tmp.replace(path)
+
+
 def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[Scene]:
     """Every scene of the asked groups, benchmark first (``rgb``: the others in true colour;
-    ``rgbn``: the others in their four visible and NIR bands)."""
+    ``rgbn``: the others in their four visible and NIR bands; ``baseline04``: the Sentinel-2
+    ones as products of processing baseline 04.00 and later store them)."""
     found: list[Scene] = []
     if "benchmark" in groups:
         found += benchmark_scenes()
@@ -208,4 +249,6 @@ def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[
         found += rgb_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
     if "rgbn" in groups:
         found += rgbn_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
+    if "baseline04" in groups:
+        found += baseline04_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
     return found

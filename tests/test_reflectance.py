@@ -163,3 +163,36 @@ def test_scaling_from_real_geotiff(tmp_path):
     scaling = resolve_scaling(dtype, stats, get_preset("sentinel2_l2a"))
     reflectance = scaling.apply(masked.filled(0))
     assert scaling.calibrated and 0.03 <= reflectance[:, 5:, 5:].mean() <= 0.7
+
+
+@pytest.mark.parametrize("preset", ["sentinel2_l2a", "sentinel2_l1c", None])
+def test_values_that_start_at_1000_are_sentinel2_of_baseline_04(preset):
+    # Processing baseline 04.00 and later store reflectance x 10000 + 1000 (BOA_ADD_OFFSET and
+    # RADIO_ADD_OFFSET = -1000): a real scene's darkest pixels then sit just above 1000.
+    reflectance = RNG.uniform(0.005, 0.6, size=(12, 40, 40))
+    dn = np.round(reflectance * 10000 + 1000).astype(np.uint16)
+    scaling = resolve_scaling("uint16", percentiles(dn), preset and get_preset(preset))
+    assert scaling.calibrated and "1000 added" in scaling.source
+    assert scaling.scale == pytest.approx(1e-4) and scaling.offset == pytest.approx(-0.1)
+    np.testing.assert_allclose(scaling.apply(dn), reflectance, atol=6e-5)
+    assert "--scale 0.0001 --offset 0" in scaling.note  # how to undo it, in one line
+
+
+@pytest.mark.parametrize(
+    ("low", "dtype", "added"),
+    [
+        (200, "uint16", False),  # an ordinary scene: water and shadow far below 1000
+        (2500, "uint16", False),  # every band above 0.25 reflectance: cloud, not an offset
+        (1100, "float32", False),  # float values hold no added digital numbers
+    ],
+)
+def test_no_added_offset_without_its_signature(low, dtype, added):
+    dn = RNG.integers(low, 9000, size=(12, 40, 40)).astype(dtype)
+    scaling = resolve_scaling(dtype, percentiles(dn), get_preset("sentinel2_l2a"))
+    assert ("added" in scaling.source) is added and scaling.offset == 0
+
+
+def test_the_user_scaling_wins_over_the_added_offset():
+    dn = RNG.integers(1050, 7000, size=(12, 40, 40)).astype(np.uint16)
+    scaling = resolve_scaling("uint16", percentiles(dn), get_preset("sentinel2_l2a"), 1e-4, 0.0)
+    assert scaling.offset == 0 and scaling.source == "--scale/--offset"

@@ -37,7 +37,9 @@ class Scaling:
     """``reflectance = dn * scale + offset``; ``calibrated`` if that is physical reflectance.
 
     ``source`` says where the scaling came from: ``--scale/--offset``, ``preset <name>``,
-    ``float reflectance``, ``float values``, ``digital numbers``, ``assumed reflectance x 10000``.
+    ``float reflectance``, ``float values``, ``digital numbers``, ``assumed reflectance x 10000``;
+    one ending in " added" marks an offset recognised from the values (rules 3 and 8 of
+    `resolve_scaling`), which the explanation states.
     """
 
     scale: float
@@ -89,9 +91,38 @@ def _finite(value: object) -> bool:
 
 
 def _fits(preset: SensorPreset, p1: float, p99: float) -> bool:
-    low = p1 * preset.scale + preset.offset
-    high = p99 * preset.scale + preset.offset
+    return _in_range(p1 * preset.scale + preset.offset, p99 * preset.scale + preset.offset)
+
+
+def _in_range(low: float, high: float) -> bool:
     return low >= REFLECTANCE_LOW and REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH
+
+
+#: The added offset the rule without a preset recognises: Sentinel-2's (processing baseline
+#: 04.00 and later), by far the most common product that adds one.
+SENTINEL2_ADDED_DN = 1000.0
+
+
+def _added_dn(added: float, dtype: str, p1: float) -> float:
+    """`added` when the values show it, else 0.
+
+    Integer values whose pooled 1st percentile lies in [added, 2 x added): every band starts at
+    the added value, as no real scene does without it (water, shadow and vegetation are far
+    darker than 0.1 reflectance in some band), while a product with it has its darkest pixels
+    just above it.
+    """
+    if added <= 0 or np.dtype(dtype).kind not in "iu":
+        return 0.0
+    return added if added <= p1 < 2 * added else 0.0
+
+
+def _added_note(added: float, p1: float, scale: float, what: str) -> str:
+    return (
+        f"{what}every band starts at {added:g} (1st percentile {p1:g}): Sentinel-2 products of "
+        f"processing baseline 04.00 and later add {added:g} to every value; reflectance = "
+        f"(DN - {added:g}) x {scale:g}. If your provider has already removed it, pass "
+        f"--scale {scale:g} --offset 0"
+    )
 
 
 def resolve_scaling(
@@ -109,17 +140,22 @@ def resolve_scaling(
     1. ``--scale`` and/or ``--offset`` given: used as they are (the missing one is 1 or 0),
        calibrated. Scale must be finite and positive, offset finite (else ``InputError``).
     2. Float data with p1 >= -0.5 and p99 <= 2: already reflectance, identity, calibrated.
-    3. A preset whose scaling maps p1 to >= -0.2 and p99 into [0.05, 2] (e.g. p99 <= 20000 for
+    3. A preset whose products may add digital numbers to every value (Sentinel-2 from
+       processing baseline 04.00: 1000), integer values whose p1 is in [added, 2 x added): the
+       preset's scaling with the added value removed.
+    4. A preset whose scaling maps p1 to >= -0.2 and p99 into [0.05, 2] (e.g. p99 <= 20000 for
        /10000): the preset's scaling, calibrated as the preset says. This also rescues float
        rasters holding digital numbers.
-    4. Float data outside that range: identity, not calibrated.
-    5. Integer data with p99 <= 255 (8-bit digital numbers): 1/255, not calibrated.
-    6. 16/32-bit integer data with p99 in (255, 1000]: assumed reflectance x 1000, not
+    5. Float data outside that range: identity, not calibrated.
+    6. Integer data with p99 <= 255 (8-bit digital numbers): 1/255, not calibrated.
+    7. 16/32-bit integer data with p99 in (255, 1000]: assumed reflectance x 1000, not
        calibrated.
-    7. Integer data with p99 in (255, 20000]: assumed reflectance x 10000, not calibrated.
-    8. Larger integers: divided by the largest value of their bit depth, not calibrated.
+    8. Integer data with p99 in (255, 20000]: assumed reflectance x 10000, not calibrated;
+       with p1 in [1000, 2000), Sentinel-2 of processing baseline 04.00 and later, the one
+       common product that adds 1000 (rule 3): (DN - 1000) x 0.0001, calibrated.
+    9. Larger integers: divided by the largest value of their bit depth, not calibrated.
 
-    When a preset is given but its scaling does not fit (rule 3 fails), the note says so.
+    When a preset is given but its scaling does not fit (rule 4 fails), the note says so.
     """
     if scale is not None or offset is not None:
         check_scale_offset(scale, offset)
@@ -145,6 +181,17 @@ def resolve_scaling(
         return Scaling(1.0, 0.0, True, "float reflectance", f"float values ({ranges}) used as is")
 
     prefix = ""
+    added = _added_dn(preset.added_dn if preset else 0.0, dtype, p1)
+    if preset is not None and added:
+        offset = preset.offset - added * preset.scale
+        if _in_range(p1 * preset.scale + offset, p99 * preset.scale + offset):
+            return Scaling(
+                preset.scale,
+                offset,
+                preset.calibrated,
+                f"preset {preset.name}, {added:g} added",
+                _added_note(added, p1, preset.scale, f"preset {preset.name}: "),
+            )
     if preset is not None:
         if _fits(preset, p1, p99):
             return Scaling(
@@ -184,6 +231,14 @@ def resolve_scaling(
             prefix + f"assumed reflectance x 1000 ({ranges}); pass --scale/--offset",
         )
     if p99 <= ASSUMED_X10000_MAX:
+        if _added_dn(SENTINEL2_ADDED_DN, dtype, p1):
+            return Scaling(
+                1e-4,
+                -SENTINEL2_ADDED_DN * 1e-4,
+                True,  # no other common product stores reflectance x 10000 with 1000 added
+                "recognised as Sentinel-2, 1000 added",
+                prefix + _added_note(SENTINEL2_ADDED_DN, p1, 1e-4, "recognised as Sentinel-2: "),
+            )
         return Scaling(
             1e-4,
             0.0,

@@ -36,6 +36,7 @@ class SensorPreset:
     ``extra_bands`` are bands outside the preset's order that may still appear in a stack
     (Landsat surface temperature), recognised by name only. ``match_band_count`` allows the
     preset to be chosen from the band count alone when a raster has no band descriptions.
+    ``added_dn`` is an offset that newer products add to every digital number.
     """
 
     name: str
@@ -48,6 +49,10 @@ class SensorPreset:
     note: str
     extra_bands: tuple[PresetBand, ...] = ()
     match_band_count: bool = False
+    #: Digital numbers some products of the sensor add to every value (Sentinel-2 from
+    #: processing baseline 04.00: RADIO_ADD_OFFSET / BOA_ADD_OFFSET = -1000, stored as +1000);
+    #: 0 where no product does. `reflectance.resolve_scaling` recognises such products.
+    added_dn: float = 0.0
 
     @property
     def roles(self) -> tuple[str | None, ...]:
@@ -82,6 +87,7 @@ def _preset_from_json(path: Path) -> SensorPreset:
         note=str(raw.get("note", "")),
         extra_bands=tuple(_band_from_json(b, source) for b in raw.get("extra_bands", ())),
         match_band_count=bool(raw.get("match_band_count", False)),
+        added_dn=float(raw.get("added_dn", 0.0)),
     )
     if preset.name != path.stem:
         raise ValueError(f"{source}: name {preset.name!r} differs from the file name")

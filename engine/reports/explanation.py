@@ -63,7 +63,8 @@ def build_explanation(facts: RunFacts) -> str:
         f"- Input: `{src.path.name}`, {src.width} x {src.height} pixels, {src.dataset.count} bands, "
         f"{src.dataset.crs.to_string() if src.dataset.crs else 'no CRS'}.",
         f"- Bands ({src.mapping.source}): {', '.join(src.roles)}.",
-        f"- Scaling: reflectance = value x {src.scaling.scale:g} + {src.scaling.offset:g} "
+        f"- Scaling: reflectance = value x {src.scaling.scale:g} "
+        f"{'-' if src.scaling.offset < 0 else '+'} {abs(src.scaling.offset):g} "
         f"({src.scaling.source}).",
         f"- Tiling: {len(facts.grid)} tiles of {facts.grid.tile_size} px with a {facts.grid.halo} px "
         f"halo; {facts.tiles_skipped_nodata} all-nodata tiles skipped.",
@@ -169,6 +170,8 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
     scaling = facts.source.scaling
     if not scaling.calibrated:
         caveats.append(f"Values are not calibrated reflectance: {scaling.note}")
+    elif scaling.source.endswith(" added"):
+        caveats.append(f"Values: {scaling.note}.")  # recognised from the values, so said
     details = report.details if isinstance(report.details, dict) else {}
     shares = details.get("scene_shares", {})
     for cover in ("cloud", "snow"):
