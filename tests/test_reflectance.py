@@ -196,3 +196,38 @@ def test_the_user_scaling_wins_over_the_added_offset():
     dn = RNG.integers(1050, 7000, size=(12, 40, 40)).astype(np.uint16)
     scaling = resolve_scaling("uint16", percentiles(dn), get_preset("sentinel2_l2a"), 1e-4, 0.0)
     assert scaling.offset == 0 and scaling.source == "--scale/--offset"
+
+
+def _declaring(path, scales, offsets, data):
+    profile = {"driver": "GTiff", "width": 32, "height": 32, "count": len(data), "nodata": 0,
+               "dtype": "uint16", "crs": "EPSG:32633",
+               "transform": from_origin(400000, 5800000, 10, 10)}  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        dst.scales, dst.offsets = scales, offsets
+    return path
+
+
+def test_the_scale_and_offset_a_file_declares_are_used(tmp_path):
+    from spex.engine.raster.raster_source import open_source
+
+    reflectance = RNG.uniform(0.01, 0.5, size=(4, 32, 32))
+    data = np.round((reflectance + 0.2) / 2.75e-5).astype(np.uint16)  # Landsat C2 L2 encoding
+    path = _declaring(tmp_path / "c2.tif", [2.75e-5] * 4, [-0.2] * 4, data)
+    with open_source(path, bands="blue,green,red,nir") as src:
+        assert src.scaling.source == "declared by the file" and src.scaling.calibrated
+        got = src.read(rasterio.windows.Window(0, 0, 32, 32))["nir"]
+    np.testing.assert_allclose(got, reflectance[3], atol=2e-5)
+    with open_source(path, bands="blue,green,red,nir", scale=1e-4) as src:
+        assert src.scaling.source == "--scale/--offset"  # the user's word wins
+
+
+def test_bands_that_declare_different_scalings_are_not_guessed(tmp_path):
+    from spex.engine.raster.raster_source import open_source
+
+    data = RNG.integers(300, 7000, size=(2, 32, 32)).astype(np.uint16)
+    path = _declaring(tmp_path / "mixed.tif", [1e-4, 2e-4], [0.0, 0.0], data)
+    with open_source(path, bands="red,nir") as src:
+        assert src.scaling.source != "declared by the file"
+    with open_source(path, bands="red,-") as src:  # only the band used counts
+        assert src.scaling.source == "declared by the file" and src.scaling.scale == 1e-4

@@ -104,7 +104,7 @@ class RasterSource:
         return self.mapping.present_roles()
 
     def _band_indexes(self) -> list[int]:
-        return [i + 1 for i, role in enumerate(self.mapping.roles) if role is not None]
+        return with_role_bands(self.mapping)
 
     def _to_roles(
         self, raw: np.ndarray, roles: Sequence[str] | None = None
@@ -296,6 +296,25 @@ def raw_percentiles(dataset: rasterio.DatasetReader, raw: np.ndarray) -> dict[st
     }
 
 
+def with_role_bands(mapping: BandMapping) -> list[int]:
+    """1-based indexes of the bands that have a role."""
+    return [i + 1 for i, role in enumerate(mapping.roles) if role is not None]
+
+
+def declared_scaling(
+    dataset: rasterio.DatasetReader, bands: Sequence[int]
+) -> tuple[float, float] | None:
+    """The (scale, offset) the file declares for `bands` (GDAL's band metadata), when they all
+    declare the same one and it is not the identity; else None."""
+    pairs = {(float(dataset.scales[b - 1]), float(dataset.offsets[b - 1])) for b in bands}
+    if len(pairs) != 1:
+        return None
+    (s, o) = pairs.pop()
+    if (s, o) == (1.0, 0.0) or not (math.isfinite(s) and s > 0 and math.isfinite(o)):
+        return None
+    return s, o
+
+
 def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     """Open a raster, turning a missing or unreadable file into one clear line."""
     path = Path(path)
@@ -356,7 +375,8 @@ def open_source(
                 f"{Path(path).name} holds no valid pixels (all nodata); check the nodata value or the file."
             )
         preset = get_preset(mapping.sensor) if mapping.sensor else None
-        scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset)
+        declared = declared_scaling(dataset, with_role_bands(mapping))
+        scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset, declared)
     except Exception:
         dataset.close()
         raise

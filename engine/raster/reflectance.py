@@ -131,14 +131,19 @@ def resolve_scaling(
     preset: SensorPreset | None,
     scale: float | None = None,
     offset: float | None = None,
+    declared: tuple[float, float] | None = None,
 ) -> Scaling:
-    """Choose the scaling of a raster from the user's flags, its preset and its values.
+    """Choose the scaling of a raster from the user's flags, its own metadata, its preset and
+    its values.
 
     ``sample_percentiles`` holds ``p1``, ``p99`` and ``max`` of the raw valid values over all
     bands. The first rule that applies wins:
 
     1. ``--scale`` and/or ``--offset`` given: used as they are (the missing one is 1 or 0),
        calibrated. Scale must be finite and positive, offset finite (else ``InputError``).
+    1b. ``declared``: the scale and offset the file states for its bands (GDAL's band scale and
+       offset, the same for every band used), calibrated when the scaled p1 and p99 are
+       plausible reflectance.
     2. Float data with p1 >= -0.5 and p99 <= 2: already reflectance, identity, calibrated.
     3. A preset whose products may add digital numbers to every value (Sentinel-2 from
        processing baseline 04.00: 1000), integer values whose p1 is in [added, 2 x added): the
@@ -176,6 +181,22 @@ def resolve_scaling(
         )
     is_float = np.dtype(dtype).kind in "fc"
     ranges = f"p1 {p1:g}, p99 {p99:g}, max {vmax:g}"
+
+    if declared is not None:
+        s, o = declared
+        fits = _in_range(p1 * s + o, p99 * s + o)
+        return Scaling(
+            s,
+            o,
+            fits,
+            "declared by the file",
+            f"the file declares value x {s:g} + {o:g} (its GDAL band scale and offset)"
+            + (
+                ""
+                if fits
+                else f", which is not reflectance ({ranges}): thresholds adapt to the scene"
+            ),
+        )
 
     if is_float and FLOAT_REFLECTANCE_RANGE[0] <= p1 and p99 <= FLOAT_REFLECTANCE_RANGE[1]:
         return Scaling(1.0, 0.0, True, "float reflectance", f"float values ({ranges}) used as is")
