@@ -231,3 +231,13 @@ def test_bands_that_declare_different_scalings_are_not_guessed(tmp_path):
         assert src.scaling.source != "declared by the file"
     with open_source(path, bands="red,-") as src:  # only the band used counts
         assert src.scaling.source == "declared by the file" and src.scaling.scale == 1e-4
+
+
+def test_values_of_landsat_c2_level2_get_a_hint_not_a_guess():
+    reflectance = RNG.uniform(0.0, 0.4, size=(6, 40, 40))
+    dn = np.round((reflectance + 0.2) / 2.75e-5).astype(np.uint16)
+    scaling = resolve_scaling("uint16", percentiles(dn), None)
+    assert not scaling.calibrated and scaling.offset == 0  # Level-1 DN can look the same
+    assert "--sensor landsat8_9_oli" in scaling.note
+    ordinary = RNG.integers(200, 9000, size=(6, 40, 40)).astype(np.uint16)
+    assert "landsat" not in resolve_scaling("uint16", percentiles(ordinary), None).note

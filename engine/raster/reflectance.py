@@ -265,7 +265,9 @@ def resolve_scaling(
             0.0,
             False,
             "assumed reflectance x 10000",
-            prefix + f"assumed reflectance x 10000 ({ranges}); pass --scale/--offset",
+            prefix
+            + f"assumed reflectance x 10000 ({ranges}); pass --scale/--offset"
+            + _landsat_c2_hint(dtype, p1, preset),
         )
     bits = max(8, math.ceil(math.log2(vmax + 1)))
     full = float(2**bits - 1)
@@ -275,5 +277,28 @@ def resolve_scaling(
         False,
         "digital numbers",
         prefix + f"{bits}-bit digital numbers ({ranges}) scaled by 1/{full:g}, not reflectance; "
-        "thresholds adapt to the scene; pass --scale/--offset to calibrate",
+        "thresholds adapt to the scene; pass --scale/--offset to calibrate"
+        + _landsat_c2_hint(dtype, p1, preset),
+    )
+
+
+#: Landsat Collection 2 Level-2 surface reflectance is 0 at this value (DN x 0.0000275 - 0.2).
+LANDSAT_C2_ZERO_DN = 0.2 / 0.0000275
+
+
+def _landsat_c2_hint(dtype: str, p1: float, preset: SensorPreset | None) -> str:
+    """A hint, not a rule: values that start near Landsat C2 L2's zero reflectance.
+
+    Level-1 digital numbers of OLI can start there too on a scene without water, so the
+    scaling is not changed; the analyst is told which flag calibrates it if it is Level-2
+    (measured: such a product read uncalibrated loses water and cloud, see docs/benchmarks.md).
+    """
+    if preset is not None or np.dtype(dtype).kind not in "iu":
+        return ""
+    if not 0.95 * LANDSAT_C2_ZERO_DN <= p1 < LANDSAT_C2_ZERO_DN + 2500:
+        return ""
+    return (
+        f"; the values start near {LANDSAT_C2_ZERO_DN:.0f}, where Landsat Collection 2 Level-2 "
+        "surface reflectance is 0: for such a product pass --sensor landsat8_9_oli (or "
+        "landsat_tm_etm), or --scale 0.0000275 --offset -0.2"
     )
