@@ -379,3 +379,21 @@ def test_raster_without_a_crs_runs_in_pixels(provider, s2_scene, tmp_path) -> No
     message = str(error.value)
     assert "\n" not in message and "no coordinate reference system" in message
     assert not (tmp_path / "m2.tif").exists()
+
+
+def test_reflectance_scale_and_offset_reach_the_engine(provider, s2_scene, tmp_path) -> None:
+    # The real scene as processing baseline 04.00 stores it: every value + 1000.
+    recent = tmp_path / "s2_baseline04.tif"
+    gdal.Translate(str(recent), str(s2_scene), scaleParams=[[0, 60000, 1000, 61000]])
+    runs = {}
+    for name, extra in (("found", {}), ("given", {"REFLECTANCE_SCALE": 0.0001,
+                                                  "REFLECTANCE_OFFSET": 0.0})):  # fmt: skip
+        out = _run(
+            "spex:extract_land_cover",
+            {"INPUT": str(recent), "PROMPT": WATER, "EXTENT": EXTENT, **extra,
+             "OUTPUT_MASK": str(tmp_path / f"{name}.tif"),
+             "OUTPUT_FEATURES": str(tmp_path / f"{name}.gpkg")},
+        )  # fmt: skip
+        runs[name] = json.loads(Path(out["MANIFEST"]).read_text(encoding="utf-8"))["scaling"]
+    assert runs["found"]["offset"] == -0.1 and runs["found"]["source"].endswith("added")
+    assert runs["given"]["offset"] == 0.0 and runs["given"]["source"] == "--scale/--offset"

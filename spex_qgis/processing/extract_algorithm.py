@@ -74,6 +74,8 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
     PROMPT = "PROMPT"
     BANDS = "BANDS"
     SENSOR = "SENSOR"
+    REFLECTANCE_SCALE = "REFLECTANCE_SCALE"
+    REFLECTANCE_OFFSET = "REFLECTANCE_OFFSET"
     BACKEND = "BACKEND"
     EXTENT = "EXTENT"
     MIN_AREA = "MIN_AREA"
@@ -111,6 +113,19 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             QgsProcessingParameterString(self.SENSOR, "Sensor preset", optional=True),
             "Sensor preset for band order and scaling: " + ", ".join(sorted(load_presets())),
         )
+        for name, label, example in (
+            (self.REFLECTANCE_SCALE, "Reflectance scale", "0.0001"),
+            (self.REFLECTANCE_OFFSET, "Reflectance offset", "-0.1"),
+        ):
+            add(
+                QgsProcessingParameterNumber(
+                    name, label, QgsProcessingParameterNumber.Type.Double, optional=True
+                ),
+                "reflectance = value x scale + offset (the command line's --scale/--offset; "
+                f"e.g. {example} for Sentinel-2 of processing baseline 04.00). Empty: from the "
+                "file, its sensor preset or its values, as the explanation says.",
+                advanced=True,
+            )
         add(
             QgsProcessingParameterString(
                 self.BACKEND, "Backend", defaultValue="spectral", optional=True
@@ -189,11 +204,13 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             out_dir=run_dir,
             bands=optional_text(self.parameterAsString(parameters, self.BANDS, context)),
             sensor=optional_text(self.parameterAsString(parameters, self.SENSOR, context)),
+            scale=_optional_number(parameters, self.REFLECTANCE_SCALE),
+            offset=_optional_number(parameters, self.REFLECTANCE_OFFSET),
             backend=optional_text(self.parameterAsString(parameters, self.BACKEND, context))
             or "spectral",
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context) or 512,
             extent=self._extent(parameters, context, layer),
-            min_area_m2=_optional_number(parameters.get(self.MIN_AREA)),
+            min_area_m2=_optional_number(parameters, self.MIN_AREA),
             backend_options={"model": Path(model)} if model else {},
         )
         feedback.pushInfo(f"Input: {input_path}")
@@ -237,13 +254,14 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         context.layerToLoadOnCompletionDetails(dest).setPostProcessor(styler)
 
 
-def _optional_number(value: object) -> float | None:
+def _optional_number(parameters: dict, name: str) -> float | None:
+    value = parameters.get(name)
     if value is None or value == "":
         return None
     try:
         return float(value)
     except (TypeError, ValueError) as error:
-        raise QgsProcessingException(f"MIN_AREA: '{value}' is not a number of m².") from error
+        raise QgsProcessingException(f"{name}: '{value}' is not a number.") from error
 
 
 def _clear_previous_run(run_dir: Path) -> None:
