@@ -16,6 +16,7 @@ from qgis.PyQt.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -120,12 +121,20 @@ class SpexDock(QgsDockWidget):
         self.min_area_spin.setDecimals(2)
         self.min_area_spin.setSuffix(" ha")
         self.min_area_spin.setSpecialValueText("from the instruction")
+        # Empty: the engine takes the scaling from the file, its preset or its values, and the
+        # explanation says which; these are the command line's --scale/--offset.
+        self.scale_edit, self.offset_edit = QLineEdit(advanced), QLineEdit(advanced)
+        for edit, example in ((self.scale_edit, "0.0001"), (self.offset_edit, "-0.1")):
+            edit.setPlaceholderText(f"automatic (e.g. {example})")
+            edit.setToolTip("reflectance = value x scale + offset; empty: automatic")
         self.output_folder = QgsFileWidget(advanced)
         self.output_folder.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_folder.lineEdit().setPlaceholderText("project folder, else temporary")
         adv.addRow("Tile size (px)", self.tile_spin)
         adv.addRow("Overlap (px)", self.overlap_spin)
         adv.addRow("Minimum area", self.min_area_spin)
+        adv.addRow("Reflectance scale", self.scale_edit)
+        adv.addRow("Reflectance offset", self.offset_edit)
         adv.addRow("Output folder", self.output_folder)
         layout.addWidget(advanced)
         layout.addStretch(1)
@@ -323,6 +332,8 @@ class SpexDock(QgsDockWidget):
             overlap=self.overlap_spin.value(),
             extent=extent,
             min_area_m2=min_area_ha * 10_000 if min_area_ha > 0 else None,
+            scale=_optional_number(self.scale_edit.text(), "reflectance scale"),
+            offset=_optional_number(self.offset_edit.text(), "reflectance offset"),
             backend_options={"model": Path(model)} if model and backend != "spectral" else {},
         )
 
@@ -418,3 +429,16 @@ class SpexDock(QgsDockWidget):
             self.task.on_done = None
             self.task.cancel()
             self.task = None
+
+
+def _optional_number(text: str, what: str) -> float | None:
+    """None for an empty field, else its number; ValueError names the field."""
+    text = text.strip().replace(",", ".")  # a decimal comma, as some locales type it
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(
+            f"the {what} '{text}' is not a number; leave it empty for automatic"
+        ) from None

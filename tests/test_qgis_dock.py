@@ -157,3 +157,16 @@ def test_raster_without_a_crs_runs_in_pixels(dock: SpexDock, s2_scene: Path, tmp
     assert len(added) == 2
     text = dock.explanation_view.toPlainText()
     assert "no coordinate reference system" in text and " px (" in text
+
+
+def test_reflectance_scale_and_offset_are_optional(dock: SpexDock, qgis_iface) -> None:
+    dock.prompt_edit.setPlainText(PROMPT)
+    request = dock.build_request()
+    assert request.scale is None and request.offset is None  # automatic, as the CLI without flags
+    dock.scale_edit.setText("0,0001")  # a decimal comma is read as a point
+    dock.offset_edit.setText("-0.1")
+    request = dock.build_request()
+    assert request.scale == 0.0001 and request.offset == -0.1
+    dock.offset_edit.setText("minus a tenth")
+    with pytest.raises(ValueError, match="reflectance offset 'minus a tenth' is not a number"):
+        dock.build_request()
