@@ -129,12 +129,13 @@ class DecodedCopy:
                 top, left = max(r0, cr0), max(c0, cc0)
                 bottom = min(r0 + h, cr0 + int(cw.height))
                 right = min(c0 + w, cc0 + int(cw.width))
-                held = np.load(self._path(i, j), mmap_mode="r", allow_pickle=False)
+                # Read whole, not memory-mapped: no mapping outlives the read (Windows cannot
+                # delete a mapped file), and the tiles' cells are whole chunks anyway.
+                held = np.load(self._path(i, j), allow_pickle=False)
                 if out is None:
                     out = np.empty((len(bands), h, w), dtype=held.dtype)
                 out[:, top - r0 : bottom - r0, left - c0 : right - c0] = held[
                     picks, top - cr0 : bottom - cr0, left - cc0 : right - cc0
                 ]
-                del held  # unmaps the chunk
         assert out is not None
         return out
