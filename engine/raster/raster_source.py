@@ -357,9 +357,7 @@ def open_source(
         )
         wanted = decoded_roles(mapping.present_roles()) if decoded_roles else None
         with_role = tuple(
-            i + 1
-            for i, role in enumerate(mapping.roles)
-            if role is not None and (wanted is None or role in wanted)
+            b for b in with_role_bands(mapping) if wanted is None or mapping.roles[b - 1] in wanted
         )
         copy = None
         if decoded_dir and with_role and worth_copying(dataset, len(with_role), decoded_dir):

@@ -106,17 +106,11 @@ class SpectralBackend(Backend):
         """The classifier's bands and the evidence indices'."""
         if self.model is None:
             return None
-        roles = set(self.model.roles)
-        for name in self._evidence:
-            roles.update(get_index(name).roles)
-        return tuple(sorted(roles))
+        return _bands_read(self.model.roles, self._evidence)
 
     def planned_roles(self, plan: Plan, roles: tuple[str, ...]) -> tuple[str, ...]:
         """The classifier's bands and the plan's evidence indices', before `prepare`."""
-        wanted = set(feature_roles(roles))
-        for name in evidence_names(plan.targets, roles):
-            wanted.update(get_index(name).roles)
-        return tuple(sorted(wanted))
+        return _bands_read(feature_roles(roles), evidence_names(plan.targets, roles))
 
     def predict(self, bands: dict[str, np.ndarray], window: Window | None = None) -> TilePrediction:
         """Class probabilities, smoothed, then the most probable class per pixel.
@@ -185,3 +179,11 @@ def _scene_shares(model: SceneModel, sample: Sample) -> dict[str, float]:
     best = np.nanargmax(np.where(np.isnan(probs), -1.0, probs), axis=0)[valid]
     counts = np.bincount(best, minlength=len(model.classes))
     return {c: round(float(n) / len(best), 4) for c, n in zip(model.classes, counts, strict=True)}
+
+
+def _bands_read(features: tuple[str, ...], evidence: tuple[str, ...]) -> tuple[str, ...]:
+    """The roles a tile is read with: the classifier's features and every evidence index's."""
+    roles = set(features)
+    for name in evidence:
+        roles.update(get_index(name).roles)
+    return tuple(sorted(roles))
