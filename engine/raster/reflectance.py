@@ -116,12 +116,25 @@ def _added_dn(added: float, dtype: str, p1: float) -> float:
     return added if added <= p1 < 2 * added else 0.0
 
 
-def _added_note(added: float, p1: float, scale: float, what: str) -> str:
-    return (
-        f"{what}every band starts at {added:g} (1st percentile {p1:g}): Sentinel-2 products of "
-        f"processing baseline 04.00 and later add {added:g} to every value; reflectance = "
+def _without_added(
+    scale: float,
+    offset: float,
+    added: float,
+    calibrated: bool,
+    p1: float,
+    what: str,
+    note_prefix: str = "",
+) -> Scaling:
+    """The scaling ``scale``/``offset`` with ``added`` digital numbers removed, and its note."""
+    return Scaling(
+        scale,
+        offset - added * scale,
+        calibrated,
+        f"{what}, {added:g} added",
+        f"{note_prefix}{what}: every band starts at {added:g} (1st percentile {p1:g}): Sentinel-2 products "
+        f"of processing baseline 04.00 and later add {added:g} to every value; reflectance = "
         f"(DN - {added:g}) x {scale:g}. If your provider has already removed it, pass "
-        f"--scale {scale:g} --offset 0"
+        f"--scale {scale:g} --offset 0",
     )
 
 
@@ -204,15 +217,11 @@ def resolve_scaling(
     prefix = ""
     added = _added_dn(preset.added_dn if preset else 0.0, dtype, p1)
     if preset is not None and added:
-        offset = preset.offset - added * preset.scale
-        if _in_range(p1 * preset.scale + offset, p99 * preset.scale + offset):
-            return Scaling(
-                preset.scale,
-                offset,
-                preset.calibrated,
-                f"preset {preset.name}, {added:g} added",
-                _added_note(added, p1, preset.scale, f"preset {preset.name}: "),
-            )
+        found = _without_added(
+            preset.scale, preset.offset, added, preset.calibrated, p1, f"preset {preset.name}"
+        )
+        if _in_range(p1 * found.scale + found.offset, p99 * found.scale + found.offset):
+            return found
     if preset is not None:
         if _fits(preset, p1, p99):
             return Scaling(
@@ -253,12 +262,9 @@ def resolve_scaling(
         )
     if p99 <= ASSUMED_X10000_MAX:
         if _added_dn(SENTINEL2_ADDED_DN, dtype, p1):
-            return Scaling(
-                1e-4,
-                -SENTINEL2_ADDED_DN * 1e-4,
-                True,  # no other common product stores reflectance x 10000 with 1000 added
-                "recognised as Sentinel-2, 1000 added",
-                prefix + _added_note(SENTINEL2_ADDED_DN, p1, 1e-4, "recognised as Sentinel-2: "),
+            # Calibrated: no other common product stores reflectance x 10000 with 1000 added.
+            return _without_added(
+                1e-4, 0.0, SENTINEL2_ADDED_DN, True, p1, "recognised as Sentinel-2", prefix
             )
         return Scaling(
             1e-4,
