@@ -93,3 +93,29 @@ def test_batch_algorithm_cancels_through_the_feedback(
     statuses = [scene["status"] for scene in record["scenes"]]
     assert statuses.count("done") >= 1 and "pending" in statuses
     assert not (tmp_path / "batch" / "summary.gpkg").exists()
+
+
+def test_batch_algorithm_passes_the_reflectance_scaling(
+    provider, scenes: list[Path], tmp_path: Path
+) -> None:
+    import processing
+    from osgeo import gdal
+
+    # A part as processing baseline 04.00 stores it (+1000): found alone, the offset is -0.1.
+    recent = tmp_path / "recent.tif"
+    gdal.Translate(str(recent), str(scenes[0]), scaleParams=[[0, 60000, 1000, 61000]])
+    out = processing.run(
+        "spex:batch_extract_land_cover",
+        {
+            "INPUTS": [str(recent)],
+            "PROMPT": PROMPT,
+            "REFLECTANCE_SCALE": 0.0001,
+            "REFLECTANCE_OFFSET": 0.0,
+            "WORKERS": 1,
+            "OUTPUT": str(tmp_path / "batch"),
+        },
+    )
+    assert (out["DONE"], out["FAILED"]) == (1, 0)
+    run = json.loads((tmp_path / "batch" / "recent" / "run.json").read_text(encoding="utf-8"))
+    assert run["scaling"]["source"] == "--scale/--offset"
+    assert (run["scaling"]["scale"], run["scaling"]["offset"]) == (0.0001, 0.0)

@@ -18,7 +18,14 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from .common import SpexAlgorithm, optional_text, raster_file, run_engine
+from .common import (
+    SpexAlgorithm,
+    add_reflectance_parameters,
+    optional_text,
+    raster_file,
+    reflectance_scaling,
+    run_engine,
+)
 
 
 class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
@@ -70,6 +77,11 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             QgsProcessingParameterString(self.SENSOR, "Sensor preset", optional=True),
             "Sensor preset for band order and scaling (the same for every raster).",
         )
+        add_reflectance_parameters(
+            self,
+            "The same for every raster. Empty: each raster's own, from its file, its sensor "
+            "preset or its values (a batch of mixed products needs it empty).",
+        )
         add(
             QgsProcessingParameterString(
                 self.BACKEND, "Backend", defaultValue="spectral", optional=True
@@ -111,12 +123,15 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             raise QgsProcessingException(f"{self.INPUTS}: give at least one raster.")
         inputs = tuple(str(raster_file(layer, self.INPUTS)) for layer in layers)
         out = Path(self.parameterAsString(parameters, self.OUTPUT, context))
+        scale, offset = reflectance_scaling(parameters)
         template = ExtractionRequest(
             input_path=Path(),
             prompt=self.parameterAsString(parameters, self.PROMPT, context),
             out_dir=Path(),
             bands=optional_text(self.parameterAsString(parameters, self.BANDS, context)),
             sensor=optional_text(self.parameterAsString(parameters, self.SENSOR, context)),
+            scale=scale,
+            offset=offset,
             backend=optional_text(self.parameterAsString(parameters, self.BACKEND, context))
             or "spectral",
         )

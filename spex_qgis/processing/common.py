@@ -12,6 +12,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingParameterDefinition,
+    QgsProcessingParameterNumber,
     QgsRasterFileWriter,
     QgsRasterLayer,
     QgsVectorFileWriter,
@@ -67,6 +68,49 @@ class SpexAlgorithm(QgsProcessingAlgorithm):
         if advanced:
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(param)
+
+
+#: Parameter ids of the reflectance scaling, the command line's --scale and --offset.
+REFLECTANCE_SCALE = "REFLECTANCE_SCALE"
+REFLECTANCE_OFFSET = "REFLECTANCE_OFFSET"
+
+
+def add_reflectance_parameters(algorithm: SpexAlgorithm, empty_means: str) -> None:
+    """Declare the optional, advanced REFLECTANCE_SCALE and REFLECTANCE_OFFSET of `algorithm`.
+
+    `empty_means` ends the help text: where the scaling comes from when they are left empty.
+    """
+    for name, label, example in (
+        (REFLECTANCE_SCALE, "Reflectance scale", "0.0001"),
+        (REFLECTANCE_OFFSET, "Reflectance offset", "-0.1"),
+    ):
+        algorithm.add_parameter(
+            QgsProcessingParameterNumber(
+                name, label, QgsProcessingParameterNumber.Type.Double, optional=True
+            ),
+            "reflectance = value x scale + offset (the command line's --scale/--offset; "
+            f"e.g. {example} for Sentinel-2 of processing baseline 04.00). {empty_means}",
+            advanced=True,
+        )
+
+
+def reflectance_scaling(parameters: dict) -> tuple[float | None, float | None]:
+    """The (scale, offset) the user gave; None for each left empty."""
+    return (
+        optional_number(parameters, REFLECTANCE_SCALE),
+        optional_number(parameters, REFLECTANCE_OFFSET),
+    )
+
+
+def optional_number(parameters: dict, name: str) -> float | None:
+    """An optional number parameter's value, None when empty; a one-line error otherwise."""
+    value = parameters.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError) as error:
+        raise QgsProcessingException(f"{name}: '{value}' is not a number.") from error
 
 
 def monitor_for(feedback: QgsProcessingFeedback | None) -> object:

@@ -25,10 +25,13 @@ from qgis.core import (
 
 from .common import (
     SpexAlgorithm,
+    add_reflectance_parameters,
     monitor_for,
+    optional_number,
     optional_text,
     place_output,
     raster_file,
+    reflectance_scaling,
     run_engine,
 )
 
@@ -74,8 +77,6 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
     PROMPT = "PROMPT"
     BANDS = "BANDS"
     SENSOR = "SENSOR"
-    REFLECTANCE_SCALE = "REFLECTANCE_SCALE"
-    REFLECTANCE_OFFSET = "REFLECTANCE_OFFSET"
     BACKEND = "BACKEND"
     EXTENT = "EXTENT"
     MIN_AREA = "MIN_AREA"
@@ -113,19 +114,9 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             QgsProcessingParameterString(self.SENSOR, "Sensor preset", optional=True),
             "Sensor preset for band order and scaling: " + ", ".join(sorted(load_presets())),
         )
-        for name, label, example in (
-            (self.REFLECTANCE_SCALE, "Reflectance scale", "0.0001"),
-            (self.REFLECTANCE_OFFSET, "Reflectance offset", "-0.1"),
-        ):
-            add(
-                QgsProcessingParameterNumber(
-                    name, label, QgsProcessingParameterNumber.Type.Double, optional=True
-                ),
-                "reflectance = value x scale + offset (the command line's --scale/--offset; "
-                f"e.g. {example} for Sentinel-2 of processing baseline 04.00). Empty: from the "
-                "file, its sensor preset or its values, as the explanation says.",
-                advanced=True,
-            )
+        add_reflectance_parameters(
+            self, "Empty: from the file, its sensor preset or its values, as the explanation says."
+        )
         add(
             QgsProcessingParameterString(
                 self.BACKEND, "Backend", defaultValue="spectral", optional=True
@@ -198,19 +189,20 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         run_dir = mask_dest.parent / f"{mask_dest.stem}_spex"
         _clear_previous_run(run_dir)
         model = optional_text(self.parameterAsString(parameters, self.MODEL, context))
+        scale, offset = reflectance_scaling(parameters)
         request = ExtractionRequest(
             input_path=input_path,
             prompt=prompt,
             out_dir=run_dir,
             bands=optional_text(self.parameterAsString(parameters, self.BANDS, context)),
             sensor=optional_text(self.parameterAsString(parameters, self.SENSOR, context)),
-            scale=_optional_number(parameters, self.REFLECTANCE_SCALE),
-            offset=_optional_number(parameters, self.REFLECTANCE_OFFSET),
+            scale=scale,
+            offset=offset,
             backend=optional_text(self.parameterAsString(parameters, self.BACKEND, context))
             or "spectral",
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context) or 512,
             extent=self._extent(parameters, context, layer),
-            min_area_m2=_optional_number(parameters, self.MIN_AREA),
+            min_area_m2=optional_number(parameters, self.MIN_AREA),
             backend_options={"model": Path(model)} if model else {},
         )
         feedback.pushInfo(f"Input: {input_path}")
@@ -252,16 +244,6 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         del _STYLERS[:-20]  # keep the recent ones alive; QGIS loads outputs right after the run
         _STYLERS.append(styler)
         context.layerToLoadOnCompletionDetails(dest).setPostProcessor(styler)
-
-
-def _optional_number(parameters: dict, name: str) -> float | None:
-    value = parameters.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError) as error:
-        raise QgsProcessingException(f"{name}: '{value}' is not a number.") from error
 
 
 def _clear_previous_run(run_dir: Path) -> None:
