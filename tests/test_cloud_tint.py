@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rasterio
+from rasterio.windows import Window
 
 from bench.scenes import benchmark_root
 from spex.engine.backends.spectral.haze import blue_red_ratio, reddened
 from spex.engine.backends.spectral.params import SpectralParams
-from spex.engine.backends.spectral.scene_model import fit_scene_model
+from spex.engine.backends.spectral.scene_model import class_map, fit_scene_model, predict_proba
 from spex.engine.backends.spectral.seeds import select_seeds
 from spex.engine.raster.raster_source import open_source
 
@@ -78,3 +79,31 @@ def test_bright_sand_is_not_taken_for_cloud_by_brightness() -> None:
     untinted = fit_scene_model(sample, calibrated, params=SpectralParams(cloud_min_blue_red=0))
     assert not any("redden" in n for n in untinted.notes)
     assert untinted.seed_counts["cloud"] > tinted.seed_counts["cloud"]
+
+
+@_needs_benchmark
+def test_reddened_haze_candidates_are_land_of_their_own_component() -> None:
+    # The same beach: the haze transform (HOT) takes the sand for haze too (blue above the
+    # scene's shallow clear line); reddened, it is land, fitted apart from the dark wet land.
+    folder = benchmark_root() / "ogt_s2_rcr_nc"
+    roles = "coastal,blue,green,red,rededge1,rededge2,rededge3,nir"
+    with open_source(folder / "image.tif", bands=roles) as src:
+        sample = src.read_sample().bands
+        calibrated = src.scaling.calibrated
+        pixels = src.read(Window(0, 0, src.width, src.height))
+    with rasterio.open(folder / "labels.tif") as src:
+        labels = src.read(1)
+    model = fit_scene_model(sample, calibrated)
+    assert any(n.startswith("haze candidates redden") for n in model.notes), model.notes
+    assert model.seed_counts["builtup (bright, reddened)"] >= 25
+    assert len(model.component_class) == len(model.classes) + 1  # builtup has two
+    named = np.array([*model.classes, "nodata"])[
+        np.minimum(class_map(model, predict_proba(model, pixels)), len(model.classes))
+    ]
+    assert (named[labels == 4] == "builtup").mean() > 0.95  # sand: land, not cloud
+    assert (named[labels == 2] == "vegetation").mean() > 0.95
+    untinted = fit_scene_model(sample, calibrated, params=SpectralParams(cloud_min_blue_red=0))
+    named = np.array([*untinted.classes, "nodata"])[
+        np.minimum(class_map(untinted, predict_proba(untinted, pixels)), len(untinted.classes))
+    ]
+    assert (named[labels == 4] == "cloud").mean() > 0.95  # without the tint test

@@ -159,8 +159,10 @@ def blue_red_ratio(blue: np.ndarray, red: np.ndarray) -> np.ndarray:
     return ratio
 
 
-def reddened(cloud: np.ndarray, blue_red: np.ndarray, params: SpectralParams) -> str:
-    """Why the cloud candidates are not cloud by their tint, or "" when they may be.
+def reddened(
+    cloud: np.ndarray, blue_red: np.ndarray, params: SpectralParams, kind: str = "cloud"
+) -> str:
+    """Why the `kind` candidates are not cloud by their tint, or "" when they may be.
 
     Clouds scatter blue as much as red, where sand, soils and roofs redden: the candidates'
     median blue/red (NaN where a band saturates) must reach ``params.cloud_min_blue_red``.
@@ -174,7 +176,7 @@ def reddened(cloud: np.ndarray, blue_red: np.ndarray, params: SpectralParams) ->
     if tint >= params.cloud_min_blue_red:
         return ""
     return (
-        f"cloud candidates redden from blue to red (median blue/red {tint:.2f} < "
+        f"{kind} candidates redden from blue to red (median blue/red {tint:.2f} < "
         f"{params.cloud_min_blue_red}): sand, soil or roofs, not cloud"
     )
 

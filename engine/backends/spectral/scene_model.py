@@ -5,7 +5,8 @@ Fit once per raster on a decimated sample of the whole raster:
 1. Offsets: none for calibrated reflectance; a partial dark-object subtraction for digital numbers.
 2. Seeds: confident pixels per class from index priors with per-scene thresholds (``seeds``).
 3. Model: one Gaussian per seeded class in log-band space (log makes band ratios, hence all the
-   normalised-difference indices, linear, and illumination a shift), shrunk towards a scaled
+   normalised-difference indices, linear, and illumination a shift; a second one where the seeds
+   give a class a second, unlike part: ``SeedResult.extra_components``), shrunk towards a scaled
    identity, refined by a few seed-anchored EM iterations on the whole sample so each class
    adapts to the scene's own spread (mixed, turbid, shaded pixels). A broad "other" Gaussian
    over the whole sample catches what no seeded class explains.
@@ -188,6 +189,11 @@ def fit_scene_model(
         if t not in classes:
             notes.append(f"no confident {t} pixels in this scene: {t} is not mapped")
     seed_masks = [seeds.masks[c] for c in classes]
+    comp_extra = []
+    for cls, mask in seeds.extra_components:
+        if cls in classes:  # a second Gaussian of the class, anchored like the first
+            seed_masks.append(mask)
+            comp_extra.append(classes.index(cls))
     seeded = np.zeros(len(x), dtype=bool)
     for m in seed_masks:
         seeded |= m
@@ -201,7 +207,7 @@ def fit_scene_model(
         edges = np.quantile(level, np.linspace(0, 1, N_FREE + 1))
         for i in range(N_FREE):
             free.append(rest[(level >= edges[i]) & (level <= edges[i + 1])])
-    comp_class = list(range(len(classes))) + [len(classes)] * (len(free) + 1)
+    comp_class = list(range(len(classes))) + comp_extra + [len(classes)] * (len(free) + 1)
     params = [_gaussian(x[m], np.ones(int(m.sum()))) for m in seed_masks]
     params += [_gaussian(x[f], np.ones(len(f))) for f in free]
     # One broad Gaussian of the whole sample at a small fixed prior catches outliers.
@@ -241,7 +247,8 @@ def fit_scene_model(
         component_class=tuple(comp_class),
         thresholds=dict(seeds.thresholds),
         threshold_how=dict(seeds.how),
-        seed_counts={c: int(seeds.masks[c].sum()) for c in seeds.masks},
+        seed_counts={c: int(seeds.masks[c].sum()) for c in seeds.masks}
+        | {f"{c} (bright, reddened)": int(m.sum()) for c, m in seeds.extra_components},
         notes=tuple(notes),
     )
 

@@ -38,6 +38,9 @@ class SeedResult:
     thresholds: dict[str, float]
     how: dict[str, str]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Seeds of a second component of a class, as (class, mask): pixels of the class that its
+    #: main seeds do not resemble (bright sand beside dark wet land), fitted on their own.
+    extra_components: tuple[tuple[str, np.ndarray], ...] = ()
 
 
 def dark_offsets(sample: Mapping[str, np.ndarray], calibrated: bool) -> dict[str, float]:
@@ -125,6 +128,7 @@ def select_seeds(
     thr: dict[str, float] = {}
     how: dict[str, str] = {}
     cal = calibrated
+    extra: tuple[tuple[str, np.ndarray], ...] = ()
 
     def idx(name: str) -> np.ndarray:
         return compute_index(name, bands)
@@ -214,6 +218,7 @@ def select_seeds(
         )
     haze = find_haze(bands, cal, n)
     haze_is_land = False
+    bright_land = np.zeros(n, dtype=bool)  # HOT's candidates refused by their tint
     if haze is not None:
         thr.update(haze.thresholds)
         how.update(haze.how)
@@ -233,11 +238,10 @@ def select_seeds(
         if "swir1" in roles:
             swir1 = bands["swir1"]
             cloud &= (swir1 > (0.2 if cal else rel(swir1, 75))) | clip["swir1"]
-        # The brightness tests above have no colour test; HOT's candidates below already
-        # have one (blue above the scene's clear line).
-        note = ""
-        if {"blue", "red"} <= roles:
-            note = reddened(cloud, blue_red_ratio(bands["blue"], bands["red"]), params)
+        # The brightness tests above have no colour test; HOT's candidates below are above
+        # the scene's clear line, which bright sand still is where the line is shallow.
+        tint = blue_red_ratio(bands["blue"], bands["red"]) if {"blue", "red"} <= roles else None
+        note = reddened(cloud, tint, params) if tint is not None else ""
         if note:
             cloud = np.zeros(n, dtype=bool)
         else:
@@ -249,11 +253,15 @@ def select_seeds(
             # roofs are not; the cirrus band sees cloud directly and needs no such test.
             cirrus = haze.cirrus if haze.cirrus is not None else np.zeros(n, dtype=bool)
             hot_cloud = haze.cloud & ~cirrus & ~cloud
-            hazy_cloud, note = contrasted_cloud(hot_cloud, bright, params, "haze")
+            note = reddened(hot_cloud, tint, params, "haze") if tint is not None else ""
+            if note:
+                bright_land, hot_cloud = hot_cloud, np.zeros(n, dtype=bool)
+            else:
+                hot_cloud, note = contrasted_cloud(hot_cloud, bright, params, "haze")
             if note:
                 notes.append(note)
                 haze_is_land = True  # what HOT took for haze is the scene's bright land
-            cloud |= hazy_cloud | cirrus
+            cloud |= hot_cloud | cirrus
         if "snow" in masks:
             cloud &= ~masks["snow"]
         masks["cloud"] = cloud
@@ -288,6 +296,7 @@ def select_seeds(
                     f"the haze candidates are {share:.0%} of the non-vegetated land and no "
                     "brighter than it: taken as land (roofs, bright soil), not haze"
                 )
+                bright_land[:] = False  # they are in the land seeds already
             else:
                 land &= ~haze.hazy
         bare, split_thr, split_how, split_note = _split_bare(bands, land, params)
@@ -296,22 +305,42 @@ def select_seeds(
         notes.append(split_note)
         masks["builtup"] = land & ~bare
         masks["bare"] = bare
+        # Reddened bright candidates outside the land seeds (sand with some NDVI, bright soil):
+        # land, but unlike the land seeds; a component of their own keeps either from
+        # broadening the other (one Gaussian over both also took the vegetation).
+        bright_land &= ~not_land & ~land
+        if bright_land.sum() >= need:
+            side = "bare" if bare.any() and _soil_side(bands, bright_land, split_thr) else "builtup"
+            extra = ((side, bright_land),)
 
     # Exclusivity: drop pixels claimed by two classes.
     claimed = np.zeros(n, dtype=np.int32)
-    for m in masks.values():
+    for m in [*masks.values(), *(m for _, m in extra)]:
         claimed += m
     masks = {k: m & (claimed == 1) for k, m in masks.items()}
+    extra = tuple((k, m & (claimed == 1)) for k, m in extra if (m & (claimed == 1)).sum() >= need)
     for k, m in list(masks.items()):
         if 0 < m.sum() < need:
             notes.append(f"few {k} seeds ({int(m.sum())}): {k} class disabled")
             masks[k] = np.zeros(n, dtype=bool)
-    return SeedResult(masks=masks, thresholds=thr, how=how, notes=tuple(notes))
+    return SeedResult(
+        masks=masks, thresholds=thr, how=how, notes=tuple(notes), extra_components=extra
+    )
 
 
 #: Soil-likeness indices, best first: soils rise steeply from the blue to the SWIR (BSI), or at
 #: least from the blue to the red; impervious surfaces are flatter.
 _SOIL_SCORES = (("BSI", ("blue", "red", "nir", "swir1")), ("NDBI", ("nir", "swir1")))
+
+
+def _soil_side(
+    bands: Mapping[str, np.ndarray], pixels: np.ndarray, split_thr: Mapping[str, float]
+) -> bool:
+    """Whether most of `pixels` lie on the soil side of the scene's bare-soil split."""
+    if not split_thr:
+        return False
+    key, t = next(iter(split_thr.items()))  # "BSI (bare soil)": the split's score
+    return bool(np.median(compute_index(key.split(" ")[0], bands)[pixels]) > t)
 
 
 def _split_bare(
