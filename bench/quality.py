@@ -55,7 +55,7 @@ TUNED: dict[str, tuple[float, ...]] = {
     "bare_evidence_z": (4.0, 8.0),
     "cloud_contrast": (1.0, 1.5),
     "cloud_dn_brightness": (2.0, 3.0),
-    "cloud_reflectance": (0.25, 0.3),
+    "cloud_reflectance": (0.22, 0.25),
     "cloud_min_blue_red": (0.0, 0.9),
     "haze_land_max_share": (0.5, 1.01),  # 1.01: hazy land never seeds the land classes
 }

@@ -26,7 +26,9 @@ class SpectralParams:
 
     #: Reflectance: cloud candidates are at least this bright in blue and across the visible
     #: (thin cloud included; bright land that passes is refused by the tint and contrast tests).
-    cloud_reflectance: float = 0.25
+    #: Inside the red-reflectance ramp of Sen2Cor's first cloud test (0.07 -> 0.25); below
+    #: 0.2 a hazy scene's bright land joins the seeds (ukis S2 cloud 0.84 at 0.22, 0.62 at 0.18).
+    cloud_reflectance: float = 0.22
     #: Digital numbers: cloud candidates are at least this many times the scene's median
     #: brightness (thin cloud included); bright roofs and soil that pass are refused by the
     #: tint and contrast tests below.
