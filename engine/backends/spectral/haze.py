@@ -147,16 +147,18 @@ def find_haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult 
     return HazeResult(cloud, hazy, thr, how, tuple(notes), cirrus)
 
 
-def blue_red_ratio(blue: np.ndarray, red: np.ndarray) -> np.ndarray:
+def blue_red_ratio(
+    blue: np.ndarray, red: np.ndarray, clipped: np.ndarray | None = None
+) -> np.ndarray:
     """Blue over red per pixel, NaN where either band sits on its saturation plateau.
 
     Bright clouds saturate some sensors' blue band (Landsat TM and ETM+ band 1): clipped, the
-    ratio would make white cloud look red. The plateau is ``histograms.saturated``'s.
+    ratio would make white cloud look red. The plateau is ``histograms.saturated``'s; a caller
+    that has found it already passes `clipped` (on either band's plateau).
     """
-    ratio = blue / np.maximum(red, 1e-6)
-    for band in (blue, red):
-        ratio = np.where(saturated(band), np.nan, ratio)
-    return ratio
+    if clipped is None:
+        clipped = saturated(blue) | saturated(red)
+    return np.where(clipped, np.nan, blue / np.maximum(red, 1e-6))
 
 
 def reddened(

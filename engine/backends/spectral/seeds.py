@@ -240,7 +240,9 @@ def select_seeds(
             cloud &= (swir1 > (0.2 if cal else rel(swir1, 75))) | clip["swir1"]
         # The brightness tests above have no colour test; HOT's candidates below are above
         # the scene's clear line, which bright sand still is where the line is shallow.
-        tint = blue_red_ratio(bands["blue"], bands["red"]) if {"blue", "red"} <= roles else None
+        tint = None
+        if {"blue", "red"} <= roles:
+            tint = blue_red_ratio(bands["blue"], bands["red"], clip["blue"] | clip["red"])
         note = reddened(cloud, tint, params) if tint is not None else ""
         if note:
             cloud = np.zeros(n, dtype=bool)
