@@ -97,8 +97,12 @@ def test_reddened_haze_candidates_are_land_of_their_own_component() -> None:
     assert any(n.startswith("haze candidates redden") for n in model.notes), model.notes
     assert model.seed_counts["builtup (bright, reddened)"] >= 25
     assert len(model.component_class) == len(model.classes) + 1  # builtup has two
+    probs = predict_proba(model, pixels)
+    window = {role: values[100:200, 50:300] for role, values in pixels.items()}
+    # Components summed per class in a fixed order: the same bytes in any window.
+    assert np.array_equal(predict_proba(model, window), probs[:, 100:200, 50:300], equal_nan=True)
     named = np.array([*model.classes, "nodata"])[
-        np.minimum(class_map(model, predict_proba(model, pixels)), len(model.classes))
+        np.minimum(class_map(model, probs), len(model.classes))
     ]
     assert (named[labels == 4] == "builtup").mean() > 0.95  # sand: land, not cloud
     assert (named[labels == 2] == "vegetation").mean() > 0.95
