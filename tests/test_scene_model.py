@@ -410,3 +410,21 @@ def test_haze_that_is_most_of_the_land_seeds_the_land(s2_full):
     taken_in = select_seeds(sample, True, SpectralParams(haze_land_max_share=0.01))
     assert any("taken as land" in n for n in taken_in.notes)
     assert taken_in.masks["builtup"].sum() > kept_out.masks["builtup"].sum()
+
+
+def test_soil_side_follows_the_scenes_split(spyndex_pixels):
+    # The side of the bare-soil split a second land component joins: spyndex's real Landsat 8
+    # SR pixels, urban above the vegetation on BSI; without a split, never the soil side.
+    from spex.engine.backends.spectral.seeds import _soil_side
+    from spex.engine.indices import compute_index
+
+    bands, names = _stack(spyndex_pixels, REFLECTIVE, classes=("Vegetation", "Urban"))
+    bsi = compute_index("BSI", bands)
+    split = {"BSI (bare soil)": float(np.median(bsi))}
+    urban, vegetation = names == "Urban", names == "Vegetation"
+    assert np.median(bsi[urban]) > split["BSI (bare soil)"] > np.median(bsi[vegetation])
+    assert _soil_side(bands, urban, split)
+    assert not _soil_side(bands, vegetation, split)
+    assert not _soil_side(bands, urban, {})
+    no_swir = {r: v for r, v in bands.items() if r not in ("swir1", "swir2")}
+    assert not _soil_side(no_swir, urban, split)

@@ -335,14 +335,19 @@ def select_seeds(
 _SOIL_SCORES = (("BSI", ("blue", "red", "nir", "swir1")), ("NDBI", ("nir", "swir1")))
 
 
+def _soil_score(bands: Mapping[str, np.ndarray]) -> str | None:
+    """The best soil-likeness index the bands allow, or None without SWIR."""
+    return next((nm for nm, roles in _SOIL_SCORES if set(roles) <= set(bands)), None)
+
+
 def _soil_side(
     bands: Mapping[str, np.ndarray], pixels: np.ndarray, split_thr: Mapping[str, float]
 ) -> bool:
-    """Whether most of `pixels` lie on the soil side of the scene's bare-soil split."""
-    if not split_thr:
-        return False
-    key, t = next(iter(split_thr.items()))  # "BSI (bare soil)": the split's score
-    return bool(np.median(compute_index(key.split(" ")[0], bands)[pixels]) > t)
+    """Whether most of `pixels` lie above the scene's bare-soil split (`_split_bare`'s
+    thresholds; False when there was none)."""
+    name = _soil_score(bands)
+    t = split_thr.get(f"{name} (bare soil)")
+    return t is not None and bool(np.median(compute_index(name, bands)[pixels]) > t)
 
 
 def _split_bare(
@@ -357,7 +362,7 @@ def _split_bare(
     told apart.
     """
     none = np.zeros(land.shape, dtype=bool)
-    name = next((nm for nm, roles in _SOIL_SCORES if set(roles) <= set(bands)), None)
+    name = _soil_score(bands)
     if name is None or land.sum() < 50:
         why = "no SWIR band" if name is None else "little non-vegetated land"
         return none, {}, {}, f"built-up and bare soil not separated ({why}): land is built-up"
