@@ -397,3 +397,22 @@ def test_reflectance_scale_and_offset_reach_the_engine(provider, s2_scene, tmp_p
         runs[name] = json.loads(Path(out["MANIFEST"]).read_text(encoding="utf-8"))["scaling"]
     assert runs["found"]["offset"] == -0.1 and runs["found"]["source"].endswith("added")
     assert runs["given"]["offset"] == 0.0 and runs["given"]["source"] == "--scale/--offset"
+
+
+def test_optional_numbers_read_empty_as_none_and_name_the_bad_one() -> None:
+    from qgis.core import QgsProcessingException
+
+    from spex_qgis.processing.common import optional_number, reflectance_scaling
+
+    assert reflectance_scaling({"REFLECTANCE_SCALE": "", "REFLECTANCE_OFFSET": None}) == (
+        None,
+        None,
+    )
+    assert reflectance_scaling({"REFLECTANCE_SCALE": 0.0001, "REFLECTANCE_OFFSET": "-0.1"}) == (
+        0.0001,
+        -0.1,
+    )
+    with pytest.raises(QgsProcessingException, match=r"^MIN_AREA: 'big' is not a number of m²\.$"):
+        optional_number({"MIN_AREA": "big"}, "MIN_AREA", "m²")
+    with pytest.raises(QgsProcessingException, match=r"^REFLECTANCE_SCALE: 'x' is not a number\.$"):
+        reflectance_scaling({"REFLECTANCE_SCALE": "x"})

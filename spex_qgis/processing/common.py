@@ -102,15 +102,17 @@ def reflectance_scaling(parameters: dict) -> tuple[float | None, float | None]:
     )
 
 
-def optional_number(parameters: dict, name: str) -> float | None:
-    """An optional number parameter's value, None when empty; a one-line error otherwise."""
+def optional_number(parameters: dict, name: str, unit: str = "") -> float | None:
+    """An optional number parameter's value, None when empty; a one-line error otherwise,
+    naming the parameter and the `unit` its number is in."""
     value = parameters.get(name)
     if value is None or value == "":
         return None
     try:
         return float(value)
     except (TypeError, ValueError) as error:
-        raise QgsProcessingException(f"{name}: '{value}' is not a number.") from error
+        of = f" of {unit}" if unit else ""
+        raise QgsProcessingException(f"{name}: '{value}' is not a number{of}.") from error
 
 
 def monitor_for(feedback: QgsProcessingFeedback | None) -> object:

@@ -202,7 +202,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             or "spectral",
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context) or 512,
             extent=self._extent(parameters, context, layer),
-            min_area_m2=optional_number(parameters, self.MIN_AREA),
+            min_area_m2=optional_number(parameters, self.MIN_AREA, "m²"),
             backend_options={"model": Path(model)} if model else {},
         )
         feedback.pushInfo(f"Input: {input_path}")

@@ -320,7 +320,8 @@ def select_seeds(
     for m in [*masks.values(), *(m for _, m in extra)]:
         claimed += m
     masks = {k: m & (claimed == 1) for k, m in masks.items()}
-    extra = tuple((k, m & (claimed == 1)) for k, m in extra if (m & (claimed == 1)).sum() >= need)
+    extra = tuple((k, m & (claimed == 1)) for k, m in extra)
+    extra = tuple((k, m) for k, m in extra if m.sum() >= need)
     for k, m in list(masks.items()):
         if 0 < m.sum() < need:
             notes.append(f"few {k} seeds ({int(m.sum())}): {k} class disabled")
