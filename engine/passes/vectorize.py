@@ -20,6 +20,7 @@ from ..instructions.spie import (
     min_area_rectangle,
     size_word,
 )
+from ..raster.gdal_io import GDAL_IO
 from ..reports.profiling import StageProfile
 from .geodesy import MetricMeasurer, polygon_rings, spatial_reference
 
@@ -82,9 +83,12 @@ def write_features(
     scratch_path = out_path.with_name(out_path.stem + ".scratch.gpkg")
     scratch = ogr.GetDriverByName("GPKG").CreateDataSource(str(scratch_path))
     try:
-        raw = scratch.CreateLayer("raw", srs, ogr.wkbPolygon)
+        # No R-tree on a layer that is read once in order (building it cost 0.27 s for 21,800
+        # polygons, a quarter of Polygonize).
+        raw = scratch.CreateLayer("raw", srs, ogr.wkbPolygon, options=["SPATIAL_INDEX=NO"])
         raw.CreateField(ogr.FieldDefn("region_id", ogr.OFTInteger))
-        with profile.stage("vectorize.polygonize"):
+        # GDAL_IO: the mask is written beside this (`pipeline.py`) through the same block cache.
+        with profile.stage("vectorize.polygonize"), GDAL_IO:
             scratch.StartTransaction()  # one SQLite transaction: 3-4x faster than one per polygon
             _polygonize(src.GetRasterBand(1), raw, check_cancel)
             scratch.CommitTransaction()

@@ -98,8 +98,9 @@ class GeoTiffSink:
             self.dataset.update_tags(**tags)
 
     def close(self) -> None:
-        """Flush and close the file."""
-        self.dataset.close()
+        """Flush and close the file (under `GDAL_IO`: flushing writes blocks)."""
+        with GDAL_IO:
+            self.dataset.close()
 
     def __enter__(self) -> GeoTiffSink:
         return self

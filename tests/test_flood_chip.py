@@ -1,0 +1,54 @@
+"""Sen1Floods11's hand-labelled flood chip (Spain, 2019; `bench/flood_scene.py`): built from its
+pinned source into the benchmark's format, and the spectral backend's water on it above a floor
+set about 0.08 below what `bench/quality` measured (0.683; docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+
+from bench.extra_scenes import prepare_extra_scenes
+from bench.flood_scene import _mirror
+from bench.quality import score_scene
+from bench.scenes import SCENES, extra_scenes
+from spex.engine.backends.spectral.params import SpectralParams
+
+NAME = "sen1floods11_s2_spain"
+
+pytestmark = pytest.mark.skipif(
+    not _mirror().exists(),
+    reason=f"no mirror of cloudtostreet/Sen1Floods11 at {_mirror()} (set "
+    "SPEX_SEN1FLOODS11_MIRROR to a bare clone of it)",
+)
+
+
+@pytest.fixture(scope="module")
+def chip_folder():
+    """The built scene folder (built once into the quality cache, then reused)."""
+    folders = {f.name: f for f in prepare_extra_scenes(SCENES)}
+    assert NAME in folders, "the mirror is here but the chip was not built (sha256 mismatch?)"
+    return folders[NAME]
+
+
+def test_the_chip_is_the_flood_scene_with_water_and_the_rest_labelled(chip_folder) -> None:
+    with (
+        rasterio.open(chip_folder / "image.tif") as img,
+        rasterio.open(chip_folder / "labels.tif") as lab,
+    ):
+        assert (img.count, img.width, img.height) == (13, 512, 512)
+        assert img.crs.to_epsg() == 4326
+        assert img.descriptions[1] == "B2" and img.descriptions[11] == "B11"
+        labels = lab.read(1)
+    codes, counts = np.unique(labels, return_counts=True)
+    assert set(codes.tolist()) <= {1, 7, 255}
+    water = int(counts[codes == 1][0])
+    assert 60_000 < water < 80_000, water  # 70,035 hand-labelled water pixels
+
+
+def test_water_on_the_flood_chip_stays_above_its_floor(chip_folder) -> None:
+    scene = next(s for s in extra_scenes() if s.name == NAME)
+    assert scene.bands is None  # read as an analyst opens it: roles from the band names
+    rows = score_scene(scene, SpectralParams(), with_baselines=False)
+    water = next(r for r in rows if r["target"] == "water")
+    assert water["ours"] >= 0.6, water["ours"]
