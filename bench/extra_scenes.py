@@ -62,6 +62,13 @@ OUTPUTS = ("image.tif", "labels.tif", "scene.json", "source.md")
 DETECTED = "none: detected by the engine from the band descriptions, as for an analyst"
 
 
+def mirror_path(repo: str, env_name: str) -> Path:
+    """The bare git mirror of GitHub `repo` ("owner/name"): `$env_name` if set, else
+    `MIRROR_ROOT/owner+name/repo` (where `fetch` puts it)."""
+    default = MIRROR_ROOT / repo.replace("/", "+") / "repo"
+    return Path(os.environ.get(env_name, default))
+
+
 class SourceUnavailableError(Exception):
     """A source file cannot be had (no mirror, no network, wrong sha256, LFS pointer)."""
 
@@ -199,8 +206,7 @@ S2_ARCSI_ROLES = (
 
 
 def _rsgislib_mirror() -> Path:
-    default = MIRROR_ROOT / "remotesensinginfo+rsgislib" / "repo"
-    return Path(os.environ.get("SPEX_RSGISLIB_MIRROR", default))
+    return mirror_path("remotesensinginfo/rsgislib", "SPEX_RSGISLIB_MIRROR")
 
 
 def _mosaic(tiles: list[Path]) -> tuple[np.ndarray, Affine, object, int]:
@@ -397,8 +403,7 @@ SCIKEO_CODES = {0: 1, 1: 4, 2: 2, 3: 7}
 
 
 def _scikeo_mirror() -> Path:
-    default = MIRROR_ROOT / "yotarazona+scikit-eo" / "repo"
-    return Path(os.environ.get("SPEX_SCIKEO_MIRROR", default))
+    return mirror_path("yotarazona/scikit-eo", "SPEX_SCIKEO_MIRROR")
 
 
 def build_scikeo_l8_amazon(work: Path, downloads: Path) -> Scene:

@@ -8,13 +8,12 @@ pinned by sha256, skipped with one line when the mirror is absent).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import rasterio
 
-from .extra_scenes import MIRROR_ROOT, NODATA_LABEL, Scene, _git_blob
+from .extra_scenes import NODATA_LABEL, Scene, _git_blob, mirror_path
 
 SEN1FLOODS11_REPO = "cloudtostreet/Sen1Floods11"
 SEN1FLOODS11_COMMIT = "b9e460dabe70230111a3c3d36cd0c5ce03606ee9"
@@ -28,15 +27,15 @@ SEN1FLOODS11_FILES = {
 }
 
 
-def _mirror() -> Path:
-    default = MIRROR_ROOT / "cloudtostreet+Sen1Floods11" / "repo"
-    return Path(os.environ.get("SPEX_SEN1FLOODS11_MIRROR", default))
+def sen1floods11_mirror() -> Path:
+    """Where the Sen1Floods11 repository's bare mirror is looked for."""
+    return mirror_path(SEN1FLOODS11_REPO, "SPEX_SEN1FLOODS11_MIRROR")
 
 
 def build_sen1floods11_s2_spain(work: Path, downloads: Path) -> Scene:
     """The Spain 2019 flood chip (Sentinel-2 L1C) with its hand-labelled water."""
     del downloads  # from a git mirror only
-    mirror = _mirror()
+    mirror = sen1floods11_mirror()
     paths = {}
     for path, sha in SEN1FLOODS11_FILES.items():
         paths[path] = work / Path(path).name

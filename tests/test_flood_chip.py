@@ -9,7 +9,7 @@ import pytest
 import rasterio
 
 from bench.extra_scenes import prepare_extra_scenes
-from bench.flood_scene import _mirror
+from bench.flood_scene import sen1floods11_mirror
 from bench.quality import score_scene
 from bench.scenes import SCENES, extra_scenes
 from spex.engine.backends.spectral.params import SpectralParams
@@ -17,8 +17,8 @@ from spex.engine.backends.spectral.params import SpectralParams
 NAME = "sen1floods11_s2_spain"
 
 pytestmark = pytest.mark.skipif(
-    not _mirror().exists(),
-    reason=f"no mirror of cloudtostreet/Sen1Floods11 at {_mirror()} (set "
+    not sen1floods11_mirror().exists(),
+    reason=f"no mirror of cloudtostreet/Sen1Floods11 at {sen1floods11_mirror()} (set "
     "SPEX_SEN1FLOODS11_MIRROR to a bare clone of it)",
 )
 
