@@ -219,7 +219,7 @@ def _run_passes(
     monitor.progress(0.85, "vectorizing regions")
     area = facts.grid.area
     # The mask is written on a second thread while the regions are vectorized (one core is
-    # idle otherwise): both only read the provisional labels and the region ids.
+    # idle otherwise): it reads the provisional labels, vectorizing the region ids.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spex-mask") as pool:
 
         def mask_job() -> None:
