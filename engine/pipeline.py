@@ -212,14 +212,9 @@ def _run_passes(
         facts.kept = _records(facts, regions, kept)
     region_raster = work / "regions.tif"
     lookups = KeptRegions.of(regions, kept)
-    with profile.run_pass("write"):
-        write_region_ids(facts, labels_path, lookups, region_raster, monitor)
-    facts.timings["write_s"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    monitor.progress(0.85, "vectorizing regions")
     area = facts.grid.area
-    # The mask is written on a second thread while the regions are vectorized (one core is
-    # idle otherwise): it reads the provisional labels, vectorizing the region ids.
+    # The mask is written on a second thread, beside the region ids and the vectorizing (one
+    # core is idle otherwise); it reads the provisional labels, vectorizing the region ids.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spex-mask") as pool:
 
         def mask_job() -> None:
@@ -228,6 +223,11 @@ def _run_passes(
 
         mask_done = pool.submit(mask_job)
         try:
+            with profile.run_pass("write"):
+                write_region_ids(facts, labels_path, lookups, region_raster, monitor)
+            facts.timings["write_s"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            monitor.progress(0.85, "vectorizing regions")
             with profile.run_pass("vectorize"):
                 facts.polygons = write_features(
                     region_raster,
