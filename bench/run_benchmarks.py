@@ -198,10 +198,12 @@ def _shape(path: Path) -> str:
 
 
 def flood_chip() -> tuple[Path, str]:
-    """The 512 px EPSG:4326 chip the flood mosaic repeats, and its short name: Sen1Floods11's
-    hand-labelled Spain chip (the one issue 11 measured: about 23,500 water regions in the
-    mosaic then, 21,799 now)
-    where its mirror is here (`bench/flood_scene.py`), else the dev scene's warped chip."""
+    """The 512 px EPSG:4326 chip the flood mosaic repeats, and its short name.
+
+    Sen1Floods11's hand-labelled Spain chip where its mirror is here (`bench/flood_scene.py`):
+    the raster issue 11 measured (about 23,500 water regions in the mosaic then, 21,799 now);
+    else the dev scene's warped chip.
+    """
     from bench.extra_scenes import prepare_extra_scenes
     from bench.scenes import SCENES
 
