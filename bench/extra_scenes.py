@@ -520,8 +520,9 @@ def _write_scene(name: str, scene: Scene, target: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def prepare_extra_scenes(cache: Path) -> list[Path]:
-    """Build every extra scene into ``cache/<scene>/``; return the folders that exist.
+def prepare_extra_scenes(cache: Path, names: Iterable[str] | None = None) -> list[Path]:
+    """Build every extra scene (or those of `names`) into ``cache/<scene>/``; return the
+    folders that exist.
 
     A scene whose four outputs exist is left as it is. A scene whose source cannot be had is
     skipped with one printed line (no exception). Downloads go to ``cache/downloads``.
@@ -529,8 +530,9 @@ def prepare_extra_scenes(cache: Path) -> list[Path]:
     cache = Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
     downloads = cache / "downloads"
+    wanted = BUILDERS if names is None else {n: BUILDERS[n] for n in names}
     built = []
-    for name, builder in BUILDERS.items():
+    for name, builder in wanted.items():
         target = cache / name
         if all((target / out).exists() for out in OUTPUTS):
             built.append(target)

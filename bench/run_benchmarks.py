@@ -207,9 +207,8 @@ def flood_chip() -> tuple[Path, str]:
     from bench.extra_scenes import prepare_extra_scenes
     from bench.scenes import SCENES
 
-    for folder in prepare_extra_scenes(SCENES):
-        if folder.name == "sen1floods11_s2_spain":
-            return folder / "image.tif", "s1f_spain"
+    for folder in prepare_extra_scenes(SCENES, ["sen1floods11_s2_spain"]):
+        return folder / "image.tif", "s1f_spain"
     return prepare_s2()["s2_4326"], "s2_4326"
 
 

@@ -6,7 +6,7 @@ import shutil
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -221,26 +221,24 @@ def _run_passes(
             with profile.stage("write.mask"):
                 write_mask(facts, labels_path, lookups, staging / "mask.tif", monitor.check_cancel)
 
+        # On an error or a cancel here, leaving the pool waits for the mask job (its own cancel
+        # check stops it) and the first error is the one raised.
         mask_done = pool.submit(mask_job)
-        try:
-            with profile.run_pass("write"):
-                write_region_ids(facts, labels_path, lookups, region_raster, monitor)
-            facts.timings["write_s"] = time.perf_counter() - clock
-            clock = time.perf_counter()
-            monitor.progress(0.85, "vectorizing regions")
-            with profile.run_pass("vectorize"):
-                facts.polygons = write_features(
-                    region_raster,
-                    staging / "features.gpkg",
-                    {r.region_id: r for r in facts.kept},
-                    facts.evidence_names,
-                    (0, 0, int(area.width), int(area.height)),
-                    monitor.check_cancel,
-                    profile=profile,
-                )
-        except BaseException:
-            wait([mask_done])  # its own cancel check stops it; the first error is the one
-            raise
+        with profile.run_pass("write"):
+            write_region_ids(facts, labels_path, lookups, region_raster, monitor)
+        facts.timings["write_s"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        monitor.progress(0.85, "vectorizing regions")
+        with profile.run_pass("vectorize"):
+            facts.polygons = write_features(
+                region_raster,
+                staging / "features.gpkg",
+                {r.region_id: r for r in facts.kept},
+                facts.evidence_names,
+                (0, 0, int(area.width), int(area.height)),
+                monitor.check_cancel,
+                profile=profile,
+            )
         mask_done.result()
     facts.timings["vectorize_s"] = time.perf_counter() - clock
 
