@@ -312,6 +312,8 @@ def _outer_hull(geometry: ogr.Geometry) -> ogr.Geometry:
     Holes lie inside their exterior ring, so the hull is the same; GEOS is not handed the
     holes' vertices (a sea with tens of thousands of islands would cost it about 100 MB).
     """
+    if geometry.GetGeometryCount() == 1 and geometry.GetGeometryRef(0).GetGeometryCount() == 1:
+        return geometry.ConvexHull()  # one exterior ring and no holes: GEOS's own hull of it
     outer = ogr.Geometry(ogr.wkbMultiLineString)
     for i in range(geometry.GetGeometryCount()):
         ring = geometry.GetGeometryRef(i).GetGeometryRef(0)
