@@ -61,6 +61,18 @@ def test_outputs_exist_and_describe_the_run(s2_run: object, s2_scene: Path) -> N
         assert section in text
 
 
+def test_the_explanation_says_how_every_threshold_was_chosen(s2_run: object) -> None:
+    """Every row of the thresholds table says how (HOT's rows once were blank when the scene
+    had no haze layer), and the classifier's features are named, not "all bands"."""
+    text = (s2_run.out_dir / "explanation.md").read_text()
+    table = text.split("## How thresholds were chosen")[1].split("\n\n")[2]
+    rows = [line.split(" | ") for line in table.splitlines()[2:]]
+    assert rows and all(len(cells) == 3 and cells[2].strip(" |") for cells in rows), table
+    details = json.loads((s2_run.out_dir / "run.json").read_text())["backend"]["details"]
+    features = details["features"]
+    assert f"over {', '.join(features[:-1])} and {features[-1]} labelled every pixel" in text
+
+
 def test_features_carry_attributes_and_respect_the_plan(s2_run: object) -> None:
     rows = _features(s2_run.features_path)
     assert rows, "no polygons written"

@@ -105,10 +105,20 @@ def _thresholds_section(report: BackendReport) -> list[str]:
         lines.append(
             "Confident seed pixels per class: "
             + ", ".join(f"{k} {v:,}" for k, v in seeds.items())
-            + ". A classifier fitted on them over all bands labelled every pixel."
+            + ". A classifier fitted on them over "
+            + _feature_words(details.get("features"))
+            + " labelled every pixel."
         )
         lines.append("")
     return lines
+
+
+def _feature_words(features: object) -> str:
+    """The classifier's features in words ("log(blue), log(green) and log(nir)")."""
+    names = [str(f) for f in features] if isinstance(features, (list, tuple)) else []
+    if not names:
+        return "the bands"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _largest_section(facts: RunFacts) -> list[str]:

@@ -1,8 +1,9 @@
 """The default backend: spectral priors, scene-adaptive classification, spatial clean-up.
 
 SPIE-style: spectral indices give confident seeds per class with thresholds chosen on the
-global sample of this scene; a classifier fitted on those seeds over all bands labels every
-pixel; a tile-exact smoothing of class probabilities removes salt-and-pepper noise.
+global sample of this scene; a classifier fitted on those seeds over the log of up to seven
+bands (visible, red edge, NIR, SWIR) labels every pixel; a tile-exact smoothing of class
+probabilities removes salt-and-pepper noise.
 """
 
 from __future__ import annotations

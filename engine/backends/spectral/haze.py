@@ -128,13 +128,6 @@ def find_haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult 
     strong = land & (hot > t_strong) & (white < w_strong) & (mean > rel(mean, 50))
     thr["HOT"] = float(t_strong)
     thr["HOT (haze)"] = float(t_weak)
-    if strong.mean() < HAZE_MIN_SHARE:
-        # A few pixels above the clear line are bright roofs and soils (HOT's known confusers),
-        # not a haze layer: haze and cloud cover a sizeable part of a scene when present.
-        notes.append(f"no haze layer: {strong.mean():.2%} of the scene above the HOT threshold")
-        return HazeResult(cloud, hazy, thr, how, tuple(notes), cirrus)
-    cloud |= strong
-    hazy |= land & (hot > t_weak) & (white < w_weak)
     how["HOT"] = (
         f"blue above this scene's clear line (blue = {icept:.3g} + {slope:.2f} red): median "
         "+ max(5 robust sigma, 0.1 x median blue); visible brighter than the median and "
@@ -144,6 +137,13 @@ def find_haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult 
         "median + max(2.5 robust sigma, 0.04 x median blue), whiteness < 0.8 x the median: "
         "no land seeds there"
     )
+    if strong.mean() < HAZE_MIN_SHARE:
+        # A few pixels above the clear line are bright roofs and soils (HOT's known confusers),
+        # not a haze layer: haze and cloud cover a sizeable part of a scene when present.
+        notes.append(f"no haze layer: {strong.mean():.2%} of the scene above the HOT threshold")
+        return HazeResult(cloud, hazy, thr, how, tuple(notes), cirrus)
+    cloud |= strong
+    hazy |= land & (hot > t_weak) & (white < w_weak)
     return HazeResult(cloud, hazy, thr, how, tuple(notes), cirrus)
 
 
