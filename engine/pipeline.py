@@ -15,8 +15,8 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window, from_bounds
 
-from .backends import get_backend
-from .errors import InputError, PromptError
+from .backends import Backend, get_backend
+from .errors import BandError, InputError, PromptError
 from .instructions.instruction import parse_instruction
 from .instructions.plan import Plan
 from .instructions.targets import TARGETS
@@ -113,6 +113,7 @@ def _extract(
             )
         with source:
             _check_measurable(source, plan)
+            _check_detectable(source, plan, backend)
             with profile.run_pass("prepare"):
                 monitor.progress(0.01, "reading the global sample")
                 with profile.stage("prepare.sample"):
@@ -193,6 +194,20 @@ def _check_measurable(source: RasterSource, plan: Plan) -> None:
             "measured in m2 or ha; give the size in pixels (e.g. 'larger than 20 pixels') "
             "or assign a CRS to the raster first."
         )
+
+
+def _check_detectable(source: RasterSource, plan: Plan, backend: Backend) -> None:
+    """A plan whose every target needs bands the raster lacks stops here: an empty map would
+    read as "none here". With other targets beside, the summary says it per target."""
+    missing = backend.undetectable_targets(plan, source.roles)
+    if not missing or len(missing) < len(plan.targets):
+        return
+    needs = "; ".join(f"{TARGETS[t].title} needs {words}" for t, words in missing.items())
+    raise BandError(
+        f"{source.path.name} has the bands {', '.join(source.roles)}, and {needs}; give the "
+        "band roles with --bands (Band roles in QGIS) if the raster has them, or use another "
+        "backend (--backend spex or onnx)."
+    )
 
 
 def _run_passes(

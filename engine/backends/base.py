@@ -68,6 +68,12 @@ class Backend(ABC):
         classes); None when the target list says it all."""
         return None
 
+    def undetectable_targets(self, plan: Plan, roles: tuple[str, ...]) -> dict[str, str]:
+        """The targets of `plan` that a raster with bands of `roles` cannot show, each with
+        the bands it would need; {} when every one can be looked for (or it is known only
+        after `prepare`)."""
+        return {}
+
     def required_roles(self) -> tuple[str, ...] | None:
         """Band roles `predict` reads (after `prepare`); None: every band with a role.
 

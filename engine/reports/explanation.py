@@ -36,7 +36,14 @@ def summary_lines(facts: RunFacts) -> list[str]:
     """One line per target: regions, area and share of the valid area."""
     lines = []
     valid = facts.valid_area
+    missing = facts.backend.undetectable_targets(facts.plan, facts.source.roles)
     for target, (count, area) in facts.target_totals().items():
+        if target in missing:  # 0 regions, but not because the scene has none
+            lines.append(
+                f"{TARGETS[target].title}: cannot be found with these bands "
+                f"(needs {missing[target]}), not mapped"
+            )
+            continue
         share = 100.0 * area / valid if valid else 0.0
         lines.append(
             f"{TARGETS[target].title}: {count} regions, {_area(facts, area)} "
@@ -123,6 +130,7 @@ def _feature_words(features: object) -> str:
 
 def _largest_section(facts: RunFacts) -> list[str]:
     lines = ["## Largest regions", ""]
+    missing = facts.backend.undetectable_targets(facts.plan, facts.source.roles)
     for t, target in enumerate(facts.plan.targets, start=1):
         records = sorted(
             (r for r in facts.kept if r.class_id == t),
@@ -130,8 +138,11 @@ def _largest_section(facts: RunFacts) -> list[str]:
         )[:TOP_REGIONS]
         lines.append(f"**{TARGETS[target].title}**")
         lines.append("")
-        if not records:
-            lines += ["None found.", ""]
+        if target in missing or not records:
+            lines += [
+                f"Not mapped: it needs {missing[target]}." if target in missing else "None found.",
+                "",
+            ]
             continue
         names = facts.evidence_names
         header = "| id | area | where | size | confidence |" + "".join(

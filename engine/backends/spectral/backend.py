@@ -17,6 +17,7 @@ from ...instructions.targets import TARGETS
 from ...progress import RunMonitor
 from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
+from .detectable import undetectable
 from .evidence import evidence_names
 from .params import SpectralParams
 from .scene_model import (
@@ -108,6 +109,10 @@ class SpectralBackend(Backend):
         if self.model is None:
             return None
         return _bands_read(self.model.roles, self._evidence)
+
+    def undetectable_targets(self, plan: Plan, roles: tuple[str, ...]) -> dict[str, str]:
+        """The plan's targets whose seeds need bands this raster lacks (`detectable.NEEDS`)."""
+        return undetectable(plan.targets, roles)
 
     def planned_roles(self, plan: Plan, roles: tuple[str, ...]) -> tuple[str, ...]:
         """The classifier's bands and the plan's evidence indices', before `prepare`."""

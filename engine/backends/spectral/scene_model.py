@@ -186,7 +186,8 @@ def fit_scene_model(
         c for c in SCENE_CLASSES if c in seeds.masks and seeds.masks[c].sum() >= min_seeds(len(x))
     ]
     for t in targets:
-        if t not in classes:
+        # A class the bands cannot show has no mask at all; the seeds' notes say why.
+        if t not in classes and t in seeds.masks:
             notes.append(f"no confident {t} pixels in this scene: {t} is not mapped")
     seed_masks = [seeds.masks[c] for c in classes]
     comp_extra = []

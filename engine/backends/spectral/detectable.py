@@ -1,0 +1,41 @@
+"""Which classes the spectral backend can find with the bands a raster has.
+
+`seeds.select_seeds` seeds each class from indices that need certain bands; without them the
+class is never seeded, whatever the scene holds. Known from the band roles alone, before the
+sample is read: a run that asks only for such classes stops with one line, and a run that asks
+for others too says so beside the class, instead of an empty map that reads as "none here".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+#: Per class: the sets of band roles, any one of which lets the seeds find it, and the words
+#: for what it needs. Red stands in for a missing green band in the snow and excess-green
+#: tests (`select_seeds`), not in the water indices.
+_VISIBLE = ({"blue", "red"}, {"red", "nir"})
+NEEDS: dict[str, tuple[tuple[frozenset[str], ...], str]] = {
+    "water": (
+        (frozenset({"green", "nir"}), frozenset({"green", "swir1"})),
+        "a green band with a NIR or SWIR1 band, for NDWI or MNDWI",
+    ),
+    "vegetation": (tuple(map(frozenset, _VISIBLE)), "red and NIR bands, or blue, green and red"),
+    "builtup": (tuple(map(frozenset, _VISIBLE)), "red and NIR bands, or blue, green and red"),
+    "bare": (tuple(map(frozenset, _VISIBLE)), "red and NIR bands, or blue, green and red"),
+    "snow": (
+        (frozenset({"green", "swir1"}), frozenset({"red", "swir1"})),
+        "a green or red band with a SWIR1 band, for NDSI",
+    ),
+    "cloud": ((frozenset({"blue"}), frozenset({"red"})), "a blue or red band"),
+}
+
+
+def undetectable(targets: Iterable[str], roles: Iterable[str]) -> dict[str, str]:
+    """The `targets` that bands of `roles` cannot show, each with what it would need."""
+    have = set(roles)
+    out = {}
+    for target in targets:
+        alternatives, words = NEEDS.get(target, ((frozenset(),), ""))
+        if not any(needed <= have for needed in alternatives):
+            out[target] = words
+    return out

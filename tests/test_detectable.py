@@ -1,0 +1,89 @@
+"""Classes the spectral backend cannot find with a raster's bands: known from the band roles
+before the sample is read, in step with the seeds, and said to the analyst instead of an empty
+map that would read as "none here"."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from spex.engine import ExtractionRequest, extract
+from spex.engine.backends.spectral.detectable import NEEDS, undetectable
+from spex.engine.backends.spectral.seeds import select_seeds
+from spex.engine.raster.raster_source import open_source
+from tests.rasters import write_raster
+
+ROLES = ("blue", "green", "red", "nir", "swir1")
+
+
+@pytest.fixture(scope="module")
+def sample_bands(s2_scene: Path) -> dict[str, np.ndarray]:
+    """20,000 pixels of the real Sentinel-2 scene's global sample, by role."""
+    with open_source(s2_scene) as src:
+        bands = src.read_sample().bands
+    return {role: bands[role][:20_000] for role in ROLES}
+
+
+@pytest.mark.parametrize(
+    "roles",
+    [c for k in range(1, len(ROLES) + 1) for c in itertools.combinations(ROLES, k)],
+    ids=lambda c: "+".join(c),
+)
+def test_the_needs_agree_with_the_seeds(sample_bands, roles: tuple[str, ...]) -> None:
+    """A class is undetectable exactly when the seeds have no mask for it with these bands."""
+    seeds = select_seeds({r: sample_bands[r] for r in roles}, calibrated=True)
+    missing = undetectable(NEEDS, roles)
+    for target in NEEDS:
+        assert (target in seeds.masks) == (target not in missing), (target, roles)
+
+
+@pytest.fixture(scope="module")
+def true_colour(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real scene's blue, green and red bands only (B2, B3, B4), named as such."""
+    with rasterio.open(s2_scene) as src:
+        data = src.read([2, 3, 4], window=((0, 256), (0, 512)))
+        crs, transform = src.crs.to_string(), src.transform
+    return write_raster(
+        tmp_path_factory.mktemp("rgb") / "true_colour.tif",
+        data,
+        crs=crs,
+        transform=transform,
+        descriptions=["blue", "green", "red"],
+    )
+
+
+def test_asking_only_for_what_the_bands_cannot_show_is_one_line(
+    true_colour: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "spex.engine.cli", "extract", str(true_colour),
+         "--prompt", "extract the water bodies", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert "bands blue, green, red" in lines[0] and "water needs" in lines[0]
+    assert "NIR or SWIR1" in lines[0] and "--bands" in lines[0]
+    assert not out.exists()
+
+
+def test_a_class_the_bands_cannot_show_is_said_beside_the_others(
+    true_colour: Path, tmp_path: Path
+) -> None:
+    prompt = "extract the water bodies and vegetation"
+    result = extract(ExtractionRequest(true_colour, prompt, tmp_path / "run"))
+    summary = result.summary.splitlines()
+    water = next(line for line in summary if line.startswith("water"))
+    assert "cannot be found with these bands" in water and "NIR or SWIR1" in water
+    assert any(line.startswith("vegetation:") and "regions" in line for line in summary)
+    text = (tmp_path / "run" / "explanation.md").read_text()
+    assert "Not mapped: it needs a green band with a NIR or SWIR1 band" in text
+    assert "no confident water pixels" not in text  # it is not a scene without water
