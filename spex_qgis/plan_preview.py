@@ -72,7 +72,18 @@ def preview(
     present = [r for r in roles if r]
     lines.append(f"Backend <b>{html.escape(backend)}</b>, {len(present)} bands with a role.")
     if backend == "spectral":
-        lines += _spectral_evidence(plan.targets, roles)
+        from spex.engine.backends.spectral.detectable import undetectable
+
+        missing = undetectable(plan.targets, present)
+        for target, needs in missing.items():
+            lines.append(
+                REFUSED.format(
+                    html.escape(f"{target}: cannot be found with these bands, needs {needs}")
+                )
+            )
+        if len(missing) == len(plan.targets):
+            return PlanPreview("<br>".join(lines), described, True)
+        lines += _spectral_evidence([t for t in plan.targets if t not in missing], roles)
     else:
         lines.append(f"Reads {MODEL_BANDS.get(backend, 'the bands it needs')}.")
     return PlanPreview("<br>".join(lines), described, False)

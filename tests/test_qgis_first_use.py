@@ -142,7 +142,11 @@ def test_plan_preview_names_backend_bands_and_refusals(scene_layer, make_dock) -
     no_roles = preview("extract the lakes", "spectral", None)
     assert no_roles.refused and "Band roles unknown" in no_roles.html
     rgb = preview("extract the lakes", "spectral", ("red", "green", "blue"))
-    assert not rgb.refused and "NDWI" not in rgb.html and "no evidence index" in rgb.html
+    assert rgb.refused and "evidence" not in rgb.html
+    assert "water: cannot be found with these bands, needs a green band with a NIR" in rgb.html
+    both = preview("extract the lakes and the forests", "spectral", ("red", "green", "blue"))
+    assert not both.refused and "water: cannot be found" in both.html
+    assert "vegetation: evidence" in both.html
 
 
 @pytest.fixture(scope="module")
