@@ -72,9 +72,9 @@ def preview(
     present = [r for r in roles if r]
     lines.append(f"Backend <b>{html.escape(backend)}</b>, {len(present)} bands with a role.")
     if backend == "spectral":
-        from spex.engine.backends.spectral.detectable import undetectable
+        from spex.engine.backends import get_backend
 
-        missing = undetectable(plan.targets, present)
+        missing = get_backend("spectral").undetectable_targets(plan, tuple(present))
         for target, needs in missing.items():
             lines.append(
                 REFUSED.format(

@@ -138,11 +138,11 @@ def _largest_section(facts: RunFacts) -> list[str]:
         )[:TOP_REGIONS]
         lines.append(f"**{TARGETS[target].title}**")
         lines.append("")
-        if target in missing or not records:
-            lines += [
-                f"Not mapped: it needs {missing[target]}." if target in missing else "None found.",
-                "",
-            ]
+        if target in missing:
+            lines += [f"Not mapped: it needs {missing[target]}.", ""]
+            continue
+        if not records:
+            lines += ["None found.", ""]
             continue
         names = facts.evidence_names
         header = "| id | area | where | size | confidence |" + "".join(

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+#: Vegetation, and the land found beside it: NDVI, or excess green without NIR (where red also
+#: stands in for a missing green band, as in the snow index; never in the water indices).
+_GREENNESS = (frozenset({"red", "nir"}), frozenset({"blue", "red"}))
+_GREENNESS_WORDS = "red and NIR bands, or blue, green and red"
 #: Per class: the sets of band roles, any one of which lets the seeds find it, and the words
-#: for what it needs. Red stands in for a missing green band in the snow and excess-green
-#: tests (`select_seeds`), not in the water indices.
-_VISIBLE = ({"blue", "red"}, {"red", "nir"})
+#: for what it needs.
 NEEDS: dict[str, tuple[tuple[frozenset[str], ...], str]] = {
     "water": (
         (frozenset({"green", "nir"}), frozenset({"green", "swir1"})),
         "a green band with a NIR or SWIR1 band, for NDWI or MNDWI",
     ),
-    "vegetation": (tuple(map(frozenset, _VISIBLE)), "red and NIR bands, or blue, green and red"),
-    "builtup": (tuple(map(frozenset, _VISIBLE)), "red and NIR bands, or blue, green and red"),
-    "bare": (tuple(map(frozenset, _VISIBLE)), "red and NIR bands, or blue, green and red"),
+    "vegetation": (_GREENNESS, _GREENNESS_WORDS),
+    "builtup": (_GREENNESS, _GREENNESS_WORDS),
+    "bare": (_GREENNESS, _GREENNESS_WORDS),
     "snow": (
         (frozenset({"green", "swir1"}), frozenset({"red", "swir1"})),
         "a green or red band with a SWIR1 band, for NDSI",
