@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import rasterio
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsPalettedRasterRenderer,
@@ -18,7 +19,7 @@ from qgis.core import (
 from spex.spex_qgis import settings
 from spex.spex_qgis.dock import SpexDock
 from tests.qgis_helpers import wait_for
-from tests.rasters import ungeoreferenced_copy
+from tests.rasters import ungeoreferenced_copy, write_raster
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
 
@@ -170,3 +171,36 @@ def test_reflectance_scale_and_offset_are_optional(dock: SpexDock, qgis_iface) -
     dock.offset_edit.setText("minus a tenth")
     with pytest.raises(ValueError, match="reflectance offset 'minus a tenth' is not a number"):
         dock.build_request()
+
+
+def test_a_class_the_bands_cannot_show_is_one_line(
+    dock: SpexDock, qgis_iface, s2_scene: Path, tmp_path: Path
+) -> None:
+    """True colour only: the plan preview refuses water alone and the run says why in one
+    line, adding no layer; beside vegetation the run goes on and its summary says it."""
+    with rasterio.open(s2_scene) as src:
+        data = src.read([2, 3, 4], window=((0, 256), (0, 512)))
+        crs, transform = src.crs.to_string(), src.transform
+    rgb = write_raster(
+        tmp_path / "rgb.tif", data, crs=crs, transform=transform,
+        descriptions=["blue", "green", "red"],
+    )  # fmt: skip
+    layer = QgsRasterLayer(str(rgb), "true colour", "gdal")
+    project = QgsProject.instance()
+    project.addMapLayer(layer)
+    dock.layer_combo.setLayer(layer)
+    dock.prompt_edit.setPlainText("extract the water bodies")
+    dock.update_plan()
+    assert "water: cannot be found with these bands" in dock.plan_label.text()
+    qgis_iface.messageBar().clear_messages()
+    before = set(project.mapLayers())
+    dock.run_button.click()
+    wait_for(lambda: not dock.is_running(), timeout=120)
+    assert set(project.mapLayers()) == before
+    messages = qgis_iface.messageBar().get_messages(2)  # Qgis.Critical
+    assert len(messages) == 1 and "\n" not in messages[0] and "water needs" in messages[0]
+    dock.prompt_edit.setPlainText("extract the water bodies and vegetation")
+    dock.run_button.click()
+    wait_for(lambda: not dock.is_running(), timeout=120)
+    assert len(set(project.mapLayers()) - before) == 2
+    assert "water: cannot be found with these bands" in dock.explanation_view.toPlainText()
