@@ -21,7 +21,7 @@ from osgeo import ogr
 
 from spex.engine import ExtractionRequest, extract
 from tests.dask_cli_cluster import DaskCliCluster
-from tests.rasters import crop_raster
+from tests.rasters import crop_raster, ungeoreferenced_copy
 
 PROMPT = "extract the water bodies and vegetation"
 #: (col, row, width, height) parts of the sample scene, one scene each.
@@ -228,3 +228,29 @@ def test_extract_cli_on_the_cluster_matches_and_reports_mistakes(
     assert both.returncode == 2
     assert both.stderr.strip() == "spex: error: Give --scheduler or --workers, not both."
     assert not (tmp_path / "c").exists()
+
+
+def test_batch_with_a_raster_without_a_crs(
+    cluster: DaskCliCluster, scenes: dict[str, Path], s2_scene: Path, tmp_path: Path
+) -> None:
+    """A scene without a CRS is done (its areas in pixels), not failed; summary.gpkg keeps the
+    placed scenes only, in their CRS, and the batch says which it left out."""
+    chip = ungeoreferenced_copy(s2_scene, tmp_path / "no_crs.tif", (420, 120, 300, 250))
+    out = tmp_path / "batch"
+    done = run_spex(
+        "batch", chip, scenes["north"], "--prompt", PROMPT, "--out", out,
+        "--scheduler", cluster.address,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 done" in done.stdout
+    assert "not in summary.gpkg (no CRS, areas in pixels): no_crs" in done.stdout
+    record = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    no_crs = next(s for s in record["scenes"] if s["name"] == "no_crs")
+    manifest = json.loads((out / "no_crs" / "run.json").read_text(encoding="utf-8"))
+    assert no_crs["status"] == "done" and no_crs["area_m2_per_target"] == {}
+    assert no_crs["regions_per_target"] == manifest["counts"]["regions_per_target"]
+    summary = ogr.Open(str(out / "summary.gpkg"))
+    layer = summary.GetLayer(0)
+    assert {f["scene"] for f in layer} == {"north"}
+    assert layer.GetFeatureCount() == len(_features(out / "north" / "features.gpkg"))
+    assert layer.GetSpatialRef().GetAuthorityCode(None) == "32633"

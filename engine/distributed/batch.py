@@ -89,6 +89,8 @@ class BatchResult:
     batch_path: Path
     summary_path: Path
     seconds: float
+    #: Scenes without a CRS that summary.gpkg leaves out (their regions are in pixels).
+    not_in_summary: tuple[str, ...] = ()
 
     def count(self, status: str) -> int:
         """Scenes with `status`."""
@@ -136,7 +138,7 @@ def _outcome(
         seconds,
         dict(manifest.get("timings_s", {})),
         dict(counts.get("regions_per_target", {})),
-        dict(counts.get("area_m2_per_target", {})),
+        dict(counts.get("area_m2_per_target") or {}),  # None without a CRS: no m2 to sum
     )
 
 
@@ -183,9 +185,10 @@ def run_batch(
             _run_on_cluster(client, requests, ledger, progress, is_cancelled)
     ledger.save()
     finished = [out / s.name for s in scenes if outcomes[s.name].status != "failed"]
-    summary_path = write_summary([(f.name, f) for f in finished], out / "summary.gpkg")
+    summary_path = out / "summary.gpkg"
+    left_out = write_summary([(f.name, f) for f in finished], summary_path)
     ordered = tuple(outcomes[s.name] for s in scenes)
-    return BatchResult(out, ordered, ledger.path, summary_path, _since(start))
+    return BatchResult(out, ordered, ledger.path, summary_path, _since(start), left_out)
 
 
 def _run_on_cluster(

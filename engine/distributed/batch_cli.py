@@ -88,5 +88,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     for outcome in result.outcomes:
         if outcome.status == "failed":
             print(f"  failed: {outcome.name}: {outcome.error}")
+    if result.not_in_summary:
+        print(
+            f"  not in summary.gpkg (no CRS, areas in pixels): {', '.join(result.not_in_summary)}"
+        )
     print(f"Outputs in {result.out_dir}: batch.json, summary.gpkg, one folder per scene.")
     return 1 if failed else 0

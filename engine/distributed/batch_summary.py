@@ -15,19 +15,30 @@ ogr.UseExceptions()
 osr.UseExceptions()
 
 
-def write_summary(scenes: Sequence[tuple[str, Path]], path: Path) -> Path:
-    """Gather the `regions` layer of each `(name, folder)` into `path` and return it.
+def write_summary(scenes: Sequence[tuple[str, Path]], path: Path) -> tuple[str, ...]:
+    """Gather the `regions` layer of each `(name, folder)` into `path`; return the names of
+    the scenes left out (below).
 
     The layer keeps the scenes' CRS when they share one, else WGS 84; its fields are every
-    field the scenes have (a scene lacking one leaves it empty), after `scene`.
+    field the scenes have (a scene lacking one leaves it empty), after `scene`. A scene without
+    a CRS has its regions in its own pixel grid, which no map places: it is left out, unless
+    no scene has a CRS (the layer then has none either).
     """
     layers = [(name, folder / "features.gpkg") for name, folder in scenes]
     sources = [(name, ogr.Open(str(gpkg))) for name, gpkg in layers]
+    placed = [(name, source) for name, source in sources if _has_crs(source)]
+    left_out: tuple[str, ...] = ()
+    if placed:  # else no scene has a CRS: all are gathered, in a layer without one
+        kept = {name for name, _ in placed}
+        left_out = tuple(name for name, _ in sources if name not in kept)
+        sources = placed
     fd, tmp = tempfile.mkstemp(prefix=".summary.", suffix=".gpkg", dir=path.parent)
     os.close(fd)
     os.unlink(tmp)  # the GeoPackage driver creates the file itself
     try:
-        srs, fields = _common_srs_and_fields([src.GetLayerByName(LAYER_NAME) for _, src in sources])
+        srs, fields = _common_srs_and_fields(
+            [src.GetLayerByName(LAYER_NAME) for _, src in sources], georeferenced=bool(placed)
+        )
         out = ogr.GetDriverByName("GPKG").CreateDataSource(tmp)
         layer = out.CreateLayer(LAYER_NAME, srs, ogr.wkbMultiPolygon)
         layer.CreateField(ogr.FieldDefn("scene", ogr.OFTString))
@@ -43,19 +54,36 @@ def write_summary(scenes: Sequence[tuple[str, Path]], path: Path) -> Path:
     finally:
         sources = None
         Path(tmp).unlink(missing_ok=True)
-    return path
+    return left_out
+
+
+def _has_crs(source: ogr.DataSource) -> bool:
+    """Whether a scene's regions carry a real CRS: GeoPackage srs_id 0 and -1 are the
+    specification's undefined ones, which GDAL gives a layer written without a CRS."""
+    result = source.ExecuteSQL(
+        f"SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = '{LAYER_NAME}'"
+    )
+    try:
+        row = result.GetNextFeature()
+        return row is not None and row.GetField(0) > 0
+    finally:
+        source.ReleaseResultSet(result)
 
 
 def _common_srs_and_fields(
-    layers: Sequence[ogr.Layer],
-) -> tuple[osr.SpatialReference, list[ogr.FieldDefn]]:
+    layers: Sequence[ogr.Layer], georeferenced: bool
+) -> tuple[osr.SpatialReference | None, list[ogr.FieldDefn]]:
     srs_list = [layer.GetSpatialRef() for layer in layers]
-    if srs_list and all(s is not None and s.IsSame(srs_list[0]) for s in srs_list):
+    srs: osr.SpatialReference | None
+    if not georeferenced:
+        srs = None  # pixel grids only
+    elif all(s is not None and s.IsSame(srs_list[0]) for s in srs_list):
         srs = srs_list[0].Clone()
     else:
         srs = osr.SpatialReference()
         srs.ImportFromEPSG(4326)
-    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    if srs is not None:
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     fields: dict[str, ogr.FieldDefn] = {}
     for layer in layers:
         defn = layer.GetLayerDefn()
@@ -66,11 +94,15 @@ def _common_srs_and_fields(
 
 
 def _copy_regions(
-    src: ogr.Layer, dst: ogr.Layer, defn: ogr.FeatureDefn, scene: str, srs: osr.SpatialReference
+    src: ogr.Layer,
+    dst: ogr.Layer,
+    defn: ogr.FeatureDefn,
+    scene: str,
+    srs: osr.SpatialReference | None,
 ) -> None:
     source_srs = src.GetSpatialRef()
     transform = None
-    if source_srs is not None and not source_srs.IsSame(srs):
+    if srs is not None and not source_srs.IsSame(srs):
         source_srs = source_srs.Clone()
         source_srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
         transform = osr.CoordinateTransformation(source_srs, srs)

@@ -153,6 +153,11 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
 
         feedback.pushInfo(f"{len(inputs)} rasters on a local Dask cluster")
         result = run_engine(lambda: run_batch(request, on_progress, feedback.isCanceled))
+        if result.not_in_summary:
+            feedback.pushWarning(
+                "Not in the summary layer (no CRS, areas in pixels): "
+                + ", ".join(result.not_in_summary)
+            )
         return {
             self.OUTPUT: str(result.out_dir),
             "BATCH": str(result.batch_path),
