@@ -46,8 +46,8 @@ def summary_lines(facts: RunFacts) -> list[str]:
             continue
         share = 100.0 * area / valid if valid else 0.0
         lines.append(
-            f"{TARGETS[target].title}: {count} regions, {_area(facts, area)} "
-            f"({share:.1f}% of the valid area)"
+            f"{TARGETS[target].title}: {count} region{'' if count == 1 else 's'}, "
+            f"{_area(facts, area)} ({share:.1f}% of the valid area)"
         )
     return lines
 
