@@ -4,6 +4,8 @@ progress and cancel through the feedback."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,8 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from tests.rasters import crop_raster
+from tests.qgis_helpers import REPO_ROOT
+from tests.rasters import crop_raster, ungeoreferenced_copy
 
 PROMPT = "extract the water bodies and vegetation"
 
@@ -119,3 +122,26 @@ def test_batch_algorithm_passes_the_reflectance_scaling(
     run = json.loads((tmp_path / "batch" / "recent" / "run.json").read_text(encoding="utf-8"))
     assert run["scaling"]["source"] == "--scale/--offset"
     assert (run["scaling"]["scale"], run["scaling"]["offset"]) == (0.0001, 0.0)
+
+
+def test_qgis_process_runs_the_batch_with_a_raster_without_a_crs(
+    scenes: list[Path], s2_scene: Path, tmp_path: Path
+) -> None:
+    """qgis_process (Python embedded in QGIS): the workers start with this interpreter, not
+    the first `python3` on PATH (a pyenv shim here, whose workers died at start), and a
+    raster without a CRS is done but left out of SUMMARY, with a warning."""
+    chip = ungeoreferenced_copy(s2_scene, tmp_path / "no_crs.tif", (420, 120, 300, 250))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", JSON="1")
+    env.pop("ARGS", None)
+    completed = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "qgis_run.sh"),
+         "ALGORITHM=spex:batch_extract_land_cover", f"INPUTS={scenes[0]}", f"INPUTS={chip}",
+         f"PROMPT={PROMPT}", f"OUTPUT={tmp_path / 'batch'}"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads(completed.stdout[completed.stdout.index("{") :])["results"]
+    assert (results["DONE"], results["FAILED"]) == (2, 0)
+    assert "Not in the summary layer (no CRS, areas in pixels): no_crs" in completed.stdout
+    summary = QgsVectorLayer(results["SUMMARY"], "summary", "ogr")
+    assert {f["scene"] for f in summary.getFeatures()} == {scenes[0].stem}

@@ -148,8 +148,9 @@ def _restore_environ(saved: dict[str, str]) -> None:
 
 
 def _use_python_for_workers() -> None:
-    """Inside an application embedding Python (QGIS), start worker processes with Python."""
-    if Path(sys.executable).name.lower().startswith("python"):
+    """Inside an application embedding Python (QGIS), start worker processes with Python:
+    the running interpreter's own, not whichever `python3` comes first on PATH."""
+    if _runs_this_interpreter(Path(sys.executable)):
         return
     python = shutil.which("python3") or shutil.which("python")
     candidate = Path(sys.exec_prefix) / ("python.exe" if os.name == "nt" else "bin/python3")
@@ -157,6 +158,20 @@ def _use_python_for_workers() -> None:
         python = str(candidate)
     if python:
         multiprocessing.set_executable(python)
+
+
+def _runs_this_interpreter(executable: Path) -> bool:
+    """Whether `sys.executable` is this interpreter: a venv's python, or a python under the
+    installation's prefix. An embedding application (qgis_process) may report the first
+    `python3` on PATH instead, e.g. a pyenv shim, whose workers cannot load this stdlib."""
+    if not executable.name.lower().startswith("python"):
+        return False
+    if sys.prefix != sys.base_prefix:  # a virtual environment: its python is the one
+        return True
+    try:
+        return executable.resolve().is_relative_to(Path(sys.exec_prefix).resolve())
+    except OSError:
+        return True
 
 
 def _first_line(exc: BaseException) -> str:
