@@ -87,3 +87,14 @@ def ungeoreferenced_copy(src_path: Path, dst_path: Path, window: tuple[int, int,
                 if name:
                     dst.set_band_description(i, name)
     return dst_path
+
+
+def true_colour_copy(s2_path: Path, dst_path: Path) -> Path:
+    """The top-left 512 x 256 px of the real Sentinel-2 stack in its blue, green and red bands
+    only (B2, B3, B4), named as such: a true-colour raster, georeferenced like the scene."""
+    with rasterio.open(s2_path) as src:
+        data = src.read([2, 3, 4], window=((0, 256), (0, 512)))
+        crs, transform = src.crs.to_string(), src.transform
+    return write_raster(
+        dst_path, data, crs=crs, transform=transform, descriptions=["blue", "green", "red"]
+    )

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rasterio
 
 from spex.engine import ExtractionRequest, extract
 from spex.engine.backends.spectral.detectable import NEEDS, undetectable
 from spex.engine.backends.spectral.seeds import select_seeds
 from spex.engine.raster.raster_source import open_source
-from tests.rasters import write_raster
+from tests.rasters import true_colour_copy
 
 ROLES = ("blue", "green", "red", "nir", "swir1")
 
@@ -46,16 +45,7 @@ def test_the_needs_agree_with_the_seeds(sample_bands, roles: tuple[str, ...]) ->
 @pytest.fixture(scope="module")
 def true_colour(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real scene's blue, green and red bands only (B2, B3, B4), named as such."""
-    with rasterio.open(s2_scene) as src:
-        data = src.read([2, 3, 4], window=((0, 256), (0, 512)))
-        crs, transform = src.crs.to_string(), src.transform
-    return write_raster(
-        tmp_path_factory.mktemp("rgb") / "true_colour.tif",
-        data,
-        crs=crs,
-        transform=transform,
-        descriptions=["blue", "green", "red"],
-    )
+    return true_colour_copy(s2_scene, tmp_path_factory.mktemp("rgb") / "true_colour.tif")
 
 
 def test_asking_only_for_what_the_bands_cannot_show_is_one_line(

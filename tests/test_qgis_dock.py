@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-import rasterio
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsPalettedRasterRenderer,
@@ -19,7 +18,7 @@ from qgis.core import (
 from spex.spex_qgis import settings
 from spex.spex_qgis.dock import SpexDock
 from tests.qgis_helpers import wait_for
-from tests.rasters import ungeoreferenced_copy, write_raster
+from tests.rasters import true_colour_copy, ungeoreferenced_copy
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
 
@@ -178,13 +177,7 @@ def test_a_class_the_bands_cannot_show_is_one_line(
 ) -> None:
     """True colour only: the plan preview refuses water alone and the run says why in one
     line, adding no layer; beside vegetation the run goes on and its summary says it."""
-    with rasterio.open(s2_scene) as src:
-        data = src.read([2, 3, 4], window=((0, 256), (0, 512)))
-        crs, transform = src.crs.to_string(), src.transform
-    rgb = write_raster(
-        tmp_path / "rgb.tif", data, crs=crs, transform=transform,
-        descriptions=["blue", "green", "red"],
-    )  # fmt: skip
+    rgb = true_colour_copy(s2_scene, tmp_path / "rgb.tif")
     layer = QgsRasterLayer(str(rgb), "true colour", "gdal")
     project = QgsProject.instance()
     project.addMapLayer(layer)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rasterio
 from osgeo import gdal
 from qgis.core import (
     NULL,
@@ -31,7 +30,7 @@ from qgis.core import (
 )
 
 from tests.qgis_helpers import REPO_ROOT
-from tests.rasters import ungeoreferenced_copy, write_raster
+from tests.rasters import true_colour_copy, ungeoreferenced_copy
 
 WATER = "extract the water bodies larger than 2 ha"
 #: A 600 x 400 px part of the scene, in the raster's CRS (EPSG:32633): xmin,xmax,ymin,ymax.
@@ -421,13 +420,7 @@ def test_optional_numbers_read_empty_as_none_and_name_the_bad_one() -> None:
 
 def test_a_class_the_bands_cannot_show_is_one_line(provider, s2_scene, tmp_path) -> None:
     """True colour only: water alone is one clear line; beside vegetation the summary says it."""
-    with rasterio.open(s2_scene) as src:
-        data = src.read([2, 3, 4], window=((0, 256), (0, 512)))
-        crs, transform = src.crs.to_string(), src.transform
-    rgb = write_raster(
-        tmp_path / "rgb.tif", data, crs=crs, transform=transform,
-        descriptions=["blue", "green", "red"],
-    )  # fmt: skip
+    rgb = true_colour_copy(s2_scene, tmp_path / "rgb.tif")
     outputs = {"OUTPUT_MASK": str(tmp_path / "m.tif"), "OUTPUT_FEATURES": str(tmp_path / "f.gpkg")}
     with pytest.raises(QgsProcessingException) as error:
         _run("spex:extract_land_cover", {"INPUT": str(rgb), "PROMPT": "water"} | outputs)
