@@ -36,7 +36,7 @@ def summary_lines(facts: RunFacts) -> list[str]:
     """One line per target: regions, area and share of the valid area."""
     lines = []
     valid = facts.valid_area
-    missing = facts.backend.undetectable_targets(facts.plan, facts.source.roles)
+    missing = facts.undetectable
     for target, (count, area) in facts.target_totals().items():
         if target in missing:  # 0 regions, but not because the scene has none
             lines.append(
@@ -130,7 +130,7 @@ def _feature_words(features: object) -> str:
 
 def _largest_section(facts: RunFacts) -> list[str]:
     lines = ["## Largest regions", ""]
-    missing = facts.backend.undetectable_targets(facts.plan, facts.source.roles)
+    missing = facts.undetectable
     for t, target in enumerate(facts.plan.targets, start=1):
         records = sorted(
             (r for r in facts.kept if r.class_id == t),

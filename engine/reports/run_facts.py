@@ -77,6 +77,12 @@ class RunFacts:
         """The valid area in the run's area unit: m2, or pixels without a CRS."""
         return self.valid_area_m2 if self.metric else float(self.valid_pixels)
 
+    @property
+    def undetectable(self) -> dict[str, str]:
+        """The plan's targets that this raster's bands cannot show, each with the bands it
+        would need (`Backend.undetectable_targets`)."""
+        return self.backend.undetectable_targets(self.plan, self.source.roles)
+
     def target_totals(self) -> dict[str, tuple[int, float]]:
         """Per plan target: the regions kept and their area (polygons' m2, or pixels)."""
         totals = {target: (0, 0.0) for target in self.plan.targets}
