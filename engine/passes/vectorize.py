@@ -1,7 +1,9 @@
 """Polygons from the region-id raster, with attributes, written to a GeoPackage.
 
 GDAL's Polygonize walks the whole region raster scanline by scanline, so a region is one
-polygon however many tiles it spans, and memory holds only the polygons being built.
+polygon however many tiles it spans, and memory holds only the polygons being built. It runs on
+a worker thread (`polygon_stream`) while this thread measures and writes the polygons it has
+finished.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..instructions.spie import (
 from ..raster.gdal_io import GDAL_IO
 from ..reports.profiling import StageProfile
 from .geodesy import MetricMeasurer, polygon_rings, spatial_reference
+from .polygon_stream import polygon_stream
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -80,34 +83,24 @@ def write_features(
     profile = profile or StageProfile()
     src = gdal.Open(str(region_raster))
     srs = spatial_reference(src.GetProjection())
-    scratch_path = out_path.with_name(out_path.stem + ".scratch.gpkg")
-    scratch = ogr.GetDriverByName("GPKG").CreateDataSource(str(scratch_path))
+    out = ogr.GetDriverByName("GPKG").CreateDataSource(str(out_path))
     try:
-        # No R-tree on a layer that is read once in order (building it cost 0.27 s for 21,800
-        # polygons, a quarter of Polygonize).
-        raw = scratch.CreateLayer("raw", srs, ogr.wkbPolygon, options=["SPATIAL_INDEX=NO"])
-        raw.CreateField(ogr.FieldDefn("region_id", ogr.OFTInteger))
+        context = _LayerContext(
+            records,
+            evidence_names,
+            extent_pixels,
+            gdal.InvGeoTransform(src.GetGeoTransform()),
+            MetricMeasurer(srs),
+        )
         # GDAL_IO: the mask is written beside this (`pipeline.py`) through the same block cache.
-        with profile.stage("vectorize.polygonize"), GDAL_IO:
-            scratch.StartTransaction()  # one SQLite transaction: 3-4x faster than one per polygon
-            _polygonize(src.GetRasterBand(1), raw, check_cancel)
-            scratch.CommitTransaction()
-        out = ogr.GetDriverByName("GPKG").CreateDataSource(str(out_path))
-        try:
-            context = _LayerContext(
-                records,
-                evidence_names,
-                extent_pixels,
-                gdal.InvGeoTransform(src.GetGeoTransform()),
-                MetricMeasurer(srs),
+        with GDAL_IO:
+            stream = polygon_stream(
+                src.GetRasterBand(1), srs, records.__contains__, check_cancel, profile
             )
             with profile.stage("vectorize.attributes"):
-                return _write_layer(raw, out, srs, context, check_cancel)
-        finally:
-            out = None  # closes the GeoPackage, also when cancelled
+                return _write_layer(_batches(stream), out, srs, context)
     finally:
-        raw = scratch = src = None  # GDAL objects close before their files go
-        scratch_path.unlink(missing_ok=True)
+        out = src = None  # closes the GeoPackage, also when cancelled
 
 
 @dataclass(frozen=True)
@@ -120,13 +113,12 @@ class _LayerContext:
 
 
 def _write_layer(
-    raw: ogr.Layer,
+    batches: Iterator[list[tuple[int, ogr.Geometry]]],
     out: ogr.DataSource,
     srs: object,
     context: _LayerContext,
-    check_cancel: Callable[[], None],
 ) -> dict[int, PolygonSummary]:
-    """Copy the polygonized regions into the final layer, with their attributes."""
+    """Write the polygonized regions into the final layer, with their attributes."""
     layer = out.CreateLayer(LAYER_NAME, srs, ogr.wkbMultiPolygon)
     _create_fields(layer, context.evidence_names)
     defn = layer.GetLayerDefn()
@@ -134,8 +126,7 @@ def _write_layer(
     summaries: dict[int, PolygonSummary] = {}
     fids: dict[int, int] = {}
     out.StartTransaction()
-    raw.ResetReading()
-    for batch in _batches(raw, context.records, check_cancel):
+    for batch in batches:
         # Measured in bulk (a geographic CRS costs per vertex, not per polygon); the rare part
         # of a region split by Polygonize is measured again once merged.
         geometries = [g for _, g in batch]
@@ -166,46 +157,21 @@ def _write_layer(
 
 
 def _batches(
-    raw: ogr.Layer, records: dict[int, RegionRecord], check_cancel: Callable[[], None]
+    stream: Iterator[list[tuple[int, ogr.Geometry]]],
 ) -> Iterator[list[tuple[int, ogr.Geometry]]]:
-    """The polygonized parts of kept regions, (region id, multipolygon), in batches of at most
-    `BATCH` polygons and about `BATCH_WKB_BYTES` of vertices."""
+    """The streamed (region id, multipolygon) parts, re-cut into batches of at most `BATCH`
+    polygons and about `BATCH_WKB_BYTES` of vertices."""
     batch: list[tuple[int, ogr.Geometry]] = []
     size = 0
-    for n, feature in enumerate(raw):
-        if n % BATCH == 0:
-            check_cancel()
-        rid = feature.GetField(0)
-        if rid in records:
-            geometry = ogr.ForceToMultiPolygon(feature.GetGeometryRef())  # a copy
+    for handed in stream:
+        for rid, geometry in handed:
             batch.append((rid, geometry))
             size += geometry.WkbSize()
-        if len(batch) == BATCH or size >= BATCH_WKB_BYTES:
-            yield batch
-            batch, size = [], 0
+            if len(batch) == BATCH or size >= BATCH_WKB_BYTES:
+                yield batch
+                batch, size = [], 0
     if batch:
         yield batch
-
-
-def _polygonize(band: gdal.Band, layer: ogr.Layer, check_cancel: Callable[[], None]) -> None:
-    """GDAL Polygonize with cancel: the callback stops GDAL, then the cancel is re-raised."""
-    stop: list[BaseException] = []
-
-    def callback(_complete: float, _message: str, _data: object) -> int:
-        try:
-            check_cancel()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below, after GDAL stops
-            stop.append(exc)
-            return 0
-        return 1
-
-    try:
-        gdal.Polygonize(band, band, layer, 0, ["8CONNECTED=8"], callback=callback)
-    except RuntimeError:
-        if not stop:
-            raise
-    if stop:
-        raise stop[0]
 
 
 def _create_fields(layer: ogr.Layer, evidence_names: Sequence[str]) -> None:
