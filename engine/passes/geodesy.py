@@ -11,6 +11,7 @@ measure: areas are counted in pixels.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Sequence
 
 import numpy as np
@@ -67,32 +68,34 @@ def polygon_rings(geometry: ogr.Geometry) -> list[tuple[np.ndarray, bool]]:
     """
     wkb = bytes(geometry.ExportToWkb(ogr.wkbNDR))
     rings: list[tuple[np.ndarray, bool]] = []
-
-    def uint(offset: int) -> int:
-        return int.from_bytes(wkb[offset : offset + 4], "little")
-
-    def read_polygon(offset: int) -> int:
-        kind = uint(offset + 1)
-        if kind != ogr.wkbPolygon:
-            raise ValueError(f"not a 2-D polygon (WKB type {kind})")
-        offset += 9
-        for k in range(uint(offset - 4)):
-            count = uint(offset)
-            xy = np.frombuffer(wkb, dtype="<f8", count=2 * count, offset=offset + 4)
-            rings.append((xy.reshape(count, 2), k == 0))
-            offset += 4 + 16 * count
-        return offset
-
-    kind = uint(1)
+    kind = _UINT.unpack_from(wkb, 1)[0]
     if kind == ogr.wkbPolygon:
-        read_polygon(0)
+        _read_polygon(wkb, 0, rings)
     elif kind == ogr.wkbMultiPolygon:
         offset = 9
-        for _ in range(uint(5)):
-            offset = read_polygon(offset)
+        for _ in range(_UINT.unpack_from(wkb, 5)[0]):
+            offset = _read_polygon(wkb, offset, rings)
     else:
         raise ValueError(f"not a 2-D polygon or multipolygon (WKB type {kind})")
     return rings
+
+
+#: A little-endian WKB count or type.
+_UINT = struct.Struct("<I")
+
+
+def _read_polygon(wkb: bytes, offset: int, rings: list[tuple[np.ndarray, bool]]) -> int:
+    """Append the rings of the WKB polygon at `offset` to `rings`; return the offset after it."""
+    kind, n_rings = _UINT.unpack_from(wkb, offset + 1)[0], _UINT.unpack_from(wkb, offset + 5)[0]
+    if kind != ogr.wkbPolygon:
+        raise ValueError(f"not a 2-D polygon (WKB type {kind})")
+    offset += 9
+    for k in range(n_rings):
+        count = _UINT.unpack_from(wkb, offset)[0]
+        xy = np.frombuffer(wkb, dtype="<f8", count=2 * count, offset=offset + 4)
+        rings.append((xy.reshape(count, 2), k == 0))
+        offset += 4 + 16 * count
+    return offset
 
 
 class MetricMeasurer:

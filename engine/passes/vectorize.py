@@ -8,6 +8,7 @@ finished.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,8 @@ def _write_layer(
     _create_fields(layer, context.evidence_names)
     defn = layer.GetLayerDefn()
     field_index = {defn.GetFieldDefn(i).GetName(): i for i in range(defn.GetFieldCount())}
+    # The evidence fields by evidence name: no field name is built per polygon.
+    evidence_index = {name: field_index[f"mean_{name.lower()}"] for name in context.evidence_names}
     summaries: dict[int, PolygonSummary] = {}
     fids: dict[int, int] = {}
     out.StartTransaction()
@@ -144,7 +147,7 @@ def _write_layer(
             else:
                 target = ogr.Feature(defn)
             area, perimeter = float(area), float(perimeter)
-            _fill(target, record, area, perimeter, box, context, field_index)
+            _fill(target, record, area, perimeter, box, context, field_index, evidence_index)
             target.SetGeometryDirectly(geometry)  # the feature takes it: no copy
             if rid in fids:
                 layer.SetFeature(target)
@@ -206,6 +209,7 @@ def _fill(
     box: tuple[tuple[float, float], ...],
     context: _LayerContext,
     field_index: dict[str, int],
+    evidence_index: dict[str, int],
 ) -> None:
     # Typed setters where OGR's Python API has them (what `SetField` calls for int and str
     # after testing the value's type: the same bytes, fewer Python steps per polygon).
@@ -228,8 +232,8 @@ def _fill(
         set_real(field_index["perimeter_m"], round(perimeter, 2))
     for name in context.evidence_names:
         value = record.evidence.get(name)
-        if value is not None and np.isfinite(value):
-            set_real(field_index[f"mean_{name.lower()}"], round(float(value), 4))
+        if value is not None and math.isfinite(value):
+            set_real(evidence_index[name], round(float(value), 4))
 
 
 #: `str()` of the box as a list of [x, y] lists: %r is the float's repr, as `str(list)` writes.
