@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 
 from osgeo import gdal, ogr
 
+from ..raster.gdal_io import GDAL_IO
 from ..reports.profiling import StageProfile
 
 #: Polygons the in-memory layer holds at most before Polygonize waits for the caller.
@@ -58,7 +59,9 @@ def polygon_stream(
 
     def work() -> None:
         try:
-            with profile.stage("vectorize.polygonize"):
+            # GDAL_IO: the mask is written beside this (`pipeline.py`) through the same block
+            # cache; the polygons' attributes, vector work only, need no such lock.
+            with GDAL_IO, profile.stage("vectorize.polygonize"):
                 gdal.Polygonize(band, band, layer, 0, ["8CONNECTED=8"], callback=callback)
         except BaseException as exc:  # noqa: BLE001 - raised on the caller's thread
             turn.error = exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,6 @@ from ..instructions.spie import (
     min_area_rectangle,
     size_word,
 )
-from ..raster.gdal_io import GDAL_IO
 from ..reports.profiling import StageProfile
 from .geodesy import MetricMeasurer, polygon_rings, spatial_reference
 from .polygon_stream import polygon_stream
@@ -93,13 +93,12 @@ def write_features(
             gdal.InvGeoTransform(src.GetGeoTransform()),
             MetricMeasurer(srs),
         )
-        # GDAL_IO: the mask is written beside this (`pipeline.py`) through the same block cache.
-        with GDAL_IO:
-            stream = polygon_stream(
-                src.GetRasterBand(1), srs, records.__contains__, check_cancel, profile
-            )
-            with profile.stage("vectorize.attributes"):
-                return _write_layer(_batches(stream), out, srs, context)
+        stream = polygon_stream(
+            src.GetRasterBand(1), srs, records.__contains__, check_cancel, profile
+        )
+        # closing: an error while writing stops Polygonize now, not when the traceback goes.
+        with closing(stream), profile.stage("vectorize.attributes"):
+            return _write_layer(_batches(stream), out, srs, context)
     finally:
         out = src = None  # closes the GeoPackage, also when cancelled
 
