@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spex.engine.backends.spectral import scene_model
+from spex.engine.backends.spectral import scene_model, smoothing
 from spex.engine.backends.spectral.histograms import bimodality, mode_gap, otsu_threshold
 from spex.engine.backends.spectral.scene_model import (
     SCENE_CLASSES,
@@ -147,6 +147,23 @@ def test_smoothing_is_tile_exact(radius):
     # A halo smaller than the radius would change the seam: the test can fail.
     if radius > 1:
         assert _windowed_smooth(probs, 40, radius, halo=1).tobytes() != whole.tobytes()
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+def test_smoothing_in_row_strips_is_the_whole_arrays(radius, monkeypatch):
+    # Strips of 8 rows with their halos against one piece: nodata across strip seams, a
+    # confident pixel kept, and a last strip shorter than the others.
+    rng = np.random.default_rng(11)
+    probs = rng.random((4, 90, 37)).astype(np.float32)
+    probs /= probs.sum(axis=0)
+    probs[:, 6:11, 3:9] = np.nan
+    probs[:, 40, 20] = np.array([0.997, 0.001, 0.001, 0.001], dtype=np.float32)
+    monkeypatch.setattr(smoothing, "STRIP_ROWS", 1000)
+    whole = smooth_probabilities(probs, radius)
+    monkeypatch.setattr(smoothing, "STRIP_ROWS", 8)
+    strips = smooth_probabilities(probs, radius)
+    assert strips.tobytes() == whole.tobytes()
+    assert np.isnan(strips[:, 6:11, 3:9]).all() and strips[0, 40, 20] == np.float32(0.997)
 
 
 def test_smoothing_ignores_nan_neighbours():

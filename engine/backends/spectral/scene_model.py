@@ -328,17 +328,19 @@ def predict_proba(model: SceneModel, bands: Mapping[str, np.ndarray]) -> np.ndar
         )
     t = _terms(model)
     shape = np.shape(bands[model.roles[0]])
-    x = np.empty((len(model.roles), *shape), dtype=np.float32)
+    flat = [np.asarray(bands[role], dtype=np.float32).reshape(-1) for role in model.roles]
+    n = flat[0].size
+    # The features are made block by block too: a whole tile's would leave the CPU cache.
+    x = np.empty((len(model.roles), min(n, BLOCK)), dtype=np.float32)
     floor = np.float32(FLOOR)
-    for j, role in enumerate(model.roles):
-        np.subtract(np.asarray(bands[role], dtype=np.float32), t.offsets[j], out=x[j])
-        np.maximum(x[j], floor, out=x[j])  # NaN stays NaN
-        np.log(x[j], out=x[j])
-    flat = x.reshape(len(model.roles), -1)
-    n = flat.shape[1]
     comp = np.empty((len(model.component_class), n), dtype=np.float32)
     for a in range(0, n, BLOCK):
-        _class_proba_block(t, flat[:, a : a + BLOCK], comp[:, a : a + BLOCK])
+        xb = x[:, : min(BLOCK, n - a)]
+        for j, band in enumerate(flat):
+            np.subtract(band[a : a + BLOCK], t.offsets[j], out=xb[j])
+            np.maximum(xb[j], floor, out=xb[j])  # NaN stays NaN
+            np.log(xb[j], out=xb[j])
+        _class_proba_block(t, xb, comp[:, a : a + BLOCK])
     if t.merge:
         out = np.zeros((len(model.classes), n), dtype=np.float32)
         for k, cls in enumerate(model.component_class):  # fixed order: deterministic sums

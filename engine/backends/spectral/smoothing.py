@@ -47,6 +47,11 @@ def box_sum(values: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
+#: Rows smoothed at once: a strip's temporaries stay in the CPU cache (a whole 520 px tile's
+#: do not; 64-row strips took 14 ns per pixel against 32-74 for the whole tile, 5 classes).
+STRIP_ROWS = 64
+
+
 def smooth_probabilities(probs: np.ndarray, radius: int = 1, keep: float = KEEP) -> np.ndarray:
     """Box-average (K, H, W) class probabilities over valid neighbours within ``radius``.
 
@@ -63,6 +68,21 @@ def smooth_probabilities(probs: np.ndarray, radius: int = 1, keep: float = KEEP)
         raise ValueError(f"radius must be >= 0, got {radius}")
     if radius == 0 or probs.size == 0:
         return probs.copy()
+    height = probs.shape[1]
+    if height <= STRIP_ROWS:
+        return _smooth_strip(probs, radius, keep)
+    # Strips with `radius` rows of halo (or the array's own edge): the same bytes as the
+    # whole array, which is what makes the result tile-exact in the first place.
+    out = np.empty_like(probs)
+    for r0 in range(0, height, STRIP_ROWS):
+        r1 = min(height, r0 + STRIP_ROWS)
+        a0, a1 = max(0, r0 - radius), min(height, r1 + radius)
+        out[:, r0:r1] = _smooth_strip(probs[:, a0:a1], radius, keep)[:, r0 - a0 : r1 - a0]
+    return out
+
+
+def _smooth_strip(probs: np.ndarray, radius: int, keep: float) -> np.ndarray:
+    """`smooth_probabilities` of (K, H, W) float32 `probs` in one piece."""
     top = probs.max(axis=0)  # NaN wherever any class is NaN
     invalid = np.isnan(top)
     if invalid.any():
