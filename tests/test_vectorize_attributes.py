@@ -13,7 +13,7 @@ from rasterio.windows import Window
 
 from spex.engine import ExtractionRequest, extract
 from spex.engine.instructions.spie import min_area_rectangle
-from spex.engine.passes import vectorize
+from spex.engine.passes import polygon_stream, vectorize
 from spex.engine.passes.vectorize import _outer_hull, _rotated_boxes, _round_as_python
 from tests.rasters import write_raster
 
@@ -65,7 +65,8 @@ def test_features_do_not_depend_on_the_batch_size(
     s2_scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The real Sentinel-2 crop on a geographic grid (synthetic georeferencing: the bulk
-    # geodesic path), extracted with the default batches and with batches of a few polygons.
+    # geodesic path), extracted with the default batches and with batches of a few polygons,
+    # Polygonize handing them over two at a time.
     with rasterio.open(s2_scene) as src:
         bands = src.read(window=Window(0, 0, 300, 240))
         names = src.descriptions
@@ -80,6 +81,7 @@ def test_features_do_not_depend_on_the_batch_size(
     default = extract(ExtractionRequest(image, request, tmp_path / "default"))
     monkeypatch.setattr(vectorize, "BATCH", 3)
     monkeypatch.setattr(vectorize, "BATCH_WKB_BYTES", 2000)
+    monkeypatch.setattr(polygon_stream, "MAX_WAITING", 2)  # Polygonize waits for every pair
     small = extract(ExtractionRequest(image, request, tmp_path / "small"))
     rows = _rows(default.features_path)
     assert len(rows) > 10  # enough regions for many batches of three
