@@ -71,7 +71,6 @@ def polygon_stream(
 
     worker = threading.Thread(target=work, name="spex-polygonize", daemon=True)
     worker.start()
-    next_fid = 0
     try:
         while True:
             check_cancel()
@@ -83,7 +82,7 @@ def polygon_stream(
                 if turn.error is not None:
                     raise turn.error
                 last = turn.finished
-                batch, next_fid = _take(layer, next_fid, wanted)
+                batch = _take(layer, wanted)
                 turn.wanted = turn.paused = False
                 turn.cond.notify_all()
             if batch:
@@ -110,17 +109,17 @@ class _Turns:
         self.error: BaseException | None = None
 
 
-def _take(
-    layer: ogr.Layer, next_fid: int, wanted: Callable[[int], bool]
-) -> tuple[list[tuple[int, ogr.Geometry]], int]:
-    """Move the polygons emitted from FID `next_fid` on out of `layer`; return the wanted ones
-    as (value, multipolygon copy) and the next FID to take."""
+def _take(layer: ogr.Layer, wanted: Callable[[int], bool]) -> list[tuple[int, ogr.Geometry]]:
+    """Move every polygon out of `layer`, in FID order (Polygonize's); return the wanted ones
+    as (value, multipolygon copy)."""
     batch = []
-    end = next_fid + layer.GetFeatureCount()
-    for fid in range(next_fid, end):
-        feature = layer.GetFeature(fid)
+    taken = []
+    layer.ResetReading()
+    for feature in layer:
         value = feature.GetField(0)
         if wanted(value):
             batch.append((value, ogr.ForceToMultiPolygon(feature.GetGeometryRef())))
+        taken.append(feature.GetFID())
+    for fid in taken:
         layer.DeleteFeature(fid)
-    return batch, end
+    return batch
