@@ -1,9 +1,9 @@
 """Polygons from the region-id raster, with attributes, written to a GeoPackage.
 
 GDAL's Polygonize walks the whole region raster scanline by scanline, so a region is one
-polygon however many tiles it spans, and memory holds only the polygons being built. It runs on
-a worker thread (`polygon_stream`) while this thread measures and writes the polygons it has
-finished.
+polygon however many tiles it spans. It runs on a worker thread (`polygon_stream`) while this
+thread measures and writes the polygons it has finished; memory holds the polygons being built
+and at most a few thousand finished ones.
 """
 
 from __future__ import annotations
