@@ -9,6 +9,7 @@ and at most a few thousand finished ones.
 from __future__ import annotations
 
 import math
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -99,6 +100,11 @@ def write_features(
         # closing: an error while writing stops Polygonize now, not when the traceback goes.
         with closing(stream), profile.stage("vectorize.attributes"):
             return _write_layer(_batches(stream), out, srs, context)
+    except BaseException as exc:
+        # The frames of the traceback hold the GeoPackage's layer: freed with them, it would
+        # close after the run's folder is gone. Their locals go now (a cancel, an error).
+        traceback.clear_frames(exc.__traceback__)
+        raise
     finally:
         out = src = None  # closes the GeoPackage, also when cancelled
 
