@@ -61,6 +61,10 @@ class Ellipsoid:
         return self.a * (1.0 - self.e2) / w2**1.5, self.a / np.sqrt(w2)
 
 
+#: A little-endian WKB count or type.
+_UINT = struct.Struct("<I")
+
+
 def polygon_rings(geometry: ogr.Geometry) -> list[tuple[np.ndarray, bool]]:
     """The rings of a 2-D polygon or multipolygon as ((n, 2) float64 vertices, is_exterior).
 
@@ -78,10 +82,6 @@ def polygon_rings(geometry: ogr.Geometry) -> list[tuple[np.ndarray, bool]]:
     else:
         raise ValueError(f"not a 2-D polygon or multipolygon (WKB type {kind})")
     return rings
-
-
-#: A little-endian WKB count or type.
-_UINT = struct.Struct("<I")
 
 
 def _read_polygon(wkb: bytes, offset: int, rings: list[tuple[np.ndarray, bool]]) -> int:

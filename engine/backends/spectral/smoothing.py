@@ -47,8 +47,8 @@ def box_sum(values: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
-#: Rows smoothed at once: a strip's temporaries stay in the CPU cache (a whole 520 px tile's
-#: do not; 64-row strips took 14 ns per pixel against 32-74 for the whole tile, 5 classes).
+#: Rows smoothed at once: a strip's temporaries stay in the CPU cache (a whole 514 px tile's
+#: do not; 64-row strips took 14-18 ns per pixel against 38-52 for the whole tile, 5 classes).
 STRIP_ROWS = 64
 
 
