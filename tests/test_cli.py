@@ -172,6 +172,9 @@ def test_extract_without_a_crs_measures_in_pixels(no_crs_scene: Path, tmp_path: 
     from osgeo import ogr
 
     vector = ogr.Open(str(out / "features.gpkg"))  # kept: its layer dies with it
+    # Pixel coordinates under the undefined Cartesian reference, not the geographic one.
+    srs = vector.GetLayer("regions").GetSpatialRef()
+    assert srs is not None and srs.IsLocal() and not srs.IsGeographic()
     features = list(vector.GetLayer("regions"))
     assert features and all(f.IsFieldNull("area_m2") and f.GetField("pixels") > 0 for f in features)
     assert sum(f.GetField("pixels") for f in features) == sum(counts["pixels_per_target"].values())

@@ -12,6 +12,7 @@ from qgis.core import (
     QgsPalettedRasterRenderer,
     QgsProject,
     QgsRasterLayer,
+    QgsUnitTypes,
     QgsVectorLayer,
 )
 
@@ -155,6 +156,8 @@ def test_raster_without_a_crs_runs_in_pixels(dock: SpexDock, s2_scene: Path, tmp
     wait_for(lambda: not dock.is_running(), timeout=120)
     added = [project.mapLayer(i) for i in set(project.mapLayers()) - before]
     assert len(added) == 2
+    # The regions are in pixels like the raster: no CRS that reads them as degrees.
+    assert all(layer.crs().mapUnits() != QgsUnitTypes.DistanceDegrees for layer in added)
     text = dock.explanation_view.toPlainText()
     assert "no coordinate reference system" in text and " px (" in text
 

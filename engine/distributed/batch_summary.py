@@ -9,6 +9,7 @@ from pathlib import Path
 
 from osgeo import ogr, osr
 
+from ..passes.geodesy import layer_reference
 from ..passes.vectorize import LAYER_NAME
 
 ogr.UseExceptions()
@@ -22,13 +23,13 @@ def write_summary(scenes: Sequence[tuple[str, Path]], path: Path) -> tuple[str, 
     The layer keeps the scenes' CRS when they share one, else WGS 84; its fields are every
     field the scenes have (a scene lacking one leaves it empty), after `scene`. A scene without
     a CRS has its regions in its own pixel grid, which no map places: it is left out, unless
-    no scene has a CRS (the layer then has none either).
+    no scene has a CRS (the layer then has the undefined Cartesian reference, srs_id -1).
     """
     layers = [(name, folder / "features.gpkg") for name, folder in scenes]
     sources = [(name, ogr.Open(str(gpkg))) for name, gpkg in layers]
     placed = [(name, source) for name, source in sources if _has_crs(source)]
     left_out: tuple[str, ...] = ()
-    if placed:  # else no scene has a CRS: all are gathered, in a layer without one
+    if placed:  # else no scene has a CRS: all are gathered, in pixel coordinates
         kept = {name for name, _ in placed}
         left_out = tuple(name for name, _ in sources if name not in kept)
         sources = placed
@@ -40,7 +41,7 @@ def write_summary(scenes: Sequence[tuple[str, Path]], path: Path) -> tuple[str, 
             [src.GetLayerByName(LAYER_NAME) for _, src in sources], georeferenced=bool(placed)
         )
         out = ogr.GetDriverByName("GPKG").CreateDataSource(tmp)
-        layer = out.CreateLayer(LAYER_NAME, srs, ogr.wkbMultiPolygon)
+        layer = out.CreateLayer(LAYER_NAME, layer_reference(srs), ogr.wkbMultiPolygon)
         layer.CreateField(ogr.FieldDefn("scene", ogr.OFTString))
         for field in fields:
             layer.CreateField(field)

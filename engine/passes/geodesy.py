@@ -35,6 +35,18 @@ def spatial_reference(wkt: str) -> osr.SpatialReference | None:
     return srs
 
 
+def layer_reference(srs: osr.SpatialReference | None) -> osr.SpatialReference:
+    """The spatial reference to write a layer with: `srs`, or for no CRS the GeoPackage's
+    undefined Cartesian one (srs_id -1): pixel coordinates are not degrees, but written with no
+    reference at all GDAL gives the undefined geographic one (srs_id 0), which QGIS and GDAL
+    read back as latitude and longitude."""
+    if srs is not None:
+        return srs
+    undefined = osr.SpatialReference()
+    undefined.SetFromUserInput('LOCAL_CS["Undefined Cartesian SRS"]')
+    return undefined
+
+
 class Ellipsoid:
     """Zone areas and radii of curvature of an ellipsoid (semi-major axis, eccentricity)."""
 

@@ -26,7 +26,7 @@ from ..instructions.spie import (
     size_word,
 )
 from ..reports.profiling import StageProfile
-from .geodesy import MetricMeasurer, polygon_rings, spatial_reference
+from .geodesy import MetricMeasurer, layer_reference, polygon_rings, spatial_reference
 from .polygon_stream import polygon_stream
 
 gdal.UseExceptions()
@@ -125,7 +125,7 @@ def _write_layer(
     context: _LayerContext,
 ) -> dict[int, PolygonSummary]:
     """Write the polygonized regions into the final layer, with their attributes."""
-    layer = out.CreateLayer(LAYER_NAME, srs, ogr.wkbMultiPolygon)
+    layer = out.CreateLayer(LAYER_NAME, layer_reference(srs), ogr.wkbMultiPolygon)
     _create_fields(layer, context.evidence_names)
     defn = layer.GetLayerDefn()
     field_index = {defn.GetFieldDefn(i).GetName(): i for i in range(defn.GetFieldCount())}
