@@ -19,6 +19,12 @@ Scenes:
   bare soil, forest, agriculture).
 - ``sen1floods11_s2_spain``: the Sentinel-2 L1C flood chip (EPSG:4326) with hand-labelled water
   that cloudtostreet/Sen1Floods11 ships (``bench/flood_scene.py``).
+- ``rstoolbox_s2_amazon``: Sentinel-2 L2A (x 10000 + 1000) of Porto Trombetas (Brazil), 12 bands,
+  from bleutner/RStoolbox's example data; labels from its village / forest / water / dryout
+  training polygons (``bench/more_scenes.py``).
+- ``mlr3spatial_s2_leipzig``: Sentinel-2 x 10000 (float32) of Leipzig, 7 bands, from
+  mlr-org/mlr3spatial; labels from its 97 points (urban, forest, pasture, water)
+  (``bench/more_scenes.py``).
 
 Sources: a ``fetch`` mirror of the GitHub repository (a bare git directory; root from
 ``SPEX_MIRROR_ROOT``, default ``/work/.mirror``, or per repository ``SPEX_RSGISLIB_MIRROR`` and
@@ -471,6 +477,10 @@ BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "scikeo_l8_amazon": build_scikeo_l8_amazon,
     "sen1floods11_s2_spain": build_sen1floods11_s2_spain,
 }
+
+from .more_scenes import MORE_BUILDERS  # noqa: E402 (more_scenes imports this module lazily)
+
+BUILDERS.update(MORE_BUILDERS)
 
 
 def _write_tif(path: Path, data: np.ndarray, scene: Scene, nodata: float | None, descs) -> None:
