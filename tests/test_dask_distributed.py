@@ -254,3 +254,38 @@ def test_batch_with_a_raster_without_a_crs(
     assert {f["scene"] for f in layer} == {"north"}
     assert layer.GetFeatureCount() == len(_features(out / "north" / "features.gpkg"))
     assert layer.GetSpatialRef().GetAuthorityCode(None) == "32633"
+
+
+def test_batch_of_rasters_without_a_crs_writes_an_undefined_cartesian_summary(
+    cluster: DaskCliCluster, s2_scene: Path, tmp_path: Path
+) -> None:
+    """When no scene has a CRS, summary.gpkg gathers them all, in pixel coordinates, under the
+    GeoPackage's undefined Cartesian reference (srs_id -1), not the geographic one (srs_id 0)
+    that GDAL gives a layer written without a reference."""
+    chips = {
+        name: ungeoreferenced_copy(s2_scene, tmp_path / f"{name}.tif", window)
+        for name, window in {"lakes": (420, 120, 300, 250), "fields": (600, 200, 320, 256)}.items()
+    }
+    out = tmp_path / "batch"
+    done = run_spex(
+        "batch", *chips.values(), "--prompt", PROMPT, "--out", out,
+        "--scheduler", cluster.address,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 done" in done.stdout and "not in summary.gpkg" not in done.stdout
+    per_scene = {name: len(_features(out / name / "features.gpkg")) for name in chips}
+    assert all(count > 0 for count in per_scene.values()), per_scene
+    summary = ogr.Open(str(out / "summary.gpkg"))
+    layer = summary.GetLayer(0)
+    srs = layer.GetSpatialRef()
+    assert srs is not None and srs.IsLocal() and not srs.IsGeographic()
+    result = summary.ExecuteSQL(
+        f"SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = '{layer.GetName()}'"
+    )
+    srs_id = result.GetNextFeature().GetField(0)
+    summary.ReleaseResultSet(result)
+    assert srs_id == -1
+    assert layer.GetFeatureCount() == sum(per_scene.values())
+    scenes = [f["scene"] for f in layer]
+    assert {name: scenes.count(name) for name in chips} == per_scene
+    assert len(scenes) == sum(per_scene.values())
