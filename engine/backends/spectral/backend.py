@@ -29,6 +29,7 @@ from .scene_model import (
     top_class,
 )
 from .smoothing import HALO, smooth_probabilities
+from .water_veto import WaterVeto, apply_water_veto, water_veto
 
 
 class SpectralBackend(Backend):
@@ -51,6 +52,7 @@ class SpectralBackend(Backend):
         self._land_undivided = False
         self._asked_land = False
         self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
+        self._veto: WaterVeto | None = None
 
     def supported_targets(self) -> tuple[str, ...]:
         """Every target of the catalogue that the scene classifier models."""
@@ -76,6 +78,7 @@ class SpectralBackend(Backend):
             sample.bands, calibrated=self._calibrated, targets=plan.targets, params=self.params
         )
         self._lut = self.target_lut(plan.targets)
+        self._veto = water_veto(self.model, self.params)
         classes = self.model.classes
         self._land_undivided = "builtup" in classes and "bare" not in classes
         self._asked_land = bool({"builtup", "bare"} & set(plan.targets))
@@ -83,7 +86,7 @@ class SpectralBackend(Backend):
         if self._land_undivided:
             self._halved[classes.index("builtup")] = True
         self._evidence = evidence_names(plan.targets, source.roles)
-        self._shares = _scene_shares(self.model, sample)
+        self._shares = _scene_shares(self.model, self._veto, sample)
         monitor.progress(1.0, "scene classifier ready")
 
     def target_lut(self, targets: tuple[str, ...]) -> np.ndarray:
@@ -125,6 +128,8 @@ class SpectralBackend(Backend):
         """
         assert self.model is not None, "prepare() must run first"
         probs = predict_proba(self.model, bands)
+        if self._veto is not None:
+            apply_water_veto(self._veto, probs, bands)
         if self.smoothing_radius > 0:
             probs = smooth_probabilities(probs, self.smoothing_radius)
         best, confidence = top_class(probs)
@@ -148,6 +153,9 @@ class SpectralBackend(Backend):
         summary["params"] = self.params.to_dict()
         summary["builtup_bare_separated"] = not self._land_undivided
         notes = list(self.model.notes)
+        if self._veto is not None:
+            summary["water_veto"] = self._veto.describe()
+            notes.append(self._veto.describe())
         if self._land_undivided and self._asked_land:
             notes.append(
                 "Built-up and bare soil could not be told apart in this scene: the "
@@ -169,7 +177,7 @@ class SpectralBackend(Backend):
         )
 
 
-def _scene_shares(model: SceneModel, sample: Sample) -> dict[str, float]:
+def _scene_shares(model: SceneModel, veto: WaterVeto | None, sample: Sample) -> dict[str, float]:
     """Share of the sampled pixels whose most probable class is each scene class.
 
     Per pixel, without smoothing: a measured estimate of cloud, snow or water cover for the
@@ -178,7 +186,10 @@ def _scene_shares(model: SceneModel, sample: Sample) -> dict[str, float]:
     if sample.valid_pixels == 0:
         return {}
     rows = {role: values[None, :] for role, values in sample.bands.items()}
-    probs = predict_proba(model, rows)[:, 0, :]
+    probs = predict_proba(model, rows)
+    if veto is not None:
+        apply_water_veto(veto, probs, rows)
+    probs = probs[:, 0, :]
     valid = ~np.isnan(probs).any(axis=0)
     if not valid.any():
         return {}

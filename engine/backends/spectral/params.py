@@ -19,6 +19,10 @@ class SpectralParams:
     smoothing_radius: int = 1
     #: Built-up candidates: NDVI below the vegetation threshold minus this margin.
     builtup_ndvi_margin: float = 0.05
+    #: Built-up is never water-like (``water_veto``): MNDWI above the scene's water threshold,
+    #: and at least this, plus the seeds' margin. Below 0.1 the veto reaches the wet land of a
+    #: scene whose MNDWI threshold sits at its clamp (ukis S2 water 0.193 -> 0.143 at 0.0).
+    builtup_water_floor: float = 0.1
     #: Bare soil needs evidence this many robust deviations beyond the built-up side.
     bare_evidence_z: float = 8.0
     #: ... and when its side is at most this share of the non-vegetated land.
