@@ -3,6 +3,8 @@ and their linear mixtures, and on Sen1Floods11's hand-labelled flood chip."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -80,6 +82,9 @@ def test_flooded_fields_are_water_not_built_up(monkeypatch, tmp_path):
     result = extract(ExtractionRequest(folders[0] / "image.tif", "extract water", tmp_path / "o"))
     explanation = (result.out_dir / "explanation.md").read_text(encoding="utf-8")
     assert "never built-up" in explanation
+    # The share it moved is measured on the global sample: the flood's fields, a few per cent.
+    share = float(re.search(r"\(([0-9.]+)% of the sampled pixels moved", explanation).group(1))
+    assert 0.5 < share < 20, share
     scene = next(s for s in extra_scenes() if s.name == NAME)
     with_veto = score_scene(scene, SpectralParams(), with_baselines=False)
     monkeypatch.setattr(spectral_backend, "water_veto", lambda model, params: None)

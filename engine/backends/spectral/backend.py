@@ -49,6 +49,7 @@ class SpectralBackend(Backend):
         self._evidence: tuple[str, ...] = ()
         self._calibrated = True
         self._shares: dict[str, float] = {}
+        self._vetoed_share = 0.0
         self._land_undivided = False
         self._asked_land = False
         self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
@@ -86,7 +87,7 @@ class SpectralBackend(Backend):
         if self._land_undivided:
             self._halved[classes.index("builtup")] = True
         self._evidence = evidence_names(plan.targets, source.roles)
-        self._shares = _scene_shares(self.model, self._veto, sample)
+        self._shares, self._vetoed_share = _scene_shares(self.model, self._veto, sample)
         monitor.progress(1.0, "scene classifier ready")
 
     def target_lut(self, targets: tuple[str, ...]) -> np.ndarray:
@@ -154,8 +155,13 @@ class SpectralBackend(Backend):
         summary["builtup_bare_separated"] = not self._land_undivided
         notes = list(self.model.notes)
         if self._veto is not None:
-            summary["water_veto"] = self._veto.describe()
-            notes.append(self._veto.describe())
+            veto = (
+                f"{self._veto.describe()} ({self._vetoed_share:.1%} of the sampled pixels "
+                "moved out of built-up)"
+            )
+            summary["water_veto"] = veto
+            summary["water_veto_share"] = self._vetoed_share
+            notes.append(veto)
         if self._land_undivided and self._asked_land:
             notes.append(
                 "Built-up and bare soil could not be told apart in this scene: the "
@@ -177,25 +183,31 @@ class SpectralBackend(Backend):
         )
 
 
-def _scene_shares(model: SceneModel, veto: WaterVeto | None, sample: Sample) -> dict[str, float]:
-    """Share of the sampled pixels whose most probable class is each scene class.
+def _scene_shares(
+    model: SceneModel, veto: WaterVeto | None, sample: Sample
+) -> tuple[dict[str, float], float]:
+    """Share of the sampled pixels whose most probable class is each scene class, and the
+    share that the water veto moved out of built-up.
 
     Per pixel, without smoothing: a measured estimate of cloud, snow or water cover for the
     explanation's caveats, from the same global sample the model was fitted on.
     """
     if sample.valid_pixels == 0:
-        return {}
+        return {}, 0.0
     rows = {role: values[None, :] for role, values in sample.bands.items()}
     probs = predict_proba(model, rows)
+    moved = np.zeros(probs.shape[1:], dtype=bool)
     if veto is not None:
-        apply_water_veto(veto, probs, rows)
+        was_builtup = top_class(probs)[0] == veto.builtup
+        moved = was_builtup & apply_water_veto(veto, probs, rows)
     probs = probs[:, 0, :]
     valid = ~np.isnan(probs).any(axis=0)
     if not valid.any():
-        return {}
+        return {}, 0.0
     best = np.nanargmax(np.where(np.isnan(probs), -1.0, probs), axis=0)[valid]
     counts = np.bincount(best, minlength=len(model.classes))
-    return {c: round(float(n) / len(best), 4) for c, n in zip(model.classes, counts, strict=True)}
+    shares = {c: round(float(n) / len(best), 4) for c, n in zip(model.classes, counts, strict=True)}
+    return shares, round(float(moved[0][valid].mean()), 4)
 
 
 def _bands_read(features: tuple[str, ...], evidence: tuple[str, ...]) -> tuple[str, ...]:
