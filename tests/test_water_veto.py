@@ -32,7 +32,7 @@ def _scene_with_flooded_land(pixels: dict) -> dict[str, np.ndarray]:
     return {r: np.concatenate([w[r], v[r], u[r], flooded[r]]) for r in REFLECTIVE}
 
 
-def test_the_veto_needs_calibrated_input_with_swir_and_both_classes(spyndex_pixels):
+def test_the_veto_needs_calibrated_input_a_water_index_and_both_classes(spyndex_pixels):
     bands = _scene_with_flooded_land(spyndex_pixels)
     params = SpectralParams()
     veto = water_veto(fit_scene_model(bands, calibrated=True), params)
@@ -42,8 +42,14 @@ def test_the_veto_needs_calibrated_input_with_swir_and_both_classes(spyndex_pixe
     assert (
         water_veto(fit_scene_model({r: v * 250 for r, v in bands.items()}, False), params) is None
     )
+    assert veto.index == "MNDWI" and veto.dark_band == "swir1"
+    # Without SWIR, NDWI (green against NIR, which water absorbs too) stands in.
     no_swir = {r: bands[r] for r in ("blue", "green", "red", "nir")}
-    assert water_veto(fit_scene_model(no_swir, calibrated=True), params) is None
+    veto = water_veto(fit_scene_model(no_swir, calibrated=True), params)
+    assert veto is not None and (veto.index, veto.dark_band) == ("NDWI", "nir")
+    assert "NDWI >" in veto.describe()
+    no_nir = {r: bands[r] for r in ("blue", "green", "red", "swir1")}
+    assert water_veto(fit_scene_model(no_nir, calibrated=True), params) is None
 
 
 def test_vetoed_pixels_leave_built_up_and_the_others_keep_their_bytes(spyndex_pixels):
