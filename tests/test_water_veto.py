@@ -15,6 +15,7 @@ from bench.scenes import SCENES, extra_scenes
 from spex.engine.backends.spectral import backend as spectral_backend
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import fit_scene_model, predict_proba
+from spex.engine.backends.spectral.seeds import WATER_MARGIN
 from spex.engine.backends.spectral.water_veto import apply_water_veto, water_veto
 from spex.engine.indices import compute_index
 from spex.engine.pipeline import extract
@@ -37,7 +38,7 @@ def test_the_veto_needs_calibrated_input_a_water_index_and_both_classes(spyndex_
     params = SpectralParams()
     veto = water_veto(fit_scene_model(bands, calibrated=True), params)
     assert veto is not None
-    assert veto.mndwi_min >= params.builtup_water_floor + 0.05
+    assert veto.index_min >= params.builtup_water_floor + WATER_MARGIN
     assert "never built-up" in veto.describe()
     assert (
         water_veto(fit_scene_model({r: v * 250 for r, v in bands.items()}, False), params) is None
@@ -62,7 +63,7 @@ def test_vetoed_pixels_leave_built_up_and_the_others_keep_their_bytes(spyndex_pi
     vetoed = apply_water_veto(veto, probs, rows)[0]
     b = model.classes.index("builtup")
     mndwi = compute_index("MNDWI", rows)[0]
-    assert vetoed.any() and np.all(mndwi[vetoed] > veto.mndwi_min)
+    assert vetoed.any() and np.all(mndwi[vetoed] > veto.index_min)
     assert np.all(probs[b, 0, vetoed] == 0)
     np.testing.assert_allclose(probs[:, 0, vetoed].sum(axis=0), 1.0, rtol=1e-5)
     assert np.array_equal(probs[:, 0, ~vetoed], before[:, 0, ~vetoed])

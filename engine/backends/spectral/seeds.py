@@ -25,6 +25,12 @@ from .params import SpectralParams
 MIN_SEEDS = 25
 
 
+#: Water seeds: the water index above its threshold by this margin, and NDVI below the
+#: vegetation threshold by ``WATER_NDVI_MARGIN`` (mixed shore pixels stay out).
+WATER_MARGIN = 0.05
+WATER_NDVI_MARGIN = 0.1
+
+
 def min_seeds(n: int) -> int:
     """Fewest seeds that make a class for a sample of ``n`` pixels (5 for tiny samples, up to 25)."""
     return int(np.clip(n // 200, 5, MIN_SEEDS))
@@ -169,7 +175,7 @@ def select_seeds(
         t = clamp(otsu_threshold(w), lo, hi)
         thr[w_name] = t
         how[w_name] = f"Otsu on the scene's {w_name} histogram, clamped to [{lo}, {hi}]"
-        seed = w > t + 0.05
+        seed = w > t + WATER_MARGIN
         if w_name == "MNDWI" and "nir" in roles:
             # Both water indices must agree: MNDWI alone also rises on wet or snowy ground
             # (low SWIR), NDWI alone on shadows; open water has NIR below green as well.
@@ -180,7 +186,7 @@ def select_seeds(
             how["NDWI"] = f"Otsu on the scene's NDWI histogram, clamped to [{lo_n}, {hi_n}]"
             seed &= ndwi > t_n
         if ndvi is not None:
-            seed &= ndvi < thr.get("NDVI", 0.3) - 0.1
+            seed &= ndvi < thr.get("NDVI", 0.3) - WATER_NDVI_MARGIN
         seed &= dark_for_water(bands, cal)
         # A real water mode sits well above the scene's bulk; otherwise it is land noise.
         if seed.sum() >= need and mode_gap(w, t) < 0.3:

@@ -29,21 +29,17 @@ import numpy as np
 
 from .params import SpectralParams
 from .scene_model import SceneModel
-
-#: The water seeds' margins (``seeds.select_seeds``): above the water threshold by this much,
-#: and below the vegetation threshold by the NDVI margin.
-WATER_MARGIN = 0.05
-NDVI_MARGIN = 0.1
+from .seeds import WATER_MARGIN, WATER_NDVI_MARGIN
 
 
 @dataclass(frozen=True)
 class WaterVeto:
     """Where the built-up class is vetoed: the water index (MNDWI, else NDWI) above
-    `mndwi_min` and NDVI below `ndvi_max`."""
+    `index_min` and NDVI below `ndvi_max`."""
 
     builtup: int  # index of the built-up class in the model's classes
     other: int  # index of the broad "other" class (takes a pixel no other class explains)
-    mndwi_min: float
+    index_min: float
     ndvi_max: float
     index: str = "MNDWI"  # or NDWI without a SWIR band
     dark_band: str = "swir1"  # the band water absorbs: swir1 (MNDWI) or nir (NDWI)
@@ -51,7 +47,7 @@ class WaterVeto:
     def describe(self) -> str:
         """The rule in words, for the explanation."""
         return (
-            f"water-like pixels ({self.index} > {self.mndwi_min:.3f}, NDVI < {self.ndvi_max:.3f}) are "
+            f"water-like pixels ({self.index} > {self.index_min:.3f}, NDVI < {self.ndvi_max:.3f}) are "
             "never built-up: they go to their next most probable class"
         )
 
@@ -72,15 +68,15 @@ def water_veto(model: SceneModel, params: SpectralParams) -> WaterVeto | None:
     return WaterVeto(
         builtup=classes.index("builtup"),
         other=classes.index("other"),
-        mndwi_min=max(th[index], params.builtup_water_floor) + WATER_MARGIN,
-        ndvi_max=th["NDVI"] - NDVI_MARGIN,
+        index_min=max(th[index], params.builtup_water_floor) + WATER_MARGIN,
+        ndvi_max=th["NDVI"] - WATER_NDVI_MARGIN,
         index=index,
         dark_band=dark,
     )
 
 
 def water_like(veto: WaterVeto, bands: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Pixels that the veto takes from built-up: the water index > `mndwi_min`, NDVI < `ndvi_max`.
+    """Pixels that the veto takes from built-up: the water index > `index_min`, NDVI < `ndvi_max`.
 
     The two ratios are compared as products (a / b > m with b > 0 is a > m b): the same
     pixels as the indices, at less than half their cost. NaN and non-positive band sums, where
@@ -88,7 +84,7 @@ def water_like(veto: WaterVeto, bands: Mapping[str, np.ndarray]) -> np.ndarray:
     """
     roles = ("green", veto.dark_band, "red", "nir")
     g, s, r, n = (np.asarray(bands[k], dtype=np.float32) for k in roles)
-    one, m, t = np.float32(1.0), np.float32(veto.mndwi_min), np.float32(veto.ndvi_max)
+    one, m, t = np.float32(1.0), np.float32(veto.index_min), np.float32(veto.ndvi_max)
     out = g * (one - m) > s * (one + m)
     out &= n * (one - t) < r * (one + t)
     out &= g + s > 0
