@@ -19,8 +19,8 @@ class SpectralParams:
     smoothing_radius: int = 1
     #: Built-up candidates: NDVI below the vegetation threshold minus this margin.
     builtup_ndvi_margin: float = 0.05
-    #: Built-up is never water-like (``water_veto``): MNDWI above the scene's water threshold,
-    #: and at least this, plus the seeds' margin. Below 0.1 the veto reaches the wet land of a
+    #: Built-up is never water-like (``water_veto``): the water index (MNDWI, else NDWI) above
+    #: the scene's water threshold, and at least this, plus the seeds' margin. Below 0.1 the veto reaches the wet land of a
     #: scene whose MNDWI threshold sits at its clamp (ukis S2 water 0.193 -> 0.143 at 0.0).
     builtup_water_floor: float = 0.1
     #: Bare soil needs evidence this many robust deviations beyond the built-up side.

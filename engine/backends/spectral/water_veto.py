@@ -10,8 +10,9 @@ built-up: its built-up probability is removed and the rest renormalised, so it g
 most probable class (water for a flood, "other" for wet sediment).
 
 Measured on the whole benchmark (``bench/quality``): flood chip water 0.683 -> 0.755, Porto
-Trombetas built-up 0.668 -> 0.719, no row down by more than 0.002. Digital numbers keep no veto: their index values
-are offset by path radiance and the sensor bias, so a fixed floor means nothing there.
+Trombetas built-up 0.668 -> 0.719, no row down by more than 0.002. Digital numbers keep no
+veto: their index values are offset by path radiance and the sensor bias, so a fixed floor
+means nothing there.
 
 Without a SWIR band, NDWI (green against NIR, which water absorbs as well) stands in, with the
 scene's NDWI threshold: the four-band versions of the benchmark (``--groups rgbn``) move one
@@ -47,8 +48,9 @@ class WaterVeto:
     def describe(self) -> str:
         """The rule in words, for the explanation."""
         return (
-            f"water-like pixels ({self.index} > {self.index_min:.3f}, NDVI < {self.ndvi_max:.3f}) are "
-            "never built-up: they go to their next most probable class"
+            f"water-like pixels ({self.index} > {self.index_min:.3f}, "
+            f"NDVI < {self.ndvi_max:.3f}) are never built-up: they go to their next most "
+            "probable class"
         )
 
 
@@ -79,7 +81,8 @@ def water_like(veto: WaterVeto, bands: Mapping[str, np.ndarray]) -> np.ndarray:
     """Pixels that the veto takes from built-up: the water index > `index_min`, NDVI < `ndvi_max`.
 
     The two ratios are compared as products (a / b > m with b > 0 is a > m b): the same
-    pixels as the indices, at less than half their cost. NaN and non-positive band sums, where
+    pixels as the indices up to float32 rounding at the threshold, at less than half their
+    cost. NaN and non-positive band sums, where
     the indices mean nothing, are never vetoed.
     """
     roles = ("green", veto.dark_band, "red", "nir")
