@@ -45,15 +45,20 @@ def narrow(combo: QComboBox) -> QComboBox:
 
 
 def band_descriptions(layer: QgsRasterLayer) -> list[str]:
-    """The GDAL band descriptions of a file raster ('' where none)."""
+    """The GDAL band descriptions of a file raster ('' where none), completed from the bands'
+    metadata as the engine completes them (a spectrometer's wavelengths, its bad bands)."""
     from osgeo import gdal
+
+    from spex.engine.raster.bands import described_bands
 
     dataset = gdal.Open(layer.source().split("|")[0])
     if dataset is None:
         return [""] * layer.bandCount()
-    return [
-        dataset.GetRasterBand(i).GetDescription() or "" for i in range(1, dataset.RasterCount + 1)
-    ]
+    bands = [dataset.GetRasterBand(i) for i in range(1, dataset.RasterCount + 1)]
+    found = described_bands(
+        [band.GetDescription() or None for band in bands], [band.GetMetadata() for band in bands]
+    )
+    return [desc or "" for desc in found]
 
 
 def backend_problem(name: str, model_folder: str) -> str | None:

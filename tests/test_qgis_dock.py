@@ -16,10 +16,11 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
+from spex.engine.raster.sensors import get_preset
 from spex.spex_qgis import settings
 from spex.spex_qgis.dock import SpexDock
 from tests.qgis_helpers import wait_for
-from tests.rasters import true_colour_copy, ungeoreferenced_copy
+from tests.rasters import SPECTROMETER_NM, spectrometer_copy, true_colour_copy, ungeoreferenced_copy
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
 
@@ -59,6 +60,26 @@ def test_band_roles_backends_and_plan_before_the_run(dock: SpexDock) -> None:
     dock.prompt_edit.setPlainText("extract the unicorns")
     assert dock.update_plan() == ""
     assert "color:#b00" in dock.plan_label.text()
+
+
+def test_a_spectrometer_layer_gets_one_band_per_role(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """An imaging spectrometer's 203 bands, known by their metadata only: the table shows the
+    roles the engine picks by wavelength, and the bad bands unused."""
+    centres = [band.center_nm for band in get_preset("sentinel2_l1c").bands]
+    path = spectrometer_copy(s2_scene, tmp_path / "enmap_like.tif", (0, 0, 64, 64), centres)
+    layer = QgsRasterLayer(str(path), "spectrometer", "gdal")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    dock.layer_combo.setLayer(layer)
+    table = dock.band_table
+    assert table.table.rowCount() == len(SPECTROMETER_NM)
+    roles = {role: SPECTROMETER_NM[i] for i, role in enumerate(table.roles()) if role}
+    assert roles["red"] == 660 and roles["nir"] == 840 and roles["swir1"] == 1610
+    assert "cirrus" not in roles  # 1330-1390 nm are flagged bad
+    assert "Roles from band descriptions" in table.status.text()
+    assert table.override() is None
 
 
 def test_run_adds_styled_layers_with_metadata(dock: SpexDock, qgis_iface, tmp_path) -> None:

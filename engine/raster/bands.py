@@ -9,7 +9,7 @@ band counts that identify a sensor on their own, the band count.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,7 +19,7 @@ from .sensors import PresetBand, SensorPreset, get_preset, load_presets
 
 MAPPING_SOURCES = ("--bands", "--sensor", "band descriptions", "band count")
 
-_WAVELENGTH_NM = re.compile(r"(\d+(?:\.\d+)?)\s*nm\b", re.IGNORECASE)
+_WAVELENGTH_NM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:nm|nanomet(?:er|re)s?)\b", re.IGNORECASE)
 _WAVELENGTH_UM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:µm|um|micrometers?|micrometres?)\b", re.I)
 
 
@@ -95,7 +95,9 @@ def describe_mapping(mapping: BandMapping, descriptions: Sequence[str | None] | 
     return ", ".join(parts)
 
 
-def _wavelength_nm(text: str) -> float | None:
+def wavelength_nm(text: str) -> float | None:
+    """The wavelength a band description gives (``665 nm``, ``418.2 Nanometers``,
+    ``1.61 um``), in nm, or None."""
     match = _WAVELENGTH_NM.search(text)
     if match:
         return float(match.group(1))
@@ -103,6 +105,30 @@ def _wavelength_nm(text: str) -> float | None:
     if match:
         return float(match.group(1)) * 1000.0
     return None
+
+
+def described_bands(
+    descriptions: Sequence[str | None], band_tags: Sequence[Mapping[str, str]]
+) -> list[str | None]:
+    """Band descriptions completed with what spectrometer products keep in band metadata.
+
+    ENVI-style metadata (``wavelength``, ``wavelength_units``; EnMAP, PRISMA, DESIS, AVIRIS as
+    GDAL reads them) adds the wavelength where the description has none; a band flagged bad
+    (``bbl`` 0: an absorption band, often filled with nodata) loses its description, so it
+    gets no role. `band_tags` holds each band's metadata, in band order.
+    """
+    out: list[str | None] = []
+    for i, (desc, raw_tags) in enumerate(zip(descriptions, band_tags, strict=True), start=1):
+        tags = {k.lower(): v.strip() for k, v in raw_tags.items()}
+        if tags.get("bbl") in ("0", "0.0"):
+            out.append(None)
+            continue
+        wavelength = tags.get("wavelength", "")
+        if wavelength and wavelength_nm(desc or "") is None:
+            micro = tags.get("wavelength_units", "").lower().startswith("micro")
+            desc = f"{desc or f'band {i}'} ({wavelength} {'um' if micro else 'nm'})"
+        out.append(desc)
+    return out
 
 
 def _near(center: float | None, wavelength: float | None) -> bool:
@@ -160,7 +186,13 @@ def _match_preset_band(desc: str, preset: SensorPreset) -> PresetBand | None:
     if len(hits) != 1:
         return None
     band = hits[0]
-    return band if _near(band.center_nm, _wavelength_nm(desc)) else None
+    return band if _near(band.center_nm, wavelength_nm(desc)) else None
+
+
+#: More bands known by wavelength than this make an imaging spectrometer (EnMAP: 224) ...
+SPECTROMETER_BANDS = 16
+#: ... whose band for a role must lie this close to the role's centre wavelength.
+SPECTROMETER_TOLERANCE_NM = 15.0
 
 
 def _role_from_wavelength(wavelength: float) -> str | None:
@@ -168,10 +200,17 @@ def _role_from_wavelength(wavelength: float) -> str | None:
     return role if abs(center - wavelength) <= max(40.0, 0.05 * center) else None
 
 
+#: Descriptions an error message quotes before it counts the rest.
+SHOWN_DESCRIPTIONS = 8
+
+
 def _fmt_descriptions(descriptions: Sequence[str | None]) -> str:
     if not any(d and d.strip() for d in descriptions):
         return "none"
-    return ", ".join(repr(d.strip()) if d and d.strip() else "''" for d in descriptions)
+    shown = [repr(d.strip()) if d and d.strip() else "''" for d in descriptions]
+    if len(shown) > SHOWN_DESCRIPTIONS:
+        shown = [*shown[:SHOWN_DESCRIPTIONS], f"... ({len(shown) - SHOWN_DESCRIPTIONS} more)"]
+    return ", ".join(shown)
 
 
 def _fix_hint(band_count: int) -> str:
@@ -243,6 +282,8 @@ def _from_descriptions(
     presets = list(load_presets().values())
     roles: list[str | None] = [None] * band_count
     coded: dict[int, dict[str, PresetBand]] = {}
+    # Bands known by their wavelength alone, per role: (distance from the role's centre, index).
+    by_wavelength: dict[str, list[tuple[float, int]]] = {}
     recognised = 0
     for i, desc in enumerate(descriptions):
         if not desc:
@@ -258,9 +299,9 @@ def _from_descriptions(
             coded[i] = hits
             recognised += 1
             continue
-        wavelength = _wavelength_nm(desc)
+        wavelength = wavelength_nm(desc)
         if wavelength is not None and (role := _role_from_wavelength(wavelength)) is not None:
-            roles[i] = role
+            by_wavelength.setdefault(role, []).append((abs(wavelength - ROLE_CENTERS_NM[role]), i))
             recognised += 1
     if recognised == 0:
         return None
@@ -269,6 +310,14 @@ def _from_descriptions(
         sensor = _choose_sensor(coded, descriptions, band_count)
         for i, hits in coded.items():
             roles[i] = hits[sensor].role
+    # An imaging spectrometer has many bands near each role's centre: the nearest carries it,
+    # if it is close (a 1319 nm band is no cirrus band where the 1375 nm ones are flagged bad).
+    # A role that a name or code already gave keeps that band.
+    spectrometer = sum(map(len, by_wavelength.values())) > SPECTROMETER_BANDS
+    for role, candidates in by_wavelength.items():
+        distance, index = min(candidates)
+        if role not in roles and (not spectrometer or distance <= SPECTROMETER_TOLERANCE_NM):
+            roles[index] = role
     # A lone narrow NIR read from a wavelength is the raster's NIR.
     if "nir08" in roles and "nir" not in roles and sensor is None:
         roles[roles.index("nir08")] = "nir"
@@ -344,7 +393,9 @@ def resolve_band_mapping(
     - ``sensor``: the preset's band order when the band count matches; otherwise (or when every
       band has a description) the descriptions are matched to the preset's band names.
     - otherwise the descriptions: role words (``Red``, ``near infrared``, ``SWIR 1``), product
-      names (``B04``, ``B8A``, ``SR_B4``, ``ST_B10``), or wavelengths (``665 nm``). Plain
+      names (``B04``, ``B8A``, ``SR_B4``, ``ST_B10``), or wavelengths (``665 nm``; an imaging
+      spectrometer's hundreds: the band nearest each role's centre, within
+      ``SPECTROMETER_TOLERANCE_NM``, carries it; ties go to the first band). Plain
       ``B1``..``B7`` fit Sentinel-2 and Landsat alike and are accepted only when one reading is
       clearly better (``B8A``/``B12``/``B02`` mean Sentinel-2; ``SR_B6`` means OLI; ``SR_B7``
       without ``SR_B6`` means TM/ETM+). Undescribed or unrecognised bands stay unused.

@@ -22,7 +22,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import InputError
-from .bands import BandMapping, resolve_band_mapping
+from .bands import BandMapping, described_bands, resolve_band_mapping
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
 from .reflectance import Scaling, resolve_scaling
@@ -30,6 +30,10 @@ from .sensors import get_preset
 
 #: Upper bound on the pixels of the global sample (a decimated read of the whole raster).
 SAMPLE_PIXELS = 1_000_000
+#: Rasters with more bands than this (imaging spectrometers: EnMAP's 224) are sampled in their
+#: role bands only: every band of a 1 Mpx sample would be 0.9 GB, and bad bands filled with
+#: nodata would make every pixel nodata.
+MAX_SAMPLED_BANDS = 32
 #: Side of the windows the sample is read in (pixels, rounded to whole blocks). Small windows
 #: keep GDAL's block cache out of the way: 1024 px windows of a 13-band deflate raster read
 #: 5-20 % slower, 2048 px ones overflow the 64 MB cache and decode blocks twice.
@@ -69,7 +73,7 @@ class RasterSource:
         self.mapping = mapping
         self.scaling = scaling
         self._nodata = dataset.nodata
-        self._raw_sample = raw_sample  # all bands, as read when the raster was opened
+        self._raw_sample = raw_sample  # `sampled_bands`, as read when the raster was opened
         #: The raw values decoded by the sample read, when kept (`decoded_copy`).
         self.decoded = decoded
 
@@ -168,12 +172,11 @@ class RasterSource:
 
         The read made when the raster was opened (for the scaling decision) is reused.
         """
+        sampled = sampled_bands(self.dataset, self.mapping)
         if self._raw_sample is None:
-            self._raw_sample = _read_decimated(
-                self.dataset, list(range(1, self.dataset.count + 1)), SAMPLE_PIXELS
-            )
+            self._raw_sample = _read_decimated(self.dataset, sampled, SAMPLE_PIXELS)
         raw, step = self._raw_sample
-        used = [i - 1 for i in self._band_indexes()]
+        used = [sampled.index(i) for i in self._band_indexes()]
         return _sample_to_roles(self, (raw[used], step))
 
 
@@ -296,6 +299,20 @@ def raw_percentiles(dataset: rasterio.DatasetReader, raw: np.ndarray) -> dict[st
     }
 
 
+def band_descriptions(dataset: rasterio.DatasetReader) -> list[str | None]:
+    """The bands' descriptions, completed from their metadata (`described_bands`)."""
+    tags = [dataset.tags(i) for i in range(1, dataset.count + 1)]
+    return described_bands(list(dataset.descriptions), tags)
+
+
+def sampled_bands(dataset: rasterio.DatasetReader, mapping: BandMapping) -> list[int]:
+    """1-based indexes of the bands the global sample holds: every band (the scaling is judged on
+    all of them), or only those with a role beyond `MAX_SAMPLED_BANDS` bands."""
+    if dataset.count > MAX_SAMPLED_BANDS:
+        return with_role_bands(mapping)
+    return list(range(1, dataset.count + 1))
+
+
 def with_role_bands(mapping: BandMapping) -> list[int]:
     """1-based indexes of the bands that have a role."""
     return [i + 1 for i, role in enumerate(mapping.roles) if role is not None]
@@ -353,7 +370,7 @@ def open_source(
     dataset = open_dataset(path)
     try:
         mapping = resolve_band_mapping(
-            dataset.count, list(dataset.descriptions), sensor=sensor, bands=bands
+            dataset.count, band_descriptions(dataset), sensor=sensor, bands=bands
         )
         wanted = decoded_roles(mapping.present_roles()) if decoded_roles else None
         with_role = tuple(
@@ -364,9 +381,7 @@ def open_source(
             copy = DecodedCopy(
                 decoded_dir, with_role, sample_chunk_shape(dataset), (dataset.height, dataset.width)
             )
-        raw_sample = _read_decimated(
-            dataset, list(range(1, dataset.count + 1)), SAMPLE_PIXELS, copy
-        )
+        raw_sample = _read_decimated(dataset, sampled_bands(dataset, mapping), SAMPLE_PIXELS, copy)
         stats = raw_percentiles(dataset, raw_sample[0])
         if math.isnan(stats["max"]):
             raise InputError(

@@ -59,6 +59,18 @@ def _region_area(facts: RunFacts, record: RegionRecord) -> float:
     return float(polygon.area_m2) if polygon is not None else 0.0
 
 
+#: Beyond this many unused bands (an imaging spectrometer's), the roles name their bands.
+UNUSED_NAMED = 8
+
+
+def _band_roles(roles: tuple[str | None, ...]) -> str:
+    """The roles in band order; with many unused bands, each with its band number."""
+    if sum(role is None for role in roles) <= UNUSED_NAMED:
+        return ", ".join(role for role in roles if role)
+    used = [f"{role} (band {i})" for i, role in enumerate(roles, start=1) if role]
+    return f"{', '.join(used)}; {len(roles) - len(used)} other bands unused"
+
+
 def build_explanation(facts: RunFacts) -> str:
     """The explanation as Markdown."""
     report = facts.report or facts.backend.report()
@@ -69,7 +81,7 @@ def build_explanation(facts: RunFacts) -> str:
         f"- Backend: `{facts.backend.name}` ({report.method}), on {report.device}.",
         f"- Input: `{src.path.name}`, {src.width} x {src.height} pixels, {src.dataset.count} bands, "
         f"{src.dataset.crs.to_string() if src.dataset.crs else 'no CRS'}.",
-        f"- Bands ({src.mapping.source}): {', '.join(src.roles)}.",
+        f"- Bands ({src.mapping.source}): {_band_roles(src.mapping.roles)}.",
         f"- Scaling: reflectance = value x {src.scaling.scale:g} "
         f"{'-' if src.scaling.offset < 0 else '+'} {abs(src.scaling.offset):g} "
         f"({src.scaling.source}).",
