@@ -94,6 +94,8 @@ class Scene:
     descriptions: Sequence[str]
     meta: dict  # scene.json content
     notes: str  # source.md body above the raster and count sections
+    band_tags: tuple[dict[str, str], ...] = ()  # per-band metadata (wavelength, bbl), if any
+    scale: float | None = None  # the values' declared scale (GDAL band scale), if any
 
 
 def _sha256(data: bytes) -> str:
@@ -516,7 +518,9 @@ from .more_scenes import MORE_BUILDERS  # noqa: E402 (more_scenes imports this m
 BUILDERS.update(MORE_BUILDERS)
 
 
-def _write_tif(path: Path, data: np.ndarray, scene: Scene, nodata: float | None, descs) -> None:
+def _write_tif(
+    path: Path, data: np.ndarray, scene: Scene, nodata: float | None, descs, tags=(), scale=None
+) -> None:
     profile = {
         "driver": "GTiff", "count": data.shape[0], "height": data.shape[1],
         "width": data.shape[2], "dtype": data.dtype.name, "transform": scene.transform,
@@ -526,6 +530,17 @@ def _write_tif(path: Path, data: np.ndarray, scene: Scene, nodata: float | None,
         dst.write(data)
         for i, desc in enumerate(descs):
             dst.set_band_description(i + 1, desc)
+        for i, band_tags in enumerate(tags):
+            dst.update_tags(i + 1, **band_tags)
+        if scale is not None:
+            dst.scales = (scale,) * data.shape[0]
+
+
+def _shown(descriptions: Sequence[str]) -> str:
+    """The band descriptions, the first and last few of a spectrometer's hundreds."""
+    if len(descriptions) <= 16:
+        return ", ".join(descriptions)
+    return f"{', '.join(descriptions[:3])}, ..., {', '.join(descriptions[-2:])}"
 
 
 def _source_md(name: str, scene: Scene, sizes: dict[str, int]) -> str:
@@ -540,7 +555,7 @@ def _source_md(name: str, scene: Scene, sizes: dict[str, int]) -> str:
         f"# {name}\n\n{scene.notes}\n\n## Raster\n\n"
         f"- image.tif: {count} bands x {rows} rows x {cols} cols, dtype {scene.image.dtype.name}, "
         f"{sizes['image.tif'] / 1e6:.2f} MB; labels.tif {sizes['labels.tif'] / 1e3:.1f} kB\n"
-        f"- band descriptions: {', '.join(scene.descriptions)}\n"
+        f"- band descriptions: {_shown(scene.descriptions)}\n"
         f"- band roles (scene.json): {scene.meta.get('bands', DETECTED)}\n- CRS: {crs}\n\n"
         "## Label pixel counts (labels.tif)\n\n| code | meaning | pixels |\n|---|---|---|\n"
         f"{table}\n"
@@ -551,7 +566,15 @@ def _write_scene(name: str, scene: Scene, target: Path) -> None:
     """Write the four outputs into a temporary folder next to ``target``, then move it in place."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
-        _write_tif(tmp / "image.tif", scene.image, scene, scene.nodata, scene.descriptions)
+        _write_tif(
+            tmp / "image.tif",
+            scene.image,
+            scene,
+            scene.nodata,
+            scene.descriptions,
+            scene.band_tags,
+            scene.scale,
+        )
         _write_tif(tmp / "labels.tif", scene.labels[None], scene, NODATA_LABEL, ["labels"])
         (tmp / "scene.json").write_text(json.dumps(scene.meta, indent=1) + "\n")
         sizes = {n: (tmp / n).stat().st_size for n in ("image.tif", "labels.tif")}

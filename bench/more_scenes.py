@@ -6,19 +6,21 @@ with one printed line.
 
 - ``rstoolbox_s2_amazon``: the Sentinel-2 L2A example scene of the R package RStoolbox
   (``inst/external/sen2.rds``, a packed terra raster) with its training polygons (forest,
-  village, water, dryout). The R files are read by the small R-serialisation reader below.
+  village, water, dryout). The R files are read by the small R-serialisation reader of ``bench/rds.py``.
 - ``mlr3spatial_s2_leipzig``: the Sentinel-2 raster (7 bands) of Leipzig of the R package
   mlr3spatial (``inst/extdata``) with its 97 labelled points (urban, forest, pasture, water).
+- ``rstoolbox_l5_amazon``: RStoolbox's Landsat 5 TM level-1 scene (``inst/external/landsat``,
+  seven 8-bit GeoTIFFs and the MTL file), Para (Brazil), 1988, with its training polygons
+  (forest, water, cleared, fallen_dry).
+- ``enmapbox_enmap_potsdam``: the EnMAP-Box's EnMAP L2A hyperspectral tiles of Potsdam
+  (``tests/testdata/external/specdeepmap``: 18 tiles of 32 x 32 pixels, 224 bands) with the
+  land-cover raster drawn from aerial photographs (roof, pavement, low vegetation, tree, soil,
+  water), as the spectrometer's bands: the engine picks its band per role by wavelength.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
 import re
-import struct
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -26,6 +28,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from rasterio.crs import CRS
 from rasterio.transform import from_bounds
+
+from .rds import RdsError, RObj, packed_spatraster, sf_polygons
+from .rds import read_rds as _read_rds
 
 if TYPE_CHECKING:
     from .extra_scenes import Scene
@@ -44,173 +49,12 @@ def _unavailable(message: str) -> Exception:
     return _base().SourceUnavailableError(message)
 
 
-# --- a minimal reader of R's serialisation format (.rds) -------------------------------------
-
-
-@dataclass
-class RObj:
-    """One R value: ``value`` (numpy array, list of RObj, list of str, or None) and its
-    attributes by name."""
-
-    value: object
-    attrs: dict[str, object] = field(default_factory=dict)
-
-    def attr(self, name: str) -> object:
-        """The value of attribute ``name`` (an RObj's value), or None."""
-        found = self.attrs.get(name)
-        return found.value if isinstance(found, RObj) else found
-
-
-_NIL, _REF = 254, 255
-_PAIRLISTS = {2, 3, 5, 6, 17, 239, 240}  # LISTSXP, CLOSXP, PROMSXP, LANGSXP, DOTSXP, ATTR*
-_NO_VALUE = {242, 241, 253, 252, 251, 250}  # empty/base/global env, unbound, missing, base ns
-_NUMERIC = {10: ">i4", 13: ">i4", 14: ">f8"}  # LGLSXP, INTSXP, REALSXP
-
-
-class _RdsReader:
-    """Reads the XDR ('X') serialisation of R (versions 2 and 3) into RObj trees."""
-
-    def __init__(self, data: bytes) -> None:
-        self.buf, self.pos, self.refs = data, 0, []
-
-    def _int(self) -> int:
-        (value,) = struct.unpack_from(">i", self.buf, self.pos)
-        self.pos += 4
-        return value
-
-    def _length(self) -> int:
-        n = self._int()
-        return (self._int() << 32) + self._int() if n == -1 else n
-
-    def read(self) -> RObj | None:
-        if self.buf[:2] != b"X\n":
-            raise _unavailable("not an XDR-serialised R object")
-        self.pos = 2
-        version = self._int()
-        self._int(), self._int()  # writer and minimal reader versions
-        if version == 3:
-            size = self._int()  # the native encoding's name follows
-            self.pos += size
-        return self.item()
-
-    def _attrs(self, pairs: RObj | None) -> dict[str, object]:
-        return {tag: value for tag, value in (pairs.value if pairs else [])}
-
-    def item(self) -> RObj | None:
-        flags = self._int()
-        kind, has_attr, has_tag = flags & 0xFF, bool(flags & 512), bool(flags & 1024)
-        if kind == _NIL or kind in _NO_VALUE:
-            return None
-        if kind == _REF:
-            index = flags >> 8 or self._int()
-            return self.refs[index - 1]
-        if kind == 1:  # SYMSXP: its name, remembered for later references
-            name = self.item()
-            self.refs.append(name)
-            return name
-        if kind in (247, 248, 249):  # PERSISTSXP, PACKAGESXP, NAMESPACESXP: a string vector
-            self._int()
-            obj = RObj([self.item() for _ in range(self._int())])
-            self.refs.append(obj)
-            return obj
-        if kind == 4:  # ENVSXP: not needed here, read past it
-            obj = RObj(None)
-            self._int()
-            self.refs.append(obj)
-            self.item(), self.item(), self.item()
-            obj.attrs = self._attrs(self.item())
-            return obj
-        if kind in _PAIRLISTS:
-            attrs = self._attrs(self.item()) if has_attr else {}
-            tag = self.item() if has_tag else None
-            head = (tag.value[0] if isinstance(tag, RObj) else tag, self.item())
-            tail = self.item()
-            return RObj([head, *(tail.value if tail else [])], attrs)
-        if kind == 9:  # CHARSXP: a string (NA as None)
-            n = self._int()
-            text = None if n == -1 else self.buf[self.pos : self.pos + n].decode("utf-8")
-            self.pos += max(n, 0)
-            return RObj([text])
-        if kind == 238:  # ALTREP: compact sequences and wrappers
-            info, state, _ = self.item(), self.item(), self.item()
-            return self._altrep(info.value[0][1].value[0], state)
-        if kind in _NUMERIC:
-            n = self._length()
-            width = 8 if kind == 14 else 4
-            value: object = np.frombuffer(self.buf, _NUMERIC[kind], n, self.pos).astype(
-                np.float64 if kind == 14 else np.int64
-            )
-            self.pos += n * width
-        elif kind == 16:  # STRSXP
-            value = [self.item().value[0] for _ in range(self._length())]
-        elif kind in (19, 20):  # VECSXP, EXPRSXP
-            value = [self.item() for _ in range(self._length())]
-        elif kind == 24:  # RAWSXP
-            n = self._length()
-            value = self.buf[self.pos : self.pos + n]
-            self.pos += n
-        elif kind == 25:  # S4SXP: all in its attributes
-            value = None
-        else:
-            raise _unavailable(f"R object type {kind} is not read here")
-        return RObj(value, self._attrs(self.item()) if has_attr else {})
-
-    @staticmethod
-    def _altrep(kind: str, state: RObj) -> RObj:
-        if kind in ("compact_intseq", "compact_realseq"):
-            n, start, step = (float(v) for v in state.value[:3])
-            return RObj(start + step * np.arange(int(n)))
-        if kind.startswith("wrap_"):
-            return state.value[0]
-        raise _unavailable(f"ALTREP class {kind} is not read here")
-
-
 def read_rds(data: bytes) -> RObj | None:
-    """An R object from the bytes of an .rds file (gzip, bzip2, xz or uncompressed)."""
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    elif data[:3] == b"BZh":
-        data = bz2.decompress(data)
-    elif data[:6] == b"\xfd7zXZ\x00":
-        data = lzma.decompress(data)
-    return _RdsReader(data).read()
-
-
-def packed_spatraster(obj: RObj) -> tuple[np.ndarray, tuple[float, ...], list[str], str]:
-    """(bands x rows x cols array, (xmin, ymin, xmax, ymax), layer names, crs) of a terra
-    ``PackedSpatRaster`` (what ``terra::wrap`` stores in an .rds)."""
-    definition = obj.attr("definition")[0]
-    number = r"(-?[0-9.eE+-]+)"
-    get = {k: re.search(rf"{k}={number}", definition) for k in ("ncols", "nrows", "nlyrs")}
-    ncols, nrows, nlyrs = (int(m.group(1)) for m in get.values())
-    bounds = tuple(
-        float(re.search(rf"{k}={number}", definition).group(1))
-        for k in ("xmin", "ymin", "xmax", "ymax")
-    )
-    names = re.findall(r"'([^']*)'", re.search(r"names=c\(([^)]*)\)", definition).group(1))
-    crs = re.search(r"crs='([^']*)'", definition).group(1)
-    values = obj.attrs["values"].value  # ncell x nlyr matrix, column-major; cells row by row
-    return values.reshape(nlyrs, nrows, ncols), bounds, names, crs
-
-
-def sf_polygons(obj: RObj, column: str) -> tuple[list[tuple[str, dict]], str]:
-    """((value of ``column``, GeoJSON polygon) per feature, crs input) of an sf data frame of
-    POLYGONs."""
-    columns = dict(zip(obj.attr("names"), obj.value, strict=True))
-    col = columns[column]
-    levels = col.attr("levels")
-    values = [levels[i - 1] for i in col.value] if levels else list(col.value)
-    geometry = columns[obj.attr("sf_column")[0]]
-    polygons = []
-    for sfg in geometry.value:
-        rings = []
-        for ring in sfg.value:
-            n = ring.attr("dim")[0]
-            rings.append(np.stack([ring.value[:n], ring.value[n : 2 * n]], axis=1).tolist())
-        polygons.append({"type": "Polygon", "coordinates": rings})
-    crs = geometry.attrs["crs"]
-    crs_input = dict(zip(crs.attr("names"), crs.value, strict=True))["input"].value[0]
-    return list(zip(values, polygons, strict=True)), crs_input
+    """`bench.rds.read_rds`, with what it cannot read as a skipped scene."""
+    try:
+        return _read_rds(data)
+    except RdsError as exc:
+        raise _unavailable(str(exc)) from exc
 
 
 # --- RStoolbox Sentinel-2 L2A, Porto Trombetas (Amazon) -------------------------------------
@@ -258,7 +102,7 @@ inst/external/trainingPolygons_sen2.rds (an sf data frame of 25 polygons in WGS 
 {counts["forest"]}, village {counts["village"]}, water {counts["water"]}, dryout {counts["dryout"]}), both added in
 commit 4abdd69 (2024-02-19, "New data"). The package documents the raster only as "Sentinel 2 MSI L2A Scene.
 Contains all 13 bands in already converted spectral reflectances" (12 are there; L2A has no B10); the date and
-tile are not stated. Both .rds files are read by the small R-serialisation reader of bench/more_scenes.py
+tile are not stated. Both .rds files are read by the small R-serialisation reader of bench/rds.py
 (no R needed). Copernicus Sentinel data (free and open).
 
 Sensor: Sentinel-2 MSI Level-2A (surface reflectance), about 1.46-1.48 S, 56.35-56.37 W: the company town of
@@ -357,7 +201,216 @@ origin (field survey or photo-interpretation) is not written in the package."""
     return base.Scene(image, labels, transform, crs, None, LEIPZIG_BANDS, meta, notes)
 
 
+# --- RStoolbox Landsat 5 TM, Para (Amazon) -----------------------------------------------------
+
+RSTOOLBOX_L5 = "inst/external/landsat/LT52240631988227CUB02_{}"
+RSTOOLBOX_L5_SHA256 = {
+    "B1.TIF": "57d6bee8d72fb31239e2e29610fedfda795f88aed4561e6076090d3605542b60",
+    "B2.TIF": "21c42db56c58a3c0b58ff7fd731413ca15e6db5a34d088c4e55087d6cfbe2a3e",
+    "B3.TIF": "5f5c24b1940d0cf286565a0fa9192ca098f6eb9550311832cd69c4c6434e0e0d",
+    "B4.TIF": "4f283663f9cd56bb79ae24c419c87507aca2b0eb96d609e946798d21007b164f",
+    "B5.TIF": "0f045e153850a326734c77f77ea98e77f35a9a5901c9d0eb6ce984941dc51872",
+    "B6.TIF": "7d9af7349fcee8bd34d55a5d7fee50cd207eefaab1e4d75fdbca4b33a289f49c",
+    "B7.TIF": "ee9613bade4113b735bd8e3fadfd9227e92fc320f4d41a74173987cb58eca920",
+    "MTL.txt": "50a4f2823cc83e325cc3a574784314ea62a84ae8657740f0d5984ebaac787be5",
+}
+RSTOOLBOX_L5_POLYGONS = (
+    "inst/external/trainingPolygons_lsat.rds",
+    "2d089b443a55904ea8bc52ca24b2995dfc32cd5665e7cd751a96c980e7a48d5d",
+)
+L5_TM_ROLES = ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
+#: cleared (felled forest: pasture, soil or regrowth; its state is not written) and fallen_dry
+#: (felled, drying timber) are land covers outside the targets: negatives only.
+RSTOOLBOX_L5_CODES = {"water": 1, "forest": 2, "cleared": 7, "fallen_dry": 7}
+
+
+def build_rstoolbox_l5_amazon(work: Path, downloads: Path) -> Scene:
+    """RStoolbox's Landsat 5 TM level-1 scene (8-bit digital numbers) with its training
+    polygons."""
+    del downloads  # from a git mirror only
+    import rasterio
+
+    base = _base()
+    mirror = base.mirror_path(RSTOOLBOX_REPO, "SPEX_RSTOOLBOX_MIRROR")
+    bands, transform, crs = [], None, None
+    for name, sha in RSTOOLBOX_L5_SHA256.items():
+        blob = base._git_blob(mirror, RSTOOLBOX_COMMIT, RSTOOLBOX_L5.format(name), sha)
+        (work / name).write_bytes(blob)
+        if name.endswith(".TIF"):
+            with rasterio.open(work / name) as src:
+                if transform is not None and (src.transform, src.crs) != (transform, crs):
+                    raise _unavailable(f"{name} is not on band 1's grid")
+                bands.append(src.read(1))
+                transform, crs = src.transform, src.crs
+    mtl = (work / "MTL.txt").read_bytes().decode("ascii", "replace")
+    acquired = re.search(r"DATE_ACQUIRED = (\S+)", mtl).group(1)
+    image = np.stack(bands)
+    path, sha = RSTOOLBOX_L5_POLYGONS
+    polygons = read_rds(base._git_blob(mirror, RSTOOLBOX_COMMIT, path, sha))
+    features, poly_crs = sf_polygons(polygons, "class")
+    if "+zone=22" not in poly_crs:
+        raise _unavailable(f"trainingPolygons_lsat.rds is in {poly_crs}, not UTM zone 22")
+    classes = [
+        ([g for c, g in features if c == name], code) for name, code in RSTOOLBOX_L5_CODES.items()
+    ]
+    labels, conflicts = base._burn_classes(classes, image.shape[1:], transform)
+    counts = {name: sum(c == name for c, _ in features) for name in RSTOOLBOX_L5_CODES}
+    notes = f"""Source: GitHub {RSTOOLBOX_REPO} (the R package RStoolbox), commit {RSTOOLBOX_COMMIT},
+GPL (>= 3) (DESCRIPTION). Files: inst/external/landsat/LT52240631988227CUB02_B1.TIF ... _B7.TIF (seven 8-bit
+GeoTIFFs, 287 x 310 pixels, 30 m, EPSG:32622) with the scene's MTL file, and inst/external/trainingPolygons_lsat.rds
+(an sf data frame of {len(features)} polygons in UTM zone 22, column "class": forest {counts["forest"]}, water
+{counts["water"]}, cleared {counts["cleared"]}, fallen_dry {counts["fallen_dry"]}), read by the small
+R-serialisation reader of bench/rds.py. The package's example data for its classification functions
+(superClass, unsuperClass) and radiometric corrections (radCor, from the MTL file). Landsat imagery is USGS public
+domain.
+
+Sensor: Landsat 5 TM level-1 (LPGS, WRS-2 path 224 row 63), acquired {acquired} (MTL), cloud cover 0.00, about
+3.75 S 49.9 W (Para, Brazil): rain forest, clearings and a river. Values as stored: the 8-bit level-1 digital
+numbers of bands 1-7 (band 6 thermal), not reflectance; the MTL file's gains and offsets are left unused, as an
+analyst who opens the stack is. image.tif stacks the seven bands in band order, descriptions B1 ... B7.
+
+Labels: the package's training polygons (drawn for its classification examples; the classes are not described).
+Mapping (pixel centres): water -> 1; forest -> 2 vegetation; cleared (felled forest: pasture, bare soil or regrowth,
+state not stated) and fallen_dry (felled, drying timber) -> 7 other labelled, negatives only. Pixels claimed by two
+classes -> 0 ({conflicts} here). Caveats: sample polygons, not a map; one small scene; no built-up class."""
+    meta = {
+        "bands": ",".join(L5_TM_ROLES),
+        "sensor": f"Landsat 5 TM level-1 8-bit DN, {acquired}, Para (Brazil) (RStoolbox landsat)",
+        "scaling": "8-bit digital numbers 0-255 (uint8), not reflectance",
+        "source": f"github.com/{RSTOOLBOX_REPO}@{RSTOOLBOX_COMMIT} inst/external",
+        "licence": "GPL (>= 3) (RStoolbox); Landsat public domain (USGS)",
+    }
+    return base.Scene(
+        image, labels, transform, crs, None, tuple(f"B{i}" for i in range(1, 8)), meta, notes
+    )
+
+
+# --- EnMAP-Box EnMAP L2A, Potsdam ------------------------------------------------------------
+
+ENMAPBOX_REPO = "EnMAP-Box/enmap-box"
+ENMAPBOX_COMMIT = "f9e8f486c9614813410cc9d715bb056e6ad3cfd5"
+ENMAPBOX_DIR = "tests/testdata/external/specdeepmap/test_requierments/"
+ENMAPBOX_LABELS = (
+    "enmap_landcover_unstyled.tif",
+    "ec57bb7271c68849c2edb1bf3a1ef732769060f3475bbfb3364072fc4ea14baf",
+)
+ENMAPBOX_TILES = {
+    "enmap_potsdam_tile_128_0.tif": "b3188eabb94fb40cc6e5ad0ec6b3a03983d188e6736ada84e90080fbcd6d4271",
+    "enmap_potsdam_tile_128_128.tif": "8369cba48345c7de8a8b3e0e91ad04a09a620b09332277aa7aeb5e26954a40a1",
+    "enmap_potsdam_tile_128_32.tif": "cb662f139c8681cc909a33b484a2ff4e5b244b529760b7959a79cef0ba1c7324",
+    "enmap_potsdam_tile_128_96.tif": "70de0e0802e5ec8b499152c757ac1ee8458d0bd797385bd04517a6737a5131db",
+    "enmap_potsdam_tile_160_128.tif": "cbb1a12389f027e1f84ccbd5aa65f56c8ea316f5a84a4744697c9100dbc11126",
+    "enmap_potsdam_tile_160_160.tif": "0ef0ff714b8eff3eff8e8190434eae635c58a920c2f9d9b4dab48d67d3127f1a",
+    "enmap_potsdam_tile_160_64.tif": "824f4f50d26b547fe7bd52ca93068e64b44ddcf4f45edab9b020794a42f7d473",
+    "enmap_potsdam_tile_160_96.tif": "927cfebba1ed915397f72caae4e59befc27909cec918550ff484b700f3f9d6c7",
+    "enmap_potsdam_tile_192_128.tif": "372ee82f2551d9746fc2dd7530c4acd6deea06d90883db5e7f3607ed72d97534",
+    "enmap_potsdam_tile_192_160.tif": "932009ec1fc3deddb52c3fb6cccc9be0c643cc9a860486af465251db6386b101",
+    "enmap_potsdam_tile_192_64.tif": "fd7fc05826f24bcaf65bc04cc999021566746f47ddd6f30a586f6aed5b17c1ee",
+    "enmap_potsdam_tile_192_96.tif": "69fd852b038d23ba811ca7927954567be85cb1381d3ca5479568484d560866e2",
+    "enmap_potsdam_tile_64_0.tif": "74e475a6abd6529919c84272f2d1f24480a96aa8b817de750723c5a1b3332578",
+    "enmap_potsdam_tile_64_32.tif": "ca8766e3f118fa39eb2322bb7e9a5ae4b762d3712424bfb689aeb31f639a867f",
+    "enmap_potsdam_tile_96_0.tif": "4ea4617a16eb9d84dfb80b70adbd5b36b59217d9f3b72ad3993ac9b0337e38ac",
+    "enmap_potsdam_tile_96_128.tif": "17b077c2926b0992f4605a747810256679a5abd7b068eb30424143d2199b30df",
+    "enmap_potsdam_tile_96_32.tif": "b490a51ff87ab4bda7e5757c78c2919140edb142c0c184b247b51c964577b229",
+    "enmap_potsdam_tile_96_96.tif": "e3d12471a31336c41f43ac53fdfb9aa857309b5d5106275d523556977d2bb9b6",
+}
+#: The legend of the EnMAP-Box's level-3 land-cover rasters (tests/testdata/raster/*.qml): roof,
+#: pavement -> built-up; low vegetation, tree -> vegetation; soil -> bare soil; water.
+ENMAPBOX_CODES = {1: 3, 2: 3, 3: 2, 4: 2, 5: 4, 6: 1}
+ENMAP_NODATA = -32768.0
+#: The band metadata kept: what GDAL shows of the product's ENVI-style header.
+ENMAP_BAND_TAGS = ("wavelength", "wavelength_units", "fwhm", "bbl")
+
+
+def build_enmapbox_enmap_potsdam(work: Path, downloads: Path) -> Scene:
+    """The EnMAP-Box's EnMAP L2A tiles of Potsdam on the grid of the land-cover raster drawn
+    from aerial photographs."""
+    del downloads  # from a git mirror only
+    import rasterio
+    from rasterio.windows import from_bounds
+
+    base = _base()
+    mirror = base.mirror_path(ENMAPBOX_REPO, "SPEX_ENMAPBOX_MIRROR")
+    name, sha = ENMAPBOX_LABELS
+    (work / name).write_bytes(base._git_blob(mirror, ENMAPBOX_COMMIT, ENMAPBOX_DIR + name, sha))
+    with rasterio.open(work / name) as src:
+        cover, transform, crs = src.read(1), src.transform, src.crs
+    image: np.ndarray | None = None
+    first: tuple | None = None
+    for tile, sha in ENMAPBOX_TILES.items():
+        path = work / tile
+        blob = base._git_blob(mirror, ENMAPBOX_COMMIT, ENMAPBOX_DIR + "images/" + tile, sha)
+        path.write_bytes(blob)
+        with rasterio.open(path) as src:
+            spectra = src.read()
+            window = from_bounds(*src.bounds, transform=transform).round_offsets().round_lengths()
+            band_tags = tuple(
+                {k: v for k, v in src.tags(i).items() if k in ENMAP_BAND_TAGS}
+                for i in range(1, src.count + 1)
+            )
+            this = (src.descriptions, band_tags, src.nodata, src.scales, src.offsets)
+        if first is None:
+            first = this
+            image = np.full((len(spectra), *cover.shape), ENMAP_NODATA, dtype=np.float32)
+        elif this != first:
+            raise _unavailable(f"{tile} has other bands than the first tile")
+        image[
+            :,
+            window.row_off : window.row_off + window.height,
+            window.col_off : window.col_off + window.width,
+        ] = spectra
+    assert image is not None and first is not None
+    descriptions, band_tags, nodata, scales, offsets = first
+    if nodata != ENMAP_NODATA or set(scales) != {1e-4} or set(offsets) != {0.0}:
+        raise _unavailable(
+            f"the tiles' nodata {nodata}, scales {set(scales)} or offsets {set(offsets)} "
+            "are not those pinned (-32768, 0.0001, 0)"
+        )
+    bad = sum(t.get("bbl") == "0" for t in band_tags)
+    covered = np.any(image != ENMAP_NODATA, axis=0)
+    labels = np.zeros(cover.shape, dtype=np.uint8)
+    for value, code in ENMAPBOX_CODES.items():
+        labels[(cover == value) & covered] = code
+    outside = int(np.count_nonzero((cover > 0) & ~covered))
+    labels[~covered] = base.NODATA_LABEL
+    counts = {v: int(np.count_nonzero((cover == v) & covered)) for v in ENMAPBOX_CODES}
+    notes = f"""Source: GitHub {ENMAPBOX_REPO} (the EnMAP-Box QGIS plugin), commit {ENMAPBOX_COMMIT}, GPL-3.0;
+files {ENMAPBOX_DIR}images/enmap_potsdam_tile_*.tif ({len(ENMAPBOX_TILES)} tiles of 32 x 32 pixels, {len(descriptions)}
+bands, float32, nodata {ENMAP_NODATA:g}, a wavelength, FWHM and bad-band flag per band) and
+enmap_landcover_unstyled.tif (the land-cover raster of the whole 330 x 200 pixel scene, EPSG:32633, 30 m), test data
+of its SpecDeepMap application. The plugin's example-data readme: "Hyperspectral EnMAP Level 2A data acquired on
+the 24th of July 2022 over the City of Potsdam, Germany, Provider: DLR", and land-cover reference polygons "derived
+from the aerial imagery" (LGB aerial photographs of 2019, 0.2 m) in three levels; the raster's values follow the
+level-3 legend of the plugin's land-cover rasters (tests/testdata/raster/landcover_map_l3.qml: 1 roof, 2 pavement,
+3 low vegetation, 4 tree, 5 soil, 6 water), which the spectra confirm (water dark in NIR and SWIR, tree the
+highest NIR).
+
+Sensor: EnMAP HSI Level-2A surface reflectance x 10000, 2022-07-24, Potsdam (Brandenburg, Germany): city
+centre, parks, forest and the Havel lakes. An imaging spectrometer: {len(descriptions)} bands from 418 to 2446 nm
+({bad} flagged bad, filled with nodata). image.tif keeps the tiles' values, their declared scale (0.0001), band descriptions ("band 48
+(666.435 Nanometers)") and band metadata (wavelength, wavelength_units, fwhm, bbl) as they are, placed on the land-cover
+raster's grid; pixels outside the tiles are nodata. The engine picks one band per role by wavelength, as for an
+analyst who opens the file.
+
+Labels: the land-cover raster, within the tiles ({outside} labelled pixels lie outside them). Mapping: roof
+({counts[1]}), pavement ({counts[2]}) -> 3 built-up; low vegetation ({counts[3]}), tree ({counts[4]}) -> 2
+vegetation; soil ({counts[5]}) -> 4 bare soil; water ({counts[6]}) -> 1. Caveats: at 30 m the city is mixed
+(roofs, yards and street trees share pixels); the aerial photographs are three years older than the EnMAP
+scene; part of the lakes' water has zero red and SWIR reflectance in the L2A product."""
+    meta = {
+        "sensor": "EnMAP HSI L2A, 224 bands, 2022-07-24, Potsdam (EnMAP-Box test data)",
+        "scaling": "surface reflectance x 10000, float32, nodata -32768",
+        "source": f"github.com/{ENMAPBOX_REPO}@{ENMAPBOX_COMMIT} {ENMAPBOX_DIR}",
+        "licence": "GPL-3.0 (EnMAP-Box); EnMAP data DLR; aerial land cover GeoBasis-DE/LGB dl-de/by-2-0",
+    }
+    return base.Scene(
+        image, labels, transform, crs, ENMAP_NODATA, descriptions, meta, notes, band_tags, 1e-4
+    )
+
+
 MORE_BUILDERS = {
     "rstoolbox_s2_amazon": build_rstoolbox_s2_amazon,
     "mlr3spatial_s2_leipzig": build_mlr3spatial_s2_leipzig,
+    "rstoolbox_l5_amazon": build_rstoolbox_l5_amazon,
+    "enmapbox_enmap_potsdam": build_enmapbox_enmap_potsdam,
 }
