@@ -19,7 +19,7 @@ import pytest
 import rasterio
 
 from spex.engine.errors import BandError
-from spex.engine.raster.bands import SHOWN_DESCRIPTIONS, resolve_band_mapping
+from spex.engine.raster.bands import SHOWN_DESCRIPTIONS, described_bands, resolve_band_mapping
 from spex.engine.raster.raster_source import open_source, sampled_bands
 from spex.engine.raster.sensors import get_preset
 from tests.rasters import SPECTROMETER_BAD, SPECTROMETER_NM, crop_raster, spectrometer_copy
@@ -47,6 +47,23 @@ def test_the_nearest_band_carries_each_role() -> None:
     # The cirrus band's wavelengths are flagged bad: no good band lies near 1375 nm.
     assert "cirrus" not in picked
     assert len(mapping.present_roles()) == len(set(mapping.present_roles()))
+
+
+def test_band_metadata_completes_only_descriptions_that_say_nothing() -> None:
+    descriptions = ["Red", "B4", None, "Band 3", "", "band 6 (500 nm)"]
+    tags = [
+        {"wavelength": "665"},  # a role word stays a role word
+        {"WAVELENGTH": "665", "WAVELENGTH_UNIT": "nm"},  # as GDAL's Sentinel-2 driver has it
+        {"wavelength": "0.86", "wavelength_units": "Micrometers"},
+        {"wavelength": "560"},
+        {"wavelength": "1610", "bbl": "0"},  # flagged bad: no description, no role
+        {"wavelength": "900"},  # the description's own wavelength wins
+    ]
+    assert described_bands(descriptions, tags) == [
+        "Red", "B4", "band 3 (0.86 um)", "Band 3 (560 nm)", None, "band 6 (500 nm)",
+    ]  # fmt: skip
+    roles = resolve_band_mapping(6, described_bands(["", "", "", "", "", ""], tags)).roles
+    assert roles == ("red", None, "nir", "green", None, None)
 
 
 def test_a_role_far_from_every_band_of_a_spectrometer_gets_none() -> None:

@@ -113,8 +113,9 @@ def described_bands(
     """Band descriptions completed with what spectrometer products keep in band metadata.
 
     ENVI-style metadata (``wavelength``, ``wavelength_units``; EnMAP, PRISMA, DESIS, AVIRIS as
-    GDAL reads them) adds the wavelength where the description has none; a band flagged bad
-    (``bbl`` 0: an absorption band, often filled with nodata) loses its description, so it
+    GDAL reads them) gives the wavelength of a band described by nothing but its number (no
+    description, or ``Band 3``); a description that says more is kept as it is. A band flagged
+    bad (``bbl`` 0: an absorption band, often filled with nodata) loses its description, so it
     gets no role. `band_tags` holds each band's metadata, in band order.
     """
     out: list[str | None] = []
@@ -124,11 +125,16 @@ def described_bands(
             out.append(None)
             continue
         wavelength = tags.get("wavelength", "")
-        if wavelength and wavelength_nm(desc or "") is None:
-            micro = tags.get("wavelength_units", "").lower().startswith("micro")
+        if wavelength and _GENERIC_BAND.fullmatch((desc or "").strip()):
+            units = tags.get("wavelength_units", tags.get("wavelength_unit", "")).lower()
+            micro = units.startswith(("micro", "um", "µm"))
             desc = f"{desc or f'band {i}'} ({wavelength} {'um' if micro else 'nm'})"
         out.append(desc)
     return out
+
+
+#: What GDAL and its drivers call a band that has no name: nothing, or its number.
+_GENERIC_BAND = re.compile(r"(?:band\s*_?\d+)?", re.IGNORECASE)
 
 
 def _near(center: float | None, wavelength: float | None) -> bool:
