@@ -29,8 +29,9 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
+from spex.engine.raster.sensors import get_preset
 from tests.qgis_helpers import REPO_ROOT
-from tests.rasters import true_colour_copy, ungeoreferenced_copy
+from tests.rasters import spectrometer_copy, true_colour_copy, ungeoreferenced_copy
 
 WATER = "extract the water bodies larger than 2 ha"
 #: A 600 x 400 px part of the scene, in the raster's CRS (EPSG:32633): xmin,xmax,ymin,ymax.
@@ -379,6 +380,29 @@ def test_raster_without_a_crs_runs_in_pixels(provider, s2_scene, tmp_path) -> No
     message = str(error.value)
     assert "\n" not in message and "no coordinate reference system" in message
     assert not (tmp_path / "m2.tif").exists()
+
+
+def test_a_spectrometer_raster_runs_with_its_bands_picked_by_wavelength(
+    provider, s2_scene, tmp_path
+) -> None:
+    """203 bands known by their metadata only (tests/rasters.py): no band roles to give."""
+    centres = [band.center_nm for band in get_preset("sentinel2_l1c").bands]
+    raster = spectrometer_copy(
+        s2_scene, tmp_path / "enmap_like.tif", (1024, 256, 384, 256), centres
+    )
+    out = _run(
+        "spex:extract_land_cover",
+        {
+            "INPUT": str(raster),
+            "PROMPT": "extract the water bodies",
+            "OUTPUT_MASK": str(tmp_path / "m.tif"),
+            "OUTPUT_FEATURES": str(tmp_path / "f.gpkg"),
+        },
+    )
+    regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
+    assert regions.isValid() and regions.featureCount() > 0
+    assert {f["class"] for f in regions.getFeatures()} == {"water"}
+    assert "other bands unused" in out["EXPLANATION"]
 
 
 def test_reflectance_scale_and_offset_reach_the_engine(provider, s2_scene, tmp_path) -> None:
