@@ -35,7 +35,9 @@ def _add_raster_options(parser: argparse.ArgumentParser, many: bool = False) -> 
         parser.add_argument("input", type=Path, help="input raster (GeoTIFF or any GDAL raster)")
     parser.add_argument("--sensor", help="sensor preset (see `spex sensors`)")
     parser.add_argument(
-        "--bands", help="one role per raster band, in order, e.g. blue,green,red,nir ('-' = unused)"
+        "--bands",
+        help="one role per raster band, in order, e.g. blue,green,red,nir ('-' = unused); or "
+        "roles by band number, the other bands unused, e.g. 48=red,72=nir",
     )
     parser.add_argument("--scale", type=float, help="reflectance = value * scale + offset")
     parser.add_argument("--offset", type=float, help="reflectance = value * scale + offset")

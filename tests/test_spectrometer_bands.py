@@ -105,6 +105,39 @@ def test_band_metadata_gives_the_roles_and_bad_bands_none(scenes: tuple[Path, Pa
         assert sample.valid_pixels > 0.99 * sample.total_pixels
 
 
+def test_bands_by_number_name_the_few_that_have_a_role() -> None:
+    """``--bands 48=red,72=nir``: what a spectrometer product without wavelengths needs."""
+    mapping = resolve_band_mapping(224, [None] * 224, bands="16=blue, 30=green,48=Red,72=nir")
+    assert mapping.source == "--bands"
+    assert {r: mapping.index_of(r) + 1 for r in mapping.present_roles()} == {
+        "blue": 16, "green": 30, "red": 48, "nir": 72,
+    }  # fmt: skip
+    assert sum(r is None for r in mapping.roles) == 220
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("48=red,nir", "mixes a list of roles"),
+        ("0=red", "must be 1 to 224"),
+        ("225=red", "must be 1 to 224"),
+        ("x=red", "must be 1 to 224"),
+        ("48=red,48=nir", "names band 48 twice"),
+        ("48=red,49=red", "'red'"),
+        ("48=reed", "unknown role 'reed'"),
+    ],
+)
+def test_bands_by_number_errors_are_one_line(text: str, fragment: str) -> None:
+    with pytest.raises(BandError) as info:
+        resolve_band_mapping(224, [None] * 224, bands=text)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_without_wavelengths_the_error_shows_the_numbered_form() -> None:
+    with pytest.raises(BandError, match="--bands 16=blue,30=green,48=red"):
+        resolve_band_mapping(224, [None] * 224)
+
+
 def _extract(raster: Path, out: Path) -> np.ndarray:
     result = subprocess.run(
         [sys.executable, "-m", "spex.engine.cli", "extract", str(raster),

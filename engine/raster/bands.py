@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import BandError
-from .roles import BAND_ROLES, ROLE_CENTERS_NM, check_unique, norm_key, normalize_role, parse_roles
+from .roles import (
+    BAND_ROLES,
+    ROLE_CENTERS_NM,
+    check_unique,
+    norm_key,
+    normalize_role,
+    parse_numbered_roles,
+    parse_roles,
+)
 from .sensors import PresetBand, SensorPreset, get_preset, load_presets
 
 MAPPING_SOURCES = ("--bands", "--sensor", "band descriptions", "band count")
@@ -220,12 +228,15 @@ def _fmt_descriptions(descriptions: Sequence[str | None]) -> str:
 
 
 def _fix_hint(band_count: int) -> str:
-    example = ",".join(("blue", "green", "red", "nir", "swir1", "swir2", "-", "-")[:band_count])
-    if band_count > 8:
-        example += ",..."
+    if band_count > 16:  # too many bands to list: name the few that have a role
+        how = "name the bands that have a role with --bands (e.g. --bands 16=blue,30=green,"
+        how += "48=red,72=nir,149=swir1,193=swir2"
+    else:
+        example = ",".join(("blue", "green", "red", "nir", "swir1", "swir2", "-", "-")[:band_count])
+        how = f"give one role per band with --bands (e.g. --bands {example}"
+        how += ",..." if band_count > 8 else ""
     return (
-        f"give one role per band with --bands (e.g. --bands {example}; roles: "
-        f"{', '.join(BAND_ROLES)}, '-' for unused) or --sensor NAME "
+        f"{how}; roles: {', '.join(BAND_ROLES)}, '-' for unused) or --sensor NAME "
         f"({', '.join(load_presets())})"
     )
 
@@ -394,7 +405,8 @@ def resolve_band_mapping(
 ) -> BandMapping:
     """The role of every raster band, from ``--bands``, ``--sensor``, descriptions or band count.
 
-    - ``bands``: exactly one role per band (see ``parse_roles``); ``sensor``, if also given,
+    - ``bands``: exactly one role per band (see ``parse_roles``), or roles by band number
+      (``48=red,72=nir``, the rest unused: ``parse_numbered_roles``); ``sensor``, if also given,
       is kept for the scaling only.
     - ``sensor``: the preset's band order when the band count matches; otherwise (or when every
       band has a description) the descriptions are matched to the preset's band names.
@@ -419,11 +431,13 @@ def resolve_band_mapping(
     preset = get_preset(sensor) if sensor else None
 
     if bands is not None:
-        roles = parse_roles(bands)
+        numbered = parse_numbered_roles(bands, band_count) if isinstance(bands, str) else None
+        roles = numbered if numbered is not None else parse_roles(bands)
         if len(roles) != band_count:
             raise BandError(
                 f"--bands gives {len(roles)} roles but the raster has {band_count} bands; "
                 "give one role per band, in order"
+                + (", or name the bands by number (e.g. 48=red,72=nir)" if band_count > 16 else "")
             )
         if not any(roles):
             raise BandError("--bands marks every band unused; give at least one role")

@@ -137,6 +137,43 @@ def parse_roles(text: str | Sequence[str]) -> tuple[str | None, ...]:
     return tuple(roles)
 
 
+def parse_numbered_roles(text: str, band_count: int) -> tuple[str | None, ...] | None:
+    """Parse ``--bands`` written band by number (``48=red,72=nir``: 1-based band numbers, the
+    other bands unused), for rasters of many bands; None when `text` is the plain list form.
+
+    Raises ``BandError`` for a form that mixes both, a number outside 1..`band_count`, a band
+    or a role given twice, or an unknown role.
+    """
+    tokens = [t.strip() for t in text.split(",")]
+    numbered = ["=" in t for t in tokens]
+    if not any(numbered):
+        return None
+    if not all(numbered):
+        raise BandError(
+            "--bands mixes a list of roles with band=role entries; write every entry as "
+            "band=role (e.g. 48=red,72=nir) or give one role per band"
+        )
+    roles: list[str | None] = [None] * band_count
+    for token in tokens:
+        number, _, word = (part.strip() for part in token.partition("="))
+        if not number.isdigit() or not 1 <= int(number) <= band_count:
+            raise BandError(
+                f"--bands entry {token!r}: the band number must be 1 to {band_count}, the "
+                "raster's bands"
+            )
+        role = normalize_role(word)
+        if role is None:
+            raise BandError(
+                f"--bands: unknown role {word!r} (entry {token!r}); valid roles: "
+                f"{', '.join(BAND_ROLES)}"
+            )
+        if roles[int(number) - 1] is not None:
+            raise BandError(f"--bands names band {number} twice; give each band one role")
+        roles[int(number) - 1] = role
+    check_unique(roles, "--bands")
+    return tuple(roles)
+
+
 def check_unique(roles: Sequence[str | None], where: str) -> None:
     first: dict[str, int] = {}
     for index, role in enumerate(roles, start=1):

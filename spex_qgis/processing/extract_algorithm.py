@@ -108,7 +108,8 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         add(
             QgsProcessingParameterString(self.BANDS, "Band roles", optional=True),
             "One role per band, in order, comma-separated; '-' for unused "
-            "(e.g. blue,green,red,nir). Empty: from SENSOR or the band descriptions.",
+            "(e.g. blue,green,red,nir); or by band number for many bands (e.g. 48=red,72=nir). "
+            "Empty: from SENSOR or the band descriptions.",
         )
         add(
             QgsProcessingParameterString(self.SENSOR, "Sensor preset", optional=True),
