@@ -71,7 +71,8 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
         )
         add(
             QgsProcessingParameterString(self.BANDS, "Band roles", optional=True),
-            "One role per band, in order, comma-separated (the same for every raster).",
+            "One role per band, in order, comma-separated, or by band number (48=red,72=nir) "
+            "(the same for every raster).",
         )
         add(
             QgsProcessingParameterString(self.SENSOR, "Sensor preset", optional=True),
