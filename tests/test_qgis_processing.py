@@ -349,20 +349,26 @@ def test_readme_qgis_process_commands_work_on_debian(s2_scene, tmp_path) -> None
     assert re.findall(r"^[0-9.]+[A-Za-z]", out, re.MULTILINE) == []  # "0reading ..." no more
 
 
-def test_raster_without_a_crs_runs_in_pixels(provider, s2_scene, tmp_path) -> None:
-    """No CRS (identity grid): a run measures in pixels; a size in ha is one clear line."""
-    chip = ungeoreferenced_copy(s2_scene, tmp_path / "no_crs.tif", (420, 120, 300, 250))
+def _extract_regions(raster: Path, prompt: str, folder: Path) -> tuple[dict, QgsVectorLayer]:
+    """The algorithm's outputs for `raster` (into `folder`) and its non-empty regions layer."""
     out = _run(
         "spex:extract_land_cover",
         {
-            "INPUT": str(chip),
-            "PROMPT": "water and vegetation",
-            "OUTPUT_MASK": str(tmp_path / "m.tif"),
-            "OUTPUT_FEATURES": str(tmp_path / "f.gpkg"),
+            "INPUT": str(raster),
+            "PROMPT": prompt,
+            "OUTPUT_MASK": str(folder / "m.tif"),
+            "OUTPUT_FEATURES": str(folder / "f.gpkg"),
         },
     )
     regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
     assert regions.isValid() and regions.featureCount() > 0
+    return out, regions
+
+
+def test_raster_without_a_crs_runs_in_pixels(provider, s2_scene, tmp_path) -> None:
+    """No CRS (identity grid): a run measures in pixels; a size in ha is one clear line."""
+    chip = ungeoreferenced_copy(s2_scene, tmp_path / "no_crs.tif", (420, 120, 300, 250))
+    out, regions = _extract_regions(chip, "water and vegetation", tmp_path)
     features = list(regions.getFeatures())
     assert all(f["pixels"] > 0 and f.attribute("area_ha") in (None, NULL) for f in features)
     assert "no coordinate reference system" in out["EXPLANATION"]
@@ -390,17 +396,7 @@ def test_a_spectrometer_raster_runs_with_its_bands_picked_by_wavelength(
     raster = spectrometer_copy(
         s2_scene, tmp_path / "enmap_like.tif", (1024, 256, 384, 256), centres
     )
-    out = _run(
-        "spex:extract_land_cover",
-        {
-            "INPUT": str(raster),
-            "PROMPT": "extract the water bodies",
-            "OUTPUT_MASK": str(tmp_path / "m.tif"),
-            "OUTPUT_FEATURES": str(tmp_path / "f.gpkg"),
-        },
-    )
-    regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
-    assert regions.isValid() and regions.featureCount() > 0
+    out, regions = _extract_regions(raster, "extract the water bodies", tmp_path)
     assert {f["class"] for f in regions.getFeatures()} == {"water"}
     assert "other bands unused" in out["EXPLANATION"]
 
