@@ -9,7 +9,8 @@ max|ref|, share of signs that differ) and the soft masks cut at 0.5, with
 - ``old post-processing``: this decoder's logits upsampled first, then cut at 0 (what the
   project did per window before), against the reference's soft mask cut at 0.5.
 
-    python bench/spex_fidelity.py        # about 10 s on one CPU core
+    python bench/spex_fidelity.py                  # about 10 s on one CPU core
+    python bench/spex_fidelity.py --device cuda    # the same on a GPU (float32)
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def _plain_decoder(model: object) -> object:
     return plain
 
 
-def _logits(model: object, rgb: object, prompt: dict, ref: dict) -> dict[str, object]:
+def _logits(
+    model: object, rgb: object, prompt: dict, ref: dict, device: str = "cpu"
+) -> dict[str, object]:
     import torch
 
     from spex.engine.backends.spex.inference import SpexRunner
@@ -47,10 +50,14 @@ def _logits(model: object, rgb: object, prompt: dict, ref: dict) -> dict[str, ob
     tokens, embeds = runner.encode(rgb[None])
     answer = runner.answer(tokens[0], embeds[0], prompt["request"])
     with torch.no_grad():
-        iso = model.decode_masks(
-            torch.from_numpy(ref["iso_image_embeddings"]),
-            torch.from_numpy(ref["iso_sparse_prompts"]),
-        ).numpy()
+        iso = (
+            model.decode_masks(
+                torch.from_numpy(ref["iso_image_embeddings"]).to(device),
+                torch.from_numpy(ref["iso_sparse_prompts"]).to(device),
+            )
+            .cpu()
+            .numpy()
+        )
     return {"mask_logits_128": answer.logits[None], "iso_mask_logits_128": iso}
 
 
@@ -76,26 +83,35 @@ def _compare(got: object, ref: dict, stage: str) -> dict[str, float]:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Print the comparison as JSON and Markdown."""
+    import argparse
+
     import torch
     from safetensors.numpy import load_file
 
+    from spex.engine.backends.spex.model import exact_float32
     from spex.engine.backends.spex.weights import load_model
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    device = parser.parse_args(argv).device
     if not GOLDEN.is_dir():
         print(f"no golden data at {GOLDEN}: nothing to compare", file=sys.stderr)
         return 0
     torch.set_num_threads(1)
+    if device.startswith("cuda"):
+        exact_float32()  # as the backend runs float32 on CUDA
     rgb = load_file(GOLDEN / "inputs" / "inputs.safetensors")["image_rgb"]
     prompt = json.loads((GOLDEN / "inputs" / "prompt.json").read_text())
     rows = []
     for name in SETS:
         ref = load_file(GOLDEN / "reference" / f"{name}.safetensors")
         model, _ = load_model(GOLDEN / "weights" / name, hash_files=False)
-        fixed = _logits(model.eval(), rgb, prompt, ref)
-        model.model.vision_tower.mask_decoder = _plain_decoder(model)
-        before = _logits(model, rgb, prompt, ref)
+        model = model.to(device).eval()
+        fixed = _logits(model, rgb, prompt, ref, device)
+        model.model.vision_tower.mask_decoder = _plain_decoder(model).to(device)
+        before = _logits(model, rgb, prompt, ref, device)
         for stage in ("mask_logits_128", "iso_mask_logits_128"):
             for decoder, got in (("fixed", fixed), ("single softmax", before)):
                 rows.append({"set": name, "call": stage, "decoder": decoder})

@@ -314,3 +314,21 @@ def test_an_empty_answer_gives_no_mask_and_is_explained(
             assert set(np.unique(mask.read(1))) <= {0, 255}  # no target anywhere
         text = (out / "explanation.md").read_text()
         assert "4 answers were empty" in text and "no mask" in text
+
+
+def test_float32_on_cuda_turns_tf32_off() -> None:
+    """`exact_float32`, which the backend calls for a float32 run on CUDA: cuDNN and matmuls
+    stop using TF32 (on an H200 TF32 moved 0.05-0.07 % of the golden crop's mask pixels; the
+    flags are process-wide, so this test puts them back)."""
+    import torch
+
+    from spex.engine.backends.spex.model import exact_float32
+
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        exact_float32()
+        assert not torch.backends.cudnn.allow_tf32
+        assert not torch.backends.cuda.matmul.allow_tf32
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before

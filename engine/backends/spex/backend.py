@@ -137,12 +137,14 @@ class SpexBackend(Backend):
         import torch
 
         from .inference import SpexRunner
-        from .model import pick_attention
+        from .model import exact_float32, pick_attention
         from .tokenizer import load_tokenizer
         from .weights import load_model
 
         device = self._device(torch)
         dtype = self._dtype(torch, device)
+        if device.startswith("cuda") and dtype == torch.float32:
+            exact_float32()  # the reference's precision, not TF32
         self.attention = pick_attention(device)
         model, self.load_info = load_model(self.folder, self.config, device, dtype, self.attention)
         tokenizer = load_tokenizer(self.folder)

@@ -62,6 +62,18 @@ def pick_attention(device: str) -> str:
     return "sdpa"
 
 
+def exact_float32() -> None:
+    """Make float32 on CUDA mean float32: no TF32 in cuDNN's convolutions or in matmuls.
+
+    PyTorch lets cuDNN use TF32 (10-bit mantissa) by default. On an H200 that moved the golden
+    crop's mask logits 8e-5 relative from the reference and 0.05-0.07 % of its mask pixels;
+    without it they agree as on the CPU (1e-6, none). Process-wide flags: set for a float32 run
+    on CUDA only.
+    """
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+
 class SpexVisionTower(nn.Module):
     """InternImage, the condensation neck and the SAM parts (the published ``vision_tower``)."""
 
