@@ -216,6 +216,9 @@ def _role_from_wavelength(wavelength: float) -> str | None:
 
 #: Descriptions an error message quotes before it counts the rest.
 SHOWN_DESCRIPTIONS = 8
+#: Beyond this many bands, one role per band is too long to write: the hints show roles by
+#: band number (``48=red``).
+MANY_BANDS = 16
 
 
 def _fmt_descriptions(descriptions: Sequence[str | None]) -> str:
@@ -228,7 +231,7 @@ def _fmt_descriptions(descriptions: Sequence[str | None]) -> str:
 
 
 def _fix_hint(band_count: int) -> str:
-    if band_count > 16:  # too many bands to list: name the few that have a role
+    if band_count > MANY_BANDS:  # name the few bands that have a role
         how = "name the bands that have a role with --bands (e.g. --bands 16=blue,30=green,"
         how += "48=red,72=nir,149=swir1,193=swir2"
     else:
@@ -437,7 +440,11 @@ def resolve_band_mapping(
             raise BandError(
                 f"--bands gives {len(roles)} roles but the raster has {band_count} bands; "
                 "give one role per band, in order"
-                + (", or name the bands by number (e.g. 48=red,72=nir)" if band_count > 16 else "")
+                + (
+                    ", or name the bands by number (e.g. 48=red,72=nir)"
+                    if band_count > MANY_BANDS
+                    else ""
+                )
             )
         if not any(roles):
             raise BandError("--bands marks every band unused; give at least one role")
