@@ -1,0 +1,112 @@
+"""Does an imaging spectrometer's role band gain from averaging over a multispectral band's width?
+
+The engine gives each role of a spectrometer raster the one band nearest the role's centre
+(``engine/raster/bands.py``). The alternative is the mean of every good band inside the role's
+Sentinel-2 MSI band (what a multispectral sensor integrates: less noise, the same
+physics). This builds both seven-band versions of each benchmark scene with more than
+``SPECTROMETER_BANDS`` bands known by wavelength, runs the engine on each as an analyst would
+(``--bands blue,green,red,rededge1,nir,swir1,swir2``) and scores them like ``bench/quality``.
+
+Run: ``PYTHONPATH=. .venv/bin/python -m bench.band_averaging`` (a few seconds; the EnMAP scene
+needs the EnMAP-Box mirror of ``bench/more_scenes.py``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import rasterio
+
+from bench.quality import score_scene
+from bench.scenes import Scene, all_scenes
+from spex.engine.backends.spectral.params import SpectralParams
+from spex.engine.raster.bands import SPECTROMETER_BANDS, described_bands, wavelength_nm
+from spex.engine.raster.roles import ROLE_CENTERS_NM
+
+#: Sentinel-2A MSI bands (nm, the ends of the nominal width) standing for each feature role.
+MSI_WIDTHS_NM: dict[str, tuple[float, float]] = {
+    "blue": (458.0, 523.0),
+    "green": (543.0, 578.0),
+    "red": (650.0, 680.0),
+    "rededge1": (698.0, 713.0),
+    "nir": (785.0, 900.0),
+    "swir1": (1565.0, 1655.0),
+    "swir2": (2100.0, 2280.0),
+}
+ROLES = ",".join(MSI_WIDTHS_NM)
+
+
+def _wavelengths(src: rasterio.DatasetReader) -> np.ndarray:
+    """Each band's wavelength in nm (NaN for a bad or undescribed band), as the engine reads it."""
+    tags = [src.tags(i) for i in range(1, src.count + 1)]
+    out = [wavelength_nm(d) if d else None for d in described_bands(src.descriptions, tags)]
+    return np.array([np.nan if w is None else w for w in out])
+
+
+def seven_bands(image: Path, mode: str, out: Path) -> dict[str, int]:
+    """Write the seven role bands of `image` to `out`: the nearest band ("pick") or the mean of
+    the bands inside each MSI width ("average"); returns how many bands each role used."""
+    with rasterio.open(image) as src:
+        wl = _wavelengths(src)
+        nodata = src.nodata
+        data = src.read().astype(np.float32)
+        profile = src.profile
+        scale, offset = src.scales[0], src.offsets[0]
+    data[data == nodata] = np.nan
+    layers, used = [], {}
+    for role, (lo, hi) in MSI_WIDTHS_NM.items():
+        inside = np.flatnonzero((wl >= lo) & (wl <= hi))
+        if mode == "pick" or len(inside) == 0:
+            inside = np.array([int(np.nanargmin(np.abs(wl - ROLE_CENTERS_NM[role])))])
+        used[role] = len(inside)
+        layers.append(np.mean(data[inside], axis=0))  # NaN where any of them is nodata
+    stack = np.stack(layers)
+    stack[np.isnan(stack)] = nodata
+    profile.update(count=len(layers), dtype="float32", nodata=nodata)
+    with rasterio.open(out, "w", **profile) as dst:
+        dst.write(stack.astype(np.float32))
+        dst.scales = (scale,) * len(layers)  # declared like the source's: read as reflectance
+        dst.offsets = (offset,) * len(layers)
+    return used
+
+
+def spectrometer_scenes() -> list[Scene]:
+    """The benchmark's scenes with more than ``SPECTROMETER_BANDS`` bands known by wavelength."""
+    found = []
+    for scene in all_scenes(("benchmark", "extra")):
+        with rasterio.open(scene.rasters[0][0]) as src:
+            if src.count <= SPECTROMETER_BANDS:
+                continue
+            if np.isfinite(_wavelengths(src)).sum() > SPECTROMETER_BANDS:
+                found.append(scene)
+    return found
+
+
+def main() -> None:
+    """Print, per spectrometer scene and target, ours with picked and with averaged bands."""
+    params = SpectralParams()
+    with tempfile.TemporaryDirectory() as tmp:
+        for scene in spectrometer_scenes():
+            scores = {}
+            for mode in ("pick", "average"):
+                pairs = []
+                for k, (image, labels) in enumerate(scene.rasters):
+                    out = Path(tmp) / f"{scene.name}_{k}_{mode}.tif"
+                    used = seven_bands(image, mode, out)
+                    pairs.append((out, labels))
+                print(f"{scene.name} {mode}: bands per role {used}")
+                variant = Scene(f"{scene.name}_{mode}", scene.group, tuple(pairs), ROLES,
+                                scale=scene.scale)  # fmt: skip
+                rows = score_scene(variant, params, with_baselines=False)
+                scores[mode] = {r["target"]: r["ours"] for r in rows}
+            print("| target | picked band | averaged over the MSI width | change |")
+            print("| --- | --- | --- | --- |")
+            for target, picked in scores["pick"].items():
+                averaged = scores["average"][target]
+                print(f"| {target} | {picked:.3f} | {averaged:.3f} | {averaged - picked:+.3f} |")
+
+
+if __name__ == "__main__":
+    main()
