@@ -10,6 +10,8 @@ For each scene (``bench/scenes.py``) and each target with labelled positives:
   it; a method worth using beats it without seeing the labels;
 - **textbook**: the fixed rule from the literature (MNDWI > 0 or NDWI > 0, NDVI > 0.3,
   NDBI > 0, BSI > 0, NDSI > 0.4, visible brightness > 0.3), on the same values.
+- **ceiling**: what the scene's spectra allow a per-pixel classifier of the backend's kind
+  fitted WITH the labels (``bench/ceiling.py``): above it, no per-pixel rule can go.
 
 IoU on labelled pixels only: positives are the target's code, negatives every other labelled
 code. Then per target: the mean over scenes of each column and the worst scene (ours - oracle).
@@ -46,6 +48,8 @@ from spex.engine.instructions.plan import Plan
 from spex.engine.progress import RunMonitor
 from spex.engine.raster.raster_source import open_source
 
+from .ceiling import ceiling
+from .iou import OTHER_MAX, best_threshold, counts, iou
 from .scenes import LABEL_CODES, TARGETS, Scene, all_scenes
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -123,36 +127,6 @@ def run_engine(
     return masks, bands, backend
 
 
-def _counts(pred: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    return np.array([np.sum(pred & pos), np.sum(pred & neg), np.sum(~pred & pos)], np.int64)
-
-
-def _iou(c: np.ndarray) -> float:
-    return float(c[0] / max(c.sum(), 1))
-
-
-def _best_threshold(v: np.ndarray, pos: np.ndarray) -> tuple[float, str, float]:
-    """Best (IoU, direction, threshold) of ``v > t`` or ``v < t`` over 400 quantiles."""
-    ok = np.isfinite(v)
-    v, pos = v[ok], pos[ok]
-    best = (0.0, ">", float("nan"))
-    if not pos.any():
-        return best
-    order = np.argsort(v, kind="stable")
-    vs, ps = v[order], pos[order]
-    cum = np.concatenate([[0], np.cumsum(ps)])
-    n_pos = int(ps.sum())
-    for t in np.unique(np.quantile(vs, np.linspace(0, 1, 401))):
-        k = int(np.searchsorted(vs, t, side="right"))  # v <= t: first k
-        below_tp, below_n = int(cum[k]), k
-        above_tp, above_n = n_pos - below_tp, len(vs) - k
-        for direction, tp, n in ((">", above_tp, above_n), ("<", below_tp, below_n)):
-            score = tp / max(n + n_pos - tp, 1)
-            if score > best[0]:
-                best = (float(score), direction, float(t))
-    return best
-
-
 def score_scene(scene: Scene, params: SpectralParams, with_baselines: bool = True) -> list[dict]:
     """One row per target of the scene: ours, and (if asked) the oracle and the textbook rule."""
     targets = scene.targets()
@@ -171,13 +145,13 @@ def score_scene(scene: Scene, params: SpectralParams, with_baselines: bool = Tru
         labelled = (lab >= 1) & (lab <= OTHER_MAX)
         for t in targets:
             pos = lab == LABEL_CODES[t]
-            ours[t] += _counts(pred[t], pos, labelled & ~pos)
+            ours[t] += counts(pred[t], pos, labelled & ~pos)
             if with_baselines:
                 rule = _textbook(t, bands)
                 if rule is None:
                     book_ok[t] = False
                 else:
-                    book[t] += _counts(rule, pos, labelled & ~pos)
+                    book[t] += counts(rule, pos, labelled & ~pos)
         if with_baselines:
             for name in ORACLE_INDICES:
                 v = index_values(name, bands)
@@ -185,9 +159,10 @@ def score_scene(scene: Scene, params: SpectralParams, with_baselines: bool = Tru
                     pooled[name].append(v[labelled])
             labels_all.append(lab[labelled])
     seconds = time.perf_counter() - t0
+    tops = ceiling(scene) if with_baselines else {}
     rows = []
     for t in targets:
-        row = {"scene": scene.name, "group": scene.group, "target": t, "ours": _iou(ours[t]),
+        row = {"scene": scene.name, "group": scene.group, "target": t, "ours": iou(ours[t]),
                "pos": int(ours[t][0] + ours[t][2]), "fp": int(ours[t][1]), "seconds": seconds,
                "simulated": scene.simulated}  # fmt: skip
         if with_baselines:
@@ -196,17 +171,15 @@ def score_scene(scene: Scene, params: SpectralParams, with_baselines: bool = Tru
             best = (float("nan"), "", float("nan"), "-")
             for name, parts in pooled.items():
                 if parts:
-                    score = _best_threshold(np.concatenate(parts), pos)
+                    score = best_threshold(np.concatenate(parts), pos)
                     if not score[0] <= best[0]:
                         best = (*score, name)
             row.update(oracle=best[0], oracle_rule=f"{best[3]} {best[1]} {best[2]:.4g}",
-                       textbook=_iou(book[t]) if book_ok[t] else float("nan"))  # fmt: skip
+                       textbook=iou(book[t]) if book_ok[t] else float("nan"),
+                       ceiling=tops.get(t, float("nan")))  # fmt: skip
         row["notes"] = info.get("notes", [])
         rows.append(row)
     return rows
-
-
-OTHER_MAX = 7
 
 
 def evaluate(scenes: list[Scene], params: SpectralParams) -> list[dict]:
@@ -268,7 +241,10 @@ def _fmt(x: float) -> str:
 def markdown(rows: list[dict], loo: list[dict] | None) -> str:
     """The per-scene table and the per-target summary."""
     loo_map = {(r["scene"], r["target"]): r["ours_loo"] for r in loo or []}
-    head = "| scene | group | target | ours | oracle | oracle rule | textbook | ours - oracle |"
+    head = (
+        "| scene | group | target | ours | oracle | oracle rule | textbook | ceiling "
+        "| ours - oracle |"
+    )
     if loo:
         head += " ours, scene left out |"
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
@@ -276,7 +252,8 @@ def markdown(rows: list[dict], loo: list[dict] | None) -> str:
         line = (
             f"| {r['scene']}{' (sim.)' if r['simulated'] else ''} | {r['group']} | {r['target']} "
             f"| {_fmt(r['ours'])} | {_fmt(r['oracle'])} | {r['oracle_rule']} "
-            f"| {_fmt(r['textbook'])} | {r['ours'] - r['oracle']:+.3f} |"
+            f"| {_fmt(r['textbook'])} | {_fmt(r.get('ceiling', float('nan')))} "
+            f"| {r['ours'] - r['oracle']:+.3f} |"
         )
         if loo:
             line += f" {_fmt(loo_map.get((r['scene'], r['target']), float('nan')))} |"
@@ -287,7 +264,10 @@ def markdown(rows: list[dict], loo: list[dict] | None) -> str:
 
 def summary(rows: list[dict], loo_map: Mapping[tuple[str, str], float]) -> str:
     """Per target: mean of each column over scenes, and the worst scene against the oracle."""
-    head = "| target | scenes | mean ours | mean oracle | mean textbook | worst (ours - oracle) |"
+    head = (
+        "| target | scenes | mean ours | mean oracle | mean textbook | mean ceiling "
+        "| worst (ours - oracle) |"
+    )
     if loo_map:
         head += " mean ours, left out | worst left out - oracle |"
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
@@ -301,6 +281,7 @@ def summary(rows: list[dict], loo_map: Mapping[tuple[str, str], float]) -> str:
             f"| {t} | {len(rs)} | {np.mean([r['ours'] for r in rs]):.3f} "
             f"| {np.mean([r['oracle'] for r in rs]):.3f} "
             f"| {np.mean(book) if book else float('nan'):.3f} ({len(book)}) "
+            f"| {np.mean([r.get('ceiling', float('nan')) for r in rs]):.3f} "
             f"| {worst['ours'] - worst['oracle']:+.3f} ({worst['scene']}) |"
         )
         if loo_map:
