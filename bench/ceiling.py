@@ -62,16 +62,18 @@ def _log_density(x: np.ndarray, side: np.ndarray) -> np.ndarray:
 def ceiling(scene: Scene) -> dict[str, float]:
     """Per target with labelled positives and negatives: the label-fitted Gaussian's best IoU."""
     x, lab = _log_features(scene)
+    # One Gaussian per labelled class (of at least two pixels), fitted once for every target.
+    sizes = {int(c): int(n) for c, n in zip(*np.unique(lab, return_counts=True), strict=True)}
+    density = {c: _log_density(x, lab == c) for c, n in sizes.items() if n >= 2}
     out = {}
     for target in TARGETS:
-        pos = lab == LABEL_CODES[target]
-        if pos.sum() < 2 or (~pos).sum() < 2:
+        code = LABEL_CODES[target]
+        others = [c for c in density if c != code]
+        if code not in density or not others:
             continue
-        # The other side is several classes: one Gaussian each, weighted by its pixel count.
-        others = [lab == code for code in np.unique(lab[~pos]) if (lab == code).sum() >= 2]
+        # The other side is several classes: a mixture weighted by their pixel counts.
         rest = np.logaddexp.reduce(
-            [np.log(m.sum()) + _log_density(x, m) for m in others], axis=0
-        ) - np.log(sum(m.sum() for m in others))
-        ratio = _log_density(x, pos) - rest
-        out[target] = best_threshold(ratio, pos)[0]
+            [np.log(sizes[c]) + density[c] for c in others], axis=0
+        ) - np.log(sum(sizes[c] for c in others))
+        out[target] = best_threshold(density[code] - rest, lab == code)[0]
     return out
