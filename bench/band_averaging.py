@@ -22,8 +22,8 @@ import rasterio
 from bench.quality import score_scene
 from bench.scenes import Scene, all_scenes
 from spex.engine.backends.spectral.params import SpectralParams
-from spex.engine.raster.bands import SPECTROMETER_BANDS, described_bands, wavelength_nm
-from spex.engine.raster.roles import ROLE_CENTERS_NM
+from spex.engine.raster.bands import SPECTROMETER_BANDS, resolve_band_mapping, wavelength_nm
+from spex.engine.raster.raster_source import band_descriptions
 
 #: Sentinel-2A MSI bands (nm, the ends of the nominal width) standing for each feature role.
 MSI_WIDTHS_NM: dict[str, tuple[float, float]] = {
@@ -38,28 +38,25 @@ MSI_WIDTHS_NM: dict[str, tuple[float, float]] = {
 ROLES = ",".join(MSI_WIDTHS_NM)
 
 
-def _wavelengths(src: rasterio.DatasetReader) -> np.ndarray:
-    """Each band's wavelength in nm (NaN for a bad or undescribed band), as the engine reads it."""
-    tags = [src.tags(i) for i in range(1, src.count + 1)]
-    out = [wavelength_nm(d) if d else None for d in described_bands(src.descriptions, tags)]
-    return np.array([np.nan if w is None else w for w in out])
-
-
 def seven_bands(image: Path, mode: str, out: Path) -> dict[str, int]:
-    """Write the seven role bands of `image` to `out`: the nearest band ("pick") or the mean of
-    the bands inside each MSI width ("average"); returns how many bands each role used."""
+    """Write the seven role bands of `image` to `out`: the band the engine picks ("pick") or
+    the mean of the bands inside each MSI width ("average"); returns how many bands each role
+    used."""
     with rasterio.open(image) as src:
-        wl = _wavelengths(src)
+        descriptions = band_descriptions(src)  # as the engine reads them
+        picked = resolve_band_mapping(src.count, descriptions)
         nodata = src.nodata
         data = src.read().astype(np.float32)
         profile = src.profile
         scale, offset = src.scales[0], src.offsets[0]
+    found = [wavelength_nm(d) if d else None for d in descriptions]
+    wl = np.array([np.nan if w is None else w for w in found])  # NaN: bad or undescribed
     data[data == nodata] = np.nan
     layers, used = [], {}
     for role, (lo, hi) in MSI_WIDTHS_NM.items():
         inside = np.flatnonzero((wl >= lo) & (wl <= hi))
         if mode == "pick" or len(inside) == 0:
-            inside = np.array([int(np.nanargmin(np.abs(wl - ROLE_CENTERS_NM[role])))])
+            inside = np.array([picked.index_of(role)])
         used[role] = len(inside)
         layers.append(np.mean(data[inside], axis=0))  # NaN where any of them is nodata
     stack = np.stack(layers)
@@ -79,7 +76,8 @@ def spectrometer_scenes() -> list[Scene]:
         with rasterio.open(scene.rasters[0][0]) as src:
             if src.count <= SPECTROMETER_BANDS:
                 continue
-            if np.isfinite(_wavelengths(src)).sum() > SPECTROMETER_BANDS:
+            known = [d for d in band_descriptions(src) if d and wavelength_nm(d) is not None]
+            if len(known) > SPECTROMETER_BANDS:
                 found.append(scene)
     return found
 
