@@ -101,21 +101,21 @@ def apply_water_veto(
     """Remove the built-up probability of water-like pixels from `probs` (K, ...) in place and
     renormalise the other classes; returns the vetoed mask.
 
-    Only the vetoed pixels are touched (a few per cent of a scene): the rest keep their bytes.
+    Only the vetoed pixels change: every class is divided in place where the veto holds (a
+    masked ufunc over the whole array, the same float32 division per pixel as on the vetoed
+    pixels alone, without gathering and scattering them), and the rest keep their bytes.
     """
     vetoed = water_like(veto, bands)
-    at = np.flatnonzero(vetoed)
-    if at.size == 0:
+    if not vetoed.any():
         return vetoed
-    flat = probs.reshape(probs.shape[0], -1)
-    if not np.shares_memory(flat, probs):
-        raise ValueError("apply_water_veto needs C-contiguous probabilities (predict_proba's)")
-    sub = flat[:, at]
-    rest = np.float32(1.0) - sub[veto.builtup]
+    builtup = probs[veto.builtup]
+    rest = np.float32(1.0) - builtup
     # Where built-up held (nearly) all the mass, no other class explains the pixel: "other".
     empty = rest < np.float32(1e-6)
-    sub /= np.where(empty, np.float32(1.0), rest)
-    sub[veto.builtup] = 0.0
-    sub[veto.other, empty] = 1.0
-    flat[:, at] = sub
+    denominator = np.where(empty, np.float32(1.0), rest)
+    for k in range(probs.shape[0]):
+        if k != veto.builtup:
+            np.divide(probs[k], denominator, out=probs[k], where=vetoed)
+    np.copyto(builtup, np.float32(0.0), where=vetoed)
+    np.copyto(probs[veto.other], np.float32(1.0), where=vetoed & empty)
     return vetoed
