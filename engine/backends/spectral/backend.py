@@ -19,6 +19,7 @@ from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
 from .detectable import undetectable
 from .evidence import evidence_names
+from .margins import MARGIN_HALO, grow_margins, margin_class_indexes
 from .params import SpectralParams
 from .scene_model import (
     SCENE_CLASSES,
@@ -61,8 +62,15 @@ class SpectralBackend(Backend):
 
     @property
     def halo(self) -> int:
-        """The context a tile needs for exact results: the smoothing radius."""
-        return self.smoothing_radius
+        """The context a tile needs for exact results: the smoothing radius, and one pixel
+        more where cloud or snow margins are grown (`margins`)."""
+        return self.smoothing_radius + (MARGIN_HALO if self._margin_classes() else 0)
+
+    def _margin_classes(self) -> tuple[int, ...]:
+        """The asked cloud and snow classes whose margins join them (none before `prepare`)."""
+        if self.model is None or self.params.margin_probability >= 0.5:
+            return ()
+        return margin_class_indexes(self.model.classes, self._lut)
 
     @property
     def evidence_names(self) -> tuple[str, ...]:
@@ -123,9 +131,10 @@ class SpectralBackend(Backend):
         return _bands_read(feature_roles(roles), evidence_names(plan.targets, roles))
 
     def predict(self, bands: dict[str, np.ndarray], window: Window | None = None) -> TilePrediction:
-        """Class probabilities, smoothed, then the most probable class per pixel.
+        """Class probabilities, smoothed, then the most probable class per pixel, and the
+        margins of asked cloud and snow (`margins`).
 
-        Per pixel and tile-exact, so `window` is not needed.
+        Tile-exact given the `halo`, so `window` is not needed.
         """
         assert self.model is not None, "prepare() must run first"
         probs = predict_proba(self.model, bands)
@@ -135,6 +144,9 @@ class SpectralBackend(Backend):
             probs = smooth_probabilities(probs, self.smoothing_radius)
         best, confidence = top_class(probs)
         nodata = np.isnan(confidence)
+        margins = self._margin_classes()
+        if margins:
+            grow_margins(best, confidence, probs, nodata, margins, self.params.margin_probability)
         if self._land_undivided:
             # Built-up or bare soil, the scene cannot say which: half the confidence.
             confidence = np.where(self._halved[best], confidence * np.float32(0.5), confidence)
@@ -167,6 +179,14 @@ class SpectralBackend(Backend):
                 "Built-up and bare soil could not be told apart in this scene: the "
                 "non-vegetated land is returned for either, at half its confidence; check it "
                 "against the imagery before trusting the split."
+            )
+        margins = [self.model.classes[k] for k in self._margin_classes()]
+        if margins:
+            why = {"cloud": "thin cloud edges", "snow": "patchy snow"}
+            notes.append(
+                f"{' and '.join(margins)} margins: a pixel beside {' or '.join(margins)} whose "
+                f"own probability of it is at least {self.params.margin_probability:g} joins it "
+                f"({', '.join(why[m] for m in margins)})"
             )
         if not self._calibrated:
             notes.append(

@@ -43,6 +43,11 @@ class SpectralParams:
     #: candidates whose median blue/red is below this are not cloud.
     cloud_min_blue_red: float = 0.9
 
+    #: Cloud and snow margins (``margins``): a pixel beside a cloud or snow pixel joins it when
+    #: its own probability of that class is at least this (0.5 or more: never, as the most
+    #: probable class is then that class already).
+    margin_probability: float = 0.3
+
     #: Haze (HOT) cloud seeds: the same test, with this factor.
     haze_contrast: float = 1.6
     #: Hazy pixels stay out of the land seeds, unless the haze failed the contrast test and
