@@ -24,11 +24,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import ndimage
 
 #: The classes whose margins join them.
 MARGIN_CLASSES = ("cloud", "snow")
 #: Extra halo (pixels) the margins need beyond the smoothing's.
 MARGIN_HALO = 1
+_EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
 
 
 def margin_class_indexes(classes: Sequence[str], lut: np.ndarray) -> tuple[int, ...]:
@@ -37,16 +39,9 @@ def margin_class_indexes(classes: Sequence[str], lut: np.ndarray) -> tuple[int, 
 
 
 def touches(mask: np.ndarray) -> np.ndarray:
-    """Pixels with at least one of their 8 neighbours in `mask` (2-D bool); outside is False."""
-    h, w = mask.shape
-    padded = np.zeros((h + 2, w + 2), dtype=bool)
-    padded[1:-1, 1:-1] = mask
-    out = np.zeros((h, w), dtype=bool)
-    for dy in range(3):
-        for dx in range(3):
-            if dy != 1 or dx != 1:
-                out |= padded[dy : dy + h, dx : dx + w]
-    return out
+    """Pixels outside `mask` (2-D bool) with at least one of their 8 neighbours in it; beyond
+    the array counts as outside."""
+    return ndimage.binary_dilation(mask, structure=_EIGHT_NEIGHBOURS) & ~mask
 
 
 def grow_margins(
