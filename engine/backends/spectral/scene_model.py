@@ -163,17 +163,18 @@ def fit_scene_model(
             "the spectral backend needs at least one of the bands blue, green, red, nir; "
             "set the band roles with --bands or --sensor"
         )
-    arrays = {r: np.asarray(v, dtype=np.float64).ravel() for r, v in sample.items()}
-    ok = np.ones(len(arrays[roles[0]]), dtype=bool)
-    for v in arrays.values():
+    flat = {r: np.asarray(v).ravel() for r, v in sample.items()}
+    ok = np.ones(len(flat[roles[0]]), dtype=bool)
+    for v in flat.values():
         ok &= np.isfinite(v)
-    arrays = {r: v[ok] for r, v in arrays.items()}
-    n = int(ok.sum())
+    kept = np.flatnonzero(ok)
+    n = len(kept)
     if n < 50:
         raise BandError(f"only {n} valid pixels in the raster sample; the input is mostly nodata")
     if n > MAX_FIT_PIXELS:
-        keep = np.sort(np.random.default_rng(_SEED).choice(n, MAX_FIT_PIXELS, replace=False))
-        arrays = {r: v[keep] for r, v in arrays.items()}
+        kept = kept[np.sort(np.random.default_rng(_SEED).choice(n, MAX_FIT_PIXELS, replace=False))]
+    # Only the kept pixels are converted: the sample can be millions of pixels per band.
+    arrays = {r: v[kept].astype(np.float64) for r, v in flat.items()}
     offsets = dark_offsets(arrays, calibrated)
     corrected = {r: np.maximum(v - offsets[r], FLOOR) for r, v in arrays.items()}
     seeds = select_seeds(corrected, calibrated, params or SpectralParams())
