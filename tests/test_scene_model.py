@@ -126,6 +126,29 @@ def test_fit_is_deterministic_and_prediction_tile_independent(s2_scene):
     assert part.tobytes() == whole[:, 37:211, 55:390].tobytes()
 
 
+def test_fit_ignores_invalid_sample_pixels_and_subsamples_the_valid_ones(s2_scene, monkeypatch):
+    # The fit keeps the finite pixels, then a fixed-seed subsample of them: a sample with NaN
+    # pixels mixed in is fitted as the sample without them, also on the subsampling path.
+    rasterio = pytest.importorskip("rasterio")
+    with rasterio.open(s2_scene) as src:
+        data = src.read(window=((0, 200), (0, 300))).astype(np.float32) / 10000.0
+    clean = {r: data[i].ravel() for i, r in enumerate(S2_ROLES)}
+    n = len(clean["blue"])
+    holes = np.zeros(n + 500, dtype=bool)
+    holes[np.random.default_rng(1).choice(n + 500, 500, replace=False)] = True
+    dirty = {}
+    for r, v in clean.items():
+        full = np.full(n + 500, np.nan, dtype=np.float32)
+        full[~holes] = v
+        dirty[r] = full
+    monkeypatch.setattr(scene_model, "MAX_FIT_PIXELS", n // 3)
+    fitted = fit_scene_model(dirty, True)
+    assert fitted.to_dict() == fit_scene_model(clean, True).to_dict()
+    assert np.array_equal(fitted.means, fit_scene_model(clean, True).means)
+    monkeypatch.setattr(scene_model, "MAX_FIT_PIXELS", n // 2)
+    assert not np.array_equal(fit_scene_model(clean, True).means, fitted.means)
+
+
 def _windowed_smooth(probs: np.ndarray, split: int, radius: int, halo: int) -> np.ndarray:
     """Smooth two column windows with a halo separately and stitch their cores."""
     w = probs.shape[2]
