@@ -80,7 +80,7 @@ def test_batch_matches_single_runs_and_isolates_a_corrupt_scene(
         "--prompt", PROMPT, "--out", out, "--scheduler", cluster.address, "--quiet",
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
-    assert "3 done" in done.stdout and "1 failed" in done.stdout
+    assert "3 done" in done.stdout and "1 failed" in done.stdout, done.stderr
     error_lines = [line for line in done.stderr.splitlines() if "corrupt" in line]
     assert len(error_lines) == 1 and "Traceback" not in done.stderr
     for name, reference in single_runs.items():

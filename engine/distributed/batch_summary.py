@@ -7,11 +7,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from osgeo import ogr, osr
+from osgeo import gdal, ogr, osr
 
 from ..passes.geodesy import layer_reference
 from ..passes.vectorize import LAYER_NAME
 
+gdal.UseExceptions()
 ogr.UseExceptions()
 osr.UseExceptions()
 
@@ -26,7 +27,7 @@ def write_summary(scenes: Sequence[tuple[str, Path]], path: Path) -> tuple[str, 
     no scene has a CRS (the layer then has the undefined Cartesian reference, srs_id -1).
     """
     layers = [(name, folder / "features.gpkg") for name, folder in scenes]
-    sources = [(name, ogr.Open(str(gpkg))) for name, gpkg in layers]
+    sources = [(name, _open_finished(gpkg)) for name, gpkg in layers]
     placed = [(name, source) for name, source in sources if _has_crs(source)]
     left_out: tuple[str, ...] = ()
     if placed:  # else no scene has a CRS: all are gathered, in pixel coordinates
@@ -58,7 +59,20 @@ def write_summary(scenes: Sequence[tuple[str, Path]], path: Path) -> tuple[str, 
     return left_out
 
 
-def _has_crs(source: ogr.DataSource) -> bool:
+def _open_finished(gpkg: Path) -> gdal.Dataset:
+    """A finished scene's GeoPackage, opened in SQLite's immutable mode.
+
+    The file was closed before its folder was moved in, and nothing writes it afterwards:
+    immutable mode reads it without SQLite's locks and without looking for a journal to roll
+    back. A plain read-only open failed here once ("attempt to write a readonly database", in
+    one of five runs of the test suite, not reproduced in 13 more; the cause was not found):
+    SQLite's error when it would have to roll back a journal, which a read-only connection
+    cannot do.
+    """
+    return gdal.OpenEx(str(gpkg), gdal.OF_VECTOR | gdal.OF_READONLY, open_options=["IMMUTABLE=YES"])
+
+
+def _has_crs(source: gdal.Dataset) -> bool:
     """Whether a scene's regions carry a real CRS: GeoPackage srs_id 0 and -1 are the
     specification's undefined ones, which GDAL gives a layer written without a CRS."""
     result = source.ExecuteSQL(
