@@ -320,7 +320,9 @@ def main(argv: Iterable[str] | None = None) -> None:
         "of processing baseline 04.00 and later store them)",
     )
     parser.add_argument("--scene", action="append", help="only these scenes (repeatable)")
-    parser.add_argument("--loo", action="store_true", help="leave-one-scene-out check of TUNED")
+    # One leave-one-out check per run: --loo's joint grid or one value's choices, not both.
+    loo_kind = parser.add_mutually_exclusive_group()
+    loo_kind.add_argument("--loo", action="store_true", help="leave-one-scene-out check of TUNED")
     parser.add_argument(
         "--set",
         action="append",
@@ -328,7 +330,7 @@ def main(argv: Iterable[str] | None = None) -> None:
         metavar="NAME=VALUE",
         help="score with this SpectralParams value instead of the default (repeatable)",
     )
-    parser.add_argument(
+    loo_kind.add_argument(
         "--loo-param",
         metavar="NAME=V1,V2,...",
         help="leave-one-scene-out check of this one SpectralParams value over these choices, "
