@@ -1,22 +1,34 @@
-"""Built-up is never water-like (`backends/spectral/water_veto.py`): on real spyndex pixels
-and their linear mixtures, and on Sen1Floods11's hand-labelled flood chip."""
+"""Built-up is never water-like nor darker than built surfaces
+(`backends/spectral/water_veto.py`): on real spyndex pixels and their linear mixtures,
+earthlib's spectral library, Sen1Floods11's hand-labelled flood chip and RStoolbox's Porto
+Trombetas scene."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bench.extra_scenes import prepare_extra_scenes
+from bench.extra_scenes import mirror_path, prepare_extra_scenes
 from bench.flood_scene import sen1floods11_mirror
+from bench.impervious_floor import BAND_RANGES_UM, ROLE_SETS, brightest_band, read_library
+from bench.more_scenes import RSTOOLBOX_REPO
 from bench.quality import score_scene
 from bench.scenes import SCENES, extra_scenes
 from spex.engine.backends.spectral import backend as spectral_backend
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import fit_scene_model, predict_proba
 from spex.engine.backends.spectral.seeds import WATER_MARGIN
-from spex.engine.backends.spectral.water_veto import apply_water_veto, water_veto
+from spex.engine.backends.spectral.water_veto import (
+    IMPERVIOUS_DARK_MAX,
+    apply_water_veto,
+    darker_than_built,
+    water_like,
+    water_veto,
+)
 from spex.engine.indices import compute_index
 from spex.engine.pipeline import extract
 from spex.engine.reports.run_facts import ExtractionRequest
@@ -63,7 +75,9 @@ def test_vetoed_pixels_leave_built_up_and_the_others_keep_their_bytes(spyndex_pi
     vetoed = apply_water_veto(veto, probs, rows)[0]
     b = model.classes.index("builtup")
     mndwi = compute_index("MNDWI", rows)[0]
-    assert vetoed.any() and np.all(mndwi[vetoed] > veto.index_min)
+    wet = water_like(veto, rows)[0]
+    assert np.array_equal(vetoed, wet | darker_than_built(veto, rows)[0])
+    assert wet.any() and np.all(mndwi[wet] > veto.index_min)
     assert np.all(probs[b, 0, vetoed] == 0)
     np.testing.assert_allclose(probs[:, 0, vetoed].sum(axis=0), 1.0, rtol=1e-5)
     assert np.array_equal(probs[:, 0, ~vetoed], before[:, 0, ~vetoed])
@@ -74,20 +88,80 @@ def test_vetoed_pixels_leave_built_up_and_the_others_keep_their_bytes(spyndex_pi
     assert np.array_equal(np.concatenate(split), vetoed)
 
 
+def test_pixels_darker_than_built_surfaces_give_their_built_up_probability_to_water(
+    spyndex_pixels,
+):
+    bands = _scene_with_flooded_land(spyndex_pixels)
+    # River margins: clear water with a tenth to a quarter of a roof's spectrum in the pixel.
+    w, u = spyndex_pixels["Water"], spyndex_pixels["Urban"]
+    n = min(len(w["red"]), len(u["red"]))
+    share = np.linspace(0.1, 0.25, n)
+    margin = {r: (1 - share) * w[r][:n] + share * u[r][:n] for r in REFLECTIVE}
+    bands = {r: np.concatenate([bands[r], margin[r]]) for r in REFLECTIVE}
+    model = fit_scene_model(bands, calibrated=True)
+    veto = water_veto(model, SpectralParams())
+    assert veto.dark_roles == ("nir", "swir1", "swir2")
+    assert "darker than any built surface" in veto.describe()
+    rows = {r: v[None, :].astype(np.float32) for r, v in bands.items()}
+    dark = darker_than_built(veto, rows)[0]
+    infrared = np.stack([rows[r][0] for r in ("nir", "swir1", "swir2")])
+    assert np.array_equal(dark, (infrared < IMPERVIOUS_DARK_MAX).all(axis=0))
+    assert dark[-n:].any() and not dark[-n:].all()  # the veto reads the pixel, not the mix
+    before = predict_proba(model, rows)
+    probs = before.copy()
+    changed = apply_water_veto(veto, probs, rows)[0]
+    b, wt = model.classes.index("builtup"), model.classes.index("water")
+    moved = dark & ~water_like(veto, rows)[0]  # dark only: the mass goes to water, unscaled
+    assert changed[dark].all() and np.all(probs[b, 0, dark] == 0)
+    np.testing.assert_allclose(
+        probs[wt, 0, moved], before[wt, 0, moved] + before[b, 0, moved], rtol=1e-6
+    )
+    others = [k for k in range(len(model.classes)) if k not in (b, wt)]
+    assert np.array_equal(probs[others][:, 0, moved], before[others][:, 0, moved])
+    # The DN form of the same scene has no veto: reflectance limits mean nothing there.
+    dn = fit_scene_model({r: v * 250 for r, v in bands.items()}, calibrated=False)
+    assert water_veto(dn, SpectralParams()) is None
+
+
+def test_the_darkness_limit_is_below_built_surfaces_in_earthlib(sample_data):
+    library = read_library(
+        sample_data["earthlib_hdr"], sample_data["earthlib_sli"], sample_data["earthlib_csv"]
+    )
+    impervious = library.kind == "impervious"
+    assert impervious.sum() == 888 and len(library.spectra) == 7261
+    for sensor, ranges in BAND_RANGES_UM.items():
+        for roles in ROLE_SETS:
+            top = brightest_band(library, ranges, roles)
+            # At most 1.5 % of the measured roofs, roads and pavements are this dark...
+            assert np.mean(top[impervious] < IMPERVIOUS_DARK_MAX) <= 0.015, (sensor, roles)
+            # ... and no soil, sand or canopy: the veto only ever takes water and shade.
+            for cover in ("soil", "sand", "canopy"):
+                assert top[library.cover == cover].min() > IMPERVIOUS_DARK_MAX, (sensor, cover)
+
+
+def _needs_mirror(repo: str, path: Path, env_name: str):
+    """Skip where the public repository an extra scene is built from is not mirrored here."""
+    return pytest.mark.skipif(
+        not path.exists(),
+        reason=f"no mirror of {repo} at {path} (set {env_name} to a bare clone of it)",
+    )
+
+
+def _explanation_of(name: str, out: Path) -> str:
+    """The explanation of "extract water" on the extra scene `name`, built from its mirror."""
+    folders = prepare_extra_scenes(SCENES, [name])
+    assert folders
+    result = extract(ExtractionRequest(folders[0] / "image.tif", "extract water", out))
+    return (result.out_dir / "explanation.md").read_text(encoding="utf-8")
+
+
 NAME = "sen1floods11_s2_spain"
 
 
-@pytest.mark.skipif(
-    not sen1floods11_mirror().exists(),
-    reason=f"no mirror of cloudtostreet/Sen1Floods11 at {sen1floods11_mirror()} (set "
-    "SPEX_SEN1FLOODS11_MIRROR to a bare clone of it)",
-)
+@_needs_mirror("cloudtostreet/Sen1Floods11", sen1floods11_mirror(), "SPEX_SEN1FLOODS11_MIRROR")
 def test_flooded_fields_are_water_not_built_up(monkeypatch, tmp_path):
     # Measured (bench/quality): flood chip water 0.683 without the veto, 0.755 with it.
-    folders = prepare_extra_scenes(SCENES, [NAME])
-    assert folders
-    result = extract(ExtractionRequest(folders[0] / "image.tif", "extract water", tmp_path / "o"))
-    explanation = (result.out_dir / "explanation.md").read_text(encoding="utf-8")
+    explanation = _explanation_of(NAME, tmp_path / "o")
     assert "never built-up" in explanation
     # The share it moved is measured on the global sample: the flood's fields, a few per cent.
     share = float(re.search(r"\(([0-9.]+)% of the sampled pixels moved", explanation).group(1))
@@ -99,3 +173,34 @@ def test_flooded_fields_are_water_not_built_up(monkeypatch, tmp_path):
     water = {name: next(r for r in rows if r["target"] == "water")
              for name, rows in (("with", with_veto), ("without", without))}  # fmt: skip
     assert water["with"]["ours"] >= water["without"]["ours"] + 0.04, water
+
+
+PORTO = "rstoolbox_s2_amazon"
+
+
+@_needs_mirror(
+    RSTOOLBOX_REPO,
+    mirror_path(RSTOOLBOX_REPO, "SPEX_RSTOOLBOX_MIRROR"),
+    "SPEX_RSTOOLBOX_MIRROR",
+)
+def test_a_dark_river_margin_is_water_not_the_town(monkeypatch, tmp_path):
+    # Measured (bench/quality): Porto Trombetas water 0.812 and built-up 0.719 without the
+    # darkness rule, 0.994 and 0.798 with it.
+    assert "darker than any built surface" in _explanation_of(PORTO, tmp_path / "o")
+    scene = next(s for s in extra_scenes() if s.name == PORTO)
+    with_rule = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
+    monkeypatch.setattr(
+        spectral_backend, "apply_water_veto", _without_darkness(spectral_backend.apply_water_veto)
+    )
+    without = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
+    assert with_rule["water"] >= without["water"] + 0.1, (with_rule, without)
+    assert with_rule["builtup"] >= without["builtup"] + 0.04, (with_rule, without)
+
+
+def _without_darkness(apply):
+    """`apply_water_veto` with the darkness rule switched off (no dark bands)."""
+
+    def wrapped(veto, probs, bands):
+        return apply(replace(veto, dark_roles=()), probs, bands)
+
+    return wrapped

@@ -18,6 +18,15 @@ Without a SWIR band, NDWI (green against NIR, which water absorbs as well) stand
 scene's NDWI threshold: the four-band versions of the benchmark (``--groups rgbn``) move one
 row, ukis S2 water 0.193 -> 0.208.
 
+Nor is built-up darker than built surfaces are: a pixel below ``IMPERVIOUS_DARK_MAX`` in NIR
+and in every SWIR band the raster has is darker there than 98.8 % of the 888 impervious spectra
+(asphalt, roofs, concrete, paint, metal) of the earthlib spectral library (98.6 % in NIR alone;
+``bench/impervious_floor.py``), and than all of its soils, sands and canopies: open water (a
+river's dark margin) or shade. Its built-up probability
+goes to the water class, which the scene classifier fitted on the scene's clear water alone.
+Measured: Porto Trombetas water 0.812 -> 0.993 and built-up 0.719 -> 0.798; no other row of the
+benchmark moves (``docs/benchmarks.md``, "Darker than any built surface").
+
 Per pixel and elementwise, so tile-exact like the rest of the prediction.
 """
 
@@ -32,6 +41,14 @@ from .params import SpectralParams
 from .scene_model import SceneModel
 from .seeds import WATER_MARGIN, WATER_NDVI_MARGIN
 
+#: Reflectance below which, in NIR and every SWIR band, no built surface is: the 1st percentile
+#: of the brightest of those bands over earthlib 1.1.0's 888 impervious spectra is 0.045-0.048
+#: (Sentinel-2's and Landsat's band ranges; ``tests/test_water_veto.py`` checks it). At 0.1
+#: cloud shadows and dark land join the water (ukis S2 water -0.124, dev S2 -0.088).
+IMPERVIOUS_DARK_MAX = 0.05
+#: The infrared bands the darkness test reads, where the raster has them.
+DARK_ROLES = ("nir", "swir1", "swir2")
+
 
 @dataclass(frozen=True)
 class WaterVeto:
@@ -44,14 +61,23 @@ class WaterVeto:
     ndvi_max: float
     index: str = "MNDWI"  # or NDWI without a SWIR band
     dark_band: str = "swir1"  # the band water absorbs: swir1 (MNDWI) or nir (NDWI)
+    water: int = -1  # index of the water class: takes the built-up probability of dark pixels
+    dark_roles: tuple[str, ...] = ()  # bands all below IMPERVIOUS_DARK_MAX: not built-up
 
     def describe(self) -> str:
         """The rule in words, for the explanation."""
-        return (
+        text = (
             f"water-like pixels ({self.index} > {self.index_min:.3f}, "
             f"NDVI < {self.ndvi_max:.3f}) are never built-up: they go to their next most "
             "probable class"
         )
+        if self.dark_roles:
+            text += (
+                f"; pixels darker than any built surface ({', '.join(self.dark_roles)} all "
+                f"below {IMPERVIOUS_DARK_MAX:g} reflectance) are not built-up either: their "
+                "built-up probability goes to water"
+            )
+        return text
 
 
 def water_veto(model: SceneModel, params: SpectralParams) -> WaterVeto | None:
@@ -74,6 +100,8 @@ def water_veto(model: SceneModel, params: SpectralParams) -> WaterVeto | None:
         ndvi_max=th["NDVI"] - WATER_NDVI_MARGIN,
         index=index,
         dark_band=dark,
+        water=classes.index("water"),
+        dark_roles=tuple(r for r in DARK_ROLES if r in model.roles),
     )
 
 
@@ -95,20 +123,37 @@ def water_like(veto: WaterVeto, bands: Mapping[str, np.ndarray]) -> np.ndarray:
     return out
 
 
+def darker_than_built(veto: WaterVeto, bands: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Pixels below `IMPERVIOUS_DARK_MAX` in every band of `veto.dark_roles` (none without
+    them); NaN is never dark."""
+    if not veto.dark_roles:
+        return np.zeros(np.shape(bands[veto.dark_band]), dtype=bool)
+    limit = np.float32(IMPERVIOUS_DARK_MAX)
+    out = np.asarray(bands[veto.dark_roles[0]], dtype=np.float32) < limit
+    for role in veto.dark_roles[1:]:
+        out &= np.asarray(bands[role], dtype=np.float32) < limit
+    return out
+
+
 def apply_water_veto(
     veto: WaterVeto, probs: np.ndarray, bands: Mapping[str, np.ndarray]
 ) -> np.ndarray:
-    """Remove the built-up probability of water-like pixels from `probs` (K, ...) in place and
-    renormalise the other classes; returns the vetoed mask.
+    """Move the built-up probability of dark pixels to water, and remove that of water-like
+    pixels from `probs` (K, ...) in place, renormalising the other classes; returns the mask
+    of the pixels changed.
 
-    Only the vetoed pixels change: every class is divided in place where the veto holds (a
-    masked ufunc over the whole array, the same float32 division per pixel as on the vetoed
-    pixels alone, without gathering and scattering them), and the rest keep their bytes.
+    Only those pixels change: each class is updated in place where a rule holds (a masked
+    ufunc over the whole array, the same float32 operation per pixel as on those pixels alone,
+    without gathering and scattering them), and the rest keep their bytes.
     """
+    builtup = probs[veto.builtup]
+    dark = darker_than_built(veto, bands)
+    if dark.any():
+        np.add(probs[veto.water], builtup, out=probs[veto.water], where=dark)
+        np.copyto(builtup, np.float32(0.0), where=dark)
     vetoed = water_like(veto, bands)
     if not vetoed.any():
-        return vetoed
-    builtup = probs[veto.builtup]
+        return vetoed | dark
     rest = np.float32(1.0) - builtup
     # Where built-up held (nearly) all the mass, no other class explains the pixel: "other".
     empty = rest < np.float32(1e-6)
@@ -118,4 +163,4 @@ def apply_water_veto(
             np.divide(probs[k], denominator, out=probs[k], where=vetoed)
     np.copyto(builtup, np.float32(0.0), where=vetoed)
     np.copyto(probs[veto.other], np.float32(1.0), where=vetoed & empty)
-    return vetoed
+    return vetoed | dark
