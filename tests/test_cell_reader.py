@@ -1,6 +1,6 @@
-"""Tile reads assembled from cells decoded once, and the sample read in threads, give the bytes
-of direct reads, on the real Sentinel-2 scene (tiled and striped, compressed), with halos,
-extents and edge tiles."""
+"""Tile reads assembled from cells decoded once, and the sample read in threads or by direct
+I/O, give the bytes of direct reads, on the real Sentinel-2 scene (tiled and striped,
+compressed and not), with halos, extents and edge tiles."""
 
 from __future__ import annotations
 
@@ -66,16 +66,45 @@ def test_parallel_sample_read_gives_the_sequential_bytes(
     layouts: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The global sample is read by several threads, each with its own handle: same bytes."""
-    from spex.engine.raster import raster_source
+    from spex.engine.raster import decimated_read
 
     with rasterio.open(layouts["tiled"]) as dataset:
-        monkeypatch.setattr(raster_source, "SAMPLE_CHUNK", 128)  # many chunk rows to share out
-        monkeypatch.setattr(raster_source, "default_read_threads", lambda: 3)
-        parallel, step = raster_source._read_decimated(dataset, [2, 3, 8], 50_000)
-        monkeypatch.setattr(raster_source, "default_read_threads", lambda: 1)
-        sequential, _ = raster_source._read_decimated(dataset, [2, 3, 8], 50_000)
+        monkeypatch.setattr(decimated_read, "SAMPLE_CHUNK", 128)  # many chunk rows to share out
+        monkeypatch.setattr(decimated_read, "default_read_threads", lambda: 3)
+        parallel, step = decimated_read.read_decimated(dataset, [2, 3, 8], 50_000)
+        monkeypatch.setattr(decimated_read, "default_read_threads", lambda: 1)
+        sequential, _ = decimated_read.read_decimated(dataset, [2, 3, 8], 50_000)
     assert step > 1 and parallel.shape == sequential.shape
     np.testing.assert_array_equal(parallel, sequential)
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"compress": None, "tiled": True, "blockxsize": 128, "blockysize": 128},
+        {"compress": None, "tiled": False, "blockysize": 8, "interleave": "band"},
+    ],
+    ids=["uncompressed-tiled-pixel", "uncompressed-striped-band"],
+)
+@pytest.mark.parametrize("max_pixels", [50_000, 31_000, 9_750])
+def test_uncompressed_sample_by_direct_io_takes_the_grid_pixels(
+    s2_scene: Path, tmp_path: Path, layout: dict, max_pixels: int
+) -> None:
+    """GDAL's decimated read with direct I/O (uncompressed GeoTIFFs) gives exactly every
+    step-th pixel from step // 2, the last row and column included where their windows would
+    pass the edge (steps 5, 7 and 11 on 768 x 1536: the last row, or the last row, column
+    and corner, read on their own)."""
+    from spex.engine.raster import decimated_read
+
+    path = _copy(s2_scene, tmp_path / "plain.tif", **layout)
+    with rasterio.open(path) as dataset:
+        assert decimated_read._direct_io_applies(dataset)
+        got, step = decimated_read.read_decimated(dataset, [2, 8, 12], max_pixels)
+        whole = dataset.read([2, 8, 12])
+        chunked = decimated_read._read_decimated_chunks(dataset, [2, 8, 12], int(step))
+    phase = int(step) // 2
+    np.testing.assert_array_equal(got, whole[:, phase :: int(step), phase :: int(step)])
+    np.testing.assert_array_equal(got, chunked)
 
 
 def test_a_raster_too_wide_for_the_budget_is_read_window_by_window(

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..backends.base import Backend, TilePrediction
 from ..raster.cell_reader import CellReader
-from ..raster.raster_source import RasterSource, default_read_threads
+from ..raster.decimated_read import default_read_threads
+from ..raster.raster_source import RasterSource
 from ..raster.windows import Tile, TileGrid
 from ..reports.profiling import StageProfile
 

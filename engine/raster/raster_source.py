@@ -8,11 +8,8 @@ value never depends on which window or extent is processed.
 from __future__ import annotations
 
 import math
-import os
-import threading
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from rasterio.windows import Window
 
 from ..errors import InputError
 from .bands import BandMapping, described_bands, resolve_band_mapping
+from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
 from .reflectance import Scaling, resolve_scaling
@@ -34,10 +32,6 @@ SAMPLE_PIXELS = 1_000_000
 #: role bands only: every band of a 1 Mpx sample would be 0.9 GB, and bad bands filled with
 #: nodata would make every pixel nodata.
 MAX_SAMPLED_BANDS = 32
-#: Side of the windows the sample is read in (pixels, rounded to whole blocks). Small windows
-#: keep GDAL's block cache out of the way: 1024 px windows of a 13-band deflate raster read
-#: 5-20 % slower, 2048 px ones overflow the 64 MB cache and decode blocks twice.
-SAMPLE_CHUNK = 512
 
 
 @dataclass(frozen=True)
@@ -174,98 +168,10 @@ class RasterSource:
         """
         sampled = sampled_bands(self.dataset, self.mapping)
         if self._raw_sample is None:
-            self._raw_sample = _read_decimated(self.dataset, sampled, SAMPLE_PIXELS)
+            self._raw_sample = read_decimated(self.dataset, sampled, SAMPLE_PIXELS)
         raw, step = self._raw_sample
         used = [sampled.index(i) for i in self._band_indexes()]
         return _sample_to_roles(self, (raw[used], step))
-
-
-def default_read_threads() -> int:
-    """Threads for the sample read: the usable CPU cores, at most 4."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
-
-
-def sample_chunk_shape(dataset: rasterio.DatasetReader) -> tuple[int, int]:
-    """Rows and columns of the sample's chunks: about `SAMPLE_CHUNK`, whole blocks."""
-    block_h, block_w = dataset.block_shapes[0]
-    return (
-        max(block_h, (SAMPLE_CHUNK // block_h) * block_h),
-        max(block_w, (SAMPLE_CHUNK // block_w) * block_w),
-    )
-
-
-def _read_decimated(
-    dataset: rasterio.DatasetReader,
-    indexes: Sequence[int],
-    max_pixels: int,
-    copy: DecodedCopy | None = None,
-) -> tuple[np.ndarray, float]:
-    """Every `step`-th pixel of every `step`-th row of the whole raster, read in chunks.
-
-    Chunks are whole windows of about `SAMPLE_CHUNK` pixels a side, so each compressed block is
-    decoded once and memory holds one chunk; the sample grid is fixed by the raster alone. With
-    `copy`, every chunk is read whole and stored in it (the copy's bands of `indexes`).
-    """
-    step = max(1, math.ceil(math.sqrt(dataset.width * dataset.height / max_pixels)))
-    phase = step // 2
-    rows = np.arange(phase, dataset.height, step)
-    cols = np.arange(phase, dataset.width, step)
-    out = np.empty((len(indexes), len(rows), len(cols)), dtype=dataset.dtypes[0])
-    # Chunks on the block grid: a compressed block straddling two chunks would be decoded twice.
-    chunk_h, chunk_w = sample_chunk_shape(dataset)
-    kept = None if copy is None else [list(indexes).index(b) for b in copy.bands]
-
-    def read_rows(handle: rasterio.DatasetReader, r0: int) -> None:
-        r_sel = rows[(rows >= r0) & (rows < r0 + chunk_h)]
-        if len(r_sel) == 0 and copy is None:
-            return
-        ri = np.searchsorted(rows, r_sel[0]) if len(r_sel) else 0
-        for c0 in range(0, dataset.width, chunk_w):
-            c_sel = cols[(cols >= c0) & (cols < c0 + chunk_w)]
-            if copy is not None:
-                block = handle.read(
-                    list(indexes), window=copy.chunk_window(r0 // chunk_h, c0 // chunk_w)
-                )
-                copy.write(r0, c0, block if kept == list(range(len(indexes))) else block[kept])
-            elif len(c_sel):
-                window = Window(c0, r0, c_sel[-1] - c0 + 1, r_sel[-1] - r0 + 1)
-                block = handle.read(list(indexes), window=window)
-            if len(c_sel) == 0 or len(r_sel) == 0:
-                continue
-            ci = np.searchsorted(cols, c_sel[0])
-            out[:, ri : ri + len(r_sel), ci : ci + len(c_sel)] = block[:, r_sel - r0][
-                :, :, c_sel - c0
-            ]
-
-    starts = list(range(0, dataset.height, chunk_h))
-    workers = min(len(starts), default_read_threads())
-    georeferenced = dataset.crs is not None or not dataset.transform.is_identity
-    if workers < 2 or not georeferenced or not Path(dataset.name).is_file():
-        for r0 in starts:
-            read_rows(dataset, r0)
-        return out, float(step)
-    # Decoding is most of the sample's cost: chunk rows are read in parallel, each thread with
-    # its own handle (a GDAL dataset must not be shared by threads), into disjoint rows of out.
-    local = threading.local()
-    handles: list[rasterio.DatasetReader] = []
-
-    def read_in_thread(r0: int) -> None:
-        if not hasattr(local, "handle"):
-            local.handle = rasterio.open(dataset.name)
-            handles.append(local.handle)
-        read_rows(local.handle, r0)
-
-    try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spex-sample") as pool:
-            list(pool.map(read_in_thread, starts))
-    finally:
-        for handle in handles:
-            handle.close()
-    return out, float(step)
 
 
 def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) -> Sample:
@@ -381,7 +287,7 @@ def open_source(
             copy = DecodedCopy(
                 decoded_dir, with_role, sample_chunk_shape(dataset), (dataset.height, dataset.width)
             )
-        raw_sample = _read_decimated(dataset, sampled_bands(dataset, mapping), SAMPLE_PIXELS, copy)
+        raw_sample = read_decimated(dataset, sampled_bands(dataset, mapping), SAMPLE_PIXELS, copy)
         stats = raw_percentiles(dataset, raw_sample[0])
         if math.isnan(stats["max"]):
             raise InputError(
