@@ -30,7 +30,7 @@ BAND_RANGES_UM: dict[str, dict[str, tuple[float, float]]] = {
     "Landsat 8/9 OLI": {"nir": (0.851, 0.879), "swir1": (1.566, 1.651), "swir2": (2.107, 2.294)},
     "Landsat 4-7 TM/ETM+": {"nir": (0.76, 0.90), "swir1": (1.55, 1.75), "swir2": (2.08, 2.35)},
 }
-#: The band sets the veto reads: every infrared band the raster has.
+#: Band sets of NIR and SWIR (the veto reads them where a SWIR band is present) and NIR alone.
 ROLE_SETS = (("nir", "swir1", "swir2"), ("nir", "swir1"), ("nir",))
 
 

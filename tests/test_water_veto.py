@@ -121,6 +121,11 @@ def test_pixels_darker_than_built_surfaces_give_their_built_up_probability_to_wa
     # The DN form of the same scene has no veto: reflectance limits mean nothing there.
     dn = fit_scene_model({r: v * 250 for r, v in bands.items()}, calibrated=False)
     assert water_veto(dn, SpectralParams()) is None
+    # Nor does a four-band form get the darkness test (high-resolution shadows): only NDWI's.
+    four = {r: bands[r] for r in ("blue", "green", "red", "nir")}
+    veto4 = water_veto(fit_scene_model(four, calibrated=True), SpectralParams())
+    assert veto4 is not None and veto4.dark_roles == ()
+    assert not darker_than_built(veto4, {r: v[None, :] for r, v in four.items()}).any()
 
 
 def test_the_darkness_limit_is_below_built_surfaces_in_earthlib(sample_data):

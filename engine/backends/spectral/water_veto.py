@@ -20,9 +20,9 @@ row, ukis S2 water 0.193 -> 0.208.
 
 Nor is built-up darker than built surfaces are: a pixel below ``IMPERVIOUS_DARK_MAX`` in NIR
 and in every SWIR band the raster has is darker there than 98.8 % of the 888 impervious spectra
-(asphalt, roofs, concrete, paint, metal) of the earthlib spectral library (98.6 % in NIR alone;
-``bench/impervious_floor.py``), and than all of its soils, sands and canopies: open water (a
-river's dark margin) or shade. Its built-up probability
+(asphalt, roofs, concrete, paint, metal) of the earthlib spectral library
+(``bench/impervious_floor.py``), and than all of its soils, sands and canopies: open water (a
+river's dark margin) or shade. Rasters without a SWIR band get no such test (``DARK_ROLES``). Its built-up probability
 goes to the water class, which the scene classifier fitted on the scene's clear water alone.
 Measured: Porto Trombetas water 0.812 -> 0.993 and built-up 0.719 -> 0.798; no other row of the
 benchmark moves (``docs/benchmarks.md``, "Darker than any built surface").
@@ -46,7 +46,10 @@ from .seeds import WATER_MARGIN, WATER_NDVI_MARGIN
 #: (Sentinel-2's and Landsat's band ranges; ``tests/test_water_veto.py`` checks it). At 0.1
 #: cloud shadows and dark land join the water (ukis S2 water -0.124, dev S2 -0.088).
 IMPERVIOUS_DARK_MAX = 0.05
-#: The infrared bands the darkness test reads, where the raster has them.
+#: The infrared bands the darkness test reads, where the raster has them. Only rasters with a
+#: SWIR band get the test: those are the 10-60 m sensors (Sentinel-2, Landsat, EnMAP) where a
+#: building's shadow is mixed with lit ground; four-band rasters are mostly 0.5-5 m (aerial,
+#: PlanetScope), where a shadow fills whole pixels, dark in NIR, and would become water.
 DARK_ROLES = ("nir", "swir1", "swir2")
 
 
@@ -101,7 +104,11 @@ def water_veto(model: SceneModel, params: SpectralParams) -> WaterVeto | None:
         index=index,
         dark_band=dark,
         water=classes.index("water"),
-        dark_roles=tuple(r for r in DARK_ROLES if r in model.roles),
+        dark_roles=(
+            tuple(r for r in DARK_ROLES if r in model.roles)
+            if {"swir1", "swir2"} & set(model.roles)
+            else ()
+        ),
     )
 
 
