@@ -303,8 +303,8 @@ def ensure_sample_data(root: Path = DEFAULT_ROOT, quiet: bool = True) -> dict[st
     Keys: ``s2_stack`` (13-band GeoTIFF), ``s2_dir``, ``s2_jp2_dir``, ``s2_osm_water`` and
     ``s2_ref`` (GeoPackages), ``lsts_dir``, ``spyndex_json``, ``spyndex_indices_json``,
     ``spyndex_constants_json``, ``earthlib_csv``, ``earthlib_sli`` and ``earthlib_hdr`` (the
-    spectral library), ``data_dir``. Downloads only what is missing; raises ``RuntimeError`` with a one-line reason
-    when the data cannot be had (no network, hash mismatch).
+    spectral library), ``data_dir``. Downloads only what is missing; raises ``RuntimeError``
+    with a one-line reason when the data cannot be had (no network, hash mismatch).
     """
     root = Path(root)
     paths = sample_paths(root)

@@ -3,7 +3,8 @@
 The sample grid depends on the raster alone (its size and `max_pixels`), never on how it is
 read. Compressed rasters are read in chunks of whole blocks, each block decoded once, on several
 threads; uncompressed GeoTIFFs are read by GDAL's nearest-neighbour decimation with direct I/O,
-which fetches the sampled pixels only (the 936 MB benchmark raster: 1.9 s -> 0.2 s).
+which fetches the sampled pixels only (the 936 MB benchmark raster, in the page cache:
+0.47-0.89 s -> 0.19 s; docs/benchmarks.md, "Stop 31").
 """
 
 from __future__ import annotations

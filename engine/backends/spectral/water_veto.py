@@ -22,10 +22,11 @@ Nor is built-up darker than built surfaces are: a pixel below ``IMPERVIOUS_DARK_
 and in every SWIR band the raster has is darker there than 98.8 % of the 888 impervious spectra
 (asphalt, roofs, concrete, paint, metal) of the earthlib spectral library
 (``bench/impervious_floor.py``), and than all of its soils, sands and canopies: open water (a
-river's dark margin) or shade. Rasters without a SWIR band get no such test (``DARK_ROLES``). Its built-up probability
-goes to the water class, which the scene classifier fitted on the scene's clear water alone.
-Measured: Porto Trombetas water 0.812 -> 0.993 and built-up 0.719 -> 0.798; no other row of the
-benchmark moves (``docs/benchmarks.md``, "Darker than any built surface").
+river's dark margin) or shade. Its built-up probability goes to the water class, which the
+scene classifier fitted on the scene's clear water alone. Rasters without a SWIR band get no
+such test (``DARK_ROLES``). Measured: Porto Trombetas water 0.812 -> 0.994 and built-up
+0.719 -> 0.798; no other row of the benchmark moves (``docs/benchmarks.md``, "Darker than any
+built surface").
 
 Per pixel and elementwise, so tile-exact like the rest of the prediction.
 """
@@ -56,15 +57,16 @@ DARK_ROLES = ("nir", "swir1", "swir2")
 @dataclass(frozen=True)
 class WaterVeto:
     """Where the built-up class is vetoed: the water index (MNDWI, else NDWI) above
-    `index_min` and NDVI below `ndvi_max`."""
+    `index_min` and NDVI below `ndvi_max`; and every band of `dark_roles` below
+    `IMPERVIOUS_DARK_MAX`."""
 
     builtup: int  # index of the built-up class in the model's classes
     other: int  # index of the broad "other" class (takes a pixel no other class explains)
+    water: int  # index of the water class: takes the built-up probability of dark pixels
     index_min: float
     ndvi_max: float
     index: str = "MNDWI"  # or NDWI without a SWIR band
     dark_band: str = "swir1"  # the band water absorbs: swir1 (MNDWI) or nir (NDWI)
-    water: int = -1  # index of the water class: takes the built-up probability of dark pixels
     dark_roles: tuple[str, ...] = ()  # bands all below IMPERVIOUS_DARK_MAX: not built-up
 
     def describe(self) -> str:
@@ -99,11 +101,11 @@ def water_veto(model: SceneModel, params: SpectralParams) -> WaterVeto | None:
     return WaterVeto(
         builtup=classes.index("builtup"),
         other=classes.index("other"),
+        water=classes.index("water"),
         index_min=max(th[index], params.builtup_water_floor) + WATER_MARGIN,
         ndvi_max=th["NDVI"] - WATER_NDVI_MARGIN,
         index=index,
         dark_band=dark,
-        water=classes.index("water"),
         dark_roles=(
             tuple(r for r in DARK_ROLES if r in model.roles)
             if {"swir1", "swir2"} & set(model.roles)
