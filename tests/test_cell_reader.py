@@ -121,3 +121,23 @@ def test_a_raster_too_wide_for_the_budget_is_read_window_by_window(
             got, want = reader.read(tile), source.read(tile.read, ("green", "nir"))
             np.testing.assert_array_equal(got["nir"], want["nir"])
         assert reader.cells_held == 0
+
+
+def test_a_raster_with_overviews_is_sampled_from_its_full_resolution(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """A decimated read would take an overview's pixels: an uncompressed GeoTIFF with
+    overviews is sampled by the chunked read, the same grid pixels as without them."""
+    from rasterio.enums import Resampling
+
+    from spex.engine.raster import decimated_read
+
+    path = _copy(s2_scene, tmp_path / "ovr.tif", compress=None, tiled=True)
+    with rasterio.open(path, "r+") as dataset:
+        dataset.build_overviews([2, 4, 8], Resampling.average)
+    with rasterio.open(path) as dataset:
+        assert dataset.overviews(1) and not decimated_read._direct_io_applies(dataset)
+        got, step = decimated_read.read_decimated(dataset, [3, 8], 31_000)
+        whole = dataset.read([3, 8])
+    phase = int(step) // 2
+    np.testing.assert_array_equal(got, whole[:, phase :: int(step), phase :: int(step)])

@@ -46,9 +46,13 @@ def read_decimated(
 
 
 def _direct_io_applies(dataset: rasterio.DatasetReader) -> bool:
-    """An uncompressed GeoTIFF file: GDAL can read single pixels of it without its blocks."""
+    """An uncompressed GeoTIFF file without overviews: GDAL can read single pixels of it
+    without its blocks. (A decimated read would take an overview's pixels instead.)"""
     return (
-        dataset.driver == "GTiff" and dataset.compression is None and Path(dataset.name).is_file()
+        dataset.driver == "GTiff"
+        and dataset.compression is None
+        and Path(dataset.name).is_file()
+        and not dataset.overviews(1)
     )
 
 
