@@ -1,7 +1,8 @@
 """One measured job in its own process: prints wall time and peak memory as JSON.
 
-Run as `python -m bench.job read PATH`, `python -m bench.job manual PATH OUT` or
-`python -m bench.job extract PATH OUT PROMPT [profile]`.
+Run as `python -m bench.job read PATH`, `python -m bench.job manual PATH OUT`,
+`python -m bench.job extract PATH OUT PROMPT [profile]`, or
+`python -m bench.job polygonize MASK OUT`.
 """
 
 from __future__ import annotations
@@ -85,6 +86,30 @@ def manual_route(path: Path, out: Path, tile: int = 512) -> dict[str, object]:
     }
 
 
+def polygonize_mask(mask: Path, out: Path) -> dict[str, object]:
+    """GDAL Polygonize alone of an extract's own `mask.tif` into a GeoPackage: the part of any
+    polygon-returning route that no classifier can shorten.
+
+    Its classes as they are (0 background is left out by using the mask as its own mask), in
+    8-connected regions as the engine's, one transaction.
+    """
+    from osgeo import gdal, ogr
+
+    gdal.UseExceptions()
+    out.mkdir(parents=True, exist_ok=True)
+    src = gdal.Open(str(mask))
+    band = src.GetRasterBand(1)
+    vector = ogr.GetDriverByName("GPKG").CreateDataSource(str(out / "floor.gpkg"))
+    layer = vector.CreateLayer("regions", src.GetSpatialRef(), ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("class", ogr.OFTInteger))
+    vector.StartTransaction()
+    gdal.Polygonize(band, band, layer, 0, ["8CONNECTED=8"])
+    vector.CommitTransaction()
+    polygons = layer.GetFeatureCount()
+    layer = vector = band = src = None
+    return {"polygons": polygons}
+
+
 def extract(path: Path, out: Path, prompt: str, profile: bool = False) -> dict[str, object]:
     """The main job, as `spex extract` runs it; returns its counts and stage timings."""
     from spex.engine import ExtractionRequest, extract
@@ -105,6 +130,8 @@ def main(argv: list[str]) -> None:
         result = plain_windowed_read(Path(argv[1]))
     elif argv[0] == "manual":
         result = manual_route(Path(argv[1]), Path(argv[2]))
+    elif argv[0] == "polygonize":
+        result = polygonize_mask(Path(argv[1]), Path(argv[2]))
     elif argv[0] == "extract":
         result = extract(Path(argv[1]), Path(argv[2]), argv[3], "profile" in argv[4:])
     else:
