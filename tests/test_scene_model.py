@@ -406,6 +406,11 @@ def test_inseparable_land_answers_for_builtup_and_bare_and_says_so(s2_land):
     report = backends["bare soil"].report()
     assert report.details["builtup_bare_separated"] is False
     assert any("could not be told apart" in n for n in report.notes)
+    # The land is returned for bare soil, so no note may say that bare soil is not mapped.
+    assert "no confident bare pixels in this scene: bare is not mapped" in (
+        backends["bare soil"].model.notes
+    )
+    assert not any("bare is not mapped" in n for n in report.notes)
     assert (bare.classes == 1).mean() > 0.05
     assert np.array_equal(bare.classes == 1, builtup.classes == 1)
     # Half the confidence where the land is returned for either class.

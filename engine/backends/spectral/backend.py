@@ -23,6 +23,7 @@ from .margins import MARGIN_HALO, grow_margins, margin_class_indexes
 from .params import SpectralParams
 from .scene_model import (
     SCENE_CLASSES,
+    UNSEEDED_NOTE,
     SceneModel,
     feature_roles,
     fit_scene_model,
@@ -53,6 +54,7 @@ class SpectralBackend(Backend):
         self._vetoed_share = 0.0
         self._land_undivided = False
         self._asked_land = False
+        self._bare_from_land = False
         self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
         self._veto: WaterVeto | None = None
 
@@ -91,6 +93,10 @@ class SpectralBackend(Backend):
         classes = self.model.classes
         self._land_undivided = "builtup" in classes and "bare" not in classes
         self._asked_land = bool({"builtup", "bare"} & set(plan.targets))
+        # As `target_lut` maps it: the undivided land answers for bare soil asked without built-up.
+        self._bare_from_land = (
+            self._land_undivided and "bare" in plan.targets and "builtup" not in plan.targets
+        )
         self._halved = np.zeros(len(classes), dtype=bool)
         if self._land_undivided:
             self._halved[classes.index("builtup")] = True
@@ -166,6 +172,9 @@ class SpectralBackend(Backend):
         summary["params"] = self.params.to_dict()
         summary["builtup_bare_separated"] = not self._land_undivided
         notes = list(self.model.notes)
+        if self._bare_from_land:
+            # The land answers for bare soil: "not mapped" would deny the result it returns.
+            notes = [n for n in notes if n != UNSEEDED_NOTE.format(target="bare")]
         if self._veto is not None:
             veto = (
                 f"{self._veto.describe()} ({self._vetoed_share:.1%} of the sampled pixels "

@@ -97,6 +97,10 @@ class SceneModel:
         return out
 
 
+#: The note of a requested class that got no seeds.
+UNSEEDED_NOTE = "no confident {target} pixels in this scene: {target} is not mapped"
+
+
 def feature_roles(roles: Sequence[str]) -> tuple[str, ...]:
     """The bands of `roles` the classifier's features use: the core roles, or fallbacks."""
     chosen = tuple(r for r in FEATURE_ROLES if r in roles)
@@ -189,7 +193,7 @@ def fit_scene_model(
     for t in targets:
         # A class the bands cannot show has no mask at all; the seeds' notes say why.
         if t not in classes and t in seeds.masks:
-            notes.append(f"no confident {t} pixels in this scene: {t} is not mapped")
+            notes.append(UNSEEDED_NOTE.format(target=t))
     seed_masks = [seeds.masks[c] for c in classes]
     comp_extra = []
     for cls, mask in seeds.extra_components:
