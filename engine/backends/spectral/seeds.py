@@ -342,6 +342,13 @@ def select_seeds(
 _SOIL_SCORES = (("BSI", ("blue", "red", "nir", "swir1")), ("NDBI", ("nir", "swir1")))
 
 
+#: What the undivided land is returned as (`SpectralBackend.target_lut`).
+_ONE_LAND = (
+    "the non-vegetated land is one class, returned as built-up (as bare soil where that is "
+    "asked for without built-up)"
+)
+
+
 def _soil_score(bands: Mapping[str, np.ndarray]) -> str | None:
     """The best soil-likeness index the bands allow, or None without SWIR."""
     return next((nm for nm, roles in _SOIL_SCORES if set(roles) <= set(bands)), None)
@@ -372,7 +379,7 @@ def _split_bare(
     name = _soil_score(bands)
     if name is None or land.sum() < 50:
         why = "no SWIR band" if name is None else "little non-vegetated land"
-        return none, {}, {}, f"built-up and bare soil not separated ({why}): land is built-up"
+        return none, {}, {}, f"built-up and bare soil not separated ({why}): {_ONE_LAND}"
     score = compute_index(name, bands)
     t, d = bimodality(score[land])
     upper = land & (score > t)
@@ -395,6 +402,6 @@ def _split_bare(
         how,
         (
             f"built-up and bare soil could not be told apart ({name} of the land has no "
-            f"distinct soil mode, D = {d:.1f}): the non-vegetated land is mapped as built-up"
+            f"distinct soil mode, D = {d:.1f}): {_ONE_LAND}"
         ),
     )
