@@ -23,6 +23,11 @@ class SpectralParams:
     #: the scene's water threshold, and at least this, plus the seeds' margin. Below 0.1 the veto reaches the wet land of a
     #: scene whose MNDWI threshold sits at its clamp (ukis S2 water 0.193 -> 0.143 at 0.0).
     builtup_water_floor: float = 0.1
+    #: Water seeds found with MNDWI (a SWIR band): NDVI below the vegetation threshold minus
+    #: this margin, so that mixed shore and shadowed vegetation pixels do not widen the water
+    #: class (0.1 until stop 32; from 0.35 up some scenes lose their water seeds). Without SWIR
+    #: the seeds keep ``seeds.NDWI_WATER_NDVI_MARGIN``.
+    water_ndvi_margin: float = 0.25
     #: Bare soil needs evidence this many robust deviations beyond the built-up side.
     bare_evidence_z: float = 8.0
     #: ... and when its side is at most this share of the non-vegetated land.

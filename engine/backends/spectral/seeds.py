@@ -26,9 +26,12 @@ MIN_SEEDS = 25
 
 
 #: Water seeds: the water index above its threshold by this margin, and NDVI below the
-#: vegetation threshold by ``WATER_NDVI_MARGIN`` (mixed shore pixels stay out).
+#: vegetation threshold by ``SpectralParams.water_ndvi_margin`` (mixed shore pixels stay out).
 WATER_MARGIN = 0.05
-WATER_NDVI_MARGIN = 0.1
+#: ... by this margin instead where NDWI alone finds the water (no SWIR band): NDWI and NDVI
+#: both rest on the NIR, and a wider margin took the flood chip's turbid water out of its
+#: four-band seeds (water 0.628 -> 0.494 at 0.25).
+NDWI_WATER_NDVI_MARGIN = 0.1
 
 
 def min_seeds(n: int) -> int:
@@ -186,7 +189,8 @@ def select_seeds(
             how["NDWI"] = f"Otsu on the scene's NDWI histogram, clamped to [{lo_n}, {hi_n}]"
             seed &= ndwi > t_n
         if ndvi is not None:
-            seed &= ndvi < thr.get("NDVI", 0.3) - WATER_NDVI_MARGIN
+            margin = params.water_ndvi_margin if w_name == "MNDWI" else NDWI_WATER_NDVI_MARGIN
+            seed &= ndvi < thr.get("NDVI", 0.3) - margin
         seed &= dark_for_water(bands, cal)
         # A real water mode sits well above the scene's bulk; otherwise it is land noise.
         if seed.sum() >= need and mode_gap(w, t) < 0.3:

@@ -40,8 +40,11 @@ import numpy as np
 
 from .params import SpectralParams
 from .scene_model import SceneModel
-from .seeds import WATER_MARGIN, WATER_NDVI_MARGIN
+from .seeds import WATER_MARGIN
 
+#: The veto's pixels are not vegetated: NDVI below the vegetation threshold by this margin
+#: (the water seeds' margin until stop 32; at 0.2 the flood chip's water falls 0.755 -> 0.740).
+VETO_NDVI_MARGIN = 0.1
 #: Reflectance below which, in NIR and every SWIR band, no built surface is: the 1st percentile
 #: of the brightest of those bands over earthlib 1.1.0's 888 impervious spectra is 0.045-0.048
 #: (Sentinel-2's and Landsat's band ranges; ``tests/test_water_veto.py`` checks it). At 0.1
@@ -103,7 +106,7 @@ def water_veto(model: SceneModel, params: SpectralParams) -> WaterVeto | None:
         other=classes.index("other"),
         water=classes.index("water"),
         index_min=max(th[index], params.builtup_water_floor) + WATER_MARGIN,
-        ndvi_max=th["NDVI"] - WATER_NDVI_MARGIN,
+        ndvi_max=th["NDVI"] - VETO_NDVI_MARGIN,
         index=index,
         dark_band=dark,
         dark_roles=(
