@@ -5,9 +5,10 @@ shallow, turbid or weed-grown water of floods and river margins (a flooded field
 in the visible as a roof). Such water still reflects less in the SWIR than in the green; roofs,
 asphalt and concrete do not. So on calibrated input, where the water seeds came from the
 scene's own MNDWI threshold, a pixel whose MNDWI is above that threshold (and above
-``SpectralParams.builtup_water_floor``) by the seeds' margin, and that is not vegetated, is not
-built-up: its built-up probability is removed and the rest renormalised, so it goes to its next
-most probable class (water for a flood, "other" for wet sediment).
+``SpectralParams.builtup_water_floor``) by the seeds' margin, and that is not vegetated
+(``VETO_NDVI_MARGIN`` below the vegetation threshold), is not built-up: its built-up
+probability is removed and the rest renormalised, so it goes to its next most probable class
+(water for a flood, "other" for wet sediment).
 
 Measured on the whole benchmark (``bench/quality``): flood chip water 0.683 -> 0.755, Porto
 Trombetas built-up 0.668 -> 0.719, no row down by more than 0.002. Digital numbers keep no
