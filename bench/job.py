@@ -41,7 +41,7 @@ def manual_route(path: Path, out: Path, tile: int = 512) -> dict[str, object]:
 
     import numpy as np
     import rasterio
-    from osgeo import gdal, ogr
+    from osgeo import gdal
     from rasterio.windows import Window
 
     from spex.engine.raster.bands import resolve_band_mapping
@@ -69,16 +69,7 @@ def manual_route(path: Path, out: Path, tile: int = 512) -> dict[str, object]:
                     g, n = ds.read([green, nir], window=window).astype(np.float32)
                     dst.write((g - n > 0).astype(np.uint8), 1, window=window)
     calc_s = time.perf_counter() - start
-    src = gdal.Open(str(mask_path))
-    band = src.GetRasterBand(1)
-    vector = ogr.GetDriverByName("GPKG").CreateDataSource(str(gpkg_path))
-    layer = vector.CreateLayer("water", src.GetSpatialRef(), ogr.wkbPolygon)
-    layer.CreateField(ogr.FieldDefn("value", ogr.OFTInteger))
-    vector.StartTransaction()
-    gdal.Polygonize(band, band, layer, 0, [])
-    vector.CommitTransaction()
-    polygons = layer.GetFeatureCount()
-    layer = vector = band = src = None
+    polygons = _polygonize(mask_path, gpkg_path, "water", "value", [])
     return {
         "polygons": polygons,
         "calc_s": calc_s,
@@ -93,21 +84,27 @@ def polygonize_mask(mask: Path, out: Path) -> dict[str, object]:
     Its classes as they are (0 background is left out by using the mask as its own mask), in
     8-connected regions as the engine's, one transaction.
     """
+    out.mkdir(parents=True, exist_ok=True)
+    return {"polygons": _polygonize(mask, out / "floor.gpkg", "regions", "class", ["8CONNECTED=8"])}
+
+
+def _polygonize(mask: Path, gpkg: Path, layer_name: str, field: str, options: list[str]) -> int:
+    """GDAL Polygonize of band 1 of `mask`, its nonzero pixels (the band as its own mask), into
+    a new GeoPackage layer in one transaction; returns the number of polygons."""
     from osgeo import gdal, ogr
 
     gdal.UseExceptions()
-    out.mkdir(parents=True, exist_ok=True)
     src = gdal.Open(str(mask))
     band = src.GetRasterBand(1)
-    vector = ogr.GetDriverByName("GPKG").CreateDataSource(str(out / "floor.gpkg"))
-    layer = vector.CreateLayer("regions", src.GetSpatialRef(), ogr.wkbPolygon)
-    layer.CreateField(ogr.FieldDefn("class", ogr.OFTInteger))
+    vector = ogr.GetDriverByName("GPKG").CreateDataSource(str(gpkg))
+    layer = vector.CreateLayer(layer_name, src.GetSpatialRef(), ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn(field, ogr.OFTInteger))
     vector.StartTransaction()
-    gdal.Polygonize(band, band, layer, 0, ["8CONNECTED=8"])
+    gdal.Polygonize(band, band, layer, 0, options)
     vector.CommitTransaction()
     polygons = layer.GetFeatureCount()
     layer = vector = band = src = None
-    return {"polygons": polygons}
+    return polygons
 
 
 def extract(path: Path, out: Path, prompt: str, profile: bool = False) -> dict[str, object]:

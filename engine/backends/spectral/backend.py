@@ -8,6 +8,8 @@ probabilities removes salt-and-pepper noise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from rasterio.windows import Window
 
@@ -93,10 +95,7 @@ class SpectralBackend(Backend):
         classes = self.model.classes
         self._land_undivided = "builtup" in classes and "bare" not in classes
         self._asked_land = bool({"builtup", "bare"} & set(plan.targets))
-        # As `target_lut` maps it: the undivided land answers for bare soil asked without built-up.
-        self._bare_from_land = (
-            self._land_undivided and "bare" in plan.targets and "builtup" not in plan.targets
-        )
+        self._bare_from_land = _land_answers_for_bare(classes, plan.targets)
         self._halved = np.zeros(len(classes), dtype=bool)
         if self._land_undivided:
             self._halved[classes.index("builtup")] = True
@@ -116,7 +115,7 @@ class SpectralBackend(Backend):
         lut = np.zeros(len(classes), dtype=np.uint8)
         for i, target in enumerate(targets, start=1):
             source = target
-            if target == "bare" and "bare" not in classes and "builtup" not in targets:
+            if target == "bare" and _land_answers_for_bare(classes, targets):
                 source = "builtup"
             if source in classes:
                 lut[classes.index(source)] = i
@@ -210,6 +209,17 @@ class SpectralBackend(Backend):
             notes=notes,
             device="cpu",
         )
+
+
+def _land_answers_for_bare(classes: Sequence[str], targets: Sequence[str]) -> bool:
+    """Whether the undivided land (a built-up class, no bare one) is returned for bare soil:
+    asked for without built-up, which the land is returned as otherwise."""
+    return (
+        "bare" in targets
+        and "builtup" not in targets
+        and "builtup" in classes
+        and "bare" not in classes
+    )
 
 
 def _scene_shares(
