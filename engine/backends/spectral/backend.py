@@ -32,6 +32,7 @@ from .scene_model import (
     predict_proba,
     top_class,
 )
+from .seeds import ONE_LAND
 from .smoothing import HALO, smooth_probabilities
 from .water_veto import WaterVeto, apply_water_veto, water_veto
 
@@ -183,11 +184,7 @@ class SpectralBackend(Backend):
             summary["water_veto_share"] = self._vetoed_share
             notes.append(veto)
         if self._land_undivided and self._asked_land:
-            notes.append(
-                "Built-up and bare soil could not be told apart in this scene: the "
-                "non-vegetated land is returned for either, at half its confidence; check it "
-                "against the imagery before trusting the split."
-            )
+            notes = _with_halved_land_note(notes)
         margins = [self.model.classes[k] for k in self._margin_classes()]
         if margins:
             why = {"cloud": "thin cloud edges", "snow": "patchy snow"}
@@ -220,6 +217,18 @@ def _land_answers_for_bare(classes: Sequence[str], targets: Sequence[str]) -> bo
         and "builtup" in classes
         and "bare" not in classes
     )
+
+
+def _with_halved_land_note(notes: list[str]) -> list[str]:
+    """`notes` where the seeds' note that built-up and bare soil could not be told apart
+    (the reason, and what the land is returned as) also says what that costs the result;
+    the note is added when the seeds gave none (a split whose bare side found too few seeds).
+    """
+    cost = ", at half its confidence; check it against the imagery before trusting the split"
+    split = [i for i, n in enumerate(notes) if n.endswith(ONE_LAND)]
+    if split:
+        return [n + cost if i in split else n for i, n in enumerate(notes)]
+    return [*notes, f"built-up and bare soil could not be told apart: {ONE_LAND}{cost}"]
 
 
 def _scene_shares(

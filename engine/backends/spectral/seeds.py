@@ -346,8 +346,9 @@ def select_seeds(
 _SOIL_SCORES = (("BSI", ("blue", "red", "nir", "swir1")), ("NDBI", ("nir", "swir1")))
 
 
-#: What the undivided land is returned as (`SpectralBackend.target_lut`).
-_ONE_LAND = (
+#: What the undivided land is returned as (`SpectralBackend.target_lut`); the end of the
+#: seeds' note that the two could not be told apart.
+ONE_LAND = (
     "the non-vegetated land is one class, returned as built-up (as bare soil where that is "
     "asked for without built-up)"
 )
@@ -383,7 +384,7 @@ def _split_bare(
     name = _soil_score(bands)
     if name is None or land.sum() < 50:
         why = "no SWIR band" if name is None else "little non-vegetated land"
-        return none, {}, {}, f"built-up and bare soil not separated ({why}): {_ONE_LAND}"
+        return none, {}, {}, f"built-up and bare soil not separated ({why}): {ONE_LAND}"
     score = compute_index(name, bands)
     t, d = bimodality(score[land])
     upper = land & (score > t)
@@ -406,6 +407,6 @@ def _split_bare(
         how,
         (
             f"built-up and bare soil could not be told apart ({name} of the land has no "
-            f"distinct soil mode, D = {d:.1f}): {_ONE_LAND}"
+            f"distinct soil mode, D = {d:.1f}): {ONE_LAND}"
         ),
     )
