@@ -66,6 +66,7 @@ TUNED: dict[str, tuple[float, ...]] = {
     "cloud_min_blue_red": (0.0, 0.9),
     "haze_land_max_share": (0.5, 1.01),  # 1.01: hazy land never seeds the land classes
     "water_ndvi_margin": (0.1, 0.25),
+    "land_shape_pooling": (0.0, 0.75),
 }
 
 DEFAULT_GROUPS = "benchmark,extra,dev"

@@ -475,3 +475,29 @@ def test_soil_side_follows_the_scenes_split(spyndex_pixels):
     assert not _soil_side(bands, urban, {})
     no_swir = {r: v for r, v in bands.items() if r not in ("swir1", "swir2")}
     assert not _soil_side(no_swir, urban, split)
+
+
+def test_a_class_borrows_the_pooled_shape_and_keeps_its_size():
+    from spex.engine.backends.spectral.scene_model import _covariance, _gaussian, _pooled_shape
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4000, 3)) * np.array([1.0, 0.2, 0.2])  # long along the first band
+    w = np.ones(len(x))
+    other = rng.normal(size=(4000, 3)) * np.array([0.1, 1.0, 1.0])  # long along the others
+    shape = _pooled_shape(np.vstack([x, other]), [np.arange(8000) < 4000, np.arange(8000) >= 4000])
+    assert shape is not None and shape.shape == (3, 3)
+    assert _pooled_shape(x, [np.zeros(len(x), dtype=bool)]) is None
+    # No pooling is the class's own Gaussian, with or without a shape.
+    for a, b in zip(_gaussian(x, w), _gaussian(x, w, shape, 0.0), strict=True):
+        assert np.array_equal(a, b)
+
+    def cov_of(whiten: np.ndarray) -> np.ndarray:
+        chol = np.linalg.inv(whiten)
+        return chol @ chol.T
+
+    own = _covariance(x, w)[1]
+    half = cov_of(_gaussian(x, w, shape, 0.5)[1])
+    # The total variance (the class's size) is kept; its spread moves towards the shape.
+    assert np.trace(half) == pytest.approx(np.trace(own), rel=1e-3)
+    assert half[0, 0] / np.trace(half) < 0.75 * own[0, 0] / np.trace(own)
+    assert half[1, 1] > 2 * own[1, 1]

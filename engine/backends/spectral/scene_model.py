@@ -7,7 +7,8 @@ Fit once per raster on a decimated sample of the whole raster:
 3. Model: one Gaussian per seeded class in log-band space (log makes band ratios, hence all the
    normalised-difference indices, linear, and illumination a shift; a second one where the seeds
    give a class a second, unlike part: ``SeedResult.extra_components``), shrunk towards a scaled
-   identity, refined by a few seed-anchored EM iterations on the whole sample so each class
+   identity (built-up and bare soil first borrow the land classes' pooled shape:
+   ``SpectralParams.land_shape_pooling``), refined by a few seed-anchored EM iterations on the whole sample so each class
    adapts to the scene's own spread (mixed, turbid, shaded pixels). A broad "other" Gaussian
    over the whole sample catches what no seeded class explains.
 
@@ -46,6 +47,9 @@ OTHER_PRIOR = 0.02
 # but to steal target pixels on the flood-like chip (0.89 -> 0.86) and L7 vegetation; off.
 N_FREE = 0
 _SEED = 20240601
+#: The land classes whose seeds' covariances are pooled into one shape, and those that borrow it.
+LAND_CLASSES = frozenset({"vegetation", "builtup", "bare"})
+SHAPE_BORROWERS = frozenset({"builtup", "bare"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,13 +141,34 @@ def _loglik(x: np.ndarray, means, whiten, log_consts) -> np.ndarray:
     return out
 
 
-def _gaussian(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Weighted mean, shrunk covariance's whitening matrix and log-determinant of x (n, d)."""
+def _covariance(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean and covariance of x (n, d)."""
     sw = w.sum()
     mu = (w[:, None] * x).sum(0) / sw
     c = x - mu
-    cov = (w[:, None] * c).T @ c / sw
+    return mu, (w[:, None] * c).T @ c / sw
+
+
+def _pooled_shape(x: np.ndarray, masks: Sequence[np.ndarray]) -> np.ndarray | None:
+    """Seed-count-weighted mean covariance of the classes seeded by `masks` (None without)."""
+    total = sum(int(m.sum()) for m in masks)
+    if not total:
+        return None
+    return sum(_covariance(x[m], np.ones(int(m.sum())))[1] * (m.sum() / total) for m in masks)
+
+
+def _gaussian(
+    x: np.ndarray, w: np.ndarray, shape: np.ndarray | None = None, pooling: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted mean, shrunk covariance's whitening matrix and log-determinant of x (n, d).
+
+    With a `shape`, the covariance first moves by `pooling` towards it, rescaled to the
+    class's own total variance: the class borrows the shape and keeps its size.
+    """
+    mu, cov = _covariance(x, w)
     d = x.shape[1]
+    if shape is not None and pooling:
+        cov = (1 - pooling) * cov + pooling * shape * (np.trace(cov) / np.trace(shape))
     cov = (1 - SHRINKAGE) * cov + SHRINKAGE * (np.trace(cov) / d) * np.eye(d) + 1e-6 * np.eye(d)
     chol = np.linalg.cholesky(cov)
     return mu, np.linalg.inv(chol), 2 * float(np.log(np.diag(chol)).sum())
@@ -181,7 +206,9 @@ def fit_scene_model(
     arrays = {r: v[kept].astype(np.float64) for r, v in flat.items()}
     offsets = dark_offsets(arrays, calibrated)
     corrected = {r: np.maximum(v - offsets[r], FLOOR) for r, v in arrays.items()}
-    seeds = select_seeds(corrected, calibrated, params or SpectralParams())
+    params = params or SpectralParams()
+    pooling = params.land_shape_pooling
+    seeds = select_seeds(corrected, calibrated, params)
     notes = list(seeds.notes)
     if not calibrated:
         notes.append("uncalibrated digital numbers: thresholds are relative to this scene")
@@ -214,7 +241,17 @@ def fit_scene_model(
         for i in range(N_FREE):
             free.append(rest[(level >= edges[i]) & (level <= edges[i + 1])])
     comp_class = list(range(len(classes))) + comp_extra + [len(classes)] * (len(free) + 1)
-    params = [_gaussian(x[m], np.ones(int(m.sum()))) for m in seed_masks]
+    # Seeds are each class's confident tail, cut by the indices that picked them; the land
+    # classes share the scene's spread (light, mixing, moisture): built-up and bare soil
+    # borrow their pooled shape (regularised discriminant analysis, Friedman 1989).
+    owners = [classes[k] for k in comp_class[: len(seed_masks)]]
+    shape = _pooled_shape(
+        x, [m for m, c in zip(seed_masks, owners, strict=True) if c in LAND_CLASSES]
+    )
+    shapes = [shape if c in SHAPE_BORROWERS else None for c in owners]
+    params = [
+        _gaussian(x[m], np.ones(int(m.sum())), shapes[k], pooling) for k, m in enumerate(seed_masks)
+    ]
     params += [_gaussian(x[f], np.ones(len(f))) for f in free]
     # One broad Gaussian of the whole sample at a small fixed prior catches outliers.
     broad = _gaussian(x, np.ones(len(x)))
@@ -239,7 +276,10 @@ def fit_scene_model(
         resp[:, seeded] = 0.0  # seeds stay anchored to their class
         for k, m in enumerate(seed_masks):
             resp[k, m] = 1.0
-        params = [_gaussian(x, resp[k]) for k in range(n_fit)]
+        params = [
+            _gaussian(x, resp[k], shapes[k] if k < len(shapes) else None, pooling)
+            for k in range(n_fit)
+        ]
         priors = np.maximum(resp[:n_fit].mean(1), 1e-4)
     means, whiten, consts = consts_of(params, priors) if n_fit else consts_of([], np.ones(0))
     return SceneModel(
