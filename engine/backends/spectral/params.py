@@ -31,8 +31,9 @@ class SpectralParams:
     #: Built-up and bare soil's covariance moves this far towards the shape (rescaled to the
     #: class's own total variance) of the pooled covariance of the vegetation, built-up and
     #: bare-soil seeds: their seeds are the land's confident tail, whose own shape is cut by
-    #: the indices that picked them. 0 keeps each class's own shape (until stop 33); the
-    #: benchmark's left-out check chose 0.75 in every fold (of 0, 0.25, 0.5, 0.75).
+    #: the indices that picked them. 0 keeps each class's own shape (until stop 33); 1 is the
+    #: pooled shape alone, which every fold of the benchmark's left-out check chose (of 0,
+    #: 0.25, 0.5, 0.75, 1) and which sinks two rows more than 0.75 (docs/benchmarks.md).
     land_shape_pooling: float = 0.75
     #: Bare soil needs evidence this many robust deviations beyond the built-up side.
     bare_evidence_z: float = 8.0

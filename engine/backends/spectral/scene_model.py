@@ -8,9 +8,9 @@ Fit once per raster on a decimated sample of the whole raster:
    normalised-difference indices, linear, and illumination a shift; a second one where the seeds
    give a class a second, unlike part: ``SeedResult.extra_components``), shrunk towards a scaled
    identity (built-up and bare soil first borrow the land classes' pooled shape:
-   ``SpectralParams.land_shape_pooling``), refined by a few seed-anchored EM iterations on the whole sample so each class
-   adapts to the scene's own spread (mixed, turbid, shaded pixels). A broad "other" Gaussian
-   over the whole sample catches what no seeded class explains.
+   ``SpectralParams.land_shape_pooling``), refined by a few seed-anchored EM iterations on the
+   whole sample so each class adapts to the scene's own spread (mixed, turbid, shaded pixels).
+   A broad "other" Gaussian over the whole sample catches what no seeded class explains.
 
 Prediction is purely per-pixel and computed with elementwise operations in a fixed order (no
 BLAS over pixels), so a pixel gets the same bytes whatever tile it is in.
