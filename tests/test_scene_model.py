@@ -501,3 +501,14 @@ def test_a_class_borrows_the_pooled_shape_and_keeps_its_size():
     assert np.trace(half) == pytest.approx(np.trace(own), rel=1e-3)
     assert half[0, 0] / np.trace(half) < 0.75 * own[0, 0] / np.trace(own)
     assert half[1, 1] > 2 * own[1, 1]
+
+
+def test_constant_land_seeds_lend_no_shape():
+    from spex.engine.backends.spectral.scene_model import _gaussian
+
+    # Identical pixels (a flat test raster, saturated land): the pooled shape is all zeros,
+    # and the class's Gaussian stays finite, as without pooling.
+    x = np.full((50, 3), 0.2)
+    mean, whiten, logdet = _gaussian(x, np.ones(50), np.zeros((3, 3)), 0.75)
+    assert np.all(np.isfinite(whiten)) and np.isfinite(logdet)
+    assert np.array_equal(whiten, _gaussian(x, np.ones(50))[1])

@@ -167,7 +167,7 @@ def _gaussian(
     """
     mu, cov = _covariance(x, w)
     d = x.shape[1]
-    if shape is not None and pooling:
+    if shape is not None and pooling and np.trace(shape) > 0:  # constant seeds: no shape
         cov = (1 - pooling) * cov + pooling * shape * (np.trace(cov) / np.trace(shape))
     cov = (1 - SHRINKAGE) * cov + SHRINKAGE * (np.trace(cov) / d) * np.eye(d) + 1e-6 * np.eye(d)
     chol = np.linalg.cholesky(cov)
