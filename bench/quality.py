@@ -308,9 +308,15 @@ def summary(rows: list[dict], loo_map: Mapping[tuple[str, str], float]) -> str:
 
 def _parse_setting(text: str) -> tuple[str, float]:
     name, _, value = text.partition("=")
-    if name not in SpectralParams.__dataclass_fields__ or not value:
+    field = SpectralParams.__dataclass_fields__.get(name)
+    if field is None or not value:
         raise SystemExit(f"--set {text}: expected NAME=VALUE with NAME a SpectralParams field")
-    return name, float(value)
+    number = float(value)
+    if field.type in (int, "int"):  # a radius in pixels: a whole number
+        if not number.is_integer():
+            raise SystemExit(f"--set {text}: {name} is a whole number")
+        return name, int(number)
+    return name, number
 
 
 def main(argv: Iterable[str] | None = None) -> None:
