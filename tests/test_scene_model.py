@@ -484,9 +484,9 @@ def test_a_class_borrows_the_pooled_shape_and_keeps_its_size():
     x = rng.normal(size=(4000, 3)) * np.array([1.0, 0.2, 0.2])  # long along the first band
     w = np.ones(len(x))
     other = rng.normal(size=(4000, 3)) * np.array([0.1, 1.0, 1.0])  # long along the others
-    shape = _pooled_shape(np.vstack([x, other]), [np.arange(8000) < 4000, np.arange(8000) >= 4000])
+    shape = _pooled_shape([(_covariance(x, w)[1], 4000), (_covariance(other, w)[1], 4000)])
     assert shape is not None and shape.shape == (3, 3)
-    assert _pooled_shape(x, [np.zeros(len(x), dtype=bool)]) is None
+    assert _pooled_shape([(_covariance(x, w)[1], 0)]) is None
     # No pooling is the class's own Gaussian, with or without a shape.
     for a, b in zip(_gaussian(x, w), _gaussian(x, w, shape, 0.0), strict=True):
         assert np.array_equal(a, b)

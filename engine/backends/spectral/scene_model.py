@@ -149,24 +149,31 @@ def _covariance(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mu, (w[:, None] * c).T @ c / sw
 
 
-def _pooled_shape(x: np.ndarray, masks: Sequence[np.ndarray]) -> np.ndarray | None:
-    """Seed-count-weighted mean covariance of the classes seeded by `masks` (None without)."""
-    total = sum(int(m.sum()) for m in masks)
+def _pooled_shape(covariances: Sequence[tuple[np.ndarray, int]]) -> np.ndarray | None:
+    """Count-weighted mean of (covariance, pixel count) pairs (None without pixels)."""
+    total = sum(n for _, n in covariances)
     if not total:
         return None
-    return sum(_covariance(x[m], np.ones(int(m.sum())))[1] * (m.sum() / total) for m in masks)
+    return sum(cov * (n / total) for cov, n in covariances)
 
 
 def _gaussian(
     x: np.ndarray, w: np.ndarray, shape: np.ndarray | None = None, pooling: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Weighted mean, shrunk covariance's whitening matrix and log-determinant of x (n, d).
+    """Weighted mean, shrunk covariance's whitening matrix and log-determinant of x (n, d)."""
+    return _shrunk_gaussian(*_covariance(x, w), shape, pooling)
+
+
+def _shrunk_gaussian(
+    mu: np.ndarray, cov: np.ndarray, shape: np.ndarray | None = None, pooling: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Mean, whitening matrix and log-determinant of a covariance shrunk towards its scaled
+    identity.
 
     With a `shape`, the covariance first moves by `pooling` towards it, rescaled to the
     class's own total variance: the class borrows the shape and keeps its size.
     """
-    mu, cov = _covariance(x, w)
-    d = x.shape[1]
+    d = len(mu)
     if shape is not None and pooling and np.trace(shape) > 0:  # constant seeds: no shape
         cov = (1 - pooling) * cov + pooling * shape * (np.trace(cov) / np.trace(shape))
     cov = (1 - SHRINKAGE) * cov + SHRINKAGE * (np.trace(cov) / d) * np.eye(d) + 1e-6 * np.eye(d)
@@ -245,13 +252,18 @@ def fit_scene_model(
     # classes share the scene's spread (light, mixing, moisture): built-up and bare soil
     # borrow their pooled shape (regularised discriminant analysis, Friedman 1989).
     owners = [classes[k] for k in comp_class[: len(seed_masks)]]
+    moments = [_covariance(x[m], np.ones(int(m.sum()))) for m in seed_masks]
+    counts = [int(m.sum()) for m in seed_masks]
     shape = _pooled_shape(
-        x, [m for m, c in zip(seed_masks, owners, strict=True) if c in LAND_CLASSES]
+        [
+            (cov, n)
+            for (_, cov), n, c in zip(moments, counts, owners, strict=True)
+            if c in LAND_CLASSES
+        ]
     )
-    shapes = [shape if c in SHAPE_BORROWERS else None for c in owners]
-    params = [
-        _gaussian(x[m], np.ones(int(m.sum())), shapes[k], pooling) for k, m in enumerate(seed_masks)
-    ]
+    # One shape (or none) per fitted component; the free ones keep their own.
+    shapes = [shape if c in SHAPE_BORROWERS else None for c in owners] + [None] * len(free)
+    params = [_shrunk_gaussian(mu, cov, shapes[k], pooling) for k, (mu, cov) in enumerate(moments)]
     params += [_gaussian(x[f], np.ones(len(f))) for f in free]
     # One broad Gaussian of the whole sample at a small fixed prior catches outliers.
     broad = _gaussian(x, np.ones(len(x)))
@@ -276,10 +288,7 @@ def fit_scene_model(
         resp[:, seeded] = 0.0  # seeds stay anchored to their class
         for k, m in enumerate(seed_masks):
             resp[k, m] = 1.0
-        params = [
-            _gaussian(x, resp[k], shapes[k] if k < len(shapes) else None, pooling)
-            for k in range(n_fit)
-        ]
+        params = [_gaussian(x, resp[k], shapes[k], pooling) for k in range(n_fit)]
         priors = np.maximum(resp[:n_fit].mean(1), 1e-4)
     means, whiten, consts = consts_of(params, priors) if n_fit else consts_of([], np.ones(0))
     return SceneModel(
