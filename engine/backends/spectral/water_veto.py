@@ -27,7 +27,10 @@ river's dark margin) or shade. Its built-up probability goes to the water class,
 scene classifier fitted on the scene's clear water alone. Rasters without a SWIR band get no
 such test (``DARK_ROLES``). Measured: Porto Trombetas water 0.812 -> 0.994 and built-up
 0.719 -> 0.798; no other row of the benchmark moves (``docs/benchmarks.md``, "Darker than any
-built surface").
+built surface"). The broad "other" class gives those pixels its probability too: open water
+that an L2A product clamps to 0 in the blue, red and SWIR is far from the scene's clear water
+and from every land class, so "other" held it (Potsdam's lakes: water 0.610 -> 0.682, no
+other row moves; "Dark pixels no class explains are water", stop 34).
 
 Per pixel and elementwise, so tile-exact like the rest of the prediction.
 """
@@ -66,7 +69,7 @@ class WaterVeto:
 
     builtup: int  # index of the built-up class in the model's classes
     other: int  # index of the broad "other" class (takes a pixel no other class explains)
-    water: int  # index of the water class: takes the built-up probability of dark pixels
+    water: int  # index of the water class: takes the built-up and other probability of dark pixels
     index_min: float
     ndvi_max: float
     index: str = "MNDWI"  # or NDWI without a SWIR band
@@ -84,7 +87,8 @@ class WaterVeto:
             text += (
                 f"; pixels darker than any built surface ({', '.join(self.dark_roles)} all "
                 f"below {IMPERVIOUS_DARK_MAX:g} reflectance) are not built-up either: their "
-                "built-up probability goes to water"
+                "built-up probability, and the probability that no class explains them, go to "
+                "water"
             )
         return text
 
@@ -151,9 +155,9 @@ def darker_than_built(veto: WaterVeto, bands: Mapping[str, np.ndarray]) -> np.nd
 def apply_water_veto(
     veto: WaterVeto, probs: np.ndarray, bands: Mapping[str, np.ndarray]
 ) -> np.ndarray:
-    """Move the built-up probability of dark pixels to water, and remove that of water-like
-    pixels from `probs` (K, ...) in place, renormalising the other classes; returns the mask
-    of the pixels changed.
+    """Move the built-up and "other" probability of dark pixels to water, and remove the
+    built-up probability of water-like pixels from `probs` (K, ...) in place, renormalising
+    the other classes; returns the mask of the pixels changed.
 
     Only those pixels change: each class is updated in place where a rule holds (a masked
     ufunc over the whole array, the same float32 operation per pixel as on those pixels alone,
@@ -162,8 +166,9 @@ def apply_water_veto(
     builtup = probs[veto.builtup]
     dark = darker_than_built(veto, bands)
     if dark.any():
-        np.add(probs[veto.water], builtup, out=probs[veto.water], where=dark)
-        np.copyto(builtup, np.float32(0.0), where=dark)
+        for k in (veto.builtup, veto.other):
+            np.add(probs[veto.water], probs[k], out=probs[veto.water], where=dark)
+            np.copyto(probs[k], np.float32(0.0), where=dark)
     vetoed = water_like(veto, bands)
     if not vetoed.any():
         return vetoed | dark
