@@ -217,12 +217,7 @@ def test_a_dark_river_margin_is_water_not_the_town(monkeypatch, tmp_path):
     # Measured (bench/quality): Porto Trombetas water 0.812 and built-up 0.719 without the
     # darkness rule, 0.994 and 0.798 with it.
     assert "darker than any built surface" in _explanation_of(PORTO, tmp_path / "o")
-    scene = next(s for s in extra_scenes() if s.name == PORTO)
-    with_rule = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
-    monkeypatch.setattr(
-        spectral_backend, "apply_water_veto", _without_darkness(spectral_backend.apply_water_veto)
-    )
-    without = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
+    with_rule, without = _scores_with_and_without(monkeypatch, PORTO, _without_darkness)
     assert with_rule["water"] >= without["water"] + 0.1, (with_rule, without)
     assert with_rule["builtup"] >= without["builtup"] + 0.04, (with_rule, without)
 
@@ -238,15 +233,22 @@ POTSDAM = "enmapbox_enmap_potsdam"
 def test_lakes_clamped_to_zero_are_water(monkeypatch):
     # Measured (bench/quality): Potsdam water 0.610 while "other" kept the dark pixels that
     # EnMAP's L2A clamps to 0 in the blue, red and SWIR; 0.682 now. Its other targets stay.
-    scene = next(s for s in extra_scenes() if s.name == POTSDAM)
-    with_rule = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
-    monkeypatch.setattr(
-        spectral_backend, "apply_water_veto", _keeping_other(spectral_backend.apply_water_veto)
-    )
-    without = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
+    with_rule, without = _scores_with_and_without(monkeypatch, POTSDAM, _keeping_other)
     assert with_rule["water"] >= without["water"] + 0.05, (with_rule, without)
     for target in ("vegetation", "builtup", "bare"):
         assert with_rule[target] == pytest.approx(without[target], abs=0.005), target
+
+
+def _scores_with_and_without(monkeypatch, name: str, patch) -> tuple[dict, dict]:
+    """IoU per target of the extra scene `name`, as it is and with `apply_water_veto`
+    wrapped by `patch`."""
+    scene = next(s for s in extra_scenes() if s.name == name)
+    with_rule = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
+    monkeypatch.setattr(
+        spectral_backend, "apply_water_veto", patch(spectral_backend.apply_water_veto)
+    )
+    without = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
+    return with_rule, without
 
 
 def _keeping_other(apply):
