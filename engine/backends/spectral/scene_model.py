@@ -252,8 +252,8 @@ def fit_scene_model(
     # classes share the scene's spread (light, mixing, moisture): built-up and bare soil
     # borrow their pooled shape (regularised discriminant analysis, Friedman 1989).
     owners = [classes[k] for k in comp_class[: len(seed_masks)]]
-    moments = [_covariance(x[m], np.ones(int(m.sum()))) for m in seed_masks]
     counts = [int(m.sum()) for m in seed_masks]
+    moments = [_covariance(x[m], np.ones(n)) for m, n in zip(seed_masks, counts, strict=True)]
     shape = _pooled_shape(
         [
             (cov, n)
