@@ -111,3 +111,26 @@ def test_reddened_haze_candidates_are_land_of_their_own_component() -> None:
         np.minimum(class_map(untinted, predict_proba(untinted, pixels)), len(untinted.classes))
     ]
     assert (named[labels == 4] == "cloud").mean() > 0.95  # without the tint test
+
+
+def test_white_snow_is_seeded_and_reddened_snow_candidates_are_not() -> None:
+    # Synthetic spectra: clean snow (white in the visible, dark in SWIR1) against the silty
+    # water of a flood (NDSI above 0.4 too, but red above blue).
+    n = 400
+    snow = {"blue": 0.82, "green": 0.80, "red": 0.77, "nir": 0.68, "swir1": 0.08}
+    silt = {"blue": 0.17, "green": 0.21, "red": 0.25, "nir": 0.22, "swir1": 0.05}
+    land = {"blue": 0.06, "green": 0.09, "red": 0.10, "nir": 0.30, "swir1": 0.25}
+    rng = np.random.default_rng(5)
+
+    def scene(*parts: dict[str, float]) -> dict[str, np.ndarray]:
+        return {
+            r: np.concatenate([np.full(n, p[r]) for p in parts])
+            * rng.uniform(0.97, 1.03, n * len(parts))
+            for r in parts[0]
+        }
+
+    white = select_seeds(scene(snow, land), calibrated=True)
+    assert white.masks["snow"][:n].all() and not white.masks["snow"][n:].any()
+    silty = select_seeds(scene(silt, land), calibrated=True)
+    assert not silty.masks["snow"].any()
+    assert any(note.startswith("snow candidates redden") for note in silty.notes)

@@ -12,7 +12,10 @@ from bench.extra_scenes import prepare_extra_scenes
 from bench.flood_scene import sen1floods11_mirror
 from bench.quality import score_scene
 from bench.scenes import SCENES, extra_scenes
+from spex.engine.backends.spectral import seeds as seeds_module
 from spex.engine.backends.spectral.params import SpectralParams
+from spex.engine.backends.spectral.scene_model import fit_scene_model
+from spex.engine.raster.raster_source import open_source
 
 NAME = "sen1floods11_s2_spain"
 
@@ -52,3 +55,32 @@ def test_water_on_the_flood_chip_stays_above_its_floor(chip_folder) -> None:
     rows = score_scene(scene, SpectralParams(), with_baselines=False)
     water = next(r for r in rows if r["target"] == "water")
     assert water["ours"] >= 0.68, water["ours"]
+
+
+def _snow_tint_off(monkeypatch) -> None:
+    """The tint test for snow candidates switched off (cloud and haze keep theirs)."""
+    original = seeds_module.reddened
+
+    def reddened(mask, tint, params, kind="cloud"):
+        return "" if kind == "snow" else original(mask, tint, params, kind)
+
+    monkeypatch.setattr(seeds_module, "reddened", reddened)
+
+
+def test_silty_flood_water_is_not_taken_for_snow(chip_folder, monkeypatch) -> None:
+    # Shallow silty flood water at the top of the atmosphere: green just above 0.2, SWIR1
+    # dark, so NDSI passes 0.4; its blue/red (median 0.69) says silt, not snow.
+    with open_source(chip_folder / "image.tif") as src:
+        sample = src.read_sample().bands
+        calibrated = src.scaling.calibrated
+    model = fit_scene_model(sample, calibrated)
+    assert "snow" not in model.classes
+    assert any(n.startswith("snow candidates redden") and "not snow" in n for n in model.notes)
+    scene = next(s for s in extra_scenes() if s.name == NAME)
+    water = next(r for r in score_scene(scene, SpectralParams(), False) if r["target"] == "water")
+    _snow_tint_off(monkeypatch)
+    untinted = fit_scene_model(sample, calibrated)
+    assert "snow" in untinted.classes
+    rows = score_scene(scene, SpectralParams(), False)
+    without = next(r for r in rows if r["target"] == "water")
+    assert water["ours"] > without["ours"] + 0.003, (water["ours"], without["ours"])

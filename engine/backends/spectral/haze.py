@@ -164,11 +164,13 @@ def blue_red_ratio(
 def reddened(
     cloud: np.ndarray, blue_red: np.ndarray, params: SpectralParams, kind: str = "cloud"
 ) -> str:
-    """Why the `kind` candidates are not cloud by their tint, or "" when they may be.
+    """Why the `kind` candidates (cloud, haze or snow) are not what they seem by their tint,
+    or "" when they may be.
 
-    Clouds scatter blue as much as red, where sand, soils and roofs redden: the candidates'
-    median blue/red (NaN where a band saturates) must reach ``params.cloud_min_blue_red``.
-    Judged on the candidates as a whole: single thin-cloud pixels vary too much.
+    Clouds scatter blue as much as red and snow is white, where sand, soils, roofs and silty
+    water redden: the candidates' median blue/red (NaN where a band saturates) must reach
+    ``params.cloud_min_blue_red``. Judged on the candidates as a whole: single thin-cloud
+    pixels vary too much.
     """
     tints = blue_red[cloud]
     tints = tints[np.isfinite(tints)]  # saturated pixels carry no tint
@@ -177,9 +179,14 @@ def reddened(
     tint = float(np.median(tints))
     if tint >= params.cloud_min_blue_red:
         return ""
+    really = (
+        "silty water, sand or soil, not snow"
+        if kind == "snow"
+        else "sand, soil or roofs, not cloud"
+    )
     return (
         f"{kind} candidates redden from blue to red (median blue/red {tint:.2f} < "
-        f"{params.cloud_min_blue_red}): sand, soil or roofs, not cloud"
+        f"{params.cloud_min_blue_red}): {really}"
     )
 
 

@@ -51,8 +51,9 @@ class SpectralParams:
     cloud_dn_brightness: float = 2.0
     #: Cloud seeds must be this many times brighter than the rest of the scene's 95th percentile.
     cloud_contrast: float = 1.0
-    #: Clouds scatter blue about as much as red; sand, bare soil and roofs redden: bright cloud
-    #: candidates whose median blue/red is below this are not cloud.
+    #: Clouds scatter blue about as much as red and snow is white; sand, bare soil, roofs and
+    #: silty water redden: cloud or snow candidates whose median blue/red is below this are not
+    #: cloud or snow.
     cloud_min_blue_red: float = 0.9
 
     #: Cloud and snow margins (``margins``): a pixel beside a cloud or snow pixel joins it when

@@ -221,6 +221,10 @@ def select_seeds(
     else:
         notes.append("no green band, or neither NIR nor SWIR1: water cannot be detected")
 
+    # Snow and cloud are white in the visible; sand, soil, roofs and silty water redden.
+    tint = None
+    if {"blue", "red"} <= roles:
+        tint = blue_red_ratio(bands["blue"], bands["red"], clip["blue"] | clip["red"])
     # Snow: high NDSI, bright in green; cloud: very bright and flat in the visible.
     if {"green", "swir1"} <= roles and bright is not None:
         ndsi = idx("NDSI")
@@ -236,6 +240,10 @@ def select_seeds(
             + (" or green clipped" if clip["green"].any() else "")
             + (f", dark in SWIR1 (< {SNOW_SWIR1_MAX} reflectance)" if cal else "")
         )
+        note = reddened(masks["snow"], tint, params, "snow") if tint is not None else ""
+        if note:
+            masks["snow"] = np.zeros(n, dtype=bool)
+            notes.append(note)
     haze = find_haze(bands, cal, n)
     haze_is_land = False
     bright_land = np.zeros(n, dtype=bool)  # HOT's candidates refused by their tint
@@ -260,9 +268,6 @@ def select_seeds(
             cloud &= (swir1 > (0.2 if cal else rel(swir1, 75))) | clip["swir1"]
         # The brightness tests above have no colour test; HOT's candidates below are above
         # the scene's clear line, which bright sand still is where the line is shallow.
-        tint = None
-        if {"blue", "red"} <= roles:
-            tint = blue_red_ratio(bands["blue"], bands["red"], clip["blue"] | clip["red"])
         note = reddened(cloud, tint, params) if tint is not None else ""
         if note:
             cloud = np.zeros(n, dtype=bool)
