@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ...indices import available_indices
+from ...indices import available_indices, get_index
 
 #: Preferred evidence indices per target, best first; the first one computable is used.
 EVIDENCE_PREFERENCE: dict[str, tuple[str, ...]] = {
@@ -27,11 +27,20 @@ def evidence_for(target: str, roles: Iterable[str]) -> str | None:
 
 
 def evidence_names(targets: Sequence[str], roles: Iterable[str]) -> tuple[str, ...]:
-    """Distinct evidence indices for `targets`, in target order."""
+    """Distinct evidence indices for `targets`, in target order.
+
+    An index whose formula an earlier one already has is left out: NDSI and MNDWI are both
+    (green - swir1) / (green + swir1), and two columns of the same values say nothing more.
+    """
     roles = tuple(roles)
     names: list[str] = []
+    formulas: set[str] = set()
     for target in targets:
         name = evidence_for(target, roles)
-        if name and name not in names:
+        if name is None:
+            continue
+        formula = get_index(name).formula
+        if formula not in formulas:
             names.append(name)
+            formulas.add(formula)
     return tuple(names)
