@@ -212,6 +212,19 @@ def test_descriptions_landsat_etm():
     assert plain.sensor == "landsat_tm_etm" and plain.roles[3] == "nir"
 
 
+def test_plain_b1_to_b7_is_tm_with_its_thermal_band_or_oli_and_is_refused():
+    # A TM/ETM+ stack of all seven bands (RStoolbox's `lsat`: B6 is thermal) and OLI's seven
+    # reflective bands have the same names; read as OLI, TM's blue became coastal, its NIR red
+    # and its thermal band SWIR1, and water vanished without a word. Neither reading is chosen.
+    with pytest.raises(BandError) as info:
+        resolve_band_mapping(7, [f"B{i}" for i in range(1, 8)])
+    message = str(info.value)
+    assert "landsat_tm_etm: blue,green,red,nir,swir1,thermal,swir2" in message
+    assert "landsat8_9_oli: coastal,blue" in message and "--sensor" in message
+    tm = resolve_band_mapping(7, [f"B{i}" for i in range(1, 8)], sensor="landsat_tm_etm")
+    assert tm.roles == ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
+
+
 def test_descriptions_plain_names_and_wavelengths():
     mapping = resolve_band_mapping(5, ["Red", "GREEN", "blue", "Near Infrared", "SWIR 1"])
     assert mapping.roles == ("red", "green", "blue", "nir", "swir1")

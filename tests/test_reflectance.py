@@ -72,6 +72,21 @@ def test_preset_that_does_not_fit_falls_back_with_note():
     assert scaling.source == "digital numbers" and scaling.scale == pytest.approx(1 / 255)
 
 
+def test_reflectance_x1000_is_not_read_with_a_sentinel2_preset():
+    # ARCSI's Sentinel-2 surface reflectance x 1000 (Aberystwyth: p1 21, p99 635), its bands
+    # named like Sentinel-2's: x 0.0001 would make its 99th percentile 0.064, ten times below any
+    # land scene, and every roof darker than asphalt.
+    p = {"p1": 21.0, "p99": 635.0, "max": 1115.0}
+    scaling = resolve_scaling("uint16", p, get_preset("sentinel2_l2a"))
+    assert scaling.source == "assumed reflectance x 1000" and scaling.scale == pytest.approx(1e-3)
+    assert "sentinel2_l2a scaling (x 0.0001 + 0) does not fit" in scaling.note
+    # The same preset still reads a dark but ordinary x 10000 scene (p99 0.12).
+    dark = resolve_scaling(
+        "uint16", {"p1": 40.0, "p99": 1200.0, "max": 3000.0}, get_preset("sentinel2_l2a")
+    )
+    assert dark.source == "preset sentinel2_l2a" and dark.calibrated
+
+
 def test_uint16_without_preset_assumes_x10000():
     dn = RNG.integers(100, 12000, size=(4, 30, 30)).astype(np.uint16)
     scaling = resolve_scaling("uint16", percentiles(dn), None)

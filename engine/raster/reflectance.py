@@ -23,6 +23,12 @@ REFLECTANCE_LOW = -0.2
 REFLECTANCE_HIGH = 2.0
 REFLECTANCE_MIN_P99 = 0.05
 
+#: A sensor preset's scaling must also lift the 99th percentile to this: every land scene of the
+#: benchmark has 0.30-0.87 there (vegetation's NIR, soils' SWIR). Reflectance x 1000 (ARCSI)
+#: read with Sentinel-2's x 0.0001 lands ten times lower (Aberystwyth: 0.064), as only an
+#: open-water chip would; such values go on to rule 7 (assumed x 1000), as without a preset.
+PRESET_MIN_P99 = 0.1
+
 # Float data within this range is taken as reflectance already.
 FLOAT_REFLECTANCE_RANGE = (-0.5, 2.0)
 
@@ -91,7 +97,8 @@ def _finite(value: object) -> bool:
 
 
 def _fits(preset: SensorPreset, p1: float, p99: float) -> bool:
-    return _in_range(p1 * preset.scale + preset.offset, p99 * preset.scale + preset.offset)
+    high = p99 * preset.scale + preset.offset
+    return high >= PRESET_MIN_P99 and _in_range(p1 * preset.scale + preset.offset, high)
 
 
 def _in_range(low: float, high: float) -> bool:
@@ -161,9 +168,9 @@ def resolve_scaling(
     3. A preset whose products may add digital numbers to every value (Sentinel-2 from
        processing baseline 04.00: 1000), integer values whose p1 is in [added, 2 x added): the
        preset's scaling with the added value removed.
-    4. A preset whose scaling maps p1 to >= -0.2 and p99 into [0.05, 2] (e.g. p99 <= 20000 for
-       /10000): the preset's scaling, calibrated as the preset says. This also rescues float
-       rasters holding digital numbers.
+    4. A preset whose scaling maps p1 to >= -0.2 and p99 into [0.1, 2] (e.g. p99 in
+       [1000, 20000] for /10000; ``PRESET_MIN_P99``): the preset's scaling, calibrated as the
+       preset says. This also rescues float rasters holding digital numbers.
     5. Float data outside that range: identity, not calibrated.
     6. Integer data with p99 <= 255 (8-bit digital numbers): 1/255, not calibrated.
     7. 16/32-bit integer data with p99 in (255, 1000]: assumed reflectance x 1000, not
