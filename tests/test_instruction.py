@@ -95,6 +95,14 @@ CASES: list[
     ("the largest built-up area", ("builtup",), None, None, None, None, 1),
     ("top 5 forests", ("vegetation",), None, None, None, None, 5),
     ("the five largest forests larger than 2 ha", ("vegetation",), 20000.0, None, None, None, 5),
+    # A field is vegetation, unless the instruction says it is bare; mines are bare ground.
+    ("bare fields", ("bare",), None, None, None, None, None),
+    ("harvested fields over 2 ha", ("bare",), 20000.0, None, None, None, None),
+    ("agricultural fields", ("vegetation",), None, None, None, None, None),
+    ("open-pit mines", ("bare",), None, None, None, None, None),
+    ("map the mangroves", ("vegetation",), None, None, None, None, None),
+    ("determine the built-up area", ("builtup",), None, None, None, None, None),
+    ("quantify the water", ("water",), None, None, None, None, None),
     (
         "lakes and rivers, plus the 4 biggest forests",
         ("water", "vegetation"),
@@ -147,6 +155,8 @@ ERRORS = [
     ("please extract", None, ["No target", ALL_TITLES]),
     ("wetlands", None, ["'wetlands'", "water", "vegetation"]),
     ("extract the roads", None, ["'roads'", "built-up"]),
+    ("paddy fields", None, ["'paddy'", "water", "vegetation"]),
+    ("map the rice fields", None, ["'rice fields'", "water", "vegetation"]),
     ("clouds", ["water", "vegetation"], ["cloud", "water, vegetation"]),
     ("airplanes", ["water", "vegetation"], ["'airplanes'", "water, vegetation"]),
     ("everything except water", None, ["except water"]),
