@@ -162,7 +162,7 @@ def blue_red_ratio(
 
 
 def reddened(
-    cloud: np.ndarray, blue_red: np.ndarray, params: SpectralParams, kind: str = "cloud"
+    candidates: np.ndarray, blue_red: np.ndarray, params: SpectralParams, kind: str = "cloud"
 ) -> str:
     """Why the `kind` candidates (cloud, haze or snow) are not what they seem by their tint,
     or "" when they may be.
@@ -172,7 +172,7 @@ def reddened(
     ``params.cloud_min_blue_red``. Judged on the candidates as a whole: single thin-cloud
     pixels vary too much.
     """
-    tints = blue_red[cloud]
+    tints = blue_red[candidates]
     tints = tints[np.isfinite(tints)]  # saturated pixels carry no tint
     if tints.size == 0:
         return ""
