@@ -296,3 +296,27 @@ def test_resolve_from_real_geotiff_descriptions(tmp_path):
         assert src.descriptions == (None, None, None, None)
         with pytest.raises(BandError, match="--bands"):
             resolve_band_mapping(src.count, src.descriptions)
+
+
+def test_landsat_level1_thermal_names_are_landsat_not_sentinel2():
+    # OLI Level-1 bands 1-7 with its thermal bands 10 and 11: read as Sentinel-2 they were
+    # cirrus and SWIR1; ETM+ Level-1's two gains of band 6 are its thermal band (once).
+    oli = resolve_band_mapping(9, [f"B{i}" for i in range(1, 8)] + ["B10", "B11"])
+    assert oli.sensor == "landsat8_9_oli"
+    assert oli.roles[4:] == ("nir", "swir1", "swir2", "thermal", None)
+    etm = ["B1", "B2", "B3", "B4", "B5", "B6_VCID_1", "B6_VCID_2", "B7"]
+    mapping = resolve_band_mapping(8, etm)
+    assert mapping.sensor == "landsat_tm_etm"
+    assert mapping.roles == ("blue", "green", "red", "nir", "swir1", "thermal", None, "swir2")
+
+
+def test_all_eleven_landsat_level1_bands_are_refused_not_read_as_sentinel2():
+    names = [f"B{i}" for i in range(1, 12)]
+    with pytest.raises(BandError) as info:
+        resolve_band_mapping(11, names)
+    assert "Landsat 8/9 Level-1" in str(info.value) and "--sensor" in str(info.value)
+    oli = resolve_band_mapping(11, names, sensor="landsat8_9_oli")
+    assert oli.roles[4] == "nir" and oli.roles[7:] == (None, None, "thermal", None)
+    # A Sentinel-2 Level-1C stack has B12 beside B10 and B11: still Sentinel-2.
+    full = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12"]
+    assert resolve_band_mapping(13, full).sensor == "sentinel2_l1c"

@@ -397,7 +397,17 @@ def _choose_sensor(
         complete, contiguous = _preset_score(preset, [coded[i][name] for i in coded])
         return (len(preset.bands) != band_count, not complete, not contiguous, len(preset.bands))
 
-    return min(members, key=preference)
+    chosen = min(members, key=preference)
+    names = {coded[i][chosen].name for i in coded}
+    if chosen.startswith("sentinel2") and {"B10", "B11"} <= names and "B12" not in names:
+        # Landsat 8/9 Level-1 names its bands B1..B11, every one a Sentinel-2 name too: read as
+        # Sentinel-2, its panchromatic band became NIR and a thermal band SWIR1. A Sentinel-2
+        # stack with B10 (Level-1C only) has B12 as well.
+        raise BandError(
+            f"band descriptions {shown} fit Landsat 8/9 Level-1 (B10 and B11 thermal) as well as "
+            f"Sentinel-2 without its B12; " + _fix_hint(band_count)
+        )
+    return chosen
 
 
 def resolve_band_mapping(
