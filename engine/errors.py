@@ -16,7 +16,17 @@ class InputError(SpexError):
 
 
 class BandError(SpexError):
-    """Band roles could not be resolved or are inconsistent with the raster."""
+    """Band roles could not be resolved or are inconsistent with the raster.
+
+    ``readings``: where band names fit several sensors, each sensor's roles (one per band, None
+    unused), keyed by the sensor presets that give them, so that a form can offer them.
+    """
+
+    def __init__(
+        self, message: str, readings: dict[str, tuple[str | None, ...]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.readings = dict(readings or {})
 
 
 class PromptError(SpexError):

@@ -113,9 +113,16 @@ class BandRoleTable(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
+        # Band names that fit several sensors (Landsat TM and OLI's B1..B7): one click per reading.
+        self.readings: dict[str, tuple[str | None, ...]] = {}
+        self.reading_combo = QComboBox(self)
+        self.reading_combo.setObjectName("spexBandReading")
+        self.reading_combo.setVisible(False)
+        self.reading_combo.currentIndexChanged.connect(self._apply_reading)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status)
+        layout.addWidget(self.reading_combo)
         layout.addWidget(self.table)
 
     def detect(self, layer: QgsRasterLayer | None) -> None:
@@ -124,7 +131,11 @@ class BandRoleTable(QWidget):
         from spex.engine.raster.bands import resolve_band_mapping
 
         self.table.setRowCount(0)
-        self.detected, self.sensor = (), None
+        self.detected, self.sensor, self.readings = (), None, {}
+        self.reading_combo.blockSignals(True)
+        self.reading_combo.clear()
+        self.reading_combo.blockSignals(False)
+        self.reading_combo.setVisible(False)
         if layer is None or not layer.isValid():
             self.status.setText("Choose a multiband raster layer.")
             self.rolesChanged.emit()
@@ -137,7 +148,14 @@ class BandRoleTable(QWidget):
             self.status.setText(f"Roles from {mapping.source}{sensor}; edit if wrong.")
         except SpexError as error:
             self.detected = (None,) * len(descriptions)
-            self.status.setText(f"<span style='color:#b00'>{error}</span>")
+            self.readings = dict(getattr(error, "readings", {}))
+            if self.readings:
+                self.status.setText(
+                    "<span style='color:#b00'>The band names fit several sensors: choose the "
+                    "sensor below, or set each band's role.</span>"
+                )
+            else:
+                self.status.setText(f"<span style='color:#b00'>{error}</span>")
         for i, (desc, role) in enumerate(zip(descriptions, self.detected, strict=True)):
             self.table.insertRow(i)
             for col, text in ((0, f"B{i + 1}"), (1, desc)):
@@ -149,7 +167,24 @@ class BandRoleTable(QWidget):
             combo.setCurrentText(role or UNUSED)
             combo.currentIndexChanged.connect(self.rolesChanged.emit)
             self.table.setCellWidget(i, 2, combo)
+        if self.readings:
+            self.reading_combo.blockSignals(True)
+            self.reading_combo.addItem("Choose the sensor...", None)
+            for names, roles in self.readings.items():
+                shown = ", ".join(role or UNUSED for role in roles)
+                self.reading_combo.addItem(f"{names}: {shown}", names)
+            self.reading_combo.blockSignals(False)
+            self.reading_combo.setVisible(True)
         self.rolesChanged.emit()
+
+    def _apply_reading(self) -> None:
+        """Fill the roles with the chosen sensor's reading; its preset also gives the scaling."""
+        names = self.reading_combo.currentData()
+        if not names:
+            return
+        for band, role in enumerate(self.readings[names], start=1):
+            self.set_role(band, role)
+        self.sensor = names.split("/")[0]
 
     def roles(self) -> tuple[str | None, ...]:
         """The roles as shown (None = unused)."""

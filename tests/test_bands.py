@@ -221,6 +221,11 @@ def test_plain_b1_to_b7_is_tm_with_its_thermal_band_or_oli_and_is_refused():
     message = str(info.value)
     assert "landsat_tm_etm: blue,green,red,nir,swir1,thermal,swir2" in message
     assert "landsat8_9_oli: coastal,blue" in message and "--sensor" in message
+    # The same readings as data, for the dock to offer (one role per band).
+    assert info.value.readings["landsat_tm_etm"] == (
+        "blue", "green", "red", "nir", "swir1", "thermal", "swir2",
+    )  # fmt: skip
+    assert info.value.readings["landsat8_9_oli"][0] == "coastal"
     tm = resolve_band_mapping(7, [f"B{i}" for i in range(1, 8)], sensor="landsat_tm_etm")
     assert tm.roles == ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import rasterio
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsPalettedRasterRenderer,
@@ -20,7 +21,13 @@ from spex.engine.raster.sensors import get_preset
 from spex.spex_qgis import settings
 from spex.spex_qgis.dock import SpexDock
 from tests.qgis_helpers import wait_for
-from tests.rasters import SPECTROMETER_NM, spectrometer_copy, true_colour_copy, ungeoreferenced_copy
+from tests.rasters import (
+    SPECTROMETER_NM,
+    spectrometer_copy,
+    true_colour_copy,
+    ungeoreferenced_copy,
+    write_raster,
+)
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
 
@@ -80,6 +87,35 @@ def test_a_spectrometer_layer_gets_one_band_per_role(
     assert "cirrus" not in roles  # 1330-1390 nm are flagged bad
     assert "Roles from band descriptions" in table.status.text()
     assert table.override() is None
+
+
+def test_band_names_of_several_sensors_offer_each_reading(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """Seven bands named B1..B7 (a Landsat TM stack with its thermal band, or OLI's seven):
+    the dock names no reading itself and offers each; the chosen one fills the roles and
+    its preset goes with them to the engine."""
+    with rasterio.open(s2_scene) as src:
+        data = src.read([2, 3, 4, 8, 11, 10, 12], window=((0, 64), (0, 64)))
+        crs, transform = src.crs.to_string(), src.transform
+    path = write_raster(
+        tmp_path / "tm_stack.tif", data, crs=crs, transform=transform,
+        descriptions=[f"B{i}" for i in range(1, 8)],
+    )  # fmt: skip
+    layer = QgsRasterLayer(str(path), "tm stack", "gdal")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    dock.layer_combo.setLayer(layer)
+    table = dock.band_table
+    assert "several sensors" in table.status.text()
+    assert table.roles() == (None,) * 7 and table.override() is None
+    combo = table.reading_combo
+    offered = [combo.itemData(i) for i in range(1, combo.count())]
+    assert {"landsat_tm_etm", "landsat8_9_oli"} <= set(offered)
+    combo.setCurrentIndex(offered.index("landsat_tm_etm") + 1)
+    assert table.roles() == ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
+    assert table.sensor == "landsat_tm_etm"
+    assert table.override() == "blue,green,red,nir,swir1,thermal,swir2"
 
 
 def test_run_adds_styled_layers_with_metadata(dock: SpexDock, qgis_iface, tmp_path) -> None:

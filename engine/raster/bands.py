@@ -327,7 +327,7 @@ def _from_descriptions(
         return None
     sensor = None
     if coded:
-        sensor = _choose_sensor(coded, descriptions, band_count)
+        sensor = _choose_sensor(coded, descriptions, roles)
         for i, hits in coded.items():
             roles[i] = hits[sensor].role
     # An imaging spectrometer has many bands near each role's centre: the nearest carries it,
@@ -346,14 +346,19 @@ def _from_descriptions(
 
 
 def _choose_sensor(
-    coded: dict[int, dict[str, PresetBand]], descriptions: Sequence[str | None], band_count: int
+    coded: dict[int, dict[str, PresetBand]],
+    descriptions: Sequence[str | None],
+    known: Sequence[str | None],
 ) -> str:
     """The one preset whose band names explain every coded description, with tie-breaks.
 
     Candidates giving the same roles are equivalent (Sentinel-2 L1C/L2A); otherwise a preset
     whose bands are all present wins, then one whose matched bands are contiguous
-    (``SR_B1..SR_B5, SR_B7`` is TM/ETM+, not OLI without its SR_B6).
+    (``SR_B1..SR_B5, SR_B7`` is TM/ETM+, not OLI without its SR_B6). ``known`` holds the
+    roles the other bands' descriptions already gave (role words), for the readings offered
+    when several sensors remain.
     """
+    band_count = len(known)
     presets = load_presets()
     names = set.intersection(*(set(hits) for hits in coded.values()))
     candidates = []
@@ -387,8 +392,15 @@ def _choose_sensor(
             f"{'/'.join(members)}: {','.join(r or '-' for r in key)}"
             for key, members in groups.items()
         )
+        readings = {}
+        for key, members in groups.items():
+            roles = list(known)
+            for i, role in zip(sorted(coded), key, strict=True):
+                roles[i] = role
+            readings["/".join(members)] = tuple(roles)
         raise BandError(
-            f"band descriptions {shown} fit several sensors ({options}); " + _fix_hint(band_count)
+            f"band descriptions {shown} fit several sensors ({options}); " + _fix_hint(band_count),
+            readings,
         )
     members = next(iter(groups.values()))
 
