@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 from osgeo import gdal
 from qgis.core import (
     NULL,
@@ -31,7 +32,12 @@ from qgis.core import (
 
 from spex.engine.raster.sensors import get_preset
 from tests.qgis_helpers import REPO_ROOT
-from tests.rasters import spectrometer_copy, true_colour_copy, ungeoreferenced_copy
+from tests.rasters import (
+    spectrometer_copy,
+    true_colour_copy,
+    ungeoreferenced_copy,
+    write_raster,
+)
 
 WATER = "extract the water bodies larger than 2 ha"
 #: A 600 x 400 px part of the scene, in the raster's CRS (EPSG:32633): xmin,xmax,ymin,ymax.
@@ -121,6 +127,43 @@ def test_engine_errors_are_one_line(provider, s2_scene, tmp_path) -> None:
         )
     assert "\n" not in str(error.value) and "unicorn" in str(error.value).lower()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_errors_name_the_algorithms_parameters_not_the_command_lines_flags(
+    provider, s2_scene, tmp_path
+) -> None:
+    # Seven bands named B1..B7: Landsat TM with its thermal band, or OLI. The refusal tells a
+    # Processing user which parameters fix it: BANDS or SENSOR, not --bands or --sensor.
+    with rasterio.open(s2_scene) as src:
+        data = src.read([2, 3, 4, 8, 11, 10, 12], window=((0, 64), (0, 64)))
+        crs, transform = src.crs.to_string(), src.transform
+    path = write_raster(
+        tmp_path / "stack.tif", data, crs=crs, transform=transform,
+        descriptions=[f"B{i}" for i in range(1, 8)],
+    )  # fmt: skip
+    outputs = {"OUTPUT_MASK": str(tmp_path / "m.tif"), "OUTPUT_FEATURES": str(tmp_path / "f.gpkg")}
+    with pytest.raises(QgsProcessingException) as error:
+        _run("spex:extract_land_cover", {"INPUT": str(path), "PROMPT": WATER, **outputs})
+    message = str(error.value)
+    assert "fit several sensors" in message and "\n" not in message
+    assert "BANDS" in message and "SENSOR" in message and "--" not in message
+    results = _run(
+        "spex:extract_land_cover",
+        {"INPUT": str(path), "PROMPT": WATER, "SENSOR": "landsat_tm_etm", **outputs},
+    )
+    assert Path(results["OUTPUT_MASK"]).is_file()
+
+
+def test_flags_become_parameters_whole_words_only() -> None:
+    from spex.spex_qgis.processing.common import with_parameters
+    from spex.spex_qgis.processing.extract_algorithm import ExtractLandCoverAlgorithm
+
+    flags = ExtractLandCoverAlgorithm.FLAG_PARAMETERS
+    text = "pass --scale/--offset, --scale 0.001 or --min-area 5; --bands-file is not ours"
+    assert with_parameters(text, flags) == (
+        "pass REFLECTANCE_SCALE/REFLECTANCE_OFFSET, REFLECTANCE_SCALE 0.001 or MIN_AREA 5; "
+        "--bands-file is not ours"
+    )
 
 
 def test_cancel_through_feedback_writes_nothing(provider, s2_scene, tmp_path) -> None:

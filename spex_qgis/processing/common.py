@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from qgis.core import (
@@ -177,14 +178,29 @@ def raster_file(layer: QgsRasterLayer | None, parameter: str) -> Path:
     return Path(layer.source().split("|")[0])
 
 
-def run_engine(call: Callable[[], object]) -> object:
-    """Run an engine call, turning its one-line `SpexError` into a `QgsProcessingException`."""
+#: The command line's flags that the engine's messages name, and the parameters that stand for
+#: them in every algorithm that passes them on (BANDS and SENSOR in all of them).
+ROLE_PARAMETERS = {"--bands": "BANDS", "--sensor": "SENSOR"}
+
+
+def run_engine(
+    call: Callable[[], object], parameters: Mapping[str, str] = ROLE_PARAMETERS
+) -> object:
+    """Run an engine call, turning its one-line `SpexError` into a `QgsProcessingException`
+    that names the algorithm's `parameters` where the engine names command-line flags."""
     from spex.engine.errors import SpexError
 
     try:
         return call()
     except SpexError as error:
-        raise QgsProcessingException(str(error)) from error
+        raise QgsProcessingException(with_parameters(str(error), parameters)) from error
+
+
+def with_parameters(message: str, parameters: Mapping[str, str]) -> str:
+    """`message` with each flag of `parameters` (``--bands``) replaced by its parameter name."""
+    for flag in sorted(parameters, key=len, reverse=True):  # --scale/--offset before --scale
+        message = re.sub(rf"{re.escape(flag)}(?![a-z-])", parameters[flag], message)
+    return message
 
 
 def optional_text(value: object) -> str | None:

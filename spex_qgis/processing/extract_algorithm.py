@@ -24,6 +24,9 @@ from qgis.core import (
 )
 
 from .common import (
+    REFLECTANCE_OFFSET,
+    REFLECTANCE_SCALE,
+    ROLE_PARAMETERS,
     SpexAlgorithm,
     add_reflectance_parameters,
     monitor_for,
@@ -84,6 +87,18 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
     MODEL = "MODEL"
     OUTPUT_MASK = "OUTPUT_MASK"
     OUTPUT_FEATURES = "OUTPUT_FEATURES"
+    #: The command line's flags the engine's messages name, as this algorithm's parameters.
+    FLAG_PARAMETERS = {
+        **ROLE_PARAMETERS,
+        "--scale/--offset": f"{REFLECTANCE_SCALE}/{REFLECTANCE_OFFSET}",
+        "--scale": REFLECTANCE_SCALE,
+        "--offset": REFLECTANCE_OFFSET,
+        "--extent": EXTENT,
+        "--min-area": MIN_AREA,
+        "--tile": TILE_SIZE,
+        "--model": MODEL,
+        "--backend": BACKEND,
+    }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
         """Declare the parameters and outputs."""
@@ -207,7 +222,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             backend_options={"model": Path(model)} if model else {},
         )
         feedback.pushInfo(f"Input: {input_path}")
-        result = run_engine(lambda: extract(request, monitor_for(feedback)))
+        result = run_engine(lambda: extract(request, monitor_for(feedback)), self.FLAG_PARAMETERS)
         feedback.pushInfo(f"Plan: {result.plan.describe()}")
         place_output(result.mask_path, mask_dest, raster=True)
         place_output(result.features_path, features_dest, raster=False)
