@@ -142,3 +142,15 @@ def spectrometer_copy(
                 bbl=str(int(not bad)),
             )
     return dst_path
+
+
+def numbered_bands_copy(s2_path: Path, dst_path: Path) -> Path:
+    """64 x 64 px of the real Sentinel-2 stack as a Landsat TM stack would hold them (blue,
+    green, red, NIR, SWIR1, a cirrus band where TM has its thermal band, SWIR2), named only
+    B1..B7: names that Landsat TM/ETM+ and OLI (and Sentinel-2) all use."""
+    with rasterio.open(s2_path) as src:
+        data = src.read([2, 3, 4, 8, 11, 10, 12], window=((0, 64), (0, 64)))
+        crs, transform = src.crs.to_string(), src.transform
+    return write_raster(
+        dst_path, data, crs=crs, transform=transform, descriptions=[f"B{i}" for i in range(1, 8)]
+    )

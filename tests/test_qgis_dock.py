@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-import rasterio
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsPalettedRasterRenderer,
@@ -23,10 +22,10 @@ from spex.spex_qgis.dock import SpexDock
 from tests.qgis_helpers import wait_for
 from tests.rasters import (
     SPECTROMETER_NM,
+    numbered_bands_copy,
     spectrometer_copy,
     true_colour_copy,
     ungeoreferenced_copy,
-    write_raster,
 )
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
@@ -95,13 +94,7 @@ def test_band_names_of_several_sensors_offer_each_reading(
     """Seven bands named B1..B7 (a Landsat TM stack with its thermal band, or OLI's seven):
     the dock names no reading itself and offers each; the chosen one fills the roles and
     its preset goes with them to the engine."""
-    with rasterio.open(s2_scene) as src:
-        data = src.read([2, 3, 4, 8, 11, 10, 12], window=((0, 64), (0, 64)))
-        crs, transform = src.crs.to_string(), src.transform
-    path = write_raster(
-        tmp_path / "tm_stack.tif", data, crs=crs, transform=transform,
-        descriptions=[f"B{i}" for i in range(1, 8)],
-    )  # fmt: skip
+    path = numbered_bands_copy(s2_scene, tmp_path / "tm_stack.tif")
     layer = QgsRasterLayer(str(path), "tm stack", "gdal")
     assert layer.isValid()
     QgsProject.instance().addMapLayer(layer)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rasterio
 from osgeo import gdal
 from qgis.core import (
     NULL,
@@ -33,10 +32,10 @@ from qgis.core import (
 from spex.engine.raster.sensors import get_preset
 from tests.qgis_helpers import REPO_ROOT
 from tests.rasters import (
+    numbered_bands_copy,
     spectrometer_copy,
     true_colour_copy,
     ungeoreferenced_copy,
-    write_raster,
 )
 
 WATER = "extract the water bodies larger than 2 ha"
@@ -134,13 +133,7 @@ def test_errors_name_the_algorithms_parameters_not_the_command_lines_flags(
 ) -> None:
     # Seven bands named B1..B7: Landsat TM with its thermal band, or OLI. The refusal tells a
     # Processing user which parameters fix it: BANDS or SENSOR, not --bands or --sensor.
-    with rasterio.open(s2_scene) as src:
-        data = src.read([2, 3, 4, 8, 11, 10, 12], window=((0, 64), (0, 64)))
-        crs, transform = src.crs.to_string(), src.transform
-    path = write_raster(
-        tmp_path / "stack.tif", data, crs=crs, transform=transform,
-        descriptions=[f"B{i}" for i in range(1, 8)],
-    )  # fmt: skip
+    path = numbered_bands_copy(s2_scene, tmp_path / "stack.tif")
     outputs = {"OUTPUT_MASK": str(tmp_path / "m.tif"), "OUTPUT_FEATURES": str(tmp_path / "f.gpkg")}
     with pytest.raises(QgsProcessingException) as error:
         _run("spex:extract_land_cover", {"INPUT": str(path), "PROMPT": WATER, **outputs})
