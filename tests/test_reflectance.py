@@ -80,6 +80,7 @@ def test_reflectance_x1000_is_not_read_with_a_sentinel2_preset():
     scaling = resolve_scaling("uint16", p, get_preset("sentinel2_l2a"))
     assert scaling.source == "assumed reflectance x 1000" and scaling.scale == pytest.approx(1e-3)
     assert "sentinel2_l2a scaling (x 0.0001 + 0) does not fit" in scaling.note
+    assert "99th percentile of all bands at 0.0635 reflectance, below the 0.1" in scaling.note
     # The same preset still reads a dark but ordinary x 10000 scene (p99 0.12).
     dark = resolve_scaling(
         "uint16", {"p1": 40.0, "p99": 1200.0, "max": 3000.0}, get_preset("sentinel2_l2a")

@@ -234,9 +234,16 @@ def resolve_scaling(
             return Scaling(
                 preset.scale, preset.offset, preset.calibrated, f"preset {preset.name}", preset.note
             )
+        high = p99 * preset.scale + preset.offset
+        why = (
+            f": it would put the 99th percentile of all bands at {high:.3g} reflectance, below "
+            f"the {PRESET_MIN_P99:g} any land scene reaches"
+            if 0 <= high < PRESET_MIN_P99
+            else ""
+        )
         prefix = (
             f"the {preset.name} scaling (x {preset.scale:g} + {preset.offset:g}) does not fit "
-            f"the values ({ranges}); "
+            f"the values ({ranges}){why}; "
         )
 
     if is_float:
