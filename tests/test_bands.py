@@ -320,6 +320,9 @@ def test_all_eleven_landsat_level1_bands_are_refused_not_read_as_sentinel2():
     with pytest.raises(BandError) as info:
         resolve_band_mapping(11, names)
     assert "Landsat 8/9 Level-1" in str(info.value) and "--sensor" in str(info.value)
+    oli_reading = info.value.readings["landsat8_9_oli"]
+    assert oli_reading[4] == "nir" and oli_reading[7:] == (None, None, "thermal", None)
+    assert info.value.readings["sentinel2_l1c"][7] == "nir"  # the panchromatic band
     oli = resolve_band_mapping(11, names, sensor="landsat8_9_oli")
     assert oli.roles[4] == "nir" and oli.roles[7:] == (None, None, "thermal", None)
     # A Sentinel-2 Level-1C stack has B12 beside B10 and B11: still Sentinel-2.

@@ -415,9 +415,16 @@ def _choose_sensor(
         # Landsat 8/9 Level-1 names its bands B1..B11, every one a Sentinel-2 name too: read as
         # Sentinel-2, its panchromatic band became NIR and a thermal band SWIR1. A Sentinel-2
         # stack with B10 (Level-1C only) has B12 as well.
+        readings = {}
+        for sensor in ("landsat8_9_oli", chosen):
+            roles = list(known)
+            for i, hits in coded.items():
+                roles[i] = hits[sensor].role if sensor in hits else None
+            readings[sensor] = tuple(roles)
         raise BandError(
             f"band descriptions {shown} fit Landsat 8/9 Level-1 (B10 and B11 thermal) as well as "
-            f"Sentinel-2 without its B12; " + _fix_hint(band_count)
+            f"Sentinel-2 without its B12; " + _fix_hint(band_count),
+            readings,
         )
     return chosen
 
