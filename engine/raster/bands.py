@@ -392,12 +392,10 @@ def _choose_sensor(
             f"{'/'.join(members)}: {','.join(r or '-' for r in key)}"
             for key, members in groups.items()
         )
-        readings = {}
-        for key, members in groups.items():
-            roles = list(known)
-            for i, role in zip(sorted(coded), key, strict=True):
-                roles[i] = role
-            readings["/".join(members)] = tuple(roles)
+        readings = {
+            "/".join(members): _reading(known, dict(zip(sorted(coded), key, strict=True)))
+            for key, members in groups.items()
+        }
         raise BandError(
             f"band descriptions {shown} fit several sensors ({options}); " + _fix_hint(band_count),
             readings,
@@ -410,23 +408,34 @@ def _choose_sensor(
         return (len(preset.bands) != band_count, not complete, not contiguous, len(preset.bands))
 
     chosen = min(members, key=preference)
-    names = {coded[i][chosen].name for i in coded}
-    if chosen.startswith("sentinel2") and {"B10", "B11"} <= names and "B12" not in names:
+    band_names = {coded[i][chosen].name for i in coded}
+    if chosen.startswith("sentinel2") and {"B10", "B11"} <= band_names and "B12" not in band_names:
         # Landsat 8/9 Level-1 names its bands B1..B11, every one a Sentinel-2 name too: read as
         # Sentinel-2, its panchromatic band became NIR and a thermal band SWIR1. A Sentinel-2
         # stack with B10 (Level-1C only) has B12 as well.
-        readings = {}
-        for sensor in ("landsat8_9_oli", chosen):
-            roles = list(known)
-            for i, hits in coded.items():
-                roles[i] = hits[sensor].role if sensor in hits else None
-            readings[sensor] = tuple(roles)
+        readings = {
+            sensor: _reading(
+                known,
+                {i: hits[sensor].role if sensor in hits else None for i, hits in coded.items()},
+            )
+            for sensor in ("landsat8_9_oli", chosen)
+        }
         raise BandError(
             f"band descriptions {shown} fit Landsat 8/9 Level-1 (B10 and B11 thermal) as well as "
             f"Sentinel-2 without its B12; " + _fix_hint(band_count),
             readings,
         )
     return chosen
+
+
+def _reading(
+    known: Sequence[str | None], coded_roles: dict[int, str | None]
+) -> tuple[str | None, ...]:
+    """One role per band: the `known` roles with the coded bands' roles of one sensor."""
+    roles = list(known)
+    for i, role in coded_roles.items():
+        roles[i] = role
+    return tuple(roles)
 
 
 def resolve_band_mapping(

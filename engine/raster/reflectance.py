@@ -96,11 +96,6 @@ def _finite(value: object) -> bool:
         return False
 
 
-def _fits(preset: SensorPreset, p1: float, p99: float) -> bool:
-    high = p99 * preset.scale + preset.offset
-    return high >= PRESET_MIN_P99 and _in_range(p1 * preset.scale + preset.offset, high)
-
-
 def _in_range(low: float, high: float) -> bool:
     return low >= REFLECTANCE_LOW and REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH
 
@@ -230,11 +225,11 @@ def resolve_scaling(
         if _in_range(p1 * found.scale + found.offset, p99 * found.scale + found.offset):
             return found
     if preset is not None:
-        if _fits(preset, p1, p99):
+        high = p99 * preset.scale + preset.offset
+        if high >= PRESET_MIN_P99 and _in_range(p1 * preset.scale + preset.offset, high):
             return Scaling(
                 preset.scale, preset.offset, preset.calibrated, f"preset {preset.name}", preset.note
             )
-        high = p99 * preset.scale + preset.offset
         why = (
             f": it would put the 99th percentile of all bands at {high:.3g} reflectance, below "
             f"the {PRESET_MIN_P99:g} any land scene reaches"
