@@ -18,11 +18,12 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
-from ..errors import InputError
+from ..errors import BandError, InputError
 from .bands import BandMapping, described_bands, resolve_band_mapping
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
+from .landsat_products import LandsatProduct, find_product, product_reading
 from .reflectance import Scaling, resolve_scaling
 from .sensors import get_preset
 
@@ -238,6 +239,16 @@ def declared_scaling(
     return s, o
 
 
+def _product_sensor_reading(refused: BandError, product: LandsatProduct | None) -> BandMapping:
+    """Band names that fit several sensors (``B1``..``B7``), read as the sensor the file's
+    Landsat product identifier names; else the refusal stands."""
+    preset = product.preset if product else None
+    for sensors, roles in refused.readings.items():
+        if preset in sensors.split("/"):
+            return BandMapping(roles, preset, "band descriptions")
+    raise refused
+
+
 def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     """Open a raster, turning a missing or unreadable file into one clear line."""
     path = Path(path)
@@ -275,9 +286,13 @@ def open_source(
     """
     dataset = open_dataset(path)
     try:
-        mapping = resolve_band_mapping(
-            dataset.count, band_descriptions(dataset), sensor=sensor, bands=bands
-        )
+        product = find_product(path, band_descriptions(dataset))
+        try:
+            mapping = resolve_band_mapping(
+                dataset.count, band_descriptions(dataset), sensor=sensor, bands=bands
+            )
+        except BandError as refused:
+            mapping = _product_sensor_reading(refused, product)
         wanted = decoded_roles(mapping.present_roles()) if decoded_roles else None
         with_role = tuple(
             b for b in with_role_bands(mapping) if wanted is None or mapping.roles[b - 1] in wanted
@@ -295,7 +310,8 @@ def open_source(
             )
         preset = get_preset(mapping.sensor) if mapping.sensor else None
         declared = declared_scaling(dataset, with_role_bands(mapping))
-        scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset, declared)
+        named = product_reading(product, path, stats) if product else None
+        scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset, declared, named)
     except Exception:
         dataset.close()
         raise

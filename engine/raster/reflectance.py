@@ -11,11 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
 from .sensors import SensorPreset
+
+if TYPE_CHECKING:
+    from .landsat_products import ProductReading
 
 # Plausible reflectance of the scaled 1st / 99th percentiles: bright cloud and snow stay below
 # 2, dark water and shadows above -0.2, and a real scene's 99th percentile exceeds 0.05.
@@ -147,6 +151,7 @@ def resolve_scaling(
     scale: float | None = None,
     offset: float | None = None,
     declared: tuple[float, float] | None = None,
+    named: ProductReading | None = None,
 ) -> Scaling:
     """Choose the scaling of a raster from the user's flags, its own metadata, its preset and
     its values.
@@ -159,6 +164,9 @@ def resolve_scaling(
     1b. ``declared``: the scale and offset the file states for its bands (GDAL's band scale and
        offset, the same for every band used), calibrated when the scaled p1 and p99 are
        plausible reflectance.
+    1c. ``named``: the scaling the product the file names implies (``landsat_products``: a
+       Landsat Level-1 or Collection 2 Level-2 identifier), when the values fit it; when they
+       do not, its note leads the scaling's note.
     2. Float data with p1 >= -0.5 and p99 <= 2: already reflectance, identity, calibrated.
     3. A preset whose products may add digital numbers to every value (Sentinel-2 from
        processing baseline 04.00: 1000), integer values whose p1 is in [added, 2 x added): the
@@ -213,10 +221,12 @@ def resolve_scaling(
             ),
         )
 
+    if named is not None and named.scaling is not None:
+        return named.scaling
+    prefix = named.note if named is not None else ""
     if is_float and FLOAT_REFLECTANCE_RANGE[0] <= p1 and p99 <= FLOAT_REFLECTANCE_RANGE[1]:
         return Scaling(1.0, 0.0, True, "float reflectance", f"float values ({ranges}) used as is")
 
-    prefix = ""
     added = _added_dn(preset.added_dn if preset else 0.0, dtype, p1)
     if preset is not None and added:
         found = _without_added(
@@ -236,7 +246,7 @@ def resolve_scaling(
             if 0 <= high < PRESET_MIN_P99
             else ""
         )
-        prefix = (
+        prefix += (
             f"the {preset.name} scaling (x {preset.scale:g} + {preset.offset:g}) does not fit "
             f"the values ({ranges}){why}; "
         )

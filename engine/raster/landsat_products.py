@@ -1,0 +1,229 @@
+"""Landsat product identifiers, and the reflectance scaling the processing level they name implies.
+
+USGS names every Landsat product (``LC08_L1TP_224078_20200518_20200518_01_RT``: sensor and
+satellite, processing level, path/row, dates, collection, tier) and that name stays on the files
+an analyst downloads and stacks. It says what the values cannot: Level-1 digital numbers of OLI
+(top-of-atmosphere reflectance, zero at DN 5000) and Collection 2 Level-2 surface reflectance
+(zero at DN 7273) start in the same range (the real Level-1 patch of the benchmark's ``c38``
+scene: 1st percentile 7124), and an OLI Level-1 stack read with the Level-2 preset has every dark
+band pushed below zero.
+
+Level-1 OLI values become top-of-atmosphere reflectance with the product's MTL file
+(``REFLECTANCE_MULT_BAND_n``, ``REFLECTANCE_ADD_BAND_n``, divided by the sine of
+``SUN_ELEVATION``); without it, ``DN x 0.00002 - 0.1`` (USGS's factors for every OLI band of
+both collections) is that reflectance times the sine: band ratios, hence every normalised
+index, are exact, absolute values are not (uncalibrated). TM/ETM+/MSS Level-1 gains differ per
+band and scene: they stay digital numbers. Collection 1 products that ESPA derived from a
+Level-1 one keep its name with ``sr_``/``toa_`` suffixes (reflectance x 10000): not Level-1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .reflectance import REFLECTANCE_HIGH, REFLECTANCE_LOW, REFLECTANCE_MIN_P99, Scaling
+
+PRODUCT_ID = re.compile(
+    r"(?<![A-Z0-9])L([COTEM])(0[1-9])_(L1TP|L1GT|L1GS|L2SP|L2SR)_(\d{6})_(\d{8})_(\d{8})_(0[12])_(T1|T2|RT)"
+    r"(?![A-Z0-9])"
+)
+#: The scene identifiers of the products before Collection 1 (``LC80020532016141LGN00``:
+#: sensor, satellite, path, row, year, day, station, version), all Level-1.
+SCENE_ID = re.compile(r"(?<![A-Z0-9])L([COTEM])([1-9])\d{6}\d{4}\d{3}[A-Z]{3}\d{2}(?![A-Z0-9])")
+#: What ESPA's Collection 1 surface and top-of-atmosphere reflectance files add to the name.
+DERIVED_SUFFIX = re.compile(r"_(SR|TOA|BT)(_|BAND)")
+
+#: USGS's Level-1 reflectance factors for every OLI band (MTL REFLECTANCE_MULT/ADD_BAND_n).
+OLI_L1_MULT = 2.0e-5
+OLI_L1_ADD = -0.1
+#: Collection 2 Level-2 surface reflectance, every sensor.
+C2_L2_MULT = 2.75e-5
+C2_L2_ADD = -0.2
+#: Level-1 OLI values never lie below DN 5000 (zero reflectance) but for fill: a 1st percentile
+#: this far below zero is not Level-1 digital numbers.
+L1_MIN_P1 = -0.01
+#: OLI's reflective bands, whose MTL factors the scaling uses.
+OLI_BANDS = range(1, 10)
+#: The largest MTL file read (a real one is about 15 kB).
+MTL_MAX_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class LandsatProduct:
+    """A Landsat product identifier and what it says: sensor, satellite, level, collection."""
+
+    identifier: str
+    sensor: str  # C: OLI/TIRS, O: OLI only, T: TM, E: ETM+, M: MSS
+    satellite: int
+    level: str  # L1TP, L1GT, L1GS, L2SP, L2SR; L1 before Collection 1
+    collection: int  # 0 before Collection 1
+
+    @property
+    def is_oli(self) -> bool:
+        return self.sensor in "CO" and self.satellite in (8, 9)
+
+    @property
+    def is_level1(self) -> bool:
+        return self.level.startswith("L1")
+
+    @property
+    def preset(self) -> str | None:
+        """The sensor preset whose band names the product's files use (None for MSS)."""
+        if self.is_oli:
+            return "landsat8_9_oli"
+        return "landsat_tm_etm" if self.sensor in "TE" else None
+
+
+@dataclass(frozen=True)
+class ProductReading:
+    """The scaling a product's name gives, or why it gives none (``note`` then says so)."""
+
+    scaling: Scaling | None
+    note: str = ""
+
+
+def find_product(
+    path: str | Path, descriptions: Sequence[str | None] = ()
+) -> LandsatProduct | None:
+    """The one Landsat product the file name, its folder's name or the band descriptions name
+    (a product identifier, or a scene identifier of the products before Collection 1).
+
+    None where none is named, where they name two different products (a stack of two dates),
+    or where the name carries ESPA's reflectance suffixes (``..._T1_sr_band4``).
+    """
+    p = Path(path)
+    texts = [p.name, p.parent.name, *(d for d in descriptions if d)]
+    found: dict[str, LandsatProduct] = {}
+    for text in texts:
+        upper = text.upper()
+        named = [
+            *(
+                (m, m.group(1), m.group(2), m.group(3), int(m.group(7)))
+                for m in PRODUCT_ID.finditer(upper)
+            ),
+            *((m, m.group(1), m.group(2), "L1", 0) for m in SCENE_ID.finditer(upper)),
+        ]
+        for match, sensor, satellite, level, collection in named:
+            if level.startswith("L1") and DERIVED_SUFFIX.search(upper, match.end()):
+                return None
+            found[match.group(0)] = LandsatProduct(
+                match.group(0), sensor, int(satellite), level, collection
+            )
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def read_mtl(path: Path) -> dict[str, str]:
+    """The ``KEY = value`` pairs of an MTL file (text, or Collection 2's JSON), flattened.
+
+    Only read as data: keys and string values, nothing evaluated.
+    """
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix.lower() == ".json":
+        pairs: dict[str, str] = {}
+
+        def walk(node: object) -> None:
+            if isinstance(node, Mapping):
+                for key, value in node.items():
+                    if isinstance(value, Mapping):
+                        walk(value)
+                    else:
+                        pairs[str(key).upper()] = str(value)
+
+        walk(json.loads(text))
+        return pairs
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip('"')
+    return out
+
+
+def find_mtl(path: str | Path, product: LandsatProduct) -> Path | None:
+    """The product's MTL file beside the raster (``<identifier>_MTL.txt`` or ``.json``)."""
+    folder = Path(path).resolve().parent
+    for suffix in ("txt", "json"):
+        for case in (product.identifier, product.identifier.lower()):
+            mtl = folder / f"{case}_MTL.{suffix}"
+            if mtl.is_file() and mtl.stat().st_size <= MTL_MAX_BYTES:
+                return mtl
+    return None
+
+
+def _oli_level1_from_mtl(mtl: Path) -> tuple[float, float, float] | None:
+    """(mult, add, sun elevation) from an OLI MTL whose reflective bands share one factor pair."""
+    try:
+        meta = read_mtl(mtl)
+        mults, adds = (
+            {float(meta[k]) for b in OLI_BANDS if (k := f"REFLECTANCE_{kind}_BAND_{b}") in meta}
+            for kind in ("MULT", "ADD")
+        )
+        elevation = float(meta["SUN_ELEVATION"])
+    except (KeyError, ValueError, OSError):
+        return None
+    if len(mults) != 1 or len(adds) != 1 or not 0 < elevation <= 90:
+        return None
+    mult, add = mults.pop(), adds.pop()
+    if not (math.isfinite(mult) and mult > 0 and math.isfinite(add)):
+        return None
+    return mult, add, elevation
+
+
+def product_reading(
+    product: LandsatProduct, path: str | Path, percentiles: Mapping[str, float]
+) -> ProductReading | None:
+    """The scaling `product`'s level gives the raster at `path`, if its values fit it.
+
+    None for a product whose level fixes no scaling (TM/ETM+/MSS Level-1 digital numbers).
+    """
+    p1, p99 = float(percentiles["p1"]), float(percentiles["p99"])
+    name = product.identifier
+    if product.is_level1 and product.is_oli:
+        mult, add, calibrated, how = OLI_L1_MULT, OLI_L1_ADD, False, ""
+        mtl = find_mtl(path, product)
+        from_mtl = _oli_level1_from_mtl(mtl) if mtl else None
+        if from_mtl:
+            mult, add, elevation = from_mtl
+            sine = math.sin(math.radians(elevation))
+            how = (f"{mtl.name}: top-of-atmosphere reflectance = ({_linear(mult, add)}) / "
+                   f"sin(sun elevation {elevation:g} deg)")  # fmt: skip
+        low, high = p1 * mult + add, p99 * mult + add
+        if low < L1_MIN_P1 or not REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH:
+            return ProductReading(None, _misfit(name, "Level-1 digital numbers", p1, p99))
+        if from_mtl:
+            mult, add, calibrated = mult / sine, add / sine, True
+        note = f"Landsat {product.satellite} OLI Level-1 product {name} (named by the file): " + (
+            how
+            or f"reflectance = {_linear(mult, add)}, top-of-atmosphere reflectance times the "
+            "sine of the sun's elevation: band ratios and indices are exact, absolute values are "
+            "not (thresholds adapt to the scene); put the product's MTL file "
+            f"({name}_MTL.txt) beside the raster to calibrate"
+        )
+        source = f"product {name}" + (", MTL" if from_mtl else "")
+        return ProductReading(Scaling(mult, add, calibrated, source, note))
+    if product.level.startswith("L2") and product.collection == 2:
+        low, high = p1 * C2_L2_MULT + C2_L2_ADD, p99 * C2_L2_MULT + C2_L2_ADD
+        if low < REFLECTANCE_LOW or not REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH:
+            return ProductReading(None, _misfit(name, "Collection 2 Level-2 values", p1, p99))
+        note = (
+            f"Landsat Collection 2 Level-2 product {name} (named by the file): surface "
+            f"reflectance = {_linear(C2_L2_MULT, C2_L2_ADD)}"
+        )
+        return ProductReading(Scaling(C2_L2_MULT, C2_L2_ADD, True, f"product {name}", note))
+    return None
+
+
+def _linear(mult: float, add: float) -> str:
+    return f"DN x {mult:g} {'-' if add < 0 else '+'} {abs(add):g}"
+
+
+def _misfit(name: str, what: str, p1: float, p99: float) -> str:
+    return (
+        f"the file names Landsat product {name}, but its values (p1 {p1:g}, p99 {p99:g}) are "
+        f"not its {what}; "
+    )
