@@ -128,7 +128,7 @@ class BandRoleTable(QWidget):
     def detect(self, layer: QgsRasterLayer | None) -> None:
         """Fill the table from `layer`'s band count and descriptions."""
         from spex.engine.errors import SpexError
-        from spex.engine.raster.bands import resolve_band_mapping
+        from spex.engine.raster.raster_source import file_band_mapping
 
         self.table.setRowCount(0)
         self.detected, self.sensor, self.readings = (), None, {}
@@ -142,7 +142,8 @@ class BandRoleTable(QWidget):
             return
         descriptions = band_descriptions(layer)
         try:
-            mapping = resolve_band_mapping(len(descriptions), descriptions)
+            # The layer's file name may carry a Landsat identifier naming the sensor.
+            mapping = file_band_mapping(layer.source().split("|")[0], descriptions)
             self.detected, self.sensor = tuple(mapping.roles), mapping.sensor
             sensor = f", sensor {mapping.sensor}" if mapping.sensor else ""
             self.status.setText(f"Roles from {mapping.source}{sensor}; edit if wrong.")

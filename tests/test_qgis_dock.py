@@ -111,6 +111,23 @@ def test_band_names_of_several_sensors_offer_each_reading(
     assert table.override() == "blue,green,red,nir,swir1,thermal,swir2"
 
 
+def test_a_landsat_identifier_in_the_file_name_settles_the_band_names(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """The same B1..B7 stack under a Landsat 5 scene identifier (as RStoolbox ships its bands):
+    TM's reading, as the engine reads the file, with no choice to make."""
+    path = numbered_bands_copy(s2_scene, tmp_path / "LT52240631988227CUB02_stack.tif")
+    layer = QgsRasterLayer(str(path), "tm stack", "gdal")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    dock.layer_combo.setLayer(layer)
+    table = dock.band_table
+    assert "sensor landsat_tm_etm" in table.status.text()
+    assert not table.reading_combo.isVisibleTo(dock)
+    assert table.roles() == ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
+    assert table.sensor == "landsat_tm_etm"
+
+
 def test_run_adds_styled_layers_with_metadata(dock: SpexDock, qgis_iface, tmp_path) -> None:
     project = QgsProject.instance()
     before = set(project.mapLayers())

@@ -23,7 +23,7 @@ from .bands import BandMapping, described_bands, resolve_band_mapping
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
-from .landsat_products import LandsatProduct, find_product, product_reading
+from .landsat_products import find_product, product_reading
 from .reflectance import Scaling, resolve_scaling
 from .sensors import get_preset
 
@@ -239,14 +239,24 @@ def declared_scaling(
     return s, o
 
 
-def _product_sensor_reading(refused: BandError, product: LandsatProduct | None) -> BandMapping:
-    """Band names that fit several sensors (``B1``..``B7``), read as the sensor the file's
-    Landsat product identifier names; else the refusal stands."""
-    preset = product.preset if product else None
-    for sensors, roles in refused.readings.items():
-        if preset in sensors.split("/"):
-            return BandMapping(roles, preset, "band descriptions")
-    raise refused
+def file_band_mapping(
+    path: str | Path,
+    descriptions: Sequence[str | None],
+    sensor: str | None = None,
+    bands: str | Sequence[str] | None = None,
+) -> BandMapping:
+    """The band roles of the raster at `path` (`resolve_band_mapping`), where band names that fit
+    several sensors (``B1``..``B7``) are settled by the sensor a Landsat identifier in the file,
+    folder or band names gives (``landsat_products``); else the refusal stands."""
+    try:
+        return resolve_band_mapping(len(descriptions), descriptions, sensor=sensor, bands=bands)
+    except BandError as refused:
+        product = find_product(path, descriptions)
+        preset = product.preset if product else None
+        for sensors, roles in refused.readings.items():
+            if preset in sensors.split("/"):
+                return BandMapping(roles, preset, "band descriptions")
+        raise
 
 
 def open_dataset(path: str | Path) -> rasterio.DatasetReader:
@@ -286,13 +296,8 @@ def open_source(
     """
     dataset = open_dataset(path)
     try:
-        product = find_product(path, band_descriptions(dataset))
-        try:
-            mapping = resolve_band_mapping(
-                dataset.count, band_descriptions(dataset), sensor=sensor, bands=bands
-            )
-        except BandError as refused:
-            mapping = _product_sensor_reading(refused, product)
+        descriptions = band_descriptions(dataset)
+        mapping = file_band_mapping(path, descriptions, sensor, bands)
         wanted = decoded_roles(mapping.present_roles()) if decoded_roles else None
         with_role = tuple(
             b for b in with_role_bands(mapping) if wanted is None or mapping.roles[b - 1] in wanted
@@ -310,6 +315,7 @@ def open_source(
             )
         preset = get_preset(mapping.sensor) if mapping.sensor else None
         declared = declared_scaling(dataset, with_role_bands(mapping))
+        product = find_product(path, descriptions)
         named = product_reading(product, path, stats) if product else None
         scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset, declared, named)
     except Exception:
