@@ -26,7 +26,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .reflectance import REFLECTANCE_HIGH, REFLECTANCE_LOW, REFLECTANCE_MIN_P99, Scaling
+from .reflectance import (
+    REFLECTANCE_HIGH,
+    REFLECTANCE_LOW,
+    REFLECTANCE_MIN_P99,
+    ProductReading,
+    Scaling,
+)
 
 PRODUCT_ID = re.compile(
     r"(?<![A-Z0-9])L([COTEM])(0[1-9])_(L1TP|L1GT|L1GS|L2SP|L2SR)_(\d{6})_(\d{8})_(\d{8})_(0[12])_(T1|T2|RT)"
@@ -77,14 +83,6 @@ class LandsatProduct:
         if self.is_oli:
             return "landsat8_9_oli"
         return "landsat_tm_etm" if self.sensor in "TE" else None
-
-
-@dataclass(frozen=True)
-class ProductReading:
-    """The scaling a product's name gives, or why it gives none (``note`` then says so)."""
-
-    scaling: Scaling | None
-    note: str = ""
 
 
 def find_product(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +19,12 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import BandError, InputError
+from . import landsat_products, sentinel2_products
 from .bands import BandMapping, described_bands, resolve_band_mapping
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
-from .landsat_products import find_product, product_reading
-from .reflectance import Scaling, resolve_scaling
+from .reflectance import ProductReading, Scaling, resolve_scaling
 from .sensors import get_preset
 
 #: Upper bound on the pixels of the global sample (a decimated read of the whole raster).
@@ -239,6 +239,21 @@ def declared_scaling(
     return s, o
 
 
+#: The modules that read a product's level and scaling from its name, Landsat's first.
+PRODUCT_NAMES = (landsat_products, sentinel2_products)
+
+
+def _named_reading(
+    path: str | Path, descriptions: Sequence[str | None], percentiles: Mapping[str, float]
+) -> ProductReading | None:
+    """What the product named in the file, folder or band names says of its scaling."""
+    for module in PRODUCT_NAMES:
+        product = module.find_product(path, descriptions)
+        if product is not None:
+            return module.product_reading(product, path, percentiles)
+    return None
+
+
 def file_band_mapping(
     path: str | Path,
     descriptions: Sequence[str | None],
@@ -251,7 +266,9 @@ def file_band_mapping(
     try:
         return resolve_band_mapping(len(descriptions), descriptions, sensor=sensor, bands=bands)
     except BandError as refused:
-        product = find_product(path, descriptions)
+        product = next(
+            (p for m in PRODUCT_NAMES if (p := m.find_product(path, descriptions))), None
+        )
         preset = product.preset if product else None
         for sensors, roles in refused.readings.items():
             if preset in sensors.split("/"):
@@ -315,8 +332,7 @@ def open_source(
             )
         preset = get_preset(mapping.sensor) if mapping.sensor else None
         declared = declared_scaling(dataset, with_role_bands(mapping))
-        product = find_product(path, descriptions)
-        named = product_reading(product, path, stats) if product else None
+        named = _named_reading(path, descriptions, stats)
         scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset, declared, named)
     except Exception:
         dataset.close()

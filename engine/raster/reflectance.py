@@ -11,15 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
 from .sensors import SensorPreset
-
-if TYPE_CHECKING:
-    from .landsat_products import ProductReading
 
 # Plausible reflectance of the scaled 1st / 99th percentiles: bright cloud and snow stay below
 # 2, dark water and shadows above -0.2, and a real scene's 99th percentile exceeds 0.05.
@@ -76,6 +72,15 @@ class Scaling:
             "source": self.source,
             "note": self.note,
         }
+
+
+@dataclass(frozen=True)
+class ProductReading:
+    """The scaling a product's name gives (``landsat_products``, ``sentinel2_products``), or
+    why it gives none: ``note`` then leads the scaling's note."""
+
+    scaling: Scaling | None
+    note: str = ""
 
 
 def check_scale_offset(scale: float | None, offset: float | None) -> None:
