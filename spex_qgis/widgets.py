@@ -45,18 +45,21 @@ def narrow(combo: QComboBox) -> QComboBox:
 
 
 def band_descriptions(layer: QgsRasterLayer) -> list[str]:
-    """The GDAL band descriptions of a file raster ('' where none), completed from the bands'
-    metadata as the engine completes them (a spectrometer's wavelengths, its bad bands)."""
+    """The GDAL band descriptions of a file raster ("" where none), completed as the engine
+    completes them: a VRT's source file names, a spectrometer's wavelengths, its bad bands."""
     from osgeo import gdal
 
     from spex.engine.raster.bands import described_bands
+    from spex.engine.raster.vrt_sources import named_by_sources
 
-    dataset = gdal.Open(layer.source().split("|")[0])
+    path = layer.source().split("|")[0]
+    dataset = gdal.Open(path)
     if dataset is None:
         return [""] * layer.bandCount()
     bands = [dataset.GetRasterBand(i) for i in range(1, dataset.RasterCount + 1)]
     found = described_bands(
-        [band.GetDescription() or None for band in bands], [band.GetMetadata() for band in bands]
+        named_by_sources([band.GetDescription() or None for band in bands], path),
+        [band.GetMetadata() for band in bands],
     )
     return [desc or "" for desc in found]
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import rasterio
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsPalettedRasterRenderer,
@@ -126,6 +127,32 @@ def test_a_landsat_identifier_in_the_file_name_settles_the_band_names(
     assert not table.reading_combo.isVisibleTo(dock)
     assert table.roles() == ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
     assert table.sensor == "landsat_tm_etm"
+
+
+def test_a_virtual_raster_of_band_files_is_read_by_their_names(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """A VRT stacked from Sentinel-2 band files (QGIS's Build Virtual Raster, one band per
+    file): its bands have no descriptions; the table shows and reads the files' names."""
+    from osgeo import gdal
+
+    files = []
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        for band in ("B2", "B3", "B4", "B8"):
+            path = tmp_path / f"T33UUU_20170216T102101_B0{band[1:]}.tif"
+            with rasterio.open(path, "w", **(src.profile | {"count": 1})) as dst:
+                dst.write(src.read(index[band]), 1)
+            files.append(str(path))
+    stack = tmp_path / "stack.vrt"
+    gdal.BuildVRT(str(stack), files, separate=True)
+    layer = QgsRasterLayer(str(stack), "stack", "gdal")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    dock.layer_combo.setLayer(layer)
+    table = dock.band_table
+    assert table.roles() == ("blue", "green", "red", "nir"), table.status.text()
+    assert table.table.item(0, 1).text() == "T33UUU_20170216T102101_B02"
 
 
 def test_run_adds_styled_layers_with_metadata(dock: SpexDock, qgis_iface, tmp_path) -> None:

@@ -26,6 +26,7 @@ from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
 from .reflectance import ProductReading, Scaling, resolve_scaling
 from .sensors import get_preset
+from .vrt_sources import named_by_sources
 
 #: Upper bound on the pixels of the global sample (a decimated read of the whole raster).
 SAMPLE_PIXELS = 1_000_000
@@ -207,9 +208,10 @@ def raw_percentiles(dataset: rasterio.DatasetReader, raw: np.ndarray) -> dict[st
 
 
 def band_descriptions(dataset: rasterio.DatasetReader) -> list[str | None]:
-    """The bands' descriptions, completed from their metadata (`described_bands`)."""
+    """The bands' descriptions, completed from their metadata (`described_bands`) and, in a
+    VRT, from each band's source file name (`vrt_sources`)."""
     tags = [dataset.tags(i) for i in range(1, dataset.count + 1)]
-    return described_bands(list(dataset.descriptions), tags)
+    return described_bands(named_by_sources(list(dataset.descriptions), dataset.name), tags)
 
 
 def sampled_bands(dataset: rasterio.DatasetReader, mapping: BandMapping) -> list[int]:

@@ -1,0 +1,51 @@
+"""The file behind each band of a virtual raster (GDAL VRT), as a name for bands without one.
+
+An analyst stacks a product's band files with QGIS's Build Virtual Raster ("Place each input
+file into a separate band"): the VRT's bands have no descriptions, but each has one source file,
+named as its provider named it (``LC08_L2SP_..._SR_B4.TIF``, ``T32UPU_20230315T103629_B04_10m.jp2``).
+That name says the band and the product, as a description would.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path, PurePath
+
+#: The largest VRT read (a stack of a few bands is a few kB; a mosaic of thousands of tiles is
+#: not a stack and is skipped).
+VRT_MAX_BYTES = 2_000_000
+SOURCE_TAGS = ("SimpleSource", "ComplexSource", "AveragedSource", "KernelFilteredSource")
+
+
+def vrt_band_files(path: str | Path, band_count: int) -> list[str | None]:
+    """The stem of each band's one source file (``None`` where a band has none or several, or
+    where `path` is not a readable VRT file)."""
+    none: list[str | None] = [None] * band_count
+    p = Path(path)
+    if p.suffix.lower() != ".vrt" or not p.is_file() or p.stat().st_size > VRT_MAX_BYTES:
+        return none
+    try:
+        root = ET.fromstring(p.read_text(encoding="utf-8", errors="replace"))
+    except ET.ParseError:
+        return none
+    out = list(none)
+    for band in root.iter("VRTRasterBand"):
+        try:
+            index = int(band.get("band", "0"))
+        except ValueError:
+            continue
+        files = {
+            (source.findtext("SourceFilename") or "").strip()
+            for tag in SOURCE_TAGS
+            for source in band.findall(tag)
+        }
+        if 1 <= index <= band_count and len(files) == 1 and "" not in files:
+            out[index - 1] = PurePath(files.pop().replace("\\", "/")).stem
+    return out
+
+
+def named_by_sources(descriptions: Sequence[str | None], path: str | Path) -> list[str | None]:
+    """`descriptions`, each missing one filled with its band's source file (a VRT's)."""
+    files = vrt_band_files(path, len(descriptions))
+    return [d if d else f for d, f in zip(descriptions, files, strict=True)]

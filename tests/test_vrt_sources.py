@@ -1,0 +1,96 @@
+"""A virtual raster stacked from a product's band files (QGIS's Build Virtual Raster, one file per
+band) is read by its files' names: no flag needed, as for the product's own stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import rasterio
+from osgeo import gdal
+
+from bench.scenes import benchmark_root, benchmark_scenes
+from spex.engine.errors import BandError
+from spex.engine.raster.raster_source import open_source
+from spex.engine.raster.vrt_sources import vrt_band_files
+
+gdal.UseExceptions()
+
+
+def _band_files(source: Path, folder: Path, names: dict[int, str]) -> list[str]:
+    """One single-band GeoTIFF per `names` entry (band index -> file name), real values."""
+    out = []
+    with rasterio.open(source) as src:
+        profile = src.profile | {"count": 1}
+        for band, name in names.items():
+            path = folder / name
+            with rasterio.open(path, "w", **profile) as dst:
+                dst.write(src.read(band), 1)
+            out.append(str(path))
+    return out
+
+
+def _description_band(s2: Path) -> dict[str, int]:
+    with rasterio.open(s2) as src:
+        return {d: i for i, d in enumerate(src.descriptions, start=1)}
+
+
+def test_a_stack_of_sentinel2_band_files_is_read_by_their_names(s2_scene, tmp_path) -> None:
+    index = _description_band(s2_scene)
+    names = {index[b]: f"T33UUU_20170216T102101_B0{b[1:]}.tif" for b in ("B2", "B3", "B4", "B8")}
+    files = _band_files(s2_scene, tmp_path, names)
+    stack = tmp_path / "stack.vrt"
+    gdal.BuildVRT(str(stack), files, separate=True)
+    assert vrt_band_files(stack, 4) == [Path(f).stem for f in files]
+    with open_source(stack) as src:
+        assert src.mapping.roles == ("blue", "green", "red", "nir")
+        assert src.mapping.sensor in ("sentinel2_l1c", "sentinel2_l2a")
+        assert src.scaling.scale == 1e-4 and src.scaling.calibrated
+    # The same bands in a GeoTIFF without descriptions: nothing names them.
+    plain = tmp_path / "plain.tif"
+    gdal.Translate(str(plain), str(stack))
+    with pytest.raises(BandError, match="cannot tell the band roles"):
+        open_source(plain)
+
+
+def test_a_band_of_several_files_or_a_file_that_is_not_a_vrt_names_nothing(
+    s2_scene, tmp_path
+) -> None:
+    index = _description_band(s2_scene)
+    files = _band_files(s2_scene, tmp_path, {index["B4"]: "a_B04.tif", index["B8"]: "b_B08.tif"})
+    mosaic = tmp_path / "mosaic.vrt"
+    gdal.BuildVRT(str(mosaic), files)  # one band, two files
+    assert vrt_band_files(mosaic, 1) == [None]
+    assert vrt_band_files(s2_scene, 13) == [None] * 13
+    broken = tmp_path / "broken.vrt"
+    broken.write_text("<VRTDataset><VRTRasterBand band='1'>")
+    assert vrt_band_files(broken, 1) == [None]
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+@pytest.mark.skipif(
+    not benchmark_root().is_dir(),
+    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
+    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
+)
+def test_a_stack_of_landsat_level1_band_files_is_oli_top_of_atmosphere(tmp_path) -> None:
+    """The real Level-1 patch split into the files USGS names (..._B2.TIF ... _B5.TIF): B2..B5
+    fit Sentinel-2 too, the identifier in the names says OLI and Level-1."""
+    scene = next(s for s in benchmark_scenes() if s.name == "c38_l8_cloud")
+    product = "LC08_L1TP_002053_20160520_20170324_01_T1"
+    names = {i: f"{product}_B{b}.TIF" for i, b in enumerate((2, 3, 4, 5), start=1)}
+    stack = tmp_path / "stack.vrt"
+    # The patch has no CRS: BuildVRT needs a north-up grid, the VRT text is written directly.
+    files = _band_files(scene.rasters[0][0], tmp_path, names)
+    bands = "".join(
+        f'<VRTRasterBand dataType="UInt16" band="{i}"><SimpleSource>'
+        f'<SourceFilename relativeToVRT="1">{Path(f).name}</SourceFilename>'
+        f"<SourceBand>1</SourceBand></SimpleSource></VRTRasterBand>"
+        for i, f in enumerate(files, start=1)
+    )
+    stack.write_text(f'<VRTDataset rasterXSize="384" rasterYSize="384">{bands}</VRTDataset>')
+    with open_source(stack) as src:
+        assert src.mapping.roles == ("blue", "green", "red", "nir")
+        assert src.mapping.sensor == "landsat8_9_oli"
+        assert (src.scaling.scale, src.scaling.offset) == (2e-5, -0.1)
+        assert product in src.scaling.source
