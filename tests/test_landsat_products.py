@@ -27,7 +27,7 @@ from spex.engine.raster.raster_source import open_source
 from spex.engine.raster.reflectance import resolve_scaling
 
 L1_ID = "LC08_L1TP_002053_20160520_20170324_01_T1"
-L1_VALUES = {"p1": 7124.0, "p99": 42860.0, "max": 60000.0}  # the real patch's percentiles
+L1_VALUES = {"p1": 7124.0, "p50": 10080.0, "p99": 42860.0, "max": 60000.0}  # the real patch's
 
 
 def test_the_identifier_is_found_in_the_file_name_its_folder_or_the_band_descriptions() -> None:
@@ -59,6 +59,10 @@ def test_level1_oli_without_its_mtl_is_top_of_atmosphere_times_the_sine(tmp_path
     s = reading.scaling
     assert (s.scale, s.offset, s.calibrated) == (2e-5, -0.1, False)
     assert L1_ID in s.note and "sine of the sun's elevation" in s.note and "MTL" in s.note
+    # A full scene's staggered band edges leave 0 in some bands of a pixel: its 1st percentile
+    # may be 0, its median is not.
+    edged = dict(L1_VALUES, p1=0.0)
+    assert product_reading(find_product(f"{L1_ID}.TIF"), f"{L1_ID}.TIF", edged).scaling == s
     # It wins over the Level-2 preset an analyst may name (--sensor landsat8_9_oli).
     from spex.engine.raster.sensors import get_preset
 
@@ -102,7 +106,7 @@ def test_mtl_values_are_read_as_text_only(tmp_path) -> None:
 
 
 def test_values_that_do_not_fit_the_named_level_are_not_forced_into_it() -> None:
-    values = {"p1": 120.0, "p99": 3500.0, "max": 9000.0}  # reflectance x 10000
+    values = {"p1": 120.0, "p50": 900.0, "p99": 3500.0, "max": 9000.0}  # reflectance x 10000
     reading = product_reading(find_product(f"{L1_ID}.TIF"), f"{L1_ID}.TIF", values)
     assert reading.scaling is None and "are not its Level-1 digital numbers" in reading.note
     chosen = resolve_scaling("uint16", values, None, named=reading)
@@ -115,7 +119,9 @@ def test_collection2_level2_is_calibrated_surface_reflectance_and_tm_level1_stay
     s = product_reading(find_product(name), name, values).scaling
     assert (s.scale, s.offset, s.calibrated) == (2.75e-5, -0.2, True)
     tm = "LT05_L1TP_224063_19880815_20200917_02_T1.TIF"
-    assert product_reading(find_product(tm), tm, {"p1": 3, "p99": 140, "max": 255}) is None
+    assert (
+        product_reading(find_product(tm), tm, {"p1": 3, "p50": 60, "p99": 140, "max": 255}) is None
+    )
 
 
 needs_benchmark = pytest.mark.skipif(

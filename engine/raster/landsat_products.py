@@ -50,9 +50,10 @@ OLI_L1_ADD = -0.1
 #: Collection 2 Level-2 surface reflectance, every sensor.
 C2_L2_MULT = 2.75e-5
 C2_L2_ADD = -0.2
-#: Level-1 OLI values never lie below DN 5000 (zero reflectance) but for fill: a 1st percentile
-#: this far below zero is not Level-1 digital numbers.
-L1_MIN_P1 = -0.01
+#: Level-1 OLI values lie above DN 5000 (zero reflectance) but for fill, which a scene's
+#: staggered band edges leave in some bands of a pixel (not nodata in every band): their median
+#: must be above it. Reflectance x 10000 under a Level-1 name (ESPA) has its median far below.
+L1_MIN_MEDIAN = 0.0
 #: OLI's reflective bands, whose MTL factors the scaling uses.
 OLI_BANDS = range(1, 10)
 #: The largest MTL file read (a real one is about 15 kB).
@@ -190,8 +191,8 @@ def product_reading(
             sine = math.sin(math.radians(elevation))
             how = (f"{mtl.name}: top-of-atmosphere reflectance = ({_linear(mult, add)}) / "
                    f"sin(sun elevation {elevation:g} deg)")  # fmt: skip
-        low, high = p1 * mult + add, p99 * mult + add
-        if low < L1_MIN_P1 or not REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH:
+        median, high = float(percentiles["p50"]) * mult + add, p99 * mult + add
+        if median < L1_MIN_MEDIAN or not REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH:
             return ProductReading(None, _misfit(name, "Level-1 digital numbers", p1, p99))
         if from_mtl:
             mult, add, calibrated = mult / sine, add / sine, True
