@@ -76,17 +76,22 @@ def test_a_spectrometer_layer_gets_one_band_per_role(
     roles the engine picks by wavelength, and the bad bands unused."""
     centres = [band.center_nm for band in get_preset("sentinel2_l1c").bands]
     path = spectrometer_copy(s2_scene, tmp_path / "enmap_like.tif", (0, 0, 64, 64), centres)
-    layer = QgsRasterLayer(str(path), "spectrometer", "gdal")
-    assert layer.isValid()
-    QgsProject.instance().addMapLayer(layer)
-    dock.layer_combo.setLayer(layer)
-    table = dock.band_table
+    table = _chosen_layer_table(dock, path)
     assert table.table.rowCount() == len(SPECTROMETER_NM)
     roles = {role: SPECTROMETER_NM[i] for i, role in enumerate(table.roles()) if role}
     assert roles["red"] == 660 and roles["nir"] == 840 and roles["swir1"] == 1610
     assert "cirrus" not in roles  # 1330-1390 nm are flagged bad
     assert "Roles from band descriptions" in table.status.text()
     assert table.override() is None
+
+
+def _chosen_layer_table(dock: SpexDock, path: Path):
+    """The dock's band-role table once the raster at `path` is the chosen layer."""
+    layer = QgsRasterLayer(str(path), path.stem, "gdal")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    dock.layer_combo.setLayer(layer)
+    return dock.band_table
 
 
 def test_band_names_of_several_sensors_offer_each_reading(
@@ -96,11 +101,7 @@ def test_band_names_of_several_sensors_offer_each_reading(
     the dock names no reading itself and offers each; the chosen one fills the roles and
     its preset goes with them to the engine."""
     path = numbered_bands_copy(s2_scene, tmp_path / "tm_stack.tif")
-    layer = QgsRasterLayer(str(path), "tm stack", "gdal")
-    assert layer.isValid()
-    QgsProject.instance().addMapLayer(layer)
-    dock.layer_combo.setLayer(layer)
-    table = dock.band_table
+    table = _chosen_layer_table(dock, path)
     assert "several sensors" in table.status.text()
     assert table.roles() == (None,) * 7 and table.override() is None
     combo = table.reading_combo
@@ -118,11 +119,7 @@ def test_a_landsat_identifier_in_the_file_name_settles_the_band_names(
     """The same B1..B7 stack under a Landsat 5 scene identifier (as RStoolbox ships its bands):
     TM's reading, as the engine reads the file, with no choice to make."""
     path = numbered_bands_copy(s2_scene, tmp_path / "LT52240631988227CUB02_stack.tif")
-    layer = QgsRasterLayer(str(path), "tm stack", "gdal")
-    assert layer.isValid()
-    QgsProject.instance().addMapLayer(layer)
-    dock.layer_combo.setLayer(layer)
-    table = dock.band_table
+    table = _chosen_layer_table(dock, path)
     assert "sensor landsat_tm_etm" in table.status.text()
     assert not table.reading_combo.isVisibleTo(dock)
     assert table.roles() == ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
@@ -146,11 +143,7 @@ def test_a_virtual_raster_of_band_files_is_read_by_their_names(
             files.append(str(path))
     stack = tmp_path / "stack.vrt"
     gdal.BuildVRT(str(stack), files, separate=True)
-    layer = QgsRasterLayer(str(stack), "stack", "gdal")
-    assert layer.isValid()
-    QgsProject.instance().addMapLayer(layer)
-    dock.layer_combo.setLayer(layer)
-    table = dock.band_table
+    table = _chosen_layer_table(dock, stack)
     assert table.roles() == ("blue", "green", "red", "nir"), table.status.text()
     assert table.table.item(0, 1).text() == "T33UUU_20170216T102101_B02"
 
