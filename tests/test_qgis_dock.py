@@ -249,6 +249,31 @@ def test_raster_without_a_crs_runs_in_pixels(dock: SpexDock, s2_scene: Path, tmp
     assert "no coordinate reference system" in text and " px (" in text
 
 
+def test_a_raster_inside_a_zip_archive_runs(
+    dock: SpexDock, qgis_iface, s2_scene: Path, tmp_path: Path
+) -> None:
+    """A layer QGIS opened from a zip archive (source /vsizip//...): the band table reads it and
+    the run finds water, as from the file itself."""
+    import zipfile
+
+    archive = tmp_path / "product.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(s2_scene, "product/scene.tif")
+    layer = QgsRasterLayer(f"/vsizip/{archive}/product/scene.tif", "zipped", "gdal")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    dock.layer_combo.setLayer(layer)
+    assert "#b00" not in dock.band_table.status.text()  # no error shown
+    assert dock.band_table.roles()[1:4] == ("blue", "green", "red")
+    project = QgsProject.instance()
+    before = set(project.mapLayers())
+    dock.prompt_edit.setPlainText("extract the water bodies")
+    dock.run_button.click()
+    wait_for(lambda: not dock.is_running(), timeout=120)
+    added = [project.mapLayer(i) for i in set(project.mapLayers()) - before]
+    assert len(added) == 2, qgis_iface.messageBar().get_messages(2)
+
+
 def test_reflectance_scale_and_offset_are_optional(dock: SpexDock, qgis_iface) -> None:
     dock.prompt_edit.setPlainText(PROMPT)
     request = dock.build_request()

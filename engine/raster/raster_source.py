@@ -8,6 +8,7 @@ value never depends on which window or extent is processed.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -278,22 +279,44 @@ def file_band_mapping(
         raise
 
 
+#: A GDAL dataset name that is not a plain file: a virtual file system path (``/vsizip/``) or a
+#: driver's subdataset (``SENTINEL2_L2A:...:10m:EPSG_32632``, ``NETCDF:"file.nc":var``); QGIS
+#: gives a layer opened from a zipped or multi-resolution product such a source.
+GDAL_DATASET_NAME = re.compile(r"^(/vsi[a-z0-9_]+/|[A-Z][A-Z0-9_]+:)")
+#: ``Path`` collapses the ``//`` of ``/vsizip//abs/archive.zip``: the archive then reads as a
+#: relative path, which this puts back.
+_COLLAPSED_ARCHIVE = re.compile(r"(/vsi(?:zip|tar|gzip|7z|rar))/(?!/)")
+
+
 def open_dataset(path: str | Path) -> rasterio.DatasetReader:
-    """Open a raster, turning a missing or unreadable file into one clear line."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"Input raster {path} does not exist; check the path.")
-    if path.is_dir():
-        raise InputError(f"Input {path} is a folder; give a raster file such as scene.tif.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # measured in pixels
-            return rasterio.open(path)
-    except RasterioIOError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "unknown format"
+    """Open a raster file or GDAL dataset name, turning a missing or unreadable one into one
+    clear line."""
+    name = str(path)
+    gdal_name = GDAL_DATASET_NAME.match(name) is not None and not Path(name).exists()
+    if not gdal_name:
+        if not Path(name).exists():
+            raise InputError(f"Input raster {name} does not exist; check the path.")
+        if Path(name).is_dir():
+            raise InputError(f"Input {name} is a folder; give a raster file such as scene.tif.")
+    tries = [name]
+    if gdal_name and _COLLAPSED_ARCHIVE.search(name):
+        tries.append(_COLLAPSED_ARCHIVE.sub(r"\1//", name))
+    first = "unknown format"
+    for candidate in tries:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)  # measured in pixels
+                return rasterio.open(candidate)
+        except RasterioIOError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else first
+    if gdal_name:
         raise InputError(
-            f"Cannot read {path} as a raster ({first}); give a GeoTIFF or another GDAL raster."
-        ) from exc
+            f"GDAL cannot open {name} ({first}); check the dataset name (a subdataset as "
+            "gdalinfo lists it, or a /vsizip/ path to a file inside an archive)."
+        )
+    raise InputError(
+        f"Cannot read {name} as a raster ({first}); give a GeoTIFF or another GDAL raster."
+    )
 
 
 def open_source(
