@@ -39,7 +39,10 @@ def test_the_identifier_is_found_in_the_file_name_its_folder_or_the_band_descrip
     assert find_product("stack.tif", [f"{L1_ID}_B4", f"{L1_ID}_B5"]).identifier == L1_ID
     l2 = find_product("lc09_l2sp_044034_20230101_20230105_02_t1_sr_b4.tif")
     assert l2 is not None and (l2.level, l2.collection, l2.satellite) == ("L2SP", 2, 9)
-    assert find_product("LT05_L1TP_224063_19880815_20200917_02_T1_B3.TIF").is_oli is False
+    tm = find_product("LT05_L1TP_224063_19880815_20200917_02_T1_B3.TIF")
+    assert not tm.is_oli and tm.preset == "landsat_tm_etm"
+    tirs = find_product("LT08_L1GT_044034_20230101_20230105_02_T2.TIF")  # thermal only
+    assert not tirs.is_oli and tirs.preset is None
 
 
 def test_no_identifier_two_dates_or_an_espa_reflectance_product_name_none() -> None:

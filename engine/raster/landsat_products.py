@@ -65,7 +65,7 @@ class LandsatProduct:
     """A Landsat product identifier and what it says: sensor, satellite, level, collection."""
 
     identifier: str
-    sensor: str  # C: OLI/TIRS, O: OLI only, T: TM, E: ETM+, M: MSS
+    sensor: str  # C: OLI/TIRS, O: OLI only, T: TM (4, 5) or TIRS only (8, 9), E: ETM+, M: MSS
     satellite: int
     level: str  # L1TP, L1GT, L1GS, L2SP, L2SR; L1 before Collection 1
     collection: int  # 0 before Collection 1
@@ -83,7 +83,8 @@ class LandsatProduct:
         """The sensor preset whose band names the product's files use (None for MSS)."""
         if self.is_oli:
             return "landsat8_9_oli"
-        return "landsat_tm_etm" if self.sensor in "TE" else None
+        # T is TM on Landsat 4/5 and TIRS alone (thermal) on 8/9.
+        return "landsat_tm_etm" if self.sensor in "TE" and self.satellite <= 7 else None
 
 
 def find_product(
@@ -193,7 +194,7 @@ def product_reading(
                    f"sin(sun elevation {elevation:g} deg)")  # fmt: skip
         median, high = float(percentiles["p50"]) * mult + add, p99 * mult + add
         if median < L1_MIN_MEDIAN or not REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH:
-            return ProductReading(None, _misfit(name, "Level-1 digital numbers", p1, p99))
+            return ProductReading(None, _misfit(name, "Level-1 digital numbers", percentiles))
         if from_mtl:
             mult, add, calibrated = mult / sine, add / sine, True
         note = f"Landsat {product.satellite} OLI Level-1 product {name} (named by the file): " + (
@@ -208,7 +209,7 @@ def product_reading(
     if product.level.startswith("L2") and product.collection == 2:
         low, high = p1 * C2_L2_MULT + C2_L2_ADD, p99 * C2_L2_MULT + C2_L2_ADD
         if low < REFLECTANCE_LOW or not REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH:
-            return ProductReading(None, _misfit(name, "Collection 2 Level-2 values", p1, p99))
+            return ProductReading(None, _misfit(name, "Collection 2 Level-2 values", percentiles))
         note = (
             f"Landsat Collection 2 Level-2 product {name} (named by the file): surface "
             f"reflectance = {_linear(C2_L2_MULT, C2_L2_ADD)}"
@@ -221,8 +222,6 @@ def _linear(mult: float, add: float) -> str:
     return f"DN x {mult:g} {'-' if add < 0 else '+'} {abs(add):g}"
 
 
-def _misfit(name: str, what: str, p1: float, p99: float) -> str:
-    return (
-        f"the file names Landsat product {name}, but its values (p1 {p1:g}, p99 {p99:g}) are "
-        f"not its {what}; "
-    )
+def _misfit(name: str, what: str, percentiles: Mapping[str, float]) -> str:
+    shown = ", ".join(f"{k} {percentiles[k]:g}" for k in ("p1", "p50", "p99") if k in percentiles)
+    return f"the file names Landsat product {name}, but its values ({shown}) are not its {what}; "
