@@ -15,8 +15,10 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import rasterio
+from rasterio.windows import Window
 
 from bench.quality import score_scene
 from bench.scenes import DISTRIBUTED_NAMES, benchmark_root, benchmark_scenes, extra_scenes
@@ -198,3 +200,49 @@ def test_the_real_landsat5_bands_under_their_scene_identifier_are_tm(tmp_path) -
         assert src.mapping.sensor == "landsat_tm_etm"
         assert src.mapping.roles == ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
         assert src.scaling.source == "digital numbers"  # TM gains differ per band and scene
+
+
+TM_ID = "LT05_L1TP_224063_19880815_20200917_02_T1"
+TM_MULT = {1: 1.2e-3, 2: 2.5e-3, 3: 1.9e-3, 4: 2.4e-3, 5: 1.6e-3, 7: 2.2e-3}
+
+
+def _tm_stack(folder: Path, mtl_lines: list[str] | None) -> Path:
+    """A six-band 8-bit TM stack under its product identifier (synthetic values: the test is of
+    the factors), with an MTL file beside it when `mtl_lines` are given."""
+    from tests.rasters import write_raster
+
+    rng = np.random.default_rng(5)
+    data = rng.integers(20, 200, size=(6, 32, 32)).astype("uint8")
+    path = write_raster(folder / f"{TM_ID}.TIF", data)
+    with rasterio.open(path, "r+") as ds:
+        for band, name in enumerate(("B1", "B2", "B3", "B4", "B5", "B7"), start=1):
+            ds.set_band_description(band, name)
+    if mtl_lines is not None:
+        (folder / f"{TM_ID}_MTL.txt").write_text("\n".join(mtl_lines))
+    return path
+
+
+def test_tm_level1_with_its_mtl_is_top_of_atmosphere_reflectance_per_band(tmp_path) -> None:
+    lines = ["    SUN_ELEVATION = 30.0"]
+    for n, mult in TM_MULT.items():
+        lines += [
+            f"    REFLECTANCE_MULT_BAND_{n} = {mult:.4E}",
+            f"    REFLECTANCE_ADD_BAND_{n} = -0.0100",
+        ]
+    path = _tm_stack(tmp_path, lines)
+    with open_source(path) as src:
+        assert src.mapping.sensor == "landsat_tm_etm"  # B1..B5, B7 fit OLI too: the name says TM
+        assert src.scaling.calibrated and "per band" in src.scaling.note
+        raw = src.read_raw(Window(0, 0, 32, 32), src.roles)
+        scaled = src.read(Window(0, 0, 32, 32))
+        for i, (role, n) in enumerate(zip(src.roles, TM_MULT, strict=True)):
+            expected = (raw[i].astype(np.float64) * TM_MULT[n] - 0.01) / 0.5  # sin(30 deg)
+            np.testing.assert_allclose(scaled[role], expected, rtol=1e-5, err_msg=role)
+        assert "blue value x 0.0024 - 0.02" in src.scaling.describe()
+
+
+def test_tm_level1_without_reflectance_factors_stays_digital_numbers(tmp_path) -> None:
+    path = _tm_stack(tmp_path, ["    SUN_ELEVATION = 30.0", "    RADIANCE_MULT_BAND_1 = 0.7657"])
+    with open_source(path) as src:
+        assert src.mapping.sensor == "landsat_tm_etm"
+        assert src.scaling.source == "digital numbers" and not src.scaling.by_role

@@ -33,6 +33,7 @@ from .reflectance import (
     ProductReading,
     Scaling,
 )
+from .sensors import get_preset
 
 PRODUCT_ID = re.compile(
     r"(?<![A-Z0-9])L([COTEM])(0[1-9])_(L1TP|L1GT|L1GS|L2SP|L2SR)_(\d{6})_(\d{8})_(\d{8})_(0[12])_(T1|T2|RT)"
@@ -174,15 +175,84 @@ def _oli_level1_from_mtl(mtl: Path) -> tuple[float, float, float] | None:
     return mult, add, elevation
 
 
-def product_reading(
-    product: LandsatProduct, path: str | Path, percentiles: Mapping[str, float]
-) -> ProductReading | None:
-    """The scaling `product`'s level gives the raster at `path`, if its values fit it.
+def _tm_etm_level1_from_mtl(
+    mtl: Path, roles: Sequence[str]
+) -> tuple[tuple[tuple[str, float, float], ...], float] | None:
+    """((role, mult, add) per reflective role, sun elevation) from a TM/ETM+ MTL, or None
+    where it lacks a role's factors (older MTL files give radiance only)."""
+    numbers = {
+        band.role: int(m.group(1))
+        for band in get_preset("landsat_tm_etm").bands
+        for alias in band.aliases
+        if band.role and (m := re.fullmatch(r"B(\d+)", alias))
+    }
+    try:
+        meta = read_mtl(mtl)
+        factors = tuple(
+            (
+                role,
+                float(meta[f"REFLECTANCE_MULT_BAND_{n}"]),
+                float(meta[f"REFLECTANCE_ADD_BAND_{n}"]),
+            )
+            for role in roles
+            if (n := numbers.get(role)) is not None
+        )
+        elevation = float(meta["SUN_ELEVATION"])
+    except (KeyError, ValueError, OSError):
+        return None
+    usable = all(math.isfinite(m) and m > 0 and math.isfinite(a) for _, m, a in factors)
+    if not factors or not usable or not 0 < elevation <= 90:
+        return None
+    return factors, elevation
 
-    None for a product whose level fixes no scaling (TM/ETM+/MSS Level-1 digital numbers).
+
+def _tm_etm_level1(
+    product: LandsatProduct,
+    path: str | Path,
+    percentiles: Mapping[str, float],
+    roles: Sequence[str],
+) -> ProductReading | None:
+    """TM/ETM+ Level-1 digital numbers with the product's MTL file: top-of-atmosphere
+    reflectance, one factor pair per band; None without it (gains differ per band and scene)."""
+    mtl = find_mtl(path, product)
+    found = _tm_etm_level1_from_mtl(mtl, roles) if mtl else None
+    if found is None:
+        return None
+    factors, elevation = found
+    sine = math.sin(math.radians(elevation))
+    by_role = tuple((role, m / sine, a / sine) for role, m, a in factors)
+    mult = sum(m for _, m, _ in by_role) / len(by_role)
+    add = sum(a for _, _, a in by_role) / len(by_role)
+    median, high = float(percentiles["p50"]) * mult + add, float(percentiles["p99"]) * mult + add
+    if median < L1_MIN_MEDIAN or not REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH:
+        return ProductReading(
+            None, _misfit(product.identifier, "Level-1 digital numbers", percentiles)
+        )
+    note = (
+        f"Landsat {product.satellite} Level-1 product {product.identifier} (named by the file): "
+        f"{mtl.name}: top-of-atmosphere reflectance = (DN x REFLECTANCE_MULT_BAND_n + "
+        f"REFLECTANCE_ADD_BAND_n) / sin(sun elevation {elevation:g} deg), per band"
+    )
+    source = f"product {product.identifier}, MTL"
+    return ProductReading(Scaling(mult, add, True, source, note, by_role))
+
+
+def product_reading(
+    product: LandsatProduct,
+    path: str | Path,
+    percentiles: Mapping[str, float],
+    roles: Sequence[str] = (),
+) -> ProductReading | None:
+    """The scaling `product`'s level gives the raster at `path` (whose bands carry `roles`),
+    if its values fit it.
+
+    None for a product whose level fixes no scaling (TM/ETM+ Level-1 digital numbers without
+    the product's MTL file beside them; MSS).
     """
     p1, p99 = float(percentiles["p1"]), float(percentiles["p99"])
     name = product.identifier
+    if product.is_level1 and product.preset == "landsat_tm_etm":
+        return _tm_etm_level1(product, path, percentiles, roles)
     if product.is_level1 and product.is_oli:
         mult, add, calibrated, how = OLI_L1_MULT, OLI_L1_ADD, False, ""
         mtl = find_mtl(path, product)

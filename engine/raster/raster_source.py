@@ -115,7 +115,7 @@ class RasterSource:
         valid = self._valid_mask(raw)
         out: dict[str, np.ndarray] = {}
         for role, values in zip(self.roles if roles is None else roles, raw, strict=True):
-            scaled = self.scaling.apply(values)
+            scaled = self.scaling.apply(values, role)
             scaled[~valid] = np.nan
             out[role] = scaled
         return out
@@ -247,13 +247,16 @@ PRODUCT_NAMES = (landsat_products, sentinel2_products)
 
 
 def _named_reading(
-    path: str | Path, descriptions: Sequence[str | None], percentiles: Mapping[str, float]
+    path: str | Path,
+    descriptions: Sequence[str | None],
+    percentiles: Mapping[str, float],
+    roles: Sequence[str],
 ) -> ProductReading | None:
     """What the product named in the file, folder or band names says of its scaling."""
     for module in PRODUCT_NAMES:
         product = module.find_product(path, descriptions)
         if product is not None:
-            return module.product_reading(product, path, percentiles)
+            return module.product_reading(product, path, percentiles, roles)
     return None
 
 
@@ -357,7 +360,7 @@ def open_source(
             )
         preset = get_preset(mapping.sensor) if mapping.sensor else None
         declared = declared_scaling(dataset, with_role_bands(mapping))
-        named = _named_reading(path, descriptions, stats)
+        named = _named_reading(path, descriptions, stats, mapping.present_roles())
         scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset, declared, named)
     except Exception:
         dataset.close()

@@ -53,25 +53,45 @@ class Scaling:
     calibrated: bool
     source: str
     note: str
+    #: Factors of their own for some roles, as ``(role, scale, offset)`` (a Landsat TM/ETM+
+    #: Level-1 product's MTL file gives one pair per band); the other roles take scale/offset.
+    by_role: tuple[tuple[str, float, float], ...] = ()
 
-    def apply(self, array: np.ndarray) -> np.ndarray:
-        """A new float32 array ``array * scale + offset`` (NaN stays NaN; the input is untouched)."""
+    def factors(self, role: str | None = None) -> tuple[float, float]:
+        """The (scale, offset) of `role`'s band."""
+        return next(((s, o) for r, s, o in self.by_role if r == role), (self.scale, self.offset))
+
+    def apply(self, array: np.ndarray, role: str | None = None) -> np.ndarray:
+        """A new float32 array ``array * scale + offset`` with `role`'s factors (NaN stays NaN;
+        the input is untouched)."""
+        scale, offset = self.factors(role)
         out = np.asarray(array).astype(np.float32)
-        if self.scale != 1.0:
-            out *= np.float32(self.scale)
-        if self.offset != 0.0:
-            out += np.float32(self.offset)
+        if scale != 1.0:
+            out *= np.float32(scale)
+        if offset != 0.0:
+            out += np.float32(offset)
         return out
+
+    def describe(self) -> str:
+        """``value x S - O``, or one such term per role where the bands have their own."""
+        terms = [("", self.scale, self.offset)] if not self.by_role else self.by_role
+        return ", ".join(
+            f"{role + ' ' if role else ''}value x {s:g} {'-' if o < 0 else '+'} {abs(o):g}"
+            for role, s, o in terms
+        )
 
     def to_dict(self) -> dict:
         """A JSON-ready form for the run manifest."""
-        return {
+        out = {
             "scale": self.scale,
             "offset": self.offset,
             "calibrated": self.calibrated,
             "source": self.source,
             "note": self.note,
         }
+        if self.by_role:
+            out["by_role"] = {role: [s, o] for role, s, o in self.by_role}
+        return out
 
 
 @dataclass(frozen=True)

@@ -68,9 +68,13 @@ def find_product(
 
 
 def product_reading(
-    product: Sentinel2Product, path: str | Path, percentiles: Mapping[str, float]
+    product: Sentinel2Product,
+    path: str | Path,
+    percentiles: Mapping[str, float],
+    roles: Sequence[str] = (),
 ) -> ProductReading:
-    """The scaling `product`'s baseline gives the values of the raster at `path`, if they fit."""
+    """The scaling `product`'s baseline gives the values of the raster at `path`, if they fit
+    (one factor pair for every band, whatever their `roles`)."""
     p1, p99 = float(percentiles["p1"]), float(percentiles["p99"])
     name = f"Sentinel-2 {product.level} product {product.identifier} (named by the file)"
     baseline = f"processing baseline {product.baseline:05.2f}"

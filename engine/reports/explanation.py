@@ -82,9 +82,7 @@ def build_explanation(facts: RunFacts) -> str:
         f"- Input: `{src.path.name}`, {src.width} x {src.height} pixels, {src.dataset.count} bands, "
         f"{src.dataset.crs.to_string() if src.dataset.crs else 'no CRS'}.",
         f"- Bands ({src.mapping.source}): {_band_roles(src.mapping.roles)}.",
-        f"- Scaling: reflectance = value x {src.scaling.scale:g} "
-        f"{'-' if src.scaling.offset < 0 else '+'} {abs(src.scaling.offset):g} "
-        f"({src.scaling.source}).",
+        f"- Scaling: reflectance = {src.scaling.describe()} ({src.scaling.source}).",
         f"- Tiling: {len(facts.grid)} tiles of {facts.grid.tile_size} px with a {facts.grid.halo} px "
         f"halo; {facts.tiles_skipped_nodata} all-nodata tiles skipped.",
         "",

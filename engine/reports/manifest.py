@@ -49,13 +49,7 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
             "descriptions": list(ds.descriptions),
         },
         "bands": source.mapping.to_dict(),
-        "scaling": {
-            "scale": source.scaling.scale,
-            "offset": source.scaling.offset,
-            "calibrated": source.scaling.calibrated,
-            "source": source.scaling.source,
-            "note": source.scaling.note,
-        },
+        "scaling": source.scaling.to_dict(),
         "tiling": {
             "tile_size": grid.tile_size,
             "halo": grid.halo,
