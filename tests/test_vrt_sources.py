@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import rasterio
 from osgeo import gdal
@@ -94,3 +95,27 @@ def test_a_stack_of_landsat_level1_band_files_is_oli_top_of_atmosphere(tmp_path)
         assert src.mapping.sensor == "landsat8_9_oli"
         assert (src.scaling.scale, src.scaling.offset) == (2e-5, -0.1)
         assert product in src.scaling.source
+
+
+def test_band_files_inside_a_sentinel2_product_carry_its_name(s2_scene, tmp_path) -> None:
+    """Band files in a .SAFE product are named by tile and date; the product folder gives the
+    level and processing baseline: stored as baseline 05.09 does (+1000), read without it."""
+    safe = "S2B_MSIL2A_20230315T103629_N0509_R008_T32UPU_20230315T134106.SAFE"
+    folder = tmp_path / safe / "GRANULE" / "L2A_T32UPU_A031234_20230315T103629" / "IMG_DATA"
+    folder.mkdir(parents=True)
+    files = []
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        for band in ("B2", "B3", "B4", "B8"):
+            data = src.read(index[band])
+            path = folder / f"T32UPU_20230315T103629_B0{band[1:]}_10m.tif"
+            with rasterio.open(path, "w", **(src.profile | {"count": 1})) as dst:
+                dst.write(np.where(data > 0, data + 1000, 0).astype(data.dtype), 1)
+            files.append(str(path))
+    stack = tmp_path / "stack.vrt"  # beside the product, not in it
+    gdal.BuildVRT(str(stack), files, separate=True)
+    assert vrt_band_files(stack, 4)[0] == f"T32UPU_20230315T103629_B02_10m ({safe})"
+    with open_source(stack) as src:
+        assert src.mapping.roles == ("blue", "green", "red", "nir")
+        assert src.scaling.source == f"product {safe.removesuffix('.SAFE')}"
+        assert src.scaling.offset == pytest.approx(-0.1)

@@ -19,8 +19,8 @@ SOURCE_TAGS = ("SimpleSource", "ComplexSource", "AveragedSource", "KernelFiltere
 
 
 def vrt_band_files(path: str | Path, band_count: int) -> list[str | None]:
-    """The stem of each band's one source file (``None`` where a band has none or several, or
-    where `path` is not a readable VRT file)."""
+    """The name of each band's one source file (``None`` where a band has none or several, or
+    where `path` is not a readable VRT file): its stem, and the ``.SAFE`` product it lies in."""
     none: list[str | None] = [None] * band_count
     p = Path(path)
     if p.suffix.lower() != ".vrt" or not p.is_file() or p.stat().st_size > VRT_MAX_BYTES:
@@ -36,13 +36,30 @@ def vrt_band_files(path: str | Path, band_count: int) -> list[str | None]:
         except ValueError:
             continue
         files = {
-            (source.findtext("SourceFilename") or "").strip()
+            _source_path(p, source.find("SourceFilename"))
             for tag in SOURCE_TAGS
             for source in band.findall(tag)
         }
-        if 1 <= index <= band_count and len(files) == 1 and "" not in files:
-            out[index - 1] = PurePath(files.pop().replace("\\", "/")).stem
+        if 1 <= index <= band_count and len(files) == 1 and None not in files:
+            out[index - 1] = _band_name(files.pop())
     return out
+
+
+def _source_path(vrt: Path, element: ET.Element | None) -> PurePath | None:
+    """A source's file, joined to the VRT's folder where the VRT gives it relative."""
+    text = (element.text or "").strip() if element is not None else ""
+    if not text:
+        return None
+    source = PurePath(text.replace("\\", "/"))
+    return vrt.resolve().parent / source if element.get("relativeToVRT") == "1" else source
+
+
+def _band_name(source: PurePath) -> str:
+    """The source file's stem, with the Sentinel-2 product folder it lies in (``.SAFE``): the
+    band files inside a product are named by tile and date only, the product by its level and
+    processing baseline (``sentinel2_products``)."""
+    safe = next((part for part in reversed(source.parts) if part.upper().endswith(".SAFE")), None)
+    return f"{source.stem} ({safe})" if safe else source.stem
 
 
 def named_by_sources(descriptions: Sequence[str | None], path: str | Path) -> list[str | None]:
