@@ -73,7 +73,10 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         "order asked, 255 nodata), polygons with attributes (class, area in m² and ha, "
         "confidence, mean index values, location) and an explanation grounded in measured "
         "evidence (returned as EXPLANATION and written beside the run manifest, MANIFEST)."
-        "<br><br>Band roles come from BANDS, else SENSOR, else the band descriptions."
+        "<br><br>Band roles come from BANDS, else SENSOR, else the band descriptions (in a "
+        "virtual raster of band files, the files' names). A Landsat or Sentinel-2 product "
+        "name in the file, folder or band names gives the processing level and its "
+        "reflectance scaling (with a Landsat MTL file beside the raster, calibrated)."
     )
 
     INPUT = "INPUT"
