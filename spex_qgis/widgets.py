@@ -131,7 +131,7 @@ class BandRoleTable(QWidget):
     def detect(self, layer: QgsRasterLayer | None) -> None:
         """Fill the table from `layer`'s band count and descriptions."""
         from spex.engine.errors import SpexError
-        from spex.engine.raster.raster_source import file_band_mapping
+        from spex.engine.raster.product_names import file_band_mapping
 
         self.table.setRowCount(0)
         self.detected, self.sensor, self.readings = (), None, {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,13 +19,13 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
-from ..errors import BandError, InputError
-from . import landsat_products, sentinel2_products
-from .bands import BandMapping, described_bands, resolve_band_mapping
+from ..errors import InputError
+from .bands import BandMapping, described_bands
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
-from .reflectance import ProductReading, Scaling, resolve_scaling
+from .product_names import file_band_mapping, named_reading
+from .reflectance import Scaling, resolve_scaling
 from .sensors import get_preset
 from .vrt_sources import named_by_sources
 
@@ -242,46 +242,6 @@ def declared_scaling(
     return s, o
 
 
-#: The modules that read a product's level and scaling from its name, Landsat's first.
-PRODUCT_NAMES = (landsat_products, sentinel2_products)
-
-
-def _named_reading(
-    path: str | Path,
-    descriptions: Sequence[str | None],
-    percentiles: Mapping[str, float],
-    roles: Sequence[str],
-) -> ProductReading | None:
-    """What the product named in the file, folder or band names says of its scaling."""
-    for module in PRODUCT_NAMES:
-        product = module.find_product(path, descriptions)
-        if product is not None:
-            return module.product_reading(product, path, percentiles, roles)
-    return None
-
-
-def file_band_mapping(
-    path: str | Path,
-    descriptions: Sequence[str | None],
-    sensor: str | None = None,
-    bands: str | Sequence[str] | None = None,
-) -> BandMapping:
-    """The band roles of the raster at `path` (`resolve_band_mapping`), where band names that fit
-    several sensors (``B1``..``B7``) are settled by the sensor a Landsat identifier in the file,
-    folder or band names gives (``landsat_products``); else the refusal stands."""
-    try:
-        return resolve_band_mapping(len(descriptions), descriptions, sensor=sensor, bands=bands)
-    except BandError as refused:
-        product = next(
-            (p for m in PRODUCT_NAMES if (p := m.find_product(path, descriptions))), None
-        )
-        preset = product.preset if product else None
-        for sensors, roles in refused.readings.items():
-            if preset in sensors.split("/"):
-                return BandMapping(roles, preset, "band descriptions")
-        raise
-
-
 #: A GDAL dataset name that is not a plain file: a virtual file system path (``/vsizip/``) or a
 #: driver's subdataset (``SENTINEL2_L2A:...:10m:EPSG_32632``, ``NETCDF:"file.nc":var``); QGIS
 #: gives a layer opened from a zipped or multi-resolution product such a source.
@@ -360,7 +320,7 @@ def open_source(
             )
         preset = get_preset(mapping.sensor) if mapping.sensor else None
         declared = declared_scaling(dataset, with_role_bands(mapping))
-        named = _named_reading(path, descriptions, stats, mapping.present_roles())
+        named = named_reading(path, descriptions, stats, mapping.present_roles())
         scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset, declared, named)
     except Exception:
         dataset.close()
