@@ -385,7 +385,7 @@ def test_readme_qgis_process_commands_work_on_debian(s2_scene, tmp_path) -> None
     assert re.findall(r"^[0-9.]+[A-Za-z]", out, re.MULTILINE) == []  # "0reading ..." no more
 
 
-def _extract_regions(raster: Path, prompt: str, folder: Path) -> tuple[dict, QgsVectorLayer]:
+def _extract_regions(raster: Path | str, prompt: str, folder: Path) -> tuple[dict, QgsVectorLayer]:
     """The algorithm's outputs for `raster` (into `folder`) and its non-empty regions layer."""
     out = _run(
         "spex:extract_land_cover",
@@ -422,6 +422,23 @@ def test_raster_without_a_crs_runs_in_pixels(provider, s2_scene, tmp_path) -> No
     message = str(error.value)
     assert "\n" not in message and "no coordinate reference system" in message
     assert not (tmp_path / "m2.tif").exists()
+
+
+def test_a_raster_inside_a_zip_archive_runs(provider, s2_scene, tmp_path) -> None:
+    """A layer QGIS opened from an archive (source /vsizip//...) as INPUT: the run reads it."""
+    import zipfile
+
+    from qgis.core import QgsProject, QgsRasterLayer
+
+    archive = tmp_path / "product.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(s2_scene, "product/scene.tif")
+    layer = QgsRasterLayer(f"/vsizip/{archive}/product/scene.tif", "zipped", "gdal")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    out, regions = _extract_regions(layer.id(), "extract the water bodies", tmp_path)
+    assert {f["class"] for f in regions.getFeatures()} == {"water"}
+    assert "scene.tif" in out["EXPLANATION"]
 
 
 def test_a_spectrometer_raster_runs_with_its_bands_picked_by_wavelength(
