@@ -26,6 +26,8 @@ from qgis.core import (
     QgsProcessingModelOutput,
     QgsProcessingModelParameter,
     QgsProcessingParameterRasterLayer,
+    QgsProject,
+    QgsRasterLayer,
     QgsVectorLayer,
 )
 
@@ -427,8 +429,6 @@ def test_raster_without_a_crs_runs_in_pixels(provider, s2_scene, tmp_path) -> No
 def test_a_raster_inside_a_zip_archive_runs(provider, s2_scene, tmp_path) -> None:
     """A layer QGIS opened from an archive (source /vsizip//...) as INPUT: the run reads it."""
     import zipfile
-
-    from qgis.core import QgsProject, QgsRasterLayer
 
     archive = tmp_path / "product.zip"
     with zipfile.ZipFile(archive, "w") as z:
