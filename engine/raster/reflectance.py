@@ -1,7 +1,7 @@
 """Reflectance scaling: how a raster's stored values become reflectance (``dn * scale + offset``).
 
-The scaling comes from ``--scale/--offset``, from the sensor preset when the raster's values fit
-it, or from the data type and value range. ``calibrated`` records whether the result is physical
+The scaling comes from ``--scale/--offset``, the file's declared scale, the product its name
+names, the sensor preset when the raster's values fit it, or the data type and value range. ``calibrated`` records whether the result is physical
 reflectance; when it is not, backends must let thresholds adapt to the scene instead of trusting
 absolute reflectance values.
 """
@@ -189,9 +189,10 @@ def resolve_scaling(
     1b. ``declared``: the scale and offset the file states for its bands (GDAL's band scale and
        offset, the same for every band used), calibrated when the scaled p1 and p99 are
        plausible reflectance.
-    1c. ``named``: the scaling the product the file names implies (``landsat_products``: a
-       Landsat Level-1 or Collection 2 Level-2 identifier), when the values fit it; when they
-       do not, its note leads the scaling's note.
+    1c. ``named``: the scaling the product the file names implies (``product_names``: a
+       Landsat identifier, with its MTL file where one lies beside it; a Sentinel-2 product
+       name and its processing baseline), when the values fit it; when they do not, its note
+       leads the scaling's note.
     2. Float data with p1 >= -0.5 and p99 <= 2: already reflectance, identity, calibrated.
     3. A preset whose products may add digital numbers to every value (Sentinel-2 from
        processing baseline 04.00: 1000), integer values whose p1 is in [added, 2 x added): the
