@@ -1,9 +1,9 @@
 """Reflectance scaling: how a raster's stored values become reflectance (``dn * scale + offset``).
 
 The scaling comes from ``--scale/--offset``, the file's declared scale, the product its name
-names, the sensor preset when the raster's values fit it, or the data type and value range. ``calibrated`` records whether the result is physical
-reflectance; when it is not, backends must let thresholds adapt to the scene instead of trusting
-absolute reflectance values.
+names, the sensor preset when the raster's values fit it, or the data type and value range.
+``calibrated`` records whether the result is physical reflectance; when it is not, backends must
+let thresholds adapt to the scene instead of trusting absolute reflectance values.
 """
 
 from __future__ import annotations
