@@ -154,3 +154,13 @@ def numbered_bands_copy(s2_path: Path, dst_path: Path) -> Path:
     return write_raster(
         dst_path, data, crs=crs, transform=transform, descriptions=[f"B{i}" for i in range(1, 8)]
     )
+
+
+def zipped_copy(src_path: Path, folder: Path) -> str:
+    """`src_path` inside a new zip archive in `folder`, as GDAL and QGIS name it (/vsizip//...)."""
+    import zipfile
+
+    archive = folder / "product.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(src_path, f"product/{src_path.name}")
+    return f"/vsizip/{archive.resolve()}/product/{src_path.name}"

@@ -5,23 +5,20 @@ engine opened files only ("does not exist")."""
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from spex.engine.errors import InputError
 from spex.engine.raster.raster_source import GDAL_DATASET_NAME, open_source
+from tests.rasters import zipped_copy
 from tests.test_cli import run_spex
 
 
 @pytest.fixture()
 def zipped(s2_scene: Path, tmp_path: Path) -> str:
-    """The real Sentinel-2 stack inside a zip archive, as GDAL names it."""
-    archive = tmp_path / "product.zip"
-    with zipfile.ZipFile(archive, "w") as z:
-        z.write(s2_scene, "product/scene.tif")
-    return f"/vsizip/{archive}/product/scene.tif"  # archive is absolute: /vsizip//tmp/...
+    """The real Sentinel-2 stack inside a zip archive, as GDAL names it (/vsizip//tmp/...)."""
+    return zipped_copy(s2_scene, tmp_path)
 
 
 def test_a_raster_in_a_zip_archive_is_read_as_the_file_is(zipped: str, s2_scene: Path) -> None:
@@ -56,4 +53,4 @@ def test_extract_reads_a_raster_inside_a_zip_archive(zipped: str, tmp_path: Path
     done = run_spex("extract", zipped, "--prompt", "extract the water bodies", "--out", out)
     assert done.returncode == 0, done.stderr
     assert (out / "mask.tif").exists() and (out / "features.gpkg").exists()
-    assert "scene.tif" in (out / "explanation.md").read_text(encoding="utf-8")
+    assert Path(zipped).name in (out / "explanation.md").read_text(encoding="utf-8")

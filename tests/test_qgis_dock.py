@@ -27,6 +27,7 @@ from tests.rasters import (
     spectrometer_copy,
     true_colour_copy,
     ungeoreferenced_copy,
+    zipped_copy,
 )
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
@@ -254,12 +255,7 @@ def test_a_raster_inside_a_zip_archive_runs(
 ) -> None:
     """A layer QGIS opened from a zip archive (source /vsizip//...): the band table reads it and
     the run finds water, as from the file itself."""
-    import zipfile
-
-    archive = tmp_path / "product.zip"
-    with zipfile.ZipFile(archive, "w") as z:
-        z.write(s2_scene, "product/scene.tif")
-    layer = QgsRasterLayer(f"/vsizip/{archive}/product/scene.tif", "zipped", "gdal")
+    layer = QgsRasterLayer(zipped_copy(s2_scene, tmp_path), "zipped", "gdal")
     assert layer.isValid()
     QgsProject.instance().addMapLayer(layer)
     dock.layer_combo.setLayer(layer)

@@ -38,6 +38,7 @@ from tests.rasters import (
     spectrometer_copy,
     true_colour_copy,
     ungeoreferenced_copy,
+    zipped_copy,
 )
 
 WATER = "extract the water bodies larger than 2 ha"
@@ -428,17 +429,12 @@ def test_raster_without_a_crs_runs_in_pixels(provider, s2_scene, tmp_path) -> No
 
 def test_a_raster_inside_a_zip_archive_runs(provider, s2_scene, tmp_path) -> None:
     """A layer QGIS opened from an archive (source /vsizip//...) as INPUT: the run reads it."""
-    import zipfile
-
-    archive = tmp_path / "product.zip"
-    with zipfile.ZipFile(archive, "w") as z:
-        z.write(s2_scene, "product/scene.tif")
-    layer = QgsRasterLayer(f"/vsizip/{archive}/product/scene.tif", "zipped", "gdal")
+    layer = QgsRasterLayer(zipped_copy(s2_scene, tmp_path), "zipped", "gdal")
     assert layer.isValid()
     QgsProject.instance().addMapLayer(layer)
     out, regions = _extract_regions(layer.id(), "extract the water bodies", tmp_path)
     assert {f["class"] for f in regions.getFeatures()} == {"water"}
-    assert "scene.tif" in out["EXPLANATION"]
+    assert s2_scene.name in out["EXPLANATION"]
 
 
 def test_a_spectrometer_raster_runs_with_its_bands_picked_by_wavelength(
