@@ -246,3 +246,18 @@ def test_tm_level1_without_reflectance_factors_stays_digital_numbers(tmp_path) -
     with open_source(path) as src:
         assert src.mapping.sensor == "landsat_tm_etm"
         assert src.scaling.source == "digital numbers" and not src.scaling.by_role
+
+
+def test_a_products_whole_stack_without_band_names_takes_its_band_order(tmp_path) -> None:
+    """SR_B1..SR_B7 stacked in order into one unnamed file (synthetic values: the test is of
+    the roles) under the product's name; six unnamed bands are still refused."""
+    from tests.rasters import write_raster
+
+    name = "LC08_L2SP_044034_20230101_20230105_02_T1"
+    values = np.random.default_rng(3).integers(7300, 20000, size=(7, 16, 16)).astype("uint16")
+    with open_source(write_raster(tmp_path / f"{name}_stack.tif", values)) as src:
+        assert src.mapping.roles == ("coastal", "blue", "green", "red", "nir", "swir1", "swir2")
+        assert (src.mapping.sensor, src.mapping.source) == ("landsat8_9_oli", "band count")
+        assert (src.scaling.scale, src.scaling.offset) == (2.75e-5, -0.2)
+    with pytest.raises(BandError, match="cannot tell the band roles"):
+        open_source(write_raster(tmp_path / f"{name}_six.tif", values[:6]))

@@ -16,6 +16,7 @@ from ..errors import BandError
 from . import landsat_products, sentinel2_products
 from .bands import BandMapping, resolve_band_mapping
 from .reflectance import ProductReading
+from .sensors import get_preset
 
 #: The modules that read a product's level and scaling from its name, Landsat's first.
 PRODUCT_NAMES = (landsat_products, sentinel2_products)
@@ -51,7 +52,8 @@ def file_band_mapping(
 ) -> BandMapping:
     """The band roles of the raster at `path` (`resolve_band_mapping`), where band names that fit
     several sensors (``B1``..``B7``) are settled by the sensor a product name in the file, folder
-    or band names gives; else the refusal stands."""
+    or band names gives, and bands without names take the product's band order when they are
+    as many as its bands; else the refusal stands."""
     try:
         return resolve_band_mapping(len(descriptions), descriptions, sensor=sensor, bands=bands)
     except BandError as refused:
@@ -60,4 +62,7 @@ def file_band_mapping(
         for sensors, roles in refused.readings.items():
             if preset in sensors.split("/"):
                 return BandMapping(roles, preset, "band descriptions")
+        if preset and not any(descriptions) and len(get_preset(preset).bands) == len(descriptions):
+            # A product's own bands stacked whole and in order (SR_B1..SR_B7), unnamed.
+            return BandMapping(get_preset(preset).roles, preset, "band count")
         raise
