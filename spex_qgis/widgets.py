@@ -131,7 +131,7 @@ class BandRoleTable(QWidget):
     def detect(self, layer: QgsRasterLayer | None) -> None:
         """Fill the table from `layer`'s band count and descriptions."""
         from spex.engine.errors import SpexError
-        from spex.engine.raster.product_names import file_band_mapping
+        from spex.engine.raster.product_names import file_band_mapping, named_product
 
         self.table.setRowCount(0)
         self.detected, self.sensor, self.readings = (), None, {}
@@ -144,12 +144,15 @@ class BandRoleTable(QWidget):
             self.rolesChanged.emit()
             return
         descriptions = band_descriptions(layer)
+        path = layer.source().split("|")[0]
         try:
-            # The layer's file name may carry a Landsat identifier naming the sensor.
-            mapping = file_band_mapping(layer.source().split("|")[0], descriptions)
+            # The layer's file name may carry a product name naming the sensor and the level.
+            mapping = file_band_mapping(path, descriptions)
             self.detected, self.sensor = tuple(mapping.roles), mapping.sensor
             sensor = f", sensor {mapping.sensor}" if mapping.sensor else ""
-            self.status.setText(f"Roles from {mapping.source}{sensor}; edit if wrong.")
+            _, product = named_product(path, descriptions)
+            named = f"; product: {product.label}" if product else ""
+            self.status.setText(f"Roles from {mapping.source}{sensor}{named}; edit if wrong.")
         except SpexError as error:
             self.detected = (None,) * len(descriptions)
             self.readings = dict(getattr(error, "readings", {}))

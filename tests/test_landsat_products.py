@@ -37,6 +37,7 @@ def test_the_identifier_is_found_in_the_file_name_its_folder_or_the_band_descrip
     assert named is not None and named.identifier == L1_ID
     assert (named.sensor, named.satellite, named.level, named.collection) == ("C", 8, "L1TP", 1)
     assert named.is_oli and named.is_level1
+    assert named.label == f"Landsat 8 OLI Level-1 ({L1_ID})"
     assert find_product(f"/data/{L1_ID}/stack.tif").identifier == L1_ID
     assert find_product("stack.tif", [f"{L1_ID}_B4", f"{L1_ID}_B5"]).identifier == L1_ID
     l2 = find_product("lc09_l2sp_044034_20230101_20230105_02_t1_sr_b4.tif")

@@ -122,6 +122,7 @@ def test_a_landsat_identifier_in_the_file_name_settles_the_band_names(
     path = numbered_bands_copy(s2_scene, tmp_path / "LT52240631988227CUB02_stack.tif")
     table = _chosen_layer_table(dock, path)
     assert "sensor landsat_tm_etm" in table.status.text()
+    assert "product: Landsat 5 TM Level-1 (LT52240631988227CUB02)" in table.status.text()
     assert not table.reading_combo.isVisibleTo(dock)
     assert table.roles() == ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
     assert table.sensor == "landsat_tm_etm"

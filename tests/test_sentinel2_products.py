@@ -28,7 +28,7 @@ def test_the_name_is_found_with_its_level_and_baseline() -> None:
         5.09,
         "sentinel2_l2a",
     )
-    assert new.adds_dn
+    assert new.adds_dn and new.label == "Sentinel-2 L2A, processing baseline 05.09"
     old = find_product(f"{OLD}_stack.tif")
     assert (old.level, old.baseline, old.preset, old.adds_dn) == (
         "L1C",

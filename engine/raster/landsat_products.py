@@ -80,6 +80,18 @@ class LandsatProduct:
         return self.level.startswith("L1")
 
     @property
+    def label(self) -> str:
+        """What an analyst reads: ``Landsat 8 OLI Level-1 (LC08_L1TP_...)``."""
+        if self.is_oli:
+            instrument = "OLI"
+        elif self.sensor == "T":
+            instrument = "TM" if self.satellite <= 7 else "TIRS"
+        else:
+            instrument = {"E": "ETM+", "M": "MSS"}.get(self.sensor, self.sensor)
+        level = "Level-1" if self.is_level1 else f"Collection {self.collection} Level-2"
+        return f"Landsat {self.satellite} {instrument} {level} ({self.identifier})"
+
+    @property
     def preset(self) -> str | None:
         """The sensor preset whose band names the product's files use (None for MSS)."""
         if self.is_oli:

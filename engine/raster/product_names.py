@@ -22,10 +22,11 @@ from .sensors import get_preset
 PRODUCT_NAMES = (landsat_products, sentinel2_products)
 
 
-def _named_product(
+def named_product(
     path: str | Path, descriptions: Sequence[str | None]
 ) -> tuple[ModuleType | None, Any]:
-    """The first module that finds a product named, and the product; (None, None) if none."""
+    """The first module that finds a product named, and the product (its ``label`` says what it
+    is); (None, None) if none."""
     for module in PRODUCT_NAMES:
         product = module.find_product(path, descriptions)
         if product is not None:
@@ -40,7 +41,7 @@ def named_reading(
     roles: Sequence[str],
 ) -> ProductReading | None:
     """What the product named in the file, folder or band names says of its scaling."""
-    module, product = _named_product(path, descriptions)
+    module, product = named_product(path, descriptions)
     return module.product_reading(product, path, percentiles, roles) if module else None
 
 
@@ -57,7 +58,7 @@ def file_band_mapping(
     try:
         return resolve_band_mapping(len(descriptions), descriptions, sensor=sensor, bands=bands)
     except BandError as refused:
-        _, product = _named_product(path, descriptions)
+        _, product = named_product(path, descriptions)
         preset = product.preset if product else None
         for sensors, roles in refused.readings.items():
             if preset in sensors.split("/"):

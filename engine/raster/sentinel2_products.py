@@ -44,6 +44,11 @@ class Sentinel2Product:
     baseline: float
 
     @property
+    def label(self) -> str:
+        """What an analyst reads: ``Sentinel-2 L2A, processing baseline 05.09``."""
+        return f"Sentinel-2 {self.level}, processing baseline {self.baseline:05.2f}"
+
+    @property
     def preset(self) -> str:
         """The sensor preset of the product's level."""
         return "sentinel2_l1c" if self.level == "L1C" else "sentinel2_l2a"
