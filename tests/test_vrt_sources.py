@@ -95,6 +95,22 @@ def test_a_stack_of_landsat_level1_band_files_is_oli_top_of_atmosphere(tmp_path)
         assert src.mapping.sensor == "landsat8_9_oli"
         assert (src.scaling.scale, src.scaling.offset) == (2e-5, -0.1)
         assert product in src.scaling.source
+    # The product's MTL file beside its band files (the VRT in a folder of its own): calibrated.
+    (tmp_path / f"{product}_MTL.txt").write_text(
+        "SUN_ELEVATION = 30.0\n"
+        + "".join(
+            f"REFLECTANCE_MULT_BAND_{b} = 2.0E-05\nREFLECTANCE_ADD_BAND_{b} = -0.1\n"
+            for b in range(1, 10)
+        )
+    )
+    elsewhere = tmp_path / "project" / "stack.vrt"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(
+        stack.read_text().replace('relativeToVRT="1">', f'relativeToVRT="0">{tmp_path}/')
+    )
+    with open_source(elsewhere) as src:
+        assert src.scaling.calibrated and src.scaling.source.endswith("MTL")
+        assert src.scaling.scale == pytest.approx(4e-5)  # / sin(30 deg)
 
 
 def test_band_files_inside_a_sentinel2_product_carry_its_name(s2_scene, tmp_path) -> None:

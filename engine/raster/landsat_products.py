@@ -34,6 +34,7 @@ from .reflectance import (
     Scaling,
 )
 from .sensors import get_preset
+from .vrt_sources import vrt_band_sources
 
 PRODUCT_ID = re.compile(
     r"(?<![A-Z0-9])L([COTEM])(0[1-9])_(L1TP|L1GT|L1GS|L2SP|L2SR)_(\d{6})_(\d{8})_(\d{8})_(0[12])_(T1|T2|RT)"
@@ -57,6 +58,8 @@ C2_L2_ADD = -0.2
 L1_MIN_MEDIAN = 0.0
 #: OLI's reflective bands, whose MTL factors the scaling uses.
 OLI_BANDS = range(1, 10)
+#: The VRT bands whose source folders are searched for the MTL file (a Landsat product has 11).
+VRT_BANDS_SEARCHED = 16
 #: The largest MTL file read (a real one is about 15 kB).
 MTL_MAX_BYTES = 1_000_000
 
@@ -158,13 +161,16 @@ def read_mtl(path: Path) -> dict[str, str]:
 
 
 def find_mtl(path: str | Path, product: LandsatProduct) -> Path | None:
-    """The product's MTL file beside the raster (``<identifier>_MTL.txt`` or ``.json``)."""
-    folder = Path(path).resolve().parent
-    for suffix in ("txt", "json"):
-        for case in (product.identifier, product.identifier.lower()):
-            mtl = folder / f"{case}_MTL.{suffix}"
-            if mtl.is_file() and mtl.stat().st_size <= MTL_MAX_BYTES:
-                return mtl
+    """The product's MTL file (``<identifier>_MTL.txt`` or ``.json``) beside the raster or, for a
+    VRT stacked elsewhere, beside its band files (USGS delivers them together)."""
+    folders = [Path(path).resolve().parent]
+    folders += [Path(f.parent) for f in vrt_band_sources(path, VRT_BANDS_SEARCHED) if f]
+    for folder in dict.fromkeys(folders):
+        for suffix in ("txt", "json"):
+            for case in (product.identifier, product.identifier.lower()):
+                mtl = folder / f"{case}_MTL.{suffix}"
+                if mtl.is_file() and mtl.stat().st_size <= MTL_MAX_BYTES:
+                    return mtl
     return None
 
 

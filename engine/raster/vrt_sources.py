@@ -18,10 +18,10 @@ VRT_MAX_BYTES = 2_000_000
 SOURCE_TAGS = ("SimpleSource", "ComplexSource", "AveragedSource", "KernelFilteredSource")
 
 
-def vrt_band_files(path: str | Path, band_count: int) -> list[str | None]:
-    """The name of each band's one source file (``None`` where a band has none or several, or
-    where `path` is not a readable VRT file): its stem, and the ``.SAFE`` product it lies in."""
-    none: list[str | None] = [None] * band_count
+def vrt_band_sources(path: str | Path, band_count: int) -> list[PurePath | None]:
+    """Each band's one source file (``None`` where a band has none or several, or where `path`
+    is not a readable VRT file)."""
+    none: list[PurePath | None] = [None] * band_count
     p = Path(path)
     if p.suffix.lower() != ".vrt" or not p.is_file() or p.stat().st_size > VRT_MAX_BYTES:
         return none
@@ -41,8 +41,14 @@ def vrt_band_files(path: str | Path, band_count: int) -> list[str | None]:
             for source in band.findall(tag)
         }
         if 1 <= index <= band_count and len(files) == 1 and None not in files:
-            out[index - 1] = _band_name(files.pop())
+            out[index - 1] = files.pop()
     return out
+
+
+def vrt_band_files(path: str | Path, band_count: int) -> list[str | None]:
+    """The name of each band's one source file (`vrt_band_sources`): its stem, and the ``.SAFE``
+    product it lies in."""
+    return [_band_name(f) if f else None for f in vrt_band_sources(path, band_count)]
 
 
 def _source_path(vrt: Path, element: ET.Element | None) -> PurePath | None:
