@@ -21,12 +21,15 @@ EXAMPLES = """examples:
   spex extract s2.tif --sensor sentinel2_l1c --prompt "vegetation patches over 2 ha" --out veg/
   spex extract l7.tif --bands blue,green,red,nir,swir1,swir2 --prompt "built-up areas" --out urban/
   spex sensors
+  spex inspect LC08_L1TP_224078_20200518_20200518_01_RT.TIF
   spex indices scene.tif --index NDVI --out ndvi.tif
   spex batch 'season/*.tif' --prompt "extract the water bodies" --out water-season/
 """
 
 
-def _add_raster_options(parser: argparse.ArgumentParser, many: bool = False) -> None:
+def _add_raster_options(
+    parser: argparse.ArgumentParser, many: bool = False, reading_only: bool = False
+) -> None:
     if many:
         parser.add_argument(
             "input", nargs="+", help="input rasters: files, glob patterns or text files of paths"
@@ -41,6 +44,8 @@ def _add_raster_options(parser: argparse.ArgumentParser, many: bool = False) -> 
     )
     parser.add_argument("--scale", type=float, help="reflectance = value * scale + offset")
     parser.add_argument("--offset", type=float, help="reflectance = value * scale + offset")
+    if reading_only:
+        return
     parser.add_argument("--tile", type=int, default=512, help="tile size in pixels (default 512)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -62,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_cluster_options(ex, "spread the classify pass of one large raster over Dask workers")
 
     sub.add_parser("sensors", help="list the sensor presets")
+
+    inspect = sub.add_parser(
+        "inspect", help="say how a raster is read: its band roles, product and scaling"
+    )
+    _add_raster_options(inspect, reading_only=True)
 
     ix = sub.add_parser("indices", help="write one spectral index as a GeoTIFF")
     _add_raster_options(ix)
@@ -242,6 +252,31 @@ def _cmd_sensors(_: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from .raster.product_names import named_product
+    from .raster.raster_source import band_descriptions, open_source
+
+    with open_source(args.input, args.bands, args.sensor, args.scale, args.offset) as src:
+        ds = src.dataset
+        crs = ds.crs.to_string() if ds.crs else "no CRS"
+        print(f"Input: {src.path.name}, {src.width} x {src.height} pixels, {ds.count} bands "
+              f"of {ds.dtypes[0]}, {crs}")  # fmt: skip
+        descriptions = band_descriptions(ds)
+        sensor = f", sensor {src.mapping.sensor}" if src.mapping.sensor else ""
+        print(f"Bands ({src.mapping.source}{sensor}):")
+        for i, (desc, role) in enumerate(zip(descriptions, src.mapping.roles, strict=True), 1):
+            print(f"  {i:>3} {desc or '-':<40} {role or 'unused'}")
+        _, product = named_product(args.input, descriptions)
+        if product is not None:
+            print(f"Product: {product.label}")
+        scaling = src.scaling
+        calibrated = "calibrated" if scaling.calibrated else "not calibrated: thresholds adapt"
+        print(f"Scaling: reflectance = {scaling.describe()} ({scaling.source}; {calibrated})")
+        if scaling.note:
+            print(f"  {scaling.note}")
+    return 0
+
+
 def _cmd_indices(args: argparse.Namespace) -> int:
     from .index_writer import write_index
 
@@ -260,7 +295,12 @@ def _cmd_indices(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"extract": _cmd_extract, "sensors": _cmd_sensors, "indices": _cmd_indices}
+COMMANDS = {
+    "extract": _cmd_extract,
+    "sensors": _cmd_sensors,
+    "inspect": _cmd_inspect,
+    "indices": _cmd_indices,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

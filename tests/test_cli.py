@@ -220,3 +220,25 @@ def test_profile_writes_a_stage_breakdown(s2_scene: Path, tmp_path: Path) -> Non
     tiles = json.loads((out / "run.json").read_text(encoding="utf-8"))["tiling"]["tiles"]
     assert stages["classify.read"]["calls"] == tiles
     assert "## Appendix: profile" in (out / "explanation.md").read_text(encoding="utf-8")
+
+
+def test_inspect_says_how_a_raster_is_read(s2_scene: Path, tmp_path: Path) -> None:
+    """Before a long run: each band's role, the product a name gives, the scaling and why."""
+    from tests.rasters import numbered_bands_copy
+
+    done = run_spex("inspect", s2_scene)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"Input: {s2_scene.name}, ") and "13 bands of uint16" in lines[0]
+    assert any(line.split()[-1] == "nir" for line in lines if line.startswith("  "))
+    assert any(line.startswith("Scaling: reflectance = value x 0.0001") for line in lines)
+    # Band names of several sensors: refused in one line; a product's name settles them.
+    stack = numbered_bands_copy(s2_scene, tmp_path / "stack.tif")
+    refused = run_spex("inspect", stack)
+    assert refused.returncode == 2 and "--sensor" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    named = numbered_bands_copy(s2_scene, tmp_path / "LT52240631988227CUB02_stack.tif")
+    done = run_spex("inspect", named)
+    assert done.returncode == 0, done.stderr
+    assert "Product: Landsat 5 TM Level-1 (LT52240631988227CUB02)" in done.stdout
+    assert "sensor landsat_tm_etm" in done.stdout
