@@ -21,7 +21,7 @@ from osgeo import ogr
 
 from spex.engine import ExtractionRequest, extract
 from tests.dask_cli_cluster import DaskCliCluster
-from tests.rasters import crop_raster, ungeoreferenced_copy
+from tests.rasters import crop_raster, ungeoreferenced_copy, zipped_copy
 
 PROMPT = "extract the water bodies and vegetation"
 #: (col, row, width, height) parts of the sample scene, one scene each.
@@ -254,6 +254,23 @@ def test_batch_with_a_raster_without_a_crs(
     assert {f["scene"] for f in layer} == {"north"}
     assert layer.GetFeatureCount() == len(_features(out / "north" / "features.gpkg"))
     assert layer.GetSpatialRef().GetAuthorityCode(None) == "32633"
+
+
+def test_batch_reads_a_scene_inside_a_zip_archive(
+    cluster: DaskCliCluster, scenes: dict[str, Path], single_runs: dict, tmp_path: Path
+) -> None:
+    """A scene given as GDAL names a file in an archive (/vsizip//...) is done like the file."""
+    zipped = zipped_copy(scenes["north"], tmp_path)
+    out = tmp_path / "batch"
+    done = run_spex(
+        "batch", zipped, "--prompt", PROMPT, "--out", out, "--scheduler", cluster.address
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 done" in done.stdout
+    name = Path(zipped).stem
+    assert _features(out / name / "features.gpkg") == _features(
+        single_runs["north"] / "features.gpkg"
+    )
 
 
 def test_batch_of_rasters_without_a_crs_writes_an_undefined_cartesian_summary(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..raster.raster_source import GDAL_DATASET_NAME
 
 #: Suffixes of a text file that lists one raster path per line.
 LIST_SUFFIXES = (".txt", ".lst", ".list")
@@ -44,16 +45,24 @@ def expand_inputs(items: Sequence[str | Path]) -> list[Path]:
             paths += _read_list(Path(text))
         else:
             paths.append(Path(text))
-    unique = dict.fromkeys(p.absolute() for p in paths)
+    unique = dict.fromkeys(_absolute(p) for p in paths)
     if not unique:
         raise InputError("No input scenes were given; give raster files, globs or a list file.")
     return list(unique)
 
 
+def _absolute(path: Path, folder: Path | None = None) -> Path:
+    """`path` made absolute (from `folder`, else the working folder); a GDAL dataset name
+    (``/vsizip/...``, ``GTIFF_DIR:1:...``) stays as it is."""
+    if GDAL_DATASET_NAME.match(str(path)) or path.is_absolute():
+        return path
+    return (folder or Path.cwd()) / path
+
+
 def _read_list(path: Path) -> list[Path]:
     lines = path.read_text(encoding="utf-8").splitlines()
     entries = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
-    return [p if p.is_absolute() else path.parent / p for p in map(Path, entries)]
+    return [_absolute(Path(entry), path.parent) for entry in entries]
 
 
 def name_scenes(paths: Sequence[Path]) -> list[Scene]:
