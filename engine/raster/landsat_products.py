@@ -32,6 +32,7 @@ from .reflectance import (
     REFLECTANCE_MIN_P99,
     ProductReading,
     Scaling,
+    linear,
 )
 from .sensors import get_preset
 from .vrt_sources import vrt_band_sources
@@ -241,8 +242,7 @@ def _tm_etm_level1(
     by_role = tuple((role, m / sine, a / sine) for role, m, a in factors)
     mult = sum(m for _, m, _ in by_role) / len(by_role)
     add = sum(a for _, _, a in by_role) / len(by_role)
-    median, high = float(percentiles["p50"]) * mult + add, float(percentiles["p99"]) * mult + add
-    if median < L1_MIN_MEDIAN or not REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH:
+    if not _fits_level1(percentiles, mult, add):
         return ProductReading(
             None, _misfit(product.identifier, "Level-1 digital numbers", percentiles)
         )
@@ -267,7 +267,6 @@ def product_reading(
     None for a product whose level fixes no scaling (TM/ETM+ Level-1 digital numbers without
     the product's MTL file beside them; MSS).
     """
-    p1, p99 = float(percentiles["p1"]), float(percentiles["p99"])
     name = product.identifier
     if product.is_level1 and product.preset == "landsat_tm_etm":
         return _tm_etm_level1(product, path, percentiles, roles)
@@ -278,16 +277,15 @@ def product_reading(
         if from_mtl:
             mult, add, elevation = from_mtl
             sine = math.sin(math.radians(elevation))
-            how = (f"{mtl.name}: top-of-atmosphere reflectance = ({_linear(mult, add)}) / "
+            how = (f"{mtl.name}: top-of-atmosphere reflectance = ({linear(mult, add, 'DN')}) / "
                    f"sin(sun elevation {elevation:g} deg)")  # fmt: skip
-        median, high = float(percentiles["p50"]) * mult + add, p99 * mult + add
-        if median < L1_MIN_MEDIAN or not REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH:
+        if not _fits_level1(percentiles, mult, add):
             return ProductReading(None, _misfit(name, "Level-1 digital numbers", percentiles))
         if from_mtl:
             mult, add, calibrated = mult / sine, add / sine, True
         note = f"Landsat {product.satellite} OLI Level-1 product {name} (named by the file): " + (
             how
-            or f"reflectance = {_linear(mult, add)}, top-of-atmosphere reflectance times the "
+            or f"reflectance = {linear(mult, add, 'DN')}, top-of-atmosphere reflectance times the "
             "sine of the sun's elevation: band ratios and indices are exact, absolute values are "
             "not (thresholds adapt to the scene); put the product's MTL file "
             f"({name}_MTL.txt) beside the raster to calibrate"
@@ -295,19 +293,24 @@ def product_reading(
         source = f"product {name}" + (", MTL" if from_mtl else "")
         return ProductReading(Scaling(mult, add, calibrated, source, note))
     if product.level.startswith("L2") and product.collection == 2:
-        low, high = p1 * C2_L2_MULT + C2_L2_ADD, p99 * C2_L2_MULT + C2_L2_ADD
+        low = float(percentiles["p1"]) * C2_L2_MULT + C2_L2_ADD
+        high = float(percentiles["p99"]) * C2_L2_MULT + C2_L2_ADD
         if low < REFLECTANCE_LOW or not REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH:
             return ProductReading(None, _misfit(name, "Collection 2 Level-2 values", percentiles))
         note = (
             f"Landsat Collection 2 Level-2 product {name} (named by the file): surface "
-            f"reflectance = {_linear(C2_L2_MULT, C2_L2_ADD)}"
+            f"reflectance = {linear(C2_L2_MULT, C2_L2_ADD, 'DN')}"
         )
         return ProductReading(Scaling(C2_L2_MULT, C2_L2_ADD, True, f"product {name}", note))
     return None
 
 
-def _linear(mult: float, add: float) -> str:
-    return f"DN x {mult:g} {'-' if add < 0 else '+'} {abs(add):g}"
+def _fits_level1(percentiles: Mapping[str, float], mult: float, add: float) -> bool:
+    """Whether values read as Level-1 with `mult`/`add` look like it: the median above zero
+    reflectance (``L1_MIN_MEDIAN``), the 99th percentile a plausible reflectance."""
+    median = float(percentiles["p50"]) * mult + add
+    high = float(percentiles["p99"]) * mult + add
+    return median >= L1_MIN_MEDIAN and REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH
 
 
 def _misfit(name: str, what: str, percentiles: Mapping[str, float]) -> str:

@@ -75,10 +75,7 @@ class Scaling:
     def describe(self) -> str:
         """``value x S - O``, or one such term per role where the bands have their own."""
         terms = [("", self.scale, self.offset)] if not self.by_role else self.by_role
-        return ", ".join(
-            f"{role + ' ' if role else ''}value x {s:g} {'-' if o < 0 else '+'} {abs(o):g}"
-            for role, s, o in terms
-        )
+        return ", ".join(f"{role + ' ' if role else ''}{linear(s, o)}" for role, s, o in terms)
 
     def to_dict(self) -> dict:
         """A JSON-ready form for the run manifest."""
@@ -92,6 +89,11 @@ class Scaling:
         if self.by_role:
             out["by_role"] = {role: [s, o] for role, s, o in self.by_role}
         return out
+
+
+def linear(scale: float, offset: float, of: str = "value") -> str:
+    """``value x 2e-05 - 0.1``: a scale and offset as an analyst reads them."""
+    return f"{of} x {scale:g} {'-' if offset < 0 else '+'} {abs(offset):g}"
 
 
 @dataclass(frozen=True)
