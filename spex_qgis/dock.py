@@ -34,7 +34,7 @@ from .input_picker import InputPicker
 from .plan_preview import preview
 from .results import add_result_layers
 from .task import ExtractionTask
-from .widgets import BandRoleTable, ExtentPicker, backend_problem, narrow
+from .widgets import BandRoleTable, ExtentPicker, backend_problem, layer_file, narrow
 
 LOG_TAG = "SPEX"
 #: The panel's width when docked first; everything in it fits without a horizontal scroll bar.
@@ -322,7 +322,7 @@ class SpexDock(QgsDockWidget):
         model = self.model_path()
         min_area_ha = self.min_area_spin.value()
         return ExtractionRequest(
-            input_path=Path(layer.source().split("|")[0]),
+            input_path=Path(layer_file(layer)),
             prompt=prompt,
             out_dir=self.output_dir(prompt),
             bands=self.band_table.override(),

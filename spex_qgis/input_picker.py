@@ -12,12 +12,7 @@ from qgis.PyQt.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from . import settings
 from .rendering import COMPOSITES, show_composite
-from .widgets import narrow
-
-
-def layer_file(layer: QgsMapLayer | None) -> str:
-    """The file behind a layer ('' when none)."""
-    return layer.source().split("|")[0] if layer is not None else ""
+from .widgets import layer_file, narrow
 
 
 def is_multiband(layer: QgsMapLayer) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from qgis.core import (
     QgsCoordinateTransform,
+    QgsMapLayer,
     QgsMapLayerProxyModel,
     QgsProject,
     QgsRasterLayer,
@@ -44,6 +45,11 @@ def narrow(combo: QComboBox) -> QComboBox:
     return combo
 
 
+def layer_file(layer: QgsMapLayer | None) -> str:
+    """The file (or GDAL dataset name) behind a layer ('' when none)."""
+    return layer.source().split("|")[0] if layer is not None else ""
+
+
 def band_descriptions(layer: QgsRasterLayer) -> list[str]:
     """The GDAL band descriptions of a file raster ("" where none), completed as the engine
     completes them: a VRT's source file names, a spectrometer's wavelengths, its bad bands."""
@@ -52,7 +58,7 @@ def band_descriptions(layer: QgsRasterLayer) -> list[str]:
     from spex.engine.raster.bands import described_bands
     from spex.engine.raster.vrt_sources import named_by_sources
 
-    path = layer.source().split("|")[0]
+    path = layer_file(layer)
     dataset = gdal.Open(path)
     if dataset is None:
         return [""] * layer.bandCount()
@@ -144,7 +150,7 @@ class BandRoleTable(QWidget):
             self.rolesChanged.emit()
             return
         descriptions = band_descriptions(layer)
-        path = layer.source().split("|")[0]
+        path = layer_file(layer)
         try:
             # The layer's file name may carry a product name naming the sensor and the level.
             mapping = file_band_mapping(path, descriptions)
