@@ -27,6 +27,9 @@ EXPECTED_PRESETS = {
     "planetscope_8band",
     "worldview3_8band",
     "rgb",
+    "modis_surface_reflectance",
+    "hls_l30",
+    "hls_s30",
 }
 
 
@@ -104,8 +107,8 @@ def test_get_preset_accepts_aliases(alias, name):
 
 def test_get_preset_unknown_lists_names():
     with pytest.raises(BandError, match="sentinel2_l2a") as info:
-        get_preset("modis")
-    assert "'modis'" in str(info.value) and "\n" not in str(info.value)
+        get_preset("sentinel3_olci")
+    assert "'sentinel3_olci'" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_parse_roles_aliases_and_unused():

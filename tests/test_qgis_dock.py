@@ -150,6 +150,30 @@ def test_a_virtual_raster_of_band_files_is_read_by_their_names(
     assert table.table.item(0, 1).text() == "T33UUU_20170216T102101_B02"
 
 
+def test_hls_l30_band_files_are_read_as_landsat_bands(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """HLS L30 numbers OLI's bands as Sentinel-2 does (B05 is NIR, not a red edge): the table
+    reads a VRT of its band files as the product name in them says."""
+    from osgeo import gdal
+
+    product = "HLS.L30.T33UUU.2017047T101059.v2.0"
+    files = []
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        for hls, s2 in (("B02", "B2"), ("B03", "B3"), ("B04", "B4"), ("B05", "B8")):
+            path = tmp_path / f"{product}.{hls}.tif"
+            with rasterio.open(path, "w", **(src.profile | {"count": 1})) as dst:
+                dst.write(src.read(index[s2]), 1)
+            files.append(str(path))
+    stack = tmp_path / "stack.vrt"
+    gdal.BuildVRT(str(stack), files, separate=True)
+    table = _chosen_layer_table(dock, stack)
+    assert table.roles() == ("blue", "green", "red", "nir"), table.status.text()
+    assert table.sensor == "hls_l30"
+    assert "product: HLS L30 v2.0 (Landsat 8/9 OLI)" in table.status.text()
+
+
 def test_run_adds_styled_layers_with_metadata(dock: SpexDock, qgis_iface, tmp_path) -> None:
     project = QgsProject.instance()
     before = set(project.mapLayers())

@@ -299,7 +299,7 @@ def _from_descriptions(
     Returns ``None`` when no band is recognised; raises ``BandError`` when the descriptions fit
     several sensors with different roles or give a role twice.
     """
-    presets = list(load_presets().values())
+    presets = [p for p in load_presets().values() if not p.named_only]
     roles: list[str | None] = [None] * band_count
     coded: dict[int, dict[str, PresetBand]] = {}
     # Bands known by their wavelength alone, per role: (distance from the role's centre, index).
@@ -338,9 +338,6 @@ def _from_descriptions(
         distance, index = min(candidates)
         if role not in roles and (not spectrometer or distance <= SPECTROMETER_TOLERANCE_NM):
             roles[index] = role
-    # A lone narrow NIR read from a wavelength is the raster's NIR.
-    if "nir08" in roles and "nir" not in roles and sensor is None:
-        roles[roles.index("nir08")] = "nir"
     check_unique(roles, "band descriptions " + _fmt_descriptions(descriptions))
     return tuple(roles), sensor
 
@@ -438,6 +435,20 @@ def _reading(
     return tuple(roles)
 
 
+def narrow_nir_as_nir(mapping: BandMapping) -> BandMapping:
+    """`mapping` with a lone narrow NIR band as its NIR band.
+
+    Sentinel-2's 20 m products (``R20m``) carry B8A (865 nm) and no B08, as may a stack
+    built from them or from a spectrometer; B8A is where Landsat's NIR lies, and every
+    NIR index reads it as well. Without this, such a raster had no NIR at all.
+    """
+    roles = mapping.roles
+    if "nir08" not in roles or "nir" in roles:
+        return mapping
+    roles = tuple("nir" if role == "nir08" else role for role in roles)
+    return BandMapping(roles, mapping.sensor, mapping.source)
+
+
 def resolve_band_mapping(
     band_count: int,
     descriptions: Sequence[str | None],
@@ -461,8 +472,20 @@ def resolve_band_mapping(
     - without any descriptions, only a band count that identifies a preset on its own
       (``match_band_count``: 13 bands = Sentinel-2 L1C) is used.
 
+    A narrow NIR band without a broad one becomes the NIR band (`narrow_nir_as_nir`).
+
     Raises ``BandError`` naming what was found and the flags that fix it.
     """
+    return narrow_nir_as_nir(_resolve_band_mapping(band_count, descriptions, sensor, bands))
+
+
+def _resolve_band_mapping(
+    band_count: int,
+    descriptions: Sequence[str | None],
+    sensor: str | None = None,
+    bands: str | Sequence[str] | None = None,
+) -> BandMapping:
+    """`resolve_band_mapping` before `narrow_nir_as_nir`."""
     if band_count < 1:
         raise BandError(f"the raster has {band_count} bands; it needs at least one")
     descs: list[str | None] = [

@@ -1,5 +1,6 @@
 """What a product's name says: the sensor that settles band names fitting several, and the
-reflectance scaling of its processing level (``landsat_products``, ``sentinel2_products``).
+reflectance scaling of its processing level (``landsat_products``, ``sentinel2_products``,
+``hls_products``).
 
 The name is looked for in the file's name, its folder's name and the band descriptions (in a
 VRT, its band files' names: ``vrt_sources``).
@@ -13,13 +14,13 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import BandError
-from . import landsat_products, sentinel2_products
-from .bands import BandMapping, resolve_band_mapping
+from . import hls_products, landsat_products, sentinel2_products
+from .bands import BandMapping, narrow_nir_as_nir, resolve_band_mapping
 from .reflectance import ProductReading
 from .sensors import get_preset
 
 #: The modules that read a product's level and scaling from its name, Landsat's first.
-PRODUCT_NAMES = (landsat_products, sentinel2_products)
+PRODUCT_NAMES = (landsat_products, sentinel2_products, hls_products)
 
 
 def named_product(
@@ -54,16 +55,21 @@ def file_band_mapping(
     """The band roles of the raster at `path` (`resolve_band_mapping`), where band names that fit
     several sensors (``B1``..``B7``) are settled by the sensor a product name in the file, folder
     or band names gives, and bands without names take the product's band order when they are
-    as many as its bands; else the refusal stands."""
+    as many as its bands; else the refusal stands. A product whose band names are another
+    sensor's (HLS L30's ``B05`` is NIR, Sentinel-2's red edge: a ``named_only`` preset) is read
+    by its own names whenever it is named and neither `sensor` nor `bands` is given."""
+    _, product = named_product(path, descriptions)
+    preset = get_preset(product.preset) if product else None
+    if preset and preset.named_only and sensor is None and bands is None:
+        own = resolve_band_mapping(len(descriptions), descriptions, sensor=preset.name)
+        return BandMapping(own.roles, preset.name, "band descriptions")
     try:
         return resolve_band_mapping(len(descriptions), descriptions, sensor=sensor, bands=bands)
     except BandError as refused:
-        _, product = named_product(path, descriptions)
-        preset = product.preset if product else None
         for sensors, roles in refused.readings.items():
-            if preset in sensors.split("/"):
-                return BandMapping(roles, preset, "band descriptions")
-        if preset and not any(descriptions) and len(get_preset(preset).bands) == len(descriptions):
+            if preset and preset.name in sensors.split("/"):
+                return narrow_nir_as_nir(BandMapping(roles, preset.name, "band descriptions"))
+        if preset and not any(descriptions) and len(preset.bands) == len(descriptions):
             # A product's own bands stacked whole and in order (SR_B1..SR_B7), unnamed.
-            return BandMapping(get_preset(preset).roles, preset, "band count")
+            return BandMapping(preset.roles, preset.name, "band count")
         raise

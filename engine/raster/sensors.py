@@ -36,7 +36,10 @@ class SensorPreset:
     ``extra_bands`` are bands outside the preset's order that may still appear in a stack
     (Landsat surface temperature), recognised by name only. ``match_band_count`` allows the
     preset to be chosen from the band count alone when a raster has no band descriptions.
-    ``added_dn`` is an offset that newer products add to every digital number.
+    ``added_dn`` is an offset that newer products add to every digital number. A
+    ``named_only`` preset's band names are another sensor's with other roles (HLS L30 numbers
+    OLI's bands as Sentinel-2 does): it is used only where ``--sensor`` or a product name
+    (``product_names``) names it, never guessed from band names.
     """
 
     name: str
@@ -53,6 +56,7 @@ class SensorPreset:
     #: processing baseline 04.00: RADIO_ADD_OFFSET / BOA_ADD_OFFSET = -1000, stored as +1000);
     #: 0 where no product does. `reflectance.resolve_scaling` recognises such products.
     added_dn: float = 0.0
+    named_only: bool = False
 
     @property
     def roles(self) -> tuple[str | None, ...]:
@@ -88,6 +92,7 @@ def _preset_from_json(path: Path) -> SensorPreset:
         extra_bands=tuple(_band_from_json(b, source) for b in raw.get("extra_bands", ())),
         match_band_count=bool(raw.get("match_band_count", False)),
         added_dn=float(raw.get("added_dn", 0.0)),
+        named_only=bool(raw.get("named_only", False)),
     )
     if preset.name != path.stem:
         raise ValueError(f"{source}: name {preset.name!r} differs from the file name")

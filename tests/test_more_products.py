@@ -1,0 +1,148 @@
+"""Products whose band names mislead a reader that knows only Sentinel-2's and Landsat's: MODIS
+numbers its bands in its own order, HLS L30 numbers OLI's bands as Sentinel-2 does, and a
+Sentinel-2 20 m stack has B8A without B08. Each is read with its own roles, on the real
+Sentinel-2 sample scene re-stored as the product stores it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from osgeo import gdal
+from rasterio.windows import Window
+
+from spex.engine.raster.bands import resolve_band_mapping
+from spex.engine.raster.hls_products import find_product
+from spex.engine.raster.raster_source import open_source
+
+gdal.UseExceptions()
+
+L30 = "HLS.L30.T33UUU.2017047T101059.v2.0"
+S30 = "HLS.S30.T33UUU.2017047T102101.v2.0"
+WINDOW = Window(0, 0, 128, 96)
+
+
+def _reflectance(s2_scene: Path, roles: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The sample scene's reflectance per role, in the window the tests compare."""
+    with open_source(s2_scene) as src:
+        return src.read(WINDOW, roles=roles)
+
+
+def _write(path: Path, s2_scene: Path, bands: list[np.ndarray], names: list[str], **kw) -> Path:
+    """`bands` as int16 reflectance x 10000 (nodata -9999 unless given) under `names`."""
+    with rasterio.open(s2_scene) as src:
+        profile = src.profile | {"count": len(bands), "dtype": "int16", "nodata": -9999}
+        profile.update(width=WINDOW.width, height=WINDOW.height)
+        profile["transform"] = src.window_transform(WINDOW)
+    profile.update(kw)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.stack([np.round(b * 10000).astype("int16") for b in bands]))
+        dst.descriptions = tuple(names)
+    return path
+
+
+def _same_reflectance(path: Path, expected: dict[str, np.ndarray]) -> None:
+    with open_source(path) as src:
+        got = src.read(Window(0, 0, WINDOW.width, WINDOW.height), roles=tuple(expected))
+    for role, values in expected.items():
+        np.testing.assert_allclose(got[role], values, atol=1e-4, err_msg=role)
+
+
+def test_modis_bands_are_read_in_modis_order(s2_scene, tmp_path) -> None:
+    """sur_refl_b01 is red and b02 NIR; read as Sentinel-2's B01 and B02 (what the band code
+    inside the name matched before) they were coastal and blue."""
+    order = ("red", "nir", "blue", "green", "rededge1", "swir1", "swir2")  # b05 (1240 nm) unused
+    refl = _reflectance(s2_scene, order)
+    names = [f"sur_refl_b0{i}" for i in range(1, 8)]
+    path = _write(tmp_path / "MOD09A1.A2017041.h18v03.061.tif", s2_scene, [refl[r] for r in order],
+                  names, nodata=-28672)  # fmt: skip
+    with open_source(path) as src:
+        assert src.mapping.sensor == "modis_surface_reflectance"
+        assert src.mapping.roles == ("red", "nir", "blue", "green", None, "swir1", "swir2")
+        assert (src.scaling.scale, src.scaling.offset, src.scaling.calibrated) == (1e-4, 0, True)
+    _same_reflectance(path, {r: refl[r] for r in order if r != "rededge1"})
+    nbar = [f"Nadir_Reflectance_Band{i}" for i in range(1, 8)]
+    assert resolve_band_mapping(7, nbar).roles == ("red", "nir", "blue", "green", None, "swir1",
+                                                   "swir2")  # fmt: skip
+
+
+def test_an_hls_product_name_is_found_with_its_sensor() -> None:
+    product = find_product(f"/data/{L30}.B05.tif")
+    assert (product.identifier, product.product, product.version) == (L30, "L30", "2.0")
+    assert product.preset == "hls_l30" and product.label == "HLS L30 v2.0 (Landsat 8/9 OLI)"
+    assert find_product("stack.vrt", [f"{S30}.B04", f"{S30}.B8A"]).preset == "hls_s30"
+    assert find_product("stack.vrt", [f"{S30}.B04", f"{L30}.B04"]) is None  # two products
+    assert find_product("HLS.L30.T33UUU.2017047.v2.0.B05.tif") is None  # no time: not the name
+
+
+def _hls_band_files(folder: Path, s2_scene: Path, product: str, bands: dict[str, np.ndarray]):
+    """One file per band, named as NASA names them, stacked by GDAL's BuildVRT as QGIS's Build
+    Virtual Raster does (each file a band), with the product's Fmask band last."""
+    files = [
+        str(_write(folder / f"{product}.{name}.tif", s2_scene, [values], [""]))
+        for name, values in bands.items()
+    ]
+    fmask = np.zeros_like(next(iter(bands.values())))
+    files.append(str(_write(folder / f"{product}.Fmask.tif", s2_scene, [fmask], [""])))
+    stack = folder / "stack.vrt"
+    gdal.BuildVRT(str(stack), files, separate=True)
+    return stack
+
+
+def test_hls_l30_band_files_are_landsat_bands(s2_scene, tmp_path) -> None:
+    """L30's B05 is OLI's NIR and B06/B07 its SWIR bands; without the product name the same
+    names are Sentinel-2's red edges, as the reader had them."""
+    roles = ("blue", "green", "red", "nir", "swir1", "swir2")
+    refl = _reflectance(s2_scene, roles)
+    named = {f"B0{i}": refl[r] for i, r in enumerate(roles, start=2)}
+    (tmp_path / "named").mkdir()
+    stack = _hls_band_files(tmp_path / "named", s2_scene, L30, named)
+    with open_source(stack) as src:
+        assert src.mapping.sensor == "hls_l30"
+        assert src.mapping.roles == (*roles, None)
+        assert src.scaling.source == f"product {L30}" and src.scaling.calibrated
+        assert "nothing added" in src.scaling.note
+    _same_reflectance(stack, dict(zip(roles, named.values(), strict=True)))
+
+    (tmp_path / "plain").mkdir()
+    plain = _hls_band_files(tmp_path / "plain", s2_scene, "scene", named)
+    with open_source(plain) as src:
+        assert src.mapping.roles[3:6] == ("rededge1", "rededge2", "rededge3")
+
+
+def test_hls_s30_is_not_read_with_the_1000_recent_sentinel2_products_add(s2_scene, tmp_path):
+    """A bright S30 scene (values from 1000 up) under its name keeps every value: HLS adds
+    nothing; under Sentinel-2's names alone the values say baseline 04.00 and 1000 comes off."""
+    roles = ("blue", "green", "red", "nir", "swir1", "swir2")
+    refl = _reflectance(s2_scene, roles)
+    bright = [np.clip(refl[r], 0, 1) * 0.8 + 0.12 for r in roles]  # p1 above 1000
+    names = ["B02", "B03", "B04", "B08", "B11", "B12"]
+    named = _write(tmp_path / f"{S30}.stack.tif", s2_scene, bright, names)
+    plain = _write(tmp_path / "stack.tif", s2_scene, bright, names)
+    with open_source(named) as src:
+        assert src.mapping.sensor == "hls_s30" and src.scaling.offset == 0.0
+    with open_source(plain) as src:
+        assert src.scaling.offset == pytest.approx(-0.1)
+    _same_reflectance(named, dict(zip(roles, bright, strict=True)))
+
+
+def test_a_sentinel2_20m_stack_reads_b8a_as_its_nir(s2_scene, tmp_path) -> None:
+    """Level-2A's R20m folder has B8A and no B08: B8A is the NIR (865 nm, Landsat's), not a
+    raster without NIR. Where B08 is there, B8A stays the narrow NIR."""
+    r20m = ["B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12"]
+    mapping = resolve_band_mapping(len(r20m), r20m)
+    assert mapping.roles[6] == "nir" and "nir08" not in mapping.roles
+    assert mapping.sensor.startswith("sentinel2")
+    full = resolve_band_mapping(4, ["B04", "B08", "B8A", "B11"])
+    assert full.roles == ("red", "nir", "nir08", "swir1")
+    assert resolve_band_mapping(3, [None] * 3, bands="red,nir08,swir1").roles == (
+        "red",
+        "nir",
+        "swir1",
+    )
+    roles = ("blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir08", "swir1", "swir2")
+    refl = _reflectance(s2_scene, roles)
+    path = _write(tmp_path / "r20m.tif", s2_scene, [refl[r] for r in roles], r20m)
+    _same_reflectance(path, {"nir": refl["nir08"], "swir1": refl["swir1"]})
