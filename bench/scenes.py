@@ -88,9 +88,10 @@ DISTRIBUTED_NAMES = {
 }
 
 
-def _as_distributed(folder: Path) -> Path:
-    """The folder's image.tif, through a link under the name its source distributes it by."""
-    name = DISTRIBUTED_NAMES.get(folder.name)
+def _as_distributed(folder: Path, name: str | None = None) -> Path:
+    """The folder's image.tif, through a link under the name its source distributes it by
+    (`name`, else ``DISTRIBUTED_NAMES``); files beside image.tif (an MTL) are found through it."""
+    name = name or DISTRIBUTED_NAMES.get(folder.name)
     if name is None:
         return folder / "image.tif"
     link = SCENES / "distributed" / folder.name / name
@@ -176,7 +177,8 @@ def extra_scenes() -> list[Scene]:
     for folder in prepare_extra_scenes(SCENES):
         meta = json.loads((folder / "scene.json").read_text(encoding="utf-8"))
         out.append(
-            Scene(folder.name, "extra", ((folder / "image.tif", folder / "labels.tif"),),
+            Scene(folder.name, "extra",
+                  ((_as_distributed(folder, meta.get("distributed_name")), folder / "labels.tif"),),
                   meta.get("bands"), note=f"{meta.get('sensor', '')}; {meta.get('source', '')}")
         )  # fmt: skip
     return out
@@ -233,19 +235,52 @@ def baseline04_scenes(scenes: list[Scene]) -> list[Scene]:
                 continue  # 8-bit values: no reflectance to re-encode
             roles = ",".join(src.roles)
             if not path.exists():
-                _write_baseline04(src, path)
+                _write_reflectance(src, path, added=1000.0)
         out.append(Scene(f"{scene.name}_b04", "baseline04", ((path, labels),), roles,
                          simulated="re-encoded as a baseline 04.00 product", note=scene.note))  # fmt: skip
     return out
 
 
-def _write_baseline04(src, path: Path) -> None:
-    """Write the reflectance of ``src`` (a small scene, read whole) as x 10000 + 1000 uint16."""
+def s2_20m_scenes(scenes: list[Scene]) -> list[Scene]:
+    """The Sentinel-2 reflectance ``scenes`` as a Level-2A product's 20 m bands (``R20m``: B02-B07,
+    B8A, B11, B12; no B08) stacked with their names, as an analyst working at 20 m has them:
+    reflectance x 10000 in uint16, read with nothing given but the file."""
+    from spex.engine.raster.raster_source import open_source
+
+    out = []
+    for scene in scenes:
+        if "_s2_" not in f"_{scene.name}_" or scene.points or len(scene.rasters) > 1:
+            continue
+        image, labels = scene.rasters[0]
+        path = SCENES / "s2r20m" / f"{scene.name}.tif"
+        with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
+            if src.scaling.source == "digital numbers" or not set(R20M_BANDS) <= set(src.roles):
+                continue
+            if not path.exists():
+                _write_reflectance(src, path, R20M_BANDS)
+        out.append(Scene(f"{scene.name}_r20m", "s2r20m", ((path, labels),),
+                         simulated="its 20 m bands (B8A, no B08), named", note=scene.note))  # fmt: skip
+    return out
+
+
+#: A Sentinel-2 Level-2A product's 20 m bands (``R20m``) by role, with their names.
+R20M_BANDS = {
+    "blue": "B02", "green": "B03", "red": "B04", "rededge1": "B05", "rededge2": "B06",
+    "rededge3": "B07", "nir08": "B8A", "swir1": "B11", "swir2": "B12",
+}  # fmt: skip
+
+
+def _write_reflectance(
+    src, path: Path, names: dict[str, str] | None = None, added: float = 0.0
+) -> None:
+    """Write the reflectance of ``src`` (a small scene, read whole) as x 10000 + ``added`` uint16,
+    0 nodata: every band with a role, or the roles of ``names`` described by their names."""
     from rasterio.windows import Window
 
-    bands = src.read(Window(0, 0, src.width, src.height), roles=src.roles)
-    refl = np.stack(list(bands.values()))
-    dn = np.clip(np.round(np.nan_to_num(refl) * 10000) + 1000, 1, 65535)
+    roles = tuple(names) if names else src.roles
+    bands = src.read(Window(0, 0, src.width, src.height), roles=roles)
+    refl = np.stack([bands[r] for r in roles])
+    dn = np.clip(np.round(np.nan_to_num(refl) * 10000) + added, 1, 65535)
     dn[:, np.isnan(refl).any(axis=0)] = 0
     profile = src.dataset.profile | {"dtype": "uint16", "nodata": 0, "count": len(refl)}
     profile.update(compress="deflate")
@@ -253,13 +288,16 @@ def _write_baseline04(src, path: Path) -> None:
     tmp = path.with_suffix(".partial.tif")
     with rasterio.open(tmp, "w", **profile) as dst:
         dst.write(dn.astype(np.uint16))
+        if names:
+            dst.descriptions = tuple(names[r] for r in roles)
     tmp.replace(path)
 
 
 def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[Scene]:
     """Every scene of the asked groups, benchmark first (``rgb``: the others in true colour;
     ``rgbn``: the others in their four visible and NIR bands; ``baseline04``: the Sentinel-2
-    ones as products of processing baseline 04.00 and later store them)."""
+    ones as products of processing baseline 04.00 and later store them; ``s2r20m``: the
+    Sentinel-2 ones in their 20 m bands)."""
     found: list[Scene] = []
     if "benchmark" in groups:
         found += benchmark_scenes()
@@ -271,6 +309,8 @@ def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[
         found += rgb_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
     if "rgbn" in groups:
         found += rgbn_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
+    if "s2r20m" in groups:
+        found += s2_20m_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
     if "baseline04" in groups:
         found += baseline04_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
     return found
