@@ -96,6 +96,9 @@ class Scene:
     notes: str  # source.md body above the raster and count sections
     band_tags: tuple[dict[str, str], ...] = ()  # per-band metadata (wavelength, bbl), if any
     scale: float | None = None  # the values' declared scale (GDAL band scale), if any
+    #: Files the source delivers beside the raster (a Landsat product's MTL file), by name:
+    #: written beside image.tif, where the engine looks for them.
+    sidecars: tuple[tuple[str, bytes], ...] = ()
 
 
 def _sha256(data: bytes) -> str:
@@ -577,6 +580,8 @@ def _write_scene(name: str, scene: Scene, target: Path) -> None:
         )
         _write_tif(tmp / "labels.tif", scene.labels[None], scene, NODATA_LABEL, ["labels"])
         (tmp / "scene.json").write_text(json.dumps(scene.meta, indent=1) + "\n")
+        for sidecar, data in scene.sidecars:
+            (tmp / sidecar).write_bytes(data)
         sizes = {n: (tmp / n).stat().st_size for n in ("image.tif", "labels.tif")}
         (tmp / "source.md").write_text(_source_md(name, scene, sizes))
         if target.exists():

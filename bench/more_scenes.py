@@ -219,6 +219,9 @@ RSTOOLBOX_L5_POLYGONS = (
     "2d089b443a55904ea8bc52ca24b2995dfc32cd5665e7cd751a96c980e7a48d5d",
 )
 L5_TM_ROLES = ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
+#: The name the benchmark opens the stack by (the scene identifier its band files carry) and the
+#: MTL file beside it.
+L5_NAME, L5_MTL = "LT52240631988227CUB02_stack.tif", "LT52240631988227CUB02_MTL.txt"
 #: cleared (felled forest: pasture, soil or regrowth; its state is not written) and fallen_dry
 #: (felled, drying timber) are land covers outside the targets: negatives only.
 RSTOOLBOX_L5_CODES = {"water": 1, "forest": 2, "cleared": 7, "fallen_dry": 7}
@@ -266,8 +269,10 @@ domain.
 
 Sensor: Landsat 5 TM level-1 (LPGS, WRS-2 path 224 row 63), acquired {acquired} (MTL), cloud cover 0.00, about
 3.75 S 49.9 W (Para, Brazil): rain forest, clearings and a river. Values as stored: the 8-bit level-1 digital
-numbers of bands 1-7 (band 6 thermal), not reflectance; the MTL file's gains and offsets are left unused, as an
-analyst who opens the stack is. image.tif stacks the seven bands in band order, descriptions B1 ... B7.
+numbers of bands 1-7 (band 6 thermal), not reflectance. image.tif stacks the seven bands in band order,
+descriptions B1 ... B7; the MTL file lies beside it as {L5_MTL} and the benchmark opens image.tif under the scene
+identifier its files carry ({L5_NAME}), as an analyst opens the band files with their MTL file beside them: the MTL
+gives radiance only (RADIANCE_MULT/ADD_BAND_n), which the engine turns into top-of-atmosphere reflectance.
 
 Labels: the package's training polygons (drawn for its classification examples; the classes are not described).
 Mapping (pixel centres): water -> 1; forest -> 2 vegetation; cleared (felled forest: pasture, bare soil or regrowth,
@@ -279,10 +284,11 @@ classes -> 0 ({conflicts} here). Caveats: sample polygons, not a map; one small 
         "scaling": "8-bit digital numbers 0-255 (uint8), not reflectance",
         "source": f"github.com/{RSTOOLBOX_REPO}@{RSTOOLBOX_COMMIT} inst/external",
         "licence": "GPL (>= 3) (RStoolbox); Landsat public domain (USGS)",
+        "distributed_name": L5_NAME,
     }
-    return base.Scene(
-        image, labels, transform, crs, None, tuple(f"B{i}" for i in range(1, 8)), meta, notes
-    )
+    descriptions = tuple(f"B{i}" for i in range(1, 8))
+    return base.Scene(image, labels, transform, crs, None, descriptions, meta, notes,
+                      sidecars=((L5_MTL, (work / "MTL.txt").read_bytes()),))  # fmt: skip
 
 
 # --- EnMAP-Box EnMAP L2A, Potsdam ------------------------------------------------------------

@@ -192,7 +192,7 @@ L5_SCENES = [s for s in extra_scenes() if s.name == "rstoolbox_l5_amazon"]
 def test_the_real_landsat5_bands_under_their_scene_identifier_are_tm(tmp_path) -> None:
     """RStoolbox ships LT52240631988227CUB02_B1.TIF ... _B7.TIF: B1..B7 fit OLI and TM alike
     (refused without more); the scene identifier says TM, whose band 6 is thermal."""
-    image = L5_SCENES[0].rasters[0][0]
+    image = L5_SCENES[0].rasters[0][0].resolve()  # image.tif: no name
     named = tmp_path / "LT52240631988227CUB02_stack.tif"
     shutil.copy(image, named)
     with pytest.raises(BandError, match="fit several sensors"):
@@ -201,6 +201,32 @@ def test_the_real_landsat5_bands_under_their_scene_identifier_are_tm(tmp_path) -
         assert src.mapping.sensor == "landsat_tm_etm"
         assert src.mapping.roles == ("blue", "green", "red", "nir", "swir1", "thermal", "swir2")
         assert src.scaling.source == "digital numbers"  # TM gains differ per band and scene
+
+
+@pytest.mark.skipif(not L5_SCENES, reason="the RStoolbox Landsat 5 scene could not be built here "
+                    "(bench/extra_scenes.py needs its pinned sources)")  # fmt: skip
+def test_the_real_landsat5_mtl_gives_radiance_that_becomes_reflectance() -> None:
+    """RStoolbox's MTL file (1988, LPGS) gives radiance only: with the sun's irradiance per band
+    (Chander et al. 2009) and the Earth-Sun distance of the day, each band becomes
+    top-of-atmosphere reflectance, pi d^2 L / (ESUN sin(elevation))."""
+    scene = L5_SCENES[0]
+    named = scene.rasters[0][0]
+    assert named.name == "LT52240631988227CUB02_stack.tif"
+    mtl = read_mtl(named.resolve().parent / "LT52240631988227CUB02_MTL.txt")
+    assert "REFLECTANCE_MULT_BAND_1" not in mtl and "RADIANCE_MULT_BAND_1" in mtl
+    with open_source(named, bands=scene.bands) as src:
+        assert src.scaling.calibrated and "ESUN" in src.scaling.note
+        raw = src.read_raw(Window(0, 0, 64, 64), ("red", "nir"))
+        got = src.read(Window(0, 0, 64, 64), roles=("red", "nir"))
+    sine = math.sin(math.radians(float(mtl["SUN_ELEVATION"])))
+    d = 1 - 0.01672 * math.cos(math.radians(0.9856 * (227 - 4)))  # 14 August 1988: day 227
+    for i, (role, n, esun) in enumerate((("red", 3, 1536.0), ("nir", 4, 1031.0))):
+        radiance = raw[i] * float(mtl[f"RADIANCE_MULT_BAND_{n}"]) + float(
+            mtl[f"RADIANCE_ADD_BAND_{n}"]
+        )
+        expected = math.pi * d**2 * radiance / (esun * sine)
+        np.testing.assert_allclose(got[role], expected, rtol=1e-4, err_msg=role)
+    assert 0.2 < float(np.median(got["nir"])) < 0.5  # rain forest's NIR, top of atmosphere
 
 
 TM_ID = "LT05_L1TP_224063_19880815_20200917_02_T1"

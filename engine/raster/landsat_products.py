@@ -12,8 +12,10 @@ Level-1 OLI values become top-of-atmosphere reflectance with the product's MTL f
 (``REFLECTANCE_MULT_BAND_n``, ``REFLECTANCE_ADD_BAND_n``, divided by the sine of
 ``SUN_ELEVATION``); without it, ``DN x 0.00002 - 0.1`` (USGS's factors for every OLI band of
 both collections) is that reflectance times the sine: band ratios, hence every normalised
-index, are exact, absolute values are not (uncalibrated). TM/ETM+/MSS Level-1 gains differ per
-band and scene: they stay digital numbers. Collection 1 products that ESPA derived from a
+index, are exact, absolute values are not (uncalibrated). TM/ETM+ Level-1 gains differ per
+band and scene: with the product's MTL file each band takes its own (its reflectance factors, or
+an older file's radiance with the sun's irradiance), without it they stay digital numbers, as
+MSS does. Collection 1 products that ESPA derived from a
 Level-1 one keep its name with ``sr_``/``toa_`` suffixes (reflectance x 10000): not Level-1.
 """
 
@@ -24,6 +26,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from .reflectance import (
@@ -163,8 +166,9 @@ def read_mtl(path: Path) -> dict[str, str]:
 
 def find_mtl(path: str | Path, product: LandsatProduct) -> Path | None:
     """The product's MTL file (``<identifier>_MTL.txt`` or ``.json``) beside the raster or, for a
-    VRT stacked elsewhere, beside its band files (USGS delivers them together)."""
-    folders = [Path(path).resolve().parent]
+    VRT stacked elsewhere, beside its band files (USGS delivers them together); for a link,
+    beside the link or the file it points to."""
+    folders = [Path(path).absolute().parent, Path(path).resolve().parent]
     folders += [Path(f.parent) for f in vrt_band_sources(path, VRT_BANDS_SEARCHED) if f]
     for folder in dict.fromkeys(folders):
         for suffix in ("txt", "json"):
@@ -194,35 +198,69 @@ def _oli_level1_from_mtl(mtl: Path) -> tuple[float, float, float] | None:
     return mult, add, elevation
 
 
+#: Mean exo-atmospheric solar irradiance (W m-2 um-1) of the reflective TM and ETM+ bands by
+#: satellite, Chander, Markham & Helder (2009), Remote Sensing of Environment 113, table 11: what
+#: turns an older MTL file's radiance into top-of-atmosphere reflectance.
+ESUN_TM_ETM = {
+    4: {1: 1983.0, 2: 1795.0, 3: 1539.0, 4: 1028.0, 5: 219.8, 7: 83.49},
+    5: {1: 1983.0, 2: 1796.0, 3: 1536.0, 4: 1031.0, 5: 220.0, 7: 83.44},
+    7: {1: 1997.0, 2: 1812.0, 3: 1533.0, 4: 1039.0, 5: 230.8, 7: 84.90},
+}
+
+
+def earth_sun_distance(meta: Mapping[str, str]) -> float:
+    """The Earth-Sun distance (astronomical units) an MTL file gives, or the one of its
+    acquisition day (1 - 0.01672 cos(0.9856 (day - 4)) degrees; within 0.0002 AU)."""
+    if "EARTH_SUN_DISTANCE" in meta:
+        return float(meta["EARTH_SUN_DISTANCE"])
+    day = date.fromisoformat(meta["DATE_ACQUIRED"]).timetuple().tm_yday
+    return 1.0 - 0.01672 * math.cos(math.radians(0.9856 * (day - 4)))
+
+
 def _tm_etm_level1_from_mtl(
-    mtl: Path, roles: Sequence[str]
-) -> tuple[tuple[tuple[str, float, float], ...], float] | None:
-    """((role, mult, add) per reflective role, sun elevation) from a TM/ETM+ MTL, or None
-    where it lacks a role's factors (older MTL files give radiance only)."""
+    mtl: Path, roles: Sequence[str], satellite: int
+) -> tuple[tuple[tuple[str, float, float], ...], float, bool] | None:
+    """((role, mult, add) per reflective role, sun elevation, from radiance) from a TM/ETM+ MTL,
+    or None where it lacks a role's factors. The factors give reflectance times the sine of the
+    sun's elevation: the MTL's own (``REFLECTANCE_MULT_BAND_n``), or, where an older file gives
+    radiance only, ``pi d^2 RADIANCE_MULT_BAND_n / ESUN_n`` (Chander et al. 2009)."""
     numbers = {
         band.role: int(m.group(1))
         for band in get_preset("landsat_tm_etm").bands
         for alias in band.aliases
         if band.role and (m := re.fullmatch(r"B(\d+)", alias))
     }
+    wanted = [(role, n) for role in roles if (n := numbers.get(role)) is not None]
     try:
         meta = read_mtl(mtl)
-        factors = tuple(
-            (
-                role,
-                float(meta[f"REFLECTANCE_MULT_BAND_{n}"]),
-                float(meta[f"REFLECTANCE_ADD_BAND_{n}"]),
-            )
-            for role in roles
-            if (n := numbers.get(role)) is not None
-        )
         elevation = float(meta["SUN_ELEVATION"])
+        from_radiance = not all(f"REFLECTANCE_MULT_BAND_{n}" in meta for _, n in wanted)
+        if from_radiance:
+            esun = ESUN_TM_ETM[satellite]
+            gain = math.pi * earth_sun_distance(meta) ** 2
+            factors = tuple(
+                (
+                    role,
+                    gain * float(meta[f"RADIANCE_MULT_BAND_{n}"]) / esun[n],
+                    gain * float(meta[f"RADIANCE_ADD_BAND_{n}"]) / esun[n],
+                )
+                for role, n in wanted
+            )
+        else:
+            factors = tuple(
+                (
+                    role,
+                    float(meta[f"REFLECTANCE_MULT_BAND_{n}"]),
+                    float(meta[f"REFLECTANCE_ADD_BAND_{n}"]),
+                )
+                for role, n in wanted
+            )
     except (KeyError, ValueError, OSError):
         return None
     usable = all(math.isfinite(m) and m > 0 and math.isfinite(a) for _, m, a in factors)
     if not factors or not usable or not 0 < elevation <= 90:
         return None
-    return factors, elevation
+    return factors, elevation, from_radiance
 
 
 def _tm_etm_level1(
@@ -234,10 +272,10 @@ def _tm_etm_level1(
     """TM/ETM+ Level-1 digital numbers with the product's MTL file: top-of-atmosphere
     reflectance, one factor pair per band; None without it (gains differ per band and scene)."""
     mtl = find_mtl(path, product)
-    found = _tm_etm_level1_from_mtl(mtl, roles) if mtl else None
+    found = _tm_etm_level1_from_mtl(mtl, roles, product.satellite) if mtl else None
     if found is None:
         return None
-    factors, elevation = found
+    factors, elevation, from_radiance = found
     sine = math.sin(math.radians(elevation))
     by_role = tuple((role, m / sine, a / sine) for role, m, a in factors)
     mult = sum(m for _, m, _ in by_role) / len(by_role)
@@ -246,10 +284,16 @@ def _tm_etm_level1(
         return ProductReading(
             None, _misfit(product.identifier, "Level-1 digital numbers", percentiles)
         )
+    formula = (
+        "pi d^2 (DN x RADIANCE_MULT_BAND_n + RADIANCE_ADD_BAND_n) / ESUN_n (the file gives "
+        "radiance only; ESUN of Chander et al. 2009)"
+        if from_radiance
+        else "(DN x REFLECTANCE_MULT_BAND_n + REFLECTANCE_ADD_BAND_n)"
+    )
     note = (
         f"Landsat {product.satellite} Level-1 product {product.identifier} (named by the file): "
-        f"{mtl.name}: top-of-atmosphere reflectance = (DN x REFLECTANCE_MULT_BAND_n + "
-        f"REFLECTANCE_ADD_BAND_n) / sin(sun elevation {elevation:g} deg), per band"
+        f"{mtl.name}: top-of-atmosphere reflectance = {formula} / sin(sun elevation "
+        f"{elevation:g} deg), per band"
     )
     source = f"product {product.identifier}, MTL"
     return ProductReading(Scaling(mult, add, True, source, note, by_role))
