@@ -14,6 +14,7 @@ from rasterio.transform import from_origin
 
 from spex.engine import ExtractionRequest, RunMonitor, extract
 from spex.engine.errors import CancelledError
+from spex.engine.raster.raster_source import open_source
 from tests.rasters import crop_raster, write_raster
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
@@ -152,6 +153,34 @@ def test_nodata_is_propagated_and_empty_tiles_skipped(s2_scene: Path, tmp_path: 
     assert (values[:, :300] == 255).all()
     assert (values[:, 300:] != 255).mean() > 0.99
     assert result.manifest["tiling"]["tiles_skipped_nodata"] == 6  # 3 rows x 2 columns
+
+
+def test_an_undeclared_fill_of_minus_9999_is_nodata(s2_scene: Path, tmp_path: Path) -> None:
+    """A product's -9999 fill (HLS, ESPA, Earth Engine exports) in a file that declares no
+    nodata: those pixels are nodata and the scaling is the product's, as with a declared one.
+    Before, the fill's 1st percentile refused the preset's scaling (uncalibrated) and the fill
+    was read as reflectance -1 and mapped."""
+    with rasterio.open(s2_scene) as src:
+        data = src.read(window=rasterio.windows.Window(0, 0, 256, 128)).astype("int16")
+        profile = src.profile | {"width": 256, "height": 128, "dtype": "int16"}
+        descriptions = src.descriptions
+    data[:, :, :96] = -9999
+    profile.pop("nodata", None)
+    paths = {}
+    for name, nodata in (("undeclared", None), ("declared", -9999)):
+        paths[name] = tmp_path / f"{name}.tif"
+        with rasterio.open(paths[name], "w", **(profile | {"nodata": nodata})) as dst:
+            dst.write(data)
+            dst.descriptions = descriptions
+    with open_source(paths["undeclared"]) as src:
+        assert src.scaling.calibrated and src.scaling.source == "preset sentinel2_l1c"
+    masks = []
+    for name, path in paths.items():
+        result = extract(ExtractionRequest(path, "water", tmp_path / name, tile_size=128))
+        with rasterio.open(result.mask_path) as mask:
+            masks.append(mask.read(1))
+    assert (masks[0][:, :96] == 255).all()
+    np.testing.assert_array_equal(masks[0], masks[1])
 
 
 def test_areas_are_in_square_metres_in_a_geographic_crs(tmp_path: Path) -> None:

@@ -121,23 +121,8 @@ class RasterSource:
         return out
 
     def _valid_mask(self, raw: np.ndarray) -> np.ndarray:
-        """Pixels that are valid in every band.
-
-        With a declared nodata value, a pixel equal to it in any band is nodata. Without
-        one, integer pixels that are 0 in every band are taken as nodata (the fill of
-        nearly every satellite product), and float NaN is always nodata.
-        """
-        if np.issubdtype(raw.dtype, np.floating):
-            valid = ~np.isnan(raw).any(axis=0)
-        else:
-            valid = np.ones(raw.shape[1:], dtype=bool)
-        if self._nodata is not None and not (
-            isinstance(self._nodata, float) and math.isnan(self._nodata)
-        ):
-            valid &= ~(raw == raw.dtype.type(self._nodata)).any(axis=0)
-        elif not np.issubdtype(raw.dtype, np.floating):
-            valid &= (raw != 0).any(axis=0)
-        return valid
+        """Pixels that are valid in every band (`valid_pixel_mask`)."""
+        return valid_pixel_mask(raw, self._nodata)
 
     def read(self, window: Window, roles: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Read `window` as float32 reflectance per band role (NaN = nodata).
@@ -185,16 +170,38 @@ def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) 
     return Sample(bands, int(raw.shape[1] * raw.shape[2]), factor)
 
 
+#: What fills a product's missing pixels, in every band, where the file declares no nodata
+#: value: 0 (nearly every product); for signed integers and floats also -9999 (HLS, ESPA, Earth
+#: Engine exports), -28672 (MODIS) and -32768 (int16's minimum); for floats float32's minimum.
+UNDECLARED_FILLS = {"u": (0,), "i": (0, -9999, -28672, -32768), "f": (-9999, -28672, -32768)}
+FLOAT32_MIN = float(np.finfo(np.float32).min)
+
+
+def valid_pixel_mask(raw: np.ndarray, nodata: float | None) -> np.ndarray:
+    """Pixels of raw (bands, ...) values that are valid in every band.
+
+    With a declared nodata value, a pixel equal to it in any band is nodata. Without one, a
+    pixel holding the same `UNDECLARED_FILLS` value in every band is: read as reflectance, a
+    fill of -9999 would be a dark band below zero, and the scaling's percentiles would refuse
+    the product's own scaling. Float NaN is always nodata.
+    """
+    kind = raw.dtype.kind
+    valid = ~np.isnan(raw).any(axis=0) if kind == "f" else np.ones(raw.shape[1:], dtype=bool)
+    if nodata is not None and not math.isnan(nodata):
+        return valid & ~(raw == raw.dtype.type(nodata)).any(axis=0)
+    fills = UNDECLARED_FILLS.get(kind, ())
+    if kind == "f" and raw.dtype.itemsize == 4:
+        fills = (*fills, FLOAT32_MIN)
+    for fill in fills:
+        valid &= ~(raw == fill).all(axis=0)
+    return valid
+
+
 def raw_percentiles(dataset: rasterio.DatasetReader, raw: np.ndarray) -> dict[str, float]:
     """Percentiles of the raw values (all bands) of the valid pixels of a sample `raw`."""
     # Integers are taken as they are (exact in float64 anyway, and no copy of the sample).
     values = raw if np.issubdtype(raw.dtype, np.integer) else raw.astype(np.float64)
-    nodata = dataset.nodata
-    keep = np.isfinite(values).all(axis=0)
-    if nodata is not None and not math.isnan(nodata):
-        keep &= ~(raw == raw.dtype.type(nodata)).any(axis=0)
-    elif not np.issubdtype(raw.dtype, np.floating):
-        keep &= (raw != 0).any(axis=0)
+    keep = np.isfinite(values).all(axis=0) & valid_pixel_mask(raw, dataset.nodata)
     flat = values[:, keep].ravel()
     if flat.size == 0:
         return {"p1": math.nan, "p50": math.nan, "p99": math.nan, "max": math.nan, "min": math.nan}
