@@ -13,6 +13,7 @@ import rasterio
 from osgeo import gdal
 from rasterio.windows import Window
 
+from spex.engine.errors import BandError
 from spex.engine.raster.bands import resolve_band_mapping
 from spex.engine.raster.hls_products import find_product
 from spex.engine.raster.raster_source import open_source
@@ -30,15 +31,18 @@ def _reflectance(s2_scene: Path, roles: tuple[str, ...]) -> dict[str, np.ndarray
         return src.read(WINDOW, roles=roles)
 
 
-def _write(path: Path, s2_scene: Path, bands: list[np.ndarray], names: list[str], **kw) -> Path:
-    """`bands` as int16 reflectance x 10000 (nodata -9999 unless given) under `names`."""
+def _write(
+    path: Path, s2_scene: Path, bands: list[np.ndarray], names: list[str], gain=10000, **kw
+) -> Path:
+    """`bands` x `gain` (reflectance x 10000 unless given) as int16 (nodata -9999) unless
+    `kw` says otherwise, under `names`."""
     with rasterio.open(s2_scene) as src:
         profile = src.profile | {"count": len(bands), "dtype": "int16", "nodata": -9999}
         profile.update(width=WINDOW.width, height=WINDOW.height)
         profile["transform"] = src.window_transform(WINDOW)
     profile.update(kw)
     with rasterio.open(path, "w", **profile) as dst:
-        dst.write(np.stack([np.round(b * 10000).astype("int16") for b in bands]))
+        dst.write(np.stack([np.round(b * gain) for b in bands]).astype(profile["dtype"]))
         dst.descriptions = tuple(names)
     return path
 
@@ -146,3 +150,37 @@ def test_a_sentinel2_20m_stack_reads_b8a_as_its_nir(s2_scene, tmp_path) -> None:
     refl = _reflectance(s2_scene, roles)
     path = _write(tmp_path / "r20m.tif", s2_scene, [refl[r] for r in roles], r20m)
     _same_reflectance(path, {"nir": refl["nir08"], "swir1": refl["swir1"]})
+
+
+PLANET_SR = "20170216_102101_38_0f4e_3B_AnalyticMS_SR_harmonized_clip"
+
+
+def test_planetscope_and_naip_files_without_band_names_are_read_by_their_names(
+    s2_scene, tmp_path
+) -> None:
+    """Planet's and USDA's files carry no band descriptions: refused as a bare stack, read in
+    the product's band order under the name they are delivered by."""
+    order = ("blue", "green", "red", "nir")
+    refl = _reflectance(s2_scene, order)
+    bands = [refl[r] for r in order]
+    named = _write(tmp_path / f"{PLANET_SR}.tif", s2_scene, bands, [""] * 4, dtype="uint16",
+                   nodata=0)  # fmt: skip
+    plain = _write(tmp_path / "scene.tif", s2_scene, bands, [""] * 4, dtype="uint16", nodata=0)
+    with pytest.raises(BandError, match="cannot tell the band roles"):
+        open_source(plain)
+    with open_source(named) as src:
+        assert (src.mapping.sensor, src.mapping.roles) == ("planetscope_4band", order)
+        assert src.scaling.calibrated and src.scaling.scale == 1e-4
+    _same_reflectance(named, dict(zip(order, bands, strict=True)))
+
+    radiance = tmp_path / f"{PLANET_SR.replace('_SR', '')}.tif"
+    _write(radiance, s2_scene, bands, [""] * 4, dtype="uint16", nodata=0)
+    with open_source(radiance) as src:
+        assert src.mapping.roles == order
+        assert not src.scaling.calibrated and "radiance x 100" in src.scaling.note
+
+    naip = tmp_path / "m_3807537_ne_18_060_20180827.tif"
+    rgbn = [np.clip(refl[r] * 255, 1, 255) for r in ("red", "green", "blue", "nir")]
+    _write(naip, s2_scene, rgbn, [""] * 4, gain=1, dtype="uint8", nodata=0)
+    with open_source(naip) as src:
+        assert (src.mapping.sensor, src.mapping.roles) == ("naip", ("red", "green", "blue", "nir"))

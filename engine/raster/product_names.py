@@ -1,6 +1,6 @@
 """What a product's name says: the sensor that settles band names fitting several, and the
 reflectance scaling of its processing level (``landsat_products``, ``sentinel2_products``,
-``hls_products``).
+``hls_products``; ``preset_names``: PlanetScope and NAIP, whose files have no band names).
 
 The name is looked for in the file's name, its folder's name and the band descriptions (in a
 VRT, its band files' names: ``vrt_sources``).
@@ -14,13 +14,13 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import BandError
-from . import hls_products, landsat_products, sentinel2_products
+from . import hls_products, landsat_products, preset_names, sentinel2_products
 from .bands import BandMapping, narrow_nir_as_nir, resolve_band_mapping
 from .reflectance import ProductReading
 from .sensors import get_preset
 
 #: The modules that read a product's level and scaling from its name, Landsat's first.
-PRODUCT_NAMES = (landsat_products, sentinel2_products, hls_products)
+PRODUCT_NAMES = (landsat_products, sentinel2_products, hls_products, preset_names)
 
 
 def named_product(
