@@ -222,21 +222,11 @@ def baseline04_scenes(scenes: list[Scene]) -> list[Scene]:
     """The Sentinel-2 reflectance ``scenes`` as processing baseline 04.00 and later stores them
     (reflectance x 10000 + 1000 in uint16, 0 nodata; every product since 25 January 2022), read
     with their band roles and no scaling flags, as an analyst with a recent download would."""
-    from spex.engine.raster.raster_source import open_source
-
     out = []
-    for scene in scenes:
-        if "_s2_" not in f"_{scene.name}_" or scene.points or len(scene.rasters) > 1:
-            continue
-        image, labels = scene.rasters[0]
-        path = SCENES / "baseline04" / f"{scene.name}.tif"
-        with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
-            if src.scaling.source == "digital numbers":
-                continue  # 8-bit values: no reflectance to re-encode
-            roles = ",".join(src.roles)
-            if not path.exists():
-                _write_reflectance(src, path, added=1000.0)
-        out.append(Scene(f"{scene.name}_b04", "baseline04", ((path, labels),), roles,
+    for scene, src, path, labels in _s2_reflectance_scenes(scenes, "baseline04"):
+        if not path.exists():
+            _write_reflectance(src, path, added=1000.0)
+        out.append(Scene(f"{scene.name}_b04", "baseline04", ((path, labels),), ",".join(src.roles),
                          simulated="re-encoded as a baseline 04.00 product", note=scene.note))  # fmt: skip
     return out
 
@@ -245,22 +235,29 @@ def s2_20m_scenes(scenes: list[Scene]) -> list[Scene]:
     """The Sentinel-2 reflectance ``scenes`` as a Level-2A product's 20 m bands (``R20m``: B02-B07,
     B8A, B11, B12; no B08) stacked with their names, as an analyst working at 20 m has them:
     reflectance x 10000 in uint16, read with nothing given but the file."""
+    out = []
+    for scene, src, path, labels in _s2_reflectance_scenes(scenes, "s2r20m"):
+        if not set(R20M_BANDS) <= set(src.roles):
+            continue
+        if not path.exists():
+            _write_reflectance(src, path, R20M_BANDS)
+        out.append(Scene(f"{scene.name}_r20m", "s2r20m", ((path, labels),),
+                         simulated="its 20 m bands (B8A, no B08), named", note=scene.note))  # fmt: skip
+    return out
+
+
+def _s2_reflectance_scenes(scenes: list[Scene], folder: str):
+    """(scene, its open source, the path of its re-stored copy under ``SCENES/folder``, labels)
+    for each Sentinel-2 scene of one raster that holds reflectance (not 8-bit values)."""
     from spex.engine.raster.raster_source import open_source
 
-    out = []
     for scene in scenes:
         if "_s2_" not in f"_{scene.name}_" or scene.points or len(scene.rasters) > 1:
             continue
         image, labels = scene.rasters[0]
-        path = SCENES / "s2r20m" / f"{scene.name}.tif"
         with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
-            if src.scaling.source == "digital numbers" or not set(R20M_BANDS) <= set(src.roles):
-                continue
-            if not path.exists():
-                _write_reflectance(src, path, R20M_BANDS)
-        out.append(Scene(f"{scene.name}_r20m", "s2r20m", ((path, labels),),
-                         simulated="its 20 m bands (B8A, no B08), named", note=scene.note))  # fmt: skip
-    return out
+            if src.scaling.source != "digital numbers":
+                yield scene, src, SCENES / folder / f"{scene.name}.tif", labels
 
 
 #: A Sentinel-2 Level-2A product's 20 m bands (``R20m``) by role, with their names.

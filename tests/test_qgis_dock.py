@@ -128,24 +128,31 @@ def test_a_landsat_identifier_in_the_file_name_settles_the_band_names(
     assert table.sensor == "landsat_tm_etm"
 
 
-def test_a_virtual_raster_of_band_files_is_read_by_their_names(
-    dock: SpexDock, s2_scene: Path, tmp_path: Path
-) -> None:
-    """A VRT stacked from Sentinel-2 band files (QGIS's Build Virtual Raster, one band per
-    file): its bands have no descriptions; the table shows and reads the files' names."""
+def _band_files_vrt(s2_scene: Path, folder: Path, names: dict[str, str]) -> Path:
+    """One GeoTIFF per band of the real scene (file stem -> its band name there), stacked by
+    GDAL's BuildVRT as QGIS's Build Virtual Raster does (one band per file)."""
     from osgeo import gdal
 
     files = []
     with rasterio.open(s2_scene) as src:
         index = {d: i for i, d in enumerate(src.descriptions, start=1)}
-        for band in ("B2", "B3", "B4", "B8"):
-            path = tmp_path / f"T33UUU_20170216T102101_B0{band[1:]}.tif"
+        for stem, band in names.items():
+            path = folder / f"{stem}.tif"
             with rasterio.open(path, "w", **(src.profile | {"count": 1})) as dst:
                 dst.write(src.read(index[band]), 1)
             files.append(str(path))
-    stack = tmp_path / "stack.vrt"
+    stack = folder / "stack.vrt"
     gdal.BuildVRT(str(stack), files, separate=True)
-    table = _chosen_layer_table(dock, stack)
+    return stack
+
+
+def test_a_virtual_raster_of_band_files_is_read_by_their_names(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """A VRT stacked from Sentinel-2 band files (QGIS's Build Virtual Raster, one band per
+    file): its bands have no descriptions; the table shows and reads the files' names."""
+    names = {f"T33UUU_20170216T102101_B0{b[1:]}": b for b in ("B2", "B3", "B4", "B8")}
+    table = _chosen_layer_table(dock, _band_files_vrt(s2_scene, tmp_path, names))
     assert table.roles() == ("blue", "green", "red", "nir"), table.status.text()
     assert table.table.item(0, 1).text() == "T33UUU_20170216T102101_B02"
 
@@ -155,20 +162,10 @@ def test_hls_l30_band_files_are_read_as_landsat_bands(
 ) -> None:
     """HLS L30 numbers OLI's bands as Sentinel-2 does (B05 is NIR, not a red edge): the table
     reads a VRT of its band files as the product name in them says."""
-    from osgeo import gdal
-
     product = "HLS.L30.T33UUU.2017047T101059.v2.0"
-    files = []
-    with rasterio.open(s2_scene) as src:
-        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
-        for hls, s2 in (("B02", "B2"), ("B03", "B3"), ("B04", "B4"), ("B05", "B8")):
-            path = tmp_path / f"{product}.{hls}.tif"
-            with rasterio.open(path, "w", **(src.profile | {"count": 1})) as dst:
-                dst.write(src.read(index[s2]), 1)
-            files.append(str(path))
-    stack = tmp_path / "stack.vrt"
-    gdal.BuildVRT(str(stack), files, separate=True)
-    table = _chosen_layer_table(dock, stack)
+    names = {f"{product}.{hls}": s2 for hls, s2 in (("B02", "B2"), ("B03", "B3"), ("B04", "B4"),
+                                                   ("B05", "B8"))}  # fmt: skip
+    table = _chosen_layer_table(dock, _band_files_vrt(s2_scene, tmp_path, names))
     assert table.roles() == ("blue", "green", "red", "nir"), table.status.text()
     assert table.sensor == "hls_l30"
     assert "product: HLS L30 v2.0 (Landsat 8/9 OLI)" in table.status.text()
