@@ -1,7 +1,7 @@
 """Does an imaging spectrometer's role band gain from averaging over a multispectral band's width?
 
 The engine gives each role of a spectrometer raster the one band nearest the role's centre
-(``engine/raster/bands.py``). The alternative is the mean of every good band inside the role's
+(``engine/raster/band_names.py``). The alternative is the mean of every good band inside the role's
 Sentinel-2 MSI band (what a multispectral sensor integrates: less noise, the same
 physics). This builds both seven-band versions of each benchmark scene with more than
 ``SPECTROMETER_BANDS`` bands known by wavelength, runs the engine on each as an analyst would
@@ -22,7 +22,8 @@ import rasterio
 from bench.quality import score_scene
 from bench.scenes import Scene, all_scenes
 from spex.engine.backends.spectral.params import SpectralParams
-from spex.engine.raster.bands import SPECTROMETER_BANDS, resolve_band_mapping, wavelength_nm
+from spex.engine.raster.band_names import SPECTROMETER_BANDS, wavelength_nm
+from spex.engine.raster.bands import resolve_band_mapping
 from spex.engine.raster.raster_source import band_descriptions
 
 #: Sentinel-2A MSI bands (nm, the ends of the nominal width) standing for each feature role.

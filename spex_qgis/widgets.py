@@ -55,7 +55,7 @@ def band_descriptions(layer: QgsRasterLayer) -> list[str]:
     completes them: a VRT's source file names, a spectrometer's wavelengths, its bad bands."""
     from osgeo import gdal
 
-    from spex.engine.raster.bands import described_bands
+    from spex.engine.raster.band_names import described_bands
     from spex.engine.raster.vrt_sources import named_by_sources
 
     path = layer_file(layer)
@@ -103,7 +103,7 @@ class BandRoleTable(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         """Build an empty table."""
         super().__init__(parent)
-        from spex.engine.raster.bands import BAND_ROLES
+        from spex.engine.raster.roles import BAND_ROLES
 
         self.roles_offered = [UNUSED, *BAND_ROLES]
         self.detected: tuple[str | None, ...] = ()

@@ -19,7 +19,8 @@ import pytest
 import rasterio
 
 from spex.engine.errors import BandError
-from spex.engine.raster.bands import SHOWN_DESCRIPTIONS, described_bands, resolve_band_mapping
+from spex.engine.raster.band_names import SHOWN_DESCRIPTIONS, described_bands
+from spex.engine.raster.bands import resolve_band_mapping
 from spex.engine.raster.raster_source import open_source, sampled_bands
 from spex.engine.raster.sensors import get_preset
 from tests.rasters import SPECTROMETER_BAD, SPECTROMETER_NM, crop_raster, spectrometer_copy

@@ -106,7 +106,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
         """Declare the parameters and outputs."""
         from spex.engine.backends import BACKEND_NAMES
-        from spex.engine.raster.bands import load_presets
+        from spex.engine.raster.sensors import load_presets
 
         add = self.add_parameter
 
