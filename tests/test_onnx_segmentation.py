@@ -159,3 +159,23 @@ def test_cli_runs_a_metadata_model(
     status = main([*other, "--model", str(models["pixel"])])
     assert status == 2
     assert "'cuda' is not available" in capsys.readouterr().err
+
+
+def test_a_model_asking_for_b8a_runs_on_a_20m_stack(s2_scene: Path, tmp_path: Path) -> None:
+    """A 20 m stack has B8A and no B08: B8A is read as the NIR band and still answers a model
+    that asks for it as nir08, giving the mask the full stack gives."""
+    model = build_model(tmp_path / "b8a.onnx", bands=["blue", "green", "red", "nir08", "swir1"])
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        names = ["B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12"]
+        data = src.read([index[n.replace("B0", "B")] for n in names])
+        profile = src.profile | {"count": len(names)}
+    r20m = tmp_path / "r20m.tif"
+    with rasterio.open(r20m, "w", **profile) as dst:
+        dst.write(data)
+        dst.descriptions = tuple(names)
+    with open_source(r20m) as source:
+        assert source.mapping.index_of("nir08") == source.mapping.index_of("nir") == 6
+    full = read_mask(run(s2_scene, model, tmp_path / "full"))
+    assert np.array_equal(read_mask(run(r20m, model, tmp_path / "r20m")), full)
+    assert (full == 2).any() and (full == 1).any()

@@ -35,6 +35,9 @@ class BandMapping:
     roles: tuple[str | None, ...]
     sensor: str | None
     source: str
+    #: (asked, carried): a role answered by the band of another (`narrow_nir_as_nir`: a lone
+    #: narrow NIR band carries ``nir`` and still answers for ``nir08``).
+    stand_ins: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.source not in MAPPING_SOURCES:
@@ -44,23 +47,27 @@ class BandMapping:
                 raise ValueError(f"unknown band role {role!r}")
         check_unique(self.roles, f"band roles from {self.source}")
 
+    def carrier(self, role: str) -> str:
+        """The role whose band answers for `role`: itself, or the role standing in for it."""
+        return role if role in self.roles else dict(self.stand_ins).get(role, role)
+
     def index_of(self, role: str) -> int | None:
-        """The 0-based raster band index carrying ``role``, or ``None``."""
+        """The 0-based raster band index answering for ``role``, or ``None``."""
         try:
-            return self.roles.index(role)
+            return self.roles.index(self.carrier(role))
         except ValueError:
             return None
 
     def has(self, *roles: str) -> bool:
-        """Whether every one of ``roles`` is carried by some band."""
-        return all(role in self.roles for role in roles)
+        """Whether every one of ``roles`` is answered by some band."""
+        return all(self.index_of(role) is not None for role in roles)
 
     def require(
         self, roles: Sequence[str], what: str, hint: str = "set --bands or --sensor"
     ) -> None:
         """Raise one `BandError` line if any of `roles` is missing: what needs them, what the
         raster lacks and has, and `hint` (how to fix it)."""
-        missing = [role for role in roles if role not in self.roles]
+        missing = [role for role in roles if self.index_of(role) is None]
         if missing:
             raise BandError(
                 f"{what} needs bands {', '.join(roles)}; the raster lacks {', '.join(missing)} "
@@ -141,13 +148,14 @@ def narrow_nir_as_nir(mapping: BandMapping) -> BandMapping:
 
     Sentinel-2's 20 m products (``R20m``) carry B8A (865 nm) and no B08, as may a stack
     built from them or from a spectrometer; B8A is where Landsat's NIR lies, and every
-    NIR index reads it as well. Without this, such a raster had no NIR at all.
+    NIR index reads it as well. Without this, such a raster had no NIR at all. The band still
+    answers for ``nir08`` (a model that asks for B8A by that role).
     """
     roles = mapping.roles
     if "nir08" not in roles or "nir" in roles:
         return mapping
     roles = tuple("nir" if role == "nir08" else role for role in roles)
-    return BandMapping(roles, mapping.sensor, mapping.source)
+    return BandMapping(roles, mapping.sensor, mapping.source, (("nir08", "nir"),))
 
 
 def resolve_band_mapping(

@@ -122,6 +122,9 @@ class OnnxBackend(Backend):
         self._activations: list[str] = [self.meta.activation] * len(self.meta.outputs)
         self._channels: list[int] = []
         self._evidence: tuple[str, ...] = ()
+        #: The raster roles read for the model's bands, in its channel order (`prepare`: a role
+        #: the raster answers with another's band, B8A's nir08 as nir, is read as that).
+        self._read_roles: tuple[str, ...] = self.meta.bands
         self._segmenter: TiledSegmenter | None = None
         self._size = (0, 0)
         self._factor = 1.0
@@ -156,7 +159,7 @@ class OnnxBackend(Backend):
         """A segmentation model's bands and the evidence indices'; every band for SPEX."""
         if self._spex is not None:
             return self._spex.required_roles()
-        roles = set(self.meta.bands)
+        roles = set(self._read_roles)
         for name in self._evidence:
             roles.update(get_index(name).roles)
         return tuple(sorted(roles))
@@ -188,6 +191,7 @@ class OnnxBackend(Backend):
             self._spex.prepare(source, plan, sample, monitor)
             return
         source.mapping.require(self.meta.bands, f"Model {self.path.name}")
+        self._read_roles = tuple(source.mapping.carrier(r) for r in self.meta.bands)
         offered = targets_of(self.classes)
         absent = [t for t in plan.targets if t not in offered]
         if absent:
@@ -245,7 +249,7 @@ class OnnxBackend(Backend):
         """One window of sample pixels through the model: output sizes (centre crop), channel
         counts and, where not given, whether the outputs are logits or probabilities."""
         t, name = self.meta.tile_size, self.path.name
-        pixels = np.stack([sample.bands[r] for r in self.meta.bands]) if sample.bands else None
+        pixels = np.stack([sample.bands[r] for r in self._read_roles]) if sample.bands else None
         if pixels is None or pixels.shape[1] == 0:
             window = np.zeros((len(self.meta.bands), t, t), np.float32)
         else:
@@ -356,7 +360,7 @@ class OnnxBackend(Backend):
         inner = (slice(r0 - oy, r1 - oy), slice(c0 - ox, c1 - ox))
         core = (slice(r0 - e0, r1 - e0), slice(c0 - f0, c1 - f0))
         nodata = np.zeros((r1 - r0, c1 - c0), bool)
-        for role in self.meta.bands:
+        for role in self._read_roles:
             nodata |= np.isnan(bands[role][inner])
         classes = np.full(shape, 255, np.uint8)
         classes[inner] = np.where(nodata, 255, classes_region[core])
@@ -376,7 +380,7 @@ class OnnxBackend(Backend):
         region: tuple[int, int, int, int],
     ) -> np.ndarray:
         """Blended scores (K, h, w) for raster pixels `region`, from model windows."""
-        seg, t, roles = self._segmenter, self.meta.tile_size, self.meta.bands
+        seg, t, roles = self._segmenter, self.meta.tile_size, self._read_roles
         grid = seg.grid
         oy, ox, shape = read
         factor = self._factor
