@@ -138,6 +138,7 @@ def test_a_sentinel2_20m_stack_reads_b8a_as_its_nir(s2_scene, tmp_path) -> None:
     r20m = ["B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12"]
     mapping = resolve_band_mapping(len(r20m), r20m)
     assert mapping.roles[6] == "nir" and "nir08" not in mapping.roles
+    assert mapping.index_of("nir08") == 6 and mapping.to_dict()["stand_ins"] == {"nir08": "nir"}
     assert mapping.sensor.startswith("sentinel2")
     full = resolve_band_mapping(4, ["B04", "B08", "B8A", "B11"])
     assert full.roles == ("red", "nir", "nir08", "swir1")

@@ -85,6 +85,7 @@ class BandMapping:
             "sensor": self.sensor,
             "source": self.source,
             "bands": {str(i + 1): role for i, role in enumerate(self.roles) if role is not None},
+            **({"stand_ins": dict(self.stand_ins)} if self.stand_ins else {}),
         }
 
 
