@@ -185,3 +185,39 @@ def test_planetscope_and_naip_files_without_band_names_are_read_by_their_names(
     _write(naip, s2_scene, rgbn, [""] * 4, gain=1, dtype="uint8", nodata=0)
     with open_source(naip) as src:
         assert (src.mapping.sensor, src.mapping.roles) == ("naip", ("red", "green", "blue", "nir"))
+
+
+PLANET_METADATA = """<?xml version="1.0" encoding="UTF-8"?>
+<ps:EarthObservation xmlns:ps="http://schemas.planet.com/ps/v1/planet_product_metadata_geocorrected_level"
+    xmlns:eop="http://earth.esa.int/eop">
+  <eop:productType>AnalyticMS</eop:productType>
+{bands}
+</ps:EarthObservation>
+"""
+PLANET_BAND = """  <ps:bandSpecificMetadata>
+    <ps:bandNumber>{n}</ps:bandNumber>
+    <ps:radiometricScaleFactor>0.01</ps:radiometricScaleFactor>
+    <ps:reflectanceCoefficient>{c:.6e}</ps:reflectanceCoefficient>
+  </ps:bandSpecificMetadata>"""
+
+
+def test_planetscope_radiance_with_its_metadata_file_is_reflectance(s2_scene, tmp_path) -> None:
+    """Planet's radiance product with its metadata file beside it (the XML Planet delivers,
+    written here with the real scene's values as the DN): each band's reflectanceCoefficient
+    makes it top-of-atmosphere reflectance; the XML is read as data."""
+    order = ("blue", "green", "red", "nir")
+    coefficients = (2.2e-5, 2.4e-5, 2.7e-5, 3.6e-5)
+    refl = _reflectance(s2_scene, order)
+    dn = [np.clip(refl[r] / c, 1, 65535) for r, c in zip(order, coefficients, strict=True)]
+    stem = "20170216_102101_38_0f4e_3B_AnalyticMS"
+    path = _write(tmp_path / f"{stem}_clip.tif", s2_scene, dn, [""] * 4, gain=1, dtype="uint16",
+                  nodata=0)  # fmt: skip
+    bands = "\n".join(PLANET_BAND.format(n=n, c=c) for n, c in enumerate(coefficients, start=1))
+    (tmp_path / f"{stem}_metadata_clip.xml").write_text(PLANET_METADATA.format(bands=bands))
+    with open_source(path) as src:
+        assert src.scaling.calibrated and src.scaling.source.endswith(", metadata")
+        assert "reflectanceCoefficient" in src.scaling.note
+        raw = src.read_raw(Window(0, 0, WINDOW.width, WINDOW.height), order)
+        got = src.read(Window(0, 0, WINDOW.width, WINDOW.height), roles=order)
+    for i, (role, c) in enumerate(zip(order, coefficients, strict=True)):
+        np.testing.assert_allclose(got[role], raw[i] * c, rtol=1e-5, err_msg=role)
