@@ -288,3 +288,15 @@ def test_a_products_whole_stack_without_band_names_takes_its_band_order(tmp_path
         assert (src.scaling.scale, src.scaling.offset) == (2.75e-5, -0.2)
     with pytest.raises(BandError, match="cannot tell the band roles"):
         open_source(write_raster(tmp_path / f"{name}_six.tif", values[:6]))
+
+
+def test_a_product_without_a_preset_leaves_the_band_names_refused(tmp_path) -> None:
+    """MSS (and Landsat 8's TIRS-only LT08) products have no preset: their name settles nothing,
+    and B1..B4 stay refused with the readings offered, in one line, not a traceback."""
+    from tests.rasters import write_raster
+
+    values = np.random.default_rng(2).integers(10, 200, size=(4, 16, 16)).astype("uint8")
+    path = write_raster(tmp_path / "LM05_L1TP_224063_19880815_20200917_02_T2_stack.tif", values,
+                        descriptions=["B1", "B2", "B3", "B4"])  # fmt: skip
+    with pytest.raises(BandError, match="fit several sensors"):
+        open_source(path)

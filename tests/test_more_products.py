@@ -16,6 +16,7 @@ from rasterio.windows import Window
 from spex.engine.errors import BandError
 from spex.engine.raster.bands import resolve_band_mapping
 from spex.engine.raster.hls_products import find_product
+from spex.engine.raster.product_names import file_band_mapping
 from spex.engine.raster.raster_source import open_source
 
 gdal.UseExceptions()
@@ -130,6 +131,8 @@ def test_hls_s30_is_not_read_with_the_1000_recent_sentinel2_products_add(s2_scen
     with open_source(plain) as src:
         assert src.scaling.offset == pytest.approx(-0.1)
     _same_reflectance(named, dict(zip(roles, bright, strict=True)))
+    r20m = file_band_mapping(f"{S30}.stack.tif", ["B02", "B03", "B04", "B8A", "B11", "B12"])
+    assert r20m.sensor == "hls_s30" and r20m.roles[3] == "nir" and r20m.index_of("nir08") == 3
 
 
 def test_a_sentinel2_20m_stack_reads_b8a_as_its_nir(s2_scene, tmp_path) -> None:

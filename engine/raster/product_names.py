@@ -9,6 +9,7 @@ VRT, its band files' names: ``vrt_sources``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -59,10 +60,10 @@ def file_band_mapping(
     sensor's (HLS L30's ``B05`` is NIR, Sentinel-2's red edge: a ``named_only`` preset) is read
     by its own names whenever it is named and neither `sensor` nor `bands` is given."""
     _, product = named_product(path, descriptions)
-    preset = get_preset(product.preset) if product else None
+    preset = get_preset(product.preset) if product and product.preset else None  # MSS: none
     if preset and preset.named_only and sensor is None and bands is None:
         own = resolve_band_mapping(len(descriptions), descriptions, sensor=preset.name)
-        return BandMapping(own.roles, preset.name, "band descriptions")
+        return replace(own, source="band descriptions")
     try:
         return resolve_band_mapping(len(descriptions), descriptions, sensor=sensor, bands=bands)
     except BandError as refused:
