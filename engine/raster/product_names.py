@@ -63,7 +63,7 @@ def file_band_mapping(
     preset = get_preset(product.preset) if product and product.preset else None  # MSS: none
     if preset and preset.named_only and sensor is None and bands is None:
         own = resolve_band_mapping(len(descriptions), descriptions, sensor=preset.name)
-        return replace(own, source="band descriptions")
+        return replace(own, source="band descriptions" if any(descriptions) else "band count")
     try:
         return resolve_band_mapping(len(descriptions), descriptions, sensor=sensor, bands=bands)
     except BandError as refused:
