@@ -264,8 +264,12 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         descriptions = band_descriptions(ds)
         sensor = f", sensor {src.mapping.sensor}" if src.mapping.sensor else ""
         print(f"Bands ({src.mapping.source}{sensor}):")
+        answers = {}  # the roles a band answers for besides its own (B8A as nir: nir08 too)
+        for asked, carried in src.mapping.stand_ins:
+            answers.setdefault(carried, []).append(asked)
         for i, (desc, role) in enumerate(zip(descriptions, src.mapping.roles, strict=True), 1):
-            print(f"  {i:>3} {desc or '-':<40} {role or 'unused'}")
+            also = f" (also {', '.join(answers[role])})" if role in answers else ""
+            print(f"  {i:>3} {desc or '-':<40} {role or 'unused'}{also}")
         _, product = named_product(args.input, descriptions)
         if product is not None:
             print(f"Product: {product.label}")

@@ -13,6 +13,7 @@ import rasterio
 from osgeo import gdal
 from rasterio.windows import Window
 
+from spex.engine.cli import main
 from spex.engine.errors import BandError
 from spex.engine.raster.bands import resolve_band_mapping
 from spex.engine.raster.hls_products import find_product
@@ -135,7 +136,7 @@ def test_hls_s30_is_not_read_with_the_1000_recent_sentinel2_products_add(s2_scen
     assert r20m.sensor == "hls_s30" and r20m.roles[3] == "nir" and r20m.index_of("nir08") == 3
 
 
-def test_a_sentinel2_20m_stack_reads_b8a_as_its_nir(s2_scene, tmp_path) -> None:
+def test_a_sentinel2_20m_stack_reads_b8a_as_its_nir(s2_scene, tmp_path, capsys) -> None:
     """Level-2A's R20m folder has B8A and no B08: B8A is the NIR (865 nm, Landsat's), not a
     raster without NIR. Where B08 is there, B8A stays the narrow NIR."""
     r20m = ["B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12"]
@@ -154,6 +155,8 @@ def test_a_sentinel2_20m_stack_reads_b8a_as_its_nir(s2_scene, tmp_path) -> None:
     refl = _reflectance(s2_scene, roles)
     path = _write(tmp_path / "r20m.tif", s2_scene, [refl[r] for r in roles], r20m)
     _same_reflectance(path, {"nir": refl["nir08"], "swir1": refl["swir1"]})
+    assert main(["inspect", str(path)]) == 0
+    assert "nir (also nir08)" in capsys.readouterr().out
 
 
 PLANET_SR = "20170216_102101_38_0f4e_3B_AnalyticMS_SR_harmonized_clip"
