@@ -193,8 +193,11 @@ def valid_pixel_mask(raw: np.ndarray, nodata: float | None) -> np.ndarray:
     fills = UNDECLARED_FILLS.get(kind, ())
     if kind == "f" and raw.dtype.itemsize == 4:
         fills = (*fills, FLOAT32_MIN)
-    for fill in fills:
-        valid &= ~(raw == fill).all(axis=0)
+    # Candidates from the first band, confirmed in every band: one pass over the window.
+    first = raw[0]
+    candidates = np.isin(first, fills)
+    if candidates.any():
+        valid &= ~(candidates & (raw == first).all(axis=0))
     return valid
 
 
