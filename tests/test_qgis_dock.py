@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import rasterio
 from qgis.core import (
@@ -27,6 +28,7 @@ from tests.rasters import (
     spectrometer_copy,
     true_colour_copy,
     ungeoreferenced_copy,
+    write_raster,
     zipped_copy,
 )
 
@@ -169,6 +171,23 @@ def test_hls_l30_band_files_are_read_as_landsat_bands(
     assert table.roles() == ("blue", "green", "red", "nir"), table.status.text()
     assert table.sensor == "hls_l30"
     assert "product: HLS L30 v2.0 (Landsat 8/9 OLI)" in table.status.text()
+
+
+def test_a_naip_file_without_band_names_is_read_in_naip_order(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """NAIP files carry no band descriptions: under the name USDA delivers them by, the table
+    reads red, green, blue, NIR (a bare 4-band file is refused, as before)."""
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        data = src.read([index[b] for b in ("B4", "B3", "B2", "B8")], window=((0, 64), (0, 64)))
+        crs, transform = src.crs.to_string(), src.transform
+    eight_bit = np.clip(data / 20, 1, 255).astype("uint8")
+    path = write_raster(tmp_path / "m_3807537_ne_18_060_20180827.tif", eight_bit, crs=crs,
+                        transform=transform)  # fmt: skip
+    table = _chosen_layer_table(dock, path)
+    assert table.roles() == ("red", "green", "blue", "nir"), table.status.text()
+    assert table.sensor == "naip" and "product: NAIP quarter quadrangle" in table.status.text()
 
 
 def test_run_adds_styled_layers_with_metadata(dock: SpexDock, qgis_iface, tmp_path) -> None:
