@@ -135,3 +135,32 @@ def test_band_files_inside_a_sentinel2_product_carry_its_name(s2_scene, tmp_path
         assert src.mapping.roles == ("blue", "green", "red", "nir")
         assert src.scaling.source == f"product {safe.removesuffix('.SAFE')}"
         assert src.scaling.offset == pytest.approx(-0.1)
+
+
+def test_a_stack_of_subdatasets_is_read_by_their_names(s2_scene, tmp_path) -> None:
+    """QGIS opens each variable of a MODIS HDF or NetCDF file as a subdataset
+    (``NETCDF:"file.nc":sur_refl_b01``); a virtual raster of them is read by the subdatasets'
+    names (MODIS's order: red, NIR, blue), not by the file's stem. Real subdatasets of a NetCDF
+    file written with the real scene's reflectance x 10000."""
+    order = {"sur_refl_b01": "red", "sur_refl_b02": "nir", "sur_refl_b03": "blue"}
+    with open_source(s2_scene) as src:
+        refl = src.read(rasterio.windows.Window(0, 0, 48, 32), roles=tuple(order.values()))
+    nc = gdal.GetDriverByName("netCDF").CreateMultiDimensional(str(tmp_path / "MOD09A1.nc"))
+    root = nc.GetRootGroup()
+    dims = [root.CreateDimension("y", None, None, 32), root.CreateDimension("x", None, None, 48)]
+    for name, role in order.items():
+        array = root.CreateMDArray(name, dims, gdal.ExtendedDataType.Create(gdal.GDT_Int16))
+        array.Write(np.round(refl[role] * 10000).astype("int16"))
+    del array, dims, root, nc  # closes the file
+    subdatasets = [name for name, _ in gdal.Open(str(tmp_path / "MOD09A1.nc")).GetSubDatasets()]
+    assert subdatasets[0].startswith("NETCDF:") and subdatasets[0].endswith(":sur_refl_b01")
+    stack = tmp_path / "stack.vrt"
+    gdal.BuildVRT(str(stack), subdatasets, separate=True)
+    with open_source(stack) as src:
+        assert src.mapping.sensor == "modis_surface_reflectance"
+        assert src.mapping.roles == tuple(order.values())
+        got = src.read(rasterio.windows.Window(0, 0, 48, 32))
+    for subdataset, role in zip(subdatasets, order.values(), strict=True):
+        with rasterio.open(subdataset) as variable:  # as GDAL reads it (rows bottom-up or not)
+            expected = variable.read(1) * 1e-4
+        np.testing.assert_allclose(got[role], expected, atol=1e-6, err_msg=role)

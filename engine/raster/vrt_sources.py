@@ -63,7 +63,13 @@ def _source_path(vrt: Path, element: ET.Element | None) -> PurePath | None:
 def _band_name(source: PurePath) -> str:
     """The source file's stem, with the Sentinel-2 product folder it lies in (``.SAFE``): the
     band files inside a product are named by tile and date only, the product by its level and
-    processing baseline (``sentinel2_products``)."""
+    processing baseline (``sentinel2_products``). A GDAL subdataset (a MODIS HDF file's
+    ``HDF4_EOS:EOS_GRID:"MOD09GA...hdf":MODIS_Grid_500m_2D:sur_refl_b01_1``) is named by its
+    file's stem and the subdataset's own name, which says the band."""
+    head, quoted, tail = str(source).partition('":')
+    if quoted and '"' in head:
+        file = PurePath(head.split('"', 1)[1])
+        return f"{file.stem} {tail.rsplit(':', 1)[-1]}"
     safe = next((part for part in reversed(source.parts) if part.upper().endswith(".SAFE")), None)
     return f"{source.stem} ({safe})" if safe else source.stem
 
