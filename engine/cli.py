@@ -246,9 +246,11 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 def _cmd_sensors(_: argparse.Namespace) -> int:
     from .raster.sensors import load_presets
 
-    for name, preset in load_presets().items():
+    presets = load_presets()
+    width = max(map(len, presets)) + 1
+    for name, preset in presets.items():
         roles = ", ".join(b.role or "-" for b in preset.bands)
-        print(f"{name:<20} {preset.title} ({len(preset.bands)} bands: {roles})")
+        print(f"{name:<{width}} {preset.title} ({len(preset.bands)} bands: {roles})")
     return 0
 
 
