@@ -235,26 +235,21 @@ def _tm_etm_level1_from_mtl(
         meta = read_mtl(mtl)
         elevation = float(meta["SUN_ELEVATION"])
         from_radiance = not all(f"REFLECTANCE_MULT_BAND_{n}" in meta for _, n in wanted)
+        kind, gain = "REFLECTANCE", {n: 1.0 for _, n in wanted}
         if from_radiance:
-            esun = ESUN_TM_ETM[satellite]
-            gain = math.pi * earth_sun_distance(meta) ** 2
-            factors = tuple(
-                (
-                    role,
-                    gain * float(meta[f"RADIANCE_MULT_BAND_{n}"]) / esun[n],
-                    gain * float(meta[f"RADIANCE_ADD_BAND_{n}"]) / esun[n],
-                )
-                for role, n in wanted
+            d2 = earth_sun_distance(meta) ** 2
+            kind, gain = (
+                "RADIANCE",
+                {n: math.pi * d2 / ESUN_TM_ETM[satellite][n] for _, n in wanted},
             )
-        else:
-            factors = tuple(
-                (
-                    role,
-                    float(meta[f"REFLECTANCE_MULT_BAND_{n}"]),
-                    float(meta[f"REFLECTANCE_ADD_BAND_{n}"]),
-                )
-                for role, n in wanted
+        factors = tuple(
+            (
+                role,
+                gain[n] * float(meta[f"{kind}_MULT_BAND_{n}"]),
+                gain[n] * float(meta[f"{kind}_ADD_BAND_{n}"]),
             )
+            for role, n in wanted
+        )
     except (KeyError, ValueError, OSError):
         return None
     usable = all(math.isfinite(m) and m > 0 and math.isfinite(a) for _, m, a in factors)
