@@ -67,6 +67,10 @@ CODE_NAMES = {
 }  # fmt: skip
 NODATA_LABEL = 255
 OUTPUTS = ("image.tif", "labels.tif", "scene.json", "source.md")
+#: Scenes whose build changed after caches of them were written: a cached scene.json with an
+#: older "build" (1 where it has none) is built again (rstoolbox_l5_amazon 2: its MTL file
+#: beside image.tif and the name it is opened by).
+BUILD_VERSIONS = {"rstoolbox_l5_amazon": 2}
 #: What source.md says of a scene without band roles in scene.json.
 DETECTED = "none: detected by the engine from the band descriptions, as for an analyst"
 
@@ -579,7 +583,8 @@ def _write_scene(name: str, scene: Scene, target: Path) -> None:
             scene.scale,
         )
         _write_tif(tmp / "labels.tif", scene.labels[None], scene, NODATA_LABEL, ["labels"])
-        (tmp / "scene.json").write_text(json.dumps(scene.meta, indent=1) + "\n")
+        meta = scene.meta | ({"build": BUILD_VERSIONS[name]} if name in BUILD_VERSIONS else {})
+        (tmp / "scene.json").write_text(json.dumps(meta, indent=1) + "\n")
         for sidecar, data in scene.sidecars:
             (tmp / sidecar).write_bytes(data)
         sizes = {n: (tmp / n).stat().st_size for n in ("image.tif", "labels.tif")}
@@ -591,6 +596,15 @@ def _write_scene(name: str, scene: Scene, target: Path) -> None:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _current(folder: Path, name: str) -> bool:
+    """Whether the cached scene in `folder` is of the builder's current build."""
+    try:
+        build = json.loads((folder / "scene.json").read_text(encoding="utf-8")).get("build", 1)
+    except (OSError, ValueError):
+        return False
+    return build >= BUILD_VERSIONS.get(name, 1)
 
 
 def prepare_extra_scenes(cache: Path, names: Iterable[str] | None = None) -> list[Path]:
@@ -607,7 +621,7 @@ def prepare_extra_scenes(cache: Path, names: Iterable[str] | None = None) -> lis
     built = []
     for name, builder in wanted.items():
         target = cache / name
-        if all((target / out).exists() for out in OUTPUTS):
+        if all((target / out).exists() for out in OUTPUTS) and _current(target, name):
             built.append(target)
             continue
         with tempfile.TemporaryDirectory(prefix=f"{name}-", dir=cache) as work:

@@ -39,3 +39,25 @@ def test_an_unknown_scene_is_refused_with_the_names_it_knows(tmp_path: Path) -> 
     )
     assert proc.returncode == 2
     assert "invalid choice: 'nowhere'" in proc.stderr and NAME in proc.stderr
+
+
+def test_a_cached_scene_of_an_older_build_is_built_again(tmp_path: Path) -> None:
+    """The Landsat 5 scene's build 2 puts its MTL beside image.tif: a cache written before
+    (scene.json without "build") is built again, here skipped in one line without its mirror,
+    where before it was taken as it was."""
+    name = "rstoolbox_l5_amazon"
+    folder = tmp_path / "cache" / name
+    folder.mkdir(parents=True)
+    for output in ("image.tif", "labels.tif", "source.md"):
+        (folder / output).write_bytes(b"")
+    (folder / "scene.json").write_text('{"bands": "blue"}')
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.extra_scenes", str(tmp_path / "cache"), "--scene", name],
+        cwd=ROOT,
+        env=dict(os.environ, SPEX_RSTOOLBOX_MIRROR=str(tmp_path / "absent")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"skipping {name}:"), proc.stdout
