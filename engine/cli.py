@@ -280,7 +280,20 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         print(f"Scaling: reflectance = {scaling.describe()} ({scaling.source}; {calibrated})")
         if scaling.note:
             print(f"  {scaling.note}")
+        _print_detectable(src.roles)
     return 0
+
+
+def _print_detectable(roles: tuple[str, ...]) -> None:
+    """What the spectral backend can find with `roles`, and what each other class would need."""
+    from .backends.spectral.detectable import NEEDS, undetectable
+    from .instructions.targets import TARGETS
+
+    missing = undetectable(NEEDS, roles)
+    found = [TARGETS[t].title for t in NEEDS if t not in missing]
+    print(f"Spectral backend finds: {', '.join(found) or 'nothing with these bands'}")
+    for target, needs in missing.items():
+        print(f"  {TARGETS[target].title}: cannot be found without {needs}")
 
 
 def _cmd_indices(args: argparse.Namespace) -> int:
@@ -309,9 +322,21 @@ COMMANDS = {
 }
 
 
+def _joined_band_roles(argv: Sequence[str]) -> list[str]:
+    """`argv` with ``--bands -,blue,...`` written ``--bands=-,blue,...``: roles that start with
+    an unused band read as an option to argparse ("expected one argument")."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--bands" and arg.startswith("-") and "," in arg:
+            out[-1] = f"--bands={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `spex` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_joined_band_roles(sys.argv[1:] if argv is None else argv))
     handler = getattr(args, "handler", None) or COMMANDS[args.command]
     try:
         return handler(args)
