@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .product_files import name_texts, only_one
 from .reflectance import PRESET_MIN_P99, REFLECTANCE_HIGH, REFLECTANCE_LOW, ProductReading, Scaling
 
 HLS_NAME = re.compile(
@@ -46,13 +47,12 @@ class HlsProduct:
 def find_product(path: str | Path, descriptions: Sequence[str | None] = ()) -> HlsProduct | None:
     """The one HLS product the file name, its folder's name or the band descriptions name;
     None where none is named or where they name two (a stack of two dates or both sensors)."""
-    p = Path(path)
     found = {}
-    for text in [p.name, p.parent.name, *(d for d in descriptions if d)]:
+    for text in name_texts(path, descriptions):
         for m in HLS_NAME.finditer(text.upper()):
             identifier = text[m.start() : m.end()]  # as written: ``v2.0``
             found[identifier.upper()] = HlsProduct(identifier, m.group(1), m.group(2))
-    return next(iter(found.values())) if len(found) == 1 else None
+    return only_one(found)
 
 
 def product_reading(

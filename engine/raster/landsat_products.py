@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from .product_files import folders_beside, name_texts, only_one
 from .reflectance import (
     REFLECTANCE_HIGH,
     REFLECTANCE_LOW,
@@ -116,10 +117,8 @@ def find_product(
     None where none is named, where they name two different products (a stack of two dates),
     or where the name carries ESPA's reflectance suffixes (``..._T1_sr_band4``).
     """
-    p = Path(path)
-    texts = [p.name, p.parent.name, *(d for d in descriptions if d)]
     found: dict[str, LandsatProduct] = {}
-    for text in texts:
+    for text in name_texts(path, descriptions):
         upper = text.upper()
         named = [
             *(
@@ -134,7 +133,7 @@ def find_product(
             found[match.group(0)] = LandsatProduct(
                 match.group(0), sensor, int(satellite), level, collection
             )
-    return next(iter(found.values())) if len(found) == 1 else None
+    return only_one(found)
 
 
 def read_mtl(path: Path) -> dict[str, str]:
@@ -168,7 +167,7 @@ def find_mtl(path: str | Path, product: LandsatProduct) -> Path | None:
     """The product's MTL file (``<identifier>_MTL.txt`` or ``.json``) beside the raster or, for a
     VRT stacked elsewhere, beside its band files (USGS delivers them together); for a link,
     beside the link or the file it points to."""
-    folders = [Path(path).absolute().parent, Path(path).resolve().parent]
+    folders = folders_beside(path)
     folders += [Path(f.parent) for f in vrt_band_sources(path, VRT_BANDS_SEARCHED) if f]
     for folder in dict.fromkeys(folders):
         for suffix in ("txt", "json"):

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .product_files import folders_beside, name_texts, only_one
 from .reflectance import REFLECTANCE_HIGH, REFLECTANCE_MIN_P99, ProductReading, Scaling
 from .sensors import get_preset
 
@@ -58,9 +59,8 @@ def _named(text: str) -> PresetProduct | None:
 def find_product(path: str | Path, descriptions: Sequence[str | None] = ()) -> PresetProduct | None:
     """The one PlanetScope or NAIP product the file name or its folder's name gives; None
     where none is named or where they name two."""
-    p = Path(path)
-    found = {named.identifier: named for text in (p.name, p.parent.name) if (named := _named(text))}
-    return next(iter(found.values())) if len(found) == 1 else None
+    found = {named.identifier: named for text in name_texts(path) if (named := _named(text))}
+    return only_one(found)
 
 
 def product_reading(
@@ -111,7 +111,7 @@ def _planet_coefficients(
     number, or None. Read as data (XML elements and numbers), nothing evaluated."""
     scene = product.identifier.split("_3B_")[0]
     eight = "_8b" in product.identifier
-    for folder in dict.fromkeys((path.absolute().parent, path.resolve().parent)):
+    for folder in folders_beside(path):
         for metadata in sorted(folder.glob(f"{scene}_3B_AnalyticMS*metadata*.xml")):
             if ("_8b" in metadata.name) != eight or metadata.stat().st_size > METADATA_MAX_BYTES:
                 continue

@@ -3,7 +3,7 @@ reflectance scaling of its processing level (``landsat_products``, ``sentinel2_p
 ``hls_products``; ``preset_names``: PlanetScope and NAIP, whose files have no band names).
 
 The name is looked for in the file's name, its folder's name and the band descriptions (in a
-VRT, its band files' names: ``vrt_sources``).
+VRT, its band files' names: ``vrt_sources``), as ``product_files`` says for every module.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .product_files import name_texts, only_one
 from .reflectance import (
     PRESET_MIN_P99,
     REFLECTANCE_HIGH,
@@ -63,13 +64,12 @@ def find_product(
 ) -> Sentinel2Product | None:
     """The one Sentinel-2 product the file name, its folder's name or the band descriptions
     name; None where none is named or where they name two (a stack of two dates)."""
-    p = Path(path)
     found = {}
-    for text in [p.name, p.parent.name, *(d for d in descriptions if d)]:
+    for text in name_texts(path, descriptions):
         for m in SAFE_NAME.finditer(text.upper()):
             baseline = int(m.group(2)) + int(m.group(3)) / 100
             found[m.group(0)] = Sentinel2Product(m.group(0), f"L{m.group(1)}", baseline)
-    return next(iter(found.values())) if len(found) == 1 else None
+    return only_one(found)
 
 
 def product_reading(
