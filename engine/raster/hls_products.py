@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .product_files import name_texts, only_one
-from .reflectance import PRESET_MIN_P99, REFLECTANCE_HIGH, REFLECTANCE_LOW, ProductReading, Scaling
+from .reflectance import (
+    PRESET_MIN_P99,
+    ProductReading,
+    Scaling,
+    plausible_reflectance,
+)
 
 HLS_NAME = re.compile(
     r"(?<![A-Z0-9])HLS\.(L30|S30)\.T\d{2}[A-Z]{3}\.\d{7}T\d{6}\.V(\d+\.\d+)(?![0-9])"
@@ -64,7 +69,7 @@ def product_reading(
     """Reflectance x 10000 for every band, if the values of the raster at `path` fit it."""
     p1, p99 = float(percentiles["p1"]), float(percentiles["p99"])
     name = f"{product.label} product {product.identifier} (named by the file)"
-    if p1 * SCALE < REFLECTANCE_LOW or not PRESET_MIN_P99 <= p99 * SCALE <= REFLECTANCE_HIGH:
+    if not plausible_reflectance(p1 * SCALE, p99 * SCALE, PRESET_MIN_P99):
         return ProductReading(
             None, f"{name}: its values (p1 {p1:g}, p99 {p99:g}) are not its reflectance x 10000; "
         )

@@ -32,11 +32,11 @@ from pathlib import Path
 from .product_files import folders_beside, name_texts, only_one
 from .reflectance import (
     REFLECTANCE_HIGH,
-    REFLECTANCE_LOW,
     REFLECTANCE_MIN_P99,
     ProductReading,
     Scaling,
     linear,
+    plausible_reflectance,
 )
 from .sensors import get_preset
 from .vrt_sources import vrt_band_sources
@@ -333,7 +333,7 @@ def product_reading(
     if product.level.startswith("L2") and product.collection == 2:
         low = float(percentiles["p1"]) * C2_L2_MULT + C2_L2_ADD
         high = float(percentiles["p99"]) * C2_L2_MULT + C2_L2_ADD
-        if low < REFLECTANCE_LOW or not REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH:
+        if not plausible_reflectance(low, high):
             return ProductReading(None, _misfit(name, "Collection 2 Level-2 values", percentiles))
         note = (
             f"Landsat Collection 2 Level-2 product {name} (named by the file): surface "

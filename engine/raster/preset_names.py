@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .product_files import folders_beside, name_texts, only_one
-from .reflectance import REFLECTANCE_HIGH, REFLECTANCE_MIN_P99, ProductReading, Scaling
+from .reflectance import (
+    ProductReading,
+    Scaling,
+    plausible_reflectance,
+)
 from .sensors import get_preset
 
 PLANETSCOPE_NAME = re.compile(
@@ -85,9 +89,8 @@ def product_reading(
             if band.role in roles and n in coefficients
         )
         mult = sum(m for _, m, _ in by_role) / max(len(by_role), 1)
-        if len(by_role) == len(roles) and REFLECTANCE_MIN_P99 <= percentiles["p99"] * mult <= (
-            REFLECTANCE_HIGH
-        ):
+        low, high = percentiles["p1"] * mult, percentiles["p99"] * mult
+        if len(by_role) == len(roles) and plausible_reflectance(low, high):
             note = (
                 f"{name}: {metadata.name}: top-of-atmosphere reflectance = DN x "
                 "ps:reflectanceCoefficient, per band"

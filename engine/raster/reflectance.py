@@ -127,8 +127,12 @@ def _finite(value: object) -> bool:
         return False
 
 
-def _in_range(low: float, high: float) -> bool:
-    return low >= REFLECTANCE_LOW and REFLECTANCE_MIN_P99 <= high <= REFLECTANCE_HIGH
+def plausible_reflectance(low: float, high: float, min_high: float = REFLECTANCE_MIN_P99) -> bool:
+    """Whether a scaling that puts the 1st and 99th percentiles of a raster's values at `low` and
+    `high` gives reflectance: `low` not below ``REFLECTANCE_LOW``, `high` between `min_high`
+    (``PRESET_MIN_P99`` for a preset's or a product's documented scaling) and
+    ``REFLECTANCE_HIGH``."""
+    return low >= REFLECTANCE_LOW and min_high <= high <= REFLECTANCE_HIGH
 
 
 #: The added offset the rule without a preset recognises: Sentinel-2's (processing baseline
@@ -235,7 +239,7 @@ def resolve_scaling(
 
     if declared is not None:
         s, o = declared
-        fits = _in_range(p1 * s + o, p99 * s + o)
+        fits = plausible_reflectance(p1 * s + o, p99 * s + o)
         return Scaling(
             s,
             o,
@@ -260,11 +264,11 @@ def resolve_scaling(
         found = _without_added(
             preset.scale, preset.offset, added, preset.calibrated, p1, f"preset {preset.name}"
         )
-        if _in_range(p1 * found.scale + found.offset, p99 * found.scale + found.offset):
+        if plausible_reflectance(p1 * found.scale + found.offset, p99 * found.scale + found.offset):
             return found
     if preset is not None:
         high = p99 * preset.scale + preset.offset
-        if high >= PRESET_MIN_P99 and _in_range(p1 * preset.scale + preset.offset, high):
+        if plausible_reflectance(p1 * preset.scale + preset.offset, high, PRESET_MIN_P99):
             return Scaling(
                 preset.scale, preset.offset, preset.calibrated, f"preset {preset.name}", preset.note
             )

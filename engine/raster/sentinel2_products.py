@@ -20,11 +20,10 @@ from pathlib import Path
 from .product_files import name_texts, only_one
 from .reflectance import (
     PRESET_MIN_P99,
-    REFLECTANCE_HIGH,
-    REFLECTANCE_LOW,
     SENTINEL2_ADDED_DN,
     ProductReading,
     Scaling,
+    plausible_reflectance,
 )
 
 SAFE_NAME = re.compile(
@@ -86,7 +85,7 @@ def product_reading(
     added = SENTINEL2_ADDED_DN if product.adds_dn and p1 >= SENTINEL2_ADDED_DN else 0.0
     offset = -added * SCALE
     low, high = p1 * SCALE + offset, p99 * SCALE + offset
-    if low < REFLECTANCE_LOW or not PRESET_MIN_P99 <= high <= REFLECTANCE_HIGH:
+    if not plausible_reflectance(low, high, PRESET_MIN_P99):
         return ProductReading(
             None, f"{name}: its values (p1 {p1:g}, p99 {p99:g}) are not its reflectance x 10000; "
         )
