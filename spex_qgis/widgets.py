@@ -55,17 +55,17 @@ def band_descriptions(layer: QgsRasterLayer) -> list[str]:
     completes them: a VRT's source file names, a spectrometer's wavelengths, its bad bands."""
     from osgeo import gdal
 
-    from spex.engine.raster.band_names import described_bands
-    from spex.engine.raster.vrt_sources import named_by_sources
+    from spex.engine.raster.band_names import completed_descriptions
 
     path = layer_file(layer)
     dataset = gdal.Open(path)
     if dataset is None:
         return [""] * layer.bandCount()
     bands = [dataset.GetRasterBand(i) for i in range(1, dataset.RasterCount + 1)]
-    found = described_bands(
-        named_by_sources([band.GetDescription() or None for band in bands], path),
+    found = completed_descriptions(
+        [band.GetDescription() or None for band in bands],
         [band.GetMetadata() for band in bands],
+        path,
     )
     return [desc or "" for desc in found]
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 from ..errors import BandError
 from .roles import BAND_ROLES, ROLE_CENTERS_NM, check_unique, norm_key, normalize_role
 from .sensors import PresetBand, SensorPreset, load_presets
+from .vrt_sources import named_by_sources
 
 _WAVELENGTH_NM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:nm|nanomet(?:er|re)s?)\b", re.IGNORECASE)
 _WAVELENGTH_UM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:µm|um|micrometers?|micrometres?)\b", re.I)
@@ -27,6 +28,15 @@ def wavelength_nm(text: str) -> float | None:
     if match:
         return float(match.group(1)) * 1000.0
     return None
+
+
+def completed_descriptions(
+    descriptions: Sequence[str | None], band_tags: Sequence[Mapping[str, str]], path: str
+) -> list[str | None]:
+    """A raster's band descriptions as the band roles are read from them, for the engine and
+    the dock alike: in a VRT, a band without one named by its source file (`vrt_sources`), then
+    completed from the bands' metadata (`described_bands`)."""
+    return described_bands(named_by_sources(descriptions, path), band_tags)
 
 
 def described_bands(

@@ -20,7 +20,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import InputError
-from .band_names import described_bands
+from .band_names import completed_descriptions
 from .bands import BandMapping
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
@@ -28,7 +28,6 @@ from .gdal_io import GDAL_IO
 from .product_names import file_band_mapping, named_reading
 from .reflectance import Scaling, resolve_scaling
 from .sensors import get_preset
-from .vrt_sources import named_by_sources
 
 #: Upper bound on the pixels of the global sample (a decimated read of the whole raster).
 SAMPLE_PIXELS = 1_000_000
@@ -220,10 +219,10 @@ def raw_percentiles(dataset: rasterio.DatasetReader, raw: np.ndarray) -> dict[st
 
 
 def band_descriptions(dataset: rasterio.DatasetReader) -> list[str | None]:
-    """The bands' descriptions, completed from their metadata (`described_bands`) and, in a
-    VRT, from each band's source file name (`vrt_sources`)."""
+    """The bands' descriptions, completed as the roles are read from them
+    (`band_names.completed_descriptions`: a VRT's source file names, band metadata)."""
     tags = [dataset.tags(i) for i in range(1, dataset.count + 1)]
-    return described_bands(named_by_sources(list(dataset.descriptions), dataset.name), tags)
+    return completed_descriptions(list(dataset.descriptions), tags, dataset.name)
 
 
 def sampled_bands(dataset: rasterio.DatasetReader, mapping: BandMapping) -> list[int]:
