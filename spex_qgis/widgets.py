@@ -52,13 +52,15 @@ def layer_file(layer: QgsMapLayer | None) -> str:
 
 def band_descriptions(layer: QgsRasterLayer) -> list[str]:
     """The GDAL band descriptions of a file raster ("" where none), completed as the engine
-    completes them: a VRT's source file names, a spectrometer's wavelengths, its bad bands."""
+    completes them: a VRT's source file names, a spectrometer's wavelengths, its bad bands. A
+    Sentinel-2 layer has the bands the engine reads: its own, then its product's other ones."""
     from osgeo import gdal
 
     from spex.engine.raster.band_names import completed_descriptions
+    from spex.engine.raster.sentinel2_layers import with_product_bands
 
     path = layer_file(layer)
-    dataset = gdal.Open(path)
+    dataset = gdal.Open(str(with_product_bands(path) or path))
     if dataset is None:
         return [""] * layer.bandCount()
     bands = [dataset.GetRasterBand(i) for i in range(1, dataset.RasterCount + 1)]

@@ -217,17 +217,36 @@ def test_extract_cli_on_the_cluster_matches_and_reports_mistakes(
     cluster: DaskCliCluster, scenes: dict[str, Path], tmp_path: Path
 ) -> None:
     raster = scenes["centre"]
-    plain = run_spex("extract", raster, "--prompt", PROMPT, "--out", tmp_path / "a", "--quiet",
-                     "--tile", "128")  # fmt: skip
-    spread = run_spex("extract", raster, "--prompt", PROMPT, "--out", tmp_path / "b", "--quiet",
-                      "--tile", "128", "--scheduler", cluster.address)  # fmt: skip
-    assert plain.returncode == 0 and spread.returncode == 0, spread.stderr
-    assert (tmp_path / "a" / "mask.tif").read_bytes() == (tmp_path / "b" / "mask.tif").read_bytes()
+    _same_mask_alone_and_spread(raster, cluster, tmp_path)
     both = run_spex("extract", raster, "--prompt", PROMPT, "--out", tmp_path / "c",
                     "--scheduler", cluster.address, "--workers", "2")  # fmt: skip
     assert both.returncode == 2
     assert both.stderr.strip() == "spex: error: Give --scheduler or --workers, not both."
     assert not (tmp_path / "c").exists()
+
+
+def test_extract_on_the_cluster_reads_a_sentinel2_layer_as_named(
+    cluster: DaskCliCluster, s2_scene: Path, tmp_path: Path
+) -> None:
+    """A product's 10 m layer (SENTINEL2_L2A:...:10m:EPSG_32633): each worker opens it by that
+    name, with the product's other bands, and the mask is the single process's."""
+    from rasterio.windows import Window
+
+    from tests.sentinel2_safe import layer, write_l2a_safe
+
+    name = layer(write_l2a_safe(tmp_path, s2_scene, Window(1024, 256, 384, 240)), 10)
+    _same_mask_alone_and_spread(name, cluster, tmp_path)
+
+
+def _same_mask_alone_and_spread(raster: Path | str, cluster: DaskCliCluster, folder: Path) -> None:
+    """`spex extract` of `raster` in one process (into folder/a) and in tiles across the
+    cluster's workers (folder/b) writes the same mask, byte for byte."""
+    plain = run_spex("extract", raster, "--prompt", PROMPT, "--out", folder / "a", "--quiet",
+                     "--tile", "128")  # fmt: skip
+    spread = run_spex("extract", raster, "--prompt", PROMPT, "--out", folder / "b", "--quiet",
+                      "--tile", "128", "--scheduler", cluster.address)  # fmt: skip
+    assert plain.returncode == 0 and spread.returncode == 0, spread.stderr
+    assert (folder / "a" / "mask.tif").read_bytes() == (folder / "b" / "mask.tif").read_bytes()
 
 
 def test_batch_with_a_raster_without_a_crs(

@@ -17,6 +17,7 @@ from qgis.core import (
     QgsUnitTypes,
     QgsVectorLayer,
 )
+from rasterio.windows import Window
 
 from spex.engine.raster.sensors import get_preset
 from spex.spex_qgis import settings
@@ -31,6 +32,8 @@ from tests.rasters import (
     write_raster,
     zipped_copy,
 )
+from tests.sentinel2_safe import layer as sentinel2_layer
+from tests.sentinel2_safe import write_l2a_safe
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
 
@@ -86,6 +89,16 @@ def test_a_spectrometer_layer_gets_one_band_per_role(
     assert "cirrus" not in roles  # 1330-1390 nm are flagged bad
     assert "Roles from band descriptions" in table.status.text()
     assert table.override() is None
+
+
+def _layers_a_run_adds(dock: SpexDock, prompt: str) -> list:
+    """The layers a run of `prompt` in the dock adds to the project, once it has finished."""
+    project = QgsProject.instance()
+    before = set(project.mapLayers())
+    dock.prompt_edit.setPlainText(prompt)
+    dock.run_button.click()
+    wait_for(lambda: not dock.is_running(), timeout=120)
+    return [project.mapLayer(i) for i in set(project.mapLayers()) - before]
 
 
 def _chosen_layer_table(dock: SpexDock, path: Path):
@@ -188,6 +201,29 @@ def test_a_naip_file_without_band_names_is_read_in_naip_order(
     table = _chosen_layer_table(dock, path)
     assert table.roles() == ("red", "green", "blue", "nir"), table.status.text()
     assert table.sensor == "naip" and "product: NAIP quarter quadrangle" in table.status.text()
+
+
+def test_a_sentinel2_layer_as_qgis_opens_a_safe_has_its_products_bands(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """QGIS opens a .SAFE product through GDAL's SENTINEL2 driver, one layer per resolution: the
+    10 m layer's table lists its four bands (without the auxiliary layers that newer GDAL
+    versions add), then the 20 and 60 m bands the engine reads with them, and a run on it finds
+    the scene's lakes."""
+    mtd = write_l2a_safe(tmp_path, s2_scene, Window(1024, 256, 384, 240))
+    layer = QgsRasterLayer(sentinel2_layer(mtd, 10), "T33UUU 10m", "gdal")
+    assert layer.isValid() and layer.bandCount() in (4, 6)  # GDAL 3.x adds AOT and WVP
+    QgsProject.instance().addMapLayer(layer)
+    dock.layer_combo.setLayer(layer)
+    table = dock.band_table
+    assert table.table.rowCount() == 4 + 6 + 2
+    assert table.roles()[:4] == ("red", "green", "blue", "nir")
+    assert table.roles()[8:10] == ("swir1", "swir2") and table.sensor == "sentinel2_l2a"
+    assert "product: Sentinel-2 L2A, processing baseline 05.09" in table.status.text()
+    added = _layers_a_run_adds(dock, "extract the lakes")
+    assert any(isinstance(a, QgsVectorLayer) and a.featureCount() > 0 for a in added), [
+        a.name() for a in added
+    ]
 
 
 def test_run_adds_styled_layers_with_metadata(dock: SpexDock, qgis_iface, tmp_path) -> None:
@@ -302,12 +338,7 @@ def test_a_raster_inside_a_zip_archive_runs(
     dock.layer_combo.setLayer(layer)
     assert "#b00" not in dock.band_table.status.text()  # no error shown
     assert dock.band_table.roles()[1:4] == ("blue", "green", "red")
-    project = QgsProject.instance()
-    before = set(project.mapLayers())
-    dock.prompt_edit.setPlainText("extract the water bodies")
-    dock.run_button.click()
-    wait_for(lambda: not dock.is_running(), timeout=120)
-    added = [project.mapLayer(i) for i in set(project.mapLayers()) - before]
+    added = _layers_a_run_adds(dock, "extract the water bodies")
     assert len(added) == 2, qgis_iface.messageBar().get_messages(2)
 
 

@@ -40,6 +40,8 @@ from tests.rasters import (
     ungeoreferenced_copy,
     zipped_copy,
 )
+from tests.sentinel2_safe import layer as sentinel2_layer
+from tests.sentinel2_safe import write_l2a_safe
 
 WATER = "extract the water bodies larger than 2 ha"
 #: A 600 x 400 px part of the scene, in the raster's CRS (EPSG:32633): xmin,xmax,ymin,ymax.
@@ -435,6 +437,21 @@ def test_a_raster_inside_a_zip_archive_runs(provider, s2_scene, tmp_path) -> Non
     out, regions = _extract_regions(layer.id(), "extract the water bodies", tmp_path)
     assert {f["class"] for f in regions.getFeatures()} == {"water"}
     assert s2_scene.name in out["EXPLANATION"]
+
+
+def test_a_sentinel2_layer_of_a_safe_product_runs(provider, s2_scene, tmp_path) -> None:
+    """A product's 10 m layer as QGIS opens a .SAFE (SENTINEL2_L2A:...:10m:EPSG_32633) as
+    INPUT: the run reads it with the product's SWIR bands and without the 1000 it adds."""
+    from rasterio.windows import Window
+
+    mtd = write_l2a_safe(tmp_path, s2_scene, Window(1024, 256, 384, 240))
+    layer = QgsRasterLayer(sentinel2_layer(mtd, 10), "T33UUU 10m", "gdal")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    out, regions = _extract_regions(layer.id(), "extract the water bodies", tmp_path)
+    assert {f["class"] for f in regions.getFeatures()} == {"water"}
+    assert "MTD_MSIL2A.xml:10m:EPSG_32633" in out["EXPLANATION"]
+    assert "swir1" in out["EXPLANATION"] and "value x 0.0001 - 0.1" in out["EXPLANATION"]
 
 
 def test_a_spectrometer_raster_runs_with_its_bands_picked_by_wavelength(

@@ -32,7 +32,7 @@ from ..passes.tile_runner import predict_tiles
 from ..progress import RunMonitor
 from ..raster.bands import BandMapping
 from ..raster.raster_sink import GeoTiffSink
-from ..raster.raster_source import RasterSource, open_dataset
+from ..raster.raster_source import RasterSource, absolute_name, open_dataset
 from ..raster.reflectance import Scaling
 from ..raster.windows import Tile, TileGrid
 from .dask_cluster import (
@@ -209,7 +209,7 @@ class DaskClassifyPass:
         n_targets, n_evidence = len(facts.plan.targets), len(facts.evidence_names)
         jobs = (
             BandJob(
-                str(source.path.absolute()),  # workers may run in another folder
+                absolute_name(source.name),  # workers may run in another folder
                 source.mapping,
                 source.scaling,
                 band,

@@ -18,6 +18,26 @@ _WAVELENGTH_NM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:nm|nanomet(?:er|re)s?)\b", re
 _WAVELENGTH_UM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:µm|um|micrometers?|micrometres?)\b", re.I)
 
 
+#: Layers a product stores among its reflectance bands, by the names GDAL's drivers and the
+#: providers give them: Sentinel-2 L2A's aerosol optical thickness, water vapour, scene
+#: classification and cloud and snow probabilities (GDAL: ``AOT, Aerosol Optical Thickness map
+#: (at 550nm)``; band files ``..._SCL_20m``), its true-colour image, Landsat's quality and
+#: surface-temperature auxiliary bands, HLS's Fmask and angle bands. Their values are no
+#: reflectance: they never take a role (the 550 nm of AOT is the retrieval's, not a band's) and
+#: never count in the scaling's percentiles (AOT's values of 100 or so would say that a product
+#: adding 1000 to its reflectance had the offset removed).
+AUXILIARY_LAYER = re.compile(
+    r"(?<![A-Z0-9])(AOT|WVP|SCL|CLD|SNW|CLDPRB|SNWPRB|TCI|QA|QA_PIXEL|QA_RADSAT|SR_QA_AEROSOL"
+    r"|ST_QA|ST_ATRAN|ST_CDIST|ST_DRAD|ST_EMIS|ST_EMSD|ST_TRAD|ST_URAD|PIXEL_QA|RADSAT_QA"
+    r"|SR_CLOUD_QA|SR_AEROSOL|FMASK|SAA|SZA|VAA|VZA)(?![A-Z0-9])"
+)
+
+
+def is_auxiliary(desc: str | None) -> bool:
+    """Whether a band description names a product's auxiliary layer (`AUXILIARY_LAYER`)."""
+    return bool(desc) and AUXILIARY_LAYER.search(desc.upper()) is not None
+
+
 def wavelength_nm(text: str) -> float | None:
     """The wavelength a band description gives (``665 nm``, ``418.2 Nanometers``,
     ``1.61 um``), in nm, or None."""
@@ -193,7 +213,7 @@ def roles_from_descriptions(
     by_wavelength: dict[str, list[tuple[float, int]]] = {}
     recognised = 0
     for i, desc in enumerate(descriptions):
-        if not desc:
+        if not desc or is_auxiliary(desc):
             continue
         word = normalize_role(desc)
         if word is not None:

@@ -20,7 +20,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import InputError
-from .band_names import completed_descriptions
+from .band_names import completed_descriptions, is_auxiliary
 from .bands import BandMapping
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
@@ -28,6 +28,7 @@ from .gdal_io import GDAL_IO
 from .product_names import file_band_mapping, named_reading
 from .reflectance import Scaling, resolve_scaling
 from .sensors import get_preset
+from .sentinel2_layers import with_product_bands
 
 #: Upper bound on the pixels of the global sample (a decimated read of the whole raster).
 SAMPLE_PIXELS = 1_000_000
@@ -65,8 +66,11 @@ class RasterSource:
         scaling: Scaling,
         raw_sample: tuple[np.ndarray, float] | None = None,
         decoded: DecodedCopy | None = None,
+        path: str | Path | None = None,
     ) -> None:
         self.dataset = dataset
+        #: What the analyst opened (the dataset may be a VRT made for it: `sentinel2_layers`).
+        self._path = path if path is not None else dataset.name
         self.mapping = mapping
         self.scaling = scaling
         self._nodata = dataset.nodata
@@ -86,8 +90,14 @@ class RasterSource:
 
     @property
     def path(self) -> Path:
-        """The raster's path."""
-        return Path(self.dataset.name)
+        """The raster's path, as the analyst gave it."""
+        return Path(self._path)
+
+    @property
+    def name(self) -> str:
+        """The raster's path or GDAL dataset name as given (``Path`` would collapse the ``//`` of
+        ``/vsizip//``), for reopening it elsewhere with `open_dataset`."""
+        return str(self._path)
 
     @property
     def width(self) -> int:
@@ -226,11 +236,17 @@ def band_descriptions(dataset: rasterio.DatasetReader) -> list[str | None]:
 
 
 def sampled_bands(dataset: rasterio.DatasetReader, mapping: BandMapping) -> list[int]:
-    """1-based indexes of the bands the global sample holds: every band (the scaling is judged on
-    all of them), or only those with a role beyond `MAX_SAMPLED_BANDS` bands."""
+    """1-based indexes of the bands the global sample holds: every band but a product's
+    auxiliary layers (`band_names.is_auxiliary`: the scaling is judged on the reflectance
+    bands, with or without a role), or only those with a role beyond `MAX_SAMPLED_BANDS` bands."""
     if dataset.count > MAX_SAMPLED_BANDS:
         return with_role_bands(mapping)
-    return list(range(1, dataset.count + 1))
+    descriptions = band_descriptions(dataset)
+    return [
+        i + 1
+        for i, (role, desc) in enumerate(zip(mapping.roles, descriptions, strict=True))
+        if role is not None or not is_auxiliary(desc)
+    ]
 
 
 def with_role_bands(mapping: BandMapping) -> list[int]:
@@ -261,6 +277,12 @@ GDAL_DATASET_NAME = re.compile(r"^(/vsi[a-z0-9_]+/|[A-Z][A-Z0-9_]+:)")
 _COLLAPSED_ARCHIVE = re.compile(r"(/vsi(?:zip|tar|gzip|7z|rar))/(?!/)")
 
 
+def absolute_name(name: str) -> str:
+    """`name` as another process in another folder opens it: a file by its absolute path, a
+    GDAL dataset name (``SENTINEL2_L2A:...``, ``/vsizip//...``) as it is."""
+    return name if GDAL_DATASET_NAME.match(name) else str(Path(name).absolute())
+
+
 def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     """Open a raster file or GDAL dataset name, turning a missing or unreadable one into one
     clear line."""
@@ -276,10 +298,12 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
         tries.append(_COLLAPSED_ARCHIVE.sub(r"\1//", name))
     first = "unknown format"
     for candidate in tries:
+        # A Sentinel-2 layer is read with the product's other bands (`sentinel2_layers`).
+        layers = with_product_bands(candidate) if gdal_name else None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)  # measured in pixels
-                return rasterio.open(candidate)
+                return rasterio.open(str(layers or candidate))
         except RasterioIOError as exc:
             first = str(exc).splitlines()[0] if str(exc) else first
     if gdal_name:
@@ -335,4 +359,4 @@ def open_source(
     except Exception:
         dataset.close()
         raise
-    return RasterSource(dataset, mapping, scaling, raw_sample, copy)
+    return RasterSource(dataset, mapping, scaling, raw_sample, copy, path)

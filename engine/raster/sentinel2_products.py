@@ -7,7 +7,10 @@ From baseline 04.00 (25 January 2022) every digital number carries +1000 (``BOA_
 ``reflectance.resolve_scaling`` recognises the offset from the values (every band starting
 at 1000), which a scene that cloud or snow covers almost whole also does without it; the
 baseline in the name settles it. A product whose provider removed the offset (its values start
-below 1000) is read without it, whatever the name says.
+below 1000) is read without it, whatever the name says, unless the values are the product's own
+files as ESA delivers them (`as_delivered`: GDAL's Sentinel-2 subdatasets, the band files inside
+the .SAFE folder): no provider came between, and a scene whose dark water lies below zero
+reflectance after the atmospheric correction starts below 1000 with the offset in it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from .product_files import name_texts, only_one
 from .reflectance import (
@@ -25,11 +28,15 @@ from .reflectance import (
     Scaling,
     plausible_reflectance,
 )
+from .vrt_sources import vrt_source_files
 
 SAFE_NAME = re.compile(
     r"(?<![A-Z0-9])S2[A-D]_MSIL(1C|2A)_\d{8}T\d{6}_N(\d{2})(\d{2})_R\d{3}_T\d{2}[A-Z]{3}_\d{8}T\d{6}"
     r"(?![A-Z0-9])"
 )
+#: A subdataset of GDAL's Sentinel-2 driver (``SENTINEL2_L2A:/data/S2B_...SAFE/MTD_MSIL2A.xml:10m:
+#: EPSG_32632``), as QGIS names the layers of a product it opens.
+DRIVER_SUBDATASET = re.compile(r"^SENTINEL2_L(1B|1C|2A):", re.IGNORECASE)
 #: The first processing baseline that adds ``SENTINEL2_ADDED_DN`` to every value.
 FIRST_ADDING_BASELINE = 4.0
 SCALE = 1e-4
@@ -71,6 +78,21 @@ def find_product(
     return only_one(found)
 
 
+def as_delivered(path: str | Path) -> bool:
+    """Whether the raster at `path` is the product's own files as ESA delivers them: a subdataset
+    of GDAL's Sentinel-2 driver, a band file (.jp2) inside a .SAFE folder, or a VRT of such band
+    files only."""
+    name = str(path)
+    if DRIVER_SUBDATASET.match(name):
+        return True
+    sources = vrt_source_files(path) if name.lower().endswith(".vrt") else [PurePath(name)]
+    return bool(sources) and all(_band_file_in_safe(source) for source in sources)
+
+
+def _band_file_in_safe(path: PurePath) -> bool:
+    return path.suffix.lower() == ".jp2" and any(p.upper().endswith(".SAFE") for p in path.parts)
+
+
 def product_reading(
     product: Sentinel2Product,
     path: str | Path,
@@ -82,7 +104,11 @@ def product_reading(
     p1, p99 = float(percentiles["p1"]), float(percentiles["p99"])
     name = f"Sentinel-2 {product.level} product {product.identifier} (named by the file)"
     baseline = f"processing baseline {product.baseline:05.2f}"
-    added = SENTINEL2_ADDED_DN if product.adds_dn and p1 >= SENTINEL2_ADDED_DN else 0.0
+    delivered = as_delivered(path)
+    if delivered:
+        name = f"Sentinel-2 {product.level} product {product.identifier} (its own files)"
+    adds = product.adds_dn and (delivered or p1 >= SENTINEL2_ADDED_DN)
+    added = SENTINEL2_ADDED_DN if adds else 0.0
     offset = -added * SCALE
     low, high = p1 * SCALE + offset, p99 * SCALE + offset
     if not plausible_reflectance(low, high, PRESET_MIN_P99):

@@ -21,27 +21,40 @@ SOURCE_TAGS = ("SimpleSource", "ComplexSource", "AveragedSource", "KernelFiltere
 def vrt_band_sources(path: str | Path, band_count: int) -> list[PurePath | None]:
     """Each band's one source file (``None`` where a band has none or several, or where `path`
     is not a readable VRT file)."""
-    none: list[PurePath | None] = [None] * band_count
+    out: list[PurePath | None] = [None] * band_count
+    for index, files in _sources_by_band(path).items():
+        if 1 <= index <= band_count and len(files) == 1 and None not in files:
+            out[index - 1] = files.pop()
+    return out
+
+
+def vrt_source_files(path: str | Path) -> list[PurePath]:
+    """Every source file of every band of the VRT at `path`, once each (none where `path` is not
+    a readable VRT file)."""
+    files = (f for band in _sources_by_band(path).values() for f in band if f is not None)
+    return list(dict.fromkeys(files))
+
+
+def _sources_by_band(path: str | Path) -> dict[int, set[PurePath | None]]:
+    """The source files of each band (by its 1-based index) of the VRT file at `path`."""
     p = Path(path)
     if p.suffix.lower() != ".vrt" or not p.is_file() or p.stat().st_size > VRT_MAX_BYTES:
-        return none
+        return {}
     try:
         root = ET.fromstring(p.read_text(encoding="utf-8", errors="replace"))
     except ET.ParseError:
-        return none
-    out = list(none)
+        return {}
+    out: dict[int, set[PurePath | None]] = {}
     for band in root.iter("VRTRasterBand"):
         try:
             index = int(band.get("band", "0"))
         except ValueError:
             continue
-        files = {
+        out[index] = {
             _source_path(p, source.find("SourceFilename"))
             for tag in SOURCE_TAGS
             for source in band.findall(tag)
         }
-        if 1 <= index <= band_count and len(files) == 1 and None not in files:
-            out[index - 1] = files.pop()
     return out
 
 

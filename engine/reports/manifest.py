@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import __version__
+from ..raster.raster_source import absolute_name
 
 if TYPE_CHECKING:
     from .run_facts import RunFacts
@@ -38,7 +39,7 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
             "notes": report.notes,
         },
         "input": {
-            "path": str(Path(ds.name).absolute()),
+            "path": absolute_name(source.name),
             "width": ds.width,
             "height": ds.height,
             "count": ds.count,

@@ -1,0 +1,172 @@
+"""A Sentinel-2 product opened as QGIS opens it, read with every reflectance band it has.
+
+QGIS opens a Sentinel-2 product (its .SAFE folder, its zip, its ``MTD_MSIL2A.xml``) through
+GDAL's SENTINEL2 driver, one layer per resolution: ``SENTINEL2_L2A:<MTD>:10m:EPSG_32632`` holds
+B2, B3, B4 and B8, the 20 m layer B5, B6, B7, B8A, B11 and B12, the 60 m layer B1 and B9 (and
+B10 in Level-1C). Neither of the first two has what the spectral backend needs: the 10 m layer
+has no SWIR band (no MNDWI, no snow index, built-up without SWIR), the 20 m layer no visible one.
+
+The engine reads the layer the analyst picked, on its own grid, with the product's other
+reflectance bands after its own: a VRT whose further bands are the other layers', each 20 m
+pixel repeated over its 2 x 2 pixels of a 10 m grid (``nearest``), averaged where the grid is
+coarser. Auxiliary layers (AOT, SCL, ...) are left out. The VRT (a few
+kB that names the product's files) lies in the temporary folder, named by its contents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import rasterio
+import rasterio.errors
+
+from .band_names import is_auxiliary
+
+#: A subdataset of one resolution of a georeferenced product: (driver, metadata file,
+#: resolution, projection).
+LAYER = re.compile(r"^(SENTINEL2_L1C|SENTINEL2_L2A):(.+):(10|20|60)m:(EPSG_\d+)$", re.IGNORECASE)
+RESOLUTIONS = (10, 20, 60)
+#: Where the VRTs are written.
+VRT_FOLDER = "spex-sentinel2-layers"
+
+
+def with_product_bands(name: str) -> Path | None:
+    """A VRT of the Sentinel-2 layer `name` with the product's other reflectance bands, or None
+    where `name` is no such layer or the product has no other band to add."""
+    match = LAYER.match(name)
+    if match is None:
+        return None
+    driver, metadata, resolution, projection = match.groups()
+    layers = {r: f"{driver}:{metadata}:{r}m:{projection}" for r in RESOLUTIONS}
+    try:
+        own = rasterio.open(name)
+    except rasterio.errors.RasterioIOError:
+        return None  # the caller's own open says why
+    with own:
+        bands = _reflectance_bands(name, own, int(resolution))
+        width, height = own.width, own.height
+        crs, transform = own.crs.to_wkt(), own.transform
+    present = {b["name"] for b in bands}
+    for other in RESOLUTIONS:
+        if other == int(resolution):
+            continue
+        try:
+            dataset = rasterio.open(layers[other])
+        except rasterio.errors.RasterioIOError:
+            continue  # a product without that resolution
+        with dataset:
+            for band in _reflectance_bands(layers[other], dataset, other):
+                if band["name"] not in present:
+                    present.add(band["name"])
+                    band["resampling"] = "nearest" if other > int(resolution) else "average"
+                    band["description"] += f" (from the {other} m layer)"
+                    bands.append(band)
+    if not any("resampling" in band for band in bands):
+        return None
+    return _written(_vrt_xml(width, height, crs, transform, bands))
+
+
+def _reflectance_bands(layer: str, dataset: rasterio.DatasetReader, resolution: int) -> list:
+    """The reflectance bands of a layer, each read from its own band file where ESA's name finds
+    it: the VRT is then read alike by every GDAL version (which give a layer different auxiliary
+    layers: AOT and WVP at 10 m since 3.x), and averages to a coarser grid are of the
+    full-resolution values, not of JPEG 2000's wavelet levels, which GDAL reads for a coarser
+    grid and which the driver's layer does not let go of."""
+    files = list(dataset.files)
+    out = []
+    for i in range(1, dataset.count + 1):
+        band = _band(layer, dataset, i)
+        if not is_auxiliary(band["description"]):
+            band["file"] = _band_file(files, band["name"], resolution)
+            out.append(band)
+    return out
+
+
+def _band_file(files: list[str], band: str, resolution: int) -> str | None:
+    """The JPEG 2000 file of `band` (``B3``, ``B8A``) at `resolution` among a layer's files, by
+    ESA's names (``T32UPU_20230315T103629_B03_20m.jp2``; Level-1C ``..._B03.jp2``)."""
+    code = re.sub(r"^B(\d)$", r"B0\1", band.upper())
+    pattern = re.compile(rf"_{code}(_{resolution}m)?\.jp2$", re.IGNORECASE)
+    found = [f for f in files if pattern.search(f)]
+    return found[0] if len(found) == 1 else None
+
+
+def _band(layer: str, dataset: rasterio.DatasetReader, index: int) -> dict:
+    tags = dataset.tags(index)
+    description = dataset.descriptions[index - 1] or ""
+    return {
+        "layer": layer,
+        "index": index,
+        "name": tags.get("BANDNAME", description),
+        "description": description,
+        "tags": tags,
+        "dtype": dataset.dtypes[index - 1],
+        "size": (dataset.width, dataset.height),
+    }
+
+
+_GDAL_TYPES = {"uint8": "Byte", "uint16": "UInt16", "int16": "Int16", "float32": "Float32"}
+
+
+def _vrt_xml(width: int, height: int, crs: str, transform, bands: list[dict]) -> str:
+    t = transform
+    out = [
+        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">',
+        f"  <SRS>{escape(crs)}</SRS>",
+        f"  <GeoTransform>{t.c!r}, {t.a!r}, {t.b!r}, {t.f!r}, {t.d!r}, {t.e!r}</GeoTransform>",
+    ]
+    for k, band in enumerate(bands, start=1):
+        w, h = band["size"]
+        resampling = band.get("resampling")
+        source = "ComplexSource" if resampling else "SimpleSource"
+        attribute = f' resampling="{resampling}"' if resampling else ""
+        items = "".join(
+            f'<MDI key="{escape(key)}">{escape(value)}</MDI>' for key, value in band["tags"].items()
+        )
+        out += [
+            f'  <VRTRasterBand dataType="{_GDAL_TYPES.get(band["dtype"], "Float32")}" band="{k}">',
+            f"    <Description>{escape(band['description'])}</Description>",
+            f"    <Metadata>{items}</Metadata>",
+            f"    <{source}{attribute}>",
+            *_source_lines(band),
+            f'      <SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>',
+            f'      <DstRect xOff="0" yOff="0" xSize="{width}" ySize="{height}"/>',
+            f"    </{source}>",
+            "  </VRTRasterBand>",
+        ]
+    out.append("</VRTDataset>")
+    return "\n".join(out) + "\n"
+
+
+def _source_lines(band: dict) -> list[str]:
+    """Where a VRT band's values come from: its band file, read without its wavelet levels, or
+    else the driver's layer."""
+    if band.get("file"):
+        return [
+            f'      <SourceFilename relativeToVRT="0">{escape(band["file"])}</SourceFilename>',
+            '      <OpenOptions><OOI key="OVERVIEW_LEVEL">NONE</OOI></OpenOptions>',
+            "      <SourceBand>1</SourceBand>",
+        ]
+    return [
+        f'      <SourceFilename relativeToVRT="0">{escape(band["layer"])}</SourceFilename>',
+        f"      <SourceBand>{band['index']}</SourceBand>",
+    ]
+
+
+def _written(xml: str) -> Path:
+    """`xml` in the temporary folder, named by its contents (the same layer gets the same file;
+    it names the product's files, not their values); written whole, then moved into place."""
+    digest = hashlib.sha256(xml.encode("utf-8")).hexdigest()[:20]
+    folder = Path(tempfile.gettempdir()) / VRT_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}.vrt"
+    if not path.exists():
+        partial = path.with_name(f"{digest}.{os.getpid()}.part")
+        partial.write_text(xml, encoding="utf-8")
+        partial.replace(path)
+    return path

@@ -1,0 +1,136 @@
+"""A Sentinel-2 product folder (.SAFE) as ESA delivers it, made of the real sample scene: band
+files in JPEG 2000 per resolution, the product and tile metadata files GDAL's SENTINEL2 driver
+reads (the elements it needs, written here), and for Level-2A the auxiliary layers (AOT, WVP,
+SCL and the cloud and snow probabilities: synthetic noise in their ranges, since the sample
+scene has none)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+ORDER = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
+#: The bands of each resolution's folder (Level-2A; Level-1C keeps every band at its own).
+L2A_BANDS = {
+    10: ("B02", "B03", "B04", "B08"),
+    20: ("B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12"),
+    60: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12"),
+}
+TILE, SENSED = "T33UUU", "20170216T102101"
+
+
+def product_name(baseline: str, level: str = "L2A") -> str:
+    """The .SAFE folder's name for a processing baseline such as ``05.09``."""
+    return f"S2A_MSI{level}_{SENSED}_N{baseline.replace('.', '')}_R065_{TILE}_20170216T120000.SAFE"
+
+
+def scene_values(s2_scene: Path, window: Window) -> dict[str, np.ndarray]:
+    """The scene's digital numbers (reflectance x 10000) per band code, in `window`, float64."""
+    with rasterio.open(s2_scene) as src:
+        data = src.read(window=window).astype(np.float64)
+    return dict(zip(ORDER, data, strict=True))
+
+
+def write_l2a_safe(
+    folder: Path,
+    s2_scene: Path,
+    window: Window,
+    baseline: str = "05.09",
+    values: dict[str, np.ndarray] | None = None,
+) -> Path:
+    """A Level-2A product of `window` (its sides divisible by 6) of the real scene in `folder`;
+    returns the path of its ``MTD_MSIL2A.xml``. Reflectance x 10000 is `values` (default: the
+    scene's) with 1000 added from baseline 04.00, averaged to 20 and 60 m."""
+    values = values if values is not None else scene_values(s2_scene, window)
+    added = 1000.0 if baseline >= "04.00" else 0.0
+    with rasterio.open(s2_scene) as src:
+        crs, transform = src.crs, src.window_transform(window)
+    safe = folder / product_name(baseline)
+    granule = f"L2A_{TILE}_A008642_{SENSED}"
+    images: list[str] = []
+    rng = np.random.default_rng(0)
+
+    def jp2(relative: str, array: np.ndarray, resolution: int, dtype: str = "uint16") -> None:
+        path = safe / "GRANULE" / granule / f"{relative}.jp2"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        profile = {
+            "driver": "JP2OpenJPEG", "width": array.shape[1], "height": array.shape[0],
+            "count": 1, "dtype": dtype, "crs": crs, "QUALITY": 100, "REVERSIBLE": "YES",
+            "transform": rasterio.Affine(resolution, 0, transform.c, 0, -resolution, transform.f),
+        }  # fmt: skip
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(array.astype(dtype), 1)
+        if relative.startswith("IMG_DATA"):
+            images.append(f"GRANULE/{granule}/{relative}")
+
+    for resolution, codes in L2A_BANDS.items():
+        f = resolution // 10
+        h, w = window.height // f, window.width // f
+        for code in codes:
+            dn = values[code].reshape(h, f, w, f).mean(axis=(1, 3))
+            stored = np.clip(np.round(dn + added), 1, 65535)
+            jp2(f"IMG_DATA/R{resolution}m/{TILE}_{SENSED}_{code}_{resolution}m", stored, resolution)
+        jp2(f"IMG_DATA/R{resolution}m/{TILE}_{SENSED}_AOT_{resolution}m",
+            rng.integers(80, 200, (h, w)), resolution)  # fmt: skip
+        jp2(f"IMG_DATA/R{resolution}m/{TILE}_{SENSED}_WVP_{resolution}m",
+            rng.integers(900, 1600, (h, w)), resolution)  # fmt: skip
+        if resolution > 10:
+            jp2(f"IMG_DATA/R{resolution}m/{TILE}_{SENSED}_SCL_{resolution}m",
+                rng.integers(4, 7, (h, w)), resolution, "uint8")  # fmt: skip
+            for mask in ("CLDPRB", "SNWPRB"):
+                jp2(f"QI_DATA/MSK_{mask}_{resolution}m", rng.integers(0, 20, (h, w)), resolution,
+                    "uint8")  # fmt: skip
+    _write_metadata(safe, granule, images, baseline, crs.to_epsg(), transform, window)
+    return safe / "MTD_MSIL2A.xml"
+
+
+def _write_metadata(safe, granule, images, baseline, epsg, transform, window) -> None:
+    offsets = ""
+    if baseline >= "04.00":
+        items = "".join(f'<BOA_ADD_OFFSET band_id="{i}">-1000</BOA_ADD_OFFSET>' for i in range(13))
+        offsets = f"<BOA_ADD_OFFSET_VALUES_LIST>{items}</BOA_ADD_OFFSET_VALUES_LIST>"
+    files = "".join(f"<IMAGE_FILE>{image}</IMAGE_FILE>" for image in images)
+    (safe / "MTD_MSIL2A.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/'
+        'User_Product_Level-2A.xsd"><n1:General_Info><Product_Info>'
+        f"<PRODUCT_START_TIME>2017-02-16T10:21:01.026Z</PRODUCT_START_TIME>"
+        f"<PRODUCT_URI>{safe.name}</PRODUCT_URI><PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL>"
+        f"<PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE><PROCESSING_BASELINE>{baseline}</PROCESSING_BASELINE>"
+        '<Query_Options completeSingleTile="true"><PRODUCT_FORMAT>SAFE_COMPACT</PRODUCT_FORMAT>'
+        "</Query_Options><Product_Organisation><Granule_List>"
+        f'<Granule granuleIdentifier="S2A_OPER_MSI_L2A_TL_{TILE}" imageFormat="JPEG2000">{files}'
+        "</Granule></Granule_List></Product_Organisation></Product_Info>"
+        "<Product_Image_Characteristics><Special_Values><SPECIAL_VALUE_TEXT>NODATA"
+        "</SPECIAL_VALUE_TEXT><SPECIAL_VALUE_INDEX>0</SPECIAL_VALUE_INDEX></Special_Values>"
+        '<QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE unit="none">10000'
+        f"</BOA_QUANTIFICATION_VALUE></QUANTIFICATION_VALUES_LIST>{offsets}"
+        "</Product_Image_Characteristics></n1:General_Info></n1:Level-2A_User_Product>\n",
+        encoding="utf-8",
+    )
+    geocoding = "".join(
+        f'<Size resolution="{r}"><NROWS>{window.height * 10 // r}</NROWS>'
+        f"<NCOLS>{window.width * 10 // r}</NCOLS></Size>"
+        for r in (10, 20, 60)
+    ) + "".join(
+        f'<Geoposition resolution="{r}"><ULX>{transform.c:.0f}</ULX><ULY>{transform.f:.0f}</ULY>'
+        f"<XDIM>{r}</XDIM><YDIM>-{r}</YDIM></Geoposition>"
+        for r in (10, 20, 60)
+    )
+    (safe / "GRANULE" / granule / "MTD_TL.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<n1:Level-2A_Tile_ID xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/'
+        'S2_PDI_Level-2A_Tile_Metadata.xsd"><n1:General_Info><SENSING_TIME>'
+        "2017-02-16T10:21:01.026Z</SENSING_TIME></n1:General_Info><n1:Geometric_Info>"
+        f"<Tile_Geocoding><HORIZONTAL_CS_CODE>EPSG:{epsg}</HORIZONTAL_CS_CODE>{geocoding}"
+        "</Tile_Geocoding></n1:Geometric_Info></n1:Level-2A_Tile_ID>\n",
+        encoding="utf-8",
+    )
+
+
+def layer(mtd: Path, resolution: int, epsg: int = 32633) -> str:
+    """The GDAL subdataset (QGIS layer source) of one resolution of the product."""
+    return f"SENTINEL2_L2A:{mtd}:{resolution}m:EPSG_{epsg}"
