@@ -328,7 +328,8 @@ def main(argv: Iterable[str] | None = None) -> None:
         help="scene groups to score (rgb, rgbn: the multispectral scenes in true colour only, "
         "or in their visible and NIR bands only; baseline04: the Sentinel-2 ones as products "
         "of processing baseline 04.00 and later store them; s2r20m: the Sentinel-2 ones in "
-        "their 20 m bands, B8A without B08)",
+        "their 20 m bands, B8A without B08; safe: the georeferenced Sentinel-2 ones as "
+        "Level-2A products, read as QGIS opens them, their 10 m layer)",
     )
     parser.add_argument("--scene", action="append", help="only these scenes (repeatable)")
     # One leave-one-out check per run: --loo's joint grid or one value's choices, not both.

@@ -294,7 +294,8 @@ def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[
     """Every scene of the asked groups, benchmark first (``rgb``: the others in true colour;
     ``rgbn``: the others in their four visible and NIR bands; ``baseline04``: the Sentinel-2
     ones as products of processing baseline 04.00 and later store them; ``s2r20m``: the
-    Sentinel-2 ones in their 20 m bands)."""
+    Sentinel-2 ones in their 20 m bands; ``safe``: the georeferenced Sentinel-2 ones as
+    Level-2A products, read as QGIS opens them, `sentinel2_safe`)."""
     found: list[Scene] = []
     if "benchmark" in groups:
         found += benchmark_scenes()
@@ -310,4 +311,8 @@ def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[
         found += s2_20m_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
     if "baseline04" in groups:
         found += baseline04_scenes(benchmark_scenes() + extra_scenes() + dev_scenes())
+    if "safe" in groups:
+        from .sentinel2_safe import safe_scenes
+
+        found += safe_scenes(benchmark_scenes() + extra_scenes() + dev_scenes(), SCENES / "safe")
     return found

@@ -232,9 +232,9 @@ def test_extract_on_the_cluster_reads_a_sentinel2_layer_as_named(
     name, with the product's other bands, and the mask is the single process's."""
     from rasterio.windows import Window
 
-    from tests.sentinel2_safe import layer, write_l2a_safe
+    from bench.sentinel2_safe import layer, write_scene_window
 
-    name = layer(write_l2a_safe(tmp_path, s2_scene, Window(1024, 256, 384, 240)), 10)
+    name = layer(write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240)), 10)
     _same_mask_alone_and_spread(name, cluster, tmp_path)
 
 

@@ -19,6 +19,8 @@ from qgis.core import (
 )
 from rasterio.windows import Window
 
+from bench.sentinel2_safe import layer as sentinel2_layer
+from bench.sentinel2_safe import write_scene_window
 from spex.engine.raster.sensors import get_preset
 from spex.spex_qgis import settings
 from spex.spex_qgis.dock import SpexDock
@@ -32,8 +34,6 @@ from tests.rasters import (
     write_raster,
     zipped_copy,
 )
-from tests.sentinel2_safe import layer as sentinel2_layer
-from tests.sentinel2_safe import write_l2a_safe
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
 
@@ -210,7 +210,7 @@ def test_a_sentinel2_layer_as_qgis_opens_a_safe_has_its_products_bands(
     10 m layer's table lists its four bands (without the auxiliary layers that newer GDAL
     versions add), then the 20 and 60 m bands the engine reads with them, and a run on it finds
     the scene's lakes."""
-    mtd = write_l2a_safe(tmp_path, s2_scene, Window(1024, 256, 384, 240))
+    mtd = write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240))
     layer = QgsRasterLayer(sentinel2_layer(mtd, 10), "T33UUU 10m", "gdal")
     assert layer.isValid() and layer.bandCount() in (4, 6)  # GDAL 3.x adds AOT and WVP
     QgsProject.instance().addMapLayer(layer)

@@ -31,6 +31,8 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
+from bench.sentinel2_safe import layer as sentinel2_layer
+from bench.sentinel2_safe import write_scene_window
 from spex.engine.raster.sensors import get_preset
 from tests.qgis_helpers import REPO_ROOT
 from tests.rasters import (
@@ -40,8 +42,6 @@ from tests.rasters import (
     ungeoreferenced_copy,
     zipped_copy,
 )
-from tests.sentinel2_safe import layer as sentinel2_layer
-from tests.sentinel2_safe import write_l2a_safe
 
 WATER = "extract the water bodies larger than 2 ha"
 #: A 600 x 400 px part of the scene, in the raster's CRS (EPSG:32633): xmin,xmax,ymin,ymax.
@@ -444,7 +444,7 @@ def test_a_sentinel2_layer_of_a_safe_product_runs(provider, s2_scene, tmp_path) 
     INPUT: the run reads it with the product's SWIR bands and without the 1000 it adds."""
     from rasterio.windows import Window
 
-    mtd = write_l2a_safe(tmp_path, s2_scene, Window(1024, 256, 384, 240))
+    mtd = write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240))
     layer = QgsRasterLayer(sentinel2_layer(mtd, 10), "T33UUU 10m", "gdal")
     assert layer.isValid()
     QgsProject.instance().addMapLayer(layer)

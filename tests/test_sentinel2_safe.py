@@ -6,7 +6,7 @@ Before: the 10 m layer's AOT values (~100) made the scaling's 1st percentile say
 provider had removed the 1000 of baseline 05.09 (every reflectance 0.1 too high); the 20 m
 layer's AOT, ``Aerosol Optical Thickness map (at 550nm)``, was read as the green band; the 10 m
 layer had no SWIR band, the 20 m layer no visible one. The product is the real sample scene
-stored as ESA stores it (`tests.sentinel2_safe`).
+stored as ESA stores it (`bench.sentinel2_safe`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pytest
 from osgeo import gdal
 from rasterio.windows import Window
 
+from bench.sentinel2_safe import layer, scene_values, write_scene_window
 from spex.engine.raster.band_names import is_auxiliary
 from spex.engine.raster.raster_source import absolute_name, open_source, sampled_bands
-from tests.sentinel2_safe import layer, scene_values, write_l2a_safe
 from tests.test_cli import run_spex
 
 gdal.UseExceptions()
@@ -33,7 +33,7 @@ WINDOW = Window(1024, 256, 384, 240)
 @pytest.fixture(scope="module")
 def product(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The product's MTD_MSIL2A.xml (baseline 05.09: 1000 added to every value)."""
-    return write_l2a_safe(tmp_path_factory.mktemp("safe"), s2_scene, WINDOW)
+    return write_scene_window(tmp_path_factory.mktemp("safe"), s2_scene, WINDOW)
 
 
 def _coarse(values: np.ndarray, factor: int) -> np.ndarray:
@@ -105,7 +105,7 @@ def test_values_below_the_offset_keep_it_in_the_products_own_files(
     from an unknown provider that means the offset was removed; in ESA's own files it cannot."""
     dn = scene_values(s2_scene, WINDOW)
     shifted = {code: v - np.percentile(v, 2) for code, v in dn.items()}
-    mtd = write_l2a_safe(tmp_path, s2_scene, WINDOW, values=shifted)
+    mtd = write_scene_window(tmp_path, s2_scene, WINDOW, shifted)
     with open_source(layer(mtd, 10)) as src:
         assert src.scaling.offset == -0.1
         red = src.read(Window(0, 0, WINDOW.width, WINDOW.height), roles=("red",))["red"]

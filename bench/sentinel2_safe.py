@@ -1,8 +1,9 @@
-"""A Sentinel-2 product folder (.SAFE) as ESA delivers it, made of the real sample scene: band
-files in JPEG 2000 per resolution, the product and tile metadata files GDAL's SENTINEL2 driver
-reads (the elements it needs, written here), and for Level-2A the auxiliary layers (AOT, WVP,
-SCL and the cloud and snow probabilities: synthetic noise in their ranges, since the sample
-scene has none)."""
+"""A Sentinel-2 Level-2A product folder (.SAFE) as ESA delivers it, made of a real scene's
+reflectance: band files in JPEG 2000 per resolution, the product and tile metadata files GDAL's
+SENTINEL2 driver reads (the elements it needs, written here), and the auxiliary layers (AOT,
+WVP, SCL and the cloud and snow probabilities: synthetic noise in their ranges, since the
+scenes have none). The tests write the sample scene so; the ``safe`` group of ``bench/quality``
+writes the benchmark's Sentinel-2 scenes so and reads each as QGIS opens it, its 10 m layer."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from rasterio.crs import CRS
+from rasterio.transform import Affine
 from rasterio.windows import Window
 
 ORDER = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
@@ -28,26 +31,31 @@ def product_name(baseline: str, level: str = "L2A") -> str:
 
 
 def scene_values(s2_scene: Path, window: Window) -> dict[str, np.ndarray]:
-    """The scene's digital numbers (reflectance x 10000) per band code, in `window`, float64."""
+    """The sample scene's digital numbers (reflectance x 10000) per band code, in `window`."""
     with rasterio.open(s2_scene) as src:
         data = src.read(window=window).astype(np.float64)
     return dict(zip(ORDER, data, strict=True))
 
 
-def write_l2a_safe(
-    folder: Path,
-    s2_scene: Path,
-    window: Window,
-    baseline: str = "05.09",
-    values: dict[str, np.ndarray] | None = None,
+def write_scene_window(
+    folder: Path, s2_scene: Path, window: Window, values: dict[str, np.ndarray] | None = None
 ) -> Path:
-    """A Level-2A product of `window` (its sides divisible by 6) of the real scene in `folder`;
-    returns the path of its ``MTD_MSIL2A.xml``. Reflectance x 10000 is `values` (default: the
-    scene's) with 1000 added from baseline 04.00, averaged to 20 and 60 m."""
+    """`write_l2a_safe` of `window` of the sample scene (default: its own values)."""
     values = values if values is not None else scene_values(s2_scene, window)
-    added = 1000.0 if baseline >= "04.00" else 0.0
     with rasterio.open(s2_scene) as src:
         crs, transform = src.crs, src.window_transform(window)
+    return write_l2a_safe(folder, values, crs, transform)
+
+
+def write_l2a_safe(
+    folder: Path, values: dict[str, np.ndarray], crs: CRS, transform: Affine,
+    baseline: str = "05.09",
+) -> Path:  # fmt: skip
+    """A Level-2A product in `folder` of reflectance x 10000 `values` (band code -> array on the
+    10 m grid at `transform`, its sides divisible by 6; bands not given are left out), with 1000
+    added from baseline 04.00, averaged to 20 and 60 m; returns its ``MTD_MSIL2A.xml``."""
+    added = 1000.0 if baseline >= "04.00" else 0.0
+    height, width = next(iter(values.values())).shape
     safe = folder / product_name(baseline)
     granule = f"L2A_{TILE}_A008642_{SENSED}"
     images: list[str] = []
@@ -59,7 +67,7 @@ def write_l2a_safe(
         profile = {
             "driver": "JP2OpenJPEG", "width": array.shape[1], "height": array.shape[0],
             "count": 1, "dtype": dtype, "crs": crs, "QUALITY": 100, "REVERSIBLE": "YES",
-            "transform": rasterio.Affine(resolution, 0, transform.c, 0, -resolution, transform.f),
+            "transform": Affine(resolution, 0, transform.c, 0, -resolution, transform.f),
         }  # fmt: skip
         with rasterio.open(path, "w", **profile) as dst:
             dst.write(array.astype(dtype), 1)
@@ -68,8 +76,8 @@ def write_l2a_safe(
 
     for resolution, codes in L2A_BANDS.items():
         f = resolution // 10
-        h, w = window.height // f, window.width // f
-        for code in codes:
+        h, w = height // f, width // f
+        for code in (c for c in codes if c in values):
             dn = values[code].reshape(h, f, w, f).mean(axis=(1, 3))
             stored = np.clip(np.round(dn + added), 1, 65535)
             jp2(f"IMG_DATA/R{resolution}m/{TILE}_{SENSED}_{code}_{resolution}m", stored, resolution)
@@ -83,11 +91,11 @@ def write_l2a_safe(
             for mask in ("CLDPRB", "SNWPRB"):
                 jp2(f"QI_DATA/MSK_{mask}_{resolution}m", rng.integers(0, 20, (h, w)), resolution,
                     "uint8")  # fmt: skip
-    _write_metadata(safe, granule, images, baseline, crs.to_epsg(), transform, window)
+    _write_metadata(safe, granule, images, baseline, crs.to_epsg(), transform, (height, width))
     return safe / "MTD_MSIL2A.xml"
 
 
-def _write_metadata(safe, granule, images, baseline, epsg, transform, window) -> None:
+def _write_metadata(safe, granule, images, baseline, epsg, transform, shape) -> None:
     offsets = ""
     if baseline >= "04.00":
         items = "".join(f'<BOA_ADD_OFFSET band_id="{i}">-1000</BOA_ADD_OFFSET>' for i in range(13))
@@ -112,8 +120,8 @@ def _write_metadata(safe, granule, images, baseline, epsg, transform, window) ->
         encoding="utf-8",
     )
     geocoding = "".join(
-        f'<Size resolution="{r}"><NROWS>{window.height * 10 // r}</NROWS>'
-        f"<NCOLS>{window.width * 10 // r}</NCOLS></Size>"
+        f'<Size resolution="{r}"><NROWS>{shape[0] * 10 // r}</NROWS>'
+        f"<NCOLS>{shape[1] * 10 // r}</NCOLS></Size>"
         for r in (10, 20, 60)
     ) + "".join(
         f'<Geoposition resolution="{r}"><ULX>{transform.c:.0f}</ULX><ULY>{transform.f:.0f}</ULY>'
@@ -134,3 +142,53 @@ def _write_metadata(safe, granule, images, baseline, epsg, transform, window) ->
 def layer(mtd: Path, resolution: int, epsg: int = 32633) -> str:
     """The GDAL subdataset (QGIS layer source) of one resolution of the product."""
     return f"SENTINEL2_L2A:{mtd}:{resolution}m:EPSG_{epsg}"
+
+
+#: Band code of each role a benchmark scene may hold.
+CODES = {
+    "coastal": "B01", "blue": "B02", "green": "B03", "red": "B04", "rededge1": "B05",
+    "rededge2": "B06", "rededge3": "B07", "nir": "B08", "nir08": "B8A", "watervapour": "B09",
+    "swir1": "B11", "swir2": "B12",
+}  # fmt: skip
+
+
+def safe_scenes(scenes: list, folder: Path) -> list:
+    """The georeferenced Sentinel-2 reflectance `scenes` as Level-2A products of baseline 05.09
+    (written once under `folder`, the scene's grid standing for the 10 m grid, cut to a multiple
+    of 6 pixels), each read as QGIS opens the product: its 10 m layer, nothing else given."""
+    from .scenes import Scene, _s2_reflectance_scenes
+
+    out = []
+    for scene, src, _, labels in _s2_reflectance_scenes(scenes, "safe"):
+        crs = src.dataset.crs
+        height, width = src.height // 6 * 6, src.width // 6 * 6
+        if crs is None or crs.to_epsg() is None or not height:
+            continue  # a product's tile geocoding needs an EPSG code
+        here = folder / scene.name
+        mtd = here / product_name("05.09") / "MTD_MSIL2A.xml"
+        cut = here / "labels.tif"
+        if not mtd.exists() or not cut.exists():
+            window = Window(0, 0, width, height)
+            bands = src.read(window)
+            values = {
+                CODES[role]: np.nan_to_num(v.astype(np.float64) * 1e4, nan=-1000.0)
+                for role, v in bands.items()
+                if role in CODES
+            }  # nodata: 0 once stored, as in ESA's products
+            write_l2a_safe(here, values, crs, src.dataset.transform)
+            _cut_labels(labels, cut, window)
+        image = Path(layer(mtd, 10, crs.to_epsg()))
+        out.append(Scene(f"{scene.name}_safe", "safe", ((image, cut),),
+                         simulated="an L2A product (.SAFE), its 10 m layer", note=scene.note))  # fmt: skip
+    return out
+
+
+def _cut_labels(labels: Path, path: Path, window: Window) -> None:
+    with rasterio.open(labels) as src:
+        data = src.read(1, window=window)
+        profile = src.profile | {"width": window.width, "height": window.height}
+        profile["transform"] = src.window_transform(window)
+    partial = path.with_suffix(".partial.tif")
+    with rasterio.open(partial, "w", **profile) as dst:
+        dst.write(data, 1)
+    partial.replace(path)
