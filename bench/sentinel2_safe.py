@@ -16,7 +16,13 @@ from rasterio.transform import Affine
 from rasterio.windows import Window
 
 ORDER = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
-#: The bands of each resolution's folder (Level-2A; Level-1C keeps every band at its own).
+#: The bands of each resolution: Level-1C keeps each band at its own, in one folder; Level-2A has a
+#: folder per resolution, with every coarser copy of the finer bands.
+L1C_BANDS = {
+    10: ("B02", "B03", "B04", "B08"),
+    20: ("B05", "B06", "B07", "B8A", "B11", "B12"),
+    60: ("B01", "B09", "B10"),
+}
 L2A_BANDS = {
     10: ("B02", "B03", "B04", "B08"),
     20: ("B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12"),
@@ -38,26 +44,31 @@ def scene_values(s2_scene: Path, window: Window) -> dict[str, np.ndarray]:
 
 
 def write_scene_window(
-    folder: Path, s2_scene: Path, window: Window, values: dict[str, np.ndarray] | None = None
+    folder: Path,
+    s2_scene: Path,
+    window: Window,
+    values: dict[str, np.ndarray] | None = None,
+    level: str = "L2A",
 ) -> Path:
-    """`write_l2a_safe` of `window` of the sample scene (default: its own values)."""
+    """`write_safe` of `window` of the sample scene (default: its own values)."""
     values = values if values is not None else scene_values(s2_scene, window)
     with rasterio.open(s2_scene) as src:
         crs, transform = src.crs, src.window_transform(window)
-    return write_l2a_safe(folder, values, crs, transform)
+    return write_safe(folder, values, crs, transform, level=level)
 
 
-def write_l2a_safe(
+def write_safe(
     folder: Path, values: dict[str, np.ndarray], crs: CRS, transform: Affine,
-    baseline: str = "05.09",
+    baseline: str = "05.09", level: str = "L2A",
 ) -> Path:  # fmt: skip
-    """A Level-2A product in `folder` of reflectance x 10000 `values` (band code -> array on the
-    10 m grid at `transform`, its sides divisible by 6; bands not given are left out), with 1000
-    added from baseline 04.00, averaged to 20 and 60 m; returns its ``MTD_MSIL2A.xml``."""
+    """A Level-2A (or -1C) product in `folder` of reflectance x 10000 `values` (band code ->
+    array on the 10 m grid at `transform`, its sides divisible by 6; bands not given are left
+    out), with 1000 added from baseline 04.00, averaged to 20 and 60 m; returns its metadata
+    file (``MTD_MSIL2A.xml``, ``MTD_MSIL1C.xml``)."""
     added = 1000.0 if baseline >= "04.00" else 0.0
     height, width = next(iter(values.values())).shape
-    safe = folder / product_name(baseline)
-    granule = f"L2A_{TILE}_A008642_{SENSED}"
+    safe = folder / product_name(baseline, level)
+    granule = f"{level}_{TILE}_A008642_{SENSED}"
     images: list[str] = []
     rng = np.random.default_rng(0)
 
@@ -74,13 +85,17 @@ def write_l2a_safe(
         if relative.startswith("IMG_DATA"):
             images.append(f"GRANULE/{granule}/{relative}")
 
-    for resolution, codes in L2A_BANDS.items():
+    for resolution, codes in (L2A_BANDS if level == "L2A" else L1C_BANDS).items():
         f = resolution // 10
         h, w = height // f, width // f
         for code in (c for c in codes if c in values):
             dn = values[code].reshape(h, f, w, f).mean(axis=(1, 3))
             stored = np.clip(np.round(dn + added), 1, 65535)
-            jp2(f"IMG_DATA/R{resolution}m/{TILE}_{SENSED}_{code}_{resolution}m", stored, resolution)
+            name = f"R{resolution}m/{TILE}_{SENSED}_{code}_{resolution}m"
+            jp2(f"IMG_DATA/{name if level == 'L2A' else f'{TILE}_{SENSED}_{code}'}", stored,
+                resolution)  # fmt: skip
+        if level != "L2A":
+            continue  # Level-1C has no auxiliary layers
         jp2(f"IMG_DATA/R{resolution}m/{TILE}_{SENSED}_AOT_{resolution}m",
             rng.integers(80, 200, (h, w)), resolution)  # fmt: skip
         jp2(f"IMG_DATA/R{resolution}m/{TILE}_{SENSED}_WVP_{resolution}m",
@@ -92,31 +107,44 @@ def write_l2a_safe(
                 jp2(f"QI_DATA/MSK_{mask}_{resolution}m", rng.integers(0, 20, (h, w)), resolution,
                     "uint8")  # fmt: skip
     _write_metadata(safe, granule, images, baseline, crs.to_epsg(), transform, (height, width))
-    return safe / "MTD_MSIL2A.xml"
+    return safe / f"MTD_MSI{level}.xml"
 
 
 def _write_metadata(safe, granule, images, baseline, epsg, transform, shape) -> None:
-    offsets = ""
+    level = "L2A" if "_MSIL2A_" in safe.name else "L1C"
+    l2a = level == "L2A"
+    offsets, tag = "", "BOA_ADD_OFFSET" if l2a else "RADIO_ADD_OFFSET"
     if baseline >= "04.00":
-        items = "".join(f'<BOA_ADD_OFFSET band_id="{i}">-1000</BOA_ADD_OFFSET>' for i in range(13))
-        offsets = f"<BOA_ADD_OFFSET_VALUES_LIST>{items}</BOA_ADD_OFFSET_VALUES_LIST>"
+        offsets = "".join(f'<{tag} band_id="{i}">-1000</{tag}>' for i in range(13))
+        offsets = (
+            f"<BOA_ADD_OFFSET_VALUES_LIST>{offsets}</BOA_ADD_OFFSET_VALUES_LIST>"
+            if l2a
+            else f"<Radiometric_Offset_List>{offsets}</Radiometric_Offset_List>"
+        )
+    quantification = (
+        '<QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE unit="none">10000'
+        "</BOA_QUANTIFICATION_VALUE></QUANTIFICATION_VALUES_LIST>"
+        if l2a
+        else '<QUANTIFICATION_VALUE unit="none">10000</QUANTIFICATION_VALUE>'
+    )
     files = "".join(f"<IMAGE_FILE>{image}</IMAGE_FILE>" for image in images)
-    (safe / "MTD_MSIL2A.xml").write_text(
+    (safe / f"MTD_MSI{level}.xml").write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/'
-        'User_Product_Level-2A.xsd"><n1:General_Info><Product_Info>'
+        f'<n1:Level-{level[1:]}_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/'
+        f'User_Product_Level-{level[1:]}.xsd"><n1:General_Info><Product_Info>'
         f"<PRODUCT_START_TIME>2017-02-16T10:21:01.026Z</PRODUCT_START_TIME>"
-        f"<PRODUCT_URI>{safe.name}</PRODUCT_URI><PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL>"
-        f"<PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE><PROCESSING_BASELINE>{baseline}</PROCESSING_BASELINE>"
+        f"<PRODUCT_URI>{safe.name}</PRODUCT_URI>"
+        f"<PROCESSING_LEVEL>Level-{level[1:]}</PROCESSING_LEVEL>"
+        f"<PRODUCT_TYPE>S2MSI{level[1:]}</PRODUCT_TYPE>"
+        f"<PROCESSING_BASELINE>{baseline}</PROCESSING_BASELINE>"
         '<Query_Options completeSingleTile="true"><PRODUCT_FORMAT>SAFE_COMPACT</PRODUCT_FORMAT>'
         "</Query_Options><Product_Organisation><Granule_List>"
-        f'<Granule granuleIdentifier="S2A_OPER_MSI_L2A_TL_{TILE}" imageFormat="JPEG2000">{files}'
-        "</Granule></Granule_List></Product_Organisation></Product_Info>"
+        f'<Granule granuleIdentifier="S2A_OPER_MSI_{level}_TL_{TILE}" imageFormat="JPEG2000">'
+        f"{files}</Granule></Granule_List></Product_Organisation></Product_Info>"
         "<Product_Image_Characteristics><Special_Values><SPECIAL_VALUE_TEXT>NODATA"
         "</SPECIAL_VALUE_TEXT><SPECIAL_VALUE_INDEX>0</SPECIAL_VALUE_INDEX></Special_Values>"
-        '<QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE unit="none">10000'
-        f"</BOA_QUANTIFICATION_VALUE></QUANTIFICATION_VALUES_LIST>{offsets}"
-        "</Product_Image_Characteristics></n1:General_Info></n1:Level-2A_User_Product>\n",
+        f"{quantification}{offsets}</Product_Image_Characteristics></n1:General_Info>"
+        f"</n1:Level-{level[1:]}_User_Product>\n",
         encoding="utf-8",
     )
     geocoding = "".join(
@@ -130,18 +158,19 @@ def _write_metadata(safe, granule, images, baseline, epsg, transform, shape) -> 
     )
     (safe / "GRANULE" / granule / "MTD_TL.xml").write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<n1:Level-2A_Tile_ID xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/'
-        'S2_PDI_Level-2A_Tile_Metadata.xsd"><n1:General_Info><SENSING_TIME>'
+        f'<n1:Level-{level[1:]}_Tile_ID xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/'
+        f'S2_PDI_Level-{level[1:]}_Tile_Metadata.xsd"><n1:General_Info><SENSING_TIME>'
         "2017-02-16T10:21:01.026Z</SENSING_TIME></n1:General_Info><n1:Geometric_Info>"
         f"<Tile_Geocoding><HORIZONTAL_CS_CODE>EPSG:{epsg}</HORIZONTAL_CS_CODE>{geocoding}"
-        "</Tile_Geocoding></n1:Geometric_Info></n1:Level-2A_Tile_ID>\n",
+        f"</Tile_Geocoding></n1:Geometric_Info></n1:Level-{level[1:]}_Tile_ID>\n",
         encoding="utf-8",
     )
 
 
 def layer(mtd: Path, resolution: int, epsg: int = 32633) -> str:
     """The GDAL subdataset (QGIS layer source) of one resolution of the product."""
-    return f"SENTINEL2_L2A:{mtd}:{resolution}m:EPSG_{epsg}"
+    level = "L1C" if mtd.name == "MTD_MSIL1C.xml" else "L2A"
+    return f"SENTINEL2_{level}:{mtd}:{resolution}m:EPSG_{epsg}"
 
 
 #: Band code of each role a benchmark scene may hold.
@@ -175,7 +204,7 @@ def safe_scenes(scenes: list, folder: Path) -> list:
                 for role, v in bands.items()
                 if role in CODES
             }  # nodata: 0 once stored, as in ESA's products
-            write_l2a_safe(here, values, crs, src.dataset.transform)
+            write_safe(here, values, crs, src.dataset.transform)
             _cut_labels(labels, cut, window)
         image = Path(layer(mtd, 10, crs.to_epsg()))
         out.append(Scene(f"{scene.name}_safe", "safe", ((image, cut),),

@@ -12,10 +12,12 @@ stored as ESA stores it (`bench.sentinel2_safe`).
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 from osgeo import gdal
 from rasterio.windows import Window
 
@@ -135,6 +137,40 @@ def test_spex_extract_runs_on_the_layer_as_qgis_names_it(product: Path, tmp_path
     manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert manifest["input"]["path"] == layer(product, 10)  # what the analyst opened
     assert "(its own files)" in manifest["scaling"]["note"]
+
+
+def test_a_level1c_layer_reads_every_band_of_its_product(s2_scene: Path, tmp_path: Path) -> None:
+    """The sample scene is a Level-1C product: as ESA stores one now (one folder, each band at
+    its own resolution, RADIO_ADD_OFFSET -1000), its 10 m layer reads all 13 bands, the cirrus
+    band too, each coarser one repeated over its pixels of the 10 m grid."""
+    dn = scene_values(s2_scene, WINDOW)
+    mtd = write_scene_window(tmp_path, s2_scene, WINDOW, level="L1C")
+    with open_source(layer(mtd, 10)) as src:
+        assert src.mapping.sensor == "sentinel2_l1c" and len(src.roles) == 13
+        assert (src.scaling.scale, src.scaling.offset) == (1e-4, -0.1)
+        got = src.read(Window(0, 0, WINDOW.width, WINDOW.height), roles=("blue", "cirrus"))
+    np.testing.assert_allclose(got["blue"], dn["B02"] / 1e4, atol=1e-6)
+    np.testing.assert_allclose(got["cirrus"], np.round(_coarse(dn["B10"], 6)) / 1e4, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")  # the zip's top
+def test_a_zipped_product_as_downloaded_reads_alike(product: Path, tmp_path: Path) -> None:
+    """The product as the Copernicus browser delivers it, a zip of its .SAFE folder, which QGIS
+    opens without unpacking: the layer's name holds a /vsizip/ path."""
+    safe = product.parent
+    archive = tmp_path / f"{safe.stem}.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted(safe.rglob("*")):
+            if path.is_file():
+                z.write(path, path.relative_to(safe.parent))
+    with rasterio.open(f"/vsizip/{archive}/{safe.name}/MTD_MSIL2A.xml") as top:
+        name = next(n for n in top.subdatasets if ":10m:" in n)  # as QGIS lists the layers
+    with open_source(name) as zipped, open_source(layer(product, 10)) as unpacked:
+        assert zipped.mapping.roles == unpacked.mapping.roles and "swir1" in zipped.roles
+        assert zipped.scaling == unpacked.scaling
+        whole = Window(0, 0, zipped.width, zipped.height)
+        for role, values in zipped.read(whole).items():
+            np.testing.assert_array_equal(values, unpacked.read(whole, roles=(role,))[role])
 
 
 def test_another_process_reopens_a_gdal_dataset_name_as_it_is() -> None:
