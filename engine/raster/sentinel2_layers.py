@@ -19,6 +19,7 @@ import hashlib
 import os
 import re
 import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -33,6 +34,21 @@ LAYER = re.compile(r"^(SENTINEL2_L1C|SENTINEL2_L2A):(.+):(10|20|60)m:(EPSG_\d+)$
 RESOLUTIONS = (10, 20, 60)
 #: Where the VRTs are written.
 VRT_FOLDER = "spex-sentinel2-layers"
+
+
+@dataclass(frozen=True)
+class LayerBand:
+    """One band of a driver's layer, as the VRT takes it."""
+
+    layer: str  # the layer's GDAL name
+    index: int  # 1-based, in the layer
+    name: str  # BANDNAME (``B3``, ``B8A``)
+    description: str
+    tags: dict[str, str]
+    dtype: str
+    size: tuple[int, int]  # the layer's (width, height)
+    file: str | None = None  # its own JPEG 2000 file, where ESA's name finds it
+    resampling: str | None = None  # onto the VRT's grid, when that is another resolution
 
 
 def with_product_bands(name: str) -> Path | None:
@@ -51,7 +67,7 @@ def with_product_bands(name: str) -> Path | None:
         bands = _reflectance_bands(name, own, int(resolution))
         width, height = own.width, own.height
         crs, transform = own.crs.to_wkt(), own.transform
-    present = {b["name"] for b in bands}
+    present = {b.name for b in bands}
     for other in RESOLUTIONS:
         if other == int(resolution):
             continue
@@ -61,17 +77,21 @@ def with_product_bands(name: str) -> Path | None:
             continue  # a product without that resolution
         with dataset:
             for band in _reflectance_bands(layers[other], dataset, other):
-                if band["name"] not in present:
-                    present.add(band["name"])
-                    band["resampling"] = "nearest" if other > int(resolution) else "average"
-                    band["description"] += f" (from the {other} m layer)"
-                    bands.append(band)
-    if not any("resampling" in band for band in bands):
+                if band.name not in present:
+                    present.add(band.name)
+                    bands.append(replace(
+                        band,
+                        resampling="nearest" if other > int(resolution) else "average",
+                        description=f"{band.description} (from the {other} m layer)",
+                    ))  # fmt: skip
+    if not any(band.resampling for band in bands):
         return None
     return _written(_vrt_xml(width, height, crs, transform, bands))
 
 
-def _reflectance_bands(layer: str, dataset: rasterio.DatasetReader, resolution: int) -> list:
+def _reflectance_bands(
+    layer: str, dataset: rasterio.DatasetReader, resolution: int
+) -> list[LayerBand]:
     """The reflectance bands of a layer, each read from its own band file where ESA's name finds
     it: the VRT is then read alike by every GDAL version (which give a layer different auxiliary
     layers: AOT and WVP at 10 m since 3.x), and averages to a coarser grid are of the
@@ -80,10 +100,13 @@ def _reflectance_bands(layer: str, dataset: rasterio.DatasetReader, resolution: 
     files = list(dataset.files)
     out = []
     for i in range(1, dataset.count + 1):
-        band = _band(layer, dataset, i)
-        if not is_auxiliary(band["description"]):
-            band["file"] = _band_file(files, band["name"], resolution)
-            out.append(band)
+        tags = dataset.tags(i)
+        description = dataset.descriptions[i - 1] or ""
+        if is_auxiliary(description):
+            continue
+        name = tags.get("BANDNAME", description)
+        out.append(LayerBand(layer, i, name, description, tags, dataset.dtypes[i - 1],
+                             (dataset.width, dataset.height), _band_file(files, name, resolution)))  # fmt: skip
     return out
 
 
@@ -96,24 +119,10 @@ def _band_file(files: list[str], band: str, resolution: int) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def _band(layer: str, dataset: rasterio.DatasetReader, index: int) -> dict:
-    tags = dataset.tags(index)
-    description = dataset.descriptions[index - 1] or ""
-    return {
-        "layer": layer,
-        "index": index,
-        "name": tags.get("BANDNAME", description),
-        "description": description,
-        "tags": tags,
-        "dtype": dataset.dtypes[index - 1],
-        "size": (dataset.width, dataset.height),
-    }
-
-
 _GDAL_TYPES = {"uint8": "Byte", "uint16": "UInt16", "int16": "Int16", "float32": "Float32"}
 
 
-def _vrt_xml(width: int, height: int, crs: str, transform, bands: list[dict]) -> str:
+def _vrt_xml(width: int, height: int, crs: str, transform, bands: list[LayerBand]) -> str:
     t = transform
     out = [
         f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">',
@@ -121,16 +130,15 @@ def _vrt_xml(width: int, height: int, crs: str, transform, bands: list[dict]) ->
         f"  <GeoTransform>{t.c!r}, {t.a!r}, {t.b!r}, {t.f!r}, {t.d!r}, {t.e!r}</GeoTransform>",
     ]
     for k, band in enumerate(bands, start=1):
-        w, h = band["size"]
-        resampling = band.get("resampling")
-        source = "ComplexSource" if resampling else "SimpleSource"
-        attribute = f' resampling="{resampling}"' if resampling else ""
+        w, h = band.size
+        source = "ComplexSource" if band.resampling else "SimpleSource"
+        attribute = f' resampling="{band.resampling}"' if band.resampling else ""
         items = "".join(
-            f'<MDI key="{escape(key)}">{escape(value)}</MDI>' for key, value in band["tags"].items()
+            f'<MDI key="{escape(key)}">{escape(value)}</MDI>' for key, value in band.tags.items()
         )
         out += [
-            f'  <VRTRasterBand dataType="{_GDAL_TYPES.get(band["dtype"], "Float32")}" band="{k}">',
-            f"    <Description>{escape(band['description'])}</Description>",
+            f'  <VRTRasterBand dataType="{_GDAL_TYPES.get(band.dtype, "Float32")}" band="{k}">',
+            f"    <Description>{escape(band.description)}</Description>",
             f"    <Metadata>{items}</Metadata>",
             f"    <{source}{attribute}>",
             *_source_lines(band),
@@ -143,18 +151,18 @@ def _vrt_xml(width: int, height: int, crs: str, transform, bands: list[dict]) ->
     return "\n".join(out) + "\n"
 
 
-def _source_lines(band: dict) -> list[str]:
+def _source_lines(band: LayerBand) -> list[str]:
     """Where a VRT band's values come from: its band file, read without its wavelet levels, or
     else the driver's layer."""
-    if band.get("file"):
+    if band.file:
         return [
-            f'      <SourceFilename relativeToVRT="0">{escape(band["file"])}</SourceFilename>',
+            f'      <SourceFilename relativeToVRT="0">{escape(band.file)}</SourceFilename>',
             '      <OpenOptions><OOI key="OVERVIEW_LEVEL">NONE</OOI></OpenOptions>',
             "      <SourceBand>1</SourceBand>",
         ]
     return [
-        f'      <SourceFilename relativeToVRT="0">{escape(band["layer"])}</SourceFilename>',
-        f"      <SourceBand>{band['index']}</SourceBand>",
+        f'      <SourceFilename relativeToVRT="0">{escape(band.layer)}</SourceFilename>',
+        f"      <SourceBand>{band.index}</SourceBand>",
     ]
 
 
