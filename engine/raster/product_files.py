@@ -10,7 +10,7 @@ raster or, for a link, beside the file it points to.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TypeVar
 
 Product = TypeVar("Product")
@@ -31,3 +31,8 @@ def folders_beside(path: str | Path) -> list[Path]:
     """The folders a file delivered with the raster at `path` may lie in: its own and, for a
     link, its target's (once each)."""
     return list(dict.fromkeys((Path(path).absolute().parent, Path(path).resolve().parent)))
+
+
+def safe_folder(path: PurePath) -> str | None:
+    """The Sentinel-2 product folder (``S2B_MSIL2A_...SAFE``) that `path` lies in, or None."""
+    return next((part for part in reversed(path.parts) if part.upper().endswith(".SAFE")), None)

@@ -235,13 +235,19 @@ def band_descriptions(dataset: rasterio.DatasetReader) -> list[str | None]:
     return completed_descriptions(list(dataset.descriptions), tags, dataset.name)
 
 
-def sampled_bands(dataset: rasterio.DatasetReader, mapping: BandMapping) -> list[int]:
+def sampled_bands(
+    dataset: rasterio.DatasetReader,
+    mapping: BandMapping,
+    descriptions: Sequence[str | None] | None = None,
+) -> list[int]:
     """1-based indexes of the bands the global sample holds: every band but a product's
     auxiliary layers (`band_names.is_auxiliary`: the scaling is judged on the reflectance
-    bands, with or without a role), or only those with a role beyond `MAX_SAMPLED_BANDS` bands."""
+    bands, with or without a role), or only those with a role beyond `MAX_SAMPLED_BANDS` bands.
+    `descriptions`: the dataset's `band_descriptions`, where the caller has them."""
     if dataset.count > MAX_SAMPLED_BANDS:
         return with_role_bands(mapping)
-    descriptions = band_descriptions(dataset)
+    if descriptions is None:
+        descriptions = band_descriptions(dataset)
     return [
         i + 1
         for i, (role, desc) in enumerate(zip(mapping.roles, descriptions, strict=True))
@@ -346,7 +352,8 @@ def open_source(
             copy = DecodedCopy(
                 decoded_dir, with_role, sample_chunk_shape(dataset), (dataset.height, dataset.width)
             )
-        raw_sample = read_decimated(dataset, sampled_bands(dataset, mapping), SAMPLE_PIXELS, copy)
+        sampled = sampled_bands(dataset, mapping, descriptions)
+        raw_sample = read_decimated(dataset, sampled, SAMPLE_PIXELS, copy)
         stats = raw_percentiles(dataset, raw_sample[0])
         if math.isnan(stats["max"]):
             raise InputError(

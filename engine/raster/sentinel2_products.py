@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from .product_files import name_texts, only_one
+from .product_files import name_texts, only_one, safe_folder
 from .reflectance import (
     PRESET_MIN_P99,
     SENTINEL2_ADDED_DN,
@@ -90,7 +90,7 @@ def as_delivered(path: str | Path) -> bool:
 
 
 def _band_file_in_safe(path: PurePath) -> bool:
-    return path.suffix.lower() == ".jp2" and any(p.upper().endswith(".SAFE") for p in path.parts)
+    return path.suffix.lower() == ".jp2" and safe_folder(path) is not None
 
 
 def product_reading(

@@ -12,6 +12,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
+from .product_files import safe_folder
+
 #: The largest VRT read (a stack of a few bands is a few kB; a mosaic of thousands of tiles is
 #: not a stack and is skipped).
 VRT_MAX_BYTES = 2_000_000
@@ -83,7 +85,7 @@ def _band_name(source: PurePath) -> str:
     if quoted and '"' in head:
         file = PurePath(head.split('"', 1)[1])
         return f"{file.stem} {tail.rsplit(':', 1)[-1]}"
-    safe = next((part for part in reversed(source.parts) if part.upper().endswith(".SAFE")), None)
+    safe = safe_folder(source)
     return f"{source.stem} ({safe})" if safe else source.stem
 
 
