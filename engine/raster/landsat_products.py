@@ -11,8 +11,11 @@ band pushed below zero.
 Level-1 OLI values become top-of-atmosphere reflectance with the product's MTL file
 (``REFLECTANCE_MULT_BAND_n``, ``REFLECTANCE_ADD_BAND_n``, divided by the sine of
 ``SUN_ELEVATION``); without it, ``DN x 0.00002 - 0.1`` (USGS's factors for every OLI band of
-both collections) is that reflectance times the sine: band ratios, hence every normalised
-index, are exact, absolute values are not (uncalibrated). TM/ETM+ Level-1 gains differ per
+both collections) is that reflectance times the sine, and the sine comes from the sun elevation
+the identifier's date and WRS-2 row give (``landsat_sun``, within 0.3 deg of USGS's); only
+where that sun is below ``MIN_COMPUTED_ELEVATION`` (or the name's date is none) do the values
+stay reflectance times the sine: band ratios, hence every normalised index, exact, absolute
+values not (uncalibrated). TM/ETM+ Level-1 gains differ per
 band and scene: with the product's MTL file each band takes its own (its reflectance factors, or
 an older file's radiance with the sun's irradiance), without it they stay digital numbers, as
 MSS does. Collection 1 products that ESPA derived from a
@@ -26,9 +29,10 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+from .landsat_sun import sun_elevation
 from .product_files import folders_beside, name_texts, only_one
 from .reflectance import (
     REFLECTANCE_HIGH,
@@ -47,7 +51,9 @@ PRODUCT_ID = re.compile(
 )
 #: The scene identifiers of the products before Collection 1 (``LC80020532016141LGN00``:
 #: sensor, satellite, path, row, year, day, station, version), all Level-1.
-SCENE_ID = re.compile(r"(?<![A-Z0-9])L([COTEM])([1-9])\d{6}\d{4}\d{3}[A-Z]{3}\d{2}(?![A-Z0-9])")
+SCENE_ID = re.compile(
+    r"(?<![A-Z0-9])L([COTEM])([1-9])(\d{6})(\d{4})(\d{3})[A-Z]{3}\d{2}(?![A-Z0-9])"
+)
 #: What ESPA's Collection 1 surface and top-of-atmosphere reflectance files add to the name.
 DERIVED_SUFFIX = re.compile(r"_(SR|TOA|BT)(_|BAND)")
 
@@ -65,6 +71,9 @@ L1_MIN_MEDIAN = 0.0
 OLI_BANDS = range(1, 10)
 #: The VRT bands whose source folders are searched for the MTL file (a Landsat product has 11).
 VRT_BANDS_SEARCHED = 16
+#: The lowest computed sun elevation (deg) a scaling divides by: the computation's 0.3 deg
+#: error is 3 % of the sine at 5 deg and grows fast below it.
+MIN_COMPUTED_ELEVATION = 5.0
 #: The largest MTL file read (a real one is about 15 kB).
 MTL_MAX_BYTES = 1_000_000
 
@@ -78,6 +87,8 @@ class LandsatProduct:
     satellite: int
     level: str  # L1TP, L1GT, L1GS, L2SP, L2SR; L1 before Collection 1
     collection: int  # 0 before Collection 1
+    row: int  # WRS row (WRS-2 for Landsat 4-9)
+    acquired: date | None  # None where the name's date is no calendar date
 
     @property
     def is_oli(self) -> bool:
@@ -122,18 +133,31 @@ def find_product(
         upper = text.upper()
         named = [
             *(
-                (m, m.group(1), m.group(2), m.group(3), int(m.group(7)))
+                (m, m.group(1), m.group(2), m.group(3), int(m.group(7)), m.group(4)[3:],
+                 _date(m.group(5), "%Y%m%d"))
                 for m in PRODUCT_ID.finditer(upper)
             ),
-            *((m, m.group(1), m.group(2), "L1", 0) for m in SCENE_ID.finditer(upper)),
-        ]
-        for match, sensor, satellite, level, collection in named:
+            *(
+                (m, m.group(1), m.group(2), "L1", 0, m.group(3)[3:],
+                 _date(m.group(4) + m.group(5), "%Y%j"))
+                for m in SCENE_ID.finditer(upper)
+            ),
+        ]  # fmt: skip
+        for match, sensor, satellite, level, collection, row, acquired in named:
             if level.startswith("L1") and DERIVED_SUFFIX.search(upper, match.end()):
                 return None
             found[match.group(0)] = LandsatProduct(
-                match.group(0), sensor, int(satellite), level, collection
+                match.group(0), sensor, int(satellite), level, collection, int(row), acquired
             )
     return only_one(found)
+
+
+def _date(text: str, form: str) -> date | None:
+    """The date `text` gives in `form`, or None where it is none (a name only shaped like one)."""
+    try:
+        return datetime.strptime(text, form).date()
+    except ValueError:
+        return None
 
 
 def read_mtl(path: Path) -> dict[str, str]:
@@ -309,27 +333,7 @@ def product_reading(
     if product.is_level1 and product.preset == "landsat_tm_etm":
         return _tm_etm_level1(product, path, percentiles, roles)
     if product.is_level1 and product.is_oli:
-        mult, add, calibrated, how = OLI_L1_MULT, OLI_L1_ADD, False, ""
-        mtl = find_mtl(path, product)
-        from_mtl = _oli_level1_from_mtl(mtl) if mtl else None
-        if from_mtl:
-            mult, add, elevation = from_mtl
-            sine = math.sin(math.radians(elevation))
-            how = (f"{mtl.name}: top-of-atmosphere reflectance = ({linear(mult, add, 'DN')}) / "
-                   f"sin(sun elevation {elevation:g} deg)")  # fmt: skip
-        if not _fits_level1(percentiles, mult, add):
-            return ProductReading(None, _misfit(name, "Level-1 digital numbers", percentiles))
-        if from_mtl:
-            mult, add, calibrated = mult / sine, add / sine, True
-        note = f"Landsat {product.satellite} OLI Level-1 product {name} (named by the file): " + (
-            how
-            or f"reflectance = {linear(mult, add, 'DN')}, top-of-atmosphere reflectance times the "
-            "sine of the sun's elevation: band ratios and indices are exact, absolute values are "
-            "not (thresholds adapt to the scene); put the product's MTL file "
-            f"({name}_MTL.txt) beside the raster to calibrate"
-        )
-        source = f"product {name}" + (", MTL" if from_mtl else "")
-        return ProductReading(Scaling(mult, add, calibrated, source, note))
+        return _oli_level1(product, path, percentiles)
     if product.level.startswith("L2") and product.collection == 2:
         low = float(percentiles["p1"]) * C2_L2_MULT + C2_L2_ADD
         high = float(percentiles["p99"]) * C2_L2_MULT + C2_L2_ADD
@@ -341,6 +345,51 @@ def product_reading(
         )
         return ProductReading(Scaling(C2_L2_MULT, C2_L2_ADD, True, f"product {name}", note))
     return None
+
+
+def _oli_level1(
+    product: LandsatProduct, path: str | Path, percentiles: Mapping[str, float]
+) -> ProductReading:
+    """OLI Level-1 digital numbers: top-of-atmosphere reflectance, divided by the sine of the
+    sun's elevation that the product's MTL file gives, else the one its identifier gives."""
+    name = product.identifier
+    mtl = find_mtl(path, product)
+    from_mtl = _oli_level1_from_mtl(mtl) if mtl else None
+    if from_mtl:
+        (mult, add, elevation), origin = from_mtl, f"from {mtl.name}"
+    else:
+        mult, add, elevation = OLI_L1_MULT, OLI_L1_ADD, _computed_elevation(product)
+        origin = (
+            "computed from the identifier's date and WRS-2 row; the product's MTL file "
+            f"({name}_MTL.txt) beside the raster gives USGS's own"
+        )
+    if not _fits_level1(percentiles, mult, add):
+        return ProductReading(None, _misfit(name, "Level-1 digital numbers", percentiles))
+    note = f"Landsat {product.satellite} OLI Level-1 product {name} (named by the file): "
+    if elevation is None:
+        note += (
+            f"reflectance = {linear(mult, add, 'DN')}, top-of-atmosphere reflectance times the "
+            "sine of the sun's elevation: band ratios and indices are exact, absolute values "
+            "are not (thresholds adapt to the scene); put the product's MTL file "
+            f"({name}_MTL.txt) beside the raster to calibrate"
+        )
+        return ProductReading(Scaling(mult, add, False, f"product {name}", note))
+    sine = math.sin(math.radians(elevation))
+    note += (
+        f"top-of-atmosphere reflectance = ({linear(mult, add, 'DN')}) / "
+        f"sin(sun elevation {elevation:.4g} deg, {origin})"
+    )
+    source = f"product {name}, " + ("MTL" if from_mtl else "sun elevation computed")
+    return ProductReading(Scaling(mult / sine, add / sine, True, source, note))
+
+
+def _computed_elevation(product: LandsatProduct) -> float | None:
+    """The sun's elevation over the product's scene centre computed from its identifier
+    (`landsat_sun`), or None without a date or with the sun below ``MIN_COMPUTED_ELEVATION``."""
+    if product.acquired is None:
+        return None
+    elevation = sun_elevation(product.row, product.acquired)
+    return elevation if elevation >= MIN_COMPUTED_ELEVATION else None
 
 
 def _fits_level1(percentiles: Mapping[str, float], mult: float, add: float) -> bool:
