@@ -62,7 +62,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
 
 def _features(path: Path) -> list[tuple]:
     """Every feature's attributes and geometry, in order."""
-    source = ogr.Open(str(path))
+    try:
+        source = ogr.Open(str(path))
+    except RuntimeError as exc:
+        # Seen once in stop 38 ("attempt to write a readonly database", SQLite's answer to a
+        # journal it would have to roll back) and not reproduced since: say what lay beside it.
+        beside = sorted(f"{p.name} ({p.stat().st_size} B)" for p in path.parent.iterdir())
+        raise AssertionError(f"{path} does not open: {exc}; its folder holds {beside}") from exc
     layer = source.GetLayer(0)
     return [(f.items(), f.GetGeometryRef().ExportToWkt()) for f in layer]
 

@@ -291,11 +291,19 @@ def test_builtup_is_tile_exact_through_the_pipeline(s2_scene: Path, tmp_path: Pa
     a = extract(ExtractionRequest(s2_scene, prompt, tmp_path / "a", tile_size=512))
     b = extract(ExtractionRequest(s2_scene, prompt, tmp_path / "b", tile_size=192))
     assert a.manifest["backend"]["details"]["builtup_bare_separated"] is False
-    # Asked for both, the land goes to built-up only: bare soil is rightly "not mapped".
+    assert a.manifest["backend"]["undivided"] == {"builtup": "bare", "bare": "builtup"}
+    # Asked for both, the land goes to built-up only: bare soil is rightly "not mapped", and
+    # its summary line says where its pixels are instead of "0 regions".
     assert (
         "no confident bare pixels in this scene: bare is not mapped"
         in a.explanation_path.read_text(encoding="utf-8")
     )
+    lines = {line.split(":")[0]: line for line in a.summary.splitlines()[1:]}
+    assert lines["bare soil"] == (
+        "bare soil: not told apart from built-up in this scene, returned within built-up "
+        "(see the caveats)"
+    )
+    assert lines["built-up"].endswith(", bare soil included: not told apart in this scene")
     with rasterio.open(a.mask_path) as ma, rasterio.open(b.mask_path) as mb:
         first = ma.read(1)
         assert np.array_equal(first, mb.read(1))

@@ -405,6 +405,9 @@ def test_inseparable_land_answers_for_builtup_and_bare_and_says_so(s2_land):
     # result for bare soil, and the same pixels whichever of the two is asked for.
     report = backends["bare soil"].report()
     assert report.details["builtup_bare_separated"] is False
+    # Each report names the cover its target's result holds too (the summary lines say it).
+    assert report.undivided == {"bare": "builtup"}
+    assert backends["built-up areas"].report().undivided == {"builtup": "bare"}
     # One note says why, what the land is returned as and what that costs, not two.
     told = [n for n in report.notes if "could not be told apart" in n]
     assert len(told) == 1 and "D = " in told[0] and "half its confidence" in told[0]

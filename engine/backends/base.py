@@ -38,6 +38,9 @@ class BackendReport:
     notes: list[str] = field(default_factory=list)
     device: str = "cpu"
     explanation: str = ""
+    #: Asked targets the scene could not tell from another cover, with that cover: their
+    #: result holds it too (spectral: built-up and bare soil, where the land is one class).
+    undivided: dict[str, str] = field(default_factory=dict)
 
 
 class Backend(ABC):

@@ -33,22 +33,34 @@ def _area(facts: RunFacts, value: float) -> str:
 
 
 def summary_lines(facts: RunFacts) -> list[str]:
-    """One line per target: regions, area and share of the valid area."""
+    """One line per target: regions, area and share of the valid area; or why the target has
+    no result of its own (bands it needs, a cover the scene could not tell it from)."""
     lines = []
     valid = facts.valid_area
     missing = facts.undetectable
+    undivided = (facts.report or facts.backend.report()).undivided
     for target, (count, area) in facts.target_totals().items():
+        title = TARGETS[target].title
         if target in missing:  # 0 regions, but not because the scene has none
             lines.append(
-                f"{TARGETS[target].title}: cannot be found with these bands "
-                f"(needs {missing[target]}), not mapped"
+                f"{title}: cannot be found with these bands (needs {missing[target]}), not mapped"
+            )
+            continue
+        partner = undivided.get(target)
+        if partner in facts.plan.targets and count == 0:  # its pixels are the partner's result
+            lines.append(
+                f"{title}: not told apart from {TARGETS[partner].title} in this scene, "
+                f"returned within {TARGETS[partner].title} (see the caveats)"
             )
             continue
         share = 100.0 * area / valid if valid else 0.0
-        lines.append(
-            f"{TARGETS[target].title}: {count} region{'' if count == 1 else 's'}, "
+        line = (
+            f"{title}: {count} region{'' if count == 1 else 's'}, "
             f"{_area(facts, area)} ({share:.1f}% of the valid area)"
         )
+        if partner is not None:
+            line += f", {TARGETS[partner].title} included: not told apart in this scene"
+        lines.append(line)
     return lines
 
 

@@ -37,6 +37,7 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
             "thresholds": report.thresholds,
             "details": report.details,
             "notes": report.notes,
+            "undivided": report.undivided,
         },
         "input": {
             "path": absolute_name(source.name),

@@ -57,6 +57,7 @@ class SpectralBackend(Backend):
         self._vetoed_share = 0.0
         self._land_undivided = False
         self._asked_land = False
+        self._asked: tuple[str, ...] = ()
         self._bare_from_land = False
         self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
         self._veto: WaterVeto | None = None
@@ -96,6 +97,7 @@ class SpectralBackend(Backend):
         classes = self.model.classes
         self._land_undivided = "builtup" in classes and "bare" not in classes
         self._asked_land = bool({"builtup", "bare"} & set(plan.targets))
+        self._asked = tuple(plan.targets)
         self._bare_from_land = _land_answers_for_bare(classes, plan.targets)
         self._halved = np.zeros(len(classes), dtype=bool)
         if self._land_undivided:
@@ -164,6 +166,12 @@ class SpectralBackend(Backend):
         )[: len(self._evidence)]
         return TilePrediction(classes, confidence, evidence.astype(np.float32, copy=False))
 
+    def _undivided_targets(self) -> dict[str, str]:
+        """The asked land targets, each with the cover it was not told apart from."""
+        if not self._land_undivided:
+            return {}
+        return {t: p for t in self._asked if (p := _land_partner(t)) is not None}
+
     def report(self) -> BackendReport:
         """Thresholds, seed counts and notes of the fitted scene model."""
         assert self.model is not None
@@ -205,7 +213,13 @@ class SpectralBackend(Backend):
             details=summary,
             notes=notes,
             device="cpu",
+            undivided=self._undivided_targets(),
         )
+
+
+def _land_partner(target: str) -> str | None:
+    """The other cover of the non-vegetated land, for built-up and bare soil."""
+    return {"builtup": "bare", "bare": "builtup"}.get(target)
 
 
 def _land_answers_for_bare(classes: Sequence[str], targets: Sequence[str]) -> bool:
