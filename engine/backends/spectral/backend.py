@@ -56,7 +56,6 @@ class SpectralBackend(Backend):
         self._shares: dict[str, float] = {}
         self._vetoed_share = 0.0
         self._land_undivided = False
-        self._asked_land = False
         self._asked: tuple[str, ...] = ()
         self._bare_from_land = False
         self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
@@ -96,7 +95,6 @@ class SpectralBackend(Backend):
         self._veto = water_veto(self.model, self.params)
         classes = self.model.classes
         self._land_undivided = "builtup" in classes and "bare" not in classes
-        self._asked_land = bool({"builtup", "bare"} & set(plan.targets))
         self._asked = tuple(plan.targets)
         self._bare_from_land = _land_answers_for_bare(classes, plan.targets)
         self._halved = np.zeros(len(classes), dtype=bool)
@@ -191,7 +189,7 @@ class SpectralBackend(Backend):
             summary["water_veto"] = veto
             summary["water_veto_share"] = self._vetoed_share
             notes.append(veto)
-        if self._land_undivided and self._asked_land:
+        if self._undivided_targets():
             notes = _with_halved_land_note(notes)
         margins = [self.model.classes[k] for k in self._margin_classes()]
         if margins:
