@@ -38,7 +38,7 @@ def summary_lines(facts: RunFacts) -> list[str]:
     lines = []
     valid = facts.valid_area
     missing = facts.undetectable
-    undivided = (facts.report or facts.backend.report()).undivided
+    undivided = facts.backend_report().undivided
     for target, (count, area) in facts.target_totals().items():
         title = TARGETS[target].title
         if target in missing:  # 0 regions, but not because the scene has none
@@ -85,7 +85,7 @@ def _band_roles(roles: tuple[str | None, ...]) -> str:
 
 def build_explanation(facts: RunFacts) -> str:
     """The explanation as Markdown."""
-    report = facts.report or facts.backend.report()
+    report = facts.backend_report()
     src = facts.source
     out: list[str] = [f'# Extraction: "{facts.plan.prompt}"', ""]
     out += ["## Plan", "", facts.plan.describe(), ""]

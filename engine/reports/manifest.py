@@ -21,7 +21,7 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
     """The manifest as a JSON-able dict."""
     source, grid = facts.source, facts.grid
     ds = source.dataset
-    report = facts.report or facts.backend.report()
+    report = facts.backend_report()
     totals = facts.target_totals()
     counts = {target: count for target, (count, _) in totals.items()}
     area = {target: area for target, (_, area) in totals.items()}

@@ -77,6 +77,10 @@ class RunFacts:
         """The valid area in the run's area unit: m2, or pixels without a CRS."""
         return self.valid_area_m2 if self.metric else float(self.valid_pixels)
 
+    def backend_report(self) -> BackendReport:
+        """The backend's account: the one taken after the passes, else a fresh one."""
+        return self.report or self.backend.report()
+
     @property
     def undetectable(self) -> dict[str, str]:
         """The plan's targets that this raster's bands cannot show, each with the bands it

@@ -36,6 +36,9 @@ from .seeds import ONE_LAND
 from .smoothing import HALO, smooth_probabilities
 from .water_veto import WaterVeto, apply_water_veto, water_veto
 
+#: The two covers of the non-vegetated land, each with the other.
+LAND_PARTNER = {"builtup": "bare", "bare": "builtup"}
+
 
 class SpectralBackend(Backend):
     """Index priors + seeded scene classifier; needs no model download."""
@@ -168,7 +171,7 @@ class SpectralBackend(Backend):
         """The asked land targets, each with the cover it was not told apart from."""
         if not self._land_undivided:
             return {}
-        return {t: p for t in self._asked if (p := _land_partner(t)) is not None}
+        return {t: LAND_PARTNER[t] for t in self._asked if t in LAND_PARTNER}
 
     def report(self) -> BackendReport:
         """Thresholds, seed counts and notes of the fitted scene model."""
@@ -213,11 +216,6 @@ class SpectralBackend(Backend):
             device="cpu",
             undivided=self._undivided_targets(),
         )
-
-
-def _land_partner(target: str) -> str | None:
-    """The other cover of the non-vegetated land, for built-up and bare soil."""
-    return {"builtup": "bare", "bare": "builtup"}.get(target)
 
 
 def _land_answers_for_bare(classes: Sequence[str], targets: Sequence[str]) -> bool:
