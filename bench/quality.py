@@ -19,6 +19,8 @@ code. Then per target: the mean over scenes of each column and the worst scene (
 ``--loo`` repeats the evaluation leaving each scene out of every value tuned on this benchmark
 (``TUNED``): for each held-out scene the tuned values are chosen again on the other scenes
 only (best mean of ours - oracle over the grid), then the held-out scene is scored with them.
+``--tuned-spread --scene NAME`` prints which tuned values, each alone, move a scene's rows and
+how far: a scene added whose rows none moves leaves the folds' choices as they were.
 
 Run: ``.venv/bin/python -m bench.quality [--loo] [--groups benchmark,extra,dev]`` -> Markdown on
 stdout and in ``bench/out/quality.md`` (rows in ``quality.json``; other groups in
@@ -245,6 +247,28 @@ def leave_one_out(
     return rows
 
 
+def tuned_spread(
+    scenes: list[Scene], params: SpectralParams, tuned: Mapping[str, tuple[float, ...]] = TUNED
+) -> dict[str, dict[tuple[str, str], tuple[float, float]]]:
+    """Per tuned value, taken alone over its choices (the others as `params`): the lowest and
+    highest ours of each (scene, target) it moves.
+
+    For a scene added to the benchmark: where no value moves its rows, the other scenes' folds
+    of ``--loo`` keep their choices (its rows add the same to every grid point's objective,
+    barring interactions, which the joint grid of ``--loo`` itself shows) and its own left-out
+    figures are its figures.
+    """
+    points = [(n, replace(params, **{n: v})) for n, values in tuned.items() for v in values]
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        table = list(pool.map(_grid_point_scores, [p for _, p in points], itertools.repeat(scenes)))
+    out: dict[str, dict[tuple[str, str], tuple[float, float]]] = {}
+    for name in tuned:
+        runs = [t for (n, _), t in zip(points, table, strict=True) if n == name]
+        spread = {k: (min(t[k] for t in runs), max(t[k] for t in runs)) for k in runs[0]}
+        out[name] = {k: v for k, v in spread.items() if v[1] > v[0]}
+    return out
+
+
 def _fmt(x: float) -> str:
     return "-" if x != x else f"{x:.3f}"
 
@@ -348,12 +372,23 @@ def main(argv: Iterable[str] | None = None) -> None:
         help="leave-one-scene-out check of this one SpectralParams value over these choices, "
         "the others as set (minutes, where the joint grid of --loo takes most of an hour)",
     )
+    loo_kind.add_argument(
+        "--tuned-spread",
+        action="store_true",
+        help="print, for each tuned value alone, the rows it moves and how far, instead (does "
+        "a newly added scene change the --loo folds? not where no value moves its rows)",
+    )
     parser.add_argument("--out", help="write the tables as this stem in bench/out/")
     args = parser.parse_args(list(argv) if argv is not None else None)
     scenes = all_scenes(tuple(args.groups.split(",")))
     if args.scene:
         scenes = [s for s in scenes if s.name in args.scene]
     params = replace(SpectralParams(), **dict(_parse_setting(v) for v in args.set))
+    if args.tuned_spread:
+        for name, moved in tuned_spread(scenes, params).items():
+            rows = ", ".join(f"{s} {t} {lo:.3f}-{hi:.3f}" for (s, t), (lo, hi) in moved.items())
+            print(f"{name} {TUNED[name]}: {rows or 'no row moves'}")
+        return
     rows = evaluate(scenes, params)
     loo = leave_one_out(scenes, rows, params) if args.loo else None
     if args.loo_param:
