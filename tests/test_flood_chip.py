@@ -8,37 +8,30 @@ import numpy as np
 import pytest
 import rasterio
 
-from bench.extra_scenes import prepare_extra_scenes
 from bench.flood_scene import sen1floods11_mirror
 from bench.quality import score_scene
-from bench.scenes import SCENES, extra_scenes
 from spex.engine.backends.spectral import seeds as seeds_module
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import fit_scene_model
 from spex.engine.raster.raster_source import open_source
+from tests.extra_scene_sources import built_scene, needs_mirror
 
 NAME = "sen1floods11_s2_spain"
 
-pytestmark = pytest.mark.skipif(
-    not sen1floods11_mirror().exists(),
-    reason=f"no mirror of cloudtostreet/Sen1Floods11 at {sen1floods11_mirror()} (set "
-    "SPEX_SEN1FLOODS11_MIRROR to a bare clone of it)",
+pytestmark = needs_mirror(
+    "cloudtostreet/Sen1Floods11", sen1floods11_mirror(), "SPEX_SEN1FLOODS11_MIRROR"
 )
 
 
 @pytest.fixture(scope="module")
-def chip_folder():
-    """The built scene folder (built once into the quality cache, then reused)."""
-    folders = prepare_extra_scenes(SCENES, [NAME])
-    assert folders, "the mirror is here but the chip was not built (sha256 mismatch?)"
-    return folders[0]
+def chip():
+    """The built scene (built once into the quality cache, then reused)."""
+    return built_scene(NAME)
 
 
-def test_the_chip_is_the_flood_scene_with_water_and_the_rest_labelled(chip_folder) -> None:
-    with (
-        rasterio.open(chip_folder / "image.tif") as img,
-        rasterio.open(chip_folder / "labels.tif") as lab,
-    ):
+def test_the_chip_is_the_flood_scene_with_water_and_the_rest_labelled(chip) -> None:
+    image, labels_path = chip.rasters[0]
+    with rasterio.open(image) as img, rasterio.open(labels_path) as lab:
         assert (img.count, img.width, img.height) == (13, 512, 512)
         assert img.crs.to_epsg() == 4326
         assert img.descriptions[1] == "B2" and img.descriptions[11] == "B11"
@@ -49,10 +42,9 @@ def test_the_chip_is_the_flood_scene_with_water_and_the_rest_labelled(chip_folde
     assert 60_000 < water < 80_000, water  # 70,035 hand-labelled water pixels
 
 
-def test_water_on_the_flood_chip_stays_above_its_floor(chip_folder) -> None:
-    scene = next(s for s in extra_scenes() if s.name == NAME)
-    assert scene.bands is None  # read as an analyst opens it: roles from the band names
-    rows = score_scene(scene, SpectralParams(), with_baselines=False)
+def test_water_on_the_flood_chip_stays_above_its_floor(chip) -> None:
+    assert chip.bands is None  # read as an analyst opens it: roles from the band names
+    rows = score_scene(chip, SpectralParams(), with_baselines=False)
     water = next(r for r in rows if r["target"] == "water")
     assert water["ours"] >= 0.68, water["ours"]
 
@@ -67,20 +59,19 @@ def _snow_tint_off(monkeypatch) -> None:
     monkeypatch.setattr(seeds_module, "reddened", reddened)
 
 
-def test_silty_flood_water_is_not_taken_for_snow(chip_folder, monkeypatch) -> None:
+def test_silty_flood_water_is_not_taken_for_snow(chip, monkeypatch) -> None:
     # Shallow silty flood water at the top of the atmosphere: green just above 0.2, SWIR1
     # dark, so NDSI passes 0.4; its blue/red (median 0.69) says silt, not snow.
-    with open_source(chip_folder / "image.tif") as src:
+    with open_source(chip.rasters[0][0]) as src:
         sample = src.read_sample().bands
         calibrated = src.scaling.calibrated
     model = fit_scene_model(sample, calibrated)
     assert "snow" not in model.classes
     assert any(n.startswith("snow candidates redden") and "not snow" in n for n in model.notes)
-    scene = next(s for s in extra_scenes() if s.name == NAME)
-    water = next(r for r in score_scene(scene, SpectralParams(), False) if r["target"] == "water")
+    water = next(r for r in score_scene(chip, SpectralParams(), False) if r["target"] == "water")
     _snow_tint_off(monkeypatch)
     untinted = fit_scene_model(sample, calibrated)
     assert "snow" in untinted.classes
-    rows = score_scene(scene, SpectralParams(), False)
+    rows = score_scene(chip, SpectralParams(), False)
     without = next(r for r in rows if r["target"] == "water")
     assert water["ours"] > without["ours"] + 0.003, (water["ours"], without["ours"])

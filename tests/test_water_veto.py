@@ -17,7 +17,7 @@ from bench.flood_scene import sen1floods11_mirror
 from bench.impervious_floor import BAND_RANGES_UM, ROLE_SETS, brightest_band, read_library
 from bench.more_scenes import ENMAPBOX_REPO, RSTOOLBOX_REPO
 from bench.quality import score_scene
-from bench.scenes import SCENES, extra_scenes
+from bench.scenes import SCENES
 from spex.engine.backends.spectral import backend as spectral_backend
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import fit_scene_model, predict_proba
@@ -32,6 +32,7 @@ from spex.engine.backends.spectral.water_veto import (
 from spex.engine.indices import compute_index
 from spex.engine.pipeline import extract
 from spex.engine.reports.run_facts import ExtractionRequest
+from tests.extra_scene_sources import built_scene, needs_mirror
 
 REFLECTIVE = ("blue", "green", "red", "nir", "swir1", "swir2")
 
@@ -169,14 +170,6 @@ def test_the_darkness_limit_is_below_built_surfaces_in_earthlib(sample_data):
                 assert top[library.cover == cover].min() > IMPERVIOUS_DARK_MAX, (sensor, cover)
 
 
-def _needs_mirror(repo: str, path: Path, env_name: str):
-    """Skip where the public repository an extra scene is built from is not mirrored here."""
-    return pytest.mark.skipif(
-        not path.exists(),
-        reason=f"no mirror of {repo} at {path} (set {env_name} to a bare clone of it)",
-    )
-
-
 def _explanation_of(name: str, out: Path) -> str:
     """The explanation of "extract water" on the extra scene `name`, built from its mirror."""
     folders = prepare_extra_scenes(SCENES, [name])
@@ -188,7 +181,7 @@ def _explanation_of(name: str, out: Path) -> str:
 NAME = "sen1floods11_s2_spain"
 
 
-@_needs_mirror("cloudtostreet/Sen1Floods11", sen1floods11_mirror(), "SPEX_SEN1FLOODS11_MIRROR")
+@needs_mirror("cloudtostreet/Sen1Floods11", sen1floods11_mirror(), "SPEX_SEN1FLOODS11_MIRROR")
 def test_flooded_fields_are_water_not_built_up(monkeypatch, tmp_path):
     # Measured (bench/quality): flood chip water 0.683 without the veto, 0.755 with it.
     explanation = _explanation_of(NAME, tmp_path / "o")
@@ -196,7 +189,7 @@ def test_flooded_fields_are_water_not_built_up(monkeypatch, tmp_path):
     # The share it moved is measured on the global sample: the flood's fields, a few per cent.
     share = float(re.search(r"\(([0-9.]+)% of the sampled pixels moved", explanation).group(1))
     assert 0.5 < share < 20, share
-    scene = next(s for s in extra_scenes() if s.name == NAME)
+    scene = built_scene(NAME)
     with_veto = score_scene(scene, SpectralParams(), with_baselines=False)
     monkeypatch.setattr(spectral_backend, "water_veto", lambda model, params: None)
     without = score_scene(scene, SpectralParams(), with_baselines=False)
@@ -208,7 +201,7 @@ def test_flooded_fields_are_water_not_built_up(monkeypatch, tmp_path):
 PORTO = "rstoolbox_s2_amazon"
 
 
-@_needs_mirror(
+@needs_mirror(
     RSTOOLBOX_REPO,
     mirror_path(RSTOOLBOX_REPO, "SPEX_RSTOOLBOX_MIRROR"),
     "SPEX_RSTOOLBOX_MIRROR",
@@ -225,7 +218,7 @@ def test_a_dark_river_margin_is_water_not_the_town(monkeypatch, tmp_path):
 POTSDAM = "enmapbox_enmap_potsdam"
 
 
-@_needs_mirror(
+@needs_mirror(
     ENMAPBOX_REPO,
     mirror_path(ENMAPBOX_REPO, "SPEX_ENMAPBOX_MIRROR"),
     "SPEX_ENMAPBOX_MIRROR",
@@ -242,7 +235,7 @@ def test_lakes_clamped_to_zero_are_water(monkeypatch):
 def _scores_with_and_without(monkeypatch, name: str, patch) -> tuple[dict, dict]:
     """IoU per target of the extra scene `name`, as it is and with `apply_water_veto`
     wrapped by `patch`."""
-    scene = next(s for s in extra_scenes() if s.name == name)
+    scene = built_scene(name)
     with_rule = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
     monkeypatch.setattr(
         spectral_backend, "apply_water_veto", patch(spectral_backend.apply_water_veto)

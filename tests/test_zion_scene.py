@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import rasterio
 
-from bench.extra_scenes import prepare_extra_scenes
 from bench.quality import score_scene, tuned_spread
-from bench.scenes import SCENES, extra_scenes
 from bench.zion_scene import NLCD_CODES, _inside_patches, spdatalarge_mirror
 from spex.engine.backends.spectral.params import SpectralParams
+from tests.extra_scene_sources import built_scene, needs_mirror
 
 NAME = "spdatalarge_l8_zion"
 
@@ -38,27 +37,21 @@ def test_developed_open_space_is_not_built_up() -> None:
     assert NLCD_CODES[31] == 4 and NLCD_CODES[11] == 1
 
 
-needs_mirror = pytest.mark.skipif(
-    not spdatalarge_mirror().exists(),
-    reason=f"no mirror of Nowosad/spDataLarge at {spdatalarge_mirror()} (set "
-    "SPEX_SPDATALARGE_MIRROR to a bare clone of it)",
+needs_spdatalarge = needs_mirror(
+    "Nowosad/spDataLarge", spdatalarge_mirror(), "SPEX_SPDATALARGE_MIRROR"
 )
 
 
 @pytest.fixture(scope="module")
-def zion_folder():
-    """The built scene folder (built once into the quality cache, then reused)."""
-    folders = prepare_extra_scenes(SCENES, [NAME])
-    assert folders, "the mirror is here but the scene was not built (sha256 mismatch?)"
-    return folders[0]
+def zion():
+    """The built scene (built once into the quality cache, then reused)."""
+    return built_scene(NAME)
 
 
-@needs_mirror
-def test_the_scene_is_four_landsat_bands_with_nlcd_on_their_grid(zion_folder) -> None:
-    with (
-        rasterio.open(zion_folder / "image.tif") as img,
-        rasterio.open(zion_folder / "labels.tif") as lab,
-    ):
+@needs_spdatalarge
+def test_the_scene_is_four_landsat_bands_with_nlcd_on_their_grid(zion) -> None:
+    image, labels_path = zion.rasters[0]
+    with rasterio.open(image) as img, rasterio.open(labels_path) as lab:
         assert (img.count, img.width, img.height, img.dtypes[0]) == (4, 1128, 1428, "uint16")
         assert img.crs.to_epsg() == 32612 and img.nodata == 65535
         assert img.descriptions == ("B2", "B3", "B4", "B5")
@@ -72,21 +65,19 @@ def test_the_scene_is_four_landsat_bands_with_nlcd_on_their_grid(zion_folder) ->
     assert 80_000 < found[4] < 95_000, found  # barren rock and sand: 87,533
 
 
-@needs_mirror
-def test_water_and_vegetation_on_the_arid_scene_stay_above_their_floors(zion_folder) -> None:
-    scene = next(s for s in extra_scenes() if s.name == NAME)
-    rows = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
+@needs_spdatalarge
+def test_water_and_vegetation_on_the_arid_scene_stay_above_their_floors(zion) -> None:
+    rows = {r["target"]: r["ours"] for r in score_scene(zion, SpectralParams(), False)}
     assert rows["water"] >= 0.03, rows
     assert rows["vegetation"] >= 0.37, rows
 
 
-@needs_mirror
-def test_tuned_spread_names_the_values_that_move_the_scene(zion_folder) -> None:
+@needs_spdatalarge
+def test_tuned_spread_names_the_values_that_move_the_scene(zion) -> None:
     """`bench/quality --tuned-spread`: on digital numbers the water veto's floor does nothing,
     the built-up NDVI margin moves vegetation (0.381 at 0.0, 0.454 at 0.05)."""
-    scene = next(s for s in extra_scenes() if s.name == NAME)
     spread = tuned_spread(
-        [scene],
+        [zion],
         SpectralParams(),
         {"builtup_water_floor": (0.0, 0.1), "builtup_ndvi_margin": (0.0, 0.05)},
     )
