@@ -19,6 +19,9 @@ code. Then per target: the mean over scenes of each column and the worst scene (
 ``--loo`` repeats the evaluation leaving each scene out of every value tuned on this benchmark
 (``TUNED``): for each held-out scene the tuned values are chosen again on the other scenes
 only (best mean of ours - oracle over the grid), then the held-out scene is scored with them.
+Each scene's runs are remembered by the tuned values they read (``bench/read_values.py``): a grid
+point that agrees with an earlier run on all of them takes its result, exactly, so the 512-point
+grid costs 10-256 runs a scene (about 20 minutes on two cores, where every point took 70).
 ``--tuned-spread --scene NAME`` prints which tuned values, each alone, move a scene's rows and
 how far: a scene added whose rows none moves leaves the folds' choices as they were.
 
@@ -52,6 +55,7 @@ from spex.engine.raster.raster_source import open_source
 
 from .ceiling import ceiling
 from .iou import OTHER_MAX, best_threshold, counts, iou
+from .read_values import RunsByReadValues
 from .scenes import LABEL_CODES, TARGETS, Scene, all_scenes
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -71,7 +75,8 @@ TUNED: dict[str, tuple[float, ...]] = {
 }
 # ``land_shape_pooling`` was chosen on this benchmark too and is left out alone
 # (``--loo-param land_shape_pooling=0,0.25,0.5,0.75,1.0``: every fold chose 1.0, the default
-# stays at 0.75): in the grid above it would double ``--loo``'s hour.
+# stays at 0.75): every scene with land reads it, so in the grid above it would multiply
+# ``--loo``'s runs by the number of its values.
 
 DEFAULT_GROUPS = "benchmark,extra,dev"
 ORACLE_INDICES = ("NDVI", "NDWI", "MNDWI", "NDBI", "BSI", "AWEI_NSH", "brightness")
@@ -113,6 +118,14 @@ def _textbook(target: str, bands: Mapping[str, np.ndarray]) -> np.ndarray | None
     return rules[target]()
 
 
+def scene_params(scene: Scene, params: SpectralParams) -> SpectralParams:
+    """`params` as the scene runs them: point labels side by side are not neighbours, so a
+    point scene takes no margins either."""
+    if scene.points and params.margin_probability != 1.0:
+        return replace(params, margin_probability=1.0)
+    return params
+
+
 def run_engine(
     image: Path, scene: Scene, params: SpectralParams
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], SpectralBackend]:
@@ -121,9 +134,8 @@ def run_engine(
     """
     with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
         plan = Plan(prompt="benchmark", targets=TARGETS)
+        params = scene_params(scene, params)
         radius = 0 if scene.points else params.smoothing_radius
-        if scene.points:  # points side by side are not neighbours: no margins either
-            params = replace(params, margin_probability=1.0)
         backend = SpectralBackend(smoothing_radius=radius, params=params)
         backend.prepare(src, plan, src.read_sample(), RunMonitor())
         whole = Window(0, 0, src.width, src.height)
@@ -198,21 +210,45 @@ def evaluate(scenes: list[Scene], params: SpectralParams) -> list[dict]:
     return rows
 
 
-def _grid(params: SpectralParams, tuned: Mapping[str, tuple[float, ...]]) -> list[SpectralParams]:
+def _grid(tuned: Mapping[str, tuple[float, ...]]) -> list[dict[str, float]]:
+    """Every combination of the `tuned` values, as name -> value."""
     names = list(tuned)
     return [
-        replace(params, **dict(zip(names, values, strict=True)))
+        dict(zip(names, values, strict=True))
         for values in itertools.product(*(tuned[n] for n in names))
     ]
 
 
-def _grid_point_scores(params: SpectralParams, scenes: list[Scene]) -> dict[tuple[str, str], float]:
-    """Ours per (scene, target) with one grid point's values."""
-    return {
-        (r["scene"], r["target"]): r["ours"]
-        for scene in scenes
-        for r in score_scene(scene, params, with_baselines=False)
-    }
+def _scene_over_grid(
+    scene: Scene, params: SpectralParams, points: list[dict[str, float]]
+) -> tuple[list[dict[str, float]], int]:
+    """Ours per target of `scene` at each of `points` (values over `params`), and how many runs
+    it took: a point that agrees with an earlier run on every value that run read takes its
+    result (``read_values``)."""
+    runs = RunsByReadValues(
+        lambda p: {r["target"]: r["ours"] for r in score_scene(scene, p, with_baselines=False)},
+        scene_params(scene, params),
+        tuple(sorted({n for point in points for n in point})),
+    )
+    return [runs.get(point) for point in points], runs.runs
+
+
+def _grid_table(
+    scenes: list[Scene], params: SpectralParams, points: list[dict[str, float]]
+) -> list[dict[tuple[str, str], float]]:
+    """Ours per (scene, target) at each of `points`; one process per core takes whole scenes."""
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        per_scene = list(pool.map(
+            _scene_over_grid, scenes, itertools.repeat(params), itertools.repeat(points)))  # fmt: skip
+    print("runs per scene:", {s.name: n for s, (_, n) in zip(scenes, per_scene, strict=True)})
+    return [
+        {
+            (s.name, t): v
+            for s, (values, _) in zip(scenes, per_scene, strict=True)
+            for t, v in values[g].items()
+        }
+        for g in range(len(points))
+    ]
 
 
 def leave_one_out(
@@ -223,14 +259,11 @@ def leave_one_out(
 ) -> list[dict]:
     """Each scene scored with the `tuned` values chosen on the other scenes only."""
     oracle = {(r["scene"], r["target"]): r["oracle"] for r in base}
-    grid = _grid(params, tuned)
-    # ours per grid point, scene and target
-    # Grid points are independent: one process per core (the scene runs are single-threaded).
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        table = dict(enumerate(pool.map(_grid_point_scores, grid, itertools.repeat(scenes))))
+    grid = _grid(tuned)
+    table = dict(enumerate(_grid_table(scenes, params, grid)))
     overall = max(range(len(grid)), key=lambda g: float(np.mean(
         [v - oracle[k] for k, v in table[g].items()])))  # fmt: skip
-    print("best on all scenes:", {n: getattr(grid[overall], n) for n in tuned})
+    print("best on all scenes:", grid[overall])
     rows = []
     for scene in scenes:
 
@@ -239,11 +272,10 @@ def leave_one_out(
             return float(np.mean(gaps))
 
         g_best = max(range(len(grid)), key=objective)
-        chosen = {n: getattr(grid[g_best], n) for n in tuned}
         for (name, target), value in table[g_best].items():
             if name == scene.name:
                 rows.append({"scene": name, "target": target, "ours_loo": value,
-                             "chosen": chosen})  # fmt: skip
+                             "chosen": grid[g_best]})  # fmt: skip
     return rows
 
 
@@ -258,9 +290,8 @@ def tuned_spread(
     barring interactions, which the joint grid of ``--loo`` itself shows) and its own left-out
     figures are its figures.
     """
-    points = [(n, replace(params, **{n: v})) for n, values in tuned.items() for v in values]
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        table = list(pool.map(_grid_point_scores, [p for _, p in points], itertools.repeat(scenes)))
+    points = [(n, {n: v}) for n, values in tuned.items() for v in values]
+    table = _grid_table(scenes, params, [p for _, p in points])
     out: dict[str, dict[tuple[str, str], tuple[float, float]]] = {}
     for name in tuned:
         runs = [t for (n, _), t in zip(points, table, strict=True) if n == name]
@@ -370,7 +401,7 @@ def main(argv: Iterable[str] | None = None) -> None:
         "--loo-param",
         metavar="NAME=V1,V2,...",
         help="leave-one-scene-out check of this one SpectralParams value over these choices, "
-        "the others as set (minutes, where the joint grid of --loo takes most of an hour)",
+        "the others as set (a minute or two, where the joint grid of --loo takes about 20)",
     )
     loo_kind.add_argument(
         "--tuned-spread",

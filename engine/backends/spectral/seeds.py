@@ -257,12 +257,14 @@ def select_seeds(
         b = bands[b_role]
         # Digital numbers: clouds, thin ones too, are well above the scene's typical land;
         # bright roofs and soil can be as well, and are refused by the tint and contrast tests.
-        k, r_hi = params.cloud_dn_brightness, params.cloud_reflectance
-        b_hi = r_hi if cal else k * rel(b, 50)
+        # One of the two values applies (read only that one: bench/read_values.py).
+        if cal:
+            b_hi = bright_hi = params.cloud_reflectance
+        else:
+            k = params.cloud_dn_brightness
+            b_hi, bright_hi = k * rel(b, 50), k * rel(bright, 50)
         any_clipped = np.any([clip[r] for r in vis], axis=0)
-        cloud = ((b > b_hi) | clip[b_role]) & (
-            (bright > (r_hi if cal else k * rel(bright, 50))) | any_clipped
-        )
+        cloud = ((b > b_hi) | clip[b_role]) & ((bright > bright_hi) | any_clipped)
         if "swir1" in roles:
             swir1 = bands["swir1"]
             cloud &= (swir1 > (0.2 if cal else rel(swir1, 75))) | clip["swir1"]
@@ -295,7 +297,7 @@ def select_seeds(
         thr["blue"] = float(b_hi)
         how["blue"] = (
             "bright blue "
-            + (f"> {r_hi} reflectance" if cal else f"> {k}x the scene median")
+            + (f"> {b_hi} reflectance" if cal else f"> {k}x the scene median")
             + (" or clipped" if clip[b_role].any() else "")
         )
         if "blue" not in roles:
