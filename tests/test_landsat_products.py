@@ -324,3 +324,20 @@ def test_a_product_without_a_preset_leaves_the_band_names_refused(tmp_path) -> N
                         descriptions=["B1", "B2", "B3", "B4"])  # fmt: skip
     with pytest.raises(BandError, match="fit several sensors"):
         open_source(path)
+
+
+@pytest.mark.parametrize(
+    ("p1", "first", "second"),
+    [
+        # Zion's Level-1 digital numbers start below Level-2's zero (7273): Level-1 comes first.
+        (7029.0, "--scale 0.00002 --offset -0.1", "--sensor landsat8_9_oli"),
+        (7600.0, "--sensor landsat8_9_oli", "--scale 0.00002 --offset -0.1"),
+    ],
+)
+def test_unnamed_landsat_like_values_are_told_the_flags_of_both_levels(p1, first, second) -> None:
+    values = {"p1": p1, "p50": 10000.0, "p99": 20902.0, "max": 31961.0}
+    note = resolve_scaling("uint16", values, None).note
+    assert first in note and second in note
+    assert note.index(first) < note.index(second)
+    # Outside Landsat's range, or with a sensor named, no hint.
+    assert "--offset -0.1" not in resolve_scaling("uint16", {**values, "p1": 300.0}, None).note

@@ -346,16 +346,32 @@ LANDSAT_C2_ZERO_DN = 0.2 / 0.0000275
 def _landsat_c2_hint(dtype: str, p1: float, preset: SensorPreset | None) -> str:
     """A hint, not a rule: values that start near Landsat C2 L2's zero reflectance.
 
-    Level-1 digital numbers of OLI can start there too on a scene without water, so the
-    scaling is not changed; the analyst is told which flag calibrates it if it is Level-2
-    (measured: such a product read uncalibrated loses water and cloud, see docs/benchmarks.md).
+    Level-1 digital numbers of OLI start there too (zero reflectance at 5000, dark land and
+    path radiance above it), so the scaling is not changed; the analyst is told which flags
+    calibrate either level. Values that start below Level-2's zero would be negative surface
+    reflectance there: both real Level-1 scenes of the benchmark do (c38 p1 7124, Zion 7029),
+    so that level is named first (measured: a Level-2 product read uncalibrated loses water
+    and cloud; docs/benchmarks.md).
     """
     if preset is not None or np.dtype(dtype).kind not in "iu":
         return ""
     if not 0.95 * LANDSAT_C2_ZERO_DN <= p1 < LANDSAT_C2_ZERO_DN + 2500:
         return ""
+    level1 = (
+        "a Level-1 OLI product pass --scale 0.00002 --offset -0.1 (top-of-atmosphere "
+        "reflectance times the sine of the sun's elevation)"
+    )
+    level2 = (
+        "a Collection 2 Level-2 product pass --sensor landsat8_9_oli (or landsat_tm_etm), "
+        "or --scale 0.0000275 --offset -0.2"
+    )
+    zero = f"{LANDSAT_C2_ZERO_DN:.0f}"
+    if p1 < LANDSAT_C2_ZERO_DN:
+        return (
+            f"; the values start just below {zero}, where Landsat Collection 2 Level-2 surface "
+            f"reflectance is 0, as a Landsat Level-1 product's do: for {level1}; for {level2}"
+        )
     return (
-        f"; the values start near {LANDSAT_C2_ZERO_DN:.0f}, where Landsat Collection 2 Level-2 "
-        "surface reflectance is 0: for such a product pass --sensor landsat8_9_oli (or "
-        "landsat_tm_etm), or --scale 0.0000275 --offset -0.2"
+        f"; the values start near {zero}, where Landsat Collection 2 Level-2 surface "
+        f"reflectance is 0: for {level2}; for {level1}"
     )
