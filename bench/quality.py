@@ -23,7 +23,8 @@ Each scene's runs are remembered by the tuned values they read (``bench/read_val
 point that agrees with an earlier run on all of them takes its result, exactly, so the 512-point
 grid costs 10-256 runs a scene (about 20 minutes on two cores, where every point took 70).
 ``--tuned-spread --scene NAME`` prints which tuned values, each alone, move a scene's rows and
-how far: a scene added whose rows none moves leaves the folds' choices as they were.
+how far: a scene added whose rows none moves leaves the folds' choices as they were (where
+some value moves them, ``--loo`` says what the folds choose).
 
 Run: ``.venv/bin/python -m bench.quality [--loo] [--groups benchmark,extra,dev]`` -> Markdown on
 stdout and in ``bench/out/quality.md`` (rows in ``quality.json``; other groups in
@@ -285,10 +286,11 @@ def tuned_spread(
     """Per tuned value, taken alone over its choices (the others as `params`): the lowest and
     highest ours of each (scene, target) it moves.
 
-    For a scene added to the benchmark: where no value moves its rows, the other scenes' folds
-    of ``--loo`` keep their choices (its rows add the same to every grid point's objective,
-    barring interactions, which the joint grid of ``--loo`` itself shows) and its own left-out
-    figures are its figures.
+    For a scene added to the benchmark, a first look: where no value moves its rows, the other
+    scenes' folds of ``--loo`` keep their choices (its rows add the same to every grid point's
+    objective, barring interactions) and its own left-out figures are its figures. Where some
+    value moves them, run ``--loo``: folds can be decided by less than a scene's weight (the
+    arid Zion scene's vegetation moved nearly every fold's built-up NDVI margin, stop 42).
     """
     points = [(n, {n: v}) for n, values in tuned.items() for v in values]
     table = _grid_table(scenes, params, [p for _, p in points])
