@@ -6,7 +6,7 @@ A run of the spectral backend is deterministic given its data and the values of
 (the cloud tint only where there are cloud candidates, the built-up margins only where there is
 land to divide). Two grid points that agree on every value one run read therefore give that run's
 result: no approximation, the dependency is recorded as the run goes (as build systems record
-the files a step opened). The leave-one-out check's 2^9 grid becomes a few runs per scene.
+the files a step opened). The leave-one-out check's 512-point grid takes 10 to 256 runs a scene.
 
 The record is kept by ``ReadRecordingParams``, a ``SpectralParams`` whose attribute reads are
 noted while `recording` is active. Its ``to_dict`` (the run manifest's copy of every value, which
@@ -51,13 +51,17 @@ class ReadRecordingParams(SpectralParams):
 
 @contextmanager
 def recording() -> Iterator[set[str]]:
-    """Note the values read from any ``ReadRecordingParams`` inside the block, in the set given."""
+    """Note the values read from any ``ReadRecordingParams`` inside the block, in the set given
+    (an enclosing recording notes them too)."""
     global _reads
-    outer, _reads = _reads, set()
+    outer, inner = _reads, set()
+    _reads = inner
     try:
-        yield _reads
+        yield inner
     finally:
         _reads = outer
+        if outer is not None:
+            outer |= inner
 
 
 def recording_params(params: SpectralParams, **changes: Any) -> ReadRecordingParams:

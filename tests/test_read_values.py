@@ -29,6 +29,11 @@ def test_reads_are_noted_only_inside_a_recording_and_not_by_the_manifest_copy() 
     with recording() as reads:
         pass
     assert reads == set()
+    with recording() as outer:
+        with recording() as inner:
+            assert params.water_ndvi_margin == SpectralParams().water_ndvi_margin
+        assert params.bare_evidence_z == 8.0
+    assert (inner, outer) == ({"water_ndvi_margin"}, {"water_ndvi_margin", "bare_evidence_z"})
 
 
 def _tint_then_contrast(params: SpectralParams) -> float:
