@@ -8,14 +8,11 @@ from __future__ import annotations
 import pytest
 
 from bench.quality import score_scene
-from bench.scenes import benchmark_root, benchmark_scenes
+from bench.scenes import benchmark_scenes
 from spex.engine.backends.spectral.params import SpectralParams
+from tests.scene_sources import needs_benchmark
 
-pytestmark = pytest.mark.skipif(
-    not benchmark_root().is_dir(),
-    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
-    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
-)
+pytestmark = needs_benchmark
 
 #: (scene, target) -> lowest IoU accepted. Measured values are in docs/benchmarks.md.
 FLOORS = {

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from bench.ceiling import _log_density, ceiling
 from bench.quality import score_scene
-from bench.scenes import benchmark_root, benchmark_scenes
+from bench.scenes import benchmark_scenes
 from spex.engine.backends.spectral.params import SpectralParams
+from tests.scene_sources import needs_benchmark
 
 
 def test_log_density_is_highest_at_the_fitted_mean() -> None:
@@ -28,11 +28,7 @@ def test_log_density_of_two_points_stays_finite() -> None:
     assert np.all(np.isfinite(density)) and density[0] > density[2]
 
 
-@pytest.mark.skipif(
-    not benchmark_root().is_dir(),
-    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
-    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
-)
+@needs_benchmark
 def test_ceiling_is_at_least_the_oracle_on_the_shared_scenes() -> None:
     """Fitted with the labels, the Gaussians separate at least as well as one index does
     (within 0.01: the oracle's 400 quantile thresholds and the model's are different cuts)."""

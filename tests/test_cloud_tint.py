@@ -5,7 +5,6 @@ Real scenes of the shared benchmark (../shared/benchmark); synthetic arrays for 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import rasterio
 from rasterio.windows import Window
 
@@ -15,12 +14,7 @@ from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import class_map, fit_scene_model, predict_proba
 from spex.engine.backends.spectral.seeds import select_seeds
 from spex.engine.raster.raster_source import open_source
-
-_needs_benchmark = pytest.mark.skipif(
-    not benchmark_root().is_dir(),
-    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
-    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
-)
+from tests.scene_sources import needs_benchmark
 
 
 def test_a_saturation_plateau_carries_no_tint() -> None:
@@ -54,7 +48,7 @@ def _bands(scene: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return roles, labels
 
 
-@_needs_benchmark
+@needs_benchmark
 def test_saturated_tm_clouds_stay_cloud() -> None:
     # Landsat 5 TM TOA: band 1 clips at 0.39 on bright cloud, so the brightest candidates look
     # red (median blue/red 0.85) although their unclipped pixels are white (about 1.0).
@@ -68,7 +62,7 @@ def test_saturated_tm_clouds_stay_cloud() -> None:
     assert cloud.sum() > 1000 and (labels[cloud] == 6).mean() > 0.95
 
 
-@_needs_benchmark
+@needs_benchmark
 def test_bright_sand_is_not_taken_for_cloud_by_brightness() -> None:
     # Sentinel-2 8-bit DN over a beach: the brightest pixels are sand (blue/red about 0.75).
     with open_source(benchmark_root() / "ogt_s2_rcr_nc" / "image.tif") as src:
@@ -81,7 +75,7 @@ def test_bright_sand_is_not_taken_for_cloud_by_brightness() -> None:
     assert untinted.seed_counts["cloud"] > tinted.seed_counts["cloud"]
 
 
-@_needs_benchmark
+@needs_benchmark
 def test_reddened_haze_candidates_are_land_of_their_own_component() -> None:
     # The same beach: the haze transform (HOT) takes the sand for haze too (blue above the
     # scene's shallow clear line); reddened, it is land, fitted apart from the dark wet land.

@@ -14,7 +14,7 @@ from spex.engine.backends.spectral import seeds as seeds_module
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import fit_scene_model
 from spex.engine.raster.raster_source import open_source
-from tests.extra_scene_sources import built_scene, needs_mirror
+from tests.scene_sources import built_scene, needs_mirror
 
 NAME = "sen1floods11_s2_spain"
 

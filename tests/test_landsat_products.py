@@ -22,13 +22,14 @@ import rasterio
 from rasterio.windows import Window
 
 from bench.quality import score_scene
-from bench.scenes import DISTRIBUTED_NAMES, benchmark_root, benchmark_scenes, extra_scenes
+from bench.scenes import DISTRIBUTED_NAMES, benchmark_scenes, extra_scenes
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.errors import BandError
 from spex.engine.raster.landsat_products import find_product, product_reading, read_mtl
 from spex.engine.raster.landsat_sun import sun_elevation
 from spex.engine.raster.raster_source import open_source
 from spex.engine.raster.reflectance import resolve_scaling
+from tests.scene_sources import needs_benchmark
 
 L1_ID = "LC08_L1TP_002053_20160520_20170324_01_T1"
 L1_VALUES = {"p1": 7124.0, "p50": 10080.0, "p99": 42860.0, "max": 60000.0}  # the real patch's
@@ -151,13 +152,6 @@ def test_collection2_level2_is_calibrated_surface_reflectance_and_tm_level1_stay
     assert (
         product_reading(find_product(tm), tm, {"p1": 3, "p50": 60, "p99": 140, "max": 255}) is None
     )
-
-
-needs_benchmark = pytest.mark.skipif(
-    not benchmark_root().is_dir(),
-    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
-    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
-)
 
 
 @needs_benchmark

@@ -6,15 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import rasterio
 
 from bench.quality import score_scene
-from bench.scenes import benchmark_root, benchmark_scenes
+from bench.scenes import benchmark_scenes
 from spex.engine.backends.spectral.margins import grow_margins, touches
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.pipeline import extract
 from spex.engine.reports.run_facts import ExtractionRequest
+from tests.scene_sources import needs_benchmark
 
 CLOUD, LAND, SNOW = 0, 1, 2
 
@@ -86,11 +86,7 @@ def test_cloud_margins_are_tile_exact_through_the_pipeline(s2_scene: Path, tmp_p
     assert water.manifest["tiling"]["halo"] == 1  # no margins asked, no extra halo
 
 
-@pytest.mark.skipif(
-    not benchmark_root().is_dir(),
-    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
-    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
-)
+@needs_benchmark
 def test_margins_raise_cloud_on_the_labelled_landsat_8_cloud_scene() -> None:
     """38-Cloud's hand-labelled Landsat 8 scene: the margins add thin cloud edges (measured
     0.899 -> 0.912 read as the Level-1 product its name gives, stop 36; more as plain DN)."""

@@ -9,14 +9,9 @@ import pytest
 
 from bench.quality import _scene_over_grid, score_scene
 from bench.read_values import ReadRecordingParams, RunsByReadValues, recording, recording_params
-from bench.scenes import benchmark_root, benchmark_scenes
+from bench.scenes import benchmark_scenes
 from spex.engine.backends.spectral.params import SpectralParams
-
-needs_benchmark = pytest.mark.skipif(
-    not benchmark_root().is_dir(),
-    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
-    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
-)
+from tests.scene_sources import needs_benchmark
 
 
 def test_reads_are_noted_only_inside_a_recording_and_not_by_the_manifest_copy() -> None:

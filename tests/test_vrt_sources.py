@@ -10,10 +10,11 @@ import pytest
 import rasterio
 from osgeo import gdal
 
-from bench.scenes import benchmark_root, benchmark_scenes
+from bench.scenes import benchmark_scenes
 from spex.engine.errors import BandError
 from spex.engine.raster.raster_source import open_source
 from spex.engine.raster.vrt_sources import vrt_band_files
+from tests.scene_sources import needs_benchmark
 
 gdal.UseExceptions()
 
@@ -69,11 +70,7 @@ def test_a_band_of_several_files_or_a_file_that_is_not_a_vrt_names_nothing(
 
 
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
-@pytest.mark.skipif(
-    not benchmark_root().is_dir(),
-    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
-    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
-)
+@needs_benchmark
 def test_a_stack_of_landsat_level1_band_files_is_oli_top_of_atmosphere(tmp_path) -> None:
     """The real Level-1 patch split into the files USGS names (..._B2.TIF ... _B5.TIF): B2..B5
     fit Sentinel-2 too, the identifier in the names says OLI and Level-1."""

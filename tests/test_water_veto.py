@@ -32,7 +32,7 @@ from spex.engine.backends.spectral.water_veto import (
 from spex.engine.indices import compute_index
 from spex.engine.pipeline import extract
 from spex.engine.reports.run_facts import ExtractionRequest
-from tests.extra_scene_sources import built_scene, needs_mirror
+from tests.scene_sources import built_scene, needs_mirror
 
 REFLECTIVE = ("blue", "green", "red", "nir", "swir1", "swir2")
 

@@ -12,7 +12,7 @@ import rasterio
 from bench.quality import score_scene, tuned_spread
 from bench.zion_scene import NLCD_CODES, _inside_patches, spdatalarge_mirror
 from spex.engine.backends.spectral.params import SpectralParams
-from tests.extra_scene_sources import built_scene, needs_mirror
+from tests.scene_sources import built_scene, needs_mirror
 
 NAME = "spdatalarge_l8_zion"
 

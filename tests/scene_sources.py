@@ -1,6 +1,6 @@
-"""The extra benchmark scenes of `bench/extra_scenes.py` in tests: skipped where the public
-repository a scene is built from is not mirrored here, built once into the quality cache where
-it is (then reused)."""
+"""Labelled scenes in tests: the shared benchmark (skipped where it is not beside the repository)
+and the extra scenes of `bench/extra_scenes.py` (skipped where the public repository a scene is
+built from is not mirrored here, built once into the quality cache where it is, then reused)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from bench.extra_scenes import prepare_extra_scenes
-from bench.scenes import SCENES, Scene, extra_scenes
+from bench.scenes import SCENES, Scene, benchmark_root, extra_scenes
+
+#: Skip where the shared labelled benchmark is not here.
+needs_benchmark = pytest.mark.skipif(
+    not benchmark_root().is_dir(),
+    reason=f"the labelled benchmark is not here ({benchmark_root()}); it sits beside the "
+    "repository in shared/benchmark (or set SPEX_BENCHMARK)",
+)
 
 
 def needs_mirror(repo: str, path: Path, env_name: str) -> pytest.MarkDecorator:
