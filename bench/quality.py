@@ -21,7 +21,8 @@ code. Then per target: the mean over scenes of each column and the worst scene (
 only (best mean of ours - oracle over the grid), then the held-out scene is scored with them.
 Each scene's runs are remembered by the tuned values they read (``bench/read_values.py``): a grid
 point that agrees with an earlier run on all of them takes its result, exactly, so the 512-point
-grid costs 10-256 runs a scene (about 20 minutes on two cores, where every point took 70).
+grid costs 10-256 runs a scene (about 20 minutes on two cores; running every point took
+about 70).
 ``--tuned-spread --scene NAME`` prints which tuned values, each alone, move a scene's rows and
 how far: a scene added whose rows none moves leaves the folds' choices as they were (where
 some value moves them, ``--loo`` says what the folds choose).
@@ -261,7 +262,7 @@ def leave_one_out(
     """Each scene scored with the `tuned` values chosen on the other scenes only."""
     oracle = {(r["scene"], r["target"]): r["oracle"] for r in base}
     grid = _grid(tuned)
-    table = dict(enumerate(_grid_table(scenes, params, grid)))
+    table = _grid_table(scenes, params, grid)
     overall = max(range(len(grid)), key=lambda g: float(np.mean(
         [v - oracle[k] for k, v in table[g].items()])))  # fmt: skip
     print("best on all scenes:", grid[overall])

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from spex.engine.backends.spectral.params import SpectralParams
 
@@ -70,7 +70,7 @@ def recording_params(params: SpectralParams, **changes: Any) -> ReadRecordingPar
     return ReadRecordingParams(**{**values, **changes})
 
 
-class RunsByReadValues:
+class RunsByReadValues(Generic[Result]):
     """One scene's runs, each remembered with the values of `names` it read.
 
     `run(params)` is the scene's run; `get(values)` returns the result of a remembered run that
