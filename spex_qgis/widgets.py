@@ -72,6 +72,20 @@ def band_descriptions(layer: QgsRasterLayer) -> list[str]:
     return [desc or "" for desc in found]
 
 
+def band_colours(layer: QgsRasterLayer) -> list[str]:
+    """GDAL's colour interpretation of each band of a file raster ("Red", "Alpha", ...; ""
+    where GDAL cannot open it), which names an orthophoto's bands when nothing else does."""
+    from osgeo import gdal
+
+    dataset = gdal.Open(layer_file(layer))
+    if dataset is None:
+        return [""] * layer.bandCount()
+    return [
+        gdal.GetColorInterpretationName(dataset.GetRasterBand(i).GetColorInterpretation())
+        for i in range(1, dataset.RasterCount + 1)
+    ]
+
+
 def backend_problem(name: str, model_folder: str) -> str | None:
     """Why backend `name` cannot run here (one line), or None when it can. Imports nothing heavy."""
     from spex.engine.backends import BACKENDS
@@ -155,12 +169,16 @@ class BandRoleTable(QWidget):
         path = layer_file(layer)
         try:
             # The layer's file name may carry a product name naming the sensor and the level.
-            mapping = file_band_mapping(path, descriptions)
+            colours = band_colours(layer) if not any(descriptions) else None
+            mapping = file_band_mapping(path, descriptions, colours=colours)
             self.detected, self.sensor = tuple(mapping.roles), mapping.sensor
             sensor = f", sensor {mapping.sensor}" if mapping.sensor else ""
             _, product = named_product(path, descriptions)
             named = f"; product: {product.label}" if product else ""
-            self.status.setText(f"Roles from {mapping.source}{sensor}{named}; edit if wrong.")
+            cir = ""
+            if mapping.source == "colour interpretation":
+                cir = " (a colour-infrared image looks the same: set band 1 to nir if it is one)"
+            self.status.setText(f"Roles from {mapping.source}{sensor}{named}; edit if wrong{cir}.")
         except SpexError as error:
             self.detected = (None,) * len(descriptions)
             self.readings = dict(getattr(error, "readings", {}))

@@ -164,3 +164,28 @@ def zipped_copy(src_path: Path, folder: Path) -> str:
     with zipfile.ZipFile(archive, "w") as z:
         z.write(src_path, f"product/{src_path.name}")
     return f"/vsizip/{archive.resolve()}/product/{src_path.name}"
+
+
+def orthophoto_copy(s2_path: Path, dst_path: Path, alpha: bool = False) -> Path:
+    """The top-left 512 x 256 px of the real Sentinel-2 stack as an orthophoto or a map export
+    stores it: 8-bit red, green and blue (B4, B3, B2 stretched from 0-0.3 reflectance), no
+    band descriptions, GDAL's colour interpretation red, green, blue (TIFF ``PHOTOMETRIC=RGB``).
+    With `alpha`, a fourth band marks the left 64 columns transparent, black beneath."""
+    with rasterio.open(s2_path) as src:
+        data = src.read([4, 3, 2], window=((0, 256), (0, 512))).astype(np.float64)
+        crs, transform = src.crs, src.transform
+    rgb = np.clip(np.round(data * 0.0001 / 0.3 * 255), 1, 255).astype(np.uint8)
+    bands = [rgb]
+    if alpha:
+        rgb[:, :, :64] = 0
+        bands.append(
+            np.where(np.arange(512) < 64, 0, 255).astype(np.uint8)[None, None].repeat(256, 1)
+        )
+    data = np.concatenate(bands)
+    profile = {"driver": "GTiff", "width": 512, "height": 256, "count": len(data),
+               "dtype": "uint8", "crs": crs, "transform": transform, "photometric": "RGB"}  # fmt: skip
+    if alpha:
+        profile["alpha"] = "YES"  # GTiff's creation option: the fourth band is transparency
+    with rasterio.open(dst_path, "w", **profile) as dst:
+        dst.write(data)
+    return dst_path

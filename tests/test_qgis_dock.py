@@ -28,6 +28,7 @@ from tests.qgis_helpers import wait_for
 from tests.rasters import (
     SPECTROMETER_NM,
     numbered_bands_copy,
+    orthophoto_copy,
     spectrometer_copy,
     true_colour_copy,
     ungeoreferenced_copy,
@@ -88,6 +89,19 @@ def test_a_spectrometer_layer_gets_one_band_per_role(
     assert roles["red"] == 660 and roles["nir"] == 840 and roles["swir1"] == 1610
     assert "cirrus" not in roles  # 1330-1390 nm are flagged bad
     assert "Roles from band descriptions" in table.status.text()
+    assert table.override() is None
+
+
+def test_an_orthophoto_layer_takes_its_colour_interpretation(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """An 8-bit RGB export with a transparency band and no band names: the table shows the
+    roles GDAL's colour interpretation gives, the transparency band unused, and the status
+    says where they came from and what a colour-infrared image needs."""
+    table = _chosen_layer_table(dock, orthophoto_copy(s2_scene, tmp_path / "ortho.tif", True))
+    assert table.roles() == ("red", "green", "blue", None)
+    assert "Roles from colour interpretation" in table.status.text()
+    assert "colour-infrared" in table.status.text()
     assert table.override() is None
 
 

@@ -52,11 +52,14 @@ def file_band_mapping(
     descriptions: Sequence[str | None],
     sensor: str | None = None,
     bands: str | Sequence[str] | None = None,
+    colours: Sequence[str | None] | None = None,
 ) -> BandMapping:
     """The band roles of the raster at `path` (`resolve_band_mapping`), where band names that fit
     several sensors (``B1``..``B7``) are settled by the sensor a product name in the file, folder
     or band names gives, and bands without names take the product's band order when they are
-    as many as its bands; else the refusal stands. A product whose band names are another
+    as many as its bands; else the refusal stands. The bands' colour interpretations
+    (`colours`) are asked only where no product is named: a NAIP file's fourth band may be
+    flagged as transparency, yet its name says it is the NIR band. A product whose band names are another
     sensor's (HLS L30's ``B05`` is NIR, Sentinel-2's red edge: a ``named_only`` preset) is read
     by its own names whenever it is named and neither `sensor` nor `bands` is given."""
     _, product = named_product(path, descriptions)
@@ -65,7 +68,13 @@ def file_band_mapping(
         own = resolve_band_mapping(len(descriptions), descriptions, sensor=preset.name)
         return replace(own, source="band descriptions" if any(descriptions) else "band count")
     try:
-        return resolve_band_mapping(len(descriptions), descriptions, sensor=sensor, bands=bands)
+        return resolve_band_mapping(
+            len(descriptions),
+            descriptions,
+            sensor=sensor,
+            bands=bands,
+            colours=None if product else colours,
+        )
     except BandError as refused:
         for sensors, roles in refused.readings.items():
             if preset and preset.name in sensors.split("/"):

@@ -342,7 +342,8 @@ def open_source(
     dataset = open_dataset(path)
     try:
         descriptions = band_descriptions(dataset)
-        mapping = file_band_mapping(path, descriptions, sensor, bands)
+        colours = [colour.name for colour in dataset.colorinterp]
+        mapping = file_band_mapping(path, descriptions, sensor, bands, colours)
         wanted = decoded_roles(mapping.present_roles()) if decoded_roles else None
         with_role = tuple(
             b for b in with_role_bands(mapping) if wanted is None or mapping.roles[b - 1] in wanted

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
+from ..raster.colour_interp import CIR_HINT
 
 if TYPE_CHECKING:
     from ..backends.base import BackendReport
@@ -210,6 +211,8 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
             "the polygons are in pixel coordinates and their m2, ha and perimeter fields are "
             "empty. Assign a CRS to the raster to measure in metres."
         )
+    if facts.source.mapping.source == "colour interpretation":
+        caveats.append(f"True colour: {CIR_HINT}.")
     scaling = facts.source.scaling
     if not scaling.calibrated:
         caveats.append(f"Values are not calibrated reflectance: {scaling.note}")
