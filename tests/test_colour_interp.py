@@ -77,3 +77,19 @@ def test_extract_on_an_orthophoto_equals_naming_its_bands(s2_scene: Path, tmp_pa
     assert CIR_HINT in explanation
     named = (tmp_path / "named" / "explanation.md").read_text(encoding="utf-8")
     assert CIR_HINT not in named
+
+
+def test_a_jpeg_compressed_orthophoto_is_read_as_true_colour(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """YCbCr JPEG in a TIFF, as orthophoto services deliver it: GDAL decodes it to RGB."""
+    source = orthophoto_copy(s2_scene, tmp_path / "ortho.tif")
+    with rasterio.open(source) as src:
+        profile = dict(src.profile, photometric="YCBCR", compress="JPEG", blockxsize=256,
+                       blockysize=256, tiled=True)  # fmt: skip
+        data = src.read()
+    with rasterio.open(tmp_path / "ortho_jpeg.tif", "w", **profile) as dst:
+        dst.write(data)
+    with open_source(tmp_path / "ortho_jpeg.tif") as src:
+        assert src.mapping.roles == ("red", "green", "blue")
+        assert src.mapping.source == "colour interpretation"
