@@ -50,10 +50,12 @@ def layer_file(layer: QgsMapLayer | None) -> str:
     return layer.source().split("|")[0] if layer is not None else ""
 
 
-def band_descriptions(layer: QgsRasterLayer) -> list[str]:
+def band_names(layer: QgsRasterLayer) -> tuple[list[str], list[str]]:
     """The GDAL band descriptions of a file raster ("" where none), completed as the engine
-    completes them: a VRT's source file names, a spectrometer's wavelengths, its bad bands. A
-    Sentinel-2 layer has the bands the engine reads: its own, then its product's other ones."""
+    completes them: a VRT's source file names, a spectrometer's wavelengths, its bad bands; and
+    each band's colour interpretation ("Red", "Alpha", ...), which names an orthophoto's bands
+    when nothing else does. One opening of the file; a Sentinel-2 layer has the bands the
+    engine reads: its own, then its product's other ones."""
     from osgeo import gdal
 
     from spex.engine.raster.band_names import completed_descriptions
@@ -62,28 +64,15 @@ def band_descriptions(layer: QgsRasterLayer) -> list[str]:
     path = layer_file(layer)
     dataset = gdal.Open(str(with_product_bands(path) or path))
     if dataset is None:
-        return [""] * layer.bandCount()
+        return [""] * layer.bandCount(), [""] * layer.bandCount()
     bands = [dataset.GetRasterBand(i) for i in range(1, dataset.RasterCount + 1)]
     found = completed_descriptions(
         [band.GetDescription() or None for band in bands],
         [band.GetMetadata() for band in bands],
         path,
     )
-    return [desc or "" for desc in found]
-
-
-def band_colours(layer: QgsRasterLayer) -> list[str]:
-    """GDAL's colour interpretation of each band of a file raster ("Red", "Alpha", ...; ""
-    where GDAL cannot open it), which names an orthophoto's bands when nothing else does."""
-    from osgeo import gdal
-
-    dataset = gdal.Open(layer_file(layer))
-    if dataset is None:
-        return [""] * layer.bandCount()
-    return [
-        gdal.GetColorInterpretationName(dataset.GetRasterBand(i).GetColorInterpretation())
-        for i in range(1, dataset.RasterCount + 1)
-    ]
+    colours = [gdal.GetColorInterpretationName(band.GetColorInterpretation()) for band in bands]
+    return [desc or "" for desc in found], colours
 
 
 def backend_problem(name: str, model_folder: str) -> str | None:
@@ -165,11 +154,10 @@ class BandRoleTable(QWidget):
             self.status.setText("Choose a multiband raster layer.")
             self.rolesChanged.emit()
             return
-        descriptions = band_descriptions(layer)
+        descriptions, colours = band_names(layer)
         path = layer_file(layer)
         try:
             # The layer's file name may carry a product name naming the sensor and the level.
-            colours = band_colours(layer) if not any(descriptions) else None
             mapping = file_band_mapping(path, descriptions, colours=colours)
             self.detected, self.sensor = tuple(mapping.roles), mapping.sensor
             sensor = f", sensor {mapping.sensor}" if mapping.sensor else ""

@@ -12,8 +12,8 @@ import rasterio
 from rasterio.windows import Window
 
 from spex.engine.errors import BandError
-from spex.engine.raster.bands import resolve_band_mapping
 from spex.engine.raster.colour_interp import CIR_HINT, roles_from_colour
+from spex.engine.raster.product_names import file_band_mapping
 from spex.engine.raster.raster_source import open_source
 from tests.rasters import orthophoto_copy
 from tests.test_cli import run_spex
@@ -37,14 +37,16 @@ def test_only_exactly_red_green_and_blue_name_the_bands(colours, roles) -> None:
 
 
 def test_descriptions_come_first_and_a_fourth_band_is_not_guessed() -> None:
-    described = resolve_band_mapping(3, ["nir", "red", "green"], colours=["Red", "Green", "Blue"])
+    described = file_band_mapping(
+        "cir.tif", ["nir", "red", "green"], colours=["Red", "Green", "Blue"]
+    )
     assert described.roles == ("nir", "red", "green")
     assert described.source == "band descriptions"
-    coloured = resolve_band_mapping(3, [None] * 3, colours=["Red", "Green", "Blue"])
+    coloured = file_band_mapping("ortho.tif", [None] * 3, colours=["Red", "Green", "Blue"])
     assert coloured.roles == ("red", "green", "blue")
     assert coloured.source == "colour interpretation"
     with pytest.raises(BandError, match="cannot tell the band roles"):
-        resolve_band_mapping(4, [None] * 4, colours=["Red", "Green", "Blue", "Undefined"])
+        file_band_mapping("ortho.tif", [None] * 4, colours=["Red", "Green", "Blue", "Undefined"])
 
 
 def test_an_orthophoto_with_transparency_is_read_as_true_colour(

@@ -2,9 +2,9 @@
 
 A raster band's *role* (``red``, ``nir``, ``swir1`` ...) is what indices and backends ask for.
 Roles come, in this order of precedence, from ``--bands`` (one role per band), ``--sensor``
-(a preset from ``resources/sensors/*.json``), the raster's band descriptions, its colour
-interpretation (true colour: ``colour_interp``), or, only for band counts that identify a
-sensor on their own, the band count.
+(a preset from ``resources/sensors/*.json``), the raster's band descriptions, or, only for
+band counts that identify a sensor on their own, the band count; `product_names` adds what a
+product name and the colour interpretation (``colour_interp``) say where these fail.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from .band_names import (
     match_preset_band,
     roles_from_descriptions,
 )
-from .colour_interp import roles_from_colour
 from .roles import BAND_ROLES, check_unique, normalize_role, parse_numbered_roles, parse_roles
 from .sensors import SensorPreset, get_preset, load_presets
 
@@ -168,10 +167,8 @@ def resolve_band_mapping(
     descriptions: Sequence[str | None],
     sensor: str | None = None,
     bands: str | Sequence[str] | None = None,
-    colours: Sequence[str | None] | None = None,
 ) -> BandMapping:
-    """The role of every raster band, from ``--bands``, ``--sensor``, descriptions, colour
-    interpretation or band count.
+    """The role of every raster band, from ``--bands``, ``--sensor``, descriptions or band count.
 
     - ``bands``: exactly one role per band (see ``parse_roles``), or roles by band number
       (``48=red,72=nir``, the rest unused: ``parse_numbered_roles``); ``sensor``, if also given,
@@ -185,19 +182,16 @@ def resolve_band_mapping(
       ``B1``..``B7`` fit Sentinel-2 and Landsat alike and are accepted only when one reading is
       clearly better (``B8A``/``B12``/``B02`` mean Sentinel-2; ``SR_B6`` means OLI; ``SR_B7``
       without ``SR_B6`` means TM/ETM+). Undescribed or unrecognised bands stay unused.
-    - without any descriptions, the bands' colour interpretations (`colours`, GDAL's names)
-      where they are red, green and blue, each once, beside at most a transparency band
-      (`colour_interp.roles_from_colour`: an orthophoto, a drone mosaic, an RGB export);
-      else only a band count that identifies a preset on its own (``match_band_count``: 13
-      bands = Sentinel-2 L1C).
+    - without any descriptions, only a band count that identifies a preset on its own
+      (``match_band_count``: 13 bands = Sentinel-2 L1C) is used. (A raster that fails all of
+      these may still be read by a product name or its colour interpretation:
+      `product_names.file_band_mapping`.)
 
     A narrow NIR band without a broad one becomes the NIR band (`narrow_nir_as_nir`).
 
     Raises ``BandError`` naming what was found and the flags that fix it.
     """
-    return narrow_nir_as_nir(
-        _resolve_band_mapping(band_count, descriptions, sensor, bands, colours)
-    )
+    return narrow_nir_as_nir(_resolve_band_mapping(band_count, descriptions, sensor, bands))
 
 
 def _resolve_band_mapping(
@@ -205,7 +199,6 @@ def _resolve_band_mapping(
     descriptions: Sequence[str | None],
     sensor: str | None = None,
     bands: str | Sequence[str] | None = None,
-    colours: Sequence[str | None] | None = None,
 ) -> BandMapping:
     """`resolve_band_mapping` before `narrow_nir_as_nir`."""
     if band_count < 1:
@@ -242,9 +235,6 @@ def _resolve_band_mapping(
         return BandMapping(roles, found_sensor, "band descriptions")
 
     if not any(descs):
-        by_colour = roles_from_colour(colours) if colours and len(colours) == band_count else None
-        if by_colour is not None:
-            return BandMapping(by_colour, None, "colour interpretation")
         by_count = [
             p for p in load_presets().values() if p.match_band_count and len(p.bands) == band_count
         ]

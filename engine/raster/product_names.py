@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import BandError
 from . import hls_products, landsat_products, preset_names, sentinel2_products
 from .bands import BandMapping, narrow_nir_as_nir, resolve_band_mapping
+from .colour_interp import roles_from_colour
 from .reflectance import ProductReading
 from .sensors import get_preset
 
@@ -57,9 +58,11 @@ def file_band_mapping(
     """The band roles of the raster at `path` (`resolve_band_mapping`), where band names that fit
     several sensors (``B1``..``B7``) are settled by the sensor a product name in the file, folder
     or band names gives, and bands without names take the product's band order when they are
-    as many as its bands; else the refusal stands. The bands' colour interpretations
-    (`colours`) are asked only where no product is named: a NAIP file's fourth band may be
-    flagged as transparency, yet its name says it is the NIR band. A product whose band names are another
+    as many as its bands; where neither a band nor the product is named, bands whose colour
+    interpretations (`colours`, GDAL's names) are exactly red, green and blue
+    (`colour_interp.roles_from_colour`: an orthophoto, an RGB export) are true colour; else the
+    refusal stands. A named product is never read by its colours: a NAIP file's fourth band
+    may be flagged as transparency, yet its name says it is the NIR band. A product whose band names are another
     sensor's (HLS L30's ``B05`` is NIR, Sentinel-2's red edge: a ``named_only`` preset) is read
     by its own names whenever it is named and neither `sensor` nor `bands` is given."""
     _, product = named_product(path, descriptions)
@@ -68,13 +71,7 @@ def file_band_mapping(
         own = resolve_band_mapping(len(descriptions), descriptions, sensor=preset.name)
         return replace(own, source="band descriptions" if any(descriptions) else "band count")
     try:
-        return resolve_band_mapping(
-            len(descriptions),
-            descriptions,
-            sensor=sensor,
-            bands=bands,
-            colours=None if product else colours,
-        )
+        return resolve_band_mapping(len(descriptions), descriptions, sensor=sensor, bands=bands)
     except BandError as refused:
         for sensors, roles in refused.readings.items():
             if preset and preset.name in sensors.split("/"):
@@ -82,4 +79,8 @@ def file_band_mapping(
         if preset and not any(descriptions) and len(preset.bands) == len(descriptions):
             # A product's own bands stacked whole and in order (SR_B1..SR_B7), unnamed.
             return BandMapping(preset.roles, preset.name, "band count")
+        named = product is not None or any(descriptions)  # names, not colours, decide
+        by_colour = None if named else roles_from_colour(colours or ())
+        if by_colour is not None and len(by_colour) == len(descriptions):
+            return BandMapping(by_colour, None, "colour interpretation")
         raise
