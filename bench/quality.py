@@ -50,6 +50,7 @@ from rasterio.windows import Window
 
 from spex.engine.backends.spectral.backend import SpectralBackend
 from spex.engine.backends.spectral.params import SpectralParams
+from spex.engine.backends.spectral.set_thresholds import parse_thresholds, unused_thresholds
 from spex.engine.indices import compute_index
 from spex.engine.instructions.plan import Plan
 from spex.engine.progress import RunMonitor
@@ -137,6 +138,10 @@ def run_engine(
     with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
         plan = Plan(prompt="benchmark", targets=TARGETS)
         params = scene_params(scene, params)
+        if params.set_thresholds:  # an index the scene's bands do not use is left out
+            unused = unused_thresholds(dict(params.set_thresholds), src.roles)
+            kept = tuple((k, v) for k, v in params.set_thresholds if k not in unused)
+            params = replace(params, set_thresholds=kept)
         radius = 0 if scene.points else params.smoothing_radius
         backend = SpectralBackend(smoothing_radius=radius, params=params)
         backend.prepare(src, plan, src.read_sample(), RunMonitor())
@@ -412,12 +417,23 @@ def main(argv: Iterable[str] | None = None) -> None:
         help="print, for each tuned value alone, the rows it moves and how far, instead (does "
         "a newly added scene change the --loo folds? not where no value moves its rows)",
     )
+    parser.add_argument(
+        "--threshold",
+        action="append",
+        metavar="INDEX=VALUE",
+        help="score with this index threshold set as an analyst sets it (spex extract "
+        "--threshold), on the scenes whose bands use it (repeatable)",
+    )
     parser.add_argument("--out", help="write the tables as this stem in bench/out/")
     args = parser.parse_args(list(argv) if argv is not None else None)
     scenes = all_scenes(tuple(args.groups.split(",")))
     if args.scene:
         scenes = [s for s in scenes if s.name in args.scene]
     params = replace(SpectralParams(), **dict(_parse_setting(v) for v in args.set))
+    if args.threshold:
+        params = replace(
+            params, set_thresholds=tuple(sorted(parse_thresholds(args.threshold).items()))
+        )
     if args.tuned_spread:
         for name, moved in tuned_spread(scenes, params).items():
             rows = ", ".join(f"{s} {t} {lo:.3f}-{hi:.3f}" for (s, t), (lo, hi) in moved.items())

@@ -109,6 +109,14 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
         "--min-area", type=float, help="minimum region area in m2 (overrides prompt)"
     )
     parser.add_argument(
+        "--threshold",
+        action="append",
+        metavar="INDEX=VALUE",
+        help="set an index threshold instead of the scene's own choice (spectral backend; "
+        "repeatable): NDVI or ExG for vegetation, MNDWI or NDWI for water, e.g. NDVI=0.65 for "
+        "dense forest only",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="add a per-stage time and memory breakdown to run.json and the explanation",
@@ -185,6 +193,7 @@ def extraction_request(
     args: argparse.Namespace, input_path: Path, out_dir: Path
 ) -> ExtractionRequest:
     """The `ExtractionRequest` the extract options in `args` describe."""
+    from .backends.spectral.set_thresholds import parse_thresholds
     from .pipeline import ExtractionRequest
 
     options = {
@@ -213,6 +222,7 @@ def extraction_request(
         extent=_parse_extent(args.extent),
         min_area_m2=args.min_area,
         backend_options=options,
+        index_thresholds=parse_thresholds(args.threshold),
         profile=args.profile,
     )
 

@@ -77,11 +77,23 @@ def extract(
         return _extract(request, monitor, classify)
 
 
+def _backend_options(request: ExtractionRequest) -> dict[str, object]:
+    """The backend's options, with the analyst's index thresholds for the spectral backend."""
+    if not request.index_thresholds:
+        return dict(request.backend_options)
+    if (request.backend or "spectral").strip().lower() != "spectral":
+        raise InputError(
+            "Index thresholds (--threshold) set the spectral backend's seeds; leave them out "
+            f"for the '{request.backend}' backend, or run --backend spectral."
+        )
+    return {**request.backend_options, "thresholds": dict(request.index_thresholds)}
+
+
 def _extract(
     request: ExtractionRequest, monitor: RunMonitor, classify: ClassifyPass
 ) -> ExtractionResult:
     clock = time.perf_counter()
-    backend = get_backend(request.backend, **request.backend_options)
+    backend = get_backend(request.backend, **_backend_options(request))
     try:
         plan = parse_instruction(request.prompt, available=backend.supported_targets())
     except PromptError as exc:

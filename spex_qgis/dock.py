@@ -127,6 +127,12 @@ class SpexDock(QgsDockWidget):
         for edit, example in ((self.scale_edit, "0.0001"), (self.offset_edit, "-0.1")):
             edit.setPlaceholderText(f"automatic (e.g. {example})")
             edit.setToolTip("reflectance = value x scale + offset; empty: automatic")
+        self.thresholds_edit = QLineEdit(advanced)
+        self.thresholds_edit.setPlaceholderText("the scene's own (e.g. NDVI=0.65)")
+        self.thresholds_edit.setToolTip(
+            "Index thresholds in place of the scene's own choice (spectral backend): NDVI or "
+            "ExG for vegetation, MNDWI or NDWI for water; the explanation shows both"
+        )
         self.output_folder = QgsFileWidget(advanced)
         self.output_folder.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_folder.lineEdit().setPlaceholderText("project folder, else temporary")
@@ -135,6 +141,7 @@ class SpexDock(QgsDockWidget):
         adv.addRow("Minimum area", self.min_area_spin)
         adv.addRow("Reflectance scale", self.scale_edit)
         adv.addRow("Reflectance offset", self.offset_edit)
+        adv.addRow("Index thresholds", self.thresholds_edit)
         adv.addRow("Output folder", self.output_folder)
         layout.addWidget(advanced)
         layout.addStretch(1)
@@ -321,6 +328,11 @@ class SpexDock(QgsDockWidget):
         extent = self.extent_picker.extent(layer, self.iface.mapCanvas(), QgsProject.instance())
         model = self.model_path()
         min_area_ha = self.min_area_spin.value()
+        thresholds = _thresholds(self.thresholds_edit.text())
+        if thresholds and backend != "spectral":
+            raise ValueError(
+                "index thresholds set the spectral backend's seeds; clear them or choose it"
+            )
         return ExtractionRequest(
             input_path=Path(layer_file(layer)),
             prompt=prompt,
@@ -335,6 +347,7 @@ class SpexDock(QgsDockWidget):
             scale=_optional_number(self.scale_edit.text(), "reflectance scale"),
             offset=_optional_number(self.offset_edit.text(), "reflectance offset"),
             backend_options={"model": Path(model)} if model and backend != "spectral" else {},
+            index_thresholds=thresholds,
         )
 
     # -- running ------------------------------------------------------------------------------
@@ -429,6 +442,17 @@ class SpexDock(QgsDockWidget):
             self.task.on_done = None
             self.task.cancel()
             self.task = None
+
+
+def _thresholds(text: str) -> dict[str, float]:
+    """The index thresholds field's values ({} when empty); ValueError says what is wrong."""
+    from spex.engine.backends.spectral.set_thresholds import parse_thresholds
+    from spex.engine.errors import SpexError
+
+    try:
+        return parse_thresholds(text)
+    except SpexError as error:
+        raise ValueError(str(error)) from None
 
 
 def _optional_number(text: str, what: str) -> float | None:

@@ -394,3 +394,16 @@ def test_a_class_the_bands_cannot_show_is_one_line(
     wait_for(lambda: not dock.is_running(), timeout=120)
     assert len(set(project.mapLayers()) - before) == 2
     assert "water: cannot be found with these bands" in dock.explanation_view.toPlainText()
+
+
+def test_index_thresholds_are_read_from_the_advanced_field(dock: SpexDock, qgis_iface) -> None:
+    dock.prompt_edit.setPlainText(PROMPT)
+    try:
+        assert dock.build_request().index_thresholds == {}  # empty: the scene's own
+        dock.thresholds_edit.setText("ndvi=0,65")  # a decimal comma, as some locales type it
+        assert dock.build_request().index_thresholds == {"NDVI": 0.65}
+        dock.thresholds_edit.setText("BSI=0.1")
+        with pytest.raises(ValueError, match="BSI is not an index whose threshold can be set"):
+            dock.build_request()
+    finally:
+        dock.thresholds_edit.clear()

@@ -517,3 +517,21 @@ def test_a_class_the_bands_cannot_show_is_one_line(provider, s2_scene, tmp_path)
         "spex:extract_land_cover", {"INPUT": str(rgb), "PROMPT": "water and vegetation"} | outputs
     )
     assert "water: cannot be found with these bands" in out["SUMMARY"]
+
+
+def test_index_thresholds_reach_the_engine_and_a_bad_one_names_the_parameter(
+    provider, s2_scene, tmp_path
+) -> None:
+    """INDEX_THRESHOLDS is the command line's --threshold, in both algorithms."""
+    params = {"INPUT": str(s2_scene), "PROMPT": "map the vegetation", "EXTENT": EXTENT,
+              "OUTPUT_MASK": str(tmp_path / "veg.tif"),
+              "OUTPUT_FEATURES": str(tmp_path / "veg.gpkg")}  # fmt: skip
+    out = _run("spex:extract_land_cover", {**params, "INDEX_THRESHOLDS": "NDVI=0.4"})
+    assert "| NDVI | 0.400 | set by the analyst; the scene's own choice: " in out["EXPLANATION"]
+    with pytest.raises(QgsProcessingException, match="give NDVI a number from -1 to 1"):
+        _run("spex:extract_land_cover", {**params, "INDEX_THRESHOLDS": "NDVI=dense"})
+    with pytest.raises(QgsProcessingException, match=r"Index thresholds \(INDEX_THRESHOLDS\)"):
+        _run("spex:extract_land_cover",
+             {**params, "INDEX_THRESHOLDS": "NDVI=0.4", "BACKEND": "onnx"})  # fmt: skip
+    batch = QgsApplication.processingRegistry().algorithmById("spex:batch_extract_land_cover")
+    assert batch.parameterDefinition("INDEX_THRESHOLDS") is not None

@@ -118,9 +118,17 @@ def _thresholds_section(report: BackendReport) -> list[str]:
         return ["## How the model's scores became classes", "", str(details["decision"]), ""]
     lines = ["## How thresholds were chosen", ""]
     how = details.get("thresholds_how") or {}
+    params = details.get("params") or {}
+    set_by_analyst = [str(pair[0]) for pair in params.get("set_thresholds") or ()]
     lines.append(
         "Each threshold was chosen on this scene's own values (a global sample of the whole "
         "raster), never per tile; the ranges guard against scenes without the class."
+        + (
+            f" The analyst set {', '.join(set_by_analyst)} (--threshold); the scene's own "
+            "choice is beside it."
+            if set_by_analyst
+            else ""
+        )
     )
     lines.append("")
     if report.thresholds:

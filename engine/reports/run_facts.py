@@ -38,6 +38,8 @@ class ExtractionRequest:
     min_area_m2: float | None = None
     workers: int | None = None  # tile threads (default: CPU cores, at most 4)
     backend_options: dict[str, object] = field(default_factory=dict)
+    #: Index thresholds the analyst set (spectral backend; `set_thresholds.SETTABLE`).
+    index_thresholds: dict[str, float] = field(default_factory=dict)
     profile: bool = False  # per-stage profile in run.json and the explanation (or SPEX_PROFILE=1)
 
 

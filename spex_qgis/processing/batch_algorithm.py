@@ -21,6 +21,8 @@ from qgis.core import (
 from .common import (
     SpexAlgorithm,
     add_reflectance_parameters,
+    add_thresholds_parameter,
+    index_thresholds,
     optional_text,
     raster_file,
     reflectance_scaling,
@@ -83,6 +85,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             "The same for every raster. Empty: each raster's own, from its file, its sensor "
             "preset or its values (a batch of mixed products needs it empty).",
         )
+        add_thresholds_parameter(self)
         add(
             QgsProcessingParameterString(
                 self.BACKEND, "Backend", defaultValue="spectral", optional=True
@@ -135,6 +138,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             offset=offset,
             backend=optional_text(self.parameterAsString(parameters, self.BACKEND, context))
             or "spectral",
+            index_thresholds=index_thresholds(parameters),
         )
         workers = self.parameterAsInt(parameters, self.WORKERS, context) or None
         request = BatchRequest(inputs, out, template, ClusterSpec(workers=workers))

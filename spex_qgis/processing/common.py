@@ -14,6 +14,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
     QgsRasterFileWriter,
     QgsRasterLayer,
     QgsVectorFileWriter,
@@ -93,6 +94,30 @@ def add_reflectance_parameters(algorithm: SpexAlgorithm, empty_means: str) -> No
             f"e.g. {example} for Sentinel-2 of processing baseline 04.00). {empty_means}",
             advanced=True,
         )
+
+
+#: The parameter that sets index thresholds (the command line's --threshold).
+INDEX_THRESHOLDS = "INDEX_THRESHOLDS"
+
+
+def add_thresholds_parameter(algorithm: SpexAlgorithm) -> None:
+    """Declare the optional, advanced INDEX_THRESHOLDS of `algorithm`."""
+    algorithm.add_parameter(
+        QgsProcessingParameterString(INDEX_THRESHOLDS, "Index thresholds", optional=True),
+        "INDEX=VALUE pairs, comma-separated, in place of the scene's own thresholds (spectral "
+        "backend; the command line's --threshold): NDVI or ExG for vegetation, MNDWI or NDWI "
+        "for water, e.g. NDVI=0.65 for dense forest only. Empty: each scene chooses its own.",
+        advanced=True,
+    )
+
+
+def index_thresholds(parameters: dict) -> dict[str, float]:
+    """The index thresholds the user set ({} when empty); a one-line error otherwise."""
+    from spex.engine.backends.spectral.set_thresholds import parse_thresholds
+
+    text = optional_text(parameters.get(INDEX_THRESHOLDS))
+    parsed = run_engine(lambda: parse_thresholds(text), {"--threshold": INDEX_THRESHOLDS})
+    return parsed  # type: ignore[return-value]
 
 
 def reflectance_scaling(parameters: dict) -> tuple[float | None, float | None]:

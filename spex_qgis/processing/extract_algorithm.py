@@ -24,11 +24,14 @@ from qgis.core import (
 )
 
 from .common import (
+    INDEX_THRESHOLDS,
     REFLECTANCE_OFFSET,
     REFLECTANCE_SCALE,
     ROLE_PARAMETERS,
     SpexAlgorithm,
     add_reflectance_parameters,
+    add_thresholds_parameter,
+    index_thresholds,
     monitor_for,
     optional_number,
     optional_text,
@@ -101,6 +104,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         "--tile": TILE_SIZE,
         "--model": MODEL,
         "--backend": BACKEND,
+        "--threshold": INDEX_THRESHOLDS,
     }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
@@ -168,6 +172,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             "Pixels per tile side; memory is bounded by the tile size.",
             advanced=True,
         )
+        add_thresholds_parameter(self)
         add(
             QgsProcessingParameterString(self.MODEL, "Model folder", optional=True),
             "Weights folder for the 'spex' and 'onnx' backends.",
@@ -223,6 +228,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             extent=self._extent(parameters, context, layer),
             min_area_m2=optional_number(parameters, self.MIN_AREA, "m²"),
             backend_options={"model": Path(model)} if model else {},
+            index_thresholds=index_thresholds(parameters),
         )
         feedback.pushInfo(f"Input: {input_path}")
         result = run_engine(lambda: extract(request, monitor_for(feedback)), self.FLAG_PARAMETERS)

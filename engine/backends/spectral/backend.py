@@ -8,7 +8,8 @@ probabilities removes salt-and-pepper noise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 from rasterio.windows import Window
@@ -33,6 +34,7 @@ from .scene_model import (
     top_class,
 )
 from .seeds import ONE_LAND
+from .set_thresholds import check_thresholds_used, validate_thresholds
 from .smoothing import HALO, smooth_probabilities
 from .water_veto import WaterVeto, apply_water_veto, water_veto
 
@@ -49,8 +51,14 @@ class SpectralBackend(Backend):
         self,
         smoothing_radius: int = HALO,
         params: SpectralParams | None = None,
+        thresholds: Mapping[str, float] | None = None,
     ) -> None:
+        """`thresholds`: index thresholds the analyst set (`set_thresholds.SETTABLE`), in
+        place of the scene's own choice."""
         self.params = params or SpectralParams()
+        if thresholds:
+            pairs = tuple(sorted(validate_thresholds(thresholds).items()))
+            self.params = replace(self.params, set_thresholds=pairs)
         self.smoothing_radius = smoothing_radius
         self.model: SceneModel | None = None
         self._lut = np.zeros(len(SCENE_CLASSES), dtype=np.uint8)
@@ -89,6 +97,7 @@ class SpectralBackend(Backend):
         self, source: RasterSource, plan: Plan, sample: Sample, monitor: RunMonitor
     ) -> None:
         """Choose the scene's thresholds and fit the classifier on the global sample."""
+        check_thresholds_used(dict(self.params.set_thresholds), source.roles)
         monitor.progress(0.0, "fitting the scene classifier")
         self._calibrated = source.scaling.calibrated
         self.model = fit_scene_model(

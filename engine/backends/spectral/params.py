@@ -68,6 +68,14 @@ class SpectralParams:
     #: brightness (a town's roofs), not a haze layer over it.
     haze_land_max_share: float = 0.5
 
+    #: Index thresholds the analyst set, as (index, value) pairs, in place of the scene's own
+    #: choice (`set_thresholds`; empty: every threshold is the scene's).
+    set_thresholds: tuple[tuple[str, float], ...] = ()
+
+    def set_threshold(self, name: str) -> float | None:
+        """The analyst's value for index `name`, or None where the scene chooses it."""
+        return dict(self.set_thresholds).get(name)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able values for the run manifest."""
         return asdict(self)

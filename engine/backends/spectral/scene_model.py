@@ -27,6 +27,7 @@ import numpy as np
 from ...errors import BandError
 from .params import SpectralParams
 from .seeds import dark_offsets, min_seeds, select_seeds
+from .set_thresholds import unseeded_note
 
 #: Every class the scene model knows; "shadow" and "other" are internal and never output.
 SCENE_CLASSES: tuple[str, ...] = (
@@ -228,6 +229,9 @@ def fit_scene_model(
         # A class the bands cannot show has no mask at all; the seeds' notes say why.
         if t not in classes and t in seeds.masks:
             notes.append(UNSEEDED_NOTE.format(target=t))
+            why = unseeded_note(t, params)
+            if why:
+                notes.append(why)
     seed_masks = [seeds.masks[c] for c in classes]
     comp_extra = []
     for cls, mask in seeds.extra_components:

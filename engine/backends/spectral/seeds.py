@@ -19,6 +19,7 @@ from ...indices import compute_index
 from .haze import blue_red_ratio, contrasted_cloud, dark_for_water, find_haze, reddened
 from .histograms import bimodality, clamp, mode_gap, otsu_threshold, rel, robust_z, saturated
 from .params import SpectralParams
+from .set_thresholds import chosen_threshold
 
 #: Seeds below this count disable a class (too few to fit a covariance reliably); tiny samples
 #: (unit tests, small rasters) use ``min_seeds``.
@@ -156,9 +157,14 @@ def select_seeds(
     # Vegetation: NDVI above a scene threshold (Otsu, clamped), plus a margin.
     if ndvi is not None:
         t = clamp(otsu_threshold(ndvi), 0.3, 0.6) if cal else clamp(otsu_threshold(ndvi), 0.05, 0.6)
-        thr["NDVI"] = t
-        how["NDVI"] = "Otsu on the scene's NDVI histogram, clamped to " + (
-            "[0.3, 0.6]" if cal else "[0.05, 0.6] (digital numbers)"
+        t = chosen_threshold(
+            "NDVI",
+            t,
+            "Otsu on the scene's NDVI histogram, clamped to "
+            + ("[0.3, 0.6]" if cal else "[0.05, 0.6] (digital numbers)"),
+            params,
+            thr,
+            how,
         )
         masks["vegetation"] = ndvi > t + 0.05
     elif {"green", "red", "blue"} <= roles:
@@ -167,8 +173,8 @@ def select_seeds(
         # excess green towards 0: the floor sits below it (measured on true-colour versions of
         # the benchmark scenes).
         t = clamp(otsu_threshold(exg), -0.05, 0.2)
-        thr["ExG"] = t
-        how["ExG"] = "Otsu on the scene's excess-green histogram, clamped to [-0.05, 0.2]"
+        text = "Otsu on the scene's excess-green histogram, clamped to [-0.05, 0.2]"
+        t = chosen_threshold("ExG", t, text, params, thr, how)
         masks["vegetation"] = exg > t + 0.02
         notes.append("no NIR band: vegetation is found by greenness only (excess green)")
 
@@ -182,8 +188,8 @@ def select_seeds(
         w = idx(w_name)
         lo, hi = (-0.1, 0.4) if cal else (-0.1, 0.5)
         t = clamp(otsu_threshold(w), lo, hi)
-        thr[w_name] = t
-        how[w_name] = f"Otsu on the scene's {w_name} histogram, clamped to [{lo}, {hi}]"
+        text = f"Otsu on the scene's {w_name} histogram, clamped to [{lo}, {hi}]"
+        t = chosen_threshold(w_name, t, text, params, thr, how)
         seed = w > t + WATER_MARGIN
         if w_name == "MNDWI" and "nir" in roles:
             # Both water indices must agree: MNDWI alone also rises on wet or snowy ground
@@ -191,8 +197,8 @@ def select_seeds(
             ndwi = idx("NDWI")
             lo_n, hi_n = (0.0, 0.3) if cal else (-0.1, 0.5)
             t_n = clamp(otsu_threshold(ndwi), lo_n, hi_n)
-            thr["NDWI"] = t_n
-            how["NDWI"] = f"Otsu on the scene's NDWI histogram, clamped to [{lo_n}, {hi_n}]"
+            text = f"Otsu on the scene's NDWI histogram, clamped to [{lo_n}, {hi_n}]"
+            t_n = chosen_threshold("NDWI", t_n, text, params, thr, how)
             seed &= ndwi > t_n
         if ndvi is not None:
             margin = params.water_ndvi_margin if w_name == "MNDWI" else NDWI_WATER_NDVI_MARGIN
