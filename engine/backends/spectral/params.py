@@ -72,7 +72,7 @@ class SpectralParams:
     #: choice (`set_thresholds`; empty: every threshold is the scene's).
     set_thresholds: tuple[tuple[str, float], ...] = ()
 
-    def set_threshold(self, name: str) -> float | None:
+    def analyst_threshold(self, name: str) -> float | None:
         """The analyst's value for index `name`, or None where the scene chooses it."""
         return dict(self.set_thresholds).get(name)
 

@@ -29,7 +29,6 @@ class SettableIndex:
     """An index whose seed threshold the analyst may set."""
 
     name: str
-    decides: str  # the class its threshold seeds, in words
     low: float  # the range of the index's values
     high: float
 
@@ -37,14 +36,14 @@ class SettableIndex:
 SETTABLE: dict[str, SettableIndex] = {
     s.name: s
     for s in (
-        SettableIndex("NDVI", "vegetation", -1.0, 1.0),
-        SettableIndex("ExG", "vegetation in true colour (no NIR band)", -1.0, 2.0),
-        SettableIndex("MNDWI", "water (with a SWIR1 band)", -1.0, 1.0),
-        SettableIndex("NDWI", "water (alone without SWIR1; beside MNDWI with it)", -1.0, 1.0),
+        SettableIndex("NDVI", -1.0, 1.0),
+        SettableIndex("ExG", -1.0, 2.0),  # (2 green - red - blue) / (red + green + blue)
+        SettableIndex("MNDWI", -1.0, 1.0),
+        SettableIndex("NDWI", -1.0, 1.0),  # alone without SWIR1; beside MNDWI with it
     )
 }
 _BY_LOWER = {name.lower(): name for name in SETTABLE}
-#: The classes whose seeds each settable index picks.
+#: The settable indices that pick each class's seeds.
 SEEDS_OF = {"vegetation": ("NDVI", "ExG"), "water": ("MNDWI", "NDWI")}
 EXAMPLE = "NDVI=0.65"
 #: How the explanation's threshold table begins a threshold the analyst set.
@@ -166,7 +165,7 @@ def chosen_threshold(
 ) -> float:
     """The threshold of index `name`: the analyst's value where set, else the scene's; noted in
     `thr` and `how` (the scene's own choice beside the analyst's, for the explanation)."""
-    value = params.set_threshold(name)
+    value = params.analyst_threshold(name)
     if value is None:
         thr[name], how[name] = scene_value, scene_how
         return scene_value
@@ -178,7 +177,7 @@ def chosen_threshold(
 def unseeded_note(target: str, params: SpectralParams) -> str | None:
     """Why `target` has no seeds when the analyst's value picked them (None otherwise)."""
     for name in SEEDS_OF.get(target, ()):
-        value = params.set_threshold(name)
+        value = params.analyst_threshold(name)
         if value is not None:
             return (
                 f"{target} seeds were picked with {name} {value:g}, the value set with "
