@@ -15,7 +15,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window, from_bounds
 
-from .backends import Backend, get_backend
+from .backends import Backend, backend_key, get_backend
 from .errors import BandError, InputError, PromptError
 from .instructions.instruction import parse_instruction
 from .instructions.plan import Plan
@@ -81,7 +81,7 @@ def _backend_options(request: ExtractionRequest) -> dict[str, object]:
     """The backend's options, with the analyst's index thresholds for the spectral backend."""
     if not request.index_thresholds:
         return dict(request.backend_options)
-    if (request.backend or "spectral").strip().lower() != "spectral":
+    if backend_key(request.backend) != "spectral":
         raise InputError(
             "Index thresholds (--threshold) set the spectral backend's seeds; leave them out "
             f"for the '{request.backend}' backend, or run --backend spectral."

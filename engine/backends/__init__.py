@@ -17,9 +17,14 @@ BACKENDS: dict[str, tuple[str, str]] = {
 BACKEND_NAMES = tuple(BACKENDS)
 
 
+def backend_key(name: str | None) -> str:
+    """The `BACKENDS` key a user's backend name means (empty: the default, spectral)."""
+    return (name or "spectral").strip().lower()
+
+
 def get_backend(name: str, **options: object) -> Backend:
     """Build the backend called `name` with backend-specific `options`."""
-    key = (name or "spectral").strip().lower()
+    key = backend_key(name)
     if key not in BACKENDS:
         raise BackendError(
             f"Unknown backend '{name}'; available: {', '.join(BACKEND_NAMES)} (e.g. --backend spectral)."
@@ -35,4 +40,12 @@ def get_backend(name: str, **options: object) -> Backend:
     return getattr(module, class_name)(**options)
 
 
-__all__ = ["BACKENDS", "BACKEND_NAMES", "Backend", "BackendReport", "TilePrediction", "get_backend"]
+__all__ = [
+    "BACKENDS",
+    "BACKEND_NAMES",
+    "Backend",
+    "BackendReport",
+    "TilePrediction",
+    "backend_key",
+    "get_backend",
+]
