@@ -49,6 +49,7 @@ import rasterio
 from rasterio.windows import Window
 
 from spex.engine.backends.spectral.backend import SpectralBackend
+from spex.engine.backends.spectral.examples import Examples
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.set_thresholds import parse_thresholds, unused_thresholds
 from spex.engine.indices import compute_index
@@ -130,10 +131,11 @@ def scene_params(scene: Scene, params: SpectralParams) -> SpectralParams:
 
 
 def run_engine(
-    image: Path, scene: Scene, params: SpectralParams
+    image: Path, scene: Scene, params: SpectralParams, examples: Examples | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], SpectralBackend]:
     """Per target, the engine's mask when asked for that target alone; the scaled bands; the
     fitted backend. The scene is fitted once: the fit does not depend on the targets asked.
+    `examples`: the analyst's, as ``--examples`` gives them (`bench/examples_quality`).
     """
     with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
         plan = Plan(prompt="benchmark", targets=TARGETS)
@@ -143,7 +145,7 @@ def run_engine(
             kept = tuple((k, v) for k, v in params.set_thresholds if k not in unused)
             params = replace(params, set_thresholds=kept)
         radius = 0 if scene.points else params.smoothing_radius
-        backend = SpectralBackend(smoothing_radius=radius, params=params)
+        backend = SpectralBackend(smoothing_radius=radius, params=params, examples=examples)
         backend.prepare(src, plan, src.read_sample(), RunMonitor())
         whole = Window(0, 0, src.width, src.height)
         bands = src.read(whole)

@@ -117,6 +117,18 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
         "dense forest only",
     )
     parser.add_argument(
+        "--examples",
+        metavar="FILE",
+        help="points or polygons you labelled (GeoPackage, shapefile, GeoJSON; spectral "
+        "backend): each names its class (a target, or 'other') and corrects the scene's seeds",
+    )
+    parser.add_argument(
+        "--examples-field",
+        default="class",
+        metavar="NAME",
+        help="the field of --examples that holds each example's class (default: class)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="add a per-stage time and memory breakdown to run.json and the explanation",
@@ -223,8 +235,20 @@ def extraction_request(
         min_area_m2=args.min_area,
         backend_options=options,
         index_thresholds=parse_thresholds(args.threshold),
+        examples=_examples(args),
         profile=args.profile,
     )
+
+
+def _examples(args: argparse.Namespace):
+    """The examples file of ``--examples``, read (None without one)."""
+    if not args.examples:
+        return None
+    from .backends.spectral.backend import SpectralBackend
+    from .backends.spectral.examples import load_examples
+
+    classes = SpectralBackend().supported_targets()
+    return load_examples(Path(args.examples), args.examples_field, classes)
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:

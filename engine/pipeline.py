@@ -78,15 +78,23 @@ def extract(
 
 
 def _backend_options(request: ExtractionRequest) -> dict[str, object]:
-    """The backend's options, with the analyst's index thresholds for the spectral backend."""
-    if not request.index_thresholds:
-        return dict(request.backend_options)
-    if backend_key(request.backend) != "spectral":
-        raise InputError(
-            "Index thresholds (--threshold) set the spectral backend's seeds; leave them out "
-            f"for the '{request.backend}' backend, or run --backend spectral."
-        )
-    return {**request.backend_options, "thresholds": dict(request.index_thresholds)}
+    """The backend's options, with the analyst's index thresholds and examples for the
+    spectral backend."""
+    options = dict(request.backend_options)
+    given = {
+        "thresholds": ("Index thresholds (--threshold)", dict(request.index_thresholds)),
+        "examples": ("Examples (--examples)", request.examples),
+    }
+    for key, (what, value) in given.items():
+        if not value:
+            continue
+        if backend_key(request.backend) != "spectral":
+            raise InputError(
+                f"{what} set the spectral backend's seeds; leave them out for the "
+                f"'{request.backend}' backend, or run --backend spectral."
+            )
+        options[key] = value
+    return options
 
 
 def _extract(

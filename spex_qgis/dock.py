@@ -29,6 +29,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import settings
+from .example_layer import ExamplesPicker
 from .explanation_html import markdown_to_html, results_first
 from .input_picker import InputPicker
 from .plan_preview import preview
@@ -133,6 +134,11 @@ class SpexDock(QgsDockWidget):
             "Index thresholds in place of the scene's own choice (spectral backend): NDVI or "
             "ExG for vegetation, MNDWI or NDWI for water; the explanation shows both"
         )
+        self.examples_picker = ExamplesPicker(advanced)
+        self.examples_picker.setToolTip(
+            "Points or polygons you labelled, and the field naming each one's class (a target, "
+            "or 'other'): they correct the scene's own seeds (spectral backend)"
+        )
         self.output_folder = QgsFileWidget(advanced)
         self.output_folder.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_folder.lineEdit().setPlaceholderText("project folder, else temporary")
@@ -142,6 +148,7 @@ class SpexDock(QgsDockWidget):
         adv.addRow("Reflectance scale", self.scale_edit)
         adv.addRow("Reflectance offset", self.offset_edit)
         adv.addRow("Index thresholds", self.thresholds_edit)
+        adv.addRow("Examples", self.examples_picker)
         adv.addRow("Output folder", self.output_folder)
         layout.addWidget(advanced)
         layout.addStretch(1)
@@ -333,6 +340,11 @@ class SpexDock(QgsDockWidget):
             raise ValueError(
                 "index thresholds set the spectral backend's seeds; clear them or choose it"
             )
+        examples = self.examples_picker.examples()
+        if examples is not None and backend != "spectral":
+            raise ValueError(
+                "examples correct the spectral backend's seeds; clear them or choose it"
+            )
         return ExtractionRequest(
             input_path=Path(layer_file(layer)),
             prompt=prompt,
@@ -348,6 +360,7 @@ class SpexDock(QgsDockWidget):
             offset=_optional_number(self.offset_edit.text(), "reflectance offset"),
             backend_options={"model": Path(model)} if model and backend != "spectral" else {},
             index_thresholds=thresholds,
+            examples=examples,
         )
 
     # -- running ------------------------------------------------------------------------------

@@ -407,3 +407,23 @@ def test_index_thresholds_are_read_from_the_advanced_field(dock: SpexDock, qgis_
             dock.build_request()
     finally:
         dock.thresholds_edit.clear()
+
+
+def test_examples_are_read_from_the_chosen_layer_and_field(dock: SpexDock, s2_scene) -> None:
+    from tests.test_qgis_processing import _examples_layer
+
+    layer = _examples_layer(s2_scene, {"water": [(10, 10)], "other": [(20, 20), (30, 30)]})
+    unlabelled = QgsVectorLayer("Point?crs=EPSG:4326&field=name:string", "no class", "memory")
+    QgsProject.instance().addMapLayers([layer, unlabelled])
+    dock.prompt_edit.setPlainText(PROMPT)
+    try:
+        assert dock.build_request().examples is None  # no layer: the scene's seeds alone
+        dock.examples_picker.layers.setLayer(layer)
+        assert dock.examples_picker.field.currentField() == "class"  # found by its name
+        assert dock.build_request().examples.counts() == {"water": 1, "other": 2}
+        dock.examples_picker.layers.setLayer(unlabelled)
+        dock.examples_picker.field.setField("")
+        with pytest.raises(ValueError, match="choose the field of 'no class'"):
+            dock.build_request()
+    finally:
+        dock.examples_picker.layers.setLayer(None)

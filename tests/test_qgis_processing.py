@@ -17,6 +17,9 @@ from osgeo import gdal
 from qgis.core import (
     NULL,
     QgsApplication,
+    QgsFeature,
+    QgsGeometry,
+    QgsPointXY,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -535,3 +538,40 @@ def test_index_thresholds_reach_the_engine_and_a_bad_one_names_the_parameter(
              {**params, "INDEX_THRESHOLDS": "NDVI=0.4", "BACKEND": "onnx"})  # fmt: skip
     batch = QgsApplication.processingRegistry().algorithmById("spex:batch_extract_land_cover")
     assert batch.parameterDefinition("INDEX_THRESHOLDS") is not None
+
+
+def _examples_layer(raster: Path, cells: dict[str, list[tuple[int, int]]]) -> QgsVectorLayer:
+    """A memory layer of labelled points at the centres of `raster`'s pixels, in EPSG:4326."""
+    from tests.test_examples import pixel_points
+
+    layer = QgsVectorLayer("Point?crs=EPSG:4326&field=class:string", "examples", "memory")
+    features = []
+    for cls, rows_cols in cells.items():
+        for x, y, _ in pixel_points(raster, np.array(rows_cols), cls):
+            feature = QgsFeature(layer.fields())
+            feature.setAttribute("class", cls)
+            feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+            features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def test_examples_reach_the_engine_and_a_bad_field_names_the_parameter(
+    provider, s2_scene, tmp_path
+) -> None:
+    """EXAMPLES and EXAMPLES_FIELD are the command line's --examples and --examples-field."""
+    layer = _examples_layer(s2_scene, {"vegetation": [(100, 300), (120, 310)],
+                                       "other": [(20, 40), (30, 45)]})  # fmt: skip
+    params = {"INPUT": str(s2_scene), "PROMPT": "map the vegetation", "EXTENT": EXTENT,
+              "OUTPUT_MASK": str(tmp_path / "veg.tif"), "EXAMPLES": layer,
+              "OUTPUT_FEATURES": str(tmp_path / "veg.gpkg")}  # fmt: skip
+    out = _run("spex:extract_land_cover", params)
+    assert "trained with the analyst's examples from" in out["EXPLANATION"]
+    assert "(pixels: other 2, vegetation 2)" in out["EXPLANATION"]
+    with pytest.raises(QgsProcessingException, match="EXAMPLES_FIELD"):
+        _run("spex:extract_land_cover", {**params, "EXAMPLES_FIELD": "kind"})
+    with pytest.raises(QgsProcessingException, match=r"Examples \(EXAMPLES\) set the spectral"):
+        _run("spex:extract_land_cover", {**params, "BACKEND": "onnx"})
+    batch = QgsApplication.processingRegistry().algorithmById("spex:batch_extract_land_cover")
+    assert batch.parameterDefinition("EXAMPLES") is not None
+    assert batch.parameterDefinition("EXAMPLES_FIELD") is not None

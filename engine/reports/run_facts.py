@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends.base import Backend, BackendReport
+from ..backends.spectral.examples import Examples
 from ..instructions.plan import Plan
 from ..passes.vectorize import RegionRecord
 from ..raster.raster_source import RasterSource
@@ -40,6 +41,8 @@ class ExtractionRequest:
     backend_options: dict[str, object] = field(default_factory=dict)
     #: Index thresholds the analyst set (spectral backend; `set_thresholds.SETTABLE`).
     index_thresholds: dict[str, float] = field(default_factory=dict)
+    #: Points or polygons the analyst labelled (spectral backend; `backends.spectral.examples`).
+    examples: Examples | None = None
     profile: bool = False  # per-stage profile in run.json and the explanation (or SPEX_PROFILE=1)
 
 

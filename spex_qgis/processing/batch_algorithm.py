@@ -20,8 +20,10 @@ from qgis.core import (
 
 from .common import (
     SpexAlgorithm,
+    add_examples_parameters,
     add_reflectance_parameters,
     add_thresholds_parameter,
+    examples_of,
     index_thresholds,
     optional_text,
     raster_file,
@@ -86,6 +88,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             "preset or its values (a batch of mixed products needs it empty).",
         )
         add_thresholds_parameter(self)
+        add_examples_parameters(self)
         add(
             QgsProcessingParameterString(
                 self.BACKEND, "Backend", defaultValue="spectral", optional=True
@@ -139,6 +142,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             backend=optional_text(self.parameterAsString(parameters, self.BACKEND, context))
             or "spectral",
             index_thresholds=index_thresholds(parameters),
+            examples=examples_of(self, parameters, context),
         )
         workers = self.parameterAsInt(parameters, self.WORKERS, context) or None
         request = BatchRequest(inputs, out, template, ClusterSpec(workers=workers))

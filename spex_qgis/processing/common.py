@@ -9,10 +9,13 @@ from pathlib import Path
 
 from qgis.core import (
     QgsApplication,
+    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingParameterDefinition,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
     QgsRasterFileWriter,
@@ -118,6 +121,56 @@ def index_thresholds(parameters: dict) -> dict[str, float]:
     text = optional_text(parameters.get(INDEX_THRESHOLDS))
     parsed = run_engine(lambda: parse_thresholds(text), {"--threshold": INDEX_THRESHOLDS})
     return parsed  # type: ignore[return-value]
+
+
+#: The parameters that give the analyst's examples (the command line's --examples and
+#: --examples-field).
+EXAMPLES = "EXAMPLES"
+EXAMPLES_FIELD = "EXAMPLES_FIELD"
+EXAMPLE_FLAGS = {"--examples-field": EXAMPLES_FIELD, "--examples": EXAMPLES}
+
+
+def add_examples_parameters(algorithm: SpexAlgorithm) -> None:
+    """Declare the optional, advanced EXAMPLES layer and its EXAMPLES_FIELD of `algorithm`."""
+    algorithm.add_parameter(
+        QgsProcessingParameterFeatureSource(
+            EXAMPLES,
+            "Examples (points or polygons you labelled)",
+            [QgsProcessing.SourceType.TypeVectorPoint, QgsProcessing.SourceType.TypeVectorPolygon],
+            optional=True,
+        ),
+        "Points or polygons whose field names the class each shows: a target (water, "
+        "vegetation, built-up, bare soil, snow, cloud, or a synonym such as forest) or "
+        "'other' for land that is none of them. They correct the scene's own seeds (spectral "
+        "backend; the command line's --examples). Empty: the scene's seeds alone.",
+        advanced=True,
+    )
+    algorithm.add_parameter(
+        QgsProcessingParameterField(
+            EXAMPLES_FIELD,
+            "Examples' class field",
+            defaultValue="class",
+            parentLayerParameterName=EXAMPLES,
+            optional=True,
+        ),
+        "The field of EXAMPLES that holds each example's class (default: class).",
+        advanced=True,
+    )
+
+
+def examples_of(algorithm: QgsProcessingAlgorithm, parameters: dict, context) -> object | None:
+    """The engine's `Examples` of the EXAMPLES source (None when empty); a one-line error
+    naming the parameter otherwise."""
+    from ..example_layer import examples_from_source
+
+    if not parameters.get(EXAMPLES):
+        return None
+    source = algorithm.parameterAsSource(parameters, EXAMPLES, context)
+    if source is None:
+        raise QgsProcessingException("EXAMPLES cannot be read; choose a point or polygon layer.")
+    field = optional_text(algorithm.parameterAsString(parameters, EXAMPLES_FIELD, context))
+    name = str(parameters.get(EXAMPLES))
+    return run_engine(lambda: examples_from_source(source, field or "class", name), EXAMPLE_FLAGS)
 
 
 def reflectance_scaling(parameters: dict) -> tuple[float | None, float | None]:

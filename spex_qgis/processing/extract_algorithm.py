@@ -24,13 +24,16 @@ from qgis.core import (
 )
 
 from .common import (
+    EXAMPLE_FLAGS,
     INDEX_THRESHOLDS,
     REFLECTANCE_OFFSET,
     REFLECTANCE_SCALE,
     ROLE_PARAMETERS,
     SpexAlgorithm,
+    add_examples_parameters,
     add_reflectance_parameters,
     add_thresholds_parameter,
+    examples_of,
     index_thresholds,
     monitor_for,
     optional_number,
@@ -105,6 +108,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         "--model": MODEL,
         "--backend": BACKEND,
         "--threshold": INDEX_THRESHOLDS,
+        **EXAMPLE_FLAGS,
     }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
@@ -173,6 +177,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             advanced=True,
         )
         add_thresholds_parameter(self)
+        add_examples_parameters(self)
         add(
             QgsProcessingParameterString(self.MODEL, "Model folder", optional=True),
             "Weights folder for the 'spex' and 'onnx' backends.",
@@ -229,6 +234,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             min_area_m2=optional_number(parameters, self.MIN_AREA, "m²"),
             backend_options={"model": Path(model)} if model else {},
             index_thresholds=index_thresholds(parameters),
+            examples=examples_of(self, parameters, context),
         )
         feedback.pushInfo(f"Input: {input_path}")
         result = run_engine(lambda: extract(request, monitor_for(feedback)), self.FLAG_PARAMETERS)

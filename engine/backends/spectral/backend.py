@@ -22,6 +22,7 @@ from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
 from .detectable import undetectable
 from .evidence import evidence_names
+from .examples import Examples, example_pixels
 from .margins import MARGIN_HALO, grow_margins, margin_class_indexes
 from .params import SpectralParams
 from .scene_model import (
@@ -52,9 +53,13 @@ class SpectralBackend(Backend):
         smoothing_radius: int = HALO,
         params: SpectralParams | None = None,
         thresholds: Mapping[str, float] | None = None,
+        examples: Examples | None = None,
     ) -> None:
         """`thresholds`: index thresholds the analyst set (`set_thresholds.SETTABLE`), in
-        place of the scene's own choice."""
+        place of the scene's own choice; `examples`: the analyst's labelled points or polygons
+        (`examples`), which correct the scene's seeds."""
+        self.examples = examples
+        self._example_outside = 0
         self.params = params or SpectralParams()
         if thresholds:
             pairs = tuple(sorted(validate_thresholds(thresholds).items()))
@@ -100,8 +105,14 @@ class SpectralBackend(Backend):
         check_thresholds_used(dict(self.params.set_thresholds), source.roles)
         monitor.progress(0.0, "fitting the scene classifier")
         self._calibrated = source.scaling.calibrated
+        pixels = example_pixels(source, self.examples) if self.examples else None
+        self._example_outside = pixels.outside if pixels else 0
         self.model = fit_scene_model(
-            sample.bands, calibrated=self._calibrated, targets=plan.targets, params=self.params
+            sample.bands,
+            calibrated=self._calibrated,
+            targets=plan.targets,
+            params=self.params,
+            examples=pixels,
         )
         self._lut = self.target_lut(plan.targets)
         self._veto = water_veto(self.model, self.params)
@@ -141,8 +152,10 @@ class SpectralBackend(Backend):
         return _bands_read(self.model.roles, self._evidence)
 
     def undetectable_targets(self, plan: Plan, roles: tuple[str, ...]) -> dict[str, str]:
-        """The plan's targets whose seeds need bands this raster lacks (`detectable.NEEDS`)."""
-        return undetectable(plan.targets, roles)
+        """The plan's targets whose seeds need bands this raster lacks (`detectable.NEEDS`) and
+        that the analyst's examples do not seed either."""
+        given = self.examples.counts() if self.examples else {}
+        return {t: why for t, why in undetectable(plan.targets, roles).items() if t not in given}
 
     def planned_roles(self, plan: Plan, roles: tuple[str, ...]) -> tuple[str, ...]:
         """The classifier's bands and the plan's evidence indices', before `prepare`."""
@@ -176,6 +189,20 @@ class SpectralBackend(Backend):
         )[: len(self._evidence)]
         return TilePrediction(classes, confidence, evidence.astype(np.float32, copy=False))
 
+    def _examples_note(self) -> str:
+        """What the analyst's examples were and what they changed in the seeds."""
+        assert self.model is not None and self.examples is not None
+        pixels = ", ".join(f"{c} {n}" for c, n in sorted(self.model.example_pixels.items()))
+        note = f"trained with the analyst's examples from {self.examples.source} (pixels: {pixels})"
+        dropped = {c: n for c, n in self.model.seeds_dropped.items() if n}
+        if dropped:
+            note += "; scene seeds dropped as nearer another class's examples: " + ", ".join(
+                f"{c} {n}" for c, n in sorted(dropped.items())
+            )
+        if self._example_outside:
+            note += f"; {self._example_outside} example(s) fell outside the raster or on nodata"
+        return note
+
     def _undivided_targets(self) -> dict[str, str]:
         """The asked land targets, each with the cover it was not told apart from."""
         if not self._land_undivided:
@@ -189,10 +216,18 @@ class SpectralBackend(Backend):
         summary["scene_shares"] = self._shares
         summary["params"] = self.params.to_dict()
         summary["builtup_bare_separated"] = not self._land_undivided
+        if self.examples:
+            summary["examples"] = {
+                "source": self.examples.source,
+                "features": self.examples.counts(),
+                "outside_raster": self._example_outside,
+            }
         notes = list(self.model.notes)
         if self._bare_from_land:
             # The land answers for bare soil: "not mapped" would deny the result it returns.
             notes = [n for n in notes if n != UNSEEDED_NOTE.format(target="bare")]
+        if self.examples:
+            notes.append(self._examples_note())
         if self._veto is not None:
             veto = (
                 f"{self._veto.describe()} ({self._vetoed_share:.1%} of the sampled pixels "

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import BandError
+from .example_seeds import EXAMPLE_PRIOR, seed_with_examples
+from .examples import ExamplePixels
 from .params import SpectralParams
 from .seeds import dark_offsets, min_seeds, select_seeds
 from .set_thresholds import unseeded_note
@@ -69,6 +71,9 @@ class SceneModel:
     threshold_how: dict[str, str]
     seed_counts: dict[str, int]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Per class: the analyst's example pixels, and the scene's seeds they dropped.
+    example_pixels: dict[str, int] = field(default_factory=dict)
+    seeds_dropped: dict[str, int] = field(default_factory=dict)
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -87,6 +92,8 @@ class SceneModel:
             "thresholds": {k: round(v, 4) for k, v in self.thresholds.items()},
             "thresholds_how": dict(self.threshold_how),
             "seed_counts": dict(self.seed_counts),
+            "example_pixels": dict(self.example_pixels),
+            "seeds_dropped_by_examples": dict(self.seeds_dropped),
             "priors": {
                 c: round(float(p), 4) for c, p in zip(self.classes, self._priors(), strict=True)
             },
@@ -187,12 +194,14 @@ def fit_scene_model(
     calibrated: bool,
     targets: Sequence[str] = ("water", "vegetation", "builtup", "bare", "snow", "cloud"),
     params: SpectralParams | None = None,
+    examples: ExamplePixels | None = None,
 ) -> SceneModel:
     """Fit the scene model on a whole-raster sample of valid pixels (1-D arrays keyed by role).
 
     Deterministic: a fixed-seed subsample of at most MAX_FIT_PIXELS pixels is used. ``targets``
     only adds notes when a requested class could not be seeded; every seedable class is fitted,
-    because the confusers decide the targets' boundaries.
+    because the confusers decide the targets' boundaries. `examples` are the analyst's
+    (`example_seeds`): they correct the seeds and seed classes the scene could not.
     """
     roles = feature_roles(list(sample))
     if not roles:
@@ -222,8 +231,23 @@ def fit_scene_model(
         notes.append("uncalibrated digital numbers: thresholds are relative to this scene")
 
     x = _features(arrays, roles, offsets).T  # (n, d)
+    n_scene = len(x)
+    weights = np.ones(n_scene)
+    seed_of, extra_components = seeds.masks, seeds.extra_components
+    other_examples, dropped = None, {}
+    if examples is not None and examples.values:
+        given = {c: _features(v, roles, offsets).T for c, v in examples.values.items()}
+        corrected_seeds = seed_with_examples(x, seeds.masks, seeds.extra_components, given)
+        x, weights = corrected_seeds.x, corrected_seeds.weights
+        seed_of, extra_components = corrected_seeds.masks, corrected_seeds.extra_components
+        other_examples, dropped = corrected_seeds.other, corrected_seeds.dropped
+    given_classes = set(examples.values) if examples is not None else set()
+    # The examples seed what the scene alone could not: its notes saying so no longer hold.
+    notes = [n for n in notes if not any(_denies(n, c) for c in given_classes)]
     classes = [
-        c for c in SCENE_CLASSES if c in seeds.masks and seeds.masks[c].sum() >= min_seeds(len(x))
+        c
+        for c in SCENE_CLASSES
+        if c in seed_of and (seed_of[c].sum() >= min_seeds(n_scene) or c in given_classes)
     ]
     for t in targets:
         # A class the bands cannot show has no mask at all; the seeds' notes say why.
@@ -232,9 +256,9 @@ def fit_scene_model(
             why = unseeded_note(t, params)
             if why:
                 notes.append(why)
-    seed_masks = [seeds.masks[c] for c in classes]
+    seed_masks = [seed_of[c] for c in classes]
     comp_extra = []
-    for cls, mask in seeds.extra_components:
+    for cls, mask in extra_components:
         if cls in classes:  # a second Gaussian of the class, anchored like the first
             seed_masks.append(mask)
             comp_extra.append(classes.index(cls))
@@ -251,13 +275,17 @@ def fit_scene_model(
         edges = np.quantile(level, np.linspace(0, 1, N_FREE + 1))
         for i in range(N_FREE):
             free.append(rest[(level >= edges[i]) & (level <= edges[i + 1])])
+    if other_examples is not None:  # the analyst's "other": one more anchored component
+        seed_masks.append(other_examples)
+        comp_extra.append(len(classes))
+        seeded |= other_examples
     comp_class = list(range(len(classes))) + comp_extra + [len(classes)] * (len(free) + 1)
     # Seeds are each class's confident tail, cut by the indices that picked them; the land
     # classes share the scene's spread (light, mixing, moisture): built-up and bare soil
     # borrow their pooled shape (regularised discriminant analysis, Friedman 1989).
-    owners = [classes[k] for k in comp_class[: len(seed_masks)]]
+    owners = [(*classes, "other")[k] for k in comp_class[: len(seed_masks)]]
     counts = [int(m.sum()) for m in seed_masks]
-    moments = [_covariance(x[m], np.ones(n)) for m, n in zip(seed_masks, counts, strict=True)]
+    moments = [_covariance(x[m], weights[m]) for m in seed_masks]
     shape = _pooled_shape(
         [
             (cov, n)
@@ -273,6 +301,8 @@ def fit_scene_model(
     broad = _gaussian(x, np.ones(len(x)))
     n_fit = len(params)
     priors = np.array([m.mean() for m in seed_masks] + [len(f) / len(x) for f in free])
+    if given_classes:  # a class seeded by a few examples still gets a chance in EM
+        priors[: len(seed_masks)] = np.maximum(priors[: len(seed_masks)], EXAMPLE_PRIOR)
     d = x.shape[1]
 
     def consts_of(params, priors):
@@ -291,7 +321,7 @@ def fit_scene_model(
         resp /= resp.sum(0)
         resp[:, seeded] = 0.0  # seeds stay anchored to their class
         for k, m in enumerate(seed_masks):
-            resp[k, m] = 1.0
+            resp[k, m] = weights[m]
         params = [_gaussian(x, resp[k], shapes[k], pooling) for k in range(n_fit)]
         priors = np.maximum(resp[:n_fit].mean(1), 1e-4)
     means, whiten, consts = consts_of(params, priors) if n_fit else consts_of([], np.ones(0))
@@ -309,7 +339,14 @@ def fit_scene_model(
         seed_counts={c: int(seeds.masks[c].sum()) for c in seeds.masks}
         | {f"{c} (bright, reddened)": int(m.sum()) for c, m in seeds.extra_components},
         notes=tuple(notes),
+        example_pixels=examples.counts() if examples is not None else {},
+        seeds_dropped=dropped,
     )
+
+
+def _denies(note: str, cls: str) -> bool:
+    """Whether a seeds' note says `cls` cannot be found or mapped in this scene."""
+    return note.endswith((f"{cls} cannot be detected", f"{cls} is not mapped"))
 
 
 @dataclass(frozen=True, eq=False)

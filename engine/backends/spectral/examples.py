@@ -1,0 +1,269 @@
+"""Examples an analyst gives: points or polygons, each naming the class it shows.
+
+Where the scene's own seeds pick the wrong pixels (green pasture taken as forest, cleared land
+as a town), a few examples say what the analyst means. They are read from a vector file (the
+command line) or a layer (QGIS), in their own CRS, and sampled on the raster once per run, never
+per tile: the same pixel gets the same answer whatever the extent. How they shape the scene
+classifier is `example_seeds`'s concern.
+
+A class is a target of the catalogue (its id, title or a synonym: ``water``, ``built-up``,
+``forest``) or ``other``: land that is none of the targets, which keeps the targets' seeds off
+it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import rasterio.features
+import rasterio.warp
+from rasterio.errors import WindowError
+from rasterio.windows import Window, from_bounds
+
+from ...errors import InputError, PromptError
+from ...instructions.targets import TARGETS, get_target
+from ...raster.raster_source import RasterSource
+
+#: The class of land that is none of the targets.
+OTHER = "other"
+_OTHER_WORDS = frozenset({"other", "others", "background", "none", "not target", "rest"})
+#: At most this many pixels of one class are kept (evenly spaced): a polygon over a whole lake
+#: adds nothing a thousand of its pixels do not, and the fit stays small.
+MAX_PIXELS_PER_CLASS = 5000
+DEFAULT_FIELD = "class"
+#: Polygons are read in blocks of this many pixels a side.
+BLOCK = 1024
+
+
+@dataclass(frozen=True)
+class ExampleFeature:
+    """One example: its class and a GeoJSON geometry (point, polygon or multi-)."""
+
+    cls: str
+    geometry: Mapping
+
+
+@dataclass(frozen=True)
+class Examples:
+    """An analyst's examples, with the CRS their coordinates are in (None: the raster's)."""
+
+    features: tuple[ExampleFeature, ...]
+    crs_wkt: str | None
+    source: str  # the file or layer they came from, for the explanation and run.json
+
+    def counts(self) -> dict[str, int]:
+        """Number of examples (features) per class."""
+        out: dict[str, int] = {}
+        for f in self.features:
+            out[f.cls] = out.get(f.cls, 0) + 1
+        return out
+
+
+@dataclass(frozen=True)
+class ExamplePixels:
+    """The raster's values under the examples: per class, per band role, one value a pixel."""
+
+    values: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    outside: int = 0  # examples with no valid pixel of the raster under them
+
+    def counts(self) -> dict[str, int]:
+        """Pixels per class."""
+        return {c: len(next(iter(v.values()))) for c, v in self.values.items() if v}
+
+
+def example_class(name: str, classes: Sequence[str]) -> str:
+    """The class an example's label names: a target id, title or synonym, or ``other``.
+
+    `classes` are the targets the backend models. Raises `InputError` naming the label and the
+    classes it may use.
+    """
+    text = " ".join(str(name).strip().lower().replace("-", " ").replace("_", " ").split())
+    if text in _OTHER_WORDS:
+        return OTHER
+    try:
+        cls = get_target(text).id
+    except PromptError:
+        cls = next((t.id for t in TARGETS.values() if text in t.synonyms), "")
+    if cls not in classes:
+        names = ", ".join(TARGETS[c].title for c in classes)
+        raise InputError(
+            f"Example class '{name}' is not a class the spectral backend maps; label each "
+            f"example as one of {names}, or {OTHER}."
+        )
+    return cls
+
+
+def load_examples(path: str | Path, class_field: str, classes: Sequence[str]) -> Examples:
+    """Read the examples of a vector file (GeoPackage, shapefile, GeoJSON, ...) with OGR.
+
+    Every feature needs a point or polygon geometry and a class in `class_field`. Raises
+    `InputError` with one line for a file OGR cannot open, a missing field, an unknown class,
+    a feature without a usable geometry, or a file without features.
+    """
+    from osgeo import ogr
+
+    ogr.UseExceptions()
+    try:
+        data = ogr.Open(str(path))
+    except RuntimeError as exc:
+        data = None
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+    else:
+        why = "not a vector file"
+    if data is None or data.GetLayerCount() == 0:
+        raise InputError(
+            f"Examples file '{path}' cannot be read ({why}); give a GeoPackage, shapefile or "
+            "GeoJSON of points or polygons."
+        )
+    layer = data.GetLayer(0)
+    defn = layer.GetLayerDefn()
+    fields = [defn.GetFieldDefn(i).GetName() for i in range(defn.GetFieldCount())]
+    where = f"Examples file '{path}'"
+    match = class_field_in(fields, class_field, where)
+    srs = layer.GetSpatialRef()
+    rows = ((f.GetFID(), f.GetField(match), _geojson(f.GetGeometryRef())) for f in layer)
+    return examples_from_rows(rows, classes, srs.ExportToWkt() if srs else None, where, str(path))
+
+
+def class_field_in(fields: Sequence[str], class_field: str, where: str) -> str:
+    """The name among `fields` of `class_field`, matched without regard to case; `InputError`
+    naming `where` ("Examples file 'x.gpkg'") and its fields otherwise."""
+    match = next((f for f in fields if f.lower() == class_field.lower()), None)
+    if match is None:
+        raise InputError(
+            f"{where} has no field '{class_field}' (its fields: {', '.join(fields) or 'none'}); "
+            "name the field that holds each example's class with --examples-field."
+        )
+    return match
+
+
+def examples_from_rows(
+    rows: Iterable[tuple[object, object, Mapping | None]],
+    classes: Sequence[str],
+    crs_wkt: str | None,
+    where: str,
+    source: str,
+) -> Examples:
+    """`Examples` of (feature id, class label, GeoJSON geometry) rows; a row without a label is
+    no example. `InputError` for an unknown class, a feature without a point or polygon
+    geometry, or no labelled feature at all."""
+    features = []
+    for fid, label, geometry in rows:
+        if label is None or str(label).strip() in ("", "NULL"):
+            continue
+        cls = example_class(str(label), classes)
+        if not geometry or not geometry.get("coordinates"):
+            raise InputError(
+                f"Example {fid} of {where} has no geometry; draw each example as a point or a "
+                "polygon."
+            )
+        if not geometry["type"].endswith(("Point", "Polygon")):
+            raise InputError(
+                f"Examples must be points or polygons, not {geometry['type'].lower()}s; draw "
+                "each example as a point or a polygon."
+            )
+        features.append(ExampleFeature(cls, geometry))
+    if not features:
+        raise InputError(
+            f"{where} has no labelled features; give points or polygons with a class in the "
+            "field that --examples-field names."
+        )
+    return Examples(tuple(features), crs_wkt, source)
+
+
+def _geojson(geometry) -> dict | None:
+    """An OGR geometry as a GeoJSON mapping (None when missing or empty)."""
+    import json
+
+    if geometry is None or geometry.IsEmpty():
+        return None
+    return json.loads(geometry.ExportToJson())
+
+
+def example_pixels(source: RasterSource, examples: Examples) -> ExamplePixels:
+    """The raster's scaled band values under every example, per class.
+
+    A point takes the pixel it falls in; a polygon the pixels whose centres it contains, read in
+    blocks so that a polygon over the whole raster stays in bounded memory. Raises `InputError`
+    when no example falls on a valid pixel of the raster (a wrong CRS or another place).
+    """
+    dataset = source.dataset
+    geoms = [f.geometry for f in examples.features]
+    if examples.crs_wkt and dataset.crs:
+        geoms = [rasterio.warp.transform_geom(examples.crs_wkt, dataset.crs, g) for g in geoms]
+    pooled: dict[str, list[dict[str, np.ndarray]]] = {}
+    outside = 0
+    for feature, geom in zip(examples.features, geoms, strict=True):
+        parts = [
+            part
+            for window in _blocks(_window_of(geom, dataset))
+            if (part := _pixels_in(source, geom, window)) is not None
+        ]
+        if not parts:
+            outside += 1
+            continue
+        pooled.setdefault(feature.cls, []).extend(parts)
+    if not pooled:
+        raise InputError(
+            f"None of the {len(examples.features)} examples of '{examples.source}' falls on a "
+            "valid pixel of the raster; check that they cover this raster and that their CRS "
+            "is set."
+        )
+    values = {}
+    for cls, parts in pooled.items():
+        merged = {r: np.concatenate([p[r] for p in parts]).astype(np.float64) for r in parts[0]}
+        n = len(next(iter(merged.values())))
+        if n > MAX_PIXELS_PER_CLASS:
+            keep = np.linspace(0, n - 1, MAX_PIXELS_PER_CLASS).round().astype(int)
+            merged = {r: v[keep] for r, v in merged.items()}
+        values[cls] = merged
+    return ExamplePixels(values, outside)
+
+
+def _pixels_in(source: RasterSource, geom: Mapping, window: Window) -> dict | None:
+    """The valid pixels of `window` under `geom`, per role (None when there are none)."""
+    bands = source.read(window)
+    inside = rasterio.features.geometry_mask(
+        [geom],
+        out_shape=(int(window.height), int(window.width)),
+        transform=source.dataset.window_transform(window),
+        invert=True,
+        all_touched=geom["type"].endswith("Point"),  # a point burns the pixel it falls in
+    )
+    valid = inside & np.all([np.isfinite(v) for v in bands.values()], axis=0)
+    if not valid.any():
+        return None
+    return {r: v[valid] for r, v in bands.items()}
+
+
+def _blocks(window: Window | None) -> list[Window]:
+    """`window` cut into blocks of at most BLOCK x BLOCK pixels."""
+    if window is None:
+        return []
+    c0, r0, w, h = (int(v) for v in (window.col_off, window.row_off, window.width, window.height))
+    return [
+        Window(c, r, min(BLOCK, c0 + w - c), min(BLOCK, r0 + h - r))
+        for r in range(r0, r0 + h, BLOCK)
+        for c in range(c0, c0 + w, BLOCK)
+    ]
+
+
+def _window_of(geom: Mapping, dataset: rasterio.DatasetReader) -> Window | None:
+    """The pixel window around a geometry, clipped to the raster (None when off it)."""
+    left, bottom, right, top = rasterio.features.bounds(geom)
+    try:
+        window = from_bounds(left, bottom, right, top, transform=dataset.transform)
+    except (WindowError, ValueError):  # a degenerate transform: nothing to read
+        return None
+    col0 = int(np.floor(window.col_off))
+    row0 = int(np.floor(window.row_off))
+    col1 = int(np.floor(window.col_off + window.width)) + 1
+    row1 = int(np.floor(window.row_off + window.height)) + 1
+    col0, row0 = max(col0, 0), max(row0, 0)
+    col1, row1 = min(col1, dataset.width), min(row1, dataset.height)
+    if col1 <= col0 or row1 <= row0:
+        return None
+    return Window(col0, row0, col1 - col0, row1 - row0)

@@ -1,0 +1,245 @@
+"""Examples the analyst gives (`--examples points.gpkg`): reading the file, the pixels under
+them in another CRS, how they correct the seeds, and the real CLI on the real Sentinel-2 sample
+in a fresh process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from osgeo import ogr, osr
+from rasterio.warp import transform as warp_points
+from rasterio.windows import Window
+
+from spex.engine.backends.spectral.example_seeds import seed_with_examples
+from spex.engine.backends.spectral.examples import (
+    OTHER,
+    ExampleFeature,
+    Examples,
+    example_class,
+    example_pixels,
+    load_examples,
+)
+from spex.engine.errors import InputError
+from spex.engine.raster.raster_source import open_source
+from tests.rasters import true_colour_copy
+from tests.test_cli import run_spex
+
+CLASSES = ("water", "vegetation", "builtup", "bare", "snow", "cloud")
+
+
+def write_examples(
+    path: Path, points: list[tuple[float, float, str]], epsg: int, kind: str = "point"
+) -> Path:
+    """A GeoPackage of labelled points (or lines, to be refused) in EPSG:`epsg`, via OGR."""
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(epsg)
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    data = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    geometry_type = ogr.wkbPoint if kind == "point" else ogr.wkbLineString
+    layer = data.CreateLayer("examples", srs, geometry_type)
+    layer.CreateField(ogr.FieldDefn("class", ogr.OFTString))
+    for x, y, cls in points:
+        feature = ogr.Feature(layer.GetLayerDefn())
+        feature.SetField("class", cls)
+        wkt = f"POINT ({x} {y})" if kind == "point" else f"LINESTRING ({x} {y}, {x + 5} {y + 5})"
+        feature.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
+        layer.CreateFeature(feature)
+    data = None
+    return path
+
+
+def pixel_points(
+    raster: Path, rows_cols: np.ndarray, cls: str, epsg: int = 4326
+) -> list[tuple[float, float, str]]:
+    """The centres of raster pixels (row, col), in EPSG:`epsg`, each labelled `cls`."""
+    with rasterio.open(raster) as src:
+        xs, ys = zip(*(src.xy(int(r), int(c)) for r, c in rows_cols), strict=True)
+        lon, lat = warp_points(src.crs, f"EPSG:{epsg}", xs, ys)
+    return [(x, y, cls) for x, y in zip(lon, lat, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("label", "cls"),
+    [("Water", "water"), ("built-up", "builtup"), ("Forest", "vegetation"),
+     ("bare soil", "bare"), ("Other", OTHER), ("background", OTHER)],
+)  # fmt: skip
+def test_a_class_is_named_as_an_analyst_writes_it(label: str, cls: str) -> None:
+    assert example_class(label, CLASSES) == cls
+
+
+def test_an_unknown_class_is_one_line_that_lists_the_classes() -> None:
+    with pytest.raises(InputError, match=r"Example class 'lava' .* or other\.$"):
+        example_class("lava", CLASSES)
+
+
+def test_the_file_is_read_in_its_own_crs(tmp_path: Path) -> None:
+    path = write_examples(
+        tmp_path / "ex.gpkg", [(13.1, 52.5, "water"), (13.2, 52.4, "forest")], 4326
+    )
+    examples = load_examples(path, "CLASS", CLASSES)  # the field is matched without case
+    assert examples.counts() == {"water": 1, "vegetation": 1}
+    assert "4326" in examples.crs_wkt and examples.source == str(path)
+    assert examples.features[0].geometry["coordinates"][:2] == pytest.approx((13.1, 52.5))
+
+
+@pytest.mark.parametrize(
+    ("make", "field", "message"),
+    [
+        (lambda p: write_examples(p, [(1, 1, "water")], 4326), "kind",
+         "has no field 'kind' (its fields: class); name the field"),
+        (lambda p: write_examples(p, [(1, 1, "lava")], 4326), "class", "Example class 'lava'"),
+        (lambda p: write_examples(p, [(1, 1, "water")], 4326, kind="line"), "class",
+         "Examples must be points or polygons, not linestrings"),
+        (lambda p: write_examples(p, [], 4326), "class", "has no labelled features"),
+        (lambda p: p, "class", "cannot be read"),  # no file at all
+    ],
+)  # fmt: skip
+def test_a_bad_examples_file_is_one_line_that_names_it(tmp_path, make, field, message) -> None:
+    path = make(tmp_path / "ex.gpkg")
+    with pytest.raises(InputError) as error:
+        load_examples(path, field, CLASSES)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_points_in_another_crs_take_the_pixels_they_fall_on(s2_scene: Path) -> None:
+    """Points given in longitude/latitude land on the UTM raster's pixels they name."""
+    cells = np.array([[10, 20], [400, 1000], [700, 1500]])
+    points = pixel_points(s2_scene, cells, "vegetation")
+    examples = Examples(
+        tuple(ExampleFeature(c, {"type": "Point", "coordinates": (x, y)}) for x, y, c in points),
+        "EPSG:4326",
+        "test",
+    )
+    with open_source(s2_scene) as src:
+        pixels = example_pixels(src, examples)
+        expected = [src.read(Window(int(c), int(r), 1, 1))["red"][0, 0] for r, c in cells]
+    assert pixels.counts() == {"vegetation": 3} and pixels.outside == 0
+    assert np.allclose(pixels.values["vegetation"]["red"], expected)
+
+
+def test_a_polygon_takes_the_pixels_whose_centres_it_holds(s2_scene: Path) -> None:
+    with rasterio.open(s2_scene) as src:
+        left, top = src.xy(100, 200, offset="ul")
+    square = [[left, top], [left + 30, top], [left + 30, top - 20], [left, top - 20], [left, top]]
+    examples = Examples(
+        (ExampleFeature("water", {"type": "Polygon", "coordinates": [square]}),), None, "t"
+    )
+    with open_source(s2_scene) as src:
+        assert example_pixels(src, examples).counts() == {"water": 6}  # 3 x 2 pixels of 10 m
+
+
+def test_seeds_nearer_another_class_examples_are_dropped() -> None:
+    """Two clusters seeded as one class: examples calling one cluster 'other' drop its seeds,
+    keep the others, and join with the weight of the class's own seeds."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 0.1, (100, 2)), rng.normal(3, 0.1, (100, 2))])
+    seeds = {"vegetation": np.ones(200, dtype=bool)}
+    given = {"vegetation": np.array([[0.0, 0.0]]), OTHER: np.array([[3.0, 3.0]])}
+    out = seed_with_examples(x, seeds, (), given)
+    kept = out.masks["vegetation"]
+    assert kept[:100].all() and not kept[100:200].any() and kept[200]  # the example joins
+    assert out.dropped == {"vegetation": 100}
+    assert out.other is not None and out.other[201] and out.other.sum() == 1
+    assert out.weights[200] == 200 and (out.weights[:200] == 1).all()
+
+
+def _mask(out: Path) -> np.ndarray:
+    with rasterio.open(out / "mask.tif") as mask:
+        return mask.read(1)
+
+
+def test_examples_of_other_take_sparse_vegetation_out(s2_scene: Path, tmp_path: Path) -> None:
+    """The real CLI: the analyst labels the scene's sparsest vegetation 'other' and its densest
+    'vegetation': the sparse part leaves the vegetation, the dense part stays; the explanation
+    and run.json say what the examples were and did."""
+    own = tmp_path / "own"
+    flags = ("--prompt", "map the vegetation", "--quiet")
+    assert run_spex("extract", s2_scene, "--out", own, *flags).returncode == 0
+    with rasterio.open(s2_scene) as src:
+        red, nir = src.read([4, 8]).astype(float)
+    ndvi = (nir - red) / (nir + red + 1e-9)
+    vegetation = _mask(own) == 1
+    low, high = np.quantile(ndvi[vegetation], [0.1, 0.9])
+    sparse, dense = vegetation & (ndvi < low), vegetation & (ndvi > high)
+    rng = np.random.default_rng(1)
+    cells = {name: np.argwhere(m) for name, m in (("other", sparse), ("vegetation", dense))}
+    points = [
+        p for name, c in cells.items()
+        for p in pixel_points(s2_scene, c[rng.choice(len(c), 20, replace=False)], name)
+    ]  # fmt: skip
+    path = write_examples(tmp_path / "ex.gpkg", points, 4326)
+    out = tmp_path / "with"
+    result = run_spex("extract", s2_scene, "--out", out, "--examples", path, *flags)
+    assert result.returncode == 0, result.stderr
+    now = _mask(out) == 1
+    assert now[sparse].mean() < 0.5 and now[dense].mean() > 0.95
+    explanation = (out / "explanation.md").read_text(encoding="utf-8")
+    assert "trained with the analyst's examples from" in explanation
+    details = json.loads((out / "run.json").read_text(encoding="utf-8"))["backend"]["details"]
+    assert details["examples"]["features"] == {"other": 20, "vegetation": 20}
+    assert details["example_pixels"] == {"other": 20, "vegetation": 20}
+    assert details["seeds_dropped_by_examples"]["vegetation"] > 0
+
+
+def test_water_examples_map_water_in_true_colour(s2_scene: Path, tmp_path: Path) -> None:
+    """Without NIR the scene cannot seed water; the analyst's water examples do."""
+    rgb = true_colour_copy(s2_scene, tmp_path / "rgb.tif")
+    with rasterio.open(s2_scene) as src:
+        b = src.read([3, 12], window=Window(0, 0, 512, 256)).astype(float)  # B3, B11
+    mndwi = (b[0] - b[1]) / (b[0] + b[1] + 1e-9)
+    water = np.argwhere(mndwi > 0.3)
+    land = np.argwhere(mndwi < -0.2)
+    assert len(water) > 50 and len(land) > 50
+    rng = np.random.default_rng(2)
+    points = pixel_points(rgb, water[rng.choice(len(water), 15, replace=False)], "water")
+    points += pixel_points(rgb, land[rng.choice(len(land), 15, replace=False)], "other")
+    path = write_examples(tmp_path / "ex.gpkg", points, 4326)
+    flags = ("--prompt", "map the water and the vegetation", "--quiet")
+    assert run_spex("extract", rgb, "--out", tmp_path / "own", *flags).returncode == 0
+    assert not (_mask(tmp_path / "own") == 1).any()  # water: not with these bands
+    out = tmp_path / "with"
+    result = run_spex("extract", rgb, "--out", out, "--examples", path, *flags)
+    assert result.returncode == 0, result.stderr
+    found = _mask(out) == 1
+    assert found[mndwi > 0.3].mean() > 0.5 and found[mndwi < -0.2].mean() < 0.05
+
+
+def test_the_same_pixels_whatever_the_tile_size(s2_scene: Path, tmp_path: Path) -> None:
+    """Examples are sampled once per raster: tiles do not change the answer."""
+    rows_cols = np.array([[50, 60], [300, 900], [600, 1200], [100, 1400]])
+    points = pixel_points(s2_scene, rows_cols[:2], "other") + pixel_points(
+        s2_scene, rows_cols[2:], "vegetation"
+    )
+    path = write_examples(tmp_path / "ex.gpkg", points, 4326)
+    masks = []
+    for tile in ("512", "200"):
+        out = tmp_path / tile
+        result = run_spex("extract", s2_scene, "--prompt", "map the vegetation", "--out", out,
+                          "--examples", path, "--tile", tile, "--quiet")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        masks.append(_mask(out)[:768, :1536])
+    assert (masks[0] == masks[1]).all() and (masks[0] == 1).any()
+
+
+@pytest.mark.parametrize(
+    ("points", "flags", "message"),
+    [
+        ([(0.0, 0.0, "water")], (), "None of the 1 examples of"),  # off the raster
+        ([(13.0, 52.5, "water")], ("--examples-field", "kind"), "has no field 'kind'"),
+        ([(13.0, 52.5, "water")], ("--backend", "onnx"),
+         "Examples (--examples) set the spectral backend's seeds; leave them out for the 'onnx'"),
+    ],
+)  # fmt: skip
+def test_cli_refuses_bad_examples_in_one_line(s2_scene, tmp_path, points, flags, message) -> None:
+    path = write_examples(tmp_path / "ex.gpkg", points, 4326)
+    out = tmp_path / "out"
+    result = run_spex("extract", s2_scene, "--prompt", "map the water", "--out", out,
+                      "--examples", path, *flags)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()  # nothing half-written
