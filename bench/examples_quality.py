@@ -1,0 +1,125 @@
+"""Quality with the analyst's examples: a few labelled pixels per class, as an analyst clicks.
+
+For every scene of ``bench/quality`` and each draw: K pixels of each labelled class (the
+targets, and code 7 as ``other``) are drawn at random from the labels with a fixed seed and
+given to the spectral backend as point examples at their pixel centres, exactly as
+``spex extract --examples`` reads them (`engine/backends/spectral/examples.py`). Both runs, the
+scene's own seeds and with the examples, are scored on the labelled pixels that were NOT drawn,
+by the same IoU as ``bench/quality``; the oracle column is ``bench/quality``'s (all labelled
+pixels). Per target: the mean over the rows of each column and the worst row (examples - own).
+
+Run: ``PYTHONPATH=. .venv/bin/python -m bench.examples_quality [--per-class 10] [--draws 3]``
+-> Markdown on stdout (about a minute a draw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import zlib
+from collections.abc import Iterable
+
+import numpy as np
+import rasterio
+
+from spex.engine.backends.spectral.examples import OTHER, ExampleFeature, Examples
+from spex.engine.backends.spectral.params import SpectralParams
+
+from .iou import OTHER_MAX, counts, iou
+from .quality import run_engine, score_scene
+from .scenes import LABEL_CODES, Scene, all_scenes
+
+CLASS_OF_CODE = {code: target for target, code in LABEL_CODES.items()} | {OTHER_MAX: OTHER}
+
+
+def draw_examples(
+    labels: np.ndarray, transform, per_class: int, seed: int
+) -> tuple[Examples, np.ndarray]:
+    """`per_class` labelled pixels of every class, as point examples at their centres, and the
+    mask of the pixels drawn."""
+    rng = np.random.default_rng(seed)
+    drawn = np.zeros(labels.shape, dtype=bool)
+    features = []
+    for code, cls in CLASS_OF_CODE.items():
+        where = np.flatnonzero(labels.ravel() == code)
+        for flat in rng.choice(where, min(per_class, len(where)), replace=False):
+            row, col = divmod(int(flat), labels.shape[1])
+            x, y = transform * (col + 0.5, row + 0.5)
+            features.append(ExampleFeature(cls, {"type": "Point", "coordinates": (x, y)}))
+            drawn[row, col] = True
+    return Examples(tuple(features), None, "labels (benchmark draw)"), drawn
+
+
+def score_with_examples(scene: Scene, per_class: int, draw: int) -> list[dict]:
+    """One row per target: IoU of the scene's own run and of the run with examples, both on the
+    labelled pixels not drawn."""
+    targets = scene.targets()
+    own = {t: np.zeros(3, np.int64) for t in targets}
+    given = {t: np.zeros(3, np.int64) for t in targets}
+    params = SpectralParams()
+    for k, (image, labels_path) in enumerate(scene.rasters):
+        with rasterio.open(labels_path) as src:
+            lab = src.read(1)
+            transform = src.transform
+        seed = zlib.crc32(f"{scene.name}/{k}/{draw}".encode())
+        examples, drawn = draw_examples(lab, transform, per_class, seed)
+        scored = (lab >= 1) & (lab <= OTHER_MAX) & ~drawn
+        for total, ex in ((own, None), (given, examples)):
+            masks = run_engine(image, scene, params, ex)[0]
+            for t in targets:
+                pos = (lab == LABEL_CODES[t]) & scored
+                total[t] += counts(masks[t], pos, scored & ~pos)
+    return [
+        {
+            "scene": scene.name,
+            "target": t,
+            "draw": draw,
+            "own": iou(own[t]),
+            "examples": iou(given[t]),
+        }
+        for t in targets
+    ]
+
+
+def main(argv: Iterable[str] | None = None) -> None:
+    """Print the per-row and per-target tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-class", type=int, default=10, help="examples per labelled class")
+    parser.add_argument("--draws", type=int, default=3, help="independent draws, averaged")
+    parser.add_argument("--scene", action="append", help="only these scenes (repeatable)")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    scenes = [s for s in all_scenes() if not args.scene or s.name in args.scene]
+    oracle = {
+        (r["scene"], r["target"]): r["oracle"]
+        for s in scenes
+        for r in score_scene(s, SpectralParams())
+    }
+    rows = []
+    print(
+        f"| scene | target | own seeds | with {args.per_class} examples a class | oracle | examples - own |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for scene in scenes:
+        runs = [r for d in range(args.draws) for r in score_with_examples(scene, args.per_class, d)]
+        for t in scene.targets():
+            mine = [r for r in runs if r["target"] == t]
+            a, e = (float(np.mean([r[k] for r in mine])) for k in ("own", "examples"))
+            o = oracle[(scene.name, t)]
+            rows.append((t, a, e, o))
+            print(
+                f"| {scene.name} | {t} | {a:.3f} | {e:.3f} | {o:.3f} | {e - a:+.3f} |", flush=True
+            )
+    print()
+    print("| target | rows | own seeds | with examples | oracle | worst (examples - own) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for t in LABEL_CODES:
+        sel = np.array([r[1:] for r in rows if r[0] == t])
+        if len(sel):
+            worst = float(np.min(sel[:, 1] - sel[:, 0]))
+            print(
+                f"| {t} | {len(sel)} | {sel[:, 0].mean():.3f} | {sel[:, 1].mean():.3f} | "
+                f"{np.nanmean(sel[:, 2]):.3f} | {worst:+.3f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
