@@ -14,6 +14,7 @@ from .errors import SpexError
 from .progress import RunMonitor
 
 if TYPE_CHECKING:
+    from .backends.spectral.examples import Examples
     from .pipeline import ExtractionRequest
 
 EXAMPLES = """examples:
@@ -240,7 +241,7 @@ def extraction_request(
     )
 
 
-def _examples(args: argparse.Namespace):
+def _examples(args: argparse.Namespace) -> Examples | None:
     """The examples file of ``--examples``, read (None without one)."""
     if not args.examples:
         return None
