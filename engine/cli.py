@@ -125,7 +125,6 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--examples-field",
-        default="class",
         metavar="NAME",
         help="the field of --examples that holds each example's class (default: class)",
     )
@@ -245,11 +244,9 @@ def _examples(args: argparse.Namespace) -> Examples | None:
     """The examples file of ``--examples``, read (None without one)."""
     if not args.examples:
         return None
-    from .backends.spectral.backend import SpectralBackend
-    from .backends.spectral.examples import load_examples
+    from .backends.spectral.examples import DEFAULT_FIELD, load_examples
 
-    classes = SpectralBackend().supported_targets()
-    return load_examples(Path(args.examples), args.examples_field, classes)
+    return load_examples(Path(args.examples), args.examples_field or DEFAULT_FIELD)
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:

@@ -336,15 +336,10 @@ class SpexDock(QgsDockWidget):
         model = self.model_path()
         min_area_ha = self.min_area_spin.value()
         thresholds = _thresholds(self.thresholds_edit.text())
-        if thresholds and backend != "spectral":
-            raise ValueError(
-                "index thresholds set the spectral backend's seeds; clear them or choose it"
-            )
         examples = self.examples_picker.examples()
-        if examples is not None and backend != "spectral":
-            raise ValueError(
-                "examples correct the spectral backend's seeds; clear them or choose it"
-            )
+        for given, what in ((thresholds, "index thresholds set"), (examples, "examples correct")):
+            if given and backend != "spectral":
+                raise ValueError(f"{what} the spectral backend's seeds; clear them or choose it")
         return ExtractionRequest(
             input_path=Path(layer_file(layer)),
             prompt=prompt,

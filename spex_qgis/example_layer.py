@@ -14,8 +14,6 @@ from qgis.PyQt.QtWidgets import QHBoxLayout, QWidget
 
 from .widgets import narrow
 
-DEFAULT_FIELD = "class"
-
 
 def examples_from_source(source: QgsFeatureSource, class_field: str, name: str) -> object:
     """The engine's `Examples` of every feature of `source` with a class in `class_field`.
@@ -24,7 +22,6 @@ def examples_from_source(source: QgsFeatureSource, class_field: str, name: str) 
     the engine's one-line `InputError` for a missing field, an unknown class, a feature without
     a point or polygon geometry, or a source without labelled features.
     """
-    from spex.engine.backends.spectral.backend import SpectralBackend
     from spex.engine.backends.spectral.examples import class_field_in, examples_from_rows
 
     where = f"Examples layer '{name}'"
@@ -34,8 +31,7 @@ def examples_from_source(source: QgsFeatureSource, class_field: str, name: str) 
         for f in source.getFeatures()
     )
     crs = source.sourceCrs()
-    classes = SpectralBackend().supported_targets()
-    return examples_from_rows(rows, classes, crs.toWkt() if crs.isValid() else None, where, name)
+    return examples_from_rows(rows, crs.toWkt() if crs.isValid() else None, where, name)
 
 
 class ExamplesPicker(QWidget):
@@ -62,6 +58,8 @@ class ExamplesPicker(QWidget):
         layout.addWidget(self.field)
 
     def _layer_changed(self, layer: QgsVectorLayer | None) -> None:
+        from spex.engine.backends.spectral.examples import DEFAULT_FIELD
+
         self.field.setLayer(layer)
         self.field.setEnabled(layer is not None)
         if layer is not None and layer.fields().lookupField(DEFAULT_FIELD) >= 0:

@@ -64,7 +64,7 @@ def pixel_points(
 
 @pytest.mark.parametrize(
     ("label", "cls"),
-    [("Water", "water"), ("built-up", "builtup"), ("Forest", "vegetation"),
+    [("Water", "water"), ("built-up", "builtup"), ("Forest", "vegetation"), ("Buildings", "builtup"),
      ("bare soil", "bare"), ("Other", OTHER), ("background", OTHER)],
 )  # fmt: skip
 def test_a_class_is_named_as_an_analyst_writes_it(label: str, cls: str) -> None:

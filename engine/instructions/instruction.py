@@ -105,6 +105,13 @@ _PHRASES = _phrase_index()
 _MAX_PHRASE = max(len(k) for k in _PHRASES)
 
 
+def phrase_target(text: str) -> str | None:
+    """The target a whole phrase names, as an instruction reads it (a target's id, title, SPIE
+    phrase or synonym; plurals as singulars: "Buildings", "bare soil"), or None."""
+    kind, value = _PHRASES.get(_words(text), ("", ""))
+    return value if kind == "target" else None
+
+
 def _example(ids: Sequence[str]) -> str:
     return f"extract the {get_target(ids[0]).spie_phrase}"
 

@@ -132,6 +132,8 @@ EXAMPLE_FLAGS = {"--examples-field": EXAMPLES_FIELD, "--examples": EXAMPLES}
 
 def add_examples_parameters(algorithm: SpexAlgorithm) -> None:
     """Declare the optional, advanced EXAMPLES layer and its EXAMPLES_FIELD of `algorithm`."""
+    from spex.engine.backends.spectral.examples import DEFAULT_FIELD
+
     algorithm.add_parameter(
         QgsProcessingParameterFeatureSource(
             EXAMPLES,
@@ -149,7 +151,7 @@ def add_examples_parameters(algorithm: SpexAlgorithm) -> None:
         QgsProcessingParameterField(
             EXAMPLES_FIELD,
             "Examples' class field",
-            defaultValue="class",
+            defaultValue=DEFAULT_FIELD,
             parentLayerParameterName=EXAMPLES,
             optional=True,
         ),
@@ -161,6 +163,8 @@ def add_examples_parameters(algorithm: SpexAlgorithm) -> None:
 def examples_of(algorithm: QgsProcessingAlgorithm, parameters: dict, context) -> object | None:
     """The engine's `Examples` of the EXAMPLES source (None when empty); a one-line error
     naming the parameter otherwise."""
+    from spex.engine.backends.spectral.examples import DEFAULT_FIELD
+
     from ..example_layer import examples_from_source
 
     if not parameters.get(EXAMPLES):
@@ -170,7 +174,9 @@ def examples_of(algorithm: QgsProcessingAlgorithm, parameters: dict, context) ->
         raise QgsProcessingException("EXAMPLES cannot be read; choose a point or polygon layer.")
     field = optional_text(algorithm.parameterAsString(parameters, EXAMPLES_FIELD, context))
     name = str(parameters.get(EXAMPLES))
-    return run_engine(lambda: examples_from_source(source, field or "class", name), EXAMPLE_FLAGS)
+    return run_engine(
+        lambda: examples_from_source(source, field or DEFAULT_FIELD, name), EXAMPLE_FLAGS
+    )
 
 
 def reflectance_scaling(parameters: dict) -> tuple[float | None, float | None]:

@@ -44,7 +44,6 @@ class ExampleSeeds:
     masks: dict[str, np.ndarray]  # per class: its seeds that no example contradicts + examples
     extra_components: tuple[tuple[str, np.ndarray], ...]
     other: np.ndarray | None  # the rows of examples of "other", if any
-    n_scene: int
     dropped: dict[str, int]  # per class: seeds dropped as nearer another class's examples
 
 
@@ -89,7 +88,7 @@ def seed_with_examples(
         else:
             out[cls] = out.get(cls, np.zeros(len(both), dtype=bool)) | rows
     extra = tuple((c, np.concatenate([m, pad])) for c, m in extra_components)
-    return ExampleSeeds(both, weights, out, extra, other, n_scene, dropped)
+    return ExampleSeeds(both, weights, out, extra, other, dropped)
 
 
 def _contradicted(

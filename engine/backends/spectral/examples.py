@@ -13,6 +13,7 @@ it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +24,9 @@ import rasterio.warp
 from rasterio.errors import WindowError
 from rasterio.windows import Window, from_bounds
 
-from ...errors import InputError, PromptError
-from ...instructions.targets import TARGETS, get_target
+from ...errors import InputError
+from ...instructions.instruction import phrase_target
+from ...instructions.targets import TARGETS
 from ...raster.raster_source import RasterSource
 
 #: The class of land that is none of the targets.
@@ -56,10 +58,7 @@ class Examples:
 
     def counts(self) -> dict[str, int]:
         """Number of examples (features) per class."""
-        out: dict[str, int] = {}
-        for f in self.features:
-            out[f.cls] = out.get(f.cls, 0) + 1
-        return out
+        return dict(Counter(f.cls for f in self.features))
 
 
 @dataclass(frozen=True)
@@ -74,19 +73,17 @@ class ExamplePixels:
         return {c: len(next(iter(v.values()))) for c, v in self.values.items() if v}
 
 
-def example_class(name: str, classes: Sequence[str]) -> str:
+def example_class(name: str, classes: Sequence[str] | None = None) -> str:
     """The class an example's label names: a target id, title or synonym, or ``other``.
 
-    `classes` are the targets the backend models. Raises `InputError` naming the label and the
-    classes it may use.
+    `classes` are the targets the backend models (default: the spectral backend's). Raises
+    `InputError` naming the label and the classes it may use.
     """
     text = " ".join(str(name).strip().lower().replace("-", " ").replace("_", " ").split())
     if text in _OTHER_WORDS:
         return OTHER
-    try:
-        cls = get_target(text).id
-    except PromptError:
-        cls = next((t.id for t in TARGETS.values() if text in t.synonyms), "")
+    classes = _spectral_classes() if classes is None else classes
+    cls = phrase_target(text)
     if cls not in classes:
         names = ", ".join(TARGETS[c].title for c in classes)
         raise InputError(
@@ -96,7 +93,9 @@ def example_class(name: str, classes: Sequence[str]) -> str:
     return cls
 
 
-def load_examples(path: str | Path, class_field: str, classes: Sequence[str]) -> Examples:
+def load_examples(
+    path: str | Path, class_field: str = DEFAULT_FIELD, classes: Sequence[str] | None = None
+) -> Examples:
     """Read the examples of a vector file (GeoPackage, shapefile, GeoJSON, ...) with OGR.
 
     Every feature needs a point or polygon geometry and a class in `class_field`. Raises
@@ -125,7 +124,7 @@ def load_examples(path: str | Path, class_field: str, classes: Sequence[str]) ->
     match = class_field_in(fields, class_field, where)
     srs = layer.GetSpatialRef()
     rows = ((f.GetFID(), f.GetField(match), _geojson(f.GetGeometryRef())) for f in layer)
-    return examples_from_rows(rows, classes, srs.ExportToWkt() if srs else None, where, str(path))
+    return examples_from_rows(rows, srs.ExportToWkt() if srs else None, where, str(path), classes)
 
 
 def class_field_in(fields: Sequence[str], class_field: str, where: str) -> str:
@@ -142,10 +141,10 @@ def class_field_in(fields: Sequence[str], class_field: str, where: str) -> str:
 
 def examples_from_rows(
     rows: Iterable[tuple[object, object, Mapping | None]],
-    classes: Sequence[str],
     crs_wkt: str | None,
     where: str,
     source: str,
+    classes: Sequence[str] | None = None,
 ) -> Examples:
     """`Examples` of (feature id, class label, GeoJSON geometry) rows; a row without a label is
     no example. `InputError` for an unknown class, a feature without a point or polygon
@@ -172,6 +171,13 @@ def examples_from_rows(
             "field that --examples-field names."
         )
     return Examples(tuple(features), crs_wkt, source)
+
+
+def _spectral_classes() -> tuple[str, ...]:
+    """The targets the spectral backend maps (imported here: the backend imports this module)."""
+    from .backend import SpectralBackend
+
+    return SpectralBackend().supported_targets()
 
 
 def _geojson(geometry) -> dict | None:
@@ -252,7 +258,10 @@ def _blocks(window: Window | None) -> list[Window]:
 
 
 def _window_of(geom: Mapping, dataset: rasterio.DatasetReader) -> Window | None:
-    """The pixel window around a geometry, clipped to the raster (None when off it)."""
+    """The pixel window around a geometry, clipped to the raster (None when off it).
+
+    Not rasterio's `geometry_window`: for a point on a pixel corner it gives an empty window,
+    where the point still burns the pixel it touches."""
     left, bottom, right, top = rasterio.features.bounds(geom)
     try:
         window = from_bounds(left, bottom, right, top, transform=dataset.transform)

@@ -345,8 +345,9 @@ def fit_scene_model(
 
 
 def _denies(note: str, cls: str) -> bool:
-    """Whether a seeds' note says `cls` cannot be found or mapped in this scene."""
-    return note.endswith((f"{cls} cannot be detected", f"{cls} is not mapped"))
+    """Whether a seeds' note says the bands cannot show `cls` (`seeds.select_seeds`); the
+    "not mapped" note is only written for classes left unseeded, which examples never are."""
+    return note.endswith(f"{cls} cannot be detected")
 
 
 @dataclass(frozen=True, eq=False)
