@@ -134,7 +134,7 @@ class SpexDock(QgsDockWidget):
             "Index thresholds in place of the scene's own choice (spectral backend): NDVI or "
             "ExG for vegetation, MNDWI or NDWI for water; the explanation shows both"
         )
-        self.examples_picker = ExamplesPicker(advanced)
+        self.examples_picker = ExamplesPicker(advanced, iface.mapCanvas())
         self.examples_picker.setToolTip(
             "Points or polygons you labelled, and the field naming each one's class (a target, "
             "or 'other'): they correct the scene's own seeds (spectral backend)"
@@ -446,6 +446,7 @@ class SpexDock(QgsDockWidget):
         """Cancel a running task and detach from it (the plugin is unloading)."""
         self._plan_timer.stop()
         self.input_picker.shutdown()
+        self.examples_picker.stop_drawing()
         if self.task is not None:
             self.task.on_done = None
             self.task.cancel()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 
-from qgis.core import QgsFeatureSource, QgsMapLayerProxyModel, QgsVectorLayer
-from qgis.gui import QgsFieldComboBox, QgsMapLayerComboBox
-from qgis.PyQt.QtWidgets import QHBoxLayout, QWidget
+from qgis.core import QgsFeatureSource, QgsMapLayerProxyModel, QgsProject, QgsVectorLayer
+from qgis.gui import QgsFieldComboBox, QgsMapCanvas, QgsMapLayerComboBox
+from qgis.PyQt.QtWidgets import QComboBox, QGridLayout, QToolButton, QWidget
 
+from .example_drawing import ExampleClickTool, example_labels, is_point_layer, new_examples_layer
 from .widgets import narrow
 
 
@@ -35,11 +36,17 @@ def examples_from_source(source: QgsFeatureSource, class_field: str, name: str) 
 
 
 class ExamplesPicker(QWidget):
-    """A point or polygon layer (or none) and the field that holds each example's class."""
+    """A point or polygon layer (or none) and the field that holds each example's class.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        """Build the layer and field pickers; no layer is chosen at first."""
+    Given the map canvas, it also draws examples: "Draw" turns clicks on the map into points
+    of the chosen class (`example_drawing`), in the chosen point layer or in a new one.
+    """
+
+    def __init__(self, parent: QWidget | None = None, canvas: QgsMapCanvas | None = None) -> None:
+        """Build the layer and field pickers (no layer chosen), and the drawing controls."""
         super().__init__(parent)
+        self.canvas = canvas
+        self.tool: ExampleClickTool | None = None
         self.layers = QgsMapLayerComboBox(self)
         self.layers.setObjectName("spexExamplesLayer")
         self.layers.setFilters(
@@ -52,18 +59,69 @@ class ExamplesPicker(QWidget):
         narrow(self.field)
         self.layers.layerChanged.connect(self._layer_changed)
         self._layer_changed(None)
-        layout = QHBoxLayout(self)
+        layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.layers)
-        layout.addWidget(self.field)
+        layout.addWidget(self.layers, 0, 0)
+        layout.addWidget(self.field, 0, 1)
+        if canvas is not None:
+            self.draw_label = QComboBox(self)
+            self.draw_label.setObjectName("spexExamplesDrawClass")
+            for label, _ in example_labels():
+                self.draw_label.addItem(label)
+            self.draw_label.setToolTip("The class of the examples you click on the map")
+            self.draw_button = QToolButton(self)
+            self.draw_button.setObjectName("spexExamplesDraw")
+            self.draw_button.setText("Draw on map")
+            self.draw_button.setCheckable(True)
+            self.draw_button.setToolTip(
+                "Click the map to add an example of this class, right-click one to remove it; "
+                "into the chosen point layer, else a new layer 'SPEX examples'"
+            )
+            self.draw_button.toggled.connect(self._drawing_toggled)
+            layout.addWidget(self.draw_label, 1, 0)
+            layout.addWidget(self.draw_button, 1, 1)
 
     def _layer_changed(self, layer: QgsVectorLayer | None) -> None:
         from spex.engine.backends.spectral.examples import DEFAULT_FIELD
 
+        if self.tool is not None and layer is not self.tool.layer:
+            self.stop_drawing()  # clicks never go to a layer other than the one shown
         self.field.setLayer(layer)
         self.field.setEnabled(layer is not None)
         if layer is not None and layer.fields().lookupField(DEFAULT_FIELD) >= 0:
             self.field.setField(DEFAULT_FIELD)
+
+    def _drawing_toggled(self, on: bool) -> None:
+        if on:
+            self.start_drawing()
+        else:
+            self.stop_drawing()
+
+    def start_drawing(self) -> None:
+        """Make clicks on the map add examples to the chosen point layer, or to a new one."""
+        from spex.engine.backends.spectral.examples import DEFAULT_FIELD
+
+        layer, field = self.layers.currentLayer(), self.field.currentField()
+        if not (is_point_layer(layer) and field):
+            layer = new_examples_layer(self.canvas.mapSettings().destinationCrs(), DEFAULT_FIELD)
+            QgsProject.instance().addMapLayer(layer)
+            self.layers.setLayer(layer)
+            field = DEFAULT_FIELD
+        self.tool = ExampleClickTool(self.canvas, layer, field, self.draw_label.currentText)
+        # Another map tool taken up (pan, identify) ends the drawing; the button follows.
+        self.tool.deactivated.connect(lambda: self.draw_button.setChecked(False))
+        self.canvas.setMapTool(self.tool)
+        if not self.draw_button.isChecked():
+            self.draw_button.setChecked(True)
+
+    def stop_drawing(self) -> None:
+        """Give the map back its previous tool; the drawn examples stay in their layer."""
+        if self.tool is not None:
+            tool, self.tool = self.tool, None
+            self.canvas.unsetMapTool(tool)
+            tool.deleteLater()
+        if self.canvas is not None and self.draw_button.isChecked():
+            self.draw_button.setChecked(False)
 
     def examples(self) -> object | None:
         """The chosen layer's `Examples` (None without a layer); ValueError says what is wrong."""

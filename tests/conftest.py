@@ -128,3 +128,21 @@ def provider(qgis_processing):
     assert registry.addProvider(registered)
     yield registered
     registry.removeProvider(registered)
+
+
+@pytest.fixture
+def dock(qgis_iface, qgis_new_project, s2_scene: Path, tmp_path: Path):
+    """A dock over a project holding the Sentinel-2 scene, writing its runs under tmp_path."""
+    from qgis.core import QgsProject, QgsRasterLayer
+
+    from spex.spex_qgis.dock import SpexDock
+
+    layer = QgsRasterLayer(str(s2_scene), "scene", "gdal")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    panel = SpexDock(qgis_iface, qgis_iface.mainWindow())
+    panel.layer_combo.setLayer(layer)
+    panel.output_folder.setFilePath(str(tmp_path / "out"))
+    yield panel
+    panel.shutdown()
+    panel.deleteLater()

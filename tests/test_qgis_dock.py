@@ -39,20 +39,6 @@ from tests.rasters import (
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
 
 
-@pytest.fixture
-def dock(qgis_iface, qgis_new_project, s2_scene: Path, tmp_path: Path):
-    """A dock over a project holding the scene, writing its runs under tmp_path."""
-    layer = QgsRasterLayer(str(s2_scene), "scene", "gdal")
-    assert layer.isValid()
-    QgsProject.instance().addMapLayer(layer)
-    panel = SpexDock(qgis_iface, qgis_iface.mainWindow())
-    panel.layer_combo.setLayer(layer)
-    panel.output_folder.setFilePath(str(tmp_path / "out"))
-    yield panel
-    panel.shutdown()
-    panel.deleteLater()
-
-
 def test_band_roles_backends_and_plan_before_the_run(dock: SpexDock) -> None:
     table = dock.band_table
     assert table.table.rowCount() == 13

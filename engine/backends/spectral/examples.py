@@ -82,7 +82,7 @@ def example_class(name: str, classes: Sequence[str] | None = None) -> str:
     text = " ".join(str(name).strip().lower().replace("-", " ").replace("_", " ").split())
     if text in _OTHER_WORDS:
         return OTHER
-    classes = _spectral_classes() if classes is None else classes
+    classes = spectral_classes() if classes is None else classes
     cls = phrase_target(text)
     if cls not in classes:
         names = ", ".join(TARGETS[c].title for c in classes)
@@ -173,9 +173,9 @@ def examples_from_rows(
     return Examples(tuple(features), crs_wkt, source)
 
 
-def _spectral_classes() -> tuple[str, ...]:
-    """The targets the spectral backend maps (imported here: the backend imports this module)."""
-    from .backend import SpectralBackend
+def spectral_classes() -> tuple[str, ...]:
+    """The targets an example may name: the spectral backend's (``other`` aside)."""
+    from .backend import SpectralBackend  # here: the backend imports this module
 
     return SpectralBackend().supported_targets()
 

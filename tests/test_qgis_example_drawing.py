@@ -1,0 +1,130 @@
+"""Examples drawn on the map from the dock: clicks on the real QGIS canvas (pytest-qgis,
+offscreen) become points of the chosen class, which the engine samples on the raster's pixels
+under them. The canvas shows another CRS than the raster's, so every transform is crossed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import rasterio
+from qgis.core import (
+    QgsApplication,
+    QgsCategorizedSymbolRenderer,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsPointXY,
+    QgsProject,
+    QgsRectangle,
+    QgsVectorLayer,
+)
+from qgis.gui import QgsMapMouseEvent, QgsMapToolPan
+from qgis.PyQt.QtCore import QEvent, QPoint, QSize, Qt
+
+from spex.engine.backends.spectral.examples import example_pixels
+from spex.engine.raster.raster_source import open_source
+from spex.spex_qgis.example_drawing import LAYER_NAME, ExampleClickTool
+from tests.test_qgis_dock import PROMPT
+
+#: Raster pixels (row, col) the analyst clicks, and their classes.
+CLICKS = [((30, 40), "water"), ((35, 44), "water"), ((50, 60), "other")]
+
+
+@pytest.fixture
+def canvas(qgis_iface, s2_scene: Path):
+    """The map in Web Mercator (the raster is UTM), zoomed on the clicked pixels: 20 screen
+    pixels a raster pixel, so a click's rounding to the screen stays inside its raster pixel."""
+    canvas = qgis_iface.mapCanvas()
+    canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
+    window = canvas.window()
+    window.show()  # a hidden map gets no resize event and keeps its old size
+    canvas.resize(QSize(800, 800))
+    QgsApplication.processEvents()
+    with rasterio.open(s2_scene) as src:
+        left, top = src.xy(20, 30, offset="ul")
+        crs = QgsCoordinateReferenceSystem(src.crs.to_wkt())
+    box = QgsRectangle(left, top - 400, left + 400, top)  # 40 x 40 pixels of 10 m
+    to_map = QgsCoordinateTransform(
+        crs, canvas.mapSettings().destinationCrs(), QgsProject.instance()
+    )
+    canvas.setExtent(to_map.transformBoundingBox(box))
+    canvas.refresh()
+    yield canvas
+    window.hide()
+
+
+def _click(canvas, raster: Path, row: int, col: int, button=Qt.MouseButton.LeftButton) -> None:
+    """A mouse release on the screen pixel over the centre of the raster's pixel (row, col)."""
+    with rasterio.open(raster) as src:
+        x, y = src.xy(row, col)
+        crs = QgsCoordinateReferenceSystem(src.crs.to_wkt())
+    to_map = QgsCoordinateTransform(
+        crs, canvas.mapSettings().destinationCrs(), QgsProject.instance()
+    )
+    screen = canvas.getCoordinateTransform().transform(to_map.transform(QgsPointXY(x, y)))
+    event = QgsMapMouseEvent(
+        canvas, QEvent.Type.MouseButtonRelease, QPoint(round(screen.x()), round(screen.y())),
+        button, button, Qt.KeyboardModifier.NoModifier,
+    )  # fmt: skip
+    canvas.mapTool().canvasReleaseEvent(event)
+
+
+def _pixels_of(layer: QgsVectorLayer, raster: Path) -> list[tuple[tuple[int, int], str]]:
+    """The raster pixel (row, col) under each point of `layer`, with its class."""
+    with rasterio.open(raster) as src:
+        crs = QgsCoordinateReferenceSystem(src.crs.to_wkt())
+        to_raster = QgsCoordinateTransform(layer.crs(), crs, QgsProject.instance())
+        cells = []
+        for feature in layer.getFeatures():
+            p = to_raster.transform(feature.geometry().asPoint())
+            cells.append((tuple(int(i) for i in src.index(p.x(), p.y())), feature["class"]))
+    return sorted(cells)
+
+
+def test_clicks_draw_examples_that_take_the_pixels_under_them(
+    dock,
+    canvas,
+    s2_scene: Path,
+) -> None:
+    picker = dock.examples_picker
+    dock.prompt_edit.setPlainText(PROMPT)
+    for (row, col), label in CLICKS:
+        picker.draw_label.setCurrentText(label)
+        picker.draw_button.setChecked(True)  # a second time is no change
+        _click(canvas, s2_scene, row, col)
+    assert isinstance(canvas.mapTool(), ExampleClickTool)
+    layer = picker.layers.currentLayer()
+    assert layer.name() == LAYER_NAME and picker.field.currentField() == "class"
+    assert isinstance(layer.renderer(), QgsCategorizedSymbolRenderer)
+    assert layer.isEditable() and layer.featureCount() == 3  # unsaved edits, undoable
+    examples = dock.build_request().examples
+    assert examples.counts() == {"water": 2, "other": 1}
+    with open_source(s2_scene) as src:
+        assert example_pixels(src, examples).counts() == {"water": 2, "other": 1}
+    assert _pixels_of(layer, s2_scene) == sorted(CLICKS)
+
+    _click(canvas, s2_scene, 35, 44, Qt.MouseButton.RightButton)  # removes that water point
+    assert dock.build_request().examples.counts() == {"water": 1, "other": 1}
+    layer.undoStack().undo()  # the removal is one edit, undone as one
+    assert dock.build_request().examples.counts() == {"water": 2, "other": 1}
+
+    canvas.setMapTool(QgsMapToolPan(canvas))  # another tool ends the drawing
+    assert not picker.draw_button.isChecked() and picker.tool is None
+    layer.rollBack()
+
+
+def test_drawing_goes_into_the_chosen_point_layer(dock, canvas, s2_scene: Path) -> None:
+    """A point layer with a class field chosen first receives the clicks; no layer is made."""
+    layer = QgsVectorLayer("Point?crs=EPSG:4326&field=kind:string", "my clicks", "memory")
+    QgsProject.instance().addMapLayer(layer)
+    picker = dock.examples_picker
+    picker.layers.setLayer(layer)
+    picker.field.setField("kind")
+    picker.draw_label.setCurrentText("built-up")
+    picker.draw_button.setChecked(True)
+    _click(canvas, s2_scene, 30, 40)
+    assert [f["kind"] for f in layer.getFeatures()] == ["built-up"]
+    assert not QgsProject.instance().mapLayersByName(LAYER_NAME)
+    picker.layers.setLayer(None)  # choosing another layer ends the drawing
+    assert not picker.draw_button.isChecked() and not isinstance(canvas.mapTool(), ExampleClickTool)
+    layer.rollBack()
