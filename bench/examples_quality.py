@@ -8,7 +8,8 @@ scene's own seeds and with the examples, are scored on the labelled pixels that 
 by the same IoU as ``bench/quality``; the oracle column is ``bench/quality``'s (all labelled
 pixels). Per target: the mean over the rows of each column and the worst row (examples - own).
 
-Run: ``PYTHONPATH=. .venv/bin/python -m bench.examples_quality [--per-class 10] [--draws 3]``
+Run: ``PYTHONPATH=. .venv/bin/python -m bench.examples_quality [--per-class 10] [--draws 3]
+[--groups rgb]``
 -> Markdown on stdout (about a minute a draw).
 """
 
@@ -25,7 +26,7 @@ from spex.engine.backends.spectral.examples import OTHER, ExampleFeature, Exampl
 from spex.engine.backends.spectral.params import SpectralParams
 
 from .iou import OTHER_MAX, counts, iou
-from .quality import run_engine, score_scene
+from .quality import DEFAULT_GROUPS, run_engine, score_scene
 from .scenes import LABEL_CODES, Scene, all_scenes
 
 CLASS_OF_CODE = {code: target for target, code in LABEL_CODES.items()} | {OTHER_MAX: OTHER}
@@ -86,8 +87,14 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--per-class", type=int, default=10, help="examples per labelled class")
     parser.add_argument("--draws", type=int, default=3, help="independent draws, averaged")
     parser.add_argument("--scene", action="append", help="only these scenes (repeatable)")
+    parser.add_argument(
+        "--groups",
+        default=DEFAULT_GROUPS,
+        help="scene groups, as bench.quality's (rgb: true colour)",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
-    scenes = [s for s in all_scenes() if not args.scene or s.name in args.scene]
+    groups = tuple(args.groups.split(","))
+    scenes = [s for s in all_scenes(groups) if not args.scene or s.name in args.scene]
     oracle = {
         (r["scene"], r["target"]): r["oracle"]
         for s in scenes
