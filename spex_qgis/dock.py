@@ -206,6 +206,10 @@ class SpexDock(QgsDockWidget):
         self.backend_combo.currentIndexChanged.connect(self._plan_timer.start)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
+        # Clicks on the map never add examples while the panel that shows them is closed.
+        self.visibilityChanged.connect(
+            lambda visible: None if visible else self.examples_picker.stop_drawing()
+        )
         self.fill_examples()
         self.refresh_backends()
         self.band_table.detect(self.layer_combo.currentLayer())

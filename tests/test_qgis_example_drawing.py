@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import rasterio
 from qgis.core import (
@@ -15,19 +16,25 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsPointXY,
     QgsProject,
+    QgsRasterLayer,
     QgsRectangle,
     QgsVectorLayer,
 )
 from qgis.gui import QgsMapMouseEvent, QgsMapToolPan
 from qgis.PyQt.QtCore import QEvent, QPoint, QSize, Qt
+from rasterio.windows import Window
 
 from spex.engine.backends.spectral.examples import example_pixels
 from spex.engine.raster.raster_source import open_source
 from spex.spex_qgis.example_drawing import LAYER_NAME, ExampleClickTool
+from tests.qgis_helpers import wait_for
+from tests.rasters import true_colour_copy
 from tests.test_qgis_dock import PROMPT
 
+#: The map shows these 40 x 40 pixels of the scene (top row, left column): a lake and its shore.
+WINDOW = (208, 352)
 #: Raster pixels (row, col) the analyst clicks, and their classes.
-CLICKS = [((30, 40), "water"), ((35, 44), "water"), ((50, 60), "other")]
+CLICKS = [((218, 362), "water"), ((223, 366), "water"), ((238, 382), "other")]
 
 
 @pytest.fixture
@@ -41,7 +48,7 @@ def canvas(qgis_iface, s2_scene: Path):
     canvas.resize(QSize(800, 800))
     QgsApplication.processEvents()
     with rasterio.open(s2_scene) as src:
-        left, top = src.xy(20, 30, offset="ul")
+        left, top = src.xy(*WINDOW, offset="ul")
         crs = QgsCoordinateReferenceSystem(src.crs.to_wkt())
     box = QgsRectangle(left, top - 400, left + 400, top)  # 40 x 40 pixels of 10 m
     to_map = QgsCoordinateTransform(
@@ -103,13 +110,17 @@ def test_clicks_draw_examples_that_take_the_pixels_under_them(
         assert example_pixels(src, examples).counts() == {"water": 2, "other": 1}
     assert _pixels_of(layer, s2_scene) == sorted(CLICKS)
 
-    _click(canvas, s2_scene, 35, 44, Qt.MouseButton.RightButton)  # removes that water point
+    _click(canvas, s2_scene, 223, 366, Qt.MouseButton.RightButton)  # removes that water point
     assert dock.build_request().examples.counts() == {"water": 1, "other": 1}
     layer.undoStack().undo()  # the removal is one edit, undone as one
     assert dock.build_request().examples.counts() == {"water": 2, "other": 1}
 
     canvas.setMapTool(QgsMapToolPan(canvas))  # another tool ends the drawing
     assert not picker.draw_button.isChecked() and picker.tool is None
+    picker.draw_button.setChecked(True)  # into the same layer again, no new one
+    assert canvas.mapTool().layer is layer
+    dock.visibilityChanged.emit(False)  # the panel closed: so is the drawing
+    assert not picker.draw_button.isChecked() and not isinstance(canvas.mapTool(), ExampleClickTool)
     layer.rollBack()
 
 
@@ -122,9 +133,41 @@ def test_drawing_goes_into_the_chosen_point_layer(dock, canvas, s2_scene: Path) 
     picker.field.setField("kind")
     picker.draw_label.setCurrentText("built-up")
     picker.draw_button.setChecked(True)
-    _click(canvas, s2_scene, 30, 40)
+    _click(canvas, s2_scene, 218, 362)
     assert [f["kind"] for f in layer.getFeatures()] == ["built-up"]
     assert not QgsProject.instance().mapLayersByName(LAYER_NAME)
     picker.layers.setLayer(None)  # choosing another layer ends the drawing
     assert not picker.draw_button.isChecked() and not isinstance(canvas.mapTool(), ExampleClickTool)
     layer.rollBack()
+
+
+def test_examples_drawn_in_true_colour_map_its_water(
+    dock, canvas, s2_scene: Path, tmp_path: Path
+) -> None:
+    """End to end in the dock: true colour alone cannot seed water; points clicked on the lake
+    and its shore make the run map it, and the explanation names the drawn layer."""
+    rgb = QgsRasterLayer(str(true_colour_copy(s2_scene, tmp_path / "rgb.tif")), "rgb", "gdal")
+    QgsProject.instance().addMapLayer(rgb)
+    dock.layer_combo.setLayer(rgb)
+    dock.prompt_edit.setPlainText("map the water")
+    with rasterio.open(s2_scene) as src:
+        b = src.read([3, 12], window=Window(WINDOW[1], WINDOW[0], 40, 40)).astype(float)
+    mndwi = (b[0] - b[1]) / (b[0] + b[1])  # B3, B11: the truth the true-colour copy lacks
+    rng = np.random.default_rng(0)
+    picker = dock.examples_picker
+    for label, cells in (("water", mndwi > 0.3), ("other", mndwi < -0.2)):
+        picker.draw_label.setCurrentText(label)
+        picker.draw_button.setChecked(True)
+        found = np.argwhere(cells)
+        for r, c in found[rng.choice(len(found), 15, replace=False)]:
+            _click(canvas, s2_scene, WINDOW[0] + int(r), WINDOW[1] + int(c))
+    dock.run_button.click()
+    wait_for(lambda: not dock.is_running(), timeout=120)
+    result = dock.last_result
+    assert result is not None, dock.explanation_view.toPlainText()
+    explanation = result.explanation_path.read_text()
+    assert f"trained with the analyst's examples from {LAYER_NAME}" in explanation
+    with rasterio.open(result.mask_path) as mask:
+        water = mask.read(1, window=Window(WINDOW[1], WINDOW[0], 40, 40)) == 1
+    assert water[mndwi > 0.3].mean() > 0.8 and water[mndwi < -0.2].mean() < 0.05
+    picker.layers.currentLayer().rollBack()
