@@ -7,6 +7,9 @@ given to the spectral backend as point examples at their pixel centres, exactly 
 scene's own seeds and with the examples, are scored on the labelled pixels that were NOT drawn,
 by the same IoU as ``bench/quality``; the oracle column is ``bench/quality``'s (all labelled
 pixels). Per target: the mean over the rows of each column and the worst row (examples - own).
+Last, by how many of a target's own example pixels the fitted model maps as the target (the
+share the explanation reports): the recall and IoU of its pixels not drawn, which is what the
+explanation's caveat below half rests on.
 
 Run: ``PYTHONPATH=. .venv/bin/python -m bench.examples_quality [--per-class 10] [--draws 3]
 [--groups rgb]``
@@ -29,6 +32,8 @@ from .iou import OTHER_MAX, counts, iou
 from .quality import DEFAULT_GROUPS, run_engine, score_scene
 from .scenes import LABEL_CODES, Scene, all_scenes
 
+#: Bands of the examples' own agreement for `agreement_table` (the last one includes 100 %).
+AGREEMENT_BANDS = ((0.0, 0.5), (0.5, 0.8), (0.8, 1.01))
 CLASS_OF_CODE = {code: target for target, code in LABEL_CODES.items()} | {OTHER_MAX: OTHER}
 
 
@@ -52,12 +57,15 @@ def draw_examples(
 
 def score_with_examples(scene: Scene, per_class: int, draws: int) -> list[dict]:
     """Per draw and target: IoU of the scene's own run and of the run with that draw's
-    examples, both on the labelled pixels not drawn. The own run does not depend on the draw:
-    it runs once per raster."""
+    examples, both on the labelled pixels not drawn, and with the examples: the share of the
+    class's example pixels the fitted model maps as the class (their own agreement, as the
+    explanation reports it) and the class's recall on its pixels not drawn. The own run does
+    not depend on the draw: it runs once per raster."""
     targets = scene.targets()
     zero = {t: np.zeros(3, np.int64) for t in targets}
     own = [{t: c.copy() for t, c in zero.items()} for _ in range(draws)]
     given = [{t: c.copy() for t, c in zero.items()} for _ in range(draws)]
+    agree = [{t: np.zeros(2, np.int64) for t in targets} for _ in range(draws)]
     params = SpectralParams()
     for k, (image, labels_path) in enumerate(scene.rasters):
         with rasterio.open(labels_path) as src:
@@ -68,17 +76,41 @@ def score_with_examples(scene: Scene, per_class: int, draws: int) -> list[dict]:
             seed = zlib.crc32(f"{scene.name}/{k}/{draw}".encode())
             examples, drawn = draw_examples(lab, transform, per_class, seed)
             scored = (lab >= 1) & (lab <= OTHER_MAX) & ~drawn
-            with_examples = run_engine(image, scene, params, examples)[0]
+            with_examples, _, backend = run_engine(image, scene, params, examples)
+            for t, mapped in backend.examples_mapped.items():
+                if t in agree[draw]:
+                    agree[draw][t] += (mapped.get(t, 0), sum(mapped.values()))
             for total, masks in ((own[draw], own_masks), (given[draw], with_examples)):
                 for t in targets:
                     pos = (lab == LABEL_CODES[t]) & scored
                     total[t] += counts(masks[t], pos, scored & ~pos)
     return [
         {"scene": scene.name, "target": t, "draw": draw, "own": iou(own[draw][t]),
-         "examples": iou(given[draw][t])}
+         "examples": iou(given[draw][t]), "recall": _recall(given[draw][t]),
+         "agreement": agree[draw][t][0] / agree[draw][t][1] if agree[draw][t][1] else np.nan}
         for draw in range(draws)
         for t in targets
     ]  # fmt: skip
+
+
+def _recall(tp_fp_fn: np.ndarray) -> float:
+    tp, _, fn = tp_fp_fn
+    return float(tp / (tp + fn)) if tp + fn else np.nan
+
+
+def agreement_table(runs: list[dict]) -> str:
+    """Per band of the examples' own agreement: how many (scene, target, draw) rows, and their
+    mean recall and IoU on the labelled pixels not drawn."""
+    lines = [
+        "| examples mapped as their class | rows | recall of the rest | IoU of the rest |",
+        "| --- | --- | --- | --- |",
+    ]
+    for lo, hi in AGREEMENT_BANDS:
+        sel = [r for r in runs if lo <= r["agreement"] < hi and np.isfinite(r["recall"])]
+        if sel:
+            rec, io = (float(np.mean([r[k] for r in sel])) for k in ("recall", "examples"))
+            lines.append(f"| {lo:.0%} to {min(hi, 1):.0%} | {len(sel)} | {rec:.3f} | {io:.3f} |")
+    return "\n".join(lines)
 
 
 def main(argv: Iterable[str] | None = None) -> None:
@@ -100,13 +132,14 @@ def main(argv: Iterable[str] | None = None) -> None:
         for s in scenes
         for r in score_scene(s, SpectralParams())
     }
-    rows = []
+    rows, every_run = [], []
     print(
         f"| scene | target | own seeds | with {args.per_class} examples a class | oracle | examples - own |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
     for scene in scenes:
         runs = score_with_examples(scene, args.per_class, args.draws)
+        every_run += runs
         for t in scene.targets():
             mine = [r for r in runs if r["target"] == t]
             a, e = (float(np.mean([r[k] for r in mine])) for k in ("own", "examples"))
@@ -126,6 +159,9 @@ def main(argv: Iterable[str] | None = None) -> None:
                 f"| {t} | {len(sel)} | {sel[:, 0].mean():.3f} | {sel[:, 1].mean():.3f} | "
                 f"{np.nanmean(sel[:, 2]):.3f} | {worst:+.3f} |"
             )
+
+    print()
+    print(agreement_table(every_run))
 
 
 if __name__ == "__main__":

@@ -183,6 +183,15 @@ def test_examples_of_other_take_sparse_vegetation_out(s2_scene: Path, tmp_path: 
     assert details["examples"]["features"] == {"other": 20, "vegetation": 20}
     assert details["example_pixels"] == {"other": 20, "vegetation": 20}
     assert details["seeds_dropped_by_examples"]["vegetation"] > 0
+    # The analyst's own pixels scored by the model they trained: every pixel counted once.
+    mapped = details["examples"]["pixels_by_scene_class"]
+    assert {c: sum(n.values()) for c, n in mapped.items()} == {"other": 20, "vegetation": 20}
+    assert mapped["vegetation"] == {"vegetation": 20}  # the densest canopy is vegetation
+    outside = 20 - mapped["other"].get("vegetation", 0)  # any class but vegetation is outside
+    assert "the example pixels as the result maps them (per pixel): " in explanation
+    assert f"other {outside} of 20 outside the result" in explanation
+    assert "vegetation 20 of 20 as vegetation" in explanation
+    assert "example pixels are mapped as" not in explanation  # no caveat: all as labelled
 
 
 def test_water_examples_map_water_in_true_colour(s2_scene: Path, tmp_path: Path) -> None:
@@ -243,3 +252,15 @@ def test_cli_refuses_bad_examples_in_one_line(s2_scene, tmp_path, points, flags,
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()  # nothing half-written
+
+
+def test_a_target_whose_examples_are_mostly_mapped_otherwise_gets_a_caveat() -> None:
+    """Under half of a target's example pixels mapped as it: the explanation warns; never for
+    'other', nor for a handful of pixels."""
+    from spex.engine.backends.spectral.backend import _poorly_mapped_notes
+
+    notes = _poorly_mapped_notes(
+        {"bare": {"builtup": 7, "bare": 3}, "water": {"water": 9, "other": 1},
+         "other": {"vegetation": 10}, "cloud": {"snow": 3, "cloud": 1}}
+    )  # fmt: skip
+    assert len(notes) == 1 and notes[0].startswith("only 3 of 10 bare example pixels")

@@ -8,6 +8,7 @@ probabilities removes salt-and-pepper noise.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -22,7 +23,7 @@ from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
 from .detectable import undetectable
 from .evidence import evidence_names
-from .examples import Examples, example_pixels
+from .examples import OTHER, ExamplePixels, Examples, example_pixels
 from .margins import MARGIN_HALO, grow_margins, margin_class_indexes
 from .params import SpectralParams
 from .scene_model import (
@@ -39,6 +40,11 @@ from .set_thresholds import check_thresholds_used, validate_thresholds
 from .smoothing import HALO, smooth_probabilities
 from .water_veto import WaterVeto, apply_water_veto, water_veto
 
+#: A target whose examples the model maps as labelled below this share gets a caveat: such
+#: classes found 0.30 of their other labelled pixels on the benchmark, against 0.93 at 80 % and
+#: more (`bench/examples_quality`, docs/benchmarks.md); and only from this many pixels.
+POOR_AGREEMENT = 0.5
+POOR_MIN_PIXELS = 5
 #: The two covers of the non-vegetated land, each with the other.
 LAND_PARTNER = {"builtup": "bare", "bare": "builtup"}
 
@@ -60,6 +66,9 @@ class SpectralBackend(Backend):
         (`examples`), which correct the scene's seeds."""
         self.examples = examples
         self._example_outside = 0
+        #: Per example class: its pixels counted by the scene class the fitted model gives
+        #: them (set by `prepare`; empty without examples).
+        self.examples_mapped: dict[str, dict[str, int]] = {}
         self.params = params or SpectralParams()
         if thresholds:
             pairs = tuple(sorted(validate_thresholds(thresholds).items()))
@@ -116,6 +125,8 @@ class SpectralBackend(Backend):
         )
         self._lut = self.target_lut(plan.targets)
         self._veto = water_veto(self.model, self.params)
+        if pixels is not None:
+            self.examples_mapped = _examples_mapped(self.model, self._veto, pixels)
         classes = self.model.classes
         self._land_undivided = "builtup" in classes and "bare" not in classes
         self._asked = tuple(plan.targets)
@@ -201,7 +212,9 @@ class SpectralBackend(Backend):
             )
         if self._example_outside:
             note += f"; {self._example_outside} example(s) fell outside the raster or on nodata"
-        return note
+        targets = [None, *self._asked]
+        answer = {c: targets[self._lut[k]] for k, c in enumerate(self.model.classes)}
+        return note + "; " + _mapped_note(self.examples_mapped, answer)
 
     def _undivided_targets(self) -> dict[str, str]:
         """The asked land targets, each with the cover it was not told apart from."""
@@ -221,6 +234,7 @@ class SpectralBackend(Backend):
                 "source": self.examples.source,
                 "features": self.examples.counts(),
                 "outside_raster": self._example_outside,
+                "pixels_by_scene_class": self.examples_mapped,
             }
         notes = list(self.model.notes)
         if self._bare_from_land:
@@ -228,6 +242,7 @@ class SpectralBackend(Backend):
             notes = [n for n in notes if n != UNSEEDED_NOTE.format(target="bare")]
         if self.examples:
             notes.append(self._examples_note())
+            notes += _poorly_mapped_notes(self.examples_mapped)
         if self._veto is not None:
             veto = (
                 f"{self._veto.describe()} ({self._vetoed_share:.1%} of the sampled pixels "
@@ -310,6 +325,60 @@ def _scene_shares(
     counts = np.bincount(best, minlength=len(model.classes))
     shares = {c: round(float(n) / len(best), 4) for c, n in zip(model.classes, counts, strict=True)}
     return shares, round(float(moved[0][valid].mean()), 4)
+
+
+def _examples_mapped(
+    model: SceneModel, veto: WaterVeto | None, pixels: ExamplePixels
+) -> dict[str, dict[str, int]]:
+    """Per example class: how many of its pixels the fitted classifier gives each scene class.
+
+    Per pixel, with the water veto, before the smoothing: the analyst's own labels scored by
+    the model they trained, which tells where the bands do not separate what the examples do.
+    """
+    mapped = {}
+    for cls, values in pixels.values.items():
+        rows = {role: np.asarray(v, dtype=np.float32)[None, :] for role, v in values.items()}
+        probs = predict_proba(model, rows)
+        if veto is not None:
+            apply_water_veto(veto, probs, rows)
+        best, confidence = top_class(probs)
+        mapped[cls] = dict(Counter(model.classes[k] for k in best[~np.isnan(confidence)]))
+    return mapped
+
+
+def _poorly_mapped_notes(mapped: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """A caveat for each target whose own examples the model mostly maps as something else."""
+    notes = []
+    for cls, counts in sorted(mapped.items()):
+        n, right = sum(counts.values()), counts.get(cls, 0)
+        if cls != OTHER and n >= POOR_MIN_PIXELS and right < POOR_AGREEMENT * n:
+            notes.append(
+                f"only {right} of {n} {cls} example pixels are mapped as {cls}: the bands do "
+                f"not separate {cls} here as the examples do, so expect much of it missed (on "
+                "the benchmark, a class whose examples were mapped this poorly found 30 % of "
+                "its other labelled pixels); check the examples' labels, or add some"
+            )
+    return notes
+
+
+def _mapped_note(mapped: Mapping[str, Mapping[str, int]], answer: Mapping[str, str | None]) -> str:
+    """The examples' pixels as the result maps them, in words: "vegetation 10 of 10 as
+    vegetation; other 7 of 10 outside the result (3 as vegetation)". `answer` gives each scene
+    class's target in the result (None: outside it); a label that is not asked for belongs
+    outside the result."""
+    parts = []
+    for cls, counts in sorted(mapped.items()):
+        got: Counter[str | None] = Counter()
+        for scene_class, n in counts.items():
+            got[answer.get(scene_class)] += n
+        expected = cls if cls in answer.values() else None
+        where = f"as {expected}" if expected else "outside the result"
+        part = f"{cls} {got.pop(expected, 0)} of {sum(counts.values())} {where}"
+        if got:
+            wrong = sorted(((n, t or "outside") for t, n in got.items()), reverse=True)
+            part += " (" + ", ".join(f"{n} as {t}" for n, t in wrong) + ")"
+        parts.append(part)
+    return "the example pixels as the result maps them (per pixel): " + "; ".join(parts)
 
 
 def _bands_read(features: tuple[str, ...], evidence: tuple[str, ...]) -> tuple[str, ...]:
