@@ -27,7 +27,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool
-from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtCore import Qt
 
 LAYER_NAME = "SPEX examples"
 #: "other" is no target and has no colour of its own in the catalogue.
@@ -77,9 +77,6 @@ def new_examples_layer(crs: QgsCoordinateReferenceSystem, field: str) -> QgsVect
 class ExampleClickTool(QgsMapTool):
     """Left click: a point example of the current label; right click: remove the nearest one."""
 
-    #: Emitted after an example was added or removed.
-    changed = pyqtSignal()
-
     def __init__(
         self, canvas: QgsMapCanvas, layer: QgsVectorLayer, field: str, label: Callable[[], str]
     ) -> None:
@@ -94,14 +91,13 @@ class ExampleClickTool(QgsMapTool):
 
     def canvasReleaseEvent(self, event: QgsMapMouseEvent) -> None:  # noqa: N802 (Qt's name)
         """Add or remove an example where the analyst clicked."""
+        to_layer, p = self._to_layer(), event.mapPoint()
         if event.button() == Qt.MouseButton.LeftButton:
-            self.add(self._to_layer().transform(event.mapPoint()))
+            self.add(to_layer.transform(p))
         elif event.button() == Qt.MouseButton.RightButton:
             radius = QgsMapTool.searchRadiusMU(self.canvas())
-            p = event.mapPoint()
             box = QgsRectangle(p.x() - radius, p.y() - radius, p.x() + radius, p.y() + radius)
-            near = self._to_layer().transformBoundingBox(box)
-            self.remove_nearest(self._to_layer().transform(p), near)
+            self.remove_nearest(to_layer.transform(p), to_layer.transformBoundingBox(box))
 
     def _edit(self, what: str, change: Callable[[], bool]) -> None:
         """Run `change` as one undoable edit of the layer (editing is started if need be)."""
@@ -111,7 +107,6 @@ class ExampleClickTool(QgsMapTool):
         if change():
             self.layer.endEditCommand()
             self.layer.triggerRepaint()
-            self.changed.emit()
         else:
             self.layer.destroyEditCommand()
 

@@ -38,7 +38,7 @@ def examples_from_source(source: QgsFeatureSource, class_field: str, name: str) 
 class ExamplesPicker(QWidget):
     """A point or polygon layer (or none) and the field that holds each example's class.
 
-    Given the map canvas, it also draws examples: "Draw" turns clicks on the map into points
+    Given the map canvas, it also draws examples: "Draw on map" turns clicks into points
     of the chosen class (`example_drawing`), in the chosen point layer or in a new one.
     """
 

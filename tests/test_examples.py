@@ -264,3 +264,14 @@ def test_a_target_whose_examples_are_mostly_mapped_otherwise_gets_a_caveat() -> 
          "other": {"vegetation": 10}, "cloud": {"snow": 3, "cloud": 1}}
     )  # fmt: skip
     assert len(notes) == 1 and notes[0].startswith("only 3 of 10 bare example pixels")
+
+
+def test_the_examples_pixels_are_told_in_the_result_s_terms() -> None:
+    """A label asked for is right where the result has it; one not asked for, outside it."""
+    from spex.engine.backends.spectral.backend import _mapped_note
+
+    answer = {"water": "water", "vegetation": None, "builtup": None, "other": None}
+    note = _mapped_note({"water": {"water": 7, "other": 3}, "builtup": {"builtup": 8}}, answer)
+    assert note.endswith("builtup 8 of 8 outside the result; water 7 of 10 as water (3 outside)")
+    note = _mapped_note({"other": {"water": 2, "builtup": 6}}, answer)
+    assert note.endswith("other 6 of 8 outside the result (2 as water)")

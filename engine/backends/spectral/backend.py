@@ -375,8 +375,8 @@ def _mapped_note(mapped: Mapping[str, Mapping[str, int]], answer: Mapping[str, s
         where = f"as {expected}" if expected else "outside the result"
         part = f"{cls} {got.pop(expected, 0)} of {sum(counts.values())} {where}"
         if got:
-            wrong = sorted(((n, t or "outside") for t, n in got.items()), reverse=True)
-            part += " (" + ", ".join(f"{n} as {t}" for n, t in wrong) + ")"
+            wrong = sorted(((n, t or "") for t, n in got.items()), reverse=True)
+            part += " (" + ", ".join(f"{n} as {t}" if t else f"{n} outside" for n, t in wrong) + ")"
         parts.append(part)
     return "the example pixels as the result maps them (per pixel): " + "; ".join(parts)
 
