@@ -93,12 +93,13 @@ class ExamplesPicker(QWidget):
 
     def _drawing_toggled(self, on: bool) -> None:
         if on:
-            self.start_drawing()
+            self._start_drawing()
         else:
             self.stop_drawing()
 
-    def start_drawing(self) -> None:
-        """Make clicks on the map add examples to the chosen point layer, or to a new one."""
+    def _start_drawing(self) -> None:
+        """Make clicks on the map add examples to the chosen point layer, or to a new one (the
+        draw button, checked, calls it)."""
         from spex.engine.backends.spectral.examples import DEFAULT_FIELD
 
         layer, field = self.layers.currentLayer(), self.field.currentField()
@@ -111,11 +112,10 @@ class ExamplesPicker(QWidget):
         # Another map tool taken up (pan, identify) ends the drawing; the button follows.
         self.tool.deactivated.connect(lambda: self.draw_button.setChecked(False))
         self.canvas.setMapTool(self.tool)
-        if not self.draw_button.isChecked():
-            self.draw_button.setChecked(True)
 
     def stop_drawing(self) -> None:
-        """Give the map back its previous tool; the drawn examples stay in their layer."""
+        """Take the drawing tool off the map and uncheck its button; the drawn examples stay in
+        their layer."""
         if self.tool is not None:
             tool, self.tool = self.tool, None
             self.canvas.unsetMapTool(tool)

@@ -62,9 +62,10 @@ def file_band_mapping(
     interpretations (`colours`, GDAL's names) are exactly red, green and blue
     (`colour_interp.roles_from_colour`: an orthophoto, an RGB export) are true colour; else the
     refusal stands. A named product is never read by its colours: a NAIP file's fourth band
-    may be flagged as transparency, yet its name says it is the NIR band. A product whose band names are another
-    sensor's (HLS L30's ``B05`` is NIR, Sentinel-2's red edge: a ``named_only`` preset) is read
-    by its own names whenever it is named and neither `sensor` nor `bands` is given."""
+    may be flagged as transparency, yet its name says it is the NIR band. A product whose band
+    names are another sensor's (HLS L30's ``B05`` is NIR, Sentinel-2's red edge: a
+    ``named_only`` preset) is read by its own names whenever it is named and neither `sensor`
+    nor `bands` is given."""
     _, product = named_product(path, descriptions)
     preset = get_preset(product.preset) if product and product.preset else None  # MSS: none
     if preset and preset.named_only and sensor is None and bands is None:

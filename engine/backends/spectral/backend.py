@@ -311,20 +311,29 @@ def _scene_shares(
     """
     if sample.valid_pixels == 0:
         return {}, 0.0
-    rows = {role: values[None, :] for role, values in sample.bands.items()}
+    best, moved = _pixel_classes(model, veto, sample.bands)
+    if not len(best):
+        return {}, 0.0
+    counts = np.bincount(best, minlength=len(model.classes))
+    shares = {c: round(float(n) / len(best), 4) for c, n in zip(model.classes, counts, strict=True)}
+    return shares, round(float(moved.mean()), 4)
+
+
+def _pixel_classes(
+    model: SceneModel, veto: WaterVeto | None, bands: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The most probable scene class of each pixel of the 1-D `bands` (per pixel, with the
+    water veto, without smoothing) and whether the veto moved it out of built-up; pixels
+    without a class (a NaN band) are left out of both."""
+    rows = {role: np.asarray(v, dtype=np.float32)[None, :] for role, v in bands.items()}
     probs = predict_proba(model, rows)
     moved = np.zeros(probs.shape[1:], dtype=bool)
     if veto is not None:
         was_builtup = top_class(probs)[0] == veto.builtup
         moved = was_builtup & apply_water_veto(veto, probs, rows)
-    probs = probs[:, 0, :]
-    valid = ~np.isnan(probs).any(axis=0)
-    if not valid.any():
-        return {}, 0.0
-    best = np.nanargmax(np.where(np.isnan(probs), -1.0, probs), axis=0)[valid]
-    counts = np.bincount(best, minlength=len(model.classes))
-    shares = {c: round(float(n) / len(best), 4) for c, n in zip(model.classes, counts, strict=True)}
-    return shares, round(float(moved[0][valid].mean()), 4)
+    best, confidence = top_class(probs)
+    valid = ~np.isnan(confidence)
+    return best[valid], moved[valid]
 
 
 def _examples_mapped(
@@ -335,15 +344,10 @@ def _examples_mapped(
     Per pixel, with the water veto, before the smoothing: the analyst's own labels scored by
     the model they trained, which tells where the bands do not separate what the examples do.
     """
-    mapped = {}
-    for cls, values in pixels.values.items():
-        rows = {role: np.asarray(v, dtype=np.float32)[None, :] for role, v in values.items()}
-        probs = predict_proba(model, rows)
-        if veto is not None:
-            apply_water_veto(veto, probs, rows)
-        best, confidence = top_class(probs)
-        mapped[cls] = dict(Counter(model.classes[k] for k in best[~np.isnan(confidence)]))
-    return mapped
+    return {
+        cls: dict(Counter(model.classes[k] for k in _pixel_classes(model, veto, values)[0]))
+        for cls, values in pixels.values.items()
+    }
 
 
 def _poorly_mapped_notes(mapped: Mapping[str, Mapping[str, int]]) -> list[str]:

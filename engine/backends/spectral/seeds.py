@@ -157,15 +157,10 @@ def select_seeds(
     # Vegetation: NDVI above a scene threshold (Otsu, clamped), plus a margin.
     if ndvi is not None:
         t = clamp(otsu_threshold(ndvi), 0.3, 0.6) if cal else clamp(otsu_threshold(ndvi), 0.05, 0.6)
-        t = chosen_threshold(
-            "NDVI",
-            t,
-            "Otsu on the scene's NDVI histogram, clamped to "
-            + ("[0.3, 0.6]" if cal else "[0.05, 0.6] (digital numbers)"),
-            params,
-            thr,
-            how,
+        text = "Otsu on the scene's NDVI histogram, clamped to " + (
+            "[0.3, 0.6]" if cal else "[0.05, 0.6] (digital numbers)"
         )
+        t = chosen_threshold("NDVI", t, text, params, thr, how)
         masks["vegetation"] = ndvi > t + 0.05
     elif {"green", "red", "blue"} <= roles:
         exg = idx("ExG")
