@@ -28,6 +28,7 @@ from .passes.regions import Regions
 from .passes.selection import select_regions
 from .passes.vectorize import RegionRecord, write_features
 from .progress import RunMonitor
+from .raster.pixel_grid import grid_transform
 from .raster.raster_source import RasterSource, open_source
 from .raster.windows import make_grid
 from .reports.explanation import write_explanation
@@ -181,7 +182,7 @@ def _extent_window(source: RasterSource, extent: tuple[float, ...] | None) -> Wi
     if xmin >= xmax or ymin >= ymax:
         raise InputError("The extent is empty; give xmin,ymin,xmax,ymax with min < max.")
     window = (
-        from_bounds(xmin, ymin, xmax, ymax, source.dataset.transform)
+        from_bounds(xmin, ymin, xmax, ymax, grid_transform(source.dataset))
         .round_offsets()
         .round_lengths()
     )

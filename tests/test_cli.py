@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from rasterio.features import rasterize
 
 from tests.rasters import ungeoreferenced_copy, write_raster
 
@@ -178,6 +179,17 @@ def test_extract_without_a_crs_measures_in_pixels(no_crs_scene: Path, tmp_path: 
     features = list(vector.GetLayer("regions"))
     assert features and all(f.IsFieldNull("area_m2") and f.GetField("pixels") > 0 for f in features)
     assert sum(f.GetField("pixels") for f in features) == sum(counts["pixels_per_target"].values())
+    # On the raster as QGIS shows one without georeferencing (y = -row), not mirrored above it.
+    with rasterio.open(out / "mask.tif") as mask:
+        assert tuple(mask.transform)[:6] == (1, 0, 0, 0, -1, 0) and mask.crs is None
+        classes = mask.read(1)
+        shapes = [
+            (json.loads(f.GetGeometryRef().ExportToJson()), f.GetField("class_id"))
+            for f in features
+        ]
+        burned = rasterize(shapes, out_shape=classes.shape, transform=mask.transform)
+    assert (burned > 0).sum() == sum(f.GetField("pixels") for f in features)
+    assert (burned == classes)[burned > 0].all()  # each region over its own pixels
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,15 @@ in a fresh process."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
-from osgeo import ogr, osr
+from affine import Affine
+from osgeo import gdal, ogr, osr
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.warp import transform as warp_points
 from rasterio.windows import Window
 
@@ -25,7 +28,7 @@ from spex.engine.backends.spectral.examples import (
 )
 from spex.engine.errors import InputError
 from spex.engine.raster.raster_source import open_source
-from tests.rasters import true_colour_copy
+from tests.rasters import true_colour_copy, ungeoreferenced_copy
 from tests.test_cli import run_spex
 
 CLASSES = ("water", "vegetation", "builtup", "bare", "snow", "cloud")
@@ -130,6 +133,49 @@ def test_a_polygon_takes_the_pixels_whose_centres_it_holds(s2_scene: Path) -> No
     )
     with open_source(s2_scene) as src:
         assert example_pixels(src, examples).counts() == {"water": 6}  # 3 x 2 pixels of 10 m
+
+
+def test_examples_over_a_raster_without_georeferencing_use_qgis_grid(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """QGIS shows a raster with no geotransform at y = -row: examples drawn over it there take
+    the pixels under them (on rasterio's identity grid they would all be off the raster)."""
+    chip = ungeoreferenced_copy(s2_scene, tmp_path / "chip.tif", (420, 120, 300, 250))
+    cells = np.array([[5, 7], [120, 260]])
+    square = [[10, -20], [13, -20], [13, -22], [10, -22], [10, -20]]  # columns 10-12, rows 20-21
+    features = [
+        ExampleFeature("water", {"type": "Point", "coordinates": (c + 0.5, -(r + 0.5))})
+        for r, c in cells
+    ] + [ExampleFeature("other", {"type": "Polygon", "coordinates": [square]})]
+    with open_source(chip) as src:
+        pixels = example_pixels(src, Examples(tuple(features), None, "drawn in QGIS"))
+        expected = [src.read(Window(int(c), int(r), 1, 1))["red"][0, 0] for r, c in cells]
+        block = src.read(Window(10, 20, 3, 2))["red"]
+    assert pixels.counts() == {"water": 2, "other": 6} and pixels.outside == 0
+    assert np.allclose(pixels.values["water"]["red"], expected)
+    assert np.allclose(np.sort(pixels.values["other"]["red"]), np.sort(block.ravel()))
+
+
+def test_an_area_over_a_raster_that_declares_the_identity(s2_scene: Path, tmp_path: Path) -> None:
+    """A file that declares the identity transform (y grows downwards; QGIS shows it there): an
+    area drawn over it takes its pixels, though rasterio's from_bounds refuses such a grid."""
+    chip = tmp_path / "identity.tif"
+    with rasterio.open(s2_scene) as src, warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # the identity, on purpose
+        profile = src.profile | {"crs": None, "transform": Affine.identity(), "driver": "GTiff"}
+        with rasterio.open(chip, "w", **profile) as dst:
+            dst.write(src.read())
+            dst.descriptions = src.descriptions
+    assert gdal.Open(str(chip)).GetGeoTransform(can_return_null=True) == (0, 1, 0, 0, 0, 1)
+    square = [[10, 20], [13, 20], [13, 22], [10, 22], [10, 20]]  # columns 10-12, rows 20-21
+    examples = Examples(
+        (ExampleFeature("water", {"type": "Polygon", "coordinates": [square]}),), None, "t"
+    )
+    with open_source(chip) as src:
+        pixels = example_pixels(src, examples)
+        block = src.read(Window(10, 20, 3, 2))["red"]
+    assert pixels.counts() == {"water": 6}
+    assert np.allclose(np.sort(pixels.values["water"]["red"]), np.sort(block.ravel()))
 
 
 def test_seeds_nearer_another_class_examples_are_dropped() -> None:
@@ -238,6 +284,8 @@ def test_the_same_pixels_whatever_the_tile_size(s2_scene: Path, tmp_path: Path) 
     ("points", "flags", "message"),
     [
         ([(0.0, 0.0, "water")], (), "None of the 1 examples of"),  # off the raster
+        # Projected coordinates in a layer that says EPSG:4326.
+        ([(400000.0, 5800000.0, "water")], (), "cannot be placed on the raster"),
         ([(13.0, 52.5, "water")], ("--examples-field", "kind"), "has no field 'kind'"),
         ([(13.0, 52.5, "water")], ("--backend", "onnx"),
          "Examples (--examples) set the spectral backend's seeds; leave them out for the 'onnx'"),

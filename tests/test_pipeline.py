@@ -15,7 +15,7 @@ from rasterio.transform import from_origin
 from spex.engine import ExtractionRequest, RunMonitor, extract
 from spex.engine.errors import CancelledError
 from spex.engine.raster.raster_source import open_source
-from tests.rasters import crop_raster, write_raster
+from tests.rasters import crop_raster, ungeoreferenced_copy, write_raster
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
 
@@ -120,6 +120,20 @@ def test_extent_does_not_change_a_pixels_answer(
         assert p.transform.c == pytest.approx(x0) and p.transform.f == pytest.approx(y1)
         core = w.read(1)[100:400, 300:700]
         assert np.array_equal(p.read(1), core)
+
+
+def test_an_extent_on_a_raster_without_georeferencing_is_in_qgis_coordinates(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """QGIS shows a raster with no geotransform at y = -row; an extent drawn there (the dock's
+    canvas or selection) takes those pixels, and the part's mask lies where they are."""
+    chip = ungeoreferenced_copy(s2_scene, tmp_path / "chip.tif", (420, 120, 300, 250))
+    part = extract(ExtractionRequest(chip, "water", tmp_path / "part", extent=(50, -200, 250, -40)))
+    whole = extract(ExtractionRequest(chip, "water", tmp_path / "whole"))
+    with rasterio.open(part.mask_path) as p, rasterio.open(whole.mask_path) as w:
+        assert (p.width, p.height) == (200, 160)
+        assert tuple(p.transform)[:6] == (1, 0, 50, 0, -1, -40)
+        assert np.array_equal(p.read(1), w.read(1)[40:200, 50:250])
 
 
 def test_cropped_file_gives_the_same_answers_inside(s2_scene: Path, tmp_path: Path) -> None:

@@ -323,6 +323,9 @@ def test_raster_without_a_crs_runs_in_pixels(dock: SpexDock, s2_scene: Path, tmp
     assert len(added) == 2
     # The regions are in pixels like the raster: no CRS that reads them as degrees.
     assert all(layer.crs().mapUnits() != QgsUnitTypes.DistanceDegrees for layer in added)
+    # Over the raster as QGIS draws it (y = -row), not mirrored above it.
+    assert layer.extent().toString(0) == "0,-250 : 300,0"
+    assert all(layer.extent().contains(other.extent()) for other in added)
     text = dock.explanation_view.toPlainText()
     assert "no coordinate reference system" in text and " px (" in text
 

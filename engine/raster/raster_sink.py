@@ -13,6 +13,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from .gdal_io import GDAL_IO
+from .pixel_grid import grid_window_transform
 
 #: Block size of every GeoTIFF the engine writes.
 BLOCK = 256
@@ -53,7 +54,7 @@ class GeoTiffSink:
             "count": count,
             "dtype": dtype,
             "crs": like.crs,
-            "transform": like.window_transform(area),
+            "transform": grid_window_transform(like, area),
             "nodata": nodata,
             "compress": "deflate",
             "tiled": tiled,
@@ -67,7 +68,7 @@ class GeoTiffSink:
             profile["predictor"] = 3
         self.path = Path(path)
         with warnings.catch_warnings():
-            # A raster without a CRS keeps its identity grid: the outputs are on it, as asked.
+            # A raster without a CRS keeps its grid (`pixel_grid`): the outputs are on it.
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             self.dataset = rasterio.open(self.path, "w", **profile)
 

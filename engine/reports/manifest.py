@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import __version__
+from ..raster.pixel_grid import grid_transform
 from ..raster.raster_source import absolute_name
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
             "dtype": ds.dtypes[0],
             "nodata": ds.nodata,
             "crs": ds.crs.to_string() if ds.crs else None,
-            "transform": list(ds.transform)[:6],
+            "transform": list(grid_transform(ds))[:6],
             "descriptions": list(ds.descriptions),
         },
         "bands": source.mapping.to_dict(),

@@ -21,12 +21,14 @@ from pathlib import Path
 import numpy as np
 import rasterio.features
 import rasterio.warp
-from rasterio.errors import WindowError
-from rasterio.windows import Window, from_bounds
+from affine import TransformNotInvertibleError
+from rasterio._err import CPLE_BaseError  # GDAL and PROJ errors; no public alias
+from rasterio.windows import Window
 
 from ...errors import InputError
 from ...instructions.instruction import phrase_target
 from ...instructions.targets import TARGETS
+from ...raster.pixel_grid import grid_transform, grid_window_transform
 from ...raster.raster_source import RasterSource
 
 #: The class of land that is none of the targets.
@@ -199,7 +201,13 @@ def example_pixels(source: RasterSource, examples: Examples) -> ExamplePixels:
     dataset = source.dataset
     geoms = [f.geometry for f in examples.features]
     if examples.crs_wkt and dataset.crs:
-        geoms = [rasterio.warp.transform_geom(examples.crs_wkt, dataset.crs, g) for g in geoms]
+        try:
+            geoms = [rasterio.warp.transform_geom(examples.crs_wkt, dataset.crs, g) for g in geoms]
+        except CPLE_BaseError as error:  # coordinates the layer's CRS cannot hold
+            raise InputError(
+                f"The examples of '{examples.source}' cannot be placed on the raster ({error}); "
+                "check that the layer's CRS is the one its coordinates are in."
+            ) from None
     pooled: dict[str, list[dict[str, np.ndarray]]] = {}
     outside = 0
     for feature, geom in zip(examples.features, geoms, strict=True):
@@ -235,7 +243,7 @@ def _pixels_in(source: RasterSource, geom: Mapping, window: Window) -> dict | No
     inside = rasterio.features.geometry_mask(
         [geom],
         out_shape=(int(window.height), int(window.width)),
-        transform=source.dataset.window_transform(window),
+        transform=grid_window_transform(source.dataset, window),
         invert=True,
         all_touched=geom["type"].endswith("Point"),  # a point burns the pixel it falls in
     )
@@ -261,18 +269,17 @@ def _window_of(geom: Mapping, dataset: rasterio.DatasetReader) -> Window | None:
     """The pixel window around a geometry, clipped to the raster (None when off it).
 
     Not rasterio's `geometry_window`: for a point on a pixel corner it gives an empty window,
-    where the point still burns the pixel it touches."""
+    where the point still burns the pixel it touches. Any grid orientation (a raster whose file
+    declares the identity has y growing downwards)."""
     left, bottom, right, top = rasterio.features.bounds(geom)
     try:
-        window = from_bounds(left, bottom, right, top, transform=dataset.transform)
-    except (WindowError, ValueError):  # a degenerate transform: nothing to read
+        inverse = ~grid_transform(dataset)
+    except TransformNotInvertibleError:  # a degenerate transform: nothing to read
         return None
-    col0 = int(np.floor(window.col_off))
-    row0 = int(np.floor(window.row_off))
-    col1 = int(np.floor(window.col_off + window.width)) + 1
-    row1 = int(np.floor(window.row_off + window.height)) + 1
-    col0, row0 = max(col0, 0), max(row0, 0)
-    col1, row1 = min(col1, dataset.width), min(row1, dataset.height)
+    cols, rows = zip(*(inverse * (x, y) for x in (left, right) for y in (bottom, top)), strict=True)
+    col0, row0 = max(int(np.floor(min(cols))), 0), max(int(np.floor(min(rows))), 0)
+    col1 = min(int(np.floor(max(cols))) + 1, dataset.width)
+    row1 = min(int(np.floor(max(rows))) + 1, dataset.height)
     if col1 <= col0 or row1 <= row0:
         return None
     return Window(col0, row0, col1 - col0, row1 - row0)
