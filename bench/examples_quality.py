@@ -11,8 +11,13 @@ Last, by how many of a target's own example pixels the fitted model maps as the 
 share the explanation reports): the recall and IoU of its pixels not drawn, which is what the
 explanation's caveat below half rests on.
 
+With ``--area-size S`` the examples are areas instead of points, as an analyst draws them:
+``--per-class`` squares of S x S pixels a class, each inside the class's labels (a square
+polygon on the pixels' edges, so it holds exactly those S x S pixel centres); a class whose
+labels hold no such square (point labels) gets points instead.
+
 Run: ``PYTHONPATH=. .venv/bin/python -m bench.examples_quality [--per-class 10] [--draws 3]
-[--groups rgb]``
+[--groups rgb] [--area-size 5]``
 -> Markdown on stdout (about a minute a draw).
 """
 
@@ -24,9 +29,11 @@ from collections.abc import Iterable
 
 import numpy as np
 import rasterio
+from scipy.ndimage import minimum_filter
 
 from spex.engine.backends.spectral.examples import OTHER, ExampleFeature, Examples
 from spex.engine.backends.spectral.params import SpectralParams
+from spex.engine.raster.pixel_grid import grid_transform
 
 from .iou import OTHER_MAX, counts, iou
 from .quality import DEFAULT_GROUPS, run_engine, score_scene
@@ -55,7 +62,44 @@ def draw_examples(
     return Examples(tuple(features), None, "labels (benchmark draw)"), drawn
 
 
-def score_with_examples(scene: Scene, per_class: int, draws: int) -> list[dict]:
+def draw_areas(
+    labels: np.ndarray, transform, per_class: int, size: int, seed: int
+) -> tuple[Examples, np.ndarray]:
+    """Up to `per_class` squares of `size` x `size` pixels of every class, each wholly inside
+    the class's labels and none overlapping another, as polygon examples on the pixels' edges,
+    and the mask of their pixels. A class with no such square gets `per_class` point examples
+    instead (`draw_examples`)."""
+    rng = np.random.default_rng(seed)
+    drawn = np.zeros(labels.shape, dtype=bool)
+    features = []
+    half = size // 2
+    for code, cls in CLASS_OF_CODE.items():
+        # The centres of odd squares wholly of this class.
+        inside = minimum_filter((labels == code).astype(np.uint8), size, mode="constant")
+        centres = np.flatnonzero(inside.ravel())
+        if len(centres) == 0:
+            points, mask = draw_examples(
+                np.where(labels == code, code, 0), transform, per_class, seed
+            )
+            features += [f for f in points.features if f.cls == cls]
+            drawn |= mask
+            continue
+        taken = 0
+        for flat in rng.permutation(centres)[: 50 * per_class]:  # squares that do not overlap
+            if taken == per_class:
+                break
+            row, col = (i - half for i in divmod(int(flat), labels.shape[1]))
+            if drawn[row : row + size, col : col + size].any():
+                continue
+            corners = ((col, row), (col + size, row), (col + size, row + size), (col, row + size))
+            ring = [transform * xy for xy in (*corners, corners[0])]
+            features.append(ExampleFeature(cls, {"type": "Polygon", "coordinates": (ring,)}))
+            drawn[row : row + size, col : col + size] = True
+            taken += 1
+    return Examples(tuple(features), None, "labels (benchmark areas)"), drawn
+
+
+def score_with_examples(scene: Scene, per_class: int, draws: int, area_size: int = 0) -> list[dict]:
     """Per draw and target: IoU of the scene's own run and of the run with that draw's
     examples, both on the labelled pixels not drawn, and with the examples: the share of the
     class's example pixels the fitted model maps as the class (their own agreement, as the
@@ -70,11 +114,14 @@ def score_with_examples(scene: Scene, per_class: int, draws: int) -> list[dict]:
     for k, (image, labels_path) in enumerate(scene.rasters):
         with rasterio.open(labels_path) as src:
             lab = src.read(1)
-            transform = src.transform
+            transform = grid_transform(src)  # as the engine places the raster
         own_masks = run_engine(image, scene, params)[0]
         for draw in range(draws):
             seed = zlib.crc32(f"{scene.name}/{k}/{draw}".encode())
-            examples, drawn = draw_examples(lab, transform, per_class, seed)
+            if area_size:
+                examples, drawn = draw_areas(lab, transform, per_class, area_size, seed)
+            else:
+                examples, drawn = draw_examples(lab, transform, per_class, seed)
             scored = (lab >= 1) & (lab <= OTHER_MAX) & ~drawn
             with_examples, _, backend = run_engine(image, scene, params, examples)
             for t, mapped in backend.examples_mapped.items():
@@ -124,7 +171,15 @@ def main(argv: Iterable[str] | None = None) -> None:
         default=DEFAULT_GROUPS,
         help="scene groups, as bench.quality's (rgb: true colour)",
     )
+    parser.add_argument(
+        "--area-size",
+        type=int,
+        default=0,
+        help="draw squares of this many pixels a side (odd) instead of points (0: points)",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.area_size and args.area_size % 2 == 0:
+        parser.error("--area-size must be odd: a square centred on a pixel")
     groups = tuple(args.groups.split(","))
     scenes = [s for s in all_scenes(groups) if not args.scene or s.name in args.scene]
     oracle = {
@@ -133,12 +188,13 @@ def main(argv: Iterable[str] | None = None) -> None:
         for r in score_scene(s, SpectralParams())
     }
     rows, every_run = [], []
+    what = f"{args.area_size} x {args.area_size} px areas" if args.area_size else "examples"
     print(
-        f"| scene | target | own seeds | with {args.per_class} examples a class | oracle | examples - own |"
+        f"| scene | target | own seeds | with {args.per_class} {what} a class | oracle | examples - own |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
     for scene in scenes:
-        runs = score_with_examples(scene, args.per_class, args.draws)
+        runs = score_with_examples(scene, args.per_class, args.draws, args.area_size)
         every_run += runs
         for t in scene.targets():
             mine = [r for r in runs if r["target"] == t]

@@ -12,7 +12,15 @@ from qgis.core import QgsFeatureSource, QgsMapLayerProxyModel, QgsProject, QgsVe
 from qgis.gui import QgsFieldComboBox, QgsMapCanvas, QgsMapLayerComboBox
 from qgis.PyQt.QtWidgets import QComboBox, QGridLayout, QToolButton, QWidget
 
-from .example_drawing import ExampleClickTool, example_labels, is_point_layer, new_examples_layer
+from .example_drawing import (
+    POINT,
+    POLYGON,
+    ExampleAreaTool,
+    ExampleClickTool,
+    example_labels,
+    layer_shape,
+    new_examples_layer,
+)
 from .widgets import narrow
 
 
@@ -38,15 +46,16 @@ def examples_from_source(source: QgsFeatureSource, class_field: str, name: str) 
 class ExamplesPicker(QWidget):
     """A point or polygon layer (or none) and the field that holds each example's class.
 
-    Given the map canvas, it also draws examples: "Draw on map" turns clicks into points
-    of the chosen class (`example_drawing`), in the chosen point layer or in a new one.
+    Given the map canvas, it also draws examples: "Draw on map" turns clicks into points or
+    areas of the chosen class (`example_drawing`), in the chosen layer when it holds that shape,
+    else in a new one.
     """
 
     def __init__(self, parent: QWidget | None = None, canvas: QgsMapCanvas | None = None) -> None:
         """Build the layer and field pickers (no layer chosen), and the drawing controls."""
         super().__init__(parent)
         self.canvas = canvas
-        self.tool: ExampleClickTool | None = None
+        self.tool: ExampleClickTool | ExampleAreaTool | None = None
         self.layers = QgsMapLayerComboBox(self)
         self.layers.setObjectName("spexExamplesLayer")
         self.layers.setFilters(
@@ -68,24 +77,38 @@ class ExamplesPicker(QWidget):
             self.draw_label.setObjectName("spexExamplesDrawClass")
             for label, _ in example_labels():
                 self.draw_label.addItem(label)
-            self.draw_label.setToolTip("The class of the examples you click on the map")
+            self.draw_label.setToolTip("The class of the examples you draw on the map")
+            self.draw_shape = QComboBox(self)
+            self.draw_shape.setObjectName("spexExamplesDrawShape")
+            self.draw_shape.addItem("points", POINT)
+            self.draw_shape.addItem("areas", POLYGON)
+            self.draw_shape.setToolTip(
+                "Points take the pixel under each click; areas take every pixel inside them "
+                "(click the corners, right-click to close)"
+            )
+            self.draw_shape.currentIndexChanged.connect(lambda _: self.stop_drawing())
             self.draw_button = QToolButton(self)
             self.draw_button.setObjectName("spexExamplesDraw")
             self.draw_button.setText("Draw on map")
             self.draw_button.setCheckable(True)
             self.draw_button.setToolTip(
-                "Click the map to add an example of this class, right-click one to remove it; "
-                "into the chosen point layer, else a new layer 'SPEX examples'"
+                "Points: click to add one, right-click one to remove it. Areas: click the "
+                "corners, right-click to close; right-click an area to remove it. Into the "
+                "chosen layer when it holds that shape, else a new layer"
             )
             self.draw_button.toggled.connect(self._drawing_toggled)
             layout.addWidget(self.draw_label, 1, 0)
-            layout.addWidget(self.draw_button, 1, 1)
+            layout.addWidget(self.draw_shape, 1, 1)
+            layout.addWidget(self.draw_button, 2, 0, 1, 2)
 
     def _layer_changed(self, layer: QgsVectorLayer | None) -> None:
         from spex.engine.backends.spectral.examples import DEFAULT_FIELD
 
         if self.tool is not None and layer is not self.tool.layer:
             self.stop_drawing()  # clicks never go to a layer other than the one shown
+        shape = layer_shape(layer)
+        if shape is not None and self.canvas is not None:
+            self.draw_shape.setCurrentIndex(self.draw_shape.findData(shape))
         self.field.setLayer(layer)
         self.field.setEnabled(layer is not None)
         if layer is not None and layer.fields().lookupField(DEFAULT_FIELD) >= 0:
@@ -98,17 +121,20 @@ class ExamplesPicker(QWidget):
             self.stop_drawing()
 
     def _start_drawing(self) -> None:
-        """Make clicks on the map add examples to the chosen point layer, or to a new one (the
-        draw button, checked, calls it)."""
+        """Make clicks on the map add examples of the chosen shape to the chosen layer when it
+        holds that shape, else to a new one (the draw button, checked, calls it)."""
         from spex.engine.backends.spectral.examples import DEFAULT_FIELD
 
+        shape = self.draw_shape.currentData()
         layer, field = self.layers.currentLayer(), self.field.currentField()
-        if not (is_point_layer(layer) and field):
-            layer = new_examples_layer(self.canvas.mapSettings().destinationCrs(), DEFAULT_FIELD)
+        if not (layer_shape(layer) == shape and field):
+            crs = self.canvas.mapSettings().destinationCrs()
+            layer = new_examples_layer(crs, DEFAULT_FIELD, shape)
             QgsProject.instance().addMapLayer(layer)
             self.layers.setLayer(layer)
             field = DEFAULT_FIELD
-        self.tool = ExampleClickTool(self.canvas, layer, field, self.draw_label.currentText)
+        tool = ExampleClickTool if shape == POINT else ExampleAreaTool
+        self.tool = tool(self.canvas, layer, field, self.draw_label.currentText)
         # Another map tool taken up (pan, identify) ends the drawing; the button follows.
         self.tool.deactivated.connect(lambda: self.draw_button.setChecked(False))
         self.canvas.setMapTool(self.tool)

@@ -22,11 +22,17 @@ from qgis.core import (
 )
 from qgis.gui import QgsMapMouseEvent, QgsMapToolPan
 from qgis.PyQt.QtCore import QEvent, QPoint, QSize, Qt
+from qgis.PyQt.QtGui import QKeyEvent
 from rasterio.windows import Window
 
 from spex.engine.backends.spectral.examples import example_pixels
 from spex.engine.raster.raster_source import open_source
-from spex.spex_qgis.example_drawing import LAYER_NAME, ExampleClickTool
+from spex.spex_qgis.example_drawing import (
+    AREAS_LAYER_NAME,
+    LAYER_NAME,
+    ExampleAreaTool,
+    ExampleClickTool,
+)
 from tests.qgis_helpers import wait_for
 from tests.rasters import true_colour_copy
 from tests.test_qgis_dock import PROMPT
@@ -60,10 +66,13 @@ def canvas(qgis_iface, s2_scene: Path):
     window.hide()
 
 
-def _click(canvas, raster: Path, row: int, col: int, button=Qt.MouseButton.LeftButton) -> None:
-    """A mouse release on the screen pixel over the centre of the raster's pixel (row, col)."""
+def _click(
+    canvas, raster: Path, row: int, col: int, button=Qt.MouseButton.LeftButton, offset="center"
+) -> None:
+    """A mouse release on the screen pixel over the raster's pixel (row, col): its centre, or
+    the corner `offset` names ("ul" upper left)."""
     with rasterio.open(raster) as src:
-        x, y = src.xy(row, col)
+        x, y = src.xy(row, col, offset=offset)
         crs = QgsCoordinateReferenceSystem(src.crs.to_wkt())
     to_map = QgsCoordinateTransform(
         crs, canvas.mapSettings().destinationCrs(), QgsProject.instance()
@@ -171,3 +180,72 @@ def test_examples_drawn_in_true_colour_map_its_water(
         water = mask.read(1, window=Window(WINDOW[1], WINDOW[0], 40, 40)) == 1
     assert water[mndwi > 0.3].mean() > 0.8 and water[mndwi < -0.2].mean() < 0.05
     picker.layers.currentLayer().rollBack()
+
+
+def _key(tool, key) -> None:
+    tool.keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, key, Qt.KeyboardModifier.NoModifier))
+
+
+def test_areas_drawn_take_the_pixels_inside_them(dock, canvas, s2_scene: Path) -> None:
+    """Corners clicked on pixel corners make an area that holds exactly the pixels between
+    them; fewer than three corners, Backspace and Escape add nothing; a right click inside an
+    area removes it, as one undoable edit."""
+    picker = dock.examples_picker
+    dock.prompt_edit.setPlainText(PROMPT)
+    picker.draw_shape.setCurrentIndex(picker.draw_shape.findData("Polygon"))
+    picker.draw_label.setCurrentText("water")
+    picker.draw_button.setChecked(True)
+    tool = canvas.mapTool()
+    assert isinstance(tool, ExampleAreaTool)
+    top, left = 214, 358  # a 4 x 5 block of pixels: corners on the pixels' edges
+    for row, col in ((top, left), (top, left + 5), (top + 4, left + 5), (top + 4, left)):
+        _click(canvas, s2_scene, row, col, offset="ul")
+    assert tool.band is not None and len(tool.corners) == 4  # shown while drawn
+    _click(canvas, s2_scene, top + 1, left + 1, Qt.MouseButton.RightButton)  # closes it
+    assert tool.band is None and not tool.corners
+    layer = picker.layers.currentLayer()
+    assert layer.name() == AREAS_LAYER_NAME and picker.field.currentField() == "class"
+    assert isinstance(layer.renderer(), QgsCategorizedSymbolRenderer)
+    examples = dock.build_request().examples
+    with open_source(s2_scene) as src:
+        assert example_pixels(src, examples).counts() == {"water": 20}
+
+    picker.draw_label.setCurrentText("other")
+    for row, col in ((230, 370), (230, 375), (235, 375)):
+        _click(canvas, s2_scene, row, col, offset="ul")
+    _key(tool, Qt.Key.Key_Backspace)  # two corners left: a right click drops them
+    _click(canvas, s2_scene, 240, 380, Qt.MouseButton.RightButton)
+    for row, col in ((230, 370), (230, 375), (235, 375)):
+        _click(canvas, s2_scene, row, col, offset="ul")
+    _key(tool, Qt.Key.Key_Escape)
+    assert not tool.corners and tool.band is None
+    assert layer.featureCount() == 1
+
+    _click(canvas, s2_scene, top + 2, left + 2, Qt.MouseButton.RightButton)  # removes the area
+    assert layer.featureCount() == 0
+    layer.undoStack().undo()
+    assert dock.build_request().examples.counts() == {"water": 1}
+
+    picker.draw_shape.setCurrentIndex(picker.draw_shape.findData("Point"))  # another shape
+    assert not picker.draw_button.isChecked() and picker.tool is None
+    picker.draw_button.setChecked(True)  # points go to a point layer, not into the areas
+    assert isinstance(canvas.mapTool(), ExampleClickTool)
+    assert picker.layers.currentLayer().name() == LAYER_NAME
+    picker.layers.currentLayer().rollBack()
+    layer.rollBack()
+
+    # A polygon layer of the analyst's, in another CRS than the map's and the raster's.
+    mine = QgsVectorLayer("Polygon?crs=EPSG:4326&field=kind:string", "my areas", "memory")
+    QgsProject.instance().addMapLayer(mine)
+    picker.layers.setLayer(mine)  # the shape follows the layer chosen
+    assert picker.draw_shape.currentData() == "Polygon" and picker.tool is None
+    picker.field.setField("kind")
+    picker.draw_label.setCurrentText("built-up")
+    picker.draw_button.setChecked(True)
+    for row, col in ((top, left), (top, left + 5), (top + 4, left + 5), (top + 4, left)):
+        _click(canvas, s2_scene, row, col, offset="ul")
+    _click(canvas, s2_scene, top, left, Qt.MouseButton.RightButton)
+    assert picker.layers.currentLayer() is mine and mine.featureCount() == 1
+    with open_source(s2_scene) as src:
+        assert example_pixels(src, dock.build_request().examples).counts() == {"builtup": 20}
+    mine.rollBack()
