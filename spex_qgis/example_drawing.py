@@ -42,8 +42,10 @@ AREAS_LAYER_NAME = "SPEX example areas"
 #: "other" is no target and has no colour of its own in the catalogue.
 OTHER_COLOUR = (140, 140, 140)
 #: The rubber band's geometry type (QGIS 3.30 moved the enum to `Qgis`).
-_POLYGON_GEOMETRY = getattr(getattr(Qgis, "GeometryType", None), "Polygon", None) or getattr(
-    QgsWkbTypes, "PolygonGeometry", None
+_POLYGON_GEOMETRY = (
+    Qgis.GeometryType.Polygon
+    if hasattr(Qgis, "GeometryType")
+    else QgsWkbTypes.GeometryType.PolygonGeometry
 )
 
 
