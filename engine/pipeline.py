@@ -28,7 +28,7 @@ from .passes.regions import Regions
 from .passes.selection import select_regions
 from .passes.vectorize import RegionRecord, write_features
 from .progress import RunMonitor
-from .raster.pixel_grid import grid_transform
+from .raster.pixel_grid import gcp_warp_hint, grid_transform
 from .raster.raster_source import RasterSource, open_source
 from .raster.windows import make_grid
 from .reports.explanation import write_explanation
@@ -210,10 +210,11 @@ def _check_measurable(source: RasterSource, plan: Plan) -> None:
     if source.dataset.crs is not None:
         return
     if plan.min_area_m2 is not None or plan.max_area_m2 is not None:
+        hint = gcp_warp_hint(source.dataset)
+        fix = f"; {hint}" if hint else " or assign a CRS to the raster first"
         raise InputError(
             f"{source.path.name} has no coordinate reference system, so areas cannot be "
-            "measured in m2 or ha; give the size in pixels (e.g. 'larger than 20 pixels') "
-            "or assign a CRS to the raster first."
+            f"measured in m2 or ha; give the size in pixels (e.g. 'larger than 20 pixels'){fix}."
         )
 
 

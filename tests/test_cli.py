@@ -192,6 +192,33 @@ def test_extract_without_a_crs_measures_in_pixels(no_crs_scene: Path, tmp_path: 
     assert (burned == classes)[burned > 0].all()  # each region over its own pixels
 
 
+def test_a_raster_placed_by_gcps_only_is_told_how_to_warp(s2_scene: Path, tmp_path: Path) -> None:
+    """Ground control points and no geotransform: QGIS draws the raster warped, the run works on
+    its pixel grid; the explanation says so and names the warp, and a size in ha is refused
+    with the same fix in one line."""
+    from osgeo import gdal
+
+    gcps = [
+        gdal.GCP(334200 + 10 * c, 5820840 - 10 * r, 0, c, r)
+        for c, r in ((0, 0), (300, 0), (0, 250), (300, 250))
+    ]
+    chip = str(tmp_path / "gcp.tif")
+    options = gdal.TranslateOptions(srcWin=(420, 120, 300, 250), GCPs=gcps, outputSRS="EPSG:32633")
+    gdal.Translate(chip, str(s2_scene), options=options)
+    assert gdal.Open(chip).GetGeoTransform(can_return_null=True) is None
+    out = tmp_path / "out"
+    result = run_spex("extract", chip, "--prompt", "water", "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    explanation = (out / "explanation.md").read_text(encoding="utf-8")
+    assert "placed by 4 ground control points" in explanation
+    assert "gdalwarp -t_srs EPSG:32633 in.tif out.tif" in explanation
+    refused = run_spex(
+        "extract", chip, "--prompt", "lakes larger than 2 ha", "--out", tmp_path / "x"
+    )
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "ground control points" in refused.stderr and "Traceback" not in refused.stderr
+
+
 @pytest.mark.parametrize(
     "args",
     [("--prompt", "lakes larger than 2 ha"), ("--prompt", "lakes", "--min-area", "500")],

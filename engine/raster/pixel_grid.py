@@ -34,6 +34,20 @@ def grid_transform(dataset: rasterio.DatasetReader) -> Affine:
     return QGIS_PIXEL_GRID
 
 
+def gcp_warp_hint(dataset: rasterio.DatasetReader) -> str | None:
+    """For a raster without a CRS that ground control points place: what they are and how to
+    warp it (QGIS draws it warped; the engine works on its pixel grid). None otherwise."""
+    points, crs = dataset.gcps
+    if dataset.crs is not None or not points:
+        return None
+    target = crs.to_string() if crs is not None else "EPSG:...."
+    return (
+        f"it is placed by {len(points)} ground control points, which QGIS warps on the fly "
+        f"and the run does not: warp it first (Raster > Projections > Warp, or gdalwarp "
+        f"-t_srs {target} in.tif out.tif)"
+    )
+
+
 def grid_window_transform(dataset: rasterio.DatasetReader, window: Window) -> Affine:
     """`grid_transform` of the pixels of `window`."""
     return window_transform(window, grid_transform(dataset))

@@ -10,6 +10,7 @@ import numpy as np
 from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
 from ..raster.colour_interp import CIR_HINT
+from ..raster.pixel_grid import gcp_warp_hint
 
 if TYPE_CHECKING:
     from ..backends.base import BackendReport
@@ -214,10 +215,17 @@ def _evidence_section(facts: RunFacts) -> list[str]:
 def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
     caveats: list[str] = []
     if not facts.metric:
+        hint = gcp_warp_hint(facts.source.dataset)
+        fix = (
+            f"The polygons lie on its pixel grid, not where QGIS draws it: {hint}, to measure "
+            "in metres."
+            if hint
+            else "Assign a CRS to the raster to measure in metres."
+        )
         caveats.append(
             "The raster has no coordinate reference system: areas are counted in pixels, "
             "the polygons are in pixel coordinates and their m2, ha and perimeter fields are "
-            "empty. Assign a CRS to the raster to measure in metres."
+            f"empty. {fix}"
         )
     if facts.source.mapping.source == "colour interpretation":
         caveats.append(f"True colour: {CIR_HINT}.")
