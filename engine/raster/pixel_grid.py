@@ -5,7 +5,9 @@ GDAL reports a raster without a geotransform, GCPs or RPCs with the identity tra
 the row, growing downwards), but QGIS draws it with y = -row so that it is not upside down.
 Outputs written on the identity would lie mirrored above the raster in QGIS, and examples drawn
 over it would fall off it: so every output, example and extent of such a raster uses QGIS's
-grid. A raster whose file declares the identity keeps it: QGIS shows it there too.
+grid. A raster whose file declares the identity keeps it: QGIS shows it there too. A raster
+placed only by ground control points is drawn warped by QGIS; the engine works on its pixel
+grid, and `gcp_warp_hint` tells the analyst how to warp it first.
 """
 
 from __future__ import annotations
