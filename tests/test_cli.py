@@ -12,7 +12,7 @@ import pytest
 import rasterio
 from rasterio.features import rasterize
 
-from tests.rasters import ungeoreferenced_copy, write_raster
+from tests.rasters import crop_raster, ungeoreferenced_copy, write_raster
 
 
 def run_spex(*args: object) -> subprocess.CompletedProcess[str]:
@@ -192,31 +192,46 @@ def test_extract_without_a_crs_measures_in_pixels(no_crs_scene: Path, tmp_path: 
     assert (burned == classes)[burned > 0].all()  # each region over its own pixels
 
 
-def test_a_raster_placed_by_gcps_only_is_told_how_to_warp(s2_scene: Path, tmp_path: Path) -> None:
-    """Ground control points and no geotransform: QGIS draws the raster warped, the run works on
-    its pixel grid; the explanation says so and names the warp, and a size in ha is refused
-    with the same fix in one line."""
+def _gcp_chip(s2_scene: Path, path: Path, srs: str | None) -> str:
+    """The chip of `no_crs_scene` placed only by four GCPs (in `srs`) on its true corners."""
     from osgeo import gdal
 
-    gcps = [
-        gdal.GCP(334200 + 10 * c, 5820840 - 10 * r, 0, c, r)
-        for c, r in ((0, 0), (300, 0), (0, 250), (300, 250))
-    ]
-    chip = str(tmp_path / "gcp.tif")
-    options = gdal.TranslateOptions(srcWin=(420, 120, 300, 250), GCPs=gcps, outputSRS="EPSG:32633")
-    gdal.Translate(chip, str(s2_scene), options=options)
-    assert gdal.Open(chip).GetGeoTransform(can_return_null=True) is None
-    out = tmp_path / "out"
-    result = run_spex("extract", chip, "--prompt", "water", "--out", out, "--quiet")
+    corners = ((0, 0), (300, 0), (0, 250), (300, 250))
+    gcps = [gdal.GCP(334200 + 10 * c, 5820840 - 10 * r, 0, c, r) for c, r in corners]
+    options = gdal.TranslateOptions(srcWin=(420, 120, 300, 250), GCPs=gcps, outputSRS=srs)
+    gdal.Translate(str(path), str(s2_scene), options=options)
+    assert gdal.Open(str(path)).GetGeoTransform(can_return_null=True) is None
+    return str(path)
+
+
+def test_a_raster_placed_by_gcps_runs_where_qgis_draws_it(s2_scene: Path, tmp_path: Path) -> None:
+    """GCPs and their CRS, no geotransform: QGIS draws the raster through GDAL's warped VRT,
+    and the run reads it through the same one: areas in metres, and on these GCPs (the chip's
+    true corners) the very mask of the georeferenced crop."""
+    chip = _gcp_chip(s2_scene, tmp_path / "gcp.tif", "EPSG:32633")
+    crop = crop_raster(s2_scene, tmp_path / "crop.tif", (420, 120, 300, 250))
+    prompt = ("--prompt", "lakes larger than 0.5 ha", "--quiet")
+    result = run_spex("extract", chip, "--out", tmp_path / "gcp", *prompt)
     assert result.returncode == 0, result.stderr
-    explanation = (out / "explanation.md").read_text(encoding="utf-8")
-    assert "placed by 4 ground control points" in explanation
-    assert "gdalwarp -t_srs EPSG:32633 in.tif out.tif" in explanation
+    assert run_spex("extract", crop, "--out", tmp_path / "crop", *prompt).returncode == 0
+    with (
+        rasterio.open(tmp_path / "gcp" / "mask.tif") as a,
+        rasterio.open(tmp_path / "crop" / "mask.tif") as b,
+    ):
+        assert a.crs == b.crs and a.transform == b.transform
+        assert np.array_equal(a.read(1), b.read(1)) and (a.read(1) == 1).any()
+    explanation = (tmp_path / "gcp" / "explanation.md").read_text(encoding="utf-8")
+    assert "placed by 4 ground control points: it was read warped to EPSG:32633" in explanation
+
+
+def test_gcps_without_a_crs_are_told_in_one_line(s2_scene: Path, tmp_path: Path) -> None:
+    chip = _gcp_chip(s2_scene, tmp_path / "gcp.tif", None)
     refused = run_spex(
         "extract", chip, "--prompt", "lakes larger than 2 ha", "--out", tmp_path / "x"
     )
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
-    assert "ground control points" in refused.stderr and "Traceback" not in refused.stderr
+    assert "4 ground control points but no CRS for them" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "x").exists()
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from .bands import BandMapping
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
+from .pixel_grid import close_dataset, warped_by_gcps
 from .product_names import file_band_mapping, named_reading
 from .reflectance import Scaling, resolve_scaling
 from .sensors import get_preset
@@ -86,7 +87,7 @@ class RasterSource:
 
     def close(self) -> None:
         """Close the dataset."""
-        self.dataset.close()
+        close_dataset(self.dataset)
 
     @property
     def path(self) -> Path:
@@ -291,7 +292,8 @@ def absolute_name(name: str) -> str:
 
 def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     """Open a raster file or GDAL dataset name, turning a missing or unreadable one into one
-    clear line."""
+    clear line. A raster placed only by GCPs opens warped, as QGIS draws it (`warped_by_gcps`):
+    close it with `close_dataset`."""
     name = str(path)
     gdal_name = GDAL_DATASET_NAME.match(name) is not None and not Path(name).exists()
     if not gdal_name:
@@ -309,7 +311,7 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)  # measured in pixels
-                return rasterio.open(str(layers or candidate))
+                return warped_by_gcps(rasterio.open(str(layers or candidate)))
         except RasterioIOError as exc:
             first = str(exc).splitlines()[0] if str(exc) else first
     if gdal_name:
@@ -365,6 +367,6 @@ def open_source(
         named = named_reading(path, descriptions, stats, mapping.present_roles())
         scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset, declared, named)
     except Exception:
-        dataset.close()
+        close_dataset(dataset)
         raise
     return RasterSource(dataset, mapping, scaling, raw_sample, copy, path)

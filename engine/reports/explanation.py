@@ -10,7 +10,7 @@ import numpy as np
 from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
 from ..raster.colour_interp import CIR_HINT
-from ..raster.pixel_grid import gcp_warp_hint
+from ..raster.pixel_grid import gcp_warp_hint, gcps_warped
 
 if TYPE_CHECKING:
     from ..backends.base import BackendReport
@@ -217,8 +217,7 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
     if not facts.metric:
         hint = gcp_warp_hint(facts.source.dataset)
         fix = (
-            f"The polygons lie on its pixel grid, not where QGIS draws it: {hint}, to measure "
-            "in metres."
+            f"{hint[0].upper()}{hint[1:]}, to measure in metres."
             if hint
             else "Assign a CRS to the raster to measure in metres."
         )
@@ -226,6 +225,12 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
             "The raster has no coordinate reference system: areas are counted in pixels, "
             "the polygons are in pixel coordinates and their m2, ha and perimeter fields are "
             f"empty. {fix}"
+        )
+    if gcps := gcps_warped(facts.source.dataset):
+        caveats.append(
+            f"The raster is placed by {gcps} ground control points: it was read warped to "
+            f"{facts.source.dataset.crs.to_string()} through GDAL's warped VRT (nearest "
+            "neighbour), the grid QGIS draws it on, so the outputs lie on it as shown."
         )
     if facts.source.mapping.source == "colour interpretation":
         caveats.append(f"True colour: {CIR_HINT}.")

@@ -7,11 +7,11 @@ import threading
 import weakref
 
 import numpy as np
-import rasterio
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from ...raster.gdal_io import GDAL_IO
+from ...raster.pixel_grid import close_dataset, reopen_dataset
 from ...raster.raster_source import RasterSource
 
 
@@ -20,12 +20,12 @@ class WindowReader:
     resampled to the model's resolution (thread-safe)."""
 
     def __init__(self, source: RasterSource) -> None:
-        dataset = rasterio.open(source.dataset.name)
+        dataset = reopen_dataset(source.dataset)
         self._source = RasterSource(dataset, source.mapping, source.scaling)
         self._lock = threading.Lock()
         self.reads = 0
         # closed at the end of the run, or when collected, never left to interpreter exit
-        self._finalizer = weakref.finalize(self, dataset.close)
+        self._finalizer = weakref.finalize(self, close_dataset, dataset)
 
     def read(
         self, window: Window, roles: tuple[str, ...], shape: tuple[int, int] | None = None
