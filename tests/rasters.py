@@ -89,6 +89,26 @@ def ungeoreferenced_copy(src_path: Path, dst_path: Path, window: tuple[int, int,
     return dst_path
 
 
+def gcp_placed_copy(
+    src_path: Path, dst_path: Path, window: tuple[int, int, int, int], srs: str | None
+) -> Path:
+    """Copy a (col, row, width, height) window placed only by four GCPs on its true corners
+    (in `srs`, or with no CRS for them when None), with no geotransform: as raw Level-1 or
+    scanned imagery comes before it is warped."""
+    from osgeo import gdal
+
+    col, row, width, height = window
+    with rasterio.open(src_path) as src:
+        corners = [
+            (c, r, *(src.transform * (col + c, row + r))) for c in (0, width) for r in (0, height)
+        ]
+    gcps = [gdal.GCP(x, y, 0, c, r) for c, r, x, y in corners]
+    options = gdal.TranslateOptions(srcWin=window, GCPs=gcps, outputSRS=srs)
+    gdal.Translate(str(dst_path), str(src_path), options=options)
+    assert gdal.Open(str(dst_path)).GetGeoTransform(can_return_null=True) is None
+    return dst_path
+
+
 def true_colour_copy(s2_path: Path, dst_path: Path) -> Path:
     """The top-left 512 x 256 px of the real Sentinel-2 stack in its blue, green and red bands
     only (B2, B3, B4), named as such: a true-colour raster, georeferenced like the scene."""

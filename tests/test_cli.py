@@ -12,7 +12,7 @@ import pytest
 import rasterio
 from rasterio.features import rasterize
 
-from tests.rasters import crop_raster, ungeoreferenced_copy, write_raster
+from tests.rasters import crop_raster, gcp_placed_copy, ungeoreferenced_copy, write_raster
 
 
 def run_spex(*args: object) -> subprocess.CompletedProcess[str]:
@@ -147,11 +147,15 @@ def test_bad_input_gives_one_clear_line(case: str, tmp_path: Path, rgbn_raster: 
         assert [p.name for p in (tmp_path / "full").iterdir()] == ["keep.txt"]
 
 
+#: The window of the scene that `no_crs_scene` and the GCP-placed chips copy.
+CHIP = (420, 120, 300, 250)
+
+
 @pytest.fixture(scope="module")
 def no_crs_scene(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 300 x 250 px part of the real Sentinel-2 scene (lakes, fields) without a CRS."""
     path = tmp_path_factory.mktemp("nocrs") / "no_crs.tif"
-    return ungeoreferenced_copy(s2_scene, path, (420, 120, 300, 250))
+    return ungeoreferenced_copy(s2_scene, path, CHIP)
 
 
 def test_extract_without_a_crs_measures_in_pixels(no_crs_scene: Path, tmp_path: Path) -> None:
@@ -192,24 +196,12 @@ def test_extract_without_a_crs_measures_in_pixels(no_crs_scene: Path, tmp_path: 
     assert (burned == classes)[burned > 0].all()  # each region over its own pixels
 
 
-def _gcp_chip(s2_scene: Path, path: Path, srs: str | None) -> str:
-    """The chip of `no_crs_scene` placed only by four GCPs (in `srs`) on its true corners."""
-    from osgeo import gdal
-
-    corners = ((0, 0), (300, 0), (0, 250), (300, 250))
-    gcps = [gdal.GCP(334200 + 10 * c, 5820840 - 10 * r, 0, c, r) for c, r in corners]
-    options = gdal.TranslateOptions(srcWin=(420, 120, 300, 250), GCPs=gcps, outputSRS=srs)
-    gdal.Translate(str(path), str(s2_scene), options=options)
-    assert gdal.Open(str(path)).GetGeoTransform(can_return_null=True) is None
-    return str(path)
-
-
 def test_a_raster_placed_by_gcps_runs_where_qgis_draws_it(s2_scene: Path, tmp_path: Path) -> None:
     """GCPs and their CRS, no geotransform: QGIS draws the raster through GDAL's warped VRT,
     and the run reads it through the same one: areas in metres, and on these GCPs (the chip's
     true corners) the very mask of the georeferenced crop."""
-    chip = _gcp_chip(s2_scene, tmp_path / "gcp.tif", "EPSG:32633")
-    crop = crop_raster(s2_scene, tmp_path / "crop.tif", (420, 120, 300, 250))
+    chip = gcp_placed_copy(s2_scene, tmp_path / "gcp.tif", CHIP, "EPSG:32633")
+    crop = crop_raster(s2_scene, tmp_path / "crop.tif", CHIP)
     prompt = ("--prompt", "lakes larger than 0.5 ha", "--quiet")
     result = run_spex("extract", chip, "--out", tmp_path / "gcp", *prompt)
     assert result.returncode == 0, result.stderr
@@ -225,7 +217,7 @@ def test_a_raster_placed_by_gcps_runs_where_qgis_draws_it(s2_scene: Path, tmp_pa
 
 
 def test_gcps_without_a_crs_are_told_in_one_line(s2_scene: Path, tmp_path: Path) -> None:
-    chip = _gcp_chip(s2_scene, tmp_path / "gcp.tif", None)
+    chip = gcp_placed_copy(s2_scene, tmp_path / "gcp.tif", CHIP, None)
     refused = run_spex(
         "extract", chip, "--prompt", "lakes larger than 2 ha", "--out", tmp_path / "x"
     )

@@ -21,8 +21,7 @@ from spex.engine.raster.pixel_grid import (
     reopen_dataset,
 )
 from spex.engine.raster.raster_source import open_dataset
-from tests.rasters import ungeoreferenced_copy
-from tests.test_cli import _gcp_chip
+from tests.rasters import gcp_placed_copy, ungeoreferenced_copy
 
 
 def test_each_raster_on_the_grid_qgis_draws_it_on(s2_scene: Path, tmp_path: Path) -> None:
@@ -42,7 +41,7 @@ def test_each_raster_on_the_grid_qgis_draws_it_on(s2_scene: Path, tmp_path: Path
 
 
 def test_a_gcp_raster_opens_warped_and_reopens_alike(s2_scene: Path, tmp_path: Path) -> None:
-    chip = _gcp_chip(s2_scene, tmp_path / "gcp.tif", "EPSG:32633")
+    chip = gcp_placed_copy(s2_scene, tmp_path / "gcp.tif", (420, 120, 300, 250), "EPSG:32633")
     dataset = open_dataset(chip)
     second = reopen_dataset(dataset)
     try:
