@@ -28,7 +28,7 @@ from ...errors import BandError
 from .example_seeds import EXAMPLE_PRIOR, seed_with_examples
 from .examples import ExamplePixels
 from .params import SpectralParams
-from .seeds import dark_offsets, min_seeds, select_seeds
+from .seeds import UNDETECTABLE, dark_offsets, min_seeds, select_seeds
 from .set_thresholds import unseeded_note
 
 #: Every class the scene model knows; "shadow" and "other" are internal and never output.
@@ -347,7 +347,7 @@ def fit_scene_model(
 def _denies(note: str, cls: str) -> bool:
     """Whether a seeds' note says the bands cannot show `cls` (`seeds.select_seeds`); the
     "not mapped" note is only written for classes left unseeded, which examples never are."""
-    return note.endswith(f"{cls} cannot be detected")
+    return note.endswith(UNDETECTABLE.format(target=cls))
 
 
 @dataclass(frozen=True, eq=False)

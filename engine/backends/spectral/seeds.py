@@ -21,6 +21,9 @@ from .histograms import bimodality, clamp, mode_gap, otsu_threshold, rel, robust
 from .params import SpectralParams
 from .set_thresholds import chosen_threshold
 
+#: How a note ends that says the bands cannot show a class (`scene_model` drops it where the
+#: analyst's examples seed that class).
+UNDETECTABLE = "{target} cannot be detected"
 #: Seeds below this count disable a class (too few to fit a covariance reliably); tiny samples
 #: (unit tests, small rasters) use ``min_seeds``.
 MIN_SEEDS = 25
@@ -220,7 +223,9 @@ def select_seeds(
         if w_name == "NDWI":
             notes.append("no SWIR band: water is found with NDWI (green/NIR) only")
     else:
-        notes.append("no green band, or neither NIR nor SWIR1: water cannot be detected")
+        notes.append(
+            "no green band, or neither NIR nor SWIR1: " + UNDETECTABLE.format(target="water")
+        )
 
     # Snow and cloud are white in the visible; sand, soil, roofs and silty water redden.
     tint = None
