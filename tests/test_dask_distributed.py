@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
+import rasterio
 from osgeo import ogr
 
 from spex.engine import ExtractionRequest, extract
 from tests.dask_cli_cluster import DaskCliCluster
-from tests.rasters import crop_raster, ungeoreferenced_copy, zipped_copy
+from tests.rasters import crop_raster, gcp_placed_copy, ungeoreferenced_copy, zipped_copy
 
 PROMPT = "extract the water bodies and vegetation"
 #: (col, row, width, height) parts of the sample scene, one scene each.
@@ -242,6 +243,17 @@ def test_extract_on_the_cluster_reads_a_sentinel2_layer_as_named(
 
     name = layer(write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240)), 10)
     _same_mask_alone_and_spread(name, cluster, tmp_path)
+
+
+def test_extract_on_the_cluster_reads_a_raster_placed_by_gcps(
+    cluster: DaskCliCluster, s2_scene: Path, tmp_path: Path
+) -> None:
+    """A raster placed only by GCPs: each worker reads it through the same warp as this process
+    (`open_dataset`), so the spread mask is the single process's, placed in the GCPs' CRS."""
+    chip = gcp_placed_copy(s2_scene, tmp_path / "gcp.tif", (420, 120, 300, 250), "EPSG:32633")
+    _same_mask_alone_and_spread(chip, cluster, tmp_path)
+    with rasterio.open(tmp_path / "b" / "mask.tif") as mask:
+        assert mask.crs.to_epsg() == 32633 and mask.transform.a > 0
 
 
 def _same_mask_alone_and_spread(raster: Path | str, cluster: DaskCliCluster, folder: Path) -> None:

@@ -49,6 +49,10 @@ class _Feedback(QgsProcessingFeedback):
             self.cancel()
         super().pushInfo(info)
 
+    def pushWarning(self, warning: str) -> None:  # noqa: N802 - QGIS API
+        self.infos.append(warning)
+        super().pushWarning(warning)
+
 
 def test_batch_algorithm_runs_every_layer(provider, scenes: list[Path], tmp_path: Path) -> None:
     import processing
@@ -73,6 +77,48 @@ def test_batch_algorithm_runs_every_layer(provider, scenes: list[Path], tmp_path
     assert {f["scene"] for f in summary.getFeatures()} == {"part0", "part1"}
     assert max(feedback.values) == 100.0
     assert sum(": done in" in line for line in feedback.infos) == 2
+
+
+def test_batch_algorithm_gives_each_layer_the_examples_on_it(
+    provider, scenes: list[Path], tmp_path: Path
+) -> None:
+    """An examples layer whose points lie on one raster: that raster is trained with them, the
+    other runs on its own seeds, and the log names it."""
+    import numpy as np
+    import processing
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY
+
+    from tests.test_examples import pixel_points
+
+    cells = np.array([[r, c] for r in (40, 120, 200) for c in (60, 180)])
+    examples = QgsVectorLayer("Point?crs=EPSG:4326&field=class:string", "examples", "memory")
+    features = []
+    for x, y, _ in pixel_points(scenes[1], cells, "other"):
+        feature = QgsFeature(examples.fields())
+        feature.setAttributes(["vegetation" if len(features) % 2 else "other"])
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+        features.append(feature)
+    assert examples.dataProvider().addFeatures(features)
+    feedback = _Feedback()
+    out = processing.run(
+        "spex:batch_extract_land_cover",
+        {
+            "INPUTS": [str(scenes[0]), str(scenes[1])],
+            "PROMPT": PROMPT,
+            "WORKERS": 1,
+            "EXAMPLES": examples,
+            "OUTPUT": str(tmp_path / "batch"),
+        },
+        feedback=feedback,
+    )
+    assert (out["DONE"], out["FAILED"]) == (2, 0)
+    record = json.loads((tmp_path / "batch" / "batch.json").read_text(encoding="utf-8"))
+    pixels = {scene["name"]: scene["example_pixels"] for scene in record["scenes"]}
+    assert pixels == {"part0": {}, "part1": {"other": 3, "vegetation": 3}}
+    assert any(
+        line.startswith("No example falls on these rasters") and line.endswith(": part0")
+        for line in feedback.infos
+    ), feedback.infos
 
 
 def test_batch_algorithm_cancels_through_the_feedback(

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..errors import CancelledError, OutputError, SpexError
 from ..pipeline import ExtractionRequest, extract
-from .batch_scenes import Scene, clear_partial, expand_inputs, finished_manifest, name_scenes
+from .batch_scenes import (
+    Scene,
+    clear_partial,
+    expand_inputs,
+    finished_manifest,
+    name_scenes,
+    scenes_under_examples,
+)
 from .batch_summary import write_summary
 from .dask_cluster import (
     ClusterSpec,
@@ -65,6 +72,8 @@ class SceneOutcome:
     timings_s: dict[str, float] = field(default_factory=dict)
     regions_per_target: dict[str, int] = field(default_factory=dict)
     area_m2_per_target: dict[str, float] = field(default_factory=dict)
+    #: The analyst's example pixels the scene was trained with, per class (None: no examples).
+    example_pixels: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,8 @@ class BatchResult:
     seconds: float
     #: Scenes without a CRS that summary.gpkg leaves out (their regions are in pixels).
     not_in_summary: tuple[str, ...] = ()
+    #: With examples: the scenes none of them fell on, which ran on their own seeds.
+    without_examples: tuple[str, ...] = ()
 
     def count(self, status: str) -> int:
         """Scenes with `status`."""
@@ -130,6 +141,7 @@ def _outcome(
     name: str, path: str, status: str, manifest: dict[str, object], seconds: float
 ) -> SceneOutcome:
     counts = manifest.get("counts", {})
+    details = manifest.get("backend", {}).get("details", {})
     return SceneOutcome(
         name,
         path,
@@ -139,6 +151,7 @@ def _outcome(
         dict(manifest.get("timings_s", {})),
         dict(counts.get("regions_per_target", {})),
         dict(counts.get("area_m2_per_target") or {}),  # None without a CRS: no m2 to sum
+        dict(details["example_pixels"]) if "examples" in details else None,
     )
 
 
@@ -159,6 +172,11 @@ def run_batch(
     start = time.perf_counter()
     out = Path(request.out_dir).absolute()
     scenes = name_scenes(expand_inputs(request.inputs))
+    examples = request.extraction.examples
+    if examples is not None:  # each scene takes the examples on it; the others run without
+        scenes_under_examples(scenes, examples)
+        examples = replace(examples, shared_by_scenes=True)
+        request = replace(request, extraction=replace(request.extraction, examples=examples))
     options = options_of(request.extraction)
     _check_batch_folder(out, options)
     outcomes: dict[str, SceneOutcome] = {}
@@ -188,7 +206,8 @@ def run_batch(
     summary_path = out / "summary.gpkg"
     left_out = write_summary([(f.name, f) for f in finished], summary_path)
     ordered = tuple(outcomes[s.name] for s in scenes)
-    return BatchResult(out, ordered, ledger.path, summary_path, _since(start), left_out)
+    without = tuple(o.name for o in ordered if o.example_pixels == {})
+    return BatchResult(out, ordered, ledger.path, summary_path, _since(start), left_out, without)
 
 
 def _run_on_cluster(

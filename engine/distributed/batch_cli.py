@@ -92,5 +92,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         print(
             f"  not in summary.gpkg (no CRS, areas in pixels): {', '.join(result.not_in_summary)}"
         )
+    if result.without_examples:
+        print(
+            "  no example falls on (trained on their own seeds): "
+            + ", ".join(result.without_examples)
+        )
     print(f"Outputs in {result.out_dir}: batch.json, summary.gpkg, one folder per scene.")
     return 1 if failed else 0

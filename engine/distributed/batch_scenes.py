@@ -8,9 +8,13 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..raster.raster_source import GDAL_DATASET_NAME
+
+if TYPE_CHECKING:
+    from ..backends.spectral.examples import Examples
 
 #: Suffixes of a text file that lists one raster path per line.
 LIST_SUFFIXES = (".txt", ".lst", ".list")
@@ -100,3 +104,34 @@ def clear_partial(folder: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
     if folder.is_dir() and not (folder / "run.json").is_file():
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def scenes_under_examples(scenes: Sequence[Scene], examples: Examples) -> list[str]:
+    """The names of the scenes that some example lies over, from their extents (no pixel is
+    read). A scene that does not open counts as none: its own task says why.
+
+    Raises `InputError` when no example lies over any scene (a wrong CRS or another place),
+    before anything runs.
+    """
+    from ..backends.spectral.examples import examples_over
+    from ..raster.pixel_grid import close_dataset
+    from ..raster.raster_source import open_dataset
+
+    names = []
+    for scene in scenes:
+        try:
+            dataset = open_dataset(scene.path)
+        except InputError:
+            continue
+        try:
+            if examples_over(examples, dataset):
+                names.append(scene.name)
+        finally:
+            close_dataset(dataset)
+    if not names:
+        raise InputError(
+            f"None of the {len(examples.features)} examples of '{examples.source}' lies over "
+            f"any of the {len(scenes)} scenes; check that they cover the scenes and that their "
+            "CRS is set."
+        )
+    return names

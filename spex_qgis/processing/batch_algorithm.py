@@ -167,6 +167,11 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
                 "Not in the summary layer (no CRS, areas in pixels): "
                 + ", ".join(result.not_in_summary)
             )
+        if result.without_examples:
+            feedback.pushWarning(
+                "No example falls on these rasters; they were trained on their own seeds: "
+                + ", ".join(result.without_examples)
+            )
         return {
             self.OUTPUT: str(result.out_dir),
             "BATCH": str(result.batch_path),

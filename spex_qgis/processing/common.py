@@ -144,7 +144,8 @@ def add_examples_parameters(algorithm: SpexAlgorithm) -> None:
         "Points or polygons whose field names the class each shows: a target (water, "
         "vegetation, built-up, bare soil, snow, cloud, or a synonym such as forest) or "
         "'other' for land that is none of them. They correct the scene's own seeds (spectral "
-        "backend; the command line's --examples). Empty: the scene's seeds alone.",
+        "backend; the command line's --examples). Empty: the scene's seeds alone. Over many "
+        "rasters, each takes the examples on it; one that none falls on runs on its own seeds.",
         advanced=True,
     )
     algorithm.add_parameter(

@@ -116,6 +116,8 @@ class SpectralBackend(Backend):
         self._calibrated = source.scaling.calibrated
         pixels = example_pixels(source, self.examples) if self.examples else None
         self._example_outside = pixels.outside if pixels else 0
+        if pixels is not None and not pixels.values:  # a batch's examples lie on other scenes
+            pixels = None
         self.model = fit_scene_model(
             sample.bands,
             calibrated=self._calibrated,
@@ -203,6 +205,12 @@ class SpectralBackend(Backend):
     def _examples_note(self) -> str:
         """What the analyst's examples were and what they changed in the seeds."""
         assert self.model is not None and self.examples is not None
+        if not self.model.example_pixels:
+            return (
+                f"none of the {len(self.examples.features)} examples of {self.examples.source} "
+                "falls on a valid pixel of this raster (they are shared by the batch's scenes): "
+                "trained on the scene's own seeds alone"
+            )
         pixels = ", ".join(f"{c} {n}" for c, n in sorted(self.model.example_pixels.items()))
         note = f"trained with the analyst's examples from {self.examples.source} (pixels: {pixels})"
         dropped = {c: n for c, n in self.model.seeds_dropped.items() if n}

@@ -57,6 +57,9 @@ class Examples:
     features: tuple[ExampleFeature, ...]
     crs_wkt: str | None
     source: str  # the file or layer they came from, for the explanation and run.json
+    #: Shared by the scenes of a batch: a raster none of them falls on runs on its own seeds
+    #: (and says so) instead of being refused, as a lone raster is.
+    shared_by_scenes: bool = False
 
     def counts(self) -> dict[str, int]:
         """Number of examples (features) per class."""
@@ -196,18 +199,11 @@ def example_pixels(source: RasterSource, examples: Examples) -> ExamplePixels:
 
     A point takes the pixel it falls in; a polygon the pixels whose centres it contains, read in
     blocks so that a polygon over the whole raster stays in bounded memory. Raises `InputError`
-    when no example falls on a valid pixel of the raster (a wrong CRS or another place).
+    when no example falls on a valid pixel of the raster (a wrong CRS or another place),
+    unless they are shared by a batch's scenes: then no pixels, every example outside.
     """
     dataset = source.dataset
-    geoms = [f.geometry for f in examples.features]
-    if examples.crs_wkt and dataset.crs:
-        try:
-            geoms = [rasterio.warp.transform_geom(examples.crs_wkt, dataset.crs, g) for g in geoms]
-        except CPLE_BaseError as error:  # coordinates the layer's CRS cannot hold
-            raise InputError(
-                f"The examples of '{examples.source}' cannot be placed on the raster ({error}); "
-                "check that the layer's CRS is the one its coordinates are in."
-            ) from None
+    geoms = _placed(examples, dataset)
     pooled: dict[str, list[dict[str, np.ndarray]]] = {}
     outside = 0
     for feature, geom in zip(examples.features, geoms, strict=True):
@@ -220,6 +216,8 @@ def example_pixels(source: RasterSource, examples: Examples) -> ExamplePixels:
             outside += 1
             continue
         pooled.setdefault(feature.cls, []).extend(parts)
+    if not pooled and examples.shared_by_scenes:
+        return ExamplePixels({}, outside)
     if not pooled:
         raise InputError(
             f"None of the {len(examples.features)} examples of '{examples.source}' falls on a "
@@ -235,6 +233,26 @@ def example_pixels(source: RasterSource, examples: Examples) -> ExamplePixels:
             merged = {r: v[keep] for r, v in merged.items()}
         values[cls] = merged
     return ExamplePixels(values, outside)
+
+
+def examples_over(examples: Examples, dataset: rasterio.DatasetReader) -> int:
+    """How many examples lie, at least in part, over the raster's extent (from their bounds;
+    no pixel is read, so one on nodata counts). Raises `InputError` as `example_pixels`."""
+    return sum(_window_of(g, dataset) is not None for g in _placed(examples, dataset))
+
+
+def _placed(examples: Examples, dataset: rasterio.DatasetReader) -> list[Mapping]:
+    """The examples' geometries in the raster's CRS (as given when either has none)."""
+    geoms = [f.geometry for f in examples.features]
+    if not (examples.crs_wkt and dataset.crs):
+        return geoms
+    try:
+        return [rasterio.warp.transform_geom(examples.crs_wkt, dataset.crs, g) for g in geoms]
+    except CPLE_BaseError as error:  # coordinates the layer's CRS cannot hold
+        raise InputError(
+            f"The examples of '{examples.source}' cannot be placed on the raster ({error}); "
+            "check that the layer's CRS is the one its coordinates are in."
+        ) from None
 
 
 def _pixels_in(source: RasterSource, geom: Mapping, window: Window) -> dict | None:
