@@ -98,7 +98,8 @@ def test_the_file_is_read_in_its_own_crs(tmp_path: Path) -> None:
         (lambda p: write_examples(p, [(1, 1, "water")], 4326, kind="line"), "class",
          "Examples must be points or polygons, not linestrings"),
         (lambda p: write_examples(p, [], 4326), "class", "has no labelled features"),
-        (lambda p: p, "class", "cannot be read"),  # no file at all
+        (lambda p: p, "class", "does not exist; check the path"),  # no file at all
+        (lambda p: p.write_text("not vector data") and p, "class", "cannot be read"),
     ],
 )  # fmt: skip
 def test_a_bad_examples_file_is_one_line_that_names_it(tmp_path, make, field, message) -> None:

@@ -109,6 +109,8 @@ def load_examples(
     """
     from osgeo import ogr
 
+    if not str(path).startswith("/vsi") and not Path(path).exists():
+        raise InputError(f"Examples file '{path}' does not exist; check the path.")
     ogr.UseExceptions()
     try:
         data = ogr.Open(str(path))
