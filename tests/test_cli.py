@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -266,6 +267,24 @@ def test_profile_writes_a_stage_breakdown(s2_scene: Path, tmp_path: Path) -> Non
     tiles = json.loads((out / "run.json").read_text(encoding="utf-8"))["tiling"]["tiles"]
     assert stages["classify.read"]["calls"] == tiles
     assert "## Appendix: profile" in (out / "explanation.md").read_text(encoding="utf-8")
+
+
+def test_output_into_a_closed_pipe_ends_without_a_traceback(s2_scene: Path) -> None:
+    """`spex inspect x.tif | head -1`: the reader is gone before spex writes its lines."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails, as after `head` has exited
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "spex.engine.cli", "inspect", str(s2_scene)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141
+    assert done.stderr == ""
 
 
 def test_inspect_says_how_a_raster_is_read(s2_scene: Path, tmp_path: Path) -> None:
