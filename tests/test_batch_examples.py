@@ -111,3 +111,31 @@ def test_examples_on_no_scene_stop_the_batch_before_it_runs(
         "check that they cover the scenes and that their CRS is set."
     )
     assert not out.exists()
+
+
+def test_examples_on_one_tile_of_a_mosaic_teach_every_tile(s2_scene: Path, tmp_path: Path) -> None:
+    """What the README advises for tiles of one acquisition: a VRT mosaic of them is one scene
+    with one model, so examples drawn on one tile move the other tile's pixels too."""
+    from osgeo import gdal
+
+    tiles = [
+        crop_raster(s2_scene, tmp_path / f"{name}.tif", window)
+        for name, window in (("west", (600, 200, 320, 256)), ("east", (920, 200, 320, 256)))
+    ]
+    mosaic = tmp_path / "tiles.vrt"
+    gdal.BuildVRT(str(mosaic), [str(t) for t in tiles]).FlushCache()
+    examples = _sparse_vegetation_as_other(tiles[0], tmp_path / "ex.gpkg")
+    own = extract(ExtractionRequest(mosaic, PROMPT, tmp_path / "own"))
+    taught = extract(
+        ExtractionRequest(mosaic, PROMPT, tmp_path / "taught", examples=load_examples(examples))
+    )
+    with rasterio.open(own.mask_path) as a, rasterio.open(taught.mask_path) as b:
+        before, after = a.read(1)[:, 320:] == 1, b.read(1)[:, 320:] == 1  # the east tile
+    left = before & ~after
+    # East has no example, yet what they label 'other' on west leaves east's vegetation too.
+    assert after.sum() < 0.9 * before.sum()
+    assert (after & ~before).sum() < 0.1 * left.sum(), ((after & ~before).sum(), left.sum())
+    assert taught.manifest["backend"]["details"]["example_pixels"] == {
+        "other": 20,
+        "vegetation": 20,
+    }
