@@ -118,6 +118,7 @@ def scenes_under_examples(scenes: Sequence[Scene], examples: Examples) -> list[s
     from ..raster.raster_source import open_dataset
 
     names = []
+    unplaced: InputError | None = None  # examples a scene's CRS cannot hold: said if none
     for scene in scenes:
         try:
             dataset = open_dataset(scene.path)
@@ -126,8 +127,12 @@ def scenes_under_examples(scenes: Sequence[Scene], examples: Examples) -> list[s
         try:
             if examples_over(examples, dataset):
                 names.append(scene.name)
+        except InputError as error:
+            unplaced = unplaced or error
         finally:
             close_dataset(dataset)
+    if not names and unplaced is not None:
+        raise unplaced
     if not names:
         raise InputError(
             f"None of the {len(examples.features)} examples of '{examples.source}' lies over "
