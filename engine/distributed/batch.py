@@ -23,11 +23,11 @@ from ..errors import CancelledError, OutputError, SpexError
 from ..pipeline import ExtractionRequest, extract
 from .batch_scenes import (
     Scene,
+    check_examples_over_scenes,
     clear_partial,
     expand_inputs,
     finished_manifest,
     name_scenes,
-    scenes_under_examples,
 )
 from .batch_summary import write_summary
 from .dask_cluster import (
@@ -100,12 +100,15 @@ class BatchResult:
     seconds: float
     #: Scenes without a CRS that summary.gpkg leaves out (their regions are in pixels).
     not_in_summary: tuple[str, ...] = ()
-    #: With examples: the scenes none of them fell on, which ran on their own seeds.
-    without_examples: tuple[str, ...] = ()
 
     def count(self, status: str) -> int:
         """Scenes with `status`."""
         return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def without_examples(self) -> tuple[str, ...]:
+        """With examples: the scenes none of them fell on, which ran on their own seeds."""
+        return tuple(o.name for o in self.outcomes if o.example_pixels == {})
 
 
 def options_of(template: ExtractionRequest) -> dict[str, object]:
@@ -174,7 +177,7 @@ def run_batch(
     scenes = name_scenes(expand_inputs(request.inputs))
     examples = request.extraction.examples
     if examples is not None:  # each scene takes the examples on it; the others run without
-        scenes_under_examples(scenes, examples)
+        check_examples_over_scenes(scenes, examples)
         examples = replace(examples, shared_by_scenes=True)
         request = replace(request, extraction=replace(request.extraction, examples=examples))
     options = options_of(request.extraction)
@@ -206,8 +209,7 @@ def run_batch(
     summary_path = out / "summary.gpkg"
     left_out = write_summary([(f.name, f) for f in finished], summary_path)
     ordered = tuple(outcomes[s.name] for s in scenes)
-    without = tuple(o.name for o in ordered if o.example_pixels == {})
-    return BatchResult(out, ordered, ledger.path, summary_path, _since(start), left_out, without)
+    return BatchResult(out, ordered, ledger.path, summary_path, _since(start), left_out)
 
 
 def _run_on_cluster(

@@ -106,18 +106,15 @@ def clear_partial(folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def scenes_under_examples(scenes: Sequence[Scene], examples: Examples) -> list[str]:
-    """The names of the scenes that some example lies over, from their extents (no pixel is
-    read). A scene that does not open counts as none: its own task says why.
-
-    Raises `InputError` when no example lies over any scene (a wrong CRS or another place),
-    before anything runs.
+def check_examples_over_scenes(scenes: Sequence[Scene], examples: Examples) -> None:
+    """Raise `InputError` when no example lies over any scene (a wrong CRS or another place),
+    before anything runs; judged from the scenes' extents, no pixel read, stopping at the first
+    scene that holds one. A scene that does not open counts as none: its own task says why.
     """
     from ..backends.spectral.examples import examples_over
     from ..raster.pixel_grid import close_dataset
     from ..raster.raster_source import open_dataset
 
-    names = []
     unplaced: InputError | None = None  # examples a scene's CRS cannot hold: said if none
     for scene in scenes:
         try:
@@ -126,17 +123,15 @@ def scenes_under_examples(scenes: Sequence[Scene], examples: Examples) -> list[s
             continue
         try:
             if examples_over(examples, dataset):
-                names.append(scene.name)
+                return
         except InputError as error:
             unplaced = unplaced or error
         finally:
             close_dataset(dataset)
-    if not names and unplaced is not None:
+    if unplaced is not None:
         raise unplaced
-    if not names:
-        raise InputError(
-            f"None of the {len(examples.features)} examples of '{examples.source}' lies over "
-            f"any of the {len(scenes)} scenes; check that they cover the scenes and that their "
-            "CRS is set."
-        )
-    return names
+    raise InputError(
+        f"None of the {len(examples.features)} examples of '{examples.source}' lies over "
+        f"any of the {len(scenes)} scenes; check that they cover the scenes and that their "
+        "CRS is set."
+    )

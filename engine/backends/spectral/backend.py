@@ -116,8 +116,6 @@ class SpectralBackend(Backend):
         self._calibrated = source.scaling.calibrated
         pixels = example_pixels(source, self.examples) if self.examples else None
         self._example_outside = pixels.outside if pixels else 0
-        if pixels is not None and not pixels.values:  # a batch's examples lie on other scenes
-            pixels = None
         self.model = fit_scene_model(
             sample.bands,
             calibrated=self._calibrated,

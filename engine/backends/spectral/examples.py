@@ -29,7 +29,7 @@ from ...errors import InputError
 from ...instructions.instruction import phrase_target
 from ...instructions.targets import TARGETS
 from ...raster.pixel_grid import grid_transform, grid_window_transform
-from ...raster.raster_source import RasterSource
+from ...raster.raster_source import GDAL_DATASET_NAME, RasterSource
 
 #: The class of land that is none of the targets.
 OTHER = "other"
@@ -109,7 +109,7 @@ def load_examples(
     """
     from osgeo import ogr
 
-    if not str(path).startswith("/vsi") and not Path(path).exists():
+    if GDAL_DATASET_NAME.match(str(path)) is None and not Path(path).exists():
         raise InputError(f"Examples file '{path}' does not exist; check the path.")
     ogr.UseExceptions()
     try:
