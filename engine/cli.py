@@ -108,7 +108,9 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overlap", type=int, default=0, help="extra context pixels around tiles")
     parser.add_argument(
-        "--min-area", type=float, help="minimum region area in m2 (overrides prompt)"
+        "--min-area",
+        type=float,
+        help="minimum region area in m2 for every target (overrides the prompt's)",
     )
     parser.add_argument(
         "--threshold",

@@ -7,7 +7,7 @@ import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +111,7 @@ def _extract(
             raise
         raise PromptError(f"{exc}; {note}") from exc
     if request.min_area_m2 is not None:
-        plan = replace(plan, min_area_m2=request.min_area_m2)
+        plan = plan.with_min_area(request.min_area_m2)
     check_output_dir(Path(request.out_dir))
     if request.tile_size < 64:
         raise InputError(f"Tile size {request.tile_size} is too small; use --tile 64 or more.")
@@ -209,7 +209,7 @@ def _check_measurable(source: RasterSource, plan: Plan) -> None:
     """Without a CRS areas are in pixels: a size limit in m2 or ha cannot be applied."""
     if source.dataset.crs is not None:
         return
-    if plan.min_area_m2 is not None or plan.max_area_m2 is not None:
+    if plan.has_area_limit:
         hint = gcp_warp_hint(source.dataset)
         fix = f"; {hint}" if hint else " or assign a CRS to the raster first"
         raise InputError(

@@ -103,15 +103,6 @@ CASES: list[
     ("map the mangroves", ("vegetation",), None, None, None, None, None),
     ("determine the built-up area", ("builtup",), None, None, None, None, None),
     ("quantify the water", ("water",), None, None, None, None, None),
-    (
-        "lakes and rivers, plus the 4 biggest forests",
-        ("water", "vegetation"),
-        None,
-        None,
-        None,
-        None,
-        4,
-    ),
 ]
 
 
@@ -165,7 +156,8 @@ ERRORS = [
     ("lakes larger than 2", None, ["'larger than 2'", "ha"]),
     ("the largest lakes", None, ["how many"]),
     ("the smallest lakes", None, ["largest"]),
-    ("the 3 largest lakes and the 2 largest forests", None, ["3", "2"]),
+    ("the 3 largest lakes and the 2 largest rivers", None, ["Two counts", "water", "3", "2"]),
+    ("lakes over 1 ha and rivers over 2 ha", None, ["Two minimum sizes given for water"]),
     ("lakes larger than 1 ha and larger than 5 ha", None, ["Two minimum"]),
     ("lakes larger than 5 ha and smaller than 1 ha", None, ["minimum", "maximum"]),
     ("water 3", None, ["'3'"]),
@@ -251,6 +243,7 @@ def test_plan_round_trip_and_describe():
         "min_pixels": None,
         "max_pixels": None,
         "largest_n": 5,
+        "own_limits": {},
     }
     assert json.loads(json.dumps(data)) == data
     assert Plan.from_dict(data) == plan
@@ -285,3 +278,110 @@ def test_catalogue():
     assert json.loads(CATALOGUE_PATH.read_text(encoding="utf-8"))["targets"][0]["id"] == "water"
     with pytest.raises(PromptError, match="valid targets are water, vegetation"):
         get_target("airplane")
+
+
+# prompt -> {target: (min_area_m2, max_area_m2, min_pixels, max_pixels, largest_n)}
+OWN_LIMITS = [
+    (
+        "water bodies over 1 ha and buildings over 500 m2",
+        {"water": (10000.0, None, None, None, None), "builtup": (500.0, None, None, None, None)},
+    ),
+    (
+        "forest patches over 2 ha and the largest lake",
+        {"vegetation": (20000.0, None, None, None, None), "water": (None, None, None, None, 1)},
+    ),
+    (
+        "the 3 largest lakes and all buildings",
+        {"water": (None, None, None, None, 3), "builtup": (None, None, None, None, None)},
+    ),
+    (
+        "lakes and rivers, plus the 4 biggest forests",
+        {"water": (None, None, None, None, None), "vegetation": (None, None, None, None, 4)},
+    ),
+    (
+        "the 3 largest lakes and the 2 largest forests",
+        {"water": (None, None, None, None, 3), "vegetation": (None, None, None, None, 2)},
+    ),
+    (
+        "buildings between 20 and 500 pixels, and lakes larger than 1 ha",
+        {"builtup": (None, None, 20, 500, None), "water": (10000.0, None, None, None, None)},
+    ),
+    (  # "the largest lake" is closed: the later limit is the forests' alone
+        "the largest lake and forests over 2 ha",
+        {"water": (None, None, None, None, 1), "vegetation": (20000.0, None, None, None, None)},
+    ),
+    (
+        "the largest lake over 2 ha and forests",
+        {"water": (20000.0, None, None, None, 1), "vegetation": (None, None, None, None, None)},
+    ),
+    (  # a limit right after another shares its targets
+        "lakes larger than 1 ha and smaller than 5 ha, and forests",
+        {"water": (10000.0, 50000.0, None, None, None), "vegetation": (None,) * 5},
+    ),
+]
+
+
+@pytest.mark.parametrize(("prompt", "expected"), OWN_LIMITS)
+def test_each_target_takes_the_limits_said_with_it(prompt, expected):
+    plan = parse_instruction(prompt)
+    assert plan.targets == tuple(expected)
+    for target, (min_m2, max_m2, min_px, max_px, largest_n) in expected.items():
+        limits = plan.limits(target)
+        assert (limits.min_area_m2, limits.max_area_m2) == (min_m2, max_m2), target
+        assert (limits.min_pixels, limits.max_pixels, limits.largest_n) == (
+            min_px,
+            max_px,
+            largest_n,
+        ), target
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "water bodies and vegetation larger than 2 ha",  # said after both: both
+        "larger than 2 ha: water bodies and vegetation",  # said first: what follows
+        "Extract water and vegetation. Only regions over 2 ha.",  # alone: every target
+        "the 5 largest lakes and forests larger than 2 ha",
+    ],
+)
+def test_limits_said_for_several_targets_are_the_plans(prompt):
+    plan = parse_instruction(prompt)
+    assert plan.own_limits == ()
+    assert plan.min_area_m2 == 20000.0
+    assert all(plan.limits(t).min_area_m2 == 20000.0 for t in plan.targets)
+
+
+def test_own_limits_round_trip_describe_and_override():
+    plan = parse_instruction("water bodies over 1 ha and the 2 largest forests")
+    data = plan.to_dict()
+    assert data["own_limits"] == {
+        "water": {
+            "min_area_m2": 10000.0,
+            "max_area_m2": None,
+            "min_pixels": None,
+            "max_pixels": None,
+            "largest_n": None,
+        },
+        "vegetation": {
+            "min_area_m2": None,
+            "max_area_m2": None,
+            "min_pixels": None,
+            "max_pixels": None,
+            "largest_n": 2,
+        },
+    }
+    assert Plan.from_dict(json.loads(json.dumps(data))) == plan
+    assert plan.describe() == (
+        "Targets: water, vegetation. Keep water regions of at least 10000 m2 (1 ha); "
+        "vegetation regions of any size, the 2 largest."
+    )
+    assert plan.has_area_limit
+    # The analyst's minimum area beside the instruction is every target's; counts stay.
+    wider = plan.with_min_area(50000.0)
+    assert [wider.limits(t).min_area_m2 for t in wider.targets] == [50000.0, 50000.0]
+    assert wider.limits("vegetation").largest_n == 2
+    assert not parse_instruction("the 2 largest lakes and all forests").has_area_limit
+    # A plan of run.json written before own limits reads as before.
+    old = {k: v for k, v in parse_instruction("lakes over 1 ha").to_dict().items()}
+    del old["own_limits"]
+    assert Plan.from_dict(old).limits("water").min_area_m2 == 10000.0

@@ -92,6 +92,36 @@ def test_features_carry_attributes_and_respect_the_plan(s2_run: object) -> None:
     assert np.mean([r["mean_ndvi"] for r in veg]) > np.mean([r["mean_ndvi"] for r in water])
 
 
+def test_each_target_keeps_the_regions_its_own_limits_allow(s2_scene: Path, tmp_path: Path) -> None:
+    """ "water bodies over 1 ha and the 3 largest vegetation patches": water regions of any
+    count over 1 ha, vegetation's three largest whatever their size; the plan says which."""
+    prompt = "water bodies over 1 ha and the 3 largest vegetation patches"
+    result = extract(ExtractionRequest(s2_scene, prompt, tmp_path / "run"))
+    rows = _features(result.features_path)
+    water = [r for r in rows if r["class"] == "water"]
+    veg = sorted((r for r in rows if r["class"] == "vegetation"), key=lambda r: -r["area_m2"])
+    assert len(veg) == 3
+    assert len(water) > 3  # the count is vegetation's alone
+    assert min(r["area_m2"] for r in water) >= 10_000 - 1e-6
+    # Unlimited by area, vegetation's three are the largest of the run without any limit.
+    every = extract(ExtractionRequest(s2_scene, "water and vegetation", tmp_path / "all"))
+    unlimited = _features(every.features_path)
+    all_veg = sorted((r["area_m2"] for r in unlimited if r["class"] == "vegetation"), reverse=True)
+    assert [r["area_m2"] for r in veg] == pytest.approx(all_veg[:3])
+    # ... and the water limit has something to drop there.
+    assert any(r["class"] == "water" and r["area_m2"] < 10_000 for r in unlimited)
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["plan"]["own_limits"]["vegetation"]["largest_n"] == 3
+    assert "Keep water regions of at least 10000 m2 (1 ha)" in result.plan.describe()
+    text = (tmp_path / "run" / "explanation.md").read_text()
+    assert "vegetation regions of any size, the 3 largest" in text
+    # The analyst's minimum area beside the instruction (--min-area) is every target's.
+    wider = extract(ExtractionRequest(s2_scene, prompt, tmp_path / "wider", min_area_m2=50_000))
+    kept = _features(wider.features_path)
+    assert kept and min(r["area_m2"] for r in kept) >= 50_000 - 1e-6
+    assert sum(r["class"] == "vegetation" for r in kept) <= 3
+
+
 def test_tile_size_does_not_change_the_result(
     s2_run: object, s2_scene: Path, tmp_path: Path
 ) -> None:

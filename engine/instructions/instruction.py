@@ -20,19 +20,15 @@ keeps regions of at least 3 pixels).
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import PromptError
-from .plan import Plan, format_number
-from .size_limits import (
-    NUMBER_NAMES,
-    WORD_START,
-    parse_number,
-    read_limits,
-)
+from .plan import Plan, RegionLimits
+from .qualifiers import Event, SaidCount, bind_qualifiers, count_mark, is_mark
+from .size_limits import NUMBER_NAMES, WORD_START, parse_number, read_limits
 from .targets import AMBIGUOUS_TERMS, TARGET_IDS, TARGETS, get_target, titles
 
 WORDS_PATH = (
@@ -195,14 +191,15 @@ def _is_plural_after(text: str) -> bool:
     return any(singular(w) != w for w in noun)
 
 
-def _read_count(text: str) -> tuple[str, int | None]:
-    """Cut 'the N largest' out of the normalised text; return the rest and N."""
+def _read_count(text: str) -> tuple[str, list[SaidCount]]:
+    """Cut each 'the N largest' out of the normalised text; return the rest, each count's
+    place marked by `qualifiers.count_mark`, and the counts in the order of their marks."""
     if _SMALLEST_RE.search(text):
         raise PromptError(
             "Only the largest regions can be selected, e.g. 'the 5 largest'; "
             "for a size limit say e.g. 'smaller than 1 ha'"
         )
-    counts: list[int] = []
+    counts: list[SaidCount] = []
 
     def on_count(m: re.Match[str]) -> str:
         said = m.group("n1") or m.group("n2") or m.group("n3")
@@ -217,26 +214,29 @@ def _read_count(text: str) -> tuple[str, int | None]:
             n = int(parse_number(said))
         if n < 1:
             raise PromptError(f"'{m.group(0).strip()}' keeps nothing: ask for at least one region")
-        counts.append(n)
-        return " ; "
+        counts.append(SaidCount(n, said is None))
+        return f" {count_mark(len(counts) - 1)} "
 
-    text = _LARGEST_RE.sub(on_count, text)
-    if len(set(counts)) > 1:
-        raise PromptError(
-            f"Two counts given ({counts[0]} and {counts[1]}): give one for all targets, "
-            f"e.g. 'the {counts[0]} largest'"
-        )
-    return text, (counts[0] if counts else None)
+    return _LARGEST_RE.sub(on_count, text), counts
+
+
+def _token(t: str) -> str:
+    """A punctuation token as the reader takes it: a mark as is, "+" and "&" as "and", a
+    sentence end as ";", any other as ","."""
+    if is_mark(t) or re.match(r"[a-z0-9]", t):
+        return t
+    return "and" if t in "+&" else (";" if t in ";!?" else ",")
 
 
 def _read_targets(
     text: str, ids: Sequence[str], phrases: dict[tuple[str, ...], tuple[str, str]] = _PHRASES
-) -> list[str]:
-    """Match target phrases in the remaining text; refuse what is not understood."""
-    tokens = re.findall(r"[a-z]+|\d+(?:\.\d+)?|[^\sa-z0-9]", text)
-    tokens = ["and" if t in "+&" else ("," if not re.match(r"[a-z0-9]", t) else t) for t in tokens]
+) -> list[Event]:
+    """Match target phrases in the remaining text, in order with the marks of the limits and
+    counts and the sentence ends (`qualifiers.Event`); refuse what is not understood."""
+    tokens = [_token(t) for t in re.findall(r"[a-z]+|\d+(?:\.\d+)?|[^\sa-z0-9]", text)]
     keys = [singular(t) for t in tokens]
-    mentions: list[str] = []
+    events: list[Event] = []
+    every = False  # "all" or "every" said before the next target
     unknown: list[list[str]] = []
     numbers: list[str] = []
     state = "free"  # "free", or inside a place phrase: "open" (no noun yet) / "noun"
@@ -252,12 +252,16 @@ def _read_targets(
             if state != "free":
                 state = "noun"
             elif hit[0] == "target":
-                mentions.append(hit[1])
+                events.append(Event("target", hit[1], every))
+                every = False
             else:
                 raise PromptError(f"Cannot extract '{said}': {hit[1]}")
             previous_unknown = False
             continue
-        if tok == "," or tok in _CONJUNCTIONS:
+        if is_mark(tok) or tok == ";":
+            events.append(Event("mark", tok) if is_mark(tok) else Event("stop"))
+            state, every = "free", False
+        elif tok == "," or tok in _CONJUNCTIONS:
             state = "free"
         elif tok in _NEGATIONS:
             nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
@@ -274,6 +278,7 @@ def _read_targets(
             if state != "free":
                 state = "noun"
         elif _in(tok, _DETERMINERS) or _in(tok, _ADJECTIVES):
+            every = every or (state == "free" and tok in ("all", "every", "each"))
             if state == "noun":
                 state = "free"
         elif _in(tok, _FILLERS):
@@ -297,7 +302,7 @@ def _read_targets(
             f"Did not understand '{numbers[0]}': write sizes like 'larger than 2 ha' "
             "and counts like 'the 3 largest'"
         )
-    return list(dict.fromkeys(mentions))
+    return events
 
 
 def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan:
@@ -319,8 +324,9 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
             "The instruction is empty; type what to extract, e.g. 'extract the water bodies'"
         )
     rest, limits = read_limits(_normalise(text))
-    rest, largest_n = _read_count(rest)
-    found = _read_targets(rest, ids, _phrases_for(ids))
+    rest, counts = _read_count(rest)
+    events = _read_targets(rest, ids, _phrases_for(ids))
+    found = list(dict.fromkeys(ev.value for ev in events if ev.kind == "target"))
     if not found:
         raise PromptError(
             f"No target found in '{_shorten(text)}': this backend extracts {titles(ids)} "
@@ -332,20 +338,9 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
             f"Cannot extract {titles(missing)} with this backend: it extracts {titles(ids)} "
             f"(try '{_example(ids)}')"
         )
-    min_area, max_area = limits.get("min_area"), limits.get("max_area")
-    min_px, max_px = limits.get("min_pixels"), limits.get("max_pixels")
-    for low, high, unit in ((min_area, max_area, "m2"), (min_px, max_px, "pixels")):
-        if low is not None and high is not None and low > high:
-            raise PromptError(
-                f"The minimum size ({format_number(low)} {unit}) is larger than the maximum "
-                f"({format_number(high)} {unit}): swap or fix them"
-            )
-    return Plan(
-        prompt=text.strip(),
-        targets=tuple(found),
-        min_area_m2=min_area,
-        max_area_m2=max_area,
-        min_pixels=None if min_px is None else math.ceil(min_px),
-        max_pixels=None if max_px is None else math.floor(max_px),
-        largest_n=largest_n,
-    )
+    per_target = bind_qualifiers(events, limits, counts)
+    shared = set(per_target.values())
+    if len(shared) == 1:  # one set of limits for all: the plan's own fields
+        return Plan(prompt=text.strip(), targets=tuple(found), **asdict(shared.pop()))
+    own = tuple((t, lim) for t, lim in per_target.items() if lim != RegionLimits())
+    return Plan(prompt=text.strip(), targets=tuple(found), own_limits=own)

@@ -1,16 +1,49 @@
-"""`Plan`: what to extract and which regions to keep, as read from an instruction."""
+"""`Plan`: what to extract and which regions of each target to keep, as read from an instruction."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from .targets import titles
 
 
 @dataclass(frozen=True)
+class RegionLimits:
+    """Which regions of a target to keep.
+
+    Attributes:
+        min_area_m2 / max_area_m2: Inclusive region area limits in square metres, or None.
+        min_pixels / max_pixels: Inclusive region size limits in pixels, or None.
+        largest_n: Keep only the N largest regions, or None for all.
+    """
+
+    min_area_m2: float | None = None
+    max_area_m2: float | None = None
+    min_pixels: int | None = None
+    max_pixels: int | None = None
+    largest_n: int | None = None
+
+    def describe(self) -> str:
+        """The limits in words, e.g. ``"at least 20000 m2 (2 ha), the 5 largest"``, or ``"any
+        size"``."""
+        low = [_fmt_area(self.min_area_m2), _fmt_pixels(self.min_pixels)]
+        high = [_fmt_area(self.max_area_m2), _fmt_pixels(self.max_pixels)]
+        parts = [f"at least {x}" for x in low if x] + [f"at most {x}" for x in high if x]
+        words = " and ".join(parts) if parts else "any size"
+        if self.largest_n == 1:
+            words += ", the largest only"
+        elif self.largest_n is not None:
+            words += f", the {self.largest_n} largest"
+        return words
+
+
+@dataclass(frozen=True)
 class Plan:
     """What to extract and which regions to keep, as read from an instruction.
+
+    The five limit fields apply to every target without an entry in ``own_limits``: an
+    instruction such as "lakes over 1 ha and buildings over 200 m2" gives each target its own.
 
     Attributes:
         prompt: The instruction as typed.
@@ -18,6 +51,7 @@ class Plan:
         min_area_m2 / max_area_m2: Inclusive region area limits in square metres, or None.
         min_pixels / max_pixels: Inclusive region size limits in pixels, or None.
         largest_n: Keep only the N largest regions of each target, or None for all.
+        own_limits: (target, limits) for the targets whose limits differ from the plan's.
     """
 
     prompt: str
@@ -27,29 +61,58 @@ class Plan:
     min_pixels: int | None = None
     max_pixels: int | None = None
     largest_n: int | None = None
+    own_limits: tuple[tuple[str, RegionLimits], ...] = ()
+
+    def limits(self, target: str) -> RegionLimits:
+        """The limits that apply to ``target``'s regions."""
+        own = dict(self.own_limits)
+        if target in own:
+            return own[target]
+        return RegionLimits(**{f.name: getattr(self, f.name) for f in fields(RegionLimits)})
+
+    @property
+    def has_area_limit(self) -> bool:
+        """Whether any target's regions are limited by an area in m2 (which needs a CRS)."""
+        return any(
+            lim.min_area_m2 is not None or lim.max_area_m2 is not None
+            for lim in map(self.limits, self.targets)
+        )
+
+    def with_min_area(self, min_area_m2: float) -> Plan:
+        """The plan with ``min_area_m2`` as every target's minimum area (the analyst's setting
+        beside the instruction: ``--min-area``, Processing's and the dock's minimum area)."""
+        own = tuple((t, replace(lim, min_area_m2=min_area_m2)) for t, lim in self.own_limits)
+        return replace(self, min_area_m2=min_area_m2, own_limits=own)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dictionary (targets as a list)."""
+        """Plain JSON-ready dictionary (targets as a list, own limits by target)."""
         out = asdict(self)
         out["targets"] = list(self.targets)
+        out["own_limits"] = {t: asdict(lim) for t, lim in self.own_limits}
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         """Inverse of ``to_dict``."""
-        return cls(**{**data, "targets": tuple(data["targets"])})
+        own = tuple((t, RegionLimits(**lim)) for t, lim in data.get("own_limits", {}).items())
+        return cls(**{**data, "targets": tuple(data["targets"]), "own_limits": own})
 
     def describe(self) -> str:
         """One paragraph for people, e.g. ``"Targets: water. Keep regions of at least 20000 m2
-        (2 ha). Keep the 5 largest regions per target."``"""
+        (2 ha). Keep the 5 largest regions per target."``, or with limits of their own
+        ``"Targets: water, vegetation. Keep water regions of at least 10000 m2 (1 ha);
+        vegetation regions of any size, the largest only."``"""
         parts = [f"Targets: {titles(self.targets)}."]
-        low = [_fmt_area(self.min_area_m2), _fmt_pixels(self.min_pixels)]
-        high = [_fmt_area(self.max_area_m2), _fmt_pixels(self.max_pixels)]
-        limits = [f"at least {x}" for x in low if x] + [f"at most {x}" for x in high if x]
-        if limits:
-            parts.append(f"Keep regions of {' and '.join(limits)}.")
-        else:
-            parts.append("Keep regions of any size.")
+        if self.own_limits:
+            groups: dict[RegionLimits, list[str]] = {}
+            for target in self.targets:
+                groups.setdefault(self.limits(target), []).append(target)
+            said = [f"{titles(ts)} regions of {lim.describe()}" for lim, ts in groups.items()]
+            parts.append(f"Keep {'; '.join(said)}.")
+            return " ".join(parts)
+        lim = self.limits(self.targets[0]) if self.targets else RegionLimits()
+        size = replace(lim, largest_n=None).describe()
+        parts.append(f"Keep regions of {size}.")
         if self.largest_n == 1:
             parts.append("Keep the largest region per target.")
         elif self.largest_n is not None:

@@ -1,13 +1,15 @@
 """Size limits in instructions: "larger than 2 ha", "< 300 m2", "between 1 and 5 ha", "2 ha or more".
 
 Areas are converted to square metres (`M2_PER_UNIT`); pixel limits stay in pixels. Limits are
-inclusive. Two minimums (or maximums), or a size without a unit or without a direction, are
-refused with one line saying what to write instead.
+inclusive. Each limit's place is marked in the text, so that `qualifiers` can tell which targets
+it applies to. A size without a unit or without a direction is refused with one line saying
+what to write instead (two minimums for one target, by `SizeLimits`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..errors import PromptError
 
@@ -87,32 +89,70 @@ def _unit(match: re.Match[str], prefix: str = "") -> str:
     raise AssertionError("unit regex matched without a unit group")
 
 
+#: Where each size limit stood is marked in the text by one private-use character, so the
+#: targets around it can be told (`instruction.bind_qualifiers`).
+LIMIT_MARK = 0xE000
+
+
+def limit_mark(index: int) -> str:
+    """The character that marks the ``index``-th size limit of an instruction."""
+    return chr(LIMIT_MARK + index)
+
+
+@dataclass(frozen=True)
+class SaidLimit:
+    """One bound of a size limit as the instruction says it.
+
+    Attributes:
+        key: "min_area" or "max_area" (square metres), "min_pixels" or "max_pixels".
+        amount: The bound in square metres or pixels.
+        said: The words that gave it, for messages.
+    """
+
+    key: str
+    amount: float
+    said: str
+
+
+def _said(side: str, value: float, unit: str, said: str) -> SaidLimit:
+    kind = "pixels" if unit == "px" else "area"
+    amount = value if unit == "px" else value * M2_PER_UNIT[unit]
+    if amount <= 0 and side == "max":
+        raise PromptError(f"The maximum size '{said}' must be larger than zero")
+    return SaidLimit(f"{side}_{kind}", amount, said)
+
+
 class SizeLimits:
-    """Collects size limits, refusing two of the same kind."""
+    """Collects the size limits of one target, refusing two of the same kind."""
 
-    def __init__(self) -> None:
-        self.values: dict[str, tuple[float, str]] = {}
+    def __init__(self, target: str = "") -> None:
+        self.target = target
+        self.values: dict[str, SaidLimit] = {}
 
-    def add(self, side: str, value: float, unit: str, said: str) -> None:
-        kind = "pixels" if unit == "px" else "area"
-        amount = value if unit == "px" else value * M2_PER_UNIT[unit]
-        key = f"{side}_{kind}"
-        if key in self.values:
-            word = "minimum" if side == "min" else "maximum"
+    def add(self, limit: SaidLimit) -> None:
+        """Add ``limit``; a second minimum (or maximum) is refused in one line."""
+        if limit.key in self.values:
+            word = "minimum" if limit.key.startswith("min") else "maximum"
+            what = f" for {self.target}" if self.target else ""
             raise PromptError(
-                f"Two {word} sizes given ('{self.values[key][1]}' and '{said}'): keep one"
+                f"Two {word} sizes given{what} ('{self.values[limit.key].said}' and "
+                f"'{limit.said}'): keep one"
             )
-        if amount <= 0 and side == "max":
-            raise PromptError(f"The maximum size '{said}' must be larger than zero")
-        self.values[key] = (amount, said)
+        self.values[limit.key] = limit
 
     def get(self, key: str) -> float | None:
-        return self.values[key][0] if key in self.values else None
+        """The bound of ``key`` ("min_area", ...), or None."""
+        return self.values[key].amount if key in self.values else None
 
 
-def read_limits(text: str) -> tuple[str, SizeLimits]:
-    """Cut size limits out of the normalised text; return the rest and the limits."""
-    limits = SizeLimits()
+def read_limits(text: str) -> tuple[str, list[tuple[SaidLimit, ...]]]:
+    """Cut size limits out of the normalised text; return the rest, each limit's place marked
+    by `limit_mark`, and the limits in the order of their marks (a range gives two bounds)."""
+    found: list[tuple[SaidLimit, ...]] = []
+
+    def marked(*limits: SaidLimit) -> str:
+        found.append(limits)
+        return f" {limit_mark(len(found) - 1)} "
 
     def on_range(m: re.Match[str]) -> str:
         unit_b = _unit(m)
@@ -122,14 +162,12 @@ def read_limits(text: str) -> tuple[str, SizeLimits]:
             raise PromptError(f"Give both ends of '{m.group(0).strip()}' in the same kind of unit")
         if low > high:
             low, high, unit_a, unit_b = high, low, unit_b, unit_a
-        limits.add("min", low, unit_a, m.group(0).strip())
-        limits.add("max", high, unit_b, m.group(0).strip())
-        return " ; "
+        said = m.group(0).strip()
+        return marked(_said("min", low, unit_a, said), _said("max", high, unit_b, said))
 
     def on_side(m: re.Match[str]) -> str:
         side = "min" if m.group("min") else "max"
-        limits.add(side, parse_number(m.group("n")), _unit(m), m.group(0).strip())
-        return " ; "
+        return marked(_said(side, parse_number(m.group("n")), _unit(m), m.group(0).strip()))
 
     text = _RANGE_RE.sub(on_range, text)
     text = _PREFIX_RE.sub(on_side, text)
@@ -147,4 +185,4 @@ def read_limits(text: str) -> tuple[str, SizeLimits]:
             f"Cannot read the size limit '{no_unit.group(0).strip()}': give an area unit "
             "(m2, ha, km2, acres) or pixels, e.g. 'larger than 2 ha'"
         )
-    return text, limits
+    return text, found

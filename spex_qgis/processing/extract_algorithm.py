@@ -162,7 +162,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
                 optional=True,
                 minValue=0.0,
             ),
-            "Drop regions smaller than this; overrides the instruction's own limit.",
+            "Drop regions smaller than this, of every target; overrides the instruction's own limits.",
         )
         add(
             QgsProcessingParameterNumber(
