@@ -155,6 +155,17 @@ def test_plan_preview_names_backend_bands_and_refusals(scene_layer, make_dock) -
     )
 
 
+def test_every_example_instruction_is_understood() -> None:
+    """The dock's example list offers nothing the engine refuses (six-band roles of a
+    Landsat scene: every target's evidence present)."""
+    from spex.spex_qgis import settings
+
+    roles = ("blue", "green", "red", "nir", "swir1", "swir2")
+    for prompt in settings.EXAMPLE_PROMPTS:
+        shown = preview(prompt, "spectral", roles)
+        assert not shown.refused and shown.plan.startswith("Targets: "), prompt
+
+
 @pytest.fixture(scope="module")
 def small_run(sample_data, tmp_path_factory):
     """One real engine run on a small extent, every region kept (some below 1 ha)."""
