@@ -385,3 +385,10 @@ def test_own_limits_round_trip_describe_and_override():
     old = {k: v for k, v in parse_instruction("lakes over 1 ha").to_dict().items()}
     del old["own_limits"]
     assert Plan.from_dict(old).limits("water").min_area_m2 == 10000.0
+
+
+def test_characters_like_the_parsers_marks_are_ignored():
+    """The parser marks limits and counts with private-use characters; typed ones are spaces."""
+    plain = parse_instruction("lakes over 1 ha and the 2 largest forests")
+    typed = parse_instruction("lakes \ue000 over 1 ha and the 2 largest \ue100forests")
+    assert typed.own_limits == plain.own_limits and typed.targets == plain.targets

@@ -126,7 +126,7 @@ def _cannot(what: Sequence[str], ids: Sequence[str]) -> PromptError:
 
 
 def _normalise(text: str) -> str:
-    t = text.lower()
+    t = re.sub("[\ue000-\uf8ff]", " ", text.lower())  # private use: the parser's own marks
     t = t.replace("²", "2").replace("≥", ">=").replace("≤", "<=").replace("’", "'")
     t = re.sub(r"[‐‑‒–—−]", "-", t)
     t = re.sub(r"'s\b", "", t).replace("'", "").replace('"', " ")
