@@ -92,6 +92,40 @@ def test_extract_land_cover_outputs(provider, s2_scene: Path, tmp_path: Path) ->
     ]
 
 
+def test_each_target_keeps_its_own_limits_and_the_minimum_area_is_every_targets(
+    provider, s2_scene: Path, tmp_path: Path
+) -> None:
+    prompt = "water bodies over 1 ha and the 2 largest vegetation patches"
+    feedback = QgsProcessingFeedback()
+    params = {"INPUT": str(s2_scene), "PROMPT": prompt, "EXTENT": EXTENT}
+    out = _run(
+        "spex:extract_land_cover",
+        {
+            **params,
+            "OUTPUT_MASK": str(tmp_path / "own.tif"),
+            "OUTPUT_FEATURES": str(tmp_path / "own.gpkg"),
+        },
+        feedback,
+    )
+    rows = list(QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr").getFeatures())
+    water = [f["area_ha"] for f in rows if f["class"] == "water"]
+    assert sum(f["class"] == "vegetation" for f in rows) == 2
+    assert len(water) > 2 and min(water) >= 1.0
+    assert "vegetation regions of any size, the 2 largest" in feedback.textLog()
+    wider = _run(
+        "spex:extract_land_cover",
+        {
+            **params,
+            "MIN_AREA": 50_000,
+            "OUTPUT_MASK": str(tmp_path / "wider.tif"),
+            "OUTPUT_FEATURES": str(tmp_path / "wider.gpkg"),
+        },
+    )
+    kept = list(QgsVectorLayer(wider["OUTPUT_FEATURES"], "regions", "ogr").getFeatures())
+    assert kept and min(f["area_ha"] for f in kept) >= 5.0
+    assert sum(f["class"] == "vegetation" for f in kept) <= 2
+
+
 def test_batch_rows_overwrite_and_convert_formats(provider, s2_scene, tmp_path) -> None:
     """Batch mode runs fresh instances row by row; a rerun overwrites its own outputs."""
     registry = QgsApplication.processingRegistry()

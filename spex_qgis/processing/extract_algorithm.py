@@ -129,7 +129,8 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
                 defaultValue="extract the water bodies larger than 2 ha",
                 multiLine=True,
             ),
-            "What to extract, in plain words, e.g. 'find the 5 largest lakes'.",
+            "What to extract, in plain words, e.g. 'find the 5 largest lakes', or each target "
+            "with its own limits: 'lakes over 1 ha and buildings over 200 m2'.",
         )
         add(
             QgsProcessingParameterString(self.BANDS, "Band roles", optional=True),
