@@ -77,6 +77,12 @@ def _groups(events: Sequence[Event]) -> tuple[list[list[int]], list[list[int]]]:
     return before, after
 
 
+def _mark(event: Event) -> tuple[str, int]:
+    """("limit", k) or ("count", k) for the k-th limit or count a mark stands for."""
+    code = ord(event.value)
+    return ("count", code - COUNT_MARK) if code >= COUNT_MARK else ("limit", code - LIMIT_MARK)
+
+
 def bind_qualifiers(
     events: Sequence[Event], limits: Sequence[tuple[SaidLimit, ...]], counts: Sequence[SaidCount]
 ) -> dict[str, RegionLimits]:
@@ -88,48 +94,44 @@ def bind_qualifiers(
     """
     targets = list(dict.fromkeys(ev.value for ev in events if ev.kind == "target"))
     before, after = _groups(events)
-    sizes = {t: SizeLimits(get_target(t).title) for t in targets}
-    largest: dict[str, SaidCount] = {}
-    bound_to: dict[int, list[int]] = {}
+    marks = {i: _mark(ev) for i, ev in enumerate(events) if ev.kind == "mark"}
     # "the largest lake" is a closed phrase: a limit said after a later target is not its own.
     closed = {
         after[i][0]
-        for i, ev in enumerate(events)
-        if ev.kind == "mark"
-        and ord(ev.value) >= COUNT_MARK
-        and counts[ord(ev.value) - COUNT_MARK].said_one
-        and after[i]
+        for i, (kind, k) in marks.items()
+        if kind == "count" and counts[k].said_one and after[i]
     }
-    for i, ev in enumerate(events):
-        if ev.kind != "mark":
-            continue
-        code = ord(ev.value)
-        if code < COUNT_MARK:
-            previous = i - 1
+    sizes = {t: SizeLimits(get_target(t).title) for t in targets}
+    largest: dict[str, SaidCount] = {}
+    limit_targets: dict[int, list[int]] = {}  # mark position -> the target events it took
+    for i, (kind, k) in marks.items():
+        if kind == "limit":
             if before[i]:
-                chosen = [k for k in before[i] if k not in closed or k == before[i][-1]]
-            elif previous >= 0 and events[previous].kind == "mark" and previous in bound_to:
-                chosen = bound_to[previous]
+                chosen = [t for t in before[i] if t not in closed or t == before[i][-1]]
+            elif i - 1 in limit_targets:  # right after another limit: "over 1 ha and under 5 ha"
+                chosen = limit_targets[i - 1]
             else:
                 chosen = after[i]
-            bound_to[i] = chosen
-            names = [events[k].value for k in chosen] or targets
-            for limit in limits[code - LIMIT_MARK]:
-                for name in dict.fromkeys(names):
+            limit_targets[i] = chosen
+            for name in _names(events, chosen, targets):
+                for limit in limits[k]:
                     sizes[name].add(limit)
         else:
-            count = counts[code - COUNT_MARK]
-            ahead = [k for k in after[i] if not events[k].every]
-            chosen = ahead[:1] if count.said_one else ahead
-            names = [events[k].value for k in (chosen or before[i])] or targets
-            for name in dict.fromkeys(names):
-                had = largest.setdefault(name, count)
-                if had.n != count.n:
+            ahead = [t for t in after[i] if not events[t].every]
+            chosen = (ahead[:1] if counts[k].said_one else ahead) or before[i]
+            for name in _names(events, chosen, targets):
+                had = largest.setdefault(name, counts[k])
+                if had.n != counts[k].n:
                     raise PromptError(
                         f"Two counts given for {get_target(name).title} ({had.n} and "
-                        f"{count.n}): keep one, e.g. 'the {had.n} largest'"
+                        f"{counts[k].n}): keep one, e.g. 'the {had.n} largest'"
                     )
     return {t: _region_limits(sizes[t], largest.get(t)) for t in targets}
+
+
+def _names(events: Sequence[Event], chosen: Sequence[int], targets: list[str]) -> list[str]:
+    """The target ids of the chosen events, once each; every target when none was chosen."""
+    return list(dict.fromkeys(events[t].value for t in chosen)) or targets
 
 
 def _region_limits(sizes: SizeLimits, count: SaidCount | None) -> RegionLimits:
