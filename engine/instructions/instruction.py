@@ -5,13 +5,16 @@ The parser is rule-based and predictable rather than clever:
 1. The text is normalised: lower case, ``m²`` to ``m2``, decimal commas (``2,5 ha``), ranges
    (``1-5 ha``), hyphens and slashes to spaces, sensor names with numbers (``Sentinel-2``) dropped.
 2. Size limits (``larger than 2 ha``, ``< 300 m2``, ``between 1 and 5 ha``, ``2 ha or more``) and
-   counts (``the 3 largest``, ``largest lake``) are read and cut out of the text.
+   counts (``the 3 largest``, ``largest lake``) are read and cut out of the text, a mark left
+   where each stood.
 3. The remaining words are matched against the target synonyms, longest phrase first, with
    plurals reduced to singulars. Filler words ("please", "extract", "the", "areas" ...) are
    skipped. Words after a place preposition ("in", "near", "over" ...) describe where, not what:
    "buildings in the forest" asks for buildings only, and "lakes in Bavaria" is not an error.
 4. Anything else is refused with one line that quotes it and lists what can be extracted, so an
    instruction is never half-understood in silence ("water and airplanes" is an error).
+5. Each limit and count goes to the targets around its mark (`qualifiers`): "lakes over 1 ha and
+   the 3 largest forests" gives each target its own.
 
 Size limits are inclusive; a pixel limit with a fraction is rounded inwards (``more than 2.5 px``
 keeps regions of at least 3 pixels).
