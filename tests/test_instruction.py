@@ -158,6 +158,10 @@ ERRORS = [
     ("the smallest lakes", None, ["largest"]),
     ("the 3 largest lakes and the 2 largest rivers", None, ["Two counts", "water", "3", "2"]),
     ("lakes over 1 ha and rivers over 2 ha", None, ["Two minimum sizes given for water"]),
+    # Hundreds of limits or counts: one line, never a traceback (each kind has 2048 marks).
+    ("lakes " + " and ".join(["over 1 ha"] * 300), None, ["Two minimum sizes given for water"]),
+    ("lakes " + " and ".join(["over 1 ha"] * 3000), None, ["more than 2048 size limits"]),
+    ("lakes " + " and ".join(["the 3 largest"] * 3000), None, ["more than 2048 counts"]),
     ("lakes larger than 1 ha and larger than 5 ha", None, ["Two minimum"]),
     ("lakes larger than 5 ha and smaller than 1 ha", None, ["minimum", "maximum"]),
     ("water 3", None, ["'3'"]),

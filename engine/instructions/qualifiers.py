@@ -27,21 +27,21 @@ from dataclasses import dataclass
 
 from ..errors import PromptError
 from .plan import RegionLimits, format_number
-from .size_limits import LIMIT_MARK, SaidLimit, SizeLimits
+from .size_limits import LIMIT_MARK, MARKS_PER_KIND, SaidLimit, SizeLimits, mark_char
 from .targets import get_target
 
-#: Counts are marked from here on, limits from `size_limits.LIMIT_MARK`.
-COUNT_MARK = 0xE100
+#: Counts are marked from here on, right after the limits' marks (`size_limits.LIMIT_MARK`).
+COUNT_MARK = LIMIT_MARK + MARKS_PER_KIND
 
 
 def count_mark(index: int) -> str:
     """The character that marks the ``index``-th count of an instruction."""
-    return chr(COUNT_MARK + index)
+    return mark_char(COUNT_MARK, index, "counts")
 
 
 def is_mark(token: str) -> bool:
     """Whether ``token`` is a limit's or a count's mark."""
-    return len(token) == 1 and LIMIT_MARK <= ord(token) < COUNT_MARK + 0x100
+    return len(token) == 1 and LIMIT_MARK <= ord(token) < COUNT_MARK + MARKS_PER_KIND
 
 
 @dataclass(frozen=True)

@@ -89,14 +89,26 @@ def _unit(match: re.Match[str], prefix: str = "") -> str:
     raise AssertionError("unit regex matched without a unit group")
 
 
-#: Where each size limit stood is marked in the text by one private-use character, so the
-#: targets around it can be told (`instruction.bind_qualifiers`).
+#: Where each size limit (and count) stood is marked in the text by one private-use character,
+#: so the targets around it can be told (`qualifiers.bind_qualifiers`): limits from here on.
 LIMIT_MARK = 0xE000
+#: Marks of one kind an instruction can hold; the counts' follow the limits'.
+MARKS_PER_KIND = 0x800
+
+
+def mark_char(first: int, index: int, what: str) -> str:
+    """The ``index``-th mark of the kind whose marks start at ``first`` (``what`` names the
+    kind for the refusal of an instruction with more of them than there are marks)."""
+    if index >= MARKS_PER_KIND:
+        raise PromptError(
+            f"The instruction gives more than {MARKS_PER_KIND} {what}: give one per target"
+        )
+    return chr(first + index)
 
 
 def limit_mark(index: int) -> str:
     """The character that marks the ``index``-th size limit of an instruction."""
-    return chr(LIMIT_MARK + index)
+    return mark_char(LIMIT_MARK, index, "size limits")
 
 
 @dataclass(frozen=True)
