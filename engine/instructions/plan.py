@@ -65,9 +65,10 @@ class Plan:
 
     def limits(self, target: str) -> RegionLimits:
         """The limits that apply to ``target``'s regions."""
-        own = dict(self.own_limits)
-        if target in own:
-            return own[target]
+        return dict(self.own_limits).get(target, self._plan_wide())
+
+    def _plan_wide(self) -> RegionLimits:
+        """The limits of every target without its own."""
         return RegionLimits(**{f.name: getattr(self, f.name) for f in fields(RegionLimits)})
 
     @property
@@ -110,8 +111,7 @@ class Plan:
             said = [f"{titles(ts)} regions of {lim.describe()}" for lim, ts in groups.items()]
             parts.append(f"Keep {'; '.join(said)}.")
             return " ".join(parts)
-        lim = self.limits(self.targets[0]) if self.targets else RegionLimits()
-        size = replace(lim, largest_n=None).describe()
+        size = replace(self._plan_wide(), largest_n=None).describe()
         parts.append(f"Keep regions of {size}.")
         if self.largest_n == 1:
             parts.append("Keep the largest region per target.")
