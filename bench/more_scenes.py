@@ -29,6 +29,7 @@ import numpy as np
 from rasterio.crs import CRS
 from rasterio.transform import from_bounds
 
+from . import tree_labels
 from .rds import RdsError, RObj, packed_spatraster, sf_polygons
 from .rds import read_rds as _read_rds
 
@@ -57,6 +58,16 @@ def read_rds(data: bytes) -> RObj | None:
         raise _unavailable(str(exc)) from exc
 
 
+def _burn_trees(
+    features: list[tuple[str, dict]], trees: dict[str, int], labels: np.ndarray, transform
+) -> np.ndarray:
+    """The trees raster of (class, polygon) `features` burnt as their labels are, with
+    `trees` (class -> 1 tree, 0 not), kept where `labels` is labelled (``bench/tree_labels``)."""
+    classes = [([g for c, g in features if c == name], tree) for name, tree in trees.items()]
+    burnt = tree_labels.burn_trees(classes, labels.shape, transform)
+    return tree_labels.only_labelled(burnt, labels)
+
+
 # --- RStoolbox Sentinel-2 L2A, Porto Trombetas (Amazon) -------------------------------------
 
 RSTOOLBOX_REPO = "bleutner/RStoolbox"
@@ -69,6 +80,7 @@ RSTOOLBOX_SHA256 = {
 }
 S2_L2A_BANDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12")
 RSTOOLBOX_CODES = {"water": 1, "forest": 2, "village": 3, "dryout": 7}
+RSTOOLBOX_TREES = {"water": 0, "forest": 1, "village": 0, "dryout": 0}
 
 
 def build_rstoolbox_s2_amazon(work: Path, downloads: Path) -> Scene:
@@ -93,6 +105,7 @@ def build_rstoolbox_s2_amazon(work: Path, downloads: Path) -> Scene:
         ([g for c, g in features if c == name], code) for name, code in RSTOOLBOX_CODES.items()
     ]
     labels, conflicts = base._burn_classes(classes, image.shape[1:], transform)
+    trees = _burn_trees(features, RSTOOLBOX_TREES, labels, transform)
     counts = {name: sum(c == name for c, _ in features) for name in RSTOOLBOX_CODES}
     water = labels == 1
     notes = f"""Source: GitHub {RSTOOLBOX_REPO} (the R package RStoolbox), commit {RSTOOLBOX_COMMIT}
@@ -128,7 +141,8 @@ to the 10 m grid (by the package's authors); no bare-soil class."""
         "source": f"github.com/{RSTOOLBOX_REPO}@{RSTOOLBOX_COMMIT} inst/external",
         "licence": "GPL (>= 3) (RStoolbox); Copernicus Sentinel data",
     }
-    return base.Scene(image, labels, transform, CRS.from_epsg(4326), 0, S2_L2A_BANDS, meta, notes)
+    crs = CRS.from_epsg(4326)
+    return base.Scene(image, labels, transform, crs, 0, S2_L2A_BANDS, meta, notes, trees=trees)
 
 
 # --- mlr3spatial Sentinel-2, Leipzig -----------------------------------------------------------
@@ -145,6 +159,7 @@ MLR3SPATIAL_SHA256 = {
 }
 LEIPZIG_BANDS = ("b02", "b03", "b04", "b06", "b07", "b08", "b11")  # the 8th layer, ndvi, is dropped
 LEIPZIG_CODES = {"water": 1, "forest": 2, "pasture": 2, "urban": 3}
+LEIPZIG_TREES = {"water": 0, "forest": 1, "pasture": 0, "urban": 0}
 
 
 def build_mlr3spatial_s2_leipzig(work: Path, downloads: Path) -> Scene:
@@ -165,6 +180,9 @@ def build_mlr3spatial_s2_leipzig(work: Path, downloads: Path) -> Scene:
     found = base._ogr_features(work / "leipzig_points.gpkg")
     codes = [(*geom["coordinates"][:2], LEIPZIG_CODES[a["land_cover"]]) for a, geom in found]
     burnt = base._burn_points(labels, transform, codes)
+    trees = np.full(labels.shape, tree_labels.UNKNOWN, dtype=np.uint8)
+    for p in burnt:  # in order: the last point on a pixel labels it
+        trees[p.row, p.col] = LEIPZIG_TREES[found[p.index][0]["land_cover"]]
     counts = dict.fromkeys(LEIPZIG_CODES, 0)  # of the points in the file, on the grid or not
     for attrs, _ in found:
         counts[attrs["land_cover"]] += 1
@@ -198,7 +216,8 @@ origin (field survey or photo-interpretation) is not written in the package."""
         "source": f"github.com/{MLR3SPATIAL_REPO}@{MLR3SPATIAL_COMMIT} inst/extdata",
         "licence": "LGPL-3 (mlr3spatial); Copernicus Sentinel data 2021",
     }
-    return base.Scene(image, labels, transform, crs, None, LEIPZIG_BANDS, meta, notes)
+    trees = tree_labels.only_labelled(trees, labels)
+    return base.Scene(image, labels, transform, crs, None, LEIPZIG_BANDS, meta, notes, trees=trees)
 
 
 # --- RStoolbox Landsat 5 TM, Para (Amazon) -----------------------------------------------------
@@ -225,6 +244,7 @@ L5_NAME, L5_MTL = "LT52240631988227CUB02_stack.tif", "LT52240631988227CUB02_MTL.
 #: cleared (felled forest: pasture, soil or regrowth; its state is not written) and fallen_dry
 #: (felled, drying timber) are land covers outside the targets: negatives only.
 RSTOOLBOX_L5_CODES = {"water": 1, "forest": 2, "cleared": 7, "fallen_dry": 7}
+RSTOOLBOX_L5_TREES = {"water": 0, "forest": 1, "cleared": 0, "fallen_dry": 0}
 
 
 def build_rstoolbox_l5_amazon(work: Path, downloads: Path) -> Scene:
@@ -257,6 +277,7 @@ def build_rstoolbox_l5_amazon(work: Path, downloads: Path) -> Scene:
         ([g for c, g in features if c == name], code) for name, code in RSTOOLBOX_L5_CODES.items()
     ]
     labels, conflicts = base._burn_classes(classes, image.shape[1:], transform)
+    trees = _burn_trees(features, RSTOOLBOX_L5_TREES, labels, transform)
     counts = {name: sum(c == name for c, _ in features) for name in RSTOOLBOX_L5_CODES}
     notes = f"""Source: GitHub {RSTOOLBOX_REPO} (the R package RStoolbox), commit {RSTOOLBOX_COMMIT},
 GPL (>= 3) (DESCRIPTION). Files: inst/external/landsat/LT52240631988227CUB02_B1.TIF ... _B7.TIF (seven 8-bit
@@ -288,7 +309,7 @@ classes -> 0 ({conflicts} here). Caveats: sample polygons, not a map; one small 
     }
     descriptions = tuple(f"B{i}" for i in range(1, 8))
     return base.Scene(image, labels, transform, crs, None, descriptions, meta, notes,
-                      sidecars=((L5_MTL, (work / "MTL.txt").read_bytes()),))  # fmt: skip
+                      sidecars=((L5_MTL, (work / "MTL.txt").read_bytes()),), trees=trees)  # fmt: skip
 
 
 # --- EnMAP-Box EnMAP L2A, Potsdam ------------------------------------------------------------
@@ -323,6 +344,7 @@ ENMAPBOX_TILES = {
 #: The legend of the EnMAP-Box's level-3 land-cover rasters (tests/testdata/raster/*.qml): roof,
 #: pavement -> built-up; low vegetation, tree -> vegetation; soil -> bare soil; water.
 ENMAPBOX_CODES = {1: 3, 2: 3, 3: 2, 4: 2, 5: 4, 6: 1}
+ENMAPBOX_TREES = {1: 0, 2: 0, 3: 0, 4: 1, 5: 0, 6: 0}
 ENMAP_NODATA = -32768.0
 #: The band metadata kept: what GDAL shows of the product's ENVI-style header.
 ENMAP_BAND_TAGS = ("wavelength", "wavelength_units", "fwhm", "bbl")
@@ -379,6 +401,7 @@ def build_enmapbox_enmap_potsdam(work: Path, downloads: Path) -> Scene:
         labels[(cover == value) & covered] = code
     outside = int(np.count_nonzero((cover > 0) & ~covered))
     labels[~covered] = base.NODATA_LABEL
+    trees = tree_labels.only_labelled(tree_labels.lookup(cover, ENMAPBOX_TREES), labels)
     counts = {v: int(np.count_nonzero((cover == v) & covered)) for v in ENMAPBOX_CODES}
     notes = f"""Source: GitHub {ENMAPBOX_REPO} (the EnMAP-Box QGIS plugin), commit {ENMAPBOX_COMMIT}, GPL-3.0;
 files {ENMAPBOX_DIR}images/enmap_potsdam_tile_*.tif ({len(ENMAPBOX_TILES)} tiles of 32 x 32 pixels, {len(descriptions)}
@@ -409,9 +432,8 @@ scene; part of the lakes' water has zero red and SWIR reflectance in the L2A pro
         "source": f"github.com/{ENMAPBOX_REPO}@{ENMAPBOX_COMMIT} {ENMAPBOX_DIR}",
         "licence": "GPL-3.0 (EnMAP-Box); EnMAP data DLR; aerial land cover GeoBasis-DE/LGB dl-de/by-2-0",
     }
-    return base.Scene(
-        image, labels, transform, crs, ENMAP_NODATA, descriptions, meta, notes, band_tags, 1e-4
-    )
+    return base.Scene(image, labels, transform, crs, ENMAP_NODATA, descriptions, meta, notes,
+                      band_tags, 1e-4, trees=trees)  # fmt: skip
 
 
 MORE_BUILDERS = {

