@@ -23,16 +23,18 @@ from spex.engine.backends.spectral.scene_model import FLOOR, feature_roles
 from spex.engine.raster.raster_source import open_source
 
 from .iou import OTHER_MAX, best_threshold
-from .scenes import LABEL_CODES, TARGETS, Scene
+from .scenes import LABEL_CODES, TARGETS, Scene, trees_path
 
 #: Covariance shrinkage towards its scaled identity: a side of a few labelled points stays
 #: invertible (the scene classifier's own value is 0.1; here the fit should be tight).
 SHRINKAGE = 0.01
 
 
-def _log_features(scene: Scene) -> tuple[np.ndarray, np.ndarray]:
-    """(n, d) log-band features of every labelled pixel of `scene` and their (n,) labels."""
-    xs, ys = [], []
+def _log_features(scene: Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(n, d) log-band features of every labelled pixel of `scene`, their (n,) labels and,
+    where the scene has them (`trees_path`), their (n,) tree-cover codes (1 tree, 0 not, 255
+    unknown)."""
+    xs, ys, ts = [], [], []
     for image, labels_path in scene.rasters:
         with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
             roles = feature_roles(src.roles)
@@ -44,7 +46,12 @@ def _log_features(scene: Scene) -> tuple[np.ndarray, np.ndarray]:
         ok = np.all(np.isfinite(x), axis=0)
         xs.append(x[:, ok].T)
         ys.append(lab[keep][ok])
-    return np.concatenate(xs), np.concatenate(ys)
+        trees = trees_path(scene.name, labels_path)
+        if trees is not None:
+            with rasterio.open(trees) as tree_src:
+                ts.append(tree_src.read(1)[keep][ok])
+    trees_all = np.concatenate(ts) if len(ts) == len(xs) else None
+    return np.concatenate(xs), np.concatenate(ys), trees_all
 
 
 def _log_density(x: np.ndarray, side: np.ndarray) -> np.ndarray:
@@ -59,21 +66,37 @@ def _log_density(x: np.ndarray, side: np.ndarray) -> np.ndarray:
     return -0.5 * (maha + np.linalg.slogdet(cov)[1])
 
 
-def ceiling(scene: Scene) -> dict[str, float]:
-    """Per target with labelled positives and negatives: the label-fitted Gaussian's best IoU."""
-    x, lab = _log_features(scene)
-    # One Gaussian per labelled class (of at least two pixels), fitted once for every target.
+def _best_llr(x: np.ndarray, lab: np.ndarray, code: int) -> float | None:
+    """The best IoU of `code` against the other codes of `lab` by one label-fitted Gaussian
+    per code (the other side a mixture weighted by pixel counts); None without both sides."""
     sizes = {int(c): int(n) for c, n in zip(*np.unique(lab, return_counts=True), strict=True)}
     density = {c: _log_density(x, lab == c) for c, n in sizes.items() if n >= 2}
+    others = [c for c in density if c != code]
+    if code not in density or not others:
+        return None
+    rest = np.logaddexp.reduce([np.log(sizes[c]) + density[c] for c in others], axis=0) - np.log(
+        sum(sizes[c] for c in others)
+    )
+    return best_threshold(density[code] - rest, lab == code)[0]
+
+
+#: The code tree cover takes in the ceiling's labels (any code the labels do not use).
+TREE_CODE = 100
+
+
+def ceiling(scene: Scene) -> dict[str, float]:
+    """Per target with labelled positives and negatives: the label-fitted Gaussian's best IoU.
+    Forest, where the scene's labels tell tree cover: its pixels as a class of their own, on
+    the pixels whose tree cover is known."""
+    x, lab, trees = _log_features(scene)
     out = {}
     for target in TARGETS:
-        code = LABEL_CODES[target]
-        others = [c for c in density if c != code]
-        if code not in density or not others:
-            continue
-        # The other side is several classes: a mixture weighted by their pixel counts.
-        rest = np.logaddexp.reduce(
-            [np.log(sizes[c]) + density[c] for c in others], axis=0
-        ) - np.log(sum(sizes[c] for c in others))
-        out[target] = best_threshold(density[code] - rest, lab == code)[0]
+        best = _best_llr(x, lab, LABEL_CODES[target])
+        if best is not None:
+            out[target] = best
+    if trees is not None:
+        known = trees != 255
+        best = _best_llr(x[known], np.where(trees[known] == 1, TREE_CODE, lab[known]), TREE_CODE)
+        if best is not None:
+            out["forest"] = best
     return out

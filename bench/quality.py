@@ -60,7 +60,7 @@ from spex.engine.raster.raster_source import open_source
 from .ceiling import ceiling
 from .iou import OTHER_MAX, best_threshold, counts, iou
 from .read_values import RunsByReadValues
-from .scenes import LABEL_CODES, TARGETS, Scene, all_scenes
+from .scenes import LABEL_CODES, TARGETS, Scene, all_scenes, trees_path
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -83,6 +83,9 @@ TUNED: dict[str, tuple[float, ...]] = {
 # ``--loo``'s runs by the number of its values.
 
 DEFAULT_GROUPS = "benchmark,extra,dev"
+#: Scored where a scene's labels tell tree cover from the rest of its vegetation; nothing of
+#: the engine is tuned on it, so its rows take no part in the leave-one-out choices.
+FOREST = "forest"
 ORACLE_INDICES = ("NDVI", "NDWI", "MNDWI", "NDBI", "BSI", "AWEI_NSH", "brightness")
 
 
@@ -118,6 +121,7 @@ def _textbook(target: str, bands: Mapping[str, np.ndarray]) -> np.ndarray | None
             else None
         ),
         "cloud": lambda: _brightness(bands) > 0.3 if "red" in bands else None,
+        "forest": lambda: (v > 0.6) if (v := index_values("NDVI", bands)) is not None else None,
     }  # fmt: skip
     return rules[target]()
 
@@ -138,7 +142,7 @@ def run_engine(
     `examples`: the analyst's, as ``--examples`` gives them (`bench/examples_quality`).
     """
     with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
-        plan = Plan(prompt="benchmark", targets=TARGETS)
+        plan = Plan(prompt="benchmark", targets=(*TARGETS, FOREST))
         params = scene_params(scene, params)
         if params.set_thresholds:  # an index the scene's bands do not use is left out
             unused = unused_thresholds(dict(params.set_thresholds), src.roles)
@@ -150,20 +154,42 @@ def run_engine(
         whole = Window(0, 0, src.width, src.height)
         bands = src.read(whole)
         masks = {}
-        for target in TARGETS:
-            backend._lut = backend.target_lut((target,))  # as a one-target prompt would
+        for target in (*TARGETS, FOREST):
+            backend.set_targets((target,))  # as a one-target prompt would
             masks[target] = backend.predict(bands, whole).classes == 1
     return masks, bands, backend
 
 
+def _scored_pixels(
+    scene: Scene, labels_path: Path, lab: np.ndarray, target: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (positive, negative) pixels a target is scored on: its label code against every
+    other labelled code; forest: the tree raster's tree cover against its other labelled
+    pixels (`bench/tree_labels.py`)."""
+    labelled = (lab >= 1) & (lab <= OTHER_MAX)
+    if target != FOREST:
+        pos = lab == LABEL_CODES[target]
+        return pos, labelled & ~pos
+    with rasterio.open(trees_path(scene.name, labels_path)) as src:
+        trees = src.read(1)
+    return labelled & (trees == 1), labelled & (trees == 0)
+
+
+def _has_trees(scene: Scene) -> bool:
+    """Whether every raster of `scene` has a tree-cover raster with trees in it."""
+    return all(trees_path(scene.name, labels) is not None for _, labels in scene.rasters)
+
+
 def score_scene(scene: Scene, params: SpectralParams, with_baselines: bool = True) -> list[dict]:
-    """One row per target of the scene: ours, and (if asked) the oracle and the textbook rule."""
-    targets = scene.targets()
+    """One row per target of the scene: ours, and (if asked) the oracle and the textbook rule.
+    Forest is scored where the scene's labels tell tree cover (`trees_path`)."""
+    targets = scene.targets() + ((FOREST,) if _has_trees(scene) else ())
     ours = {t: np.zeros(3, np.int64) for t in targets}
     book = {t: np.zeros(3, np.int64) for t in targets}
+    whole = np.zeros(3, np.int64)  # the vegetation, scored as forest: what "forest" gave before
     book_ok = dict.fromkeys(targets, True)
-    pooled: dict[str, list] = {name: [] for name in ORACLE_INDICES}
-    labels_all = []
+    pooled: dict[str, dict[str, list]] = {t: {n: [] for n in ORACLE_INDICES} for t in targets}
+    positives: dict[str, list] = {t: [] for t in targets}
     t0 = time.perf_counter()
     info: dict = {}
     for image, labels_path in scene.rasters:
@@ -171,22 +197,23 @@ def score_scene(scene: Scene, params: SpectralParams, with_baselines: bool = Tru
         info = backend.report().details
         with rasterio.open(labels_path) as src:
             lab = src.read(1)
-        labelled = (lab >= 1) & (lab <= OTHER_MAX)
         for t in targets:
-            pos = lab == LABEL_CODES[t]
-            ours[t] += counts(pred[t], pos, labelled & ~pos)
+            pos, neg = _scored_pixels(scene, labels_path, lab, t)
+            ours[t] += counts(pred[t], pos, neg)
+            if t == FOREST:
+                whole += counts(pred["vegetation"], pos, neg)
             if with_baselines:
                 rule = _textbook(t, bands)
                 if rule is None:
                     book_ok[t] = False
                 else:
-                    book[t] += counts(rule, pos, labelled & ~pos)
-        if with_baselines:
-            for name in ORACLE_INDICES:
-                v = index_values(name, bands)
-                if v is not None:
-                    pooled[name].append(v[labelled])
-            labels_all.append(lab[labelled])
+                    book[t] += counts(rule, pos, neg)
+                scored = pos | neg
+                positives[t].append(pos[scored])
+                for name in ORACLE_INDICES:
+                    v = index_values(name, bands)
+                    if v is not None:
+                        pooled[t][name].append(v[scored])
     seconds = time.perf_counter() - t0
     tops = ceiling(scene) if with_baselines else {}
     rows = []
@@ -195,10 +222,9 @@ def score_scene(scene: Scene, params: SpectralParams, with_baselines: bool = Tru
                "pos": int(ours[t][0] + ours[t][2]), "fp": int(ours[t][1]), "seconds": seconds,
                "simulated": scene.simulated}  # fmt: skip
         if with_baselines:
-            lab = np.concatenate(labels_all)
-            pos = lab == LABEL_CODES[t]
+            pos = np.concatenate(positives[t])
             best = (float("nan"), "", float("nan"), "-")
-            for name, parts in pooled.items():
+            for name, parts in pooled[t].items():
                 if parts:
                     score = best_threshold(np.concatenate(parts), pos)
                     if not score[0] <= best[0]:
@@ -206,6 +232,8 @@ def score_scene(scene: Scene, params: SpectralParams, with_baselines: bool = Tru
             row.update(oracle=best[0], oracle_rule=f"{best[3]} {best[1]} {best[2]:.4g}",
                        textbook=iou(book[t]) if book_ok[t] else float("nan"),
                        ceiling=tops.get(t, float("nan")))  # fmt: skip
+        if t == FOREST:
+            row["vegetation_as_forest"] = iou(whole)
         row["notes"] = info.get("notes", [])
         rows.append(row)
     return rows
@@ -271,13 +299,13 @@ def leave_one_out(
     grid = _grid(tuned)
     table = _grid_table(scenes, params, grid)
     overall = max(range(len(grid)), key=lambda g: float(np.mean(
-        [v - oracle[k] for k, v in table[g].items()])))  # fmt: skip
+        [v - oracle[k] for k, v in table[g].items() if k[1] != FOREST])))  # fmt: skip
     print("best on all scenes:", grid[overall])
     rows = []
     for scene in scenes:
 
         def objective(g: int, held: str = scene.name) -> float:
-            gaps = [v - oracle[k] for k, v in table[g].items() if k[0] != held]
+            gaps = [v - oracle[k] for k, v in table[g].items() if k[0] != held and k[1] != FOREST]
             return float(np.mean(gaps))
 
         g_best = max(range(len(grid)), key=objective)
@@ -335,6 +363,30 @@ def markdown(rows: list[dict], loo: list[dict] | None) -> str:
             line += f" {_fmt(loo_map.get((r['scene'], r['target']), float('nan')))} |"
         lines.append(line)
     lines += ["", summary(rows, loo_map)]
+    forest = forest_against_vegetation(rows)
+    return "\n".join([*lines, "", forest] if forest else lines)
+
+
+def forest_against_vegetation(rows: list[dict]) -> str:
+    """Forest per scene against the whole vegetation scored as forest (what an instruction for
+    forest returned while forest was a word for vegetation); empty without forest rows."""
+    rs = [r for r in rows if r["target"] == FOREST]
+    if not rs:
+        return ""
+    lines = [
+        "| scene | forest | vegetation as forest | forest - vegetation |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in rs:
+        gain = r["ours"] - r["vegetation_as_forest"]
+        lines.append(
+            f"| {r['scene']} | {r['ours']:.3f} | {r['vegetation_as_forest']:.3f} | {gain:+.3f} |"
+        )
+    mean_ours = np.mean([r["ours"] for r in rs])
+    mean_whole = np.mean([r["vegetation_as_forest"] for r in rs])
+    lines.append(
+        f"| mean ({len(rs)}) | {mean_ours:.3f} | {mean_whole:.3f} | {mean_ours - mean_whole:+.3f} |"
+    )
     return "\n".join(lines)
 
 
@@ -347,7 +399,7 @@ def summary(rows: list[dict], loo_map: Mapping[tuple[str, str], float]) -> str:
     if loo_map:
         head += " mean ours, left out | worst left out - oracle |"
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
-    for t in TARGETS:
+    for t in (*TARGETS, FOREST):
         rs = [r for r in rows if r["target"] == t]
         if not rs:
             continue

@@ -118,7 +118,7 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
         metavar="INDEX=VALUE",
         help="set an index threshold instead of the scene's own choice (spectral backend; "
         "repeatable): NDVI or ExG for vegetation, MNDWI or NDWI for water, e.g. NDVI=0.65 for "
-        "dense forest only",
+        "dense canopy only",
     )
     parser.add_argument(
         "--examples",

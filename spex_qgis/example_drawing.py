@@ -50,11 +50,16 @@ _POLYGON_GEOMETRY = (
 
 
 def example_labels() -> list[tuple[str, tuple[int, int, int]]]:
-    """The labels a drawn example may take and their colours: each target, then "other"."""
+    """The labels a drawn example may take and their colours: each target, then "other".
+    A part of another target (forest) is left out: its examples would be the whole's."""
     from spex.engine.backends.spectral.examples import OTHER, spectral_classes
     from spex.engine.instructions.targets import TARGETS
 
-    targets = [(TARGETS[c].title, TARGETS[c].colour) for c in spectral_classes()]
+    targets = [
+        (TARGETS[c].title, TARGETS[c].colour)
+        for c in spectral_classes()
+        if TARGETS[c].part_of is None
+    ]
     return [*targets, (OTHER, OTHER_COLOUR)]
 
 

@@ -298,11 +298,12 @@ def test_inspect_says_how_a_raster_is_read(s2_scene: Path, tmp_path: Path) -> No
     assert any(line.split()[-1] == "nir" for line in lines if line.startswith("  "))
     assert any(line.startswith("Scaling: reflectance = value x 0.0001") for line in lines)
     assert (
-        "Spectral backend finds: water, vegetation, built-up, bare soil, snow/ice, cloud" in lines
+        "Spectral backend finds: water, vegetation, forest, built-up, bare soil, snow/ice, cloud"
+        in lines
     )
     # What three visible bands cannot show is said before a run, with what it would need.
     rgb = run_spex("inspect", s2_scene, "--bands", "-,blue,green,red" + ",-" * 9)  # unused first
-    assert "Spectral backend finds: vegetation, built-up, bare soil, cloud" in rgb.stdout
+    assert "Spectral backend finds: vegetation, forest, built-up, bare soil, cloud" in rgb.stdout
     assert "  water: cannot be found without a green band with a NIR or SWIR1" in rgb.stdout
     # Band names of several sensors: refused in one line; a product's name settles them.
     stack = numbered_bands_copy(s2_scene, tmp_path / "stack.tif")

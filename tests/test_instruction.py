@@ -20,7 +20,7 @@ from spex.engine.instructions.targets import (
     titles,
 )
 
-ALL_TITLES = "water, vegetation, built-up, bare soil, snow/ice, cloud"
+ALL_TITLES = "water, vegetation, forest, built-up, bare soil, snow/ice, cloud"
 
 # prompt -> (targets, min_area_m2, max_area_m2, min_pixels, max_pixels, largest_n)
 CASES: list[
@@ -35,7 +35,7 @@ CASES: list[
     ("delineate the inundation", ("water",), None, None, None, None, None),
     ("extract the fields", ("vegetation",), None, None, None, None, None),
     ("segment all vegetation patches in the scene", ("vegetation",), None, None, None, None, None),
-    ("trees, grass, and shrubs", ("vegetation",), None, None, None, None, None),
+    ("trees, grass, and shrubs", ("forest", "vegetation"), None, None, None, None, None),
     ("urban green spaces", ("vegetation",), None, None, None, None, None),
     ("built-up areas", ("builtup",), None, None, None, None, None),
     ("Built up area", ("builtup",), None, None, None, None, None),
@@ -54,8 +54,8 @@ CASES: list[
     ("Could you please map the lakes for me?", ("water",), None, None, None, None, None),
     # several targets, order of first mention, de-duplicated
     ("water and vegetation", ("water", "vegetation"), None, None, None, None, None),
-    ("forests, lakes and towns", ("vegetation", "water", "builtup"), None, None, None, None, None),
-    ("lakes, forests, rivers and woods", ("water", "vegetation"), None, None, None, None, None),
+    ("forests, lakes and towns", ("forest", "water", "builtup"), None, None, None, None, None),
+    ("lakes, forests, rivers and woods", ("water", "forest"), None, None, None, None, None),
     ("snow/ice and clouds", ("snow", "cloud"), None, None, None, None, None),
     ("water;vegetation", ("water", "vegetation"), None, None, None, None, None),
     # place phrases say where, not what
@@ -93,14 +93,14 @@ CASES: list[
     ("the 3 biggest lakes", ("water",), None, None, None, None, 3),
     ("largest lake", ("water",), None, None, None, None, 1),
     ("the largest built-up area", ("builtup",), None, None, None, None, 1),
-    ("top 5 forests", ("vegetation",), None, None, None, None, 5),
-    ("the five largest forests larger than 2 ha", ("vegetation",), 20000.0, None, None, None, 5),
+    ("top 5 forests", ("forest",), None, None, None, None, 5),
+    ("the five largest forests larger than 2 ha", ("forest",), 20000.0, None, None, None, 5),
     # A field is vegetation, unless the instruction says it is bare; mines are bare ground.
     ("bare fields", ("bare",), None, None, None, None, None),
     ("harvested fields over 2 ha", ("bare",), 20000.0, None, None, None, None),
     ("agricultural fields", ("vegetation",), None, None, None, None, None),
     ("open-pit mines", ("bare",), None, None, None, None, None),
-    ("map the mangroves", ("vegetation",), None, None, None, None, None),
+    ("map the mangroves", ("forest",), None, None, None, None, None),
     ("determine the built-up area", ("builtup",), None, None, None, None, None),
     ("quantify the water", ("water",), None, None, None, None, None),
 ]
@@ -183,7 +183,7 @@ def test_unknown_target_message_matches_documented_form():
     with pytest.raises(PromptError) as info:
         parse_instruction("extract the airplanes")
     assert str(info.value) == (
-        "Cannot extract 'airplanes': this backend extracts water, vegetation, built-up, "
+        "Cannot extract 'airplanes': this backend extracts water, vegetation, forest, built-up, "
         "bare soil, snow/ice, cloud (try 'extract the water bodies')"
     )
 
@@ -241,7 +241,7 @@ def test_plan_round_trip_and_describe():
     data = plan.to_dict()
     assert data == {
         "prompt": "the 5 largest lakes and forests larger than 2 ha",
-        "targets": ["water", "vegetation"],
+        "targets": ["water", "forest"],
         "min_area_m2": 20000.0,
         "max_area_m2": None,
         "min_pixels": None,
@@ -252,7 +252,7 @@ def test_plan_round_trip_and_describe():
     assert json.loads(json.dumps(data)) == data
     assert Plan.from_dict(data) == plan
     assert plan.describe() == (
-        "Targets: water, vegetation. Keep regions of at least 20000 m2 (2 ha). "
+        "Targets: water, forest. Keep regions of at least 20000 m2 (2 ha). "
         "Keep the 5 largest regions per target."
     )
 
@@ -268,7 +268,7 @@ def test_describe_other_limits():
 
 
 def test_catalogue():
-    assert TARGET_IDS == ("water", "vegetation", "builtup", "bare", "snow", "cloud")
+    assert TARGET_IDS == ("water", "vegetation", "forest", "builtup", "bare", "snow", "cloud")
     assert titles() == ALL_TITLES
     phrases = {t.id: t.spie_phrase for t in TARGETS.values()}
     assert phrases["water"] == "water bodies" and phrases["builtup"] == "buildings"
@@ -292,7 +292,7 @@ OWN_LIMITS = [
     ),
     (
         "forest patches over 2 ha and the largest lake",
-        {"vegetation": (20000.0, None, None, None, None), "water": (None, None, None, None, 1)},
+        {"forest": (20000.0, None, None, None, None), "water": (None, None, None, None, 1)},
     ),
     (
         "the 3 largest lakes and all buildings",
@@ -300,11 +300,11 @@ OWN_LIMITS = [
     ),
     (
         "lakes and rivers, plus the 4 biggest forests",
-        {"water": (None, None, None, None, None), "vegetation": (None, None, None, None, 4)},
+        {"water": (None, None, None, None, None), "forest": (None, None, None, None, 4)},
     ),
     (
         "the 3 largest lakes and the 2 largest forests",
-        {"water": (None, None, None, None, 3), "vegetation": (None, None, None, None, 2)},
+        {"water": (None, None, None, None, 3), "forest": (None, None, None, None, 2)},
     ),
     (
         "buildings between 20 and 500 pixels, and lakes larger than 1 ha",
@@ -312,15 +312,15 @@ OWN_LIMITS = [
     ),
     (  # "the largest lake" is closed: the later limit is the forests' alone
         "the largest lake and forests over 2 ha",
-        {"water": (None, None, None, None, 1), "vegetation": (20000.0, None, None, None, None)},
+        {"water": (None, None, None, None, 1), "forest": (20000.0, None, None, None, None)},
     ),
     (
         "the largest lake over 2 ha and forests",
-        {"water": (20000.0, None, None, None, 1), "vegetation": (None, None, None, None, None)},
+        {"water": (20000.0, None, None, None, 1), "forest": (None, None, None, None, None)},
     ),
     (  # a limit right after another shares its targets
         "lakes larger than 1 ha and smaller than 5 ha, and forests",
-        {"water": (10000.0, 50000.0, None, None, None), "vegetation": (None,) * 5},
+        {"water": (10000.0, 50000.0, None, None, None), "forest": (None,) * 5},
     ),
 ]
 
@@ -366,7 +366,7 @@ def test_own_limits_round_trip_describe_and_override():
             "max_pixels": None,
             "largest_n": None,
         },
-        "vegetation": {
+        "forest": {
             "min_area_m2": None,
             "max_area_m2": None,
             "min_pixels": None,
@@ -376,14 +376,14 @@ def test_own_limits_round_trip_describe_and_override():
     }
     assert Plan.from_dict(json.loads(json.dumps(data))) == plan
     assert plan.describe() == (
-        "Targets: water, vegetation. Keep water regions of at least 10000 m2 (1 ha); "
-        "vegetation regions of any size, the 2 largest."
+        "Targets: water, forest. Keep water regions of at least 10000 m2 (1 ha); "
+        "forest regions of any size, the 2 largest."
     )
     assert plan.has_area_limit
     # The analyst's minimum area beside the instruction is every target's; counts stay.
     wider = plan.with_min_area(50000.0)
     assert [wider.limits(t).min_area_m2 for t in wider.targets] == [50000.0, 50000.0]
-    assert wider.limits("vegetation").largest_n == 2
+    assert wider.limits("forest").largest_n == 2
     assert not parse_instruction("the 2 largest lakes and all forests").has_area_limit
     # A plan of run.json written before own limits reads as before.
     old = {k: v for k, v in parse_instruction("lakes over 1 ha").to_dict().items()}

@@ -285,7 +285,7 @@ def test_models_add_writes_a_metadata_carrying_copy(
     out = tmp_path / "out"
     argv = ["extract", str(scene), "--prompt", "forest", "--out", str(out), "--quiet"]
     assert main([*argv, "--backend", "onnx", "--model", "wf"]) == 0
-    assert json.loads((out / "run.json").read_text())["plan"]["targets"] == ["vegetation"]
+    assert json.loads((out / "run.json").read_text())["plan"]["targets"] == ["forest"]
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps({**META, "class_names": {"0": "a", "1": "b"}}))
     capsys.readouterr()

@@ -135,7 +135,7 @@ def test_models_inspect_prints_metadata_inputs_and_outputs(
     assert f"ONNX IR version: {EXPORT_IR_VERSION}" in out
     assert "input: tensor(float) n x 5 x h x w" in out
     assert "scores: tensor(float) n x 3 x h x w" in out
-    assert "forest -> vegetation" in out and "water -> water" in out
+    assert "forest -> forest" in out and "water -> water" in out
     assert "tile_size: 64" in out and "overlap_px: 16" in out
     proto = onnx.load(str(model))
     proto.ir_version = 99

@@ -103,6 +103,9 @@ def test_clicks_draw_examples_that_take_the_pixels_under_them(
     s2_scene: Path,
 ) -> None:
     picker = dock.examples_picker
+    offered = [picker.draw_label.itemText(i) for i in range(picker.draw_label.count())]
+    assert "vegetation" in offered and "other" in offered
+    assert "forest" not in offered  # a part of vegetation: its examples would be vegetation's
     dock.prompt_edit.setPlainText(PROMPT)
     for (row, col), label in CLICKS:
         picker.draw_label.setCurrentText(label)

@@ -146,12 +146,12 @@ def test_plan_preview_names_backend_bands_and_refusals(scene_layer, make_dock) -
     assert "water: cannot be found with these bands, needs a green band with a NIR" in rgb.html
     both = preview("extract the lakes and the forests", "spectral", ("red", "green", "blue"))
     assert not both.refused and "water: cannot be found" in both.html
-    assert "vegetation: evidence" in both.html
+    assert "forest: evidence" in both.html
     # Each target's own limits, shown before the run.
     dock.prompt_edit.setPlainText("lakes over 1 ha and the 3 largest forests")
     assert dock.update_plan() == (
-        "Targets: water, vegetation. Keep water regions of at least 10000 m2 (1 ha); "
-        "vegetation regions of any size, the 3 largest."
+        "Targets: water, forest. Keep water regions of at least 10000 m2 (1 ha); "
+        "forest regions of any size, the 3 largest."
     )
 
 

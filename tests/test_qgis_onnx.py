@@ -76,9 +76,9 @@ def test_dock_runs_an_onnx_model_and_shows_the_provider(
 def test_processing_runs_an_onnx_model(provider, scene: Path, model: Path, tmp_path: Path) -> None:
     out, regions = _extract_with_model(scene, model, "extract the forest", tmp_path / "forest")
     assert regions.isValid() and regions.featureCount() > 0
-    assert {f["class"] for f in regions.getFeatures()} == {"vegetation"}  # "forest" class
+    assert {f["class"] for f in regions.getFeatures()} == {"forest"}
     assert "onnx" in out["DEVICE"] and "CPUExecutionProvider" in out["DEVICE"]
-    assert "Model classes: background, water (water), forest (vegetation)" in out["EXPLANATION"]
+    assert "Model classes: background, water (water), forest (forest)" in out["EXPLANATION"]
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,9 @@ class Target:
         colour: RGB display colour, 0-255 each.
         spie_phrase: Category phrase used in SPIE prompts (``"buildings"``).
         description: One sentence on what the target covers.
+        part_of: The target this one is a part of (forest: vegetation), or None. Asked
+            without it, the whole answers for the part's pixels too; asked together, the
+            whole is what is not the part.
     """
 
     id: str
@@ -39,6 +42,7 @@ class Target:
     colour: tuple[int, int, int]
     spie_phrase: str
     description: str
+    part_of: str | None = None
 
 
 def _load_catalogue(path: Path) -> tuple[dict[str, Target], dict[str, str]]:
@@ -60,7 +64,11 @@ def _load_catalogue(path: Path) -> tuple[dict[str, Target], dict[str, str]]:
             colour=colour,  # type: ignore[arg-type]
             spie_phrase=item["spie_phrase"],
             description=item["description"],
+            part_of=item.get("part_of"),
         )
+    for target in targets.values():
+        if target.part_of is not None and target.part_of not in targets:
+            raise ValueError(f"{path}: target {target.id!r} is part of unknown {target.part_of!r}")
     ambiguous = {str(k): str(v) for k, v in data.get("ambiguous", {}).items()}
     return targets, ambiguous
 
@@ -94,6 +102,15 @@ def get_target(target_id: str) -> Target:
     if target_id in MODEL_TARGETS:
         return MODEL_TARGETS[target_id]
     raise PromptError(f"Unknown target '{target_id}': valid targets are {', '.join(TARGET_IDS)}")
+
+
+def answered_as(target: str, asked: Sequence[str]) -> str | None:
+    """Which of the `asked` targets a pixel of `target` answers: itself, else the whole it is
+    a part of (a model's forest answers for vegetation), else None."""
+    if target in asked:
+        return target
+    whole = TARGETS[target].part_of if target in TARGETS else None
+    return whole if whole in asked else None
 
 
 def titles(ids: Sequence[str] | None = None) -> str:

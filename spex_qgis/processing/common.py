@@ -109,7 +109,7 @@ def add_thresholds_parameter(algorithm: SpexAlgorithm) -> None:
         QgsProcessingParameterString(INDEX_THRESHOLDS, "Index thresholds", optional=True),
         "INDEX=VALUE pairs, comma-separated, in place of the scene's own thresholds (spectral "
         "backend; the command line's --threshold): NDVI or ExG for vegetation, MNDWI or NDWI "
-        "for water, e.g. NDVI=0.65 for dense forest only. Empty: each scene chooses its own.",
+        "for water, e.g. NDVI=0.65 for dense canopy only. Empty: each scene chooses its own.",
         advanced=True,
     )
 
@@ -142,7 +142,8 @@ def add_examples_parameters(algorithm: SpexAlgorithm) -> None:
             optional=True,
         ),
         "Points or polygons whose field names the class each shows: a target (water, "
-        "vegetation, built-up, bare soil, snow, cloud, or a synonym such as forest) or "
+        "vegetation, built-up, bare soil, snow, cloud, or a synonym such as grass; a forest "
+        "example is a vegetation example) or "
         "'other' for land that is none of them. They correct the scene's own seeds (spectral "
         "backend; the command line's --examples). Empty: the scene's seeds alone. Over many "
         "rasters, each takes the examples on it; one that none falls on runs on its own seeds.",

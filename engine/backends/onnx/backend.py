@@ -21,6 +21,7 @@ from rasterio.windows import Window
 from ...errors import BackendError, PromptError
 from ...indices import compute_index, get_index
 from ...instructions.plan import Plan
+from ...instructions.targets import answered_as
 from ...progress import RunMonitor
 from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
@@ -202,8 +203,9 @@ class OnnxBackend(Backend):
         for lut in self._luts:
             lut[:] = 0
         for c in self.classes:
-            if c.target in plan.targets:
-                self._luts[c.output][c.index] = plan.targets.index(c.target) + 1
+            answer = answered_as(c.target, plan.targets) if c.target else None
+            if answer is not None:
+                self._luts[c.output][c.index] = plan.targets.index(answer) + 1
         self._size = (source.width, source.height)
         self._factor = self._resolution_factor(source)
         self._reader = WindowReader(source)

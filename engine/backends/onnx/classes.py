@@ -57,8 +57,13 @@ def model_classes(outputs: Sequence[Sequence[str]]) -> tuple[ModelClass, ...]:
 
 
 def targets_of(classes: Sequence[ModelClass]) -> tuple[str, ...]:
-    """The targets the classes offer, in class order, without repeats."""
-    return tuple(dict.fromkeys(c.target for c in classes if c.target is not None))
+    """The targets the classes offer, in class order, without repeats; a class of a part
+    (forest) offers the whole it is a part of (vegetation) too (`answered_as`)."""
+    offered = []
+    for c in classes:
+        if c.target is not None:
+            offered += [c.target, TARGETS[c.target].part_of]
+    return tuple(t for t in dict.fromkeys(offered) if t is not None)
 
 
 def describe(classes: Sequence[ModelClass]) -> str:

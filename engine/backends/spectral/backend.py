@@ -38,7 +38,11 @@ from .scene_model import (
 from .seeds import ONE_LAND
 from .set_thresholds import check_thresholds_used, validate_thresholds
 from .smoothing import HALO, smooth_probabilities
+from .tree_cover import TreeCut, fit_tree_cut, tree_cover, visible_darkness, visible_roles
 from .water_veto import WaterVeto, apply_water_veto, water_veto
+
+#: The thresholds table's name for tree cover's cut (`tree_cover`).
+TREE_THRESHOLD = "visible darkness (tree cover)"
 
 #: A target whose examples the model maps as labelled below this share gets a caveat: such
 #: classes found 0.30 of their other labelled pixels on the benchmark, against 0.93 at 80 % and
@@ -85,10 +89,15 @@ class SpectralBackend(Backend):
         self._bare_from_land = False
         self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
         self._veto: WaterVeto | None = None
+        #: Tree cover's cut within the vegetation, its plan target number (0: not asked) and
+        #: the scene class it splits (`set_targets`).
+        self._trees: TreeCut | None = None
+        self._forest = 0
+        self._vegetation = -1
 
     def supported_targets(self) -> tuple[str, ...]:
         """Every target of the catalogue that the scene classifier models."""
-        return tuple(t for t in TARGETS if t in SCENE_CLASSES)
+        return tuple(t for t in TARGETS if t in SCENE_CLASSES or t == "forest")
 
     @property
     def halo(self) -> int:
@@ -123,8 +132,10 @@ class SpectralBackend(Backend):
             params=self.params,
             examples=pixels,
         )
-        self._lut = self.target_lut(plan.targets)
         self._veto = water_veto(self.model, self.params)
+        if "forest" in plan.targets:
+            self._trees = _fit_trees(self.model, self._veto, sample)
+        self.set_targets(plan.targets)
         if pixels is not None:
             self.examples_mapped = _examples_mapped(self.model, self._veto, pixels)
         classes = self.model.classes
@@ -137,6 +148,14 @@ class SpectralBackend(Backend):
         self._evidence = evidence_names(plan.targets, source.roles)
         self._shares, self._vetoed_share = _scene_shares(self.model, self._veto, sample)
         monitor.progress(1.0, "scene classifier ready")
+
+    def set_targets(self, targets: tuple[str, ...]) -> None:
+        """Answer `targets` from now on (after `prepare`, which fitted the scene for them)."""
+        assert self.model is not None, "prepare() must run first"
+        self._lut = self.target_lut(targets)
+        classes = self.model.classes
+        self._vegetation = classes.index("vegetation") if "vegetation" in classes else -1
+        self._forest = targets.index("forest") + 1 if "forest" in targets else 0
 
     def target_lut(self, targets: tuple[str, ...]) -> np.ndarray:
         """Scene class index -> plan target number (0 background), after `prepare`.
@@ -193,6 +212,10 @@ class SpectralBackend(Backend):
             # Built-up or bare soil, the scene cannot say which: half the confidence.
             confidence = np.where(self._halved[best], confidence * np.float32(0.5), confidence)
         classes = self._lut[best]
+        if self._forest and self._trees is not None and self._vegetation >= 0:
+            radius = self.smoothing_radius
+            trees = tree_cover(bands, self.model.offsets, self._trees, radius)
+            classes[(best == self._vegetation) & trees] = self._forest
         classes[nodata] = 255
         shape = classes.shape
         evidence = np.stack(
@@ -221,6 +244,18 @@ class SpectralBackend(Backend):
         targets = [None, *self._asked]
         answer = {c: targets[self._lut[k]] for k, c in enumerate(self.model.classes)}
         return note + "; " + _mapped_note(self.examples_mapped, answer)
+
+    def _forest_note(self) -> str:
+        """What forest is in this run: the darker part of the vegetation, or why none."""
+        if self._trees is None:
+            why = "no red band" if not visible_roles(self.model.roles) else "too little vegetation"
+            return f"forest: not mapped ({why} to tell tree cover within the vegetation)"
+        rest = "vegetation is the rest of it" if "vegetation" in self._asked else ""
+        return (
+            f"forest: the vegetation darker in the visible bands than this scene's cut, "
+            f"{self._trees.share:.0%} of it (a canopy shades itself; crops and grass of the "
+            f"same greenness are brighter){'; ' + rest if rest else ''}"
+        )
 
     def _undivided_targets(self) -> dict[str, str]:
         """The asked land targets, each with the cover it was not told apart from."""
@@ -267,6 +302,20 @@ class SpectralBackend(Backend):
                 f"own probability of it is at least {self.params.margin_probability:g} joins it "
                 f"({', '.join(why[m] for m in margins)})"
             )
+        thresholds = dict(self.model.thresholds)
+        if self._forest:
+            notes.append(self._forest_note())
+            if self._trees is not None:
+                thresholds[TREE_THRESHOLD] = self._trees.threshold
+                summary["thresholds_how"] = {
+                    **summary["thresholds_how"],
+                    TREE_THRESHOLD: self._trees.describe(),
+                }
+                summary["tree_cover"] = {
+                    "threshold": round(self._trees.threshold, 4),
+                    "share_of_vegetation": round(self._trees.share, 4),
+                    "bands": list(self._trees.roles),
+                }
         if not self._calibrated:
             notes.append(
                 "The input is in uncalibrated digital numbers: thresholds were chosen on this "
@@ -275,7 +324,7 @@ class SpectralBackend(Backend):
         return BackendReport(
             method="spectral index priors -> per-scene thresholds -> seeded scene classifier "
             "-> tile-exact probability smoothing",
-            thresholds=dict(self.model.thresholds),
+            thresholds=thresholds,
             details=summary,
             notes=notes,
             device="cpu",
@@ -317,7 +366,7 @@ def _scene_shares(
     """
     if sample.valid_pixels == 0:
         return {}, 0.0
-    best, moved = _pixel_classes(model, veto, sample.bands)
+    best, moved, _ = _pixel_classes(model, veto, sample.bands)
     if not len(best):
         return {}, 0.0
     counts = np.bincount(best, minlength=len(model.classes))
@@ -327,10 +376,11 @@ def _scene_shares(
 
 def _pixel_classes(
     model: SceneModel, veto: WaterVeto | None, bands: Mapping[str, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The most probable scene class of each pixel of the 1-D `bands` (per pixel, with the
     water veto, without smoothing) and whether the veto moved it out of built-up; pixels
-    without a class (a NaN band) are left out of both."""
+    without a class (a NaN band) are left out of both, and the third array says which
+    pixels of `bands` were kept."""
     rows = {role: np.asarray(v, dtype=np.float32)[None, :] for role, v in bands.items()}
     probs = predict_proba(model, rows)
     moved = np.zeros(probs.shape[1:], dtype=bool)
@@ -339,7 +389,19 @@ def _pixel_classes(
         moved = was_builtup & apply_water_veto(veto, probs, rows)
     best, confidence = top_class(probs)
     valid = ~np.isnan(confidence)
-    return best[valid], moved[valid]
+    return best[valid], moved[valid], valid.ravel()
+
+
+def _fit_trees(model: SceneModel, veto: WaterVeto | None, sample: Sample) -> TreeCut | None:
+    """Tree cover's cut within the vegetation, chosen on the sampled pixels whose most
+    probable class is vegetation; None without a red band or a vegetation class."""
+    roles = visible_roles(tuple(sample.bands))
+    if not roles or "vegetation" not in model.classes or sample.valid_pixels == 0:
+        return None
+    best, _, valid = _pixel_classes(model, veto, sample.bands)
+    visible = {r: np.asarray(sample.bands[r]).ravel()[valid] for r in roles}
+    darkness = visible_darkness(visible, model.offsets, roles)
+    return fit_tree_cut(darkness[best == model.classes.index("vegetation")], roles)
 
 
 def _examples_mapped(

@@ -22,6 +22,8 @@ NEEDS: dict[str, tuple[tuple[frozenset[str], ...], str]] = {
         "a green band with a NIR or SWIR1 band, for NDWI or MNDWI",
     ),
     "vegetation": (_GREENNESS, _GREENNESS_WORDS),
+    # Tree cover is the part of the vegetation darkest in the visible bands (`tree_cover`).
+    "forest": (_GREENNESS, _GREENNESS_WORDS),
     "builtup": (_GREENNESS, _GREENNESS_WORDS),
     "bare": (_GREENNESS, _GREENNESS_WORDS),
     "snow": (

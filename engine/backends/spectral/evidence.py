@@ -10,6 +10,7 @@ from ...indices import available_indices, get_index
 EVIDENCE_PREFERENCE: dict[str, tuple[str, ...]] = {
     "water": ("MNDWI", "NDWI", "AWEI_NSH"),
     "vegetation": ("NDVI", "VARI", "EXG"),
+    "forest": ("NDVI", "VARI", "EXG"),
     "builtup": ("NDBI", "BSI", "BRIGHTNESS"),
     "bare": ("BSI", "NDBI", "BRIGHTNESS"),
     "snow": ("NDSI", "BRIGHTNESS"),

@@ -89,6 +89,8 @@ def example_class(name: str, classes: Sequence[str] | None = None) -> str:
         return OTHER
     classes = spectral_classes() if classes is None else classes
     cls = phrase_target(text)
+    if cls is not None and TARGETS[cls].part_of in classes:
+        cls = TARGETS[cls].part_of  # a forest example is a vegetation pixel of the scene model
     if cls not in classes:
         names = ", ".join(TARGETS[c].title for c in classes)
         raise InputError(
