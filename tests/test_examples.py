@@ -17,6 +17,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.warp import transform as warp_points
 from rasterio.windows import Window
 
+from spex.engine.backends.spectral.backend import TREES
 from spex.engine.backends.spectral.example_seeds import seed_with_examples
 from spex.engine.backends.spectral.examples import (
     OTHER,
@@ -67,7 +68,7 @@ def pixel_points(
 
 @pytest.mark.parametrize(
     ("label", "cls"),
-    [("Water", "water"), ("built-up", "builtup"), ("Forest", "vegetation"), ("Buildings", "builtup"),
+    [("Water", "water"), ("built-up", "builtup"), ("Forest", "forest"), ("Buildings", "builtup"),
      ("bare soil", "bare"), ("Other", OTHER), ("background", OTHER)],
 )  # fmt: skip
 def test_a_class_is_named_as_an_analyst_writes_it(label: str, cls: str) -> None:
@@ -84,7 +85,7 @@ def test_the_file_is_read_in_its_own_crs(tmp_path: Path) -> None:
         tmp_path / "ex.gpkg", [(13.1, 52.5, "water"), (13.2, 52.4, "forest")], 4326
     )
     examples = load_examples(path, "CLASS", CLASSES)  # the field is matched without case
-    assert examples.counts() == {"water": 1, "vegetation": 1}
+    assert examples.counts() == {"water": 1, "forest": 1}  # forest: a part of vegetation
     assert "4326" in examples.crs_wkt and examples.source == str(path)
     assert examples.features[0].geometry["coordinates"][:2] == pytest.approx((13.1, 52.5))
 
@@ -310,9 +311,15 @@ def test_a_target_whose_examples_are_mostly_mapped_otherwise_gets_a_caveat() -> 
 
     notes = _poorly_mapped_notes(
         {"bare": {"builtup": 7, "bare": 3}, "water": {"water": 9, "other": 1},
-         "other": {"vegetation": 10}, "cloud": {"snow": 3, "cloud": 1}}
+         "other": {"vegetation": 10}, "cloud": {"snow": 3, "cloud": 1}}, split=False
     )  # fmt: skip
     assert len(notes) == 1 and notes[0].startswith("only 3 of 10 bare example pixels")
+    # Tree cover is vegetation; forest's examples are right in the vegetation when forest is
+    # not split from it, and only above the tree cut when it is.
+    trees = {"vegetation": {TREES: 6, "vegetation": 4}, "forest": {TREES: 2, "vegetation": 8}}
+    assert _poorly_mapped_notes(trees, split=False) == []
+    notes = _poorly_mapped_notes(trees, split=True)
+    assert len(notes) == 1 and notes[0].startswith("only 2 of 10 forest example pixels")
 
 
 def test_the_examples_pixels_are_told_in_the_result_s_terms() -> None:
@@ -324,3 +331,42 @@ def test_the_examples_pixels_are_told_in_the_result_s_terms() -> None:
     assert note.endswith("builtup 8 of 8 outside the result; water 7 of 10 as water (3 outside)")
     note = _mapped_note({"other": {"water": 2, "builtup": 6}}, answer)
     assert note.endswith("other 6 of 8 outside the result (2 as water)")
+    # Forest asked alone: the vegetation below the tree cut is outside the result.
+    answer = {"vegetation": None, TREES: "forest", "other": None}
+    note = _mapped_note({"forest": {TREES: 9, "vegetation": 1}}, answer)
+    assert note.endswith("forest 9 of 10 as forest (1 outside)")
+    # Vegetation asked alone answers for a forest label.
+    note = _mapped_note({"forest": {"vegetation": 10}}, {"vegetation": "vegetation"})
+    assert note.endswith("forest 10 of 10 as vegetation")
+
+
+def test_forest_examples_are_vegetation_seeds_told_as_forest(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """Points labelled 'forest' seed the vegetation (the scene model has no forest class), are
+    told in the forest's terms, and make forest findable where the bands alone could not seed
+    vegetation (no NIR: green, red and SWIR1 only)."""
+    own = tmp_path / "own"
+    assert (
+        run_spex("extract", s2_scene, "--out", own, "--prompt", "forest", "--quiet").returncode == 0
+    )
+    forest = np.argwhere(_mask(own) == 1)
+    picked = forest[np.random.default_rng(3).choice(len(forest), 20, replace=False)]
+    path = write_examples(tmp_path / "ex.gpkg", pixel_points(s2_scene, picked, "forest"), 4326)
+    out = tmp_path / "with"
+    flags = ("--prompt", "forest", "--examples", path, "--quiet")
+    result = run_spex("extract", s2_scene, "--out", out, *flags)
+    assert result.returncode == 0, result.stderr
+    details = json.loads((out / "run.json").read_text(encoding="utf-8"))["backend"]["details"]
+    assert details["examples"]["features"] == {"forest": 20}
+    assert details["example_pixels"] == {"vegetation": 20}  # the scene model's class
+    mapped = details["examples"]["pixels_by_scene_class"]["forest"]
+    explanation = (out / "explanation.md").read_text(encoding="utf-8")
+    assert f"forest {mapped.get(TREES, 0)} of 20 as forest" in explanation
+    assert mapped.get(TREES, 0) >= 15  # measured 20: the pixels were forest before
+    bands = "-,-,green,red,-,-,-,-,-,-,-,swir1,-"
+    alone = run_spex("extract", s2_scene, "--out", tmp_path / "a", "--bands", bands,
+                     "--prompt", "forest", "--quiet")  # fmt: skip
+    assert alone.returncode == 2 and "forest needs red and NIR bands" in alone.stderr
+    seeded = run_spex("extract", s2_scene, "--out", tmp_path / "b", "--bands", bands, *flags)
+    assert seeded.returncode == 0, seeded.stderr

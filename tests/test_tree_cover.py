@@ -116,3 +116,38 @@ def test_no_cut_without_red_or_enough_vegetation() -> None:
     two_stands = np.concatenate([np.full(300, 1.0), np.full(100, 3.0)])
     cut = fit_tree_cut(two_stands, ("red",))
     assert cut is not None and 1.0 < cut.threshold < 3.0 and cut.share == pytest.approx(0.25)
+
+
+def test_a_phrase_of_trees_and_green_is_forest_and_a_class_of_both_is_vegetation() -> None:
+    """Words that qualify trees ("green forest", "forest plantations", NLCD's class names) do
+    not add vegetation beside forest; a model class of trees and shrubs is vegetation."""
+    from spex.engine.backends.onnx.classes import catalogue_target
+
+    for words in ("dense green forests", "forest vegetation", "forest plantations",
+                  "deciduous forest", "woody vegetation", "wooded areas"):  # fmt: skip
+        assert parse_instruction(words).targets == ("forest",), words
+    assert parse_instruction("plantations").targets == ("vegetation",)
+    assert catalogue_target("trees") == "forest"
+    assert catalogue_target("Trees/Shrubs") == "vegetation"
+    assert catalogue_target("trees and grass") == "vegetation"
+    assert catalogue_target("trees and water") is None  # two wholes: the model's own class
+
+
+def test_forest_refused_where_a_backend_has_it_only_within_vegetation() -> None:
+    from spex.engine.errors import PromptError
+
+    with pytest.raises(PromptError) as refused:
+        parse_instruction("the woods", available=["water", "vegetation"])
+    assert str(refused.value) == (
+        "Cannot extract forest with this backend: it extracts water, vegetation; its vegetation "
+        "includes forest (try 'extract the vegetation')"
+    )
+
+
+def test_forest_says_why_it_is_empty_under_the_analysts_ndvi(s2_scene, tmp_path) -> None:
+    result = extract(
+        ExtractionRequest(s2_scene, "forest", tmp_path / "run", index_thresholds={"NDVI": 0.65})
+    )
+    text = result.explanation_path.read_text()
+    assert "vegetation seeds were picked with NDVI 0.65, the value set with --threshold" in text
+    assert "forest: not mapped (too little vegetation" in text

@@ -337,9 +337,15 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
         )
     missing = [t for t in found if t not in ids]
     if missing:
+        wholes = [w for t in missing if (w := TARGETS[t].part_of) in ids]
+        hint = (  # a part the backend has only within its whole (a model's vegetation)
+            f"; its {get_target(wholes[0]).title} includes {titles(missing)} "
+            f"(try 'extract the {get_target(wholes[0]).title}')"
+            if wholes
+            else f" (try '{_example(ids)}')"
+        )
         raise PromptError(
-            f"Cannot extract {titles(missing)} with this backend: it extracts {titles(ids)} "
-            f"(try '{_example(ids)}')"
+            f"Cannot extract {titles(missing)} with this backend: it extracts {titles(ids)}{hint}"
         )
     per_target = bind_qualifiers(events, limits, counts)
     shared = set(per_target.values())

@@ -116,7 +116,8 @@ def answered_as(target: str, asked: Sequence[str]) -> str | None:
 def titles(ids: Sequence[str] | None = None) -> str:
     """The targets' titles as a comma-separated list, in catalogue order when ``ids`` is None.
 
-    Used in user-facing messages: ``"water, vegetation, built-up, bare soil, snow/ice, cloud"``.
+    Used in user-facing messages: ``"water, vegetation, forest, built-up, bare soil, snow/ice,
+    cloud"``.
     """
     chosen = TARGET_IDS if ids is None else ids
     return ", ".join(get_target(i).title for i in chosen)

@@ -1,9 +1,11 @@
 """A segmentation model's own classes as plan targets.
 
 Every class of every output becomes a target: the catalogue target its name means by the
-engine's synonyms ("woodland" -> vegetation, "trees" -> vegetation; several classes of one
-target are extracted together), else a target of its own named after the class ("Coffee",
-"cloud shadow"), so an instruction names the model's classes in the model's words.
+engine's synonyms ("water bodies" -> water, "trees" -> forest, "Trees/Shrubs" -> vegetation:
+a name of a whole and its parts is the whole; several classes of one target are extracted
+together), else a target of its own named after the class ("Coffee", "cloud shadow"), so an
+instruction names the model's classes in the model's words. A class of a part (forest)
+answers for its whole (vegetation) too where the instruction names the whole alone.
 Background-like names ("background", "other", ...) are never targets.
 """
 
@@ -37,7 +39,12 @@ def catalogue_target(class_name: str) -> str | None:
         plan = parse_instruction(class_name.replace("_", " "))
     except PromptError:
         return None
-    return plan.targets[0] if len(plan.targets) == 1 else None
+    if len(plan.targets) == 1:
+        return plan.targets[0]
+    # "Trees/Shrubs", "trees and grass": a whole with its own parts is the whole.
+    wholes = {TARGETS[t].part_of or t for t in plan.targets}
+    whole = wholes.pop() if len(wholes) == 1 else None
+    return whole if whole in plan.targets else None
 
 
 def class_target(class_name: str) -> str | None:
@@ -67,7 +74,7 @@ def targets_of(classes: Sequence[ModelClass]) -> tuple[str, ...]:
 
 
 def describe(classes: Sequence[ModelClass]) -> str:
-    """'background, water (water), forest (vegetation), Coffee' for messages."""
+    """'background, water (water), trees (forest), Coffee' for messages."""
     parts = []
     for c in classes:
         mapped = c.target in TARGET_IDS

@@ -17,7 +17,7 @@ from rasterio.windows import Window
 
 from ...indices import compute_index, get_index
 from ...instructions.plan import Plan
-from ...instructions.targets import TARGETS
+from ...instructions.targets import TARGETS, answered_as
 from ...progress import RunMonitor
 from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
@@ -43,6 +43,8 @@ from .water_veto import WaterVeto, apply_water_veto, water_veto
 
 #: The thresholds table's name for tree cover's cut (`tree_cover`).
 TREE_THRESHOLD = "visible darkness (tree cover)"
+#: Where the examples' pixels land: the vegetation above the tree cut, when forest is asked.
+TREES = "vegetation (tree cover)"
 
 #: A target whose examples the model maps as labelled below this share gets a caveat: such
 #: classes found 0.30 of their other labelled pixels on the benchmark, against 0.93 at 80 % and
@@ -128,16 +130,17 @@ class SpectralBackend(Backend):
         self.model = fit_scene_model(
             sample.bands,
             calibrated=self._calibrated,
-            targets=plan.targets,
+            # Forest is split from the vegetation: its seeds, notes and examples are the whole's.
+            targets=tuple(dict.fromkeys(TARGETS[t].part_of or t for t in plan.targets)),
             params=self.params,
-            examples=pixels,
+            examples=pixels.by_scene_class() if pixels is not None else None,
         )
         self._veto = water_veto(self.model, self.params)
         if "forest" in plan.targets:
             self._trees = _fit_trees(self.model, self._veto, sample)
         self.set_targets(plan.targets)
         if pixels is not None:
-            self.examples_mapped = _examples_mapped(self.model, self._veto, pixels)
+            self.examples_mapped = _examples_mapped(self.model, self._veto, pixels, self._trees)
         classes = self.model.classes
         self._land_undivided = "builtup" in classes and "bare" not in classes
         self._asked = tuple(plan.targets)
@@ -185,7 +188,12 @@ class SpectralBackend(Backend):
         """The plan's targets whose seeds need bands this raster lacks (`detectable.NEEDS`) and
         that the analyst's examples do not seed either."""
         given = self.examples.counts() if self.examples else {}
-        return {t: why for t, why in undetectable(plan.targets, roles).items() if t not in given}
+        seeded = set(given) | {TARGETS[c].part_of for c in given if c in TARGETS}
+        return {
+            t: why
+            for t, why in undetectable(plan.targets, roles).items()
+            if t not in seeded and TARGETS[t].part_of not in seeded
+        }
 
     def planned_roles(self, plan: Plan, roles: tuple[str, ...]) -> tuple[str, ...]:
         """The classifier's bands and the plan's evidence indices', before `prepare`."""
@@ -243,6 +251,8 @@ class SpectralBackend(Backend):
             note += f"; {self._example_outside} example(s) fell outside the raster or on nodata"
         targets = [None, *self._asked]
         answer = {c: targets[self._lut[k]] for k, c in enumerate(self.model.classes)}
+        if self._forest and self._trees is not None:
+            answer[TREES] = "forest"
         return note + "; " + _mapped_note(self.examples_mapped, answer)
 
     def _forest_note(self) -> str:
@@ -283,7 +293,7 @@ class SpectralBackend(Backend):
             notes = [n for n in notes if n != UNSEEDED_NOTE.format(target="bare")]
         if self.examples:
             notes.append(self._examples_note())
-            notes += _poorly_mapped_notes(self.examples_mapped)
+            notes += _poorly_mapped_notes(self.examples_mapped, split=self._trees is not None)
         if self._veto is not None:
             veto = (
                 f"{self._veto.describe()} ({self._vetoed_share:.1%} of the sampled pixels "
@@ -405,24 +415,41 @@ def _fit_trees(model: SceneModel, veto: WaterVeto | None, sample: Sample) -> Tre
 
 
 def _examples_mapped(
-    model: SceneModel, veto: WaterVeto | None, pixels: ExamplePixels
+    model: SceneModel, veto: WaterVeto | None, pixels: ExamplePixels, trees: TreeCut | None
 ) -> dict[str, dict[str, int]]:
-    """Per example class: how many of its pixels the fitted classifier gives each scene class.
+    """Per example label: how many of its pixels the fitted classifier gives each scene class,
+    the vegetation above the tree cut (when forest is asked) counted as `TREES`.
 
     Per pixel, with the water veto, before the smoothing: the analyst's own labels scored by
     the model they trained, which tells where the bands do not separate what the examples do.
     """
-    return {
-        cls: dict(Counter(model.classes[k] for k in _pixel_classes(model, veto, values)[0]))
-        for cls, values in pixels.values.items()
-    }
+    out = {}
+    for cls, values in pixels.values.items():
+        best, _, valid = _pixel_classes(model, veto, values)
+        names = np.array(model.classes, dtype=object)[best]
+        if trees is not None and "vegetation" in model.classes:
+            visible = {r: np.asarray(values[r]).ravel()[valid] for r in trees.roles}
+            dark = visible_darkness(visible, model.offsets, trees.roles) > trees.threshold
+            names[(names == "vegetation") & dark] = TREES
+        out[cls] = dict(Counter(names.tolist()))
+    return out
 
 
-def _poorly_mapped_notes(mapped: Mapping[str, Mapping[str, int]]) -> list[str]:
-    """A caveat for each target whose own examples the model mostly maps as something else."""
+def _answering(cls: str, split: bool) -> tuple[str, ...]:
+    """The scene classes (and `TREES`) whose pixels are right for an example label `cls`."""
+    if cls == "vegetation":
+        return ("vegetation", TREES)  # tree cover is vegetation
+    if cls == "forest":
+        return (TREES,) if split else ("vegetation",)
+    return (cls,)
+
+
+def _poorly_mapped_notes(mapped: Mapping[str, Mapping[str, int]], split: bool) -> list[str]:
+    """A caveat for each target whose own examples the model mostly maps as something else
+    (`split`: the vegetation's tree cover is counted apart, as `TREES`)."""
     notes = []
     for cls, counts in sorted(mapped.items()):
-        n, right = sum(counts.values()), counts.get(cls, 0)
+        n, right = sum(counts.values()), sum(counts.get(c, 0) for c in _answering(cls, split))
         if cls != OTHER and n >= POOR_MIN_PIXELS and right < POOR_AGREEMENT * n:
             notes.append(
                 f"only {right} of {n} {cls} example pixels are mapped as {cls}: the bands do "
@@ -439,11 +466,12 @@ def _mapped_note(mapped: Mapping[str, Mapping[str, int]], answer: Mapping[str, s
     class's target in the result (None: outside it); a label that is not asked for belongs
     outside the result."""
     parts = []
+    asked = [t for t in answer.values() if t is not None]
     for cls, counts in sorted(mapped.items()):
         got: Counter[str | None] = Counter()
         for scene_class, n in counts.items():
             got[answer.get(scene_class)] += n
-        expected = cls if cls in answer.values() else None
+        expected = answered_as(cls, asked) if cls in TARGETS else None
         where = f"as {expected}" if expected else "outside the result"
         part = f"{cls} {got.pop(expected, 0)} of {sum(counts.values())} {where}"
         if got:

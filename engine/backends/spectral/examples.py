@@ -77,6 +77,19 @@ class ExamplePixels:
         """Pixels per class."""
         return {c: len(next(iter(v.values()))) for c, v in self.values.items() if v}
 
+    def by_scene_class(self) -> ExamplePixels:
+        """The pixels with a part's label (forest) joined to its whole's (vegetation): the
+        classes the scene model has; tree cover is split from the vegetation afterwards."""
+        merged: dict[str, list[dict[str, np.ndarray]]] = {}
+        for cls, values in self.values.items():
+            whole = TARGETS[cls].part_of if cls in TARGETS else None
+            merged.setdefault(whole or cls, []).append(values)
+        joined = {
+            cls: {r: np.concatenate([p[r] for p in parts]) for r in parts[0]}
+            for cls, parts in merged.items()
+        }
+        return ExamplePixels(joined, self.outside)
+
 
 def example_class(name: str, classes: Sequence[str] | None = None) -> str:
     """The class an example's label names: a target id, title or synonym, or ``other``.
@@ -89,9 +102,9 @@ def example_class(name: str, classes: Sequence[str] | None = None) -> str:
         return OTHER
     classes = spectral_classes() if classes is None else classes
     cls = phrase_target(text)
-    if cls is not None and TARGETS[cls].part_of in classes:
-        cls = TARGETS[cls].part_of  # a forest example is a vegetation pixel of the scene model
-    if cls not in classes:
+    # A part (forest) is kept as labelled where its whole is a class: the scene model takes
+    # its pixels as the whole's (`ExamplePixels.by_scene_class`).
+    if cls not in classes and (cls is None or TARGETS[cls].part_of not in classes):
         names = ", ".join(TARGETS[c].title for c in classes)
         raise InputError(
             f"Example class '{name}' is not a class the spectral backend maps; label each "
