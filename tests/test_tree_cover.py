@@ -151,3 +151,46 @@ def test_forest_says_why_it_is_empty_under_the_analysts_ndvi(s2_scene, tmp_path)
     text = result.explanation_path.read_text()
     assert "vegetation seeds were picked with NDVI 0.65, the value set with --threshold" in text
     assert "forest: not mapped (too little vegetation" in text
+
+
+def test_the_cut_lies_between_the_analysts_forest_and_other_vegetation() -> None:
+    from spex.engine.backends.spectral.tree_cover import TreeCut, cut_between_examples
+
+    own = TreeCut(2.0, 0.5, ("red",))
+    vegetation = np.linspace(1.0, 3.0, 201)
+    cut = cut_between_examples(own, vegetation, np.array([2.6, 2.8, 3.0]), np.array([1.0, 1.4]))
+    assert cut.threshold == pytest.approx((2.8 + 1.2) / 2) and cut.examples == (2.8, 1.2)
+    assert cut.share == pytest.approx(np.mean(vegetation > 2.0))
+    assert "analyst's forest examples (2.800)" in cut.describe()
+    # Forest examples brighter than the others contradict the canopy's shade: the scene's cut.
+    assert cut_between_examples(own, vegetation, np.array([1.0]), np.array([2.5])) is own
+    assert cut_between_examples(own, vegetation, np.array([]), np.array([2.5])) is own
+
+
+def test_forest_and_grass_examples_set_the_cut(s2_scene: Path, tmp_path: Path) -> None:
+    """Points on the forest of a first run and on its vegetation that is not forest, labelled
+    'forest' and 'grass': the cut lies between them, and the explanation says so."""
+    from tests.test_examples import pixel_points, write_examples
+
+    first = extract(ExtractionRequest(s2_scene, "trees and meadows", tmp_path / "own"))
+    with rasterio.open(first.mask_path) as src:
+        mask = src.read(1)
+    rng = np.random.default_rng(5)
+    points = []
+    for value, label in ((1, "forest"), (2, "grass")):
+        cells = np.argwhere(mask == value)
+        points += pixel_points(s2_scene, cells[rng.choice(len(cells), 15, replace=False)], label)
+    examples_path = write_examples(tmp_path / "ex.gpkg", points, 4326)
+    from spex.engine.backends.spectral.examples import load_examples
+
+    examples = load_examples(examples_path, "class")
+    run = extract(
+        ExtractionRequest(s2_scene, "trees and meadows", tmp_path / "with", examples=examples)
+    )
+    details = json.loads((tmp_path / "with" / "run.json").read_text())["backend"]["details"]
+    forest_median, other_median = details["tree_cover"]["examples_medians"]
+    assert forest_median > other_median
+    assert details["tree_cover"]["threshold"] == pytest.approx(
+        (forest_median + other_median) / 2, abs=1e-4
+    )
+    assert "analyst's forest examples" in run.explanation_path.read_text()

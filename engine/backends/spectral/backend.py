@@ -38,7 +38,14 @@ from .scene_model import (
 from .seeds import ONE_LAND
 from .set_thresholds import check_thresholds_used, validate_thresholds
 from .smoothing import HALO, smooth_probabilities
-from .tree_cover import TreeCut, fit_tree_cut, tree_cover, visible_darkness, visible_roles
+from .tree_cover import (
+    TreeCut,
+    cut_between_examples,
+    fit_tree_cut,
+    tree_cover,
+    visible_darkness,
+    visible_roles,
+)
 from .water_veto import WaterVeto, apply_water_veto, water_veto
 
 #: The thresholds table's name for tree cover's cut (`tree_cover`).
@@ -137,7 +144,7 @@ class SpectralBackend(Backend):
         )
         self._veto = water_veto(self.model, self.params)
         if "forest" in plan.targets:
-            self._trees = _fit_trees(self.model, self._veto, sample)
+            self._trees = _fit_trees(self.model, self._veto, sample, pixels)
         self.set_targets(plan.targets)
         if pixels is not None:
             self.examples_mapped = _examples_mapped(self.model, self._veto, pixels, self._trees)
@@ -325,6 +332,9 @@ class SpectralBackend(Backend):
                     "threshold": round(self._trees.threshold, 4),
                     "share_of_vegetation": round(self._trees.share, 4),
                     "bands": list(self._trees.roles),
+                    # The median darkness of the forest and other vegetation examples, when
+                    # the cut lies between them.
+                    "examples_medians": self._trees.examples,
                 }
         if not self._calibrated:
             notes.append(
@@ -402,16 +412,28 @@ def _pixel_classes(
     return best[valid], moved[valid], valid.ravel()
 
 
-def _fit_trees(model: SceneModel, veto: WaterVeto | None, sample: Sample) -> TreeCut | None:
+def _fit_trees(
+    model: SceneModel, veto: WaterVeto | None, sample: Sample, examples: ExamplePixels | None
+) -> TreeCut | None:
     """Tree cover's cut within the vegetation, chosen on the sampled pixels whose most
-    probable class is vegetation; None without a red band or a vegetation class."""
+    probable class is vegetation, or between the analyst's forest and other vegetation
+    examples where both are given; None without a red band or a vegetation class."""
     roles = visible_roles(tuple(sample.bands))
     if not roles or "vegetation" not in model.classes or sample.valid_pixels == 0:
         return None
     best, _, valid = _pixel_classes(model, veto, sample.bands)
     visible = {r: np.asarray(sample.bands[r]).ravel()[valid] for r in roles}
-    darkness = visible_darkness(visible, model.offsets, roles)
-    return fit_tree_cut(darkness[best == model.classes.index("vegetation")], roles)
+    vegetation = visible_darkness(visible, model.offsets, roles)[
+        best == model.classes.index("vegetation")
+    ]
+    cut = fit_tree_cut(vegetation, roles)
+    given = examples.values if examples is not None else {}
+    if cut is None or "forest" not in given or "vegetation" not in given:
+        return cut
+    forest, other = (
+        visible_darkness(given[c], model.offsets, roles) for c in ("forest", "vegetation")
+    )
+    return cut_between_examples(cut, vegetation, forest, other)
 
 
 def _examples_mapped(

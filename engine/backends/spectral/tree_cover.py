@@ -44,14 +44,25 @@ class TreeCut:
             above which a vegetation pixel is tree cover.
         share: The share of the sampled vegetation above it.
         roles: The visible bands the darkness is the mean of.
+        examples: The median darkness of the analyst's forest and other vegetation examples,
+            when the cut lies halfway between them; None for the scene's own cut.
     """
 
     threshold: float
     share: float
     roles: tuple[str, ...]
+    examples: tuple[float, float] | None = None
 
     def describe(self) -> str:
         """How the threshold was chosen, for the explanation's thresholds table."""
+        if self.examples is not None:
+            forest, other = self.examples
+            return (
+                f"halfway between the median visible darkness (-ln mean of "
+                f"{', '.join(self.roles)}) of the analyst's forest examples ({forest:.3f}) and "
+                f"other vegetation examples ({other:.3f}): the darker {self.share:.0%} of this "
+                "scene's vegetation is tree cover"
+            )
         return (
             f"Otsu on the visible darkness (-ln mean of {', '.join(self.roles)}) of this "
             f"scene's vegetation: the darker {self.share:.0%} of it is tree cover"
@@ -83,6 +94,23 @@ def fit_tree_cut(darkness: np.ndarray, roles: tuple[str, ...]) -> TreeCut | None
         return None
     threshold = otsu_threshold(values)
     return TreeCut(threshold, float(np.mean(values > threshold)), roles)
+
+
+def cut_between_examples(
+    cut: TreeCut, vegetation: np.ndarray, forest: np.ndarray, other: np.ndarray
+) -> TreeCut:
+    """The cut halfway between the median darkness of the analyst's `forest` examples and of
+    their `other` vegetation examples, when the forest ones are the darker (else `cut`);
+    `vegetation` is the darkness of the scene's sampled vegetation, for the share."""
+    forest, other = forest[np.isfinite(forest)], other[np.isfinite(other)]
+    if not len(forest) or not len(other):
+        return cut
+    medians = (float(np.median(forest)), float(np.median(other)))
+    if not medians[0] > medians[1]:
+        return cut  # examples that contradict the canopy's shade: the scene's own cut
+    threshold = (medians[0] + medians[1]) / 2
+    values = vegetation[np.isfinite(vegetation)]
+    return TreeCut(threshold, float(np.mean(values > threshold)), cut.roles, medians)
 
 
 def tree_cover(
