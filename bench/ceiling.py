@@ -66,18 +66,26 @@ def _log_density(x: np.ndarray, side: np.ndarray) -> np.ndarray:
     return -0.5 * (maha + np.linalg.slogdet(cov)[1])
 
 
-def _best_llr(x: np.ndarray, lab: np.ndarray, code: int) -> float | None:
-    """The best IoU of `code` against the other codes of `lab` by one label-fitted Gaussian
-    per code (the other side a mixture weighted by pixel counts); None without both sides."""
-    sizes = {int(c): int(n) for c, n in zip(*np.unique(lab, return_counts=True), strict=True)}
-    density = {c: _log_density(x, lab == c) for c, n in sizes.items() if n >= 2}
-    others = [c for c in density if c != code]
-    if code not in density or not others:
-        return None
-    rest = np.logaddexp.reduce([np.log(sizes[c]) + density[c] for c in others], axis=0) - np.log(
-        sum(sizes[c] for c in others)
-    )
-    return best_threshold(density[code] - rest, lab == code)[0]
+class _ClassDensities:
+    """One Gaussian per labelled class of `lab` (of at least two pixels), fitted once and
+    asked for every target's best threshold."""
+
+    def __init__(self, x: np.ndarray, lab: np.ndarray) -> None:
+        self.lab = lab
+        codes, counts = np.unique(lab, return_counts=True)
+        self.sizes = {int(c): int(n) for c, n in zip(codes, counts, strict=True)}
+        self.density = {c: _log_density(x, lab == c) for c, n in self.sizes.items() if n >= 2}
+
+    def best_iou(self, code: int) -> float | None:
+        """The best IoU of `code` against the other codes; None without both sides."""
+        others = [c for c in self.density if c != code]
+        if code not in self.density or not others:
+            return None
+        # The other side is several classes: a mixture weighted by their pixel counts.
+        rest = np.logaddexp.reduce(
+            [np.log(self.sizes[c]) + self.density[c] for c in others], axis=0
+        ) - np.log(sum(self.sizes[c] for c in others))
+        return best_threshold(self.density[code] - rest, self.lab == code)[0]
 
 
 #: The code tree cover takes in the ceiling's labels (any code the labels do not use).
@@ -89,14 +97,16 @@ def ceiling(scene: Scene) -> dict[str, float]:
     Forest, where the scene's labels tell tree cover: its pixels as a class of their own, on
     the pixels whose tree cover is known."""
     x, lab, trees = _log_features(scene)
+    classes = _ClassDensities(x, lab)
     out = {}
     for target in TARGETS:
-        best = _best_llr(x, lab, LABEL_CODES[target])
+        best = classes.best_iou(LABEL_CODES[target])
         if best is not None:
             out[target] = best
     if trees is not None:
         known = trees != 255
-        best = _best_llr(x[known], np.where(trees[known] == 1, TREE_CODE, lab[known]), TREE_CODE)
+        relabelled = np.where(trees[known] == 1, TREE_CODE, lab[known])
+        best = _ClassDensities(x[known], relabelled).best_iou(TREE_CODE)
         if best is not None:
             out["forest"] = best
     return out

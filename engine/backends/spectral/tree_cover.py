@@ -12,7 +12,7 @@ bright edges do not set its range), and the vegetation class of the scene model 
 of it, never a class of its own.
 
 Per pixel the darkness is the box mean over the backend's smoothing radius (the tile-exact
-`box_sum` of the probabilities), so a single dark or bright pixel inside a stand does not
+`smooth_probabilities` of the class probabilities), so a single dark or bright pixel inside a stand does not
 speckle the result.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .histograms import otsu_threshold
-from .smoothing import box_sum
+from .smoothing import smooth_probabilities
 
 #: The bands whose mean brightness a canopy keeps low, in the order they are summed.
 VISIBLE = ("blue", "green", "red")
@@ -119,11 +119,8 @@ def tree_cover(
     """Whether each pixel of the (H, W) `bands` is dark enough to be tree cover: its visible
     darkness, box-averaged over valid neighbours within `radius`, above the cut."""
     darkness = visible_darkness(bands, offsets, cut.roles)
-    if radius > 0:
-        valid = np.isfinite(darkness)
-        total = box_sum(np.where(valid, darkness, np.float32(0))[None], radius)[0]
-        weight = box_sum(valid.astype(np.float32)[None], radius)[0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            darkness = np.where(valid, total / weight, np.float32(np.nan))
+    # The probabilities' own tile-exact box mean over valid neighbours; no pixel is kept as
+    # it is (`keep` infinite: darkness is not a probability).
+    darkness = smooth_probabilities(darkness[None], radius, keep=np.inf)[0]
     with np.errstate(invalid="ignore"):
         return darkness > np.float32(cut.threshold)
