@@ -160,7 +160,7 @@ def run_engine(
     return masks, bands, backend
 
 
-def _scored_pixels(
+def scored_pixels(
     scene: Scene, labels_path: Path, lab: np.ndarray, target: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """The (positive, negative) pixels a target is scored on: its label code against every
@@ -175,7 +175,7 @@ def _scored_pixels(
     return labelled & (trees == 1), labelled & (trees == 0)
 
 
-def _has_trees(scene: Scene) -> bool:
+def has_trees(scene: Scene) -> bool:
     """Whether every raster of `scene` has a tree-cover raster with trees in it."""
     return all(trees_path(scene.name, labels) is not None for _, labels in scene.rasters)
 
@@ -183,7 +183,7 @@ def _has_trees(scene: Scene) -> bool:
 def score_scene(scene: Scene, params: SpectralParams, with_baselines: bool = True) -> list[dict]:
     """One row per target of the scene: ours, and (if asked) the oracle and the textbook rule.
     Forest is scored where the scene's labels tell tree cover (`trees_path`)."""
-    targets = scene.targets() + ((FOREST,) if _has_trees(scene) else ())
+    targets = scene.targets() + ((FOREST,) if has_trees(scene) else ())
     ours = {t: np.zeros(3, np.int64) for t in targets}
     book = {t: np.zeros(3, np.int64) for t in targets}
     whole = np.zeros(3, np.int64)  # the vegetation, scored as forest: what "forest" gave before
@@ -198,7 +198,7 @@ def score_scene(scene: Scene, params: SpectralParams, with_baselines: bool = Tru
         with rasterio.open(labels_path) as src:
             lab = src.read(1)
         for t in targets:
-            pos, neg = _scored_pixels(scene, labels_path, lab, t)
+            pos, neg = scored_pixels(scene, labels_path, lab, t)
             ours[t] += counts(pred[t], pos, neg)
             if t == FOREST:
                 whole += counts(pred["vegetation"], pos, neg)

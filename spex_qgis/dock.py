@@ -132,7 +132,9 @@ class SpexDock(QgsDockWidget):
         self.thresholds_edit.setPlaceholderText("the scene's own (e.g. NDVI=0.65)")
         self.thresholds_edit.setToolTip(
             "Index thresholds in place of the scene's own choice (spectral backend): NDVI or "
-            "ExG for vegetation, MNDWI or NDWI for water; the explanation shows both"
+            "ExG for vegetation, MNDWI or NDWI for water, VIS for where forest ends within the "
+            "vegetation (the mean of blue, green and red below which it is forest); the "
+            "explanation shows both"
         )
         self.examples_picker = ExamplesPicker(advanced, iface.mapCanvas())
         self.examples_picker.setToolTip(

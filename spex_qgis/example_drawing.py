@@ -51,15 +51,12 @@ _POLYGON_GEOMETRY = (
 
 def example_labels() -> list[tuple[str, tuple[int, int, int]]]:
     """The labels a drawn example may take and their colours: each target, then "other".
-    A part of another target (forest) is left out: its examples would be the whole's."""
+    Forest is one of them: its examples seed the vegetation, and beside vegetation examples
+    (grass, crops) they set where forest ends within it."""
     from spex.engine.backends.spectral.examples import OTHER, spectral_classes
     from spex.engine.instructions.targets import TARGETS
 
-    targets = [
-        (TARGETS[c].title, TARGETS[c].colour)
-        for c in spectral_classes()
-        if TARGETS[c].part_of is None
-    ]
+    targets = [(TARGETS[c].title, TARGETS[c].colour) for c in spectral_classes()]
     return [*targets, (OTHER, OTHER_COLOUR)]
 
 

@@ -17,7 +17,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.warp import transform as warp_points
 from rasterio.windows import Window
 
-from spex.engine.backends.spectral.backend import TREES
+from spex.engine.backends.spectral.example_notes import TREES
 from spex.engine.backends.spectral.example_seeds import seed_with_examples
 from spex.engine.backends.spectral.examples import (
     OTHER,
@@ -307,9 +307,9 @@ def test_cli_refuses_bad_examples_in_one_line(s2_scene, tmp_path, points, flags,
 def test_a_target_whose_examples_are_mostly_mapped_otherwise_gets_a_caveat() -> None:
     """Under half of a target's example pixels mapped as it: the explanation warns; never for
     'other', nor for a handful of pixels."""
-    from spex.engine.backends.spectral.backend import _poorly_mapped_notes
+    from spex.engine.backends.spectral.example_notes import poorly_mapped_notes
 
-    notes = _poorly_mapped_notes(
+    notes = poorly_mapped_notes(
         {"bare": {"builtup": 7, "bare": 3}, "water": {"water": 9, "other": 1},
          "other": {"vegetation": 10}, "cloud": {"snow": 3, "cloud": 1}}, split=False
     )  # fmt: skip
@@ -317,26 +317,26 @@ def test_a_target_whose_examples_are_mostly_mapped_otherwise_gets_a_caveat() -> 
     # Tree cover is vegetation; forest's examples are right in the vegetation when forest is
     # not split from it, and only above the tree cut when it is.
     trees = {"vegetation": {TREES: 6, "vegetation": 4}, "forest": {TREES: 2, "vegetation": 8}}
-    assert _poorly_mapped_notes(trees, split=False) == []
-    notes = _poorly_mapped_notes(trees, split=True)
+    assert poorly_mapped_notes(trees, split=False) == []
+    notes = poorly_mapped_notes(trees, split=True)
     assert len(notes) == 1 and notes[0].startswith("only 2 of 10 forest example pixels")
 
 
 def test_the_examples_pixels_are_told_in_the_result_s_terms() -> None:
     """A label asked for is right where the result has it; one not asked for, outside it."""
-    from spex.engine.backends.spectral.backend import _mapped_note
+    from spex.engine.backends.spectral.example_notes import mapped_note
 
     answer = {"water": "water", "vegetation": None, "builtup": None, "other": None}
-    note = _mapped_note({"water": {"water": 7, "other": 3}, "builtup": {"builtup": 8}}, answer)
+    note = mapped_note({"water": {"water": 7, "other": 3}, "builtup": {"builtup": 8}}, answer)
     assert note.endswith("builtup 8 of 8 outside the result; water 7 of 10 as water (3 outside)")
-    note = _mapped_note({"other": {"water": 2, "builtup": 6}}, answer)
+    note = mapped_note({"other": {"water": 2, "builtup": 6}}, answer)
     assert note.endswith("other 6 of 8 outside the result (2 as water)")
     # Forest asked alone: the vegetation below the tree cut is outside the result.
     answer = {"vegetation": None, TREES: "forest", "other": None}
-    note = _mapped_note({"forest": {TREES: 9, "vegetation": 1}}, answer)
+    note = mapped_note({"forest": {TREES: 9, "vegetation": 1}}, answer)
     assert note.endswith("forest 9 of 10 as forest (1 outside)")
     # Vegetation asked alone answers for a forest label.
-    note = _mapped_note({"forest": {"vegetation": 10}}, {"vegetation": "vegetation"})
+    note = mapped_note({"forest": {"vegetation": 10}}, {"vegetation": "vegetation"})
     assert note.endswith("forest 10 of 10 as vegetation")
 
 

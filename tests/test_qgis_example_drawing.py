@@ -105,7 +105,7 @@ def test_clicks_draw_examples_that_take_the_pixels_under_them(
     picker = dock.examples_picker
     offered = [picker.draw_label.itemText(i) for i in range(picker.draw_label.count())]
     assert "vegetation" in offered and "other" in offered
-    assert "forest" not in offered  # a part of vegetation: its examples would be vegetation's
+    assert "forest" in offered  # beside vegetation examples, they set forest's cut
     dock.prompt_edit.setPlainText(PROMPT)
     for (row, col), label in CLICKS:
         picker.draw_label.setCurrentText(label)

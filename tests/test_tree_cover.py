@@ -80,13 +80,14 @@ def test_forest_does_not_depend_on_the_tile_size(runs) -> None:
 
 def test_the_explanation_and_run_json_give_the_cut(runs) -> None:
     text = (runs["both_dir"] / "explanation.md").read_text()
-    assert "| visible darkness (tree cover) |" in text
+    assert "| VIS, visible brightness (tree cover) |" in text
     assert "forest: the vegetation darker in the visible bands" in text
     assert "vegetation is the rest of it" in text
     details = json.loads((runs["both_dir"] / "run.json").read_text())["backend"]["details"]
     cut = details["tree_cover"]
     assert cut["bands"] == ["blue", "green", "red"] and 0.0 < cut["share_of_vegetation"] < 1.0
-    assert "visible darkness (tree cover)" in details["thresholds_how"]
+    assert "VIS, visible brightness (tree cover)" in details["thresholds_how"]
+    assert cut["set_by_analyst"] is False and 0.0 < cut["visible_brightness"] < 0.3
 
 
 def test_forest_in_true_colour(s2_scene: Path, tmp_path: Path) -> None:
@@ -161,7 +162,7 @@ def test_the_cut_lies_between_the_analysts_forest_and_other_vegetation() -> None
     cut = cut_between_examples(own, vegetation, np.array([2.6, 2.8, 3.0]), np.array([1.0, 1.4]))
     assert cut.threshold == pytest.approx((2.8 + 1.2) / 2) and cut.examples == (2.8, 1.2)
     assert cut.share == pytest.approx(np.mean(vegetation > 2.0))
-    assert "analyst's forest examples (2.800)" in cut.describe()
+    assert f"analyst's forest examples ({np.exp(-2.8):.4g})" in cut.describe()
     # Forest examples brighter than the others contradict the canopy's shade: the scene's cut.
     assert cut_between_examples(own, vegetation, np.array([1.0]), np.array([2.5])) is own
     assert cut_between_examples(own, vegetation, np.array([]), np.array([2.5])) is own
@@ -188,9 +189,56 @@ def test_forest_and_grass_examples_set_the_cut(s2_scene: Path, tmp_path: Path) -
         ExtractionRequest(s2_scene, "trees and meadows", tmp_path / "with", examples=examples)
     )
     details = json.loads((tmp_path / "with" / "run.json").read_text())["backend"]["details"]
+    # Medians as visible brightness: the forest's the darker; the cut halfway in their log.
     forest_median, other_median = details["tree_cover"]["examples_medians"]
-    assert forest_median > other_median
-    assert details["tree_cover"]["threshold"] == pytest.approx(
-        (forest_median + other_median) / 2, abs=1e-4
+    assert forest_median < other_median
+    assert details["tree_cover"]["visible_brightness"] == pytest.approx(
+        np.sqrt(forest_median * other_median), rel=1e-3
     )
     assert "analyst's forest examples" in run.explanation_path.read_text()
+
+
+def test_the_analyst_sets_the_tree_cut(runs, s2_scene: Path, tmp_path: Path) -> None:
+    """``--threshold VIS=...``: forest is the vegetation darker than the analyst's value; a
+    brighter value takes more of the vegetation, and the scene's own choice is printed beside."""
+    own = json.loads((runs["forest_dir"] / "run.json").read_text())["backend"]["details"]
+    own_cut = own["tree_cover"]["visible_brightness"]
+    masks = {}
+    for name, factor in (("lower", 0.8), ("higher", 1.25)):
+        result = extract(
+            ExtractionRequest(
+                s2_scene,
+                "map the forest",
+                tmp_path / name,
+                index_thresholds={"VIS": own_cut * factor},
+            )
+        )
+        with rasterio.open(result.mask_path) as src:
+            masks[name] = src.read(1) == 1
+        details = json.loads((tmp_path / name / "run.json").read_text())["backend"]["details"]
+        cut = details["tree_cover"]
+        assert cut["set_by_analyst"] is True
+        assert cut["visible_brightness"] == pytest.approx(own_cut * factor, rel=1e-5)
+        text = result.explanation_path.read_text()
+        assert "The analyst set VIS (--threshold)" in text
+        assert f"the scene's own choice: {own_cut:.4g}" in text
+    forest = runs["forest"] == 1
+    # Darker than a lower value is less forest; every pixel of it is forest at the scene's cut.
+    assert masks["lower"].sum() < forest.sum() < masks["higher"].sum()
+    assert not (masks["lower"] & ~forest).any() and not (forest & ~masks["higher"]).any()
+
+
+def test_the_tree_cut_is_refused_where_it_would_not_be_used(s2_scene: Path, tmp_path: Path) -> None:
+    from spex.engine.backends.spectral.set_thresholds import parse_thresholds
+    from spex.engine.errors import InputError
+
+    with pytest.raises(InputError, match="does not ask for forest; leave it out or ask for"):
+        extract(
+            ExtractionRequest(
+                s2_scene, "vegetation", tmp_path / "veg", index_thresholds={"VIS": 0.04}
+            )
+        )
+    assert not (tmp_path / "veg" / "mask.tif").exists()
+    with pytest.raises(InputError, match=r"give VIS a number above 0 \(e.g. VIS=0.04\)"):
+        parse_thresholds("VIS=0")
+    assert parse_thresholds("vis=0,05") == {"VIS": 0.05}

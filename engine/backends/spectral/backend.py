@@ -8,7 +8,6 @@ probabilities removes salt-and-pepper noise.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -17,15 +16,19 @@ from rasterio.windows import Window
 
 from ...indices import compute_index, get_index
 from ...instructions.plan import Plan
-from ...instructions.targets import TARGETS, answered_as
+from ...instructions.targets import TARGETS
 from ...progress import RunMonitor
 from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
+from .bright_land import BrightLand, bare_within_land, fit_bright_land
+from .darkness import darkness
 from .detectable import undetectable
 from .evidence import evidence_names
-from .examples import OTHER, ExamplePixels, Examples, example_pixels
+from .example_notes import TREES, examples_mapped, mapped_note, poorly_mapped_notes
+from .examples import ExamplePixels, Examples, example_pixels
 from .margins import MARGIN_HALO, grow_margins, margin_class_indexes
 from .params import SpectralParams
+from .pixel_classes import pixel_classes
 from .scene_model import (
     SCENE_CLASSES,
     UNSEEDED_NOTE,
@@ -36,28 +39,28 @@ from .scene_model import (
     top_class,
 )
 from .seeds import ONE_LAND
-from .set_thresholds import check_thresholds_used, validate_thresholds
+from .set_thresholds import (
+    TREE_CUT,
+    check_thresholds_used,
+    check_tree_cut_asked,
+    validate_thresholds,
+)
 from .smoothing import HALO, smooth_probabilities
 from .tree_cover import (
     TreeCut,
     cut_between_examples,
+    cut_set_by_analyst,
     fit_tree_cut,
     tree_cover,
-    visible_darkness,
     visible_roles,
 )
 from .water_veto import WaterVeto, apply_water_veto, water_veto
 
 #: The thresholds table's name for tree cover's cut (`tree_cover`).
-TREE_THRESHOLD = "visible darkness (tree cover)"
-#: Where the examples' pixels land: the vegetation above the tree cut, when forest is asked.
-TREES = "vegetation (tree cover)"
+TREE_THRESHOLD = f"{TREE_CUT}, visible brightness (tree cover)"
+#: The thresholds table's name for the land's bright-mode cut (`bright_land`).
+BRIGHT_THRESHOLD = "brightness (bare soil)"
 
-#: A target whose examples the model maps as labelled below this share gets a caveat: such
-#: classes found 0.30 of their other labelled pixels on the benchmark, against 0.93 at 80 % and
-#: more (`bench/examples_quality`, docs/benchmarks.md); and only from this many pixels.
-POOR_AGREEMENT = 0.5
-POOR_MIN_PIXELS = 5
 #: The two covers of the non-vegetated land, each with the other.
 LAND_PARTNER = {"builtup": "bare", "bare": "builtup"}
 
@@ -103,6 +106,11 @@ class SpectralBackend(Backend):
         self._trees: TreeCut | None = None
         self._forest = 0
         self._vegetation = -1
+        #: Bare soil as the bright mode of an undivided land, its plan target number (0: not
+        #: asked) and the scene class it splits.
+        self._bright: BrightLand | None = None
+        self._bare = 0
+        self._builtup = -1
 
     def supported_targets(self) -> tuple[str, ...]:
         """Every target of the catalogue that the scene classifier models."""
@@ -130,6 +138,7 @@ class SpectralBackend(Backend):
     ) -> None:
         """Choose the scene's thresholds and fit the classifier on the global sample."""
         check_thresholds_used(dict(self.params.set_thresholds), source.roles)
+        check_tree_cut_asked(dict(self.params.set_thresholds), plan.targets)
         monitor.progress(0.0, "fitting the scene classifier")
         self._calibrated = source.scaling.calibrated
         pixels = example_pixels(source, self.examples) if self.examples else None
@@ -143,15 +152,22 @@ class SpectralBackend(Backend):
             examples=pixels.by_scene_class() if pixels is not None else None,
         )
         self._veto = water_veto(self.model, self.params)
+        self._bright = _fit_bright_land(self.model, self._veto, sample, self.params)
         if "forest" in plan.targets:
-            self._trees = _fit_trees(self.model, self._veto, sample, pixels)
+            self._trees = _fit_trees(
+                self.model, self._veto, sample, pixels, self.params.analyst_threshold(TREE_CUT)
+            )
         self.set_targets(plan.targets)
         if pixels is not None:
-            self.examples_mapped = _examples_mapped(self.model, self._veto, pixels, self._trees)
+            self.examples_mapped = examples_mapped(self.model, self._veto, pixels, self._trees)
         classes = self.model.classes
-        self._land_undivided = "builtup" in classes and "bare" not in classes
+        self._land_undivided = (
+            "builtup" in classes and "bare" not in classes and self._bright is None
+        )
         self._asked = tuple(plan.targets)
-        self._bare_from_land = _land_answers_for_bare(classes, plan.targets)
+        self._bare_from_land = self._bright is None and _land_answers_for_bare(
+            classes, plan.targets
+        )
         self._halved = np.zeros(len(classes), dtype=bool)
         if self._land_undivided:
             self._halved[classes.index("builtup")] = True
@@ -166,6 +182,8 @@ class SpectralBackend(Backend):
         classes = self.model.classes
         self._vegetation = classes.index("vegetation") if "vegetation" in classes else -1
         self._forest = targets.index("forest") + 1 if "forest" in targets else 0
+        self._builtup = classes.index("builtup") if "builtup" in classes else -1
+        self._bare = targets.index("bare") + 1 if "bare" in targets else 0
 
     def target_lut(self, targets: tuple[str, ...]) -> np.ndarray:
         """Scene class index -> plan target number (0 background), after `prepare`.
@@ -179,7 +197,11 @@ class SpectralBackend(Backend):
         lut = np.zeros(len(classes), dtype=np.uint8)
         for i, target in enumerate(targets, start=1):
             source = target
-            if target == "bare" and _land_answers_for_bare(classes, targets):
+            if (
+                target == "bare"
+                and self._bright is None
+                and _land_answers_for_bare(classes, targets)
+            ):
                 source = "builtup"
             if source in classes:
                 lut[classes.index(source)] = i
@@ -227,10 +249,13 @@ class SpectralBackend(Backend):
             # Built-up or bare soil, the scene cannot say which: half the confidence.
             confidence = np.where(self._halved[best], confidence * np.float32(0.5), confidence)
         classes = self._lut[best]
+        radius = self.smoothing_radius
         if self._forest and self._trees is not None and self._vegetation >= 0:
-            radius = self.smoothing_radius
             trees = tree_cover(bands, self.model.offsets, self._trees, radius)
             classes[(best == self._vegetation) & trees] = self._forest
+        if self._bright is not None and self._builtup >= 0:
+            bright = bare_within_land(bands, self.model.offsets, self._bright, radius)
+            classes[(best == self._builtup) & bright] = self._bare
         classes[nodata] = 255
         shape = classes.shape
         evidence = np.stack(
@@ -260,7 +285,7 @@ class SpectralBackend(Backend):
         answer = {c: targets[self._lut[k]] for k, c in enumerate(self.model.classes)}
         if self._forest and self._trees is not None:
             answer[TREES] = "forest"
-        return note + "; " + _mapped_note(self.examples_mapped, answer)
+        return note + "; " + mapped_note(self.examples_mapped, answer)
 
     def _forest_note(self) -> str:
         """What forest is in this run: the darker part of the vegetation, or why none."""
@@ -268,6 +293,19 @@ class SpectralBackend(Backend):
             why = "no red band" if not visible_roles(self.model.roles) else "too little vegetation"
             return f"forest: not mapped ({why} to tell tree cover within the vegetation)"
         rest = "vegetation is the rest of it" if "vegetation" in self._asked else ""
+        if self._trees.scene_threshold is not None:
+            return (
+                f"forest: the vegetation darker in the visible bands than VIS "
+                f"{self._trees.brightness:.4g}, the value set with --threshold, "
+                f"{self._trees.share:.0%} of it"
+                + (
+                    " (set a value nearer the scene's own choice, in the threshold table, to "
+                    "map some)"
+                    if self._trees.share == 0
+                    else ""
+                )
+                + (f"; {rest}" if rest else "")
+            )
         return (
             f"forest: the vegetation darker in the visible bands than this scene's cut, "
             f"{self._trees.share:.0%} of it (a canopy shades itself; crops and grass of the "
@@ -295,12 +333,13 @@ class SpectralBackend(Backend):
                 "pixels_by_scene_class": self.examples_mapped,
             }
         notes = list(self.model.notes)
-        if self._bare_from_land:
-            # The land answers for bare soil: "not mapped" would deny the result it returns.
+        if self._bare_from_land or self._bright is not None:
+            # The land, or its bright mode, answers for bare soil: "not mapped" would deny the
+            # result it returns.
             notes = [n for n in notes if n != UNSEEDED_NOTE.format(target="bare")]
         if self.examples:
             notes.append(self._examples_note())
-            notes += _poorly_mapped_notes(self.examples_mapped, split=self._trees is not None)
+            notes += poorly_mapped_notes(self.examples_mapped, split=self._trees is not None)
         if self._veto is not None:
             veto = (
                 f"{self._veto.describe()} ({self._vetoed_share:.1%} of the sampled pixels "
@@ -311,6 +350,20 @@ class SpectralBackend(Backend):
             notes.append(veto)
         if self._undivided_targets():
             notes = _with_halved_land_note(notes)
+        thresholds = dict(self.model.thresholds)
+        if self._bright is not None:
+            notes = _with_bright_land_note(notes, self._bright)
+            thresholds[BRIGHT_THRESHOLD] = self._bright.brightness
+            summary["thresholds_how"] = {
+                **summary["thresholds_how"],
+                BRIGHT_THRESHOLD: self._bright.describe(),
+            }
+            summary["bare_by_brightness"] = {
+                "brightness": round(self._bright.brightness, 6),
+                "share_of_land": round(self._bright.share, 4),
+                "separation": round(self._bright.separation, 2),
+                "bands": list(self._bright.roles),
+            }
         margins = [self.model.classes[k] for k in self._margin_classes()]
         if margins:
             why = {"cloud": "thin cloud edges", "snow": "patchy snow"}
@@ -319,22 +372,26 @@ class SpectralBackend(Backend):
                 f"own probability of it is at least {self.params.margin_probability:g} joins it "
                 f"({', '.join(why[m] for m in margins)})"
             )
-        thresholds = dict(self.model.thresholds)
         if self._forest:
             notes.append(self._forest_note())
             if self._trees is not None:
-                thresholds[TREE_THRESHOLD] = self._trees.threshold
+                thresholds[TREE_THRESHOLD] = self._trees.brightness
                 summary["thresholds_how"] = {
                     **summary["thresholds_how"],
                     TREE_THRESHOLD: self._trees.describe(),
                 }
                 summary["tree_cover"] = {
-                    "threshold": round(self._trees.threshold, 4),
+                    "visible_brightness": round(self._trees.brightness, 6),
+                    "set_by_analyst": self._trees.scene_threshold is not None,
                     "share_of_vegetation": round(self._trees.share, 4),
                     "bands": list(self._trees.roles),
-                    # The median darkness of the forest and other vegetation examples, when
-                    # the cut lies between them.
-                    "examples_medians": self._trees.examples,
+                    # The median visible brightness of the forest and other vegetation
+                    # examples, when the cut lies between them.
+                    "examples_medians": (
+                        [round(float(np.exp(-m)), 6) for m in self._trees.examples]
+                        if self._trees.examples is not None
+                        else None
+                    ),
                 }
         if not self._calibrated:
             notes.append(
@@ -363,6 +420,18 @@ def _land_answers_for_bare(classes: Sequence[str], targets: Sequence[str]) -> bo
     )
 
 
+def _with_bright_land_note(notes: list[str], split: BrightLand) -> list[str]:
+    """`notes` where the seeds' note that built-up and bare soil could not be told apart says
+    instead that the land's brightness split them (`bright_land`)."""
+    out = []
+    for note in notes:
+        if note.endswith(ONE_LAND):
+            reason = note[note.find("(") + 1 : note.find(")")] if "(" in note else "no soil mode"
+            note = split.note(reason)
+        out.append(note)
+    return out
+
+
 def _with_halved_land_note(notes: list[str]) -> list[str]:
     """`notes` where the seeds' note that built-up and bare soil could not be told apart
     (the reason, and what the land is returned as) also says what that costs the result;
@@ -386,7 +455,7 @@ def _scene_shares(
     """
     if sample.valid_pixels == 0:
         return {}, 0.0
-    best, moved, _ = _pixel_classes(model, veto, sample.bands)
+    best, moved, _ = pixel_classes(model, veto, sample.bands)
     if not len(best):
         return {}, 0.0
     counts = np.bincount(best, minlength=len(model.classes))
@@ -394,113 +463,46 @@ def _scene_shares(
     return shares, round(float(moved.mean()), 4)
 
 
-def _pixel_classes(
-    model: SceneModel, veto: WaterVeto | None, bands: Mapping[str, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The most probable scene class of each pixel of the 1-D `bands` (per pixel, with the
-    water veto, without smoothing) and whether the veto moved it out of built-up; pixels
-    without a class (a NaN band) are left out of both, and the third array says which
-    pixels of `bands` were kept."""
-    rows = {role: np.asarray(v, dtype=np.float32)[None, :] for role, v in bands.items()}
-    probs = predict_proba(model, rows)
-    moved = np.zeros(probs.shape[1:], dtype=bool)
-    if veto is not None:
-        was_builtup = top_class(probs)[0] == veto.builtup
-        moved = was_builtup & apply_water_veto(veto, probs, rows)
-    best, confidence = top_class(probs)
-    valid = ~np.isnan(confidence)
-    return best[valid], moved[valid], valid.ravel()
-
-
 def _fit_trees(
-    model: SceneModel, veto: WaterVeto | None, sample: Sample, examples: ExamplePixels | None
+    model: SceneModel,
+    veto: WaterVeto | None,
+    sample: Sample,
+    examples: ExamplePixels | None,
+    brightness: float | None,
 ) -> TreeCut | None:
-    """Tree cover's cut within the vegetation, chosen on the sampled pixels whose most
-    probable class is vegetation, or between the analyst's forest and other vegetation
-    examples where both are given; None without a red band or a vegetation class."""
+    """Tree cover's cut within the vegetation: the analyst's `brightness` (``VIS``) where
+    set; else between the analyst's forest and other vegetation examples where both are
+    given; else chosen on the sampled pixels whose most probable class is vegetation. None
+    without a red band or a vegetation class."""
     roles = visible_roles(tuple(sample.bands))
     if not roles or "vegetation" not in model.classes or sample.valid_pixels == 0:
         return None
-    best, _, valid = _pixel_classes(model, veto, sample.bands)
+    best, _, valid = pixel_classes(model, veto, sample.bands)
     visible = {r: np.asarray(sample.bands[r]).ravel()[valid] for r in roles}
-    vegetation = visible_darkness(visible, model.offsets, roles)[
-        best == model.classes.index("vegetation")
-    ]
+    vegetation = darkness(visible, model.offsets, roles)[best == model.classes.index("vegetation")]
     cut = fit_tree_cut(vegetation, roles)
+    if brightness is not None:
+        return cut_set_by_analyst(cut, vegetation, roles, brightness)
     given = examples.values if examples is not None else {}
     if cut is None or "forest" not in given or "vegetation" not in given:
         return cut
-    forest, other = (
-        visible_darkness(given[c], model.offsets, roles) for c in ("forest", "vegetation")
-    )
+    forest, other = (darkness(given[c], model.offsets, roles) for c in ("forest", "vegetation"))
     return cut_between_examples(cut, vegetation, forest, other)
 
 
-def _examples_mapped(
-    model: SceneModel, veto: WaterVeto | None, pixels: ExamplePixels, trees: TreeCut | None
-) -> dict[str, dict[str, int]]:
-    """Per example label: how many of its pixels the fitted classifier gives each scene class,
-    the vegetation above the tree cut (when forest is asked) counted as `TREES`.
-
-    Per pixel, with the water veto, before the smoothing: the analyst's own labels scored by
-    the model they trained, which tells where the bands do not separate what the examples do.
-    """
-    out = {}
-    for cls, values in pixels.values.items():
-        best, _, valid = _pixel_classes(model, veto, values)
-        names = np.array(model.classes, dtype=object)[best]
-        if trees is not None and "vegetation" in model.classes:
-            visible = {r: np.asarray(values[r]).ravel()[valid] for r in trees.roles}
-            dark = visible_darkness(visible, model.offsets, trees.roles) > trees.threshold
-            names[(names == "vegetation") & dark] = TREES
-        out[cls] = dict(Counter(names.tolist()))
-    return out
-
-
-def _answering(cls: str, split: bool) -> tuple[str, ...]:
-    """The scene classes (and `TREES`) whose pixels are right for an example label `cls`."""
-    if cls == "vegetation":
-        return ("vegetation", TREES)  # tree cover is vegetation
-    if cls == "forest":
-        return (TREES,) if split else ("vegetation",)
-    return (cls,)
-
-
-def _poorly_mapped_notes(mapped: Mapping[str, Mapping[str, int]], split: bool) -> list[str]:
-    """A caveat for each target whose own examples the model mostly maps as something else
-    (`split`: the vegetation's tree cover is counted apart, as `TREES`)."""
-    notes = []
-    for cls, counts in sorted(mapped.items()):
-        n, right = sum(counts.values()), sum(counts.get(c, 0) for c in _answering(cls, split))
-        if cls != OTHER and n >= POOR_MIN_PIXELS and right < POOR_AGREEMENT * n:
-            notes.append(
-                f"only {right} of {n} {cls} example pixels are mapped as {cls}: the bands do "
-                f"not separate {cls} here as the examples do, so expect much of it missed (on "
-                "the benchmark, a class whose examples were mapped this poorly found 30 % of "
-                "its other labelled pixels); check the examples' labels, or add some"
-            )
-    return notes
-
-
-def _mapped_note(mapped: Mapping[str, Mapping[str, int]], answer: Mapping[str, str | None]) -> str:
-    """The examples' pixels as the result maps them, in words: "vegetation 10 of 10 as
-    vegetation; other 7 of 10 outside the result (3 as vegetation)". `answer` gives each scene
-    class's target in the result (None: outside it); a label that is not asked for belongs
-    outside the result."""
-    parts = []
-    asked = [t for t in answer.values() if t is not None]
-    for cls, counts in sorted(mapped.items()):
-        got: Counter[str | None] = Counter()
-        for scene_class, n in counts.items():
-            got[answer.get(scene_class)] += n
-        expected = answered_as(cls, asked) if cls in TARGETS else None
-        where = f"as {expected}" if expected else "outside the result"
-        part = f"{cls} {got.pop(expected, 0)} of {sum(counts.values())} {where}"
-        if got:
-            wrong = sorted(((n, t or "") for t, n in got.items()), reverse=True)
-            part += " (" + ", ".join(f"{n} as {t}" if t else f"{n} outside" for n, t in wrong) + ")"
-        parts.append(part)
-    return "the example pixels as the result maps them (per pixel): " + "; ".join(parts)
+def _fit_bright_land(
+    model: SceneModel, veto: WaterVeto | None, sample: Sample, params: SpectralParams
+) -> BrightLand | None:
+    """Bare soil as the bright mode of the land, chosen on the sampled pixels whose most
+    probable class is the land (built-up); None where the scene model has a bare class, no
+    land, or a land of one brightness mode."""
+    if "builtup" not in model.classes or "bare" in model.classes or sample.valid_pixels == 0:
+        return None
+    best, _, valid = pixel_classes(model, veto, sample.bands)
+    roles = model.roles
+    values = {r: np.asarray(sample.bands[r]).ravel()[valid] for r in roles}
+    land = darkness(values, model.offsets, roles)[best == model.classes.index("builtup")]
+    return fit_bright_land(land, roles, params.bare_evidence_z, params.bare_max_share)
 
 
 def _bands_read(features: tuple[str, ...], evidence: tuple[str, ...]) -> tuple[str, ...]:

@@ -8,7 +8,9 @@ is read as the index the engine computes (the explanation's threshold table show
 own choice beside it), once per raster, never per tile.
 
 Only the thresholds that decide a class on their own can be set: the vegetation index (NDVI,
-or excess green in true colour) and the water indices. The bare-soil split is not offered: a
+or excess green in true colour), the water indices, and forest's cut within the vegetation
+(VIS: the mean of the visible bands, dark offsets removed, below which vegetation is tree
+cover; `tree_cover`). The bare-soil split is not offered: a
 split forced on the land of the benchmark's scenes takes their built-up first
 (docs/benchmarks.md, "Built-up and bare soil asked together").
 """
@@ -31,6 +33,18 @@ class SettableIndex:
     name: str
     low: float  # the range of the index's values
     high: float
+    #: The range in words, where "from low to high" would not say it.
+    range_words: str = ""
+
+    def accepts(self, value: float) -> bool:
+        """Whether `value` lies in the range (NaN does not; VIS's lower end is open)."""
+        if self.range_words:
+            return self.low < value <= self.high
+        return self.low <= value <= self.high
+
+    def describe_range(self) -> str:
+        """The range, for an error message."""
+        return self.range_words or f"a number from {self.low:g} to {self.high:g}"
 
 
 SETTABLE: dict[str, SettableIndex] = {
@@ -40,11 +54,16 @@ SETTABLE: dict[str, SettableIndex] = {
         SettableIndex("ExG", -1.0, 2.0),  # (2 green - red - blue) / (red + green + blue)
         SettableIndex("MNDWI", -1.0, 1.0),
         SettableIndex("NDWI", -1.0, 1.0),  # alone without SWIR1; beside MNDWI with it
+        # Forest's cut: a mean band value, reflectance or digital numbers less the offsets.
+        SettableIndex("VIS", 0.0, math.inf, "a number above 0"),
     )
 }
 _BY_LOWER = {name.lower(): name for name in SETTABLE}
 #: The settable indices that pick each class's seeds.
 SEEDS_OF = {"vegetation": ("NDVI", "ExG"), "water": ("MNDWI", "NDWI")}
+#: The settable value that cuts forest from the rest of the vegetation (`tree_cover`).
+TREE_CUT = "VIS"
+TREE_CUT_EXAMPLE = "VIS=0.04"
 EXAMPLE = "NDVI=0.65"
 #: How the explanation's threshold table begins a threshold the analyst set.
 SET_BY_ANALYST = "set by the analyst"
@@ -111,10 +130,10 @@ def validate_thresholds(
         except (TypeError, ValueError):
             value = math.nan
         index = SETTABLE[canonical]
-        if not index.low <= value <= index.high:  # NaN fails too
+        if not index.accepts(value):  # NaN fails too
             raise InputError(
-                f"Threshold {name}={raw}: give {canonical} a number from {index.low:g} to "
-                f"{index.high:g} (e.g. {EXAMPLE})."
+                f"Threshold {name}={raw}: give {canonical} {index.describe_range()} "
+                f"(e.g. {TREE_CUT_EXAMPLE if canonical == TREE_CUT else EXAMPLE})."
             )
         if canonical in out:
             raise InputError(f"Threshold {canonical} is set twice; set it once.")
@@ -126,7 +145,8 @@ def unused_thresholds(thresholds: Mapping[str, float], roles: Iterable[str]) -> 
     """Set thresholds that the raster's bands leave unused -> why, in words (empty: all used).
 
     Mirrors the seeds (`seeds.select_seeds`): NDVI needs red and NIR, excess green is used only
-    without them; MNDWI needs green and SWIR1; NDWI needs green and NIR.
+    without them; MNDWI needs green and SWIR1; NDWI needs green and NIR; VIS (forest's cut)
+    needs a red band (`tree_cover.visible_roles`).
     """
     have = set(roles)
     vnir = {"red", "nir"} <= have
@@ -138,6 +158,7 @@ def unused_thresholds(thresholds: Mapping[str, float], roles: Iterable[str]) -> 
         ),
         "MNDWI": ({"green", "swir1"} <= have, "green and SWIR1 bands"),
         "NDWI": ({"green", "nir"} <= have, "green and NIR bands"),
+        "VIS": ("red" in have, "a red band"),
     }
     return {name: needs[name][1] for name in thresholds if not needs[name][0]}
 
@@ -152,6 +173,16 @@ def check_thresholds_used(thresholds: Mapping[str, float], roles: Iterable[str])
             f"Threshold {name}={thresholds[name]:g} would not be used: {name} needs {need}, "
             f"and this raster's bands are {', '.join(roles) or 'none'}; leave it out or set "
             f"the roles with --bands."
+        )
+
+
+def check_tree_cut_asked(thresholds: Mapping[str, float], targets: Iterable[str]) -> None:
+    """Raise `InputError` (one line) when forest's cut is set and forest is not asked for."""
+    if TREE_CUT in thresholds and "forest" not in set(targets):
+        raise InputError(
+            f"Threshold {TREE_CUT}={thresholds[TREE_CUT]:g} would not be used: it sets where "
+            "forest ends within the vegetation, and the instruction does not ask for forest; "
+            "leave it out or ask for the forest."
         )
 
 

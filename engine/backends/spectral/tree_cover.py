@@ -11,9 +11,9 @@ never per tile; its histogram spans the 0.5-99.5 percentiles, so a few deep shad
 bright edges do not set its range), and the vegetation class of the scene model is unchanged: forest is a part
 of it, never a class of its own.
 
-Per pixel the darkness is the box mean over the backend's smoothing radius (the tile-exact
-`smooth_probabilities` of the class probabilities), so a single dark or bright pixel inside a stand does not
-speckle the result.
+Per pixel the darkness is the box mean over the backend's smoothing radius
+(`darkness.smoothed_darkness`, tile-exact), so a single dark or bright pixel inside a stand
+does not speckle the result.
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .darkness import smoothed_darkness
 from .histograms import otsu_threshold
-from .smoothing import smooth_probabilities
+from .set_thresholds import SET_BY_ANALYST
 
 #: The bands whose mean brightness a canopy keeps low, in the order they are summed.
 VISIBLE = ("blue", "green", "red")
-#: Reflectance (or digital-number) floor before the logarithm: a dark-object-corrected value
-#: can reach 0.
-FLOOR = 1e-4
 #: Below this many sampled vegetation pixels the cut is not chosen (forest is not mapped).
 MIN_VEGETATION = 50
 
@@ -46,38 +44,49 @@ class TreeCut:
         roles: The visible bands the darkness is the mean of.
         examples: The median darkness of the analyst's forest and other vegetation examples,
             when the cut lies halfway between them; None for the scene's own cut.
+        scene_threshold: The scene's own cut, when the analyst set the threshold (``VIS``);
+            NaN where the scene had too little vegetation to choose one.
     """
 
     threshold: float
     share: float
     roles: tuple[str, ...]
     examples: tuple[float, float] | None = None
+    scene_threshold: float | None = None
+
+    @property
+    def brightness(self) -> float:
+        """The cut as the mean of the visible bands (dark offsets removed) below which
+        vegetation is tree cover: the value the analyst sets (``--threshold VIS=...``)."""
+        return float(np.exp(-self.threshold))
 
     def describe(self) -> str:
         """How the threshold was chosen, for the explanation's thresholds table."""
+        bands = ", ".join(self.roles)
+        if self.scene_threshold is not None:
+            own = (
+                f"{np.exp(-self.scene_threshold):.4g} (Otsu on this scene's vegetation)"
+                if np.isfinite(self.scene_threshold)
+                else "none (too little vegetation)"
+            )
+            return (
+                f"{SET_BY_ANALYST}; the scene's own choice: {own}; mean of {bands} (dark "
+                f"offsets removed) below which vegetation is tree cover: {self.share:.0%} of "
+                "this scene's vegetation"
+            )
         if self.examples is not None:
             forest, other = self.examples
             return (
-                f"halfway between the median visible darkness (-ln mean of "
-                f"{', '.join(self.roles)}) of the analyst's forest examples ({forest:.3f}) and "
-                f"other vegetation examples ({other:.3f}): the darker {self.share:.0%} of this "
-                "scene's vegetation is tree cover"
+                f"mean of {bands} (dark offsets removed) below which vegetation is tree cover: "
+                f"halfway, in its log, between the medians of the analyst's forest examples "
+                f"({np.exp(-forest):.4g}) and other vegetation examples ({np.exp(-other):.4g}); "
+                f"the darker {self.share:.0%} of this scene's vegetation is tree cover"
             )
         return (
-            f"Otsu on the visible darkness (-ln mean of {', '.join(self.roles)}) of this "
-            f"scene's vegetation: the darker {self.share:.0%} of it is tree cover"
+            f"mean of {bands} (dark offsets removed) below which vegetation is tree cover: "
+            f"Otsu on its log over this scene's vegetation; the darker {self.share:.0%} of it "
+            "is tree cover"
         )
-
-
-def visible_darkness(
-    bands: Mapping[str, np.ndarray], offsets: Mapping[str, float], roles: tuple[str, ...]
-) -> np.ndarray:
-    """-ln of the mean of the `roles` bands after their dark offsets; NaN stays NaN."""
-    total = sum(
-        np.asarray(bands[r], dtype=np.float32) - np.float32(offsets.get(r, 0.0)) for r in roles
-    )
-    with np.errstate(invalid="ignore"):
-        return -np.log(np.maximum(total / np.float32(len(roles)), np.float32(FLOOR)))
 
 
 def visible_roles(roles: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -113,14 +122,24 @@ def cut_between_examples(
     return TreeCut(threshold, float(np.mean(values > threshold)), cut.roles, medians)
 
 
+def cut_set_by_analyst(
+    cut: TreeCut | None, vegetation: np.ndarray, roles: tuple[str, ...], brightness: float
+) -> TreeCut:
+    """The cut at the analyst's `brightness` (the mean of the visible bands, ``VIS``), with
+    the scene's own `cut` (None: too little vegetation to choose one) kept beside it;
+    `vegetation` is the darkness of the scene's sampled vegetation, for the share."""
+    threshold = -float(np.log(brightness))
+    values = vegetation[np.isfinite(vegetation)]
+    share = float(np.mean(values > threshold)) if len(values) else 0.0
+    own = cut.threshold if cut is not None else float("nan")
+    return TreeCut(threshold, share, roles, scene_threshold=own)
+
+
 def tree_cover(
     bands: Mapping[str, np.ndarray], offsets: Mapping[str, float], cut: TreeCut, radius: int
 ) -> np.ndarray:
     """Whether each pixel of the (H, W) `bands` is dark enough to be tree cover: its visible
     darkness, box-averaged over valid neighbours within `radius`, above the cut."""
-    darkness = visible_darkness(bands, offsets, cut.roles)
-    # The probabilities' own tile-exact box mean over valid neighbours; no pixel is kept as
-    # it is (`keep` infinite: darkness is not a probability).
-    darkness = smooth_probabilities(darkness[None], radius, keep=np.inf)[0]
+    smoothed = smoothed_darkness(bands, offsets, cut.roles, radius)
     with np.errstate(invalid="ignore"):
-        return darkness > np.float32(cut.threshold)
+        return smoothed > np.float32(cut.threshold)

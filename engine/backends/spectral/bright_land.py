@@ -1,0 +1,95 @@
+"""Bare soil as the bright mode of the non-vegetated land, where no soil index splits it.
+
+Without a SWIR band, or where the soil score (BSI) of the land shows no distinct soil mode, the
+scene model keeps the non-vegetated land as one class (`seeds._split_bare`). Its brightness
+may still be two distinct modes: dry sand, rock and fallow fields outshine roofs and roads
+mixed with their shadows and gardens at 10-30 m. Then the bright mode is bare soil, by the
+soil split's own bar: the two sides of the Otsu cut on the land's log brightness (the mean of
+the classifier's bands, dark offsets removed) are distinct modes (Ashman's D at least
+`SpectralParams.bare_evidence_z`) and the bright side is at most `bare_max_share` of the land.
+
+The cut is chosen once per raster, on the sampled pixels the scene model gives the land, and
+applied per pixel to the brightness averaged over the smoothing box (`darkness`), so it is
+tile-exact. A land of one brightness mode stays undivided, and the explanation says so as
+before. On the benchmark's 28 scenes only one land passes (a beach without SWIR, D 9.9; the
+next with a bright side under half the land, 5.0): docs/benchmarks.md, "Bare soil as the
+land's bright mode".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .darkness import smoothed_darkness
+from .histograms import bimodality
+
+#: Below this many sampled land pixels the land is not split.
+MIN_LAND = 50
+
+
+@dataclass(frozen=True)
+class BrightLand:
+    """The scene's split of its non-vegetated land into bare soil (bright) and the rest.
+
+    Attributes:
+        threshold: Darkness (-ln of the mean band, dark offsets removed) below which a land
+            pixel is bare soil.
+        share: The share of the sampled land on the bright side.
+        separation: Ashman's D of the two sides.
+        roles: The bands the brightness is the mean of.
+    """
+
+    threshold: float
+    share: float
+    separation: float
+    roles: tuple[str, ...]
+
+    @property
+    def brightness(self) -> float:
+        """The cut as a mean band value (reflectance, or digital numbers less the offsets)."""
+        return float(np.exp(-self.threshold))
+
+    def describe(self) -> str:
+        """How the threshold was chosen, for the explanation's thresholds table."""
+        return (
+            f"Otsu on the log mean of {', '.join(self.roles)} (dark offsets removed) of the "
+            f"non-vegetated land, two distinct modes (Ashman's D = {self.separation:.1f}): the "
+            f"brighter {self.share:.0%} of the land is bare soil"
+        )
+
+    def note(self, reason: str) -> str:
+        """What bare soil is in this run; `reason`: why no soil index split the land."""
+        return (
+            f"no soil index splits the non-vegetated land ({reason}), but its brightness is two "
+            f"distinct modes (D = {self.separation:.1f}): the bright one, {self.share:.0%} of "
+            "the land, is bare soil (sand, rock, fallow fields) and the rest is built-up; "
+            "check it against the imagery (bright roofs would be taken for bare soil)"
+        )
+
+
+def fit_bright_land(
+    land: np.ndarray, roles: tuple[str, ...], min_separation: float, max_share: float
+) -> BrightLand | None:
+    """The split of the sampled `land` darkness (1-D), or None where its brightness is not
+    two distinct modes with the bright one at most `max_share` of it."""
+    values = land[np.isfinite(land)]
+    if len(values) < MIN_LAND or not np.ptp(values) > 0:
+        return None
+    cut, separation = bimodality(-values)  # on brightness: its upper side is the bright one
+    share = float(np.mean(-values > cut))
+    if separation < min_separation or not 0 < share <= max_share:
+        return None
+    return BrightLand(-cut, share, separation, roles)
+
+
+def bare_within_land(
+    bands: Mapping[str, np.ndarray], offsets: Mapping[str, float], split: BrightLand, radius: int
+) -> np.ndarray:
+    """Whether each pixel of the (H, W) `bands` is bright enough to be bare soil: its
+    darkness, box-averaged over valid neighbours within `radius`, below the cut."""
+    smoothed = smoothed_darkness(bands, offsets, split.roles, radius)
+    with np.errstate(invalid="ignore"):
+        return smoothed < np.float32(split.threshold)
