@@ -10,7 +10,7 @@ the forest examples alone (they seed the vegetation), and both (the cut lies hal
 their median visible brightness, `tree_cover.cut_between_examples`).
 
 Run: ``PYTHONPATH=. .venv/bin/python -m bench.forest_examples [--per-class 10] [--draws 3]``
--> Markdown on stdout (about four minutes for three draws).
+-> Markdown on stdout (about a minute for three draws).
 """
 
 from __future__ import annotations
@@ -21,21 +21,22 @@ from collections.abc import Iterable
 
 import numpy as np
 import rasterio
+from affine import Affine
 
 from spex.engine.backends.spectral.examples import ExampleFeature, Examples
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.raster.pixel_grid import grid_transform
 
-from .iou import OTHER_MAX, counts, iou
+from .iou import counts, iou
 from .quality import DEFAULT_GROUPS, FOREST, has_trees, run_engine, scored_pixels
-from .scenes import LABEL_CODES, Scene, all_scenes, trees_path
+from .scenes import LABEL_CODES, OTHER, Scene, all_scenes, trees_path
 
 #: The columns: which examples each run is given.
 RUNS = ("own cut", "forest examples", "forest and vegetation examples")
 
 
 def draw_points(
-    pools: dict[str, np.ndarray], transform, per_class: int, seed: int
+    pools: dict[str, np.ndarray], transform: Affine, per_class: int, seed: int
 ) -> tuple[list[ExampleFeature], np.ndarray]:
     """`per_class` pixels of each label's pool (a mask), as point examples at their centres,
     and the mask of the pixels drawn."""
@@ -67,7 +68,7 @@ def score_forest_examples(scene: Scene, per_class: int, draws: int) -> dict[str,
         pos, neg = scored_pixels(scene, labels_path, labels, FOREST)
         other = (trees == 0) & (labels == LABEL_CODES["vegetation"])
         if other.sum() < per_class:  # forest-only vegetation labels: the other land instead
-            other = (trees == 0) & (labels == OTHER_MAX)
+            other = (trees == 0) & (labels == OTHER)
         own = run_engine(image, scene, params)[0][FOREST]
         for draw in range(draws):
             seed = zlib.crc32(f"{scene.name}/{k}/{draw}/forest".encode())

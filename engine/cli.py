@@ -118,7 +118,8 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
         metavar="INDEX=VALUE",
         help="set an index threshold instead of the scene's own choice (spectral backend; "
         "repeatable): NDVI or ExG for vegetation, MNDWI or NDWI for water, VIS for where forest "
-        "ends within the vegetation (the mean of blue, green and red below which it is forest), "
+        "ends within the vegetation (the mean of the visible bands, dark offsets removed, "
+        "below which it is forest), "
         "e.g. NDVI=0.65 for dense canopy only",
     )
     parser.add_argument(

@@ -133,7 +133,8 @@ class SpexDock(QgsDockWidget):
         self.thresholds_edit.setToolTip(
             "Index thresholds in place of the scene's own choice (spectral backend): NDVI or "
             "ExG for vegetation, MNDWI or NDWI for water, VIS for where forest ends within the "
-            "vegetation (the mean of blue, green and red below which it is forest); the "
+            "vegetation (the mean of the visible bands, dark offsets removed, below which it "
+            "is forest); the "
             "explanation shows both"
         )
         self.examples_picker = ExamplesPicker(advanced, iface.mapCanvas())

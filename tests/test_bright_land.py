@@ -65,6 +65,7 @@ def beach(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         ("builtup", "extract the built-up areas", 512),
         ("both", "bare soil and buildings", 512),
         ("bare_tiled", "map the sand and bare soil", 96),
+        ("water", "extract the water", 512),
     ):
         result = extract(
             ExtractionRequest(image, prompt, out / name, bands=OGT_BANDS, tile_size=tile)
@@ -107,3 +108,23 @@ def test_the_explanation_says_how_bare_soil_was_found(beach) -> None:
     split = details["bare_by_brightness"]
     assert split["separation"] >= 8 and 0 < split["share_of_land"] <= 0.5
     assert details["builtup_bare_separated"] is True
+    # Asked for neither bare soil nor built-up, the run says nothing of the split.
+    water = Path(beach["water_dir"])
+    text = (water / "explanation.md").read_text(encoding="utf-8")
+    assert "brightness (bare soil)" not in text and "distinct modes" not in text
+    details = json.loads((water / "run.json").read_text(encoding="utf-8"))["backend"]["details"]
+    assert "bare_by_brightness" not in details
+
+
+def test_bare_examples_in_the_bright_mode_count_as_bare_soil() -> None:
+    from spex.engine.backends.spectral.example_notes import (
+        BRIGHT_LAND,
+        mapped_note,
+        poorly_mapped_notes,
+    )
+
+    mapped = {"bare": {BRIGHT_LAND: 9, "builtup": 1}, "builtup": {BRIGHT_LAND: 8, "builtup": 2}}
+    notes = poorly_mapped_notes(mapped, split=False)
+    assert len(notes) == 1 and notes[0].startswith("only 2 of 10 builtup example pixels")
+    answer = {"builtup": "builtup", BRIGHT_LAND: "bare"}
+    assert "bare 9 of 10 as bare (1 as builtup)" in mapped_note(mapped, answer)

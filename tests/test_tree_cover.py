@@ -241,4 +241,6 @@ def test_the_tree_cut_is_refused_where_it_would_not_be_used(s2_scene: Path, tmp_
     assert not (tmp_path / "veg" / "mask.tif").exists()
     with pytest.raises(InputError, match=r"give VIS a number above 0 \(e.g. VIS=0.04\)"):
         parse_thresholds("VIS=0")
+    with pytest.raises(InputError, match="give VIS a number above 0"):
+        parse_thresholds("VIS=1e999")  # infinite: every vegetation pixel would be forest
     assert parse_thresholds("vis=0,05") == {"VIS": 0.05}

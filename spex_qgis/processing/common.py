@@ -109,8 +109,8 @@ def add_thresholds_parameter(algorithm: SpexAlgorithm) -> None:
         QgsProcessingParameterString(INDEX_THRESHOLDS, "Index thresholds", optional=True),
         "INDEX=VALUE pairs, comma-separated, in place of the scene's own thresholds (spectral "
         "backend; the command line's --threshold): NDVI or ExG for vegetation, MNDWI or NDWI "
-        "for water, VIS for forest's cut within the vegetation (the mean of blue, green and "
-        "red below which it is forest), e.g. NDVI=0.65 for dense canopy only. Empty: each "
+        "for water, VIS for forest's cut within the vegetation (the mean of the visible "
+        "bands, dark offsets removed, below which it is forest), e.g. NDVI=0.65 for dense canopy only. Empty: each "
         "scene chooses its own.",
         advanced=True,
     )

@@ -20,11 +20,22 @@ from ...instructions.targets import TARGETS
 from ...progress import RunMonitor
 from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
-from .bright_land import BrightLand, bare_within_land, fit_bright_land
+from .bright_land import (
+    BrightLand,
+    bare_within_land,
+    fit_scene_bright_land,
+    with_bright_land_note,
+)
 from .darkness import darkness
 from .detectable import undetectable
 from .evidence import evidence_names
-from .example_notes import TREES, examples_mapped, mapped_note, poorly_mapped_notes
+from .example_notes import (
+    BRIGHT_LAND,
+    TREES,
+    examples_mapped,
+    mapped_note,
+    poorly_mapped_notes,
+)
 from .examples import ExamplePixels, Examples, example_pixels
 from .margins import MARGIN_HALO, grow_margins, margin_class_indexes
 from .params import SpectralParams
@@ -152,14 +163,16 @@ class SpectralBackend(Backend):
             examples=pixels.by_scene_class() if pixels is not None else None,
         )
         self._veto = water_veto(self.model, self.params)
-        self._bright = _fit_bright_land(self.model, self._veto, sample, self.params)
+        self._bright = fit_scene_bright_land(self.model, self._veto, sample, self.params)
         if "forest" in plan.targets:
             self._trees = _fit_trees(
                 self.model, self._veto, sample, pixels, self.params.analyst_threshold(TREE_CUT)
             )
         self.set_targets(plan.targets)
         if pixels is not None:
-            self.examples_mapped = examples_mapped(self.model, self._veto, pixels, self._trees)
+            self.examples_mapped = examples_mapped(
+                self.model, self._veto, pixels, self._trees, self._bright
+            )
         classes = self.model.classes
         self._land_undivided = (
             "builtup" in classes and "bare" not in classes and self._bright is None
@@ -285,6 +298,8 @@ class SpectralBackend(Backend):
         answer = {c: targets[self._lut[k]] for k, c in enumerate(self.model.classes)}
         if self._forest and self._trees is not None:
             answer[TREES] = "forest"
+        if self._bright is not None:
+            answer[BRIGHT_LAND] = targets[self._bare]
         return note + "; " + mapped_note(self.examples_mapped, answer)
 
     def _forest_note(self) -> str:
@@ -351,8 +366,8 @@ class SpectralBackend(Backend):
         if self._undivided_targets():
             notes = _with_halved_land_note(notes)
         thresholds = dict(self.model.thresholds)
-        if self._bright is not None:
-            notes = _with_bright_land_note(notes, self._bright)
+        if self._bright is not None and {"bare", "builtup"} & set(self._asked):
+            notes = with_bright_land_note(notes, self._bright)
             thresholds[BRIGHT_THRESHOLD] = self._bright.brightness
             summary["thresholds_how"] = {
                 **summary["thresholds_how"],
@@ -420,18 +435,6 @@ def _land_answers_for_bare(classes: Sequence[str], targets: Sequence[str]) -> bo
     )
 
 
-def _with_bright_land_note(notes: list[str], split: BrightLand) -> list[str]:
-    """`notes` where the seeds' note that built-up and bare soil could not be told apart says
-    instead that the land's brightness split them (`bright_land`)."""
-    out = []
-    for note in notes:
-        if note.endswith(ONE_LAND):
-            reason = note[note.find("(") + 1 : note.find(")")] if "(" in note else "no soil mode"
-            note = split.note(reason)
-        out.append(note)
-    return out
-
-
 def _with_halved_land_note(notes: list[str]) -> list[str]:
     """`notes` where the seeds' note that built-up and bare soil could not be told apart
     (the reason, and what the land is returned as) also says what that costs the result;
@@ -488,21 +491,6 @@ def _fit_trees(
         return cut
     forest, other = (darkness(given[c], model.offsets, roles) for c in ("forest", "vegetation"))
     return cut_between_examples(cut, vegetation, forest, other)
-
-
-def _fit_bright_land(
-    model: SceneModel, veto: WaterVeto | None, sample: Sample, params: SpectralParams
-) -> BrightLand | None:
-    """Bare soil as the bright mode of the land, chosen on the sampled pixels whose most
-    probable class is the land (built-up); None where the scene model has a bare class, no
-    land, or a land of one brightness mode."""
-    if "builtup" not in model.classes or "bare" in model.classes or sample.valid_pixels == 0:
-        return None
-    best, _, valid = pixel_classes(model, veto, sample.bands)
-    roles = model.roles
-    values = {r: np.asarray(sample.bands[r]).ravel()[valid] for r in roles}
-    land = darkness(values, model.offsets, roles)[best == model.classes.index("builtup")]
-    return fit_bright_land(land, roles, params.bare_evidence_z, params.bare_max_share)
 
 
 def _bands_read(features: tuple[str, ...], evidence: tuple[str, ...]) -> tuple[str, ...]:

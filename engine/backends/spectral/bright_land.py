@@ -23,8 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .darkness import smoothed_darkness
+from ...raster.raster_source import Sample
+from .darkness import darkness, smoothed_darkness
 from .histograms import bimodality
+from .params import SpectralParams
+from .pixel_classes import pixel_classes
+from .scene_model import SceneModel
+from .seeds import ONE_LAND
+from .water_veto import WaterVeto
 
 #: Below this many sampled land pixels the land is not split.
 MIN_LAND = 50
@@ -55,8 +61,9 @@ class BrightLand:
     def describe(self) -> str:
         """How the threshold was chosen, for the explanation's thresholds table."""
         return (
-            f"Otsu on the log mean of {', '.join(self.roles)} (dark offsets removed) of the "
-            f"non-vegetated land, two distinct modes (Ashman's D = {self.separation:.1f}): the "
+            f"mean of {', '.join(self.roles)} (dark offsets removed) above which the "
+            f"non-vegetated land is bare soil, {self.brightness:.4g}: Otsu on its log over the "
+            f"land, two distinct modes (Ashman's D = {self.separation:.1f}): the "
             f"brighter {self.share:.0%} of the land is bare soil"
         )
 
@@ -93,3 +100,33 @@ def bare_within_land(
     smoothed = smoothed_darkness(bands, offsets, split.roles, radius)
     with np.errstate(invalid="ignore"):
         return smoothed < np.float32(split.threshold)
+
+
+def fit_scene_bright_land(
+    model: SceneModel, veto: WaterVeto | None, sample: Sample, params: SpectralParams
+) -> BrightLand | None:
+    """Bare soil as the bright mode of the land, chosen on the sampled pixels whose most
+    probable class is the land (built-up); None where a soil index split the land (even if its
+    bare class then had too few seeds), there is no land, or the land is one brightness mode."""
+    undivided = any(note.endswith(ONE_LAND) for note in model.notes)
+    if not undivided or "builtup" not in model.classes or "bare" in model.classes:
+        return None
+    if sample.valid_pixels == 0:  # an all-nodata sample: nothing to split
+        return None
+    best, _, valid = pixel_classes(model, veto, sample.bands)
+    roles = model.roles
+    values = {r: np.asarray(sample.bands[r]).ravel()[valid] for r in roles}
+    land = darkness(values, model.offsets, roles)[best == model.classes.index("builtup")]
+    return fit_bright_land(land, roles, params.bare_evidence_z, params.bare_max_share)
+
+
+def with_bright_land_note(notes: list[str], split: BrightLand) -> list[str]:
+    """`notes` where the seeds' note that built-up and bare soil could not be told apart says
+    instead that the land's brightness split them (`bright_land`)."""
+    out = []
+    for note in notes:
+        if note.endswith(ONE_LAND):
+            reason = note[note.find("(") + 1 : note.find(")")] if "(" in note else "no soil mode"
+            note = split.note(reason)
+        out.append(note)
+    return out

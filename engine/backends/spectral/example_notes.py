@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ...instructions.targets import TARGETS, answered_as
+from .bright_land import BrightLand
 from .darkness import darkness
 from .examples import OTHER, ExamplePixels
 from .pixel_classes import pixel_classes
@@ -21,6 +22,8 @@ from .water_veto import WaterVeto
 
 #: Where the examples' pixels land: the vegetation above the tree cut, when forest is asked.
 TREES = "vegetation (tree cover)"
+#: ... and the land's bright mode, where it is bare soil (`bright_land`).
+BRIGHT_LAND = "bare soil (the land's bright mode)"
 #: A target whose examples the model maps as labelled below this share gets a caveat: such
 #: classes found 0.30 of their other labelled pixels on the benchmark, against 0.93 at 80 % and
 #: more (`bench/examples_quality`, docs/benchmarks.md); and only from this many pixels.
@@ -29,10 +32,15 @@ POOR_MIN_PIXELS = 5
 
 
 def examples_mapped(
-    model: SceneModel, veto: WaterVeto | None, pixels: ExamplePixels, trees: TreeCut | None
+    model: SceneModel,
+    veto: WaterVeto | None,
+    pixels: ExamplePixels,
+    trees: TreeCut | None,
+    bright: BrightLand | None = None,
 ) -> dict[str, dict[str, int]]:
     """Per example label: how many of its pixels the fitted classifier gives each scene class,
-    the vegetation above the tree cut (when forest is asked) counted as `TREES`.
+    the vegetation above the tree cut (when forest is asked) counted as `TREES`, the land's
+    bright mode (where it is bare soil) as `BRIGHT_LAND`.
 
     Per pixel, with the water veto, before the smoothing: the analyst's own labels scored by
     the model they trained, which tells where the bands do not separate what the examples do.
@@ -45,12 +53,19 @@ def examples_mapped(
             visible = {r: np.asarray(values[r]).ravel()[valid] for r in trees.roles}
             dark = darkness(visible, model.offsets, trees.roles) > trees.threshold
             names[(names == "vegetation") & dark] = TREES
+        if bright is not None:
+            land = {r: np.asarray(values[r]).ravel()[valid] for r in bright.roles}
+            lit = darkness(land, model.offsets, bright.roles) < bright.threshold
+            names[(names == "builtup") & lit] = BRIGHT_LAND
         out[cls] = dict(Counter(names.tolist()))
     return out
 
 
 def _answering(cls: str, split: bool) -> tuple[str, ...]:
-    """The scene classes (and `TREES`) whose pixels are right for an example label `cls`."""
+    """The scene classes (and `TREES`, `BRIGHT_LAND`) whose pixels are right for an example
+    label `cls`."""
+    if cls == "bare":
+        return ("bare", BRIGHT_LAND)
     if cls == "vegetation":
         return ("vegetation", TREES)  # tree cover is vegetation
     if cls == "forest":

@@ -39,7 +39,7 @@ class SettableIndex:
     def accepts(self, value: float) -> bool:
         """Whether `value` lies in the range (NaN does not; VIS's lower end is open)."""
         if self.range_words:
-            return self.low < value <= self.high
+            return self.low < value <= self.high and math.isfinite(value)
         return self.low <= value <= self.high
 
     def describe_range(self) -> str:

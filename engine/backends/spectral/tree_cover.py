@@ -77,15 +77,15 @@ class TreeCut:
         if self.examples is not None:
             forest, other = self.examples
             return (
-                f"mean of {bands} (dark offsets removed) below which vegetation is tree cover: "
-                f"halfway, in its log, between the medians of the analyst's forest examples "
+                f"mean of {bands} (dark offsets removed) below which vegetation is tree cover, "
+                f"{self.brightness:.4g}: halfway, in its log, between the medians of the analyst's forest examples "
                 f"({np.exp(-forest):.4g}) and other vegetation examples ({np.exp(-other):.4g}); "
                 f"the darker {self.share:.0%} of this scene's vegetation is tree cover"
             )
         return (
-            f"mean of {bands} (dark offsets removed) below which vegetation is tree cover: "
-            f"Otsu on its log over this scene's vegetation; the darker {self.share:.0%} of it "
-            "is tree cover"
+            f"mean of {bands} (dark offsets removed) below which vegetation is tree cover, "
+            f"{self.brightness:.4g}: Otsu on its log over this scene's vegetation; the darker "
+            f"{self.share:.0%} of it is tree cover"
         )
 
 
