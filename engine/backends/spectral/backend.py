@@ -39,7 +39,7 @@ from .example_notes import (
 from .examples import ExamplePixels, Examples, example_pixels
 from .margins import MARGIN_HALO, grow_margins, margin_class_indexes
 from .params import SpectralParams
-from .pixel_classes import pixel_classes
+from .pixel_classes import PixelClasses, pixel_classes
 from .scene_model import (
     SCENE_CLASSES,
     UNSEEDED_NOTE,
@@ -163,10 +163,18 @@ class SpectralBackend(Backend):
             examples=pixels.by_scene_class() if pixels is not None else None,
         )
         self._veto = water_veto(self.model, self.params)
-        self._bright = fit_scene_bright_land(self.model, self._veto, sample, self.params)
+        # The sampled pixels' classes, once: the splits and the scene shares are measured on them.
+        classified = (
+            pixel_classes(self.model, self._veto, sample.bands) if sample.valid_pixels else None
+        )
+        self._bright = fit_scene_bright_land(self.model, sample.bands, classified, self.params)
         if "forest" in plan.targets:
             self._trees = _fit_trees(
-                self.model, self._veto, sample, pixels, self.params.analyst_threshold(TREE_CUT)
+                self.model,
+                sample.bands,
+                classified,
+                pixels,
+                self.params.analyst_threshold(TREE_CUT),
             )
         self.set_targets(plan.targets)
         if pixels is not None:
@@ -178,14 +186,12 @@ class SpectralBackend(Backend):
             "builtup" in classes and "bare" not in classes and self._bright is None
         )
         self._asked = tuple(plan.targets)
-        self._bare_from_land = self._bright is None and _land_answers_for_bare(
-            classes, plan.targets
-        )
+        self._bare_from_land = self._land_answers_for_bare(plan.targets)
         self._halved = np.zeros(len(classes), dtype=bool)
         if self._land_undivided:
             self._halved[classes.index("builtup")] = True
         self._evidence = evidence_names(plan.targets, source.roles)
-        self._shares, self._vetoed_share = _scene_shares(self.model, self._veto, sample)
+        self._shares, self._vetoed_share = _scene_shares(self.model, classified)
         monitor.progress(1.0, "scene classifier ready")
 
     def set_targets(self, targets: tuple[str, ...]) -> None:
@@ -210,11 +216,7 @@ class SpectralBackend(Backend):
         lut = np.zeros(len(classes), dtype=np.uint8)
         for i, target in enumerate(targets, start=1):
             source = target
-            if (
-                target == "bare"
-                and self._bright is None
-                and _land_answers_for_bare(classes, targets)
-            ):
+            if target == "bare" and self._land_answers_for_bare(targets):
                 source = "builtup"
             if source in classes:
                 lut[classes.index(source)] = i
@@ -327,6 +329,20 @@ class SpectralBackend(Backend):
             f"same greenness are brighter){'; ' + rest if rest else ''}"
         )
 
+    def _land_answers_for_bare(self, targets: Sequence[str]) -> bool:
+        """Whether the undivided land (a built-up class, no bare one, no bright mode split
+        off) is returned for bare soil: asked for without built-up, which the land is
+        returned as otherwise."""
+        assert self.model is not None
+        classes = self.model.classes
+        return (
+            "bare" in targets
+            and "builtup" not in targets
+            and "builtup" in classes
+            and "bare" not in classes
+            and self._bright is None
+        )
+
     def _undivided_targets(self) -> dict[str, str]:
         """The asked land targets, each with the cover it was not told apart from."""
         if not self._land_undivided:
@@ -424,17 +440,6 @@ class SpectralBackend(Backend):
         )
 
 
-def _land_answers_for_bare(classes: Sequence[str], targets: Sequence[str]) -> bool:
-    """Whether the undivided land (a built-up class, no bare one) is returned for bare soil:
-    asked for without built-up, which the land is returned as otherwise."""
-    return (
-        "bare" in targets
-        and "builtup" not in targets
-        and "builtup" in classes
-        and "bare" not in classes
-    )
-
-
 def _with_halved_land_note(notes: list[str]) -> list[str]:
     """`notes` where the seeds' note that built-up and bare soil could not be told apart
     (the reason, and what the land is returned as) also says what that costs the result;
@@ -448,17 +453,18 @@ def _with_halved_land_note(notes: list[str]) -> list[str]:
 
 
 def _scene_shares(
-    model: SceneModel, veto: WaterVeto | None, sample: Sample
+    model: SceneModel, classified: PixelClasses | None
 ) -> tuple[dict[str, float], float]:
     """Share of the sampled pixels whose most probable class is each scene class, and the
-    share that the water veto moved out of built-up.
+    share that the water veto moved out of built-up (`classified`: the sample's classes, None
+    for an all-nodata sample).
 
     Per pixel, without smoothing: a measured estimate of cloud, snow or water cover for the
     explanation's caveats, from the same global sample the model was fitted on.
     """
-    if sample.valid_pixels == 0:
+    if classified is None:
         return {}, 0.0
-    best, moved, _ = pixel_classes(model, veto, sample.bands)
+    best, moved, _ = classified
     if not len(best):
         return {}, 0.0
     counts = np.bincount(best, minlength=len(model.classes))
@@ -468,21 +474,22 @@ def _scene_shares(
 
 def _fit_trees(
     model: SceneModel,
-    veto: WaterVeto | None,
-    sample: Sample,
+    sample: Mapping[str, np.ndarray],
+    classified: PixelClasses | None,
     examples: ExamplePixels | None,
     brightness: float | None,
 ) -> TreeCut | None:
     """Tree cover's cut within the vegetation: the analyst's `brightness` (``VIS``) where
     set; else between the analyst's forest and other vegetation examples where both are
-    given; else chosen on the sampled pixels whose most probable class is vegetation. None
-    without a red band or a vegetation class."""
-    roles = visible_roles(tuple(sample.bands))
-    if not roles or "vegetation" not in model.classes or sample.valid_pixels == 0:
+    given; else chosen on the `sample` pixels whose most probable class is vegetation
+    (`classified`, None for an all-nodata sample). None without a red band or a vegetation
+    class."""
+    roles = visible_roles(tuple(sample))
+    if not roles or "vegetation" not in model.classes or classified is None:
         return None
-    best, _, valid = pixel_classes(model, veto, sample.bands)
-    visible = {r: np.asarray(sample.bands[r]).ravel()[valid] for r in roles}
-    vegetation = darkness(visible, model.offsets, roles)[best == model.classes.index("vegetation")]
+    visible = classified.kept(sample, roles)
+    is_vegetation = classified.best == model.classes.index("vegetation")
+    vegetation = darkness(visible, model.offsets, roles)[is_vegetation]
     cut = fit_tree_cut(vegetation, roles)
     if brightness is not None:
         return cut_set_by_analyst(cut, vegetation, roles, brightness)

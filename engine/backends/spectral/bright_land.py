@@ -11,9 +11,9 @@ the classifier's bands, dark offsets removed) are distinct modes (Ashman's D at 
 The cut is chosen once per raster, on the sampled pixels the scene model gives the land, and
 applied per pixel to the brightness averaged over the smoothing box (`darkness`), so it is
 tile-exact. A land of one brightness mode stays undivided, and the explanation says so as
-before. On the benchmark's 28 scenes only one land passes (a beach without SWIR, D 9.9; the
-next with a bright side under half the land, 5.0): docs/benchmarks.md, "Bare soil as the
-land's bright mode".
+before. Of the 24 benchmark scenes whose land is undivided only one passes (a beach without
+SWIR, D 9.0; the next with a bright side under half the land, 5.4): docs/benchmarks.md, "Bare
+soil as the land's bright mode".
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...raster.raster_source import Sample
 from .darkness import darkness, smoothed_darkness
 from .histograms import bimodality
 from .params import SpectralParams
-from .pixel_classes import pixel_classes
+from .pixel_classes import PixelClasses
 from .scene_model import SceneModel
 from .seeds import ONE_LAND
-from .water_veto import WaterVeto
 
 #: Below this many sampled land pixels the land is not split.
 MIN_LAND = 50
@@ -103,20 +101,23 @@ def bare_within_land(
 
 
 def fit_scene_bright_land(
-    model: SceneModel, veto: WaterVeto | None, sample: Sample, params: SpectralParams
+    model: SceneModel,
+    sample: Mapping[str, np.ndarray],
+    classified: PixelClasses | None,
+    params: SpectralParams,
 ) -> BrightLand | None:
-    """Bare soil as the bright mode of the land, chosen on the sampled pixels whose most
-    probable class is the land (built-up); None where a soil index split the land (even if its
-    bare class then had too few seeds), there is no land, or the land is one brightness mode."""
+    """Bare soil as the bright mode of the land, chosen on the `sample` pixels whose most
+    probable class is the land (built-up; `classified`, None for an all-nodata sample); None
+    where a soil index split the land (even if its bare class then had too few seeds), there is
+    no land, or the land is one brightness mode."""
     undivided = any(note.endswith(ONE_LAND) for note in model.notes)
-    if not undivided or "builtup" not in model.classes or "bare" in model.classes:
+    if classified is None or not undivided or "builtup" not in model.classes:
         return None
-    if sample.valid_pixels == 0:  # an all-nodata sample: nothing to split
+    if "bare" in model.classes:
         return None
-    best, _, valid = pixel_classes(model, veto, sample.bands)
     roles = model.roles
-    values = {r: np.asarray(sample.bands[r]).ravel()[valid] for r in roles}
-    land = darkness(values, model.offsets, roles)[best == model.classes.index("builtup")]
+    values = classified.kept(sample, roles)
+    land = darkness(values, model.offsets, roles)[classified.best == model.classes.index("builtup")]
     return fit_bright_land(land, roles, params.bare_evidence_z, params.bare_max_share)
 
 

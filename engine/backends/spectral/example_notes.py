@@ -47,14 +47,14 @@ def examples_mapped(
     """
     out = {}
     for cls, values in pixels.values.items():
-        best, _, valid = pixel_classes(model, veto, values)
-        names = np.array(model.classes, dtype=object)[best]
+        classified = pixel_classes(model, veto, values)
+        names = np.array(model.classes, dtype=object)[classified.best]
         if trees is not None and "vegetation" in model.classes:
-            visible = {r: np.asarray(values[r]).ravel()[valid] for r in trees.roles}
+            visible = classified.kept(values, trees.roles)
             dark = darkness(visible, model.offsets, trees.roles) > trees.threshold
             names[(names == "vegetation") & dark] = TREES
         if bright is not None:
-            land = {r: np.asarray(values[r]).ravel()[valid] for r in bright.roles}
+            land = classified.kept(values, bright.roles)
             lit = darkness(land, model.offsets, bright.roles) < bright.threshold
             names[(names == "builtup") & lit] = BRIGHT_LAND
         out[cls] = dict(Counter(names.tolist()))

@@ -7,6 +7,7 @@ and the examples' own agreement are measured on: per pixel, with the water veto.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -14,13 +15,29 @@ from .scene_model import SceneModel, predict_proba, top_class
 from .water_veto import WaterVeto, apply_water_veto
 
 
+class PixelClasses(NamedTuple):
+    """The scene class of each pixel of some 1-D bands, those without one left out."""
+
+    #: The most probable scene class of each kept pixel.
+    best: np.ndarray
+    #: Whether the water veto moved each kept pixel out of built-up.
+    moved: np.ndarray
+    #: Which pixels of the bands were kept (the others have a NaN band).
+    valid: np.ndarray
+
+    def kept(
+        self, bands: Mapping[str, np.ndarray], roles: tuple[str, ...]
+    ) -> dict[str, np.ndarray]:
+        """The `roles` bands of the same 1-D `bands`, at the kept pixels (aligned with `best`)."""
+        return {r: np.asarray(bands[r]).ravel()[self.valid] for r in roles}
+
+
 def pixel_classes(
     model: SceneModel, veto: WaterVeto | None, bands: Mapping[str, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> PixelClasses:
     """The most probable scene class of each pixel of the 1-D `bands` (per pixel, with the
     water veto, without smoothing) and whether the veto moved it out of built-up; pixels
-    without a class (a NaN band) are left out of both, and the third array says which
-    pixels of `bands` were kept."""
+    without a class (a NaN band) are left out of both."""
     rows = {role: np.asarray(v, dtype=np.float32)[None, :] for role, v in bands.items()}
     probs = predict_proba(model, rows)
     moved = np.zeros(probs.shape[1:], dtype=bool)
@@ -29,4 +46,4 @@ def pixel_classes(
         moved = was_builtup & apply_water_veto(veto, probs, rows)
     best, confidence = top_class(probs)
     valid = ~np.isnan(confidence)
-    return best[valid], moved[valid], valid.ravel()
+    return PixelClasses(best[valid], moved[valid], valid.ravel())

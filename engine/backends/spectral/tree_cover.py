@@ -8,8 +8,8 @@ vegetation within the engine's vegetation at an AUC of 0.74 to 1.00; NDVI, NIR a
 bands invert on some of them (winter conifers, arid woodland). So the split is one threshold
 on that darkness, chosen on this scene's own vegetation (Otsu, over the whole-raster sample,
 never per tile; its histogram spans the 0.5-99.5 percentiles, so a few deep shadows or
-bright edges do not set its range), and the vegetation class of the scene model is unchanged: forest is a part
-of it, never a class of its own.
+bright edges do not set its range), and the vegetation class of the scene model is unchanged:
+forest is a part of it, never a class of its own.
 
 Per pixel the darkness is the box mean over the backend's smoothing radius
 (`darkness.smoothed_darkness`, tile-exact), so a single dark or bright pixel inside a stand
@@ -78,8 +78,9 @@ class TreeCut:
             forest, other = self.examples
             return (
                 f"mean of {bands} (dark offsets removed) below which vegetation is tree cover, "
-                f"{self.brightness:.4g}: halfway, in its log, between the medians of the analyst's forest examples "
-                f"({np.exp(-forest):.4g}) and other vegetation examples ({np.exp(-other):.4g}); "
+                f"{self.brightness:.4g}: halfway, in its log, between the medians of the "
+                f"analyst's forest examples ({np.exp(-forest):.4g}) and other vegetation "
+                f"examples ({np.exp(-other):.4g}); "
                 f"the darker {self.share:.0%} of this scene's vegetation is tree cover"
             )
         return (
