@@ -48,6 +48,19 @@ def test_extract_prints_summary_and_writes_outputs(s2_scene: Path, tmp_path: Pat
     assert result.stderr == ""
 
 
+def test_land_cover_maps_every_target_in_one_raster(s2_scene: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_spex("extract", s2_scene, "--prompt", "classify the land cover", "--out", out)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads((out / "run.json").read_text())["plan"]
+    assert plan["targets"] == ["water", "vegetation", "forest", "builtup", "bare", "snow", "cloud"]
+    for title in ("water:", "vegetation:", "forest:", "built-up:", "bare soil:", "cloud:"):
+        assert title in result.stdout
+    with rasterio.open(out / "mask.tif") as mask:
+        codes = set(np.unique(mask.read(1)).tolist())
+    assert len(codes - {0, 255}) >= 3  # the scene's water, vegetation, forest and land at least
+
+
 def test_sensors_lists_the_presets() -> None:
     result = run_spex("sensors")
     assert result.returncode == 0

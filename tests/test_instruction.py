@@ -7,7 +7,11 @@ import json
 import pytest
 
 from spex.engine.errors import PromptError
-from spex.engine.instructions.instruction import parse_instruction, singular
+from spex.engine.instructions.instruction import (
+    EVERY_TARGET_PHRASES,
+    parse_instruction,
+    singular,
+)
 from spex.engine.instructions.plan import Plan
 from spex.engine.instructions.size_limits import M2_PER_UNIT
 from spex.engine.instructions.targets import (
@@ -151,6 +155,8 @@ ERRORS = [
     ("clouds", ["water", "vegetation"], ["cloud", "water, vegetation"]),
     ("airplanes", ["water", "vegetation"], ["'airplanes'", "water, vegetation"]),
     ("everything except water", None, ["except water"]),
+    ("trees taller than 5 m", None, ["'taller'", "heights cannot be measured", "'forest'"]),
+    ("the 3 tallest buildings", None, ["'tallest'", "heights cannot be measured", "'built-up'"]),
     ("cloud-free areas", None, ["cloud free"]),
     ("lakes of 2 ha", None, ["minimum or a maximum"]),
     ("lakes larger than 2", None, ["'larger than 2'", "ha"]),
@@ -188,6 +194,38 @@ def test_unknown_target_message_matches_documented_form():
     )
 
 
+def test_land_cover_asks_for_every_target_the_backend_extracts():
+    for prompt in (
+        "land cover",
+        "classify the land cover",
+        "a land-cover map",
+        "all classes",
+        "every class",
+        "everything",
+        "LULC classification",
+    ):
+        assert parse_instruction(prompt).targets == TARGET_IDS, prompt
+    assert parse_instruction("land cover", available=["vegetation", "water"]).targets == (
+        "vegetation",
+        "water",
+    )
+    # beside a named target: its limit stays its own, every other target joins it
+    plan = parse_instruction("lakes over 1 ha and everything")
+    assert plan.targets == TARGET_IDS
+    assert plan.limits("water").min_area_m2 == 1e4
+    assert plan.limits("builtup").min_area_m2 is None
+    # right after a target, "land cover" names that target's cover, not every target
+    assert parse_instruction("forest land cover").targets == ("forest",)
+    assert parse_instruction("water in the land cover map").targets == ("water",)
+    with pytest.raises(PromptError, match="except water"):
+        parse_instruction("everything except water")
+
+
+def test_no_target_found_says_land_cover_asks_for_all():
+    with pytest.raises(PromptError, match="or 'land cover' for all of them"):
+        parse_instruction("classify this scene")
+
+
 def test_available_restricts_and_orders_nothing_else():
     plan = parse_instruction("vegetation and water", available=["water", "vegetation"])
     assert plan.targets == ("vegetation", "water")
@@ -221,6 +259,9 @@ def test_no_phrase_maps_to_two_things():
     for term in AMBIGUOUS_TERMS:
         key = tuple(singular(w) for w in term.split())
         assert key not in seen, term
+    for phrase in EVERY_TARGET_PHRASES:
+        key = tuple(singular(w) for w in phrase.split())
+        assert key not in seen and phrase not in AMBIGUOUS_TERMS, phrase
 
 
 def test_area_units_convert_to_square_metres():

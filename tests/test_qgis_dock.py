@@ -57,6 +57,8 @@ def test_band_roles_backends_and_plan_before_the_run(dock: SpexDock) -> None:
     dock.prompt_edit.setPlainText("find the 3 largest lakes")
     assert dock.update_plan().startswith("Targets: water")
     assert "3 largest" in dock.plan_label.text()
+    dock.prompt_edit.setPlainText("land cover map")
+    assert dock.update_plan().startswith("Targets: water, vegetation, forest, built-up")
     dock.prompt_edit.setPlainText("extract the unicorns")
     assert dock.update_plan() == ""
     assert "color:#b00" in dock.plan_label.text()

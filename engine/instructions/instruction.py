@@ -9,8 +9,10 @@ The parser is rule-based and predictable rather than clever:
    where each stood.
 3. The remaining words are matched against the target synonyms, longest phrase first, with
    plurals reduced to singulars. Filler words ("please", "extract", "the", "areas" ...) are
-   skipped. Words after a place preposition ("in", "near", "over" ...) describe where, not what:
-   "buildings in the forest" asks for buildings only, and "lakes in Bavaria" is not an error.
+   skipped. "Land cover", "all classes" and "everything" ask for every target the backend
+   extracts (a land-cover map). Words after a place preposition ("in", "near", "over" ...)
+   describe where, not what: "buildings in the forest" asks for buildings only, and "lakes in
+   Bavaria" is not an error.
 4. Anything else is refused with one line that quotes it and lists what can be extracted, so an
    instruction is never half-understood in silence ("water and airplanes" is an error).
 5. Each limit and count goes to the targets around its mark (`qualifiers`): "lakes over 1 ha and
@@ -48,6 +50,8 @@ _DETERMINERS = frozenset(_WORDS["determiners"])
 _ADJECTIVES = frozenset(_WORDS["adjectives"])
 _GENERIC_NOUNS = frozenset(_WORDS["generic_nouns"])
 _FILLERS = frozenset(_WORDS["fillers"])
+#: Phrases that ask for every target the backend extracts ("land cover", "everything").
+EVERY_TARGET_PHRASES = tuple(_WORDS["every_target"])
 
 # --- counts -------------------------------------------------------------------------------
 _COUNT = rf"(?:\d+|{NUMBER_NAMES})"
@@ -90,8 +94,10 @@ def _words(text: str) -> tuple[str, ...]:
 
 
 def _phrase_index() -> dict[tuple[str, ...], tuple[str, str]]:
-    """Singular word tuples -> ("target", id) or ("ambiguous", hint)."""
+    """Singular word tuples -> ("target", id), ("ambiguous", hint) or ("every", "")."""
     index: dict[tuple[str, ...], tuple[str, str]] = {}
+    for phrase in EVERY_TARGET_PHRASES:
+        index[_words(phrase)] = ("every", "")
     for term, hint in AMBIGUOUS_TERMS.items():
         index[_words(term)] = ("ambiguous", hint)
     for target in TARGETS.values():
@@ -244,6 +250,7 @@ def _read_targets(
     numbers: list[str] = []
     state = "free"  # "free", or inside a place phrase: "open" (no noun yet) / "noun"
     previous_unknown = False
+    after_target = False  # the last thing read was a target's name
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -257,9 +264,14 @@ def _read_targets(
             elif hit[0] == "target":
                 events.append(Event("target", hit[1], every))
                 every = False
+            elif hit[0] == "every":
+                if not after_target:  # "forest land cover": the forest's, not every target
+                    events.append(Event("every", "", every))
+                every = False
             else:
                 raise PromptError(f"Cannot extract '{said}': {hit[1]}")
             previous_unknown = False
+            after_target = hit[0] == "target" and state == "free"
             continue
         if is_mark(tok) or tok == ";":
             events.append(Event("mark", tok) if is_mark(tok) else Event("stop"))
@@ -297,6 +309,7 @@ def _read_targets(
             else:
                 unknown.append([tok])
         previous_unknown = is_unknown
+        after_target = False
         i += 1
     if unknown:
         raise _cannot([" ".join(u) for u in unknown], ids)
@@ -306,6 +319,18 @@ def _read_targets(
             "and counts like 'the 3 largest'"
         )
     return events
+
+
+def _every_target(events: Sequence[Event], ids: Sequence[str]) -> list[Event]:
+    """'land cover', 'all classes', 'everything': every target of `ids` (a land-cover map), in
+    the order of `ids`, where the phrase stood."""
+    expanded: list[Event] = []
+    for ev in events:
+        if ev.kind == "every":
+            expanded.extend(Event("target", target_id, ev.every) for target_id in ids)
+        else:
+            expanded.append(ev)
+    return expanded
 
 
 def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan:
@@ -328,12 +353,12 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
         )
     rest, limits = read_limits(_normalise(text))
     rest, counts = _read_count(rest)
-    events = _read_targets(rest, ids, _phrases_for(ids))
+    events = _every_target(_read_targets(rest, ids, _phrases_for(ids)), ids)
     found = list(dict.fromkeys(ev.value for ev in events if ev.kind == "target"))
     if not found:
         raise PromptError(
             f"No target found in '{_shorten(text)}': this backend extracts {titles(ids)} "
-            f"(try '{_example(ids)}')"
+            f"(try '{_example(ids)}', or 'land cover' for all of them)"
         )
     missing = [t for t in found if t not in ids]
     if missing:
