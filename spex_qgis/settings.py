@@ -16,6 +16,7 @@ EXAMPLE_PROMPTS = (
     "extract forests larger than 10 ha",
     "lakes over 1 ha and buildings over 200 m2",
     "show snow and cloud cover",
+    "classify the land cover",
 )
 
 
