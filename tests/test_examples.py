@@ -370,3 +370,28 @@ def test_forest_examples_are_vegetation_seeds_told_as_forest(
     assert alone.returncode == 2 and "forest needs red and NIR bands" in alone.stderr
     seeded = run_spex("extract", s2_scene, "--out", tmp_path / "b", "--bands", bands, *flags)
     assert seeded.returncode == 0, seeded.stderr
+
+
+def test_a_low_confidence_caveat_says_examples_correct_the_seeds(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """The winter scene's built-up is a guess (mean confidence below 0.6): the caveat says what
+    corrects it; once the analyst has given examples, it no longer offers them."""
+    flags = ("--prompt", "built-up areas", "--quiet")
+    own = tmp_path / "own"
+    assert run_spex("extract", s2_scene, "--out", own, *flags).returncode == 0
+    hint = "or label a few pixels of it and of what it is confused with (--examples"
+    caveat = [
+        line
+        for line in (own / "explanation.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("- built-up: mean confidence")
+    ]
+    assert len(caveat) == 1 and hint in caveat[0]
+    builtup = np.argwhere(_mask(own) == 1)
+    rng = np.random.default_rng(3)
+    points = pixel_points(s2_scene, builtup[rng.choice(len(builtup), 10, replace=False)], "builtup")
+    path = write_examples(tmp_path / "ex.gpkg", points, 4326)
+    out = tmp_path / "with"
+    result = run_spex("extract", s2_scene, "--out", out, "--examples", path, *flags)
+    assert result.returncode == 0, result.stderr
+    assert hint not in (out / "explanation.md").read_text(encoding="utf-8")

@@ -258,7 +258,7 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
         if confidence < LOW_CONFIDENCE:
             caveats.append(
                 f"{TARGETS[target].title}: mean confidence {confidence:.2f} is low; "
-                "check the result against the image."
+                f"check the result against the image{_examples_hint(facts)}."
             )
     dropped = facts.regions_found - len(facts.kept)
     if dropped:
@@ -267,6 +267,16 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
     lines = ["## Caveats", ""]
     lines += [f"- {c}" for c in caveats] if caveats else ["- None found."]
     return lines + [""]
+
+
+def _examples_hint(facts: RunFacts) -> str:
+    """Where the spectral backend ran on the scene's own seeds, what corrects them."""
+    if facts.request.backend != "spectral" or facts.request.examples is not None:
+        return ""
+    return (
+        ", or label a few pixels of it and of what it is confused with (--examples; the dock's "
+        "Examples layer; Processing's EXAMPLES): they correct the scene's seeds"
+    )
 
 
 def write_explanation(facts: RunFacts, path: Path) -> str:
