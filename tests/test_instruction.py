@@ -221,6 +221,25 @@ def test_land_cover_asks_for_every_target_the_backend_extracts():
         parse_instruction("everything except water")
 
 
+@pytest.mark.parametrize(
+    ("prompt", "targets"),
+    [
+        ("Berlin's lakes", ("water",)),  # a name owns the lakes: not a target to refuse
+        ("New York's parks and lakes", ("vegetation", "water")),
+        ("the farmers' fields", ("vegetation",)),
+        ("map the city's parks", ("vegetation",)),  # the city says where: parks only
+        ("the cities\u2019 parks", ("vegetation",)),
+        ("the city's 3 largest parks", ("vegetation",)),
+        ("lakes in the city's north", ("water",)),
+        ("the forest's edge", ("forest",)),  # nothing of its own follows: the forest
+        ("the forest's edge and lakes", ("forest", "water")),
+        ("let's map what's green", ("vegetation",)),  # contractions are not owners
+    ],
+)
+def test_an_owner_says_where_not_what(prompt: str, targets: tuple[str, ...]) -> None:
+    assert parse_instruction(prompt).targets == targets
+
+
 def test_no_target_found_says_land_cover_asks_for_all():
     with pytest.raises(PromptError, match="or 'land cover' for all of them"):
         parse_instruction("classify this scene")

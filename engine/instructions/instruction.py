@@ -12,7 +12,8 @@ The parser is rule-based and predictable rather than clever:
    skipped. "Land cover", "all classes" and "everything" ask for every target the backend
    extracts (a land-cover map). Words after a place preposition ("in", "near", "over" ...)
    describe where, not what: "buildings in the forest" asks for buildings only, and "lakes in
-   Bavaria" is not an error.
+   Bavaria" is not an error; so does an owner followed by what it owns ("Bavaria's lakes",
+   "the city's parks": the parks).
 4. Anything else is refused with one line that quotes it and lists what can be extracted, so an
    instruction is never half-understood in silence ("water and airplanes" is an error).
 5. Each limit and count goes to the targets around its mark (`qualifiers`): "lakes over 1 ha and
@@ -52,6 +53,9 @@ _GENERIC_NOUNS = frozenset(_WORDS["generic_nouns"])
 _FILLERS = frozenset(_WORDS["fillers"])
 #: Phrases that ask for every target the backend extracts ("land cover", "everything").
 EVERY_TARGET_PHRASES = tuple(_WORDS["every_target"])
+
+#: Stands for "'s" in the normalised text: "Berlin's lakes", "the city's parks" name where.
+POSSESSIVE = "\u00a7"
 
 # --- counts -------------------------------------------------------------------------------
 _COUNT = rf"(?:\d+|{NUMBER_NAMES})"
@@ -138,7 +142,9 @@ def _normalise(text: str) -> str:
     t = re.sub("[\ue000-\uf8ff]", " ", text.lower())  # private use: the parser's own marks
     t = t.replace("²", "2").replace("≥", ">=").replace("≤", "<=").replace("’", "'")
     t = re.sub(r"[‐‑‒–—−]", "-", t)
-    t = re.sub(r"'s\b", "", t).replace("'", "").replace('"', " ")
+    t = t.replace(POSSESSIVE, " ")
+    t = re.sub(r"(?<=[a-z0-9])'s\b|(?<=[a-z]s)'(?![a-z])", f" {POSSESSIVE} ", t)
+    t = t.replace("'", "").replace('"', " ")
     t = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", t)  # 20,000 -> 20000
     t = re.sub(r"(?<=\d),(?=\d{1,2}(?!\d))", ".", t)  # 2,5 -> 2.5
     t = re.sub(r"\b(min|max|sq|approx|ca)\.", r"\1 ", t)
@@ -230,9 +236,9 @@ def _read_count(text: str) -> tuple[str, list[SaidCount]]:
 
 
 def _token(t: str) -> str:
-    """A punctuation token as the reader takes it: a mark as is, "+" and "&" as "and", a
-    sentence end as ";", any other as ","."""
-    if is_mark(t) or re.match(r"[a-z0-9]", t):
+    """A punctuation token as the reader takes it: a mark or the possessive as is, "+" and "&"
+    as "and", a sentence end as ";", any other as ","."""
+    if is_mark(t) or t == POSSESSIVE or re.match(r"[a-z0-9]", t):
         return t
     return "and" if t in "+&" else (";" if t in ";!?" else ",")
 
@@ -251,6 +257,7 @@ def _read_targets(
     state = "free"  # "free", or inside a place phrase: "open" (no noun yet) / "noun"
     previous_unknown = False
     after_target = False  # the last thing read was a target's name
+    owner: int | None = None  # the event of a target said as an owner ("the city's parks")
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -262,6 +269,9 @@ def _read_targets(
             if state != "free":
                 state = "noun"
             elif hit[0] == "target":
+                if owner is not None:  # the owner names where: "the city's parks" are parks
+                    events.pop(owner)
+                    owner = None
                 events.append(Event("target", hit[1], every))
                 every = False
             elif hit[0] == "every":
@@ -273,11 +283,17 @@ def _read_targets(
             previous_unknown = False
             after_target = hit[0] == "target" and state == "free"
             continue
-        if is_mark(tok) or tok == ";":
+        if tok == POSSESSIVE:
+            if state == "free" and previous_unknown:
+                unknown.pop()  # a name owns what follows: "Berlin's lakes"
+            elif state == "free" and after_target:
+                owner = len(events) - 1
+        elif is_mark(tok) or tok == ";":
             events.append(Event("mark", tok) if is_mark(tok) else Event("stop"))
             state, every = "free", False
+            owner = None if tok == ";" else owner
         elif tok == "," or tok in _CONJUNCTIONS:
-            state = "free"
+            state, owner = "free", None  # "the forest's edge and lakes": the forest stays
         elif tok in _NEGATIONS:
             nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
             said = f"{tokens[i - 1]} {tok}" if tok == "free" and i else f"{tok} {nxt}".strip()
