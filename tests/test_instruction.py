@@ -156,6 +156,12 @@ ERRORS = [
     ("airplanes", ["water", "vegetation"], ["'airplanes'", "water, vegetation"]),
     ("everything except water", None, ["except water"]),
     ("trees taller than 5 m", None, ["'taller'", "heights cannot be measured", "'forest'"]),
+    ("map the coastline", None, ["'coastline'", "edge of the water", "'water'"]),
+    # an index value is a threshold, set beside the instruction: the fix is named
+    ("vegetated areas with NDVI above 0.5", None, ["'ndvi above 0.5'", "--threshold NDVI=0.5"]),
+    ("vegetation where ndvi >= 0.6", None, ["--threshold NDVI=0.6"]),
+    ("water with an MNDWI of 0.2", None, ["--threshold MNDWI=0.2"]),
+    ("forest, EVI above 0.4", None, ["EVI cannot be set", "settable: NDVI, ExG"]),
     ("the 3 tallest buildings", None, ["'tallest'", "heights cannot be measured", "'built-up'"]),
     ("cloud-free areas", None, ["cloud free"]),
     ("lakes of 2 ha", None, ["minimum or a maximum"]),
@@ -224,6 +230,11 @@ def test_land_cover_asks_for_every_target_the_backend_extracts():
 @pytest.mark.parametrize(
     ("prompt", "targets"),
     [
+        # an index named as the means, without a value, carries no meaning
+        ("map water using NDWI", ("water",)),
+        ("vegetation (NDVI) larger than 2 ha", ("vegetation",)),
+        ("show bare ground and rock outcrops", ("bare",)),
+        ("highlight dry riverbeds and sandbanks", ("bare",)),
         ("Berlin's lakes", ("water",)),  # a name owns the lakes: not a target to refuse
         ("New York's parks and lakes", ("vegetation", "water")),
         ("the farmers' fields", ("vegetation",)),
@@ -236,7 +247,7 @@ def test_land_cover_asks_for_every_target_the_backend_extracts():
         ("let's map what's green", ("vegetation",)),  # contractions are not owners
     ],
 )
-def test_an_owner_says_where_not_what(prompt: str, targets: tuple[str, ...]) -> None:
+def test_what_names_where_or_how_is_not_a_target(prompt: str, targets: tuple[str, ...]) -> None:
     assert parse_instruction(prompt).targets == targets
 
 

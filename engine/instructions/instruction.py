@@ -51,6 +51,15 @@ _DETERMINERS = frozenset(_WORDS["determiners"])
 _ADJECTIVES = frozenset(_WORDS["adjectives"])
 _GENERIC_NOUNS = frozenset(_WORDS["generic_nouns"])
 _FILLERS = frozenset(_WORDS["fillers"])
+_INDEX_NAMES = frozenset(_WORDS["index_names"])
+#: An index named with a value: "NDVI above 0.5", "ndwi > 0.2", "NDVI of 0.6".
+_INDEX_VALUE_RE = re.compile(
+    rf"(?<![a-z])(?P<name>{'|'.join(sorted(_INDEX_NAMES - {'index', 'indices'}))})"
+    r"(?:\s+(?:value|values|threshold))?\s*(?:is\s+|of\s+)?"
+    r"(?:>=|<=|>|<|=|(?:above|below|over|under|of|at least|at most|greater than|less than|"
+    r"higher than|lower than|more than))?\s*(?P<value>-?\d+(?:\.\d+)?)(?![\d.])"
+    r"(?!\s*(?:%|ha|m2|km2|acres?|px|pixels?)(?![a-z]))"
+)
 #: Phrases that ask for every target the backend extracts ("land cover", "everything").
 EVERY_TARGET_PHRASES = tuple(_WORDS["every_target"])
 
@@ -305,7 +314,7 @@ def _read_targets(
             state = "open"
         elif tok == "of" and state == "noun":
             state = "open"  # "near the edge of the lake": still a place
-        elif _in(tok, _GENERIC_NOUNS):
+        elif _in(tok, _GENERIC_NOUNS) or tok in _INDEX_NAMES:
             if state != "free":
                 state = "noun"
         elif _in(tok, _DETERMINERS) or _in(tok, _ADJECTIVES):
@@ -349,6 +358,26 @@ def _every_target(events: Sequence[Event], ids: Sequence[str]) -> list[Event]:
     return expanded
 
 
+def _refuse_index_values(text: str) -> None:
+    """An index value in the instruction is a threshold, which is set beside it, not in it."""
+    said = _INDEX_VALUE_RE.search(text)
+    if said is None:
+        return
+    from ..backends.spectral.set_thresholds import SETTABLE  # the spectral backend's own
+
+    settable = {name.lower(): name for name in SETTABLE}
+    name, value = said.group("name"), said.group("value")
+    how = (
+        f"--threshold {settable[name]}={value} (the dock's and Processing's index thresholds)"
+        if name in settable
+        else f"{name.upper()} cannot be set (settable: {', '.join(SETTABLE)})"
+    )
+    raise PromptError(
+        f"Index values are not read from the instruction ('{said.group(0).strip()}'): name "
+        f"the target here and set its threshold beside it: {how}"
+    )
+
+
 def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan:
     """Read an instruction such as "extract the water bodies larger than 2 ha" into a ``Plan``.
 
@@ -367,7 +396,9 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
         raise PromptError(
             "The instruction is empty; type what to extract, e.g. 'extract the water bodies'"
         )
-    rest, limits = read_limits(_normalise(text))
+    normalised = _normalise(text)
+    _refuse_index_values(normalised)
+    rest, limits = read_limits(normalised)
     rest, counts = _read_count(rest)
     events = _every_target(_read_targets(rest, ids, _phrases_for(ids)), ids)
     found = list(dict.fromkeys(ev.value for ev in events if ev.kind == "target"))
