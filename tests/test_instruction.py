@@ -154,7 +154,8 @@ ERRORS = [
     ("map the rice fields", None, ["'rice fields'", "water", "vegetation"]),
     ("clouds", ["water", "vegetation"], ["cloud", "water, vegetation"]),
     ("airplanes", ["water", "vegetation"], ["'airplanes'", "water, vegetation"]),
-    ("everything except water", None, ["except water"]),
+    ("water except rivers", None, ["except rivers", "'land cover except cloud'"]),
+    ("cloud-free land cover", None, ["cloud free"]),
     ("trees taller than 5 m", None, ["'taller'", "heights cannot be measured", "'forest'"]),
     ("map the coastline", None, ["'coastline'", "edge of the water", "'water'"]),
     # an index value is a threshold, set beside the instruction: the fix is named
@@ -223,8 +224,24 @@ def test_land_cover_asks_for_every_target_the_backend_extracts():
     # right after a target, "land cover" names that target's cover, not every target
     assert parse_instruction("forest land cover").targets == ("forest",)
     assert parse_instruction("water in the land cover map").targets == ("water",)
-    with pytest.raises(PromptError, match="except water"):
-        parse_instruction("everything except water")
+    # every target but those said to be left out; a whole left out takes its parts
+    assert parse_instruction("everything except water").targets == TARGET_IDS[1:]
+    assert parse_instruction("land cover without clouds, snow or ice").targets == (
+        "water",
+        "vegetation",
+        "forest",
+        "builtup",
+        "bare",
+    )
+    assert parse_instruction("all classes but vegetation").targets == (
+        "water",
+        "builtup",
+        "bare",
+        "snow",
+        "cloud",
+    )
+    plan = parse_instruction("land cover except cloud, over 1 ha")
+    assert "cloud" not in plan.targets and plan.limits("water").min_area_m2 == 1e4
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,9 @@ The parser is rule-based and predictable rather than clever:
    where each stood.
 3. The remaining words are read in order (`reader`) against the vocabulary (`vocabulary`):
    the target synonyms, longest phrase first, with plurals reduced to singulars. Filler words
-   ("please", "extract", "the", "areas" ...) are skipped. "Land cover", "all classes" and "everything" ask for every target the backend
-   extracts (a land-cover map). Words after a place preposition ("in", "near", "over" ...)
+   ("please", "extract", "the", "areas" ...) are skipped. "Land cover", "all classes" and
+   "everything" ask for every target the backend extracts (a land-cover map), less those left
+   out ("land cover except cloud"). Words after a place preposition ("in", "near", "over" ...)
    describe where, not what: "buildings in the forest" asks for buildings only, and "lakes in
    Bavaria" is not an error; so does an owner followed by what it owns ("Bavaria's lakes",
    "the city's parks": the parks).

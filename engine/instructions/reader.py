@@ -4,7 +4,8 @@ What is left of the normalised instruction once its size limits and counts are c
 marked where it stood) is read word by word against the vocabulary (`vocabulary`): targets,
 "land cover" (every target), the marks and sentence ends, in order (`qualifiers.Event`), for
 `qualifiers.bind_qualifiers` to give each target its limits. Places are not targets: words after
-a place preposition, and an owner followed by what it owns ("Berlin's lakes"). Anything not
+a place preposition, and an owner followed by what it owns ("Berlin's lakes"). "Everything" may
+leave targets out ("land cover except cloud"); no other exclusion is read. Anything not
 understood is refused in one line.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 
 from ..errors import PromptError
 from .qualifiers import Event, is_mark
+from .targets import TARGETS
 from .vocabulary import (
     ADJECTIVES,
     CONJUNCTIONS,
@@ -57,6 +59,7 @@ def read_targets(
     previous_unknown = False
     after_target = False  # the last thing read was a target's name
     owner: int | None = None  # the event of a target said as an owner ("the city's parks")
+    excluding = False  # after "everything except": the targets named are left out of it
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -67,6 +70,8 @@ def read_targets(
             i += size
             if state != "free":
                 state = "noun"
+            elif hit[0] == "target" and excluding:
+                events.append(Event("exclude", hit[1]))
             elif hit[0] == "target":
                 if owner is not None:  # the owner names where: "the city's parks" are parks
                     events.pop(owner)
@@ -91,6 +96,9 @@ def read_targets(
             events.append(Event("mark", tok) if is_mark(tok) else Event("stop"))
             state, every = "free", False
             owner = None if tok == ";" else owner
+            excluding = excluding and tok != ";"
+        elif state == "free" and (tok in NEGATIONS or tok == "but") and _excludes(events):
+            excluding = True  # "everything except water", "land cover without cloud"
         elif tok == "," or tok in CONJUNCTIONS:
             state, owner = "free", None  # "the forest's edge and lakes": the forest stays
         elif tok in NEGATIONS:
@@ -98,7 +106,8 @@ def read_targets(
             said = f"{tokens[i - 1]} {tok}" if tok == "free" and i else f"{tok} {nxt}".strip()
             raise PromptError(
                 f"Exclusions such as '{said}' are not supported: name only what to extract, "
-                f"e.g. '{example_instruction(ids)}'"
+                f"e.g. '{example_instruction(ids)}' (only every target can leave some out: "
+                "'land cover except cloud')"
             )
         elif tok in PLACE_PREPOSITIONS:
             state = "open"
@@ -136,13 +145,29 @@ def read_targets(
     return events
 
 
+def _excludes(events: Sequence[Event]) -> bool:
+    """Whether a negation here leaves targets out of "everything": one was said last, no
+    target since (marks and exclusions may stand between)."""
+    for ev in reversed(events):
+        if ev.kind == "every":
+            return True
+        if ev.kind not in ("mark", "exclude"):
+            return False
+    return False
+
+
 def expand_every_target(events: Sequence[Event], ids: Sequence[str]) -> list[Event]:
     """'land cover', 'all classes', 'everything': every target of `ids` (a land-cover map), in
-    the order of `ids`, where the phrase stood."""
+    the order of `ids`, where the phrase stood, less those said to be left out ("everything
+    except water"); a target named for itself stays."""
+    said = {ev.value for ev in events if ev.kind == "exclude"}
+    # a whole left out takes its parts with it: "land cover except vegetation" has no forest
+    left_out = said | {t for t in ids if t in TARGETS and TARGETS[t].part_of in said}
     expanded: list[Event] = []
     for ev in events:
         if ev.kind == "every":
-            expanded.extend(Event("target", target_id, ev.every) for target_id in ids)
-        else:
+            kept = (t for t in ids if t not in left_out)
+            expanded.extend(Event("target", target_id, ev.every) for target_id in kept)
+        elif ev.kind != "exclude":
             expanded.append(ev)
     return expanded
