@@ -109,7 +109,6 @@ class SpectralBackend(Backend):
         self._vetoed_share = 0.0
         self._land_undivided = False
         self._asked: tuple[str, ...] = ()
-        self._bare_from_land = False
         self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
         self._veto: WaterVeto | None = None
         #: Tree cover's cut within the vegetation, its plan target number (0: not asked) and
@@ -176,17 +175,16 @@ class SpectralBackend(Backend):
                 pixels,
                 self.params.analyst_threshold(TREE_CUT),
             )
+        classes = self.model.classes
+        self._land_undivided = (
+            "builtup" in classes and "bare" not in classes and self._bright is None
+        )
         self.set_targets(plan.targets)
         if pixels is not None:
             self.examples_mapped = examples_mapped(
                 self.model, self._veto, pixels, self._trees, self._bright
             )
-        classes = self.model.classes
-        self._land_undivided = (
-            "builtup" in classes and "bare" not in classes and self._bright is None
-        )
         self._asked = tuple(plan.targets)
-        self._bare_from_land = self._land_answers_for_bare(plan.targets)
         self._halved = np.zeros(len(classes), dtype=bool)
         if self._land_undivided:
             self._halved[classes.index("builtup")] = True
@@ -268,7 +266,12 @@ class SpectralBackend(Backend):
         if self._forest and self._trees is not None and self._vegetation >= 0:
             trees = tree_cover(bands, self.model.offsets, self._trees, radius)
             classes[(best == self._vegetation) & trees] = self._forest
-        if self._bright is not None and self._builtup >= 0:
+        # Neither bare soil nor built-up asked: the land is background whichever side it is on.
+        if (
+            self._bright is not None
+            and self._builtup >= 0
+            and (self._bare or self._lut[self._builtup])
+        ):
             bright = bare_within_land(bands, self.model.offsets, self._bright, radius)
             classes[(best == self._builtup) & bright] = self._bare
         classes[nodata] = 255
@@ -333,15 +336,7 @@ class SpectralBackend(Backend):
         """Whether the undivided land (a built-up class, no bare one, no bright mode split
         off) is returned for bare soil: asked for without built-up, which the land is
         returned as otherwise."""
-        assert self.model is not None
-        classes = self.model.classes
-        return (
-            "bare" in targets
-            and "builtup" not in targets
-            and "builtup" in classes
-            and "bare" not in classes
-            and self._bright is None
-        )
+        return self._land_undivided and "bare" in targets and "builtup" not in targets
 
     def _undivided_targets(self) -> dict[str, str]:
         """The asked land targets, each with the cover it was not told apart from."""
@@ -364,7 +359,7 @@ class SpectralBackend(Backend):
                 "pixels_by_scene_class": self.examples_mapped,
             }
         notes = list(self.model.notes)
-        if self._bare_from_land or self._bright is not None:
+        if self._land_answers_for_bare(self._asked) or self._bright is not None:
             # The land, or its bright mode, answers for bare soil: "not mapped" would deny the
             # result it returns.
             notes = [n for n in notes if n != UNSEEDED_NOTE.format(target="bare")]
