@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_extract_options(parser: argparse.ArgumentParser) -> None:
     """The options of `spex extract` after the raster options (shared with `spex batch`)."""
+    from .backends.spectral.set_thresholds import SETTABLE_HELP
+
     parser.add_argument("--prompt", required=True, help='the instruction, e.g. "extract the lakes"')
     parser.add_argument("--out", required=True, type=Path, help="output folder (new or empty)")
     parser.add_argument("--backend", default="spectral", help="spectral (default), spex or onnx")
@@ -117,10 +119,7 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="INDEX=VALUE",
         help="set an index threshold instead of the scene's own choice (spectral backend; "
-        "repeatable): NDVI or ExG for vegetation, MNDWI or NDWI for water, VIS for where forest "
-        "ends within the vegetation (the mean of the visible bands, dark offsets removed, "
-        "below which it is forest), "
-        "e.g. NDVI=0.65 for dense canopy only",
+        f"repeatable): {SETTABLE_HELP}, e.g. NDVI=0.65 for dense canopy only",
     )
     parser.add_argument(
         "--examples",

@@ -130,12 +130,11 @@ class SpexDock(QgsDockWidget):
             edit.setToolTip("reflectance = value x scale + offset; empty: automatic")
         self.thresholds_edit = QLineEdit(advanced)
         self.thresholds_edit.setPlaceholderText("the scene's own (e.g. NDVI=0.65)")
+        from spex.engine.backends.spectral.set_thresholds import SETTABLE_HELP
+
         self.thresholds_edit.setToolTip(
-            "Index thresholds in place of the scene's own choice (spectral backend): NDVI or "
-            "ExG for vegetation, MNDWI or NDWI for water, VIS for where forest ends within the "
-            "vegetation (the mean of the visible bands, dark offsets removed, below which it "
-            "is forest); the "
-            "explanation shows both"
+            "Index thresholds in place of the scene's own choice (spectral backend): "
+            f"{SETTABLE_HELP}; the explanation shows both"
         )
         self.examples_picker = ExamplesPicker(advanced, iface.mapCanvas())
         self.examples_picker.setToolTip(

@@ -105,13 +105,13 @@ INDEX_THRESHOLDS = "INDEX_THRESHOLDS"
 
 def add_thresholds_parameter(algorithm: SpexAlgorithm) -> None:
     """Declare the optional, advanced INDEX_THRESHOLDS of `algorithm`."""
+    from spex.engine.backends.spectral.set_thresholds import SETTABLE_HELP
+
     algorithm.add_parameter(
         QgsProcessingParameterString(INDEX_THRESHOLDS, "Index thresholds", optional=True),
         "INDEX=VALUE pairs, comma-separated, in place of the scene's own thresholds (spectral "
-        "backend; the command line's --threshold): NDVI or ExG for vegetation, MNDWI or NDWI "
-        "for water, VIS for forest's cut within the vegetation (the mean of the visible "
-        "bands, dark offsets removed, below which it is forest), e.g. NDVI=0.65 for dense canopy only. Empty: each "
-        "scene chooses its own.",
+        f"backend; the command line's --threshold): {SETTABLE_HELP}, e.g. NDVI=0.65 for dense "
+        "canopy only. Empty: each scene chooses its own.",
         advanced=True,
     )
 

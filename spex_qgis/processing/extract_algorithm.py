@@ -75,8 +75,8 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
     TITLE = "Extract land cover from an instruction"
     HELP = (
         "Turns an instruction such as <i>extract the water bodies larger than 2 ha</i> (or "
-        "<i>classify the land cover</i> for every class) and a multispectral raster into a class raster (0 background, 1..N the targets in the "
-        "order asked, 255 nodata), polygons with attributes (class, area in m² and ha, "
+        "<i>classify the land cover</i> for every class) and a multispectral raster into a "
+        "class raster (0 background, 1..N the targets in the order asked, 255 nodata), polygons with attributes (class, area in m² and ha, "
         "confidence, mean index values, location) and an explanation grounded in measured "
         "evidence (returned as EXPLANATION and written beside the run manifest, MANIFEST)."
         "<br><br>Band roles come from BANDS, else SENSOR, else the band descriptions (in a "

@@ -65,6 +65,13 @@ SEEDS_OF = {"vegetation": ("NDVI", "ExG"), "water": ("MNDWI", "NDWI")}
 TREE_CUT = "VIS"
 TREE_CUT_EXAMPLE = "VIS=0.04"
 EXAMPLE = "NDVI=0.65"
+#: What each settable threshold decides: the help of the CLI's --threshold, Processing's
+#: INDEX_THRESHOLDS and the dock's field.
+SETTABLE_HELP = (
+    "NDVI or ExG for vegetation, MNDWI or NDWI for water, VIS for where forest ends within "
+    "the vegetation (the mean of the visible bands, dark offsets removed, below which it is "
+    "forest)"
+)
 #: How the explanation's threshold table begins a threshold the analyst set.
 SET_BY_ANALYST = "set by the analyst"
 
