@@ -155,14 +155,14 @@ def _refuse_index_values(text: str) -> None:
     said = _INDEX_VALUE_RE.search(text)
     if said is None:
         return
-    from ..backends.spectral.set_thresholds import SETTABLE  # the spectral backend's own
+    from ..backends.spectral.set_thresholds import settable_list, settable_name
 
-    settable = {name.lower(): name for name in SETTABLE}
     name, value = said.group("name"), said.group("value")
+    index = settable_name(name)  # the spectral backend's settable thresholds
     how = (
-        f"--threshold {settable[name]}={value} (the dock's and Processing's index thresholds)"
-        if name in settable
-        else f"{name.upper()} cannot be set (settable: {', '.join(SETTABLE)})"
+        f"--threshold {index}={value} (the dock's and Processing's index thresholds)"
+        if index is not None
+        else f"{name.upper()} cannot be set (settable: {settable_list()})"
     )
     raise PromptError(
         f"Index values are not read from the instruction ('{said.group(0).strip()}'): name "

@@ -76,8 +76,14 @@ SETTABLE_HELP = (
 SET_BY_ANALYST = "set by the analyst"
 
 
-def _settable_list() -> str:
+def settable_list() -> str:
+    """The settable indices, for messages: "NDVI, ExG, MNDWI, NDWI, VIS"."""
     return ", ".join(SETTABLE)
+
+
+def settable_name(name: str) -> str | None:
+    """The settable index `name` means, as the engine spells it (``ndvi`` -> ``NDVI``), or None."""
+    return _BY_LOWER.get(name.lower())
 
 
 #: One INDEX=VALUE item; the value may have a decimal comma (``NDVI=0,65``, as some locales type
@@ -112,7 +118,7 @@ def parse_thresholds(items: str | Iterable[str] | None) -> dict[str, float]:
             validate_thresholds([(name, value)])  # names what is wrong with it
         raise InputError(
             f"Threshold '{leftover[0]}' is not INDEX=VALUE; write e.g. {EXAMPLE} "
-            f"(indices: {_settable_list()})."
+            f"(indices: {settable_list()})."
         )
     return validate_thresholds(pairs)
 
@@ -126,11 +132,11 @@ def validate_thresholds(
     items = pairs.items() if isinstance(pairs, Mapping) else pairs
     out: dict[str, float] = {}
     for name, raw in items:
-        canonical = _BY_LOWER.get(str(name).lower())
+        canonical = settable_name(str(name))
         if canonical is None:
             raise InputError(
                 f"Threshold {name}={raw}: {name} is not an index whose threshold can be set; "
-                f"use one of {_settable_list()} (e.g. {EXAMPLE})."
+                f"use one of {settable_list()} (e.g. {EXAMPLE})."
             )
         try:
             value = float(raw)  # type: ignore[arg-type]
