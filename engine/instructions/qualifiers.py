@@ -55,7 +55,9 @@ class SaidCount:
 @dataclass(frozen=True)
 class Event:
     """What the parser met, in order: a target ("target"), a mark ("mark") or a sentence end
-    ("stop"). ``value`` is the target id or the mark; ``every`` says "all"/"every" came first."""
+    ("stop"). ``value`` is the target id or the mark; ``every`` says "all"/"every" came first.
+    The reader also meets "every" (a land-cover phrase) and "exclude" (a target left out of
+    it), which `reader.expand_every_target` turns into targets before the qualifiers bind."""
 
     kind: str
     value: str = ""
