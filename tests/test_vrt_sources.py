@@ -1,5 +1,6 @@
 """A virtual raster stacked from a product's band files (QGIS's Build Virtual Raster, one file per
-band) is read by its files' names: no flag needed, as for the product's own stack."""
+band) is read by its files' names, and one over multi-band files (a mosaic, a clip) by its
+sources' band descriptions: no flag needed, as for the product's own stack."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import numpy as np
 import pytest
 import rasterio
 from osgeo import gdal
+from rasterio.windows import Window
 
 from bench.scenes import benchmark_scenes
 from spex.engine.errors import BandError
 from spex.engine.raster.raster_source import open_source
-from spex.engine.raster.vrt_sources import vrt_band_files
+from spex.engine.raster.vrt_sources import vrt_band_files, vrt_band_names
 from tests.scene_sources import needs_benchmark
 
 gdal.UseExceptions()
@@ -160,3 +162,65 @@ def test_a_stack_of_subdatasets_is_read_by_their_names(s2_scene, tmp_path) -> No
         with rasterio.open(subdataset) as variable:  # as GDAL reads it (rows bottom-up or not)
             expected = variable.read(1) * 1e-4
         np.testing.assert_allclose(got[role], expected, atol=1e-6, err_msg=role)
+
+
+def test_a_mosaic_of_a_scenes_tiles_keeps_its_band_descriptions(s2_scene, tmp_path) -> None:
+    """gdalbuildvrt over multi-band tiles (QGIS's Build Virtual Raster without "separate") writes
+    no band descriptions; each band takes its tiles' own, so the mosaic reads as the scene does,
+    pixel for pixel."""
+    tiles = []
+    with rasterio.open(s2_scene) as src:
+        half = src.width // 2
+        for i, window in enumerate((Window(0, 0, half, 64), Window(half, 0, src.width - half, 64))):
+            path = tmp_path / f"tile_{i}.tif"
+            profile = src.profile | {
+                "width": window.width,
+                "height": window.height,
+                "transform": src.window_transform(window),
+            }
+            with rasterio.open(path, "w", **profile) as dst:
+                dst.write(src.read(window=window))
+                dst.descriptions = src.descriptions
+            tiles.append(str(path))
+    mosaic = tmp_path / "mosaic.vrt"
+    gdal.BuildVRT(str(mosaic), tiles)
+    with rasterio.open(mosaic) as vrt:
+        assert not any(vrt.descriptions)  # what GDAL writes: nothing names the bands
+    whole = Window(0, 0, 2 * half, 64)
+    with open_source(s2_scene) as scene, open_source(mosaic) as src:
+        assert src.mapping == scene.mapping
+        assert src.scaling.scale == scene.scaling.scale
+        expected = scene.read(whole, roles=("red", "nir"))
+        got = src.read(whole, roles=("red", "nir"))
+    for role in ("red", "nir"):
+        np.testing.assert_array_equal(got[role], expected[role])
+    # Tiles that describe a band differently name it nothing: the refusal stands.
+    with rasterio.open(tiles[1], "r+") as dst:
+        dst.set_band_description(1, "B2")
+    gdal.BuildVRT(str(mosaic), tiles)
+    assert vrt_band_names(mosaic, 13)[0] is None
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+@needs_benchmark
+def test_a_vrt_over_a_named_product_file_is_that_product(tmp_path) -> None:
+    """A VRT clipped from the Level-1 patch distributed under its product identifier: the
+    identifier in its source file's name says OLI Level-1, as the file itself does."""
+    scene = next(s for s in benchmark_scenes() if s.name == "c38_l8_cloud")
+    product = "LC08_L1TP_002053_20160520_20170324_01_T1"
+    named = tmp_path / f"{product}.TIF"
+    named.symlink_to(Path(scene.rasters[0][0]).resolve())
+    bands = "".join(
+        f'<VRTRasterBand dataType="UInt16" band="{b}"><SimpleSource>'
+        f"<SourceFilename>{named}</SourceFilename><SourceBand>{b}</SourceBand>"
+        f'<SrcRect xOff="0" yOff="0" xSize="128" ySize="128"/>'
+        f'<DstRect xOff="0" yOff="0" xSize="128" ySize="128"/></SimpleSource></VRTRasterBand>'
+        for b in range(1, 5)
+    )
+    clip = tmp_path / "project" / "clip.vrt"
+    clip.parent.mkdir()
+    clip.write_text(f'<VRTDataset rasterXSize="128" rasterYSize="128">{bands}</VRTDataset>')
+    with open_source(named) as whole, open_source(clip) as src:
+        assert src.mapping.roles == whole.mapping.roles == ("blue", "green", "red", "nir")
+        assert src.scaling.source == whole.scaling.source
+        assert src.scaling.source == f"product {product}, sun elevation computed"

@@ -43,7 +43,7 @@ from .reflectance import (
     plausible_reflectance,
 )
 from .sensors import get_preset
-from .vrt_sources import vrt_band_sources
+from .vrt_sources import vrt_source_files
 
 PRODUCT_ID = re.compile(
     r"(?<![A-Z0-9])L([COTEM])(0[1-9])_(L1TP|L1GT|L1GS|L2SP|L2SR)_(\d{6})_(\d{8})_(\d{8})_(0[12])_(T1|T2|RT)"
@@ -69,8 +69,6 @@ C2_L2_ADD = -0.2
 L1_MIN_MEDIAN = 0.0
 #: OLI's reflective bands, whose MTL factors the scaling uses.
 OLI_BANDS = range(1, 10)
-#: The VRT bands whose source folders are searched for the MTL file (a Landsat product has 11).
-VRT_BANDS_SEARCHED = 16
 #: The lowest computed sun elevation (deg) a scaling divides by: the computation's 0.3 deg
 #: error is 3 % of the sine at 5 deg and grows fast below it.
 MIN_COMPUTED_ELEVATION = 5.0
@@ -189,10 +187,10 @@ def read_mtl(path: Path) -> dict[str, str]:
 
 def find_mtl(path: str | Path, product: LandsatProduct) -> Path | None:
     """The product's MTL file (``<identifier>_MTL.txt`` or ``.json``) beside the raster or, for a
-    VRT stacked elsewhere, beside its band files (USGS delivers them together); for a link,
+    VRT stacked elsewhere, beside its source files (USGS delivers them together); for a link,
     beside the link or the file it points to."""
     folders = folders_beside(path)
-    folders += [Path(f.parent) for f in vrt_band_sources(path, VRT_BANDS_SEARCHED) if f]
+    folders += [folder for f in vrt_source_files(path) for folder in folders_beside(f)]
     for folder in dict.fromkeys(folders):
         for suffix in ("txt", "json"):
             for case in (product.identifier, product.identifier.lower()):

@@ -3,7 +3,8 @@ reflectance scaling of its processing level (``landsat_products``, ``sentinel2_p
 ``hls_products``; ``preset_names``: PlanetScope and NAIP, whose files have no band names).
 
 The name is looked for in the file's name, its folder's name and the band descriptions (in a
-VRT, its band files' names: ``vrt_sources``), as ``product_files`` says for every module.
+VRT, its band files' names and folders too: ``vrt_sources``), as ``product_files`` says for
+every module.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .bands import BandMapping, narrow_nir_as_nir, resolve_band_mapping
 from .colour_interp import roles_from_colour
 from .reflectance import ProductReading
 from .sensors import get_preset
+from .vrt_sources import vrt_source_names
 
 #: The modules that read a product's level and scaling from its name, Landsat's first.
 PRODUCT_NAMES = (landsat_products, sentinel2_products, hls_products, preset_names)
@@ -29,9 +31,11 @@ def named_product(
     path: str | Path, descriptions: Sequence[str | None]
 ) -> tuple[ModuleType | None, Any]:
     """The first module that finds a product named, and the product (its ``label`` says what it
-    is); (None, None) if none."""
+    is); (None, None) if none. A VRT's source files are named beside its bands: a clip or
+    mosaic of a product's files is that product."""
+    texts = [*descriptions, *vrt_source_names(path)]
     for module in PRODUCT_NAMES:
-        product = module.find_product(path, descriptions)
+        product = module.find_product(path, texts)
         if product is not None:
             return module, product
     return None, None
