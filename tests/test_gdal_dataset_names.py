@@ -5,14 +5,19 @@ engine opened files only ("does not exist")."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
+from osgeo import gdal
 
 from spex.engine.errors import InputError
-from spex.engine.raster.raster_source import GDAL_DATASET_NAME, open_source
+from spex.engine.raster.dataset_open import GDAL_DATASET_NAME
+from spex.engine.raster.raster_source import open_source
 from tests.rasters import zipped_copy
 from tests.test_cli import run_spex
+
+gdal.UseExceptions()
 
 
 @pytest.fixture()
@@ -54,3 +59,25 @@ def test_extract_reads_a_raster_inside_a_zip_archive(zipped: str, tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert (out / "mask.tif").exists() and (out / "features.gpkg").exists()
     assert Path(zipped).name in (out / "explanation.md").read_text(encoding="utf-8")
+
+
+def test_a_container_of_subdatasets_or_a_zip_names_what_to_give(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """A NetCDF file of several variables opens with no band of its own (the engine said "the
+    raster has 0 bands"), a zip of a GeoTIFF does not open at all: each refusal names what to
+    give instead, in one line, exit 2."""
+    container = tmp_path / "bands.nc"
+    gdal.Translate(str(container), str(s2_scene), format="netCDF", srcWin=[0, 0, 32, 32])
+    with pytest.raises(InputError, match=r"holds 13 subdatasets and no band of its own") as err:
+        open_source(container)
+    assert "Band1" in str(err.value) and "gdalbuildvrt -separate" in str(err.value)
+    archive = tmp_path / "scene.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(s2_scene, "data/scene.tif")
+    done = run_spex("extract", archive, "--prompt", "water", "--out", tmp_path / "out")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "is a zip archive" in done.stderr
+    assert f"/vsizip/{archive}/data/scene.tif" in done.stderr
+    with open_source(f"/vsizip/{archive}/data/scene.tif") as src:  # as the message says
+        assert src.mapping.roles

@@ -13,6 +13,7 @@ from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
+from spex.engine.raster.dataset_open import open_dataset
 from spex.engine.raster.pixel_grid import (
     QGIS_PIXEL_GRID,
     close_dataset,
@@ -20,7 +21,6 @@ from spex.engine.raster.pixel_grid import (
     grid_transform,
     reopen_dataset,
 )
-from spex.engine.raster.raster_source import open_dataset
 from tests.rasters import gcp_placed_copy, ungeoreferenced_copy
 
 

@@ -23,7 +23,8 @@ from rasterio.windows import Window
 
 from bench.sentinel2_safe import layer, scene_values, write_scene_window
 from spex.engine.raster.band_names import is_auxiliary
-from spex.engine.raster.raster_source import absolute_name, open_source, sampled_bands
+from spex.engine.raster.dataset_open import absolute_name
+from spex.engine.raster.raster_source import open_source, sampled_bands
 from tests.test_cli import run_spex
 
 gdal.UseExceptions()
@@ -181,3 +182,30 @@ def test_another_process_reopens_a_gdal_dataset_name_as_it_is() -> None:
         == "/vsizip//data/product.zip/scene.tif"
     )
     assert absolute_name("scene.tif") == str(Path.cwd() / "scene.tif")
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")  # the zip's top
+def test_a_product_given_whole_reads_as_its_10m_layer(product: Path, tmp_path: Path) -> None:
+    """`spex extract S2A_MSIL2A_....zip` as downloaded, its unpacked .SAFE folder or its
+    MTD_MSIL2A.xml: GDAL opens each as a list of layers with no band of its own (the engine
+    said "the raster has 0 bands"); each reads as the 10 m layer QGIS lists first."""
+    safe = product.parent
+    archive = tmp_path / f"{safe.stem}.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted(safe.rglob("*")):
+            if path.is_file():
+                z.write(path, path.relative_to(safe.parent))
+    whole = Window(0, 0, WINDOW.width, WINDOW.height)
+    with open_source(layer(product, 10)) as ten:
+        expected = ten.read(whole, roles=("red", "swir1"))
+        for given in (archive, safe, product):
+            with open_source(given) as src:
+                assert src.mapping.roles == ten.mapping.roles and src.scaling == ten.scaling
+                assert src.path.name == "MTD_MSIL2A.xml:10m:EPSG_32633"
+                got = src.read(whole, roles=("red", "swir1"))
+            for role, values in expected.items():
+                np.testing.assert_array_equal(got[role], values, err_msg=f"{given.name} {role}")
+    out = tmp_path / "run"
+    done = run_spex("extract", archive, "--prompt", "extract the lakes", "--out", out, "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "`MTD_MSIL2A.xml:10m:EPSG_32633`" in (out / "explanation.md").read_text("utf-8")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..raster.raster_source import GDAL_DATASET_NAME
+from ..raster.dataset_open import GDAL_DATASET_NAME
 
 if TYPE_CHECKING:
     from ..backends.spectral.examples import Examples
@@ -112,8 +112,8 @@ def check_examples_over_scenes(scenes: Sequence[Scene], examples: Examples) -> N
     scene that holds one. A scene that does not open counts as none: its own task says why.
     """
     from ..backends.spectral.examples import examples_over
+    from ..raster.dataset_open import open_dataset
     from ..raster.pixel_grid import close_dataset
-    from ..raster.raster_source import open_dataset
 
     unplaced: InputError | None = None  # examples a scene's CRS cannot hold: said if none
     for scene in scenes:

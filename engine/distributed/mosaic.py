@@ -31,8 +31,9 @@ from ..passes.regions import NODATA_LABEL, RegionAccumulator, RegionBlock, Regio
 from ..passes.tile_runner import predict_tiles
 from ..progress import RunMonitor
 from ..raster.bands import BandMapping
+from ..raster.dataset_open import absolute_name, open_dataset
 from ..raster.raster_sink import GeoTiffSink
-from ..raster.raster_source import RasterSource, absolute_name, open_dataset
+from ..raster.raster_source import RasterSource
 from ..raster.reflectance import Scaling
 from ..raster.windows import Tile, TileGrid
 from .dask_cluster import (

@@ -8,28 +8,27 @@ value never depends on which window or extent is processed.
 from __future__ import annotations
 
 import math
-import re
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import InputError
 from .band_names import completed_descriptions, is_auxiliary
 from .bands import BandMapping
+from .dataset_open import open_dataset
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
-from .pixel_grid import close_dataset, warped_by_gcps
+from .pixel_grid import close_dataset
 from .product_names import file_band_mapping, named_reading
 from .reflectance import Scaling, resolve_scaling
 from .sensors import get_preset
-from .sentinel2_layers import with_product_bands
+from .sentinel2_layers import finest_layer
 
 #: Upper bound on the pixels of the global sample (a decimated read of the whole raster).
 SAMPLE_PIXELS = 1_000_000
@@ -275,55 +274,6 @@ def declared_scaling(
     return s, o
 
 
-#: A GDAL dataset name that is not a plain file: a virtual file system path (``/vsizip/``) or a
-#: driver's subdataset (``SENTINEL2_L2A:...:10m:EPSG_32632``, ``NETCDF:"file.nc":var``); QGIS
-#: gives a layer opened from a zipped or multi-resolution product such a source.
-GDAL_DATASET_NAME = re.compile(r"^(/vsi[a-z0-9_]+/|[A-Z][A-Z0-9_]+:)")
-#: ``Path`` collapses the ``//`` of ``/vsizip//abs/archive.zip``: the archive then reads as a
-#: relative path, which this puts back.
-_COLLAPSED_ARCHIVE = re.compile(r"(/vsi(?:zip|tar|gzip|7z|rar))/(?!/)")
-
-
-def absolute_name(name: str) -> str:
-    """`name` as another process in another folder opens it: a file by its absolute path, a
-    GDAL dataset name (``SENTINEL2_L2A:...``, ``/vsizip//...``) as it is."""
-    return name if GDAL_DATASET_NAME.match(name) else str(Path(name).absolute())
-
-
-def open_dataset(path: str | Path) -> rasterio.DatasetReader:
-    """Open a raster file or GDAL dataset name, turning a missing or unreadable one into one
-    clear line. A raster placed only by GCPs opens warped, as QGIS draws it (`warped_by_gcps`):
-    close it with `close_dataset`."""
-    name = str(path)
-    gdal_name = GDAL_DATASET_NAME.match(name) is not None and not Path(name).exists()
-    if not gdal_name:
-        if not Path(name).exists():
-            raise InputError(f"Input raster {name} does not exist; check the path.")
-        if Path(name).is_dir():
-            raise InputError(f"Input {name} is a folder; give a raster file such as scene.tif.")
-    tries = [name]
-    if gdal_name and _COLLAPSED_ARCHIVE.search(name):
-        tries.append(_COLLAPSED_ARCHIVE.sub(r"\1//", name))
-    first = "unknown format"
-    for candidate in tries:
-        # A Sentinel-2 layer is read with the product's other bands (`sentinel2_layers`).
-        layers = with_product_bands(candidate) if gdal_name else None
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NotGeoreferencedWarning)  # measured in pixels
-                return warped_by_gcps(rasterio.open(str(layers or candidate)))
-        except RasterioIOError as exc:
-            first = str(exc).splitlines()[0] if str(exc) else first
-    if gdal_name:
-        raise InputError(
-            f"GDAL cannot open {name} ({first}); check the dataset name (a subdataset as "
-            "gdalinfo lists it, or a /vsizip/ path to a file inside an archive)."
-        )
-    raise InputError(
-        f"Cannot read {name} as a raster ({first}); give a GeoTIFF or another GDAL raster."
-    )
-
-
 def open_source(
     path: str | Path,
     bands: str | Sequence[str] | None = None,
@@ -341,6 +291,7 @@ def open_source(
     that copy. Raises `InputError` for a missing, corrupt or all-nodata raster and `BandError`
     for band roles that cannot be resolved.
     """
+    path = finest_layer(str(path)) or path  # a Sentinel-2 product given whole
     dataset = open_dataset(path)
     try:
         descriptions = band_descriptions(dataset)

@@ -19,6 +19,7 @@ import hashlib
 import os
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -34,6 +35,8 @@ LAYER = re.compile(r"^(SENTINEL2_L1C|SENTINEL2_L2A):(.+):(10|20|60)m:(EPSG_\d+)$
 RESOLUTIONS = (10, 20, 60)
 #: Where the VRTs are written.
 VRT_FOLDER = "spex-sentinel2-layers"
+#: A product given whole: its .SAFE folder, its zip as downloaded, its metadata file.
+WHOLE_PRODUCT = re.compile(r"(\.SAFE|\.zip|MTD_MSIL(?:1C|2A)\.xml)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,30 @@ class LayerBand:
     size: tuple[int, int]  # the layer's (width, height)
     file: str | None = None  # its own JPEG 2000 file, where ESA's name finds it
     resampling: str | None = None  # onto the VRT's grid, when that is another resolution
+
+
+def finest_layer(name: str) -> str | None:
+    """The finest layer (10 m) of the Sentinel-2 product `name` gives whole (its .SAFE folder,
+    its zip as downloaded, its ``MTD_MSIL1C.xml`` or ``MTD_MSIL2A.xml``), as GDAL names it and
+    QGIS lists it first; `with_product_bands` adds the product's other bands to it. None for
+    anything else: GDAL opens such a product as a list of layers, with no band of its own."""
+    name = name.rstrip("/")
+    if not WHOLE_PRODUCT.search(name):
+        return None
+    if Path(name).is_dir():
+        found = sorted(Path(name).glob("MTD_MSIL*.xml"))
+        if not found:
+            return None
+        name = str(found[0])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # the list
+            with rasterio.open(name) as top:
+                layers = [m for s in top.subdatasets if (m := LAYER.match(s))]
+    except rasterio.errors.RasterioIOError:
+        return None  # the caller's own open says why
+    finest = min(layers, key=lambda m: int(m.group(3)), default=None)
+    return finest.group(0) if finest else None
 
 
 def with_product_bands(name: str) -> Path | None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import __version__
+from ..raster.dataset_open import absolute_name
 from ..raster.pixel_grid import grid_transform
-from ..raster.raster_source import absolute_name
 
 if TYPE_CHECKING:
     from .run_facts import RunFacts

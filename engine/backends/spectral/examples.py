@@ -28,8 +28,9 @@ from rasterio.windows import Window
 from ...errors import InputError
 from ...instructions.instruction import phrase_target
 from ...instructions.targets import TARGETS
+from ...raster.dataset_open import GDAL_DATASET_NAME
 from ...raster.pixel_grid import grid_transform, grid_window_transform
-from ...raster.raster_source import GDAL_DATASET_NAME, RasterSource
+from ...raster.raster_source import RasterSource
 
 #: The class of land that is none of the targets.
 OTHER = "other"
