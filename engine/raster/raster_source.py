@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from rasterio.enums import ColorInterp
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
@@ -24,6 +25,7 @@ from .dataset_open import open_dataset
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
+from .mask_band import hidden_fill, read_masked
 from .pixel_grid import close_dataset
 from .product_names import file_band_mapping, named_reading
 from .reflectance import Scaling, resolve_scaling
@@ -74,6 +76,7 @@ class RasterSource:
         self.mapping = mapping
         self.scaling = scaling
         self._nodata = dataset.nodata
+        self._hidden_fill = hidden_fill(dataset)  # an alpha band or internal mask
         self._raw_sample = raw_sample  # `sampled_bands`, as read when the raster was opened
         #: The raw values decoded by the sample read, when kept (`decoded_copy`).
         self.decoded = decoded
@@ -149,7 +152,7 @@ class RasterSource:
             return self.decoded.read(indexes, window)  # no GDAL: no lock, no second decode
         try:
             with GDAL_IO:
-                return self.dataset.read(indexes, window=window)
+                return read_masked(self.dataset, indexes, window, self._hidden_fill)
         except RasterioIOError as exc:
             raise InputError(
                 f"{self.path.name} is damaged: reading {window} failed; re-export or re-download it."
@@ -241,17 +244,19 @@ def sampled_bands(
     descriptions: Sequence[str | None] | None = None,
 ) -> list[int]:
     """1-based indexes of the bands the global sample holds: every band but a product's
-    auxiliary layers (`band_names.is_auxiliary`: the scaling is judged on the reflectance
-    bands, with or without a role), or only those with a role beyond `MAX_SAMPLED_BANDS` bands.
+    auxiliary layers (`band_names.is_auxiliary`) and an alpha band (the scaling is judged on
+    the reflectance bands, with or without a role), or only those with a role beyond
+    `MAX_SAMPLED_BANDS` bands.
     `descriptions`: the dataset's `band_descriptions`, where the caller has them."""
     if dataset.count > MAX_SAMPLED_BANDS:
         return with_role_bands(mapping)
     if descriptions is None:
         descriptions = band_descriptions(dataset)
+    alpha = [colour == ColorInterp.alpha for colour in dataset.colorinterp]
     return [
         i + 1
         for i, (role, desc) in enumerate(zip(mapping.roles, descriptions, strict=True))
-        if role is not None or not is_auxiliary(desc)
+        if role is not None or not (is_auxiliary(desc) or alpha[i])
     ]
 
 

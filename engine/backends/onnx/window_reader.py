@@ -11,6 +11,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from ...raster.gdal_io import GDAL_IO
+from ...raster.mask_band import hidden_fill, read_masked
 from ...raster.pixel_grid import close_dataset, reopen_dataset
 from ...raster.raster_source import RasterSource
 
@@ -23,6 +24,7 @@ class WindowReader:
         dataset = reopen_dataset(source.dataset)
         self._source = RasterSource(dataset, source.mapping, source.scaling)
         self._lock = threading.Lock()
+        self._hidden_fill = hidden_fill(dataset)  # an alpha band or internal mask
         self.reads = 0
         # closed at the end of the run, or when collected, never left to interpreter exit
         self._finalizer = weakref.finalize(self, close_dataset, dataset)
@@ -41,9 +43,11 @@ class WindowReader:
             indexes = [source.mapping.roles.index(r) + 1 for r in wanted]
             shrink = window.height > shape[0]
             with GDAL_IO:
-                raw = source.dataset.read(
+                raw = read_masked(
+                    source.dataset,
                     indexes,
-                    window=window,
+                    window,
+                    self._hidden_fill,
                     out_shape=(len(indexes), *shape),
                     resampling=Resampling.average if shrink else Resampling.bilinear,
                 )
