@@ -358,13 +358,19 @@ COMMANDS = {
 }
 
 
-def _joined_band_roles(argv: Sequence[str]) -> list[str]:
-    """`argv` with ``--bands -,blue,...`` written ``--bands=-,blue,...``: roles that start with
-    an unused band read as an option to argparse ("expected one argument")."""
+#: Options whose comma-separated value may start with a minus: roles that start with an unused
+#: band (``--bands -,blue,...``), an extent west of Greenwich (``--extent -4.1,52.4,-4.0,52.5``).
+LISTS_STARTING_WITH_MINUS = ("--bands", "--extent")
+
+
+def _joined_lists(argv: Sequence[str]) -> list[str]:
+    """`argv` with ``--bands -,blue,...`` written ``--bands=-,blue,...`` (and so for every
+    `LISTS_STARTING_WITH_MINUS` option): argparse reads such a value as an option ("expected
+    one argument")."""
     out: list[str] = []
     for arg in argv:
-        if out and out[-1] == "--bands" and arg.startswith("-") and "," in arg:
-            out[-1] = f"--bands={arg}"
+        if out and out[-1] in LISTS_STARTING_WITH_MINUS and arg.startswith("-") and "," in arg:
+            out[-1] = f"{out[-1]}={arg}"
         else:
             out.append(arg)
     return out
@@ -372,7 +378,7 @@ def _joined_band_roles(argv: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `spex` console script; returns the exit status."""
-    args = build_parser().parse_args(_joined_band_roles(sys.argv[1:] if argv is None else argv))
+    args = build_parser().parse_args(_joined_lists(sys.argv[1:] if argv is None else argv))
     handler = getattr(args, "handler", None) or COMMANDS[args.command]
     try:
         return handler(args)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
-from rasterio.windows import Window, from_bounds
+from rasterio.transform import array_bounds
+from rasterio.windows import Window
 
 from .backends import Backend, backend_key, get_backend
 from .errors import BandError, InputError, PromptError
@@ -181,19 +183,34 @@ def _extent_window(source: RasterSource, extent: tuple[float, ...] | None) -> Wi
     xmin, ymin, xmax, ymax = extent
     if xmin >= xmax or ymin >= ymax:
         raise InputError("The extent is empty; give xmin,ymin,xmax,ymax with min < max.")
-    window = (
-        from_bounds(xmin, ymin, xmax, ymax, grid_transform(source.dataset))
-        .round_offsets()
-        .round_lengths()
-    )
+    window = _bounds_window(grid_transform(source.dataset), extent).round_offsets().round_lengths()
     clipped = (
         window.intersection(Window(0, 0, source.width, source.height))
         if _overlaps(window, source)
         else None
     )
     if clipped is None or clipped.width < 1 or clipped.height < 1:
-        raise InputError("The extent does not overlap the raster; give an extent inside it.")
+        left, bottom, right, top = array_bounds(
+            source.height, source.width, grid_transform(source.dataset)
+        )
+        crs = source.dataset.crs
+        raise InputError(
+            "The extent does not overlap the raster; give one inside its bounds, in its CRS ("
+            f"{crs.to_string() if crs else 'pixels, no CRS'}): x {left:.10g} to {right:.10g}, "
+            f"y {min(bottom, top):.10g} to {max(bottom, top):.10g}."
+        )
     return clipped
+
+
+def _bounds_window(transform: Affine, extent: tuple[float, ...]) -> Window:
+    """The pixel window that covers `extent` (xmin, ymin, xmax, ymax) on the grid `transform`,
+    whichever way the grid's rows run (rasterio's ``from_bounds`` refuses a grid whose rows
+    run south, as a raster with an identity geotransform has)."""
+    xmin, ymin, xmax, ymax = extent
+    inverse = ~transform
+    corners = [inverse * (x, y) for x in (xmin, xmax) for y in (ymin, ymax)]
+    cols, rows = [c for c, _ in corners], [r for _, r in corners]
+    return Window(min(cols), min(rows), max(cols) - min(cols), max(rows) - min(rows))
 
 
 def _overlaps(window: Window, source: RasterSource) -> bool:

@@ -16,6 +16,7 @@ from spex.engine import ExtractionRequest, RunMonitor, extract
 from spex.engine.errors import CancelledError
 from spex.engine.raster.raster_source import open_source
 from tests.rasters import crop_raster, ungeoreferenced_copy, write_raster
+from tests.test_cli import run_spex
 
 PROMPT = "extract the water bodies and vegetation larger than 1 ha"
 
@@ -164,6 +165,25 @@ def test_an_extent_on_a_raster_without_georeferencing_is_in_qgis_coordinates(
         assert (p.width, p.height) == (200, 160)
         assert tuple(p.transform)[:6] == (1, 0, 50, 0, -1, -40)
         assert np.array_equal(p.read(1), w.read(1)[40:200, 50:250])
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")  # the identity
+def test_an_extent_on_a_grid_whose_rows_run_south(s2_scene: Path, tmp_path: Path) -> None:
+    """A chip whose geotransform is the identity (rows run south, as numpy exports and the ukis
+    chips have): rasterio's from_bounds refused every extent on it with a traceback ("Bounds
+    and transform are inconsistent")."""
+    chip = crop_raster(s2_scene, tmp_path / "chip.tif", (420, 120, 300, 250))
+    with rasterio.open(chip, "r+") as dst:
+        dst.transform = rasterio.Affine.identity()
+    part = extract(ExtractionRequest(chip, "water", tmp_path / "part", extent=(50, 40, 250, 200)))
+    whole = extract(ExtractionRequest(chip, "water", tmp_path / "whole"))
+    with rasterio.open(part.mask_path) as p, rasterio.open(whole.mask_path) as w:
+        assert (p.width, p.height) == (200, 160)
+        assert np.array_equal(p.read(1), w.read(1)[40:200, 50:250])
+    done = run_spex("extract", chip, "--prompt", "water", "--out", tmp_path / "west",
+                    "--extent", "-5,-5,-1,-1")  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "does not overlap the raster" in done.stderr and "x 0 to 300, y 0 to 250" in done.stderr
 
 
 def test_cropped_file_gives_the_same_answers_inside(s2_scene: Path, tmp_path: Path) -> None:
