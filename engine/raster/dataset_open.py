@@ -1,6 +1,6 @@
 """Opening a raster by the name an analyst or QGIS gives: a file, a GDAL dataset name (a
-subdataset, a ``/vsizip/`` path), a Sentinel-2 product given whole; whatever cannot be read is
-refused in one line that names the fix."""
+subdataset, a ``/vsizip/`` path), a Sentinel-2 or Landsat product given whole as it was
+delivered; whatever cannot be read is refused in one line that names the fix."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from ..errors import InputError
+from .landsat_folders import landsat_stack
 from .pixel_grid import close_dataset, warped_by_gcps
 from .sentinel2_layers import finest_layer, with_product_bands
 
@@ -34,9 +35,10 @@ def absolute_name(name: str) -> str:
 def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     """Open a raster file or GDAL dataset name, turning a missing or unreadable one into one
     clear line. A raster placed only by GCPs opens warped, as QGIS draws it (`warped_by_gcps`);
-    a Sentinel-2 product given whole opens as its finest layer (`finest_layer`). Close it with
-    `close_dataset`."""
-    name = finest_layer(str(path)) or str(path)
+    a Sentinel-2 product given whole opens as its finest layer (`finest_layer`), a Landsat
+    product given whole (its folder, .tar or MTL file) as its band files stacked
+    (`landsat_stack`). Close it with `close_dataset`."""
+    name = finest_layer(str(path)) or str(landsat_stack(str(path)) or path)
     gdal_name = GDAL_DATASET_NAME.match(name) is not None and not Path(name).exists()
     if not gdal_name:
         if not Path(name).exists():

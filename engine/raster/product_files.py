@@ -29,7 +29,9 @@ def only_one(found: Mapping[str, Product]) -> Product | None:
 
 def folders_beside(path: str | Path) -> list[Path]:
     """The folders a file delivered with the raster at `path` may lie in: its own and, for a
-    link, its target's (once each)."""
+    link, its target's (once each); a product given as its folder, that folder."""
+    if Path(path).is_dir():
+        return [Path(path).absolute()]
     return list(dict.fromkeys((Path(path).absolute().parent, Path(path).resolve().parent)))
 
 

@@ -1,0 +1,123 @@
+"""A Landsat product given whole, as USGS delivers it (its folder of band files, its .tar, its MTL
+file), reads as its reflectance bands stacked in band order: before, a folder was "a folder;
+give a raster file", a .tar or an MTL could not be read at all. The bands are the real
+Sentinel-2 sample scene's reflectance, written as Collection 2 Level-2 files store it."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.windows import Window
+
+from spex.engine.errors import InputError
+from spex.engine.raster.raster_source import open_source
+from tests.test_cli import run_spex
+
+PRODUCT = "LC09_L2SP_193023_20230315_20230317_02_T1"
+#: OLI's reflectance bands and the Sentinel-2 bands that stand for them.
+OLI = {1: "B1", 2: "B2", 3: "B3", 4: "B4", 5: "B8A", 6: "B11", 7: "B12"}
+WINDOW = Window(1024, 256, 192, 160)
+
+
+def _write(path: Path, values: np.ndarray, profile: dict) -> None:
+    with rasterio.open(path, "w", **(profile | {"count": 1, "dtype": values.dtype.name})) as dst:
+        dst.write(values, 1)
+
+
+@pytest.fixture(scope="module")
+def product(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The product's folder: SR_B1..SR_B7 (DN = (reflectance + 0.2) / 2.75e-5), ST_B10,
+    QA_PIXEL, its MTL file; the bands written out of order, as a listing gives them."""
+    folder = tmp_path_factory.mktemp("landsat") / PRODUCT
+    folder.mkdir()
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        profile = src.profile | {
+            "width": WINDOW.width,
+            "height": WINDOW.height,
+            "transform": src.window_transform(WINDOW),
+            "nodata": 0,
+        }
+        for band, s2 in sorted(OLI.items(), reverse=True):
+            refl = src.read(index[s2], window=WINDOW) / 1e4
+            dn = np.round((refl + 0.2) / 2.75e-5).astype("uint16")
+            _write(folder / f"{PRODUCT}_SR_B{band}.TIF", dn, profile)
+    _write(folder / f"{PRODUCT}_ST_B10.TIF", np.full((160, 192), 40000, "uint16"), profile)
+    _write(folder / f"{PRODUCT}_QA_PIXEL.TIF", np.full((160, 192), 21824, "uint16"), profile)
+    (folder / f"{PRODUCT}_MTL.txt").write_text(
+        "".join(
+            f"REFLECTANCE_MULT_BAND_{b} = 2.75E-05\nREFLECTANCE_ADD_BAND_{b} = -0.2\n" for b in OLI
+        )
+    )
+    return folder
+
+
+def test_its_folder_tar_and_mtl_read_as_the_products_bands(
+    product: Path, s2_scene: Path, tmp_path: Path
+) -> None:
+    archive = tmp_path / f"{PRODUCT}.tar"
+    with tarfile.open(archive, "w") as tar:
+        for file in sorted(product.iterdir()):
+            tar.add(file, arcname=file.name)
+    whole = Window(0, 0, WINDOW.width, WINDOW.height)
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        nir = src.read(index["B8A"], window=WINDOW) / 1e4
+    for given in (product, archive, product / f"{PRODUCT}_MTL.txt"):
+        with open_source(given) as src:
+            assert src.mapping.roles == (
+                "coastal", "blue", "green", "red", "nir", "swir1", "swir2"
+            ), given  # fmt: skip
+            assert src.mapping.sensor == "landsat8_9_oli"
+            assert (src.scaling.scale, src.scaling.offset) == (2.75e-5, -0.2)
+            assert src.path == Path(given)  # what the analyst gave, in reports
+            got = src.read(whole, roles=("nir",))["nir"]
+        np.testing.assert_allclose(got, nir, atol=2e-5, err_msg=str(given))
+
+
+def test_extract_runs_on_the_products_folder(product: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lakes"
+    done = run_spex("extract", product, "--prompt", "extract the lakes", "--out", out, "--quiet")
+    assert done.returncode == 0, done.stderr
+    explanation = (out / "explanation.md").read_text(encoding="utf-8")
+    assert f"`{PRODUCT}`" in explanation and "swir1" in explanation
+
+
+def test_a_folder_of_two_dates_or_of_no_product_is_refused(product: Path, tmp_path: Path) -> None:
+    two = tmp_path / "two"
+    two.mkdir()
+    for file in product.glob("*_SR_B*.TIF"):
+        (two / file.name).symlink_to(file)
+        (two / file.name.replace("20230315", "20230331")).symlink_to(file)
+    with pytest.raises(InputError, match=r"holds the band files of 2 Landsat products .*MTL"):
+        open_source(two)
+    (two / f"{PRODUCT}_MTL.txt").write_text((product / f"{PRODUCT}_MTL.txt").read_text())
+    with open_source(two / f"{PRODUCT}_MTL.txt") as src:  # as the refusal says
+        assert len(src.roles) == 7
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="is a folder"):
+        open_source(tmp_path / "empty")
+
+
+def test_a_level1_folder_leaves_out_the_panchromatic_band(s2_scene: Path, tmp_path: Path) -> None:
+    """Level-1 OLI: B1..B11 as digital numbers; B8 (15 m) is on another grid and left out."""
+    level1 = "LC08_L1TP_193023_20230315_20230317_02_T1"
+    with rasterio.open(s2_scene) as src:
+        dn = src.read(1, window=WINDOW)
+        profile = src.profile | {
+            "width": WINDOW.width,
+            "height": WINDOW.height,
+            "transform": src.window_transform(WINDOW),
+        }
+    for band in (*range(1, 8), 9, 10, 11):
+        _write(tmp_path / f"{level1}_B{band}.TIF", dn, profile)
+    pan = profile | {"width": 2 * WINDOW.width, "height": 2 * WINDOW.height}
+    _write(tmp_path / f"{level1}_B8.TIF", np.repeat(np.repeat(dn, 2, 0), 2, 1), pan)
+    with open_source(tmp_path) as src:
+        assert src.dataset.count == 10
+        assert not any(f.endswith("_B8.TIF") for f in src.dataset.files)
+        assert src.mapping.roles[:7] == ("coastal", "blue", "green", "red", "nir", "swir1", "swir2")
