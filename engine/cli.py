@@ -305,9 +305,13 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         answers = {}  # the roles a band answers for besides its own (B8A as nir: nir08 too)
         for asked, carried in src.mapping.stand_ins:
             answers.setdefault(carried, []).append(asked)
+        alpha = [colour.name == "alpha" for colour in ds.colorinterp]
         for i, (desc, role) in enumerate(zip(descriptions, src.mapping.roles, strict=True), 1):
             also = f" (also {', '.join(answers[role])})" if role in answers else ""
-            print(f"  {i:>3} {desc or '-':<40} {role or 'unused'}{also}")
+            unused = "unused (transparency: its transparent pixels are nodata)"
+            print(
+                f"  {i:>3} {desc or '-':<40} {role or (unused if alpha[i - 1] else 'unused')}{also}"
+            )
         _, product = named_product(args.input, descriptions)
         if product is not None:
             print(f"Product: {product.label}")

@@ -90,6 +90,8 @@ def test_an_orthophoto_maps_as_its_twin_with_nodata(
     (got, nodata), (expected, _) = masks
     np.testing.assert_array_equal(got, expected)
     assert (got[_hidden(got.shape)] == nodata).all()  # white outside the flight: no class
+    shown = run_spex("inspect", orthophotos[0])
+    assert "unused (transparency: its transparent pixels are nodata)" in shown.stdout
 
 
 def test_an_internal_mask_hides_its_pixels(s2_scene: Path, tmp_path: Path) -> None:
