@@ -13,7 +13,7 @@ import pytest
 import rasterio
 from rasterio.windows import Window
 
-from spex.engine.errors import InputError
+from spex.engine.errors import BandError, InputError
 from spex.engine.raster.raster_source import open_source
 from tests.test_cli import run_spex
 
@@ -121,3 +121,28 @@ def test_a_level1_folder_leaves_out_the_panchromatic_band(s2_scene: Path, tmp_pa
         assert src.dataset.count == 10
         assert not any(f.endswith("_B8.TIF") for f in src.dataset.files)
         assert src.mapping.roles[:7] == ("coastal", "blue", "green", "red", "nir", "swir1", "swir2")
+
+
+def test_one_band_file_of_a_product_names_the_product_to_give(
+    product: Path, s2_scene: Path, tmp_path: Path
+) -> None:
+    """A band file dragged in alone has no band roles to read; the refusal says which product
+    it belongs to and what to give (it listed band roles to choose from)."""
+    band = product / f"{PRODUCT}_SR_B4.TIF"
+    with pytest.raises(BandError, match=rf"is one band of Landsat product {PRODUCT}; give the"):
+        open_source(band)
+    safe = "S2B_MSIL2A_20230315T103629_N0509_R008_T32UPU_20230315T134106.SAFE"
+    folder = tmp_path / safe / "GRANULE" / "L2A_T32UPU" / "IMG_DATA" / "R10m"
+    folder.mkdir(parents=True)
+    jp2 = folder / "T32UPU_20230315T103629_B04_10m.jp2"
+    with rasterio.open(s2_scene) as src:
+        profile = src.profile | {"driver": "JP2OpenJPEG", "count": 1, "width": 64, "height": 64}
+        profile.pop("compress", None)
+        profile.pop("tiled", None)
+        profile.pop("blockxsize", None)
+        profile.pop("blockysize", None)
+        profile.pop("interleave", None)
+        _write(jp2, src.read(4, window=Window(0, 0, 64, 64)), profile)
+    done = run_spex("extract", jp2, "--prompt", "water", "--out", tmp_path / "out")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"is one band of Sentinel-2 product {safe}; give the product" in done.stderr

@@ -24,11 +24,14 @@ from rasterio.errors import RasterioIOError
 
 from ..errors import InputError
 from .landsat_products import PRODUCT_ID, SCENE_ID
+from .product_files import safe_folder
 
 #: A product given whole: its metadata file, or its archive (a folder is looked into as well).
 GIVEN_WHOLE = re.compile(r"(_MTL\.(txt|json|xml)|\.tar|\.tar\.gz|\.tgz)$", re.IGNORECASE)
 #: A band file: the identifier, then ``_B4``, ``_SR_B4`` (Level-2 reflectance), ``_B6_VCID_1``.
 BAND_FILE = re.compile(r"_(SR_)?B(\d{1,2})(?:_VCID_([12]))?\.TIF$", re.IGNORECASE)
+#: A Sentinel-2 band file inside its product (``T32UPU_20230315T103629_B04_10m.jp2``).
+SENTINEL2_BAND_FILE = re.compile(r"_B(0[1-9]|1[0-2]|8A)(_\d{2}m)?\.jp2$", re.IGNORECASE)
 #: Where the VRTs are written.
 VRT_FOLDER = "spex-landsat-stacks"
 
@@ -126,3 +129,23 @@ def _built(files: list[str]) -> Path:
         vrt = None  # closing it writes it
         partial.replace(path)
     return path
+
+
+def band_file_hint(name: str) -> str | None:
+    """What to give instead of one band file of a delivered product (``..._SR_B4.TIF``, a
+    Sentinel-2 ``..._B04_10m.jp2``), which alone has no band roles to read; None for any other
+    file."""
+    file = PurePosixPath(name).name
+    product = _identifier(name) if BAND_FILE.search(file) else None
+    if product:
+        return (
+            f"{file} is one band of Landsat product {product}; give the product's folder or "
+            "its MTL file, or stack its bands (Build Virtual Raster, a band each)"
+        )
+    safe = safe_folder(PurePosixPath(name))
+    if safe and SENTINEL2_BAND_FILE.search(file):
+        return (
+            f"{file} is one band of Sentinel-2 product {safe}; give the product (its .SAFE "
+            "folder or zip, or a layer QGIS lists for it)"
+        )
+    return None

@@ -18,13 +18,14 @@ from rasterio.enums import ColorInterp
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
-from ..errors import InputError
+from ..errors import BandError, InputError
 from .band_names import completed_descriptions, is_auxiliary
 from .bands import BandMapping
 from .dataset_open import open_dataset
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
+from .landsat_folders import band_file_hint
 from .mask_band import hidden_fill, read_masked
 from .pixel_grid import close_dataset
 from .product_names import file_band_mapping, named_reading
@@ -301,7 +302,13 @@ def open_source(
     try:
         descriptions = band_descriptions(dataset)
         colours = [colour.name for colour in dataset.colorinterp]
-        mapping = file_band_mapping(path, descriptions, sensor, bands, colours)
+        try:
+            mapping = file_band_mapping(path, descriptions, sensor, bands, colours)
+        except BandError as refused:
+            hint = band_file_hint(str(path)) if dataset.count == 1 else None
+            if hint is None:
+                raise
+            raise BandError(hint, refused.readings) from None
         wanted = decoded_roles(mapping.present_roles()) if decoded_roles else None
         with_role = tuple(
             b for b in with_role_bands(mapping) if wanted is None or mapping.roles[b - 1] in wanted
