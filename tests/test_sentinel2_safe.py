@@ -154,16 +154,22 @@ def test_a_level1c_layer_reads_every_band_of_its_product(s2_scene: Path, tmp_pat
     np.testing.assert_allclose(got["cirrus"], np.round(_coarse(dn["B10"], 6)) / 1e4, atol=1e-6)
 
 
+def _zipped(safe: Path, folder: Path) -> Path:
+    """The product's .SAFE folder zipped whole, as the Copernicus browser delivers it."""
+    archive = folder / f"{safe.stem}.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted(safe.rglob("*")):
+            if path.is_file():
+                z.write(path, path.relative_to(safe.parent))
+    return archive
+
+
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")  # the zip's top
 def test_a_zipped_product_as_downloaded_reads_alike(product: Path, tmp_path: Path) -> None:
     """The product as the Copernicus browser delivers it, a zip of its .SAFE folder, which QGIS
     opens without unpacking: the layer's name holds a /vsizip/ path."""
     safe = product.parent
-    archive = tmp_path / f"{safe.stem}.zip"
-    with zipfile.ZipFile(archive, "w") as z:
-        for path in sorted(safe.rglob("*")):
-            if path.is_file():
-                z.write(path, path.relative_to(safe.parent))
+    archive = _zipped(safe, tmp_path)
     with rasterio.open(f"/vsizip/{archive}/{safe.name}/MTD_MSIL2A.xml") as top:
         name = next(n for n in top.subdatasets if ":10m:" in n)  # as QGIS lists the layers
     with open_source(name) as zipped, open_source(layer(product, 10)) as unpacked:
@@ -190,11 +196,7 @@ def test_a_product_given_whole_reads_as_its_10m_layer(product: Path, tmp_path: P
     MTD_MSIL2A.xml: GDAL opens each as a list of layers with no band of its own (the engine
     said "the raster has 0 bands"); each reads as the 10 m layer QGIS lists first."""
     safe = product.parent
-    archive = tmp_path / f"{safe.stem}.zip"
-    with zipfile.ZipFile(archive, "w") as z:
-        for path in sorted(safe.rglob("*")):
-            if path.is_file():
-                z.write(path, path.relative_to(safe.parent))
+    archive = _zipped(safe, tmp_path)
     whole = Window(0, 0, WINDOW.width, WINDOW.height)
     with open_source(layer(product, 10)) as ten:
         expected = ten.read(whole, roles=("red", "swir1"))
