@@ -179,6 +179,10 @@ ERRORS = [
     ("lakes larger than 5 ha and smaller than 1 ha", None, ["minimum", "maximum"]),
     ("water 3", None, ["'3'"]),
     ("please\nextract " + "the " * 100, None, ["No target", "..."]),
+    # Another language: refused whole, not split at its accents, and told that English is read.
+    ("extraia os corpos d'água", None, ["'extraia os corpos dagua'", "read in English"]),
+    ("Wasserflächen", None, ["'wasserflachen'", "read in English"]),
+    ("提取水体", None, ["No target found", "read in English"]),
 ]
 
 

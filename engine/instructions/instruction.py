@@ -27,6 +27,7 @@ keeps regions of at least 3 pixels).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -84,6 +85,7 @@ _SENSOR_RE = re.compile(
 
 def _normalise(text: str) -> str:
     t = re.sub("[\ue000-\uf8ff]", " ", text.lower())  # private use: the parser's own marks
+    t = _without_accents(t)
     t = t.replace("²", "2").replace("≥", ">=").replace("≤", "<=").replace("’", "'")
     t = re.sub(r"[‐‑‒–—−]", "-", t)
     t = t.replace(POSSESSIVE, " ")
@@ -101,6 +103,18 @@ def _normalise(text: str) -> str:
     t = re.sub(r"\b(?:as well as|along with|together with)\b", " and ", t)
     t = re.sub(r"\b(?:next|close) to\b|\bsurrounded by\b", " near ", t)
     return re.sub(r"\s+", " ", t).strip()
+
+
+def _without_accents(text: str) -> str:
+    """`text` with its letters' accents dropped ("naïve" -> "naive", "m²" -> "m2"): a word
+    split at an accented letter was refused in pieces ('na', 've')."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _foreign(text: str) -> bool:
+    """Whether `text` has letters beyond English's alphabet (accents, another script)."""
+    return any(c.isalpha() and not c.isascii() for c in text)
 
 
 def _is_plural_after(text: str) -> bool:
@@ -192,12 +206,16 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
     _refuse_index_values(normalised)
     rest, limits = read_limits(normalised)
     rest, counts = _read_count(rest)
-    events = expand_every_target(read_targets(rest, ids, phrases_for(ids)), ids)
+    english = "; instructions are read in English" if _foreign(text) else ""
+    try:
+        events = expand_every_target(read_targets(rest, ids, phrases_for(ids)), ids)
+    except PromptError as refused:
+        raise PromptError(f"{refused}{english}") from None
     found = list(dict.fromkeys(ev.value for ev in events if ev.kind == "target"))
     if not found:
         raise PromptError(
             f"No target found in '{shorten(text)}': this backend extracts {titles(ids)} "
-            f"(try '{example_instruction(ids)}', or 'land cover' for all of them)"
+            f"(try '{example_instruction(ids)}', or 'land cover' for all of them){english}"
         )
     missing = [t for t in found if t not in ids]
     if missing:
