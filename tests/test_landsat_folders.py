@@ -104,23 +104,41 @@ def test_a_folder_of_two_dates_or_of_no_product_is_refused(product: Path, tmp_pa
 
 
 def test_a_level1_folder_leaves_out_the_panchromatic_band(s2_scene: Path, tmp_path: Path) -> None:
-    """Level-1 OLI: B1..B11 as digital numbers; B8 (15 m) is on another grid and left out."""
+    """Level-1 OLI: B1..B11 as digital numbers (DN = (reflectance + 0.1) / 2e-5); B8 (15 m) is
+    on another grid and left out. Its .tar with the MTL inside is calibrated by that MTL."""
     level1 = "LC08_L1TP_193023_20230315_20230317_02_T1"
+    folder = tmp_path / level1
+    folder.mkdir()
     with rasterio.open(s2_scene) as src:
-        dn = src.read(1, window=WINDOW)
+        dn = np.round((src.read(1, window=WINDOW) / 1e4 + 0.1) / 2e-5).astype("uint16")
         profile = src.profile | {
             "width": WINDOW.width,
             "height": WINDOW.height,
             "transform": src.window_transform(WINDOW),
         }
     for band in (*range(1, 8), 9, 10, 11):
-        _write(tmp_path / f"{level1}_B{band}.TIF", dn, profile)
+        _write(folder / f"{level1}_B{band}.TIF", dn, profile)
     pan = profile | {"width": 2 * WINDOW.width, "height": 2 * WINDOW.height}
-    _write(tmp_path / f"{level1}_B8.TIF", np.repeat(np.repeat(dn, 2, 0), 2, 1), pan)
-    with open_source(tmp_path) as src:
+    _write(folder / f"{level1}_B8.TIF", np.repeat(np.repeat(dn, 2, 0), 2, 1), pan)
+    with open_source(folder) as src:
         assert src.dataset.count == 10
         assert not any(f.endswith("_B8.TIF") for f in src.dataset.files)
         assert src.mapping.roles[:7] == ("coastal", "blue", "green", "red", "nir", "swir1", "swir2")
+        assert src.scaling.source.endswith("sun elevation computed")  # no MTL anywhere
+    (folder / f"{level1}_MTL.txt").write_text(
+        "SUN_ELEVATION = 30.0\n"
+        + "".join(
+            f"REFLECTANCE_MULT_BAND_{b} = 2.0E-05\nREFLECTANCE_ADD_BAND_{b} = -0.1\n"
+            for b in range(1, 10)
+        )
+    )
+    archive = tmp_path / f"{level1}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=level1)  # in a folder of its own inside, as some tools pack
+    for given in (folder, archive):
+        with open_source(given) as src:
+            assert src.scaling.source == f"product {level1}, MTL", given
+            assert src.scaling.scale == pytest.approx(4e-5)  # / sin(30 deg)
 
 
 def test_one_band_file_of_a_product_names_the_product_to_give(

@@ -33,7 +33,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from .landsat_sun import sun_elevation
-from .product_files import folders_beside, name_texts, only_one
+from .product_files import folders_beside, member_of_archive, name_texts, only_one
 from .reflectance import (
     REFLECTANCE_HIGH,
     REFLECTANCE_MIN_P99,
@@ -188,16 +188,17 @@ def read_mtl(path: Path) -> dict[str, str]:
 def find_mtl(path: str | Path, product: LandsatProduct) -> Path | None:
     """The product's MTL file (``<identifier>_MTL.txt`` or ``.json``) beside the raster or, for a
     VRT stacked elsewhere, beside its source files (USGS delivers them together); for a link,
-    beside the link or the file it points to."""
+    beside the link or the file it points to; for the product's .tar, inside it."""
     folders = folders_beside(path)
     folders += [folder for f in vrt_source_files(path) for folder in folders_beside(f)]
+    names = [f"{product.identifier}_MTL.{suffix}" for suffix in ("txt", "json")]
     for folder in dict.fromkeys(folders):
-        for suffix in ("txt", "json"):
-            for case in (product.identifier, product.identifier.lower()):
-                mtl = folder / f"{case}_MTL.{suffix}"
+        for name in names:
+            for case in (name, name.lower()):
+                mtl = folder / case
                 if mtl.is_file() and mtl.stat().st_size <= MTL_MAX_BYTES:
                     return mtl
-    return None
+    return member_of_archive(path, names, MTL_MAX_BYTES)  # a .tar as USGS delivers it
 
 
 def _oli_level1_from_mtl(mtl: Path) -> tuple[float, float, float] | None:

@@ -9,8 +9,11 @@ raster or, for a link, beside the file it points to.
 
 from __future__ import annotations
 
+import hashlib
+import tarfile
+import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import TypeVar
 
 Product = TypeVar("Product")
@@ -38,3 +41,38 @@ def folders_beside(path: str | Path) -> list[Path]:
 def safe_folder(path: PurePath) -> str | None:
     """The Sentinel-2 product folder (``S2B_MSIL2A_...SAFE``) that `path` lies in, or None."""
     return next((part for part in reversed(path.parts) if part.upper().endswith(".SAFE")), None)
+
+
+#: Archives a product is delivered in whose companion files are read from inside them.
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+#: Where companion files taken out of an archive are kept.
+ARCHIVE_FOLDER = "spex-archive-members"
+
+
+def member_of_archive(path: str | Path, names: Sequence[str], max_bytes: int) -> Path | None:
+    """The first of `names` found at any depth in the tar archive at `path` (a Landsat .tar's
+    MTL file), copied out to the temporary folder so it reads as a file; None where `path` is
+    no such archive, holds none of them, or the member is larger than `max_bytes`."""
+    archive = Path(path)
+    if not archive.name.lower().endswith(ARCHIVE_SUFFIXES) or not archive.is_file():
+        return None
+    wanted = {name.lower() for name in names}
+    try:
+        with tarfile.open(archive) as tar:
+            for member in tar:
+                name = PurePosixPath(member.name).name
+                if member.isfile() and name.lower() in wanted and member.size <= max_bytes:
+                    data = tar.extractfile(member).read()
+                    break
+            else:
+                return None
+    except (OSError, tarfile.TarError):
+        return None
+    key = hashlib.sha256(f"{archive.absolute()}:{archive.stat().st_mtime_ns}".encode()).hexdigest()
+    out = Path(tempfile.gettempdir()) / ARCHIVE_FOLDER / key[:20] / name
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(f"{name}.part")
+        partial.write_bytes(data)
+        partial.replace(out)
+    return out
