@@ -7,6 +7,9 @@ reflectance bands stacked in band order, as an analyst stacks them in QGIS (Buil
 Raster, "Place each input file into a separate band"): a VRT built by GDAL in the temporary
 folder, named by the files it stacks. Its band files then name the bands and the product, and
 the MTL beside them gives the scaling (`vrt_sources`, `landsat_products`).
+
+One band file of a delivered product given alone (Landsat's, or a Sentinel-2 .SAFE's) has no
+band roles to read: `band_file_hint` says which product it belongs to and what to give.
 """
 
 from __future__ import annotations
