@@ -224,3 +224,27 @@ def test_a_vrt_over_a_named_product_file_is_that_product(tmp_path) -> None:
         assert src.mapping.roles == whole.mapping.roles == ("blue", "green", "red", "nir")
         assert src.scaling.source == whole.scaling.source
         assert src.scaling.source == f"product {product}, sun elevation computed"
+
+
+def test_a_stack_of_bands_of_different_types_is_read(s2_scene, tmp_path) -> None:
+    """Build Virtual Raster over integer band files and one float band (an index or a DEM an
+    analyst added): rasterio reads bands of one type only, and every run was a traceback
+    ("more than one 'dtype' found"). The bands are read as float32, with their files' names."""
+    index = _description_band(s2_scene)
+    names = {index[b]: f"T33UUU_20170216T102101_B0{b[1:]}.tif" for b in ("B2", "B3", "B4", "B8")}
+    files = _band_files(s2_scene, tmp_path, names)
+    as_float = str(tmp_path / "float" / Path(files[3]).name)  # B08 as float32
+    Path(as_float).parent.mkdir()
+    gdal.Translate(as_float, files[3], outputType=gdal.GDT_Float32)
+    files[3] = as_float
+    stack = tmp_path / "stack.vrt"
+    gdal.BuildVRT(str(stack), files, separate=True)
+    with rasterio.open(stack) as vrt:
+        assert vrt.dtypes == ("uint16", "uint16", "uint16", "float32")
+    window = Window(1024, 256, 128, 96)
+    with open_source(stack) as src, open_source(s2_scene) as scene:
+        assert src.mapping.roles == ("blue", "green", "red", "nir")
+        raw = src.read_raw(window, ("red", "nir"))
+        expected = scene.read_raw(window, ("red", "nir"))
+    assert raw.dtype == np.float32
+    np.testing.assert_array_equal(raw, expected.astype(np.float32))

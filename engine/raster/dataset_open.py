@@ -13,6 +13,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from ..errors import InputError
+from .data_types import one_data_type
 from .landsat_folders import landsat_stack
 from .pixel_grid import close_dataset, warped_by_gcps
 from .sentinel2_layers import finest_layer, with_product_bands
@@ -55,7 +56,8 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)  # measured in pixels
-                return _with_bands(warped_by_gcps(rasterio.open(str(layers or candidate))), name)
+                opened = one_data_type(rasterio.open(str(layers or candidate)))
+                return _with_bands(warped_by_gcps(opened), name)
         except RasterioIOError as exc:
             first = str(exc).splitlines()[0] if str(exc) else first
     if gdal_name:
