@@ -229,13 +229,19 @@ def test_a_vrt_over_a_named_product_file_is_that_product(tmp_path) -> None:
 def test_a_stack_of_bands_of_different_types_is_read(s2_scene, tmp_path) -> None:
     """Build Virtual Raster over integer band files and one float band (an index or a DEM an
     analyst added): rasterio reads bands of one type only, and every run was a traceback
-    ("more than one 'dtype' found"). The bands are read as float32, with their files' names."""
+    ("more than one 'dtype' found"). The bands are read as float32, with their files' names,
+    each with its own nodata value (0 for the integer files, -9999 for the float one; only
+    the first band's was taken for all)."""
     index = _description_band(s2_scene)
     names = {index[b]: f"T33UUU_20170216T102101_B0{b[1:]}.tif" for b in ("B2", "B3", "B4", "B8")}
     files = _band_files(s2_scene, tmp_path, names)
-    as_float = str(tmp_path / "float" / Path(files[3]).name)  # B08 as float32
+    as_float = str(tmp_path / "float" / Path(files[3]).name)  # B08 as float32, -9999 nodata
     Path(as_float).parent.mkdir()
-    gdal.Translate(as_float, files[3], outputType=gdal.GDT_Float32)
+    gdal.Translate(as_float, files[3], outputType=gdal.GDT_Float32, noData=-9999)
+    with rasterio.open(as_float, "r+") as band:
+        values = band.read(1)
+        values[256:288, 1024:1056] = -9999  # a gap in this band only
+        band.write(values, 1)
     files[3] = as_float
     stack = tmp_path / "stack.vrt"
     gdal.BuildVRT(str(stack), files, separate=True)
@@ -247,4 +253,11 @@ def test_a_stack_of_bands_of_different_types_is_read(s2_scene, tmp_path) -> None
         raw = src.read_raw(window, ("red", "nir"))
         expected = scene.read_raw(window, ("red", "nir"))
     assert raw.dtype == np.float32
-    np.testing.assert_array_equal(raw, expected.astype(np.float32))
+    gap = (slice(0, 32), slice(0, 32))
+    np.testing.assert_array_equal(raw[0], expected[0].astype(np.float32))
+    np.testing.assert_array_equal(raw[1][32:], expected[1][32:].astype(np.float32))
+    # Each band's own nodata: the float band's -9999 is nodata in every role read with it.
+    with open_source(stack) as src:
+        read = src.read(window, ("red", "nir"))
+    assert np.isnan(read["red"][gap]).all() and np.isnan(read["nir"][gap]).all()
+    assert not np.isnan(read["red"][32:]).any()

@@ -76,7 +76,7 @@ class RasterSource:
         self._path = path if path is not None else dataset.name
         self.mapping = mapping
         self.scaling = scaling
-        self._nodata = dataset.nodata
+        self._nodata = dataset.nodatavals  # per band: a stack's bands may differ
         self._hidden_fill = hidden_fill(dataset)  # an alpha band or internal mask
         self._raw_sample = raw_sample  # `sampled_bands`, as read when the raster was opened
         #: The raw values decoded by the sample read, when kept (`decoded_copy`).
@@ -126,17 +126,19 @@ class RasterSource:
     ) -> dict[str, np.ndarray]:
         """Scale raw (bands, ...) values of `roles` (default: all) to float32 reflectance with
         NaN for nodata (a pixel that is nodata in any of the bands read)."""
-        valid = self._valid_mask(raw)
+        roles = self.roles if roles is None else roles
+        valid = self._valid_mask(raw, roles)
         out: dict[str, np.ndarray] = {}
-        for role, values in zip(self.roles if roles is None else roles, raw, strict=True):
+        for role, values in zip(roles, raw, strict=True):
             scaled = self.scaling.apply(values, role)
             scaled[~valid] = np.nan
             out[role] = scaled
         return out
 
-    def _valid_mask(self, raw: np.ndarray) -> np.ndarray:
-        """Pixels that are valid in every band (`valid_pixel_mask`)."""
-        return valid_pixel_mask(raw, self._nodata)
+    def _valid_mask(self, raw: np.ndarray, roles: Sequence[str]) -> np.ndarray:
+        """Pixels that are valid in every band of `roles` (`valid_pixel_mask`)."""
+        bands = [self.mapping.roles.index(role) for role in roles]
+        return valid_pixel_mask(raw, [self._nodata[b] for b in bands])
 
     def read(self, window: Window, roles: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Read `window` as float32 reflectance per band role (NaN = nodata).
@@ -191,16 +193,25 @@ UNDECLARED_FILLS = {"u": (0,), "i": (0, -9999, -28672, -32768), "f": (-9999, -28
 FLOAT32_MIN = float(np.finfo(np.float32).min)
 
 
-def valid_pixel_mask(raw: np.ndarray, nodata: float | None) -> np.ndarray:
+def valid_pixel_mask(raw: np.ndarray, nodata: float | None | Sequence[float | None]) -> np.ndarray:
     """Pixels of raw (bands, ...) values that are valid in every band.
 
-    With a declared nodata value, a pixel equal to it in any band is nodata. Without one, a
-    pixel holding the same `UNDECLARED_FILLS` value in every band is: read as reflectance, a
-    fill of -9999 would be a dark band below zero, and the scaling's percentiles would refuse
-    the product's own scaling. Float NaN is always nodata.
+    With a declared nodata value (one for all bands, or each band's own: a stack of files),
+    a pixel equal to it in any band is nodata. Without one, a pixel holding the same
+    `UNDECLARED_FILLS` value in every band is: read as reflectance, a fill of -9999 would be a
+    dark band below zero, and the scaling's percentiles would refuse the product's own
+    scaling. Float NaN is always nodata.
     """
     kind = raw.dtype.kind
     valid = ~np.isnan(raw).any(axis=0) if kind == "f" else np.ones(raw.shape[1:], dtype=bool)
+    if isinstance(nodata, Sequence):
+        declared = {v for v in nodata if v is not None and not math.isnan(v)}
+        if len(declared) > 1 or (declared and None in nodata):
+            for band, value in zip(raw, nodata, strict=True):
+                if value is not None and not math.isnan(value):
+                    valid &= band != raw.dtype.type(value)
+            return valid
+        nodata = declared.pop() if declared else None
     if nodata is not None and not math.isnan(nodata):
         return valid & ~(raw == raw.dtype.type(nodata)).any(axis=0)
     fills = UNDECLARED_FILLS.get(kind, ())
@@ -214,11 +225,15 @@ def valid_pixel_mask(raw: np.ndarray, nodata: float | None) -> np.ndarray:
     return valid
 
 
-def raw_percentiles(dataset: rasterio.DatasetReader, raw: np.ndarray) -> dict[str, float]:
-    """Percentiles of the raw values (all bands) of the valid pixels of a sample `raw`."""
+def raw_percentiles(
+    dataset: rasterio.DatasetReader, raw: np.ndarray, bands: Sequence[int]
+) -> dict[str, float]:
+    """Percentiles of the raw values (all bands) of the valid pixels of a sample `raw` of the
+    1-based `bands`."""
     # Integers are taken as they are (exact in float64 anyway, and no copy of the sample).
     values = raw if np.issubdtype(raw.dtype, np.integer) else raw.astype(np.float64)
-    keep = np.isfinite(values).all(axis=0) & valid_pixel_mask(raw, dataset.nodata)
+    nodata = [dataset.nodatavals[b - 1] for b in bands]
+    keep = np.isfinite(values).all(axis=0) & valid_pixel_mask(raw, nodata)
     flat = values[:, keep].ravel()
     if flat.size == 0:
         return {"p1": math.nan, "p50": math.nan, "p99": math.nan, "max": math.nan, "min": math.nan}
@@ -320,7 +335,7 @@ def open_source(
             )
         sampled = sampled_bands(dataset, mapping, descriptions)
         raw_sample = read_decimated(dataset, sampled, SAMPLE_PIXELS, copy)
-        stats = raw_percentiles(dataset, raw_sample[0])
+        stats = raw_percentiles(dataset, raw_sample[0], sampled)
         if math.isnan(stats["max"]):
             raise InputError(
                 f"{Path(path).name} holds no valid pixels (all nodata); check the nodata value or the file."
