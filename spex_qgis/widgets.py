@@ -151,7 +151,11 @@ class BandRoleTable(QWidget):
         self.reading_combo.blockSignals(False)
         self.reading_combo.setVisible(False)
         if layer is None or not layer.isValid():
-            self.status.setText("Choose a multiband raster layer.")
+            self.status.setText(
+                "Choose a multiband raster layer (a product's band files, loaded one by one: "
+                "stack them first with Raster > Miscellaneous > Build Virtual Raster, "
+                "each input file a separate band)."
+            )
             self.rolesChanged.emit()
             return
         descriptions, colours = band_names(layer)

@@ -174,6 +174,39 @@ def test_a_virtual_raster_of_band_files_is_read_by_their_names(
     assert table.table.item(0, 1).text() == "T33UUU_20170216T102101_B02"
 
 
+def test_a_mosaic_of_a_scenes_tiles_is_read_by_the_tiles_band_names(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """Build Virtual Raster over two multi-band tiles of the scene (no "separate"): the VRT's
+    bands have no descriptions; the table reads the tiles' own (it refused the roles)."""
+    from osgeo import gdal
+
+    tiles = []
+    with rasterio.open(s2_scene) as src:
+        for i, window in enumerate((Window(0, 0, 384, 256), Window(384, 0, 384, 256))):
+            tile = tmp_path / f"tile_{i}.tif"
+            profile = src.profile | {
+                "width": window.width,
+                "height": window.height,
+                "transform": src.window_transform(window),
+            }
+            with rasterio.open(tile, "w", **profile) as dst:
+                dst.write(src.read(window=window))
+                dst.descriptions = src.descriptions
+            tiles.append(str(tile))
+    mosaic = tmp_path / "mosaic.vrt"
+    gdal.BuildVRT(str(mosaic), tiles).FlushCache()
+    table = _chosen_layer_table(dock, mosaic)
+    assert table.sensor == "sentinel2_l1c", table.status.text()
+    assert table.roles()[3] == "red" and table.roles()[7] == "nir"
+
+
+def test_no_layer_says_how_to_stack_band_files(dock: SpexDock) -> None:
+    dock.band_table.detect(None)
+    text = dock.band_table.status.text()
+    assert "Choose a multiband raster layer" in text and "Build Virtual Raster" in text
+
+
 def test_hls_l30_band_files_are_read_as_landsat_bands(
     dock: SpexDock, s2_scene: Path, tmp_path: Path
 ) -> None:
