@@ -27,6 +27,7 @@ from spex.spex_qgis.dock import SpexDock
 from tests.qgis_helpers import wait_for
 from tests.rasters import (
     SPECTROMETER_NM,
+    crop_raster,
     numbered_bands_copy,
     orthophoto_copy,
     spectrometer_copy,
@@ -181,19 +182,8 @@ def test_a_mosaic_of_a_scenes_tiles_is_read_by_the_tiles_band_names(
     bands have no descriptions; the table reads the tiles' own (it refused the roles)."""
     from osgeo import gdal
 
-    tiles = []
-    with rasterio.open(s2_scene) as src:
-        for i, window in enumerate((Window(0, 0, 384, 256), Window(384, 0, 384, 256))):
-            tile = tmp_path / f"tile_{i}.tif"
-            profile = src.profile | {
-                "width": window.width,
-                "height": window.height,
-                "transform": src.window_transform(window),
-            }
-            with rasterio.open(tile, "w", **profile) as dst:
-                dst.write(src.read(window=window))
-                dst.descriptions = src.descriptions
-            tiles.append(str(tile))
+    windows = ((0, 0, 384, 256), (384, 0, 384, 256))
+    tiles = [str(crop_raster(s2_scene, tmp_path / f"t{i}.tif", w)) for i, w in enumerate(windows)]
     mosaic = tmp_path / "mosaic.vrt"
     gdal.BuildVRT(str(mosaic), tiles).FlushCache()
     table = _chosen_layer_table(dock, mosaic)

@@ -16,6 +16,7 @@ from bench.scenes import benchmark_scenes
 from spex.engine.errors import BandError
 from spex.engine.raster.raster_source import open_source
 from spex.engine.raster.vrt_sources import vrt_band_files, vrt_band_names
+from tests.rasters import crop_raster
 from tests.scene_sources import needs_benchmark
 
 gdal.UseExceptions()
@@ -168,20 +169,12 @@ def test_a_mosaic_of_a_scenes_tiles_keeps_its_band_descriptions(s2_scene, tmp_pa
     """gdalbuildvrt over multi-band tiles (QGIS's Build Virtual Raster without "separate") writes
     no band descriptions; each band takes its tiles' own, so the mosaic reads as the scene does,
     pixel for pixel."""
-    tiles = []
     with rasterio.open(s2_scene) as src:
-        half = src.width // 2
-        for i, window in enumerate((Window(0, 0, half, 64), Window(half, 0, src.width - half, 64))):
-            path = tmp_path / f"tile_{i}.tif"
-            profile = src.profile | {
-                "width": window.width,
-                "height": window.height,
-                "transform": src.window_transform(window),
-            }
-            with rasterio.open(path, "w", **profile) as dst:
-                dst.write(src.read(window=window))
-                dst.descriptions = src.descriptions
-            tiles.append(str(path))
+        half, width = src.width // 2, src.width
+    tiles = [
+        str(crop_raster(s2_scene, tmp_path / f"tile_{i}.tif", window))
+        for i, window in enumerate(((0, 0, half, 64), (half, 0, width - half, 64)))
+    ]
     mosaic = tmp_path / "mosaic.vrt"
     gdal.BuildVRT(str(mosaic), tiles)
     with rasterio.open(mosaic) as vrt:
