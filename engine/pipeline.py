@@ -113,10 +113,17 @@ def _extract(
             raise
         raise PromptError(f"{exc}; {note}") from exc
     if request.min_area_m2 is not None:
+        if not request.min_area_m2 >= 0:  # NaN too
+            raise InputError(
+                f"Minimum area {request.min_area_m2:g} m2 is not an area; give 0 (keep every "
+                "region) or more square metres."
+            )
         plan = plan.with_min_area(request.min_area_m2)
     check_output_dir(Path(request.out_dir))
     if request.tile_size < 64:
         raise InputError(f"Tile size {request.tile_size} is too small; use --tile 64 or more.")
+    if request.overlap < 0:
+        raise InputError(f"Overlap {request.overlap} is negative; give 0 or more pixels.")
     profile = StageProfile(request.profile or profile_from_env())
     with StagedOutputDir(Path(request.out_dir)) as staging:
         work = staging / "_work"

@@ -118,6 +118,14 @@ def _bad_inputs(tmp: Path, rgbn: Path) -> dict[str, tuple[list[object], str]]:
         "out not empty": (["extract", rgbn, "--prompt", "water", "--out", full], "not empty"),
         "unknown sensor": (["extract", rgbn, "--prompt", "water", "--sensor", "hubble"], "hubble"),
         "bad scale": (["extract", rgbn, "--prompt", "water", "--scale", "0"], "scale"),
+        "negative area": (
+            ["extract", rgbn, "--prompt", "water", "--min-area", "-5"],
+            "Minimum area -5 m2 is not an area",
+        ),
+        "negative overlap": (
+            ["extract", rgbn, "--prompt", "water", "--overlap", "-3"],
+            "Overlap -3 is negative",
+        ),
         "unknown index": (["indices", rgbn, "--index", "XYZ", "--out", tmp / "x.tif"], "XYZ"),
         "index needs bands": (
             ["indices", rgbn, "--index", "MNDWI", "--out", tmp / "x.tif"],
@@ -138,6 +146,8 @@ CASES = [
     "out not empty",
     "unknown sensor",
     "bad scale",
+    "negative area",
+    "negative overlap",
     "unknown index",
     "index needs bands",
 ]
