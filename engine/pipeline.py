@@ -100,11 +100,30 @@ def _backend_options(request: ExtractionRequest) -> dict[str, object]:
     return options
 
 
-def _extract(
-    request: ExtractionRequest, monitor: RunMonitor, classify: ClassifyPass
-) -> ExtractionResult:
-    clock = time.perf_counter()
-    backend = get_backend(request.backend, **_backend_options(request))
+def check_request(request: ExtractionRequest) -> None:
+    """Raise a one-line `SpexError` for what is wrong with `request` itself, whatever raster it
+    runs on: its sizes and, for the spectral backend, its instruction (a model backend's
+    classes are known once its model is loaded). A batch checks its request once this way,
+    before any scene runs."""
+    _check_sizes(request)
+    if backend_key(request.backend) == "spectral":
+        _plan(request, get_backend(request.backend, **_backend_options(request)))
+
+
+def _check_sizes(request: ExtractionRequest) -> None:
+    if request.min_area_m2 is not None and not request.min_area_m2 >= 0:  # NaN too
+        raise InputError(
+            f"Minimum area {request.min_area_m2:g} m2 is not an area; give 0 (keep every "
+            "region) or more square metres."
+        )
+    if request.tile_size < 64:
+        raise InputError(f"Tile size {request.tile_size} is too small; use --tile 64 or more.")
+    if request.overlap < 0:
+        raise InputError(f"Overlap {request.overlap} is negative; give 0 or more pixels.")
+
+
+def _plan(request: ExtractionRequest, backend: Backend) -> Plan:
+    """The instruction's plan for `backend`, with the request's minimum area."""
     try:
         plan = parse_instruction(request.prompt, available=backend.supported_targets())
     except PromptError as exc:
@@ -113,17 +132,18 @@ def _extract(
             raise
         raise PromptError(f"{exc}; {note}") from exc
     if request.min_area_m2 is not None:
-        if not request.min_area_m2 >= 0:  # NaN too
-            raise InputError(
-                f"Minimum area {request.min_area_m2:g} m2 is not an area; give 0 (keep every "
-                "region) or more square metres."
-            )
         plan = plan.with_min_area(request.min_area_m2)
+    return plan
+
+
+def _extract(
+    request: ExtractionRequest, monitor: RunMonitor, classify: ClassifyPass
+) -> ExtractionResult:
+    clock = time.perf_counter()
+    backend = get_backend(request.backend, **_backend_options(request))
+    plan = _plan(request, backend)
     check_output_dir(Path(request.out_dir))
-    if request.tile_size < 64:
-        raise InputError(f"Tile size {request.tile_size} is too small; use --tile 64 or more.")
-    if request.overlap < 0:
-        raise InputError(f"Overlap {request.overlap} is negative; give 0 or more pixels.")
+    _check_sizes(request)
     profile = StageProfile(request.profile or profile_from_env())
     with StagedOutputDir(Path(request.out_dir)) as staging:
         work = staging / "_work"

@@ -126,6 +126,10 @@ def _bad_inputs(tmp: Path, rgbn: Path) -> dict[str, tuple[list[object], str]]:
             ["extract", rgbn, "--prompt", "water", "--overlap", "-3"],
             "Overlap -3 is negative",
         ),
+        "batch of an unknown target": (  # refused before a cluster starts or a scene runs
+            ["batch", rgbn, rgbn, "--prompt", "extract the airplanes", "--out", tmp / "b"],
+            "airplanes",
+        ),
         "unknown index": (["indices", rgbn, "--index", "XYZ", "--out", tmp / "x.tif"], "XYZ"),
         "index needs bands": (
             ["indices", rgbn, "--index", "MNDWI", "--out", tmp / "x.tif"],
@@ -148,6 +152,7 @@ CASES = [
     "bad scale",
     "negative area",
     "negative overlap",
+    "batch of an unknown target",
     "unknown index",
     "index needs bands",
 ]

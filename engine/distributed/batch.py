@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import CancelledError, OutputError, SpexError
-from ..pipeline import ExtractionRequest, extract
+from ..pipeline import ExtractionRequest, check_request, extract
 from .batch_scenes import (
     Scene,
     check_examples_over_scenes,
@@ -174,6 +174,7 @@ def run_batch(
     """
     start = time.perf_counter()
     out = Path(request.out_dir).absolute()
+    check_request(request.extraction)  # an instruction or size every scene would refuse
     scenes = name_scenes(expand_inputs(request.inputs))
     examples = request.extraction.examples
     if examples is not None:  # each scene takes the examples on it; the others run without
