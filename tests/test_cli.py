@@ -120,12 +120,9 @@ def _bad_inputs(tmp: Path, rgbn: Path) -> dict[str, tuple[list[object], str]]:
         "bad scale": (["extract", rgbn, "--prompt", "water", "--scale", "0"], "scale"),
         "negative area": (
             ["extract", rgbn, "--prompt", "water", "--min-area", "-5"],
-            "Minimum area -5 m2 is not an area",
+            "not an area",
         ),
-        "negative overlap": (
-            ["extract", rgbn, "--prompt", "water", "--overlap", "-3"],
-            "Overlap -3 is negative",
-        ),
+        "negative overlap": (["extract", rgbn, "--prompt", "water", "--overlap", "-3"], "negative"),
         "batch of an unknown target": (  # refused before a cluster starts or a scene runs
             ["batch", rgbn, rgbn, "--prompt", "extract the airplanes", "--out", tmp / "b"],
             "airplanes",
