@@ -247,6 +247,30 @@ def test_an_undeclared_fill_of_minus_9999_is_nodata(s2_scene: Path, tmp_path: Pa
     np.testing.assert_array_equal(masks[0], masks[1])
 
 
+def test_infinite_values_are_nodata(s2_scene: Path, tmp_path: Path) -> None:
+    """A float raster with infinities (a division by zero upstream) in some pixels, in one band
+    or all: those pixels are nodata. An infinity in one band was classified (as background)
+    with NumPy's "invalid value" warnings on the analyst's terminal."""
+    with rasterio.open(s2_scene) as src:
+        data = src.read(window=rasterio.windows.Window(0, 0, 256, 128)) / np.float32(1e4)
+        profile = src.profile | {"width": 256, "height": 128, "dtype": "float32"}
+        descriptions = src.descriptions
+    data = data.astype("float32")
+    data[:, 10:20, 10:20] = np.inf
+    data[3, 40:50, 40:50] = -np.inf
+    path = tmp_path / "inf.tif"
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        dst.descriptions = descriptions
+    done = run_spex("extract", path, "--prompt", "water and vegetation", "--out",
+                    tmp_path / "out", "--quiet")  # fmt: skip
+    assert done.returncode == 0 and "Warning" not in done.stderr, done.stderr
+    with rasterio.open(tmp_path / "out" / "mask.tif") as mask:
+        classes = mask.read(1)
+    assert (classes[10:20, 10:20] == 255).all() and (classes[40:50, 40:50] == 255).all()
+    assert (classes[60:, 60:] != 255).all()
+
+
 def test_areas_are_in_square_metres_in_a_geographic_crs(tmp_path: Path) -> None:
     """A 20 x 20 pixel lake at 60 N on a 0.0005 degree grid: area from geodesy, not degrees."""
     rows, cols = 100, 100

@@ -200,10 +200,10 @@ def valid_pixel_mask(raw: np.ndarray, nodata: float | None | Sequence[float | No
     a pixel equal to it in any band is nodata. Without one, a pixel holding the same
     `UNDECLARED_FILLS` value in every band is: read as reflectance, a fill of -9999 would be a
     dark band below zero, and the scaling's percentiles would refuse the product's own
-    scaling. Float NaN is always nodata.
+    scaling. Float NaN and infinities are always nodata.
     """
     kind = raw.dtype.kind
-    valid = ~np.isnan(raw).any(axis=0) if kind == "f" else np.ones(raw.shape[1:], dtype=bool)
+    valid = np.isfinite(raw).all(axis=0) if kind == "f" else np.ones(raw.shape[1:], dtype=bool)
     if isinstance(nodata, Sequence):
         declared = {v for v in nodata if v is not None and not math.isnan(v)}
         if len(declared) > 1 or (declared and None in nodata):
