@@ -23,7 +23,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from .decoded_copy import DecodedCopy
-from .mask_band import hidden_fill, read_masked
+from .mask_band import hidden_fills, read_masked
 
 #: Side of the windows the sample is read in (pixels, rounded to whole blocks). Small windows
 #: keep GDAL's block cache out of the way: 1024 px windows of a 13-band deflate raster read
@@ -41,10 +41,10 @@ def read_decimated(
     `step // 2`, with `step` the smallest that keeps the sample within `max_pixels`; and
     `step`. With `copy`, every chunk is read whole and stored in it (compressed rasters)."""
     step = max(1, math.ceil(math.sqrt(dataset.width * dataset.height / max_pixels)))
-    fill = hidden_fill(dataset)
+    fills = hidden_fills(dataset)
     if copy is None and step > 1 and _direct_io_applies(dataset):
-        return _read_decimated_direct(dataset, indexes, step, fill), float(step)
-    return _read_decimated_chunks(dataset, indexes, step, copy, fill), float(step)
+        return _read_decimated_direct(dataset, indexes, step, fills), float(step)
+    return _read_decimated_chunks(dataset, indexes, step, copy, fills), float(step)
 
 
 def _direct_io_applies(dataset: rasterio.DatasetReader) -> bool:
@@ -73,11 +73,14 @@ def _spans(size: int, step: int) -> list[tuple[slice, int, int, int]]:
 
 
 def _read_decimated_direct(
-    dataset: rasterio.DatasetReader, indexes: Sequence[int], step: int, fill: float | None
+    dataset: rasterio.DatasetReader,
+    indexes: Sequence[int],
+    step: int,
+    fills: Sequence[float] | None,
 ) -> np.ndarray:
     """The sample of an uncompressed GeoTIFF by GDAL's decimated read with direct I/O: the
     same pixels as the chunked read, without reading every block whole (the pixels its mask
-    band hides set to `fill`: `mask_band`)."""
+    band hides set to `fills`: `mask_band.hidden_fills`)."""
     rows, cols = _spans(dataset.height, step), _spans(dataset.width, step)
     n_rows = sum(r[3] for r in rows)
     n_cols = sum(c[3] for c in cols)
@@ -92,7 +95,7 @@ def _read_decimated_direct(
             for c_at, c0, c_len, c_count in cols:
                 window = Window(c0, r0, c_len, r_len)
                 out[:, r_at, c_at] = read_masked(
-                    handle, indexes, window, fill, out_shape=(len(indexes), r_count, c_count)
+                    handle, indexes, window, fills, out_shape=(len(indexes), r_count, c_count)
                 )
     return out
 
@@ -120,10 +123,10 @@ def _read_decimated_chunks(
     indexes: Sequence[int],
     step: int,
     copy: DecodedCopy | None = None,
-    fill: float | None = None,
+    fills: Sequence[float] | None = None,
 ) -> np.ndarray:
     """Every `step`-th pixel of every `step`-th row of the whole raster, read in chunks (the
-    pixels its mask band hides set to `fill`: `mask_band`).
+    pixels its mask band hides set to `fills`: `mask_band.hidden_fills`).
 
     Chunks are whole windows of about `SAMPLE_CHUNK` pixels a side, so each compressed block is
     decoded once and memory holds one chunk; the sample grid is fixed by the raster alone. With
@@ -146,12 +149,12 @@ def _read_decimated_chunks(
             c_sel = cols[(cols >= c0) & (cols < c0 + chunk_w)]
             if copy is not None:
                 block = read_masked(
-                    handle, indexes, copy.chunk_window(r0 // chunk_h, c0 // chunk_w), fill
+                    handle, indexes, copy.chunk_window(r0 // chunk_h, c0 // chunk_w), fills
                 )
                 copy.write(r0, c0, block if kept == list(range(len(indexes))) else block[kept])
             elif len(c_sel):
                 window = Window(c0, r0, c_sel[-1] - c0 + 1, r_sel[-1] - r0 + 1)
-                block = read_masked(handle, indexes, window, fill)
+                block = read_masked(handle, indexes, window, fills)
             if len(c_sel) == 0 or len(r_sel) == 0:
                 continue
             ci = np.searchsorted(cols, c_sel[0])

@@ -26,7 +26,7 @@ from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
 from .landsat_folders import band_file_hint
-from .mask_band import hidden_fill, read_masked
+from .mask_band import hidden_fills, read_masked
 from .pixel_grid import close_dataset
 from .product_names import file_band_mapping, named_reading
 from .reflectance import Scaling, resolve_scaling
@@ -77,7 +77,8 @@ class RasterSource:
         self.mapping = mapping
         self.scaling = scaling
         self._nodata = dataset.nodatavals  # per band: a stack's bands may differ
-        self._hidden_fill = hidden_fill(dataset)  # an alpha band or internal mask
+        #: What a pixel the mask band hides is read as, per band (`mask_band.hidden_fills`).
+        self.hidden_fills = hidden_fills(dataset)
         self._raw_sample = raw_sample  # `sampled_bands`, as read when the raster was opened
         #: The raw values decoded by the sample read, when kept (`decoded_copy`).
         self.decoded = decoded
@@ -155,7 +156,7 @@ class RasterSource:
             return self.decoded.read(indexes, window)  # no GDAL: no lock, no second decode
         try:
             with GDAL_IO:
-                return read_masked(self.dataset, indexes, window, self._hidden_fill)
+                return read_masked(self.dataset, indexes, window, self.hidden_fills)
         except RasterioIOError as exc:
             raise InputError(
                 f"{self.path.name} is damaged: reading {window} failed; re-export or re-download it."
@@ -193,27 +194,26 @@ UNDECLARED_FILLS = {"u": (0,), "i": (0, -9999, -28672, -32768), "f": (-9999, -28
 FLOAT32_MIN = float(np.finfo(np.float32).min)
 
 
-def valid_pixel_mask(raw: np.ndarray, nodata: float | None | Sequence[float | None]) -> np.ndarray:
-    """Pixels of raw (bands, ...) values that are valid in every band.
+def valid_pixel_mask(raw: np.ndarray, nodata: Sequence[float | None]) -> np.ndarray:
+    """Pixels of raw (bands, ...) values that are valid in every band; `nodata` holds each
+    band's declared nodata value (None: none).
 
-    With a declared nodata value (one for all bands, or each band's own: a stack of files),
-    a pixel equal to it in any band is nodata. Without one, a pixel holding the same
-    `UNDECLARED_FILLS` value in every band is: read as reflectance, a fill of -9999 would be a
-    dark band below zero, and the scaling's percentiles would refuse the product's own
-    scaling. Float NaN and infinities are always nodata.
+    Where the bands declare one value, a pixel equal to it in any band is nodata; where they
+    differ (a stack of files), a pixel equal to its band's own. Without one, a pixel holding
+    the same `UNDECLARED_FILLS` value in every band is: read as reflectance, a fill of -9999
+    would be a dark band below zero, and the scaling's percentiles would refuse the product's
+    own scaling. Float NaN and infinities are always nodata.
     """
     kind = raw.dtype.kind
     valid = np.isfinite(raw).all(axis=0) if kind == "f" else np.ones(raw.shape[1:], dtype=bool)
-    if isinstance(nodata, Sequence):
-        declared = {v for v in nodata if v is not None and not math.isnan(v)}
-        if len(declared) > 1 or (declared and None in nodata):
-            for band, value in zip(raw, nodata, strict=True):
-                if value is not None and not math.isnan(value):
-                    valid &= band != raw.dtype.type(value)
-            return valid
-        nodata = declared.pop() if declared else None
-    if nodata is not None and not math.isnan(nodata):
-        return valid & ~(raw == raw.dtype.type(nodata)).any(axis=0)
+    declared = {v for v in nodata if v is not None and not math.isnan(v)}
+    if len(declared) > 1 or (declared and None in nodata):
+        for band, value in zip(raw, nodata, strict=True):
+            if value is not None and not math.isnan(value):
+                valid &= band != raw.dtype.type(value)
+        return valid
+    if declared:
+        return valid & ~(raw == raw.dtype.type(declared.pop())).any(axis=0)
     fills = UNDECLARED_FILLS.get(kind, ())
     if kind == "f" and raw.dtype.itemsize == 4:
         fills = (*fills, FLOAT32_MIN)

@@ -11,7 +11,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from ...raster.gdal_io import GDAL_IO
-from ...raster.mask_band import hidden_fill, read_masked
+from ...raster.mask_band import read_masked
 from ...raster.pixel_grid import close_dataset, reopen_dataset
 from ...raster.raster_source import RasterSource
 
@@ -24,7 +24,6 @@ class WindowReader:
         dataset = reopen_dataset(source.dataset)
         self._source = RasterSource(dataset, source.mapping, source.scaling)
         self._lock = threading.Lock()
-        self._hidden_fill = hidden_fill(dataset)  # an alpha band or internal mask
         self.reads = 0
         # closed at the end of the run, or when collected, never left to interpreter exit
         self._finalizer = weakref.finalize(self, close_dataset, dataset)
@@ -47,7 +46,7 @@ class WindowReader:
                     source.dataset,
                     indexes,
                     window,
-                    self._hidden_fill,
+                    source.hidden_fills,
                     out_shape=(len(indexes), *shape),
                     resampling=Resampling.average if shrink else Resampling.bilinear,
                 )
