@@ -15,7 +15,7 @@ from rasterio.windows import Window
 from bench.scenes import benchmark_scenes
 from spex.engine.errors import BandError
 from spex.engine.raster.raster_source import open_source
-from spex.engine.raster.vrt_sources import vrt_band_files, vrt_band_names
+from spex.engine.raster.vrt_sources import vrt_band_names
 from tests.rasters import crop_raster
 from tests.scene_sources import needs_benchmark
 
@@ -46,7 +46,7 @@ def test_a_stack_of_sentinel2_band_files_is_read_by_their_names(s2_scene, tmp_pa
     files = _band_files(s2_scene, tmp_path, names)
     stack = tmp_path / "stack.vrt"
     gdal.BuildVRT(str(stack), files, separate=True)
-    assert vrt_band_files(stack, 4) == [Path(f).stem for f in files]
+    assert vrt_band_names(stack, 4) == [Path(f).stem for f in files]
     with open_source(stack) as src:
         assert src.mapping.roles == ("blue", "green", "red", "nir")
         assert src.mapping.sensor in ("sentinel2_l1c", "sentinel2_l2a")
@@ -65,11 +65,11 @@ def test_a_band_of_several_files_or_a_file_that_is_not_a_vrt_names_nothing(
     files = _band_files(s2_scene, tmp_path, {index["B4"]: "a_B04.tif", index["B8"]: "b_B08.tif"})
     mosaic = tmp_path / "mosaic.vrt"
     gdal.BuildVRT(str(mosaic), files)  # one band, two files
-    assert vrt_band_files(mosaic, 1) == [None]
-    assert vrt_band_files(s2_scene, 13) == [None] * 13
+    assert vrt_band_names(mosaic, 1) == [None]
+    assert vrt_band_names(s2_scene, 13) == [None] * 13
     broken = tmp_path / "broken.vrt"
     broken.write_text("<VRTDataset><VRTRasterBand band='1'>")
-    assert vrt_band_files(broken, 1) == [None]
+    assert vrt_band_names(broken, 1) == [None]
 
 
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
@@ -129,7 +129,7 @@ def test_band_files_inside_a_sentinel2_product_carry_its_name(s2_scene, tmp_path
             files.append(str(path))
     stack = tmp_path / "stack.vrt"  # beside the product, not in it
     gdal.BuildVRT(str(stack), files, separate=True)
-    assert vrt_band_files(stack, 4)[0] == f"T32UPU_20230315T103629_B02_10m ({safe})"
+    assert vrt_band_names(stack, 4)[0] == f"T32UPU_20230315T103629_B02_10m ({safe})"
     with open_source(stack) as src:
         assert src.mapping.roles == ("blue", "green", "red", "nir")
         assert src.scaling.source == f"product {safe.removesuffix('.SAFE')}"

@@ -35,17 +35,6 @@ MAX_FILES_DESCRIBED = 16
 Source = tuple[PurePath | None, int]
 
 
-def vrt_band_sources(path: str | Path, band_count: int) -> list[PurePath | None]:
-    """Each band's one source file (``None`` where a band has none or several, or where `path`
-    is not a readable VRT file)."""
-    out: list[PurePath | None] = [None] * band_count
-    for index, sources in _sources_by_band(path).items():
-        files = {file for file, _ in sources}
-        if 1 <= index <= band_count and len(files) == 1 and None not in files:
-            out[index - 1] = files.pop()
-    return out
-
-
 def vrt_source_files(path: str | Path) -> list[PurePath]:
     """Every source file of every band of the VRT at `path`, once each (none where `path` is not
     a readable VRT file)."""
@@ -90,12 +79,6 @@ def _source_band(source: ET.Element) -> int:
     return int(text) if text else 1
 
 
-def vrt_band_files(path: str | Path, band_count: int) -> list[str | None]:
-    """The name of each band's one source file (`vrt_band_sources`): its stem, and the ``.SAFE``
-    product it lies in."""
-    return [_band_name(f) if f else None for f in vrt_band_sources(path, band_count)]
-
-
 def _source_path(vrt: Path, element: ET.Element | None) -> PurePath | None:
     """A source's file, joined to the VRT's folder where the VRT gives it relative."""
     text = (element.text or "").strip() if element is not None else ""
@@ -122,8 +105,8 @@ def _band_name(source: PurePath) -> str:
 def vrt_band_names(path: str | Path, band_count: int) -> list[str | None]:
     """A name for each band of the VRT at `path` from its sources: the description its source
     band has in multi-band files, where all of them (up to `MAX_FILES_DESCRIBED`) describe it
-    alike; else, for a band read from one single-band file, that file's name
-    (`vrt_band_files`); else None (and wherever `path` is not a readable VRT file)."""
+    alike; else, for a band read from one single-band file, that file's name (`_band_name`);
+    else None (and wherever `path` is not a readable VRT file)."""
     out: list[str | None] = [None] * band_count
     known: dict[PurePath, tuple[str | None, ...]] = {}
     for index, sources in _sources_by_band(path).items():
