@@ -254,3 +254,7 @@ def test_a_stack_of_bands_of_different_types_is_read(s2_scene, tmp_path) -> None
         read = src.read(window, ("red", "nir"))
     assert np.isnan(read["red"][gap]).all() and np.isnan(read["nir"][gap]).all()
     assert not np.isnan(read["red"][32:]).any()
+    # The same VRT built again over other files is read as it is now, not as it was read.
+    gdal.BuildVRT(str(stack), [files[2], files[1], files[0], files[3]], separate=True)
+    with open_source(stack) as src:
+        assert src.mapping.roles == ("red", "green", "blue", "nir")

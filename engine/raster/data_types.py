@@ -5,21 +5,19 @@ DEM) that an analyst added in QGIS's Build Virtual Raster. The engine reads the 
 together, and rasterio reads bands of one type only ("more than one 'dtype' found", a
 traceback). Such a raster is read through a VRT of the same bands as the one type that holds
 every value of them all (numpy's ``result_type``: uint16 with float32 is float32), written by
-GDAL in the temporary folder and named by the raster and the type. The bands keep the names
+GDAL in the temporary folder and named by the raster (as it is now) and the type. The bands keep the names
 the engine reads them by (`band_names.completed_descriptions`: a VRT's band files' names).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import rasterio
 
 from .band_names import completed_descriptions
+from .temporary_files import file_stamp, written_once
 
 #: GDAL's names of the types bands of different types are read as.
 GDAL_TYPE_NAMES = {
@@ -42,15 +40,13 @@ def one_data_type(dataset: rasterio.DatasetReader) -> rasterio.DatasetReader:
     names = completed_descriptions(list(dataset.descriptions), tags, dataset.name)
     source = dataset.name
     dataset.close()
-    digest = hashlib.sha256(f"{Path(source).absolute()}:{common}".encode()).hexdigest()[:20]
-    folder = Path(tempfile.gettempdir()) / VRT_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.vrt"
-    _write_vrt(source, folder / f"{digest}.{os.getpid()}.part.vrt", common, names).replace(path)
-    return rasterio.open(path)
+    key = f"{Path(source).absolute()}:{file_stamp(source)}:{common}"
+    return rasterio.open(
+        written_once(VRT_FOLDER, key, "bands.vrt", lambda p: _write_vrt(source, p, common, names))
+    )
 
 
-def _write_vrt(source: str, partial: Path, common: str, names: list[str | None]) -> Path:
+def _write_vrt(source: str, partial: Path, common: str, names: list[str | None]) -> None:
     """A VRT at `partial` of every band of `source` as `common`, each described by `names`."""
     from osgeo import gdal
 
@@ -60,4 +56,3 @@ def _write_vrt(source: str, partial: Path, common: str, names: list[str | None])
         if name:
             vrt.GetRasterBand(i).SetDescription(name)
     vrt = None  # closing it writes it
-    return partial

@@ -14,11 +14,8 @@ band roles to read: `band_file_hint` says which product it belongs to and what t
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import tarfile
-import tempfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
@@ -28,6 +25,7 @@ from rasterio.errors import RasterioIOError
 from ..errors import InputError
 from .landsat_products import PRODUCT_ID, SCENE_ID
 from .product_files import safe_folder
+from .temporary_files import file_stamp, written_once
 
 #: A product given whole: its metadata file, or its archive (a folder is looked into as well).
 GIVEN_WHOLE = re.compile(r"(_MTL\.(txt|json|xml)|\.tar|\.tar\.gz|\.tgz)$", re.IGNORECASE)
@@ -111,27 +109,24 @@ def _shape(name: str) -> tuple[int, int] | None:
 
 def _built(files: list[str]) -> Path:
     """A VRT stacking `files` one band each (GDAL's BuildVRT, "separate"), in the temporary
-    folder, named by the files it stacks; written whole, then moved into place."""
+    folder, named by the files it stacks as they are now."""
+    key = "\n".join(f"{f}:{file_stamp(f)}" for f in files)
+    return written_once(VRT_FOLDER, key, "stack.vrt", lambda partial: _build_vrt(files, partial))
+
+
+def _build_vrt(files: list[str], partial: Path) -> None:
     from osgeo import gdal
 
-    digest = hashlib.sha256("\n".join(files).encode("utf-8")).hexdigest()[:20]
-    folder = Path(tempfile.gettempdir()) / VRT_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.vrt"
-    if not path.exists():
-        partial = folder / f"{digest}.{os.getpid()}.part.vrt"
-        try:
-            vrt = gdal.BuildVRT(str(partial), files, separate=True)
-        except RuntimeError:  # where GDAL raises (gdal.UseExceptions)
-            vrt = None
-        if vrt is None:
-            raise InputError(
-                f"GDAL cannot stack the product's band files ({gdal.GetLastErrorMsg()}); stack "
-                "them yourself (Build Virtual Raster) and give the stack."
-            )
-        vrt = None  # closing it writes it
-        partial.replace(path)
-    return path
+    try:
+        vrt = gdal.BuildVRT(str(partial), files, separate=True)
+    except RuntimeError:  # where GDAL raises (gdal.UseExceptions)
+        vrt = None
+    if vrt is None:
+        raise InputError(
+            f"GDAL cannot stack the product's band files ({gdal.GetLastErrorMsg()}); stack "
+            "them yourself (Build Virtual Raster) and give the stack."
+        )
+    vrt = None  # closing it writes it
 
 
 def band_file_hint(name: str) -> str | None:

@@ -9,12 +9,12 @@ raster or, for a link, beside the file it points to.
 
 from __future__ import annotations
 
-import hashlib
 import tarfile
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath, PurePosixPath
 from typing import TypeVar
+
+from .temporary_files import file_stamp, written_once
 
 Product = TypeVar("Product")
 
@@ -68,11 +68,5 @@ def member_of_archive(path: str | Path, names: Sequence[str], max_bytes: int) ->
                 return None
     except (OSError, tarfile.TarError):
         return None
-    key = hashlib.sha256(f"{archive.absolute()}:{archive.stat().st_mtime_ns}".encode()).hexdigest()
-    out = Path(tempfile.gettempdir()) / ARCHIVE_FOLDER / key[:20] / name
-    if not out.is_file():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(f"{name}.part")
-        partial.write_bytes(data)
-        partial.replace(out)
-    return out
+    key = f"{archive.absolute()}:{file_stamp(archive)}"
+    return written_once(ARCHIVE_FOLDER, key, name, lambda partial: partial.write_bytes(data))

@@ -15,10 +15,7 @@ kB that names the product's files) lies in the temporary folder, named by its co
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +25,7 @@ import rasterio
 import rasterio.errors
 
 from .band_names import is_auxiliary
+from .temporary_files import written_once
 
 #: A subdataset of one resolution of a georeferenced product: (driver, metadata file,
 #: resolution, projection).
@@ -195,13 +193,5 @@ def _source_lines(band: LayerBand) -> list[str]:
 
 def _written(xml: str) -> Path:
     """`xml` in the temporary folder, named by its contents (the same layer gets the same file;
-    it names the product's files, not their values); written whole, then moved into place."""
-    digest = hashlib.sha256(xml.encode("utf-8")).hexdigest()[:20]
-    folder = Path(tempfile.gettempdir()) / VRT_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.vrt"
-    if not path.exists():
-        partial = path.with_name(f"{digest}.{os.getpid()}.part")
-        partial.write_text(xml, encoding="utf-8")
-        partial.replace(path)
-    return path
+    it names the product's files, not their values)."""
+    return written_once(VRT_FOLDER, xml, "layer.vrt", lambda p: p.write_text(xml, "utf-8"))
