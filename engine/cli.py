@@ -291,12 +291,15 @@ def _cmd_sensors(_: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from .raster.pixel_grid import warped_by
     from .raster.product_names import named_product
     from .raster.raster_source import band_descriptions, open_source
 
     with open_source(args.input, args.bands, args.sensor, args.scale, args.offset) as src:
         ds = src.dataset
         crs = ds.crs.to_string() if ds.crs else "no CRS"
+        if placed_by := warped_by(ds):
+            crs += f" (placed by {placed_by}: read warped, as QGIS draws it)"
         print(f"Input: {src.path.name}, {src.width} x {src.height} pixels, {ds.count} bands "
               f"of {ds.dtypes[0]}, {crs}")  # fmt: skip
         descriptions = band_descriptions(ds)

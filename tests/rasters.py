@@ -109,6 +109,48 @@ def gcp_placed_copy(
     return dst_path
 
 
+def rpc_placed_copy(src_path: Path, dst_path: Path, window: tuple[int, int, int, int]) -> Path:
+    """Copy a (col, row, width, height) window placed only by RPCs, with no geotransform: as a
+    satellite's Level-1B product comes. The RPCs are a first-order model of the window's true
+    longitudes and latitudes (fitted on its pixel centres; over a few km the UTM grid is
+    affine in degrees to well under a metre), without height terms."""
+    from osgeo import gdal
+    from rasterio.warp import transform as warp_points
+
+    col, row, width, height = window
+    with rasterio.open(src_path) as src:
+        lines, samples = np.mgrid[0:height:8, 0:width:8].reshape(2, -1).astype(float)
+        xs, ys = src.transform * (col + samples + 0.5, row + lines + 0.5)
+        lons, lats = (np.asarray(v) for v in warp_points(src.crs, "EPSG:4326", xs, ys))
+    offsets = {"LAT": lats.mean(), "LONG": lons.mean(), "LINE": height / 2, "SAMP": width / 2}
+    scales = {"LAT": np.ptp(lats) / 2, "LONG": np.ptp(lons) / 2}
+    scales |= {"LINE": height / 2, "SAMP": width / 2}
+    p = (lats - offsets["LAT"]) / scales["LAT"]
+    lng = (lons - offsets["LONG"]) / scales["LONG"]
+    design = np.column_stack([np.ones_like(p), lng, p])
+    rpc = {f"{k}_OFF": repr(float(v)) for k, v in offsets.items()}
+    rpc |= {f"{k}_SCALE": repr(float(v)) for k, v in scales.items()}
+    rpc |= {"HEIGHT_OFF": "0", "HEIGHT_SCALE": "1000", "ERR_BIAS": "-1", "ERR_RAND": "-1"}
+    for axis, values in (("LINE", lines), ("SAMP", samples)):
+        # RPCs count from the first pixel's centre, GDAL's pixels from its corner
+        fitted = (values - offsets[axis]) / scales[axis]
+        coeffs = np.linalg.lstsq(design, fitted, rcond=None)[0]
+        rpc[f"{axis}_NUM_COEFF"] = " ".join(repr(float(c)) for c in [*coeffs, *[0.0] * 17])
+        rpc[f"{axis}_DEN_COEFF"] = " ".join(["1", *["0"] * 19])
+    gdal.UseExceptions()
+    copy = gdal.Translate("", str(src_path), format="MEM", srcWin=window)
+    out = gdal.GetDriverByName("GTiff").Create(
+        str(dst_path), width, height, copy.RasterCount, copy.GetRasterBand(1).DataType
+    )
+    for b in range(1, copy.RasterCount + 1):
+        out.GetRasterBand(b).WriteArray(copy.GetRasterBand(b).ReadAsArray())
+        out.GetRasterBand(b).SetDescription(copy.GetRasterBand(b).GetDescription())
+    out.SetMetadata(rpc, "RPC")
+    out = None
+    assert gdal.Open(str(dst_path)).GetGeoTransform(can_return_null=True) is None
+    return dst_path
+
+
 def true_colour_copy(s2_path: Path, dst_path: Path) -> Path:
     """The top-left 512 x 256 px of the real Sentinel-2 stack in its blue, green and red bands
     only (B2, B3, B4), named as such: a true-colour raster, georeferenced like the scene."""

@@ -13,7 +13,13 @@ import pytest
 import rasterio
 from rasterio.features import rasterize
 
-from tests.rasters import crop_raster, gcp_placed_copy, ungeoreferenced_copy, write_raster
+from tests.rasters import (
+    crop_raster,
+    gcp_placed_copy,
+    rpc_placed_copy,
+    ungeoreferenced_copy,
+    write_raster,
+)
 
 
 def run_spex(*args: object) -> subprocess.CompletedProcess[str]:
@@ -240,6 +246,34 @@ def test_a_raster_placed_by_gcps_runs_where_qgis_draws_it(s2_scene: Path, tmp_pa
         assert np.array_equal(a.read(1), b.read(1)) and (a.read(1) == 1).any()
     explanation = (tmp_path / "gcp" / "explanation.md").read_text(encoding="utf-8")
     assert "placed by 4 ground control points: it was read warped to EPSG:32633" in explanation
+
+
+def test_a_raster_placed_by_rpcs_runs_where_qgis_draws_it(s2_scene: Path, tmp_path: Path) -> None:
+    """RPCs only (a Level-1B product): the run reads the raster warped to longitude and
+    latitude as QGIS draws it, measures in metres (the scene's area as on the georeferenced
+    crop, its lakes' within what resampling to another grid moves: a lake near the size limit
+    may pass it) and says that it is not orthorectified."""
+    chip = rpc_placed_copy(s2_scene, tmp_path / "rpc.tif", CHIP)
+    crop = crop_raster(s2_scene, tmp_path / "crop.tif", CHIP)
+    prompt = ("--prompt", "lakes larger than 0.5 ha", "--quiet")
+    result = run_spex("extract", chip, "--out", tmp_path / "rpc", *prompt)
+    assert result.returncode == 0, result.stderr
+    assert run_spex("extract", crop, "--out", tmp_path / "crop", *prompt).returncode == 0
+    with rasterio.open(tmp_path / "rpc" / "mask.tif") as mask:
+        assert mask.crs.to_epsg() == 4326 and (mask.read(1) == 1).any()
+    rpc, flat = (
+        json.loads((tmp_path / name / "run.json").read_text(encoding="utf-8"))["counts"]
+        for name in ("rpc", "crop")
+    )
+    assert rpc["area_unit"] == "m2"
+    assert rpc["valid_area_m2"] == pytest.approx(flat["valid_area_m2"], rel=0.005)
+    water = rpc["area_m2_per_target"]["water"]
+    assert water == pytest.approx(flat["area_m2_per_target"]["water"], rel=0.1)
+    explanation = (tmp_path / "rpc" / "explanation.md").read_text(encoding="utf-8")
+    assert "placed by RPCs: it was read warped to EPSG:4326" in explanation
+    assert "0 m above the ellipsoid" in explanation and "RPC_DEM=dem.tif" in explanation
+    inspected = run_spex("inspect", chip)
+    assert inspected.returncode == 0 and "EPSG:4326 (placed by RPCs" in inspected.stdout
 
 
 def test_gcps_without_a_crs_are_told_in_one_line(s2_scene: Path, tmp_path: Path) -> None:

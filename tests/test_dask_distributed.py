@@ -22,7 +22,13 @@ from osgeo import ogr
 
 from spex.engine import ExtractionRequest, extract
 from tests.dask_cli_cluster import DaskCliCluster
-from tests.rasters import crop_raster, gcp_placed_copy, ungeoreferenced_copy, zipped_copy
+from tests.rasters import (
+    crop_raster,
+    gcp_placed_copy,
+    rpc_placed_copy,
+    ungeoreferenced_copy,
+    zipped_copy,
+)
 
 PROMPT = "extract the water bodies and vegetation"
 #: (col, row, width, height) parts of the sample scene, one scene each.
@@ -245,15 +251,22 @@ def test_extract_on_the_cluster_reads_a_sentinel2_layer_as_named(
     _same_mask_alone_and_spread(name, cluster, tmp_path)
 
 
-def test_extract_on_the_cluster_reads_a_raster_placed_by_gcps(
-    cluster: DaskCliCluster, s2_scene: Path, tmp_path: Path
+@pytest.mark.parametrize("placed_by", ["gcps", "rpcs"])
+def test_extract_on_the_cluster_reads_a_raster_placed_by_points(
+    cluster: DaskCliCluster, s2_scene: Path, tmp_path: Path, placed_by: str
 ) -> None:
-    """A raster placed only by GCPs: each worker reads it through the same warp as this process
-    (`open_dataset`), so the spread mask is the single process's, placed in the GCPs' CRS."""
-    chip = gcp_placed_copy(s2_scene, tmp_path / "gcp.tif", (420, 120, 300, 250), "EPSG:32633")
+    """A raster placed only by GCPs or only by RPCs: each worker reads it through the same warp
+    as this process (`open_dataset`), so the spread mask is the single process's, placed in the
+    GCPs' CRS or the RPCs' longitude and latitude."""
+    window = (420, 120, 300, 250)
+    if placed_by == "gcps":
+        chip = gcp_placed_copy(s2_scene, tmp_path / "gcp.tif", window, "EPSG:32633")
+    else:
+        chip = rpc_placed_copy(s2_scene, tmp_path / "rpc.tif", window)
     _same_mask_alone_and_spread(chip, cluster, tmp_path)
     with rasterio.open(tmp_path / "b" / "mask.tif") as mask:
-        assert mask.crs.to_epsg() == 32633 and mask.transform.a > 0
+        assert mask.crs.to_epsg() == (32633 if placed_by == "gcps" else 4326)
+        assert mask.transform.a > 0
 
 
 def _same_mask_alone_and_spread(raster: Path | str, cluster: DaskCliCluster, folder: Path) -> None:

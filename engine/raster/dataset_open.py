@@ -15,7 +15,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from ..errors import InputError
 from .data_types import one_data_type
 from .landsat_folders import landsat_stack
-from .pixel_grid import close_dataset, warped_by_gcps
+from .pixel_grid import close_dataset, warped_as_drawn
 from .sentinel2_layers import finest_layer, with_product_bands
 
 #: A GDAL dataset name that is not a plain file: a virtual file system path (``/vsizip/``) or a
@@ -35,10 +35,10 @@ def absolute_name(name: str) -> str:
 
 def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     """Open a raster file or GDAL dataset name, turning a missing or unreadable one into one
-    clear line. A raster placed only by GCPs opens warped, as QGIS draws it (`warped_by_gcps`);
-    a Sentinel-2 product given whole opens as its finest layer (`finest_layer`), a Landsat
-    product given whole (its folder, .tar or MTL file) as its band files stacked
-    (`landsat_stack`). Close it with `close_dataset`."""
+    clear line. A raster placed only by GCPs or RPCs opens warped, as QGIS draws it
+    (`warped_as_drawn`); a Sentinel-2 product given whole opens as its finest layer
+    (`finest_layer`), a Landsat product given whole (its folder, .tar or MTL file) as its band
+    files stacked (`landsat_stack`). Close it with `close_dataset`."""
     name = finest_layer(str(path)) or str(landsat_stack(str(path)) or path)
     gdal_name = GDAL_DATASET_NAME.match(name) is not None and not Path(name).exists()
     if not gdal_name:
@@ -57,7 +57,7 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)  # measured in pixels
                 opened = one_data_type(rasterio.open(str(layers or candidate)))
-                return _with_bands(warped_by_gcps(opened), name)
+                return _with_bands(warped_as_drawn(opened), name)
         except RasterioIOError as exc:
             first = str(exc).splitlines()[0] if str(exc) else first
     if gdal_name:

@@ -7,10 +7,12 @@ Outputs written on the identity would lie mirrored above the raster in QGIS, and
 over it would fall off it: so every output, example and extent of such a raster uses QGIS's
 grid. A raster whose file declares the identity keeps it: QGIS shows it there too.
 
-A raster placed only by ground control points (and their CRS) is drawn warped by QGIS, through
-GDAL's automatic warped VRT; `warped_by_gcps` opens it through the same VRT, so the run works
-on the grid the analyst sees and measures in metres. GCPs without a CRS cannot be warped:
-`gcp_warp_hint` says so.
+A raster placed only by ground control points (and their CRS), or only by rational polynomial
+coefficients (RPCs: a satellite's Level-1B product, WorldView or Pleiades "primary"), is drawn
+warped by QGIS, through GDAL's automatic warped VRT; `warped_as_drawn` opens it through the same
+kind of VRT, so the run works on the grid the analyst sees and measures in metres. RPCs map to
+WGS 84 longitude and latitude, at a height of 0 m without a DEM, as QGIS draws them: not
+orthorectified (`warped_by`). GCPs without a CRS cannot be warped: `gcp_warp_hint` says so.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from functools import lru_cache
 import numpy as np
 import rasterio
 from affine import Affine
+from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
@@ -42,13 +45,21 @@ def grid_transform(dataset: rasterio.DatasetReader) -> Affine:
     return QGIS_PIXEL_GRID
 
 
-def warped_by_gcps(dataset: rasterio.DatasetReader) -> rasterio.DatasetReader | WarpedVRT:
-    """`dataset` itself, or for one placed only by GCPs with a CRS, the warped VRT QGIS draws
-    (nearest neighbour, so every value is one of the raster's own). Its fill is the raster's
-    nodata, else NaN for floats and 0 for integers (the usual fill of satellite digital numbers).
-    Close it with `close_dataset`."""
+#: The CRS of RPCs' ground coordinates: WGS 84 longitude and latitude (GDAL's RFC 22).
+RPC_CRS = CRS.from_epsg(4326)
+
+
+def warped_as_drawn(dataset: rasterio.DatasetReader) -> rasterio.DatasetReader | WarpedVRT:
+    """`dataset` itself, or for one placed only by GCPs with a CRS or only by RPCs, the warped
+    VRT QGIS draws (nearest neighbour, so every value is one of the raster's own). Its fill is
+    the raster's nodata, else NaN for floats and 0 for integers (the usual fill of satellite
+    digital numbers). Close it with `close_dataset`."""
     points, crs = dataset.gcps
-    if dataset.crs is not None or not points or crs is None:
+    if dataset.crs is not None:
+        return dataset
+    if not points and _placed_by_rpcs(dataset):
+        crs = RPC_CRS  # GDAL's transformer takes the RPCs where there is nothing else
+    elif not points or crs is None:
         return dataset
     fill = dataset.nodata
     if fill is None:
@@ -57,7 +68,7 @@ def warped_by_gcps(dataset: rasterio.DatasetReader) -> rasterio.DatasetReader | 
 
 
 def close_dataset(dataset: rasterio.DatasetReader | WarpedVRT) -> None:
-    """Close `dataset`, and the raster under it when it is `warped_by_gcps`'s VRT."""
+    """Close `dataset`, and the raster under it when it is `warped_as_drawn`'s VRT."""
     under = getattr(dataset, "src_dataset", None)
     dataset.close()
     if under is not None:
@@ -65,18 +76,32 @@ def close_dataset(dataset: rasterio.DatasetReader | WarpedVRT) -> None:
 
 
 def reopen_dataset(dataset: rasterio.DatasetReader | WarpedVRT) -> rasterio.DatasetReader:
-    """A second handle on the same pixels (a thread's own): `warped_by_gcps`'s VRT is opened
+    """A second handle on the same pixels (a thread's own): `warped_as_drawn`'s VRT is opened
     again over its raster. Close it with `close_dataset`."""
     under = getattr(dataset, "src_dataset", None)
     if under is None:
         return rasterio.open(dataset.name)
-    return warped_by_gcps(rasterio.open(under.name))
+    return warped_as_drawn(rasterio.open(under.name))
 
 
-def gcps_warped(dataset: rasterio.DatasetReader | WarpedVRT) -> int:
-    """How many GCPs placed the raster when `dataset` is `warped_by_gcps`'s VRT, else 0."""
+def warped_by(dataset: rasterio.DatasetReader | WarpedVRT) -> str | None:
+    """What placed the raster when `dataset` is `warped_as_drawn`'s VRT: ``"4 ground control
+    points"`` or ``"RPCs"``; None when it was read as it is."""
     under = getattr(dataset, "src_dataset", None)
-    return len(under.gcps[0]) if under is not None else 0
+    if under is None:
+        return None
+    points = under.gcps[0]
+    return f"{len(points)} ground control points" if points else "RPCs"
+
+
+def _placed_by_rpcs(dataset: rasterio.DatasetReader) -> bool:
+    """Whether RPCs are all that place `dataset` (a geotransform, declared or not, comes first
+    for GDAL, so it is not warped by them)."""
+    return (
+        dataset.rpcs is not None
+        and dataset.transform.is_identity
+        and not _declares_a_geotransform(dataset.name)
+    )
 
 
 def gcp_warp_hint(dataset: rasterio.DatasetReader) -> str | None:

@@ -10,7 +10,7 @@ import numpy as np
 from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
 from ..raster.colour_interp import CIR_HINT
-from ..raster.pixel_grid import gcp_warp_hint, gcps_warped
+from ..raster.pixel_grid import gcp_warp_hint, warped_by
 
 if TYPE_CHECKING:
     from ..backends.base import BackendReport
@@ -226,11 +226,18 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
             "the polygons are in pixel coordinates and their m2, ha and perimeter fields are "
             f"empty. {fix}"
         )
-    if gcps := gcps_warped(facts.source.dataset):
+    if placed_by := warped_by(facts.source.dataset):
         caveats.append(
-            f"The raster is placed by {gcps} ground control points: it was read warped to "
+            f"The raster is placed by {placed_by}: it was read warped to "
             f"{facts.source.dataset.crs.to_string()} through GDAL's warped VRT (nearest "
             "neighbour), the grid QGIS draws it on, so the outputs lie on it as shown."
+        )
+    if placed_by == "RPCs":
+        caveats.append(
+            "RPCs place a pixel by its height, and without a DEM every pixel was placed at "
+            "0 m above the ellipsoid, as QGIS draws it: the raster is not orthorectified, and "
+            "relief shifts the outputs as it shifts the pixels. For true positions, "
+            "orthorectify it first with a DEM (gdalwarp -rpc -to RPC_DEM=dem.tif) and run on that."
         )
     if facts.source.mapping.source == "colour interpretation":
         caveats.append(f"True colour: {CIR_HINT}.")
