@@ -1,14 +1,15 @@
-"""The dock's input raster: only multiband rasters, the last one used picked again, and the
-scene shown in true colour or false-colour NIR in one click."""
+"""The dock's input raster: only multiband rasters, the last one used picked again, the scene
+shown in true colour or false-colour NIR in one click, and a product whose band files were
+loaded one by one added as one layer in one click."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from qgis.core import QgsMapLayer, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer
 from qgis.gui import QgsMapLayerComboBox
-from qgis.PyQt.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from . import settings
 from .rendering import COMPOSITES, show_composite
@@ -25,6 +26,29 @@ def is_multiband(layer: QgsMapLayer) -> bool:
         and layer.providerType() == "gdal"
         and layer.bandCount() >= 2
     )
+
+
+#: The custom property naming the product a layer added by "Add product" stands for.
+PRODUCT_PROPERTY = "spex/product"
+
+
+def loose_products(layers: Iterable[QgsMapLayer]) -> dict[str, str]:
+    """The products (Landsat identifiers, Sentinel-2 .SAFE names) whose band files are among
+    `layers` as one-band rasters, each with one of its band files, less those already added
+    as one layer."""
+    from spex.engine.raster.band_files import band_file_product
+
+    found: dict[str, str] = {}
+    added = set()
+    for layer in layers:
+        if not isinstance(layer, QgsRasterLayer) or not layer.isValid():
+            continue
+        added.add(layer.customProperty(PRODUCT_PROPERTY))
+        if layer.providerType() == "gdal" and layer.bandCount() == 1:
+            product = band_file_product(layer_file(layer))
+            if product is not None:
+                found.setdefault(product, layer_file(layer))
+    return {product: file for product, file in found.items() if product not in added}
 
 
 class InputPicker(QWidget):
@@ -54,20 +78,67 @@ class InputPicker(QWidget):
             button.clicked.connect(lambda _checked=False, n=name: self.show(n))
             row.addWidget(button)
             self.buttons[name] = button
+        # Band files of a product loaded one by one: the product as one layer, on request.
+        self.add_product = QPushButton(self)
+        self.add_product.setObjectName("spexAddProduct")
+        self.add_product.setVisible(False)
+        self.add_product.clicked.connect(lambda _checked=False: self.add_products())
+        # a product's name is long: the button shrinks with the dock (the tooltip says it all)
+        self.add_product.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.loose_products: dict[str, str] = {}  # product -> one of its band files
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.combo)
+        layout.addWidget(self.add_product)
         layout.addLayout(row)
         self.refresh()
         if not self.pick_remembered():
             self._remember(self.combo.currentLayer())  # the input shown is the one to keep
         self.project.layersAdded.connect(self._layers_added)
+        self.project.layersRemoved.connect(self._layers_removed)
         self.combo.layerChanged.connect(self._remember)
 
     def refresh(self) -> None:
-        """Hide every layer that is not a multiband raster."""
+        """Hide every layer that is not a multiband raster; offer to add the products whose
+        band files are loaded one by one."""
         layers = self.project.mapLayers().values()
         self.combo.setExceptedLayerList([lyr for lyr in layers if not is_multiband(lyr)])
+        self.loose_products = loose_products(layers)
+        names = list(self.loose_products)
+        if len(names) == 1:
+            self.add_product.setText(f"Add {names[0]} as one layer")
+        else:
+            self.add_product.setText(f"Add the {len(names)} products of the band layers")
+        self.add_product.setToolTip(
+            "Band files of a Landsat or Sentinel-2 product, loaded one by one, have no band "
+            "roles alone: add the product as one multiband layer (Landsat: its band files "
+            "stacked in a virtual raster in the temporary folder; Sentinel-2: its 10 m layer, "
+            "read with its other bands)"
+        )
+        self.add_product.setVisible(bool(names))
+
+    def add_products(self) -> None:
+        """Add each product of `loose_products` as one layer, and pick the (last) one added."""
+        from spex.engine.errors import SpexError
+        from spex.engine.raster.band_files import whole_product
+
+        added = None
+        for product, band_file in list(self.loose_products.items()):
+            try:
+                name = whole_product(band_file)
+            except SpexError as error:
+                self.on_error(str(error))
+                continue
+            layer = QgsRasterLayer(name, product)
+            if not layer.isValid():
+                self.on_error(f"QGIS cannot open {name} as a raster")
+                continue
+            layer.setCustomProperty(PRODUCT_PROPERTY, product)
+            self.project.addMapLayer(layer)
+            added = layer
+        self.refresh()
+        if added is not None:
+            self.combo.setLayer(added)
 
     def pick_remembered(self) -> bool:
         """Select the raster used last, if it is in the project; say whether it was."""
@@ -85,6 +156,9 @@ class InputPicker(QWidget):
             self.combo.setLayer(current)  # adding results never changes the input
         elif current is None:
             self.pick_remembered()
+
+    def _layers_removed(self, _layer_ids: list) -> None:
+        self.refresh()
 
     def _remember(self, layer: QgsMapLayer | None) -> None:
         if layer is not None and is_multiband(layer):
@@ -105,3 +179,5 @@ class InputPicker(QWidget):
         """Disconnect from the project (the dock is closing)."""
         with contextlib.suppress(TypeError):  # already disconnected
             self.project.layersAdded.disconnect(self._layers_added)
+        with contextlib.suppress(TypeError):
+            self.project.layersRemoved.disconnect(self._layers_removed)

@@ -152,9 +152,10 @@ class BandRoleTable(QWidget):
         self.reading_combo.setVisible(False)
         if layer is None or not layer.isValid():
             self.status.setText(
-                "Choose a multiband raster layer (a product's band files, loaded one by one: "
-                "stack them first with Raster > Miscellaneous > Build Virtual Raster, "
-                "each input file a separate band)."
+                "Choose a multiband raster layer (a Landsat or Sentinel-2 product's band "
+                "files, loaded one by one: add the product as one layer with the button above; "
+                "other band files: stack them first with Raster > Miscellaneous > Build "
+                "Virtual Raster, each input file a separate band)."
             )
             self.rolesChanged.emit()
             return

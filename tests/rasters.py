@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from rasterio.transform import from_origin
+from rasterio.windows import Window
 
 
 def write_raster(
@@ -251,3 +252,48 @@ def orthophoto_copy(s2_path: Path, dst_path: Path, alpha: bool = False) -> Path:
     with rasterio.open(dst_path, "w", **profile) as dst:
         dst.write(data)
     return dst_path
+
+
+#: A Landsat 9 Collection 2 Level-2 product (`landsat_product_folder`).
+LANDSAT_PRODUCT = "LC09_L2SP_193023_20230315_20230317_02_T1"
+#: OLI's reflectance bands and the Sentinel-2 bands that stand for them.
+LANDSAT_OLI = {1: "B1", 2: "B2", 3: "B3", 4: "B4", 5: "B8A", 6: "B11", 7: "B12"}
+#: The window of the Sentinel-2 sample the product holds.
+LANDSAT_WINDOW = Window(1024, 256, 192, 160)
+
+
+def write_band(path: Path, values: np.ndarray, profile: dict) -> None:
+    """One band file of `values` with `profile`'s georeferencing."""
+    with rasterio.open(path, "w", **(profile | {"count": 1, "dtype": values.dtype.name})) as dst:
+        dst.write(values, 1)
+
+
+def landsat_product_folder(s2_scene: Path, parent: Path) -> Path:
+    """A Landsat product's folder in `parent`, as USGS delivers it, from the real Sentinel-2
+    sample: SR_B1..SR_B7 (DN = (reflectance + 0.2) / 2.75e-5), ST_B10, QA_PIXEL, its MTL file;
+    the bands written out of order, as a listing gives them."""
+    folder = parent / LANDSAT_PRODUCT
+    folder.mkdir()
+    window = LANDSAT_WINDOW
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        profile = src.profile | {
+            "width": window.width,
+            "height": window.height,
+            "transform": src.window_transform(window),
+            "nodata": 0,
+        }
+        for band, s2 in sorted(LANDSAT_OLI.items(), reverse=True):
+            refl = src.read(index[s2], window=window) / 1e4
+            dn = np.round((refl + 0.2) / 2.75e-5).astype("uint16")
+            write_band(folder / f"{LANDSAT_PRODUCT}_SR_B{band}.TIF", dn, profile)
+    shape = (window.height, window.width)
+    write_band(folder / f"{LANDSAT_PRODUCT}_ST_B10.TIF", np.full(shape, 40000, "uint16"), profile)
+    write_band(folder / f"{LANDSAT_PRODUCT}_QA_PIXEL.TIF", np.full(shape, 21824, "uint16"), profile)
+    (folder / f"{LANDSAT_PRODUCT}_MTL.txt").write_text(
+        "".join(
+            f"REFLECTANCE_MULT_BAND_{b} = 2.75E-05\nREFLECTANCE_ADD_BAND_{b} = -0.2\n"
+            for b in LANDSAT_OLI
+        )
+    )
+    return folder

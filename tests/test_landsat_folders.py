@@ -15,45 +15,18 @@ from rasterio.windows import Window
 
 from spex.engine.errors import BandError, InputError
 from spex.engine.raster.raster_source import open_source
+from tests.rasters import LANDSAT_PRODUCT, LANDSAT_WINDOW, landsat_product_folder
+from tests.rasters import write_band as _write
 from tests.test_cli import run_spex
 
-PRODUCT = "LC09_L2SP_193023_20230315_20230317_02_T1"
-#: OLI's reflectance bands and the Sentinel-2 bands that stand for them.
-OLI = {1: "B1", 2: "B2", 3: "B3", 4: "B4", 5: "B8A", 6: "B11", 7: "B12"}
-WINDOW = Window(1024, 256, 192, 160)
-
-
-def _write(path: Path, values: np.ndarray, profile: dict) -> None:
-    with rasterio.open(path, "w", **(profile | {"count": 1, "dtype": values.dtype.name})) as dst:
-        dst.write(values, 1)
+PRODUCT = LANDSAT_PRODUCT
+WINDOW = LANDSAT_WINDOW
 
 
 @pytest.fixture(scope="module")
 def product(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The product's folder: SR_B1..SR_B7 (DN = (reflectance + 0.2) / 2.75e-5), ST_B10,
-    QA_PIXEL, its MTL file; the bands written out of order, as a listing gives them."""
-    folder = tmp_path_factory.mktemp("landsat") / PRODUCT
-    folder.mkdir()
-    with rasterio.open(s2_scene) as src:
-        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
-        profile = src.profile | {
-            "width": WINDOW.width,
-            "height": WINDOW.height,
-            "transform": src.window_transform(WINDOW),
-            "nodata": 0,
-        }
-        for band, s2 in sorted(OLI.items(), reverse=True):
-            refl = src.read(index[s2], window=WINDOW) / 1e4
-            dn = np.round((refl + 0.2) / 2.75e-5).astype("uint16")
-            _write(folder / f"{PRODUCT}_SR_B{band}.TIF", dn, profile)
-    _write(folder / f"{PRODUCT}_ST_B10.TIF", np.full((160, 192), 40000, "uint16"), profile)
-    _write(folder / f"{PRODUCT}_QA_PIXEL.TIF", np.full((160, 192), 21824, "uint16"), profile)
-    (folder / f"{PRODUCT}_MTL.txt").write_text(
-        "".join(
-            f"REFLECTANCE_MULT_BAND_{b} = 2.75E-05\nREFLECTANCE_ADD_BAND_{b} = -0.2\n" for b in OLI
-        )
-    )
-    return folder
+    """The product's folder (`tests.rasters.landsat_product_folder`)."""
+    return landsat_product_folder(s2_scene, tmp_path_factory.mktemp("landsat"))
 
 
 def test_its_folder_tar_and_mtl_read_as_the_products_bands(

@@ -8,8 +8,8 @@ Raster, "Place each input file into a separate band"): a VRT built by GDAL in th
 folder, named by the files it stacks. Its band files then name the bands and the product, and
 the MTL beside them gives the scaling (`vrt_sources`, `landsat_products`).
 
-One band file of a delivered product given alone (Landsat's, or a Sentinel-2 .SAFE's) has no
-band roles to read: `band_file_hint` says which product it belongs to and what to give.
+One band file given alone is stacked with the other band files of its product by
+`product_of_band_file` (`band_files`, the dock's "Add product" button).
 """
 
 from __future__ import annotations
@@ -24,15 +24,12 @@ from rasterio.errors import RasterioIOError
 
 from ..errors import InputError
 from .landsat_products import PRODUCT_ID, SCENE_ID
-from .product_files import safe_folder
 from .temporary_files import file_stamp, written_once
 
 #: A product given whole: its metadata file, or its archive (a folder is looked into as well).
 GIVEN_WHOLE = re.compile(r"(_MTL\.(txt|json|xml)|\.tar|\.tar\.gz|\.tgz)$", re.IGNORECASE)
 #: A band file: the identifier, then ``_B4``, ``_SR_B4`` (Level-2 reflectance), ``_B6_VCID_1``.
 BAND_FILE = re.compile(r"_(SR_)?B(\d{1,2})(?:_VCID_([12]))?\.TIF$", re.IGNORECASE)
-#: A Sentinel-2 band file inside its product (``T32UPU_20230315T103629_B04_10m.jp2``).
-SENTINEL2_BAND_FILE = re.compile(r"_B(0[1-9]|1[0-2]|8A)(_\d{2}m)?\.jp2$", re.IGNORECASE)
 #: Where the VRTs are written.
 VRT_FOLDER = "spex-landsat-stacks"
 
@@ -42,17 +39,34 @@ def landsat_stack(name: str) -> Path | None:
     folder, its .tar, its MTL file), in band order; None for anything else, `InputError` for a
     folder of several products (an MTL file names one). Level-2 products
     give their ``SR_B*`` files, Level-1 products their ``B*`` files on the grid most of them
-    share (the 15 m panchromatic band left out)."""
-    files = _band_files(name)
+    share (the 15 m panchromatic band left out). One band file is not the product given whole
+    (`product_of_band_file`)."""
+    files = [] if BAND_FILE.search(name) else _band_files(name)
     if not files:
         return None
-    products = sorted({_identifier(f) or "" for f in files})
+    products = sorted({identifier(f) or "" for f in files})
     if len(products) > 1:
         raise InputError(
             f"{Path(name).name} holds the band files of {len(products)} Landsat products "
             f"({', '.join(products[:2])}{', ...' if len(products) > 2 else ''}); give one "
             "product's MTL file."
         )
+    return _stacked(files)
+
+
+def product_of_band_file(band_file: str) -> Path | None:
+    """A VRT of the reflectance bands of the Landsat product that one of its band files
+    (``..._SR_B4.TIF``) belongs to, stacked from the band files beside it as `landsat_stack`
+    stacks the product's folder; None for any other file."""
+    product = identifier(band_file) if BAND_FILE.search(band_file) else None
+    if product is None or not Path(band_file).is_file():
+        return None
+    return _stacked(_band_files(band_file))
+
+
+def _stacked(files: list[str]) -> Path | None:
+    """The stack of one product's band files: its reflectance bands on the grid most of them
+    share, in band order; None where none of them can be opened."""
     reflectance = [f for f in files if BAND_FILE.search(f).group(1)] or files
     shapes = {f: _shape(f) for f in reflectance}
     sizes = Counter(shape for shape in shapes.values() if shape)
@@ -64,11 +78,12 @@ def landsat_stack(name: str) -> Path | None:
 
 def _band_files(name: str) -> list[str]:
     """The GDAL names of the band files of the product `name` gives whole (none where it gives
-    none): each file of a folder, or of the MTL's folder, or of a .tar (``/vsitar/``)."""
+    none): each file of a folder, or of the MTL's or the band file's folder that has the same
+    product's name, or of a .tar (``/vsitar/``)."""
     path = Path(name)
     if path.is_dir():
         names = [str(f) for f in path.iterdir() if f.is_file()]
-    elif not GIVEN_WHOLE.search(name) or not path.is_file():
+    elif not (GIVEN_WHOLE.search(name) or BAND_FILE.search(name)) or not path.is_file():
         return []
     elif name.lower().endswith((".tar", ".tar.gz", ".tgz")):
         try:
@@ -77,15 +92,15 @@ def _band_files(name: str) -> list[str]:
         except (OSError, tarfile.TarError):
             return []
         names = [f"/vsitar/{path.absolute()}/{m}" for m in members]
-    else:  # the MTL file: its own product's files
-        product = _identifier(name)
+    else:  # the MTL file or a band file: its own product's files
+        product = identifier(name)
         names = [
-            str(f) for f in path.parent.iterdir() if f.is_file() and _identifier(f.name) == product
+            str(f) for f in path.parent.iterdir() if f.is_file() and identifier(f.name) == product
         ]
-    return [n for n in names if BAND_FILE.search(n) and _identifier(n)]
+    return [n for n in names if BAND_FILE.search(n) and identifier(n)]
 
 
-def _identifier(name: str) -> str | None:
+def identifier(name: str) -> str | None:
     """The product identifier (or pre-Collection-1 scene identifier) in a file's name."""
     stem = PurePosixPath(name).name.upper()
     match = PRODUCT_ID.search(stem) or SCENE_ID.search(stem)
@@ -127,23 +142,3 @@ def _build_vrt(files: list[str], partial: Path) -> None:
             "them yourself (Build Virtual Raster) and give the stack."
         )
     vrt = None  # closing it writes it
-
-
-def band_file_hint(name: str) -> str | None:
-    """What to give instead of one band file of a delivered product (``..._SR_B4.TIF``, a
-    Sentinel-2 ``..._B04_10m.jp2``), which alone has no band roles to read; None for any other
-    file."""
-    file = PurePosixPath(name).name
-    product = _identifier(name) if BAND_FILE.search(file) else None
-    if product:
-        return (
-            f"{file} is one band of Landsat product {product}; give the product's folder or "
-            "its MTL file, or stack its bands (Build Virtual Raster, a band each)"
-        )
-    safe = safe_folder(PurePosixPath(name))
-    if safe and SENTINEL2_BAND_FILE.search(file):
-        return (
-            f"{file} is one band of Sentinel-2 product {safe}; give the product (its .SAFE "
-            "folder or zip, or a layer QGIS lists for it)"
-        )
-    return None

@@ -19,13 +19,13 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import BandError, InputError
+from .band_files import band_file_hint
 from .band_names import completed_descriptions, is_auxiliary
 from .bands import BandMapping
 from .dataset_open import open_dataset
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
-from .landsat_folders import band_file_hint
 from .mask_band import hidden_fills, read_masked
 from .pixel_grid import close_dataset
 from .product_names import file_band_mapping, named_reading

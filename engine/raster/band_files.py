@@ -1,0 +1,83 @@
+"""One band file of a delivered product, given alone: a Landsat ``..._SR_B4.TIF``, a Sentinel-2
+.SAFE's ``..._B04_10m.jp2``, as an analyst drags them into QGIS one by one.
+
+Alone, such a file has no band roles to read. `band_file_hint` says which product it belongs
+to and what to give instead; `band_file_product` names that product (from the file's name
+only, so the dock can ask it of every layer), and `whole_product` opens the product as one
+raster, as the dock's "Add product" button adds it: the Landsat band files beside it stacked
+(`landsat_folders`), the Sentinel-2 product's finest layer (`sentinel2_layers`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+
+from ..errors import InputError
+from .landsat_folders import BAND_FILE, identifier, product_of_band_file
+from .product_files import safe_folder
+from .sentinel2_layers import finest_layer
+
+#: A Sentinel-2 band file inside its product (``T32UPU_20230315T103629_B04_10m.jp2``).
+SENTINEL2_BAND_FILE = re.compile(r"_B(0[1-9]|1[0-2]|8A)(_\d{2}m)?\.jp2$", re.IGNORECASE)
+#: A file inside a zip archive as GDAL names it: the archive's path.
+_ZIPPED = re.compile(r"^/vsizip/+(.+?\.zip)/", re.IGNORECASE)
+
+
+def band_file_product(name: str) -> str | None:
+    """The product that the file `name` is one band file of (a Landsat identifier, a
+    Sentinel-2 ``.SAFE`` folder's name), or None for any other file."""
+    file = PurePosixPath(name).name
+    if BAND_FILE.search(file) and (product := identifier(name)):
+        return product
+    if SENTINEL2_BAND_FILE.search(file):
+        return safe_folder(PurePosixPath(name))
+    return None
+
+
+def band_file_hint(name: str) -> str | None:
+    """What to give instead of one band file of a delivered product, which alone has no band
+    roles to read; None for any other file."""
+    file = PurePosixPath(name).name
+    product = band_file_product(name)
+    if product is None:
+        return None
+    if product.upper().endswith(".SAFE"):
+        return (
+            f"{file} is one band of Sentinel-2 product {product}; give the product (its .SAFE "
+            "folder or zip, or a layer QGIS lists for it)"
+        )
+    return (
+        f"{file} is one band of Landsat product {product}; give the product's folder or "
+        "its MTL file, or stack its bands (Build Virtual Raster, a band each)"
+    )
+
+
+def whole_product(name: str) -> str:
+    """The GDAL name that opens, as one raster, the product the band file `name` belongs to:
+    the VRT of its Landsat band files stacked, or its Sentinel-2 product's finest layer.
+    `InputError` where it is no band file of a product, or the product cannot be opened."""
+    product = band_file_product(name)
+    if product is None:
+        raise InputError(
+            f"{Path(name).name} is not a band file of a Landsat or Sentinel-2 product."
+        )
+    if product.upper().endswith(".SAFE"):
+        zipped = _ZIPPED.match(name)  # QGIS names a file in the downloaded zip so
+        parts = PurePosixPath(name).parts
+        whole = (
+            f"/{zipped.group(1)}"
+            if zipped
+            else str(PurePosixPath(*parts[: parts.index(product) + 1]))
+        )
+        layer = finest_layer(whole)
+        if layer is None:
+            raise InputError(
+                f"GDAL cannot open Sentinel-2 product {product} as a whole (is its "
+                "MTD_MSIL*.xml in the .SAFE folder?); add its layer from the .SAFE folder."
+            )
+        return layer
+    stack = product_of_band_file(name)
+    if stack is None:
+        raise InputError(f"None of the band files of {product} beside {Path(name).name} opens.")
+    return str(stack)
