@@ -17,7 +17,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import array_bounds
 from rasterio.windows import Window
 
-from .backends import Backend, backend_key, get_backend
+from .backends import Backend, backend_key, get_backend, left_out_refusal
 from .errors import BandError, InputError, PromptError
 from .instructions.instruction import parse_instruction
 from .instructions.plan import Plan
@@ -131,6 +131,9 @@ def _plan(request: ExtractionRequest, backend: Backend) -> Plan:
         if note is None:
             raise
         raise PromptError(f"{exc}; {note}") from exc
+    refusal = left_out_refusal(plan.left_out, request.backend)
+    if refusal:
+        raise PromptError(refusal)
     if request.min_area_m2 is not None:
         plan = plan.with_min_area(request.min_area_m2)
     return plan

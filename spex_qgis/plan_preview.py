@@ -46,6 +46,7 @@ def preview(
     `backend_problem`: why the backend cannot run, if it cannot.
     `model_targets`: the chosen model's own classes as targets, so the prompt may name them.
     """
+    from spex.engine.backends import left_out_refusal
     from spex.engine.errors import SpexError
     from spex.engine.instructions.instruction import parse_instruction
 
@@ -59,6 +60,10 @@ def preview(
         return PlanPreview(REFUSED.format(html.escape(str(error))), "", True)
     described = plan.describe()
     lines = [html.escape(described)]
+    refusal = left_out_refusal(plan.left_out, backend)
+    if refusal:
+        lines.append(REFUSED.format(html.escape(refusal)))
+        return PlanPreview("<br>".join(lines), described, True)
     if backend_problem:
         lines.append(
             REFUSED.format(html.escape(f"Backend {backend} cannot run: {backend_problem}"))

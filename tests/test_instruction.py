@@ -150,11 +150,16 @@ ERRORS = [
     ("please extract", None, ["No target", ALL_TITLES]),
     ("wetlands", None, ["'wetlands'", "water", "vegetation"]),
     ("extract the roads", None, ["'roads'", "built-up"]),
+    ("extract paved surfaces", None, ["'paved'", "ask for 'built-up'"]),
     ("paddy fields", None, ["'paddy'", "water", "vegetation"]),
     ("map the rice fields", None, ["'rice fields'", "water", "vegetation"]),
     ("clouds", ["water", "vegetation"], ["cloud", "water, vegetation"]),
     ("airplanes", ["water", "vegetation"], ["'airplanes'", "water, vegetation"]),
     ("water except rivers", None, ["except rivers", "'land cover except cloud'"]),
+    ("vegetation except water", None, ["Cannot leave water out of vegetation", "not part of"]),
+    ("forest and vegetation except forest", None, ["Forest is both asked for and left out"]),
+    ("vegetation except forest", ["vegetation"], ["cannot tell forest within the vegetation"]),
+    ("non forested areas", None, ["'non forested'", "'vegetation except forest'"]),
     ("cloud-free land cover", None, ["cloud free"]),
     ("trees taller than 5 m", None, ["'taller'", "heights cannot be measured", "'forest'"]),
     ("map the coastline", None, ["'coastline'", "edge of the water", "'water'"]),
@@ -249,6 +254,45 @@ def test_land_cover_asks_for_every_target_the_backend_extracts():
 
 
 @pytest.mark.parametrize(
+    "prompt",
+    [
+        "vegetation except forest",
+        "extract non-forest vegetation",
+        "vegetation excluding trees",
+        "vegetation but not the forest",
+        "grassland other than forest",
+        "the vegetation except for the woods",
+        "crops apart from tree cover",
+        "vegetation without forest",
+    ],
+)
+def test_the_forest_is_left_out_of_the_vegetation(prompt: str) -> None:
+    """A whole less its part, in the words analysts use: vegetation is the target, forest is
+    left out of it (answered as background), and the plan says so."""
+    plan = parse_instruction(prompt)
+    assert (plan.targets, plan.left_out) == (("vegetation",), ("forest",))
+    assert plan.describe().startswith("Targets: vegetation without forest.")
+    assert Plan.from_dict(plan.to_dict()) == plan
+
+
+def test_a_part_left_out_keeps_the_limits_and_other_targets() -> None:
+    plan = parse_instruction("vegetation patches over 2 ha except forest")
+    assert plan.left_out == ("forest",) and plan.min_area_m2 == 2e4
+    plan = parse_instruction("vegetation except forest; lakes over 1 ha")
+    assert (plan.targets, plan.left_out) == (("vegetation", "water"), ("forest",))
+    assert plan.limits("water").min_area_m2 == 1e4
+    assert plan.limits("vegetation").min_area_m2 is None
+    assert parse_instruction("vegetation other than forest and water").targets == (
+        "vegetation",
+        "water",
+    )
+    # "other" alone qualifies, "land cover without forest" leaves it out of every target
+    assert parse_instruction("other vegetation").left_out == ()
+    plan = parse_instruction("land cover without forest")
+    assert "forest" not in plan.targets and plan.left_out == ()
+
+
+@pytest.mark.parametrize(
     ("prompt", "targets"),
     [
         # an index named as the means, without a value, carries no meaning
@@ -340,6 +384,7 @@ def test_plan_round_trip_and_describe():
         "max_pixels": None,
         "largest_n": 5,
         "own_limits": {},
+        "left_out": [],
     }
     assert json.loads(json.dumps(data)) == data
     assert Plan.from_dict(data) == plan

@@ -147,6 +147,12 @@ def test_plan_preview_names_backend_bands_and_refusals(scene_layer, make_dock) -
     both = preview("extract the lakes and the forests", "spectral", ("red", "green", "blue"))
     assert not both.refused and "water: cannot be found" in both.html
     assert "forest: evidence" in both.html
+    # A part left out of its whole: the spectral backend splits it, a model's backend cannot.
+    six = ("blue", "green", "red", "nir", "swir1", "swir2")
+    without = preview("grassland other than forest", "spectral", six)
+    assert not without.refused and without.plan.startswith("Targets: vegetation without forest")
+    model = preview("grassland other than forest", "spex", six)
+    assert model.refused and "The spex backend cannot leave forest out of vegetation" in model.html
     # Each target's own limits, shown before the run.
     dock.prompt_edit.setPlainText("lakes over 1 ha and the 3 largest forests")
     assert dock.update_plan() == (

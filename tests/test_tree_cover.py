@@ -31,6 +31,7 @@ def runs(s2_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
         ("vegetation", "vegetation", 512),
         ("both", "trees and meadows", 512),
         ("forest_tiled", "map the forest", 96),
+        ("without", "vegetation except the forest", 96),
     ):
         result = extract(ExtractionRequest(s2_scene, prompt, out / name, tile_size=tile))
         with rasterio.open(result.mask_path) as src:
@@ -76,6 +77,29 @@ def test_forest_is_the_darker_part_of_the_vegetation(runs, s2_scene, sample_data
 
 def test_forest_does_not_depend_on_the_tile_size(runs) -> None:
     assert np.array_equal(runs["forest"], runs["forest_tiled"])
+
+
+def test_forest_left_out_of_the_vegetation_is_background(runs) -> None:
+    """ "vegetation except forest": the vegetation less the very forest asked for alone (on
+    other tiles: the cut is tile-exact), the forest background; the explanation and run.json
+    say it was left out."""
+    forest, vegetation = runs["forest"] == 1, runs["vegetation"] == 1
+    assert np.array_equal(runs["without"] == 1, vegetation & ~forest)
+    assert set(np.unique(runs["without"])) <= {0, 1, 255}
+    text = (runs["without_dir"] / "explanation.md").read_text()
+    assert "Targets: vegetation without forest." in text
+    assert "forest, left out of the vegetation: the vegetation darker" in text
+    plan = json.loads((runs["without_dir"] / "run.json").read_text())["plan"]
+    assert plan["targets"] == ["vegetation"] and plan["left_out"] == ["forest"]
+
+
+def test_only_the_spectral_backend_leaves_forest_out() -> None:
+    from spex.engine.backends import left_out_refusal
+
+    assert left_out_refusal(("forest",), "spectral") is None
+    assert left_out_refusal((), "onnx") is None
+    refusal = left_out_refusal(("forest",), "onnx")
+    assert refusal.startswith("The onnx backend cannot leave forest out of vegetation")
 
 
 def test_the_explanation_and_run_json_give_the_cut(runs) -> None:
@@ -232,6 +256,12 @@ def test_the_tree_cut_is_refused_where_it_would_not_be_used(s2_scene: Path, tmp_
     from spex.engine.backends.spectral.set_thresholds import parse_thresholds
     from spex.engine.errors import InputError
 
+    left_out = extract(
+        ExtractionRequest(
+            s2_scene, "vegetation without forest", tmp_path / "w", index_thresholds={"VIS": 0.04}
+        )
+    )
+    assert left_out.mask_path.exists()  # the cut sets what is left out: used
     with pytest.raises(InputError, match="does not ask for forest; leave it out or ask for"):
         extract(
             ExtractionRequest(

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from ..errors import PromptError
 from .plan import Plan, RegionLimits
@@ -211,6 +211,8 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
         events = expand_every_target(read_targets(rest, ids, phrases_for(ids)), ids)
     except PromptError as refused:
         raise PromptError(f"{refused}{english}") from None
+    left_out = tuple(dict.fromkeys(ev.value for ev in events if ev.kind == "exclude_part"))
+    events = [ev for ev in events if ev.kind != "exclude_part"]
     found = list(dict.fromkeys(ev.value for ev in events if ev.kind == "target"))
     if not found:
         raise PromptError(
@@ -229,9 +231,28 @@ def parse_instruction(text: str, available: Sequence[str] | None = None) -> Plan
         raise PromptError(
             f"Cannot extract {titles(missing)} with this backend: it extracts {titles(ids)}{hint}"
         )
+    _check_left_out(left_out, found, ids)
     per_target = bind_qualifiers(events, limits, counts)
     shared = set(per_target.values())
+    plan = Plan(prompt=text.strip(), targets=tuple(found), left_out=left_out)
     if len(shared) == 1:  # one set of limits for all: the plan's own fields
-        return Plan(prompt=text.strip(), targets=tuple(found), **asdict(shared.pop()))
+        return replace(plan, **asdict(shared.pop()))
     own = tuple((t, lim) for t, lim in per_target.items() if lim != RegionLimits())
-    return Plan(prompt=text.strip(), targets=tuple(found), own_limits=own)
+    return replace(plan, own_limits=own)
+
+
+def _check_left_out(left_out: Sequence[str], found: Sequence[str], ids: Sequence[str]) -> None:
+    """Refuse a part both asked for and left out, and one the backend cannot tell apart."""
+    both = [t for t in left_out if t in found]
+    if both:
+        raise PromptError(
+            f"{titles(both).capitalize()} is both asked for and left out; ask for it, or for "
+            f"the {TARGETS[TARGETS[both[0]].part_of].title} without it"
+        )
+    cannot = [t for t in left_out if t not in ids]
+    if cannot:
+        whole = TARGETS[TARGETS[cannot[0]].part_of].title
+        raise PromptError(
+            f"This backend cannot tell {titles(cannot)} within the {whole}, so cannot leave it "
+            f"out; ask for the {whole} (the spectral backend can)"
+        )

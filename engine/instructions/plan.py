@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from .targets import titles
+from .targets import get_target, titles
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class Plan:
         min_pixels / max_pixels: Inclusive region size limits in pixels, or None.
         largest_n: Keep only the N largest regions of each target, or None for all.
         own_limits: (target, limits) for the targets whose limits differ from the plan's.
+        left_out: Parts left out of their wholes among the targets ("vegetation except
+            forest": forest), answered as background.
     """
 
     prompt: str
@@ -62,6 +64,7 @@ class Plan:
     max_pixels: int | None = None
     largest_n: int | None = None
     own_limits: tuple[tuple[str, RegionLimits], ...] = ()
+    left_out: tuple[str, ...] = ()
 
     def limits(self, target: str) -> RegionLimits:
         """The limits that apply to ``target``'s regions."""
@@ -85,25 +88,35 @@ class Plan:
         own = tuple((t, replace(lim, min_area_m2=min_area_m2)) for t, lim in self.own_limits)
         return replace(self, min_area_m2=min_area_m2, own_limits=own)
 
+    def title(self, target: str) -> str:
+        """`target`'s title, with the parts left out of it: ``"vegetation without forest"``."""
+        title = get_target(target).title
+        parts = [p for p in self.left_out if get_target(p).part_of == target]
+        return f"{title} without {titles(parts)}" if parts else title
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dictionary (targets as a list, own limits by target)."""
         out = asdict(self)
         out["targets"] = list(self.targets)
         out["own_limits"] = {t: asdict(lim) for t, lim in self.own_limits}
+        out["left_out"] = list(self.left_out)
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         """Inverse of ``to_dict``."""
         own = tuple((t, RegionLimits(**lim)) for t, lim in data.get("own_limits", {}).items())
-        return cls(**{**data, "targets": tuple(data["targets"]), "own_limits": own})
+        left_out = tuple(data.get("left_out", ()))
+        return cls(
+            **{**data, "targets": tuple(data["targets"]), "own_limits": own, "left_out": left_out}
+        )
 
     def describe(self) -> str:
         """One paragraph for people, e.g. ``"Targets: water. Keep regions of at least 20000 m2
         (2 ha). Keep the 5 largest regions per target."``, or with limits of their own
         ``"Targets: water, vegetation. Keep water regions of at least 10000 m2 (1 ha);
         vegetation regions of any size, the largest only."``"""
-        parts = [f"Targets: {titles(self.targets)}."]
+        parts = [f"Targets: {', '.join(map(self.title, self.targets))}."]
         if self.own_limits:
             groups: dict[RegionLimits, list[str]] = {}
             for target in self.targets:

@@ -5,8 +5,9 @@ marked where it stood) is read word by word against the vocabulary (`vocabulary`
 "land cover" (every target), the marks and sentence ends, in order (`qualifiers.Event`), for
 `qualifiers.bind_qualifiers` to give each target its limits. Places are not targets: words after
 a place preposition, and an owner followed by what it owns ("Berlin's lakes"). "Everything" may
-leave targets out ("land cover except cloud"); no other exclusion is read. Anything not
-understood is refused in one line.
+leave targets out ("land cover except cloud"), and a whole its part ("vegetation except
+forest", "vegetation other than trees", "non-forest vegetation"); no other exclusion is read.
+Anything not understood is refused in one line.
 """
 
 from __future__ import annotations
@@ -60,16 +61,30 @@ def read_targets(
     after_target = False  # the last thing read was a target's name
     owner: int | None = None  # the event of a target said as an owner ("the city's parks")
     excluding = False  # after "everything except": the targets named are left out of it
+    whole: str | None = None  # after "vegetation except": its parts named are left out of it
     i = 0
     while i < len(tokens):
         tok = tokens[i]
         size, hit = match_at(keys, i, phrases)
         is_unknown = False
+        negation = _negation_size(keys, i) if state == "free" and not hit else 0
+        if negation and not excluding and whole is None:
+            split = _part_then_whole(keys, i + negation, phrases)
+            if split:  # "non-forest vegetation": the whole, less its part
+                part, target, size = split
+                events += [Event("target", target, every), Event("exclude_part", part)]
+                every, previous_unknown, after_target = False, False, True
+                i += negation + size
+                continue
         if hit:
             said = " ".join(tokens[i : i + size])
             i += size
             if state != "free":
                 state = "noun"
+            elif hit[0] == "target" and whole is not None:
+                events.append(_part_left_out(hit[1], whole, events))
+                if events[-1].kind == "target":  # "vegetation except forest and water"
+                    whole = None
             elif hit[0] == "target" and excluding:
                 events.append(Event("exclude", hit[1]))
             elif hit[0] == "target":
@@ -97,17 +112,27 @@ def read_targets(
             state, every = "free", False
             owner = None if tok == ";" else owner
             excluding = excluding and tok != ";"
-        elif state == "free" and (tok in NEGATIONS or tok == "but") and _excludes(events):
+            whole = None if tok == ";" else whole
+        elif state == "free" and (negation or tok == "but") and _excludes(events):
             excluding = True  # "everything except water", "land cover without cloud"
+            i += max(negation, 1)
+            previous_unknown = after_target = False
+            continue
+        elif negation and (asked := _whole_said_last(events)) is not None:
+            whole = asked  # "vegetation except forest", "vegetation other than trees"
+            i += negation
+            previous_unknown = after_target = False
+            continue
         elif tok == "," or tok in CONJUNCTIONS:
             state, owner = "free", None  # "the forest's edge and lakes": the forest stays
-        elif tok in NEGATIONS:
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        elif negation:
+            nxt = tokens[i + negation] if i + negation < len(tokens) else ""
             said = f"{tokens[i - 1]} {tok}" if tok == "free" and i else f"{tok} {nxt}".strip()
+            if negation > 1:
+                said = f"{' '.join(tokens[i : i + negation])} {nxt}".strip()
             raise PromptError(
                 f"Exclusions such as '{said}' are not supported: name only what to extract, "
-                f"e.g. '{example_instruction(ids)}' (only every target can leave some out: "
-                "'land cover except cloud')"
+                f"e.g. '{example_instruction(ids)}' ({EXCLUSIONS_READ})"
             )
         elif tok in PLACE_PREPOSITIONS:
             state = "open"
@@ -143,6 +168,71 @@ def read_targets(
             "and counts like 'the 3 largest'"
         )
     return events
+
+
+#: The exclusions that are read, for a refusal.
+EXCLUSIONS_READ = (
+    "only every target can leave some out, 'land cover except cloud', and the vegetation its "
+    "forest, 'vegetation except forest'"
+)
+#: Words that leave out what follows them, beyond the single ones of `NEGATIONS`.
+_NEGATION_PHRASES = (("other", "than"), ("apart", "from"), ("except", "for"), ("but", "not"))
+
+
+def _negation_size(keys: Sequence[str], i: int) -> int:
+    """How many words at `i` say "leave out": 2 for "other than", "apart from", "except for",
+    "but not"; 1 for a negation (`NEGATIONS`); 0 for none."""
+    if tuple(keys[i : i + 2]) in _NEGATION_PHRASES:
+        return 2
+    return 1 if keys[i] in NEGATIONS else 0
+
+
+def _parts_of(whole: str) -> list[str]:
+    """The catalogue's parts of the target `whole` (vegetation: forest)."""
+    return [t for t, target in TARGETS.items() if target.part_of == whole]
+
+
+def _whole_said_last(events: Sequence[Event]) -> str | None:
+    """The target said last, where it has parts to leave out and only marks stand after it;
+    None otherwise."""
+    for ev in reversed(events):
+        if ev.kind == "target":
+            return ev.value if _parts_of(ev.value) else None
+        if ev.kind != "mark":
+            return None
+    return None
+
+
+def _part_left_out(target: str, whole: str, events: Sequence[Event]) -> Event:
+    """The event for `target` named after "`whole` except": its part left out, or, once a part
+    was, a target of its own ("vegetation except forest and water"); refused otherwise."""
+    if TARGETS[target].part_of == whole:
+        return Event("exclude_part", target)
+    if events and events[-1].kind == "exclude_part":
+        return Event("target", target)
+    title, part = TARGETS[whole].title, TARGETS[target].title
+    what = (
+        f"{part} and {title} are one target here"
+        if target == whole
+        else f"{part} is not part of the {title}"
+    )
+    raise PromptError(f"Cannot leave {part} out of {title}: {what} ({EXCLUSIONS_READ})")
+
+
+def _part_then_whole(
+    keys: Sequence[str], i: int, phrases: dict[tuple[str, ...], tuple[str, str]]
+) -> tuple[str, str, int] | None:
+    """(part, whole, words) where the words at `i` name a part and then its whole ("forest
+    vegetation" after "non"), else None. Tried at every split, since "forest vegetation" is
+    also a name of the forest."""
+    for size in range(1, len(keys) - i):
+        part = phrases.get(tuple(keys[i : i + size]))
+        if part is None or part[0] != "target" or TARGETS[part[1]].part_of is None:
+            continue
+        rest, whole = match_at(keys, i + size, phrases)
+        if whole and whole[0] == "target" and whole[1] == TARGETS[part[1]].part_of:
+            return part[1], whole[1], size + rest
+    return None
 
 
 def _excludes(events: Sequence[Event]) -> bool:

@@ -111,10 +111,12 @@ class SpectralBackend(Backend):
         self._asked: tuple[str, ...] = ()
         self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
         self._veto: WaterVeto | None = None
-        #: Tree cover's cut within the vegetation, its plan target number (0: not asked) and
-        #: the scene class it splits (`set_targets`).
+        #: Tree cover's cut within the vegetation, its plan target number (0: not asked, or
+        #: left out of the vegetation: `_trees_left_out`) and the scene class it splits
+        #: (`set_targets`).
         self._trees: TreeCut | None = None
         self._forest = 0
+        self._trees_left_out = False
         self._vegetation = -1
         #: Bare soil as the bright mode of an undivided land, its plan target number (0: not
         #: asked) and the scene class it splits.
@@ -148,7 +150,7 @@ class SpectralBackend(Backend):
     ) -> None:
         """Choose the scene's thresholds and fit the classifier on the global sample."""
         check_thresholds_used(dict(self.params.set_thresholds), source.roles)
-        check_tree_cut_asked(dict(self.params.set_thresholds), plan.targets)
+        check_tree_cut_asked(dict(self.params.set_thresholds), (*plan.targets, *plan.left_out))
         monitor.progress(0.0, "fitting the scene classifier")
         self._calibrated = source.scaling.calibrated
         pixels = example_pixels(source, self.examples) if self.examples else None
@@ -167,7 +169,8 @@ class SpectralBackend(Backend):
             pixel_classes(self.model, self._veto, sample.bands) if sample.valid_pixels else None
         )
         self._bright = fit_scene_bright_land(self.model, sample.bands, classified, self.params)
-        if "forest" in plan.targets:
+        self._trees_left_out = "forest" in plan.left_out
+        if "forest" in plan.targets or self._trees_left_out:
             self._trees = _fit_trees(
                 self.model,
                 sample.bands,
@@ -263,7 +266,12 @@ class SpectralBackend(Backend):
             confidence = np.where(self._halved[best], confidence * np.float32(0.5), confidence)
         classes = self._lut[best]
         radius = self.smoothing_radius
-        if self._forest and self._trees is not None and self._vegetation >= 0:
+        if (
+            (self._forest or self._trees_left_out)
+            and self._trees is not None
+            and self._vegetation >= 0
+        ):
+            # forest's own target, or background where it is left out of the vegetation
             trees = tree_cover(bands, self.model.offsets, self._trees, radius)
             classes[(best == self._vegetation) & trees] = self._forest
         # Neither bare soil nor built-up asked: the land is background whichever side it is on.
@@ -308,14 +316,21 @@ class SpectralBackend(Backend):
         return note + "; " + mapped_note(self.examples_mapped, answer)
 
     def _forest_note(self) -> str:
-        """What forest is in this run: the darker part of the vegetation, or why none."""
+        """What forest is in this run: the darker part of the vegetation, or why none (asked
+        for, or left out of the vegetation)."""
         if self._trees is None:
             why = "no red band" if not visible_roles(self.model.roles) else "too little vegetation"
+            if self._trees_left_out:
+                return (
+                    f"forest: not left out ({why} to tell tree cover within the vegetation): "
+                    "the vegetation includes it"
+                )
             return f"forest: not mapped ({why} to tell tree cover within the vegetation)"
+        what = "forest, left out of the vegetation" if self._trees_left_out else "forest"
         rest = "vegetation is the rest of it" if "vegetation" in self._asked else ""
         if self._trees.scene_threshold is not None:
             return (
-                f"forest: the vegetation darker in the visible bands than VIS "
+                f"{what}: the vegetation darker in the visible bands than VIS "
                 f"{self._trees.brightness:.4g}, the value set with --threshold, "
                 f"{self._trees.share:.0%} of it"
                 + (
@@ -327,7 +342,7 @@ class SpectralBackend(Backend):
                 + (f"; {rest}" if rest else "")
             )
         return (
-            f"forest: the vegetation darker in the visible bands than this scene's cut, "
+            f"{what}: the vegetation darker in the visible bands than this scene's cut, "
             f"{self._trees.share:.0%} of it (a canopy shades itself; crops and grass of the "
             f"same greenness are brighter){'; ' + rest if rest else ''}"
         )
@@ -398,7 +413,7 @@ class SpectralBackend(Backend):
                 f"own probability of it is at least {self.params.margin_probability:g} joins it "
                 f"({', '.join(why[m] for m in margins)})"
             )
-        if self._forest:
+        if self._forest or self._trees_left_out:
             notes.append(self._forest_note())
             if self._trees is not None:
                 thresholds[TREE_THRESHOLD] = self._trees.brightness
