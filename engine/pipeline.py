@@ -346,7 +346,7 @@ def _records(facts: RunFacts, regions: Regions, kept: np.ndarray) -> list[Region
                 region_id=new_id,
                 class_id=int(regions.target[index]),
                 class_key=target,
-                class_name=TARGETS[target].title,
+                class_name=facts.plan.title(target),
                 pixels=int(regions.count[index]),
                 confidence=float(regions.confidence[index]),
                 evidence={

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
@@ -20,6 +21,9 @@ from qgis.core import (
     QgsVectorLayer,
 )
 from qgis.PyQt.QtGui import QColor
+
+if TYPE_CHECKING:
+    from spex.engine.instructions.plan import Plan
 
 STYLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "styles"
 REGIONS_QML = STYLES_DIR / "spex_regions.qml"
@@ -46,13 +50,14 @@ class ClassStyle:
     colour: tuple[int, int, int]
 
 
-def class_styles(targets: Sequence[str]) -> list[ClassStyle]:
-    """The mask classes of a plan (value 1..N in plan order), with the catalogue's colours."""
+def class_styles(plan: Plan) -> list[ClassStyle]:
+    """The mask classes of a plan (value 1..N in plan order), with the catalogue's colours and
+    the plan's titles ("vegetation without forest")."""
     from spex.engine.instructions.targets import TARGETS
 
     return [
-        ClassStyle(i, t, TARGETS[t].title, tuple(TARGETS[t].colour))
-        for i, t in enumerate(targets, start=1)
+        ClassStyle(i, t, plan.title(t), tuple(TARGETS[t].colour))
+        for i, t in enumerate(plan.targets, start=1)
     ]
 
 
@@ -65,8 +70,9 @@ def style_mask(layer: QgsRasterLayer, classes: Sequence[ClassStyle]) -> None:
     layer.triggerRepaint()
 
 
-def style_regions(layer: QgsVectorLayer, targets: Sequence[str]) -> None:
-    """The categorized QML style (colours, labels with area in ha, aliases), limited to `targets`."""
+def style_regions(layer: QgsVectorLayer, plan: Plan) -> None:
+    """The categorized QML style (colours, labels with area in ha, aliases), limited to the
+    plan's targets, each under the plan's title."""
     message, ok = layer.loadNamedStyle(str(REGIONS_QML))
     if not ok:
         raise RuntimeError(f"cannot load {REGIONS_QML.name}: {message}")
@@ -74,8 +80,11 @@ def style_regions(layer: QgsVectorLayer, targets: Sequence[str]) -> None:
     if isinstance(renderer, QgsCategorizedSymbolRenderer):
         # keep only the plan's classes, so the legend lists what was asked for
         for index in reversed(range(len(renderer.categories()))):
-            if renderer.categories()[index].value() not in targets:
+            target = renderer.categories()[index].value()
+            if target not in plan.targets:
                 renderer.deleteCategory(index)
+            elif plan.title(target) != renderer.categories()[index].label():
+                renderer.updateCategoryLabel(index, plan.title(target))
     layer.setDisplayExpression(DISPLAY_EXPRESSION)
     layer.triggerRepaint()
 
@@ -120,8 +129,8 @@ def add_result_layers(result: object, project: QgsProject | None = None) -> Adde
     for layer in (mask, regions):
         if not layer.isValid():
             raise RuntimeError(f"QGIS cannot open {layer.source()}")
-    style_mask(mask, class_styles(result.plan.targets))
-    style_regions(regions, result.plan.targets)
+    style_mask(mask, class_styles(result.plan))
+    style_regions(regions, result.plan)
     for layer in (mask, regions):
         set_abstract(layer, prompt, explanation, Path(result.manifest_path))
     project.addMapLayer(mask, False)

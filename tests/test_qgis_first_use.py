@@ -265,3 +265,19 @@ def test_results_are_styled_to_read_at_a_glance(qgis_new_project, small_run) -> 
 
     for layer in (added.mask, regions):
         assert "## Summary" in layer.metadata().abstract()
+
+
+def test_a_target_less_its_part_is_labelled_so(qgis_new_project, small_run) -> None:
+    """ "vegetation except forest": the class raster's palette and the regions' legend say
+    "vegetation without forest", as the plan and the explanation do."""
+    from qgis.core import QgsVectorLayer
+
+    from spex.engine.instructions.plan import Plan
+    from spex.spex_qgis.results import class_styles, style_regions
+
+    plan = Plan("grassland other than forest", ("vegetation",), left_out=("forest",))
+    assert [(c.value, c.label) for c in class_styles(plan)] == [(1, "vegetation without forest")]
+    regions = QgsVectorLayer(f"{small_run.features_path}|layername=regions", "regions", "ogr")
+    style_regions(regions, plan)
+    labels = [(c.value(), c.label()) for c in regions.renderer().categories()]
+    assert labels == [("vegetation", "vegetation without forest")]

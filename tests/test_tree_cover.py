@@ -91,6 +91,11 @@ def test_forest_left_out_of_the_vegetation_is_background(runs) -> None:
     assert "forest, left out of the vegetation: the vegetation darker" in text
     plan = json.loads((runs["without_dir"] / "run.json").read_text())["plan"]
     assert plan["targets"] == ["vegetation"] and plan["left_out"] == ["forest"]
+    with rasterio.open(runs["without_dir"] / "mask.tif") as mask:
+        assert mask.tags()["CLASS_1"] == "vegetation without forest"
+    regions = ogr.Open(str(runs["without_dir"] / "features.gpkg"))  # kept: its layer dies with it
+    names = {f.GetField("class_name") for f in regions.GetLayerByName("regions")}
+    assert names == {"vegetation without forest"}
 
 
 def test_only_the_spectral_backend_leaves_forest_out() -> None:

@@ -94,7 +94,7 @@ def write_mask(
     colours = {0: (0, 0, 0)} | {
         i: TARGETS[t].colour for i, t in enumerate(facts.plan.targets, start=1)
     }
-    names = ["background"] + [TARGETS[t].title for t in facts.plan.targets]
+    names = ["background"] + [facts.plan.title(t) for t in facts.plan.targets]
     tags = {f"CLASS_{i}": name for i, name in enumerate(names)}
     tags.update(SPEX_PROMPT=facts.plan.prompt, SPEX_NODATA="255")
     with GeoTiffSink(

@@ -42,7 +42,7 @@ def summary_lines(facts: RunFacts) -> list[str]:
     missing = facts.undetectable
     undivided = facts.backend_report().undivided
     for target, (count, area) in facts.target_totals().items():
-        title = TARGETS[target].title
+        title = facts.plan.title(target)
         if target in missing:  # 0 regions, but not because the scene has none
             lines.append(
                 f"{title}: cannot be found with these bands (needs {missing[target]}), not mapped"
@@ -97,8 +97,9 @@ def build_explanation(facts: RunFacts) -> str:
         f"{src.dataset.crs.to_string() if src.dataset.crs else 'no CRS'}.",
         f"- Bands ({src.mapping.source}): {_band_roles(src.mapping.roles)}.",
         f"- Scaling: reflectance = {src.scaling.describe()} ({src.scaling.source}).",
-        f"- Tiling: {len(facts.grid)} tiles of {facts.grid.tile_size} px with a {facts.grid.halo} px "
-        f"halo; {facts.tiles_skipped_nodata} all-nodata tiles skipped.",
+        f"- Tiling: {_count(len(facts.grid), 'tile')} of {facts.grid.tile_size} px with a "
+        f"{facts.grid.halo} px halo; {_count(facts.tiles_skipped_nodata, 'all-nodata tile')} "
+        "skipped.",
         "",
     ]
     out += ["## Summary", ""] + [f"- {line}" for line in summary_lines(facts)] + [""]
@@ -290,3 +291,8 @@ def write_explanation(facts: RunFacts, path: Path) -> str:
     """Write `explanation.md`; return the summary (the plan and one line per target)."""
     path.write_text(build_explanation(facts), encoding="utf-8")
     return "\n".join([facts.plan.describe(), *summary_lines(facts)])
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 tile"``, ``"6 tiles"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qgis.core import (
     QgsProcessing,
@@ -44,6 +45,9 @@ from .common import (
     run_engine,
 )
 
+if TYPE_CHECKING:
+    from spex.engine.instructions.plan import Plan
+
 #: Files a previous run leaves in the run folder; only these are replaced by a new run.
 RUN_FILES = {"explanation.md", "run.json"}
 #: Post-processors must outlive the algorithm instance until QGIS has loaded the outputs.
@@ -53,18 +57,18 @@ _STYLERS: list[QgsProcessingLayerPostProcessorInterface] = []
 class _Styler(QgsProcessingLayerPostProcessorInterface):
     """Styles an output layer once QGIS has loaded it (toolbox and modeler runs)."""
 
-    def __init__(self, kind: str, targets: tuple[str, ...], abstract: tuple[str, str, Path]):
+    def __init__(self, kind: str, plan: Plan, abstract: tuple[str, str, Path]):
         super().__init__()
-        self.kind, self.targets, self.abstract = kind, targets, abstract
+        self.kind, self.plan, self.abstract = kind, plan, abstract
 
     def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802 - QGIS API
         """Apply the paletted / categorized style and the metadata."""
         from ..results import class_styles, set_abstract, style_mask, style_regions
 
         if self.kind == "mask":
-            style_mask(layer, class_styles(self.targets))
+            style_mask(layer, class_styles(self.plan))
         else:
-            style_regions(layer, self.targets)
+            style_regions(layer, self.plan)
         set_abstract(layer, *self.abstract)
 
 
@@ -247,8 +251,8 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         backend = manifest.get("backend", {}) if isinstance(manifest, dict) else {}
         device = f"{backend.get('name', request.backend)} on {backend.get('device', 'cpu')}"
         abstract = (prompt, explanation, Path(result.manifest_path))
-        self._style_on_load(context, str(mask_dest), "mask", result.plan.targets, abstract)
-        self._style_on_load(context, str(features_dest), "regions", result.plan.targets, abstract)
+        self._style_on_load(context, str(mask_dest), "mask", result.plan, abstract)
+        self._style_on_load(context, str(features_dest), "regions", result.plan, abstract)
         for line in result.summary.splitlines():
             feedback.pushInfo(line)
         return {
@@ -269,10 +273,10 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             return None
         return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
 
-    def _style_on_load(self, context, dest: str, kind: str, targets, abstract) -> None:
+    def _style_on_load(self, context, dest: str, kind: str, plan: Plan, abstract) -> None:
         if not context.willLoadLayerOnCompletion(dest):
             return
-        styler = _Styler(kind, tuple(targets), abstract)
+        styler = _Styler(kind, plan, abstract)
         del _STYLERS[:-20]  # keep the recent ones alive; QGIS loads outputs right after the run
         _STYLERS.append(styler)
         context.layerToLoadOnCompletionDetails(dest).setPostProcessor(styler)
