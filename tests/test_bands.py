@@ -331,3 +331,17 @@ def test_all_eleven_landsat_level1_bands_are_refused_not_read_as_sentinel2():
     # A Sentinel-2 Level-1C stack has B12 beside B10 and B11: still Sentinel-2.
     full = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12"]
     assert resolve_band_mapping(13, full).sensor == "sentinel2_l1c"
+
+
+def test_a_stack_of_two_dates_names_the_first_dates_bands() -> None:
+    """Two dates of one sensor stacked (a change-detection stack): its band names repeat, which
+    is no mix of sensors; the refusal says so and gives the first date's roles by number, and
+    they run."""
+    with pytest.raises(BandError) as info:
+        resolve_band_mapping(26, S2_L1C_NAMES * 2)
+    message = str(info.value)
+    assert "name sentinel2_l1c bands more than once (B01, B02" in message
+    assert "several dates" in message and "different sensors" not in message
+    assert "--bands 2=blue,3=green,4=red,8=nir,12=swir1,13=swir2 (the first)" in message
+    mapping = resolve_band_mapping(26, S2_L1C_NAMES * 2, bands="2=blue,3=green,4=red,8=nir")
+    assert mapping.index_of("nir") == 7 and mapping.roles[20] is None

@@ -249,6 +249,39 @@ def roles_from_descriptions(
     return tuple(roles), sensor
 
 
+def _repeated_bands_hint(
+    coded: dict[int, dict[str, PresetBand]], names: set[str], known: Sequence[str | None]
+) -> str | None:
+    """Where one sensor's band names explain every description but some more than once (a
+    stack of several dates or scenes): the rest of the refusal, with the roles of the first
+    date's bands by number; None otherwise."""
+    presets = load_presets()
+    for name in sorted(names, key=list(presets).index):
+        first: dict[int, str] = {}  # band number -> role, each of the sensor's bands once
+        seen: set[int] = set()
+        repeated = []
+        for i in sorted(coded):
+            band = coded[i][name]
+            if id(band) in seen:
+                repeated.append(band.name)
+            else:
+                seen.add(id(band))
+                first[i + 1] = band.role
+        if not repeated:
+            continue
+        first |= {i + 1: role for i, role in enumerate(known) if role}
+        wanted = ("blue", "green", "red", "nir", "swir1", "swir2")
+        example = ",".join(f"{n}={r}" for n, r in sorted(first.items()) if r in wanted)
+        example = f", e.g. --bands {example} (the first)" if example else " with --bands"
+        return (
+            f"name {name} bands more than once ({', '.join(dict.fromkeys(repeated))}): a stack "
+            "of several dates or scenes? A run reads one: give the roles of one date's bands "
+            f"by number{example}, or split the stack "
+            "(gdal_translate -b N ... for each date)."
+        )
+    return None
+
+
 def _choose_sensor(
     coded: dict[int, dict[str, PresetBand]],
     descriptions: Sequence[str | None],
@@ -272,8 +305,11 @@ def _choose_sensor(
             candidates.append(name)
     shown = fmt_descriptions(descriptions)
     if not candidates:
+        repeated = _repeated_bands_hint(coded, names, known)
         raise BandError(
-            f"band descriptions {shown} mix band names of different sensors; "
+            f"band descriptions {shown} {repeated}"
+            if repeated
+            else f"band descriptions {shown} mix band names of different sensors; "
             + fix_hint(band_count)
         )
     groups: dict[tuple, list[str]] = {}
