@@ -178,8 +178,12 @@ def fmt_descriptions(descriptions: Sequence[str | None]) -> str:
 def fix_hint(band_count: int) -> str:
     """The end of a band-role error: the flags that fix it, with an example for `band_count`."""
     if band_count > MANY_BANDS:  # name the few bands that have a role
-        how = "name the bands that have a role with --bands (e.g. --bands 16=blue,30=green,"
-        how += "48=red,72=nir,149=swir1,193=swir2"
+        example = (  # an imaging spectrometer's numbers where it has that many bands
+            "16=blue,30=green,48=red,72=nir,149=swir1,193=swir2"
+            if band_count >= 193
+            else "2=blue,3=green,4=red,8=nir,12=swir1,13=swir2"
+        )
+        how = f"name the bands that have a role with --bands (e.g. --bands {example}"
     else:
         example = ",".join(("blue", "green", "red", "nir", "swir1", "swir2", "-", "-")[:band_count])
         how = f"give one role per band with --bands (e.g. --bands {example}"
