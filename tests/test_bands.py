@@ -345,3 +345,15 @@ def test_a_stack_of_two_dates_names_the_first_dates_bands() -> None:
     assert "--bands 2=blue,3=green,4=red,8=nir,12=swir1,13=swir2 (the first)" in message
     mapping = resolve_band_mapping(26, S2_L1C_NAMES * 2, bands="2=blue,3=green,4=red,8=nir")
     assert mapping.index_of("nir") == 7 and mapping.roles[20] is None
+
+
+def test_an_index_raster_is_told_to_be_no_bands() -> None:
+    """A raster of one index (as `spex indices` or the Raster Calculator writes it) has no band
+    roles: the refusal says it holds an index and what to give instead."""
+    with pytest.raises(BandError) as info:
+        resolve_band_mapping(1, ["ndvi"])
+    message = str(info.value)
+    assert message.startswith("the raster holds the spectral index NDVI, not reflectance bands")
+    assert "multiband raster it was computed from" in message and "\n" not in message
+    with pytest.raises(BandError, match="cannot tell the band roles"):
+        resolve_band_mapping(2, ["NDVI", "elevation"])  # not only indices: the usual refusal

@@ -240,7 +240,23 @@ def _resolve_band_mapping(
         ]
         if len(by_count) == 1:
             return BandMapping(by_count[0].roles, by_count[0].name, "band count")
+    indices = _index_bands(descs)
+    if indices and len(indices) == band_count:
+        raise BandError(
+            f"the raster holds the spectral index {', '.join(indices)}, not reflectance bands: "
+            "give the multiband raster it was computed from (an index alone cannot tell the "
+            f"classes apart), or threshold it yourself (Raster Calculator: {indices[0]} > 0.3)"
+        )
     raise BandError(
         f"cannot tell the band roles: the raster has {band_count} bands and band descriptions "
         f"{fmt_descriptions(descs)}; " + fix_hint(band_count)
     )
+
+
+def _index_bands(descriptions: Sequence[str | None]) -> list[str]:
+    """The spectral indices that the bands' descriptions name (``NDVI``, as `spex indices`
+    writes it), in band order."""
+    from ..indices import INDICES
+
+    by_key = {name.upper(): name for name in INDICES}
+    return [by_key[d.strip().upper()] for d in descriptions if d and d.strip().upper() in by_key]
