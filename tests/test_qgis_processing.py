@@ -39,6 +39,8 @@ from bench.sentinel2_safe import write_scene_window
 from spex.engine.raster.sensors import get_preset
 from tests.qgis_helpers import REPO_ROOT
 from tests.rasters import (
+    LANDSAT_PRODUCT,
+    landsat_product_folder,
     numbered_bands_copy,
     spectrometer_copy,
     true_colour_copy,
@@ -489,6 +491,48 @@ def test_a_sentinel2_layer_of_a_safe_product_runs(provider, s2_scene, tmp_path) 
     assert {f["class"] for f in regions.getFeatures()} == {"water"}
     assert "MTD_MSIL2A.xml:10m:EPSG_32633" in out["EXPLANATION"]
     assert "swir1" in out["EXPLANATION"] and "value x 0.0001 - 0.1" in out["EXPLANATION"]
+
+
+@pytest.mark.parametrize("given", ["folder", "MTL", "SAFE", "MTD"])
+def test_a_product_given_whole_runs(provider, s2_scene, tmp_path, given: str) -> None:
+    """INPUT naming a product as it was delivered, which QGIS cannot load as a layer (it
+    refused it: "Could not load source layer"): a Landsat folder or MTL file, a Sentinel-2
+    .SAFE folder or its metadata file, as qgis_process scripts give them; with an EXTENT in
+    the product's CRS."""
+    from rasterio.windows import Window
+
+    if given in ("folder", "MTL"):
+        folder = landsat_product_folder(s2_scene, tmp_path)
+        whole = folder if given == "folder" else folder / f"{LANDSAT_PRODUCT}_MTL.txt"
+    else:
+        mtd = write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240))
+        whole = mtd.parent if given == "SAFE" else mtd
+    assert not QgsRasterLayer(str(whole), "whole", "gdal").isValid()
+    out = _run(
+        "spex:extract_land_cover",
+        {
+            "INPUT": str(whole),
+            "PROMPT": "extract the water bodies",
+            "EXTENT": "340240,341840,5817880,5819480 [EPSG:32633]",
+            "OUTPUT_MASK": str(tmp_path / "m.tif"),
+            "OUTPUT_FEATURES": str(tmp_path / "f.gpkg"),
+        },
+    )
+    mask = gdal.Open(out["OUTPUT_MASK"])
+    assert (mask.RasterXSize, mask.RasterYSize) == (160, 160)  # the extent, at 10 m
+    regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
+    assert {f["class"] for f in regions.getFeatures()} == {"water"}
+    assert "swir1" in out["EXPLANATION"]
+
+
+def test_a_folder_that_is_no_product_is_still_refused(provider, tmp_path) -> None:
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException):
+        _run(
+            "spex:extract_land_cover",
+            {"INPUT": str(tmp_path), "PROMPT": "water", "OUTPUT_MASK": str(tmp_path / "m.tif")},
+        )
 
 
 def test_a_spectrometer_raster_runs_with_its_bands_picked_by_wavelength(

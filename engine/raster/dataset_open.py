@@ -33,6 +33,16 @@ def absolute_name(name: str) -> str:
     return name if GDAL_DATASET_NAME.match(name) else str(Path(name).absolute())
 
 
+def product_given_whole(name: str) -> bool:
+    """Whether `name` gives a Sentinel-2 or Landsat product whole (its zip, .SAFE folder or
+    metadata file; its folder, .tar or MTL file), which `open_dataset` opens as one raster
+    though QGIS cannot load it as a layer."""
+    try:
+        return finest_layer(name) is not None or landsat_stack(name) is not None
+    except InputError:
+        return True  # a product, with something wrong that the run's own opening says
+
+
 def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     """Open a raster file or GDAL dataset name, turning a missing or unreadable one into one
     clear line. A raster placed only by GCPs or RPCs opens warped, as QGIS draws it

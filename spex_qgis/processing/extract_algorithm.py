@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qgis.core import (
+    QgsCoordinateReferenceSystem,
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
@@ -215,8 +216,9 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         """Run the engine into a run folder beside the class raster, then place the outputs."""
         from spex.engine import ExtractionRequest, extract
 
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        input_path = raster_file(layer, self.INPUT)
+        whole = _product_given_whole(parameters.get(self.INPUT))
+        layer = None if whole else self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        input_path = Path(whole) if whole else raster_file(layer, self.INPUT)
         prompt = self.parameterAsString(parameters, self.PROMPT, context)
         mask_dest = Path(self.parameterAsOutputLayer(parameters, self.OUTPUT_MASK, context))
         features_dest = Path(self.parameterAsOutputLayer(parameters, self.OUTPUT_FEATURES, context))
@@ -265,10 +267,25 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             "RUN_FOLDER": str(result.out_dir),
         }
 
+    def checkParameterValues(self, parameters, context) -> tuple[bool, str]:  # noqa: N802
+        """As QGIS checks them, but INPUT may also name a product given whole, which QGIS
+        cannot load as a layer and the engine opens as one raster (a Landsat folder, .tar or
+        MTL file; a Sentinel-2 zip, .SAFE folder or metadata file)."""
+        if not _product_given_whole(parameters.get(self.INPUT)):
+            return super().checkParameterValues(parameters, context)
+        for definition in self.parameterDefinitions():
+            name = definition.name()
+            if name != self.INPUT and not definition.checkValueIsAcceptable(
+                parameters.get(name), context
+            ):
+                return False, f"Incorrect parameter value for {name}"
+        return True, ""
+
     def _extent(self, parameters: dict, context: QgsProcessingContext, layer) -> tuple | None:
         if parameters.get(self.EXTENT) in (None, ""):
             return None
-        rect = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
+        crs = layer.crs() if layer is not None else _crs_of(parameters.get(self.INPUT))
+        rect = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
         if rect.isNull() or rect.isEmpty():
             return None
         return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
@@ -280,6 +297,29 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         del _STYLERS[:-20]  # keep the recent ones alive; QGIS loads outputs right after the run
         _STYLERS.append(styler)
         context.layerToLoadOnCompletionDetails(dest).setPostProcessor(styler)
+
+
+def _product_given_whole(value: object) -> str | None:
+    """INPUT's value where it is a path naming a product given whole, else None."""
+    from spex.engine.raster.dataset_open import product_given_whole
+
+    if isinstance(value, str) and value and product_given_whole(value):
+        return value
+    return None
+
+
+def _crs_of(name: str) -> QgsCoordinateReferenceSystem:
+    """The CRS of the raster the engine opens for `name` (an EXTENT's CRS where INPUT is no
+    layer)."""
+    from spex.engine.raster.dataset_open import open_dataset
+    from spex.engine.raster.pixel_grid import close_dataset
+
+    dataset = open_dataset(name)
+    try:
+        wkt = dataset.crs.to_wkt() if dataset.crs else ""
+    finally:
+        close_dataset(dataset)
+    return QgsCoordinateReferenceSystem.fromWkt(wkt)
 
 
 def _clear_previous_run(run_dir: Path) -> None:
