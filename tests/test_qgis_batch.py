@@ -17,7 +17,7 @@ from qgis.core import (
 )
 
 from tests.qgis_helpers import REPO_ROOT
-from tests.rasters import crop_raster, ungeoreferenced_copy
+from tests.rasters import crop_raster, landsat_product_folder, ungeoreferenced_copy
 
 PROMPT = "extract the water bodies and vegetation"
 
@@ -77,6 +77,33 @@ def test_batch_algorithm_runs_every_layer(provider, scenes: list[Path], tmp_path
     assert {f["scene"] for f in summary.getFeatures()} == {"part0", "part1"}
     assert max(feedback.values) == 100.0
     assert sum(": done in" in line for line in feedback.infos) == 2
+
+
+def test_batch_algorithm_takes_products_given_whole(
+    provider, scenes: list[Path], s2_scene: Path, tmp_path: Path
+) -> None:
+    """INPUTS may name products as delivered (a Landsat folder, a Sentinel-2 .SAFE), which QGIS
+    cannot load as layers, beside a layer: each is one scene of the batch, named by it."""
+    import processing
+    from rasterio.windows import Window
+
+    from bench.sentinel2_safe import write_scene_window
+
+    landsat = landsat_product_folder(s2_scene, tmp_path)
+    safe = write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240)).parent
+    out = processing.run(
+        "spex:batch_extract_land_cover",
+        {
+            "INPUTS": [str(landsat), QgsRasterLayer(str(scenes[0]), "part0"), str(safe)],
+            "PROMPT": PROMPT,
+            "WORKERS": 1,
+            "OUTPUT": str(tmp_path / "batch"),
+        },
+        feedback=_Feedback(),
+    )
+    assert (out["DONE"], out["FAILED"]) == (3, 0)
+    record = json.loads(Path(out["BATCH"]).read_text(encoding="utf-8"))
+    assert len(record["scenes"]) == 3, record
 
 
 def test_batch_algorithm_gives_each_layer_the_examples_on_it(

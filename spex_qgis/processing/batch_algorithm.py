@@ -23,9 +23,11 @@ from .common import (
     add_examples_parameters,
     add_reflectance_parameters,
     add_thresholds_parameter,
+    check_parameters,
     examples_of,
     index_thresholds,
     optional_text,
+    product_given_whole,
     raster_file,
     reflectance_scaling,
     run_engine,
@@ -114,6 +116,28 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("DONE", "Rasters done"))
         self.addOutput(QgsProcessingOutputNumber("FAILED", "Rasters failed"))
 
+    def checkParameterValues(self, parameters, context) -> tuple[bool, str]:  # noqa: N802
+        """As QGIS checks them, but INPUTS may also name products given whole (a Landsat
+        folder, .tar or MTL file; a Sentinel-2 zip, .SAFE folder or metadata file), which QGIS
+        cannot load as layers and each run opens as one raster."""
+        values = _values(parameters.get(self.INPUTS))
+        layers = [v for v in values if not product_given_whole(v)]
+        if len(layers) == len(values):
+            return super().checkParameterValues(parameters, context)
+        return check_parameters(self, parameters, context, {self.INPUTS: layers or None})
+
+    def _inputs(self, parameters: dict, context: QgsProcessingContext) -> tuple[str, ...]:
+        """The rasters of INPUTS, in order: each layer's file, or the product given whole."""
+        inputs = []
+        for value in _values(parameters.get(self.INPUTS)):
+            whole = product_given_whole(value)
+            if whole:
+                inputs.append(whole)
+                continue
+            layers = self.parameterAsLayerList({self.INPUTS: [value]}, self.INPUTS, context)
+            inputs += [str(raster_file(layer, self.INPUTS)) for layer in layers]
+        return tuple(inputs)
+
     def processAlgorithm(  # noqa: N802 - QGIS API
         self,
         parameters: dict,
@@ -125,10 +149,9 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
         from spex.engine.distributed.batch import BatchProgress, BatchRequest, run_batch
         from spex.engine.distributed.dask_cluster import ClusterSpec
 
-        layers = self.parameterAsLayerList(parameters, self.INPUTS, context)
-        if not layers:
+        inputs = self._inputs(parameters, context)
+        if not inputs:
             raise QgsProcessingException(f"{self.INPUTS}: give at least one raster.")
-        inputs = tuple(str(raster_file(layer, self.INPUTS)) for layer in layers)
         out = Path(self.parameterAsString(parameters, self.OUTPUT, context))
         scale, offset = reflectance_scaling(parameters)
         template = ExtractionRequest(
@@ -179,3 +202,10 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             "DONE": result.count("done") + result.count("skipped"),
             "FAILED": result.count("failed"),
         }
+
+
+def _values(value: object) -> list:
+    """A multiple-layer parameter's values as a list (QGIS gives one value or a list)."""
+    if value is None or value == "":
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]

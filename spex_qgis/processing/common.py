@@ -11,6 +11,7 @@ from qgis.core import (
     QgsApplication,
     QgsProcessing,
     QgsProcessingAlgorithm,
+    QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingParameterDefinition,
@@ -252,6 +253,36 @@ class ConsoleProgress:
             self.pending = False
             return "\n" + message
         return message
+
+
+def product_given_whole(value: object) -> str | None:
+    """A raster parameter's value where it is a path naming a product given whole (a Landsat
+    folder, .tar or MTL file; a Sentinel-2 zip, .SAFE folder or metadata file), which QGIS
+    cannot load as a layer and the engine opens as one raster; else None."""
+    from spex.engine.raster.dataset_open import product_given_whole as given_whole
+
+    if isinstance(value, str) and value and given_whole(value):
+        return value
+    return None
+
+
+def check_parameters(
+    algorithm: QgsProcessingAlgorithm,
+    parameters: Mapping[str, object],
+    context: QgsProcessingContext,
+    replaced: Mapping[str, object],
+) -> tuple[bool, str]:
+    """QGIS's own check of `parameters`, each parameter of `replaced` checked with its value
+    there instead (None: not checked): for values that name products given whole, which QGIS
+    cannot load as layers."""
+    for definition in algorithm.parameterDefinitions():
+        name = definition.name()
+        value = replaced[name] if name in replaced else parameters.get(name)
+        if name in replaced and value is None:
+            continue
+        if not definition.checkValueIsAcceptable(value, context):
+            return False, f"Incorrect parameter value for {name}"
+    return True, ""
 
 
 def raster_file(layer: QgsRasterLayer | None, parameter: str) -> Path:

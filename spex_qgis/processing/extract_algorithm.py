@@ -35,12 +35,14 @@ from .common import (
     add_examples_parameters,
     add_reflectance_parameters,
     add_thresholds_parameter,
+    check_parameters,
     examples_of,
     index_thresholds,
     monitor_for,
     optional_number,
     optional_text,
     place_output,
+    product_given_whole,
     raster_file,
     reflectance_scaling,
     run_engine,
@@ -216,7 +218,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         """Run the engine into a run folder beside the class raster, then place the outputs."""
         from spex.engine import ExtractionRequest, extract
 
-        whole = _product_given_whole(parameters.get(self.INPUT))
+        whole = product_given_whole(parameters.get(self.INPUT))
         layer = None if whole else self.parameterAsRasterLayer(parameters, self.INPUT, context)
         input_path = Path(whole) if whole else raster_file(layer, self.INPUT)
         prompt = self.parameterAsString(parameters, self.PROMPT, context)
@@ -271,15 +273,9 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         """As QGIS checks them, but INPUT may also name a product given whole, which QGIS
         cannot load as a layer and the engine opens as one raster (a Landsat folder, .tar or
         MTL file; a Sentinel-2 zip, .SAFE folder or metadata file)."""
-        if not _product_given_whole(parameters.get(self.INPUT)):
+        if not product_given_whole(parameters.get(self.INPUT)):
             return super().checkParameterValues(parameters, context)
-        for definition in self.parameterDefinitions():
-            name = definition.name()
-            if name != self.INPUT and not definition.checkValueIsAcceptable(
-                parameters.get(name), context
-            ):
-                return False, f"Incorrect parameter value for {name}"
-        return True, ""
+        return check_parameters(self, parameters, context, {self.INPUT: None})
 
     def _extent(self, parameters: dict, context: QgsProcessingContext, layer) -> tuple | None:
         if parameters.get(self.EXTENT) in (None, ""):
@@ -297,15 +293,6 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         del _STYLERS[:-20]  # keep the recent ones alive; QGIS loads outputs right after the run
         _STYLERS.append(styler)
         context.layerToLoadOnCompletionDetails(dest).setPostProcessor(styler)
-
-
-def _product_given_whole(value: object) -> str | None:
-    """INPUT's value where it is a path naming a product given whole, else None."""
-    from spex.engine.raster.dataset_open import product_given_whole
-
-    if isinstance(value, str) and value and product_given_whole(value):
-        return value
-    return None
 
 
 def _crs_of(name: str) -> QgsCoordinateReferenceSystem:
