@@ -17,7 +17,12 @@ from qgis.core import (
 )
 
 from tests.qgis_helpers import REPO_ROOT
-from tests.rasters import crop_raster, landsat_product_folder, ungeoreferenced_copy
+from tests.rasters import (
+    LANDSAT_PRODUCT,
+    crop_raster,
+    landsat_product_folder,
+    ungeoreferenced_copy,
+)
 
 PROMPT = "extract the water bodies and vegetation"
 
@@ -103,7 +108,8 @@ def test_batch_algorithm_takes_products_given_whole(
     )
     assert (out["DONE"], out["FAILED"]) == (3, 0)
     record = json.loads(Path(out["BATCH"]).read_text(encoding="utf-8"))
-    assert len(record["scenes"]) == 3, record
+    names = [scene["name"] for scene in record["scenes"]]
+    assert names == [LANDSAT_PRODUCT, "part0", safe.name.removesuffix(".SAFE")]
 
 
 def test_batch_algorithm_gives_each_layer_the_examples_on_it(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ LIST_SUFFIXES = (".txt", ".lst", ".list")
 #: The four files of a finished `spex extract` folder.
 OUTPUT_FILES = ("mask.tif", "features.gpkg", "explanation.md", "run.json")
 _GLOB_CHARS = set("*?[")
+#: A Sentinel-2 product's metadata file, which names no product.
+_METADATA_FILE = re.compile(r"MTD_MSIL(1C|2A)\.xml", re.IGNORECASE)
+#: A Landsat MTL file's ending after the product's identifier.
+_MTL_SUFFIX = re.compile(r"_MTL$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -70,17 +75,33 @@ def _read_list(path: Path) -> list[Path]:
 
 
 def name_scenes(paths: Sequence[Path]) -> list[Scene]:
-    """Each path named by its file stem; a repeated stem gets -2, -3, ... in input order."""
+    """Each path named by its file stem, a product given whole by the product (`scene_stem`);
+    a repeated name gets -2, -3, ... in input order."""
     taken: set[str] = set()
     scenes = []
     for path in paths:
-        name, n = path.stem or "scene", 1
+        stem = scene_stem(path)
+        name, n = stem, 1
         while name.lower() in taken:
             n += 1
-            name = f"{path.stem}-{n}"
+            name = f"{stem}-{n}"
         taken.add(name.lower())
         scenes.append(Scene(name, path))
     return scenes
+
+
+def scene_stem(path: Path) -> str:
+    """A scene's name: its file's stem, or for a product given whole the product's (a
+    Sentinel-2 ``MTD_MSIL2A.xml`` by its .SAFE folder, a Landsat ``..._MTL.txt`` by its
+    identifier, a ``.tar.gz`` without both suffixes), where every product's metadata file has
+    the same name."""
+    name = path.name.rstrip("/")
+    if _METADATA_FILE.fullmatch(name) and path.parent.name.upper().endswith(".SAFE"):
+        return path.parent.name[: -len(".SAFE")]
+    for suffix in (".tar.gz", ".tgz", ".SAFE", ".tar"):
+        if name.upper().endswith(suffix.upper()):
+            return name[: -len(suffix)]
+    return _MTL_SUFFIX.sub("", path.stem) or "scene"
 
 
 def finished_manifest(folder: Path, scene: Scene, prompt: str) -> dict[str, object] | None:
