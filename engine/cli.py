@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -139,7 +140,8 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--extent",
-        help="xmin,ymin,xmax,ymax in the raster's CRS (default: the whole raster)",
+        help="xmin,ymin,xmax,ymax in the raster's CRS, or in another after it as QGIS writes "
+        "it: '12.55,52.49,12.60,52.51 [EPSG:4326]' (default: the whole raster)",
     )
 
 
@@ -193,16 +195,23 @@ class ProgressBar:
         sys.stderr.flush()
 
 
-def _parse_extent(text: str | None) -> tuple[float, float, float, float] | None:
+def _parse_extent(text: str | None) -> tuple[tuple[float, float, float, float] | None, str | None]:
+    """``--extent``'s four numbers, and the CRS written after them as QGIS writes an extent
+    (``xmin,ymin,xmax,ymax [EPSG:4326]``), or None."""
     if not text:
-        return None
+        return None, None
+    said = re.fullmatch(r"\s*(.*?)\s*\[\s*([^\]]+?)\s*\]\s*", text)
+    numbers, crs = (said.group(1), said.group(2)) if said else (text, None)
     try:
-        values = tuple(float(v) for v in text.split(","))
+        values = tuple(float(v) for v in numbers.split(","))
     except ValueError:
         values = ()
     if len(values) != 4:
-        raise SpexError(f"--extent '{text}' is not xmin,ymin,xmax,ymax; give four numbers.")
-    return values  # type: ignore[return-value]
+        raise SpexError(
+            f"--extent '{text}' is not xmin,ymin,xmax,ymax; give four numbers (in the raster's "
+            "CRS, or another after them: '12.55,52.49,12.60,52.51 [EPSG:4326]')."
+        )
+    return values, crs  # type: ignore[return-value]
 
 
 def extraction_request(
@@ -224,6 +233,7 @@ def extraction_request(
         )
         if value is not None
     }
+    extent, extent_crs = _parse_extent(args.extent)
     return ExtractionRequest(
         input_path=input_path,
         prompt=args.prompt,
@@ -235,7 +245,8 @@ def extraction_request(
         backend=args.backend,
         tile_size=args.tile,
         overlap=args.overlap,
-        extent=_parse_extent(args.extent),
+        extent=extent,
+        extent_crs=extent_crs,
         min_area_m2=args.min_area,
         backend_options=options,
         index_thresholds=parse_thresholds(args.threshold),
@@ -378,9 +389,18 @@ def _joined_lists(argv: Sequence[str]) -> list[str]:
     for arg in argv:
         if out and out[-1] in LISTS_STARTING_WITH_MINUS and arg.startswith("-") and "," in arg:
             out[-1] = f"{out[-1]}={arg}"
+        elif arg.startswith("[") and _extent_value_last(out):
+            out[-1] = f"{out[-1]} {arg}"  # ``--extent 1,2,3,4 [EPSG:4326]`` unquoted
         else:
             out.append(arg)
     return out
+
+
+def _extent_value_last(out: Sequence[str]) -> bool:
+    """Whether the last of `out` is ``--extent``'s value (after it, or joined to it by =)."""
+    return bool(out) and (
+        out[-1].startswith("--extent=") or (len(out) > 1 and out[-2] == "--extent")
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

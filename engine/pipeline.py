@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from affine import Affine
-from rasterio.errors import NotGeoreferencedWarning
+from rasterio.crs import CRS
+from rasterio.errors import CRSError, NotGeoreferencedWarning
 from rasterio.transform import array_bounds
+from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
 from .backends import Backend, backend_key, get_backend, left_out_refusal
@@ -173,7 +175,7 @@ def _extract(
                     sample = source.read_sample()
                 with profile.stage("prepare.fit"):
                     backend.prepare(source, plan, sample, monitor.stage(0.02, 0.1))
-            area = _extent_window(source, request.extent)
+            area = _extent_window(source, _extent_in_raster_crs(request, source))
             grid = make_grid(
                 source.width,
                 source.height,
@@ -207,6 +209,34 @@ def _extract(
     )
 
 
+def _extent_in_raster_crs(
+    request: ExtractionRequest, source: RasterSource
+) -> tuple[float, ...] | None:
+    """The request's extent in the raster's CRS: as given, or from `extent_crs` (its bounds
+    followed along their edges, so a lon/lat box covers its whole area in UTM)."""
+    extent, given = request.extent, request.extent_crs
+    if extent is None or not given:
+        return extent
+    try:
+        crs = CRS.from_user_input(given)
+    except CRSError:
+        raise InputError(
+            f"The extent's CRS '{given}' is unknown; give an EPSG code (EPSG:4326) or WKT."
+        ) from None
+    raster = source.dataset.crs
+    if raster is None:
+        raise InputError(
+            f"The raster has no CRS, so an extent in {crs.to_string()} cannot be placed on it; "
+            "give the extent in its pixel coordinates, without a CRS."
+        )
+    if crs == raster:
+        return extent
+    xmin, ymin, xmax, ymax = extent
+    if xmin >= xmax or ymin >= ymax:
+        raise InputError("The extent is empty; give xmin,ymin,xmax,ymax with min < max.")
+    return tuple(transform_bounds(crs, raster, *extent, densify_pts=21))
+
+
 def _extent_window(source: RasterSource, extent: tuple[float, ...] | None) -> Window | None:
     if extent is None:
         return None
@@ -224,12 +254,27 @@ def _extent_window(source: RasterSource, extent: tuple[float, ...] | None) -> Wi
             source.height, source.width, grid_transform(source.dataset)
         )
         crs = source.dataset.crs
+        looks = (  # degrees given for a projected raster: the CRS was left out
+            f"; it looks like longitude and latitude: add its CRS ({EXTENT_CRS_EXAMPLE})"
+            if crs is not None and crs.is_projected and _in_degrees(extent)
+            else ""
+        )
         raise InputError(
             "The extent does not overlap the raster; give one inside its bounds, in its CRS ("
             f"{crs.to_string() if crs else 'pixels, no CRS'}): x {left:.10g} to {right:.10g}, "
-            f"y {min(bottom, top):.10g} to {max(bottom, top):.10g}."
+            f"y {min(bottom, top):.10g} to {max(bottom, top):.10g}{looks}."
         )
     return clipped
+
+
+#: How an extent is given in another CRS, for a refusal.
+EXTENT_CRS_EXAMPLE = "--extent 'xmin,ymin,xmax,ymax [EPSG:4326]'"
+
+
+def _in_degrees(extent: tuple[float, ...]) -> bool:
+    """Whether every coordinate of `extent` could be a longitude (x) or latitude (y)."""
+    xmin, ymin, xmax, ymax = extent
+    return all(abs(x) <= 180 for x in (xmin, xmax)) and all(abs(y) <= 90 for y in (ymin, ymax))
 
 
 def _bounds_window(transform: Affine, extent: tuple[float, ...]) -> Window:

@@ -13,7 +13,7 @@ from osgeo import ogr
 from rasterio.transform import from_origin
 
 from spex.engine import ExtractionRequest, RunMonitor, extract
-from spex.engine.errors import CancelledError
+from spex.engine.errors import CancelledError, InputError
 from spex.engine.raster.raster_source import open_source
 from tests.rasters import crop_raster, ungeoreferenced_copy, write_raster
 from tests.test_cli import run_spex
@@ -184,6 +184,39 @@ def test_an_extent_on_a_grid_whose_rows_run_south(s2_scene: Path, tmp_path: Path
                     "--extent", "-5,-5,-1,-1")  # fmt: skip
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "does not overlap the raster" in done.stderr and "x 0 to 300, y 0 to 250" in done.stderr
+
+
+def test_an_extent_in_longitude_and_latitude(s2_scene: Path, tmp_path: Path) -> None:
+    """An extent in another CRS, as QGIS writes one ('xmin,ymin,xmax,ymax [EPSG:4326]'): the
+    pixels that cover its box followed along its edges, as the same extent in the raster's CRS
+    takes them; the manifest keeps it as given. Degrees given without their CRS, an unknown
+    CRS, and a CRS for a raster without one: one line each."""
+    from rasterio.warp import transform_bounds
+
+    box = (12.56, 52.49, 12.60, 52.51)
+    utm = transform_bounds("EPSG:4326", "EPSG:32633", *box, densify_pts=21)
+    given = run_spex("extract", s2_scene, "--prompt", "water", "--out", tmp_path / "ll",
+                     "--extent", *f"{','.join(map(str, box))} [EPSG:4326]".split(" "))  # fmt: skip
+    assert given.returncode == 0, given.stderr
+    same = extract(ExtractionRequest(s2_scene, "water", tmp_path / "utm", extent=utm))
+    with rasterio.open(tmp_path / "ll" / "mask.tif") as a, rasterio.open(same.mask_path) as b:
+        assert (a.width, a.height) == (b.width, b.height) == (279, 232)
+        assert a.transform == b.transform and np.array_equal(a.read(1), b.read(1))
+    tiling = json.loads((tmp_path / "ll" / "run.json").read_text(encoding="utf-8"))["tiling"]
+    assert (tiling["extent"], tiling["extent_crs"]) == (list(box), "EPSG:4326")
+    for extent, message in (
+        (",".join(map(str, box)), "it looks like longitude and latitude: add its CRS"),
+        (f"{','.join(map(str, box))} [EPSG:99999]", "The extent's CRS 'EPSG:99999' is unknown"),
+    ):
+        done = run_spex("extract", s2_scene, "--prompt", "water", "--out", tmp_path / "x",
+                        "--extent", extent)  # fmt: skip
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert done.stderr.count("\n") == 1 and not (tmp_path / "x").exists()
+    chip = ungeoreferenced_copy(s2_scene, tmp_path / "chip.tif", (420, 120, 300, 250))
+    with pytest.raises(InputError, match="has no CRS, so an extent in EPSG:4326 cannot be"):
+        extract(
+            ExtractionRequest(chip, "water", tmp_path / "c", extent=box, extent_crs="EPSG:4326")
+        )
 
 
 def test_cropped_file_gives_the_same_answers_inside(s2_scene: Path, tmp_path: Path) -> None:

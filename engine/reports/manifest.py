@@ -64,6 +64,9 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
                 int(grid.area.width),
                 int(grid.area.height),
             ],
+            # as the analyst gave it, and in which CRS (None: the raster's)
+            "extent": list(facts.request.extent) if facts.request.extent else None,
+            "extent_crs": facts.request.extent_crs,
             "sample_valid_pixels": facts.sample_pixels,
             "decoded_copy": facts.decoded_copy,
         },

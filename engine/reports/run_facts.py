@@ -35,7 +35,9 @@ class ExtractionRequest:
     backend: str = "spectral"
     tile_size: int = 512
     overlap: int = 0
-    extent: tuple[float, float, float, float] | None = None  # xmin, ymin, xmax, ymax (raster CRS)
+    extent: tuple[float, float, float, float] | None = None  # xmin, ymin, xmax, ymax
+    #: The CRS of `extent` ("EPSG:4326", WKT, PROJ), where it is not the raster's.
+    extent_crs: str | None = None
     min_area_m2: float | None = None
     workers: int | None = None  # tile threads (default: CPU cores, at most 4)
     backend_options: dict[str, object] = field(default_factory=dict)
