@@ -15,6 +15,10 @@ class InputError(SpexError):
     """The input raster is missing, unreadable or unusable."""
 
 
+class ExtentOutsideError(InputError):
+    """The extent does not overlap the raster (in a batch: the scene lies outside the area)."""
+
+
 class BandError(SpexError):
     """Band roles could not be resolved or are inconsistent with the raster.
 

@@ -20,7 +20,7 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
 from .backends import Backend, backend_key, get_backend, left_out_refusal
-from .errors import BandError, InputError, PromptError
+from .errors import BandError, ExtentOutsideError, InputError, PromptError
 from .instructions.instruction import parse_instruction
 from .instructions.plan import Plan
 from .instructions.targets import TARGETS
@@ -259,7 +259,7 @@ def _extent_window(source: RasterSource, extent: tuple[float, ...] | None) -> Wi
             if crs is not None and crs.is_projected and _in_degrees(extent)
             else ""
         )
-        raise InputError(
+        raise ExtentOutsideError(
             "The extent does not overlap the raster; give one inside its bounds, in its CRS ("
             f"{crs.to_string() if crs else 'pixels, no CRS'}): x {left:.10g} to {right:.10g}, "
             f"y {min(bottom, top):.10g} to {max(bottom, top):.10g}{looks}."

@@ -306,6 +306,31 @@ def test_batch_with_a_raster_without_a_crs(
     assert layer.GetSpatialRef().GetAuthorityCode(None) == "32633"
 
 
+def test_batch_with_an_extent_in_longitude_and_latitude(
+    cluster: DaskCliCluster, scenes: dict[str, Path], tmp_path: Path
+) -> None:
+    """An area of interest in longitude and latitude over a batch: each scene takes its part
+    in its own CRS; a scene it misses is outside the extent, neither done nor failed, and the
+    batch exits 0."""
+    from rasterio.warp import transform_bounds
+
+    box = transform_bounds("EPSG:32633", "EPSG:4326", 331000, 5820000, 332500, 5821500)
+    extent = f"{','.join(f'{v:.6f}' for v in box)} [EPSG:4326]"
+    out = tmp_path / "batch"
+    done = run_spex(
+        "batch", scenes["north"], scenes["east"], "--prompt", PROMPT, "--out", out,
+        "--extent", extent, "--scheduler", cluster.address,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 done, 0 already finished, 0 failed, 1 outside the extent." in done.stdout
+    assert "outside the extent (nothing to extract): east" in done.stdout
+    record = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert record["counts"] == {"done": 1, "skipped": 0, "outside": 1, "failed": 0, "pending": 0}
+    with rasterio.open(out / "north" / "mask.tif") as mask:
+        assert 140 <= mask.width <= 160 and 140 <= mask.height <= 160  # 1.5 km at 10 m
+    assert not (out / "east").exists()
+
+
 def test_batch_reads_a_scene_inside_a_zip_archive(
     cluster: DaskCliCluster, scenes: dict[str, Path], single_runs: dict, tmp_path: Path
 ) -> None:

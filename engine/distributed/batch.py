@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import __version__
-from ..errors import CancelledError, OutputError, SpexError
+from ..errors import CancelledError, ExtentOutsideError, OutputError, SpexError
 from ..pipeline import ExtractionRequest, check_request, extract
 from .batch_scenes import (
     Scene,
@@ -60,9 +60,14 @@ class BatchRequest:
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
 
 
+#: A scene's status in batch.json, in the order its counts are given.
+STATUSES = ("done", "skipped", "outside", "failed", "pending")
+
+
 @dataclass(frozen=True)
 class SceneOutcome:
-    """How one scene went: status done, skipped (finished before) or failed (with its error)."""
+    """How one scene went: status done, skipped (finished before), outside (the extent does
+    not cover it) or failed (with its error)."""
 
     name: str
     input: str
@@ -130,6 +135,8 @@ def run_scene(request: ExtractionRequest, name: str) -> SceneOutcome:
     start = time.perf_counter()
     try:
         result = extract(request)
+    except ExtentOutsideError as exc:  # a batch's area of interest misses some of its scenes
+        return SceneOutcome(name, str(request.input_path), "outside", str(exc), _since(start))
     except SpexError as exc:
         return SceneOutcome(name, str(request.input_path), "failed", str(exc), _since(start))
     except Exception as exc:  # one bad scene must not stop the batch
@@ -206,7 +213,7 @@ def run_batch(
         with dask_client(request.cluster) as client:
             _run_on_cluster(client, requests, ledger, progress, is_cancelled)
     ledger.save()
-    finished = [out / s.name for s in scenes if outcomes[s.name].status != "failed"]
+    finished = [out / s.name for s in scenes if outcomes[s.name].status in ("done", "skipped")]
     summary_path = out / "summary.gpkg"
     left_out = write_summary([(f.name, f) for f in finished], summary_path)
     ordered = tuple(outcomes[s.name] for s in scenes)
@@ -318,7 +325,7 @@ class _Ledger:
             "schema": SCHEMA,
             "spex_version": __version__,
             "options": self.options,
-            "counts": {k: statuses.count(k) for k in ("done", "skipped", "failed", "pending")},
+            "counts": {k: statuses.count(k) for k in STATUSES},
             "scenes": scenes,
         }
         fd, tmp = tempfile.mkstemp(prefix=".batch.json.", dir=self.path.parent)

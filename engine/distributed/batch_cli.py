@@ -81,13 +81,17 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         )
         return 130
     done, skipped, failed = (result.count(s) for s in ("done", "skipped", "failed"))
+    outside = [o.name for o in result.outcomes if o.status == "outside"]
     print(
         f"{len(result.outcomes)} scenes in {result.seconds:.1f} s: {done} done, "
-        f"{skipped} already finished, {failed} failed."
+        f"{skipped} already finished, {failed} failed"
+        + (f", {len(outside)} outside the extent." if outside else ".")
     )
     for outcome in result.outcomes:
         if outcome.status == "failed":
             print(f"  failed: {outcome.name}: {outcome.error}")
+    if outside:
+        print(f"  outside the extent (nothing to extract): {', '.join(outside)}")
     if result.not_in_summary:
         print(
             f"  not in summary.gpkg (no CRS, areas in pixels): {', '.join(result.not_in_summary)}"
