@@ -140,8 +140,8 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--extent",
-        help="xmin,ymin,xmax,ymax in the raster's CRS, or in another after it as QGIS writes "
-        "it: '12.55,52.49,12.60,52.51 [EPSG:4326]' (default: the whole raster)",
+        help="xmin,ymin,xmax,ymax in the raster's CRS, or in another named after it in "
+        "brackets: '12.55,52.49,12.60,52.51 [EPSG:4326]' (default: the whole raster)",
     )
 
 
@@ -196,8 +196,8 @@ class ProgressBar:
 
 
 def _parse_extent(text: str | None) -> tuple[tuple[float, float, float, float] | None, str | None]:
-    """``--extent``'s four numbers, and the CRS written after them as QGIS writes an extent
-    (``xmin,ymin,xmax,ymax [EPSG:4326]``), or None."""
+    """``--extent``'s four numbers, and the CRS written after them in brackets, as QGIS marks
+    an extent's CRS (``xmin,ymin,xmax,ymax [EPSG:4326]``), or None."""
     if not text:
         return None, None
     said = re.fullmatch(r"\s*(.*?)\s*\[\s*([^\]]+?)\s*\]\s*", text)

@@ -112,6 +112,36 @@ def test_batch_algorithm_takes_products_given_whole(
     assert names == [LANDSAT_PRODUCT, "part0", safe.name.removesuffix(".SAFE")]
 
 
+def test_batch_algorithm_takes_an_area_of_interest(
+    provider, scenes: list[Path], tmp_path: Path
+) -> None:
+    """EXTENT in longitude and latitude (QGIS's xmin,xmax,ymin,ymax [CRS]): each raster takes
+    its part in its own CRS; a raster it misses is outside it, neither done nor failed."""
+    import processing
+    from rasterio.warp import transform_bounds
+
+    # the first scene's top-left 1.5 km (it is the sample's top-left 256 px)
+    west, south, east, north = transform_bounds(
+        "EPSG:32633", "EPSG:4326", 330500, 5820300, 332000, 5821800
+    )
+    feedback = _Feedback()
+    out = processing.run(
+        "spex:batch_extract_land_cover",
+        {
+            "INPUTS": [str(scenes[0]), str(scenes[2])],
+            "PROMPT": PROMPT,
+            "EXTENT": f"{west},{east},{south},{north} [EPSG:4326]",
+            "WORKERS": 1,
+            "OUTPUT": str(tmp_path / "batch"),
+        },
+        feedback=feedback,
+    )
+    assert (out["DONE"], out["FAILED"], out["OUTSIDE"]) == (1, 0, 1)
+    assert any("part2: outside the area of interest" in line for line in feedback.infos)
+    mask = QgsRasterLayer(str(tmp_path / "batch" / "part0" / "mask.tif"), "mask")
+    assert 140 <= mask.width() <= 160 and 140 <= mask.height() <= 160
+
+
 def test_batch_algorithm_gives_each_layer_the_examples_on_it(
     provider, scenes: list[Path], tmp_path: Path
 ) -> None:

@@ -12,6 +12,7 @@ from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
     QgsProcessingOutputVectorLayer,
+    QgsProcessingParameterExtent,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
@@ -54,6 +55,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
     BANDS = "BANDS"
     SENSOR = "SENSOR"
     BACKEND = "BACKEND"
+    EXTENT = "EXTENT"
     WORKERS = "WORKERS"
     OUTPUT = "OUTPUT"
 
@@ -83,6 +85,11 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
         add(
             QgsProcessingParameterString(self.SENSOR, "Sensor preset", optional=True),
             "Sensor preset for band order and scaling (the same for every raster).",
+        )
+        add(
+            QgsProcessingParameterExtent(self.EXTENT, "Area of interest", optional=True),
+            "Each raster's part of it, taken in the raster's own CRS; a raster it misses is "
+            "outside it (empty: every raster whole).",
         )
         add_reflectance_parameters(
             self,
@@ -115,6 +122,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
         self.addOutput(QgsProcessingOutputVectorLayer("SUMMARY", "Every region (summary.gpkg)"))
         self.addOutput(QgsProcessingOutputNumber("DONE", "Rasters done"))
         self.addOutput(QgsProcessingOutputNumber("FAILED", "Rasters failed"))
+        self.addOutput(QgsProcessingOutputNumber("OUTSIDE", "Rasters outside the area"))
 
     def checkParameterValues(self, parameters, context) -> tuple[bool, str]:  # noqa: N802
         """As QGIS checks them, but INPUTS may also name products given whole (a Landsat
@@ -166,6 +174,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             or "spectral",
             index_thresholds=index_thresholds(parameters),
             examples=examples_of(self, parameters, context),
+            **self._area_of_interest(parameters, context),
         )
         workers = self.parameterAsInt(parameters, self.WORKERS, context) or None
         request = BatchRequest(inputs, out, template, ClusterSpec(workers=workers))
@@ -177,6 +186,8 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
                 return
             if last.status == "failed":
                 feedback.reportError(f"{last.name}: {last.error}", fatalError=False)
+            elif last.status == "outside":
+                feedback.pushInfo(f"{last.name}: outside the area of interest, nothing to do")
             else:
                 feedback.pushInfo(
                     f"{last.name}: done in {last.seconds:.1f} s "
@@ -201,7 +212,19 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             "SUMMARY": str(result.summary_path),
             "DONE": result.count("done") + result.count("skipped"),
             "FAILED": result.count("failed"),
+            "OUTSIDE": result.count("outside"),
         }
+
+    def _area_of_interest(self, parameters: dict, context: QgsProcessingContext) -> dict:
+        """EXTENT as the request's extent and its CRS (each raster takes its part), or {}."""
+        if parameters.get(self.EXTENT) in (None, ""):
+            return {}
+        rect = self.parameterAsExtent(parameters, self.EXTENT, context)
+        crs = self.parameterAsExtentCrs(parameters, self.EXTENT, context)
+        if rect.isNull() or rect.isEmpty():
+            return {}
+        extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
+        return {"extent": extent, "extent_crs": crs.toWkt() if crs.isValid() else None}
 
 
 def _values(value: object) -> list:
