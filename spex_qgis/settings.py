@@ -14,6 +14,7 @@ EXAMPLE_PROMPTS = (
     "find the 5 largest lakes",
     "map built-up areas and bare soil",
     "extract forests larger than 10 ha",
+    "grassland and crops other than forest, over 1 ha",
     "lakes over 1 ha and buildings over 200 m2",
     "show snow and cloud cover",
     "classify the land cover",
