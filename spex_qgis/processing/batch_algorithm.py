@@ -69,7 +69,8 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             QgsProcessingParameterMultipleLayers(
                 self.INPUTS, "Multispectral rasters", QgsProcessing.SourceType.TypeRaster
             ),
-            "Raster layers or raster files; each becomes one task.",
+            "Raster layers, raster files or products given whole (a Landsat folder, .tar or "
+            "MTL file; a Sentinel-2 zip or .SAFE); each becomes one task.",
         )
         add(
             QgsProcessingParameterString(
