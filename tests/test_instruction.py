@@ -151,6 +151,7 @@ ERRORS = [
     ("wetlands", None, ["'wetlands'", "water", "vegetation"]),
     ("extract the roads", None, ["'roads'", "built-up"]),
     ("extract paved surfaces", None, ["'paved'", "ask for 'built-up'"]),
+    ("extract the cloud shadows", None, ["'cloud shadows'", "--backend onnx"]),
     ("paddy fields", None, ["'paddy'", "water", "vegetation"]),
     ("map the rice fields", None, ["'rice fields'", "water", "vegetation"]),
     ("clouds", ["water", "vegetation"], ["cloud", "water, vegetation"]),
