@@ -77,6 +77,22 @@ def test_a_sentinel2_products_band_files_are_added_as_its_10m_layer(
     assert {"swir1", "swir2"} <= set(table.roles()) and table.sensor == "sentinel2_l2a"
 
 
+def test_an_hls_granules_band_files_are_added_as_one_layer(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    from tests.test_hls_granules import GRANULE, write_granule
+
+    folder = write_granule(s2_scene, tmp_path / "download")
+    _load_one_by_one(sorted(folder.glob("*.tif")))  # Fmask and angles too, as dragged in
+    picker = dock.input_picker
+    assert picker.add_product.text() == f"Add {GRANULE} as one layer"
+    picker.add_product.click()
+    layer = picker.combo.currentLayer()
+    assert layer.name() == GRANULE and layer.bandCount() == 8
+    assert dock.band_table.sensor == "hls_l30"
+    assert dock.band_table.roles()[4:7] == ("nir", "swir1", "swir2")
+
+
 def test_which_product_a_band_file_belongs_to(tmp_path: Path) -> None:
     """Named from the file's name alone (the dock asks it of every layer); opening the whole
     product of a file that is no band file, or whose product does not open, is one line."""

@@ -1,11 +1,13 @@
 """One band file of a delivered product, given alone: a Landsat ``..._SR_B4.TIF``, a Sentinel-2
-.SAFE's ``..._B04_10m.jp2``, as an analyst drags them into QGIS one by one.
+.SAFE's ``..._B04_10m.jp2``, an HLS granule's ``...v2.0.B04.tif``, as an analyst drags them
+into QGIS one by one.
 
 Alone, such a file has no band roles to read. `band_file_hint` says which product it belongs
 to and what to give instead; `band_file_product` names that product (from the file's name
 only, so the dock can ask it of every layer), and `whole_product` opens the product as one
-raster, as the dock's "Add product" button adds it: the Landsat band files beside it stacked
-(`landsat_folders`), the Sentinel-2 product's finest layer (`sentinel2_layers`).
+raster, as the dock's "Add product" button adds it: the Landsat or HLS band files beside it
+stacked (`landsat_folders`, `hls_granules`), the Sentinel-2 product's finest layer
+(`sentinel2_layers`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError
+from .hls_granules import granule_name, granule_of_band_file
 from .landsat_folders import BAND_FILE, identifier, product_of_band_file
 from .product_files import safe_folder
 from .sentinel2_layers import finest_layer
@@ -32,7 +35,7 @@ def band_file_product(name: str) -> str | None:
         return product
     if SENTINEL2_BAND_FILE.search(file):
         return safe_folder(PurePosixPath(name))
-    return None
+    return granule_name(name)
 
 
 def band_file_hint(name: str) -> str | None:
@@ -47,6 +50,11 @@ def band_file_hint(name: str) -> str | None:
             f"{file} is one band of Sentinel-2 product {product}; give the product (its .SAFE "
             "folder or zip, or a layer QGIS lists for it)"
         )
+    if granule_name(name):
+        return (
+            f"{file} is one band of HLS granule {product}; give the folder of its band files, "
+            "or stack its bands (Build Virtual Raster, a band each)"
+        )
     return (
         f"{file} is one band of Landsat product {product}; give the product's folder or "
         "its MTL file, or stack its bands (Build Virtual Raster, a band each)"
@@ -60,7 +68,7 @@ def whole_product(name: str) -> str:
     product = band_file_product(name)
     if product is None:
         raise InputError(
-            f"{Path(name).name} is not a band file of a Landsat or Sentinel-2 product."
+            f"{Path(name).name} is not a band file of a Landsat, Sentinel-2 or HLS product."
         )
     if product.upper().endswith(".SAFE"):
         zipped = _ZIPPED.match(name)  # QGIS names a file in the downloaded zip so
@@ -77,7 +85,7 @@ def whole_product(name: str) -> str:
                 "MTD_MSIL*.xml in the .SAFE folder?); add its layer from the .SAFE folder."
             )
         return layer
-    stack = product_of_band_file(name)
+    stack = granule_of_band_file(name) if granule_name(name) else product_of_band_file(name)
     if stack is None:
         raise InputError(f"None of the band files of {product} beside {Path(name).name} opens.")
     return str(stack)

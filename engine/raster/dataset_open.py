@@ -14,6 +14,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from ..errors import InputError
 from .data_types import one_data_type
+from .hls_granules import hls_stack
 from .landsat_folders import landsat_stack
 from .pixel_grid import close_dataset, warped_as_drawn
 from .sentinel2_layers import finest_layer, with_product_bands
@@ -34,11 +35,11 @@ def absolute_name(name: str) -> str:
 
 
 def product_given_whole(name: str) -> bool:
-    """Whether `name` gives a Sentinel-2 or Landsat product whole (its zip, .SAFE folder or
-    metadata file; its folder, .tar or MTL file), which `open_dataset` opens as one raster
-    though QGIS cannot load it as a layer."""
+    """Whether `name` gives a Sentinel-2 or Landsat product or an HLS granule whole (its zip,
+    .SAFE folder or metadata file; its folder, .tar or MTL file; its folder of band files),
+    which `open_dataset` opens as one raster though QGIS cannot load it as a layer."""
     try:
-        return finest_layer(name) is not None or landsat_stack(name) is not None
+        return any(whole(name) is not None for whole in (finest_layer, landsat_stack, hls_stack))
     except InputError:
         return True  # a product, with something wrong that the run's own opening says
 
@@ -47,9 +48,11 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     """Open a raster file or GDAL dataset name, turning a missing or unreadable one into one
     clear line. A raster placed only by GCPs or RPCs opens warped, as QGIS draws it
     (`warped_as_drawn`); a Sentinel-2 product given whole opens as its finest layer
-    (`finest_layer`), a Landsat product given whole (its folder, .tar or MTL file) as its band
-    files stacked (`landsat_stack`). Close it with `close_dataset`."""
-    name = finest_layer(str(path)) or str(landsat_stack(str(path)) or path)
+    (`finest_layer`), a Landsat product given whole (its folder, .tar or MTL file) or an HLS
+    granule's folder as its band files stacked (`landsat_stack`, `hls_stack`). Close it with
+    `close_dataset`."""
+    given = str(path)
+    name = finest_layer(given) or str(landsat_stack(given) or hls_stack(given) or path)
     gdal_name = GDAL_DATASET_NAME.match(name) is not None and not Path(name).exists()
     if not gdal_name:
         if not Path(name).exists():

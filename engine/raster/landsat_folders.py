@@ -5,7 +5,7 @@ EarthExplorer delivers a product as one GeoTIFF per band (``LC09_L2SP_..._SR_B4.
 its MTL file, in a .tar. Given the folder, the .tar or the MTL, the engine reads the product's
 reflectance bands stacked in band order, as an analyst stacks them in QGIS (Build Virtual
 Raster, "Place each input file into a separate band"): a VRT built by GDAL in the temporary
-folder, named by the files it stacks. Its band files then name the bands and the product, and
+folder, named by the files it stacks (`band_stacks`). Its band files then name the bands and the product, and
 the MTL beside them gives the scaling (`vrt_sources`, `landsat_products`).
 
 One band file given alone is stacked with the other band files of its product by
@@ -23,15 +23,13 @@ import rasterio
 from rasterio.errors import RasterioIOError
 
 from ..errors import InputError
+from .band_stacks import stacked_files
 from .landsat_products import PRODUCT_ID, SCENE_ID
-from .temporary_files import file_stamp, written_once
 
 #: A product given whole: its metadata file, or its archive (a folder is looked into as well).
 GIVEN_WHOLE = re.compile(r"(_MTL\.(txt|json|xml)|\.tar|\.tar\.gz|\.tgz)$", re.IGNORECASE)
 #: A band file: the identifier, then ``_B4``, ``_SR_B4`` (Level-2 reflectance), ``_B6_VCID_1``.
 BAND_FILE = re.compile(r"_(SR_)?B(\d{1,2})(?:_VCID_([12]))?\.TIF$", re.IGNORECASE)
-#: Where the VRTs are written.
-VRT_FOLDER = "spex-landsat-stacks"
 
 
 def landsat_stack(name: str) -> Path | None:
@@ -73,7 +71,7 @@ def _stacked(files: list[str]) -> Path | None:
     if not sizes:
         return None
     common = sizes.most_common(1)[0][0]
-    return _built(sorted((f for f in reflectance if shapes[f] == common), key=_band_order))
+    return stacked_files(sorted((f for f in reflectance if shapes[f] == common), key=_band_order))
 
 
 def _band_files(name: str) -> list[str]:
@@ -120,25 +118,3 @@ def _shape(name: str) -> tuple[int, int] | None:
             return dataset.width, dataset.height
     except RasterioIOError:
         return None
-
-
-def _built(files: list[str]) -> Path:
-    """A VRT stacking `files` one band each (GDAL's BuildVRT, "separate"), in the temporary
-    folder, named by the files it stacks as they are now."""
-    key = "\n".join(f"{f}:{file_stamp(f)}" for f in files)
-    return written_once(VRT_FOLDER, key, "stack.vrt", lambda partial: _build_vrt(files, partial))
-
-
-def _build_vrt(files: list[str], partial: Path) -> None:
-    from osgeo import gdal
-
-    try:
-        vrt = gdal.BuildVRT(str(partial), files, separate=True)
-    except RuntimeError:  # where GDAL raises (gdal.UseExceptions)
-        vrt = None
-    if vrt is None:
-        raise InputError(
-            f"GDAL cannot stack the product's band files ({gdal.GetLastErrorMsg()}); stack "
-            "them yourself (Build Virtual Raster) and give the stack."
-        )
-    vrt = None  # closing it writes it

@@ -70,7 +70,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
                 self.INPUTS, "Multispectral rasters", QgsProcessing.SourceType.TypeRaster
             ),
             "Raster layers, raster files or products given whole (a Landsat folder, .tar or "
-            "MTL file; a Sentinel-2 zip or .SAFE); each becomes one task.",
+            "MTL file; a Sentinel-2 zip or .SAFE; an HLS granule's folder); each becomes one task.",
         )
         add(
             QgsProcessingParameterString(

@@ -129,7 +129,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             QgsProcessingParameterRasterLayer(self.INPUT, "Multispectral raster"),
             "A GDAL-readable multispectral raster (Sentinel-2, Landsat, any stack with known "
             "bands), or the path of a product given whole (a Landsat folder, .tar or MTL file; "
-            "a Sentinel-2 zip, .SAFE folder or MTD_MSIL2A.xml).",
+            "a Sentinel-2 zip, .SAFE folder or MTD_MSIL2A.xml; an HLS granule's folder).",
         )
         add(
             QgsProcessingParameterString(
