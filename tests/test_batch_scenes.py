@@ -8,7 +8,7 @@ from pathlib import Path
 from spex.engine.distributed.batch_scenes import name_scenes
 
 
-def test_scenes_are_named_by_their_files_or_products() -> None:
+def test_scenes_are_named_by_their_files_or_products(tmp_path: Path) -> None:
     given = [
         "/d/S2A_MSIL2A_X.SAFE/MTD_MSIL2A.xml",
         "/d/S2B_MSIL2A_Y.SAFE/MTD_MSIL2A.xml",  # the same file name: the .SAFE names it
@@ -21,7 +21,9 @@ def test_scenes_are_named_by_their_files_or_products() -> None:
         "/d/scene.tif",
         "/e/scene.tif",  # a repeated stem: numbered in input order
     ]
-    names = [scene.name for scene in name_scenes([Path(p) for p in given])]
+    granule = tmp_path / "HLS.L30.T33UUU.2017047T101059.v2.0"  # a folder: its whole name
+    granule.mkdir()
+    names = [scene.name for scene in name_scenes([*map(Path, given), granule])]
     assert names == [
         "S2A_MSIL2A_X",
         "S2B_MSIL2A_Y",
@@ -33,4 +35,5 @@ def test_scenes_are_named_by_their_files_or_products() -> None:
         "LC09_L2SP_D",
         "scene",
         "scene-2",
+        "HLS.L30.T33UUU.2017047T101059.v2.0",
     ]

@@ -93,14 +93,16 @@ def name_scenes(paths: Sequence[Path]) -> list[Scene]:
 def scene_stem(path: Path) -> str:
     """A scene's name: its file's stem, or for a product given whole the product's (a
     Sentinel-2 ``MTD_MSIL2A.xml`` by its .SAFE folder, a Landsat ``..._MTL.txt`` by its
-    identifier, a ``.tar.gz`` without both suffixes), where every product's metadata file has
-    the same name."""
+    identifier, a ``.tar.gz`` without both suffixes, a folder by its whole name), where every
+    product's metadata file has the same name."""
     name = path.name.rstrip("/")
     if _METADATA_FILE.fullmatch(name) and path.parent.name.upper().endswith(".SAFE"):
         return path.parent.name[: -len(".SAFE")]
     for suffix in (".tar.gz", ".tgz", ".SAFE", ".tar"):
         if name.upper().endswith(suffix.upper()):
             return name[: -len(suffix)]
+    if path.is_dir():  # a product's folder: its whole name ("HLS.L30.T33UUU...v2.0")
+        return name or "scene"
     return _MTL_SUFFIX.sub("", path.stem) or "scene"
 
 
