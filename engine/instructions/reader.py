@@ -126,6 +126,7 @@ def read_targets(
         elif tok == "," or tok in CONJUNCTIONS:
             state, owner = "free", None  # "the forest's edge and lakes": the forest stays
         elif negation:
+            _refuse_other_target_left_out(keys, i + negation, events, phrases)
             nxt = tokens[i + negation] if i + negation < len(tokens) else ""
             said = f"{tokens[i - 1]} {tok}" if tok == "free" and i else f"{tok} {nxt}".strip()
             if negation > 1:
@@ -175,6 +176,8 @@ EXCLUSIONS_READ = (
     "only every target can leave some out, 'land cover except cloud', and the vegetation its "
     "forest, 'vegetation except forest'"
 )
+#: Words of size after "except" ("forests except small ones"): a size limit says that.
+SIZE_WORDS = frozenset({"small", "smaller", "tiny", "little", "large", "larger", "big", "bigger"})
 #: Words that leave out what follows them, beyond the single ones of `NEGATIONS`.
 _NEGATION_PHRASES = (("other", "than"), ("apart", "from"), ("except", "for"), ("but", "not"))
 
@@ -210,13 +213,46 @@ def _part_left_out(target: str, whole: str, events: Sequence[Event]) -> Event:
         return Event("exclude_part", target)
     if events and events[-1].kind == "exclude_part":
         return Event("target", target)
-    title, part = TARGETS[whole].title, TARGETS[target].title
-    what = (
-        f"{part} and {title} are one target here"
-        if target == whole
-        else f"{part} is not part of the {title}"
+    if target != whole:
+        raise PromptError(one_class_each(target, whole))
+    title = TARGETS[whole].title
+    raise PromptError(
+        f"Cannot leave {title} out of {title}: they are one target here ({EXCLUSIONS_READ})"
     )
-    raise PromptError(f"Cannot leave {part} out of {title}: {what} ({EXCLUSIONS_READ})")
+
+
+def _refuse_other_target_left_out(
+    keys: Sequence[str], i: int, events: Sequence[Event], phrases: dict
+) -> None:
+    """Where a target said last is followed by "except" and another target (the words at `i`,
+    past a determiner): refuse saying why that cannot be left out of it."""
+    last = next((ev.value for ev in reversed(events) if ev.kind == "target"), None)
+    while i < len(keys) and is_in(keys[i], DETERMINERS):
+        i += 1
+    if last is not None and i < len(keys) and keys[i] in SIZE_WORDS:  # "except small ones"
+        raise PromptError(
+            f"Leave small regions out with a size: '{TARGETS[last].title} larger than 1 ha' "
+            "(or 'the 5 largest')"
+        )
+    size, hit = match_at(keys, i, phrases)
+    if last is None or not hit or hit[0] != "target":
+        return
+    if hit[1] == last:  # "water bodies excluding rivers"
+        title = TARGETS[last].title
+        raise PromptError(
+            f"Cannot leave part of the {title} out of it: '{' '.join(keys[i : i + size])}' is "
+            f"{title} here, as a whole; ask for the {title} ({EXCLUSIONS_READ})"
+        )
+    raise PromptError(one_class_each(hit[1], last))
+
+
+def one_class_each(left_out: str, target: str) -> str:
+    """Why `left_out` cannot be left out of `target`, another class."""
+    title, other = TARGETS[target].title, TARGETS[left_out].title
+    return (
+        f"Cannot leave {other} out of {title}: each pixel has one class, so the {title} holds "
+        f"no {other}; ask for the {title} alone ({EXCLUSIONS_READ})"
+    )
 
 
 def _part_then_whole(
