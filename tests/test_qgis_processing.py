@@ -429,17 +429,18 @@ def test_readme_qgis_process_commands_work_on_debian(s2_scene, tmp_path) -> None
     assert re.findall(r"^[0-9.]+[A-Za-z]", out, re.MULTILINE) == []  # "0reading ..." no more
 
 
-def _extract_regions(raster: Path | str, prompt: str, folder: Path) -> tuple[dict, QgsVectorLayer]:
-    """The algorithm's outputs for `raster` (into `folder`) and its non-empty regions layer."""
-    out = _run(
-        "spex:extract_land_cover",
-        {
-            "INPUT": str(raster),
-            "PROMPT": prompt,
-            "OUTPUT_MASK": str(folder / "m.tif"),
-            "OUTPUT_FEATURES": str(folder / "f.gpkg"),
-        },
-    )
+def _extract_regions(
+    raster: Path | str, prompt: str, folder: Path, extent: str | None = None
+) -> tuple[dict, QgsVectorLayer]:
+    """The algorithm's outputs for `raster` (into `folder`, within `extent` where given) and
+    its non-empty regions layer."""
+    params = {
+        "INPUT": str(raster),
+        "PROMPT": prompt,
+        "OUTPUT_MASK": str(folder / "m.tif"),
+        "OUTPUT_FEATURES": str(folder / "f.gpkg"),
+    }
+    out = _run("spex:extract_land_cover", params | ({"EXTENT": extent} if extent else {}))
     regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
     assert regions.isValid() and regions.featureCount() > 0
     return out, regions
@@ -508,19 +509,10 @@ def test_a_product_given_whole_runs(provider, s2_scene, tmp_path, given: str) ->
         mtd = write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240))
         whole = mtd.parent if given == "SAFE" else mtd
     assert not QgsRasterLayer(str(whole), "whole", "gdal").isValid()
-    out = _run(
-        "spex:extract_land_cover",
-        {
-            "INPUT": str(whole),
-            "PROMPT": "extract the water bodies",
-            "EXTENT": "340240,341840,5817880,5819480 [EPSG:32633]",
-            "OUTPUT_MASK": str(tmp_path / "m.tif"),
-            "OUTPUT_FEATURES": str(tmp_path / "f.gpkg"),
-        },
-    )
+    extent = "340240,341840,5817880,5819480 [EPSG:32633]"
+    out, regions = _extract_regions(whole, "extract the water bodies", tmp_path, extent)
     mask = gdal.Open(out["OUTPUT_MASK"])
     assert (mask.RasterXSize, mask.RasterYSize) == (160, 160)  # the extent, at 10 m
-    regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
     assert {f["class"] for f in regions.getFeatures()} == {"water"}
     assert "swir1" in out["EXPLANATION"]
 
