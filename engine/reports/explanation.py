@@ -169,7 +169,7 @@ def _largest_section(facts: RunFacts) -> list[str]:
             (r for r in facts.kept if r.class_id == t),
             key=lambda r: -_region_area(facts, r),
         )[:TOP_REGIONS]
-        lines.append(f"**{TARGETS[target].title}**")
+        lines.append(f"**{facts.plan.title(target)}**")
         lines.append("")
         if target in missing:
             lines += [f"Not mapped: it needs {missing[target]}.", ""]
@@ -206,7 +206,7 @@ def _evidence_section(facts: RunFacts) -> list[str]:
             mean_in = facts.inside_sum[t, e] / n_in
             mean_out = facts.outside_sum[t, e] / n_out
             lines.append(
-                f"| {TARGETS[target].title} | {name} | {mean_in:.3f} | {mean_out:.3f} | "
+                f"| {facts.plan.title(target)} | {name} | {mean_in:.3f} | {mean_out:.3f} | "
                 f"{mean_in - mean_out:+.3f} |"
             )
     lines.append("")
@@ -265,7 +265,7 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
         confidence = float(np.dot([r.confidence for r in records], pixels) / pixels.sum())
         if confidence < LOW_CONFIDENCE:
             caveats.append(
-                f"{TARGETS[target].title}: mean confidence {confidence:.2f} is low; "
+                f"{facts.plan.title(target)}: mean confidence {confidence:.2f} is low; "
                 f"check the result against the image{_examples_hint(facts)}."
             )
     dropped = facts.regions_found - len(facts.kept)
