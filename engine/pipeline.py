@@ -14,7 +14,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.errors import CRSError, NotGeoreferencedWarning
+from rasterio.errors import CRSError, NotGeoreferencedWarning, RasterioIOError
 from rasterio.transform import array_bounds
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
@@ -37,6 +37,7 @@ from .raster.raster_source import RasterSource, open_source
 from .raster.windows import make_grid
 from .reports.explanation import write_explanation
 from .reports.manifest import write_manifest
+from .reports.product_quality import QualityComparison, compare_with_quality_band
 from .reports.profiling import StageProfile, profile_from_env
 from .reports.run_facts import ExtractionRequest, RunFacts
 
@@ -192,6 +193,7 @@ def _extract(
             shutil.rmtree(work)
             with profile.run_pass("report"):
                 facts.report = backend.report()  # once: the explanation and the manifest share it
+                facts.product_quality = _against_product_quality(facts, staging)
             facts.timings["total_s"] = time.perf_counter() - clock
             summary = write_explanation(facts, staging / "explanation.md")
             manifest = write_manifest(facts, staging / "run.json")
@@ -207,6 +209,21 @@ def _extract(
         summary=summary,
         manifest=manifest,
     )
+
+
+def _against_product_quality(facts: RunFacts, staging: Path) -> QualityComparison | None:
+    """The written class raster against the product's own quality band, where it has one; a
+    band that cannot be read leaves the comparison out, never the run."""
+    try:
+        return compare_with_quality_band(
+            str(facts.request.input_path),
+            facts.source.dataset,
+            facts.grid.area,
+            staging / "mask.tif",
+            facts.plan.targets,
+        )
+    except (RasterioIOError, OSError):
+        return None
 
 
 def _extent_in_raster_crs(

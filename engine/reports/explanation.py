@@ -11,6 +11,7 @@ from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
 from ..raster.colour_interp import CIR_HINT
 from ..raster.pixel_grid import gcp_warp_hint, warped_by
+from .product_quality import quality_caveats, quality_lines
 
 if TYPE_CHECKING:
     from ..backends.base import BackendReport
@@ -106,6 +107,8 @@ def build_explanation(facts: RunFacts) -> str:
     out += _thresholds_section(report)
     out += _largest_section(facts)
     out += _evidence_section(facts)
+    if facts.product_quality is not None:
+        out += quality_lines(facts.product_quality, _titles(facts))
     out += _caveats_section(facts, report)
     if report.explanation:
         out += ["## Model answer", "", report.explanation, ""]
@@ -271,10 +274,17 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
     dropped = facts.regions_found - len(facts.kept)
     if dropped:
         caveats.append(f"{dropped:,} smaller or surplus regions were dropped by the plan's limits.")
+    if facts.product_quality is not None:
+        caveats += quality_caveats(facts.product_quality, _titles(facts))
     caveats += list(report.notes)
     lines = ["## Caveats", ""]
     lines += [f"- {c}" for c in caveats] if caveats else ["- None found."]
     return lines + [""]
+
+
+def _titles(facts: RunFacts) -> dict[str, str]:
+    """Each target as the plan names it."""
+    return {t: facts.plan.title(t) for t in facts.plan.targets}
 
 
 def _examples_hint(facts: RunFacts) -> str:

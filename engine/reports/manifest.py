@@ -82,6 +82,9 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
             ),
             "pixels_per_target": None if facts.metric else {k: int(v) for k, v in area.items()},
         },
+        "product_quality": (
+            facts.product_quality.to_dict() if facts.product_quality is not None else None
+        ),
         "outputs": {
             "mask": "mask.tif",
             "features": "features.gpkg",

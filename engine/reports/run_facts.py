@@ -18,6 +18,7 @@ from ..instructions.plan import Plan
 from ..passes.vectorize import RegionRecord
 from ..raster.raster_source import RasterSource
 from ..raster.windows import TileGrid
+from .product_quality import QualityComparison
 from .profiling import StageProfile
 
 
@@ -72,6 +73,8 @@ class RunFacts:
     report: BackendReport | None = None  # the backend's account, taken once the passes are done
     sample_pixels: int = 0
     decoded_copy: bool = False  # tiles read from the sample's decoded copy (decoded_copy.py)
+    #: The result against the product's own quality band, where it has one (product_quality.py).
+    product_quality: QualityComparison | None = None
     profile: StageProfile = field(default_factory=StageProfile)
 
     @property

@@ -1,0 +1,78 @@
+"""The result against the product's own quality band (Landsat's QA_PIXEL, HLS's Fmask), on
+the real sample written as a Landsat Collection 2 product. No CFMask run can be had offline,
+so its QA_PIXEL is a stand-in written here, named as one: the water bit where the scene's NDWI
+is high, the cloud shadow bit over a block of the lake, as CFMask sets them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import rasterio
+
+from spex.engine import ExtractionRequest, extract
+from spex.engine.reports.product_quality import quality_band_of
+from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder, write_band
+from tests.test_hls_granules import GRANULE, write_granule
+
+WATER_BIT, SHADOW_BIT, CLEAR = 1 << 7, 1 << 4, 1 << 6
+
+
+def _stand_in_qa_pixel(folder: Path) -> Path:
+    """QA_PIXEL from the product's own bands (a stand-in for CFMask's): water where NDWI
+    > 0.3, cloud shadow over the 40 x 40 block of the water at its centre."""
+    bands = {
+        b: rasterio.open(folder / f"{LANDSAT_PRODUCT}_SR_B{b}.TIF").read(1) * 2.75e-5 - 0.2
+        for b in (3, 5)
+    }
+    ndwi = (bands[3] - bands[5]) / (bands[3] + bands[5] + 1e-9)
+    qa = np.where(ndwi > 0.3, WATER_BIT, CLEAR).astype("uint16")
+    rows, cols = np.nonzero(ndwi > 0.3)
+    r, c = int(np.median(rows)), int(np.median(cols))
+    qa[r - 20 : r + 20, c - 20 : c + 20] |= SHADOW_BIT
+    path = folder / f"{LANDSAT_PRODUCT}_QA_PIXEL.TIF"
+    with rasterio.open(folder / f"{LANDSAT_PRODUCT}_SR_B3.TIF") as like:
+        write_band(path, qa, like.profile)
+    return path
+
+
+def test_the_result_is_compared_with_the_products_qa_pixel(s2_scene: Path, tmp_path: Path) -> None:
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    qa = _stand_in_qa_pixel(folder)
+    assert quality_band_of(str(folder)) == (qa, "QA_PIXEL")
+    assert quality_band_of(str(folder / f"{LANDSAT_PRODUCT}_MTL.txt")) == (qa, "QA_PIXEL")
+    result = extract(ExtractionRequest(folder, "water and vegetation", tmp_path / "out"))
+    check = json.loads(result.manifest_path.read_text(encoding="utf-8"))["product_quality"]
+    assert check["band"] == qa.name and check["kind"] == "QA_PIXEL"
+    with rasterio.open(result.mask_path) as mask, rasterio.open(qa) as band:
+        classes, bits = mask.read(1), band.read(1)
+    water = classes == 1
+    assert check["target_pixels"]["water"] == int(water.sum())
+    assert check["flagged"]["water"]["water"] == int((water & (bits & WATER_BIT > 0)).sum())
+    assert check["flag_pixels"]["cloud shadow"] == 1600
+    # the result agrees with the product's water; the shadow block lies in the water
+    assert check["flagged"]["water"]["water"] / check["flag_pixels"]["water"] > 0.8
+    text = result.explanation_path.read_text(encoding="utf-8")
+    assert "## Against the product's own quality band" in text
+    assert "| water | " in text and "pixels the product flags water" in text
+    shadow = check["flagged"]["water"]["cloud shadow"] / check["target_pixels"]["water"]
+    said = f"water: the product's own quality band flags {shadow:.0%} of it as cloud shadow"
+    assert (said in text) == (shadow >= 0.05)
+
+
+def test_no_quality_band_no_comparison(s2_scene: Path, tmp_path: Path) -> None:
+    """A product without its quality band, or any other raster: nothing is compared."""
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    (folder / f"{LANDSAT_PRODUCT}_QA_PIXEL.TIF").unlink()
+    assert quality_band_of(str(folder)) is None
+    assert quality_band_of(str(s2_scene)) is None
+    result = extract(ExtractionRequest(s2_scene, "water", tmp_path / "plain"))
+    assert json.loads(result.manifest_path.read_text(encoding="utf-8"))["product_quality"] is None
+
+
+def test_an_hls_granules_fmask_is_found(s2_scene: Path, tmp_path: Path) -> None:
+    folder = write_granule(s2_scene, tmp_path / "granule")
+    fmask = folder / f"{GRANULE}.Fmask.tif"
+    assert quality_band_of(str(folder)) == (fmask, "Fmask")
+    assert quality_band_of(str(folder / f"{GRANULE}.B04.tif")) == (fmask, "Fmask")
