@@ -76,3 +76,38 @@ def test_an_hls_granules_fmask_is_found(s2_scene: Path, tmp_path: Path) -> None:
     fmask = folder / f"{GRANULE}.Fmask.tif"
     assert quality_band_of(str(folder)) == (fmask, "Fmask")
     assert quality_band_of(str(folder / f"{GRANULE}.B04.tif")) == (fmask, "Fmask")
+
+
+def test_a_sentinel2_products_scene_classification_is_read_under_each_pixel(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """Sentinel-2 L2A's SCL is 20 m under a 10 m result: each result pixel takes the class
+    under its centre. A stand-in SCL (as above): water (6) where the 20 m NDWI is high, cloud
+    shadow (3) elsewhere; given as the .SAFE, as its metadata file and as QGIS's 10 m layer."""
+    from rasterio.windows import Window
+
+    from bench.sentinel2_safe import layer, write_scene_window
+
+    mtd = write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240))
+    scl = next(mtd.parent.glob("GRANULE/*/IMG_DATA/R20m/*_SCL_20m.jp2"))
+    b03 = next(mtd.parent.glob("GRANULE/*/IMG_DATA/R20m/*_B03_20m.jp2"))
+    b11 = next(mtd.parent.glob("GRANULE/*/IMG_DATA/R20m/*_B11_20m.jp2"))
+    with rasterio.open(b03) as g, rasterio.open(b11) as s:
+        green, swir = g.read(1).astype(float), s.read(1).astype(float)
+        profile = {k: v for k, v in g.profile.items() if k != "tiled"} | {"dtype": "uint8"}
+    classes = np.where((green - swir) / (green + swir + 1e-9) > 0.2, 6, 3).astype("uint8")
+    with rasterio.open(scl, "w", **profile, QUALITY=100, REVERSIBLE="YES") as dst:
+        dst.write(classes, 1)
+    with rasterio.open(scl) as written:
+        assert np.array_equal(written.read(1), classes)  # lossless
+    for given in (mtd.parent, mtd, layer(mtd, 10)):
+        assert quality_band_of(str(given)) == (scl, "SCL"), given
+    result = extract(ExtractionRequest(layer(mtd, 10), "water", tmp_path / "out"))
+    check = json.loads(result.manifest_path.read_text(encoding="utf-8"))["product_quality"]
+    with rasterio.open(result.mask_path) as mask:
+        water = mask.read(1) == 1
+    under = np.repeat(np.repeat(classes, 2, axis=0), 2, axis=1)  # each 10 m pixel's 20 m class
+    assert check["kind"] == "SCL" and check["target_pixels"]["water"] == int(water.sum())
+    assert check["flagged"]["water"]["water"] == int((water & (under == 6)).sum())
+    assert check["flag_pixels"]["water"] == int((under == 6).sum())
+    assert "Sen2Cor's scene classification" in result.explanation_path.read_text(encoding="utf-8")

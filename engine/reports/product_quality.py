@@ -1,9 +1,10 @@
 """The result against the product's own per-pixel quality flags, where the product has them.
 
 A Landsat Collection 2 product carries ``QA_PIXEL`` (CFMask's cloud, cloud shadow, snow and
-water bits) beside its band files; an HLS granule its ``Fmask``. They are an independent
-reading of the same pixels: after the run, the class raster is compared with them, window by
-window on the product's own grid, and the explanation says how much of each target the product
+water bits) beside its band files; an HLS granule its ``Fmask``; a Sentinel-2 Level-2A product
+its scene classification ``SCL`` (20 m). They are an independent reading of the same pixels:
+after the run, the class raster is compared with them, window by window, each of its pixels
+with the flag's pixel under its centre, and the explanation says how much of each target the product
 flags as cloud, cloud shadow, snow or water, and how much of what the product flags as water,
 snow or cloud the result has. Cloud shadows mapped as water, the classic error of a water map,
 show here. Nothing of the result is changed.
@@ -20,18 +21,39 @@ from rasterio.windows import Window
 
 from ..raster.hls_granules import HLS_BAND_FILE, granule_name
 from ..raster.landsat_folders import identifier
+from ..raster.sentinel2_layers import LAYER
 
-#: Each quality band's flags compared (bit masks): Landsat Collection 2's QA_PIXEL and HLS v2.0's
-#: Fmask, as their product guides define them.
+#: Each quality band's flags compared, as their product guides define them: bit masks of
+#: Landsat Collection 2's QA_PIXEL and HLS v2.0's Fmask.
 FLAGS = {
     "QA_PIXEL": {"cloud": 1 << 3, "cloud shadow": 1 << 4, "snow": 1 << 5, "water": 1 << 7},
     "Fmask": {"cloud": 1 << 1, "cloud shadow": 1 << 3, "snow": 1 << 4, "water": 1 << 5},
 }
+#: Sentinel-2 L2A's scene classification values per flag (cloud: medium and high probability
+#: and thin cirrus).
+SCL_CLASSES = {"cloud": (8, 9, 10), "cloud shadow": (3,), "snow": (11,), "water": (6,)}
+#: Which product's algorithm each kind of band holds.
+MADE_BY = {"QA_PIXEL": "CFMask's", "Fmask": "Fmask's", "SCL": "Sen2Cor's scene classification"}
 
 
-def _unflagged_fill(kind: str, bits: np.ndarray) -> np.ndarray:
-    """Where the quality band has data: QA_PIXEL's fill bit (0) unset; Fmask not 255."""
-    return (bits & 1) == 0 if kind == "QA_PIXEL" else bits != 255
+def flag_names(kind: str) -> list[str]:
+    """The flags a kind of quality band is compared on, in order."""
+    return list(SCL_CLASSES if kind == "SCL" else FLAGS[kind])
+
+
+def _flagged(kind: str, values: np.ndarray, flag: str) -> np.ndarray:
+    """Where the quality band's `values` say `flag`."""
+    if kind == "SCL":
+        return np.isin(values, SCL_CLASSES[flag])
+    return (values & FLAGS[kind][flag]) != 0
+
+
+def _has_data(kind: str, values: np.ndarray) -> np.ndarray:
+    """Where the quality band has data: QA_PIXEL's fill bit (0) unset; Fmask not 255; SCL not
+    0 (no data) or 1 (saturated or defective)."""
+    if kind == "QA_PIXEL":
+        return (values & 1) == 0
+    return values != 255 if kind == "Fmask" else values > 1
 
 
 #: The target each flag stands for, where one does.
@@ -70,9 +92,12 @@ class QualityComparison:
 
 
 def quality_band_of(input_name: str) -> tuple[Path, str] | None:
-    """The quality band of the product the input names (its folder, MTL or a file named by
-    it: ``<identifier>_QA_PIXEL.TIF``, ``<granule>.Fmask.tif`` in the same folder), and its
-    kind; None where there is none."""
+    """The quality band of the product the input names, and its kind: a Landsat product's
+    ``<identifier>_QA_PIXEL.TIF`` or an HLS granule's ``<granule>.Fmask.tif`` in its folder
+    (given, or of the file given), a Sentinel-2 L2A product's SCL; None where there is none."""
+    scl = _scene_classification(input_name)
+    if scl is not None:
+        return scl, "SCL"
     path = Path(input_name)
     folder = path if path.is_dir() else path.parent
     if not folder.is_dir():
@@ -89,6 +114,18 @@ def quality_band_of(input_name: str) -> tuple[Path, str] | None:
     return None
 
 
+def _scene_classification(input_name: str) -> Path | None:
+    """A Sentinel-2 L2A product's SCL file (its .SAFE folder, its MTD_MSIL2A.xml, or a layer
+    QGIS lists for it: ``SENTINEL2_L2A:<MTD>:10m:EPSG_32633``), or None."""
+    layer = LAYER.match(input_name)
+    name = layer.group(2) if layer else input_name
+    safe = next((p for p in (Path(name), *Path(name).parents) if p.suffix.upper() == ".SAFE"), None)
+    if safe is None or not safe.is_dir():
+        return None
+    found = sorted(safe.glob("GRANULE/*/IMG_DATA/R20m/*_SCL_20m.jp2"))
+    return found[0] if len(found) == 1 else None
+
+
 def compare_with_quality_band(
     input_name: str,
     dataset: rasterio.DatasetReader,
@@ -103,30 +140,21 @@ def compare_with_quality_band(
     if found is None:
         return None
     band_path, kind = found
-    flags = FLAGS[kind]
+    names = flag_names(kind)
     with rasterio.open(band_path) as quality, rasterio.open(mask_path) as mask:
-        same_grid = (
-            quality.crs == dataset.crs
-            and quality.transform == dataset.transform
-            and (quality.width, quality.height) == (dataset.width, dataset.height)
-        )
-        if not same_grid:
+        if not _same_ground(quality, mask) or quality.crs != dataset.crs:
             return None
         n = len(targets)
-        counts = np.zeros((n + 1, len(flags) + 1), dtype=np.int64)  # class x (all, each flag)
+        counts = np.zeros((n + 1, len(names) + 1), dtype=np.int64)  # class x (all, each flag)
         for row in range(0, mask.height, ROWS):
-            rows = min(ROWS, mask.height - row)
-            classes = mask.read(1, window=Window(0, row, mask.width, rows))
-            bits = quality.read(
-                1, window=Window(area.col_off, area.row_off + row, mask.width, rows)
-            ).astype(np.int64)
-            valid = (classes <= n) & _unflagged_fill(kind, bits)
-            labels = classes[valid].astype(np.int64)
-            counts[:, 0] += np.bincount(labels, minlength=n + 1)
-            for j, bit in enumerate(flags.values(), start=1):
-                marked = valid & ((bits & bit) != 0)
+            window = Window(0, row, mask.width, min(ROWS, mask.height - row))
+            classes = mask.read(1, window=window)
+            values = _under(quality, mask, window).astype(np.int64)
+            valid = (classes <= n) & _has_data(kind, values)
+            counts[:, 0] += np.bincount(classes[valid].astype(np.int64), minlength=n + 1)
+            for j, flag in enumerate(names, start=1):
+                marked = valid & _flagged(kind, values, flag)
                 counts[:, j] += np.bincount(classes[marked].astype(np.int64), minlength=n + 1)
-    names = list(flags)
     return QualityComparison(
         band=band_path.name,
         kind=kind,
@@ -139,11 +167,48 @@ def compare_with_quality_band(
     )
 
 
+def _same_ground(quality: rasterio.DatasetReader, mask: rasterio.DatasetReader) -> bool:
+    """Whether the quality band's pixels tile the mask's ground: north-up, the same origin
+    lattice, each quality pixel a whole number of mask pixels (SCL's 20 m over 10 m)."""
+    q, m = quality.transform, mask.transform
+    if q.b or q.d or m.b or m.d:
+        return False
+    ratio_x, ratio_y = q.a / m.a, q.e / m.e
+    offset_x, offset_y = (m.c - q.c) / m.a, (m.f - q.f) / m.e
+    return all(abs(v - round(v)) < 1e-6 and round(v) >= 1 for v in (ratio_x, ratio_y)) and all(
+        abs(v - round(v)) < 1e-6 for v in (offset_x, offset_y)
+    )
+
+
+def _under(
+    quality: rasterio.DatasetReader, mask: rasterio.DatasetReader, window: Window
+) -> np.ndarray:
+    """The quality band's value under each mask pixel of `window` (its pixel's centre)."""
+    rows = np.arange(window.row_off, window.row_off + window.height) + 0.5
+    cols = np.arange(window.col_off, window.col_off + window.width) + 0.5
+    xs = mask.transform.c + cols * mask.transform.a
+    ys = mask.transform.f + rows * mask.transform.e
+    q = quality.transform
+    qcols = np.floor((xs - q.c) / q.a).astype(np.int64)
+    qrows = np.floor((ys - q.f) / q.e).astype(np.int64)
+    inside_c = (qcols >= 0) & (qcols < quality.width)
+    inside_r = (qrows >= 0) & (qrows < quality.height)
+    out = np.zeros((window.height, window.width), dtype=quality.dtypes[0])
+    if not inside_c.any() or not inside_r.any():
+        return out
+    c0, c1 = qcols[inside_c].min(), qcols[inside_c].max() + 1
+    r0, r1 = qrows[inside_r].min(), qrows[inside_r].max() + 1
+    block = quality.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+    picked = block[np.ix_(qrows[inside_r] - r0, qcols[inside_c] - c0)]
+    out[np.ix_(inside_r, inside_c)] = picked
+    return out
+
+
 def quality_lines(check: QualityComparison, titles: dict[str, str]) -> list[str]:
     """The explanation's section on the comparison (`titles`: each target as the plan names
     it)."""
-    names = list(FLAGS[check.kind])
-    source = "CFMask's" if check.kind == "QA_PIXEL" else "Fmask's"
+    names = flag_names(check.kind)
+    source = MADE_BY[check.kind]
     lines = [
         "## Against the product's own quality band",
         "",
