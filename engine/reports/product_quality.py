@@ -184,11 +184,15 @@ def _under(
     quality: rasterio.DatasetReader, mask: rasterio.DatasetReader, window: Window
 ) -> np.ndarray:
     """The quality band's value under each mask pixel of `window` (its pixel's centre)."""
+    q, m = quality.transform, mask.transform
+    if (q.a, q.e) == (m.a, m.e):  # the same pixels: read them (0 outside, no data)
+        col, row = round((m.c - q.c) / m.a), round((m.f - q.f) / m.e)
+        shifted = Window(window.col_off + col, window.row_off + row, window.width, window.height)
+        return quality.read(1, window=shifted, boundless=True, fill_value=0)
     rows = np.arange(window.row_off, window.row_off + window.height) + 0.5
     cols = np.arange(window.col_off, window.col_off + window.width) + 0.5
-    xs = mask.transform.c + cols * mask.transform.a
-    ys = mask.transform.f + rows * mask.transform.e
-    q = quality.transform
+    xs = m.c + cols * m.a
+    ys = m.f + rows * m.e
     qcols = np.floor((xs - q.c) / q.a).astype(np.int64)
     qrows = np.floor((ys - q.f) / q.e).astype(np.int64)
     inside_c = (qcols >= 0) & (qcols < quality.width)
