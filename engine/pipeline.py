@@ -216,11 +216,7 @@ def _against_product_quality(facts: RunFacts, staging: Path) -> QualityCompariso
     band that cannot be read leaves the comparison out, never the run."""
     try:
         return compare_with_quality_band(
-            str(facts.request.input_path),
-            facts.source.dataset,
-            facts.grid.area,
-            staging / "mask.tif",
-            facts.plan.targets,
+            str(facts.request.input_path), staging / "mask.tif", facts.plan.targets
         )
     except (RasterioIOError, OSError):
         return None

@@ -68,7 +68,7 @@ class QualityComparison:
 
     Attributes:
         band: The quality band's file name.
-        kind: ``"QA_PIXEL"`` or ``"Fmask"``.
+        kind: ``"QA_PIXEL"``, ``"Fmask"`` or ``"SCL"``.
         target_pixels: Per target, its pixels in the result.
         flagged: Per target, per flag, its pixels the product flags so.
         flag_pixels: Per flag, the valid pixels the product flags so.
@@ -127,22 +127,18 @@ def _scene_classification(input_name: str) -> Path | None:
 
 
 def compare_with_quality_band(
-    input_name: str,
-    dataset: rasterio.DatasetReader,
-    area: Window,
-    mask_path: Path,
-    targets: tuple[str, ...],
+    input_name: str, mask_path: Path, targets: tuple[str, ...]
 ) -> QualityComparison | None:
-    """The result in `mask_path` (classes 1..N of `targets` over `area` of `dataset`) against
-    the product's quality band, read on the same grid; None where the product has none, or it
-    lies on another grid."""
+    """The result in `mask_path` (classes 1..N of `targets`) against the quality band of the
+    product `input_name` names, each result pixel against the flag under its centre; None
+    where the product has none, or it lies in another CRS or on another lattice."""
     found = quality_band_of(input_name)
     if found is None:
         return None
     band_path, kind = found
     names = flag_names(kind)
     with rasterio.open(band_path) as quality, rasterio.open(mask_path) as mask:
-        if not _same_ground(quality, mask) or quality.crs != dataset.crs:
+        if quality.crs != mask.crs or not _same_ground(quality, mask):
             return None
         n = len(targets)
         counts = np.zeros((n + 1, len(names) + 1), dtype=np.int64)  # class x (all, each flag)
