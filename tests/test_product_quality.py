@@ -40,8 +40,8 @@ def _stand_in_qa_pixel(folder: Path) -> Path:
 def test_the_result_is_compared_with_the_products_qa_pixel(s2_scene: Path, tmp_path: Path) -> None:
     folder = landsat_product_folder(s2_scene, tmp_path)
     qa = _stand_in_qa_pixel(folder)
-    assert quality_band_of(str(folder)) == (qa, "QA_PIXEL")
-    assert quality_band_of(str(folder / f"{LANDSAT_PRODUCT}_MTL.txt")) == (qa, "QA_PIXEL")
+    assert quality_band_of(str(folder)) == (str(qa), "QA_PIXEL")
+    assert quality_band_of(str(folder / f"{LANDSAT_PRODUCT}_MTL.txt")) == (str(qa), "QA_PIXEL")
     result = extract(ExtractionRequest(folder, "water and vegetation", tmp_path / "out"))
     check = json.loads(result.manifest_path.read_text(encoding="utf-8"))["product_quality"]
     assert check["band"] == qa.name and check["kind"] == "QA_PIXEL"
@@ -74,8 +74,8 @@ def test_no_quality_band_no_comparison(s2_scene: Path, tmp_path: Path) -> None:
 def test_an_hls_granules_fmask_is_found(s2_scene: Path, tmp_path: Path) -> None:
     folder = write_granule(s2_scene, tmp_path / "granule")
     fmask = folder / f"{GRANULE}.Fmask.tif"
-    assert quality_band_of(str(folder)) == (fmask, "Fmask")
-    assert quality_band_of(str(folder / f"{GRANULE}.B04.tif")) == (fmask, "Fmask")
+    assert quality_band_of(str(folder)) == (str(fmask), "Fmask")
+    assert quality_band_of(str(folder / f"{GRANULE}.B04.tif")) == (str(fmask), "Fmask")
 
 
 def test_a_sentinel2_products_scene_classification_is_read_under_each_pixel(
@@ -101,7 +101,7 @@ def test_a_sentinel2_products_scene_classification_is_read_under_each_pixel(
     with rasterio.open(scl) as written:
         assert np.array_equal(written.read(1), classes)  # lossless
     for given in (mtd.parent, mtd, layer(mtd, 10)):
-        assert quality_band_of(str(given)) == (scl, "SCL"), given
+        assert quality_band_of(str(given)) == (str(scl), "SCL"), given
     result = extract(ExtractionRequest(layer(mtd, 10), "water", tmp_path / "out"))
     check = json.loads(result.manifest_path.read_text(encoding="utf-8"))["product_quality"]
     with rasterio.open(result.mask_path) as mask:
@@ -111,3 +111,20 @@ def test_a_sentinel2_products_scene_classification_is_read_under_each_pixel(
     assert check["flagged"]["water"]["water"] == int((water & (under == 6)).sum())
     assert check["flag_pixels"]["water"] == int((under == 6).sum())
     assert "Sen2Cor's scene classification" in result.explanation_path.read_text(encoding="utf-8")
+
+
+def test_a_landsat_tar_s_qa_pixel_is_read_inside_it(s2_scene: Path, tmp_path: Path) -> None:
+    """The product as EarthExplorer delivers it, a .tar: its QA_PIXEL is read inside it."""
+    import tarfile
+
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    _stand_in_qa_pixel(folder)
+    archive = tmp_path / f"{LANDSAT_PRODUCT}.tar"
+    with tarfile.open(archive, "w") as tar:
+        for file in sorted(folder.iterdir()):
+            tar.add(file, arcname=file.name)
+    band, kind = quality_band_of(str(archive))
+    assert kind == "QA_PIXEL" and band.startswith(f"/vsitar/{archive}/")
+    result = extract(ExtractionRequest(archive, "water", tmp_path / "out"))
+    check = json.loads(result.manifest_path.read_text(encoding="utf-8"))["product_quality"]
+    assert check["flag_pixels"]["cloud shadow"] == 1600

@@ -12,8 +12,9 @@ show here. Nothing of the result is changed.
 
 from __future__ import annotations
 
+import tarfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import rasterio
@@ -21,6 +22,7 @@ from rasterio.windows import Window
 
 from ..raster.hls_granules import HLS_BAND_FILE, granule_name
 from ..raster.landsat_folders import identifier
+from ..raster.product_files import ARCHIVE_SUFFIXES
 from ..raster.sentinel2_layers import LAYER
 
 #: Each quality band's flags compared, as their product guides define them: bit masks of
@@ -91,18 +93,22 @@ class QualityComparison:
         }
 
 
-def quality_band_of(input_name: str) -> tuple[Path, str] | None:
+def quality_band_of(input_name: str) -> tuple[str, str] | None:
     """The quality band of the product the input names, and its kind: a Landsat product's
     ``<identifier>_QA_PIXEL.TIF`` or an HLS granule's ``<granule>.Fmask.tif`` in its folder
-    (given, or of the file given), a Sentinel-2 L2A product's SCL; None where there is none."""
+    (given, or of the file given, or in its .tar), a Sentinel-2 L2A product's SCL, as GDAL
+    names the file; None where there is none."""
     scl = _scene_classification(input_name)
     if scl is not None:
-        return scl, "SCL"
+        return str(scl), "SCL"
     path = Path(input_name)
     folder = path if path.is_dir() else path.parent
     if not folder.is_dir():
         return None
-    names = {f.name.upper(): f for f in folder.iterdir() if f.is_file()}
+    if path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES):  # a Landsat .tar
+        names = _archive_members(path)
+    else:
+        names = {f.name.upper(): str(f) for f in folder.iterdir() if f.is_file()}
     landsat = identifier(path.name)
     if landsat and (found := names.get(f"{landsat}_QA_PIXEL.TIF")):
         return found, "QA_PIXEL"
@@ -112,6 +118,17 @@ def quality_band_of(input_name: str) -> tuple[Path, str] | None:
     if len(granules) == 1 and (found := names.get(f"{granules[0]}.FMASK.TIF".upper())):
         return found, "Fmask"
     return None
+
+
+def _archive_members(archive: Path) -> dict[str, str]:
+    """The files in a product's tar archive, as GDAL names them (``/vsitar/...``), by their
+    upper-case file names."""
+    try:
+        with tarfile.open(archive) as tar:
+            members = [m.name for m in tar.getmembers() if m.isfile()]
+    except (OSError, tarfile.TarError):
+        return {}
+    return {PurePosixPath(m).name.upper(): f"/vsitar/{archive.absolute()}/{m}" for m in members}
 
 
 def _scene_classification(input_name: str) -> Path | None:
@@ -152,7 +169,7 @@ def compare_with_quality_band(
                 marked = valid & _flagged(kind, values, flag)
                 counts[:, j] += np.bincount(classes[marked].astype(np.int64), minlength=n + 1)
     return QualityComparison(
-        band=band_path.name,
+        band=PurePosixPath(band_path).name,
         kind=kind,
         target_pixels={t: int(counts[i, 0]) for i, t in enumerate(targets, start=1)},
         flagged={
