@@ -85,6 +85,12 @@ class InputPicker(QWidget):
         self.add_product.clicked.connect(lambda _checked=False: self.add_products())
         # a product's name is long: the button shrinks with the dock (the tooltip says it all)
         self.add_product.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.add_product.setToolTip(
+            "Band files of a Landsat, Sentinel-2 or HLS product, loaded one by one, have no "
+            "band roles alone: add the product as one multiband layer (Landsat, HLS: its band "
+            "files stacked in a virtual raster in the temporary folder; Sentinel-2: its 10 m "
+            "layer, read with its other bands)"
+        )
         self.loose_products: dict[str, str] = {}  # product -> one of its band files
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -109,12 +115,6 @@ class InputPicker(QWidget):
             self.add_product.setText(f"Add {names[0]} as one layer")
         else:
             self.add_product.setText(f"Add the {len(names)} products of the band layers")
-        self.add_product.setToolTip(
-            "Band files of a Landsat or Sentinel-2 product, loaded one by one, have no band "
-            "roles alone: add the product as one multiband layer (Landsat: its band files "
-            "stacked in a virtual raster in the temporary folder; Sentinel-2: its 10 m layer, "
-            "read with its other bands)"
-        )
         self.add_product.setVisible(bool(names))
 
     def add_products(self) -> None:
