@@ -8,7 +8,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -305,6 +305,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from .raster.pixel_grid import warped_by
     from .raster.product_names import named_product
     from .raster.raster_source import band_descriptions, open_source
+    from .reports.product_quality import MADE_BY, quality_band_of
 
     with open_source(args.input, args.bands, args.sensor, args.scale, args.offset) as src:
         ds = src.dataset
@@ -334,6 +335,13 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         print(f"Scaling: reflectance = {scaling.describe()} ({scaling.source}; {calibrated})")
         if scaling.note:
             print(f"  {scaling.note}")
+        found = quality_band_of(str(args.input))
+        if found is not None:
+            band, kind = found
+            print(
+                f"Quality band: {PurePosixPath(band).name} ({MADE_BY[kind]} flags): each run "
+                "compares its result with it"
+            )
         _print_detectable(src.roles)
     return 0
 

@@ -14,6 +14,7 @@ import rasterio
 from spex.engine import ExtractionRequest, extract
 from spex.engine.reports.product_quality import quality_band_of
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder, write_band
+from tests.test_cli import run_spex
 from tests.test_hls_granules import GRANULE, write_granule
 
 WATER_BIT, SHADOW_BIT, CLEAR = 1 << 7, 1 << 4, 1 << 6
@@ -42,6 +43,8 @@ def test_the_result_is_compared_with_the_products_qa_pixel(s2_scene: Path, tmp_p
     qa = _stand_in_qa_pixel(folder)
     assert quality_band_of(str(folder)) == (str(qa), "QA_PIXEL")
     assert quality_band_of(str(folder / f"{LANDSAT_PRODUCT}_MTL.txt")) == (str(qa), "QA_PIXEL")
+    inspected = run_spex("inspect", folder)
+    assert f"Quality band: {qa.name} (CFMask's flags)" in inspected.stdout, inspected.stderr
     result = extract(ExtractionRequest(folder, "water and vegetation", tmp_path / "out"))
     check = json.loads(result.manifest_path.read_text(encoding="utf-8"))["product_quality"]
     assert check["band"] == qa.name and check["kind"] == "QA_PIXEL"
