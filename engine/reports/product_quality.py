@@ -103,8 +103,9 @@ def quality_band_of(input_name: str) -> tuple[str, str] | None:
         return str(scl), "SCL"
     path = Path(input_name)
     folder = path if path.is_dir() else path.parent
-    if not folder.is_dir():
-        return None
+    named = identifier(path.name) or granule_name(path.name)
+    if not folder.is_dir() or not (named or path.is_dir()):
+        return None  # a file named by no product: its folder is not listed
     if path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES):  # a Landsat .tar
         names = _archive_members(path)
     else:
