@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..raster.dataset_open import GDAL_DATASET_NAME
+from ..raster.product_files import ARCHIVE_SUFFIXES
 
 if TYPE_CHECKING:
     from ..backends.spectral.examples import Examples
@@ -98,7 +99,7 @@ def scene_stem(path: Path) -> str:
     name = path.name.rstrip("/")
     if _METADATA_FILE.fullmatch(name) and path.parent.name.upper().endswith(".SAFE"):
         return path.parent.name[: -len(".SAFE")]
-    for suffix in (".tar.gz", ".tgz", ".SAFE", ".tar"):
+    for suffix in (*ARCHIVE_SUFFIXES, ".SAFE"):
         if name.upper().endswith(suffix.upper()):
             return name[: -len(suffix)]
     if path.is_dir():  # a product's folder: its whole name ("HLS.L30.T33UUU...v2.0")

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import InputError
 from .hls_granules import granule_name, granule_of_band_file
 from .landsat_folders import BAND_FILE, identifier, product_of_band_file
-from .product_files import safe_folder
+from .product_files import safe_folder, safe_path
 from .sentinel2_layers import finest_layer
 
 #: A Sentinel-2 band file inside its product (``T32UPU_20230315T103629_B04_10m.jp2``).
@@ -72,12 +72,7 @@ def whole_product(name: str) -> str:
         )
     if product.upper().endswith(".SAFE"):
         zipped = _ZIPPED.match(name)  # QGIS names a file in the downloaded zip so
-        parts = PurePosixPath(name).parts
-        whole = (
-            f"/{zipped.group(1)}"
-            if zipped
-            else str(PurePosixPath(*parts[: parts.index(product) + 1]))
-        )
+        whole = f"/{zipped.group(1)}" if zipped else str(safe_path(PurePosixPath(name)))
         layer = finest_layer(whole)
         if layer is None:
             raise InputError(

@@ -39,9 +39,19 @@ def product_given_whole(name: str) -> bool:
     .SAFE folder or metadata file; its folder, .tar or MTL file; its folder of band files),
     which `open_dataset` opens as one raster though QGIS cannot load it as a layer."""
     try:
-        return any(whole(name) is not None for whole in (finest_layer, landsat_stack, hls_stack))
+        return _whole_product(name) is not None
     except InputError:
         return True  # a product, with something wrong that the run's own opening says
+
+
+def _whole_product(name: str) -> str | None:
+    """The GDAL name of the raster a product given whole opens as (a Sentinel-2 product's
+    finest layer, a Landsat product's or HLS granule's band files stacked), or None."""
+    layer = finest_layer(name)
+    if layer is not None:
+        return layer
+    stack = landsat_stack(name) or hls_stack(name)
+    return str(stack) if stack is not None else None
 
 
 def open_dataset(path: str | Path) -> rasterio.DatasetReader:
@@ -51,8 +61,7 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     (`finest_layer`), a Landsat product given whole (its folder, .tar or MTL file) or an HLS
     granule's folder as its band files stacked (`landsat_stack`, `hls_stack`). Close it with
     `close_dataset`."""
-    given = str(path)
-    name = finest_layer(given) or str(landsat_stack(given) or hls_stack(given) or path)
+    name = _whole_product(str(path)) or str(path)
     gdal_name = GDAL_DATASET_NAME.match(name) is not None and not Path(name).exists()
     if not gdal_name:
         if not Path(name).exists():

@@ -11,6 +11,7 @@ alone is stacked with the others beside it (`granule_of_band_file`, the dock's "
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError
@@ -31,7 +32,7 @@ def hls_stack(name: str) -> Path | None:
     folder = Path(name)
     if not folder.is_dir():
         return None
-    granules = sorted({m.group(1) for f in folder.iterdir() if (m := HLS_BAND_FILE.match(f.name))})
+    granules = granules_in(f.name for f in folder.iterdir())
     if len(granules) > 1:
         raise InputError(
             f"{folder.name} holds the band files of {len(granules)} HLS granules "
@@ -48,6 +49,11 @@ def granule_of_band_file(band_file: str) -> Path | None:
     if match is None or not Path(band_file).is_file():
         return None
     return _stack(Path(band_file).absolute().parent, match.group(1))
+
+
+def granules_in(names: Iterable[str]) -> list[str]:
+    """The granules that the file names `names` hold band files of, sorted."""
+    return sorted({m.group(1) for name in names if (m := HLS_BAND_FILE.match(name))})
 
 
 def granule_name(name: str) -> str | None:

@@ -15,7 +15,6 @@ One band file given alone is stacked with the other band files of its product by
 from __future__ import annotations
 
 import re
-import tarfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
@@ -25,6 +24,7 @@ from rasterio.errors import RasterioIOError
 from ..errors import InputError
 from .band_stacks import stacked_files
 from .landsat_products import PRODUCT_ID, SCENE_ID
+from .product_files import ARCHIVE_SUFFIXES, archive_members
 
 #: A product given whole: its metadata file, or its archive (a folder is looked into as well).
 GIVEN_WHOLE = re.compile(r"(_MTL\.(txt|json|xml)|\.tar|\.tar\.gz|\.tgz)$", re.IGNORECASE)
@@ -83,13 +83,8 @@ def _band_files(name: str) -> list[str]:
         names = [str(f) for f in path.iterdir() if f.is_file()]
     elif not (GIVEN_WHOLE.search(name) or BAND_FILE.search(name)) or not path.is_file():
         return []
-    elif name.lower().endswith((".tar", ".tar.gz", ".tgz")):
-        try:
-            with tarfile.open(path) as archive:
-                members = [m.name for m in archive.getmembers() if m.isfile()]
-        except (OSError, tarfile.TarError):
-            return []
-        names = [f"/vsitar/{path.absolute()}/{m}" for m in members]
+    elif name.lower().endswith(ARCHIVE_SUFFIXES):
+        names = archive_members(path)
     else:  # the MTL file or a band file: its own product's files
         product = identifier(name)
         names = [

@@ -40,13 +40,31 @@ def folders_beside(path: str | Path) -> list[Path]:
 
 def safe_folder(path: PurePath) -> str | None:
     """The Sentinel-2 product folder (``S2B_MSIL2A_...SAFE``) that `path` lies in, or None."""
-    return next((part for part in reversed(path.parts) if part.upper().endswith(".SAFE")), None)
+    found = safe_path(path)
+    return found.name if found is not None else None
+
+
+def safe_path(path: PurePath) -> PurePath | None:
+    """The path of the Sentinel-2 product folder (``.../S2B_MSIL2A_...SAFE``) that `path` is or
+    lies in (the innermost), or None."""
+    return next((p for p in (path, *path.parents) if p.name.upper().endswith(".SAFE")), None)
 
 
 #: Archives a product is delivered in whose companion files are read from inside them.
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 #: Where companion files taken out of an archive are kept.
 ARCHIVE_FOLDER = "spex-archive-members"
+
+
+def archive_members(archive: Path) -> list[str]:
+    """The files in the tar archive `archive`, as GDAL names them (``/vsitar/...``); none where
+    it cannot be read."""
+    try:
+        with tarfile.open(archive) as tar:
+            members = [m.name for m in tar.getmembers() if m.isfile()]
+    except (OSError, tarfile.TarError):
+        return []
+    return [f"/vsitar/{archive.absolute()}/{m}" for m in members]
 
 
 def member_of_archive(path: str | Path, names: Sequence[str], max_bytes: int) -> Path | None:

@@ -12,7 +12,6 @@ show here. Nothing of the result is changed.
 
 from __future__ import annotations
 
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -20,9 +19,9 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from ..raster.hls_granules import HLS_BAND_FILE, granule_name
+from ..raster.hls_granules import granule_name, granules_in
 from ..raster.landsat_folders import identifier
-from ..raster.product_files import ARCHIVE_SUFFIXES
+from ..raster.product_files import ARCHIVE_SUFFIXES, archive_members, safe_path
 from ..raster.sentinel2_layers import LAYER
 
 #: Each quality band's flags compared, as their product guides define them: bit masks of
@@ -58,8 +57,8 @@ def _has_data(kind: str, values: np.ndarray) -> np.ndarray:
     return values != 255 if kind == "Fmask" else values > 1
 
 
-#: The target each flag stands for, where one does.
-FLAG_TARGETS = {"water": "water", "snow": "snow", "cloud": "cloud"}
+#: The flags that stand for a target of the same name.
+TARGET_FLAGS = ("water", "snow", "cloud")
 #: Rows read at a time.
 ROWS = 512
 
@@ -103,33 +102,20 @@ def quality_band_of(input_name: str) -> tuple[str, str] | None:
         return str(scl), "SCL"
     path = Path(input_name)
     folder = path if path.is_dir() else path.parent
-    named = identifier(path.name) or granule_name(path.name)
-    if not folder.is_dir() or not (named or path.is_dir()):
+    landsat, granule = identifier(path.name), granule_name(path.name)
+    if not folder.is_dir() or not (landsat or granule or path.is_dir()):
         return None  # a file named by no product: its folder is not listed
     if path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES):  # a Landsat .tar
-        names = _archive_members(path)
+        files = archive_members(path)
     else:
-        names = {f.name.upper(): str(f) for f in folder.iterdir() if f.is_file()}
-    landsat = identifier(path.name)
+        files = [str(f) for f in folder.iterdir() if f.is_file()]
+    names = {PurePosixPath(f).name.upper(): f for f in files}
     if landsat and (found := names.get(f"{landsat}_QA_PIXEL.TIF")):
         return found, "QA_PIXEL"
-    granules = [granule_name(path.name)] if granule_name(path.name) else []
-    if path.is_dir():
-        granules = sorted({m.group(1) for n in names if (m := HLS_BAND_FILE.match(n))})
+    granules = granules_in(names) if path.is_dir() else [granule] if granule else []
     if len(granules) == 1 and (found := names.get(f"{granules[0]}.FMASK.TIF".upper())):
         return found, "Fmask"
     return None
-
-
-def _archive_members(archive: Path) -> dict[str, str]:
-    """The files in a product's tar archive, as GDAL names them (``/vsitar/...``), by their
-    upper-case file names."""
-    try:
-        with tarfile.open(archive) as tar:
-            members = [m.name for m in tar.getmembers() if m.isfile()]
-    except (OSError, tarfile.TarError):
-        return {}
-    return {PurePosixPath(m).name.upper(): f"/vsitar/{archive.absolute()}/{m}" for m in members}
 
 
 def _scene_classification(input_name: str) -> Path | None:
@@ -137,7 +123,7 @@ def _scene_classification(input_name: str) -> Path | None:
     QGIS lists for it: ``SENTINEL2_L2A:<MTD>:10m:EPSG_32633``), or None."""
     layer = LAYER.match(input_name)
     name = layer.group(2) if layer else input_name
-    safe = next((p for p in (Path(name), *Path(name).parents) if p.suffix.upper() == ".SAFE"), None)
+    safe = safe_path(Path(name))
     if safe is None or not safe.is_dir():
         return None
     found = sorted(safe.glob("GRANULE/*/IMG_DATA/R20m/*_SCL_20m.jp2"))
@@ -240,12 +226,12 @@ def quality_lines(check: QualityComparison, titles: dict[str, str]) -> list[str]
         shares = [_share(check.flagged[target][f], pixels) for f in names]
         lines.append(f"| {titles[target]} | {pixels:,} | " + " | ".join(shares) + " |")
     lines.append("")
-    for flag, target in FLAG_TARGETS.items():
-        if target in check.target_pixels and check.flag_pixels[flag]:
-            found = check.flagged[target][flag]
+    for flag in TARGET_FLAGS:
+        if flag in check.target_pixels and check.flag_pixels[flag]:
+            found = check.flagged[flag][flag]
             lines.append(
                 f"- Of the {check.flag_pixels[flag]:,} pixels the product flags {flag}, "
-                f"{_share(found, check.flag_pixels[flag])} are in the {titles[target]} result."
+                f"{_share(found, check.flag_pixels[flag])} are in the {titles[flag]} result."
             )
     return [*lines, ""] if lines[-1] else lines
 

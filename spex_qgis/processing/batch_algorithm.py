@@ -26,6 +26,7 @@ from .common import (
     add_thresholds_parameter,
     check_parameters,
     examples_of,
+    extent_in_its_crs,
     index_thresholds,
     optional_text,
     product_given_whole,
@@ -175,7 +176,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             or "spectral",
             index_thresholds=index_thresholds(parameters),
             examples=examples_of(self, parameters, context),
-            **self._area_of_interest(parameters, context),
+            **extent_in_its_crs(self, parameters, self.EXTENT, context),
         )
         workers = self.parameterAsInt(parameters, self.WORKERS, context) or None
         request = BatchRequest(inputs, out, template, ClusterSpec(workers=workers))
@@ -215,17 +216,6 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             "FAILED": result.count("failed"),
             "OUTSIDE": result.count("outside"),
         }
-
-    def _area_of_interest(self, parameters: dict, context: QgsProcessingContext) -> dict:
-        """EXTENT as the request's extent and its CRS (each raster takes its part), or {}."""
-        if parameters.get(self.EXTENT) in (None, ""):
-            return {}
-        rect = self.parameterAsExtent(parameters, self.EXTENT, context)
-        crs = self.parameterAsExtentCrs(parameters, self.EXTENT, context)
-        if rect.isNull() or rect.isEmpty():
-            return {}
-        extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-        return {"extent": extent, "extent_crs": crs.toWkt() if crs.isValid() else None}
 
 
 def _values(value: object) -> list:

@@ -285,6 +285,21 @@ def check_parameters(
     return True, ""
 
 
+def extent_in_its_crs(
+    algorithm: QgsProcessingAlgorithm, parameters: Mapping[str, object], name: str, context
+) -> dict[str, object]:
+    """The extent parameter `name` as the request's `extent` and `extent_crs` (the engine
+    takes it in each raster's CRS), or {} where it is empty."""
+    if parameters.get(name) in (None, ""):
+        return {}
+    rect = algorithm.parameterAsExtent(parameters, name, context)
+    crs = algorithm.parameterAsExtentCrs(parameters, name, context)
+    if rect.isNull() or rect.isEmpty():
+        return {}
+    extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
+    return {"extent": extent, "extent_crs": crs.toWkt() if crs.isValid() else None}
+
+
 def raster_file(layer: QgsRasterLayer | None, parameter: str) -> Path:
     """The GDAL file behind a raster layer parameter, or a one-line error."""
     if layer is None or not layer.isValid():

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qgis.core import (
-    QgsCoordinateReferenceSystem,
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
@@ -37,6 +36,7 @@ from .common import (
     add_thresholds_parameter,
     check_parameters,
     examples_of,
+    extent_in_its_crs,
     index_thresholds,
     monitor_for,
     optional_number,
@@ -241,7 +241,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             backend=optional_text(self.parameterAsString(parameters, self.BACKEND, context))
             or "spectral",
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context) or 512,
-            extent=self._extent(parameters, context, layer),
+            **self._extent(parameters, context, layer),
             min_area_m2=optional_number(parameters, self.MIN_AREA, "m²"),
             backend_options={"model": Path(model)} if model else {},
             index_thresholds=index_thresholds(parameters),
@@ -279,14 +279,17 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             return super().checkParameterValues(parameters, context)
         return check_parameters(self, parameters, context, {self.INPUT: None})
 
-    def _extent(self, parameters: dict, context: QgsProcessingContext, layer) -> tuple | None:
+    def _extent(self, parameters: dict, context: QgsProcessingContext, layer) -> dict:
+        """EXTENT as the request's extent: in the layer's CRS, or for a product given whole
+        (no layer) in its own CRS, which the engine takes into the product's."""
+        if layer is None:
+            return extent_in_its_crs(self, parameters, self.EXTENT, context)
         if parameters.get(self.EXTENT) in (None, ""):
-            return None
-        crs = layer.crs() if layer is not None else _crs_of(parameters.get(self.INPUT))
-        rect = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
+            return {}
+        rect = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
         if rect.isNull() or rect.isEmpty():
-            return None
-        return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
+            return {}
+        return {"extent": (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())}
 
     def _style_on_load(self, context, dest: str, kind: str, plan: Plan, abstract) -> None:
         if not context.willLoadLayerOnCompletion(dest):
@@ -295,20 +298,6 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         del _STYLERS[:-20]  # keep the recent ones alive; QGIS loads outputs right after the run
         _STYLERS.append(styler)
         context.layerToLoadOnCompletionDetails(dest).setPostProcessor(styler)
-
-
-def _crs_of(name: str) -> QgsCoordinateReferenceSystem:
-    """The CRS of the raster the engine opens for `name` (an EXTENT's CRS where INPUT is no
-    layer)."""
-    from spex.engine.raster.dataset_open import open_dataset
-    from spex.engine.raster.pixel_grid import close_dataset
-
-    dataset = open_dataset(name)
-    try:
-        wkt = dataset.crs.to_wkt() if dataset.crs else ""
-    finally:
-        close_dataset(dataset)
-    return QgsCoordinateReferenceSystem.fromWkt(wkt)
 
 
 def _clear_previous_run(run_dir: Path) -> None:
