@@ -134,6 +134,12 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
         help="the field of --examples that holds each example's class (default: class)",
     )
     parser.add_argument(
+        "--mask-clouds",
+        action="store_true",
+        help="hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, "
+        "Sentinel-2 L2A SCL) flags as cloud or cloud shadow: those pixels are nodata",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="add a per-stage time and memory breakdown to run.json and the explanation",
@@ -251,6 +257,7 @@ def extraction_request(
         backend_options=options,
         index_thresholds=parse_thresholds(args.threshold),
         examples=_examples(args),
+        mask_clouds=args.mask_clouds,
         profile=args.profile,
     )
 
@@ -304,8 +311,8 @@ def _cmd_sensors(_: argparse.Namespace) -> int:
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from .raster.pixel_grid import warped_by
     from .raster.product_names import named_product
+    from .raster.quality_bands import MADE_BY, quality_band_of
     from .raster.raster_source import band_descriptions, open_source
-    from .reports.product_quality import MADE_BY, quality_band_of
 
     with open_source(args.input, args.bands, args.sensor, args.scale, args.offset) as src:
         ds = src.dataset

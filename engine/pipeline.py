@@ -137,6 +137,11 @@ def _plan(request: ExtractionRequest, backend: Backend) -> Plan:
     refusal = left_out_refusal(plan.left_out, request.backend)
     if refusal:
         raise PromptError(refusal)
+    if request.mask_clouds and "cloud" in plan.targets:
+        raise InputError(
+            "Hiding the product's clouds (--mask-clouds) would hide the clouds the instruction "
+            "asks for; leave it out to map cloud."
+        )
     if request.min_area_m2 is not None:
         plan = plan.with_min_area(request.min_area_m2)
     return plan
@@ -166,6 +171,7 @@ def _extract(
                 request.offset,
                 decoded_dir=work / "decoded" if in_process else None,
                 decoded_roles=lambda roles: backend.planned_roles(plan, roles),
+                mask_clouds=request.mask_clouds,
             )
         with source:
             _check_measurable(source, plan)

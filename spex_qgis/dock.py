@@ -29,6 +29,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import settings
+from .cloud_mask_check import CloudMaskCheck
 from .example_layer import ExamplesPicker
 from .explanation_html import markdown_to_html, results_first
 from .input_picker import InputPicker
@@ -107,6 +108,8 @@ class SpexDock(QgsDockWidget):
 
         self.extent_picker = ExtentPicker(body)
         form.addRow("Extent", self.extent_picker)
+        self.mask_clouds_check = CloudMaskCheck(body)
+        form.addRow("", self.mask_clouds_check)
 
         advanced = QgsCollapsibleGroupBox("Advanced", body)
         advanced.setCollapsed(True)
@@ -201,6 +204,7 @@ class SpexDock(QgsDockWidget):
         self.prompt_edit.textChanged.connect(self._plan_timer.start)
         self.examples.activated.connect(self._use_example)
         self.layer_combo.layerChanged.connect(self.band_table.detect)
+        self.layer_combo.layerChanged.connect(self.mask_clouds_check.follow)
         self.layer_combo.layerChanged.connect(self._plan_timer.start)
         self.band_table.rolesChanged.connect(self._plan_timer.start)
         self.model_folder.fileChanged.connect(self._model_folder_changed)
@@ -215,6 +219,7 @@ class SpexDock(QgsDockWidget):
         self.fill_examples()
         self.refresh_backends()
         self.band_table.detect(self.layer_combo.currentLayer())
+        self.mask_clouds_check.follow(self.layer_combo.currentLayer())
         self.update_plan()
 
     # -- inputs -------------------------------------------------------------------------------
@@ -362,6 +367,7 @@ class SpexDock(QgsDockWidget):
             backend_options={"model": Path(model)} if model and backend != "spectral" else {},
             index_thresholds=thresholds,
             examples=examples,
+            mask_clouds=self.mask_clouds_check.isChecked(),
         )
 
     # -- running ------------------------------------------------------------------------------

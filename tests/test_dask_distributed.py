@@ -25,6 +25,7 @@ from tests.dask_cli_cluster import DaskCliCluster
 from tests.rasters import (
     crop_raster,
     gcp_placed_copy,
+    landsat_product_folder,
     rpc_placed_copy,
     ungeoreferenced_copy,
     zipped_copy,
@@ -224,6 +225,32 @@ def test_mosaic_across_workers_is_byte_identical(
         ogr.CreateGeometryFromWkt(wkt).GetEnvelope() for _, wkt in _features(spread.features_path)
     ]
     assert any(ymin < border_y < ymax for _, _, ymin, ymax in envelopes)
+
+
+def test_mosaic_hides_the_products_clouds_as_the_run_in_process_does(
+    cluster: DaskCliCluster, s2_scene: Path, tmp_path: Path
+) -> None:
+    """--mask-clouds across workers: each worker reopens the raster through the VRT that hides
+    the clouds, so the mosaic is byte-identical to the run in this process."""
+    from distributed import Client
+
+    from spex.engine.distributed.mosaic import DaskClassifyPass
+    from tests.test_product_quality import _stand_in_qa_pixel
+
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    _stand_in_qa_pixel(folder)  # a cloud shadow block over the lake (a stand-in for CFMask's)
+
+    def request(name: str) -> ExtractionRequest:
+        return ExtractionRequest(folder, PROMPT, tmp_path / name, tile_size=64, mask_clouds=True)
+
+    single = extract(request("single"))
+    with Client(cluster.address) as client:
+        classify = DaskClassifyPass(client, rows_per_band=1)
+        spread = extract(request("spread"), classify=classify)
+    assert classify.bands_run > 1
+    assert single.manifest["input"]["cloud_mask"]["hidden_pixels"] == 1600
+    assert spread.mask_path.read_bytes() == single.mask_path.read_bytes()
+    assert spread.manifest["counts"] == single.manifest["counts"]
 
 
 def test_extract_cli_on_the_cluster_matches_and_reports_mistakes(

@@ -12,7 +12,7 @@ import numpy as np
 import rasterio
 
 from spex.engine import ExtractionRequest, extract
-from spex.engine.reports.product_quality import quality_band_of
+from spex.engine.raster.quality_bands import quality_band_of
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder, write_band
 from tests.test_cli import run_spex
 from tests.test_hls_granules import GRANULE, write_granule

@@ -58,6 +58,10 @@ class _Feedback(QgsProcessingFeedback):
         self.infos.append(warning)
         super().pushWarning(warning)
 
+    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803
+        self.infos.append(error)
+        super().reportError(error, fatalError)
+
 
 def test_batch_algorithm_runs_every_layer(provider, scenes: list[Path], tmp_path: Path) -> None:
     import processing
@@ -110,6 +114,37 @@ def test_batch_algorithm_takes_products_given_whole(
     record = json.loads(Path(out["BATCH"]).read_text(encoding="utf-8"))
     names = [scene["name"] for scene in record["scenes"]]
     assert names == [LANDSAT_PRODUCT, "part0", safe.name.removesuffix(".SAFE")]
+
+
+def test_batch_algorithm_hides_each_products_clouds(
+    provider, scenes: list[Path], s2_scene: Path, tmp_path: Path
+) -> None:
+    """MASK_CLOUDS over many rasters: the product's clouds are hidden (a stand-in QA_PIXEL's
+    cloud shadow block, as in test_product_quality); a raster with no quality band fails alone,
+    its one line naming the parameter, not the command line's flag."""
+    import processing
+
+    from tests.test_product_quality import _stand_in_qa_pixel
+
+    landsat = landsat_product_folder(s2_scene, tmp_path)
+    _stand_in_qa_pixel(landsat)
+    feedback = _Feedback()
+    out = processing.run(
+        "spex:batch_extract_land_cover",
+        {
+            "INPUTS": [str(landsat), QgsRasterLayer(str(scenes[0]), "part0")],
+            "PROMPT": PROMPT,
+            "MASK_CLOUDS": True,
+            "WORKERS": 1,
+            "OUTPUT": str(tmp_path / "batch"),
+        },
+        feedback=feedback,
+    )
+    assert (out["DONE"], out["FAILED"]) == (1, 1)
+    run = json.loads((tmp_path / "batch" / LANDSAT_PRODUCT / "run.json").read_text("utf-8"))
+    assert run["input"]["cloud_mask"]["hidden_pixels"] == 1600
+    failed = [line for line in feedback.infos if line.startswith("part0: ")]
+    assert len(failed) == 1 and "Hiding the product's clouds (MASK_CLOUDS)" in failed[0], failed
 
 
 def test_batch_algorithm_takes_an_area_of_interest(

@@ -210,7 +210,7 @@ class DaskClassifyPass:
         n_targets, n_evidence = len(facts.plan.targets), len(facts.evidence_names)
         jobs = (
             BandJob(
-                absolute_name(source.name),  # workers may run in another folder
+                absolute_name(source.pixels_name),  # workers may run in another folder
                 source.mapping,
                 source.scaling,
                 band,

@@ -22,6 +22,7 @@ from ..errors import BandError, InputError
 from .band_files import band_file_hint
 from .band_names import completed_descriptions, is_auxiliary
 from .bands import BandMapping
+from .cloud_masking import CloudMask, cloud_mask_for, masked_dataset
 from .dataset_open import open_dataset
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
@@ -70,6 +71,7 @@ class RasterSource:
         raw_sample: tuple[np.ndarray, float] | None = None,
         decoded: DecodedCopy | None = None,
         path: str | Path | None = None,
+        cloud_mask: CloudMask | None = None,
     ) -> None:
         self.dataset = dataset
         #: What the analyst opened (the dataset may be a VRT made for it: `sentinel2_layers`).
@@ -82,6 +84,8 @@ class RasterSource:
         self._raw_sample = raw_sample  # `sampled_bands`, as read when the raster was opened
         #: The raw values decoded by the sample read, when kept (`decoded_copy`).
         self.decoded = decoded
+        #: The product's clouds hidden as nodata, where asked (`cloud_masking`).
+        self.cloud_mask = cloud_mask
 
     def __enter__(self) -> RasterSource:
         return self
@@ -103,6 +107,12 @@ class RasterSource:
         """The raster's path or GDAL dataset name as given (``Path`` would collapse the ``//`` of
         ``/vsizip//``), for reopening it elsewhere with `open_dataset`."""
         return str(self._path)
+
+    @property
+    def pixels_name(self) -> str:
+        """The GDAL name another process opens these pixels by (`dataset_open.open_dataset`):
+        the name as given, or the VRT that hides the product's clouds."""
+        return self.dataset.name if self.cloud_mask is not None else self.name
 
     @property
     def width(self) -> int:
@@ -303,20 +313,28 @@ def open_source(
     offset: float | None = None,
     decoded_dir: Path | None = None,
     decoded_roles: Callable[[tuple[str, ...]], Sequence[str] | None] | None = None,
+    mask_clouds: bool = False,
 ) -> RasterSource:
     """Open `path` and resolve its band roles and reflectance scaling.
 
     With `decoded_dir`, a compressed raster's bands are kept there as the sample read decodes
     them (`decoded_copy`, where the disk has room): those of the roles `decoded_roles` gives
     for the raster's roles (default: every band with a role). Later reads of them come from
-    that copy. Raises `InputError` for a missing, corrupt or all-nodata raster and `BandError`
-    for band roles that cannot be resolved.
+    that copy. With `mask_clouds`, what the product's quality band flags as cloud is nodata
+    (`cloud_masking`). Raises `InputError` for a missing, corrupt or all-nodata raster, or a
+    product without a quality band to mask clouds with, and `BandError` for band roles that
+    cannot be resolved.
     """
-    path = finest_layer(str(path)) or path  # a Sentinel-2 product given whole
+    given = str(path)
+    path = finest_layer(given) or path  # a Sentinel-2 product given whole
     dataset = open_dataset(path)
+    clouds = None
     try:
         descriptions = band_descriptions(dataset)
         colours = [colour.name for colour in dataset.colorinterp]
+        if mask_clouds:  # after the names: the VRT's source is the raster, not its files
+            clouds = cloud_mask_for(given, dataset)
+            dataset = masked_dataset(dataset, clouds)
         try:
             mapping = file_band_mapping(path, descriptions, sensor, bands, colours)
         except BandError as refused:
@@ -347,4 +365,4 @@ def open_source(
     except Exception:
         close_dataset(dataset)
         raise
-    return RasterSource(dataset, mapping, scaling, raw_sample, copy, path)
+    return RasterSource(dataset, mapping, scaling, raw_sample, copy, path, clouds)

@@ -98,6 +98,7 @@ def build_explanation(facts: RunFacts) -> str:
         f"{src.dataset.crs.to_string() if src.dataset.crs else 'no CRS'}.",
         f"- Bands ({src.mapping.source}): {_band_roles(src.mapping.roles)}.",
         f"- Scaling: reflectance = {src.scaling.describe()} ({src.scaling.source}).",
+        *([f"- {src.cloud_mask.sentence()}"] if src.cloud_mask is not None else []),
         f"- Tiling: {_count(len(facts.grid), 'tile')} of {facts.grid.tile_size} px with a "
         f"{facts.grid.halo} px halo; {_count(facts.tiles_skipped_nodata, 'all-nodata tile')} "
         "skipped.",

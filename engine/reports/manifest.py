@@ -50,6 +50,7 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
             "crs": ds.crs.to_string() if ds.crs else None,
             "transform": list(grid_transform(ds))[:6],
             "descriptions": list(ds.descriptions),
+            "cloud_mask": source.cloud_mask.to_dict() if source.cloud_mask else None,
         },
         "bands": source.mapping.to_dict(),
         "scaling": source.scaling.to_dict(),

@@ -46,6 +46,8 @@ class ExtractionRequest:
     index_thresholds: dict[str, float] = field(default_factory=dict)
     #: Points or polygons the analyst labelled (spectral backend; `backends.spectral.examples`).
     examples: Examples | None = None
+    #: Hide what the product's quality band flags as cloud (`raster.cloud_masking`).
+    mask_clouds: bool = False
     profile: bool = False  # per-stage profile in run.json and the explanation (or SPEX_PROFILE=1)
 
 

@@ -20,19 +20,24 @@ from qgis.core import (
 )
 
 from .common import (
+    MASK_CLOUDS_FLAG,
+    ROLE_PARAMETERS,
     SpexAlgorithm,
     add_examples_parameters,
+    add_mask_clouds_parameter,
     add_reflectance_parameters,
     add_thresholds_parameter,
     check_parameters,
     examples_of,
     extent_in_its_crs,
     index_thresholds,
+    mask_clouds,
     optional_text,
     product_given_whole,
     raster_file,
     reflectance_scaling,
     run_engine,
+    with_parameters,
 )
 
 
@@ -97,6 +102,9 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             self,
             "The same for every raster. Empty: each raster's own, from its file, its sensor "
             "preset or its values (a batch of mixed products needs it empty).",
+        )
+        add_mask_clouds_parameter(
+            self, "Every raster must be such a product; one without its quality band fails."
         )
         add_thresholds_parameter(self)
         add_examples_parameters(self)
@@ -176,8 +184,10 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             or "spectral",
             index_thresholds=index_thresholds(parameters),
             examples=examples_of(self, parameters, context),
+            mask_clouds=mask_clouds(self, parameters, context),
             **extent_in_its_crs(self, parameters, self.EXTENT, context),
         )
+        flags = {**ROLE_PARAMETERS, **MASK_CLOUDS_FLAG}  # as the engine's messages name them
         workers = self.parameterAsInt(parameters, self.WORKERS, context) or None
         request = BatchRequest(inputs, out, template, ClusterSpec(workers=workers))
 
@@ -187,7 +197,8 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             if last is None:
                 return
             if last.status == "failed":
-                feedback.reportError(f"{last.name}: {last.error}", fatalError=False)
+                error = with_parameters(str(last.error), flags)
+                feedback.reportError(f"{last.name}: {error}", fatalError=False)
             elif last.status == "outside":
                 feedback.pushInfo(f"{last.name}: outside the area of interest, nothing to do")
             else:
@@ -197,7 +208,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
                 )
 
         feedback.pushInfo(f"{len(inputs)} rasters on a local Dask cluster")
-        result = run_engine(lambda: run_batch(request, on_progress, feedback.isCanceled))
+        result = run_engine(lambda: run_batch(request, on_progress, feedback.isCanceled), flags)
         if result.not_in_summary:
             feedback.pushWarning(
                 "Not in the summary layer (no CRS, areas in pixels): "

@@ -14,6 +14,7 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -98,6 +99,33 @@ def add_reflectance_parameters(algorithm: SpexAlgorithm, empty_means: str) -> No
             f"e.g. {example} for Sentinel-2 of processing baseline 04.00). {empty_means}",
             advanced=True,
         )
+
+
+#: The parameter that hides the product's clouds (the command line's --mask-clouds).
+MASK_CLOUDS = "MASK_CLOUDS"
+#: The command line's flag for it, as the engine's messages name it.
+MASK_CLOUDS_FLAG = {"--mask-clouds": MASK_CLOUDS}
+
+
+def add_mask_clouds_parameter(algorithm: SpexAlgorithm, which: str) -> None:
+    """Declare the optional MASK_CLOUDS of `algorithm` (`which`: the rasters it applies to)."""
+    algorithm.add_parameter(
+        QgsProcessingParameterBoolean(
+            MASK_CLOUDS, "Hide the product's clouds", defaultValue=False, optional=True
+        ),
+        "Hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, Sentinel-2 "
+        "L2A SCL) flags as cloud or cloud shadow: those pixels are nodata in every statistic "
+        f"and output (the command line's --mask-clouds). {which}",
+    )
+
+
+def mask_clouds(
+    algorithm: QgsProcessingAlgorithm, parameters: Mapping[str, object], context
+) -> bool:
+    """MASK_CLOUDS's value (False where left out)."""
+    return parameters.get(MASK_CLOUDS) is not None and algorithm.parameterAsBoolean(
+        parameters, MASK_CLOUDS, context
+    )
 
 
 #: The parameter that sets index thresholds (the command line's --threshold).

@@ -27,17 +27,20 @@ from qgis.core import (
 from .common import (
     EXAMPLE_FLAGS,
     INDEX_THRESHOLDS,
+    MASK_CLOUDS_FLAG,
     REFLECTANCE_OFFSET,
     REFLECTANCE_SCALE,
     ROLE_PARAMETERS,
     SpexAlgorithm,
     add_examples_parameters,
+    add_mask_clouds_parameter,
     add_reflectance_parameters,
     add_thresholds_parameter,
     check_parameters,
     examples_of,
     extent_in_its_crs,
     index_thresholds,
+    mask_clouds,
     monitor_for,
     optional_number,
     optional_text,
@@ -116,6 +119,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         "--backend": BACKEND,
         "--threshold": INDEX_THRESHOLDS,
         **EXAMPLE_FLAGS,
+        **MASK_CLOUDS_FLAG,
     }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
@@ -186,6 +190,9 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             "Pixels per tile side; memory is bounded by the tile size.",
             advanced=True,
         )
+        add_mask_clouds_parameter(
+            self, "The raster must be such a product, given whole or as a band file in its folder."
+        )
         add_thresholds_parameter(self)
         add_examples_parameters(self)
         add(
@@ -246,6 +253,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             backend_options={"model": Path(model)} if model else {},
             index_thresholds=index_thresholds(parameters),
             examples=examples_of(self, parameters, context),
+            mask_clouds=mask_clouds(self, parameters, context),
         )
         feedback.pushInfo(f"Input: {input_path}")
         result = run_engine(lambda: extract(request, monitor_for(feedback)), self.FLAG_PARAMETERS)

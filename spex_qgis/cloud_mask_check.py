@@ -1,0 +1,44 @@
+"""The dock's "Hide the product's clouds" box (the command line's ``--mask-clouds``): offered
+where the chosen layer is a product whose own quality band lies beside it."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from qgis.core import QgsMapLayer
+from qgis.PyQt.QtWidgets import QCheckBox, QWidget
+
+from .widgets import layer_file
+
+#: Why the box is off, where it is.
+UNAVAILABLE = (
+    "Only for a Landsat, HLS or Sentinel-2 L2A product whose quality band (QA_PIXEL, Fmask, "
+    "SCL) lies beside the layer's files"
+)
+
+
+class CloudMaskCheck(QCheckBox):
+    """Checked: what the product's quality band flags as cloud or cloud shadow is nodata."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Hide the product's clouds", parent)
+        self.setObjectName("spexMaskClouds")
+        self.follow(None)
+
+    def follow(self, layer: QgsMapLayer | None) -> None:
+        """Offer the box where `layer` has a quality band, naming it; else clear and disable it."""
+        from spex.engine.raster.quality_bands import CLOUD_FLAGS, MADE_BY, quality_band_of
+
+        name = layer_file(layer) if layer is not None and layer.providerType() == "gdal" else ""
+        found = quality_band_of(name) if name else None
+        if found is None:
+            self.setChecked(False)
+            self.setEnabled(False)
+            self.setToolTip(UNAVAILABLE)
+            return
+        band, kind = found
+        self.setEnabled(True)
+        self.setToolTip(
+            f"Pixels that {PurePosixPath(band).name} ({MADE_BY[kind]} flags) marks as "
+            f"{CLOUD_FLAGS[kind]} become nodata in every statistic and output"
+        )

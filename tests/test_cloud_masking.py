@@ -1,0 +1,138 @@
+"""Hiding the product's clouds (``--mask-clouds``): what its own quality band flags as cloud or
+cloud shadow is nodata in every statistic and output. The product is the real Sentinel-2
+sample written as a Landsat Collection 2 product (`tests.rasters`); no CFMask or Sen2Cor run
+can be had offline, so the quality bands are stand-ins written here and named as such (a
+cloud shadow block over the lake, as in `test_product_quality`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from osgeo import gdal, ogr
+from rasterio.windows import Window
+
+from spex.engine import ExtractionRequest, extract
+from spex.engine.raster.quality_bands import quality_band_of
+from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
+from tests.test_cli import run_spex
+from tests.test_product_quality import SHADOW_BIT, _stand_in_qa_pixel
+
+
+def _hidden_block_polygon(qa: Path) -> ogr.Geometry:
+    """The ground the stand-in's cloud shadow block covers, shrunk by a tenth of a pixel."""
+    with rasterio.open(qa) as band:
+        rows, cols = np.nonzero(band.read(1) & SHADOW_BIT)
+        t = band.transform
+    x0, y0 = t * (cols.min() + 0.1, rows.min() + 0.1)
+    x1, y1 = t * (cols.max() + 0.9, rows.max() + 0.9)
+    return ogr.CreateGeometryFromWkt(
+        f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"
+    )
+
+
+def test_the_products_clouds_are_nodata_in_every_output(s2_scene: Path, tmp_path: Path) -> None:
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    qa = _stand_in_qa_pixel(folder)
+    with rasterio.open(qa) as band:
+        shadow = (band.read(1) & SHADOW_BIT) > 0
+    plain = extract(ExtractionRequest(folder, "water", tmp_path / "plain"))
+    masked = extract(ExtractionRequest(folder, "water", tmp_path / "masked", mask_clouds=True))
+    small = extract(
+        ExtractionRequest(folder, "water", tmp_path / "small", tile_size=64, mask_clouds=True)
+    )
+    with rasterio.open(masked.mask_path) as mask, rasterio.open(small.mask_path) as tiles:
+        classes = mask.read(1)
+        assert np.array_equal(classes, tiles.read(1))  # whatever the tiles
+    assert np.array_equal(classes == 255, shadow)  # the flagged pixels, and only they
+    hidden = masked.manifest["input"]["cloud_mask"]
+    assert hidden["band"] == qa.name and hidden["kind"] == "QA_PIXEL"
+    assert (hidden["hidden_pixels"], hidden["flagged_pixels"]) == (1600, shadow.size)
+    assert plain.manifest["input"]["cloud_mask"] is None
+    counts = masked.manifest["counts"]["valid_pixels"], plain.manifest["counts"]["valid_pixels"]
+    assert counts[0] == counts[1] - 1600
+    # the scene's statistics are taken without them: the global sample holds fewer pixels
+    sampled = [r.manifest["tiling"]["sample_valid_pixels"] for r in (masked, plain)]
+    assert sampled[0] < sampled[1]
+    assert masked.manifest["product_quality"]["flag_pixels"]["cloud shadow"] == 0
+    assert plain.manifest["product_quality"]["flag_pixels"]["cloud shadow"] == 1600
+    text = masked.explanation_path.read_text(encoding="utf-8")
+    assert "Clouds hidden: 5.2% of the raster (1,600 pixels)" in text, text
+    assert "cloud, dilated cloud, cirrus or cloud shadow" in text
+    # no polygon reaches into the hidden block, where the plain run maps water
+    block = _hidden_block_polygon(qa)
+
+    def overlap(features: Path) -> float:
+        source = ogr.Open(str(features))  # held: its layer dies with it
+        return sum(f.GetGeometryRef().Intersection(block).GetArea() for f in source.GetLayer(0))
+
+    assert overlap(plain.features_path) > 0
+    assert overlap(masked.features_path) == 0
+
+
+def test_a_stack_of_the_products_band_files_finds_its_quality_band(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """The analyst's own stack of the band files (Build Virtual Raster, a band each), as the
+    dock's product layer is: its sources' product gives the quality band."""
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    files = [str(folder / f"{LANDSAT_PRODUCT}_SR_B{b}.TIF") for b in range(1, 8)]
+    stack = tmp_path / "stack.vrt"
+    gdal.BuildVRT(str(stack), files, separate=True).FlushCache()
+    qa = folder / f"{LANDSAT_PRODUCT}_QA_PIXEL.TIF"
+    assert quality_band_of(str(stack)) == (str(qa), "QA_PIXEL")
+    elsewhere = tmp_path / "elsewhere.vrt"  # a mosaic of two products has no one band
+    gdal.BuildVRT(str(elsewhere), [files[0], str(s2_scene)], separate=True).FlushCache()
+    assert quality_band_of(str(elsewhere)) is None
+
+
+def test_a_sentinel2_scl_hides_each_10m_pixel_under_its_20m_cloud(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """SCL is 20 m: a 10 m pixel is hidden where the SCL pixel under its centre says cloud
+    shadow (3), medium or high probability cloud (8, 9) or cirrus (10); vegetation (4) and
+    water (6) stay. A stand-in SCL (as above) of each of them in blocks."""
+    from bench.sentinel2_safe import layer, write_scene_window
+
+    mtd = write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240))
+    scl = next(mtd.parent.glob("GRANULE/*/IMG_DATA/R20m/*_SCL_20m.jp2"))
+    with rasterio.open(scl) as band:
+        profile = {k: v for k, v in band.profile.items() if k != "tiled"} | {"dtype": "uint8"}
+        shape = band.shape
+    classes = np.full(shape, 4, dtype="uint8")
+    for i, value in enumerate((3, 6, 8, 9, 10)):
+        classes[10:30, 10 + 25 * i : 30 + 25 * i] = value
+    with rasterio.open(scl, "w", **profile, QUALITY=100, REVERSIBLE="YES") as dst:
+        dst.write(classes, 1)
+    result = extract(ExtractionRequest(layer(mtd, 10), "water", tmp_path / "out", mask_clouds=True))
+    with rasterio.open(result.mask_path) as mask:
+        hidden = mask.read(1) == 255
+    under = np.repeat(np.repeat(classes, 2, axis=0), 2, axis=1)[
+        : hidden.shape[0], : hidden.shape[1]
+    ]
+    assert np.array_equal(hidden, np.isin(under, (3, 8, 9, 10)))
+    assert result.manifest["input"]["cloud_mask"]["hidden_pixels"] == 4 * 4 * 400
+
+
+def test_the_command_line_refuses_what_it_cannot_hide(s2_scene: Path, tmp_path: Path) -> None:
+    """A raster with no quality band beside it, and an instruction that asks for the clouds
+    hidden: one line each, no traceback, no output folder."""
+    none = run_spex("extract", s2_scene, "--prompt", "water", "--out", tmp_path / "a",
+                    "--mask-clouds")  # fmt: skip
+    assert none.returncode != 0 and "Traceback" not in none.stderr
+    assert len(none.stderr.strip().splitlines()) == 1
+    assert "needs its quality band beside s2l1c_T33UUU_20170216.tif" in none.stderr
+    assert not (tmp_path / "a").exists()
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    clouds = run_spex("extract", folder, "--prompt", "map the clouds", "--out", tmp_path / "b",
+                      "--mask-clouds")  # fmt: skip
+    assert clouds.returncode != 0 and "Traceback" not in clouds.stderr
+    assert "would hide the clouds the instruction asks for" in clouds.stderr
+    assert not (tmp_path / "b").exists()
+    done = run_spex("extract", folder, "--prompt", "water", "--out", tmp_path / "c",
+                    "--mask-clouds")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Clouds hidden: 0.0% of the raster (0 pixels)" in (
+        tmp_path / "c" / "explanation.md"
+    ).read_text(encoding="utf-8")

@@ -1,0 +1,86 @@
+"""Hiding the product's clouds in QGIS: Processing's MASK_CLOUDS and the dock's box, on the
+real Sentinel-2 sample written as a Landsat product with a stand-in QA_PIXEL (a cloud shadow
+block over the lake, named as a stand-in in `test_product_quality`). Real QGIS (pytest-qgis,
+offscreen), the real engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsProject, QgsRasterLayer
+
+from spex.engine.raster.band_files import whole_product
+from spex.spex_qgis.dock import SpexDock
+from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
+from tests.test_product_quality import SHADOW_BIT, _stand_in_qa_pixel
+from tests.test_qgis_dock import _layers_a_run_adds
+
+
+def _shadow(qa: Path) -> np.ndarray:
+    with rasterio.open(qa) as band:
+        return (band.read(1) & SHADOW_BIT) > 0
+
+
+def test_processing_hides_the_products_clouds(provider, s2_scene: Path, tmp_path: Path) -> None:
+    import processing
+
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    qa = _stand_in_qa_pixel(folder)
+    params = {"PROMPT": "extract the water bodies", "MASK_CLOUDS": True}
+    out = processing.run(
+        "spex:extract_land_cover",
+        params
+        | {
+            "INPUT": str(folder),
+            "OUTPUT_MASK": str(tmp_path / "m.tif"),
+            "OUTPUT_FEATURES": str(tmp_path / "f.gpkg"),
+        },
+        feedback=QgsProcessingFeedback(),
+    )
+    with rasterio.open(out["OUTPUT_MASK"]) as mask:
+        assert np.array_equal(mask.read(1) == 255, _shadow(qa))
+    assert "Clouds hidden: 5.2% of the raster" in out["EXPLANATION"]
+    with pytest.raises(QgsProcessingException) as refused:
+        processing.run(
+            "spex:extract_land_cover",
+            params
+            | {
+                "INPUT": str(s2_scene),
+                "OUTPUT_MASK": str(tmp_path / "n.tif"),
+                "OUTPUT_FEATURES": str(tmp_path / "g.gpkg"),
+            },
+            feedback=QgsProcessingFeedback(),
+        )
+    said = str(refused.value)
+    assert "Hiding the product's clouds (MASK_CLOUDS) needs its quality band" in said, said
+
+
+def test_the_dock_offers_the_box_for_a_product_and_hides_its_clouds(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    box = dock.mask_clouds_check
+    assert not box.isEnabled() and not box.isChecked()  # the scene alone has no quality band
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    qa = _stand_in_qa_pixel(folder)
+    band = str(folder / f"{LANDSAT_PRODUCT}_SR_B1.TIF")
+    layer = QgsRasterLayer(whole_product(band), LANDSAT_PRODUCT, "gdal")  # as the dock adds it
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    dock.layer_combo.setLayer(layer)
+    assert box.isEnabled() and qa.name in box.toolTip()
+    box.setChecked(True)
+    dock.prompt_edit.setPlainText("extract the water bodies")
+    assert dock.build_request().mask_clouds is True
+    added = _layers_a_run_adds(dock, "extract the water bodies")
+    masks = [a for a in added if isinstance(a, QgsRasterLayer)]
+    assert len(masks) == 1
+    with rasterio.open(masks[0].source()) as mask:
+        assert np.array_equal(mask.read(1) == 255, _shadow(qa))
+    assert "Clouds hidden" in dock.explanation_view.toPlainText()
+    scene = QgsRasterLayer(str(s2_scene), "scene", "gdal")
+    QgsProject.instance().addMapLayer(scene)
+    dock.layer_combo.setLayer(scene)
+    assert not box.isEnabled() and not box.isChecked()  # no quality band: cleared
