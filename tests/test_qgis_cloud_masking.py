@@ -24,36 +24,30 @@ def _shadow(qa: Path) -> np.ndarray:
         return (band.read(1) & SHADOW_BIT) > 0
 
 
-def test_processing_hides_the_products_clouds(provider, s2_scene: Path, tmp_path: Path) -> None:
+def _extract_hiding_clouds(raster: Path, folder: Path) -> dict:
+    """Processing's extract of the water bodies from `raster` with MASK_CLOUDS, into `folder`."""
     import processing
 
+    folder.mkdir()
+    params = {
+        "INPUT": str(raster),
+        "PROMPT": "extract the water bodies",
+        "MASK_CLOUDS": True,
+        "OUTPUT_MASK": str(folder / "m.tif"),
+        "OUTPUT_FEATURES": str(folder / "f.gpkg"),
+    }
+    return processing.run("spex:extract_land_cover", params, feedback=QgsProcessingFeedback())
+
+
+def test_processing_hides_the_products_clouds(provider, s2_scene: Path, tmp_path: Path) -> None:
     folder = landsat_product_folder(s2_scene, tmp_path)
     qa = _stand_in_qa_pixel(folder)
-    params = {"PROMPT": "extract the water bodies", "MASK_CLOUDS": True}
-    out = processing.run(
-        "spex:extract_land_cover",
-        params
-        | {
-            "INPUT": str(folder),
-            "OUTPUT_MASK": str(tmp_path / "m.tif"),
-            "OUTPUT_FEATURES": str(tmp_path / "f.gpkg"),
-        },
-        feedback=QgsProcessingFeedback(),
-    )
+    out = _extract_hiding_clouds(folder, tmp_path / "product")
     with rasterio.open(out["OUTPUT_MASK"]) as mask:
         assert np.array_equal(mask.read(1) == 255, _shadow(qa))
     assert "Clouds hidden: 5.2% of the raster" in out["EXPLANATION"]
     with pytest.raises(QgsProcessingException) as refused:
-        processing.run(
-            "spex:extract_land_cover",
-            params
-            | {
-                "INPUT": str(s2_scene),
-                "OUTPUT_MASK": str(tmp_path / "n.tif"),
-                "OUTPUT_FEATURES": str(tmp_path / "g.gpkg"),
-            },
-            feedback=QgsProcessingFeedback(),
-        )
+        _extract_hiding_clouds(s2_scene, tmp_path / "scene")
     said = str(refused.value)
     assert "Hiding the product's clouds (MASK_CLOUDS) needs its quality band" in said, said
 

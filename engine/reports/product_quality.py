@@ -12,7 +12,7 @@ Nothing of the result is changed (``--mask-clouds`` hides the flagged clouds bef
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -54,13 +54,7 @@ class QualityComparison:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form for run.json."""
-        return {
-            "band": self.band,
-            "kind": self.kind,
-            "target_pixels": self.target_pixels,
-            "flagged": self.flagged,
-            "flag_pixels": self.flag_pixels,
-        }
+        return asdict(self)
 
 
 def compare_with_quality_band(
