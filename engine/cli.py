@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_raster_options(ix)
     ix.add_argument("--index", required=True, help="index name, e.g. NDVI (see --list)")
     ix.add_argument("--out", required=True, type=Path, help="output GeoTIFF")
+    ix.add_argument(
+        "--mask-clouds",
+        action="store_true",
+        help="nodata where the product's own quality band flags cloud or cloud shadow",
+    )
 
     models = sub.add_parser("models", help="manage and inspect model weights")
     model_commands = models.add_subparsers(dest="models_command", required=True)
@@ -378,6 +383,7 @@ def _cmd_indices(args: argparse.Namespace) -> int:
         offset=args.offset,
         tile_size=args.tile,
         monitor=RunMonitor(ProgressBar(not args.quiet)),
+        mask_clouds=args.mask_clouds,
     )
     print(f"Wrote {out}")
     return 0

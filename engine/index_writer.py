@@ -29,11 +29,13 @@ def write_index(
     offset: float | None = None,
     tile_size: int = 512,
     monitor: RunMonitor | None = None,
+    mask_clouds: bool = False,
 ) -> Path:
-    """Compute `index_name` over the whole raster into `out_path` (written atomically)."""
+    """Compute `index_name` over the whole raster into `out_path` (written atomically); with
+    `mask_clouds`, nodata where the product's quality band flags cloud (`cloud_masking`)."""
     monitor = monitor or RunMonitor()
     index = get_index(index_name)
-    with open_source(input_path, bands, sensor, scale, offset) as source:
+    with open_source(input_path, bands, sensor, scale, offset, mask_clouds=mask_clouds) as source:
         source.mapping.require(
             index.roles,
             index.name,

@@ -136,3 +136,23 @@ def test_the_command_line_refuses_what_it_cannot_hide(s2_scene: Path, tmp_path: 
     assert "Clouds hidden: 0.0% of the raster (0 pixels)" in (
         tmp_path / "c" / "explanation.md"
     ).read_text(encoding="utf-8")
+
+
+def test_an_index_hides_the_products_clouds(s2_scene: Path, tmp_path: Path) -> None:
+    """`spex indices --mask-clouds`: the index is nodata under the flagged block, the same
+    values elsewhere."""
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    qa = _stand_in_qa_pixel(folder)
+    with rasterio.open(qa) as band:
+        shadow = (band.read(1) & SHADOW_BIT) > 0
+    for name, flag in (("plain.tif", ()), ("clear.tif", ("--mask-clouds",))):
+        done = run_spex("indices", folder, "--index", "NDVI", "--out", tmp_path / name, *flag)
+        assert done.returncode == 0, done.stderr
+    with (
+        rasterio.open(tmp_path / "plain.tif") as plain,
+        rasterio.open(tmp_path / "clear.tif") as clear,
+    ):
+        assert clear.nodata == plain.nodata
+        before, after = plain.read(1, masked=True), clear.read(1, masked=True)
+    assert np.array_equal(after.mask, before.mask | shadow) and not before.mask[shadow].any()
+    assert np.array_equal(after[~shadow], before[~shadow])

@@ -78,3 +78,31 @@ def test_the_dock_offers_the_box_for_a_product_and_hides_its_clouds(
     QgsProject.instance().addMapLayer(scene)
     dock.layer_combo.setLayer(scene)
     assert not box.isEnabled() and not box.isChecked()  # no quality band: cleared
+
+
+def test_processing_index_hides_the_clouds_of_a_stack_of_band_files(
+    provider, s2_scene: Path, tmp_path: Path
+) -> None:
+    """spex:spectral_index with MASK_CLOUDS on the analyst's stack of the band files (Build
+    Virtual Raster): the index is nodata under the flagged block."""
+    import processing
+    from osgeo import gdal
+
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    qa = _stand_in_qa_pixel(folder)
+    stack = tmp_path / "stack.vrt"
+    files = [str(folder / f"{LANDSAT_PRODUCT}_SR_B{b}.TIF") for b in range(1, 8)]
+    gdal.BuildVRT(str(stack), files, separate=True).FlushCache()
+    out = processing.run(
+        "spex:spectral_index",
+        {
+            "INPUT": str(stack),
+            "INDEX": "NDVI",
+            "MASK_CLOUDS": True,
+            "OUTPUT": str(tmp_path / "i.tif"),
+        },
+        feedback=QgsProcessingFeedback(),
+    )
+    with rasterio.open(out["OUTPUT"]) as index:
+        hidden = index.read(1, masked=True).mask
+    assert np.array_equal(hidden, _shadow(qa))

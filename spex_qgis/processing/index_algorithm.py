@@ -14,7 +14,11 @@ from qgis.core import (
 )
 
 from .common import (
+    MASK_CLOUDS_FLAG,
+    ROLE_PARAMETERS,
     SpexAlgorithm,
+    add_mask_clouds_parameter,
+    mask_clouds,
     monitor_for,
     optional_text,
     place_output,
@@ -76,6 +80,9 @@ class SpectralIndexAlgorithm(SpexAlgorithm):
         ]
         for param, help_text in params:
             self.add_parameter(param, help_text)
+        add_mask_clouds_parameter(
+            self, "The raster must be such a product's band files stacked (Build Virtual Raster)."
+        )
 
     def processAlgorithm(  # noqa: N802 - QGIS API
         self,
@@ -93,16 +100,20 @@ class SpectralIndexAlgorithm(SpexAlgorithm):
         bands = optional_text(self.parameterAsString(parameters, self.BANDS, context))
         sensor = optional_text(self.parameterAsString(parameters, self.SENSOR, context))
         monitor = monitor_for(feedback)
+        hide = mask_clouds(self, parameters, context)
+        flags = {**ROLE_PARAMETERS, **MASK_CLOUDS_FLAG}
+
+        def write(path: Path) -> None:
+            write_index(input_path, index, path, bands, sensor, monitor=monitor, mask_clouds=hide)
+
         if dest.suffix.lower() in (".tif", ".tiff"):
-            run_engine(lambda: write_index(input_path, index, dest, bands, sensor, monitor=monitor))
+            run_engine(lambda: write(dest), flags)
         else:
             with tempfile.TemporaryDirectory(
                 dir=dest.parent if dest.parent.exists() else None
             ) as tmp:
                 tif = Path(tmp) / "index.tif"
-                run_engine(
-                    lambda: write_index(input_path, index, tif, bands, sensor, monitor=monitor)
-                )
+                run_engine(lambda: write(tif), flags)
                 place_output(tif, dest, raster=True)
         feedback.pushInfo(f"{index} written to {dest}")
         return {self.OUTPUT: str(dest)}
