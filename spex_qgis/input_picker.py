@@ -5,9 +5,18 @@ loaded one by one added as one layer in one click."""
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
-from qgis.core import QgsMapLayer, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer
+from qgis.core import (
+    QgsApplication,
+    QgsMapLayer,
+    QgsMapLayerProxyModel,
+    QgsProject,
+    QgsRasterLayer,
+)
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
@@ -30,6 +39,34 @@ def is_multiband(layer: QgsMapLayer) -> bool:
 
 #: The custom property naming the product a layer added by "Add product" stands for.
 PRODUCT_PROPERTY = "spex/product"
+
+
+def products_folder() -> Path:
+    """Where the products added as one layer keep their virtual rasters: the QGIS profile's
+    ``spex/products`` folder, which outlives the session (the temporary folder does not)."""
+    return Path(QgsApplication.qgisSettingsDirPath()) / "spex" / "products"
+
+
+def kept_stack(name: str, product: str) -> str:
+    """`name`, where it is a VRT the engine stacked in the temporary folder, copied as
+    `<product>.vrt` to `products_folder`, so that a saved project finds its layer after a
+    restart; any other name (a Sentinel-2 layer of the product's own files) as it is."""
+    path = Path(name)
+    if not path.is_file() or Path(tempfile.gettempdir()) not in path.parents:
+        return name
+    text = path.read_text(encoding="utf-8")
+    if 'relativeToVRT="1"' in text:
+        return name  # its sources are found from where it lies: not moved
+    kept = products_folder() / f"{product}.vrt"
+    try:
+        if not kept.is_file() or kept.read_text(encoding="utf-8") != text:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            partial = kept.with_name(f".{kept.name}.{os.getpid()}.partial")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(kept)
+    except OSError:  # a profile that cannot be written: the layer lasts the session
+        return name
+    return str(kept)
 
 
 def loose_products(layers: Iterable[QgsMapLayer]) -> dict[str, str]:
@@ -125,7 +162,7 @@ class InputPicker(QWidget):
         added = None
         for product, band_file in list(self.loose_products.items()):
             try:
-                name = whole_product(band_file)
+                name = kept_stack(whole_product(band_file), product)
             except SpexError as error:
                 self.on_error(str(error))
                 continue

@@ -5,6 +5,7 @@ QGIS (pytest-qgis, offscreen), the real engine; the bands are the real Sentinel-
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
@@ -13,7 +14,7 @@ from rasterio.windows import Window
 from bench.sentinel2_safe import write_scene_window
 from spex.engine.raster.band_files import band_file_hint, band_file_product, whole_product
 from spex.spex_qgis.dock import SpexDock
-from spex.spex_qgis.input_picker import PRODUCT_PROPERTY
+from spex.spex_qgis.input_picker import PRODUCT_PROPERTY, products_folder
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
 from tests.test_qgis_dock import _layers_a_run_adds
 
@@ -43,6 +44,11 @@ def test_a_landsat_products_band_files_are_added_as_one_layer(
     assert layer is not None and layer.name() == LANDSAT_PRODUCT
     assert layer.customProperty(PRODUCT_PROPERTY) == LANDSAT_PRODUCT
     assert layer.bandCount() == 7  # SR_B1..SR_B7; ST_B10 and QA_PIXEL left out
+    # kept in the profile, where a saved project finds it after the temporary folder is gone
+    kept = products_folder() / f"{LANDSAT_PRODUCT}.vrt"
+    assert layer.source() == str(kept)
+    shutil.rmtree(Path(whole_product(str(folder / f"{LANDSAT_PRODUCT}_SR_B1.TIF"))).parent)
+    assert QgsRasterLayer(str(kept), "again", "gdal").isValid()
     assert picker.add_product.isHidden()  # added: not offered twice
     table = dock.band_table
     assert table.roles() == ("coastal", "blue", "green", "red", "nir", "swir1", "swir2")
