@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 from osgeo import gdal, ogr
 from rasterio.windows import Window
@@ -18,6 +19,7 @@ from spex.engine.raster.quality_bands import quality_band_of
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
 from tests.test_cli import run_spex
 from tests.test_product_quality import SHADOW_BIT, _stand_in_qa_pixel
+from tests.test_sentinel2_safe import _zipped
 
 
 def _hidden_block_polygon(qa: Path) -> ogr.Geometry:
@@ -87,12 +89,14 @@ def test_a_stack_of_the_products_band_files_finds_its_quality_band(
     assert quality_band_of(str(elsewhere)) is None
 
 
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")  # the zip's top
 def test_a_sentinel2_scl_hides_each_10m_pixel_under_its_20m_cloud(
     s2_scene: Path, tmp_path: Path
 ) -> None:
     """SCL is 20 m: a 10 m pixel is hidden where the SCL pixel under its centre says cloud
     shadow (3), medium or high probability cloud (8, 9) or cirrus (10); vegetation (4) and
-    water (6) stay. A stand-in SCL (as above) of each of them in blocks."""
+    water (6) stay. A stand-in SCL (as above) of each of them in blocks; the product given as
+    QGIS's 10 m layer, as its zip and as the layer QGIS lists in the zip."""
     from bench.sentinel2_safe import layer, write_scene_window
 
     mtd = write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240))
@@ -105,14 +109,21 @@ def test_a_sentinel2_scl_hides_each_10m_pixel_under_its_20m_cloud(
         classes[10:30, 10 + 25 * i : 30 + 25 * i] = value
     with rasterio.open(scl, "w", **profile, QUALITY=100, REVERSIBLE="YES") as dst:
         dst.write(classes, 1)
-    result = extract(ExtractionRequest(layer(mtd, 10), "water", tmp_path / "out", mask_clouds=True))
-    with rasterio.open(result.mask_path) as mask:
-        hidden = mask.read(1) == 255
-    under = np.repeat(np.repeat(classes, 2, axis=0), 2, axis=1)[
-        : hidden.shape[0], : hidden.shape[1]
-    ]
-    assert np.array_equal(hidden, np.isin(under, (3, 8, 9, 10)))
-    assert result.manifest["input"]["cloud_mask"]["hidden_pixels"] == 4 * 4 * 400
+    archive = _zipped(mtd.parent, tmp_path)  # as downloaded, and QGIS's layer in it
+    with rasterio.open(f"/vsizip/{archive}/{mtd.parent.name}/MTD_MSIL2A.xml") as top:
+        in_zip = next(n for n in top.subdatasets if ":10m:" in n)
+    for given in (layer(mtd, 10), archive, in_zip):
+        found = quality_band_of(str(given))
+        assert found is not None and found[0].endswith("_SCL_20m.jp2"), (given, found)
+        out = tmp_path / f"out{len(list(tmp_path.glob('out*')))}"
+        result = extract(ExtractionRequest(given, "water", out, mask_clouds=True))
+        with rasterio.open(result.mask_path) as mask:
+            hidden = mask.read(1) == 255
+        under = np.repeat(np.repeat(classes, 2, axis=0), 2, axis=1)[
+            : hidden.shape[0], : hidden.shape[1]
+        ]
+        assert np.array_equal(hidden, np.isin(under, (3, 8, 9, 10))), given
+        assert result.manifest["input"]["cloud_mask"]["hidden_pixels"] == 4 * 4 * 400
 
 
 def test_the_command_line_refuses_what_it_cannot_hide(s2_scene: Path, tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ hides the clouds it flags (`cloud_masking`).
 
 from __future__ import annotations
 
+import re
+import zipfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -35,6 +37,10 @@ SCL_CLASSES = {"cloud": (8, 9, 10), "cloud shadow": (3,), "snow": (11,), "water"
 MADE_BY = {"QA_PIXEL": "CFMask's", "Fmask": "Fmask's", "SCL": "Sen2Cor's scene classification"}
 #: Rows read at a time.
 ROWS = 512
+#: A file inside a zip as GDAL names it (``/vsizip//data/S2B_MSIL2A_....zip/...``): the zip.
+ZIP_MEMBER = re.compile(r"^/vsizip/(/?.+?\.zip)(?:/|$)", re.IGNORECASE)
+#: A Sentinel-2 L2A product's scene classification among its files.
+SCL_MEMBER = re.compile(r"GRANULE/[^/]+/IMG_DATA/R20m/[^/]+_SCL_20m\.jp2$", re.IGNORECASE)
 #: The most files of a VRT looked through for their product's quality band (a product has a
 #: dozen bands; a mosaic of hundreds of tiles is no product).
 MAX_STACKED_FILES = 64
@@ -70,7 +76,7 @@ def quality_band_of(input_name: str) -> tuple[str, str] | None:
         return _quality_band_of_stack(input_name)
     scl = _scene_classification(input_name)
     if scl is not None:
-        return str(scl), "SCL"
+        return scl, "SCL"
     path = Path(input_name)
     folder = path if path.is_dir() else path.parent
     landsat, granule = identifier(path.name), granule_name(path.name)
@@ -99,16 +105,30 @@ def _quality_band_of_stack(vrt: str) -> tuple[str, str] | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _scene_classification(input_name: str) -> Path | None:
-    """A Sentinel-2 L2A product's SCL file (its .SAFE folder, its MTD_MSIL2A.xml, or a layer
-    QGIS lists for it: ``SENTINEL2_L2A:<MTD>:10m:EPSG_32633``), or None."""
+def _scene_classification(input_name: str) -> str | None:
+    """A Sentinel-2 L2A product's SCL file (its .SAFE folder, its zip as downloaded, its
+    MTD_MSIL2A.xml, or a layer QGIS lists for it: ``SENTINEL2_L2A:<MTD>:10m:EPSG_32633``, in
+    the zip too), as GDAL names it, or None."""
     layer = LAYER.match(input_name)
     name = layer.group(2) if layer else input_name
+    zipped = ZIP_MEMBER.match(name)
+    if zipped or name.lower().endswith(".zip"):
+        return _zipped_scene_classification(zipped.group(1) if zipped else name)
     safe = safe_path(Path(name))
     if safe is None or not safe.is_dir():
         return None
     found = sorted(safe.glob("GRANULE/*/IMG_DATA/R20m/*_SCL_20m.jp2"))
-    return found[0] if len(found) == 1 else None
+    return str(found[0]) if len(found) == 1 else None
+
+
+def _zipped_scene_classification(archive: str) -> str | None:
+    """The one SCL file in the zip `archive`, as GDAL names it (``/vsizip/...``), or None."""
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            found = [m for m in opened.namelist() if SCL_MEMBER.search(m)]
+    except (OSError, zipfile.BadZipFile):
+        return None
+    return f"/vsizip/{Path(archive).absolute()}/{found[0]}" if len(found) == 1 else None
 
 
 def same_ground(quality: rasterio.DatasetReader, mask: rasterio.DatasetReader) -> bool:
