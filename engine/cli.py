@@ -352,7 +352,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             band, kind = found
             print(
                 f"Quality band: {PurePosixPath(band).name} ({MADE_BY[kind]} flags): each run "
-                "compares its result with it"
+                "compares its result with it; --mask-clouds hides its clouds"
             )
         _print_detectable(src.roles)
     return 0
