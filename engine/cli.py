@@ -142,7 +142,8 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
         "--mask-clouds",
         action="store_true",
         help="hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, "
-        "Sentinel-2 L2A SCL) flags as cloud or cloud shadow: those pixels are nodata",
+        "Sentinel-2 L2A SCL or L1C MSK_CLASSI) flags as cloud or cloud shadow: those pixels "
+        "are nodata",
     )
     parser.add_argument(
         "--profile",

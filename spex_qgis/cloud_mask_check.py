@@ -12,8 +12,8 @@ from .widgets import layer_file
 
 #: Why the box is off, where it is.
 UNAVAILABLE = (
-    "Only for a Landsat, HLS or Sentinel-2 L2A product whose quality band (QA_PIXEL, Fmask, "
-    "SCL) lies beside the layer's files"
+    "Only for a Landsat, HLS or Sentinel-2 product whose quality band (QA_PIXEL, Fmask, SCL, "
+    "MSK_CLASSI) lies beside the layer's files"
 )
 
 

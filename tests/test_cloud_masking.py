@@ -167,3 +167,38 @@ def test_an_index_hides_the_products_clouds(s2_scene: Path, tmp_path: Path) -> N
         before, after = plain.read(1, masked=True), clear.read(1, masked=True)
     assert np.array_equal(after.mask, before.mask | shadow) and not before.mask[shadow].any()
     assert np.array_equal(after[~shadow], before[~shadow])
+
+
+def test_a_level1c_products_cloud_mask_hides_opaque_cloud_and_cirrus(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """Sentinel-2 Level-1C (baseline 04.00 on) carries MSK_CLASSI_B00.jp2: three 0/1 bands at
+    60 m, opaque cloud, cirrus, snow. A stand-in (as above) with a block of each: the 10 m
+    pixels under the opaque and cirrus blocks are hidden, the snow block's are not; the
+    comparison counts the product's cloud and snow."""
+    from bench.sentinel2_safe import layer, write_scene_window
+
+    mtd = write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240), level="L1C")
+    granule = next(mtd.parent.glob("GRANULE/*"))
+    with rasterio.open(next(granule.glob("IMG_DATA/*_B01.jp2"))) as b01:  # the 60 m grid
+        profile = {k: v for k, v in b01.profile.items() if k != "tiled"}
+    flags = np.zeros((3, profile["height"], profile["width"]), dtype="uint8")
+    for band in range(3):  # opaque, cirrus, snow: 5 x 5 blocks of 60 m pixels
+        flags[band, 10:15, 5 + 10 * band : 10 + 10 * band] = 1
+    classi = granule / "QI_DATA" / "MSK_CLASSI_B00.jp2"
+    classi.parent.mkdir(exist_ok=True)
+    with rasterio.open(classi, "w", **profile | {"count": 3, "dtype": "uint8"},
+                       QUALITY=100, REVERSIBLE="YES") as dst:  # fmt: skip
+        dst.write(flags)
+    assert quality_band_of(str(mtd.parent)) == (str(classi), "CLASSI")
+    result = extract(ExtractionRequest(layer(mtd, 10), "water", tmp_path / "out", mask_clouds=True))
+    with rasterio.open(result.mask_path) as mask:
+        hidden = mask.read(1) == 255
+    cloudy = np.repeat(np.repeat(flags[0] | flags[1], 6, axis=0), 6, axis=1)
+    assert np.array_equal(hidden, cloudy.astype(bool))
+    assert result.manifest["input"]["cloud_mask"]["hidden_pixels"] == 2 * 25 * 36
+    check = result.manifest["product_quality"]
+    assert check["kind"] == "CLASSI" and set(check["flag_pixels"]) == {"cloud", "snow"}
+    assert check["flag_pixels"] == {"cloud": 0, "snow": 25 * 36}  # the clouds are hidden
+    text = result.explanation_path.read_text(encoding="utf-8")
+    assert "opaque cloud or cirrus (Level-1C flags no cloud shadow)" in text

@@ -98,7 +98,8 @@ def cloud_mask_for(input_name: str, dataset: rasterio.DatasetReader) -> CloudMas
     if found is None:
         raise InputError(
             f"Hiding the product's clouds (--mask-clouds) needs its quality band beside {shown} "
-            "(Landsat QA_PIXEL, HLS Fmask or Sentinel-2 L2A SCL); give the product whole or a "
+            "(Landsat QA_PIXEL, HLS Fmask, Sentinel-2 L2A SCL or L1C MSK_CLASSI); give the "
+            "product whole or a "
             "band file in its folder, or leave it out."
         )
     band_path, kind = found

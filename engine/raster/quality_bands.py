@@ -2,7 +2,8 @@
 
 A Landsat Collection 2 product carries ``QA_PIXEL`` (CFMask's cloud, cloud shadow, snow and
 water bits) beside its band files; an HLS granule its ``Fmask``; a Sentinel-2 Level-2A product
-its scene classification ``SCL`` (20 m). `quality_band_of` finds it for the raster the analyst
+its scene classification ``SCL`` (20 m), a Level-1C product (baseline 04.00 on) its cloud and
+snow mask ``MSK_CLASSI_B00`` (60 m). `quality_band_of` finds it for the raster the analyst
 gave, `values_under` reads it under each pixel of a raster on the same ground (SCL's 20 m under
 10 m bands). The run compares its result with it (`reports.product_quality`) and, where asked,
 hides the clouds it flags (`cloud_masking`).
@@ -25,22 +26,34 @@ from .sentinel2_layers import LAYER
 from .vrt_sources import vrt_source_files
 
 #: Each quality band's flags, as their product guides define them: bit masks of
-#: Landsat Collection 2's QA_PIXEL and HLS v2.0's Fmask.
+#: Landsat Collection 2's QA_PIXEL and HLS v2.0's Fmask; Sentinel-2 Level-1C's MSK_CLASSI
+#: (processing baseline 04.00 on) holds three 0/1 bands, opaque cloud, cirrus and snow, read
+#: as bits 0, 1 and 2 (`values_under`).
 FLAGS = {
     "QA_PIXEL": {"cloud": 1 << 3, "cloud shadow": 1 << 4, "snow": 1 << 5, "water": 1 << 7},
     "Fmask": {"cloud": 1 << 1, "cloud shadow": 1 << 3, "snow": 1 << 4, "water": 1 << 5},
+    "CLASSI": {"cloud": 0b011, "snow": 0b100},
 }
 #: Sentinel-2 L2A's scene classification values per flag (cloud: medium and high probability
 #: and thin cirrus).
 SCL_CLASSES = {"cloud": (8, 9, 10), "cloud shadow": (3,), "snow": (11,), "water": (6,)}
 #: Which product's algorithm each kind of band holds.
-MADE_BY = {"QA_PIXEL": "CFMask's", "Fmask": "Fmask's", "SCL": "Sen2Cor's scene classification"}
+MADE_BY = {
+    "QA_PIXEL": "CFMask's",
+    "Fmask": "Fmask's",
+    "SCL": "Sen2Cor's scene classification",
+    "CLASSI": "ESA's Level-1C cloud mask",
+}
 #: Rows read at a time.
 ROWS = 512
 #: A file inside a zip as GDAL names it (``/vsizip//data/S2B_MSIL2A_....zip/...``): the zip.
 ZIP_MEMBER = re.compile(r"^/vsizip/(/?.+?\.zip)(?:/|$)", re.IGNORECASE)
-#: A Sentinel-2 L2A product's scene classification among its files.
-SCL_MEMBER = re.compile(r"GRANULE/[^/]+/IMG_DATA/R20m/[^/]+_SCL_20m\.jp2$", re.IGNORECASE)
+#: A Sentinel-2 product's quality bands among its files, in order of preference: Level-2A's
+#: scene classification, Level-1C's cloud and snow mask (Level-2A has one too).
+SENTINEL2_BANDS = {
+    "SCL": re.compile(r"GRANULE/[^/]+/IMG_DATA/R20m/[^/]+_SCL_20m\.jp2$", re.IGNORECASE),
+    "CLASSI": re.compile(r"GRANULE/[^/]+/QI_DATA/MSK_CLASSI_B00\.jp2$", re.IGNORECASE),
+}
 #: The most files of a VRT looked through for their product's quality band (a product has a
 #: dozen bands; a mosaic of hundreds of tiles is no product).
 MAX_STACKED_FILES = 64
@@ -60,9 +73,11 @@ def flagged(kind: str, values: np.ndarray, flag: str) -> np.ndarray:
 
 def has_data(kind: str, values: np.ndarray) -> np.ndarray:
     """Where the quality band has data: QA_PIXEL's fill bit (0) unset; Fmask not 255; SCL not
-    0 (no data) or 1 (saturated or defective)."""
+    0 (no data) or 1 (saturated or defective); MSK_CLASSI everywhere."""
     if kind == "QA_PIXEL":
         return (values & 1) == 0
+    if kind == "CLASSI":
+        return np.ones(values.shape, dtype=bool)
     return values != 255 if kind == "Fmask" else values > 1
 
 
@@ -74,9 +89,9 @@ def quality_band_of(input_name: str) -> tuple[str, str] | None:
     the dock's product layer); None where there is none."""
     if input_name.lower().endswith(".vrt") and Path(input_name).is_file():
         return _quality_band_of_stack(input_name)
-    scl = _scene_classification(input_name)
-    if scl is not None:
-        return scl, "SCL"
+    sentinel2 = _sentinel2_band(input_name)
+    if sentinel2 is not None:
+        return sentinel2
     path = Path(input_name)
     folder = path if path.is_dir() else path.parent
     landsat, granule = identifier(path.name), granule_name(path.name)
@@ -105,30 +120,31 @@ def _quality_band_of_stack(vrt: str) -> tuple[str, str] | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _scene_classification(input_name: str) -> str | None:
-    """A Sentinel-2 L2A product's SCL file (its .SAFE folder, its zip as downloaded, its
-    MTD_MSIL2A.xml, or a layer QGIS lists for it: ``SENTINEL2_L2A:<MTD>:10m:EPSG_32633``, in
-    the zip too), as GDAL names it, or None."""
+def _sentinel2_band(input_name: str) -> tuple[str, str] | None:
+    """A Sentinel-2 product's quality band and its kind (`SENTINEL2_BANDS`: Level-2A's SCL,
+    else Level-1C's MSK_CLASSI) for its .SAFE folder, its zip as downloaded, its metadata file
+    or a layer QGIS lists for it (``SENTINEL2_L2A:<MTD>:10m:EPSG_32633``, in the zip too), as
+    GDAL names the file; None where there is none."""
     layer = LAYER.match(input_name)
     name = layer.group(2) if layer else input_name
     zipped = ZIP_MEMBER.match(name)
     if zipped or name.lower().endswith(".zip"):
-        return _zipped_scene_classification(zipped.group(1) if zipped else name)
-    safe = safe_path(Path(name))
-    if safe is None or not safe.is_dir():
-        return None
-    found = sorted(safe.glob("GRANULE/*/IMG_DATA/R20m/*_SCL_20m.jp2"))
-    return str(found[0]) if len(found) == 1 else None
-
-
-def _zipped_scene_classification(archive: str) -> str | None:
-    """The one SCL file in the zip `archive`, as GDAL names it (``/vsizip/...``), or None."""
-    try:
-        with zipfile.ZipFile(archive) as opened:
-            found = [m for m in opened.namelist() if SCL_MEMBER.search(m)]
-    except (OSError, zipfile.BadZipFile):
-        return None
-    return f"/vsizip/{Path(archive).absolute()}/{found[0]}" if len(found) == 1 else None
+        archive = Path(zipped.group(1) if zipped else name)
+        try:
+            with zipfile.ZipFile(archive) as opened:
+                files = [f"/vsizip/{archive.absolute()}/{m}" for m in opened.namelist()]
+        except (OSError, zipfile.BadZipFile):
+            return None
+    else:
+        safe = safe_path(Path(name))
+        if safe is None or not safe.is_dir():
+            return None
+        files = [str(f) for f in safe.glob("GRANULE/*/*/**/*.jp2")]
+    for kind, pattern in SENTINEL2_BANDS.items():
+        found = [f for f in files if pattern.search(f)]
+        if len(found) == 1:
+            return found[0], kind
+    return None
 
 
 def same_ground(quality: rasterio.DatasetReader, mask: rasterio.DatasetReader) -> bool:
@@ -153,7 +169,7 @@ def values_under(
     if (q.a, q.e) == (m.a, m.e):  # the same pixels: read them (0 outside, no data)
         col, row = round((m.c - q.c) / m.a), round((m.f - q.f) / m.e)
         shifted = Window(window.col_off + col, window.row_off + row, window.width, window.height)
-        return quality.read(1, window=shifted, boundless=True, fill_value=0)
+        return _read(quality, shifted, boundless=True, fill_value=0)
     rows = np.arange(window.row_off, window.row_off + window.height) + 0.5
     cols = np.arange(window.col_off, window.col_off + window.width) + 0.5
     xs = m.c + cols * m.a
@@ -162,28 +178,39 @@ def values_under(
     qrows = np.floor((ys - q.f) / q.e).astype(np.int64)
     inside_c = (qcols >= 0) & (qcols < quality.width)
     inside_r = (qrows >= 0) & (qrows < quality.height)
-    out = np.zeros((window.height, window.width), dtype=quality.dtypes[0])
+    out = np.zeros((window.height, window.width), dtype=np.uint16)
     if not inside_c.any() or not inside_r.any():
         return out
     c0, c1 = qcols[inside_c].min(), qcols[inside_c].max() + 1
     r0, r1 = qrows[inside_r].min(), qrows[inside_r].max() + 1
-    block = quality.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+    block = _read(quality, Window(c0, r0, c1 - c0, r1 - r0))
     picked = block[np.ix_(qrows[inside_r] - r0, qcols[inside_c] - c0)]
     out[np.ix_(inside_r, inside_c)] = picked
     return out
 
 
+def _read(quality: rasterio.DatasetReader, window: Window, **options: object) -> np.ndarray:
+    """The quality band's values at `window`; of a mask of several 0/1 bands (MSK_CLASSI),
+    each band as one bit (band 1 bit 0, ...)."""
+    if quality.count == 1:
+        return quality.read(1, window=window, **options)
+    bands = quality.read(window=window, **options)
+    return sum(((band != 0).astype(np.uint16) << i) for i, band in enumerate(bands))
+
+
 #: What ``--mask-clouds`` hides, as each product guide builds a clear-sky mask: QA_PIXEL's
 #: dilated cloud (bit 1), cirrus (2), cloud (3) and cloud shadow (4); Fmask's cloud (1),
 #: adjacent to cloud or shadow (2) and cloud shadow (3); SCL's cloud shadow (3), cloud of
-#: medium and high probability (8, 9) and thin cirrus (10).
-CLOUD_BITS = {"QA_PIXEL": 0b11110, "Fmask": 0b01110}
+#: medium and high probability (8, 9) and thin cirrus (10); MSK_CLASSI's opaque cloud and
+#: cirrus (Level-1C flags no cloud shadow).
+CLOUD_BITS = {"QA_PIXEL": 0b11110, "Fmask": 0b01110, "CLASSI": 0b011}
 CLOUD_CLASSES = (3, 8, 9, 10)
 #: What those flags are called, per kind, for the explanation.
 CLOUD_FLAGS = {
     "QA_PIXEL": "cloud, dilated cloud, cirrus or cloud shadow",
     "Fmask": "cloud, adjacent to cloud or cloud shadow",
     "SCL": "cloud (medium or high probability), thin cirrus or cloud shadow",
+    "CLASSI": "opaque cloud or cirrus (Level-1C flags no cloud shadow)",
 }
 
 

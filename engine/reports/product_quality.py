@@ -1,5 +1,6 @@
 """The result against the product's own per-pixel quality flags, where the product has them
-(Landsat's QA_PIXEL, HLS's Fmask, Sentinel-2 L2A's SCL: `raster.quality_bands`).
+(Landsat's QA_PIXEL, HLS's Fmask, Sentinel-2 L2A's SCL or L1C's MSK_CLASSI:
+`raster.quality_bands`).
 
 They are an independent reading of the same pixels: after the run, the class raster is
 compared with them, window by window, each of its pixels with the flag's pixel under its
@@ -113,7 +114,7 @@ def quality_lines(check: QualityComparison, titles: dict[str, str]) -> list[str]
         lines.append(f"| {titles[target]} | {pixels:,} | " + " | ".join(shares) + " |")
     lines.append("")
     for flag in TARGET_FLAGS:
-        if flag in check.target_pixels and check.flag_pixels[flag]:
+        if flag in check.target_pixels and check.flag_pixels.get(flag):
             found = check.flagged[flag][flag]
             lines.append(
                 f"- Of the {check.flag_pixels[flag]:,} pixels the product flags {flag}, "
@@ -129,6 +130,8 @@ def quality_caveats(check: QualityComparison, titles: dict[str, str]) -> list[st
         if target == "cloud" or not pixels:
             continue
         for flag in ("cloud shadow", "cloud"):
+            if flag not in check.flagged[target]:
+                continue  # a band that does not flag it (Level-1C: no shadows)
             share = check.flagged[target][flag] / pixels
             if share >= 0.05:
                 caveats.append(

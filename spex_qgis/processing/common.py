@@ -114,7 +114,8 @@ def add_mask_clouds_parameter(algorithm: SpexAlgorithm, which: str) -> None:
             MASK_CLOUDS, "Hide the product's clouds", defaultValue=False, optional=True
         ),
         "Hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, Sentinel-2 "
-        "L2A SCL) flags as cloud or cloud shadow: those pixels are nodata in every statistic "
+        "L2A SCL or L1C MSK_CLASSI) flags as cloud or cloud shadow: those pixels are nodata "
+        "in every statistic "
         f"and output (the command line's --mask-clouds). {which}",
     )
 
