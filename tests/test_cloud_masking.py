@@ -202,3 +202,20 @@ def test_a_level1c_products_cloud_mask_hides_opaque_cloud_and_cirrus(
     assert check["flag_pixels"] == {"cloud": 0, "snow": 25 * 36}  # the clouds are hidden
     text = result.explanation_path.read_text(encoding="utf-8")
     assert "opaque cloud or cirrus (Level-1C flags no cloud shadow)" in text
+
+
+def test_a_batch_says_how_much_of_each_scene_was_hidden(s2_scene: Path, tmp_path: Path) -> None:
+    """`spex batch --mask-clouds`: each product's hidden share in batch.json and in the
+    closing lines; a raster with no quality band fails alone, saying why."""
+    import json
+
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    _stand_in_qa_pixel(folder)
+    done = run_spex("batch", folder, s2_scene, "--prompt", "water", "--mask-clouds",
+                    "--workers", "1", "--out", tmp_path / "batch")  # fmt: skip
+    assert done.returncode == 1, done.stderr  # the plain scene failed
+    assert f"hidden as the product's clouds: {LANDSAT_PRODUCT} 5.2%" in done.stdout, done.stdout
+    assert "needs its quality band" in done.stdout
+    record = json.loads((tmp_path / "batch" / "batch.json").read_text(encoding="utf-8"))
+    shares = {scene["status"]: scene["clouds_hidden_share"] for scene in record["scenes"]}
+    assert shares == {"done": 0.0521, "failed": None}

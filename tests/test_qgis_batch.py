@@ -143,6 +143,9 @@ def test_batch_algorithm_hides_each_products_clouds(
     assert (out["DONE"], out["FAILED"]) == (1, 1)
     run = json.loads((tmp_path / "batch" / LANDSAT_PRODUCT / "run.json").read_text("utf-8"))
     assert run["input"]["cloud_mask"]["hidden_pixels"] == 1600
+    record = json.loads(Path(out["BATCH"]).read_text(encoding="utf-8"))
+    shares = {scene["name"]: scene["clouds_hidden_share"] for scene in record["scenes"]}
+    assert shares == {LANDSAT_PRODUCT: round(1600 / 30720, 4), "part0": None}
     failed = [line for line in feedback.infos if line.startswith("part0: ")]
     assert len(failed) == 1 and "Hiding the product's clouds (MASK_CLOUDS)" in failed[0], failed
 

@@ -79,6 +79,8 @@ class SceneOutcome:
     area_m2_per_target: dict[str, float] = field(default_factory=dict)
     #: The analyst's example pixels the scene was trained with, per class (None: no examples).
     example_pixels: dict[str, int] | None = None
+    #: The share of the scene hidden as the product's clouds (None: not asked, `--mask-clouds`).
+    clouds_hidden_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ def _outcome(
 ) -> SceneOutcome:
     counts = manifest.get("counts", {})
     details = manifest.get("backend", {}).get("details", {})
+    clouds = manifest.get("input", {}).get("cloud_mask")
     return SceneOutcome(
         name,
         path,
@@ -162,6 +165,7 @@ def _outcome(
         dict(counts.get("regions_per_target", {})),
         dict(counts.get("area_m2_per_target") or {}),  # None without a CRS: no m2 to sum
         dict(details["example_pixels"]) if "examples" in details else None,
+        round(clouds["hidden_pixels"] / max(1, clouds["flagged_pixels"]), 4) if clouds else None,
     )
 
 

@@ -92,6 +92,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             print(f"  failed: {outcome.name}: {outcome.error}")
     if outside:
         print(f"  outside the extent (nothing to extract): {', '.join(outside)}")
+    hidden = [o for o in result.outcomes if o.clouds_hidden_share is not None]
+    if hidden:
+        print(
+            "  hidden as the product's clouds: "
+            + ", ".join(f"{o.name} {o.clouds_hidden_share:.1%}" for o in hidden)
+        )
     if result.not_in_summary:
         print(
             f"  not in summary.gpkg (no CRS, areas in pixels): {', '.join(result.not_in_summary)}"
