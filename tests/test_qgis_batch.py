@@ -146,6 +146,8 @@ def test_batch_algorithm_hides_each_products_clouds(
     record = json.loads(Path(out["BATCH"]).read_text(encoding="utf-8"))
     shares = {scene["name"]: scene["clouds_hidden_share"] for scene in record["scenes"]}
     assert shares == {LANDSAT_PRODUCT: round(1600 / 30720, 4), "part0": None}
+    said = [line for line in feedback.infos if line.startswith(f"{LANDSAT_PRODUCT}: done")]
+    assert len(said) == 1 and said[0].endswith(", 5.2% hidden as the product's clouds"), said
     failed = [line for line in feedback.infos if line.startswith("part0: ")]
     assert len(failed) == 1 and "Hiding the product's clouds (MASK_CLOUDS)" in failed[0], failed
 

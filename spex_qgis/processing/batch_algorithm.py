@@ -202,9 +202,15 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             elif last.status == "outside":
                 feedback.pushInfo(f"{last.name}: outside the area of interest, nothing to do")
             else:
+                hidden = last.clouds_hidden_share
                 feedback.pushInfo(
                     f"{last.name}: done in {last.seconds:.1f} s "
                     f"({progress.finished}/{progress.total})"
+                    + (
+                        f", {hidden:.1%} hidden as the product's clouds"
+                        if hidden is not None
+                        else ""
+                    )
                 )
 
         feedback.pushInfo(f"{len(inputs)} rasters on a local Dask cluster")
