@@ -353,10 +353,22 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             band, kind = found
             print(
                 f"Quality band: {PurePosixPath(band).name} ({MADE_BY[kind]} flags): each run "
-                "compares its result with it; --mask-clouds hides its clouds"
+                f"compares its result with it; --mask-clouds hides its clouds{_clouds(args, ds)}"
             )
         _print_detectable(src.roles)
     return 0
+
+
+def _clouds(args: argparse.Namespace, dataset: object) -> str:
+    """How much of the raster its quality band flags as cloud (" (...: 12.0% of the raster)"),
+    or "" where its flags do not lie on the raster's grid."""
+    from .raster.cloud_masking import cloud_mask_for
+
+    try:
+        mask = cloud_mask_for(str(args.input), dataset)
+    except SpexError:
+        return ""
+    return f" ({mask.flags}: {mask.share:.1%} of the raster)"
 
 
 def _print_detectable(roles: tuple[str, ...]) -> None:

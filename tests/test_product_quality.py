@@ -45,6 +45,7 @@ def test_the_result_is_compared_with_the_products_qa_pixel(s2_scene: Path, tmp_p
     assert quality_band_of(str(folder / f"{LANDSAT_PRODUCT}_MTL.txt")) == (str(qa), "QA_PIXEL")
     inspected = run_spex("inspect", folder)
     assert f"Quality band: {qa.name} (CFMask's flags)" in inspected.stdout, inspected.stderr
+    assert "cloud, dilated cloud, cirrus or cloud shadow: 5.2% of the raster)" in inspected.stdout
     result = extract(ExtractionRequest(folder, "water and vegetation", tmp_path / "out"))
     check = json.loads(result.manifest_path.read_text(encoding="utf-8"))["product_quality"]
     assert check["band"] == qa.name and check["kind"] == "QA_PIXEL"
