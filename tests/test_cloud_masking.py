@@ -6,6 +6,7 @@ cloud shadow block over the lake, as in `test_product_quality`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -219,3 +220,38 @@ def test_a_batch_says_how_much_of_each_scene_was_hidden(s2_scene: Path, tmp_path
     record = json.loads((tmp_path / "batch" / "batch.json").read_text(encoding="utf-8"))
     shares = {scene["status"]: scene["clouds_hidden_share"] for scene in record["scenes"]}
     assert shares == {"done": 0.0521, "failed": None}
+
+
+def test_examples_only_on_hidden_clouds_are_refused_saying_so(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """Examples the analyst put where the product's clouds are hidden fall on no valid pixel:
+    one line that says the clouds are hidden, not only that the CRS may be wrong."""
+    from osgeo import osr
+
+    from spex.engine.backends.spectral.examples import load_examples
+    from spex.engine.errors import InputError
+
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    qa = _stand_in_qa_pixel(folder)
+    with rasterio.open(qa) as band:
+        rows, cols = np.nonzero(band.read(1) & SHADOW_BIT)
+        transform, crs = band.transform, band.crs
+    source = ogr.GetDriverByName("GPKG").CreateDataSource(str(tmp_path / "clicks.gpkg"))
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(crs.to_wkt())
+    layer = source.CreateLayer("clicks", srs, ogr.wkbPoint)
+    layer.CreateField(ogr.FieldDefn("class", ogr.OFTString))
+    for i in range(0, len(rows), 400):  # four points in the hidden block
+        x, y = transform * (cols[i] + 0.5, rows[i] + 0.5)
+        feature = ogr.Feature(layer.GetLayerDefn())
+        feature.SetField("class", "water")
+        feature.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({x} {y})"))
+        layer.CreateFeature(feature)
+    source = None  # written
+    examples = load_examples(tmp_path / "clicks.gpkg")
+    request = ExtractionRequest(folder, "water", tmp_path / "out", examples=examples)
+    assert extract(request).manifest["backend"]["details"]["example_pixels"] == {"water": 4}
+    with pytest.raises(InputError, match=r"outside the product's clouds \(--mask-clouds"):
+        extract(replace(request, out_dir=tmp_path / "hidden", mask_clouds=True))
+    assert not (tmp_path / "hidden").exists()

@@ -237,10 +237,13 @@ def example_pixels(source: RasterSource, examples: Examples) -> ExamplePixels:
     if not pooled and examples.shared_by_scenes:
         return ExamplePixels({}, outside)
     if not pooled:
+        hidden = (
+            ", outside the product's clouds (--mask-clouds hides them)" if source.cloud_mask else ""
+        )
         raise InputError(
             f"None of the {len(examples.features)} examples of '{examples.source}' falls on a "
-            "valid pixel of the raster; check that they cover this raster and that their CRS "
-            "is set."
+            f"valid pixel of the raster; check that they cover this raster{hidden} and that "
+            "their CRS is set."
         )
     values = {}
     for cls, parts in pooled.items():
