@@ -99,8 +99,7 @@ def cloud_mask_for(input_name: str, dataset: rasterio.DatasetReader) -> CloudMas
         raise InputError(
             f"Hiding the product's clouds (--mask-clouds) needs its quality band beside {shown} "
             "(Landsat QA_PIXEL, HLS Fmask, Sentinel-2 L2A SCL or L1C MSK_CLASSI); give the "
-            "product whole or a "
-            "band file in its folder, or leave it out."
+            "product whole or a band file in its folder, or leave it out."
         )
     band_path, kind = found
     band = PurePosixPath(band_path).name
@@ -116,15 +115,11 @@ def cloud_mask_for(input_name: str, dataset: rasterio.DatasetReader) -> CloudMas
                 "(--mask-clouds) cannot be hidden pixel by pixel; leave it out, or give the "
                 "product as delivered."
             )
-    key = (
-        "\n".join(
-            (dataset.name, file_stamp(dataset.name), input_name, file_stamp(input_name)),
-        )
-        + f"\n{band_path}:{file_stamp(band_path)}:{kind}"
-    )
+    # the raster, what was given (a .tar's stamp for a band inside it) and the band, as now
+    key = "\n".join(f"{n}:{file_stamp(n)}" for n in (dataset.name, input_name, band_path))
     path = written_once(
         MASK_FOLDER,
-        key,
+        f"{key}\n{kind}",
         "clouds.tif",
         lambda partial: _write_mask(band_path, kind, dataset, partial),
     )
