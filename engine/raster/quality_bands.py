@@ -84,8 +84,9 @@ def has_data(kind: str, values: np.ndarray) -> np.ndarray:
 def quality_band_of(input_name: str) -> tuple[str, str] | None:
     """The quality band of the product the input names, and its kind: a Landsat product's
     ``<identifier>_QA_PIXEL.TIF`` or an HLS granule's ``<granule>.Fmask.tif`` in its folder
-    (given, or of the file given, or in its .tar), a Sentinel-2 L2A product's SCL, as GDAL
-    names the file; that of the product whose band files a VRT stacks (Build Virtual Raster,
+    (given, or of the file given, or in its .tar), a Sentinel-2 product's SCL (Level-2A) or
+    MSK_CLASSI (Level-1C), as GDAL names the file; that of the product whose band files a VRT
+    stacks (Build Virtual Raster,
     the dock's product layer); None where there is none."""
     if input_name.lower().endswith(".vrt") and Path(input_name).is_file():
         return _quality_band_of_stack(input_name)
