@@ -125,8 +125,8 @@ class InputPicker(QWidget):
         self.add_product.setToolTip(
             "Band files of a Landsat, Sentinel-2 or HLS product, loaded one by one, have no "
             "band roles alone: add the product as one multiband layer (Landsat, HLS: its band "
-            "files stacked in a virtual raster in the temporary folder; Sentinel-2: its 10 m "
-            "layer, read with its other bands)"
+            "files stacked in a virtual raster kept in the QGIS profile's spex/products folder; "
+            "Sentinel-2: its 10 m layer, read with its other bands)"
         )
         self.loose_products: dict[str, str] = {}  # product -> one of its band files
         layout = QVBoxLayout(self)

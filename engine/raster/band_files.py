@@ -18,13 +18,11 @@ from pathlib import Path, PurePosixPath
 from ..errors import InputError
 from .hls_granules import granule_name, granule_of_band_file
 from .landsat_folders import BAND_FILE, identifier, product_of_band_file
-from .product_files import safe_folder, safe_path
+from .product_files import safe_folder, safe_path, zip_archive
 from .sentinel2_layers import finest_layer
 
 #: A Sentinel-2 band file inside its product (``T32UPU_20230315T103629_B04_10m.jp2``).
 SENTINEL2_BAND_FILE = re.compile(r"_B(0[1-9]|1[0-2]|8A)(_\d{2}m)?\.jp2$", re.IGNORECASE)
-#: A file inside a zip archive as GDAL names it: the archive's path.
-_ZIPPED = re.compile(r"^/vsizip/+(.+?\.zip)/", re.IGNORECASE)
 
 
 def band_file_product(name: str) -> str | None:
@@ -71,8 +69,8 @@ def whole_product(name: str) -> str:
             f"{Path(name).name} is not a band file of a Landsat, Sentinel-2 or HLS product."
         )
     if product.upper().endswith(".SAFE"):
-        zipped = _ZIPPED.match(name)  # QGIS names a file in the downloaded zip so
-        whole = f"/{zipped.group(1)}" if zipped else str(safe_path(PurePosixPath(name)))
+        zipped = zip_archive(name)  # QGIS names a file in the downloaded zip so
+        whole = zipped or str(safe_path(PurePosixPath(name)))
         layer = finest_layer(whole)
         if layer is None:
             raise InputError(

@@ -9,8 +9,10 @@ raster or, for a link, beside the file it points to.
 
 from __future__ import annotations
 
+import re
 import tarfile
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path, PurePath, PurePosixPath
 from typing import TypeVar
 
@@ -58,13 +60,31 @@ ARCHIVE_FOLDER = "spex-archive-members"
 
 def archive_members(archive: Path) -> list[str]:
     """The files in the tar archive `archive`, as GDAL names them (``/vsitar/...``); none where
-    it cannot be read."""
+    it cannot be read. Listed once while the archive stays as it is: a .tar.gz is decompressed
+    whole to list it, and a run asks for it to open the product and to find its quality band."""
+    name = str(Path(archive).absolute())
+    return list(_listed_members(name, file_stamp(name)))
+
+
+@lru_cache(maxsize=8)
+def _listed_members(archive: str, _stamp: str) -> tuple[str, ...]:
+    """`archive_members` of the archive at the absolute path `archive` as `_stamp` finds it."""
     try:
         with tarfile.open(archive) as tar:
             members = [m.name for m in tar.getmembers() if m.isfile()]
     except (OSError, tarfile.TarError):
-        return []
-    return [f"/vsitar/{archive.absolute()}/{m}" for m in members]
+        return ()
+    return tuple(f"/vsitar/{archive}/{m}" for m in members)
+
+
+#: A file inside a zip archive as GDAL names it (``/vsizip//data/S2B_MSIL2A_....zip/...``).
+_ZIP_MEMBER = re.compile(r"^/vsizip/(/?.+?\.zip)(?:/|$)", re.IGNORECASE)
+
+
+def zip_archive(name: str) -> str | None:
+    """The zip archive that the GDAL name `name` of a file inside it lies in, or None."""
+    zipped = _ZIP_MEMBER.match(name)
+    return zipped.group(1) if zipped else None
 
 
 def member_of_archive(path: str | Path, names: Sequence[str], max_bytes: int) -> Path | None:

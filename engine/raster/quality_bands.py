@@ -21,7 +21,7 @@ from rasterio.windows import Window
 
 from .hls_granules import granule_name, granules_in
 from .landsat_folders import identifier
-from .product_files import ARCHIVE_SUFFIXES, archive_members, safe_path
+from .product_files import ARCHIVE_SUFFIXES, archive_members, safe_path, zip_archive
 from .sentinel2_layers import LAYER
 from .vrt_sources import vrt_source_files
 
@@ -46,8 +46,6 @@ MADE_BY = {
 }
 #: Rows read at a time.
 ROWS = 512
-#: A file inside a zip as GDAL names it (``/vsizip//data/S2B_MSIL2A_....zip/...``): the zip.
-ZIP_MEMBER = re.compile(r"^/vsizip/(/?.+?\.zip)(?:/|$)", re.IGNORECASE)
 #: A Sentinel-2 product's quality bands among its files, in order of preference: Level-2A's
 #: scene classification, Level-1C's cloud and snow mask (Level-2A has one too).
 SENTINEL2_BANDS = {
@@ -128,9 +126,9 @@ def _sentinel2_band(input_name: str) -> tuple[str, str] | None:
     GDAL names the file; None where there is none."""
     layer = LAYER.match(input_name)
     name = layer.group(2) if layer else input_name
-    zipped = ZIP_MEMBER.match(name)
+    zipped = zip_archive(name)
     if zipped or name.lower().endswith(".zip"):
-        archive = Path(zipped.group(1) if zipped else name)
+        archive = Path(zipped or name)
         try:
             with zipfile.ZipFile(archive) as opened:
                 files = [f"/vsizip/{archive.absolute()}/{m}" for m in opened.namelist()]

@@ -1,6 +1,7 @@
-"""Files the engine writes for itself in the temporary folder: VRTs that stack or convert an
-input's bands (`sentinel2_layers`, `landsat_folders`, `data_types`) and companion files taken
-out of an archive (`product_files`).
+"""Files the engine writes for itself in the temporary folder: VRTs that stack, convert or
+mask an input's bands (`sentinel2_layers`, `band_stacks`, `data_types`, `cloud_masking`), the
+masks of a product's clouds (`cloud_masking`) and companion files taken out of an archive
+(`product_files`).
 
 Each is named by a key: what it is made from, with `file_stamp` of the files it reads, so a
 file changed since gets a new one and a stale copy is never read. It is written once, to a

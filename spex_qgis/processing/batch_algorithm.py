@@ -20,8 +20,7 @@ from qgis.core import (
 )
 
 from .common import (
-    MASK_CLOUDS_FLAG,
-    ROLE_PARAMETERS,
+    SHARED_PARAMETERS,
     SpexAlgorithm,
     add_examples_parameters,
     add_mask_clouds_parameter,
@@ -187,7 +186,6 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             mask_clouds=mask_clouds(self, parameters, context),
             **extent_in_its_crs(self, parameters, self.EXTENT, context),
         )
-        flags = {**ROLE_PARAMETERS, **MASK_CLOUDS_FLAG}  # as the engine's messages name them
         workers = self.parameterAsInt(parameters, self.WORKERS, context) or None
         request = BatchRequest(inputs, out, template, ClusterSpec(workers=workers))
 
@@ -197,7 +195,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             if last is None:
                 return
             if last.status == "failed":
-                error = with_parameters(str(last.error), flags)
+                error = with_parameters(str(last.error), SHARED_PARAMETERS)
                 feedback.reportError(f"{last.name}: {error}", fatalError=False)
             elif last.status == "outside":
                 feedback.pushInfo(f"{last.name}: outside the area of interest, nothing to do")
@@ -214,7 +212,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
                 )
 
         feedback.pushInfo(f"{len(inputs)} rasters on a local Dask cluster")
-        result = run_engine(lambda: run_batch(request, on_progress, feedback.isCanceled), flags)
+        result = run_engine(lambda: run_batch(request, on_progress, feedback.isCanceled))
         if result.not_in_summary:
             feedback.pushWarning(
                 "Not in the summary layer (no CRS, areas in pixels): "

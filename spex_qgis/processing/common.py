@@ -103,8 +103,6 @@ def add_reflectance_parameters(algorithm: SpexAlgorithm, empty_means: str) -> No
 
 #: The parameter that hides the product's clouds (the command line's --mask-clouds).
 MASK_CLOUDS = "MASK_CLOUDS"
-#: The command line's flag for it, as the engine's messages name it.
-MASK_CLOUDS_FLAG = {"--mask-clouds": MASK_CLOUDS}
 
 
 def add_mask_clouds_parameter(algorithm: SpexAlgorithm, which: str) -> None:
@@ -115,8 +113,7 @@ def add_mask_clouds_parameter(algorithm: SpexAlgorithm, which: str) -> None:
         ),
         "Hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, Sentinel-2 "
         "L2A SCL or L1C MSK_CLASSI) flags as cloud or cloud shadow: those pixels are nodata "
-        "in every statistic "
-        f"and output (the command line's --mask-clouds). {which}",
+        f"in every statistic and output (the command line's --mask-clouds). {which}",
     )
 
 
@@ -342,12 +339,13 @@ def raster_file(layer: QgsRasterLayer | None, parameter: str) -> Path:
 
 
 #: The command line's flags that the engine's messages name, and the parameters that stand for
-#: them in every algorithm that passes them on (BANDS and SENSOR in all of them).
-ROLE_PARAMETERS = {"--bands": "BANDS", "--sensor": "SENSOR"}
+#: them in every algorithm that passes them on (BANDS and SENSOR in all of them, MASK_CLOUDS in
+#: each that reads a product's quality band).
+SHARED_PARAMETERS = {"--bands": "BANDS", "--sensor": "SENSOR", "--mask-clouds": MASK_CLOUDS}
 
 
 def run_engine(
-    call: Callable[[], object], parameters: Mapping[str, str] = ROLE_PARAMETERS
+    call: Callable[[], object], parameters: Mapping[str, str] = SHARED_PARAMETERS
 ) -> object:
     """Run an engine call, turning its one-line `SpexError` into a `QgsProcessingException`
     that names the algorithm's `parameters` where the engine names command-line flags."""

@@ -27,10 +27,9 @@ from qgis.core import (
 from .common import (
     EXAMPLE_FLAGS,
     INDEX_THRESHOLDS,
-    MASK_CLOUDS_FLAG,
     REFLECTANCE_OFFSET,
     REFLECTANCE_SCALE,
-    ROLE_PARAMETERS,
+    SHARED_PARAMETERS,
     SpexAlgorithm,
     add_examples_parameters,
     add_mask_clouds_parameter,
@@ -108,7 +107,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
     OUTPUT_FEATURES = "OUTPUT_FEATURES"
     #: The command line's flags the engine's messages name, as this algorithm's parameters.
     FLAG_PARAMETERS = {
-        **ROLE_PARAMETERS,
+        **SHARED_PARAMETERS,
         "--scale/--offset": f"{REFLECTANCE_SCALE}/{REFLECTANCE_OFFSET}",
         "--scale": REFLECTANCE_SCALE,
         "--offset": REFLECTANCE_OFFSET,
@@ -119,7 +118,6 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         "--backend": BACKEND,
         "--threshold": INDEX_THRESHOLDS,
         **EXAMPLE_FLAGS,
-        **MASK_CLOUDS_FLAG,
     }
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API

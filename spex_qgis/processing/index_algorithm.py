@@ -14,8 +14,6 @@ from qgis.core import (
 )
 
 from .common import (
-    MASK_CLOUDS_FLAG,
-    ROLE_PARAMETERS,
     SpexAlgorithm,
     add_mask_clouds_parameter,
     mask_clouds,
@@ -101,19 +99,18 @@ class SpectralIndexAlgorithm(SpexAlgorithm):
         sensor = optional_text(self.parameterAsString(parameters, self.SENSOR, context))
         monitor = monitor_for(feedback)
         hide = mask_clouds(self, parameters, context)
-        flags = {**ROLE_PARAMETERS, **MASK_CLOUDS_FLAG}
 
         def write(path: Path) -> None:
             write_index(input_path, index, path, bands, sensor, monitor=monitor, mask_clouds=hide)
 
         if dest.suffix.lower() in (".tif", ".tiff"):
-            run_engine(lambda: write(dest), flags)
+            run_engine(lambda: write(dest))
         else:
             with tempfile.TemporaryDirectory(
                 dir=dest.parent if dest.parent.exists() else None
             ) as tmp:
                 tif = Path(tmp) / "index.tif"
-                run_engine(lambda: write(tif), flags)
+                run_engine(lambda: write(tif))
                 place_output(tif, dest, raster=True)
         feedback.pushInfo(f"{index} written to {dest}")
         return {self.OUTPUT: str(dest)}
