@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="nodata where the product's own quality band flags cloud or cloud shadow",
     )
+    _add_cloud_buffer(ix)
 
     models = sub.add_parser("models", help="manage and inspect model weights")
     model_commands = models.add_subparsers(dest="models_command", required=True)
@@ -142,9 +143,10 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
         "--mask-clouds",
         action="store_true",
         help="hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, "
-        "Sentinel-2 L2A SCL or L1C MSK_CLASSI) flags as cloud or cloud shadow: those pixels "
+        "Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS) flags as cloud or cloud shadow: those pixels "
         "are nodata",
     )
+    _add_cloud_buffer(parser)
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -154,6 +156,18 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
         "--extent",
         help="xmin,ymin,xmax,ymax in the raster's CRS, or in another named after it in "
         "brackets: '12.55,52.49,12.60,52.51 [EPSG:4326]' (default: the whole raster)",
+    )
+
+
+def _add_cloud_buffer(parser: argparse.ArgumentParser) -> None:
+    """The ``--cloud-buffer`` option that widens ``--mask-clouds``."""
+    parser.add_argument(
+        "--cloud-buffer",
+        type=float,
+        default=0.0,
+        metavar="METRES",
+        help="with --mask-clouds, hide the pixels within this distance of the flagged ones "
+        "too (e.g. 60; default 0)",
     )
 
 
@@ -264,6 +278,7 @@ def extraction_request(
         index_thresholds=parse_thresholds(args.threshold),
         examples=_examples(args),
         mask_clouds=args.mask_clouds,
+        cloud_buffer_m=args.cloud_buffer,
         profile=args.profile,
     )
 
@@ -397,6 +412,7 @@ def _cmd_indices(args: argparse.Namespace) -> int:
         tile_size=args.tile,
         monitor=RunMonitor(ProgressBar(not args.quiet)),
         mask_clouds=args.mask_clouds,
+        cloud_buffer_m=args.cloud_buffer,
     )
     print(f"Wrote {out}")
     return 0

@@ -11,6 +11,7 @@ import numpy as np
 from .indices import available_indices, get_index
 from .outputs import atomic_file_target
 from .progress import RunMonitor
+from .raster.cloud_masking import check_cloud_buffer
 from .raster.raster_sink import GeoTiffSink
 from .raster.raster_source import open_source
 from .raster.windows import make_grid
@@ -30,12 +31,23 @@ def write_index(
     tile_size: int = 512,
     monitor: RunMonitor | None = None,
     mask_clouds: bool = False,
+    cloud_buffer_m: float = 0.0,
 ) -> Path:
     """Compute `index_name` over the whole raster into `out_path` (written atomically); with
-    `mask_clouds`, nodata where the product's quality band flags cloud (`cloud_masking`)."""
+    `mask_clouds`, nodata where the product's quality band flags cloud and within
+    `cloud_buffer_m` metres of it (`cloud_masking`)."""
     monitor = monitor or RunMonitor()
     index = get_index(index_name)
-    with open_source(input_path, bands, sensor, scale, offset, mask_clouds=mask_clouds) as source:
+    check_cloud_buffer(mask_clouds, cloud_buffer_m)
+    with open_source(
+        input_path,
+        bands,
+        sensor,
+        scale,
+        offset,
+        mask_clouds=mask_clouds,
+        cloud_buffer_m=cloud_buffer_m,
+    ) as source:
         source.mapping.require(
             index.roles,
             index.name,

@@ -32,6 +32,7 @@ from .passes.regions import Regions
 from .passes.selection import select_regions
 from .passes.vectorize import RegionRecord, write_features
 from .progress import RunMonitor
+from .raster.cloud_masking import check_cloud_buffer
 from .raster.pixel_grid import gcp_warp_hint, grid_transform
 from .raster.raster_source import RasterSource, open_source
 from .raster.windows import make_grid
@@ -121,6 +122,7 @@ def _check_sizes(request: ExtractionRequest) -> None:
         )
     if request.tile_size < 64:
         raise InputError(f"Tile size {request.tile_size} is too small; use --tile 64 or more.")
+    check_cloud_buffer(request.mask_clouds, request.cloud_buffer_m)
     if request.overlap < 0:
         raise InputError(f"Overlap {request.overlap} is negative; give 0 or more pixels.")
 
@@ -172,6 +174,7 @@ def _extract(
                 decoded_dir=work / "decoded" if in_process else None,
                 decoded_roles=lambda roles: backend.planned_roles(plan, roles),
                 mask_clouds=request.mask_clouds,
+                cloud_buffer_m=request.cloud_buffer_m,
             )
         with source:
             _check_measurable(source, plan)
@@ -219,12 +222,13 @@ def _extract(
 
 def _against_product_quality(facts: RunFacts, staging: Path) -> QualityComparison | None:
     """The written class raster against the product's own quality band, where it has one; a
-    band that cannot be read leaves the comparison out, never the run."""
+    band that cannot be read (or cloud polygons that cannot be placed) leaves the comparison
+    out, never the run."""
     try:
         return compare_with_quality_band(
             str(facts.request.input_path), staging / "mask.tif", facts.plan.targets
         )
-    except (RasterioIOError, OSError):
+    except (RasterioIOError, OSError, InputError):
         return None
 
 

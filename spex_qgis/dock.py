@@ -29,7 +29,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import settings
-from .cloud_mask_check import CloudMaskCheck
+from .cloud_mask_check import CloudBufferSpin, CloudMaskCheck
 from .example_layer import ExamplesPicker
 from .explanation_html import markdown_to_html, results_first
 from .input_picker import InputPicker
@@ -110,6 +110,8 @@ class SpexDock(QgsDockWidget):
         form.addRow("Extent", self.extent_picker)
         self.mask_clouds_check = CloudMaskCheck(body)
         form.addRow("", self.mask_clouds_check)
+        self.cloud_buffer_spin = CloudBufferSpin(self.mask_clouds_check, body)
+        form.addRow("Cloud buffer", self.cloud_buffer_spin)
 
         advanced = QgsCollapsibleGroupBox("Advanced", body)
         advanced.setCollapsed(True)
@@ -368,6 +370,7 @@ class SpexDock(QgsDockWidget):
             index_thresholds=thresholds,
             examples=examples,
             mask_clouds=self.mask_clouds_check.isChecked(),
+            cloud_buffer_m=self.cloud_buffer_spin.metres(),
         )
 
     # -- running ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsProject,
 from spex.engine.raster.band_files import whole_product
 from spex.spex_qgis.dock import SpexDock
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
+from tests.test_cloud_buffer import within
 from tests.test_product_quality import SHADOW_BIT, _stand_in_qa_pixel
 from tests.test_qgis_dock import _layers_a_run_adds
 
@@ -24,8 +25,9 @@ def _shadow(qa: Path) -> np.ndarray:
         return (band.read(1) & SHADOW_BIT) > 0
 
 
-def _extract_hiding_clouds(raster: Path, folder: Path) -> dict:
-    """Processing's extract of the water bodies from `raster` with MASK_CLOUDS, into `folder`."""
+def _extract_hiding_clouds(raster: Path, folder: Path, **more: object) -> dict:
+    """Processing's extract of the water bodies from `raster` with MASK_CLOUDS (and `more`
+    parameters), into `folder`."""
     import processing
 
     folder.mkdir()
@@ -35,7 +37,7 @@ def _extract_hiding_clouds(raster: Path, folder: Path) -> dict:
         "MASK_CLOUDS": True,
         "OUTPUT_MASK": str(folder / "m.tif"),
         "OUTPUT_FEATURES": str(folder / "f.gpkg"),
-    }
+    } | more
     return processing.run("spex:extract_land_cover", params, feedback=QgsProcessingFeedback())
 
 
@@ -52,6 +54,21 @@ def test_processing_hides_the_products_clouds(provider, s2_scene: Path, tmp_path
     assert "Hiding the product's clouds (MASK_CLOUDS) needs its quality band" in said, said
 
 
+def test_processing_widens_the_hidden_clouds_by_cloud_buffer(
+    provider, s2_scene: Path, tmp_path: Path
+) -> None:
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    shadow = _shadow(_stand_in_qa_pixel(folder))
+    out = _extract_hiding_clouds(folder, tmp_path / "wide", CLOUD_BUFFER=45)
+    with rasterio.open(out["OUTPUT_MASK"]) as mask:
+        assert np.array_equal(mask.read(1) == 255, within(shadow, 45, (10.0, 10.0)))
+    assert "widened by 45 m" in out["EXPLANATION"]
+    with pytest.raises(QgsProcessingException) as refused:
+        _extract_hiding_clouds(folder, tmp_path / "alone", CLOUD_BUFFER=45, MASK_CLOUDS=False)
+    said = str(refused.value)
+    assert "A cloud buffer (CLOUD_BUFFER) widens the clouds that MASK_CLOUDS hides" in said, said
+
+
 def test_the_dock_offers_the_box_for_a_product_and_hides_its_clouds(
     dock: SpexDock, s2_scene: Path, tmp_path: Path
 ) -> None:
@@ -65,19 +82,30 @@ def test_the_dock_offers_the_box_for_a_product_and_hides_its_clouds(
     QgsProject.instance().addMapLayer(layer)
     dock.layer_combo.setLayer(layer)
     assert box.isEnabled() and qa.name in box.toolTip()
+    spin = dock.cloud_buffer_spin
+    spin.setValue(45)
+    assert not spin.isEnabled() and spin.metres() == 0  # offered while the box is ticked
     box.setChecked(True)
+    assert spin.isEnabled() and spin.metres() == 45
+    spin.setValue(0)
     dock.prompt_edit.setPlainText("extract the water bodies")
     assert dock.build_request().mask_clouds is True
+    assert dock.build_request().cloud_buffer_m == 0
     added = _layers_a_run_adds(dock, "extract the water bodies")
     masks = [a for a in added if isinstance(a, QgsRasterLayer)]
     assert len(masks) == 1
     with rasterio.open(masks[0].source()) as mask:
         assert np.array_equal(mask.read(1) == 255, _shadow(qa))
     assert "Clouds hidden" in dock.explanation_view.toPlainText()
+    spin.setValue(45)
+    added = _layers_a_run_adds(dock, "extract the water bodies")
+    with rasterio.open(next(a for a in added if isinstance(a, QgsRasterLayer)).source()) as mask:
+        assert np.array_equal(mask.read(1) == 255, within(_shadow(qa), 45, (10.0, 10.0)))
     scene = QgsRasterLayer(str(s2_scene), "scene", "gdal")
     QgsProject.instance().addMapLayer(scene)
     dock.layer_combo.setLayer(scene)
     assert not box.isEnabled() and not box.isChecked()  # no quality band: cleared
+    assert not spin.isEnabled() and dock.build_request().cloud_buffer_m == 0
 
 
 def test_processing_index_hides_the_clouds_of_a_stack_of_band_files(
@@ -93,16 +121,18 @@ def test_processing_index_hides_the_clouds_of_a_stack_of_band_files(
     stack = tmp_path / "stack.vrt"
     files = [str(folder / f"{LANDSAT_PRODUCT}_SR_B{b}.TIF") for b in range(1, 8)]
     gdal.BuildVRT(str(stack), files, separate=True).FlushCache()
-    out = processing.run(
-        "spex:spectral_index",
-        {
-            "INPUT": str(stack),
-            "INDEX": "NDVI",
-            "MASK_CLOUDS": True,
-            "OUTPUT": str(tmp_path / "i.tif"),
-        },
-        feedback=QgsProcessingFeedback(),
-    )
-    with rasterio.open(out["OUTPUT"]) as index:
-        hidden = index.read(1, masked=True).mask
-    assert np.array_equal(hidden, _shadow(qa))
+    for metres in (0, 20):  # CLOUD_BUFFER widens the hidden block
+        out = processing.run(
+            "spex:spectral_index",
+            {
+                "INPUT": str(stack),
+                "INDEX": "NDVI",
+                "MASK_CLOUDS": True,
+                "CLOUD_BUFFER": metres,
+                "OUTPUT": str(tmp_path / f"i{metres}.tif"),
+            },
+            feedback=QgsProcessingFeedback(),
+        )
+        with rasterio.open(out["OUTPUT"]) as index:
+            hidden = index.read(1, masked=True).mask
+        assert np.array_equal(hidden, within(_shadow(qa), metres, (10.0, 10.0))), metres

@@ -3,7 +3,8 @@
 A Landsat Collection 2 product carries ``QA_PIXEL`` (CFMask's cloud, cloud shadow, snow and
 water bits) beside its band files; an HLS granule its ``Fmask``; a Sentinel-2 Level-2A product
 its scene classification ``SCL`` (20 m), a Level-1C product (baseline 04.00 on) its cloud and
-snow mask ``MSK_CLASSI_B00`` (60 m). `quality_band_of` finds it for the raster the analyst
+snow mask ``MSK_CLASSI_B00`` (60 m), an older one its cloud polygons ``MSK_CLOUDS_B00.gml``
+(burned onto the 60 m grid: `cloud_polygons`). `quality_band_of` finds it for the raster the analyst
 gave, `values_under` reads it under each pixel of a raster on the same ground (SCL's 20 m under
 10 m bands). The run compares its result with it (`reports.product_quality`) and, where asked,
 hides the clouds it flags (`cloud_masking`).
@@ -33,6 +34,7 @@ FLAGS = {
     "QA_PIXEL": {"cloud": 1 << 3, "cloud shadow": 1 << 4, "snow": 1 << 5, "water": 1 << 7},
     "Fmask": {"cloud": 1 << 1, "cloud shadow": 1 << 3, "snow": 1 << 4, "water": 1 << 5},
     "CLASSI": {"cloud": 0b011, "snow": 0b100},
+    "MSK_CLOUDS": {"cloud": 0b011},
 }
 #: Sentinel-2 L2A's scene classification values per flag (cloud: medium and high probability
 #: and thin cirrus).
@@ -43,14 +45,21 @@ MADE_BY = {
     "Fmask": "Fmask's",
     "SCL": "Sen2Cor's scene classification",
     "CLASSI": "ESA's Level-1C cloud mask",
+    "MSK_CLOUDS": "ESA's Level-1C cloud-polygon",
 }
 #: Rows read at a time.
 ROWS = 512
 #: A Sentinel-2 product's quality bands among its files, in order of preference: Level-2A's
-#: scene classification, Level-1C's cloud and snow mask (Level-2A has one too).
+#: scene classification, Level-1C's cloud and snow mask (Level-2A has one too), the cloud
+#: polygons of products before baseline 04.00 (compact names, ``MSK_CLOUDS_B00.gml``, and the
+#: long ones of 2015-2016, ``S2A_OPER_MSK_CLOUDS_..._B00_MSIL1C.gml``).
 SENTINEL2_BANDS = {
     "SCL": re.compile(r"GRANULE/[^/]+/IMG_DATA/R20m/[^/]+_SCL_20m\.jp2$", re.IGNORECASE),
     "CLASSI": re.compile(r"GRANULE/[^/]+/QI_DATA/MSK_CLASSI_B00\.jp2$", re.IGNORECASE),
+    "MSK_CLOUDS": re.compile(
+        r"GRANULE/[^/]+/QI_DATA/(?:[^/]+_)?MSK_CLOUDS_(?:[^/]+_)?B00(?:_MSIL1C)?\.gml$",
+        re.IGNORECASE,
+    ),
 }
 #: The most files of a VRT looked through for their product's quality band (a product has a
 #: dozen bands; a mosaic of hundreds of tiles is no product).
@@ -71,10 +80,10 @@ def flagged(kind: str, values: np.ndarray, flag: str) -> np.ndarray:
 
 def has_data(kind: str, values: np.ndarray) -> np.ndarray:
     """Where the quality band has data: QA_PIXEL's fill bit (0) unset; Fmask not 255; SCL not
-    0 (no data) or 1 (saturated or defective); MSK_CLASSI everywhere."""
+    0 (no data) or 1 (saturated or defective); MSK_CLASSI and the cloud polygons everywhere."""
     if kind == "QA_PIXEL":
         return (values & 1) == 0
-    if kind == "CLASSI":
+    if kind in ("CLASSI", "MSK_CLOUDS"):
         return np.ones(values.shape, dtype=bool)
     return values != 255 if kind == "Fmask" else values > 1
 
@@ -139,6 +148,7 @@ def _sentinel2_band(input_name: str) -> tuple[str, str] | None:
         if safe is None or not safe.is_dir():
             return None
         files = [str(f) for f in safe.glob("GRANULE/*/*/**/*.jp2")]
+        files += [str(f) for f in safe.glob("GRANULE/*/QI_DATA/*.gml")]
     for kind, pattern in SENTINEL2_BANDS.items():
         found = [f for f in files if pattern.search(f)]
         if len(found) == 1:
@@ -202,7 +212,7 @@ def _read(quality: rasterio.DatasetReader, window: Window, **options: object) ->
 #: adjacent to cloud or shadow (2) and cloud shadow (3); SCL's cloud shadow (3), cloud of
 #: medium and high probability (8, 9) and thin cirrus (10); MSK_CLASSI's opaque cloud and
 #: cirrus (Level-1C flags no cloud shadow).
-CLOUD_BITS = {"QA_PIXEL": 0b11110, "Fmask": 0b01110, "CLASSI": 0b011}
+CLOUD_BITS = {"QA_PIXEL": 0b11110, "Fmask": 0b01110, "CLASSI": 0b011, "MSK_CLOUDS": 0b011}
 CLOUD_CLASSES = (3, 8, 9, 10)
 #: What those flags are called, per kind, for the explanation.
 CLOUD_FLAGS = {
@@ -210,7 +220,18 @@ CLOUD_FLAGS = {
     "Fmask": "cloud, adjacent to cloud or cloud shadow",
     "SCL": "cloud (medium or high probability), thin cirrus or cloud shadow",
     "CLASSI": "opaque cloud or cirrus (Level-1C flags no cloud shadow)",
+    "MSK_CLOUDS": "opaque cloud or cirrus (Level-1C flags no cloud shadow)",
 }
+
+
+def open_quality_band(band_path: str, kind: str) -> rasterio.DatasetReader:
+    """The quality band `quality_band_of` found, opened as a raster (the cloud polygons burned
+    onto their granule's 60 m grid first: `cloud_polygons`)."""
+    if kind == "MSK_CLOUDS":
+        from .cloud_polygons import burned_cloud_polygons
+
+        return rasterio.open(burned_cloud_polygons(band_path))
+    return rasterio.open(band_path)
 
 
 def cloudy(kind: str, values: np.ndarray) -> np.ndarray:

@@ -314,14 +314,15 @@ def open_source(
     decoded_dir: Path | None = None,
     decoded_roles: Callable[[tuple[str, ...]], Sequence[str] | None] | None = None,
     mask_clouds: bool = False,
+    cloud_buffer_m: float = 0.0,
 ) -> RasterSource:
     """Open `path` and resolve its band roles and reflectance scaling.
 
     With `decoded_dir`, a compressed raster's bands are kept there as the sample read decodes
     them (`decoded_copy`, where the disk has room): those of the roles `decoded_roles` gives
     for the raster's roles (default: every band with a role). Later reads of them come from
-    that copy. With `mask_clouds`, what the product's quality band flags as cloud is nodata
-    (`cloud_masking`). Raises `InputError` for a missing, corrupt or all-nodata raster, or a
+    that copy. With `mask_clouds`, what the product's quality band flags as cloud, and what lies
+    within `cloud_buffer_m` metres of it, is nodata (`cloud_masking`). Raises `InputError` for a missing, corrupt or all-nodata raster, or a
     product without a quality band to mask clouds with, and `BandError` for band roles that
     cannot be resolved.
     """
@@ -333,7 +334,7 @@ def open_source(
         descriptions = band_descriptions(dataset)
         colours = [colour.name for colour in dataset.colorinterp]
         if mask_clouds:  # after the names: the VRT's source is the raster, not its files
-            clouds = cloud_mask_for(given, dataset)
+            clouds = cloud_mask_for(given, dataset, cloud_buffer_m)
             dataset = masked_dataset(dataset, clouds)
         try:
             mapping = file_band_mapping(path, descriptions, sensor, bands, colours)

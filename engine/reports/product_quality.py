@@ -1,5 +1,5 @@
 """The result against the product's own per-pixel quality flags, where the product has them
-(Landsat's QA_PIXEL, HLS's Fmask, Sentinel-2 L2A's SCL or L1C's MSK_CLASSI:
+(Landsat's QA_PIXEL, HLS's Fmask, Sentinel-2 L2A's SCL, L1C's MSK_CLASSI or MSK_CLOUDS:
 `raster.quality_bands`).
 
 They are an independent reading of the same pixels: after the run, the class raster is
@@ -26,6 +26,7 @@ from ..raster.quality_bands import (
     flag_names,
     flagged,
     has_data,
+    open_quality_band,
     quality_band_of,
     same_ground,
     values_under,
@@ -41,7 +42,7 @@ class QualityComparison:
 
     Attributes:
         band: The quality band's file name.
-        kind: ``"QA_PIXEL"``, ``"Fmask"`` or ``"SCL"``.
+        kind: ``"QA_PIXEL"``, ``"Fmask"``, ``"SCL"``, ``"CLASSI"`` or ``"MSK_CLOUDS"``.
         target_pixels: Per target, its pixels in the result.
         flagged: Per target, per flag, its pixels the product flags so.
         flag_pixels: Per flag, the valid pixels the product flags so.
@@ -69,7 +70,7 @@ def compare_with_quality_band(
         return None
     band_path, kind = found
     names = flag_names(kind)
-    with rasterio.open(band_path) as quality, rasterio.open(mask_path) as mask:
+    with open_quality_band(band_path, kind) as quality, rasterio.open(mask_path) as mask:
         if quality.crs != mask.crs or not same_ground(quality, mask):
             return None
         n = len(targets)

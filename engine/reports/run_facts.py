@@ -48,6 +48,8 @@ class ExtractionRequest:
     examples: Examples | None = None
     #: Hide what the product's quality band flags as cloud (`raster.cloud_masking`).
     mask_clouds: bool = False
+    #: Hide the pixels within this many metres of those clouds too (with `mask_clouds`).
+    cloud_buffer_m: float = 0.0
     profile: bool = False  # per-stage profile in run.json and the explanation (or SPEX_PROFILE=1)
 
 

@@ -27,6 +27,7 @@ from .common import (
     add_reflectance_parameters,
     add_thresholds_parameter,
     check_parameters,
+    cloud_buffer,
     examples_of,
     extent_in_its_crs,
     index_thresholds,
@@ -184,6 +185,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
             index_thresholds=index_thresholds(parameters),
             examples=examples_of(self, parameters, context),
             mask_clouds=mask_clouds(self, parameters, context),
+            cloud_buffer_m=cloud_buffer(self, parameters, context),
             **extent_in_its_crs(self, parameters, self.EXTENT, context),
         )
         workers = self.parameterAsInt(parameters, self.WORKERS, context) or None

@@ -103,17 +103,37 @@ def add_reflectance_parameters(algorithm: SpexAlgorithm, empty_means: str) -> No
 
 #: The parameter that hides the product's clouds (the command line's --mask-clouds).
 MASK_CLOUDS = "MASK_CLOUDS"
+#: The parameter that widens them (the command line's --cloud-buffer).
+CLOUD_BUFFER = "CLOUD_BUFFER"
 
 
 def add_mask_clouds_parameter(algorithm: SpexAlgorithm, which: str) -> None:
-    """Declare the optional MASK_CLOUDS of `algorithm` (`which`: the rasters it applies to)."""
+    """Declare the optional MASK_CLOUDS of `algorithm` (`which`: the rasters it applies to),
+    and its advanced CLOUD_BUFFER."""
+    from spex.engine.raster.cloud_masking import MAX_BUFFER_M
+
     algorithm.add_parameter(
         QgsProcessingParameterBoolean(
             MASK_CLOUDS, "Hide the product's clouds", defaultValue=False, optional=True
         ),
         "Hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, Sentinel-2 "
-        "L2A SCL or L1C MSK_CLASSI) flags as cloud or cloud shadow: those pixels are nodata "
+        "L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS) flags as cloud or cloud shadow: those pixels are nodata "
         f"in every statistic and output (the command line's --mask-clouds). {which}",
+    )
+    algorithm.add_parameter(
+        QgsProcessingParameterNumber(
+            CLOUD_BUFFER,
+            "Cloud buffer (metres)",
+            QgsProcessingParameterNumber.Type.Double,
+            defaultValue=0.0,
+            optional=True,
+            minValue=0.0,
+            maxValue=MAX_BUFFER_M,
+        ),
+        "With MASK_CLOUDS, hide the pixels within this distance of the flagged ones too, where "
+        "the flags' edges leave haze and thin shadow (the command line's --cloud-buffer; "
+        "e.g. 60). 0 hides the flagged pixels only.",
+        advanced=True,
     )
 
 
@@ -124,6 +144,15 @@ def mask_clouds(
     return parameters.get(MASK_CLOUDS) is not None and algorithm.parameterAsBoolean(
         parameters, MASK_CLOUDS, context
     )
+
+
+def cloud_buffer(
+    algorithm: QgsProcessingAlgorithm, parameters: Mapping[str, object], context
+) -> float:
+    """CLOUD_BUFFER's value in metres (0 where left out)."""
+    if parameters.get(CLOUD_BUFFER) is None:
+        return 0.0
+    return algorithm.parameterAsDouble(parameters, CLOUD_BUFFER, context)
 
 
 #: The parameter that sets index thresholds (the command line's --threshold).
@@ -339,9 +368,14 @@ def raster_file(layer: QgsRasterLayer | None, parameter: str) -> Path:
 
 
 #: The command line's flags that the engine's messages name, and the parameters that stand for
-#: them in every algorithm that passes them on (BANDS and SENSOR in all of them, MASK_CLOUDS in
-#: each that reads a product's quality band).
-SHARED_PARAMETERS = {"--bands": "BANDS", "--sensor": "SENSOR", "--mask-clouds": MASK_CLOUDS}
+#: them in every algorithm that passes them on (BANDS and SENSOR in all of them, MASK_CLOUDS and
+#: CLOUD_BUFFER in each that reads a product's quality band).
+SHARED_PARAMETERS = {
+    "--bands": "BANDS",
+    "--sensor": "SENSOR",
+    "--mask-clouds": MASK_CLOUDS,
+    "--cloud-buffer": CLOUD_BUFFER,
+}
 
 
 def run_engine(

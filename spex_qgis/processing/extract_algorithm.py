@@ -36,6 +36,7 @@ from .common import (
     add_reflectance_parameters,
     add_thresholds_parameter,
     check_parameters,
+    cloud_buffer,
     examples_of,
     extent_in_its_crs,
     index_thresholds,
@@ -252,6 +253,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             index_thresholds=index_thresholds(parameters),
             examples=examples_of(self, parameters, context),
             mask_clouds=mask_clouds(self, parameters, context),
+            cloud_buffer_m=cloud_buffer(self, parameters, context),
         )
         feedback.pushInfo(f"Input: {input_path}")
         result = run_engine(lambda: extract(request, monitor_for(feedback)), self.FLAG_PARAMETERS)

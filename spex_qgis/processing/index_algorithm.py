@@ -16,6 +16,7 @@ from qgis.core import (
 from .common import (
     SpexAlgorithm,
     add_mask_clouds_parameter,
+    cloud_buffer,
     mask_clouds,
     monitor_for,
     optional_text,
@@ -99,9 +100,19 @@ class SpectralIndexAlgorithm(SpexAlgorithm):
         sensor = optional_text(self.parameterAsString(parameters, self.SENSOR, context))
         monitor = monitor_for(feedback)
         hide = mask_clouds(self, parameters, context)
+        buffer_m = cloud_buffer(self, parameters, context)
 
         def write(path: Path) -> None:
-            write_index(input_path, index, path, bands, sensor, monitor=monitor, mask_clouds=hide)
+            write_index(
+                input_path,
+                index,
+                path,
+                bands,
+                sensor,
+                monitor=monitor,
+                mask_clouds=hide,
+                cloud_buffer_m=buffer_m,
+            )
 
         if dest.suffix.lower() in (".tif", ".tiff"):
             run_engine(lambda: write(dest))
