@@ -143,8 +143,8 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
         "--mask-clouds",
         action="store_true",
         help="hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, "
-        "Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS) flags as cloud or cloud shadow: those pixels "
-        "are nodata",
+        "Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS) flags as cloud or cloud shadow: "
+        "those pixels are nodata",
     )
     _add_cloud_buffer(parser)
     parser.add_argument(

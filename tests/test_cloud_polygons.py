@@ -102,13 +102,17 @@ def test_cloud_polygons_hide_the_10m_pixels_whose_centre_they_hold(
         ExtractionRequest(layer(mtd, 10), "water", tmp_path / "clear", mask_clouds=True)
     )
     assert clear.manifest["input"]["cloud_mask"]["hidden_pixels"] == 0
-    # a cloud mask that is no XML: the run goes on without the comparison; hiding is refused
-    gml.write_text("<eop:Mask", encoding="utf-8")
-    unread = extract(ExtractionRequest(layer(mtd, 10), "water", tmp_path / "unread"))
-    assert unread.manifest["product_quality"] is None
-    with pytest.raises(InputError, match=r"MSK_CLOUDS_B00.gml is not a readable cloud mask"):
-        extract(ExtractionRequest(layer(mtd, 10), "water", tmp_path / "no", mask_clouds=True))
-    assert not (tmp_path / "no").exists()
+    # a cloud mask that is no XML, or whose coordinates are no numbers: the run goes on
+    # without the comparison; hiding is refused in one line
+    bad_ring = _ring("exterior", t, (10, 15), (5, 10)).replace('srsDimension="2">', ">x ")
+    not_numbers = GML.format(epsg=32633, members=MEMBER.format(kind="OPAQUE", i=0, rings=bad_ring))
+    for i, broken in enumerate(("<eop:Mask", not_numbers)):
+        gml.write_text(broken, encoding="utf-8")
+        unread = extract(ExtractionRequest(layer(mtd, 10), "water", tmp_path / f"unread{i}"))
+        assert unread.manifest["product_quality"] is None
+        with pytest.raises(InputError, match=r"MSK_CLOUDS_B00.gml is not a readable cloud mask"):
+            extract(ExtractionRequest(layer(mtd, 10), "water", tmp_path / "no", mask_clouds=True))
+        assert not (tmp_path / "no").exists()
 
 
 def test_the_cloud_polygons_are_found_under_both_of_their_names() -> None:

@@ -2,10 +2,10 @@
 
 An analyst working on a Landsat, HLS or Sentinel-2 product masks its clouds and their
 shadows with the product's quality band before anything else (QA_PIXEL, Fmask, SCL,
-MSK_CLASSI or the MSK_CLOUDS polygons: `quality_bands`); otherwise a shadow is water, a cloud edge built-up, and both move every
-statistic of the scene. Here the flags become a mask on the raster's own grid (255 clear,
-0 hidden; a GeoTIFF written once per raster and band, `temporary_files`), and the raster is
-read through a VRT that declares it as its mask band. Every read then takes the hidden pixels
+MSK_CLASSI or the MSK_CLOUDS polygons: `quality_bands`); otherwise a shadow is water, a cloud
+edge built-up, and both move every statistic of the scene. Here the flags become a mask on the
+raster's own grid (255 clear, 0 hidden; a GeoTIFF written once per raster and band,
+`temporary_files`), and the raster is read through a VRT that declares it as its mask band. Every read then takes the hidden pixels
 for nodata (`mask_band`): the global sample, its statistics and seeds, the tiles, the mask
 and the polygons, in this process and in a Dask worker that reopens the VRT.
 
@@ -129,8 +129,8 @@ def cloud_mask_for(
     if found is None:
         raise InputError(
             f"Hiding the product's clouds (--mask-clouds) needs its quality band beside {shown} "
-            "(Landsat QA_PIXEL, HLS Fmask, Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS); give the "
-            "product whole or a band file in its folder, or leave it out."
+            "(Landsat QA_PIXEL, HLS Fmask, Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS); "
+            "give the product whole or a band file in its folder, or leave it out."
         )
     band_path, kind = found
     band = PurePosixPath(band_path).name

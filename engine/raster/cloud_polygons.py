@@ -76,12 +76,16 @@ def _granule_b01(gml: str) -> str:
 def _polygons(gml: str) -> dict[str, list[dict[str, object]]]:
     """The GeoJSON-like polygons of each kind (`MASK_BITS`) in `gml`."""
     try:
-        root = ET.fromstring(_read_bytes(gml))
-    except ET.ParseError as error:
+        return _parsed_polygons(ET.fromstring(_read_bytes(gml)))
+    except (ET.ParseError, ValueError) as error:  # no XML; a coordinate that is no number
         raise InputError(
             f"{PurePosixPath(gml).name} is not a readable cloud mask ({error}); give the "
             "product as delivered."
         ) from None
+
+
+def _parsed_polygons(root: ET.Element) -> dict[str, list[dict[str, object]]]:
+    """The polygons of each kind under the GML's root element."""
     found: dict[str, list[dict[str, object]]] = {kind: [] for kind in MASK_BITS}
     for feature in root.iterfind(".//eop:MaskFeature", NAMESPACES):
         kind = (feature.findtext("eop:maskType", "", NAMESPACES) or "").strip().upper()

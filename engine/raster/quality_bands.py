@@ -4,10 +4,10 @@ A Landsat Collection 2 product carries ``QA_PIXEL`` (CFMask's cloud, cloud shado
 water bits) beside its band files; an HLS granule its ``Fmask``; a Sentinel-2 Level-2A product
 its scene classification ``SCL`` (20 m), a Level-1C product (baseline 04.00 on) its cloud and
 snow mask ``MSK_CLASSI_B00`` (60 m), an older one its cloud polygons ``MSK_CLOUDS_B00.gml``
-(burned onto the 60 m grid: `cloud_polygons`). `quality_band_of` finds it for the raster the analyst
-gave, `values_under` reads it under each pixel of a raster on the same ground (SCL's 20 m under
-10 m bands). The run compares its result with it (`reports.product_quality`) and, where asked,
-hides the clouds it flags (`cloud_masking`).
+(burned onto the 60 m grid: `cloud_polygons`). `quality_band_of` finds it for the raster the
+analyst gave, `values_under` reads it under each pixel of a raster on the same ground (SCL's
+20 m under 10 m bands). The run compares its result with it (`reports.product_quality`) and,
+where asked, hides the clouds it flags (`cloud_masking`).
 """
 
 from __future__ import annotations
