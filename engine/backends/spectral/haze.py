@@ -169,8 +169,9 @@ def reddened(
 
     Clouds scatter blue as much as red and snow is white, where sand, soils, roofs and silty
     water redden: the candidates' median blue/red (NaN where a band saturates) must reach
-    ``params.cloud_min_blue_red``. Judged on the candidates as a whole: single thin-cloud
-    pixels vary too much.
+    ``params.cloud_min_blue_red``, or lie ``params.cloud_bluer_than_scene`` above the rest of
+    the scene's (thin cloud over red, arid land is whiter than that land, though not white).
+    Judged on the candidates as a whole: single thin-cloud pixels vary too much.
     """
     tints = blue_red[candidates]
     tints = tints[np.isfinite(tints)]  # saturated pixels carry no tint
@@ -179,6 +180,11 @@ def reddened(
     tint = float(np.median(tints))
     if tint >= params.cloud_min_blue_red:
         return ""
+    rest = blue_red[~candidates]
+    rest = rest[np.isfinite(rest)]
+    scene = float(np.median(rest)) if rest.size else float("inf")
+    if tint >= scene + params.cloud_bluer_than_scene:
+        return ""
     really = (
         "silty water, sand or soil, not snow"
         if kind == "snow"
@@ -186,7 +192,8 @@ def reddened(
     )
     return (
         f"{kind} candidates redden from blue to red (median blue/red {tint:.2f} < "
-        f"{params.cloud_min_blue_red}): {really}"
+        f"{params.cloud_min_blue_red}, and not {params.cloud_bluer_than_scene} above the rest "
+        f"of the scene's {scene:.2f}): {really}"
     )
 
 
