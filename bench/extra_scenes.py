@@ -51,6 +51,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -60,6 +61,7 @@ from typing import NamedTuple
 import numpy as np
 import rasterio
 from rasterio import features
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine, rowcol
 
 from . import tree_labels
@@ -580,7 +582,11 @@ def _write_tif(
         "width": data.shape[2], "dtype": data.dtype.name, "transform": scene.transform,
         "crs": scene.crs, "nodata": nodata, "compress": "deflate",
     }  # fmt: skip
-    with rasterio.open(path, "w", **profile) as dst:
+    with warnings.catch_warnings():
+        # a chip the source ships without georeferencing is written so, knowingly
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        dst = rasterio.open(path, "w", **profile)
+    with dst:
         dst.write(data)
         for i, desc in enumerate(descs):
             dst.set_band_description(i + 1, desc)

@@ -322,9 +322,9 @@ def open_source(
     them (`decoded_copy`, where the disk has room): those of the roles `decoded_roles` gives
     for the raster's roles (default: every band with a role). Later reads of them come from
     that copy. With `mask_clouds`, what the product's quality band flags as cloud, and what lies
-    within `cloud_buffer_m` metres of it, is nodata (`cloud_masking`). Raises `InputError` for a missing, corrupt or all-nodata raster, or a
-    product without a quality band to mask clouds with, and `BandError` for band roles that
-    cannot be resolved.
+    within `cloud_buffer_m` metres of it, is nodata (`cloud_masking`). Raises `InputError` for
+    a missing, corrupt or all-nodata raster, or a product without a quality band to mask clouds
+    with, and `BandError` for band roles that cannot be resolved.
     """
     given = str(path)
     path = finest_layer(given) or path  # a Sentinel-2 product given whole
