@@ -311,7 +311,7 @@ def _write_reflectance(
     profile = src.dataset.profile | {"dtype": "uint16", "nodata": 0, "count": len(refl)}
     profile.update(compress="deflate")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".partial.tif")
+    tmp = path.with_suffix(f".partial-{os.getpid()}.tif")  # two runs may write it at once
     with rasterio.open(tmp, "w", **profile) as dst:
         dst.write(dn.astype(np.uint16))
         if names:
