@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import rasterio
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -23,6 +24,7 @@ from tests.rasters import (
     landsat_product_folder,
     ungeoreferenced_copy,
 )
+from tests.test_cloud_buffer import within
 
 PROMPT = "extract the water bodies and vegetation"
 
@@ -120,14 +122,17 @@ def test_batch_algorithm_hides_each_products_clouds(
     provider, scenes: list[Path], s2_scene: Path, tmp_path: Path
 ) -> None:
     """MASK_CLOUDS over many rasters: the product's clouds are hidden (a stand-in QA_PIXEL's
-    cloud shadow block, as in test_product_quality); a raster with no quality band fails alone,
-    its one line naming the parameter, not the command line's flag."""
+    cloud shadow block, as in test_product_quality), with CLOUD_BUFFER's 30 m around them; a
+    raster with no quality band fails alone, its one line naming the parameter, not the
+    command line's flag."""
     import processing
 
-    from tests.test_product_quality import _stand_in_qa_pixel
+    from tests.test_product_quality import SHADOW_BIT, _stand_in_qa_pixel
 
     landsat = landsat_product_folder(s2_scene, tmp_path)
-    _stand_in_qa_pixel(landsat)
+    with rasterio.open(_stand_in_qa_pixel(landsat)) as qa:
+        shadow = (qa.read(1) & SHADOW_BIT) > 0
+    hidden = int(within(shadow, 30, (10.0, 10.0)).sum())  # 2,096 of the sample's 30,720
     feedback = _Feedback()
     out = processing.run(
         "spex:batch_extract_land_cover",
@@ -135,6 +140,7 @@ def test_batch_algorithm_hides_each_products_clouds(
             "INPUTS": [str(landsat), QgsRasterLayer(str(scenes[0]), "part0")],
             "PROMPT": PROMPT,
             "MASK_CLOUDS": True,
+            "CLOUD_BUFFER": 30,
             "WORKERS": 1,
             "OUTPUT": str(tmp_path / "batch"),
         },
@@ -142,12 +148,13 @@ def test_batch_algorithm_hides_each_products_clouds(
     )
     assert (out["DONE"], out["FAILED"]) == (1, 1)
     run = json.loads((tmp_path / "batch" / LANDSAT_PRODUCT / "run.json").read_text("utf-8"))
-    assert run["input"]["cloud_mask"]["hidden_pixels"] == 1600
+    assert run["input"]["cloud_mask"]["hidden_pixels"] == hidden
+    assert run["input"]["cloud_mask"]["buffer_m"] == 30
     record = json.loads(Path(out["BATCH"]).read_text(encoding="utf-8"))
     shares = {scene["name"]: scene["clouds_hidden_share"] for scene in record["scenes"]}
-    assert shares == {LANDSAT_PRODUCT: round(1600 / 30720, 4), "part0": None}
+    assert shares == {LANDSAT_PRODUCT: round(hidden / 30720, 4), "part0": None}
     said = [line for line in feedback.infos if line.startswith(f"{LANDSAT_PRODUCT}: done")]
-    assert len(said) == 1 and said[0].endswith(", 5.2% hidden as the product's clouds"), said
+    assert len(said) == 1 and said[0].endswith(", 6.8% hidden as the product's clouds"), said
     failed = [line for line in feedback.infos if line.startswith("part0: ")]
     assert len(failed) == 1 and "Hiding the product's clouds (MASK_CLOUDS)" in failed[0], failed
 
