@@ -11,7 +11,7 @@ from rasterio.windows import Window
 from bench.csmask_scene import UKIS_REPO
 from bench.extra_scenes import mirror_path
 from bench.scenes import benchmark_root
-from spex.engine.backends.spectral.haze import blue_red_ratio, reddened
+from spex.engine.backends.spectral.haze import blue_red_ratio, reddened, whiter_than_scene
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import class_map, fit_scene_model, predict_proba
 from spex.engine.backends.spectral.seeds import select_seeds
@@ -48,10 +48,21 @@ def test_candidates_whiter_than_a_red_scene_pass() -> None:
     cloud[:100] = True
     tints = np.where(cloud, 0.88, 0.76)
     assert reddened(cloud, tints, params) == ""
+    why = whiter_than_scene(cloud, tints, params)  # and the explanation says why
+    assert (
+        "not white (median blue/red 0.880 < 0.9) but whiter than the rest of the scene (0.760)"
+        in why
+    )
+    assert whiter_than_scene(cloud, np.where(cloud, 1.02, 0.76), params) == ""  # white
     tints[100:] = 0.82  # the land about as red: roofs, sand
     said = reddened(cloud, tints, params)
-    assert "0.88 < 0.9, and not 0.1 above the rest of the scene's 0.82" in said, said
+    assert "0.880 < 0.9, and not 0.1 above the rest of the scene's 0.820" in said, said
+    assert whiter_than_scene(cloud, tints, params) == ""  # refused
     assert "redden" in reddened(cloud, np.full(1000, 0.88), params)  # no rest bluer than it
+    everywhere = np.ones(1000, dtype=bool)  # no rest of the scene to compare with
+    assert reddened(everywhere, np.full(1000, 0.88), params).endswith(
+        "(median blue/red 0.880 < 0.9): sand, soil or roofs, not cloud"
+    )
 
 
 def _bands(scene: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -94,6 +105,7 @@ def test_thin_cloud_over_red_land_is_cloud() -> None:
         labels = src.read(1)
     model = fit_scene_model(sample, calibrated)
     assert not any("cloud candidates redden" in n for n in model.notes), model.notes
+    assert any("cloud candidates are not white" in n for n in model.notes), model.notes
     named = np.array([*model.classes, "nodata"])[
         np.minimum(class_map(model, predict_proba(model, pixels)), len(model.classes))
     ]

@@ -173,28 +173,57 @@ def reddened(
     the scene's (thin cloud over red, arid land is whiter than that land, though not white).
     Judged on the candidates as a whole: single thin-cloud pixels vary too much.
     """
-    tints = blue_red[candidates]
-    tints = tints[np.isfinite(tints)]  # saturated pixels carry no tint
-    if tints.size == 0:
+    tints = _tints(candidates, blue_red)
+    if tints is None:
         return ""
-    tint = float(np.median(tints))
-    if tint >= params.cloud_min_blue_red:
-        return ""
-    rest = blue_red[~candidates]
-    rest = rest[np.isfinite(rest)]
-    scene = float(np.median(rest)) if rest.size else float("inf")
-    if tint >= scene + params.cloud_bluer_than_scene:
+    tint, scene = tints
+    if tint >= params.cloud_min_blue_red or tint >= scene + params.cloud_bluer_than_scene:
         return ""
     really = (
         "silty water, sand or soil, not snow"
         if kind == "snow"
         else "sand, soil or roofs, not cloud"
     )
-    return (
-        f"{kind} candidates redden from blue to red (median blue/red {tint:.2f} < "
-        f"{params.cloud_min_blue_red}, and not {params.cloud_bluer_than_scene} above the rest "
-        f"of the scene's {scene:.2f}): {really}"
+    rest = (
+        f", and not {params.cloud_bluer_than_scene} above the rest of the scene's {scene:.3f}"
+        if np.isfinite(scene)
+        else ""  # the candidates are the whole scene
     )
+    return (
+        f"{kind} candidates redden from blue to red (median blue/red {tint:.3f} < "
+        f"{params.cloud_min_blue_red}{rest}): {really}"
+    )
+
+
+def whiter_than_scene(
+    candidates: np.ndarray, blue_red: np.ndarray, params: SpectralParams, kind: str = "cloud"
+) -> str:
+    """For the explanation: why `kind` candidates that are not white pass the tint test
+    (`reddened`), being whiter than the rest of the scene; "" where they are white, or
+    refused, or carry no tint."""
+    tints = _tints(candidates, blue_red)
+    if tints is None:
+        return ""
+    tint, scene = tints
+    if tint >= params.cloud_min_blue_red or tint < scene + params.cloud_bluer_than_scene:
+        return ""
+    return (
+        f"{kind} candidates are not white (median blue/red {tint:.3f} < "
+        f"{params.cloud_min_blue_red}) but whiter than the rest of the scene ({scene:.3f}): "
+        "taken for thin cloud over red land, not for sand or roofs"
+    )
+
+
+def _tints(candidates: np.ndarray, blue_red: np.ndarray) -> tuple[float, float] | None:
+    """The candidates' median blue/red and the rest of the scene's (infinite where there is no
+    rest), over the pixels that carry a tint; None where no candidate does."""
+    tints = blue_red[candidates]
+    tints = tints[np.isfinite(tints)]  # saturated pixels carry no tint
+    if tints.size == 0:
+        return None
+    rest = blue_red[~candidates]
+    rest = rest[np.isfinite(rest)]
+    return float(np.median(tints)), float(np.median(rest)) if rest.size else float("inf")
 
 
 #: Cloud candidates at least this share of the scene skip the contrast test (measured on every

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...indices import compute_index
-from .haze import blue_red_ratio, contrasted_cloud, dark_for_water, find_haze, reddened
+from .haze import (
+    blue_red_ratio,
+    contrasted_cloud,
+    dark_for_water,
+    find_haze,
+    reddened,
+    whiter_than_scene,
+)
 from .histograms import bimodality, clamp, mode_gap, otsu_threshold, rel, robust_z, saturated
 from .params import SpectralParams
 from .set_thresholds import chosen_threshold
@@ -280,6 +287,8 @@ def select_seeds(
         if note:
             cloud = np.zeros(n, dtype=bool)
         else:
+            if tint is not None and (whiter := whiter_than_scene(cloud, tint, params)):
+                notes.append(whiter)
             cloud, note = contrasted_cloud(cloud, bright, params)
         if note:
             notes.append(note)
