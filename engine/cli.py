@@ -80,12 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_raster_options(ix)
     ix.add_argument("--index", required=True, help="index name, e.g. NDVI (see --list)")
     ix.add_argument("--out", required=True, type=Path, help="output GeoTIFF")
-    ix.add_argument(
-        "--mask-clouds",
-        action="store_true",
-        help="nodata where the product's own quality band flags cloud or cloud shadow",
-    )
-    _add_cloud_buffer(ix)
+    _add_cloud_options(ix)
 
     models = sub.add_parser("models", help="manage and inspect model weights")
     model_commands = models.add_subparsers(dest="models_command", required=True)
@@ -139,14 +134,7 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="the field of --examples that holds each example's class (default: class)",
     )
-    parser.add_argument(
-        "--mask-clouds",
-        action="store_true",
-        help="hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, "
-        "Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS) flags as cloud or cloud shadow: "
-        "those pixels are nodata",
-    )
-    _add_cloud_buffer(parser)
+    _add_cloud_options(parser)
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -159,8 +147,15 @@ def add_extract_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_cloud_buffer(parser: argparse.ArgumentParser) -> None:
-    """The ``--cloud-buffer`` option that widens ``--mask-clouds``."""
+def _add_cloud_options(parser: argparse.ArgumentParser) -> None:
+    """``--mask-clouds`` and the ``--cloud-buffer`` that widens it (extract, batch, indices)."""
+    parser.add_argument(
+        "--mask-clouds",
+        action="store_true",
+        help="hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, "
+        "Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS) flags as cloud or cloud shadow: "
+        "those pixels are nodata",
+    )
     parser.add_argument(
         "--cloud-buffer",
         type=float,

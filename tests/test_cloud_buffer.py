@@ -20,7 +20,7 @@ from spex.engine.raster import cloud_masking
 from spex.engine.raster.cloud_masking import pixel_metres, widened
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
 from tests.test_cli import run_spex
-from tests.test_product_quality import SHADOW_BIT, _stand_in_qa_pixel
+from tests.test_product_quality import _stand_in_qa_pixel, stand_in_shadow
 
 
 def within(flags: np.ndarray, metres: float, spacing: tuple[float, float]) -> np.ndarray:
@@ -34,14 +34,9 @@ def within(flags: np.ndarray, metres: float, spacing: tuple[float, float]) -> np
     return np.hypot(dy, dx) <= metres
 
 
-def _shadow(qa: Path) -> np.ndarray:
-    with rasterio.open(qa) as band:
-        return (band.read(1) & SHADOW_BIT) > 0
-
-
 def test_a_buffer_hides_the_pixels_near_the_clouds_too(s2_scene: Path, tmp_path: Path) -> None:
     folder = landsat_product_folder(s2_scene, tmp_path)
-    shadow = _shadow(_stand_in_qa_pixel(folder))
+    shadow = stand_in_shadow(_stand_in_qa_pixel(folder))
     plain = extract(ExtractionRequest(folder, "water", tmp_path / "plain", mask_clouds=True))
     wide = extract(
         ExtractionRequest(folder, "water", tmp_path / "wide", mask_clouds=True, cloud_buffer_m=45)
@@ -77,7 +72,7 @@ def test_the_buffered_mask_is_the_same_whatever_its_row_blocks(
             with rasterio.open(path) as written:
                 masks.append((written.read(1), written.tags()["HIDDEN_PIXELS"]))
     assert np.array_equal(masks[0][0], masks[1][0]) and masks[0][1] == masks[1][1]
-    assert np.array_equal(masks[0][0] == 0, within(_shadow(qa), 45, (10.0, 10.0)))
+    assert np.array_equal(masks[0][0] == 0, within(stand_in_shadow(qa), 45, (10.0, 10.0)))
 
 
 def test_a_buffer_on_a_geographic_grid_is_measured_in_metres() -> None:
@@ -121,7 +116,7 @@ def test_the_command_line_refuses_a_buffer_it_cannot_apply(s2_scene: Path, tmp_p
     assert done.returncode == 0, done.stderr
     with rasterio.open(tmp_path / "ndvi.tif") as ndvi:
         hidden = ndvi.read(1, masked=True).mask
-    assert np.array_equal(hidden, within(_shadow(folder / f"{LANDSAT_PRODUCT}_QA_PIXEL.TIF"),
+    assert np.array_equal(hidden, within(stand_in_shadow(folder / f"{LANDSAT_PRODUCT}_QA_PIXEL.TIF"),
                                          20, (10.0, 10.0)))  # fmt: skip
 
 

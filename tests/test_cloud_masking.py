@@ -19,7 +19,7 @@ from spex.engine import ExtractionRequest, extract
 from spex.engine.raster.quality_bands import quality_band_of
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
 from tests.test_cli import run_spex
-from tests.test_product_quality import SHADOW_BIT, _stand_in_qa_pixel
+from tests.test_product_quality import SHADOW_BIT, _stand_in_qa_pixel, stand_in_shadow
 from tests.test_sentinel2_safe import _zipped
 
 
@@ -38,8 +38,7 @@ def _hidden_block_polygon(qa: Path) -> ogr.Geometry:
 def test_the_products_clouds_are_nodata_in_every_output(s2_scene: Path, tmp_path: Path) -> None:
     folder = landsat_product_folder(s2_scene, tmp_path)
     qa = _stand_in_qa_pixel(folder)
-    with rasterio.open(qa) as band:
-        shadow = (band.read(1) & SHADOW_BIT) > 0
+    shadow = stand_in_shadow(qa)
     plain = extract(ExtractionRequest(folder, "water", tmp_path / "plain"))
     masked = extract(ExtractionRequest(folder, "water", tmp_path / "masked", mask_clouds=True))
     small = extract(
@@ -155,8 +154,7 @@ def test_an_index_hides_the_products_clouds(s2_scene: Path, tmp_path: Path) -> N
     values elsewhere."""
     folder = landsat_product_folder(s2_scene, tmp_path)
     qa = _stand_in_qa_pixel(folder)
-    with rasterio.open(qa) as band:
-        shadow = (band.read(1) & SHADOW_BIT) > 0
+    shadow = stand_in_shadow(qa)
     for name, flag in (("plain.tif", ()), ("clear.tif", ("--mask-clouds",))):
         done = run_spex("indices", folder, "--index", "NDVI", "--out", tmp_path / name, *flag)
         assert done.returncode == 0, done.stderr

@@ -20,6 +20,12 @@ from tests.test_hls_granules import GRANULE, write_granule
 WATER_BIT, SHADOW_BIT, CLEAR = 1 << 7, 1 << 4, 1 << 6
 
 
+def stand_in_shadow(qa: Path) -> np.ndarray:
+    """Where the stand-in QA_PIXEL `qa` (`_stand_in_qa_pixel`) flags cloud shadow."""
+    with rasterio.open(qa) as band:
+        return (band.read(1) & SHADOW_BIT) > 0
+
+
 def _stand_in_qa_pixel(folder: Path) -> Path:
     """QA_PIXEL from the product's own bands (a stand-in for CFMask's): water where NDWI
     > 0.3, cloud shadow over the 40 x 40 block of the water at its centre."""

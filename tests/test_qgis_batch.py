@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import rasterio
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -127,11 +126,10 @@ def test_batch_algorithm_hides_each_products_clouds(
     command line's flag."""
     import processing
 
-    from tests.test_product_quality import SHADOW_BIT, _stand_in_qa_pixel
+    from tests.test_product_quality import _stand_in_qa_pixel, stand_in_shadow
 
     landsat = landsat_product_folder(s2_scene, tmp_path)
-    with rasterio.open(_stand_in_qa_pixel(landsat)) as qa:
-        shadow = (qa.read(1) & SHADOW_BIT) > 0
+    shadow = stand_in_shadow(_stand_in_qa_pixel(landsat))
     hidden = int(within(shadow, 30, (10.0, 10.0)).sum())  # 2,096 of the sample's 30,720
     feedback = _Feedback()
     out = processing.run(

@@ -16,13 +16,8 @@ from spex.engine.raster.band_files import whole_product
 from spex.spex_qgis.dock import SpexDock
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
 from tests.test_cloud_buffer import within
-from tests.test_product_quality import SHADOW_BIT, _stand_in_qa_pixel
+from tests.test_product_quality import _stand_in_qa_pixel, stand_in_shadow
 from tests.test_qgis_dock import _layers_a_run_adds
-
-
-def _shadow(qa: Path) -> np.ndarray:
-    with rasterio.open(qa) as band:
-        return (band.read(1) & SHADOW_BIT) > 0
 
 
 def _extract_hiding_clouds(raster: Path, folder: Path, **more: object) -> dict:
@@ -46,7 +41,7 @@ def test_processing_hides_the_products_clouds(provider, s2_scene: Path, tmp_path
     qa = _stand_in_qa_pixel(folder)
     out = _extract_hiding_clouds(folder, tmp_path / "product")
     with rasterio.open(out["OUTPUT_MASK"]) as mask:
-        assert np.array_equal(mask.read(1) == 255, _shadow(qa))
+        assert np.array_equal(mask.read(1) == 255, stand_in_shadow(qa))
     assert "Clouds hidden: 5.2% of the raster" in out["EXPLANATION"]
     with pytest.raises(QgsProcessingException) as refused:
         _extract_hiding_clouds(s2_scene, tmp_path / "scene")
@@ -58,7 +53,7 @@ def test_processing_widens_the_hidden_clouds_by_cloud_buffer(
     provider, s2_scene: Path, tmp_path: Path
 ) -> None:
     folder = landsat_product_folder(s2_scene, tmp_path)
-    shadow = _shadow(_stand_in_qa_pixel(folder))
+    shadow = stand_in_shadow(_stand_in_qa_pixel(folder))
     out = _extract_hiding_clouds(folder, tmp_path / "wide", CLOUD_BUFFER=45)
     with rasterio.open(out["OUTPUT_MASK"]) as mask:
         assert np.array_equal(mask.read(1) == 255, within(shadow, 45, (10.0, 10.0)))
@@ -95,12 +90,12 @@ def test_the_dock_offers_the_box_for_a_product_and_hides_its_clouds(
     masks = [a for a in added if isinstance(a, QgsRasterLayer)]
     assert len(masks) == 1
     with rasterio.open(masks[0].source()) as mask:
-        assert np.array_equal(mask.read(1) == 255, _shadow(qa))
+        assert np.array_equal(mask.read(1) == 255, stand_in_shadow(qa))
     assert "Clouds hidden" in dock.explanation_view.toPlainText()
     spin.setValue(45)
     added = _layers_a_run_adds(dock, "extract the water bodies")
     with rasterio.open(next(a for a in added if isinstance(a, QgsRasterLayer)).source()) as mask:
-        assert np.array_equal(mask.read(1) == 255, within(_shadow(qa), 45, (10.0, 10.0)))
+        assert np.array_equal(mask.read(1) == 255, within(stand_in_shadow(qa), 45, (10.0, 10.0)))
     scene = QgsRasterLayer(str(s2_scene), "scene", "gdal")
     QgsProject.instance().addMapLayer(scene)
     dock.layer_combo.setLayer(scene)
@@ -135,4 +130,4 @@ def test_processing_index_hides_the_clouds_of_a_stack_of_band_files(
         )
         with rasterio.open(out["OUTPUT"]) as index:
             hidden = index.read(1, masked=True).mask
-        assert np.array_equal(hidden, within(_shadow(qa), metres, (10.0, 10.0))), metres
+        assert np.array_equal(hidden, within(stand_in_shadow(qa), metres, (10.0, 10.0))), metres

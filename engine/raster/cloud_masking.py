@@ -122,8 +122,8 @@ def cloud_mask_for(
     """The mask of the clouds that the quality band of the product `input_name` names flags,
     and of the pixels within `buffer_m` metres of them, on the grid of `dataset` (the raster
     opened from it). Raises `InputError` where the product has no quality band, it lies on
-    another grid, or a buffer cannot be measured in metres (no CRS)."""
-    check_cloud_buffer(True, buffer_m)
+    another grid, or a buffer cannot be measured in metres (no CRS). `buffer_m` is one
+    `check_cloud_buffer` passed."""
     shown = Path(input_name).name or input_name
     found = quality_band_of(input_name)
     if found is None:
@@ -261,10 +261,12 @@ def _write_mask(
             values = values_under(quality, dataset, around).astype(np.int64)
             with_data = has_data(kind, values)
             clouds = with_data & cloudy(kind, values)
-            spacing = pixel_metres(dataset, row + window.height / 2) if buffer_m else (1, 1)
+            if buffer_m:
+                spacing = pixel_metres(dataset, row + window.height / 2)
+                clouds = widened(clouds, buffer_m, spacing)
             core = slice(row - top, row - top + window.height)
             with_data = with_data[core]
-            clouds = widened(clouds, buffer_m, spacing)[core] & with_data
+            clouds = clouds[core] & with_data
             hidden += int(clouds.sum())
             flagged += int(with_data.sum())
             clear = ~clouds

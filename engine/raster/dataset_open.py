@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import warnings
-import zipfile
 from pathlib import Path, PurePosixPath
 
 import rasterio
@@ -17,6 +16,7 @@ from .data_types import one_data_type
 from .hls_granules import hls_stack
 from .landsat_folders import landsat_stack
 from .pixel_grid import close_dataset, warped_as_drawn
+from .product_files import zip_members
 from .sentinel2_layers import finest_layer, with_product_bands
 
 #: A GDAL dataset name that is not a plain file: a virtual file system path (``/vsizip/``) or a
@@ -106,12 +106,7 @@ RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".img", ".vrt", ".nc", ".hdf", ".h5"
 def _rasters_in_archive(name: str) -> list[str]:
     """The members of the zip archive `name` that are rasters by their suffix; none where
     `name` is no zip archive."""
-    try:
-        with zipfile.ZipFile(name) as archive:
-            members = archive.namelist()
-    except (OSError, zipfile.BadZipFile):
-        return []
-    return [m for m in members if PurePosixPath(m).suffix.lower() in RASTER_SUFFIXES]
+    return [m for m in zip_members(name) if PurePosixPath(m).suffix.lower() in RASTER_SUFFIXES]
 
 
 def _with_bands(dataset: rasterio.DatasetReader, name: str) -> rasterio.DatasetReader:

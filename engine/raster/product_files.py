@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tarfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path, PurePath, PurePosixPath
@@ -75,6 +76,16 @@ def _listed_members(archive: str, _stamp: str) -> tuple[str, ...]:
     except (OSError, tarfile.TarError):
         return ()
     return tuple(f"/vsitar/{archive}/{m}" for m in members)
+
+
+def zip_members(archive: str | Path) -> list[str]:
+    """The names of the members of the zip archive `archive`; none where it is no readable
+    zip archive."""
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            return opened.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return []
 
 
 #: A file inside a zip archive as GDAL names it (``/vsizip//data/S2B_MSIL2A_....zip/...``).

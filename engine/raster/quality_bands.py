@@ -13,7 +13,6 @@ where asked, hides the clouds it flags (`cloud_masking`).
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -22,7 +21,13 @@ from rasterio.windows import Window
 
 from .hls_granules import granule_name, granules_in
 from .landsat_folders import identifier
-from .product_files import ARCHIVE_SUFFIXES, archive_members, safe_path, zip_archive
+from .product_files import (
+    ARCHIVE_SUFFIXES,
+    archive_members,
+    safe_path,
+    zip_archive,
+    zip_members,
+)
 from .sentinel2_layers import LAYER
 from .vrt_sources import vrt_source_files
 
@@ -91,10 +96,10 @@ def has_data(kind: str, values: np.ndarray) -> np.ndarray:
 def quality_band_of(input_name: str) -> tuple[str, str] | None:
     """The quality band of the product the input names, and its kind: a Landsat product's
     ``<identifier>_QA_PIXEL.TIF`` or an HLS granule's ``<granule>.Fmask.tif`` in its folder
-    (given, or of the file given, or in its .tar), a Sentinel-2 product's SCL (Level-2A) or
-    MSK_CLASSI (Level-1C), as GDAL names the file; that of the product whose band files a VRT
-    stacks (Build Virtual Raster,
-    the dock's product layer); None where there is none."""
+    (given, or of the file given, or in its .tar), a Sentinel-2 product's SCL (Level-2A),
+    MSK_CLASSI or MSK_CLOUDS polygons (Level-1C), as GDAL names the file; that of the product
+    whose band files a VRT stacks (Build Virtual Raster, the dock's product layer); None where
+    there is none."""
     if input_name.lower().endswith(".vrt") and Path(input_name).is_file():
         return _quality_band_of_stack(input_name)
     sentinel2 = _sentinel2_band(input_name)
@@ -130,7 +135,7 @@ def _quality_band_of_stack(vrt: str) -> tuple[str, str] | None:
 
 def _sentinel2_band(input_name: str) -> tuple[str, str] | None:
     """A Sentinel-2 product's quality band and its kind (`SENTINEL2_BANDS`: Level-2A's SCL,
-    else Level-1C's MSK_CLASSI) for its .SAFE folder, its zip as downloaded, its metadata file
+    else Level-1C's MSK_CLASSI, else its MSK_CLOUDS polygons) for its .SAFE folder, its zip as downloaded, its metadata file
     or a layer QGIS lists for it (``SENTINEL2_L2A:<MTD>:10m:EPSG_32633``, in the zip too), as
     GDAL names the file; None where there is none."""
     layer = LAYER.match(input_name)
@@ -138,11 +143,7 @@ def _sentinel2_band(input_name: str) -> tuple[str, str] | None:
     zipped = zip_archive(name)
     if zipped or name.lower().endswith(".zip"):
         archive = Path(zipped or name)
-        try:
-            with zipfile.ZipFile(archive) as opened:
-                files = [f"/vsizip/{archive.absolute()}/{m}" for m in opened.namelist()]
-        except (OSError, zipfile.BadZipFile):
-            return None
+        files = [f"/vsizip/{archive.absolute()}/{m}" for m in zip_members(archive)]
     else:
         safe = safe_path(Path(name))
         if safe is None or not safe.is_dir():
@@ -214,13 +215,15 @@ def _read(quality: rasterio.DatasetReader, window: Window, **options: object) ->
 #: cirrus (Level-1C flags no cloud shadow).
 CLOUD_BITS = {"QA_PIXEL": 0b11110, "Fmask": 0b01110, "CLASSI": 0b011, "MSK_CLOUDS": 0b011}
 CLOUD_CLASSES = (3, 8, 9, 10)
+#: What Level-1C's cloud flags are called, as a mask or as polygons.
+LEVEL1C_CLOUD_FLAGS = "opaque cloud or cirrus (Level-1C flags no cloud shadow)"
 #: What those flags are called, per kind, for the explanation.
 CLOUD_FLAGS = {
     "QA_PIXEL": "cloud, dilated cloud, cirrus or cloud shadow",
     "Fmask": "cloud, adjacent to cloud or cloud shadow",
     "SCL": "cloud (medium or high probability), thin cirrus or cloud shadow",
-    "CLASSI": "opaque cloud or cirrus (Level-1C flags no cloud shadow)",
-    "MSK_CLOUDS": "opaque cloud or cirrus (Level-1C flags no cloud shadow)",
+    "CLASSI": LEVEL1C_CLOUD_FLAGS,
+    "MSK_CLOUDS": LEVEL1C_CLOUD_FLAGS,
 }
 
 
