@@ -29,6 +29,9 @@ L2A_BANDS = {
     60: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12"),
 }
 TILE, SENSED = "T33UUU", "20170216T102101"
+#: The sun's (zenith, azimuth) over the sample scene (52.49 N, 12.61 E, 2017-02-16 10:21 UTC;
+#: NOAA's solar position equations), as its tile metadata would give it.
+SAMPLE_SUN = (66.51, 163.27)
 
 
 def product_name(baseline: str, level: str = "L2A") -> str:
@@ -49,22 +52,25 @@ def write_scene_window(
     window: Window,
     values: dict[str, np.ndarray] | None = None,
     level: str = "L2A",
+    sun: tuple[float, float] | None = None,
 ) -> Path:
     """`write_safe` of `window` of the sample scene (default: its own values)."""
     values = values if values is not None else scene_values(s2_scene, window)
     with rasterio.open(s2_scene) as src:
         crs, transform = src.crs, src.window_transform(window)
-    return write_safe(folder, values, crs, transform, level=level)
+    return write_safe(folder, values, crs, transform, level=level, sun=sun)
 
 
 def write_safe(
     folder: Path, values: dict[str, np.ndarray], crs: CRS, transform: Affine,
-    baseline: str = "05.09", level: str = "L2A",
+    baseline: str = "05.09", level: str = "L2A", sun: tuple[float, float] | None = None,
 ) -> Path:  # fmt: skip
     """A Level-2A (or -1C) product in `folder` of reflectance x 10000 `values` (band code ->
     array on the 10 m grid at `transform`, its sides divisible by 6; bands not given are left
     out), with 1000 added from baseline 04.00, averaged to 20 and 60 m; returns its metadata
-    file (``MTD_MSIL2A.xml``, ``MTD_MSIL1C.xml``)."""
+    file (``MTD_MSIL2A.xml``, ``MTD_MSIL1C.xml``). `sun`: the tile's mean sun (zenith,
+    azimuth) in degrees, written in its MTD_TL.xml as ESA does (`SAMPLE_SUN` for the sample
+    scene's date and place); None leaves the angles out."""
     added = 1000.0 if baseline >= "04.00" else 0.0
     height, width = next(iter(values.values())).shape
     safe = folder / product_name(baseline, level)
@@ -106,11 +112,11 @@ def write_safe(
             for mask in ("CLDPRB", "SNWPRB"):
                 jp2(f"QI_DATA/MSK_{mask}_{resolution}m", rng.integers(0, 20, (h, w)), resolution,
                     "uint8")  # fmt: skip
-    _write_metadata(safe, granule, images, baseline, crs.to_epsg(), transform, (height, width))
+    _write_metadata(safe, granule, images, baseline, crs.to_epsg(), transform, (height, width), sun)
     return safe / f"MTD_MSI{level}.xml"
 
 
-def _write_metadata(safe, granule, images, baseline, epsg, transform, shape) -> None:
+def _write_metadata(safe, granule, images, baseline, epsg, transform, shape, sun=None) -> None:
     level = "L2A" if "_MSIL2A_" in safe.name else "L1C"
     l2a = level == "L2A"
     offsets, tag = "", "BOA_ADD_OFFSET" if l2a else "RADIO_ADD_OFFSET"
@@ -156,13 +162,21 @@ def _write_metadata(safe, granule, images, baseline, epsg, transform, shape) -> 
         f"<XDIM>{r}</XDIM><YDIM>-{r}</YDIM></Geoposition>"
         for r in (10, 20, 60)
     )
+    angles = (
+        ""
+        if sun is None
+        else (
+            f'<Tile_Angles><Mean_Sun_Angle><ZENITH_ANGLE unit="deg">{sun[0]}</ZENITH_ANGLE>'
+            f'<AZIMUTH_ANGLE unit="deg">{sun[1]}</AZIMUTH_ANGLE></Mean_Sun_Angle></Tile_Angles>'
+        )
+    )
     (safe / "GRANULE" / granule / "MTD_TL.xml").write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<n1:Level-{level[1:]}_Tile_ID xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/'
         f'S2_PDI_Level-{level[1:]}_Tile_Metadata.xsd"><n1:General_Info><SENSING_TIME>'
         "2017-02-16T10:21:01.026Z</SENSING_TIME></n1:General_Info><n1:Geometric_Info>"
         f"<Tile_Geocoding><HORIZONTAL_CS_CODE>EPSG:{epsg}</HORIZONTAL_CS_CODE>{geocoding}"
-        f"</Tile_Geocoding></n1:Geometric_Info></n1:Level-{level[1:]}_Tile_ID>\n",
+        f"</Tile_Geocoding>{angles}</n1:Geometric_Info></n1:Level-{level[1:]}_Tile_ID>\n",
         encoding="utf-8",
     )
 

@@ -153,8 +153,8 @@ def _add_cloud_options(parser: argparse.ArgumentParser) -> None:
         "--mask-clouds",
         action="store_true",
         help="hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, "
-        "Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS) flags as cloud or cloud shadow: "
-        "those pixels are nodata",
+        "Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS) flags as cloud or cloud shadow "
+        "(Level-1C's shadows cast from the sun's angles): those pixels are nodata",
     )
     parser.add_argument(
         "--cloud-buffer",
@@ -378,7 +378,8 @@ def _clouds(args: argparse.Namespace, dataset: object) -> str:
         mask = cloud_mask_for(str(args.input), dataset)
     except SpexError:
         return ""
-    return f" ({mask.flags}: {mask.share:.1%} of the raster)"
+    cast = f", and {mask.shadow_pixels:,} pixels of their shadows" if mask.shadow_pixels else ""
+    return f" ({mask.flags}{cast}: {mask.share:.1%} of the raster)"
 
 
 def _print_detectable(roles: tuple[str, ...]) -> None:

@@ -28,6 +28,7 @@ class CloudMaskCheck(QCheckBox):
 
     def follow(self, layer: QgsMapLayer | None) -> None:
         """Offer the box where `layer` has a quality band, naming it; else clear and disable it."""
+        from spex.engine.raster.cloud_masking import CAST_KINDS
         from spex.engine.raster.quality_bands import CLOUD_FLAGS, MADE_BY, quality_band_of
 
         name = layer_file(layer) if layer is not None and layer.providerType() == "gdal" else ""
@@ -39,9 +40,12 @@ class CloudMaskCheck(QCheckBox):
             return
         band, kind = found
         self.setEnabled(True)
+        cast = (
+            ", and the shadows its clouds cast from the sun's angles," if kind in CAST_KINDS else ""
+        )
         self.setToolTip(
             f"Pixels that {PurePosixPath(band).name} ({MADE_BY[kind]} flags) marks as "
-            f"{CLOUD_FLAGS[kind]} become nodata in every statistic and output"
+            f"{CLOUD_FLAGS[kind]}{cast} become nodata in every statistic and output"
         )
 
 

@@ -131,3 +131,29 @@ def test_processing_index_hides_the_clouds_of_a_stack_of_band_files(
         with rasterio.open(out["OUTPUT"]) as index:
             hidden = index.read(1, masked=True).mask
         assert np.array_equal(hidden, within(stand_in_shadow(qa), metres, (10.0, 10.0))), metres
+
+
+def test_a_level1c_products_cast_shadows_are_hidden_in_qgis(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """The Level-1C stand-in of `test_cloud_shadows` (an opaque cloud, its shadow 600 m away
+    from the sun): Processing hides the shadow with the cloud and says so; the dock's box
+    says it will."""
+    from bench.sentinel2_safe import SAMPLE_SUN
+    from spex.engine.raster.cloud_shadows import SunAngles
+    from tests.test_cloud_shadows import CLOUD, _grid_10m, _level1c_with_cloud, _shadow_block
+
+    shadow = _shadow_block(600, SunAngles(*SAMPLE_SUN))
+    given = _level1c_with_cloud(tmp_path / "product", s2_scene, shadow)
+    layer = QgsRasterLayer(given, "L1C", "gdal")  # a product's 10 m layer, as QGIS lists it
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    out = _extract_hiding_clouds(Path(given), tmp_path / "out", INPUT=layer)
+    with rasterio.open(out["OUTPUT_MASK"]) as mask:
+        hidden = mask.read(1) == 255
+    cloud, cast = _grid_10m(CLOUD, hidden.shape), _grid_10m(shadow, hidden.shape)
+    assert hidden[cloud].all() and hidden[cast].sum() > 0.9 * cast.sum()
+    assert "and the shadows those clouds cast (" in out["EXPLANATION"]
+    dock.layer_combo.setLayer(layer)
+    box = dock.mask_clouds_check
+    assert box.isEnabled() and "the shadows its clouds cast from the sun's angles" in box.toolTip()

@@ -11,14 +11,16 @@ and the polygons, in this process and in a Dask worker that reopens the VRT.
 
 A buffer (``--cloud-buffer``, metres) hides the pixels near the flags as well, as an analyst
 widens a mask whose edges leave haze and thin shadow behind: SCL has no buffer of its own;
-QA_PIXEL's dilated cloud and Fmask's adjacency bit are their products' own.
+QA_PIXEL's dilated cloud and Fmask's adjacency bit are their products' own. Level-1C flags no
+cloud shadow: its clouds' shadows are cast from the sun's angles (`cloud_shadows`) and hidden
+with them, before the buffer.
 """
 
 from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -26,6 +28,7 @@ import rasterio
 from rasterio.windows import Window
 
 from ..errors import InputError
+from .cloud_shadows import CastShadows, SunAngles, cast_clause, cast_shadows
 from .mask_band import hidden_fills
 from .pixel_grid import close_dataset
 from .quality_bands import (
@@ -47,6 +50,8 @@ MASK_FOLDER = "spex-cloud-masks"
 CLEAR, HIDDEN = 255, 0
 #: The widest buffer (m): its rows are read around each block of the mask.
 MAX_BUFFER_M = 2000.0
+#: The quality bands that flag no cloud shadow: their clouds' shadows are cast.
+CAST_KINDS = ("CLASSI", "MSK_CLOUDS")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,10 @@ class CloudMask:
         hidden_pixels: Raster pixels hidden.
         flagged_pixels: Raster pixels the quality band has data for.
         buffer_m: How far around the flagged pixels the mask reaches (m).
+        shadow_pixels: Raster pixels hidden as the cast shadow of a Level-1C cloud (and not
+            flagged themselves).
+        sun: The sun's angles the shadows were cast from; None where none were (a product
+            whose band flags its shadows, or a granule without them).
     """
 
     band: str
@@ -68,6 +77,8 @@ class CloudMask:
     hidden_pixels: int
     flagged_pixels: int
     buffer_m: float = 0.0
+    shadow_pixels: int = 0
+    sun: SunAngles | None = None
 
     @property
     def flags(self) -> str:
@@ -88,16 +99,19 @@ class CloudMask:
             "hidden_pixels": self.hidden_pixels,
             "flagged_pixels": self.flagged_pixels,
             "buffer_m": self.buffer_m,
+            "cast_shadow_pixels": self.shadow_pixels,
+            "sun": None if self.sun is None else asdict(self.sun),
         }
 
     def sentence(self) -> str:
         """One line for the explanation."""
         near = f", widened by {self.buffer_m:g} m" if self.buffer_m else ""
+        cast = cast_clause(self.sun, self.shadow_pixels) if self.kind in CAST_KINDS else ""
         return (
             f"Clouds hidden: {self.share:.1%} of the raster "
             f"({self.hidden_pixels:,} pixels) is what `{self.band}` ({MADE_BY[self.kind]} "
-            f"flags) marks as {self.flags}{near}; those pixels are nodata in every statistic "
-            "and output."
+            f"flags) marks as {self.flags}{cast}{near}; those pixels are nodata in every "
+            "statistic and output."
         )
 
 
@@ -153,16 +167,30 @@ def cloud_mask_for(
         )
     # the raster, what was given (a .tar's stamp for a band inside it) and the band, as now
     key = "\n".join(f"{n}:{file_stamp(n)}" for n in (dataset.name, input_name, band_path))
-    path = written_once(
-        MASK_FOLDER,
-        f"{key}\n{kind}\n{buffer_m!r}",
-        "clouds.tif",
-        lambda partial: _write_mask(band_path, kind, dataset, partial, buffer_m),
-    )
+    shadows = cast_shadows(band_path, kind) if kind in CAST_KINDS else None
+    sun = shadows.sun if shadows is not None else None
+    cast = shadows.reach_path if shadows is not None else ""
+    try:
+        path = written_once(
+            MASK_FOLDER,
+            f"{key}\n{kind}\n{buffer_m!r}\n{cast}",
+            "clouds.tif",
+            lambda partial: _write_mask(band_path, kind, dataset, partial, buffer_m, shadows),
+        )
+    finally:
+        if shadows is not None:
+            shadows.close()
     with rasterio.open(path) as written:
         tags = written.tags()
     return CloudMask(
-        band, kind, path, int(tags["HIDDEN_PIXELS"]), int(tags["FLAGGED_PIXELS"]), buffer_m
+        band,
+        kind,
+        path,
+        int(tags["HIDDEN_PIXELS"]),
+        int(tags["FLAGGED_PIXELS"]),
+        buffer_m,
+        int(tags.get("SHADOW_PIXELS", 0)),
+        sun,
     )
 
 
@@ -228,11 +256,12 @@ def _write_mask(
     dataset: rasterio.DatasetReader,
     partial: Path,
     buffer_m: float = 0.0,
+    shadows: CastShadows | None = None,
 ) -> None:
-    """The mask of `band_path`'s clouds, widened by `buffer_m`, on `dataset`'s grid, row block
-    by row block (each read with the rows a buffer reaches across: the same mask whatever the
-    blocks); pixels that `dataset`'s own mask band hides stay hidden (a VRT has one mask
-    band)."""
+    """The mask of `band_path`'s clouds and of the `shadows` they cast, widened by `buffer_m`,
+    on `dataset`'s grid, row block by row block (each read with the rows a buffer reaches
+    across: the same mask whatever the blocks); pixels that `dataset`'s own mask band hides
+    stay hidden (a VRT has one mask band)."""
     own_mask = hidden_fills(dataset) is not None
     profile = {
         "driver": "GTiff",
@@ -247,7 +276,7 @@ def _write_mask(
         "blockysize": 512,
         "compress": "deflate",
     }
-    hidden = flagged = 0
+    hidden = flagged = shadowed = 0
     halo = disk_steps(buffer_m, *pixel_metres(dataset, 0))[-1][0] if buffer_m else 0
     with (
         open_quality_band(band_path, kind) as quality,
@@ -261,6 +290,10 @@ def _write_mask(
             values = values_under(quality, dataset, around).astype(np.int64)
             with_data = has_data(kind, values)
             clouds = with_data & cloudy(kind, values)
+            if shadows is not None:
+                cast = shadows.under(dataset, around) & with_data & ~clouds
+                shadowed += int(cast[row - top : row - top + window.height].sum())
+                clouds |= cast
             if buffer_m:
                 spacing = pixel_metres(dataset, row + window.height / 2)
                 clouds = widened(clouds, buffer_m, spacing)
@@ -273,7 +306,7 @@ def _write_mask(
             if own_mask:
                 clear &= dataset.read_masks(1, window=window) > 0
             out.write(np.where(clear, CLEAR, HIDDEN).astype(np.uint8), 1, window=window)
-        out.update_tags(HIDDEN_PIXELS=hidden, FLAGGED_PIXELS=flagged)
+        out.update_tags(HIDDEN_PIXELS=hidden, FLAGGED_PIXELS=flagged, SHADOW_PIXELS=shadowed)
 
 
 def masked_dataset(dataset: rasterio.DatasetReader, mask: CloudMask) -> rasterio.DatasetReader:

@@ -17,7 +17,7 @@ import numpy as np
 import rasterio
 
 from ..errors import InputError
-from .product_files import zip_archive
+from .product_files import file_bytes, zip_archive
 from .temporary_files import file_stamp, written_once
 
 #: Where the burned polygons are written.
@@ -57,26 +57,40 @@ def _burn(gml: str, partial: Path) -> None:
 
 def _granule_b01(gml: str) -> str:
     """The B01 band (60 m) of the granule whose ``QI_DATA`` holds `gml`."""
+    found = granule_file(gml, ("_B01.JP2", "_B01_60M.JP2"))
+    if found is None:
+        raise InputError(
+            f"{PurePosixPath(gml).name} has no B01 band beside it in "
+            f"{PurePosixPath(granule_folder(gml)).name}/IMG_DATA to place its cloud polygons "
+            "on; give the product as delivered."
+        )
+    return found
+
+
+def granule_folder(qi_file: str) -> str:
+    """The granule folder of a file in its ``QI_DATA``, as GDAL names it (a string: a path's
+    "/vsizip//tmp/..." keeps its double slash)."""
+    return qi_file.replace("\\", "/").rsplit("/", 2)[0]
+
+
+def granule_file(qi_file: str, endings: tuple[str, ...]) -> str | None:
+    """The one image of the granule holding `qi_file` (in ``IMG_DATA`` or ``IMG_DATA/R60m``)
+    whose name ends with one of `endings` (upper case), or None."""
     from osgeo import gdal
 
-    # as a string: a path's "/vsizip//tmp/..." must keep its double slash
-    granule = gml.replace("\\", "/").rsplit("/", 2)[0]
+    granule = granule_folder(qi_file)
     for folder in (f"{granule}/IMG_DATA", f"{granule}/IMG_DATA/R60m"):
         names = gdal.ReadDir(folder) or []
-        found = [n for n in names if n.upper().endswith(("_B01.JP2", "_B01_60M.JP2"))]
+        found = [n for n in names if n.upper().endswith(endings)]
         if len(found) == 1:
             return f"{folder}/{found[0]}"
-    raise InputError(
-        f"{PurePosixPath(gml).name} has no B01 band beside it in "
-        f"{PurePosixPath(granule).name}/IMG_DATA to place its cloud polygons on; give the "
-        "product as delivered."
-    )
+    return None
 
 
 def _polygons(gml: str) -> dict[str, list[dict[str, object]]]:
     """The GeoJSON-like polygons of each kind (`MASK_BITS`) in `gml`."""
     try:
-        return _parsed_polygons(ET.fromstring(_read_bytes(gml)))
+        return _parsed_polygons(ET.fromstring(file_bytes(gml)))
     except (ET.ParseError, ValueError) as error:  # no XML; a coordinate that is no number
         raise InputError(
             f"{PurePosixPath(gml).name} is not a readable cloud mask ({error}); give the "
@@ -107,19 +121,3 @@ def _ring(pos_list: ET.Element) -> list[tuple[float, float]]:
     values = [float(v) for v in (pos_list.text or "").split()]
     step = int(pos_list.get("srsDimension", "2"))
     return [(values[i], values[i + 1]) for i in range(0, len(values) - step + 1, step)]
-
-
-def _read_bytes(name: str) -> bytes:
-    """The bytes of the file GDAL names `name` (a path or a ``/vsizip/`` name)."""
-    from osgeo import gdal
-
-    handle = gdal.VSIFOpenL(name, "rb")
-    if handle is None:
-        raise InputError(
-            f"{PurePosixPath(name).name} cannot be read; give the product as delivered."
-        )
-    try:
-        size = gdal.VSIStatL(name).size
-        return bytes(gdal.VSIFReadL(1, size, handle))
-    finally:
-        gdal.VSIFCloseL(handle)

@@ -119,3 +119,22 @@ def member_of_archive(path: str | Path, names: Sequence[str], max_bytes: int) ->
         return None
     key = f"{archive.absolute()}:{file_stamp(archive)}"
     return written_once(ARCHIVE_FOLDER, key, name, lambda partial: partial.write_bytes(data))
+
+
+def file_bytes(name: str) -> bytes:
+    """The bytes of the file GDAL names `name` (a path or a ``/vsizip/`` name). Raises
+    `InputError` where it cannot be read."""
+    from osgeo import gdal
+
+    from ..errors import InputError
+
+    handle = gdal.VSIFOpenL(name, "rb")
+    if handle is None:
+        raise InputError(
+            f"{PurePosixPath(name).name} cannot be read; give the product as delivered."
+        )
+    try:
+        size = gdal.VSIStatL(name).size
+        return bytes(gdal.VSIFReadL(1, size, handle))
+    finally:
+        gdal.VSIFCloseL(handle)
