@@ -164,3 +164,20 @@ def test_only_a_cloud_whose_shape_lands_on_dark_ground_casts() -> None:
     assert casting[30:36, 10:16].all() and not casting[:, 30:].any()
     reach = swept(casting, offsets) & ~clouds
     assert reach[:30, 10:16].all() and not reach[36:].any() and not reach[:, 16:].any()
+
+
+def test_a_damaged_band_is_refused_in_one_line(s2_scene: Path, tmp_path: Path) -> None:
+    """A B08 that is no image: the command line says which band cannot be read and what to
+    do, with no traceback."""
+    from bench.sentinel2_safe import SAMPLE_SUN
+    from tests.test_cli import run_spex
+
+    given = _level1c_with_cloud(
+        tmp_path / "p", s2_scene, _shadow_block(600, SunAngles(*SAMPLE_SUN))
+    )
+    b08 = next((tmp_path / "p").glob("*.SAFE/GRANULE/*/IMG_DATA/*_B08.jp2"))
+    b08.write_bytes(b"not a JPEG 2000 file")
+    done = run_spex("extract", given, "--prompt", "water", "--mask-clouds", "--out", tmp_path / "o")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "B03 or B08 band cannot be read to cast its clouds' shadows" in done.stderr, done.stderr
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

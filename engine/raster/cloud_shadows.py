@@ -11,7 +11,7 @@ and thin cloud cast none that can be seen. Each such cloud is swept over every h
 swept pixels that pass the darkness test, pixel by pixel on the raster's own grid, are shadow.
 
 The matching and the sweep are made once, on the quality band's 60 m grid over the whole
-granule (1,830 x 1,830 pixels, the bands read decimated to it): a cloud outside the analyst's
+granule (1,830 x 1,830 pixels, the bands averaged onto it): a cloud outside the analyst's
 extent casts its shadow into it, and a pixel is shadow or not whatever the extent.
 """
 
@@ -25,8 +25,10 @@ from types import TracebackType
 
 import numpy as np
 import rasterio
+from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
+from ..errors import InputError
 from .cloud_polygons import granule_file, granule_folder
 from .product_files import file_bytes
 from .quality_bands import ROWS, cloudy, open_quality_band, values_under
@@ -212,13 +214,19 @@ def cast_shadows(band_path: str, kind: str) -> CastShadows | None:
     added = SENTINEL2_ADDED_DN if product is not None and product.adds_dn else 0.0
     stamps = "\n".join(f"{name}:{file_stamp(name)}" for name in (band_path, *bands))
     key = f"{stamps}\n{kind}\n{sun!r}\n{added!r}\n{REACH_VERSION}"
-    reach = written_once(
-        SHADOW_FOLDER,
-        key,
-        "reach.tif",
-        lambda partial: _write_reach(band_path, kind, sun, bands, added, partial),
-    )
-    return CastShadows(sun, str(reach), bands)
+    try:
+        reach = written_once(
+            SHADOW_FOLDER,
+            key,
+            "reach.tif",
+            lambda partial: _write_reach(band_path, kind, sun, bands, added, partial),
+        )
+        return CastShadows(sun, str(reach), bands)
+    except RasterioIOError as error:  # a band that is no image: the product is damaged
+        raise InputError(
+            f"The granule's B03 or B08 band cannot be read to cast its clouds' shadows "
+            f"({error}); give the product as delivered, or leave out --mask-clouds."
+        ) from None
 
 
 def _write_reach(
