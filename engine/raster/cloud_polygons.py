@@ -17,7 +17,7 @@ import numpy as np
 import rasterio
 
 from ..errors import InputError
-from .product_files import file_bytes, zip_archive
+from .product_files import file_bytes, granule_file, granule_folder, zip_archive
 from .temporary_files import file_stamp, written_once
 
 #: Where the burned polygons are written.
@@ -65,26 +65,6 @@ def _granule_b01(gml: str) -> str:
             "on; give the product as delivered."
         )
     return found
-
-
-def granule_folder(qi_file: str) -> str:
-    """The granule folder of a file in its ``QI_DATA``, as GDAL names it (a string: a path's
-    "/vsizip//tmp/..." keeps its double slash)."""
-    return qi_file.replace("\\", "/").rsplit("/", 2)[0]
-
-
-def granule_file(qi_file: str, endings: tuple[str, ...]) -> str | None:
-    """The one image of the granule holding `qi_file` (in ``IMG_DATA`` or ``IMG_DATA/R60m``)
-    whose name ends with one of `endings` (upper case), or None."""
-    from osgeo import gdal
-
-    granule = granule_folder(qi_file)
-    for folder in (f"{granule}/IMG_DATA", f"{granule}/IMG_DATA/R60m"):
-        names = gdal.ReadDir(folder) or []
-        found = [n for n in names if n.upper().endswith(endings)]
-        if len(found) == 1:
-            return f"{folder}/{found[0]}"
-    return None
 
 
 def _polygons(gml: str) -> dict[str, list[dict[str, object]]]:

@@ -29,8 +29,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import InputError
-from .cloud_polygons import granule_file, granule_folder
-from .product_files import file_bytes
+from .product_files import file_bytes, granule_file, granule_folder
 from .quality_bands import ROWS, cloudy, open_quality_band, values_under
 from .reflectance import SENTINEL2_ADDED_DN
 from .sentinel2_products import find_product

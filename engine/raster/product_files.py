@@ -4,7 +4,8 @@ module (``landsat_products``, ``sentinel2_products``, ``hls_products``, ``preset
 A name is looked for in the file's name, its folder's name and the band descriptions (in a
 VRT, its band files' names: ``vrt_sources``); a raster that names two products (a stack of two
 dates) names none. A companion file (Landsat's MTL, Planet's metadata XML) lies beside the
-raster or, for a link, beside the file it points to.
+raster or, for a link, beside the file it points to. A file inside an archive or a Sentinel-2
+granule is read as GDAL names it (``/vsizip/``; `file_bytes`, `granule_file`).
 """
 
 from __future__ import annotations
@@ -138,3 +139,23 @@ def file_bytes(name: str) -> bytes:
         return bytes(gdal.VSIFReadL(1, size, handle))
     finally:
         gdal.VSIFCloseL(handle)
+
+
+def granule_folder(qi_file: str) -> str:
+    """The granule folder of a file in its ``QI_DATA``, as GDAL names it (a string: a path's
+    "/vsizip//tmp/..." keeps its double slash)."""
+    return qi_file.replace("\\", "/").rsplit("/", 2)[0]
+
+
+def granule_file(qi_file: str, endings: tuple[str, ...]) -> str | None:
+    """The one image of the granule holding `qi_file` (in ``IMG_DATA`` or ``IMG_DATA/R60m``)
+    whose name ends with one of `endings` (upper case), or None."""
+    from osgeo import gdal
+
+    granule = granule_folder(qi_file)
+    for folder in (f"{granule}/IMG_DATA", f"{granule}/IMG_DATA/R60m"):
+        names = gdal.ReadDir(folder) or []
+        found = [n for n in names if n.upper().endswith(endings)]
+        if len(found) == 1:
+            return f"{folder}/{found[0]}"
+    return None
