@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 from rasterio.windows import Window
 
@@ -181,3 +182,23 @@ def test_a_damaged_band_is_refused_in_one_line(s2_scene: Path, tmp_path: Path) -
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "B03 or B08 band cannot be read to cast its clouds' shadows" in done.stderr, done.stderr
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")  # the zip's top
+def test_a_zipped_level1c_product_casts_the_same_shadows(s2_scene: Path, tmp_path: Path) -> None:
+    """The product zipped as downloaded: the tile metadata, B03 and B08 are read inside the
+    zip, and the same pixels are hidden as from its folder."""
+    from bench.sentinel2_safe import SAMPLE_SUN
+    from tests.test_sentinel2_safe import _zipped
+
+    shadow = _shadow_block(600, SunAngles(*SAMPLE_SUN))
+    given = _level1c_with_cloud(tmp_path / "p", s2_scene, shadow)
+    archive = _zipped(next((tmp_path / "p").glob("*.SAFE")), tmp_path)
+    hidden = []
+    for source, out in ((given, "folder"), (str(archive), "zip")):
+        result = extract(ExtractionRequest(source, "water", tmp_path / out, mask_clouds=True))
+        with rasterio.open(result.mask_path) as mask:
+            hidden.append(mask.read(1) == 255)
+        assert result.manifest["input"]["cloud_mask"]["sun"] is not None, out
+    assert np.array_equal(*hidden)
+    assert hidden[1][_grid_10m(shadow, hidden[1].shape)].any()
