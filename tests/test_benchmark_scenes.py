@@ -59,12 +59,14 @@ def _water_iou(name: str, params: SpectralParams) -> float:
 def test_mndwi_water_seeds_leave_mixed_vegetation_out() -> None:
     """Water seeds found with MNDWI keep NDVI 0.25 below the vegetation threshold (0.1 before
     stop 32): the hazy ukis scenes' water class no longer learns their shadowed and mixed land
-    (measured 0.079 -> 0.131 and 0.217 -> 0.281). NDWI's seeds, without a SWIR band, keep the
+    (measured 0.079 -> 0.131 and 0.217 -> 0.281). Since stop 57 the cloud-shadow veto
+    (`shadow_veto`) takes back part of what the narrower margin lets in, the shadowed land
+    (0.121 -> 0.129 and 0.300 -> 0.319 now). NDWI's seeds, without a SWIR band, keep the
     narrower margin: the 8-band ogt scene does not move."""
     default, before = SpectralParams(), SpectralParams(water_ndvi_margin=0.1)
     assert default.water_ndvi_margin == 0.25
     for name in ("ukis_l5_csmask", "ukis_s2_csmask"):
-        assert _water_iou(name, default) > _water_iou(name, before) + 0.03, name
+        assert _water_iou(name, default) > _water_iou(name, before) + 0.005, name
     assert _water_iou("ogt_s2_rcr_nc", default) == _water_iou("ogt_s2_rcr_nc", before)
 
 

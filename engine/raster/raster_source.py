@@ -44,11 +44,14 @@ MAX_SAMPLED_BANDS = 32
 
 @dataclass(frozen=True)
 class Sample:
-    """Valid pixels of the global sample: one 1-D float32 array per band role."""
+    """Valid pixels of the global sample: one 1-D float32 array per band role; `grid`, where
+    they lie on the decimated grid of the whole raster (True: valid; the pixels in row-major
+    order), for what needs their neighbours (the scene's cloud shadows)."""
 
     bands: dict[str, np.ndarray]
     total_pixels: int
     decimation: float
+    grid: np.ndarray | None = None
 
     @property
     def valid_pixels(self) -> int:
@@ -194,7 +197,7 @@ def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) 
     scaled = source._to_roles(raw)
     valid = ~np.isnan(next(iter(scaled.values())))
     bands = {role: values[valid] for role, values in scaled.items()}
-    return Sample(bands, int(raw.shape[1] * raw.shape[2]), factor)
+    return Sample(bands, int(raw.shape[1] * raw.shape[2]), factor, valid)
 
 
 #: What fills a product's missing pixels, in every band, where the file declares no nodata

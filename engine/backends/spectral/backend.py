@@ -18,6 +18,7 @@ from ...indices import compute_index, get_index
 from ...instructions.plan import Plan
 from ...instructions.targets import TARGETS
 from ...progress import RunMonitor
+from ...raster.cloud_masking import pixel_metres
 from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
 from .bright_land import (
@@ -56,6 +57,7 @@ from .set_thresholds import (
     check_tree_cut_asked,
     validate_thresholds,
 )
+from .shadow_veto import UNKNOWN_PIXEL_M, ShadowVeto, shadow_veto
 from .smoothing import HALO, smooth_probabilities
 from .tree_cover import (
     TreeCut,
@@ -111,6 +113,7 @@ class SpectralBackend(Backend):
         self._asked: tuple[str, ...] = ()
         self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
         self._veto: WaterVeto | None = None
+        self._shadows: ShadowVeto | None = None
         #: Tree cover's cut within the vegetation, its plan target number (0: not asked, or
         #: left out of the vegetation: `_trees_left_out`) and the scene class it splits
         #: (`set_targets`).
@@ -193,6 +196,7 @@ class SpectralBackend(Backend):
             self._halved[classes.index("builtup")] = True
         self._evidence = evidence_names(plan.targets, source.roles)
         self._shares, self._vetoed_share = _scene_shares(self.model, classified)
+        self._shadows = _fit_shadows(self.model, source, sample, classified)
         monitor.progress(1.0, "scene classifier ready")
 
     def set_targets(self, targets: tuple[str, ...]) -> None:
@@ -254,6 +258,8 @@ class SpectralBackend(Backend):
         probs = predict_proba(self.model, bands)
         if self._veto is not None:
             apply_water_veto(self._veto, probs, bands)
+        if self._shadows is not None and window is not None:
+            self._shadows.apply(probs, bands, window)
         if self.smoothing_radius > 0:
             probs = smooth_probabilities(probs, self.smoothing_radius)
         best, confidence = top_class(probs)
@@ -389,6 +395,9 @@ class SpectralBackend(Backend):
             summary["water_veto"] = veto
             summary["water_veto_share"] = self._vetoed_share
             notes.append(veto)
+        if self._shadows is not None:
+            summary["cloud_shadows"] = self._shadows.describe()
+            notes.append(self._shadows.describe())
         if self._undivided_targets():
             notes = _with_halved_land_note(notes)
         thresholds = dict(self.model.thresholds)
@@ -460,6 +469,35 @@ def _with_halved_land_note(notes: list[str]) -> list[str]:
     if split:
         return [n + cost if i in split else n for i, n in enumerate(notes)]
     return [*notes, f"built-up and bare soil could not be told apart: {ONE_LAND}{cost}"]
+
+
+def _fit_shadows(
+    model: SceneModel, source: RasterSource, sample: Sample, classified: PixelClasses | None
+) -> ShadowVeto | None:
+    """The veto of water under the scene's own cloud shadows (`shadow_veto`), where the
+    classifier has cloud and water classes, reads green and NIR, and the sample its grid."""
+    classes = model.classes
+    if (
+        classified is None
+        or sample.grid is None
+        or not {"cloud", "water"} <= set(classes)
+        or not {"green", "nir"} <= set(model.roles)
+    ):
+        return None
+    cells = np.flatnonzero(sample.grid)[classified.valid]
+    clouds = np.zeros(sample.grid.shape, dtype=bool)
+    clouds.flat[cells] = classified.best == classes.index("cloud")
+    height, width = source.height, source.width
+    dataset = source.dataset
+    raster_m = pixel_metres(dataset, height / 2)[0] if dataset.crs else UNKNOWN_PIXEL_M
+    return shadow_veto(
+        clouds,
+        sample.grid,
+        sample.bands,
+        classes.index("water"),
+        (height, width),
+        raster_m * height / sample.grid.shape[0],
+    )
 
 
 def _scene_shares(
