@@ -59,7 +59,8 @@ class ShadowVeto:
         dark: NIR below which a swept pixel is shadow (the engine's scaled values).
         azimuth: The sun's azimuth the shadows point away from (degrees, from north).
         water: The scene class whose probability a shadow pixel loses.
-        shadow_share: Share of the sampled pixels that are shadow.
+        shadow_share: Share of the sampled pixels in the sweep that pass the darkness test
+            (shadow, whatever the classifier calls them).
     """
 
     reach: np.ndarray
@@ -96,7 +97,8 @@ class ShadowVeto:
             f"cloud shadows: water under the shadows the scene's clouds cast (away from a sun at "
             f"azimuth {self.azimuth:.0f} deg, found from the shadows themselves; within "
             f"{REACH_M:,.0f} m; NIR below {DARK_SHARE:.0%} of the clear median and not below "
-            f"green) is not water: {self.shadow_share:.1%} of the sampled pixels"
+            f"green) is not water; {self.shadow_share:.1%} of the sampled pixels lie in such "
+            "shadows"
         )
 
 
