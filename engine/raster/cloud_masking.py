@@ -290,14 +290,14 @@ def _write_mask(
             values = values_under(quality, dataset, around).astype(np.int64)
             with_data = has_data(kind, values)
             clouds = with_data & cloudy(kind, values)
+            core = slice(row - top, row - top + window.height)
             if shadows is not None:
                 cast = shadows.under(dataset, around) & with_data & ~clouds
-                shadowed += int(cast[row - top : row - top + window.height].sum())
+                shadowed += int(cast[core].sum())
                 clouds |= cast
             if buffer_m:
                 spacing = pixel_metres(dataset, row + window.height / 2)
                 clouds = widened(clouds, buffer_m, spacing)
-            core = slice(row - top, row - top + window.height)
             with_data = with_data[core]
             clouds = clouds[core] & with_data
             hidden += int(clouds.sum())

@@ -21,7 +21,6 @@ import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 import rasterio
@@ -125,7 +124,7 @@ def swept(clouds: np.ndarray, offsets: list[tuple[int, int]]) -> np.ndarray:
 
 class CastShadows:
     """The shadows a Level-1C granule's flagged clouds cast, read under any raster on its
-    ground: open with `cast_shadows`, use as a context manager."""
+    ground: open with `cast_shadows`, `close` when done."""
 
     def __init__(self, sun: SunAngles, reach_path: str, bands: tuple[str, str]) -> None:
         self.sun = sun
@@ -135,17 +134,6 @@ class CastShadows:
         self._green, self._nir = (rasterio.open(band) for band in bands)
         #: NIR digital numbers below which a swept pixel is shadow.
         self.dark_dn = float(self._reach.tags()["DARK_DN"])
-
-    def __enter__(self) -> CastShadows:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the swept clouds and the bands."""

@@ -8,9 +8,9 @@ possible shadow is NIR below `cloud_shadows.DARK_SHARE` of the sample's clear me
 below green (water is; a shadow over land is not); the sun's azimuth, which such a raster does
 not carry, is the one (in `AZIMUTH_STEP` steps) whose sweep of the clouds holds the most
 possible shadow beyond chance; the clouds that some height puts on possible shadow are swept
-out to `REACH_M`. In `predict`, a pixel in that sweep that passes the darkness test itself and
-that the classifier calls water loses its water probability (it goes to its next class): water
-that looks like water (NIR below green) keeps it, shadow or not.
+out to 3,000 m (`ASSUMED_ZENITH`). In `predict`, a pixel in that sweep that passes the darkness
+test itself and that the classifier calls water loses its water probability (it goes to its
+next class): water that looks like water (NIR below green) keeps it, shadow or not.
 
 The sweep is made once, in `prepare`, so a pixel gets the same answer whatever the tiles.
 Measured on the benchmark (docs/benchmarks.md, "Water in the scene's own cloud shadows").
@@ -27,7 +27,6 @@ from rasterio.windows import Window
 
 from ...raster.cloud_shadows import (
     DARK_SHARE,
-    MAX_CLOUD_HEIGHT_M,
     SunAngles,
     casting_clouds,
     possible_shadow,
@@ -35,10 +34,10 @@ from ...raster.cloud_shadows import (
     swept,
 )
 
-#: How far from its cloud a shadow is looked for (m): a cloud 3,000 m high under a sun 45
-#: degrees from the zenith (a raster without a product carries no sun angles); the benchmark
-#: chips' shadows lie 0.5-1.6 km from their clouds.
-REACH_M = 3000.0
+#: The sun's zenith angle assumed (degrees; a raster without a product carries no sun angles):
+#: the shadows of clouds up to `cloud_shadows.MAX_CLOUD_HEIGHT_M` high are looked for within
+#: 3,000 m of them; the benchmark chips' shadows lie 0.5-1.6 km from their clouds.
+ASSUMED_ZENITH = 45.0
 #: The azimuths tried, in degrees.
 AZIMUTH_STEP = 10
 #: The direction is searched on a grid of at most this many pixels a side (stride sampled).
@@ -96,7 +95,7 @@ class ShadowVeto:
         return (
             f"cloud shadows: water under the shadows the scene's clouds cast (away from a sun at "
             f"azimuth {self.azimuth:.0f} deg, found from the shadows themselves; within "
-            f"{REACH_M:,.0f} m; NIR below {DARK_SHARE:.0%} of the clear median and not below "
+            f"{_sun(self.azimuth).reach_m():,.0f} m; NIR below {DARK_SHARE:.0%} of the clear median and not below "
             f"green) is not water; {self.shadow_share:.1%} of the sampled pixels lie in such "
             "shadows"
         )
@@ -140,8 +139,8 @@ def _on_grid(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 
 def _sun(azimuth: float) -> SunAngles:
-    """A sun at `azimuth` whose 3,000 m clouds cast their shadows `REACH_M` away."""
-    return SunAngles(math.degrees(math.atan(REACH_M / MAX_CLOUD_HEIGHT_M)), azimuth)
+    """The sun taken for a raster without sun angles: at `azimuth`, `ASSUMED_ZENITH`."""
+    return SunAngles(ASSUMED_ZENITH, azimuth)
 
 
 def _azimuth(clouds: np.ndarray, possible: np.ndarray, pixel_m: float) -> float | None:
