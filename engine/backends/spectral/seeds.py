@@ -20,6 +20,7 @@ from .haze import (
     blue_red_ratio,
     contrasted_cloud,
     dark_for_water,
+    dimmer_than_canopy,
     find_haze,
     reddened,
     whiter_than_scene,
@@ -290,6 +291,10 @@ def select_seeds(
             if tint is not None and (whiter := whiter_than_scene(cloud, tint, params)):
                 notes.append(whiter)
             cloud, note = contrasted_cloud(cloud, bright, params)
+        canopy = masks.get("vegetation")
+        if not note and "nir" in bands and canopy is not None and canopy.sum() >= need:
+            # Roofs and pavement pass the visible tests; a cloud outshines the canopy in NIR.
+            cloud, note = dimmer_than_canopy(cloud, bands["nir"], canopy, clip[b_role])
         if note:
             notes.append(note)
         if haze is not None:

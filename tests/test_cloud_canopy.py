@@ -1,0 +1,100 @@
+"""The near-infrared cloud test: cloud seeds are at least as bright in NIR as the scene's
+vegetation; white roofs that pass every visible test are not. Real scenes (the shared
+benchmark's cloudy ones, mlr3spatial's Leipzig where it is mirrored); synthetic arrays for the
+function's own cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+from bench.extra_scenes import mirror_path
+from bench.more_scenes import MLR3SPATIAL_REPO
+from bench.scenes import benchmark_root
+from spex.engine.backends.spectral.haze import dimmer_than_canopy
+from spex.engine.backends.spectral.scene_model import class_map, fit_scene_model, predict_proba
+from spex.engine.raster.raster_source import open_source
+from tests.scene_sources import built_scene, needs_benchmark, needs_mirror
+
+ROOFS = "darker in NIR than the vegetation"
+
+
+def test_candidates_dimmer_than_the_canopy_are_refused_with_both_medians() -> None:
+    """Synthetic arrays: 100 candidates against 500 canopy pixels of NIR 0.33."""
+    cloud = np.zeros(1000, dtype=bool)
+    cloud[:100] = True
+    vegetation = np.zeros(1000, dtype=bool)
+    vegetation[500:] = True
+    nir = np.where(cloud, 0.26, 0.33)
+    unclipped = np.zeros(1000, dtype=bool)
+    kept, why = dimmer_than_canopy(cloud, nir, vegetation, unclipped)
+    assert not kept.any()
+    assert why == (
+        "cloud candidates are darker in NIR than the vegetation (median 0.26 < 0.33): "
+        "bright roofs or pavement, not cloud"
+    )
+    nir[:100] = 0.45  # a cloud: brighter than the canopy
+    kept, why = dimmer_than_canopy(cloud, nir, vegetation, unclipped)
+    assert (kept == cloud).all() and why == ""
+
+
+def test_no_canopy_or_clipped_candidates_keep_the_seeds() -> None:
+    cloud = np.zeros(1000, dtype=bool)
+    cloud[:100] = True
+    nir = np.where(cloud, 0.2, 0.3)
+    vegetation = ~cloud
+    no_vegetation = np.zeros(1000, dtype=bool)
+    kept, why = dimmer_than_canopy(cloud, nir, no_vegetation, np.zeros(1000, dtype=bool))
+    assert (kept == cloud).all() and why == ""
+    clipped = cloud.copy()  # the visible band saturated on most candidates
+    clipped[:40] = False
+    kept, why = dimmer_than_canopy(cloud, nir, vegetation, clipped)
+    assert (kept == cloud).all() and why == ""
+    clipped[:60] = False  # saturated on 40 %: judged
+    assert not dimmer_than_canopy(cloud, nir, vegetation, clipped)[0].any()
+
+
+@needs_benchmark
+def test_labelled_clouds_pass_the_near_infrared_test() -> None:
+    """The benchmark's cloudy scenes (Landsat 8, Landsat 5 TM, Sentinel-2): their clouds are
+    seeded, and what the model calls cloud is mostly labelled cloud."""
+    for scene in ("c38_l8_cloud", "ukis_l5_csmask", "ukis_s2_csmask"):
+        folder = benchmark_root() / scene
+        with open_source(folder / "image.tif") as src:
+            sample = src.read_sample().bands
+            model = fit_scene_model(sample, src.scaling.calibrated)
+            pixels = src.read(Window(0, 0, src.width, src.height))
+        assert not any(ROOFS in n for n in model.notes), (scene, model.notes)
+        assert model.seed_counts["cloud"] > 1000, scene
+        with rasterio.open(folder / "labels.tif") as src:
+            labels = src.read(1)
+        cloud = class_map(model, predict_proba(model, pixels)) == model.classes.index("cloud")
+        assert (labels[cloud & (labels > 0)] == 6).mean() > 0.85, scene
+
+
+@needs_mirror(
+    MLR3SPATIAL_REPO,
+    mirror_path(MLR3SPATIAL_REPO, "SPEX_MLR3SPATIAL_MIRROR"),
+    "SPEX_MLR3SPATIAL_MIRROR",
+)
+def test_white_roofs_of_a_clear_city_are_not_cloud() -> None:
+    """mlr3spatial's Sentinel-2 Leipzig, cloud-free: its brightest roofs pass the visible cloud
+    tests (bright, white, 1.2x the bright land) but are dimmer in NIR than its vegetation. No
+    cloud is mapped: the 4 urban points of 36 that were cloud are land again (the raw class
+    map, before smoothing: 26 built-up, 10 vegetation)."""
+    scene = built_scene("mlr3spatial_s2_leipzig")
+    image, labels_path = scene.rasters[0]
+    with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
+        model = fit_scene_model(src.read_sample().bands, src.scaling.calibrated)
+        pixels = src.read(Window(0, 0, src.width, src.height))
+    assert any(ROOFS in n for n in model.notes), model.notes
+    assert "cloud" not in model.classes
+    with rasterio.open(labels_path) as src:
+        labels = src.read(1)
+    named = np.array([*model.classes, "nodata"])[
+        np.minimum(class_map(model, predict_proba(model, pixels)), len(model.classes))
+    ]
+    urban = named[labels == 3]
+    assert len(urban) == 36 and "cloud" not in urban
+    assert (urban == "builtup").sum() >= 25, np.unique(urban, return_counts=True)
