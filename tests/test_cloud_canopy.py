@@ -98,3 +98,25 @@ def test_white_roofs_of_a_clear_city_are_not_cloud() -> None:
     urban = named[labels == 3]
     assert len(urban) == 36 and "cloud" not in urban
     assert (urban == "builtup").sum() >= 25, np.unique(urban, return_counts=True)
+
+
+@needs_benchmark
+def test_the_benchmark_records_what_the_test_saw() -> None:
+    """`bench.cloud_canopy` wraps the engine's function: on c38's clouds it records the
+    candidates' and the canopy's NIR medians, their ratio above 1, and no refusal."""
+    from bench import cloud_canopy
+    from bench.quality import run_engine
+    from bench.scenes import benchmark_scenes
+    from spex.engine.backends.spectral import seeds
+    from spex.engine.backends.spectral.params import SpectralParams
+
+    engine_test = seeds.dimmer_than_canopy
+    try:
+        seen = cloud_canopy.record_test()
+        scene = next(s for s in benchmark_scenes() if s.name == "c38_l8_cloud")
+        run_engine(scene.rasters[0][0], scene, SpectralParams())
+    finally:
+        seeds.dimmer_than_canopy = engine_test
+    assert len(seen) == 1 and seen[0]["candidates"] > 1000
+    assert seen[0]["ratio"] == seen[0]["cloud_nir"] / seen[0]["canopy_nir"] > 1.5
+    assert not seen[0]["refused"] and seen[0]["clipped"] < 0.5
