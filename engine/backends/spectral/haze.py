@@ -268,10 +268,10 @@ def dimmer_than_canopy(
     A cloud thick enough to seed is as bright in the near infrared as in the visible, brighter
     than a canopy; white roofs and pale pavement pass every visible test (bright, flat, above
     the bright land) but stay below the canopy's NIR. One band of one scene is compared with
-    itself, so the test holds on digital numbers too. Measured (`docs/benchmarks.md`): the seeds
-    of every labelled cloudy scene are 1.30-2.11x the vegetation seeds' NIR median (1.15 and
-    up on the Fmask-labelled Landsat chips), Leipzig's roofs 0.91x. Equality is the bar: no
-    value was fitted. Without vegetation seeds there is nothing to compare with, and candidates
+    itself, so the test holds on digital numbers too. Measured (`bench/cloud_canopy.py`): the
+    candidates of every labelled cloudy scene are 1.30-2.11x the vegetation seeds' NIR median
+    (1.15 and up on the Fmask-labelled Landsat chips, 1.08 on their simulated 8-bit form),
+    Leipzig's roofs 0.91x. Equality is the bar: no value was fitted. Without vegetation seeds there is nothing to compare with, and candidates
     mostly `clipped` in the visible are beyond what the sensor records (8-bit snow and cloud,
     whose NDVI, and so the vegetation seeds, the clipping bends): the seeds stay.
     """
