@@ -18,9 +18,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable
 
-import numpy as np
-
 from spex.engine.backends.spectral import seeds
+from spex.engine.backends.spectral.haze import nir_medians
 from spex.engine.backends.spectral.params import SpectralParams
 
 from .quality import run_engine
@@ -39,7 +38,7 @@ def record_test() -> list[dict]:
     def recorded(cloud, nir, vegetation, clipped):
         kept, note = test(cloud, nir, vegetation, clipped)
         if cloud.any() and vegetation.any():
-            cloud_nir, canopy_nir = float(np.median(nir[cloud])), float(np.median(nir[vegetation]))
+            cloud_nir, canopy_nir = nir_medians(cloud, nir, vegetation)
             seen.append(
                 {
                     "candidates": int(cloud.sum()),

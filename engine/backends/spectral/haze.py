@@ -260,6 +260,11 @@ def contrasted_cloud(
     )
 
 
+def nir_medians(cloud: np.ndarray, nir: np.ndarray, vegetation: np.ndarray) -> tuple[float, float]:
+    """The NIR medians of the cloud candidates and of the vegetation seeds (both non-empty)."""
+    return float(np.median(nir[cloud])), float(np.median(nir[vegetation]))
+
+
 def dimmer_than_canopy(
     cloud: np.ndarray, nir: np.ndarray, vegetation: np.ndarray, clipped: np.ndarray
 ) -> tuple[np.ndarray, str]:
@@ -271,13 +276,14 @@ def dimmer_than_canopy(
     itself, so the test holds on digital numbers too. Measured (`bench/cloud_canopy.py`): the
     candidates of every labelled cloudy scene are 1.30-2.11x the vegetation seeds' NIR median
     (1.15 and up on the Fmask-labelled Landsat chips, 1.08 on their simulated 8-bit form),
-    Leipzig's roofs 0.91x. Equality is the bar: no value was fitted. Without vegetation seeds there is nothing to compare with, and candidates
-    mostly `clipped` in the visible are beyond what the sensor records (8-bit snow and cloud,
-    whose NDVI, and so the vegetation seeds, the clipping bends): the seeds stay.
+    Leipzig's roofs 0.91x. Equality is the bar: no value was fitted. Without vegetation seeds
+    there is nothing to compare with, and candidates mostly `clipped` in the visible are
+    beyond what the sensor records (8-bit snow and cloud, whose NDVI, and so the vegetation
+    seeds, the clipping bends): the seeds stay.
     """
     if not cloud.any() or not vegetation.any() or clipped[cloud].mean() > 0.5:
         return cloud, ""
-    seeds, canopy = float(np.median(nir[cloud])), float(np.median(nir[vegetation]))
+    seeds, canopy = nir_medians(cloud, nir, vegetation)
     if seeds >= canopy:
         return cloud, ""
     return np.zeros_like(cloud), (

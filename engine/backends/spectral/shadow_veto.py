@@ -95,9 +95,9 @@ class ShadowVeto:
         return (
             f"cloud shadows: water under the shadows the scene's clouds cast (away from a sun at "
             f"azimuth {self.azimuth:.0f} deg, found from the shadows themselves; within "
-            f"{_sun(self.azimuth).reach_m():,.0f} m; NIR below {DARK_SHARE:.0%} of the clear median and not below "
-            f"green) is not water; {self.shadow_share:.1%} of the sampled pixels lie in such "
-            "shadows"
+            f"{_sun(self.azimuth).reach_m():,.0f} m; NIR below {DARK_SHARE:.0%} of the clear "
+            f"median and not below green) is not water; {self.shadow_share:.1%} of the sampled "
+            "pixels lie in such shadows"
         )
 
 
