@@ -1,13 +1,15 @@
-"""Does an imaging spectrometer's role band gain from averaging over a multispectral band's width?
+"""Does an imaging spectrometer's role gain from averaging several bands, and over what width?
 
-The engine gives each role of a spectrometer raster the one band nearest the role's centre
-(``engine/raster/band_names.py``). The alternative is the mean of every good band inside the role's
-Sentinel-2 MSI band (what a multispectral sensor integrates: less noise, the same
-physics). This builds both seven-band versions of each benchmark scene with more than
-``SPECTROMETER_BANDS`` bands known by wavelength, runs the engine on each as an analyst would
-(``--bands blue,green,red,rededge1,nir,swir1,swir2``) and scores them like ``bench/quality``.
+The band nearest a role's centre names it (``engine/raster/band_names.py``); since stop 59 the
+engine reads the role as the mean of every good band within ``SPECTROMETER_TOLERANCE_NM`` (15 nm)
+of that centre (``BandMapping.averaged``). Until then it read the nearest band alone; stop 28
+measured the mean over the role's whole Sentinel-2 MSI band (up to 115 nm wide) and kept one
+band. This builds three seven-band versions of each benchmark scene with more than
+``SPECTROMETER_BANDS`` bands known by wavelength (the nearest band; the engine's mean; the mean
+over the MSI width), runs the engine on each as an analyst would (``--bands
+blue,green,red,rededge1,nir,swir1,swir2``) and scores them like ``bench/quality``.
 
-Run: ``PYTHONPATH=. .venv/bin/python -m bench.band_averaging`` (a few seconds; the EnMAP scene
+Run: ``PYTHONPATH=. .venv/bin/python -m bench.band_averaging`` (about 10 s; the EnMAP scene
 needs the EnMAP-Box mirror of ``bench/more_scenes.py``).
 """
 
@@ -37,12 +39,13 @@ MSI_WIDTHS_NM: dict[str, tuple[float, float]] = {
     "swir2": (2100.0, 2280.0),
 }
 ROLES = ",".join(MSI_WIDTHS_NM)
+MODES = ("pick", "engine", "msi")
 
 
 def seven_bands(image: Path, mode: str, out: Path) -> dict[str, int]:
-    """Write the seven role bands of `image` to `out`: the band the engine picks ("pick") or
-    the mean of the bands inside each MSI width ("average"); returns how many bands each role
-    used."""
+    """Write the seven role bands of `image` to `out`: the band that names each role ("pick"),
+    the mean the engine reads ("engine": the bands within 15 nm of the role's centre) or the
+    mean of the bands inside each MSI width ("msi"); returns how many bands each role used."""
     with rasterio.open(image) as src:
         descriptions = band_descriptions(src)  # as the engine reads them
         picked = resolve_band_mapping(src.count, descriptions)
@@ -56,7 +59,9 @@ def seven_bands(image: Path, mode: str, out: Path) -> dict[str, int]:
     layers, used = [], {}
     for role, (lo, hi) in MSI_WIDTHS_NM.items():
         inside = np.flatnonzero((wl >= lo) & (wl <= hi))
-        if mode == "pick" or len(inside) == 0:
+        if mode == "engine":
+            inside = np.array(picked.bands_of(role))
+        elif mode == "pick" or len(inside) == 0:
             inside = np.array([picked.index_of(role)])
         used[role] = len(inside)
         layers.append(np.mean(data[inside], axis=0))  # NaN where any of them is nodata
@@ -84,12 +89,13 @@ def spectrometer_scenes() -> list[Scene]:
 
 
 def main() -> None:
-    """Print, per spectrometer scene and target, ours with picked and with averaged bands."""
+    """Print, per spectrometer scene and target, ours with the nearest band, the engine's mean
+    and the mean over the MSI width."""
     params = SpectralParams()
     with tempfile.TemporaryDirectory() as tmp:
         for scene in spectrometer_scenes():
             scores = {}
-            for mode in ("pick", "average"):
+            for mode in MODES:
                 pairs = []
                 for k, (image, labels) in enumerate(scene.rasters):
                     out = Path(tmp) / f"{scene.name}_{k}_{mode}.tif"
@@ -100,11 +106,14 @@ def main() -> None:
                                 scale=scene.scale)  # fmt: skip
                 rows = score_scene(variant, params, with_baselines=False)
                 scores[mode] = {r["target"]: r["ours"] for r in rows}
-            print("| target | picked band | averaged over the MSI width | change |")
-            print("| --- | --- | --- | --- |")
+            print(
+                "| target | nearest band | within 15 nm (the engine) | change | MSI width | change |"
+            )
+            print("| --- | --- | --- | --- | --- | --- |")
             for target, picked in scores["pick"].items():
-                averaged = scores["average"][target]
-                print(f"| {target} | {picked:.3f} | {averaged:.3f} | {averaged - picked:+.3f} |")
+                engine, msi = scores["engine"][target], scores["msi"][target]
+                print(f"| {target} | {picked:.3f} | {engine:.3f} | {engine - picked:+.3f} | "
+                      f"{msi:.3f} | {msi - picked:+.3f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -325,6 +325,7 @@ def _cmd_sensors(_: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from .raster.averaged_bands import AVERAGED_NOTE, band_numbers
     from .raster.pixel_grid import warped_by
     from .raster.product_names import named_product
     from .raster.quality_bands import MADE_BY, quality_band_of
@@ -344,12 +345,20 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         for asked, carried in src.mapping.stand_ins:
             answers.setdefault(carried, []).append(asked)
         alpha = [colour.name == "alpha" for colour in ds.colorinterp]
+        # the bands an averaged role is the mean of, beside its own (an imaging spectrometer)
+        within = {i + 1: r for r, group in src.mapping.averaged for i in group}
         for i, (desc, role) in enumerate(zip(descriptions, src.mapping.roles, strict=True), 1):
             also = f" (also {', '.join(answers[role])})" if role in answers else ""
+            if role in dict(src.mapping.averaged):
+                also += f" ({band_numbers(src.mapping.bands_of(role))})"
             unused = "unused (transparency: its transparent pixels are nodata)"
+            if role is None and i in within:
+                unused = f"in the mean of {within[i]}"
             print(
-                f"  {i:>3} {desc or '-':<40} {role or (unused if alpha[i - 1] else 'unused')}{also}"
+                f"  {i:>3} {desc or '-':<40} {role or (unused if alpha[i - 1] or i in within else 'unused')}{also}"
             )
+        if src.mapping.averaged:
+            print(f"  {AVERAGED_NOTE[0].upper()}{AVERAGED_NOTE[1:]}.")
         _, product = named_product(args.input, descriptions)
         if product is not None:
             print(f"Product: {product.label}")

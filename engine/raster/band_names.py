@@ -149,7 +149,9 @@ def match_preset_band(desc: str, preset: SensorPreset) -> PresetBand | None:
 
 #: More bands known by wavelength than this make an imaging spectrometer (EnMAP: 224) ...
 SPECTROMETER_BANDS = 16
-#: ... whose band for a role must lie this close to the role's centre wavelength.
+#: ... whose bands for a role must lie this close to the role's centre wavelength: the
+#: nearest names the role, and the role is read as the mean of them all (a narrow band is
+#: noisier than a multispectral one, and one striped band should not decide a class).
 SPECTROMETER_TOLERANCE_NM = 15.0
 
 
@@ -204,8 +206,9 @@ def _preset_score(preset: SensorPreset, matched: list[PresetBand]) -> tuple[bool
 
 def roles_from_descriptions(
     band_count: int, descriptions: Sequence[str | None]
-) -> tuple[tuple[str | None, ...], str | None] | None:
-    """Roles (and the sensor, if product names identified one) from band descriptions.
+) -> tuple[tuple[str | None, ...], str | None, tuple[tuple[str, tuple[int, ...]], ...]] | None:
+    """Roles, the sensor (if product names identified one) and an imaging spectrometer's
+    averaged roles (role, 0-based bands: `BandMapping.averaged`) from band descriptions.
 
     Returns ``None`` when no band is recognised; raises ``BandError`` when the descriptions fit
     several sensors with different roles or give a role twice.
@@ -245,12 +248,16 @@ def roles_from_descriptions(
     # if it is close (a 1319 nm band is no cirrus band where the 1375 nm ones are flagged bad).
     # A role that a name or code already gave keeps that band.
     spectrometer = sum(map(len, by_wavelength.values())) > SPECTROMETER_BANDS
+    averaged: list[tuple[str, tuple[int, ...]]] = []
     for role, candidates in by_wavelength.items():
         distance, index = min(candidates)
         if role not in roles and (not spectrometer or distance <= SPECTROMETER_TOLERANCE_NM):
             roles[index] = role
+            near = sorted(i for d, i in candidates if d <= SPECTROMETER_TOLERANCE_NM)
+            if spectrometer and len(near) > 1:
+                averaged.append((role, tuple(near)))
     check_unique(roles, "band descriptions " + fmt_descriptions(descriptions))
-    return tuple(roles), sensor
+    return tuple(roles), sensor, tuple(averaged)
 
 
 def _repeated_bands_hint(

@@ -41,6 +41,9 @@ class BandMapping:
     #: (asked, carried): a role answered by the band of another (`narrow_nir_as_nir`: a lone
     #: narrow NIR band carries ``nir`` and still answers for ``nir08``).
     stand_ins: tuple[tuple[str, str], ...] = ()
+    #: (role, 0-based bands): a role read as the mean of several bands, its own band among
+    #: them (an imaging spectrometer's bands near the role's centre: `band_names`).
+    averaged: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if self.source not in MAPPING_SOURCES:
@@ -49,6 +52,19 @@ class BandMapping:
             if role is not None and role not in BAND_ROLES:
                 raise ValueError(f"unknown band role {role!r}")
         check_unique(self.roles, f"band roles from {self.source}")
+        for role, members in self.averaged:
+            own = self.roles.index(role) if role in self.roles else None
+            if own not in members or not all(0 <= i < len(self.roles) for i in members):
+                raise ValueError(f"averaged bands {members} of {role!r} do not hold its band")
+
+    def bands_of(self, role: str) -> tuple[int, ...]:
+        """The 0-based bands whose mean answers for `role` (its own band alone, usually)."""
+        role = self.carrier(role)
+        group = dict(self.averaged).get(role)
+        if group is not None:
+            return group
+        index = self.index_of(role)
+        return () if index is None else (index,)
 
     def carrier(self, role: str) -> str:
         """The role whose band answers for `role`: itself, or the role standing in for it."""
@@ -89,6 +105,11 @@ class BandMapping:
             "source": self.source,
             "bands": {str(i + 1): role for i, role in enumerate(self.roles) if role is not None},
             **({"stand_ins": dict(self.stand_ins)} if self.stand_ins else {}),
+            **(
+                {"averaged": {role: [i + 1 for i in group] for role, group in self.averaged}}
+                if self.averaged
+                else {}
+            ),
         }
 
 
@@ -159,7 +180,8 @@ def narrow_nir_as_nir(mapping: BandMapping) -> BandMapping:
     if "nir08" not in roles or "nir" in roles:
         return mapping
     roles = tuple("nir" if role == "nir08" else role for role in roles)
-    return BandMapping(roles, mapping.sensor, mapping.source, (("nir08", "nir"),))
+    averaged = tuple(("nir" if r == "nir08" else r, group) for r, group in mapping.averaged)
+    return BandMapping(roles, mapping.sensor, mapping.source, (("nir08", "nir"),), averaged)
 
 
 def resolve_band_mapping(
@@ -231,8 +253,8 @@ def _resolve_band_mapping(
 
     found = roles_from_descriptions(band_count, descs)
     if found is not None:
-        roles, found_sensor = found
-        return BandMapping(roles, found_sensor, "band descriptions")
+        roles, found_sensor, averaged = found
+        return BandMapping(roles, found_sensor, "band descriptions", averaged=averaged)
 
     if not any(descs):
         by_count = [

@@ -19,6 +19,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import BandError, InputError
+from .averaged_bands import read_indexes, role_rows
 from .band_files import band_file_hint
 from .band_names import completed_descriptions, is_auxiliary
 from .bands import BandMapping
@@ -132,8 +133,15 @@ class RasterSource:
         """Band roles present, in raster band order."""
         return self.mapping.present_roles()
 
-    def _band_indexes(self) -> list[int]:
-        return with_role_bands(self.mapping)
+    def role_rows(
+        self, raw: np.ndarray, indexes: Sequence[int], roles: Sequence[str]
+    ) -> np.ndarray:
+        """One row of raw values per role of `roles` from `raw`, the bands `indexes`
+        (`read_indexes`): an averaged role the mean of its bands (`averaged_bands.role_rows`)."""
+        if not self.mapping.averaged:
+            return raw
+        valid = valid_pixel_mask(raw, [self._nodata[i - 1] for i in indexes])
+        return role_rows(raw, indexes, self.mapping, roles, valid)
 
     def _to_roles(
         self, raw: np.ndarray, roles: Sequence[str] | None = None
@@ -163,17 +171,20 @@ class RasterSource:
         return self.scale_raw(self.read_raw(window, wanted), wanted)
 
     def read_raw(self, window: Window, roles: Sequence[str]) -> np.ndarray:
-        """The raw values (bands, rows, cols) of `roles`, in raster band order, at `window`."""
-        indexes = [self.mapping.roles.index(role) + 1 for role in roles]
+        """The raw values (roles, rows, cols) of `roles`, in raster band order, at `window`
+        (an averaged role the mean of its bands: `role_rows`)."""
+        indexes = read_indexes(self.mapping, roles)
         if self.decoded is not None and self.decoded.serves(indexes, window):
-            return self.decoded.read(indexes, window)  # no GDAL: no lock, no second decode
+            raw = self.decoded.read(indexes, window)  # no GDAL: no lock, no second decode
+            return self.role_rows(raw, indexes, roles)
         try:
             with GDAL_IO:
-                return read_masked(self.dataset, indexes, window, self.hidden_fills)
+                raw = read_masked(self.dataset, indexes, window, self.hidden_fills)
         except RasterioIOError as exc:
             raise InputError(
                 f"{self.path.name} is damaged: reading {window} failed; re-export or re-download it."
             ) from exc
+        return self.role_rows(raw, indexes, roles)
 
     def scale_raw(self, raw: np.ndarray, roles: Sequence[str]) -> dict[str, np.ndarray]:
         """Raw values of `roles` (as `read_raw` gives them) as float32 reflectance, NaN = nodata."""
@@ -188,8 +199,9 @@ class RasterSource:
         if self._raw_sample is None:
             self._raw_sample = read_decimated(self.dataset, sampled, SAMPLE_PIXELS)
         raw, step = self._raw_sample
-        used = [sampled.index(i) for i in self._band_indexes()]
-        return _sample_to_roles(self, (raw[used], step))
+        indexes = read_indexes(self.mapping, self.roles)
+        rows = self.role_rows(raw[[sampled.index(i) for i in indexes]], indexes, self.roles)
+        return _sample_to_roles(self, (rows, step))
 
 
 def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) -> Sample:
@@ -290,8 +302,9 @@ def sampled_bands(
 
 
 def with_role_bands(mapping: BandMapping) -> list[int]:
-    """1-based indexes of the bands that have a role."""
-    return [i + 1 for i, role in enumerate(mapping.roles) if role is not None]
+    """1-based indexes of the bands read for the roles: those that have a role, and the bands
+    an averaged role is the mean of."""
+    return read_indexes(mapping, mapping.present_roles())
 
 
 def declared_scaling(
@@ -347,8 +360,9 @@ def open_source(
                 raise
             raise BandError(hint, refused.readings) from None
         wanted = decoded_roles(mapping.present_roles()) if decoded_roles else None
+        roles = mapping.present_roles()
         with_role = tuple(
-            b for b in with_role_bands(mapping) if wanted is None or mapping.roles[b - 1] in wanted
+            sorted(read_indexes(mapping, [r for r in roles if wanted is None or r in wanted]))
         )
         copy = None
         if decoded_dir and with_role and worth_copying(dataset, len(with_role), decoded_dir):

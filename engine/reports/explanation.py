@@ -9,6 +9,7 @@ import numpy as np
 
 from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
+from ..raster.averaged_bands import AVERAGED_NOTE, band_numbers
 from ..raster.colour_interp import CIR_HINT
 from ..raster.pixel_grid import gcp_warp_hint, warped_by
 from .product_quality import quality_caveats, quality_lines
@@ -16,6 +17,7 @@ from .product_quality import quality_caveats, quality_lines
 if TYPE_CHECKING:
     from ..backends.base import BackendReport
     from ..passes.vectorize import RegionRecord
+    from ..raster.bands import BandMapping
     from .run_facts import RunFacts
 
 #: Largest regions listed per target.
@@ -78,12 +80,18 @@ def _region_area(facts: RunFacts, record: RegionRecord) -> float:
 UNUSED_NAMED = 8
 
 
-def _band_roles(roles: tuple[str | None, ...]) -> str:
-    """The roles in band order; with many unused bands, each with its band number."""
+def _band_roles(mapping: BandMapping) -> str:
+    """The roles in band order; with many unused bands, each with its band numbers (the mean
+    of several where the role is averaged: `BandMapping.averaged`)."""
+    roles = mapping.roles
     if sum(role is None for role in roles) <= UNUSED_NAMED:
         return ", ".join(role for role in roles if role)
-    used = [f"{role} (band {i})" for i, role in enumerate(roles, start=1) if role]
-    return f"{', '.join(used)}; {len(roles) - len(used)} other bands unused"
+    used = [f"{role} ({band_numbers(mapping.bands_of(role))})" for role in roles if role]
+    read = {i for role in roles if role for i in mapping.bands_of(role)}
+    text = f"{', '.join(used)}; {len(roles) - len(read)} other bands unused"
+    if mapping.averaged:
+        text += f"; {AVERAGED_NOTE}"
+    return text
 
 
 def build_explanation(facts: RunFacts) -> str:
@@ -96,7 +104,7 @@ def build_explanation(facts: RunFacts) -> str:
         f"- Backend: `{facts.backend.name}` ({report.method}), on {report.device}.",
         f"- Input: `{src.path.name}`, {src.width} x {src.height} pixels, {src.dataset.count} bands, "
         f"{src.dataset.crs.to_string() if src.dataset.crs else 'no CRS'}.",
-        f"- Bands ({src.mapping.source}): {_band_roles(src.mapping.roles)}.",
+        f"- Bands ({src.mapping.source}): {_band_roles(src.mapping)}.",
         f"- Scaling: reflectance = {src.scaling.describe()} ({src.scaling.source}).",
         *([f"- {src.cloud_mask.sentence()}"] if src.cloud_mask is not None else []),
         f"- Tiling: {_count(len(facts.grid), 'tile')} of {facts.grid.tile_size} px with a "

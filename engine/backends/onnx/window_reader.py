@@ -10,6 +10,7 @@ import numpy as np
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
+from ...raster.averaged_bands import read_indexes
 from ...raster.gdal_io import GDAL_IO
 from ...raster.mask_band import read_masked
 from ...raster.pixel_grid import close_dataset, reopen_dataset
@@ -39,7 +40,7 @@ class WindowReader:
                 return self._source.read(window, roles)
             source = self._source
             wanted = tuple(r for r in source.roles if r in roles)
-            indexes = [source.mapping.roles.index(r) + 1 for r in wanted]
+            indexes = read_indexes(source.mapping, wanted)
             shrink = window.height > shape[0]
             with GDAL_IO:
                 raw = read_masked(
@@ -50,7 +51,7 @@ class WindowReader:
                     out_shape=(len(indexes), *shape),
                     resampling=Resampling.average if shrink else Resampling.bilinear,
                 )
-            return source._to_roles(raw, wanted)
+            return source.scale_raw(source.role_rows(raw, indexes, wanted), wanted)
 
     def close(self) -> None:
         """Close the handle."""
