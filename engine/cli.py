@@ -351,12 +351,12 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             also = f" (also {', '.join(answers[role])})" if role in answers else ""
             if role in dict(src.mapping.averaged):
                 also += f" ({band_numbers(src.mapping.bands_of(role))})"
-            unused = "unused (transparency: its transparent pixels are nodata)"
+            shown = role or "unused"
             if role is None and i in within:
-                unused = f"in the mean of {within[i]}"
-            print(
-                f"  {i:>3} {desc or '-':<40} {role or (unused if alpha[i - 1] or i in within else 'unused')}{also}"
-            )
+                shown = f"in the mean of {within[i]}"
+            elif role is None and alpha[i - 1]:
+                shown = "unused (transparency: its transparent pixels are nodata)"
+            print(f"  {i:>3} {desc or '-':<40} {shown}{also}")
         if src.mapping.averaged:
             print(f"  {AVERAGED_NOTE[0].upper()}{AVERAGED_NOTE[1:]}.")
         _, product = named_product(args.input, descriptions)

@@ -321,3 +321,16 @@ def test_averaged_roles_map_potsdam_better_than_one_band_each() -> None:
         assert scores["averaged"][target] >= scores["one"][target] + 0.03, scores
     for target in scores["one"]:
         assert scores["averaged"][target] >= scores["one"][target] - 0.005, (target, scores)
+
+
+def test_inspect_lists_the_bands_of_each_mean(scenes: tuple[Path, Path]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "spex.engine.cli", "inspect", str(scenes[1])],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    red = SPECTROMETER_NM.tolist().index(650.0) + 1
+    lines = result.stdout.splitlines()
+    assert any(line.endswith(f"red (mean of bands {red}-{red + 3})") for line in lines)
+    assert sum(line.endswith("in the mean of red") for line in lines) == 3
+    assert "read as their mean" in result.stdout
