@@ -249,6 +249,9 @@ def test_a_window_reads_the_mean_of_the_role_bands(scenes: tuple[Path, Path]) ->
     np.testing.assert_allclose(red, raw.mean(axis=0) * 1e-4, rtol=1e-6)
     assert sample.decimation == 1
     np.testing.assert_array_equal(sample.bands["red"], red.ravel()[sample.grid.ravel()])
+    with open_source(scenes[1]) as src:
+        first, again = src.read_sample(), src.read_sample()  # the open's read is not kept
+    np.testing.assert_array_equal(first.bands["red"], again.bands["red"])
 
 
 def test_one_striped_band_moves_the_role_by_its_share_only(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -193,15 +193,18 @@ class RasterSource:
     def read_sample(self) -> Sample:
         """A decimated read of the whole raster: the source of every global statistic.
 
-        The read made when the raster was opened (for the scaling decision) is reused.
+        The read made when the raster was opened (for the scaling decision) is reused, and not
+        kept after: a run reads its sample once.
         """
         sampled = sampled_bands(self.dataset, self.mapping)
         if self._raw_sample is None:
             self._raw_sample = read_decimated(self.dataset, sampled, SAMPLE_PIXELS)
         raw, step = self._raw_sample
+        self._raw_sample = None
         indexes = read_indexes(self.mapping, self.roles)
-        rows = self.role_rows(raw[[sampled.index(i) for i in indexes]], indexes, self.roles)
-        return _sample_to_roles(self, (rows, step))
+        if indexes != sampled:  # a spectrometer's sample holds just these: no copy
+            raw = raw[[sampled.index(i) for i in indexes]]
+        return _sample_to_roles(self, (self.role_rows(raw, indexes, self.roles), step))
 
 
 def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) -> Sample:
@@ -238,7 +241,10 @@ def valid_pixel_mask(raw: np.ndarray, nodata: Sequence[float | None]) -> np.ndar
                 valid &= band != raw.dtype.type(value)
         return valid
     if declared:
-        return valid & ~(raw == raw.dtype.type(declared.pop())).any(axis=0)
+        value = raw.dtype.type(declared.pop())
+        for band in raw:  # band by band: no (bands, ...) boolean copy of a spectrometer's sample
+            valid &= band != value
+        return valid
     fills = UNDECLARED_FILLS.get(kind, ())
     if kind == "f" and raw.dtype.itemsize == 4:
         fills = (*fills, FLOAT32_MIN)
@@ -371,7 +377,14 @@ def open_source(
             )
         sampled = sampled_bands(dataset, mapping, descriptions)
         raw_sample = read_decimated(dataset, sampled, SAMPLE_PIXELS, copy)
-        stats = raw_percentiles(dataset, raw_sample[0], sampled)
+        # The scaling is judged on the bands it was judged on before roles were averaged: a
+        # spectrometer's averaged bands tell nothing more, and would cost their float64 copy.
+        judged = sampled_bands(dataset, replace(mapping, averaged=()), descriptions)
+        raw_judged = raw_sample[0]
+        if judged != sampled:
+            raw_judged = raw_judged[[sampled.index(b) for b in judged]]
+        stats = raw_percentiles(dataset, raw_judged, judged)
+        del raw_judged
         if math.isnan(stats["max"]):
             raise InputError(
                 f"{Path(path).name} holds no valid pixels (all nodata); check the nodata value or the file."
