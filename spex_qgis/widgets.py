@@ -142,6 +142,7 @@ class BandRoleTable(QWidget):
     def detect(self, layer: QgsRasterLayer | None) -> None:
         """Fill the table from `layer`'s band count and descriptions."""
         from spex.engine.errors import SpexError
+        from spex.engine.raster.band_names import SPECTROMETER_TOLERANCE_NM
         from spex.engine.raster.product_names import file_band_mapping, named_product
 
         self.table.setRowCount(0)
@@ -171,7 +172,16 @@ class BandRoleTable(QWidget):
             cir = ""
             if mapping.source == "colour interpretation":
                 cir = " (a colour-infrared image looks the same: set band 1 to nir if it is one)"
-            self.status.setText(f"Roles from {mapping.source}{sensor}{named}; edit if wrong{cir}.")
+            averaged = ""
+            if mapping.averaged:  # an imaging spectrometer
+                averaged = (
+                    f" Each role is read as the mean of its bands within "
+                    f"{SPECTROMETER_TOLERANCE_NM:g} nm of its centre (shown unused here); roles "
+                    "you edit are read one band each."
+                )
+            self.status.setText(
+                f"Roles from {mapping.source}{sensor}{named}; edit if wrong{cir}.{averaged}"
+            )
         except SpexError as error:
             self.detected = (None,) * len(descriptions)
             self.readings = dict(getattr(error, "readings", {}))

@@ -65,11 +65,12 @@ def test_band_roles_backends_and_plan_before_the_run(dock: SpexDock) -> None:
     assert "color:#b00" in dock.plan_label.text()
 
 
-def test_a_spectrometer_layer_gets_one_band_per_role(
+def test_a_spectrometer_layer_gets_its_roles_by_wavelength(
     dock: SpexDock, s2_scene: Path, tmp_path: Path
 ) -> None:
     """An imaging spectrometer's 203 bands, known by their metadata only: the table shows the
-    roles the engine picks by wavelength, and the bad bands unused."""
+    band that names each role by wavelength, the bad bands unused, and the status says each
+    role is the mean of its bands within 15 nm."""
     centres = [band.center_nm for band in get_preset("sentinel2_l1c").bands]
     path = spectrometer_copy(s2_scene, tmp_path / "enmap_like.tif", (0, 0, 64, 64), centres)
     table = _chosen_layer_table(dock, path)
@@ -78,6 +79,7 @@ def test_a_spectrometer_layer_gets_one_band_per_role(
     assert roles["red"] == 660 and roles["nir"] == 840 and roles["swir1"] == 1610
     assert "cirrus" not in roles  # 1330-1390 nm are flagged bad
     assert "Roles from band descriptions" in table.status.text()
+    assert "read as the mean of its bands within 15 nm" in table.status.text()
     assert table.override() is None
 
 
