@@ -1,7 +1,7 @@
 """One measured job in its own process: prints wall time and peak memory as JSON.
 
 Run as `python -m bench.job read PATH`, `python -m bench.job manual PATH OUT`,
-`python -m bench.job extract PATH OUT PROMPT [profile]`, or
+`python -m bench.job extract PATH OUT PROMPT [profile] [bands=ROLES]`, or
 `python -m bench.job polygonize MASK OUT`.
 """
 
@@ -107,11 +107,16 @@ def _polygonize(mask: Path, gpkg: Path, layer_name: str, field: str, options: li
     return polygons
 
 
-def extract(path: Path, out: Path, prompt: str, profile: bool = False) -> dict[str, object]:
-    """The main job, as `spex extract` runs it; returns its counts and stage timings."""
+def extract(
+    path: Path, out: Path, prompt: str, profile: bool = False, bands: str | None = None
+) -> dict[str, object]:
+    """The main job, as `spex extract` runs it (`bands`: its ``--bands``); returns its counts
+    and stage timings."""
     from spex.engine import ExtractionRequest, extract
 
-    options = {"profile": True} if profile else {}  # older engines have no profile field
+    options: dict[str, object] = {"profile": True} if profile else {}  # older engines: no field
+    if bands is not None:
+        options["bands"] = bands
     result = extract(ExtractionRequest(path, prompt, out, **options))
     return {
         "regions": int(result.manifest["counts"]["regions_kept"]),
@@ -130,7 +135,8 @@ def main(argv: list[str]) -> None:
     elif argv[0] == "polygonize":
         result = polygonize_mask(Path(argv[1]), Path(argv[2]))
     elif argv[0] == "extract":
-        result = extract(Path(argv[1]), Path(argv[2]), argv[3], "profile" in argv[4:])
+        bands = next((a.removeprefix("bands=") for a in argv[4:] if a.startswith("bands=")), None)
+        result = extract(Path(argv[1]), Path(argv[2]), argv[3], "profile" in argv[4:], bands)
     else:
         raise SystemExit(f"unknown job {argv[0]}")
     wall = time.perf_counter() - start

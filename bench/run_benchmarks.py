@@ -282,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.no_performance:
         run_performance(args)
+        subprocess.run([sys.executable, "bench/spectrometer_bench.py"], cwd=ROOT, check=True)
     if not args.no_dask:
         size = ["--size", str(args.size)]
         subprocess.run([sys.executable, "bench/dask_bench.py", *size], cwd=ROOT, check=True)

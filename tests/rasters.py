@@ -10,6 +10,12 @@ import rasterio
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
+from bench.spectrometer_raster import (  # noqa: F401  (the tests' spectrometer raster)
+    SPECTROMETER_BAD,
+    SPECTROMETER_NM,
+    spectrometer_copy,
+)
+
 
 def write_raster(
     path: Path,
@@ -161,50 +167,6 @@ def true_colour_copy(s2_path: Path, dst_path: Path) -> Path:
     return write_raster(
         dst_path, data, crs=crs, transform=transform, descriptions=["blue", "green", "red"]
     )
-
-
-#: An EnMAP-like sampling: 10 nm from 420 to 2440 nm, the 1330-1390 nm absorption flagged bad.
-SPECTROMETER_NM = np.arange(420.0, 2450.0, 10.0)
-SPECTROMETER_BAD = (SPECTROMETER_NM >= 1330) & (SPECTROMETER_NM <= 1390)
-
-
-def spectrometer_copy(
-    s2_path: Path, dst_path: Path, window: tuple[int, int, int, int], centres: Sequence[float]
-) -> Path:
-    """A (col, row, width, height) window of the real Sentinel-2 stack as an imaging
-    spectrometer's raster: its spectra linearly interpolated at `SPECTROMETER_NM` between the
-    13 bands' `centres` (nm), bad bands filled with nodata (0). Bands carry no description,
-    only ENVI-style metadata (wavelength, wavelength_units, bbl) and the scale 0.0001."""
-    from rasterio.windows import Window
-
-    col, row, width, height = window
-    with rasterio.open(s2_path) as src:
-        data = src.read(window=Window(col, row, width, height))
-        transform = src.window_transform(Window(col, row, width, height))
-        crs = src.crs.to_string()
-    order = np.argsort(centres)
-    sorted_centres = np.asarray(centres, dtype=np.float64)[order]
-    flat = data[order].reshape(len(order), -1).astype(np.float64)
-    cube = np.zeros((len(SPECTROMETER_NM), flat.shape[1]), dtype=np.uint16)
-    for k, wavelength in enumerate(SPECTROMETER_NM):
-        hi = int(np.clip(np.searchsorted(sorted_centres, wavelength), 1, len(order) - 1))
-        lo_c, hi_c = sorted_centres[hi - 1], sorted_centres[hi]
-        t = np.clip((wavelength - lo_c) / (hi_c - lo_c), 0.0, 1.0)
-        if not SPECTROMETER_BAD[k]:
-            cube[k] = np.round((1 - t) * flat[hi - 1] + t * flat[hi]).astype(np.uint16)
-    write_raster(dst_path, cube.reshape(-1, height, width), crs=crs, transform=transform, nodata=0)
-    with rasterio.open(dst_path, "r+") as dst:
-        dst.scales = (1e-4,) * len(SPECTROMETER_NM)
-        for i, (wavelength, bad) in enumerate(
-            zip(SPECTROMETER_NM, SPECTROMETER_BAD, strict=True), start=1
-        ):
-            dst.update_tags(
-                i,
-                wavelength=f"{wavelength:g}",
-                wavelength_units="Nanometers",
-                bbl=str(int(not bad)),
-            )
-    return dst_path
 
 
 def numbered_bands_copy(s2_path: Path, dst_path: Path) -> Path:
