@@ -26,13 +26,16 @@ def spectrometer_copy(
     dst_path: Path,
     window: tuple[int, int, int, int],
     centres: Sequence[float],
+    flag_bad: bool = True,
     **creation: object,
 ) -> Path:
     """A (col, row, width, height) window of the real Sentinel-2 stack as an imaging
     spectrometer's raster: its spectra linearly interpolated at `SPECTROMETER_NM` between the
     13 bands' `centres` (nm), bad bands filled with nodata (0). Bands carry no description,
     only ENVI-style metadata (wavelength, wavelength_units, bbl) and the scale 0.0001.
-    `creation`: GeoTIFF creation options (``tiled``, ``interleave``, ``compress``)."""
+    `flag_bad`: False leaves every band ``bbl`` 1 (an export that lost the flags), the bad
+    bands filled all the same. `creation`: GeoTIFF creation options (``tiled``, ``interleave``,
+    ``compress``)."""
     col, row, width, height = window
     with rasterio.open(s2_path) as src:
         data = src.read(window=Window(col, row, width, height))
@@ -62,6 +65,6 @@ def spectrometer_copy(
                 i,
                 wavelength=f"{wavelength:g}",
                 wavelength_units="Nanometers",
-                bbl=str(int(not bad)),
+                bbl=str(int(not (bad and flag_bad))),
             )
     return dst_path

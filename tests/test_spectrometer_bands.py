@@ -337,3 +337,22 @@ def test_inspect_lists_the_bands_of_each_mean(scenes: tuple[Path, Path]) -> None
     assert any(line.endswith(f"red (mean of bands {red}-{red + 3})") for line in lines)
     assert sum(line.endswith("in the mean of red") for line in lines) == 3
     assert "read as their mean" in result.stdout
+
+
+def test_unflagged_bands_of_nodata_take_no_role(s2_scene: Path, tmp_path: Path) -> None:
+    """An export that lost its ``bbl`` flags, its absorption bands still filled with nodata:
+    they take no role (no cirrus near 1375 nm from an empty band) and the raster reads."""
+    centres = [band.center_nm for band in get_preset("sentinel2_l1c").bands]
+    path = spectrometer_copy(
+        s2_scene, tmp_path / "unflagged.tif", (0, 0, 128, 128), centres, flag_bad=False
+    )
+    with open_source(path) as src:
+        assert "cirrus" not in src.mapping.present_roles()
+        members = {i for r in src.mapping.present_roles() for i in src.mapping.bands_of(r)}
+        assert not BAD[list(members)].any()
+        sample = src.read_sample()
+        assert sample.valid_pixels > 0.99 * sample.total_pixels
+        unflagged = src.mapping
+    flagged = spectrometer_copy(s2_scene, tmp_path / "flagged.tif", (0, 0, 128, 128), centres)
+    with open_source(flagged) as src:  # read as the copy that kept its flags
+        assert (src.mapping.roles, src.mapping.averaged) == (unflagged.roles, unflagged.averaged)
