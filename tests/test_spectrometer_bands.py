@@ -272,20 +272,29 @@ def test_one_striped_band_moves_the_role_by_its_share_only(
     assert np.abs(moved[:, 1::7]).max() < 1e-7
 
 
-def test_a_nodata_pixel_in_one_averaged_band_is_nodata(
+def test_where_one_averaged_band_is_nodata_the_others_make_the_mean(
     scenes: tuple[Path, Path], tmp_path: Path
 ) -> None:
+    """A dead detector element, or the edge of the other detector's swath: the mean of the
+    role's other bands stands; a pixel is nodata where every band of a role is."""
     with open_source(scenes[1]) as src:
         red = src.mapping.index_of("red")
-        member = next(i for i in src.mapping.bands_of("red") if i != red)
+        bands = src.mapping.bands_of("red")
+        member = next(i for i in bands if i != red)
 
-    def hole(data: np.ndarray) -> None:
+    def holes(data: np.ndarray) -> None:
         data[member, 10, 20] = 0  # the raster's nodata, in one band averaged into red
+        data[list(bands), 30, 40] = 0  # in every band of red
 
-    with open_source(_copy_with(scenes[1], tmp_path / "holed.tif", hole)) as src:
-        bands = src.read(Window(0, 0, 64, 64), ("red", "nir"))
-    assert np.isnan(bands["red"][10, 20]) and np.isnan(bands["nir"][10, 20])
-    assert np.isfinite(bands["red"]).sum() == 64 * 64 - 1
+    with open_source(_copy_with(scenes[1], tmp_path / "holed.tif", holes)) as src:
+        read = src.read(Window(0, 0, 64, 64), ("red", "nir"))
+    with rasterio.open(scenes[1]) as f:
+        raw = f.read([i + 1 for i in bands], window=Window(0, 0, 64, 64)).astype(np.float64)
+    others = [k for k, i in enumerate(bands) if i != member]
+    assert read["red"][10, 20] == pytest.approx(raw[others, 10, 20].mean() * 1e-4, rel=1e-6)
+    assert np.isfinite(read["nir"][10, 20])
+    assert np.isnan(read["red"][30, 40]) and np.isnan(read["nir"][30, 40])
+    assert np.isfinite(read["red"]).sum() == 64 * 64 - 1
 
 
 def test_a_model_window_resampled_reads_the_same_mean(scenes: tuple[Path, Path]) -> None:

@@ -3,14 +3,16 @@
 An imaging spectrometer (EnMAP, PRISMA, DESIS, AVIRIS) has several narrow bands within
 `band_names.SPECTROMETER_TOLERANCE_NM` of a role's centre; the role is read as their mean, as
 a multispectral band integrates its width: less noise than one narrow band, and one striped or
-noisy band does not decide a class. Every read of a raster's roles (windows, the global
-sample, a model's resampled windows) goes through here, so a pixel reads the same whichever
-of them reads it. Without averaged roles, nothing changes: the role bands are read as before.
+noisy band does not decide a class. Where one of them is nodata (a dead detector element, the
+edge of the other detector's swath), the mean of the others stands. Every read of a raster's
+roles (windows, the global sample, a model's resampled windows) goes through here, so a pixel
+reads the same whichever of them reads it. Without averaged roles, nothing changes: the role
+bands are read as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -37,21 +39,29 @@ def role_rows(
     indexes: Sequence[int],
     mapping: BandMapping,
     roles: Sequence[str],
-    valid: np.ndarray | None,
+    valid_of: Callable[[list[int]], np.ndarray],
 ) -> np.ndarray:
     """One row per role of `roles` from `raw` (bands, ...), the bands `indexes` as
     `read_indexes` gave them: `raw` itself where no role is averaged; otherwise float32 rows,
-    an averaged role the mean of its bands, NaN where `valid` (the pixels valid in every band
-    read) is False."""
+    an averaged role the mean of its bands valid at the pixel (`valid_of(rows)`: where each of
+    those rows of `raw` is valid), NaN where none is, a role of one band NaN where it is not
+    valid. One role's bands at a time: a spectrometer's sample is large."""
     if len(indexes) == len(roles) and all(len(mapping.bands_of(role)) == 1 for role in roles):
         return raw
     position = {band: k for k, band in enumerate(indexes)}
     out = np.empty((len(roles), *raw.shape[1:]), dtype=np.float32)
     for k, role in enumerate(roles):
         rows = [position[i + 1] for i in mapping.bands_of(role)]
-        out[k] = raw[rows].mean(axis=0, dtype=np.float64)
-    if valid is not None:
-        out[:, ~valid] = np.nan
+        good = valid_of(rows)
+        every = good.all(axis=0)
+        if np.array_equal(every, good.any(axis=0)):  # no pixel valid in some bands only
+            out[k] = raw[rows].mean(axis=0, dtype=np.float64)
+            out[k][~every] = np.nan
+            continue
+        count = good.sum(axis=0)
+        total = np.where(good, raw[rows], 0).sum(axis=0, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[k] = np.where(count > 0, total / count, np.nan)
     return out
 
 

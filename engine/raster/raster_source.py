@@ -137,11 +137,22 @@ class RasterSource:
         self, raw: np.ndarray, indexes: Sequence[int], roles: Sequence[str]
     ) -> np.ndarray:
         """One row of raw values per role of `roles` from `raw`, the bands `indexes`
-        (`read_indexes`): an averaged role the mean of its bands (`averaged_bands.role_rows`)."""
+        (`read_indexes`): an averaged role the mean of its bands valid at each pixel
+        (`averaged_bands.role_rows`)."""
         if not self.mapping.averaged:
             return raw
-        valid = valid_pixel_mask(raw, [self._nodata[i - 1] for i in indexes])
-        return role_rows(raw, indexes, self.mapping, roles, valid)
+        nodata = [self._nodata[i - 1] for i in indexes]
+        if any(v is None for v in nodata):  # undeclared fills are told across the bands read
+            joint = valid_pixel_mask(raw, nodata)
+
+            def valid_of(rows: list[int]) -> np.ndarray:
+                return np.broadcast_to(joint, (len(rows), *joint.shape))
+        else:
+
+            def valid_of(rows: list[int]) -> np.ndarray:
+                return np.stack([valid_pixel_mask(raw[r : r + 1], [nodata[r]]) for r in rows])
+
+        return role_rows(raw, indexes, self.mapping, roles, valid_of)
 
     def _to_roles(
         self, raw: np.ndarray, roles: Sequence[str] | None = None
