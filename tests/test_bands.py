@@ -26,6 +26,8 @@ EXPECTED_PRESETS = {
     "planetscope_4band",
     "planetscope_8band",
     "worldview3_8band",
+    "worldview2_8band",
+    "maxar_4band",
     "rgb",
     "modis_surface_reflectance",
     "hls_l30",

@@ -39,6 +39,7 @@ from .reflectance import (
     REFLECTANCE_MIN_P99,
     ProductReading,
     Scaling,
+    earth_sun_distance_on,
     linear,
     plausible_reflectance,
 )
@@ -232,11 +233,10 @@ ESUN_TM_ETM = {
 
 def earth_sun_distance(meta: Mapping[str, str]) -> float:
     """The Earth-Sun distance (astronomical units) an MTL file gives, or the one of its
-    acquisition day (1 - 0.01672 cos(0.9856 (day - 4)) degrees; within 0.0002 AU)."""
+    acquisition day (`earth_sun_distance_on`)."""
     if "EARTH_SUN_DISTANCE" in meta:
         return float(meta["EARTH_SUN_DISTANCE"])
-    day = date.fromisoformat(meta["DATE_ACQUIRED"]).timetuple().tm_yday
-    return 1.0 - 0.01672 * math.cos(math.radians(0.9856 * (day - 4)))
+    return earth_sun_distance_on(date.fromisoformat(meta["DATE_ACQUIRED"]))
 
 
 def _tm_etm_level1_from_mtl(

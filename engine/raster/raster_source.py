@@ -29,6 +29,7 @@ from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
 from .mask_band import hidden_fills, read_masked
+from .maxar_products import refusal_hint as maxar_refusal_hint
 from .pixel_grid import close_dataset
 from .product_names import file_band_mapping, named_reading
 from .reflectance import Scaling, resolve_scaling
@@ -390,6 +391,8 @@ def open_source(
             mapping = file_band_mapping(path, descriptions, sensor, bands, colours)
         except BandError as refused:
             hint = band_file_hint(str(path)) if dataset.count == 1 else None
+            if hint is None and sensor is None and bands is None:
+                hint = maxar_refusal_hint(path)
             if hint is None:
                 raise
             raise BandError(hint, refused.readings) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -103,6 +104,12 @@ class ProductReading:
 
     scaling: Scaling | None
     note: str = ""
+
+
+def earth_sun_distance_on(day: date) -> float:
+    """The Earth-Sun distance (astronomical units) on `day`: 1 - 0.01672 cos(0.9856 (day of
+    the year - 4)) degrees, within 0.0002 AU (the sun's irradiance scales as its inverse square)."""
+    return 1.0 - 0.01672 * math.cos(math.radians(0.9856 * (day.timetuple().tm_yday - 4)))
 
 
 def check_scale_offset(scale: float | None, offset: float | None) -> None:
@@ -270,7 +277,11 @@ def resolve_scaling(
         high = p99 * preset.scale + preset.offset
         if plausible_reflectance(p1 * preset.scale + preset.offset, high, PRESET_MIN_P99):
             return Scaling(
-                preset.scale, preset.offset, preset.calibrated, f"preset {preset.name}", preset.note
+                preset.scale,
+                preset.offset,
+                preset.calibrated,
+                f"preset {preset.name}",
+                prefix + preset.note,
             )
         why = (
             f": it would put the 99th percentile of all bands at {high:.3g} reflectance, below "

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..backends.base import BackendReport
     from ..passes.vectorize import RegionRecord
     from ..raster.bands import BandMapping
+    from ..raster.reflectance import Scaling
     from .run_facts import RunFacts
 
 #: Largest regions listed per target.
@@ -80,6 +81,12 @@ def _region_area(facts: RunFacts, record: RegionRecord) -> float:
 UNUSED_NAMED = 8
 
 
+def _from_metadata(scaling: Scaling) -> bool:
+    """Whether each band's factors came from the product's metadata file (an MTL, Planet's
+    XML, Maxar's IMD): how they were made is said with them."""
+    return scaling.calibrated and bool(scaling.by_role)
+
+
 def _band_roles(mapping: BandMapping) -> str:
     """The roles in band order; with many unused bands, each with its band numbers (the mean
     of several where the role is averaged: `BandMapping.averaged`)."""
@@ -105,7 +112,8 @@ def build_explanation(facts: RunFacts) -> str:
         f"- Input: `{src.path.name}`, {src.width} x {src.height} pixels, {src.dataset.count} bands, "
         f"{src.dataset.crs.to_string() if src.dataset.crs else 'no CRS'}.",
         f"- Bands ({src.mapping.source}): {_band_roles(src.mapping)}.",
-        f"- Scaling: reflectance = {src.scaling.describe()} ({src.scaling.source}).",
+        f"- Scaling: reflectance = {src.scaling.describe()} ({src.scaling.source})"
+        + (f": {src.scaling.note}." if _from_metadata(src.scaling) else "."),
         *([f"- {src.cloud_mask.sentence()}"] if src.cloud_mask is not None else []),
         f"- Tiling: {_count(len(facts.grid), 'tile')} of {facts.grid.tile_size} px with a "
         f"{facts.grid.halo} px halo; {_count(facts.tiles_skipped_nodata, 'all-nodata tile')} "
