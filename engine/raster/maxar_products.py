@@ -124,25 +124,25 @@ def find_product(path: str | Path, descriptions: Sequence[str | None] = ()) -> M
     under the same name and that GDAL reads into its ``IMD`` metadata domain with one band
     group per raster band; None otherwise."""
     p = Path(path)
-    if not p.is_file() or not _has_imd_beside(p):
+    imd = _imd_beside(p) if p.is_file() else None
+    if imd is None:
         return None
-    return _read_product(str(p.absolute()), file_stamp(p))
+    return _read_product(str(p.absolute()), imd.name, file_stamp(p))
 
 
-def _has_imd_beside(path: Path) -> bool:
-    """Whether a file named as `path` with the suffix ``.IMD`` or ``.XML`` (any case) lies
-    beside it: GDAL's DigitalGlobe reader looks for those two."""
-    try:
-        names = {q.name.upper() for q in path.parent.iterdir()}
-    except OSError:
-        return False
-    stem = path.stem.upper()
-    return f"{stem}.IMD" in names or f"{stem}.XML" in names
+def _imd_beside(path: Path) -> Path | None:
+    """The file named as `path` with the suffix ``.IMD`` or ``.XML`` (upper or lower case)
+    beside it, where GDAL's DigitalGlobe reader looks for the IMD; None if there is none."""
+    for suffix in (".IMD", ".imd", ".XML", ".xml"):
+        if (found := path.with_suffix(suffix)).is_file():
+            return found
+    return None
 
 
 @lru_cache(maxsize=16)
-def _read_product(path: str, _stamp: str) -> MaxarProduct | None:
-    """The product GDAL finds in the raster at the absolute `path` as `_stamp` finds it."""
+def _read_product(path: str, imd_name: str, _stamp: str) -> MaxarProduct | None:
+    """The product GDAL finds in the raster at the absolute `path` (its IMD `imd_name`) as
+    `_stamp` finds it."""
     try:
         with rasterio.open(path) as dataset:
             imd, imagery, count = dataset.tags(ns="IMD"), dataset.tags(ns="IMAGERY"), dataset.count
@@ -161,7 +161,6 @@ def _read_product(path: str, _stamp: str) -> MaxarProduct | None:
         if sharpened.upper() != "NONE"
         else ""
     )
-    imd_name = Path(path).with_suffix(".IMD").name
     return MaxarProduct(
         identifier=Path(path).stem,
         imd=imd_name,
