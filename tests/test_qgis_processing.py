@@ -37,6 +37,7 @@ from qgis.core import (
 from bench.sentinel2_safe import layer as sentinel2_layer
 from bench.sentinel2_safe import write_scene_window
 from spex.engine.raster.sensors import get_preset
+from tests.maxar_fake import maxar_product
 from tests.qgis_helpers import REPO_ROOT
 from tests.rasters import (
     LANDSAT_PRODUCT,
@@ -538,6 +539,16 @@ def test_a_spectrometer_raster_runs_with_its_bands_picked_by_wavelength(
     out, regions = _extract_regions(raster, "extract the water bodies", tmp_path)
     assert {f["class"] for f in regions.getFeatures()} == {"water"}
     assert "other bands unused" in out["EXPLANATION"]
+
+
+def test_a_maxar_product_runs_on_its_imds_reflectance(provider, s2_scene, tmp_path) -> None:
+    """A WorldView-2 product (the real scene made into one, `tests/maxar_fake.py`) as a layer:
+    its bands and top-of-atmosphere reflectance come from the IMD beside it, with no flag."""
+    raster = maxar_product(tmp_path / "product", s2_scene)
+    out, regions = _extract_regions(raster, "vegetation", tmp_path)
+    assert {f["class"] for f in regions.getFeatures()} == {"vegetation"}
+    assert "WorldView-2 Standard2A" in out["EXPLANATION"]
+    assert "top-of-atmosphere reflectance = pi d^2 DN absCalFactor" in out["EXPLANATION"]
 
 
 def test_reflectance_scale_and_offset_reach_the_engine(provider, s2_scene, tmp_path) -> None:
