@@ -158,9 +158,11 @@ def _read_decimated_chunks(
             if len(c_sel) == 0 or len(r_sel) == 0:
                 continue
             ci = np.searchsorted(cols, c_sel[0])
-            out[:, ri : ri + len(r_sel), ci : ci + len(c_sel)] = block[:, r_sel - r0][
-                :, :, c_sel - c0
-            ]
+            # The grid is regular: strided views of the block, not fancy-indexed copies (a
+            # spectrometer's chunk of 59 bands is 31 MB, and each copy was as large).
+            r_at = slice(r_sel[0] - r0, r_sel[-1] - r0 + 1, step)
+            c_at = slice(c_sel[0] - c0, c_sel[-1] - c0 + 1, step)
+            out[:, ri : ri + len(r_sel), ci : ci + len(c_sel)] = block[:, r_at, c_at]
 
     starts = list(range(0, dataset.height, chunk_h))
     workers = min(len(starts), default_read_threads())

@@ -216,14 +216,20 @@ class RasterSource:
         indexes = read_indexes(self.mapping, self.roles)
         if indexes != sampled:  # a spectrometer's sample holds just these: no copy
             raw = raw[[sampled.index(i) for i in indexes]]
-        return _sample_to_roles(self, (self.role_rows(raw, indexes, self.roles), step))
+        rows = self.role_rows(raw, indexes, self.roles)
+        del raw  # a spectrometer's bands, once their means are taken
+        return _sample_to_roles(self, (rows, step))
 
 
 def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) -> Sample:
+    """The sample's valid pixels per role as float32 reflectance, scaled one role at a time
+    (no whole-grid float copy of every role at once)."""
     raw, factor = decimated
-    scaled = source._to_roles(raw)
-    valid = ~np.isnan(next(iter(scaled.values())))
-    bands = {role: values[valid] for role, values in scaled.items()}
+    valid = source._valid_mask(raw, source.roles)
+    bands = {
+        role: source.scaling.apply(values[valid], role)
+        for role, values in zip(source.roles, raw, strict=True)
+    }
     return Sample(bands, int(raw.shape[1] * raw.shape[2]), factor, valid)
 
 
