@@ -88,6 +88,18 @@ def test_without_its_imd_a_product_stays_digital_numbers(s2_scene, tmp_path) -> 
         open_source(renamed)
 
 
+def test_one_tile_of_a_product_is_refused_naming_its_tile_list(s2_scene, tmp_path) -> None:
+    """A large order comes in tiles (``..._R1C1-...TIF``) listed by the product's ``.TIL``,
+    beside which its IMD lies: a tile given alone is refused naming the ``.TIL`` to give."""
+    path = maxar_product(tmp_path / "product", s2_scene)
+    tile = path.rename(path.with_name(NAME.replace("-M2AS-", "-M2AS_R1C1-") + ".TIF"))
+    path.with_suffix(".TIL").write_text(f'numTiles = 1;\nfilename = "{tile.name}";\n')
+    with pytest.raises(
+        BandError, match=rf"one tile of a Maxar product; give its tile list, {NAME}\.TIL"
+    ):
+        open_source(tile)
+
+
 def test_a_swir_product_is_refused_naming_its_bands(s2_scene, tmp_path) -> None:
     """WorldView-3's SWIR product alone (bands S1..S8) has no role set here: refused in one
     line naming the product, its bands and the flag."""

@@ -271,6 +271,12 @@ def refusal_hint(path: str | Path) -> str | None:
     if product is None:
         if not MAXAR_NAME.search(file.upper()):
             return None
+        til = _tile_list(Path(path))
+        if til is not None:
+            return (
+                f"{file} is one tile of a Maxar product; give its tile list, {til.name}, which "
+                "joins the tiles and has the product's .IMD beside it"
+            )
         return (
             f"{file} is named as a Maxar product, but its .IMD is not beside it: put the .IMD "
             "delivered with it there (its band roles and top-of-atmosphere reflectance), or give "
@@ -284,3 +290,12 @@ def refusal_hint(path: str | Path) -> str | None:
         "multispectral bands (coastal to NIR2) or its four (blue, green, red, NIR); give them "
         "with --bands, or stack it with the multispectral product"
     )
+
+
+def _tile_list(path: Path) -> Path | None:
+    """The ``.TIL`` beside a tile of a Maxar product (``...-M2AS_R1C1-...P001.TIF``: the
+    product's name without ``_R1C1``), or None."""
+    product = re.sub(r"_R\d+C\d+(?=-)", "", path.stem, flags=re.IGNORECASE)
+    if product == path.stem:
+        return None
+    return next((t for s in (".TIL", ".til") if (t := path.with_name(product + s)).is_file()), None)
