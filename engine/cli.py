@@ -153,7 +153,8 @@ def _add_cloud_options(parser: argparse.ArgumentParser) -> None:
         "--mask-clouds",
         action="store_true",
         help="hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, "
-        "Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS) flags as cloud or cloud shadow "
+        "Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS, PlanetScope udm2) flags as cloud or "
+        "cloud shadow "
         "(Level-1C's shadows cast from the sun's angles): those pixels are nodata",
     )
     parser.add_argument(

@@ -13,8 +13,8 @@ from .widgets import layer_file
 
 #: Why the box is off, where it is.
 UNAVAILABLE = (
-    "Only for a Landsat, HLS or Sentinel-2 product whose quality band (QA_PIXEL, Fmask, SCL, "
-    "MSK_CLASSI, MSK_CLOUDS) lies beside the layer's files"
+    "Only for a Landsat, HLS, Sentinel-2 or PlanetScope product whose quality band (QA_PIXEL, "
+    "Fmask, SCL, MSK_CLASSI, MSK_CLOUDS, udm2) lies beside the layer's files"
 )
 
 

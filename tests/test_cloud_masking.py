@@ -17,6 +17,7 @@ from rasterio.windows import Window
 
 from spex.engine import ExtractionRequest, extract
 from spex.engine.raster.quality_bands import quality_band_of
+from tests import test_more_products as more_products
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
 from tests.test_cli import run_spex
 from tests.test_product_quality import SHADOW_BIT, _stand_in_qa_pixel, stand_in_shadow
@@ -253,3 +254,47 @@ def test_examples_only_on_hidden_clouds_are_refused_saying_so(
     with pytest.raises(InputError, match=r"outside the product's clouds \(--mask-clouds"):
         extract(replace(request, out_dir=tmp_path / "hidden", mask_clouds=True))
     assert not (tmp_path / "hidden").exists()
+
+
+def test_a_planetscope_scenes_udm2_hides_cloud_heavy_haze_and_shadow(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """PlanetScope's usable data mask lies beside the analytic file: eight bands (clear, snow,
+    shadow, light haze, heavy haze, cloud, confidence, unusable). A stand-in (as above) over a
+    scene written as Planet's surface reflectance from the real one: blocks of cloud, heavy
+    haze and shadow are hidden; light haze, snow and blackfill are not; the clipped scene takes
+    the clipped UDM2."""
+    order = ("blue", "green", "red", "nir")
+    refl = more_products._reflectance(s2_scene, order)
+    scene = tmp_path / f"{more_products.PLANET_SR}.tif"
+    more_products._write(scene, s2_scene, [refl[r] for r in order], [""] * 4, dtype="uint16",
+                         nodata=0)  # fmt: skip
+    with rasterio.open(scene) as src:
+        profile = src.profile | {"count": 8, "dtype": "uint8", "nodata": None}
+        height, width = src.shape
+    udm2 = np.zeros((8, height, width), dtype="uint8")
+    udm2[0], udm2[6] = 1, 80  # clear, confidence 80
+    blocks = {2: (10, 10), 3: (10, 40), 4: (10, 70), 5: (10, 100), 1: (50, 10)}  # band index
+    for band, (row, col) in blocks.items():  # shadow, light haze, heavy haze, cloud, snow
+        udm2[0, row : row + 20, col : col + 20] = 0
+        udm2[band, row : row + 20, col : col + 20] = 1
+    udm2[:, 80:, :] = 0  # blackfill: unusable only
+    udm2[7, 80:, :] = 1
+    stem = more_products.PLANET_SR.split("_3B_")[0]
+    clipped = tmp_path / f"{stem}_3B_udm2_clip.tif"
+    for path in (clipped, tmp_path / f"{stem}_3B_udm2.tif"):
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(udm2 if path == clipped else np.zeros_like(udm2))
+    assert quality_band_of(str(scene)) == (str(clipped), "UDM2")
+    result = extract(ExtractionRequest(scene, "vegetation", tmp_path / "out", mask_clouds=True))
+    with rasterio.open(result.mask_path) as mask:
+        hidden = mask.read(1) == 255
+    expected = np.zeros((height, width), dtype=bool)
+    for band in (2, 4, 5):
+        row, col = blocks[band]
+        expected[row : row + 20, col : col + 20] = True
+    assert np.array_equal(hidden, expected)
+    cloud_mask = result.manifest["input"]["cloud_mask"]
+    assert (cloud_mask["kind"], cloud_mask["hidden_pixels"]) == ("UDM2", 1200)
+    text = result.explanation_path.read_text(encoding="utf-8")
+    assert "cloud, heavy haze or cloud shadow" in text and "Planet's usable data mask" in text

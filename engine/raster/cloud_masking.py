@@ -1,8 +1,8 @@
 """Hiding what the product's own quality band flags as cloud (``--mask-clouds``).
 
-An analyst working on a Landsat, HLS or Sentinel-2 product masks its clouds and their
-shadows with the product's quality band before anything else (QA_PIXEL, Fmask, SCL,
-MSK_CLASSI or the MSK_CLOUDS polygons: `quality_bands`); otherwise a shadow is water, a cloud
+An analyst working on a Landsat, HLS, Sentinel-2 or PlanetScope product masks its clouds and
+their shadows with the product's quality band before anything else (QA_PIXEL, Fmask, SCL,
+MSK_CLASSI or the MSK_CLOUDS polygons, UDM2: `quality_bands`); otherwise a shadow is water, a cloud
 edge built-up, and both move every statistic of the scene. Here the flags become a mask on the
 raster's own grid (255 clear, 0 hidden; a GeoTIFF written once per raster and band,
 `temporary_files`), and the raster is read through a VRT that declares it as its mask band. Every read then takes the hidden pixels
@@ -60,7 +60,7 @@ class CloudMask:
 
     Attributes:
         band: The quality band's file name.
-        kind: ``"QA_PIXEL"``, ``"Fmask"``, ``"SCL"``, ``"CLASSI"`` or ``"MSK_CLOUDS"``.
+        kind: ``"QA_PIXEL"``, ``"Fmask"``, ``"SCL"``, ``"CLASSI"``, ``"MSK_CLOUDS"`` or ``"UDM2"``.
         path: The mask on the raster's grid (`CLEAR`, `HIDDEN`).
         hidden_pixels: Raster pixels hidden.
         flagged_pixels: Raster pixels the quality band has data for.
@@ -143,7 +143,8 @@ def cloud_mask_for(
     if found is None:
         raise InputError(
             f"Hiding the product's clouds (--mask-clouds) needs its quality band beside {shown} "
-            "(Landsat QA_PIXEL, HLS Fmask, Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS); "
+            "(Landsat QA_PIXEL, HLS Fmask, Sentinel-2 L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS, "
+            "PlanetScope udm2); "
             "give the product whole or a band file in its folder, or leave it out."
         )
     band_path, kind = found

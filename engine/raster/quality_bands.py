@@ -4,7 +4,9 @@ A Landsat Collection 2 product carries ``QA_PIXEL`` (CFMask's cloud, cloud shado
 water bits) beside its band files; an HLS granule its ``Fmask``; a Sentinel-2 Level-2A product
 its scene classification ``SCL`` (20 m), a Level-1C product (baseline 04.00 on) its cloud and
 snow mask ``MSK_CLASSI_B00`` (60 m), an older one its cloud polygons ``MSK_CLOUDS_B00.gml``
-(burned onto the 60 m grid: `cloud_polygons`). `quality_band_of` finds it for the raster the
+(burned onto the 60 m grid: `cloud_polygons`); a PlanetScope scene its usable data mask
+``<scene>_3B_udm2.tif`` (eight bands: clear, snow, shadow, light haze, heavy haze, cloud,
+confidence, unusable). `quality_band_of` finds it for the raster the
 analyst gave, `values_under` reads it under each pixel of a raster on the same ground (SCL's
 20 m under 10 m bands). The run compares its result with it (`reports.product_quality`) and,
 where asked, hides the clouds it flags (`cloud_masking`).
@@ -21,6 +23,7 @@ from rasterio.windows import Window
 
 from .hls_granules import granule_name, granules_in
 from .landsat_folders import identifier
+from .preset_names import PLANETSCOPE_NAME
 from .product_files import (
     ARCHIVE_SUFFIXES,
     archive_members,
@@ -34,12 +37,14 @@ from .vrt_sources import vrt_source_files
 #: Each quality band's flags, as their product guides define them: bit masks of
 #: Landsat Collection 2's QA_PIXEL and HLS v2.0's Fmask; Sentinel-2 Level-1C's MSK_CLASSI
 #: (processing baseline 04.00 on) holds three 0/1 bands, opaque cloud, cirrus and snow, read
-#: as bits 0, 1 and 2 (`values_under`).
+#: as bits 0, 1 and 2 (`values_under`); Planet's UDM2 eight, band n as bit n - 1 (snow band 2,
+#: shadow band 3, cloud band 6).
 FLAGS = {
     "QA_PIXEL": {"cloud": 1 << 3, "cloud shadow": 1 << 4, "snow": 1 << 5, "water": 1 << 7},
     "Fmask": {"cloud": 1 << 1, "cloud shadow": 1 << 3, "snow": 1 << 4, "water": 1 << 5},
     "CLASSI": {"cloud": 0b011, "snow": 0b100},
     "MSK_CLOUDS": {"cloud": 0b011},
+    "UDM2": {"cloud": 1 << 5, "cloud shadow": 1 << 2, "snow": 1 << 1},
 }
 #: Sentinel-2 L2A's scene classification values per flag (cloud: medium and high probability
 #: and thin cirrus).
@@ -51,6 +56,7 @@ MADE_BY = {
     "SCL": "Sen2Cor's scene classification",
     "CLASSI": "ESA's Level-1C cloud mask",
     "MSK_CLOUDS": "ESA's Level-1C cloud-polygon",
+    "UDM2": "Planet's usable data mask (UDM2)",
 }
 #: Rows read at a time.
 ROWS = 512
@@ -66,6 +72,8 @@ SENTINEL2_BANDS = {
         re.IGNORECASE,
     ),
 }
+#: A PlanetScope scene's usable data mask beside its analytic file (``..._3B_udm2_clip.tif``).
+UDM2_NAME = re.compile(r"_3B_udm2(?:_clip)?\.tif$", re.IGNORECASE)
 #: The most files of a VRT looked through for their product's quality band (a product has a
 #: dozen bands; a mosaic of hundreds of tiles is no product).
 MAX_STACKED_FILES = 64
@@ -85,9 +93,12 @@ def flagged(kind: str, values: np.ndarray, flag: str) -> np.ndarray:
 
 def has_data(kind: str, values: np.ndarray) -> np.ndarray:
     """Where the quality band has data: QA_PIXEL's fill bit (0) unset; Fmask not 255; SCL not
-    0 (no data) or 1 (saturated or defective); MSK_CLASSI and the cloud polygons everywhere."""
+    0 (no data) or 1 (saturated or defective); UDM2 where one of its first seven bands is set
+    (blackfill sets none); MSK_CLASSI and the cloud polygons everywhere."""
     if kind == "QA_PIXEL":
         return (values & 1) == 0
+    if kind == "UDM2":  # imaged: clear, a class or some confidence (bands 1-7); not blackfill
+        return (values & 0x7F) != 0
     if kind in ("CLASSI", "MSK_CLOUDS"):
         return np.ones(values.shape, dtype=bool)
     return values != 255 if kind == "Fmask" else values > 1
@@ -97,7 +108,8 @@ def quality_band_of(input_name: str) -> tuple[str, str] | None:
     """The quality band of the product the input names, and its kind: a Landsat product's
     ``<identifier>_QA_PIXEL.TIF`` or an HLS granule's ``<granule>.Fmask.tif`` in its folder
     (given, or of the file given, or in its .tar), a Sentinel-2 product's SCL (Level-2A),
-    MSK_CLASSI or MSK_CLOUDS polygons (Level-1C), as GDAL names the file; that of the product
+    MSK_CLASSI or MSK_CLOUDS polygons (Level-1C), as GDAL names the file, a PlanetScope
+    scene's UDM2 beside its analytic file; that of the product
     whose band files a VRT stacks (Build Virtual Raster, the dock's product layer); None where
     there is none."""
     if input_name.lower().endswith(".vrt") and Path(input_name).is_file():
@@ -106,6 +118,8 @@ def quality_band_of(input_name: str) -> tuple[str, str] | None:
     if sentinel2 is not None:
         return sentinel2
     path = Path(input_name)
+    if (udm2 := _planetscope_udm2(path)) is not None:
+        return udm2, "UDM2"
     folder = path if path.is_dir() else path.parent
     landsat, granule = identifier(path.name), granule_name(path.name)
     if not folder.is_dir() or not (landsat or granule or path.is_dir()):
@@ -121,6 +135,20 @@ def quality_band_of(input_name: str) -> tuple[str, str] | None:
     if len(granules) == 1 and (found := names.get(f"{granules[0]}.FMASK.TIF".upper())):
         return found, "Fmask"
     return None
+
+
+def _planetscope_udm2(path: Path) -> str | None:
+    """The UDM2 beside a PlanetScope scene's analytic file (``<scene>_3B_AnalyticMS...tif``:
+    ``<scene>_3B_udm2...tif``, the one of its clip where there are two), or None."""
+    named = PLANETSCOPE_NAME.search(path.name)
+    if named is None or not path.parent.is_dir():
+        return None
+    scene = named.group(0).split("_3B_")[0]
+    found = sorted(
+        f for f in path.parent.glob(f"{scene}_3B_*") if f.is_file() and UDM2_NAME.search(f.name)
+    )
+    clipped = [f for f in found if "_clip" in f.name.lower()] if "_clip" in path.name else found
+    return str(clipped[0]) if len(clipped) == 1 else None
 
 
 def _quality_band_of_stack(vrt: str) -> tuple[str, str] | None:
@@ -212,8 +240,15 @@ def _read(quality: rasterio.DatasetReader, window: Window, **options: object) ->
 #: dilated cloud (bit 1), cirrus (2), cloud (3) and cloud shadow (4); Fmask's cloud (1),
 #: adjacent to cloud or shadow (2) and cloud shadow (3); SCL's cloud shadow (3), cloud of
 #: medium and high probability (8, 9) and thin cirrus (10); MSK_CLASSI's opaque cloud and
-#: cirrus (Level-1C flags no cloud shadow).
-CLOUD_BITS = {"QA_PIXEL": 0b11110, "Fmask": 0b01110, "CLASSI": 0b011, "MSK_CLOUDS": 0b011}
+#: cirrus (Level-1C flags no cloud shadow); UDM2's shadow, heavy haze and cloud (its light
+#: haze stays: Planet's own clear-sky mask is band 1, and light haze is usable ground).
+CLOUD_BITS = {
+    "QA_PIXEL": 0b11110,
+    "Fmask": 0b01110,
+    "CLASSI": 0b011,
+    "MSK_CLOUDS": 0b011,
+    "UDM2": (1 << 2) | (1 << 4) | (1 << 5),
+}
 CLOUD_CLASSES = (3, 8, 9, 10)
 #: What Level-1C's cloud flags are called, as a mask or as polygons.
 LEVEL1C_CLOUD_FLAGS = "opaque cloud or cirrus (Level-1C flags no cloud shadow)"
@@ -224,6 +259,7 @@ CLOUD_FLAGS = {
     "SCL": "cloud (medium or high probability), thin cirrus or cloud shadow",
     "CLASSI": LEVEL1C_CLOUD_FLAGS,
     "MSK_CLOUDS": LEVEL1C_CLOUD_FLAGS,
+    "UDM2": "cloud, heavy haze or cloud shadow",
 }
 
 

@@ -1,6 +1,6 @@
 """The result against the product's own per-pixel quality flags, where the product has them
-(Landsat's QA_PIXEL, HLS's Fmask, Sentinel-2 L2A's SCL, L1C's MSK_CLASSI or MSK_CLOUDS:
-`raster.quality_bands`).
+(Landsat's QA_PIXEL, HLS's Fmask, Sentinel-2 L2A's SCL, L1C's MSK_CLASSI or MSK_CLOUDS,
+PlanetScope's UDM2: `raster.quality_bands`).
 
 They are an independent reading of the same pixels: after the run, the class raster is
 compared with them, window by window, each of its pixels with the flag's pixel under its
@@ -42,7 +42,7 @@ class QualityComparison:
 
     Attributes:
         band: The quality band's file name.
-        kind: ``"QA_PIXEL"``, ``"Fmask"``, ``"SCL"``, ``"CLASSI"`` or ``"MSK_CLOUDS"``.
+        kind: ``"QA_PIXEL"``, ``"Fmask"``, ``"SCL"``, ``"CLASSI"``, ``"MSK_CLOUDS"`` or ``"UDM2"``.
         target_pixels: Per target, its pixels in the result.
         flagged: Per target, per flag, its pixels the product flags so.
         flag_pixels: Per flag, the valid pixels the product flags so.

@@ -117,7 +117,8 @@ def add_mask_clouds_parameter(algorithm: SpexAlgorithm, which: str) -> None:
             MASK_CLOUDS, "Hide the product's clouds", defaultValue=False, optional=True
         ),
         "Hide what the product's own quality band (Landsat QA_PIXEL, HLS Fmask, Sentinel-2 "
-        "L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS) flags as cloud or cloud shadow (Level-1C's "
+        "L2A SCL, L1C MSK_CLASSI or MSK_CLOUDS, PlanetScope udm2) flags as cloud or cloud "
+        "shadow (Level-1C's "
         "shadows cast from the sun's angles): those pixels are nodata in every statistic and "
         f"output (the command line's --mask-clouds). {which}",
     )
