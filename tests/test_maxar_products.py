@@ -11,11 +11,12 @@ from datetime import date
 import numpy as np
 import pytest
 import rasterio
+from osgeo import gdal
 from rasterio.windows import Window
 
 from spex.engine.cli import main
 from spex.engine.errors import BandError
-from spex.engine.raster.maxar_products import find_product
+from spex.engine.raster.maxar_products import find_product, parsed_imd
 from spex.engine.raster.raster_source import open_source
 from spex.engine.raster.reflectance import earth_sun_distance_on
 from tests.maxar_fake import (
@@ -29,6 +30,8 @@ from tests.maxar_fake import (
     maxar_product,
     reflectance,
 )
+
+gdal.UseExceptions()
 
 
 def test_a_worldview2_product_with_its_imd_is_top_of_atmospherereflectance(
@@ -66,6 +69,28 @@ def test_a_worldview2_product_with_its_imd_is_top_of_atmospherereflectance(
             np.testing.assert_allclose(
                 got[role][inside], expected[role][inside], atol=half_dn + 1e-6, err_msg=role
             )
+
+
+def test_a_nitf_product_reads_its_imd_from_the_file(s2_scene, tmp_path) -> None:
+    """Maxar delivers NITF too (``...P001.NTF``); GDAL's NITF driver does not attach the IMD,
+    so it is read from the file (`parsed_imd`): the same roles and factors as the GeoTIFF,
+    and the same reflectance."""
+    tif = maxar_product(tmp_path / "tif", s2_scene)
+    folder = tmp_path / "ntf"
+    folder.mkdir()
+    ntf = folder / f"{NAME}.NTF"
+    gdal.Translate(str(ntf), str(tif), format="NITF")
+    (folder / f"{NAME}.IMD").write_text(tif.with_suffix(".IMD").read_text())
+    with rasterio.open(ntf) as nitf, rasterio.open(tif) as geotiff:
+        assert not nitf.tags(ns="IMD")  # what the engine reads itself
+        assert parsed_imd(tif.with_suffix(".IMD")) == geotiff.tags(ns="IMD")
+    whole = Window(0, 0, WINDOW.width, WINDOW.height)
+    with open_source(tif) as a, open_source(ntf) as b:
+        assert (b.mapping.sensor, b.mapping.roles) == (a.mapping.sensor, a.mapping.roles)
+        assert b.scaling.by_role == a.scaling.by_role and b.scaling.calibrated
+        got, want = b.read(whole), a.read(whole)
+    for role in ROLES:
+        np.testing.assert_array_equal(got[role], want[role])
 
 
 def test_without_its_imd_a_product_stays_digital_numbers(s2_scene, tmp_path) -> None:

@@ -1,11 +1,12 @@
 """Maxar (DigitalGlobe) products as delivered: WorldView-2/3, GeoEye-1, QuickBird and IKONOS
-imagery, a GeoTIFF (or the ``.TIL`` that lists its tiles) with the product's ``.IMD`` file
-beside it (``14JUN20181517-M2AS-053792616010_01_P001.TIF`` and ``...P001.IMD``).
+imagery, a GeoTIFF or NITF (or the ``.TIL`` that lists its tiles) with the product's ``.IMD``
+file beside it (``14JUN20181517-M2AS-053792616010_01_P001.TIF`` and ``...P001.IMD``).
 
 The bands carry no descriptions: without the IMD an 8-band WorldView raster needs ``--bands``,
 and its values, radiometrically corrected digital numbers, are not reflectance. GDAL's
 DigitalGlobe reader puts the IMD into the raster's ``IMD`` metadata domain, and this module
-reads it from there: the satellite (``IMAGE_1.satId``), the bands in file order (``BAND_C`` ..
+reads it from there (from the file, `parsed_imd`, for a NITF: GDAL 3.6's NITF driver does not
+attach it): the satellite (``IMAGE_1.satId``), the bands in file order (``BAND_C`` ..
 ``BAND_N2``) with each one's ``absCalFactor`` and ``effectiveBandwidth``, the sun's mean
 elevation, and the acquisition time (GDAL's ``IMAGERY`` domain). Each band is then
 top-of-atmosphere reflectance (Maxar's "Absolute radiometric calibration" note):
@@ -148,6 +149,9 @@ def _read_product(path: str, imd_name: str, _stamp: str) -> MaxarProduct | None:
             imd, imagery, count = dataset.tags(ns="IMD"), dataset.tags(ns="IMAGERY"), dataset.count
     except (RasterioIOError, OSError):
         return None
+    beside = Path(path).with_name(imd_name)
+    if not imd and beside.suffix.upper() == ".IMD":
+        imd = parsed_imd(beside)  # GDAL's NITF driver (3.6) does not attach it
     bands = _bands(imd)
     if not bands or len(bands) != count:
         return None
@@ -171,6 +175,43 @@ def _read_product(path: str, imd_name: str, _stamp: str) -> MaxarProduct | None:
         acquired=_acquired(imagery, imd),
         altered=altered,
     )
+
+
+#: The largest IMD file read (a real one is a few kB).
+IMD_MAX_BYTES = 1 << 20
+
+
+def parsed_imd(path: Path) -> dict[str, str]:
+    """The ``key = value;`` items of an IMD file, those inside a group as ``GROUP.key``, as
+    GDAL's DigitalGlobe reader gives them (values as written, quotes kept; multi-line lists
+    left out). Read as text, nothing evaluated; {} for a file that cannot be read."""
+    try:
+        if path.stat().st_size > IMD_MAX_BYTES:
+            return {}
+        lines = path.read_text(encoding="latin-1").splitlines()
+    except OSError:
+        return {}
+    items: dict[str, str] = {}
+    groups: list[str] = []
+    in_list = False
+    for line in lines:
+        text = line.strip()
+        if in_list:
+            in_list = not text.endswith(";")
+            continue
+        key, sep, value = text.partition("=")
+        key, value = key.strip(), value.strip().rstrip(";").strip()
+        if not sep or not key:
+            continue
+        if key == "BEGIN_GROUP":
+            groups.append(value)
+        elif key == "END_GROUP":
+            groups = groups[:-1]
+        elif value.startswith("(") and not text.endswith(";"):
+            in_list = True
+        else:
+            items[".".join([*groups, key])] = value
+    return items
 
 
 def _bands(imd: Mapping[str, str]) -> tuple[MaxarBand, ...]:
