@@ -113,16 +113,24 @@ def test_without_its_imd_a_product_stays_digital_numbers(s2_scene, tmp_path) -> 
         open_source(renamed)
 
 
-def test_one_tile_of_a_product_is_refused_naming_its_tile_list(s2_scene, tmp_path) -> None:
-    """A large order comes in tiles (``..._R1C1-...TIF``) listed by the product's ``.TIL``,
-    beside which its IMD lies: a tile given alone is refused naming the ``.TIL`` to give."""
+def test_one_tile_of_an_order_reads_with_the_orders_imd(s2_scene, tmp_path) -> None:
+    """A large order comes in tiles (``..._R1C1-...TIF``) beside one IMD under the order's name
+    (``...-M2AS-...P001.IMD``, every tile's factors), which GDAL attaches to none of them: a tile
+    given alone reads with it, as the whole product does."""
     path = maxar_product(tmp_path / "product", s2_scene)
     tile = path.rename(path.with_name(NAME.replace("-M2AS-", "-M2AS_R1C1-") + ".TIF"))
-    path.with_suffix(".TIL").write_text(f'numTiles = 1;\nfilename = "{tile.name}";\n')
-    with pytest.raises(
-        BandError, match=rf"one tile of a Maxar product; give its tile list, {NAME}\.TIL"
-    ):
-        open_source(tile)
+    product = find_product(tile)
+    assert product is not None and product.imd == f"{NAME}.IMD"
+    whole = Window(0, 0, WINDOW.width, WINDOW.height)
+    with open_source(tile) as src:
+        assert src.mapping.roles == ROLES and src.scaling.calibrated
+        got = src.read(whole)
+    expected = reflectance(s2_scene)
+    for role, band in zip(ROLES, EIGHT, strict=True):
+        inside = expected[role] / factor("WV02", band) < 2047
+        np.testing.assert_allclose(
+            got[role][inside], expected[role][inside], atol=factor("WV02", band) / 2 + 1e-6
+        )
 
 
 def test_a_swir_product_is_refused_naming_its_bands(s2_scene, tmp_path) -> None:

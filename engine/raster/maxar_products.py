@@ -64,6 +64,8 @@ SATELLITES = {
 EIGHT_BANDS = ("C", "B", "G", "Y", "R", "RE", "N", "N2")
 FOUR_BANDS = ("B", "G", "R", "N")
 _BAND_KEY = re.compile(r"BAND_([A-Z0-9]+)\.absCalFactor")
+#: The tile part of a tile's name in a large order (``_R1C1`` before the order number).
+_TILE = re.compile(r"_R\d+C\d+(?=-)", re.IGNORECASE)
 #: Maxar's file names: acquisition time, product (M multispectral, P pan, S pan-sharpened,
 #: A SWIR; level 1B, 2A, 3...), tile, order and part (``14JUN20181517-M2AS-053792616010_01_P001``).
 MAXAR_NAME = re.compile(
@@ -133,10 +135,17 @@ def find_product(path: str | Path, descriptions: Sequence[str | None] = ()) -> M
 
 def _imd_beside(path: Path) -> Path | None:
     """The file named as `path` with the suffix ``.IMD`` or ``.XML`` (upper or lower case)
-    beside it, where GDAL's DigitalGlobe reader looks for the IMD; None if there is none."""
+    beside it, where GDAL's DigitalGlobe reader looks for the IMD; for one tile of a large
+    order (``...-M2AS_R1C1-...P001.TIF``), the order's ``...-M2AS-...P001.IMD``, which holds
+    every tile's factors; None if there is none."""
     for suffix in (".IMD", ".imd", ".XML", ".xml"):
         if (found := path.with_suffix(suffix)).is_file():
             return found
+    order = _TILE.sub("", path.stem)
+    if order != path.stem:
+        for suffix in (".IMD", ".imd"):
+            if (found := path.with_name(order + suffix)).is_file():
+                return found
     return None
 
 
@@ -312,12 +321,6 @@ def refusal_hint(path: str | Path) -> str | None:
     if product is None:
         if not MAXAR_NAME.search(file.upper()):
             return None
-        til = _tile_list(Path(path))
-        if til is not None:
-            return (
-                f"{file} is one tile of a Maxar product; give its tile list, {til.name}, which "
-                "joins the tiles and has the product's .IMD beside it"
-            )
         return (
             f"{file} is named as a Maxar product, but its .IMD is not beside it: put the .IMD "
             "delivered with it there (its band roles and top-of-atmosphere reflectance), or give "
@@ -331,12 +334,3 @@ def refusal_hint(path: str | Path) -> str | None:
         "multispectral bands (coastal to NIR2) or its four (blue, green, red, NIR); give them "
         "with --bands, or stack it with the multispectral product"
     )
-
-
-def _tile_list(path: Path) -> Path | None:
-    """The ``.TIL`` beside a tile of a Maxar product (``...-M2AS_R1C1-...P001.TIF``: the
-    product's name without ``_R1C1``), or None."""
-    product = re.sub(r"_R\d+C\d+(?=-)", "", path.stem, flags=re.IGNORECASE)
-    if product == path.stem:
-        return None
-    return next((t for s in (".TIL", ".til") if (t := path.with_name(product + s)).is_file()), None)
