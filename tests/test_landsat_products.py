@@ -302,7 +302,7 @@ def test_a_products_whole_stack_without_band_names_takes_its_band_order(tmp_path
     values = np.random.default_rng(3).integers(7300, 20000, size=(7, 16, 16)).astype("uint16")
     with open_source(write_raster(tmp_path / f"{name}_stack.tif", values)) as src:
         assert src.mapping.roles == ("coastal", "blue", "green", "red", "nir", "swir1", "swir2")
-        assert (src.mapping.sensor, src.mapping.source) == ("landsat8_9_oli", "band count")
+        assert (src.mapping.sensor, src.mapping.source) == ("landsat8_9_oli", "product band order")
         assert (src.scaling.scale, src.scaling.offset) == (2.75e-5, -0.2)
     with pytest.raises(BandError, match="cannot tell the band roles"):
         open_source(write_raster(tmp_path / f"{name}_six.tif", values[:6]))

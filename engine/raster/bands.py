@@ -25,6 +25,7 @@ from .sensors import SensorPreset, get_preset, load_presets
 
 MAPPING_SOURCES = (
     "--bands", "--sensor", "band descriptions", "colour interpretation", "band count",
+    "product band order",
 )  # fmt: skip
 
 

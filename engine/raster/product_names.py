@@ -76,7 +76,9 @@ def file_band_mapping(
     preset = get_preset(product.preset) if product and product.preset else None  # MSS: none
     if preset and preset.named_only and sensor is None and bands is None:
         own = resolve_band_mapping(len(descriptions), descriptions, sensor=preset.name)
-        return replace(own, source="band descriptions" if any(descriptions) else "band count")
+        return replace(
+            own, source="band descriptions" if any(descriptions) else "product band order"
+        )
     try:
         return resolve_band_mapping(len(descriptions), descriptions, sensor=sensor, bands=bands)
     except BandError as refused:
@@ -84,8 +86,9 @@ def file_band_mapping(
             if preset and preset.name in sensors.split("/"):
                 return narrow_nir_as_nir(BandMapping(roles, preset.name, "band descriptions"))
         if preset and not any(descriptions) and len(preset.bands) == len(descriptions):
-            # A product's own bands stacked whole and in order (SR_B1..SR_B7), unnamed.
-            return BandMapping(preset.roles, preset.name, "band count")
+            # A product's own bands stacked whole and in order (SR_B1..SR_B7), unnamed: the
+            # product (its name, Maxar's IMD) gives their order.
+            return BandMapping(preset.roles, preset.name, "product band order")
         named = product is not None or any(descriptions)  # names, not colours, decide
         by_colour = None if named else roles_from_colour(colours or ())
         if by_colour is not None and len(by_colour) == len(descriptions):
