@@ -133,6 +133,24 @@ def test_one_tile_of_an_order_reads_with_the_orders_imd(s2_scene, tmp_path) -> N
         )
 
 
+def test_an_imd_that_does_not_fit_the_raster_is_refused_saying_so(s2_scene, tmp_path) -> None:
+    """Bands taken out of the product but its IMD kept beside it (or a damaged IMD): no band
+    group per band, so the roles and factors cannot be read from it; one line saying so."""
+    path = maxar_product(tmp_path / "product", s2_scene)
+    with rasterio.open(path) as src:
+        profile, four = src.profile | {"count": 4}, src.read([2, 3, 5, 7])
+    subset = path.with_name("scene.tif")
+    with rasterio.open(subset, "w", **profile) as dst:
+        dst.write(four)
+    subset.with_suffix(".IMD").write_text(path.with_suffix(".IMD").read_text())
+    assert find_product(subset) is None
+    with pytest.raises(BandError, match=r"its IMD, scene\.IMD, gives no band group") as refused:
+        open_source(subset)
+    assert "\n" not in str(refused.value)
+    with open_source(subset, bands="blue,green,red,nir") as src:
+        assert not src.scaling.calibrated
+
+
 def test_a_swir_product_is_refused_naming_its_bands(s2_scene, tmp_path) -> None:
     """WorldView-3's SWIR product alone (bands S1..S8) has no role set here: refused in one
     line naming the product, its bands and the flag."""

@@ -319,6 +319,14 @@ def refusal_hint(path: str | Path) -> str | None:
     file = Path(path).name
     product = find_product(path)
     if product is None:
+        imd = _imd_beside(Path(path)) if Path(path).is_file() else None
+        if imd is not None and imd.suffix.upper() == ".IMD":
+            return (
+                f"{file}: its IMD, {imd.name}, gives no band group with an absCalFactor and an "
+                "effectiveBandwidth for each of its bands (a copy with some bands taken out, or "
+                "a damaged IMD); give the roles with --bands, or --sensor worldview3_8band, "
+                "worldview2_8band or maxar_4band (uncalibrated)"
+            )
         if not MAXAR_NAME.search(file.upper()):
             return None
         return (
