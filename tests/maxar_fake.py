@@ -45,6 +45,7 @@ def factor(satellite: str, band: str) -> float:
 
 
 def imd_text(satellite: str, bands: tuple[str, ...], enhancement: str = "Off") -> str:
+    """An IMD in Maxar's layout for `satellite`'s `bands` (its ids, in file order)."""
     lines = [
         'version = "28.0";',
         'imageDescriptor = "Standard2A";',
