@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 
 from spex.engine import ExtractionRequest, extract
 from spex.engine.backends.spectral.detectable import NEEDS, undetectable
@@ -80,3 +81,35 @@ def test_a_class_the_bands_cannot_show_is_said_beside_the_others(
     text = (tmp_path / "run" / "explanation.md").read_text()
     assert "Not mapped: it needs a green band with a NIR or SWIR1 band" in text
     assert "no confident water pixels" not in text  # it is not a scene without water
+
+
+def test_water_at_fine_pixels_without_swir_says_what_passes_for_it(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """Water found with NDWI alone at pixels finer than 5 m (a WorldView or PlanetScope scene)
+    is said to take shadows and dark asphalt with it; the same bands at 10 m, water not asked,
+    or a SWIR band, say nothing of it. The four-band product is the real scene made into a
+    GeoEye-1 one (`tests/maxar_fake.py`), then given 1 m pixels."""
+    from affine import Affine
+
+    from tests.maxar_fake import FOUR, maxar_product
+
+    product = maxar_product(tmp_path / "ten", s2_scene, satellite="GE01", bands=FOUR)
+    fine = maxar_product(tmp_path / "one", s2_scene, satellite="GE01", bands=FOUR)
+    with rasterio.open(fine, "r+") as dst:
+        t = dst.transform
+        dst.transform = Affine(1.0, 0.0, t.c, 0.0, -1.0, t.f)
+    said = "the shadows of buildings and trees and dark asphalt pass NDWI"
+    runs = {
+        "fine water": (fine, "water"),
+        "ten water": (product, "water"),
+        "fine vegetation": (fine, "vegetation"),
+        "swir water": (s2_scene, "water"),
+    }
+    texts = {}
+    for name, (raster, prompt) in runs.items():
+        result = extract(ExtractionRequest(raster, prompt, tmp_path / name.replace(" ", "_")))
+        texts[name] = result.explanation_path.read_text(encoding="utf-8")
+    assert "water at 1 m pixels without a SWIR band" in texts["fine water"]
+    assert said in texts["fine water"]
+    assert not any(said in texts[name] for name in ("ten water", "fine vegetation", "swir water"))

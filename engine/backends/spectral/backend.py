@@ -28,7 +28,7 @@ from .bright_land import (
     with_bright_land_note,
 )
 from .darkness import darkness
-from .detectable import undetectable
+from .detectable import fine_shadow_note, undetectable
 from .evidence import evidence_names
 from .example_notes import (
     BRIGHT_LAND,
@@ -114,6 +114,8 @@ class SpectralBackend(Backend):
         self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
         self._veto: WaterVeto | None = None
         self._shadows: ShadowVeto | None = None
+        #: What water found with NDWI alone cannot tell from at fine pixels (`detectable`).
+        self._fine_shadows: str | None = None
         #: Tree cover's cut within the vegetation, its plan target number (0: not asked, or
         #: left out of the vegetation: `_trees_left_out`) and the scene class it splits
         #: (`set_targets`).
@@ -197,6 +199,7 @@ class SpectralBackend(Backend):
         self._evidence = evidence_names(plan.targets, source.roles)
         self._shares, self._vetoed_share = _scene_shares(self.model, classified)
         self._shadows = _fit_shadows(self.model, source, sample, classified)
+        self._fine_shadows = fine_shadow_note(plan.targets, source.roles, _pixel_m(source))
         monitor.progress(1.0, "scene classifier ready")
 
     def set_targets(self, targets: tuple[str, ...]) -> None:
@@ -398,6 +401,8 @@ class SpectralBackend(Backend):
         if self._shadows is not None:
             summary["cloud_shadows"] = self._shadows.describe()
             notes.append(self._shadows.describe())
+        if self._fine_shadows:
+            notes.append(self._fine_shadows)
         if self._undivided_targets():
             notes = _with_halved_land_note(notes)
         thresholds = dict(self.model.thresholds)
@@ -488,8 +493,7 @@ def _fit_shadows(
     clouds = np.zeros(sample.grid.shape, dtype=bool)
     clouds.flat[cells] = classified.best == classes.index("cloud")
     height, width = source.height, source.width
-    dataset = source.dataset
-    raster_m = pixel_metres(dataset, height / 2)[0] if dataset.crs else UNKNOWN_PIXEL_M
+    raster_m = _pixel_m(source) or UNKNOWN_PIXEL_M
     return shadow_veto(
         clouds,
         sample.grid,
@@ -546,6 +550,13 @@ def _fit_trees(
         return cut
     forest, other = (darkness(given[c], model.offsets, roles) for c in ("forest", "vegetation"))
     return cut_between_examples(cut, vegetation, forest, other)
+
+
+def _pixel_m(source: RasterSource) -> float | None:
+    """The raster's row spacing in metres at its middle row, or None without a CRS."""
+    if source.dataset.crs is None:
+        return None
+    return pixel_metres(source.dataset, source.height / 2)[0]
 
 
 def _bands_read(features: tuple[str, ...], evidence: tuple[str, ...]) -> tuple[str, ...]:

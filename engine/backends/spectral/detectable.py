@@ -43,3 +43,27 @@ def undetectable(targets: Iterable[str], roles: Iterable[str]) -> dict[str, str]
         if not any(needed <= have for needed in alternatives):
             out[target] = words
     return out
+
+
+#: Below this pixel size (metres) a building's or a tree's shadow fills whole pixels (a WorldView
+#: or PlanetScope scene, an aerial image), where at 10 m and more it is mostly mixed into them.
+FINE_PIXEL_M = 5.0
+
+
+def fine_shadow_note(
+    targets: Iterable[str], roles: Iterable[str], pixel_m: float | None
+) -> str | None:
+    """What water found with NDWI alone (no SWIR1 band) cannot tell from at fine pixels, where
+    water is asked for and the pixels are finer than `FINE_PIXEL_M`; None otherwise (or where
+    the pixel size is unknown). Seen on a real WorldView-3 suburb at 1.2 m: 9.8 % of it mapped
+    as water, none of which was (docs/benchmarks.md, "Maxar products read by their IMD")."""
+    if "water" not in set(targets) or "swir1" in set(roles) or pixel_m is None:
+        return None
+    if not pixel_m < FINE_PIXEL_M:
+        return None
+    return (
+        f"water at {pixel_m:.2g} m pixels without a SWIR band: the shadows of buildings and "
+        "trees and dark asphalt pass NDWI as water does; check the water against the image, or "
+        "give examples of water and of shadow (--examples; the dock's Examples layer; "
+        "Processing's EXAMPLES)"
+    )
