@@ -24,6 +24,8 @@ from bench.sentinel2_safe import write_scene_window
 from spex.engine.raster.sensors import get_preset
 from spex.spex_qgis import settings
 from spex.spex_qgis.dock import SpexDock
+from tests.maxar_fake import ROLES as MAXAR_ROLES
+from tests.maxar_fake import maxar_product
 from tests.qgis_helpers import wait_for
 from tests.rasters import (
     SPECTROMETER_NM,
@@ -80,6 +82,20 @@ def test_a_spectrometer_layer_gets_its_roles_by_wavelength(
     assert "cirrus" not in roles  # 1330-1390 nm are flagged bad
     assert "Roles from band descriptions" in table.status.text()
     assert "read as the mean of its bands within 15 nm" in table.status.text()
+    assert table.override() is None
+
+
+def test_a_maxar_product_layer_gets_its_roles_from_its_imd(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """A WorldView-2 product as a layer (the real scene made into one, `tests/maxar_fake.py`):
+    the table shows the roles its IMD gives, no flag needed, and the status names the product
+    and where the roles came from."""
+    table = _chosen_layer_table(dock, maxar_product(tmp_path / "product", s2_scene))
+    assert table.roles() == MAXAR_ROLES
+    text = table.status.text()
+    assert "Roles from product band order, sensor worldview2_8band" in text
+    assert "product: WorldView-2 Standard2A, 8 bands" in text
     assert table.override() is None
 
 
