@@ -103,10 +103,15 @@ class MaxarProduct:
         return tuple(b.band for b in self.bands)
 
     @property
+    def title(self) -> str:
+        """``WorldView-2 Standard2A, 8 bands``."""
+        count = len(self.bands)
+        return f"{self.satellite_name} {self.descriptor}, {count} band{'s' * (count != 1)}"
+
+    @property
     def label(self) -> str:
         """What an analyst reads: ``WorldView-2 Standard2A, 8 bands (IMD)``."""
-        count = len(self.bands)
-        return f"{self.satellite_name} {self.descriptor}, {count} band{'s' * (count != 1)} ({self.imd})"
+        return f"{self.title} ({self.imd})"
 
     @property
     def satellite_name(self) -> str:
@@ -261,6 +266,21 @@ def _acquired(imagery: Mapping[str, str], imd: Mapping[str, str]) -> date | None
     return None
 
 
+def _not_calibrated(product: MaxarProduct, esun: Mapping[str, float]) -> str:
+    """Why the product's values cannot be made reflectance ("" where they can)."""
+    if product.altered:
+        return product.altered
+    if not esun:
+        return f"no solar irradiance is known here for satellite {product.satellite!r}"
+    if product.sun_elevation is None:
+        return "its IMD gives no sun elevation (meanSunEl)"
+    if product.acquired is None:
+        return "its IMD gives no acquisition time"
+    if not 0.0 < product.sun_elevation <= 90.0:
+        return f"its sun elevation {product.sun_elevation:g} deg is not above the horizon"
+    return ""
+
+
 def product_reading(
     product: MaxarProduct,
     path: str | Path,
@@ -270,21 +290,13 @@ def product_reading(
     """Top-of-atmosphere reflectance per band from the IMD, where the product holds radiance,
     its satellite's solar irradiance is known, the IMD gives the sun and the day, and the
     values then fit reflectance; else why not (the values stay uncalibrated)."""
-    name = f"{product.label.rsplit(' (', 1)[0]} product {product.identifier} ({product.imd})"
+    name = f"{product.title} product {product.identifier} ({product.imd})"
     esun = ESUN.get(product.satellite, {})
-    why = (
-        product.altered
-        or (not esun and f"no solar irradiance is known here for satellite {product.satellite!r}")
-        or (product.sun_elevation is None and "its IMD gives no sun elevation (meanSunEl)")
-        or (product.acquired is None and "its IMD gives no acquisition time")
-        or ""
-    )
-    if not why and not 0.0 < float(product.sun_elevation) <= 90.0:
-        why = f"its sun elevation {product.sun_elevation:g} deg is not above the horizon"
+    why = _not_calibrated(product, esun)
     if why:
         return ProductReading(None, f"{name}: {why}, so its values are not radiance; ")
     d = earth_sun_distance_on(product.acquired)
-    sine = math.sin(math.radians(float(product.sun_elevation)))
+    sine = math.sin(math.radians(product.sun_elevation))
     factors = {
         ROLE_OF_BAND[b.band]: b.abs_cal_factor / b.effective_bandwidth * math.pi * d * d
         / (esun[b.band] * sine)

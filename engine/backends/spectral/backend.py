@@ -198,8 +198,9 @@ class SpectralBackend(Backend):
             self._halved[classes.index("builtup")] = True
         self._evidence = evidence_names(plan.targets, source.roles)
         self._shares, self._vetoed_share = _scene_shares(self.model, classified)
-        self._shadows = _fit_shadows(self.model, source, sample, classified)
-        self._fine_shadows = fine_shadow_note(plan.targets, source.roles, _pixel_m(source))
+        pixel_m = _pixel_m(source)
+        self._shadows = _fit_shadows(self.model, source, sample, classified, pixel_m)
+        self._fine_shadows = fine_shadow_note(plan.targets, source.roles, pixel_m)
         monitor.progress(1.0, "scene classifier ready")
 
     def set_targets(self, targets: tuple[str, ...]) -> None:
@@ -477,10 +478,15 @@ def _with_halved_land_note(notes: list[str]) -> list[str]:
 
 
 def _fit_shadows(
-    model: SceneModel, source: RasterSource, sample: Sample, classified: PixelClasses | None
+    model: SceneModel,
+    source: RasterSource,
+    sample: Sample,
+    classified: PixelClasses | None,
+    pixel_m: float | None,
 ) -> ShadowVeto | None:
     """The veto of water under the scene's own cloud shadows (`shadow_veto`), where the
-    classifier has cloud and water classes, reads green and NIR, and the sample its grid."""
+    classifier has cloud and water classes, reads green and NIR, and the sample its grid;
+    `pixel_m`: the raster's pixel size (`_pixel_m`)."""
     classes = model.classes
     if (
         classified is None
@@ -493,7 +499,7 @@ def _fit_shadows(
     clouds = np.zeros(sample.grid.shape, dtype=bool)
     clouds.flat[cells] = classified.best == classes.index("cloud")
     height, width = source.height, source.width
-    raster_m = _pixel_m(source) or UNKNOWN_PIXEL_M
+    raster_m = pixel_m or UNKNOWN_PIXEL_M
     return shadow_veto(
         clouds,
         sample.grid,
