@@ -3,7 +3,8 @@ imagery may be redistributed): its top-of-atmosphere reflectance divided by the 
 written beside it gives each band, stored as uint16 digital numbers. The IMD is written in
 Maxar's layout (band groups, ``absCalFactor``, ``effectiveBandwidth``, ``IMAGE_1``), so what
 reads it is GDAL's own DigitalGlobe reader. WorldView-2's yellow band, which Sentinel-2 lacks,
-is the mean of its green and red."""
+is the mean of its green and red. WorldView-3's SWIR product (`swir_product`) is the scene's
+SWIR1 and SWIR2 reflectance, averaged over blocks of `SWIR_BLOCK` pixels, as its eight bands."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from rasterio.transform import Affine
 from rasterio.windows import Window
 
 from spex.engine.raster.maxar_products import ESUN
@@ -28,6 +30,17 @@ SUN_ELEVATION = 55.0
 ACQUIRED = date(2017, 5, 5)
 #: absCalFactor per band (effectiveBandwidth 0.05 for all): a factor of its own for each band.
 ABS_CAL = dict(zip(EIGHT, (0.004, 0.005, 0.0045, 0.0035, 0.006, 0.004, 0.007, 0.0038), strict=True))
+SWIR = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8")
+ABS_CAL |= dict(
+    zip(SWIR, (0.0012, 0.0007, 0.0006, 0.0005, 0.0003, 0.00028, 0.00025, 0.0002), strict=True)
+)
+#: The reflectance each SWIR band is made from (SWIR-2 is read as swir1, SWIR-6 as swir2).
+SWIR_SOURCE = ("swir1",) * 4 + ("swir2",) * 4
+#: The SWIR product's pixel, in pixels of the multispectral one (7.5 m against 1.2 m: ~6).
+SWIR_BLOCK = 4
+#: One collect's catalogue ids, as WorldView-3's VNIR and SWIR instruments have them.
+VNIR_CATALOG_ID, SWIR_CATALOG_ID = "104001000ABCDE00", "104A01000ABCDE00"
+SWIR_NAME = "17MAY05102029-A2AS-058000000020_01_P001"
 
 
 def reflectance(s2_scene: Path) -> dict[str, np.ndarray]:
@@ -44,7 +57,9 @@ def factor(satellite: str, band: str) -> float:
     return ABS_CAL[band] / 0.05 * math.pi * d * d / (ESUN[satellite][band] * sine)
 
 
-def imd_text(satellite: str, bands: tuple[str, ...], enhancement: str = "Off") -> str:
+def imd_text(
+    satellite: str, bands: tuple[str, ...], enhancement: str = "Off", catalog_id: str = ""
+) -> str:
     """An IMD in Maxar's layout for `satellite`'s `bands` (its ids, in file order)."""
     lines = [
         'version = "28.0";',
@@ -63,6 +78,7 @@ def imd_text(satellite: str, bands: tuple[str, ...], enhancement: str = "Off") -
     lines += [
         "BEGIN_GROUP = IMAGE_1",
         f'\tsatId = "{satellite}";',
+        *([f'\tCatId = "{catalog_id}";'] if catalog_id else []),
         f"\tfirstLineTime = {ACQUIRED.isoformat()}T10:20:30.000000Z;",
         f"\tmeanSunEl = {SUN_ELEVATION};",
         "END_GROUP = IMAGE_1",
@@ -78,6 +94,7 @@ def maxar_product(
     bands: tuple[str, ...] = EIGHT,
     enhancement: str = "Off",
     name: str = NAME,
+    catalog_id: str = "",
 ) -> Path:
     """The fake product: `bands` of the sample scene as `satellite`'s digital numbers, with
     its IMD beside it."""
@@ -92,5 +109,39 @@ def maxar_product(
     path = folder / f"{name}.TIF"
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(np.clip(np.stack(dn), 1, 2047).astype("uint16"))
-    (folder / f"{name}.IMD").write_text(imd_text(satellite, bands, enhancement))
+    (folder / f"{name}.IMD").write_text(imd_text(satellite, bands, enhancement, catalog_id))
+    return path
+
+
+def swir_reflectance(s2_scene: Path) -> tuple[dict[str, np.ndarray], Affine]:
+    """The scene's SWIR1 and SWIR2 reflectance over `WINDOW`, averaged over blocks of
+    `SWIR_BLOCK` pixels, and the transform of that coarser grid."""
+    with open_source(s2_scene) as src:
+        fine = src.read(WINDOW, roles=("swir1", "swir2"))
+        transform = src.dataset.window_transform(WINDOW) * Affine.scale(SWIR_BLOCK)
+    rows, cols = WINDOW.height // SWIR_BLOCK, WINDOW.width // SWIR_BLOCK
+    coarse = {
+        role: v[: rows * SWIR_BLOCK, : cols * SWIR_BLOCK]
+        .reshape(rows, SWIR_BLOCK, cols, SWIR_BLOCK)
+        .mean(axis=(1, 3))
+        for role, v in fine.items()
+    }
+    return coarse, transform
+
+
+def swir_product(folder: Path, s2_scene: Path, catalog_id: str = SWIR_CATALOG_ID) -> Path:
+    """WorldView-3's SWIR product of the fake collect: eight bands of digital numbers on a grid
+    `SWIR_BLOCK` times coarser than the multispectral one, its IMD beside it."""
+    coarse, transform = swir_reflectance(s2_scene)
+    dn = [np.round(coarse[r] / factor("WV03", b)) for r, b in zip(SWIR_SOURCE, SWIR, strict=True)]
+    with rasterio.open(s2_scene) as src:
+        crs = src.crs
+    rows, cols = dn[0].shape
+    profile = {"driver": "GTiff", "count": 8, "dtype": "uint16", "width": cols, "height": rows,
+               "crs": crs, "transform": transform}  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{SWIR_NAME}.TIF"
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.clip(np.stack(dn), 1, 16383).astype("uint16"))
+    (folder / f"{SWIR_NAME}.IMD").write_text(imd_text("WV03", SWIR, catalog_id=catalog_id))
     return path

@@ -27,6 +27,7 @@ EXPECTED_PRESETS = {
     "planetscope_8band",
     "worldview3_8band",
     "worldview2_8band",
+    "worldview3_vnir_swir",
     "maxar_4band",
     "rgb",
     "modis_surface_reflectance",

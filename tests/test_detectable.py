@@ -14,7 +14,7 @@ import pytest
 import rasterio
 
 from spex.engine import ExtractionRequest, extract
-from spex.engine.backends.spectral.detectable import NEEDS, undetectable
+from spex.engine.backends.spectral.detectable import NEEDS, fine_shadow_note, undetectable
 from spex.engine.backends.spectral.seeds import select_seeds
 from spex.engine.instructions.targets import TARGETS
 from spex.engine.raster.raster_source import open_source
@@ -113,3 +113,14 @@ def test_water_at_fine_pixels_without_swir_says_what_passes_for_it(
     assert "water at 1 m pixels without a SWIR band" in texts["fine water"]
     assert said in texts["fine water"]
     assert not any(said in texts[name] for name in ("ten water", "fine vegetation", "swir water"))
+
+
+def test_water_at_fine_pixels_with_swir_names_dark_asphalt() -> None:
+    """With SWIR bands (a WorldView-3 product read with its SWIR product), fine pixels still
+    have car parks that pass MNDWI: said so, not the NDWI wording; at 10 m nothing."""
+    with_swir = ("blue", "green", "red", "nir", "swir1", "swir2")
+    note = fine_shadow_note(("water",), with_swir, 1.2)
+    assert note is not None and "dark asphalt" in note and "MNDWI" in note
+    assert "without a SWIR band" not in note
+    assert fine_shadow_note(("water",), with_swir, 10.0) is None
+    assert fine_shadow_note(("vegetation",), with_swir, 1.2) is None

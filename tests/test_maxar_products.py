@@ -16,7 +16,7 @@ from rasterio.windows import Window
 
 from spex.engine.cli import main
 from spex.engine.errors import BandError
-from spex.engine.raster.maxar_products import find_product, parsed_imd
+from spex.engine.raster.maxar_products import find_product, imd_bands, parsed_imd
 from spex.engine.raster.raster_source import open_source
 from spex.engine.raster.reflectance import earth_sun_distance_on
 from tests.maxar_fake import (
@@ -151,20 +151,21 @@ def test_an_imd_that_does_not_fit_the_raster_is_refused_saying_so(s2_scene, tmp_
         assert not src.scaling.calibrated
 
 
-def test_a_swir_product_is_refused_naming_its_bands(s2_scene, tmp_path) -> None:
-    """WorldView-3's SWIR product alone (bands S1..S8) has no role set here: refused in one
-    line naming the product, its bands and the flag."""
-    path = maxar_product(tmp_path / "swir", s2_scene, satellite="WV03", name="SWIR")
-    swir = tuple(f"S{i}" for i in range(1, 9))
+def test_a_product_of_other_bands_is_refused_naming_them(s2_scene, tmp_path) -> None:
+    """A product whose band groups fit no role set (here WorldView-3's eight bands under ids
+    this reading does not know) is refused in one line naming the product, its bands and the
+    flag. (The SWIR product alone: `tests/test_maxar_swir.py`.)"""
+    path = maxar_product(tmp_path / "other", s2_scene, satellite="WV03", name="OTHER")
+    other = tuple(f"X{i}" for i in range(1, 9))
     imd = imd_text("WV03", EIGHT)
-    for band, new in zip(EIGHT, swir, strict=True):
+    for band, new in zip(EIGHT, other, strict=True):
         imd = imd.replace(f"BAND_{band}\n", f"BAND_{new}\n")
     path.with_suffix(".IMD").write_text(imd)
-    assert find_product(path).band_ids == swir and find_product(path).preset is None
+    assert find_product(path).band_ids == other and find_product(path).preset is None
     with pytest.raises(BandError) as refused:
         open_source(path)
     message = str(refused.value)
-    assert "WorldView-3 Standard2A product of bands S1, S2" in message
+    assert "WorldView-3 Standard2A product of bands X1, X2" in message
     assert "--bands" in message and "\n" not in message
 
 
@@ -220,6 +221,20 @@ def test_extract_on_a_worldview_product_runs_on_itsreflectance(s2_scene, tmp_pat
         ours, theirs = a.read(1) == 1, b.read(1) == 1
     assert theirs.sum() > 1000
     assert (ours == theirs).mean() >= 0.95
+
+
+def test_the_band_order_does_not_rest_on_gdals_key_order(tmp_path) -> None:
+    """GDAL 3.6, QGIS 3.22's, gives the IMD domain's keys sorted by name (``BAND_B`` first: a
+    real WorldView-3 product in `qgis_process` was refused as bands B, C, G, N, ...); the bands
+    come back in the product's order whatever order the keys come in."""
+    (tmp_path / "p.IMD").write_text(imd_text("WV03", EIGHT))
+    items = parsed_imd(tmp_path / "p.IMD")
+    for keys in (list(items), sorted(items), sorted(items, reverse=True)):
+        assert tuple(b.band for b in imd_bands({k: items[k] for k in keys})) == EIGHT
+    others = {
+        f"BAND_{b}.{k}": "1.0" for b in ("X2", "X1") for k in ("absCalFactor", "effectiveBandwidth")
+    }
+    assert tuple(b.band for b in imd_bands(others)) == ("X2", "X1")
 
 
 def test_the_earth_sun_distance_of_a_day() -> None:

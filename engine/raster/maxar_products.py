@@ -6,8 +6,9 @@ The bands carry no descriptions: without the IMD an 8-band WorldView raster need
 and its values, radiometrically corrected digital numbers, are not reflectance. GDAL's
 DigitalGlobe reader puts the IMD into the raster's ``IMD`` metadata domain, and this module
 reads it from there (from the file, `parsed_imd`, for a NITF: GDAL 3.6's NITF driver does not
-attach it): the satellite (``IMAGE_1.satId``), the bands in file order (``BAND_C`` ..
-``BAND_N2``) with each one's ``absCalFactor`` and ``effectiveBandwidth``, the sun's mean
+attach it): the satellite (``IMAGE_1.satId``), the bands (``BAND_C`` .. ``BAND_N2``, in
+the order of their wavelengths: `imd_bands`) with each one's ``absCalFactor`` and
+``effectiveBandwidth``, the sun's mean
 elevation, and the acquisition time (GDAL's ``IMAGERY`` domain). Each band is then
 top-of-atmosphere reflectance (Maxar's "Absolute radiometric calibration" note):
 
@@ -21,6 +22,10 @@ release (a few per cent, up to 15 % on coastal) are not applied: they change fro
 release, and the explanation says so. A product whose radiometry was altered for display
 (``radiometricEnhancement`` not "Off": dynamic range adjustment) or pan-sharpened holds no
 radiance; its values stay uncalibrated digital numbers, and the note says why.
+
+WorldView-3's SWIR product of the same collect, where it lies beside the multispectral one, is
+read with it (`maxar_swir`): its product is `MaxarProduct.swir`, and the raster opened is the
+multispectral bands with two SWIR bands on their grid (`with_swir`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +41,7 @@ from pathlib import Path
 import rasterio
 from rasterio.errors import RasterioIOError
 
+from .maxar_swir import SWIR_BANDS, SWIR_ROLES, companion, stacked_vrt
 from .reflectance import ProductReading, Scaling, earth_sun_distance_on, plausible_reflectance
 from .temporary_files import file_stamp
 
@@ -49,7 +55,9 @@ ROLE_OF_BAND = {
 #: Maxar's fleet calibration note (release 2016v0) gives it.
 ESUN = {
     "WV03": {"P": 1574.41, "C": 1757.89, "B": 2004.61, "G": 1830.18, "Y": 1712.07,
-             "R": 1535.33, "RE": 1348.08, "N": 1055.94, "N2": 858.77},
+             "R": 1535.33, "RE": 1348.08, "N": 1055.94, "N2": 858.77, "S1": 479.019,
+             "S2": 263.797, "S3": 225.283, "S4": 197.552, "S5": 90.4178, "S6": 85.0642,
+             "S7": 76.9507, "S8": 68.0988},
     "WV02": {"P": 1571.36, "C": 1773.81, "B": 2007.27, "G": 1829.62, "Y": 1701.85,
              "R": 1538.85, "RE": 1346.09, "N": 1053.21, "N2": 856.599},
     "GE01": {"P": 1610.73, "B": 1993.18, "G": 1828.83, "R": 1491.49, "N": 1022.58},
@@ -96,6 +104,11 @@ class MaxarProduct:
     sun_elevation: float | None
     acquired: date | None
     altered: str = ""
+    #: The collect's catalogue id (``IMAGE_1.CatId``; "" where the IMD gives none).
+    catalog_id: str = ""
+    #: WorldView-3's SWIR product of the same collect, read with this one, and its file.
+    swir: MaxarProduct | None = None
+    swir_file: str = ""
 
     @property
     def band_ids(self) -> tuple[str, ...]:
@@ -106,7 +119,10 @@ class MaxarProduct:
     def title(self) -> str:
         """``WorldView-2 Standard2A, 8 bands``."""
         count = len(self.bands)
-        return f"{self.satellite_name} {self.descriptor}, {count} band{'s' * (count != 1)}"
+        title = f"{self.satellite_name} {self.descriptor}, {count} band{'s' * (count != 1)}"
+        return title + (
+            " with its SWIR product's bands " + ", ".join(SWIR_ROLES) if self.swir else ""
+        )
 
     @property
     def label(self) -> str:
@@ -122,9 +138,19 @@ class MaxarProduct:
     def preset(self) -> str | None:
         """The sensor preset of its bands: WorldView-2/3's eight, the four of the others (and
         of WorldView-2/3's MS1 bundle); None for any other set (a pan or SWIR product)."""
+        if self.band_ids == EIGHT_BANDS and self.swir is not None:
+            return "worldview3_vnir_swir"
         if self.band_ids == EIGHT_BANDS:
             return "worldview3_8band" if self.satellite == "WV03" else "worldview2_8band"
         return "maxar_4band" if self.band_ids == FOUR_BANDS else None
+
+    @property
+    def presets(self) -> tuple[str, ...]:
+        """The presets its rasters are read with: with a SWIR product, the stack's and the
+        multispectral file's own (a layer of the file alone: the dock's band table)."""
+        if self.swir is None:
+            return (self.preset,) if self.preset else ()
+        return (self.preset, "worldview3_8band")
 
 
 def find_product(path: str | Path, descriptions: Sequence[str | None] = ()) -> MaxarProduct | None:
@@ -135,7 +161,40 @@ def find_product(path: str | Path, descriptions: Sequence[str | None] = ()) -> M
     imd = _imd_beside(p) if p.is_file() else None
     if imd is None:
         return None
-    return _read_product(str(p.absolute()), imd.name, file_stamp(p))
+    product = _read_product(str(p.absolute()), imd.name, file_stamp(p))
+    if product is None or product.preset != "worldview3_8band" or product.altered:
+        return product
+    found = companion(p, product.catalog_id, _swir_product, _band_ids, _catalog_id)
+    if found is None or _not_calibrated(found[1], ESUN.get(found[1].satellite, {})):
+        return product  # no SWIR product, or one whose values are not radiance
+    return replace(product, swir=found[1], swir_file=str(found[0].absolute()))
+
+
+def with_swir(path: str | Path) -> str | None:
+    """The raster to open for the Maxar product at `path`: a VRT of its bands and its SWIR
+    product's (`maxar_swir.stacked_vrt`) where WorldView-3's SWIR product of the same collect
+    lies beside it; None otherwise (the file itself is opened)."""
+    p = Path(path)
+    if p.suffix.upper() == ".VRT" or not p.is_file():
+        return None
+    product = find_product(p)
+    if product is None or product.swir is None:
+        return None
+    read = [SWIR_BANDS.index(band) + 1 for band in SWIR_ROLES]
+    return str(stacked_vrt(p, Path(product.swir_file), read))
+
+
+def _swir_product(path: Path) -> MaxarProduct | None:
+    imd = _imd_beside(path)
+    return None if imd is None else _read_product(str(path.absolute()), imd.name, file_stamp(path))
+
+
+def _band_ids(product: MaxarProduct) -> tuple[str, ...]:
+    return product.band_ids
+
+
+def _catalog_id(product: MaxarProduct) -> str:
+    return product.catalog_id
 
 
 def _imd_beside(path: Path) -> Path | None:
@@ -166,7 +225,7 @@ def _read_product(path: str, imd_name: str, _stamp: str) -> MaxarProduct | None:
     beside = Path(path).with_name(imd_name)
     if not imd and beside.suffix.upper() == ".IMD":
         imd = parsed_imd(beside)  # GDAL's NITF driver (3.6) does not attach it
-    bands = _bands(imd)
+    bands = imd_bands(imd)
     if not bands or len(bands) != count:
         return None
     satellite = _unquoted(imd.get("IMAGE_1.satId", imagery.get("SATELLITEID", "")))
@@ -188,6 +247,7 @@ def _read_product(path: str, imd_name: str, _stamp: str) -> MaxarProduct | None:
         sun_elevation=_number(imd.get("IMAGE_1.meanSunEl")),
         acquired=_acquired(imagery, imd),
         altered=altered,
+        catalog_id=_unquoted(imd.get("IMAGE_1.CatId", "")),
     )
 
 
@@ -228,9 +288,16 @@ def parsed_imd(path: Path) -> dict[str, str]:
     return items
 
 
-def _bands(imd: Mapping[str, str]) -> tuple[MaxarBand, ...]:
-    """The band groups of `imd` in the order GDAL keeps them (the IMD's, the file's band
-    order), each with finite, positive factors; none if one lacks them."""
+#: Maxar's band ids in the order of their wavelengths, which is the order of a product's bands.
+WAVELENGTH_ORDER = ("P", "C", "B", "G", "Y", "R", "RE", "N", "N2", *SWIR_BANDS)
+
+
+def imd_bands(imd: Mapping[str, str]) -> tuple[MaxarBand, ...]:
+    """The band groups of `imd` in the product's band order, each with finite, positive
+    factors; none if one lacks them. A product's bands lie in the order of their wavelengths,
+    as its IMD lists them; GDAL 3.6 (QGIS 3.22's) gives the IMD domain's keys sorted by name
+    (``BAND_B`` before ``BAND_C``), so the order is taken from the ids, not from the keys.
+    Ids that are not Maxar's keep their own order, after those that are."""
     bands = []
     for key in imd:
         if m := _BAND_KEY.fullmatch(key):
@@ -240,7 +307,13 @@ def _bands(imd: Mapping[str, str]) -> tuple[MaxarBand, ...]:
             if cal is None or width is None or cal <= 0 or width <= 0:
                 return ()
             bands.append(MaxarBand(band, cal, width))
-    return tuple(bands)
+    known = len(WAVELENGTH_ORDER)
+    return tuple(
+        sorted(
+            bands,
+            key=lambda b: WAVELENGTH_ORDER.index(b.band) if b.band in WAVELENGTH_ORDER else known,
+        )
+    )
 
 
 def _unquoted(text: str) -> str:
@@ -281,6 +354,21 @@ def _not_calibrated(product: MaxarProduct, esun: Mapping[str, float]) -> str:
     return ""
 
 
+def _reflectance_factors(product: MaxarProduct, role_of: Mapping[str, str]) -> dict[str, float]:
+    """Reflectance per digital number of each band of `product` that `role_of` gives a role,
+    by that role: pi d^2 absCalFactor / effectiveBandwidth / (ESUN sin(sun elevation)), with
+    the product's own sun and day (`_not_calibrated` of it is "")."""
+    esun = ESUN.get(product.satellite, {})
+    d = earth_sun_distance_on(product.acquired)
+    sine = math.sin(math.radians(product.sun_elevation))
+    return {
+        role_of[b.band]: b.abs_cal_factor / b.effective_bandwidth * math.pi * d * d
+        / (esun[b.band] * sine)
+        for b in product.bands
+        if b.band in esun and b.band in role_of
+    }  # fmt: skip
+
+
 def product_reading(
     product: MaxarProduct,
     path: str | Path,
@@ -296,13 +384,9 @@ def product_reading(
     if why:
         return ProductReading(None, f"{name}: {why}, so its values are not radiance; ")
     d = earth_sun_distance_on(product.acquired)
-    sine = math.sin(math.radians(product.sun_elevation))
-    factors = {
-        ROLE_OF_BAND[b.band]: b.abs_cal_factor / b.effective_bandwidth * math.pi * d * d
-        / (esun[b.band] * sine)
-        for b in product.bands
-        if b.band in esun and b.band in ROLE_OF_BAND
-    }  # fmt: skip
+    factors = _reflectance_factors(product, ROLE_OF_BAND)
+    if product.swir is not None:
+        factors |= _reflectance_factors(product.swir, SWIR_ROLES)
     by_role = tuple((role, factors[role], 0.0) for role in roles if role in factors)
     mult = sum(m for _, m, _ in by_role) / max(len(by_role), 1)
     low, high = float(percentiles["p1"]) * mult, float(percentiles["p99"]) * mult
@@ -319,6 +403,12 @@ def product_reading(
         "(Maxar's fleet calibration, 2016v0); Maxar's per-release gain and offset "
         "adjustments (a few per cent) are not applied"
     )
+    if product.swir is not None:
+        note += (
+            f"; SWIR bands {', '.join(SWIR_ROLES)} from the collect's SWIR product "
+            f"{product.swir.identifier} ({product.swir.imd}), resampled bilinearly onto the "
+            "multispectral grid (`maxar_swir`)"
+        )
     return ProductReading(
         Scaling(mult, 0.0, True, f"product {product.identifier}, IMD", note, by_role)
     )
@@ -348,6 +438,13 @@ def refusal_hint(path: str | Path) -> str | None:
         )
     if product.preset is not None:
         return None
+    if product.band_ids == SWIR_BANDS:
+        return (
+            f"{file} is a {product.satellite_name} SWIR product ({product.imd}): it has no "
+            "visible or NIR band; give the multispectral product of the same collect (its "
+            "...-M2AS-... file), which is read with this product's SWIR bands where it lies "
+            "beside it (in its folder or a *SWR* folder beside that), or give its roles with --bands"
+        )
     return (
         f"{file} is a {product.satellite_name} {product.descriptor} product of bands "
         f"{', '.join(product.band_ids)} ({product.imd}): the roles are read for Maxar's eight "

@@ -21,7 +21,7 @@ from . import hls_products, landsat_products, maxar_products, preset_names, sent
 from .bands import BandMapping, narrow_nir_as_nir, resolve_band_mapping
 from .colour_interp import roles_from_colour
 from .reflectance import ProductReading
-from .sensors import get_preset
+from .sensors import SensorPreset, get_preset
 from .vrt_sources import vrt_source_names
 
 #: The modules that read a product's level and scaling from its name (Maxar's: from its IMD),
@@ -54,6 +54,16 @@ def named_reading(
     return module.product_reading(product, path, percentiles, roles) if module else None
 
 
+def _fitting_preset(product: Any, band_count: int) -> SensorPreset | None:
+    """The preset of a named `product`'s bands (None for one without: Landsat MSS): of its
+    ``presets`` where it has several (a WorldView-3 product read alone or with its SWIR
+    product's bands), the one with `band_count` bands, else its first."""
+    names = getattr(product, "presets", None) or ((product.preset,) if product else ())
+    presets = [get_preset(name) for name in names if name]
+    fitting = [p for p in presets if len(p.bands) == band_count]
+    return (fitting or presets or [None])[0]
+
+
 def file_band_mapping(
     path: str | Path,
     descriptions: Sequence[str | None],
@@ -73,7 +83,7 @@ def file_band_mapping(
     ``named_only`` preset) is read by its own names whenever it is named and neither `sensor`
     nor `bands` is given."""
     _, product = named_product(path, descriptions)
-    preset = get_preset(product.preset) if product and product.preset else None  # MSS: none
+    preset = _fitting_preset(product, len(descriptions))
     if preset and preset.named_only and sensor is None and bands is None:
         own = resolve_band_mapping(len(descriptions), descriptions, sensor=preset.name)
         return replace(

@@ -30,6 +30,7 @@ from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
 from .mask_band import hidden_fills, read_masked
 from .maxar_products import refusal_hint as maxar_refusal_hint
+from .maxar_products import with_swir as maxar_with_swir
 from .pixel_grid import close_dataset
 from .product_names import file_band_mapping, named_reading
 from .reflectance import Scaling, resolve_scaling
@@ -385,7 +386,10 @@ def open_source(
     """
     given = str(path)
     path = finest_layer(given) or path  # a Sentinel-2 product given whole
-    dataset = open_dataset(path)
+    # WorldView-3's multispectral product opens with its collect's SWIR bands beside it, unless
+    # the analyst gives the roles of its own bands.
+    with_swir = maxar_with_swir(path) if sensor is None and bands is None else None
+    dataset = open_dataset(with_swir or path)
     clouds = None
     try:
         descriptions = band_descriptions(dataset)

@@ -53,17 +53,23 @@ FINE_PIXEL_M = 5.0
 def fine_shadow_note(
     targets: Iterable[str], roles: Iterable[str], pixel_m: float | None
 ) -> str | None:
-    """What water found with NDWI alone (no SWIR1 band) cannot tell from at fine pixels, where
-    water is asked for and the pixels are finer than `FINE_PIXEL_M`; None otherwise (or where
-    the pixel size is unknown). Seen on a real WorldView-3 suburb at 1.2 m: 9.8 % of it mapped
-    as water, none of which was (docs/benchmarks.md, "Maxar products read by their IMD")."""
-    if "water" not in set(targets) or "swir1" in set(roles) or pixel_m is None:
+    """What water cannot be told from at fine pixels, where water is asked for and the pixels
+    are finer than `FINE_PIXEL_M`; None otherwise (or where the pixel size is unknown). Seen on
+    a real WorldView-3 suburb at 1.2 m: 9.8 % of it mapped as water with NDWI alone, none of
+    which was; 4.7 % with MNDWI and its SWIR product's bands, car parks and dark roads
+    (docs/benchmarks.md, "Maxar products read by their IMD", "WorldView-3's SWIR product")."""
+    if "water" not in set(targets) or pixel_m is None or not pixel_m < FINE_PIXEL_M:
         return None
-    if not pixel_m < FINE_PIXEL_M:
-        return None
+    fix = (
+        "check the water against the image, or give examples of water and of what passes "
+        "for it (--examples; the dock's Examples layer; Processing's EXAMPLES)"
+    )
+    if "swir1" in set(roles):
+        return (
+            f"water at {pixel_m:.2g} m pixels: dark asphalt (car parks, new roads) is dark in "
+            f"SWIR too and can pass MNDWI as water does; {fix}"
+        )
     return (
         f"water at {pixel_m:.2g} m pixels without a SWIR band: the shadows of buildings and "
-        "trees and dark asphalt pass NDWI as water does; check the water against the image, or "
-        "give examples of water and of shadow (--examples; the dock's Examples layer; "
-        "Processing's EXAMPLES)"
+        f"trees and dark asphalt pass NDWI as water does; {fix}"
     )
