@@ -37,7 +37,7 @@ from qgis.core import (
 from bench.sentinel2_safe import layer as sentinel2_layer
 from bench.sentinel2_safe import write_scene_window
 from spex.engine.raster.sensors import get_preset
-from tests.maxar_fake import maxar_product
+from tests.maxar_fake import VNIR_CATALOG_ID, maxar_product, swir_product
 from tests.qgis_helpers import REPO_ROOT
 from tests.rasters import (
     LANDSAT_PRODUCT,
@@ -317,6 +317,39 @@ def test_qgis_process_runs_the_algorithm(s2_scene: Path, tmp_path: Path) -> None
     assert "## Summary" in results["EXPLANATION"] and "water:" in results["SUMMARY"]
     assert Path(results["MANIFEST"]).is_file()
     assert QgsVectorLayer(str(tmp_path / "regions.gpkg"), "r", "ogr").featureCount() > 0
+
+
+@pytest.mark.skipif(
+    not (shutil.which("qgis_process.bin") or shutil.which("qgis_process")),
+    reason="qgis_process is not installed",
+)
+def test_qgis_process_reads_a_worldview3_order_with_its_swir_bands(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """In QGIS's own process the engine's rasterio runs on QGIS's GDAL (3.6 here, which gives
+    the IMD's keys sorted by name: real WorldView products were refused there while the
+    command line read them). A WorldView-3 order made from the real scene
+    (`tests/maxar_fake.py`) runs with its eight bands in their order and its SWIR product's two,
+    as top-of-atmosphere reflectance."""
+    order = tmp_path / "order"
+    mul = maxar_product(order / "058000000010_01_P001_MUL", s2_scene, satellite="WV03",
+                        catalog_id=VNIR_CATALOG_ID)  # fmt: skip
+    swir_product(order / "058000000020_01_P001_SWR", s2_scene)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", JSON="1")
+    env.pop("ARGS", None)
+    completed = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "qgis_run.sh"), f"INPUT={mul}", f"PROMPT={WATER}",
+         f"OUTPUT_MASK={tmp_path / 'mask.tif'}", f"OUTPUT_FEATURES={tmp_path / 'regions.gpkg'}"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads(completed.stdout[completed.stdout.index("{") :])["results"]
+    run = json.loads(Path(results["MANIFEST"]).read_text(encoding="utf-8"))
+    assert run["bands"]["sensor"] == "worldview3_vnir_swir"
+    assert run["bands"]["roles"][:2] == ["coastal", "blue"]
+    assert run["bands"]["roles"][-2:] == ["swir1", "swir2"]
+    assert run["scaling"]["calibrated"] is True
+    assert "MNDWI" in results["EXPLANATION"]
 
 
 QGIS_PROCESS_BIN = shutil.which("qgis_process.bin") or shutil.which("qgis_process")
