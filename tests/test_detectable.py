@@ -14,7 +14,12 @@ import pytest
 import rasterio
 
 from spex.engine import ExtractionRequest, extract
-from spex.engine.backends.spectral.detectable import NEEDS, fine_shadow_note, undetectable
+from spex.engine.backends.spectral.detectable import (
+    NEEDS,
+    fine_shadow_note,
+    fine_white_note,
+    undetectable,
+)
 from spex.engine.backends.spectral.seeds import select_seeds
 from spex.engine.instructions.targets import TARGETS
 from spex.engine.raster.raster_source import open_source
@@ -124,3 +129,16 @@ def test_water_at_fine_pixels_with_swir_names_dark_asphalt() -> None:
     assert "without a SWIR band" not in note
     assert fine_shadow_note(("water",), with_swir, 10.0) is None
     assert fine_shadow_note(("vegetation",), with_swir, 1.2) is None
+
+
+def test_cloud_and_snow_at_fine_pixels_may_be_white_roofs() -> None:
+    """At pixels finer than 5 m, cloud or snow taking a share of the scene is said to be
+    possibly white roofs and cars (a real cloudless WorldView-3 suburb: 1.9 % cloud, 0.5 %
+    snow); a trace of it, 10 m pixels or an unknown pixel size say nothing."""
+    shares = {"cloud": 0.019, "snow": 0.005, "vegetation": 0.6}
+    note = fine_white_note(shares, 1.2)
+    assert note is not None and "white roofs and cars" in note
+    assert "cloud (1.9% of the scene) and snow (0.5% of the scene)" in note
+    assert "snow (" not in fine_white_note({"cloud": 0.019, "snow": 0.0001}, 1.2)
+    assert fine_white_note({"cloud": 0.0001}, 1.2) is None
+    assert fine_white_note(shares, 10.0) is None and fine_white_note(shares, None) is None

@@ -28,7 +28,7 @@ from .bright_land import (
     with_bright_land_note,
 )
 from .darkness import darkness
-from .detectable import fine_shadow_note, undetectable
+from .detectable import fine_shadow_note, fine_white_note, undetectable
 from .evidence import evidence_names
 from .example_notes import (
     BRIGHT_LAND,
@@ -115,7 +115,7 @@ class SpectralBackend(Backend):
         self._veto: WaterVeto | None = None
         self._shadows: ShadowVeto | None = None
         #: What water found with NDWI alone cannot tell from at fine pixels (`detectable`).
-        self._fine_shadows: str | None = None
+        self._fine_notes: tuple[str, ...] = ()
         #: Tree cover's cut within the vegetation, its plan target number (0: not asked, or
         #: left out of the vegetation: `_trees_left_out`) and the scene class it splits
         #: (`set_targets`).
@@ -200,7 +200,14 @@ class SpectralBackend(Backend):
         self._shares, self._vetoed_share = _scene_shares(self.model, classified)
         pixel_m = _pixel_m(source)
         self._shadows = _fit_shadows(self.model, source, sample, classified, pixel_m)
-        self._fine_shadows = fine_shadow_note(plan.targets, source.roles, pixel_m)
+        self._fine_notes = tuple(
+            note
+            for note in (
+                fine_shadow_note(plan.targets, source.roles, pixel_m),
+                fine_white_note(self._shares, pixel_m),
+            )
+            if note
+        )
         monitor.progress(1.0, "scene classifier ready")
 
     def set_targets(self, targets: tuple[str, ...]) -> None:
@@ -402,8 +409,7 @@ class SpectralBackend(Backend):
         if self._shadows is not None:
             summary["cloud_shadows"] = self._shadows.describe()
             notes.append(self._shadows.describe())
-        if self._fine_shadows:
-            notes.append(self._fine_shadows)
+        notes.extend(self._fine_notes)
         if self._undivided_targets():
             notes = _with_halved_land_note(notes)
         thresholds = dict(self.model.thresholds)

@@ -8,7 +8,7 @@ for others too says so beside the class, instead of an empty map that reads as "
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 #: Vegetation, and the land found beside it: NDVI, or excess green without NIR (where red also
 #: stands in for a missing green band, as in the snow index; never in the water indices).
@@ -72,4 +72,28 @@ def fine_shadow_note(
     return (
         f"water at {pixel_m:.2g} m pixels without a SWIR band: the shadows of buildings and "
         f"trees and dark asphalt pass NDWI as water does; {fix}"
+    )
+
+
+#: The share of the scene (as its sample's most probable class) above which cloud or snow at
+#: fine pixels is said to be possibly white roofs and cars.
+FINE_WHITE_SHARE = 0.001
+
+
+def fine_white_note(shares: Mapping[str, float], pixel_m: float | None) -> str | None:
+    """What cloud and snow cannot be told from at pixels finer than `FINE_PIXEL_M`: white
+    roofs and cars fill whole pixels there and are as white and bright (and as dark in SWIR,
+    for snow) as they are; None where neither takes `FINE_WHITE_SHARE` of the scene (its
+    sample's `shares`) or the pixels are coarser. Seen on a real cloudless WorldView-3 suburb
+    at 1.2 m: 1.7 % cloud (flat white roofs) and 0.4 % snow (white cars)."""
+    if pixel_m is None or not pixel_m < FINE_PIXEL_M:
+        return None
+    found = [c for c in ("cloud", "snow") if shares.get(c, 0.0) >= FINE_WHITE_SHARE]
+    if not found:
+        return None
+    what = " and ".join(f"{c} ({shares[c]:.1%} of the scene)" for c in found)
+    return (
+        f"{what} at {pixel_m:.2g} m pixels: white roofs and cars fill whole pixels there and "
+        "are as white and bright as cloud and snow; check them against the image before "
+        "trusting them, what they are said to hide, or the shadows they are said to cast"
     )
