@@ -150,6 +150,24 @@ def test_the_command_line_refuses_what_it_cannot_hide(s2_scene: Path, tmp_path: 
     ).read_text(encoding="utf-8")
 
 
+def test_a_scene_all_cloud_is_refused_naming_the_mask(s2_scene: Path, tmp_path: Path) -> None:
+    """A product whose quality band flags every pixel (an overcast scene; a stand-in QA_PIXEL
+    with the cloud shadow bit everywhere): `--mask-clouds` leaves nothing to classify, and
+    says so in one line that names the flag and the band, not "all nodata"."""
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    qa = _stand_in_qa_pixel(folder)
+    with rasterio.open(qa, "r+") as band:
+        band.write(band.read(1) | SHADOW_BIT, 1)
+    done = run_spex("extract", folder, "--prompt", "water", "--out", tmp_path / "a",
+                    "--mask-clouds")  # fmt: skip
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert f"--mask-clouds hid every pixel of {folder.name}: its quality band ({qa.name})" in (
+        done.stderr
+    )
+    assert "all nodata" not in done.stderr and not (tmp_path / "a").exists()
+
+
 def test_an_index_hides_the_products_clouds(s2_scene: Path, tmp_path: Path) -> None:
     """`spex indices --mask-clouds`: the index is nodata under the flagged block, the same
     values elsewhere."""

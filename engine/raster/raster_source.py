@@ -435,6 +435,12 @@ def open_source(
         stats = raw_percentiles(dataset, raw_judged, judged)
         del raw_judged
         if math.isnan(stats["max"]):
+            if clouds is not None and clouds.hidden_pixels:
+                raise InputError(
+                    f"--mask-clouds hid every pixel of {Path(path).name}: its quality band "
+                    f"({clouds.band}) flags all of them as cloud or shadow; run without "
+                    "--mask-clouds, or choose a clearer scene."
+                )
             raise InputError(
                 f"{Path(path).name} holds no valid pixels (all nodata); check the nodata value or the file."
             )
