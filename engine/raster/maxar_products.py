@@ -41,7 +41,14 @@ from pathlib import Path
 import rasterio
 from rasterio.errors import RasterioIOError
 
-from .maxar_swir import SWIR_BANDS, SWIR_ROLES, companion, stacked_vrt
+from .maxar_swir import (
+    SWIR_BANDS,
+    SWIR_ROLES,
+    candidate_files,
+    overlapping,
+    same_collect,
+    stacked_vrt,
+)
 from .reflectance import ProductReading, Scaling, earth_sun_distance_on, plausible_reflectance
 from .temporary_files import file_stamp
 
@@ -164,10 +171,15 @@ def find_product(path: str | Path, descriptions: Sequence[str | None] = ()) -> M
     product = _read_product(str(p.absolute()), imd.name, file_stamp(p))
     if product is None or product.preset != "worldview3_8band" or product.altered:
         return product
-    found = companion(p, product.catalog_id, _swir_product, _band_ids, _catalog_id)
-    if found is None or _not_calibrated(found[1], ESUN.get(found[1].satellite, {})):
-        return product  # no SWIR product, or one whose values are not radiance
-    return replace(product, swir=found[1], swir_file=str(found[0].absolute()))
+    for file in candidate_files(p):
+        swir = _swir_product(file)
+        if swir is None or swir.band_ids != SWIR_BANDS:
+            continue
+        if _not_calibrated(swir, ESUN.get(swir.satellite, {})):
+            continue  # its values are not radiance: nothing to add to reflectance
+        if same_collect(product.catalog_id, swir.catalog_id) and overlapping(p, file):
+            return replace(product, swir=swir, swir_file=str(file.absolute()))
+    return product
 
 
 def with_swir(path: str | Path) -> str | None:
@@ -185,16 +197,10 @@ def with_swir(path: str | Path) -> str | None:
 
 
 def _swir_product(path: Path) -> MaxarProduct | None:
+    """The Maxar product at `path`, read as `find_product` reads one but with no SWIR product
+    of its own looked for."""
     imd = _imd_beside(path)
     return None if imd is None else _read_product(str(path.absolute()), imd.name, file_stamp(path))
-
-
-def _band_ids(product: MaxarProduct) -> tuple[str, ...]:
-    return product.band_ids
-
-
-def _catalog_id(product: MaxarProduct) -> str:
-    return product.catalog_id
 
 
 def _imd_beside(path: Path) -> Path | None:

@@ -5,7 +5,8 @@ Maxar delivers WorldView-3's eight SWIR bands (1195-2365 nm, 7.5 m) as a product
 multispectral product (``...-M2AS-...``, ``..._P001_MUL``) of the same collect, whose IMDs give
 one catalogue id to both but for the SWIR instrument's letter (``10400100025BF500`` and
 ``104A0100025BF500``). Given the multispectral product, the SWIR product beside it (in its folder,
-or in a ``*SWR*`` folder beside that folder) is found by that id, and two of its bands take the
+or in a ``*SWR*`` folder beside that folder: `candidate_files`) is found by that id
+(`same_collect`; `maxar_products.find_product` reads each candidate), and two of its bands take the
 SWIR roles: SWIR-2 (1550-1590 nm) as swir1, within Landsat OLI's and Sentinel-2's SWIR1 bands,
 and SWIR-6 (2185-2225 nm) as swir2, within their SWIR2 bands. Both are resampled bilinearly
 onto the multispectral grid in a VRT (`stacked_vrt`), which the run opens in place of the
@@ -16,7 +17,7 @@ asphalt for water, and the land could not be split into built-up and bare soil.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -62,28 +63,6 @@ def candidate_files(path: Path) -> list[Path]:
     return found
 
 
-def companion(
-    path: Path,
-    catalog_id: str,
-    read: Callable[[Path], object | None],
-    band_ids: Callable[[object], Sequence[str]],
-    catalog_of: Callable[[object], str],
-) -> tuple[Path, object] | None:
-    """The SWIR product of the collect `catalog_id` beside the multispectral product at
-    `path`, as (its file, what `read` makes of it); None where there is none that lies on the
-    multispectral grid's CRS and over its extent. `read` reads a product (None: not one),
-    `band_ids` and `catalog_of` give its bands and catalogue id."""
-    if not catalog_id:
-        return None
-    for file in candidate_files(path):
-        product = read(file)
-        if product is None or tuple(band_ids(product)) != SWIR_BANDS:
-            continue
-        if same_collect(catalog_id, catalog_of(product)) and _overlaps(path, file):
-            return file, product
-    return None
-
-
 def _grid(path: Path) -> tuple | None:
     """(crs, transform, width, height, dtype) of the raster at `path`, None if unreadable."""
     try:
@@ -99,8 +78,9 @@ def _bounds(grid: tuple) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _overlaps(vnir: Path, swir: Path) -> bool:
-    """Whether both rasters are north-up grids of one CRS whose extents overlap."""
+def overlapping(vnir: Path, swir: Path) -> bool:
+    """Whether both rasters are north-up grids of one CRS whose extents overlap: the SWIR
+    raster can be resampled onto the multispectral grid."""
     a, b = _grid(vnir), _grid(swir)
     if a is None or b is None or a[0] is None or a[0] != b[0]:
         return False
