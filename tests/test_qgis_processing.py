@@ -352,6 +352,48 @@ def test_qgis_process_reads_a_worldview3_order_with_its_swir_bands(
     assert "MNDWI" in results["EXPLANATION"]
 
 
+def _summary_lines(explanation: str) -> list[str]:
+    """The lines of an explanation that say what was read and found: bands, scaling, and each
+    class's regions and area."""
+    keep = ("- Bands", "- Scaling", "- water:", "- vegetation:", "- built-up:")
+    return [line for line in explanation.splitlines() if line.startswith(keep)]
+
+
+@pytest.mark.skipif(
+    not (shutil.which("qgis_process.bin") or shutil.which("qgis_process")),
+    reason="qgis_process is not installed",
+)
+@pytest.mark.parametrize("given", ["SAFE", "Landsat folder"])
+def test_qgis_process_reads_a_product_as_the_command_line_does(
+    s2_scene: Path, tmp_path: Path, given: str
+) -> None:
+    """In QGIS's own process the engine reads rasters through QGIS's GDAL (3.6 here; the
+    command line and these tests run the wheel's): a product given whole, made from the real
+    scene, gives the same bands, scaling and classes both ways."""
+    from rasterio.windows import Window
+
+    from spex.engine.cli import main as spex
+
+    if given == "SAFE":
+        whole = write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240)).parent
+    else:
+        whole = landsat_product_folder(s2_scene, tmp_path)
+    prompt = "water bodies, vegetation and buildings"
+    assert spex(["extract", str(whole), "--prompt", prompt, "--out", str(tmp_path / "cli"),
+                 "--quiet"]) == 0  # fmt: skip
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", JSON="1")
+    env.pop("ARGS", None)
+    completed = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "qgis_run.sh"), f"INPUT={whole}", f"PROMPT={prompt}",
+         f"OUTPUT_MASK={tmp_path / 'mask.tif'}", f"OUTPUT_FEATURES={tmp_path / 'regions.gpkg'}"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads(completed.stdout[completed.stdout.index("{") :])["results"]
+    ours = _summary_lines((tmp_path / "cli" / "explanation.md").read_text(encoding="utf-8"))
+    assert len(ours) >= 5 and _summary_lines(results["EXPLANATION"]) == ours
+
+
 QGIS_PROCESS_BIN = shutil.which("qgis_process.bin") or shutil.which("qgis_process")
 
 
