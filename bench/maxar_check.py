@@ -5,7 +5,7 @@ Maxar's sample products may not be redistributed, so they are in no test and no 
 this script fetches the PyPI package that ships them (``dgsamples==1.1.2``, checked against its
 pinned sha256) into ``.cache/quality/downloads`` and unpacks it into ``.cache/quality/raw`` at
 run time. There are no labels: the figures are shares of a suburb (roads, car parks, roofs,
-fields, one small pond), to be read against the image.
+fields, one small pond) and of a marsh cut by channels, to be read against the image.
 
 Run: ``PYTHONPATH=. .venv/bin/python -m bench.maxar_check`` (about a minute).
 """
@@ -33,6 +33,7 @@ PRODUCTS = {
     "WorldView-3, October 2014, 1.2 m": "wv3_longmont_1k/055516443010_01_P001_MUL/"
     "14OCT06175136-M2AS-055516443010_01_P001.TIF",
 }
+BAYOU = "bayou_chip/extract_test.tif"
 #: How each product is read: as given (its IMD; a WorldView-3 order with its SWIR product), and
 #: with the roles named by `--sensor` (the file's own bands, still by its IMD).
 READINGS = {"as given": (), "--sensor (the file alone)": ("--sensor", "{sensor}")}
@@ -86,6 +87,12 @@ def main() -> None:
             cells = [row.get(k, "-") for k in ("bands", "water", "vegetation", "built-up")]
             print(f"| {title} | {reading} | " + " | ".join(cells) + " |")
         sys.stdout.flush()
+    # A plain 8-band chip of a WorldView-2 scene of Louisiana's bayous, no IMD: by --sensor only.
+    row = shares(folder / BAYOU, ("--sensor", "wv2"))
+    cells = [row.get(k, "-") for k in ("bands", "water", "vegetation", "built-up")]
+    print(
+        "| WorldView-2 chip, Louisiana bayou, 2 m, no IMD | --sensor | " + " | ".join(cells) + " |"
+    )
 
 
 if __name__ == "__main__":
