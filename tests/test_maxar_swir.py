@@ -106,6 +106,29 @@ def test_only_the_same_collects_swir_product_is_read(s2_scene, tmp_path) -> None
         assert src.mapping.roles == ROLES and src.dataset.count == 8
 
 
+def test_a_swir_product_covering_part_of_the_extent_is_left_out_saying_so(
+    s2_scene, tmp_path
+) -> None:
+    """The stack has data only where both products do: a SWIR product of the collect that
+    covers half of the multispectral extent is not read, and the scaling note says why (the
+    analyst keeps every pixel, with eight bands)."""
+    mul = order(tmp_path, s2_scene)
+    swir = next((mul.parent.parent / "058000000020_01_P001_SWR").glob("*.TIF"))
+    with rasterio.open(swir) as src:
+        profile, top = src.profile, src.read(window=Window(0, 0, src.width, src.height // 2))
+    profile.update(height=top.shape[1])
+    cropped = tmp_path / "cropped.tif"  # GDAL's create would delete the IMD beside the file
+    with rasterio.open(cropped, "w", **profile) as dst:
+        dst.write(top)
+    cropped.replace(swir)
+    product = find_product(mul)
+    assert product.swir is None and product.preset == "worldview3_8band"
+    assert "covers 50% of this product's extent" in product.swir_left_out
+    with open_source(mul) as src:
+        assert src.dataset.count == 8 and src.mapping.roles == ROLES
+        assert f"not read with the collect's SWIR product {swir.name}" in src.scaling.note
+
+
 def test_roles_the_analyst_gives_read_the_file_alone(s2_scene, tmp_path) -> None:
     """`--sensor` or `--bands` name the roles of the file's own eight bands: the SWIR product
     is not added, and the file is still read as reflectance by its IMD."""

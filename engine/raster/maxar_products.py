@@ -42,10 +42,11 @@ import rasterio
 from rasterio.errors import RasterioIOError
 
 from .maxar_swir import (
+    MIN_COVERAGE,
     SWIR_BANDS,
     SWIR_ROLES,
     candidate_files,
-    overlapping,
+    coverage,
     same_collect,
     stacked_vrt,
 )
@@ -116,6 +117,8 @@ class MaxarProduct:
     #: WorldView-3's SWIR product of the same collect, read with this one, and its file.
     swir: MaxarProduct | None = None
     swir_file: str = ""
+    #: Why the collect's SWIR product beside it is not read ("" where there is none, or it is).
+    swir_left_out: str = ""
 
     @property
     def band_ids(self) -> tuple[str, ...]:
@@ -171,15 +174,20 @@ def find_product(path: str | Path, descriptions: Sequence[str | None] = ()) -> M
     product = _read_product(str(p.absolute()), imd.name, file_stamp(p))
     if product is None or product.preset != "worldview3_8band" or product.altered:
         return product
+    left_out = ""  # why the first SWIR product of the collect found is not read
     for file in candidate_files(p):
         swir = _swir_product(file)
         if swir is None or swir.band_ids != SWIR_BANDS:
             continue
-        if _not_calibrated(swir, ESUN.get(swir.satellite, {})):
-            continue  # its values are not radiance: nothing to add to reflectance
-        if same_collect(product.catalog_id, swir.catalog_id) and overlapping(p, file):
+        if not same_collect(product.catalog_id, swir.catalog_id):
+            continue
+        why = _not_calibrated(swir, ESUN.get(swir.satellite, {}))
+        if not why and (covered := coverage(p, file)) < MIN_COVERAGE:
+            why = f"it covers {covered:.0%} of this product's extent, and the stack has data only there"
+        if not why:
             return replace(product, swir=swir, swir_file=str(file.absolute()))
-    return product
+        left_out = left_out or f"the collect's SWIR product {file.name}, since {why}"
+    return replace(product, swir_left_out=left_out)
 
 
 def with_swir(path: str | Path) -> str | None:
@@ -415,6 +423,8 @@ def product_reading(
             f"{product.swir.identifier} ({product.swir.imd}), resampled bilinearly onto the "
             "multispectral grid (`maxar_swir`)"
         )
+    elif product.swir_left_out:
+        note += f"; not read with {product.swir_left_out}"
     return ProductReading(
         Scaling(mult, 0.0, True, f"product {product.identifier}, IMD", note, by_role)
     )

@@ -78,17 +78,26 @@ def _bounds(grid: tuple) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def overlapping(vnir: Path, swir: Path) -> bool:
-    """Whether both rasters are north-up grids of one CRS whose extents overlap: the SWIR
-    raster can be resampled onto the multispectral grid."""
+#: The share of the multispectral product's extent its SWIR product must cover to be read with
+#: it: the stack has data only where both do (the real Longmont chip's: 99.3 %, its edges).
+MIN_COVERAGE = 0.98
+
+
+def coverage(vnir: Path, swir: Path) -> float:
+    """The share of the multispectral raster's extent that the SWIR raster's covers, where
+    both are north-up grids of one CRS (the SWIR raster can be resampled onto the other); 0
+    otherwise."""
     a, b = _grid(vnir), _grid(swir)
     if a is None or b is None or a[0] is None or a[0] != b[0]:
-        return False
+        return 0.0
     if a[1].b or a[1].d or b[1].b or b[1].d:
-        return False  # a rotated grid: no plain resampling onto the other
+        return 0.0  # a rotated grid: no plain resampling onto the other
     ax0, ay0, ax1, ay1 = _bounds(a)
     bx0, by0, bx1, by1 = _bounds(b)
-    return ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1
+    width, height = min(ax1, bx1) - max(ax0, bx0), min(ay1, by1) - max(ay0, by0)
+    if width <= 0 or height <= 0:
+        return 0.0
+    return width * height / ((ax1 - ax0) * (ay1 - ay0))
 
 
 def stacked_vrt(vnir: Path, swir: Path, swir_bands: Sequence[int]) -> Path:
