@@ -363,21 +363,25 @@ def _summary_lines(explanation: str) -> list[str]:
     not (shutil.which("qgis_process.bin") or shutil.which("qgis_process")),
     reason="qgis_process is not installed",
 )
-@pytest.mark.parametrize("given", ["SAFE", "Landsat folder"])
+@pytest.mark.parametrize("given", ["SAFE", "Landsat folder", "raster in a zip"])
 def test_qgis_process_reads_a_product_as_the_command_line_does(
     s2_scene: Path, tmp_path: Path, given: str
 ) -> None:
     """In QGIS's own process the engine reads rasters through QGIS's GDAL (3.6 here; the
     command line and these tests run the wheel's): a product given whole, made from the real
-    scene, gives the same bands, scaling and classes both ways."""
+    scene, gives the same bands, scaling and classes both ways; and a raster inside a zip by
+    its GDAL name (``/vsizip//...``), which qgis_process would not load from the string
+    ("Could not load source layer"), is read by the engine as the command line reads it."""
     from rasterio.windows import Window
 
     from spex.engine.cli import main as spex
 
     if given == "SAFE":
         whole = write_scene_window(tmp_path, s2_scene, Window(1024, 256, 384, 240)).parent
-    else:
+    elif given == "Landsat folder":
         whole = landsat_product_folder(s2_scene, tmp_path)
+    else:
+        whole = zipped_copy(s2_scene, tmp_path)
     prompt = "water bodies, vegetation and buildings"
     assert spex(["extract", str(whole), "--prompt", prompt, "--out", str(tmp_path / "cli"),
                  "--quiet"]) == 0  # fmt: skip

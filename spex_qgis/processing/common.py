@@ -314,11 +314,16 @@ class ConsoleProgress:
 
 def product_given_whole(value: object) -> str | None:
     """A raster parameter's value where it is a path naming a product given whole (a Landsat
-    folder, .tar or MTL file; a Sentinel-2 zip, .SAFE folder or metadata file), which QGIS
-    cannot load as a layer and the engine opens as one raster; else None."""
+    folder, .tar or MTL file; a Sentinel-2 zip, .SAFE folder or metadata file), or a GDAL
+    dataset name (``/vsizip//...``, ``SENTINEL2_L2A:...``), which QGIS does not load as a layer
+    from a string (`qgis_process`: "Could not load source layer") and the engine opens itself;
+    else None."""
+    from spex.engine.raster.dataset_open import GDAL_DATASET_NAME
     from spex.engine.raster.dataset_open import product_given_whole as given_whole
 
-    if isinstance(value, str) and value and given_whole(value):
+    if not isinstance(value, str) or not value:
+        return None
+    if given_whole(value) or (GDAL_DATASET_NAME.match(value) and not Path(value).exists()):
         return value
     return None
 
