@@ -242,6 +242,24 @@ def test_spectral_index(provider, s2_scene, tmp_path) -> None:
         )
 
 
+def test_spectral_index_of_a_product_given_whole(provider, s2_scene, tmp_path) -> None:
+    """INPUT naming a Landsat product's folder, as `spex indices` takes it: the index is the
+    command line's, value for value, with the product's clouds hidden as asked."""
+    from spex.engine.cli import main as spex
+
+    folder = landsat_product_folder(s2_scene, tmp_path)
+    out = _run(
+        "spex:spectral_index",
+        {"INPUT": str(folder), "INDEX": "MNDWI", "OUTPUT": str(tmp_path / "mndwi.tif")},
+    )
+    assert spex(["indices", str(folder), "--index", "MNDWI", "--out",
+                 str(tmp_path / "cli.tif")]) == 0  # fmt: skip
+    ours, theirs = gdal.Open(out["OUTPUT"]), gdal.Open(str(tmp_path / "cli.tif"))
+    values = ours.GetRasterBand(1).ReadAsArray()
+    assert (values != -9999.0).mean() > 0.9
+    np.testing.assert_array_equal(values, theirs.GetRasterBand(1).ReadAsArray())
+
+
 def test_both_algorithms_in_a_model(provider, s2_scene, tmp_path) -> None:
     """The graphical modeler's data structure: one raster input feeding both algorithms."""
     model = QgsProcessingModelAlgorithm("spex chain", "tests")

@@ -16,11 +16,13 @@ from qgis.core import (
 from .common import (
     SpexAlgorithm,
     add_mask_clouds_parameter,
+    check_parameters,
     cloud_buffer,
     mask_clouds,
     monitor_for,
     optional_text,
     place_output,
+    product_given_whole,
     raster_file,
     run_engine,
 )
@@ -92,8 +94,9 @@ class SpectralIndexAlgorithm(SpexAlgorithm):
         """Write the index window by window."""
         from spex.engine.index_writer import write_index
 
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        input_path = raster_file(layer, self.INPUT)
+        whole = product_given_whole(parameters.get(self.INPUT))
+        layer = None if whole else self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        input_path = Path(whole) if whole else raster_file(layer, self.INPUT)
         index = self.parameterAsString(parameters, self.INDEX, context).strip() or "NDVI"
         dest = Path(self.parameterAsOutputLayer(parameters, self.OUTPUT, context))
         bands = optional_text(self.parameterAsString(parameters, self.BANDS, context))
@@ -125,3 +128,11 @@ class SpectralIndexAlgorithm(SpexAlgorithm):
                 place_output(tif, dest, raster=True)
         feedback.pushInfo(f"{index} written to {dest}")
         return {self.OUTPUT: str(dest)}
+
+    def checkParameterValues(self, parameters, context) -> tuple[bool, str]:  # noqa: N802
+        """As QGIS checks them, but INPUT may also name a product given whole or a GDAL dataset
+        name, which QGIS does not load as a layer from a string and the engine opens itself
+        (as `spex:extract_land_cover` and `spex indices` take them)."""
+        if not product_given_whole(parameters.get(self.INPUT)):
+            return super().checkParameterValues(parameters, context)
+        return check_parameters(self, parameters, context, {self.INPUT: None})
