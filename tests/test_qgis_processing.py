@@ -337,6 +337,27 @@ def test_qgis_process_runs_the_algorithm(s2_scene: Path, tmp_path: Path) -> None
     assert QgsVectorLayer(str(tmp_path / "regions.gpkg"), "r", "ogr").featureCount() > 0
 
 
+def _qgis_process_extract(raster: Path | str, prompt: str, tmp_path: Path) -> dict:
+    """`spex:extract_land_cover` run by `qgis_process` (`scripts/qgis_run.sh`) on `raster`,
+    its outputs in `tmp_path`: the algorithm's results, after asserting it succeeded."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", JSON="1")
+    env.pop("ARGS", None)
+    completed = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "qgis_run.sh"), f"INPUT={raster}", f"PROMPT={prompt}",
+         f"OUTPUT_MASK={tmp_path / 'mask.tif'}", f"OUTPUT_FEATURES={tmp_path / 'regions.gpkg'}"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout[completed.stdout.index("{") :])["results"]
+
+
+def _summary_lines(explanation: str) -> list[str]:
+    """The lines of an explanation that say what was read and found: bands, scaling, and each
+    class's regions and area."""
+    keep = ("- Bands", "- Scaling", "- water:", "- vegetation:", "- built-up:")
+    return [line for line in explanation.splitlines() if line.startswith(keep)]
+
+
 @pytest.mark.skipif(
     not (shutil.which("qgis_process.bin") or shutil.which("qgis_process")),
     reason="qgis_process is not installed",
@@ -353,28 +374,13 @@ def test_qgis_process_reads_a_worldview3_order_with_its_swir_bands(
     mul = maxar_product(order / "058000000010_01_P001_MUL", s2_scene, satellite="WV03",
                         catalog_id=VNIR_CATALOG_ID)  # fmt: skip
     swir_product(order / "058000000020_01_P001_SWR", s2_scene)
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", JSON="1")
-    env.pop("ARGS", None)
-    completed = subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / "qgis_run.sh"), f"INPUT={mul}", f"PROMPT={WATER}",
-         f"OUTPUT_MASK={tmp_path / 'mask.tif'}", f"OUTPUT_FEATURES={tmp_path / 'regions.gpkg'}"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    results = json.loads(completed.stdout[completed.stdout.index("{") :])["results"]
+    results = _qgis_process_extract(mul, WATER, tmp_path)
     run = json.loads(Path(results["MANIFEST"]).read_text(encoding="utf-8"))
     assert run["bands"]["sensor"] == "worldview3_vnir_swir"
     assert run["bands"]["roles"][:2] == ["coastal", "blue"]
     assert run["bands"]["roles"][-2:] == ["swir1", "swir2"]
     assert run["scaling"]["calibrated"] is True
     assert "MNDWI" in results["EXPLANATION"]
-
-
-def _summary_lines(explanation: str) -> list[str]:
-    """The lines of an explanation that say what was read and found: bands, scaling, and each
-    class's regions and area."""
-    keep = ("- Bands", "- Scaling", "- water:", "- vegetation:", "- built-up:")
-    return [line for line in explanation.splitlines() if line.startswith(keep)]
 
 
 @pytest.mark.skipif(
@@ -403,15 +409,7 @@ def test_qgis_process_reads_a_product_as_the_command_line_does(
     prompt = "water bodies, vegetation and buildings"
     assert spex(["extract", str(whole), "--prompt", prompt, "--out", str(tmp_path / "cli"),
                  "--quiet"]) == 0  # fmt: skip
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", JSON="1")
-    env.pop("ARGS", None)
-    completed = subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / "qgis_run.sh"), f"INPUT={whole}", f"PROMPT={prompt}",
-         f"OUTPUT_MASK={tmp_path / 'mask.tif'}", f"OUTPUT_FEATURES={tmp_path / 'regions.gpkg'}"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    results = json.loads(completed.stdout[completed.stdout.index("{") :])["results"]
+    results = _qgis_process_extract(whole, prompt, tmp_path)
     ours = _summary_lines((tmp_path / "cli" / "explanation.md").read_text(encoding="utf-8"))
     assert len(ours) >= 5 and _summary_lines(results["EXPLANATION"]) == ours
 
