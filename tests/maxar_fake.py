@@ -145,3 +145,13 @@ def swir_product(folder: Path, s2_scene: Path, catalog_id: str = SWIR_CATALOG_ID
         dst.write(np.clip(np.stack(dn), 1, 16383).astype("uint16"))
     (folder / f"{SWIR_NAME}.IMD").write_text(imd_text("WV03", SWIR, catalog_id=catalog_id))
     return path
+
+
+def worldview3_order(folder: Path, s2_scene: Path, swir_catalog_id: str = SWIR_CATALOG_ID) -> Path:
+    """A WorldView-3 order in `folder` as Maxar lays one out: the multispectral product in
+    ``..._P001_MUL``, its SWIR product (of the collect `swir_catalog_id`) in ``..._P001_SWR``
+    beside it; the multispectral file's path."""
+    mul = maxar_product(folder / "058000000010_01_P001_MUL", s2_scene, satellite="WV03",
+                        catalog_id=VNIR_CATALOG_ID)  # fmt: skip
+    swir_product(folder / "058000000020_01_P001_SWR", s2_scene, swir_catalog_id)
+    return mul

@@ -27,23 +27,17 @@ from tests.maxar_fake import (
     VNIR_CATALOG_ID,
     WINDOW,
     factor,
-    maxar_product,
     reflectance,
-    swir_product,
     swir_reflectance,
+    worldview3_order,
 )
 
 WHOLE = Window(0, 0, WINDOW.width, WINDOW.height)
 
 
 def order(tmp_path, s2_scene, swir_catalog_id: str = SWIR_CATALOG_ID):
-    """A WorldView-3 order: the multispectral product in ``..._MUL``, its SWIR product in
-    ``..._SWR`` beside it; the multispectral file's path."""
-    root = tmp_path / "058000000010"
-    mul = maxar_product(root / "058000000010_01_P001_MUL", s2_scene, satellite="WV03",
-                        catalog_id=VNIR_CATALOG_ID)  # fmt: skip
-    swir_product(root / "058000000020_01_P001_SWR", s2_scene, swir_catalog_id)
-    return mul
+    """The fake WorldView-3 order (`worldview3_order`) in `tmp_path`; its multispectral file."""
+    return worldview3_order(tmp_path / "058000000010", s2_scene, swir_catalog_id)
 
 
 def test_the_multispectral_product_reads_its_collects_swir_bands(s2_scene, tmp_path) -> None:

@@ -25,7 +25,7 @@ from spex.engine.raster.sensors import get_preset
 from spex.spex_qgis import settings
 from spex.spex_qgis.dock import SpexDock
 from tests.maxar_fake import ROLES as MAXAR_ROLES
-from tests.maxar_fake import VNIR_CATALOG_ID, maxar_product, swir_product
+from tests.maxar_fake import maxar_product, worldview3_order
 from tests.qgis_helpers import wait_for
 from tests.rasters import (
     SPECTROMETER_NM,
@@ -106,10 +106,7 @@ def test_a_worldview3_layer_says_its_swir_product_is_read_with_it(
     order's SWR folder: the table shows the file's own eight bands and their roles, the status
     says the SWIR product's bands are read with them, and nothing is overridden, so the run
     opens both (`tests/test_maxar_swir.py`)."""
-    order = tmp_path / "order"
-    mul = maxar_product(order / "058000000010_01_P001_MUL", s2_scene, satellite="WV03",
-                        catalog_id=VNIR_CATALOG_ID)  # fmt: skip
-    swir_product(order / "058000000020_01_P001_SWR", s2_scene)
+    mul = worldview3_order(tmp_path / "order", s2_scene)
     table = _chosen_layer_table(dock, mul)
     assert table.table.rowCount() == 8 and table.roles() == MAXAR_ROLES
     text = table.status.text()

@@ -37,7 +37,7 @@ from qgis.core import (
 from bench.sentinel2_safe import layer as sentinel2_layer
 from bench.sentinel2_safe import write_scene_window
 from spex.engine.raster.sensors import get_preset
-from tests.maxar_fake import VNIR_CATALOG_ID, maxar_product, swir_product
+from tests.maxar_fake import maxar_product, worldview3_order
 from tests.qgis_helpers import REPO_ROOT
 from tests.rasters import (
     LANDSAT_PRODUCT,
@@ -370,10 +370,7 @@ def test_qgis_process_reads_a_worldview3_order_with_its_swir_bands(
     command line read them). A WorldView-3 order made from the real scene
     (`tests/maxar_fake.py`) runs with its eight bands in their order and its SWIR product's two,
     as top-of-atmosphere reflectance."""
-    order = tmp_path / "order"
-    mul = maxar_product(order / "058000000010_01_P001_MUL", s2_scene, satellite="WV03",
-                        catalog_id=VNIR_CATALOG_ID)  # fmt: skip
-    swir_product(order / "058000000020_01_P001_SWR", s2_scene)
+    mul = worldview3_order(tmp_path / "order", s2_scene)
     results = _qgis_process_extract(mul, WATER, tmp_path)
     run = json.loads(Path(results["MANIFEST"]).read_text(encoding="utf-8"))
     assert run["bands"]["sensor"] == "worldview3_vnir_swir"

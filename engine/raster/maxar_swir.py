@@ -64,16 +64,16 @@ def candidate_files(path: Path) -> list[Path]:
 
 
 def _grid(path: Path) -> tuple | None:
-    """(crs, transform, width, height, dtype) of the raster at `path`, None if unreadable."""
+    """(crs, transform, width, height) of the raster at `path`, None if unreadable."""
     try:
         with rasterio.open(path) as dataset:
-            return dataset.crs, dataset.transform, dataset.width, dataset.height, dataset.dtypes[0]
+            return dataset.crs, dataset.transform, dataset.width, dataset.height
     except (RasterioIOError, OSError):
         return None
 
 
 def _bounds(grid: tuple) -> tuple[float, float, float, float]:
-    _, t, width, height, _ = grid
+    _, t, width, height = grid
     xs, ys = (t.c, t.c + width * t.a), (t.f, t.f + height * t.e)
     return min(xs), min(ys), max(xs), max(ys)
 

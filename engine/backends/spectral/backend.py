@@ -114,7 +114,7 @@ class SpectralBackend(Backend):
         self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
         self._veto: WaterVeto | None = None
         self._shadows: ShadowVeto | None = None
-        #: What water found with NDWI alone cannot tell from at fine pixels (`detectable`).
+        #: What passes for water, cloud and snow at fine pixels, said (`detectable`).
         self._fine_notes: tuple[str, ...] = ()
         #: Tree cover's cut within the vegetation, its plan target number (0: not asked, or
         #: left out of the vegetation: `_trees_left_out`) and the scene class it splits
