@@ -30,6 +30,12 @@ def dark_for_water(bands: Mapping[str, np.ndarray], cal: bool) -> np.ndarray | b
 #: thin-cirrus level (0.012); Fmask 4 scales B10 / 0.04 into a cirrus probability. Surface light
 #: hardly reaches the sensor at 1375 nm (water vapour absorbs it), so clear sky is near 0.
 CIRRUS_REFLECTANCE = 0.012
+#: Share of the scene brighter at 1375 nm than in red above which that band sees the ground:
+#: surface reflectance (an imaging spectrometer's Level-2 product keeps the band), not the
+#: top of the atmosphere. There no pixel is (a Landsat 8 Level-1 scene 31 % under cirrus: 0 of
+#: 378,081; ice cloud and snow are brighter in red); on land, surface reflectance at 1375 nm
+#: is near the NIR's (AVIRIS Jasper Ridge: 68 % of the scene, a third of it water).
+CIRRUS_SURFACE_SHARE = 0.05
 
 
 #: Share of the scene that must be strong haze (HOT) before haze is modelled at all.
@@ -86,6 +92,15 @@ def find_haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult 
     thr: dict[str, float] = {}
     how: dict[str, str] = {}
     notes: list[str] = []
+    if "cirrus" in roles and cal and "red" in roles:
+        seen = float(np.mean(bands["cirrus"] > bands["red"]))
+        if seen > CIRRUS_SURFACE_SHARE:
+            roles.discard("cirrus")
+            notes.append(
+                f"the cirrus band (1375 nm) is brighter than red on {seen:.0%} of the scene: it "
+                "sees the ground, so it holds surface reflectance, not the top of the "
+                "atmosphere's; not used for cirrus (cloud is found by its haze and brightness)"
+            )
     if "cirrus" in roles:
         ci = bands["cirrus"]
         # Digital numbers: clear sky is the band's floor; cirrus is a far, bright tail.
