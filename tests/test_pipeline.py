@@ -278,6 +278,14 @@ def test_an_undeclared_fill_of_minus_9999_is_nodata(s2_scene: Path, tmp_path: Pa
             masks.append(mask.read(1))
     assert (masks[0][:, :96] == 255).all()
     np.testing.assert_array_equal(masks[0], masks[1])
+    # Read as missing without being declared so: the explanation says how much, and which value.
+    texts = {n: (tmp_path / n / "explanation.md").read_text(encoding="utf-8") for n in paths}
+    assert "About 37.5% of the raster holds -9999 in every band and the file declares no " \
+        "nodata value" in texts["undeclared"]  # fmt: skip
+    assert "declares no nodata value" not in texts["declared"]
+    manifest = json.loads((tmp_path / "undeclared" / "run.json").read_text(encoding="utf-8"))
+    share, value = manifest["tiling"]["undeclared_fill"]
+    assert value == -9999 and abs(share - 0.375) < 0.01
 
 
 def test_infinite_values_are_nodata(s2_scene: Path, tmp_path: Path) -> None:

@@ -55,6 +55,9 @@ class Sample:
     total_pixels: int
     decimation: float
     grid: np.ndarray | None = None
+    #: Where the file declares no nodata value: the share of the sample that holds one fill
+    #: value in every band (`UNDECLARED_FILLS`), read as nodata, and the commonest such value.
+    undeclared_fill: tuple[float, float] | None = None
 
     @property
     def valid_pixels(self) -> int:
@@ -231,7 +234,25 @@ def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) 
         role: source.scaling.apply(values[valid], role)
         for role, values in zip(source.roles, raw, strict=True)
     }
-    return Sample(bands, int(raw.shape[1] * raw.shape[2]), factor, valid)
+    total = int(raw.shape[1] * raw.shape[2])
+    return Sample(bands, total, factor, valid, _undeclared_fill(source, raw, valid))
+
+
+def _undeclared_fill(
+    source: RasterSource, raw: np.ndarray, valid: np.ndarray
+) -> tuple[float, float] | None:
+    """(share, value) of the sample read as nodata by the undeclared-fill rule of
+    `valid_pixel_mask`, or None where a band of the roles declares a nodata value or none of
+    the sample is so: a rendered image's black, or a product's fill, said in the explanation."""
+    if any(source._nodata[source.mapping.roles.index(r)] is not None for r in source.roles):
+        return None
+    filled = ~valid
+    if raw.dtype.kind == "f":
+        filled &= np.isfinite(raw).all(axis=0)  # NaN is nodata by its nature: nothing to say
+    if not filled.any():
+        return None
+    values, counts = np.unique(raw[0][filled], return_counts=True)
+    return float(filled.mean()), float(values[np.argmax(counts)])
 
 
 #: What fills a product's missing pixels, in every band, where the file declares no nodata

@@ -27,6 +27,9 @@ TOP_REGIONS = 5
 LOW_CONFIDENCE = 0.6
 #: Scene share above which cloud or snow is reported as a caveat.
 COVER_CAVEAT_SHARE = 0.01
+#: Share of the raster read as an undeclared fill (0 in every band, no nodata value declared)
+#: above which the explanation says so.
+FILL_CAVEAT_SHARE = 0.001
 
 
 def _ha(m2: float) -> str:
@@ -262,6 +265,15 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
         )
     if facts.source.mapping.source == "colour interpretation":
         caveats.append(f"True colour: {CIR_HINT}.")
+    if facts.undeclared_fill is not None and facts.undeclared_fill[0] >= FILL_CAVEAT_SHARE:
+        share, value = facts.undeclared_fill
+        caveats.append(
+            f"About {share:.1%} of the raster holds {value:g} in every band and the file "
+            "declares no nodata value: those pixels were read as missing (a product's fill) "
+            "and are in no class. Where they are real (the black of a rendered image), they "
+            "cannot be classified; where another value marks missing pixels, declare it "
+            "(gdal_edit.py -a_nodata VALUE)."
+        )
     scaling = facts.source.scaling
     if not scaling.calibrated:
         caveats.append(f"Values are not calibrated reflectance: {scaling.note}")

@@ -69,6 +69,8 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
             "extent": list(facts.request.extent) if facts.request.extent else None,
             "extent_crs": facts.request.extent_crs,
             "sample_valid_pixels": facts.sample_pixels,
+            # (share of the sample, value) read as nodata for an undeclared fill, else None
+            "undeclared_fill": list(facts.undeclared_fill) if facts.undeclared_fill else None,
             "decoded_copy": facts.decoded_copy,
         },
         "counts": {
