@@ -259,3 +259,10 @@ def landsat_product_folder(s2_scene: Path, parent: Path) -> Path:
         )
     )
     return folder
+
+
+def uniform_pixels(
+    rng: np.random.Generator, n: int, ranges: dict[str, tuple[float, float]]
+) -> dict[str, np.ndarray]:
+    """`n` synthetic pixels per band role, each drawn uniformly from its (low, high) range."""
+    return {role: rng.uniform(low, high, n) for role, (low, high) in ranges.items()}

@@ -18,25 +18,25 @@ from bench.jasper_scene import JASPER_REPO
 from spex.engine.backends.spectral.haze import CIRRUS_REFLECTANCE, find_haze
 from spex.engine.backends.spectral.scene_model import class_map, fit_scene_model, predict_proba
 from spex.engine.raster.raster_source import open_source
+from tests.rasters import uniform_pixels
 from tests.scene_sources import built_scene, needs_mirror
 
 N = 10_000
 
 
-def _land(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Clear vegetated land as reflectance: blue, green, red, NIR, SWIR1."""
-    return {
-        "blue": rng.uniform(0.02, 0.05, N),
-        "green": rng.uniform(0.04, 0.08, N),
-        "red": rng.uniform(0.03, 0.08, N),
-        "nir": rng.uniform(0.25, 0.4, N),
-        "swir1": rng.uniform(0.12, 0.2, N),
-    }
+#: Clear vegetated land as reflectance, per band role.
+LAND = {
+    "blue": (0.02, 0.05),
+    "green": (0.04, 0.08),
+    "red": (0.03, 0.08),
+    "nir": (0.25, 0.4),
+    "swir1": (0.12, 0.2),
+}
 
 
 def test_top_of_atmosphere_cirrus_is_found() -> None:
     rng = np.random.default_rng(5)
-    bands = _land(rng)
+    bands = uniform_pixels(rng, N, LAND)
     bands["cirrus"] = rng.uniform(0.0005, 0.003, N)  # clear sky: the ground unseen
     bands["cirrus"][:500] = 0.03  # a cirrus veil over 5 % of the scene, darker than red
     haze = find_haze(bands, True, N)
@@ -48,7 +48,7 @@ def test_top_of_atmosphere_cirrus_is_found() -> None:
 
 def test_a_cirrus_band_that_sees_the_ground_is_not_used() -> None:
     rng = np.random.default_rng(5)
-    bands = _land(rng)
+    bands = uniform_pixels(rng, N, LAND)
     bands["cirrus"] = 0.8 * bands["nir"]  # surface reflectance: near the NIR's on land
     haze = find_haze(bands, True, N)
     assert haze is not None
@@ -63,7 +63,7 @@ def test_a_cirrus_band_that_sees_the_ground_is_not_used() -> None:
 def test_digital_numbers_keep_their_relative_cirrus_test() -> None:
     """Uncalibrated bands have gains of their own: cirrus and red are not compared."""
     rng = np.random.default_rng(5)
-    bands = {role: 1000 * v for role, v in _land(rng).items()}
+    bands = {role: 1000 * v for role, v in uniform_pixels(rng, N, LAND).items()}
     bands["cirrus"] = rng.uniform(5, 15, N)
     bands["cirrus"][:500] = 200.0
     haze = find_haze(bands, False, N)

@@ -194,6 +194,18 @@ def test_values_that_start_at_1000_are_sentinel2_of_baseline_04(preset):
     assert "--scale 0.0001 --offset 0" in scaling.note  # how to undo it, in one line
 
 
+def test_a_water_chip_with_1000_added_is_read_without_it():
+    """A chip of open water of a baseline 04.00 Level-2A product (Porto Trombetas' river: its
+    1st and 99th percentiles 1049 and 1277): without the offset every value would be 0.1 too
+    bright, and water would not be water. Its 99th percentile, 0.028 once read, is below the
+    0.05 a scene with land reaches, which refused the offset before."""
+    reflectance = RNG.uniform(0.002, 0.03, size=(12, 24, 24))
+    dn = np.round(reflectance * 10000 + 1000).astype(np.uint16)
+    scaling = resolve_scaling("uint16", percentiles(dn), get_preset("sentinel2_l2a"))
+    assert scaling.calibrated and "1000 added" in scaling.source
+    np.testing.assert_allclose(scaling.apply(dn), reflectance, atol=6e-5)
+
+
 @pytest.mark.parametrize(
     ("low", "dtype", "added"),
     [

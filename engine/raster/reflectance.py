@@ -271,7 +271,10 @@ def resolve_scaling(
         found = _without_added(
             preset.scale, preset.offset, added, preset.calibrated, p1, f"preset {preset.name}"
         )
-        if plausible_reflectance(p1 * found.scale + found.offset, p99 * found.scale + found.offset):
+        # Every value starts at the added one: its 99th percentile may be low, as a chip of
+        # water's is (below the 0.05 a scene with land reaches), and still be reflectance.
+        low, high = p1 * found.scale + found.offset, p99 * found.scale + found.offset
+        if plausible_reflectance(low, high, min_high=0.0):
             return found
     if preset is not None:
         high = p99 * preset.scale + preset.offset

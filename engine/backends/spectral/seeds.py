@@ -83,6 +83,52 @@ def dark_offsets(sample: Mapping[str, np.ndarray], calibrated: bool) -> dict[str
     return {role: float(0.5 * np.percentile(v, 0.1)) for role, v in sample.items()}
 
 
+#: A scene whose median pixel is water (a chip of a lake, the sea or a flood) has no land mode
+#: to set its water against: its median water index above this (labelled water's median over
+#: the benchmark: 0.17-0.86 for MNDWI; every other labelled class's but snow's at most 0.04),
+#: and, as reflectance, its median SWIR1 (or NIR, without SWIR) and green below
+#: ``BULK_WATER_DARK``.
+BULK_WATER_INDEX = 0.3
+#: Water's SWIR1 (labelled water's median 0.004-0.068 on the benchmark, top of the atmosphere
+#: included) and green (0.03-0.12) stay below this; snow's green and cloud's SWIR1 do not.
+BULK_WATER_DARK = 0.15
+#: The seeds of such a scene: water index above this and NDVI below ``BULK_WATER_NDVI``.
+BULK_WATER_SEED_INDEX = 0.2
+BULK_WATER_NDVI = 0.2
+
+
+def water_bulk(
+    bands: Mapping[str, np.ndarray], w: np.ndarray, ndvi: np.ndarray | None, cal: bool
+) -> np.ndarray | None:
+    """Water seeds where water is the scene's bulk, else None.
+
+    Otsu then splits the water mode itself and no seed passes the mode test; the tail test
+    wants a small tail. The scene's median pixel must be water by its index (and as
+    reflectance, dark in SWIR1 or NIR and in green: snow is bright in green, cloud in SWIR1);
+    where digital numbers leave NDWI, it must pass too (snow's NDWI is near 0).
+    """
+    if np.median(w) <= BULK_WATER_INDEX:
+        return None
+    dark_role = "swir1" if "swir1" in bands else "nir"
+    if cal:
+        if np.median(bands[dark_role]) >= BULK_WATER_DARK:
+            return None
+        if "green" in bands and np.median(bands["green"]) >= BULK_WATER_DARK:
+            return None
+    elif (
+        "nir" in bands
+        and "swir1" in bands
+        and np.median(compute_index("NDWI", bands)) <= BULK_WATER_SEED_INDEX
+    ):
+        return None
+    seed = w > BULK_WATER_SEED_INDEX
+    if ndvi is not None:
+        seed &= ndvi < BULK_WATER_NDVI
+    if cal:
+        seed &= bands[dark_role] < BULK_WATER_DARK
+    return seed
+
+
 def _water_tail(
     bands: Mapping[str, np.ndarray],
     w: np.ndarray,
@@ -210,11 +256,29 @@ def select_seeds(
             margin = params.water_ndvi_margin if w_name == "MNDWI" else NDWI_WATER_NDVI_MARGIN
             seed &= ndvi < thr.get("NDVI", 0.3) - margin
         seed &= dark_for_water(bands, cal)
+        # Where water is the scene's bulk, its own values seed it: the histogram's cut and the
+        # darkness relative to the scene's 75th percentile both split the water itself. With
+        # NDWI alone (no SWIR) only where no seed passed those: flooded marsh and wet sand pass
+        # NDWI as water does (ogt's, labelled other: water 0.935 -> 0.554 when they seeded it).
+        bulk = water_bulk(bands, w, ndvi, cal)
+        if bulk is not None and w_name == "NDWI" and seed.sum() >= need:
+            bulk = None
         # A real water mode sits well above the scene's bulk; otherwise it is land noise.
-        if seed.sum() >= need and mode_gap(w, t) < 0.3:
+        if bulk is None and seed.sum() >= need and mode_gap(w, t) < 0.3:
             seed[:] = False
             notes.append(f"{w_name} has no separated water mode")
-        if seed.sum() < need:
+        if bulk is not None and bulk.sum() >= need:
+            seed = bulk
+            how[w_name] += (
+                f"; the scene's median pixel is water: seeds {w_name} > "
+                f"{BULK_WATER_SEED_INDEX}, NDVI < {BULK_WATER_NDVI}"
+            )
+            notes.append(
+                f"most of the scene is water (median {w_name} {np.median(w):.2f}): no land "
+                f"mode to set it against, so water was seeded by its own values ({w_name} > "
+                f"{BULK_WATER_SEED_INDEX}, NDVI < {BULK_WATER_NDVI})"
+            )
+        elif seed.sum() < need:
             # Small or turbid water (ponds in a vegetated scene) makes no histogram mode, but it
             # is a far tail: water index far above the land bulk AND dark in NIR and SWIR.
             tail = _water_tail(bands, w, ndvi, thr.get("NDVI"), cal)
