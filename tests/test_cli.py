@@ -374,3 +374,14 @@ def test_inspect_says_how_a_raster_is_read(s2_scene: Path, tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert "Product: Landsat 5 TM Level-1 (LT52240631988227CUB02)" in done.stdout
     assert "sensor landsat_tm_etm" in done.stdout
+
+
+def test_a_raster_too_small_to_fit_is_one_line_that_says_so(s2_scene: Path, tmp_path: Path) -> None:
+    """A 3 x 3 chip of the real scene: 9 valid pixels. It said "the input is mostly nodata"."""
+    chip = crop_raster(s2_scene, tmp_path / "chip.tif", (1240, 280, 3, 3))
+    out = tmp_path / "out"
+    result = run_spex("extract", chip, "--prompt", "water", "--out", out, "--quiet")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "only 9 valid pixels" in lines[0] and "too small" in lines[0]
+    assert "Traceback" not in result.stderr and not out.exists()

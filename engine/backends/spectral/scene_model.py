@@ -41,6 +41,8 @@ INTERNAL_CLASSES = frozenset({"shadow", "other"})
 FEATURE_ROLES = ("blue", "green", "red", "rededge1", "nir", "swir1", "swir2")
 FALLBACK_ROLES = ("coastal", "yellow", "rededge2", "rededge3", "nir08", "pan")
 
+#: Fewer valid pixels than this fit no scene: a class's seeds need a few of them each.
+MIN_FIT_PIXELS = 50
 MAX_FIT_PIXELS = 200_000
 EM_ITERATIONS = 3
 SHRINKAGE = 0.1
@@ -215,8 +217,12 @@ def fit_scene_model(
         ok &= np.isfinite(v)
     kept = np.flatnonzero(ok)
     n = len(kept)
-    if n < 50:
-        raise BandError(f"only {n} valid pixels in the raster sample; the input is mostly nodata")
+    if n < MIN_FIT_PIXELS:
+        raise BandError(
+            f"only {n} valid pixels to fit the scene on (at least {MIN_FIT_PIXELS} are needed): "
+            "the raster is too small or mostly nodata; give a larger extent, or check its "
+            "nodata value"
+        )
     if n > MAX_FIT_PIXELS:
         kept = kept[np.sort(np.random.default_rng(_SEED).choice(n, MAX_FIT_PIXELS, replace=False))]
     # Only the kept pixels are converted: the sample can be millions of pixels per band.
