@@ -27,6 +27,10 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from spex.engine.backends.spectral.params import SpectralParams
+from spex.engine.backends.spectral.scene_model import MIN_FIT_PIXELS
+from spex.engine.backends.spectral.seeds import dark_offsets, water_bulk
+from spex.engine.indices import compute_index
+from spex.engine.raster.raster_source import open_source
 
 from .iou import OTHER_MAX, counts, iou
 from .quality import run_engine
@@ -119,6 +123,42 @@ def score_crops(scene: Scene, sizes: tuple[int, ...], work: Path) -> list[dict]:
     return rows
 
 
+def bulk_water_windows(scene: Scene, size: int) -> tuple[int, list[tuple[int, int, float]]]:
+    """How many `size` windows (half a window apart) of `scene` the backend would take as water
+    by their bulk (`seeds.water_bulk`), and those of them whose labelled pixels are mostly not
+    water, as (row, col, water's share of the labels): where the rule would be wrong."""
+    image, labels_path = scene.rasters[0]
+    with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
+        calibrated = src.scaling.calibrated
+        bands = src.read(Window(0, 0, src.width, src.height))
+    with rasterio.open(labels_path) as src:
+        labels = src.read(1)
+    if not {"green", "nir"} <= set(bands):
+        return 0, []
+    name = "MNDWI" if "swir1" in bands else "NDWI"
+    found, wrong = 0, []
+    step = size // 2
+    for row in range(0, labels.shape[0] - size + 1, step):
+        for col in range(0, labels.shape[1] - size + 1, step):
+            pixels = {r: v[row : row + size, col : col + size].ravel() for r, v in bands.items()}
+            valid = np.all([np.isfinite(v) for v in pixels.values()], axis=0)
+            if valid.sum() < MIN_FIT_PIXELS:
+                continue
+            pixels = {r: v[valid] for r, v in pixels.items()}
+            offsets = dark_offsets(pixels, calibrated)  # as the scene model corrects them
+            pixels = {r: v - offsets[r] for r, v in pixels.items()}
+            index, ndvi = compute_index(name, pixels), compute_index("NDVI", pixels)
+            if water_bulk(pixels, index, ndvi, calibrated) is None:
+                continue
+            found += 1
+            lab = labels[row : row + size, col : col + size]
+            labelled = int(((lab >= 1) & (lab <= OTHER_MAX)).sum())
+            share = float((lab == LABEL_CODES["water"]).sum() / max(labelled, 1))
+            if labelled and share < 0.5:
+                wrong.append((row, col, round(share, 2)))
+    return found, wrong
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="32,64", help="window sizes in pixels")
@@ -140,6 +180,15 @@ def main() -> None:
                     f"| {row['scene']} | {row['target']} | {row['size']} | {row['share']:.2f} "
                     f"| {row['iou']:.3f} | {row['found']:.2f} | {went} |"
                 )
+    print()
+    print("Windows of 32 pixels taken as water by their bulk, and those labelled mostly not water:")
+    print()
+    print("| scene | windows | labelled mostly not water (row, col, water's share) |")
+    print("| --- | --- | --- |")
+    for scene in scenes:
+        found, wrong = bulk_water_windows(scene, 32)
+        if found:
+            print(f"| {scene.name} | {found} | {', '.join(map(str, wrong[:4])) or '-'} |")
     print()
     print("| target | crops | mean IoU | worst |")
     print("| --- | --- | --- | --- |")

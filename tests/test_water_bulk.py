@@ -84,6 +84,12 @@ def test_snow_and_land_are_not_water_by_their_bulk() -> None:
     # As digital numbers, snow's NDWI (green against NIR) is near 0: no bulk either.
     assert bulk({r: 1000 * v for r, v in snow.items()}, False) is None
     assert bulk({r: 1000 * v for r, v in water.items()}, False) is not None
+    # Land in cloud shadow at the top of the atmosphere (ukis Landsat 5's: path radiance lifts
+    # the green): MNDWI 0.5, but NIR about the green's, NDWI near 0.
+    shadow = uniform_pixels(rng, 1000, {"blue": (0.11, 0.13), "green": (0.09, 0.105),
+                                        "red": (0.065, 0.08), "nir": (0.083, 0.095),
+                                        "swir1": (0.022, 0.03)})  # fmt: skip
+    assert bulk(shadow, True) is None
     # Land: its median MNDWI is below 0.
     land = dict(water, swir1=rng.uniform(0.15, 0.3, 1000), nir=rng.uniform(0.2, 0.4, 1000))
     assert bulk(land, True) is None

@@ -92,6 +92,10 @@ BULK_WATER_INDEX = 0.3
 #: Water's SWIR1 (labelled water's median 0.004-0.068 on the benchmark, top of the atmosphere
 #: included) and green (0.03-0.12) stay below this; snow's green and cloud's SWIR1 do not.
 BULK_WATER_DARK = 0.15
+#: With SWIR, such a scene's median NDWI must pass this as reflectance (water's NIR well below
+#: its green; land in cloud shadow at the top of the atmosphere passes MNDWI), and
+#: ``BULK_WATER_SEED_INDEX`` as digital numbers.
+BULK_WATER_NDWI = 0.1
 #: The seeds of such a scene: water index above this and NDVI below ``BULK_WATER_NDVI``.
 BULK_WATER_SEED_INDEX = 0.2
 BULK_WATER_NDVI = 0.2
@@ -104,23 +108,24 @@ def water_bulk(
 
     Otsu then splits the water mode itself and no seed passes the mode test; the tail test
     wants a small tail. The scene's median pixel must be water by its index (and as
-    reflectance, dark in SWIR1 or NIR and in green: snow is bright in green, cloud in SWIR1);
-    where digital numbers leave NDWI, it must pass too (snow's NDWI is near 0).
+    reflectance, dark in SWIR1 or NIR and in green: snow is bright in green, cloud in SWIR1),
+    and with SWIR its median NDWI above 0.1 (0.2 as digital numbers: snow's is near 0).
     """
     if np.median(w) <= BULK_WATER_INDEX:
         return None
     dark_role = "swir1" if "swir1" in bands else "nir"
-    if cal:
-        if np.median(bands[dark_role]) >= BULK_WATER_DARK:
-            return None
-        if "green" in bands and np.median(bands["green"]) >= BULK_WATER_DARK:
-            return None
-    elif (
-        "nir" in bands
-        and "swir1" in bands
-        and np.median(compute_index("NDWI", bands)) <= BULK_WATER_SEED_INDEX
+    if cal and (
+        np.median(bands[dark_role]) >= BULK_WATER_DARK
+        or ("green" in bands and np.median(bands["green"]) >= BULK_WATER_DARK)
     ):
         return None
+    if "nir" in bands and "swir1" in bands:
+        # MNDWI also rises on land in cloud or terrain shadow at the top of the atmosphere
+        # (path radiance lifts the green): water's NIR is well below its green as well
+        # (windows of ukis Landsat 5's cloud shadow: median NDWI 0.01-0.07, MNDWI 0.53-0.59).
+        ndwi_floor = BULK_WATER_NDWI if cal else BULK_WATER_SEED_INDEX
+        if np.median(compute_index("NDWI", bands)) <= ndwi_floor:
+            return None
     seed = w > BULK_WATER_SEED_INDEX
     if ndvi is not None:
         seed &= ndvi < BULK_WATER_NDVI
