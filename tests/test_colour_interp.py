@@ -4,6 +4,7 @@ an export stores them; the real CLI in a fresh process."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -95,3 +96,29 @@ def test_a_jpeg_compressed_orthophoto_is_read_as_true_colour(
     with open_source(tmp_path / "ortho_jpeg.tif") as src:
         assert src.mapping.roles == ("red", "green", "blue")
         assert src.mapping.source == "colour interpretation"
+
+
+def test_black_read_as_missing_is_said_unless_a_mask_band_hid_it(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """The orthophoto's left 64 columns black (0 in every band): hidden by an alpha band, they
+    are not the file's values, so no caveat; without one they are read as a fill, which the
+    explanation and run.json say (an eighth of the image)."""
+    hidden = orthophoto_copy(s2_scene, tmp_path / "alpha.tif", alpha=True)
+    with rasterio.open(hidden) as src:
+        profile = dict(src.profile, count=3, alpha="NO")
+        data = src.read([1, 2, 3])
+    black = tmp_path / "black.tif"
+    with rasterio.open(black, "w", **profile) as dst:
+        dst.write(data)
+    said = {}
+    for name, path in (("alpha", hidden), ("black", black)):
+        result = run_spex("extract", path, "--prompt", "vegetation", "--out", tmp_path / name)
+        assert result.returncode == 0, result.stderr
+        text = (tmp_path / name / "explanation.md").read_text(encoding="utf-8")
+        said[name] = "holds 0 in every band and the file declares no nodata value" in text
+        manifest = json.loads((tmp_path / name / "run.json").read_text(encoding="utf-8"))
+        said[name + " manifest"] = manifest["tiling"]["undeclared_fill"]
+    assert not said["alpha"] and said["alpha manifest"] is None
+    assert said["black"] and said["black manifest"][1] == 0
+    assert abs(said["black manifest"][0] - 0.125) < 0.01

@@ -243,8 +243,12 @@ def _undeclared_fill(
 ) -> tuple[float, float] | None:
     """(share, value) of the sample read as nodata by the undeclared-fill rule of
     `valid_pixel_mask`, or None where a band of the roles declares a nodata value or none of
-    the sample is so: a rendered image's black, or a product's fill, said in the explanation."""
-    if any(source._nodata[source.mapping.roles.index(r)] is not None for r in source.roles):
+    the sample is so: a rendered image's black, or a product's fill, said in the explanation.
+    None too where a mask band hides pixels (an alpha band, `--mask-clouds`): they read as
+    the same fill, and are hidden by the mask, not by their values."""
+    if source.hidden_fills is not None or any(
+        source._nodata[source.mapping.roles.index(r)] is not None for r in source.roles
+    ):
         return None
     filled = ~valid
     if raw.dtype.kind == "f":
