@@ -224,6 +224,8 @@ def select_seeds(
         )
         t = chosen_threshold("NDVI", t, text, params, thr, how)
         masks["vegetation"] = ndvi > t + 0.05
+        # A red band clipped at the sensor's maximum (bright cloud) lifts NDVI: not canopy.
+        masks["vegetation"] &= ~clip.get("red", False)
     elif {"green", "red", "blue"} <= roles:
         exg = idx("ExG")
         # Top-of-atmosphere and digital-number scenes carry a blue haze that pulls vegetation's
