@@ -15,18 +15,16 @@ Markdown on stdout.
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
-from rasterio.errors import NotGeoreferencedWarning
 
 from spex.engine.backends.spectral.params import SpectralParams
 
+from .dominant_crops import copy_sidecars, write_like
 from .iou import OTHER_MAX, counts, iou
 from .quality import run_engine
 from .scenes import LABEL_CODES, TARGETS, Scene, all_scenes
@@ -49,26 +47,14 @@ def pure_blocks(labels: np.ndarray, factor: int) -> np.ndarray:
 def write_coarser(image: Path, factor: int, folder: Path) -> Path:
     """`image` averaged over `factor` x `factor` blocks, in `folder` under its own name with the
     non-raster files beside it (a product's MTL file)."""
-    for sidecar in Path(image).parent.iterdir():
-        if sidecar.is_file() and sidecar.suffix.lower() not in {".tif", ".tiff"}:
-            shutil.copy(sidecar, folder / sidecar.name)
+    copy_sidecars(Path(image), folder)
     out = folder / Path(image).name
     with rasterio.open(image) as src:
         rows, cols = src.height // factor, src.width // factor
         resampling = Resampling.average if factor > 1 else Resampling.nearest
         data = src.read(out_shape=(src.count, rows, cols), resampling=resampling)
         transform = src.transform * src.transform.scale(src.width / cols, src.height / rows)
-        profile = src.profile | {"width": cols, "height": rows, "transform": transform}
-        with warnings.catch_warnings():
-            # a scene the source ships without georeferencing is written so, knowingly
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            dst = rasterio.open(out, "w", **profile)
-        with dst:
-            dst.write(data)
-            dst.descriptions = src.descriptions
-            for band in range(1, src.count + 1):
-                dst.update_tags(band, **src.tags(band))
-            dst.scales, dst.offsets = src.scales, src.offsets
+        write_like(src, out, data, transform)
     return out
 
 

@@ -61,25 +61,39 @@ def dominant_window(labels: np.ndarray, code: int, size: int) -> tuple[Window, f
     return Window(best[2], best[1], size, size), best[0]
 
 
+def write_like(src: rasterio.DatasetReader, out: Path, data: np.ndarray, transform: object) -> None:
+    """`data` as a GeoTIFF at `out` with `src`'s profile, band descriptions, tags, scales and
+    offsets, on `transform`: read as `src` is read."""
+    profile = src.profile | {
+        "driver": "GTiff",
+        "width": data.shape[2],
+        "height": data.shape[1],
+        "transform": transform,
+    }
+    with warnings.catch_warnings():
+        # a scene the source ships without georeferencing is written so, knowingly
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        dst = rasterio.open(out, "w", **profile)
+    with dst:
+        dst.write(data)
+        dst.descriptions = src.descriptions
+        for band in range(1, src.count + 1):
+            dst.update_tags(band, **src.tags(band))
+        dst.scales, dst.offsets = src.scales, src.offsets
+
+
+def copy_sidecars(image: Path, folder: Path) -> None:
+    """The files beside `image` that are not rasters (a Landsat product's MTL file) into
+    `folder`: a copy of the raster there is read as the raster is."""
+    for sidecar in Path(image).parent.iterdir():
+        if sidecar.is_file() and sidecar.suffix.lower() not in {".tif", ".tiff"}:
+            shutil.copy(sidecar, folder / sidecar.name)
+
+
 def write_crop(image: Path, window: Window, out: Path) -> None:
     """`image` at `window` as a GeoTIFF of its own, with its band metadata."""
     with rasterio.open(image) as src:
-        profile = src.profile | {
-            "driver": "GTiff",
-            "width": int(window.width),
-            "height": int(window.height),
-            "transform": src.window_transform(window),
-        }
-        with warnings.catch_warnings():
-            # a scene the source ships without georeferencing is cropped so, knowingly
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            dst = rasterio.open(out, "w", **profile)
-        with dst:
-            dst.write(src.read(window=window))
-            dst.descriptions = src.descriptions
-            for band in range(1, src.count + 1):
-                dst.update_tags(band, **src.tags(band))
-            dst.scales, dst.offsets = src.scales, src.offsets
+        write_like(src, out, src.read(window=window), src.window_transform(window))
 
 
 def score_crops(scene: Scene, sizes: tuple[int, ...], work: Path) -> list[dict]:
@@ -99,9 +113,7 @@ def score_crops(scene: Scene, sizes: tuple[int, ...], work: Path) -> list[dict]:
             # file): the engine reads it as it reads the scene.
             folder = work / f"{scene.name}_{target}_{size}"
             folder.mkdir()
-            for sidecar in Path(image).parent.iterdir():
-                if sidecar.is_file() and sidecar.suffix.lower() not in {".tif", ".tiff"}:
-                    shutil.copy(sidecar, folder / sidecar.name)
+            copy_sidecars(Path(image), folder)
             crop = folder / Path(image).name
             write_crop(image, window, crop)
             masks, _, _ = run_engine(crop, scene, SpectralParams())
