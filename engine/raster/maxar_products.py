@@ -168,15 +168,12 @@ def find_product(path: str | Path, descriptions: Sequence[str | None] = ()) -> M
     under the same name and that GDAL reads into its ``IMD`` metadata domain with one band
     group per raster band; None otherwise."""
     p = Path(path)
-    imd = _imd_beside(p) if p.is_file() else None
-    if imd is None:
-        return None
-    product = _read_product(str(p.absolute()), imd.name, file_stamp(p))
+    product = _own_product(p) if p.is_file() else None
     if product is None or product.preset != "worldview3_8band" or product.altered:
         return product
     left_out = ""  # why the first SWIR product of the collect found is not read
     for file in candidate_files(p):
-        swir = _swir_product(file)
+        swir = _own_product(file)
         if swir is None or swir.band_ids != SWIR_BANDS:
             continue
         if not same_collect(product.catalog_id, swir.catalog_id):
@@ -204,9 +201,9 @@ def with_swir(path: str | Path) -> str | None:
     return str(stacked_vrt(p, Path(product.swir_file), read))
 
 
-def _swir_product(path: Path) -> MaxarProduct | None:
-    """The Maxar product at `path`, read as `find_product` reads one but with no SWIR product
-    of its own looked for."""
+def _own_product(path: Path) -> MaxarProduct | None:
+    """The Maxar product at `path` by its own IMD alone: no SWIR product looked for (the
+    SWIR product itself, or the multispectral one before `find_product` looks)."""
     imd = _imd_beside(path)
     return None if imd is None else _read_product(str(path.absolute()), imd.name, file_stamp(path))
 

@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 import rasterio
 from rasterio.errors import RasterioIOError
 
+from .data_types import GDAL_TYPE_NAMES
 from .temporary_files import file_stamp, written_once
 
 #: The SWIR product's band ids, in file order.
@@ -122,8 +123,7 @@ def _vrt_text(vnir: Path, swir: Path, swir_bands: Sequence[int]) -> str:
     # The SWIR raster's place on the multispectral grid, in (fractional) pixels of that grid.
     x_off, y_off = (st.c - grid.c) / grid.a, (st.f - grid.f) / grid.e
     x_size, y_size = sw * st.a / grid.a, sh * st.e / grid.e
-    gdal_type = {"uint8": "Byte", "uint16": "UInt16", "int16": "Int16", "uint32": "UInt32",
-                 "int32": "Int32", "float32": "Float32", "float64": "Float64"}[dtype]  # fmt: skip
+    gdal_type = GDAL_TYPE_NAMES[dtype]
     lines = [
         f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">',
         f"  <SRS>{escape(crs)}</SRS>",

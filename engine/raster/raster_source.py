@@ -175,8 +175,11 @@ class RasterSource:
 
     def _valid_mask(self, raw: np.ndarray, roles: Sequence[str]) -> np.ndarray:
         """Pixels that are valid in every band of `roles` (`valid_pixel_mask`)."""
-        bands = [self.mapping.roles.index(role) for role in roles]
-        return valid_pixel_mask(raw, [self._nodata[b] for b in bands])
+        return valid_pixel_mask(raw, self._role_nodata(roles))
+
+    def _role_nodata(self, roles: Sequence[str]) -> list[float | None]:
+        """The declared nodata value (None: none) of each role's band."""
+        return [self._nodata[self.mapping.roles.index(role)] for role in roles]
 
     def read(self, window: Window, roles: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Read `window` as float32 reflectance per band role (NaN = nodata).
@@ -247,7 +250,7 @@ def _undeclared_fill(
     None too where a mask band hides pixels (an alpha band, `--mask-clouds`): they read as
     the same fill, and are hidden by the mask, not by their values."""
     if source.hidden_fills is not None or any(
-        source._nodata[source.mapping.roles.index(r)] is not None for r in source.roles
+        v is not None for v in source._role_nodata(source.roles)
     ):
         return None
     filled = ~valid
