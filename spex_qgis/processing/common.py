@@ -312,6 +312,30 @@ class ConsoleProgress:
         return message
 
 
+class RasterInputAlgorithm(SpexAlgorithm):
+    """An algorithm of one raster INPUT, which may also name a product given whole or a GDAL
+    dataset name (`product_given_whole`): QGIS does not load those as layers from a string,
+    and the engine opens them itself, as the command line does."""
+
+    INPUT = "INPUT"
+
+    def input_raster(
+        self, parameters: dict, context: QgsProcessingContext
+    ) -> tuple[QgsRasterLayer | None, Path]:
+        """INPUT's layer (None for a product given whole) and the file the engine opens."""
+        whole = product_given_whole(parameters.get(self.INPUT))
+        if whole:
+            return None, Path(whole)
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        return layer, raster_file(layer, self.INPUT)
+
+    def checkParameterValues(self, parameters, context) -> tuple[bool, str]:  # noqa: N802
+        """As QGIS checks them, but with INPUT unchecked where it names a product given whole."""
+        if not product_given_whole(parameters.get(self.INPUT)):
+            return super().checkParameterValues(parameters, context)
+        return check_parameters(self, parameters, context, {self.INPUT: None})
+
+
 def product_given_whole(value: object) -> str | None:
     """A raster parameter's value where it is a path naming a product given whole (a Landsat
     folder, .tar or MTL file; a Sentinel-2 zip, .SAFE folder or metadata file), or a GDAL

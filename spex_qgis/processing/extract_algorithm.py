@@ -30,12 +30,11 @@ from .common import (
     REFLECTANCE_OFFSET,
     REFLECTANCE_SCALE,
     SHARED_PARAMETERS,
-    SpexAlgorithm,
+    RasterInputAlgorithm,
     add_examples_parameters,
     add_mask_clouds_parameter,
     add_reflectance_parameters,
     add_thresholds_parameter,
-    check_parameters,
     cloud_buffer,
     examples_of,
     extent_in_its_crs,
@@ -45,8 +44,6 @@ from .common import (
     optional_number,
     optional_text,
     place_output,
-    product_given_whole,
-    raster_file,
     reflectance_scaling,
     run_engine,
 )
@@ -78,7 +75,7 @@ class _Styler(QgsProcessingLayerPostProcessorInterface):
         set_abstract(layer, *self.abstract)
 
 
-class ExtractLandCoverAlgorithm(SpexAlgorithm):
+class ExtractLandCoverAlgorithm(RasterInputAlgorithm):
     """Extract the land cover an instruction asks for from a multispectral raster."""
 
     ALGORITHM_ID = "extract_land_cover"
@@ -226,9 +223,7 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
         """Run the engine into a run folder beside the class raster, then place the outputs."""
         from spex.engine import ExtractionRequest, extract
 
-        whole = product_given_whole(parameters.get(self.INPUT))
-        layer = None if whole else self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        input_path = Path(whole) if whole else raster_file(layer, self.INPUT)
+        layer, input_path = self.input_raster(parameters, context)
         prompt = self.parameterAsString(parameters, self.PROMPT, context)
         mask_dest = Path(self.parameterAsOutputLayer(parameters, self.OUTPUT_MASK, context))
         features_dest = Path(self.parameterAsOutputLayer(parameters, self.OUTPUT_FEATURES, context))
@@ -278,14 +273,6 @@ class ExtractLandCoverAlgorithm(SpexAlgorithm):
             "MANIFEST": str(result.manifest_path),
             "RUN_FOLDER": str(result.out_dir),
         }
-
-    def checkParameterValues(self, parameters, context) -> tuple[bool, str]:  # noqa: N802
-        """As QGIS checks them, but INPUT may also name a product given whole, which QGIS
-        cannot load as a layer and the engine opens as one raster (a Landsat folder, .tar or
-        MTL file; a Sentinel-2 zip, .SAFE folder or metadata file)."""
-        if not product_given_whole(parameters.get(self.INPUT)):
-            return super().checkParameterValues(parameters, context)
-        return check_parameters(self, parameters, context, {self.INPUT: None})
 
     def _extent(self, parameters: dict, context: QgsProcessingContext, layer) -> dict:
         """EXTENT as the request's extent: in the layer's CRS, or for a product given whole

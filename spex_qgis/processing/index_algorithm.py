@@ -14,21 +14,18 @@ from qgis.core import (
 )
 
 from .common import (
-    SpexAlgorithm,
+    RasterInputAlgorithm,
     add_mask_clouds_parameter,
-    check_parameters,
     cloud_buffer,
     mask_clouds,
     monitor_for,
     optional_text,
     place_output,
-    product_given_whole,
-    raster_file,
     run_engine,
 )
 
 
-class SpectralIndexAlgorithm(SpexAlgorithm):
+class SpectralIndexAlgorithm(RasterInputAlgorithm):
     """Compute NDVI, MNDWI, NDBI, ... from band roles, tile by tile, nodata-aware."""
 
     ALGORITHM_ID = "spectral_index"
@@ -94,9 +91,7 @@ class SpectralIndexAlgorithm(SpexAlgorithm):
         """Write the index window by window."""
         from spex.engine.index_writer import write_index
 
-        whole = product_given_whole(parameters.get(self.INPUT))
-        layer = None if whole else self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        input_path = Path(whole) if whole else raster_file(layer, self.INPUT)
+        _, input_path = self.input_raster(parameters, context)
         index = self.parameterAsString(parameters, self.INDEX, context).strip() or "NDVI"
         dest = Path(self.parameterAsOutputLayer(parameters, self.OUTPUT, context))
         bands = optional_text(self.parameterAsString(parameters, self.BANDS, context))
@@ -128,11 +123,3 @@ class SpectralIndexAlgorithm(SpexAlgorithm):
                 place_output(tif, dest, raster=True)
         feedback.pushInfo(f"{index} written to {dest}")
         return {self.OUTPUT: str(dest)}
-
-    def checkParameterValues(self, parameters, context) -> tuple[bool, str]:  # noqa: N802
-        """As QGIS checks them, but INPUT may also name a product given whole or a GDAL dataset
-        name, which QGIS does not load as a layer from a string and the engine opens itself
-        (as `spex:extract_land_cover` and `spex indices` take them)."""
-        if not product_given_whole(parameters.get(self.INPUT)):
-            return super().checkParameterValues(parameters, context)
-        return check_parameters(self, parameters, context, {self.INPUT: None})
