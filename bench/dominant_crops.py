@@ -28,7 +28,8 @@ from rasterio.windows import Window
 
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import MIN_FIT_PIXELS
-from spex.engine.backends.spectral.seeds import dark_offsets, water_bulk
+from spex.engine.backends.spectral.seeds import dark_offsets
+from spex.engine.backends.spectral.water_seeds import water_bulk
 from spex.engine.indices import compute_index
 from spex.engine.raster.raster_source import open_source
 
@@ -137,7 +138,7 @@ def score_crops(scene: Scene, sizes: tuple[int, ...], work: Path) -> list[dict]:
 
 def bulk_water_windows(scene: Scene, size: int) -> tuple[int, list[tuple[int, int, float]]]:
     """How many `size` windows (half a window apart) of `scene` the backend would take as water
-    by their bulk (`seeds.water_bulk`), and those of them whose labelled pixels are mostly not
+    by their bulk (`water_seeds.water_bulk`), and those of them whose labelled pixels are mostly not
     water, as (row, col, water's share of the labels): where the rule would be wrong."""
     image, labels_path = scene.rasters[0]
     with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:

@@ -18,7 +18,8 @@ from bench.dominant_crops import dominant_window, write_crop
 from bench.extra_scenes import mirror_path
 from bench.more_scenes import RSTOOLBOX_REPO
 from spex.engine import ExtractionRequest, extract
-from spex.engine.backends.spectral.seeds import select_seeds, water_bulk
+from spex.engine.backends.spectral.seeds import select_seeds
+from spex.engine.backends.spectral.water_seeds import water_bulk
 from spex.engine.indices import compute_index
 from spex.engine.raster.raster_source import open_source
 from tests.rasters import crop_raster, uniform_pixels

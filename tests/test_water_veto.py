@@ -21,7 +21,7 @@ from bench.scenes import SCENES
 from spex.engine.backends.spectral import backend as spectral_backend
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import fit_scene_model, predict_proba
-from spex.engine.backends.spectral.seeds import WATER_MARGIN
+from spex.engine.backends.spectral.water_seeds import WATER_MARGIN
 from spex.engine.backends.spectral.water_veto import (
     IMPERVIOUS_DARK_MAX,
     apply_water_veto,

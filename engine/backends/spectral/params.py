@@ -26,7 +26,7 @@ class SpectralParams:
     #: Water seeds found with MNDWI (a SWIR band): NDVI below the vegetation threshold minus
     #: this margin, so that mixed shore and shadowed vegetation pixels do not widen the water
     #: class (0.1 until stop 32; from 0.35 up some scenes lose their water seeds). Without SWIR
-    #: the seeds keep ``seeds.NDWI_WATER_NDVI_MARGIN``.
+    #: the seeds keep ``water_seeds.NDWI_WATER_NDVI_MARGIN``.
     water_ndvi_margin: float = 0.25
     #: Built-up and bare soil's covariance moves this far towards the shape (rescaled to the
     #: class's own total variance) of the pooled covariance of the vegetation, built-up and

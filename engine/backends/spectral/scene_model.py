@@ -28,7 +28,8 @@ from ...errors import BandError
 from .example_seeds import EXAMPLE_PRIOR, seed_with_examples
 from .examples import ExamplePixels
 from .params import SpectralParams
-from .seeds import UNDETECTABLE, dark_offsets, min_seeds, select_seeds
+from .seed_context import UNDETECTABLE, min_seeds
+from .seeds import dark_offsets, select_seeds
 from .set_thresholds import unseeded_note
 
 #: Every class the scene model knows; "shadow" and "other" are internal and never output.

@@ -17,44 +17,25 @@ import numpy as np
 
 from ...indices import compute_index
 from .haze import (
+    HazeResult,
     blue_red_ratio,
     contrasted_cloud,
-    dark_for_water,
     dimmer_than_canopy,
     find_haze,
     reddened,
     whiter_than_scene,
 )
-from .histograms import bimodality, clamp, mode_gap, otsu_threshold, rel, robust_z, saturated
+from .histograms import bimodality, clamp, otsu_threshold, rel, saturated
 from .params import SpectralParams
-from .set_thresholds import chosen_threshold
+from .seed_context import SeedContext
+from .water_seeds import water_seeds
 
-#: How a note ends that says the bands cannot show a class (`scene_model` drops it where the
-#: analyst's examples seed that class).
-UNDETECTABLE = "{target} cannot be detected"
-#: Seeds below this count disable a class (too few to fit a covariance reliably); tiny samples
-#: (unit tests, small rasters) use ``min_seeds``.
-MIN_SEEDS = 25
-
-
-#: Water seeds: the water index above its threshold by this margin, and NDVI below the
-#: vegetation threshold by ``SpectralParams.water_ndvi_margin`` (mixed shore pixels stay out).
-WATER_MARGIN = 0.05
-#: ... by this margin instead where NDWI alone finds the water (no SWIR band): NDWI and NDVI
-#: both rest on the NIR, and a wider margin took the flood chip's turbid water out of its
-#: four-band seeds (water 0.628 -> 0.494 at 0.25).
-NDWI_WATER_NDVI_MARGIN = 0.1
 #: Snow seeds on reflectance: SWIR1 below this. Ice absorbs at 1.6 um, so snow is dark there
 #: (the benchmark's 25,248 labelled snow pixels with NDSI > 0.4: 95th percentile 0.111, none
 #: above 0.2) where water clouds stay bright (their 21,081 such pixels: median 0.38). A cloud
 #: whose red is clipped passes NDSI > 0.4 and was taken for snow (dev Landsat SR cloud
 #: 0.400 -> 0.593, snow 0.365 -> 0.509; 0.15 and 0.25 measured the same within 0.03).
 SNOW_SWIR1_MAX = 0.2
-
-
-def min_seeds(n: int) -> int:
-    """Fewest seeds that make a class for a sample of ``n`` pixels (5 for tiny samples, up to 25)."""
-    return int(np.clip(n // 200, 5, MIN_SEEDS))
 
 
 @dataclass(frozen=True)
@@ -83,90 +64,6 @@ def dark_offsets(sample: Mapping[str, np.ndarray], calibrated: bool) -> dict[str
     return {role: float(0.5 * np.percentile(v, 0.1)) for role, v in sample.items()}
 
 
-#: A scene whose median pixel is water (a chip of a lake, the sea or a flood) has no land mode
-#: to set its water against: its median water index above this (labelled water's median over
-#: the benchmark: 0.17-0.86 for MNDWI; every other labelled class's but snow's at most 0.04),
-#: and, as reflectance, its median SWIR1 (or NIR, without SWIR) and green below
-#: ``BULK_WATER_DARK``.
-BULK_WATER_INDEX = 0.3
-#: Water's SWIR1 (labelled water's median 0.004-0.068 on the benchmark, top of the atmosphere
-#: included) and green (0.03-0.12) stay below this; snow's green and cloud's SWIR1 do not.
-BULK_WATER_DARK = 0.15
-#: With SWIR, such a scene's median NDWI must pass this as reflectance (water's NIR well below
-#: its green; land in cloud shadow at the top of the atmosphere passes MNDWI), and
-#: ``BULK_WATER_SEED_INDEX`` as digital numbers.
-BULK_WATER_NDWI = 0.1
-#: The seeds of such a scene: water index above this and NDVI below ``BULK_WATER_NDVI``.
-BULK_WATER_SEED_INDEX = 0.2
-BULK_WATER_NDVI = 0.2
-
-
-def water_bulk(
-    bands: Mapping[str, np.ndarray], w: np.ndarray, ndvi: np.ndarray | None, cal: bool
-) -> np.ndarray | None:
-    """Water seeds where water is the scene's bulk, else None.
-
-    Otsu then splits the water mode itself and no seed passes the mode test; the tail test
-    wants a small tail. The scene's median pixel must be water by its index (and as
-    reflectance, dark in SWIR1 or NIR and in green: snow is bright in green, cloud in SWIR1),
-    and with SWIR its median NDWI above 0.1 (0.2 as digital numbers: snow's is near 0).
-    """
-    if np.median(w) <= BULK_WATER_INDEX:
-        return None
-    dark_role = "swir1" if "swir1" in bands else "nir"
-    if cal and (
-        np.median(bands[dark_role]) >= BULK_WATER_DARK
-        or ("green" in bands and np.median(bands["green"]) >= BULK_WATER_DARK)
-    ):
-        return None
-    if "nir" in bands and "swir1" in bands:
-        # MNDWI also rises on land in cloud or terrain shadow at the top of the atmosphere
-        # (path radiance lifts the green): water's NIR is well below its green as well
-        # (windows of ukis Landsat 5's cloud shadow: median NDWI 0.01-0.07, MNDWI 0.53-0.59).
-        ndwi_floor = BULK_WATER_NDWI if cal else BULK_WATER_SEED_INDEX
-        if np.median(compute_index("NDWI", bands)) <= ndwi_floor:
-            return None
-    seed = w > BULK_WATER_SEED_INDEX
-    if ndvi is not None:
-        seed &= ndvi < BULK_WATER_NDVI
-    if cal:
-        seed &= bands[dark_role] < BULK_WATER_DARK
-    return seed
-
-
-def _water_tail(
-    bands: Mapping[str, np.ndarray],
-    w: np.ndarray,
-    ndvi: np.ndarray | None,
-    ndvi_t: float | None,
-    cal: bool,
-) -> np.ndarray | None:
-    """Water seeds from the far water-like tail of the scene, or None without NIR.
-
-    Every test is relative to this scene AND has a margin: the water index more than 4 robust
-    standard deviations and 0.25 above the scene's median, NIR and SWIR1 below their 5th
-    percentiles (water absorbs both; wet soil and snow stay bright in NIR), not dense canopy.
-    Calibrated input adds absolute physics: NIR < 0.2 and MNDWI/NDWI > -0.3. A scene without
-    water rarely has such pixels, and the count must still reach the minimum seed count.
-    """
-    if "nir" not in bands:
-        return None
-    nir = bands["nir"]
-    tail = (robust_z(w) > 4.0) & (w > np.median(w) + 0.25) & (nir < rel(nir, 5))
-    tail &= dark_for_water(bands, cal)
-    if "swir1" in bands:
-        tail &= bands["swir1"] < rel(bands["swir1"], 5)
-    if ndvi is not None and ndvi_t is not None:
-        # Mixed pond pixels keep much of their neighbours' NDVI: only dense canopy is excluded.
-        tail &= ndvi < max(ndvi_t, 0.6)
-    if cal:
-        tail &= (nir < 0.2) & (w > -0.3)
-    # A tail is a small part of the scene; a large one would have made a histogram mode.
-    if tail.mean() > 0.05:
-        return None
-    return tail
-
-
 #: The bands whose brightness tests (snow, cloud) a clipped value passes.
 BRIGHTNESS_ROLES = ("blue", "green", "red", "swir1")
 
@@ -177,9 +74,39 @@ def select_seeds(
     """Confident seed masks per class from index priors on the (offset-corrected) sample bands.
 
     ``bands`` are 1-D arrays keyed by role, all finite. Classes: water, vegetation, builtup,
-    bare, snow, cloud, shadow (internal). Seeds of two classes never overlap.
+    bare, snow, cloud. Seeds of two classes never overlap.
     """
-    params = params or SpectralParams()
+    s = _context(bands, calibrated, params or SpectralParams())
+    masks: dict[str, np.ndarray] = {}
+    if (vegetation := _vegetation_seeds(s)) is not None:
+        masks["vegetation"] = vegetation
+    if (water := water_seeds(s)) is not None:
+        masks["water"] = water
+    # Snow and cloud are white in the visible; sand, soil, roofs and silty water redden.
+    tint = None
+    if {"blue", "red"} <= s.roles:
+        tint = blue_red_ratio(s.bands["blue"], s.bands["red"], s.clip["blue"] | s.clip["red"])
+    if (snow := _snow_seeds(s, tint)) is not None:
+        masks["snow"] = snow
+    haze = find_haze(s.bands, s.calibrated, s.n)
+    if haze is not None:
+        s.thresholds.update(haze.thresholds)
+        s.how.update(haze.how)
+        s.notes.extend(haze.notes)
+    sky = _cloud_seeds(s, tint, haze, masks)
+    if sky.cloud is not None:
+        masks["cloud"] = sky.cloud
+    extra: tuple[tuple[str, np.ndarray], ...] = ()
+    if s.ndvi is not None or "vegetation" in masks:
+        masks["builtup"], masks["bare"], extra = _land_seeds(s, masks, haze, sky)
+    return _exclusive(s, masks, extra)
+
+
+def _context(
+    bands: Mapping[str, np.ndarray], calibrated: bool, params: SpectralParams
+) -> SeedContext:
+    """The sample as every class's seeds read it: its saturated pixels found (and said), red
+    standing in for a missing green band in the snow index."""
     notes: list[str] = []
     # Pixels on a band's saturation plateau are at least as bright as any threshold above it.
     # Only the bands of the brightness tests: a constant band elsewhere (the cirrus band of
@@ -199,253 +126,214 @@ def select_seeds(
         bands = dict(bands, green=bands["red"])
         clip["green"] = clip["red"]
         notes.append("no green band: red stands in for green in the snow index")
-    roles = set(bands)
-    n = len(next(iter(bands.values())))
-    need = min_seeds(n)
-    masks: dict[str, np.ndarray] = {}
-    thr: dict[str, float] = {}
-    how: dict[str, str] = {}
-    cal = calibrated
-    extra: tuple[tuple[str, np.ndarray], ...] = ()
+    return SeedContext(bands, calibrated, params, clip, has_green, notes=notes)
 
-    def idx(name: str) -> np.ndarray:
-        return compute_index(name, bands)
 
-    has_vnir = {"red", "nir"} <= roles
-    ndvi = idx("NDVI") if has_vnir else None
-    vis = [r for r in ("blue", "green", "red") if r in roles]
-    bright = np.mean([bands[r] for r in vis], axis=0) if vis else None
-
-    # Vegetation: NDVI above a scene threshold (Otsu, clamped), plus a margin.
-    if ndvi is not None:
-        t = clamp(otsu_threshold(ndvi), 0.3, 0.6) if cal else clamp(otsu_threshold(ndvi), 0.05, 0.6)
-        text = "Otsu on the scene's NDVI histogram, clamped to " + (
-            "[0.3, 0.6]" if cal else "[0.05, 0.6] (digital numbers)"
+def _vegetation_seeds(s: SeedContext) -> np.ndarray | None:
+    """NDVI above a scene threshold (Otsu, clamped), plus a margin; without NIR, excess green.
+    None without the bands for either."""
+    if s.ndvi is not None:
+        lo = 0.3 if s.calibrated else 0.05
+        t = s.choose(
+            "NDVI",
+            clamp(otsu_threshold(s.ndvi), lo, 0.6),
+            "Otsu on the scene's NDVI histogram, clamped to "
+            + ("[0.3, 0.6]" if s.calibrated else "[0.05, 0.6] (digital numbers)"),
         )
-        t = chosen_threshold("NDVI", t, text, params, thr, how)
-        masks["vegetation"] = ndvi > t + 0.05
         # A red band clipped at the sensor's maximum (bright cloud) lifts NDVI: not canopy.
-        masks["vegetation"] &= ~clip.get("red", False)
-    elif {"green", "red", "blue"} <= roles:
-        exg = idx("ExG")
-        # Top-of-atmosphere and digital-number scenes carry a blue haze that pulls vegetation's
-        # excess green towards 0: the floor sits below it (measured on true-colour versions of
-        # the benchmark scenes).
-        t = clamp(otsu_threshold(exg), -0.05, 0.2)
-        text = "Otsu on the scene's excess-green histogram, clamped to [-0.05, 0.2]"
-        t = chosen_threshold("ExG", t, text, params, thr, how)
-        masks["vegetation"] = exg > t + 0.02
-        notes.append("no NIR band: vegetation is found by greenness only (excess green)")
-
-    # Water: MNDWI (NDWI without SWIR) above a clamped Otsu threshold, dark in NIR.
-    w_name = (
-        None
-        if not has_green
-        else ("MNDWI" if "swir1" in roles else ("NDWI" if "nir" in roles else None))
+        return (s.ndvi > t + 0.05) & ~s.clip.get("red", False)
+    if not {"green", "red", "blue"} <= s.roles:
+        return None
+    exg = s.index("ExG")
+    # Top-of-atmosphere and digital-number scenes carry a blue haze that pulls vegetation's
+    # excess green towards 0: the floor sits below it (measured on true-colour versions of
+    # the benchmark scenes).
+    t = s.choose(
+        "ExG",
+        clamp(otsu_threshold(exg), -0.05, 0.2),
+        "Otsu on the scene's excess-green histogram, clamped to [-0.05, 0.2]",
     )
-    if w_name is not None:
-        w = idx(w_name)
-        lo, hi = (-0.1, 0.4) if cal else (-0.1, 0.5)
-        t = clamp(otsu_threshold(w), lo, hi)
-        text = f"Otsu on the scene's {w_name} histogram, clamped to [{lo}, {hi}]"
-        t = chosen_threshold(w_name, t, text, params, thr, how)
-        seed = w > t + WATER_MARGIN
-        if w_name == "MNDWI" and "nir" in roles:
-            # Both water indices must agree: MNDWI alone also rises on wet or snowy ground
-            # (low SWIR), NDWI alone on shadows; open water has NIR below green as well.
-            ndwi = idx("NDWI")
-            lo_n, hi_n = (0.0, 0.3) if cal else (-0.1, 0.5)
-            t_n = clamp(otsu_threshold(ndwi), lo_n, hi_n)
-            text = f"Otsu on the scene's NDWI histogram, clamped to [{lo_n}, {hi_n}]"
-            t_n = chosen_threshold("NDWI", t_n, text, params, thr, how)
-            seed &= ndwi > t_n
-        if ndvi is not None:
-            margin = params.water_ndvi_margin if w_name == "MNDWI" else NDWI_WATER_NDVI_MARGIN
-            seed &= ndvi < thr.get("NDVI", 0.3) - margin
-        seed &= dark_for_water(bands, cal)
-        # Where water is the scene's bulk, its own values seed it: the histogram's cut and the
-        # darkness relative to the scene's 75th percentile both split the water itself. With
-        # NDWI alone (no SWIR) only where no seed passed those: flooded marsh and wet sand pass
-        # NDWI as water does (ogt's, labelled other: water 0.935 -> 0.554 when they seeded it).
-        bulk = water_bulk(bands, w, ndvi, cal)
-        if bulk is not None and w_name == "NDWI" and seed.sum() >= need:
-            bulk = None
-        # A real water mode sits well above the scene's bulk; otherwise it is land noise.
-        if bulk is None and seed.sum() >= need and mode_gap(w, t) < 0.3:
-            seed[:] = False
-            notes.append(f"{w_name} has no separated water mode")
-        if bulk is not None and bulk.sum() >= need:
-            seed = bulk
-            how[w_name] += (
-                f"; the scene's median pixel is water: seeds {w_name} > "
-                f"{BULK_WATER_SEED_INDEX}, NDVI < {BULK_WATER_NDVI}"
-            )
-            notes.append(
-                f"most of the scene is water (median {w_name} {np.median(w):.2f}): no land "
-                f"mode to set it against, so water was seeded by its own values ({w_name} > "
-                f"{BULK_WATER_SEED_INDEX}, NDVI < {BULK_WATER_NDVI})"
-            )
-        elif seed.sum() < need:
-            # Small or turbid water (ponds in a vegetated scene) makes no histogram mode, but it
-            # is a far tail: water index far above the land bulk AND dark in NIR and SWIR.
-            tail = _water_tail(bands, w, ndvi, thr.get("NDVI"), cal)
-            if tail is not None and tail.sum() >= need:
-                seed = tail
-                how[w_name] += (
-                    "; no separated mode: far water-like tail (robust z > 4, dark NIR/SWIR)"
-                )
-                notes.append(f"water seeded from the far {w_name} tail (small or turbid water)")
-            else:
-                seed[:] = False
-                notes.append(f"{w_name} has no water mode nor water-like tail: water disabled")
-        masks["water"] = seed
-        if w_name == "NDWI":
-            notes.append("no SWIR band: water is found with NDWI (green/NIR) only")
+    s.notes.append("no NIR band: vegetation is found by greenness only (excess green)")
+    return exg > t + 0.02
+
+
+def _snow_seeds(s: SeedContext, tint: np.ndarray | None) -> np.ndarray | None:
+    """High NDSI and bright in green (on reflectance also dark in SWIR1); none where they
+    redden from blue to red (silty water, sand). None without green and SWIR1."""
+    if not {"green", "swir1"} <= s.roles or s.brightness is None:
+        return None
+    cal, clip = s.calibrated, s.clip
+    ndsi = s.index("NDSI")
+    g = s.bands["green"]
+    g_hi = 0.2 if cal else max(rel(g, 50) * 2.5, rel(g, 99))
+    # A clipped green (8-bit DN under snow) passes: a scene mostly snow lifts the median.
+    snow = (ndsi > 0.4) & ((g > g_hi) | clip["green"])
+    if cal:
+        snow &= s.bands["swir1"] < SNOW_SWIR1_MAX
+    s.thresholds["NDSI"] = 0.4
+    s.how["NDSI"] = (
+        "fixed NDSI > 0.4 with bright green (Dozier 1989)"
+        + (" or green clipped" if clip["green"].any() else "")
+        + (f", dark in SWIR1 (< {SNOW_SWIR1_MAX} reflectance)" if cal else "")
+    )
+    note = reddened(snow, tint, s.params, "snow") if tint is not None else ""
+    if note:
+        s.notes.append(note)
+        return s.zeros()
+    return snow
+
+
+@dataclass(frozen=True)
+class _Sky:
+    """What the cloud tests decided: the cloud seeds (None without the bands for them), the
+    bright candidates refused by their tint (land, not cloud), and whether what HOT took for
+    haze is the scene's bright land."""
+
+    cloud: np.ndarray | None
+    bright_land: np.ndarray
+    haze_is_land: bool = False
+
+
+def _cloud_seeds(
+    s: SeedContext,
+    tint: np.ndarray | None,
+    haze: HazeResult | None,
+    masks: Mapping[str, np.ndarray],
+) -> _Sky:
+    """Bright across the visible (and in SWIR1), white, brighter than the scene's bright land
+    and the canopy in NIR; HOT's haze and the cirrus band's high cloud join them. Snow seeds
+    are no cloud."""
+    bright_land = s.zeros()
+    if not ("blue" in s.roles or "red" in s.roles) or s.brightness is None:
+        return _Sky(None, bright_land)
+    cal, clip, params, bright = s.calibrated, s.clip, s.params, s.brightness
+    # Clouds are bright across the visible: red stands in for a missing blue band.
+    b_role = "blue" if "blue" in s.bands else "red"
+    b = s.bands[b_role]
+    # Digital numbers: clouds, thin ones too, are well above the scene's typical land;
+    # bright roofs and soil can be as well, and are refused by the tint and contrast tests.
+    # One of the two values applies (read only that one: bench/read_values.py).
+    if cal:
+        b_hi = bright_hi = params.cloud_reflectance
     else:
-        notes.append(
-            "no green band, or neither NIR nor SWIR1: " + UNDETECTABLE.format(target="water")
-        )
-
-    # Snow and cloud are white in the visible; sand, soil, roofs and silty water redden.
-    tint = None
-    if {"blue", "red"} <= roles:
-        tint = blue_red_ratio(bands["blue"], bands["red"], clip["blue"] | clip["red"])
-    # Snow: high NDSI, bright in green; cloud: very bright and flat in the visible.
-    if {"green", "swir1"} <= roles and bright is not None:
-        ndsi = idx("NDSI")
-        g = bands["green"]
-        g_hi = 0.2 if cal else max(rel(g, 50) * 2.5, rel(g, 99))
-        # A clipped green (8-bit DN under snow) passes: a scene mostly snow lifts the median.
-        masks["snow"] = (ndsi > 0.4) & ((g > g_hi) | clip["green"])
-        if cal:
-            masks["snow"] &= bands["swir1"] < SNOW_SWIR1_MAX
-        thr["NDSI"] = 0.4
-        how["NDSI"] = (
-            "fixed NDSI > 0.4 with bright green (Dozier 1989)"
-            + (" or green clipped" if clip["green"].any() else "")
-            + (f", dark in SWIR1 (< {SNOW_SWIR1_MAX} reflectance)" if cal else "")
-        )
-        note = reddened(masks["snow"], tint, params, "snow") if tint is not None else ""
-        if note:
-            masks["snow"] = np.zeros(n, dtype=bool)
-            notes.append(note)
-    haze = find_haze(bands, cal, n)
+        k = params.cloud_dn_brightness
+        b_hi, bright_hi = k * rel(b, 50), k * rel(bright, 50)
+    any_clipped = np.any([clip[r] for r in s.visible], axis=0)
+    cloud = ((b > b_hi) | clip[b_role]) & ((bright > bright_hi) | any_clipped)
+    if "swir1" in s.roles:
+        swir1 = s.bands["swir1"]
+        cloud &= (swir1 > (0.2 if cal else rel(swir1, 75))) | clip["swir1"]
+    # The brightness tests above have no colour test; HOT's candidates below are above
+    # the scene's clear line, which bright sand still is where the line is shallow.
+    note = reddened(cloud, tint, params) if tint is not None else ""
+    if note:
+        cloud = s.zeros()
+    else:
+        if tint is not None and (whiter := whiter_than_scene(cloud, tint, params)):
+            s.notes.append(whiter)
+        cloud, note = contrasted_cloud(cloud, bright, params)
+    canopy = masks.get("vegetation")
+    if not note and "nir" in s.bands and canopy is not None and canopy.sum() >= s.need:
+        # Roofs and pavement pass the visible tests; a cloud outshines the canopy in NIR.
+        cloud, note = dimmer_than_canopy(cloud, s.bands["nir"], canopy, clip[b_role])
+    if note:
+        s.notes.append(note)
     haze_is_land = False
-    bright_land = np.zeros(n, dtype=bool)  # HOT's candidates refused by their tint
     if haze is not None:
-        thr.update(haze.thresholds)
-        how.update(haze.how)
-        notes.extend(haze.notes)
-    if ("blue" in roles or "red" in roles) and bright is not None:
-        # Clouds are bright across the visible: red stands in for a missing blue band.
-        b_role = "blue" if "blue" in bands else "red"
-        b = bands[b_role]
-        # Digital numbers: clouds, thin ones too, are well above the scene's typical land;
-        # bright roofs and soil can be as well, and are refused by the tint and contrast tests.
-        # One of the two values applies (read only that one: bench/read_values.py).
-        if cal:
-            b_hi = bright_hi = params.cloud_reflectance
-        else:
-            k = params.cloud_dn_brightness
-            b_hi, bright_hi = k * rel(b, 50), k * rel(bright, 50)
-        any_clipped = np.any([clip[r] for r in vis], axis=0)
-        cloud = ((b > b_hi) | clip[b_role]) & ((bright > bright_hi) | any_clipped)
-        if "swir1" in roles:
-            swir1 = bands["swir1"]
-            cloud &= (swir1 > (0.2 if cal else rel(swir1, 75))) | clip["swir1"]
-        # The brightness tests above have no colour test; HOT's candidates below are above
-        # the scene's clear line, which bright sand still is where the line is shallow.
-        note = reddened(cloud, tint, params) if tint is not None else ""
+        # HOT's candidates must also be brighter than the land's bright end, which towns'
+        # roofs are not; the cirrus band sees cloud directly and needs no such test.
+        cirrus = haze.cirrus if haze.cirrus is not None else s.zeros()
+        hot_cloud = haze.cloud & ~cirrus & ~cloud
+        note = reddened(hot_cloud, tint, params, "haze") if tint is not None else ""
         if note:
-            cloud = np.zeros(n, dtype=bool)
+            bright_land, hot_cloud = hot_cloud, s.zeros()
         else:
-            if tint is not None and (whiter := whiter_than_scene(cloud, tint, params)):
-                notes.append(whiter)
-            cloud, note = contrasted_cloud(cloud, bright, params)
-        canopy = masks.get("vegetation")
-        if not note and "nir" in bands and canopy is not None and canopy.sum() >= need:
-            # Roofs and pavement pass the visible tests; a cloud outshines the canopy in NIR.
-            cloud, note = dimmer_than_canopy(cloud, bands["nir"], canopy, clip[b_role])
+            hot_cloud, note = contrasted_cloud(hot_cloud, bright, params, "haze")
         if note:
-            notes.append(note)
-        if haze is not None:
-            # HOT's candidates must also be brighter than the land's bright end, which towns'
-            # roofs are not; the cirrus band sees cloud directly and needs no such test.
-            cirrus = haze.cirrus if haze.cirrus is not None else np.zeros(n, dtype=bool)
-            hot_cloud = haze.cloud & ~cirrus & ~cloud
-            note = reddened(hot_cloud, tint, params, "haze") if tint is not None else ""
-            if note:
-                bright_land, hot_cloud = hot_cloud, np.zeros(n, dtype=bool)
-            else:
-                hot_cloud, note = contrasted_cloud(hot_cloud, bright, params, "haze")
-            if note:
-                notes.append(note)
-                haze_is_land = True  # what HOT took for haze is the scene's bright land
-            cloud |= hot_cloud | cirrus
-        if "snow" in masks:
-            cloud &= ~masks["snow"]
-        masks["cloud"] = cloud
-        thr["blue"] = float(b_hi)
-        how["blue"] = (
-            "bright blue "
-            + (f"> {b_hi} reflectance" if cal else f"> {k}x the scene median")
-            + (" or clipped" if clip[b_role].any() else "")
-        )
-        if "blue" not in roles:
-            notes.append("no blue band: cloud is found by brightness only (no haze transform)")
+            s.notes.append(note)
+            haze_is_land = True  # what HOT took for haze is the scene's bright land
+        cloud |= hot_cloud | cirrus
+    if "snow" in masks:
+        cloud &= ~masks["snow"]
+    s.thresholds["blue"] = float(b_hi)
+    s.how["blue"] = (
+        "bright blue "
+        + (f"> {b_hi} reflectance" if cal else f"> {k}x the scene median")
+        + (" or clipped" if clip[b_role].any() else "")
+    )
+    if "blue" not in s.roles:
+        s.notes.append("no blue band: cloud is found by brightness only (no haze transform)")
+    return _Sky(cloud, bright_land, haze_is_land)
 
-    # Built-up and bare soil: the land that is neither vegetated, water, cloud nor snow.
-    # Spectra rarely split the two reliably across sensors, so the land is built-up unless the
-    # scene shows a separate soil-like mode (``_split_bare``).
-    if ndvi is not None or "vegetation" in masks:
-        not_land = np.zeros(n, dtype=bool)
-        for k in ("water", "cloud", "snow"):
-            if k in masks:
-                not_land |= masks[k]
-        if ndvi is not None:
-            land = ndvi < thr["NDVI"] - params.builtup_ndvi_margin
+
+def _land_seeds(
+    s: SeedContext, masks: Mapping[str, np.ndarray], haze: HazeResult | None, sky: _Sky
+) -> tuple[np.ndarray, np.ndarray, tuple[tuple[str, np.ndarray], ...]]:
+    """Built-up and bare-soil seeds, and a second component of one of them: the land that is
+    neither vegetated, water, cloud nor snow.
+
+    Spectra rarely split the two reliably across sensors, so the land is built-up unless the
+    scene shows a separate soil-like mode (``_split_bare``).
+    """
+    params = s.params
+    not_land = s.zeros()
+    for k in ("water", "cloud", "snow"):
+        if k in masks:
+            not_land |= masks[k]
+    if s.ndvi is not None:
+        land = s.ndvi < s.thresholds["NDVI"] - params.builtup_ndvi_margin
+    else:
+        land = ~(s.index("ExG") > s.thresholds["ExG"] - params.builtup_ndvi_margin / 2)
+    land &= ~not_land
+    bright_land = sky.bright_land
+    if haze is not None:
+        # Hazy land is flat like roofs: it would teach the built-up class the haze; unless
+        # the "haze" was too dim for cloud and is most of the land (bright roofs).
+        share = float((land & haze.hazy).sum() / max(land.sum(), 1))
+        if sky.haze_is_land and share > params.haze_land_max_share:
+            s.notes.append(
+                f"the haze candidates are {share:.0%} of the non-vegetated land and no "
+                "brighter than it: taken as land (roofs, bright soil), not haze"
+            )
+            bright_land = s.zeros()  # they are in the land seeds already
         else:
-            land = ~(idx("ExG") > thr["ExG"] - params.builtup_ndvi_margin / 2)
-        land &= ~not_land
-        if haze is not None:
-            # Hazy land is flat like roofs: it would teach the built-up class the haze; unless
-            # the "haze" was too dim for cloud and is most of the land (bright roofs).
-            share = float((land & haze.hazy).sum() / max(land.sum(), 1))
-            if haze_is_land and share > params.haze_land_max_share:
-                notes.append(
-                    f"the haze candidates are {share:.0%} of the non-vegetated land and no "
-                    "brighter than it: taken as land (roofs, bright soil), not haze"
-                )
-                bright_land[:] = False  # they are in the land seeds already
-            else:
-                land &= ~haze.hazy
-        bare, split_thr, split_how, split_note = _split_bare(bands, land, params)
-        thr.update(split_thr)
-        how.update(split_how)
-        notes.append(split_note)
-        masks["builtup"] = land & ~bare
-        masks["bare"] = bare
-        # Reddened bright candidates outside the land seeds (sand with some NDVI, bright soil):
-        # land, but unlike the land seeds; a component of their own keeps either from
-        # broadening the other (one Gaussian over both also took the vegetation).
-        bright_land &= ~not_land & ~land
-        if bright_land.sum() >= need:
-            side = "bare" if bare.any() and _soil_side(bands, bright_land, split_thr) else "builtup"
-            extra = ((side, bright_land),)
+            land &= ~haze.hazy
+    bare, split_thr, split_how, split_note = _split_bare(s.bands, land, params)
+    s.thresholds.update(split_thr)
+    s.how.update(split_how)
+    s.notes.append(split_note)
+    # Reddened bright candidates outside the land seeds (sand with some NDVI, bright soil):
+    # land, but unlike the land seeds; a component of their own keeps either from
+    # broadening the other (one Gaussian over both also took the vegetation).
+    bright_land = bright_land & ~not_land & ~land
+    extra: tuple[tuple[str, np.ndarray], ...] = ()
+    if bright_land.sum() >= s.need:
+        side = "bare" if bare.any() and _soil_side(s.bands, bright_land, split_thr) else "builtup"
+        extra = ((side, bright_land),)
+    return land & ~bare, bare, extra
 
-    # Exclusivity: drop pixels claimed by two classes.
-    claimed = np.zeros(n, dtype=np.int32)
+
+def _exclusive(
+    s: SeedContext, masks: dict[str, np.ndarray], extra: tuple[tuple[str, np.ndarray], ...]
+) -> SeedResult:
+    """The seeds with every pixel claimed by two classes dropped, and every class left with
+    too few seeds disabled (with a note)."""
+    claimed = np.zeros(s.n, dtype=np.int32)
     for m in [*masks.values(), *(m for _, m in extra)]:
         claimed += m
     masks = {k: m & (claimed == 1) for k, m in masks.items()}
     extra = tuple((k, m & (claimed == 1)) for k, m in extra)
-    extra = tuple((k, m) for k, m in extra if m.sum() >= need)
+    extra = tuple((k, m) for k, m in extra if m.sum() >= s.need)
     for k, m in list(masks.items()):
-        if 0 < m.sum() < need:
-            notes.append(f"few {k} seeds ({int(m.sum())}): {k} class disabled")
-            masks[k] = np.zeros(n, dtype=bool)
+        if 0 < m.sum() < s.need:
+            s.notes.append(f"few {k} seeds ({int(m.sum())}): {k} class disabled")
+            masks[k] = s.zeros()
     return SeedResult(
-        masks=masks, thresholds=thr, how=how, notes=tuple(notes), extra_components=extra
+        masks=masks,
+        thresholds=s.thresholds,
+        how=s.how,
+        notes=tuple(s.notes),
+        extra_components=extra,
     )
 
 

@@ -44,7 +44,7 @@ import numpy as np
 
 from .params import SpectralParams
 from .scene_model import SceneModel
-from .seeds import WATER_MARGIN
+from .water_seeds import WATER_MARGIN
 
 #: The veto's pixels are not vegetated: NDVI below the vegetation threshold by this margin
 #: (the water seeds' margin until stop 32; at 0.2 the flood chip's water falls 0.755 -> 0.740).
