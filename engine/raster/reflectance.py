@@ -245,29 +245,42 @@ def resolve_scaling(
     ranges = f"p1 {p1:g}, p99 {p99:g}, max {vmax:g}"
 
     if declared is not None:
-        s, o = declared
-        fits = plausible_reflectance(p1 * s + o, p99 * s + o)
-        return Scaling(
-            s,
-            o,
-            fits,
-            "declared by the file",
-            f"the file declares value x {s:g} + {o:g} (its GDAL band scale and offset)"
-            + (
-                ""
-                if fits
-                else f", which is not reflectance ({ranges}): thresholds adapt to the scene"
-            ),
-        )
-
+        return _declared_scaling(*declared, p1, p99, ranges)
     if named is not None and named.scaling is not None:
         return named.scaling
     prefix = named.note if named is not None else ""
     if is_float and FLOAT_REFLECTANCE_RANGE[0] <= p1 and p99 <= FLOAT_REFLECTANCE_RANGE[1]:
         return Scaling(1.0, 0.0, True, "float reflectance", f"float values ({ranges}) used as is")
+    if preset is not None:
+        found = _preset_scaling(preset, dtype, p1, p99, prefix)
+        if found is not None:
+            return found
+        prefix += _preset_misfit(preset, p99, ranges)
+    return _scaling_by_values(dtype, p1, p99, vmax, ranges, prefix, preset)
 
-    added = _added_dn(preset.added_dn if preset else 0.0, dtype, p1)
-    if preset is not None and added:
+
+def _declared_scaling(s: float, o: float, p1: float, p99: float, ranges: str) -> Scaling:
+    """Rule 1b: the scale and offset the file declares, calibrated when they give plausible
+    reflectance."""
+    fits = plausible_reflectance(p1 * s + o, p99 * s + o)
+    return Scaling(
+        s,
+        o,
+        fits,
+        "declared by the file",
+        f"the file declares value x {s:g} + {o:g} (its GDAL band scale and offset)"
+        + ("" if fits else f", which is not reflectance ({ranges}): thresholds adapt to the scene"),
+    )
+
+
+def _preset_scaling(
+    preset: SensorPreset, dtype: str, p1: float, p99: float, prefix: str
+) -> Scaling | None:
+    """Rules 3 and 4: the preset's scaling, with the digital numbers its products may add
+    removed where the values show them, when it maps the values to plausible reflectance;
+    None when it does not."""
+    added = _added_dn(preset.added_dn, dtype, p1)
+    if added:
         found = _without_added(
             preset.scale, preset.offset, added, preset.calibrated, p1, f"preset {preset.name}"
         )
@@ -276,27 +289,45 @@ def resolve_scaling(
         low, high = p1 * found.scale + found.offset, p99 * found.scale + found.offset
         if plausible_reflectance(low, high, min_high=0.0):
             return found
-    if preset is not None:
-        high = p99 * preset.scale + preset.offset
-        if plausible_reflectance(p1 * preset.scale + preset.offset, high, PRESET_MIN_P99):
-            return Scaling(
-                preset.scale,
-                preset.offset,
-                preset.calibrated,
-                f"preset {preset.name}",
-                prefix + preset.note,
-            )
-        why = (
-            f": it would put the 99th percentile of all bands at {high:.3g} reflectance, below "
-            f"the {PRESET_MIN_P99:g} any land scene reaches"
-            if 0 <= high < PRESET_MIN_P99
-            else ""
+    high = p99 * preset.scale + preset.offset
+    if plausible_reflectance(p1 * preset.scale + preset.offset, high, PRESET_MIN_P99):
+        return Scaling(
+            preset.scale,
+            preset.offset,
+            preset.calibrated,
+            f"preset {preset.name}",
+            prefix + preset.note,
         )
-        prefix += (
-            f"the {preset.name} scaling (x {preset.scale:g} + {preset.offset:g}) does not fit "
-            f"the values ({ranges}){why}; "
-        )
+    return None
 
+
+def _preset_misfit(preset: SensorPreset, p99: float, ranges: str) -> str:
+    """What the note says first where the preset's scaling does not fit the values."""
+    high = p99 * preset.scale + preset.offset
+    why = (
+        f": it would put the 99th percentile of all bands at {high:.3g} reflectance, below "
+        f"the {PRESET_MIN_P99:g} any land scene reaches"
+        if 0 <= high < PRESET_MIN_P99
+        else ""
+    )
+    return (
+        f"the {preset.name} scaling (x {preset.scale:g} + {preset.offset:g}) does not fit "
+        f"the values ({ranges}){why}; "
+    )
+
+
+def _scaling_by_values(
+    dtype: str,
+    p1: float,
+    p99: float,
+    vmax: float,
+    ranges: str,
+    prefix: str,
+    preset: SensorPreset | None,
+) -> Scaling:
+    """Rules 5-9: no flag, metadata or preset fits, so the values' type and range decide;
+    `prefix` leads the note (why the product or preset did not fit)."""
+    is_float = np.dtype(dtype).kind in "fc"
     if is_float:
         return Scaling(
             1.0,
