@@ -212,33 +212,17 @@ def fit_scene_model(
             "the spectral backend needs at least one of the bands blue, green, red, nir; "
             "set the band roles with --bands or --sensor"
         )
-    flat = {r: np.asarray(v).ravel() for r, v in sample.items()}
-    ok = np.ones(len(flat[roles[0]]), dtype=bool)
-    for v in flat.values():
-        ok &= np.isfinite(v)
-    kept = np.flatnonzero(ok)
-    n = len(kept)
-    if n < MIN_FIT_PIXELS:
-        raise BandError(
-            f"only {n} valid pixels to fit the scene on (at least {MIN_FIT_PIXELS} are needed): "
-            "the raster is too small or mostly nodata; give a larger extent, or check its "
-            "nodata value"
-        )
-    if n > MAX_FIT_PIXELS:
-        kept = kept[np.sort(np.random.default_rng(_SEED).choice(n, MAX_FIT_PIXELS, replace=False))]
-    # Only the kept pixels are converted: the sample can be millions of pixels per band.
-    arrays = {r: v[kept].astype(np.float64) for r, v in flat.items()}
+    arrays = _fit_pixels(sample, roles)
     offsets = dark_offsets(arrays, calibrated)
     corrected = {r: np.maximum(v - offsets[r], FLOOR) for r, v in arrays.items()}
     params = params or SpectralParams()
-    pooling = params.land_shape_pooling
     seeds = select_seeds(corrected, calibrated, params)
     notes = list(seeds.notes)
     if not calibrated:
         notes.append("uncalibrated digital numbers: thresholds are relative to this scene")
 
     x = _features(arrays, roles, offsets).T  # (n, d)
-    n_scene = len(x)
+    n_scene = len(x)  # the scene's own pixels: the examples may add theirs to x
     weights = np.ones(n_scene)
     seed_of, extra_components = seeds.masks, seeds.extra_components
     other_examples, dropped = None, {}
@@ -263,6 +247,77 @@ def fit_scene_model(
             why = unseeded_note(t, params)
             if why:
                 notes.append(why)
+    parts = _components(x, classes, seed_of, extra_components, other_examples)
+    means, whiten, consts = _fit_gaussians(
+        x, weights, parts, (*classes, "other"), params.land_shape_pooling, bool(given_classes)
+    )
+    return SceneModel(
+        classes=tuple(classes) + ("other",),
+        features=tuple(f"log({r})" for r in roles),
+        calibrated=calibrated,
+        offsets={r: offsets[r] for r in roles},
+        means=means,
+        whiten=whiten,
+        log_consts=consts,
+        component_class=parts.component_class,
+        thresholds=dict(seeds.thresholds),
+        threshold_how=dict(seeds.how),
+        seed_counts={c: int(seeds.masks[c].sum()) for c in seeds.masks}
+        | {f"{c} (bright, reddened)": int(m.sum()) for c, m in seeds.extra_components},
+        notes=tuple(notes),
+        example_pixels=examples.counts() if examples is not None else {},
+        seeds_dropped=dropped,
+    )
+
+
+def _fit_pixels(sample: Mapping[str, np.ndarray], roles: Sequence[str]) -> dict[str, np.ndarray]:
+    """The sample's pixels valid in every band, as float64; a fixed-seed subsample of
+    `MAX_FIT_PIXELS` of them where there are more. Too few raise `BandError`."""
+    flat = {r: np.asarray(v).ravel() for r, v in sample.items()}
+    ok = np.ones(len(flat[roles[0]]), dtype=bool)
+    for v in flat.values():
+        ok &= np.isfinite(v)
+    kept = np.flatnonzero(ok)
+    n = len(kept)
+    if n < MIN_FIT_PIXELS:
+        raise BandError(
+            f"only {n} valid pixels to fit the scene on (at least {MIN_FIT_PIXELS} are needed): "
+            "the raster is too small or mostly nodata; give a larger extent, or check its "
+            "nodata value"
+        )
+    if n > MAX_FIT_PIXELS:
+        kept = kept[np.sort(np.random.default_rng(_SEED).choice(n, MAX_FIT_PIXELS, replace=False))]
+    # Only the kept pixels are converted: the sample can be millions of pixels per band.
+    return {r: v[kept].astype(np.float64) for r, v in flat.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class _Components:
+    """The model's Gaussian components before the fit.
+
+    Attributes:
+        seed_masks: Per anchored component, its seed pixels: one a class, then the classes'
+            second components, then the analyst's "other" examples.
+        seeded: The pixels any component is anchored to.
+        free: Per free "other" component, the unseeded pixels it starts from.
+        component_class: Per component (anchored, free, then the broad outlier one), the
+            index of its class in the model's classes ("other" last).
+    """
+
+    seed_masks: list[np.ndarray]
+    seeded: np.ndarray
+    free: list[np.ndarray]
+    component_class: tuple[int, ...]
+
+
+def _components(
+    x: np.ndarray,
+    classes: Sequence[str],
+    seed_of: Mapping[str, np.ndarray],
+    extra_components: Sequence[tuple[str, np.ndarray]],
+    other_examples: np.ndarray | None,
+) -> _Components:
+    """The anchored and free components of the features `x` (n, d)."""
     seed_masks = [seed_of[c] for c in classes]
     comp_extra = []
     for cls, mask in extra_components:
@@ -287,10 +342,26 @@ def fit_scene_model(
         comp_extra.append(len(classes))
         seeded |= other_examples
     comp_class = list(range(len(classes))) + comp_extra + [len(classes)] * (len(free) + 1)
+    return _Components(seed_masks, seeded, free, tuple(comp_class))
+
+
+def _fit_gaussians(
+    x: np.ndarray,
+    weights: np.ndarray,
+    parts: _Components,
+    names: Sequence[str],
+    pooling: float,
+    from_examples: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Means, whitening matrices and log constants (prior, determinant) of every component
+    of `parts` over the features `x` (n, d), the broad outlier one last: each anchored one
+    first fitted on its seeds (weighted by `weights`), then a few seed-anchored EM steps on
+    the whole sample. `names`: the model's classes, "other" last."""
+    seed_masks, seeded, free = parts.seed_masks, parts.seeded, parts.free
     # Seeds are each class's confident tail, cut by the indices that picked them; the land
     # classes share the scene's spread (light, mixing, moisture): built-up and bare soil
     # borrow their pooled shape (regularised discriminant analysis, Friedman 1989).
-    owners = [(*classes, "other")[k] for k in comp_class[: len(seed_masks)]]
+    owners = [names[k] for k in parts.component_class[: len(seed_masks)]]
     counts = [int(m.sum()) for m in seed_masks]
     moments = [_covariance(x[m], weights[m]) for m in seed_masks]
     shape = _pooled_shape(
@@ -302,53 +373,38 @@ def fit_scene_model(
     )
     # One shape (or none) per fitted component; the free ones keep their own.
     shapes = [shape if c in SHAPE_BORROWERS else None for c in owners] + [None] * len(free)
-    params = [_shrunk_gaussian(mu, cov, shapes[k], pooling) for k, (mu, cov) in enumerate(moments)]
-    params += [_gaussian(x[f], np.ones(len(f))) for f in free]
+    gaussians = [
+        _shrunk_gaussian(mu, cov, shapes[k], pooling) for k, (mu, cov) in enumerate(moments)
+    ]
+    gaussians += [_gaussian(x[f], np.ones(len(f))) for f in free]
     # One broad Gaussian of the whole sample at a small fixed prior catches outliers.
     broad = _gaussian(x, np.ones(len(x)))
-    n_fit = len(params)
+    n_fit = len(gaussians)
     priors = np.array([m.mean() for m in seed_masks] + [len(f) / len(x) for f in free])
-    if given_classes:  # a class seeded by a few examples still gets a chance in EM
+    if from_examples:  # a class seeded by a few examples still gets a chance in EM
         priors[: len(seed_masks)] = np.maximum(priors[: len(seed_masks)], EXAMPLE_PRIOR)
     d = x.shape[1]
 
-    def consts_of(params, priors):
-        allp = params + [broad]
+    def consts_of(gaussians, priors):
+        every = gaussians + [broad]
         pri = np.append(priors * (1 - OTHER_PRIOR) / priors.sum(), OTHER_PRIOR)
-        logdets = np.array([p[2] for p in allp])
+        logdets = np.array([g[2] for g in every])
         return (
-            np.array([p[0] for p in allp]),
-            np.array([p[1] for p in allp]),
+            np.array([g[0] for g in every]),
+            np.array([g[1] for g in every]),
             np.log(pri) - 0.5 * logdets - 0.5 * d * np.log(2 * np.pi),
         )
 
     for _ in range(EM_ITERATIONS if n_fit else 0):
-        ll = _loglik(x.T, *consts_of(params, priors))
+        ll = _loglik(x.T, *consts_of(gaussians, priors))
         resp = np.exp(ll - ll.max(0))
         resp /= resp.sum(0)
         resp[:, seeded] = 0.0  # seeds stay anchored to their class
         for k, m in enumerate(seed_masks):
             resp[k, m] = weights[m]
-        params = [_gaussian(x, resp[k], shapes[k], pooling) for k in range(n_fit)]
+        gaussians = [_gaussian(x, resp[k], shapes[k], pooling) for k in range(n_fit)]
         priors = np.maximum(resp[:n_fit].mean(1), 1e-4)
-    means, whiten, consts = consts_of(params, priors) if n_fit else consts_of([], np.ones(0))
-    return SceneModel(
-        classes=tuple(classes) + ("other",),
-        features=tuple(f"log({r})" for r in roles),
-        calibrated=calibrated,
-        offsets={r: offsets[r] for r in roles},
-        means=means,
-        whiten=whiten,
-        log_consts=consts,
-        component_class=tuple(comp_class),
-        thresholds=dict(seeds.thresholds),
-        threshold_how=dict(seeds.how),
-        seed_counts={c: int(seeds.masks[c].sum()) for c in seeds.masks}
-        | {f"{c} (bright, reddened)": int(m.sum()) for c, m in seeds.extra_components},
-        notes=tuple(notes),
-        example_pixels=examples.counts() if examples is not None else {},
-        seeds_dropped=dropped,
-    )
+    return consts_of(gaussians, priors) if n_fit else consts_of([], np.ones(0))
 
 
 def _denies(note: str, cls: str) -> bool:
