@@ -420,12 +420,7 @@ class SpectralBackend(Backend):
                 **summary["thresholds_how"],
                 BRIGHT_THRESHOLD: self._bright.describe(),
             }
-            summary["bare_by_brightness"] = {
-                "brightness": round(self._bright.brightness, 6),
-                "share_of_land": round(self._bright.share, 4),
-                "separation": round(self._bright.separation, 2),
-                "bands": list(self._bright.roles),
-            }
+            summary["bare_by_brightness"] = self._bright.summary()
         margins = [self.model.classes[k] for k in self._margin_classes()]
         if margins:
             why = {"cloud": "thin cloud edges", "snow": "patchy snow"}
@@ -442,19 +437,7 @@ class SpectralBackend(Backend):
                     **summary["thresholds_how"],
                     TREE_THRESHOLD: self._trees.describe(),
                 }
-                summary["tree_cover"] = {
-                    "visible_brightness": round(self._trees.brightness, 6),
-                    "set_by_analyst": self._trees.scene_threshold is not None,
-                    "share_of_vegetation": round(self._trees.share, 4),
-                    "bands": list(self._trees.roles),
-                    # The median visible brightness of the forest and other vegetation
-                    # examples, when the cut lies between them.
-                    "examples_medians": (
-                        [round(float(np.exp(-m)), 6) for m in self._trees.examples]
-                        if self._trees.examples is not None
-                        else None
-                    ),
-                }
+                summary["tree_cover"] = self._trees.summary()
         if not self._calibrated:
             notes.append(
                 "The input is in uncalibrated digital numbers: thresholds were chosen on this "

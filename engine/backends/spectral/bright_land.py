@@ -56,6 +56,16 @@ class BrightLand:
         """The cut as a mean band value (reflectance, or digital numbers less the offsets)."""
         return float(np.exp(-self.threshold))
 
+    def summary(self) -> dict[str, object]:
+        """The split for the run's record (run.json): its brightness, the share of the land
+        above it, the two sides' separation and the bands."""
+        return {
+            "brightness": round(self.brightness, 6),
+            "share_of_land": round(self.share, 4),
+            "separation": round(self.separation, 2),
+            "bands": list(self.roles),
+        }
+
     def describe(self) -> str:
         """How the threshold was chosen, for the explanation's thresholds table."""
         return (

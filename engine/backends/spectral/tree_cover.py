@@ -60,6 +60,22 @@ class TreeCut:
         vegetation is tree cover: the value the analyst sets (``--threshold VIS=...``)."""
         return float(np.exp(-self.threshold))
 
+    def summary(self) -> dict[str, object]:
+        """The cut for the run's record (run.json): its visible brightness, whether the analyst
+        set it, the share of the vegetation it makes tree cover, its bands and, when it lies
+        between the analyst's examples, their median visible brightness."""
+        return {
+            "visible_brightness": round(self.brightness, 6),
+            "set_by_analyst": self.scene_threshold is not None,
+            "share_of_vegetation": round(self.share, 4),
+            "bands": list(self.roles),
+            "examples_medians": (
+                [round(float(np.exp(-m)), 6) for m in self.examples]
+                if self.examples is not None
+                else None
+            ),
+        }
+
     def describe(self) -> str:
         """How the threshold was chosen, for the explanation's thresholds table."""
         bands = ", ".join(self.roles)
