@@ -27,7 +27,6 @@ from .bright_land import (
     fit_scene_bright_land,
     with_bright_land_note,
 )
-from .darkness import darkness
 from .detectable import fine_shadow_note, fine_white_note, undetectable
 from .evidence import evidence_names
 from .example_notes import (
@@ -37,7 +36,7 @@ from .example_notes import (
     mapped_note,
     poorly_mapped_notes,
 )
-from .examples import ExamplePixels, Examples, example_pixels
+from .examples import Examples, example_pixels
 from .margins import MARGIN_HALO, grow_margins, margin_class_indexes
 from .params import SpectralParams
 from .pixel_classes import PixelClasses, pixel_classes
@@ -59,14 +58,7 @@ from .set_thresholds import (
 )
 from .shadow_veto import UNKNOWN_PIXEL_M, ShadowVeto, shadow_veto
 from .smoothing import HALO, smooth_probabilities
-from .tree_cover import (
-    TreeCut,
-    cut_between_examples,
-    cut_set_by_analyst,
-    fit_tree_cut,
-    tree_cover,
-    visible_roles,
-)
+from .tree_cover import TreeCut, fit_scene_tree_cut, tree_cover, visible_roles
 from .water_veto import WaterVeto, apply_water_veto, water_veto
 
 #: The thresholds table's name for tree cover's cut (`tree_cover`).
@@ -176,7 +168,7 @@ class SpectralBackend(Backend):
         self._bright = fit_scene_bright_land(self.model, sample.bands, classified, self.params)
         self._trees_left_out = "forest" in plan.left_out
         if "forest" in plan.targets or self._trees_left_out:
-            self._trees = _fit_trees(
+            self._trees = fit_scene_tree_cut(
                 self.model,
                 sample.bands,
                 classified,
@@ -517,34 +509,6 @@ def _scene_shares(
     counts = np.bincount(best, minlength=len(model.classes))
     shares = {c: round(float(n) / len(best), 4) for c, n in zip(model.classes, counts, strict=True)}
     return shares, round(float(moved.mean()), 4)
-
-
-def _fit_trees(
-    model: SceneModel,
-    sample: Mapping[str, np.ndarray],
-    classified: PixelClasses | None,
-    examples: ExamplePixels | None,
-    brightness: float | None,
-) -> TreeCut | None:
-    """Tree cover's cut within the vegetation: the analyst's `brightness` (``VIS``) where
-    set; else between the analyst's forest and other vegetation examples where both are
-    given; else chosen on the `sample` pixels whose most probable class is vegetation
-    (`classified`, None for an all-nodata sample). None without a red band or a vegetation
-    class."""
-    roles = visible_roles(tuple(sample))
-    if not roles or "vegetation" not in model.classes or classified is None:
-        return None
-    visible = classified.kept(sample, roles)
-    is_vegetation = classified.best == model.classes.index("vegetation")
-    vegetation = darkness(visible, model.offsets, roles)[is_vegetation]
-    cut = fit_tree_cut(vegetation, roles)
-    if brightness is not None:
-        return cut_set_by_analyst(cut, vegetation, roles, brightness)
-    given = examples.values if examples is not None else {}
-    if cut is None or "forest" not in given or "vegetation" not in given:
-        return cut
-    forest, other = (darkness(given[c], model.offsets, roles) for c in ("forest", "vegetation"))
-    return cut_between_examples(cut, vegetation, forest, other)
 
 
 def _pixel_m(source: RasterSource) -> float | None:

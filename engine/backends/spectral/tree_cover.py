@@ -23,8 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .darkness import smoothed_darkness
+from .darkness import darkness, smoothed_darkness
+from .examples import ExamplePixels
 from .histograms import otsu_threshold
+from .pixel_classes import PixelClasses
+from .scene_model import SceneModel
 from .set_thresholds import SET_BY_ANALYST
 
 #: The bands whose mean brightness a canopy keeps low, in the order they are summed.
@@ -160,3 +163,31 @@ def tree_cover(
     smoothed = smoothed_darkness(bands, offsets, cut.roles, radius)
     with np.errstate(invalid="ignore"):
         return smoothed > np.float32(cut.threshold)
+
+
+def fit_scene_tree_cut(
+    model: SceneModel,
+    sample: Mapping[str, np.ndarray],
+    classified: PixelClasses | None,
+    examples: ExamplePixels | None,
+    brightness: float | None,
+) -> TreeCut | None:
+    """Tree cover's cut within the vegetation: the analyst's `brightness` (``VIS``) where
+    set; else between the analyst's forest and other vegetation examples where both are
+    given; else chosen on the `sample` pixels whose most probable class is vegetation
+    (`classified`, None for an all-nodata sample). None without a red band or a vegetation
+    class."""
+    roles = visible_roles(tuple(sample))
+    if not roles or "vegetation" not in model.classes or classified is None:
+        return None
+    visible = classified.kept(sample, roles)
+    is_vegetation = classified.best == model.classes.index("vegetation")
+    vegetation = darkness(visible, model.offsets, roles)[is_vegetation]
+    cut = fit_tree_cut(vegetation, roles)
+    if brightness is not None:
+        return cut_set_by_analyst(cut, vegetation, roles, brightness)
+    given = examples.values if examples is not None else {}
+    if cut is None or "forest" not in given or "vegetation" not in given:
+        return cut
+    forest, other = (darkness(given[c], model.offsets, roles) for c in ("forest", "vegetation"))
+    return cut_between_examples(cut, vegetation, forest, other)
