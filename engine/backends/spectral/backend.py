@@ -56,7 +56,7 @@ from .set_thresholds import (
     check_tree_cut_asked,
     validate_thresholds,
 )
-from .shadow_veto import UNKNOWN_PIXEL_M, ShadowVeto, shadow_veto
+from .shadow_veto import ShadowVeto, fit_scene_shadow_veto
 from .smoothing import HALO, smooth_probabilities
 from .tree_cover import TreeCut, fit_scene_tree_cut, tree_cover, visible_roles
 from .water_veto import WaterVeto, apply_water_veto, water_veto
@@ -191,7 +191,7 @@ class SpectralBackend(Backend):
         self._evidence = evidence_names(plan.targets, source.roles)
         self._shares, self._vetoed_share = _scene_shares(self.model, classified)
         pixel_m = _pixel_m(source)
-        self._shadows = _fit_shadows(self.model, source, sample, classified, pixel_m)
+        self._shadows = fit_scene_shadow_veto(self.model, source, sample, classified, pixel_m)
         self._fine_notes = tuple(
             note
             for note in (
@@ -456,39 +456,6 @@ def _with_halved_land_note(notes: list[str]) -> list[str]:
     if split:
         return [n + cost if i in split else n for i, n in enumerate(notes)]
     return [*notes, f"built-up and bare soil could not be told apart: {ONE_LAND}{cost}"]
-
-
-def _fit_shadows(
-    model: SceneModel,
-    source: RasterSource,
-    sample: Sample,
-    classified: PixelClasses | None,
-    pixel_m: float | None,
-) -> ShadowVeto | None:
-    """The veto of water under the scene's own cloud shadows (`shadow_veto`), where the
-    classifier has cloud and water classes, reads green and NIR, and the sample its grid;
-    `pixel_m`: the raster's pixel size (`_pixel_m`)."""
-    classes = model.classes
-    if (
-        classified is None
-        or sample.grid is None
-        or not {"cloud", "water"} <= set(classes)
-        or not {"green", "nir"} <= set(model.roles)
-    ):
-        return None
-    cells = np.flatnonzero(sample.grid)[classified.valid]
-    clouds = np.zeros(sample.grid.shape, dtype=bool)
-    clouds.flat[cells] = classified.best == classes.index("cloud")
-    height, width = source.height, source.width
-    raster_m = pixel_m or UNKNOWN_PIXEL_M
-    return shadow_veto(
-        clouds,
-        sample.grid,
-        sample.bands,
-        classes.index("water"),
-        (height, width),
-        raster_m * height / sample.grid.shape[0],
-    )
 
 
 def _scene_shares(

@@ -33,6 +33,9 @@ from ...raster.cloud_shadows import (
     shadow_offsets,
     swept,
 )
+from ...raster.raster_source import RasterSource, Sample
+from .pixel_classes import PixelClasses
+from .scene_model import SceneModel
 
 #: The sun's zenith angle assumed (degrees; a raster without a product carries no sun angles):
 #: the shadows of clouds up to `cloud_shadows.MAX_CLOUD_HEIGHT_M` high are looked for within
@@ -157,3 +160,36 @@ def _azimuth(clouds: np.ndarray, possible: np.ndarray, pixel_m: float) -> float 
         if excess > best:
             best, found = excess, float(azimuth)
     return found
+
+
+def fit_scene_shadow_veto(
+    model: SceneModel,
+    source: RasterSource,
+    sample: Sample,
+    classified: PixelClasses | None,
+    pixel_m: float | None,
+) -> ShadowVeto | None:
+    """The veto of water under the scene's own cloud shadows (`shadow_veto`), where the
+    classifier has cloud and water classes, reads green and NIR, and the sample its grid;
+    `pixel_m`: the raster's pixel size (`SpectralBackend`'s `_pixel_m`)."""
+    classes = model.classes
+    if (
+        classified is None
+        or sample.grid is None
+        or not {"cloud", "water"} <= set(classes)
+        or not {"green", "nir"} <= set(model.roles)
+    ):
+        return None
+    cells = np.flatnonzero(sample.grid)[classified.valid]
+    clouds = np.zeros(sample.grid.shape, dtype=bool)
+    clouds.flat[cells] = classified.best == classes.index("cloud")
+    height, width = source.height, source.width
+    raster_m = pixel_m or UNKNOWN_PIXEL_M
+    return shadow_veto(
+        clouds,
+        sample.grid,
+        sample.bands,
+        classes.index("water"),
+        (height, width),
+        raster_m * height / sample.grid.shape[0],
+    )
