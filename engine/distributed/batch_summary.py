@@ -10,7 +10,7 @@ from pathlib import Path
 from osgeo import gdal, ogr, osr
 
 from ..passes.geodesy import layer_reference
-from ..passes.vectorize import LAYER_NAME
+from ..passes.vectorize import LAYER_NAME, close_now
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -51,6 +51,7 @@ def write_summary(scenes: Sequence[tuple[str, Path]], path: Path) -> tuple[str, 
         for name, src in sources:
             _copy_regions(src.GetLayerByName(LAYER_NAME), layer, defn, name, srs)
         out.CommitTransaction()
+        close_now(out)  # before the move: a frame held elsewhere must not keep it open
         out = None
         os.replace(tmp, path)
     finally:

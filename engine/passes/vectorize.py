@@ -106,7 +106,25 @@ def write_features(
         traceback.clear_frames(exc.__traceback__)
         raise
     finally:
-        out = src = None  # closes the GeoPackage, also when cancelled
+        close_now(out)  # also when cancelled
+        out = src = None
+
+
+def close_now(dataset: ogr.DataSource) -> None:
+    """Close a GDAL dataset now, not when the last reference to it goes.
+
+    A frame that outlives its call keeps its locals: a sampling profiler's (a Dask worker's
+    samples the running task's stack every few milliseconds) held `_write_layer`'s, and the
+    GeoPackage closed later, from the profiler's thread, while the run's folder was being moved
+    into place: SQLite's journal of the closing writes (the layer's extent and feature count)
+    was left beside the moved file, which then opens read-only as "attempt to write a readonly
+    database" (`tests/test_dask_distributed.py`, twice in 25 stops).
+    """
+    close = getattr(dataset, "Close", None)  # GDAL >= 3.8: its layers become invalid
+    if close is not None:
+        close()
+    else:
+        dataset.Destroy()  # older bindings: the layers are owned by it and never used again
 
 
 @dataclass(frozen=True)
