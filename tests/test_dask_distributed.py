@@ -73,8 +73,9 @@ def _features(path: Path) -> list[tuple]:
     try:
         source = ogr.Open(str(path))
     except RuntimeError as exc:
-        # Seen once in stop 38 ("attempt to write a readonly database", SQLite's answer to a
-        # journal it would have to roll back) and not reproduced since: say what lay beside it.
+        # Seen in stops 38 and 63 ("attempt to write a readonly database", SQLite's answer to
+        # a journal it would have to roll back: the GeoPackage closed late, now closed before
+        # the move, `tests/test_gpkg_closed.py`): say what lay beside it.
         beside = sorted(f"{p.name} ({p.stat().st_size} B)" for p in path.parent.iterdir())
         raise AssertionError(f"{path} does not open: {exc}; its folder holds {beside}") from exc
     layer = source.GetLayer(0)

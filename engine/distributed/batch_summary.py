@@ -65,9 +65,10 @@ def _open_finished(gpkg: Path) -> gdal.Dataset:
 
     The file was closed before its folder was moved in, and nothing writes it afterwards:
     immutable mode reads it without SQLite's locks and without looking for a journal to roll
-    back. A plain read-only open failed here once in the test suite with "attempt to write a
-    readonly database", SQLite's error when it would have to roll back a journal, which a
-    read-only connection cannot do; the cause was not found.
+    back. A plain read-only open failed in the test suite with "attempt to write a readonly
+    database", SQLite's error when it would have to roll back a journal, which a read-only
+    connection cannot do: the writer's GeoPackage had closed late, during the move, from a
+    profiler's thread (`passes.vectorize.close_now`, which closes it before the move now).
     """
     return gdal.OpenEx(str(gpkg), gdal.OF_VECTOR | gdal.OF_READONLY, open_options=["IMMUTABLE=YES"])
 
