@@ -19,6 +19,7 @@ from spex.engine.instructions.targets import (
     CATALOGUE_PATH,
     TARGET_IDS,
     TARGETS,
+    WITHIN_TARGET,
     Target,
     get_target,
     titles,
@@ -153,6 +154,11 @@ ERRORS = [
     ("wetlands", None, ["'wetlands'", "water", "vegetation"]),
     ("extract the roads", None, ["'roads'", "built-up"]),
     ("extract paved surfaces", None, ["'paved'", "ask for 'built-up'"]),
+    # a word the built-up holds is refused where it is not asked for, or is left out
+    ("roads and water", None, ["'roads'", "ask for 'built-up'"]),
+    ("land cover except roads", None, ["'roads'", "ask for 'built-up'"]),
+    ("land cover except built-up and roads", None, ["'roads'", "ask for 'built-up'"]),
+    ("buildings and roads", ["water", "vegetation"], ["'roads'", "ask for 'built-up'"]),
     ("extract the cloud shadows", None, ["'cloud shadows'", "--backend onnx"]),
     ("paddy fields", None, ["'paddy'", "water", "vegetation"]),
     ("map the rice fields", None, ["'rice fields'", "water", "vegetation"]),
@@ -540,3 +546,29 @@ def test_characters_like_the_parsers_marks_are_ignored():
     plain = parse_instruction("lakes over 1 ha and the 2 largest forests")
     typed = parse_instruction("lakes \ue000 over 1 ha and the 2 largest \ue100forests")
     assert typed.own_limits == plain.own_limits and typed.targets == plain.targets
+
+
+@pytest.mark.parametrize(
+    "prompt, largest",
+    [
+        ("buildings and roads", None),
+        ("extract the roads and buildings", None),
+        ("settlements, streets and parking lots", None),
+        ("the 3 largest roads and buildings", 3),
+    ],
+)
+def test_roads_asked_with_the_built_up_are_the_built_ups(prompt, largest):
+    """Roads, streets, pavement and car parks are sealed surfaces the built-up target holds:
+    said beside it, they are read as it; alone they are refused (`ERRORS`)."""
+    plan = parse_instruction(prompt)
+    assert plan.targets == ("builtup",) and plan.largest_n == largest
+
+
+def test_roads_beside_every_target_are_the_built_ups():
+    plan = parse_instruction("land cover and roads")
+    assert "builtup" in plan.targets and len(plan.targets) == len(TARGETS)
+
+
+def test_each_word_a_target_holds_is_an_ambiguous_word_with_its_hint():
+    assert WITHIN_TARGET and set(WITHIN_TARGET) <= set(AMBIGUOUS_TERMS)
+    assert set(WITHIN_TARGET.values()) == {"builtup"}

@@ -29,6 +29,7 @@ from .vocabulary import (
     PHRASES,
     PLACE_PREPOSITIONS,
     POSSESSIVE,
+    WITHIN,
     cannot_extract,
     example_instruction,
     is_in,
@@ -57,6 +58,7 @@ def read_targets(
     unknown: list[list[str]] = []
     numbers: list[str] = []
     state = "free"  # "free", or inside a place phrase: "open" (no noun yet) / "noun"
+    within: list[tuple[int, str, str]] = []  # (event, words, hint) of a word a target holds
     previous_unknown = False
     after_target = False  # the last thing read was a target's name
     owner: int | None = None  # the event of a target said as an owner ("the city's parks")
@@ -77,7 +79,7 @@ def read_targets(
                 i += negation + size
                 continue
         if hit:
-            said = " ".join(tokens[i : i + size])
+            said, key = " ".join(tokens[i : i + size]), tuple(keys[i : i + size])
             i += size
             if state != "free":
                 state = "noun"
@@ -96,6 +98,11 @@ def read_targets(
             elif hit[0] == "every":
                 if not after_target:  # "forest land cover": the forest's, not every target
                     events.append(Event("every", "", every))
+                every = False
+            elif not excluding and whole is None and (holder := WITHIN.get(key)) in ids:
+                # "buildings and roads": the roads are the built-up's, if it is asked for too
+                within.append((len(events), said, hit[1]))
+                events.append(Event("target", holder, every))
                 every = False
             else:
                 raise PromptError(f"Cannot extract '{said}': {hit[1]}")
@@ -163,12 +170,25 @@ def read_targets(
         i += 1
     if unknown:
         raise cannot_extract([" ".join(u) for u in unknown], ids)
+    _refuse_alone(events, within)
     if numbers:
         raise PromptError(
             f"Did not understand '{numbers[0]}': write sizes like 'larger than 2 ha' "
             "and counts like 'the 3 largest'"
         )
     return events
+
+
+def _refuse_alone(events: Sequence[Event], within: Sequence[tuple[int, str, str]]) -> None:
+    """Refuse, with its hint, the first word a target holds ("roads") where the instruction
+    does not name that target itself, or every target, besides."""
+    said = {i for i, _, _ in within}
+    named = {ev.value for i, ev in enumerate(events) if ev.kind == "target" and i not in said}
+    if any(ev.kind == "every" for ev in events):
+        named |= {events[i].value for i in said}
+    for i, words, hint in within:
+        if events[i].value not in named:
+            raise PromptError(f"Cannot extract '{words}': {hint}")
 
 
 #: The exclusions that are read, for a refusal.

@@ -45,8 +45,11 @@ class Target:
     part_of: str | None = None
 
 
-def _load_catalogue(path: Path) -> tuple[dict[str, Target], dict[str, str]]:
-    """Read and check the catalogue file; errors here are packaging bugs, not user errors."""
+def _load_catalogue(
+    path: Path,
+) -> tuple[dict[str, Target], dict[str, str], dict[str, str]]:
+    """Read and check the catalogue file (targets, ambiguous words and their hints, the target
+    holding each 'within' word); errors here are packaging bugs, not user errors."""
     data = json.loads(path.read_text(encoding="utf-8"))
     targets: dict[str, Target] = {}
     for item in data["targets"]:
@@ -70,7 +73,11 @@ def _load_catalogue(path: Path) -> tuple[dict[str, Target], dict[str, str]]:
         if target.part_of is not None and target.part_of not in targets:
             raise ValueError(f"{path}: target {target.id!r} is part of unknown {target.part_of!r}")
     ambiguous = {str(k): str(v) for k, v in data.get("ambiguous", {}).items()}
-    return targets, ambiguous
+    within = {str(k): str(v) for k, v in data.get("within", {}).items()}
+    for term, target_id in within.items():
+        if term not in ambiguous or target_id not in targets:
+            raise ValueError(f"{path}: 'within' {term!r} needs an ambiguous term and a target")
+    return targets, ambiguous, within
 
 
 class _Catalogue(dict):
@@ -84,7 +91,10 @@ class _Catalogue(dict):
 #: Targets named after a model's own classes (`model_class_target`), registered on first use.
 MODEL_TARGETS: dict[str, Target] = {}
 AMBIGUOUS_TERMS: dict[str, str]
-_catalogue, AMBIGUOUS_TERMS = _load_catalogue(CATALOGUE_PATH)
+#: Ambiguous words whose surfaces a target holds ("road": built-up): read as that target where
+#: the instruction names it too, refused with their hint where they stand alone.
+WITHIN_TARGET: dict[str, str]
+_catalogue, AMBIGUOUS_TERMS, WITHIN_TARGET = _load_catalogue(CATALOGUE_PATH)
 TARGETS: dict[str, Target] = _Catalogue(_catalogue)
 
 TARGET_IDS: tuple[str, ...] = tuple(TARGETS)

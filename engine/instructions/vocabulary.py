@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import PromptError
-from .targets import AMBIGUOUS_TERMS, TARGET_IDS, TARGETS, get_target, titles
+from .targets import AMBIGUOUS_TERMS, TARGET_IDS, TARGETS, WITHIN_TARGET, get_target, titles
 
 WORDS_PATH = (
     Path(__file__).resolve().parents[2] / "resources" / "prompts" / "instruction_words.json"
@@ -57,6 +57,10 @@ def is_in(word: str, words: frozenset[str]) -> bool:
 def phrase_words(text: str) -> tuple[str, ...]:
     """Synonym or instruction words, singular, hyphens and slashes as spaces."""
     return tuple(singular(w) for w in re.findall(r"[a-z]+", text.lower()))
+
+
+#: Ambiguous phrases (singular word tuples) a target holds: "road" -> built-up.
+WITHIN = {phrase_words(term): target for term, target in WITHIN_TARGET.items()}
 
 
 def _phrase_index() -> dict[tuple[str, ...], tuple[str, str]]:
