@@ -131,6 +131,17 @@ def test_water_at_fine_pixels_with_swir_names_dark_asphalt() -> None:
     assert fine_shadow_note(("vegetation",), with_swir, 1.2) is None
 
 
+def test_water_without_swir_at_pixels_of_unknown_size_says_what_may_pass_for_it() -> None:
+    """No CRS, no pixel size: without SWIR the note says what passes NDWI if the pixels are
+    fine; with SWIR, or where water is not asked, nothing (MNDWI's car parks are said only
+    where the pixels are known to be fine)."""
+    four = ("blue", "green", "red", "nir")
+    note = fine_shadow_note(("water",), four, None)
+    assert note is not None and "unknown size (no CRS)" in note and "shadows" in note
+    assert fine_shadow_note(("water",), (*four, "swir1"), None) is None
+    assert fine_shadow_note(("vegetation",), four, None) is None
+
+
 def test_cloud_and_snow_at_fine_pixels_may_be_white_roofs() -> None:
     """At pixels finer than 5 m, cloud or snow taking a share of the scene is said to be
     possibly white roofs and cars (a real cloudless WorldView-3 suburb: 1.9 % cloud, 0.5 %

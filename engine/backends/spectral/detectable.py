@@ -54,16 +54,26 @@ def fine_shadow_note(
     targets: Iterable[str], roles: Iterable[str], pixel_m: float | None
 ) -> str | None:
     """What water cannot be told from at fine pixels, where water is asked for and the pixels
-    are finer than `FINE_PIXEL_M`; None otherwise (or where the pixel size is unknown). Seen on
-    a real WorldView-3 suburb at 1.2 m: 9.8 % of it mapped as water with NDWI alone, none of
-    which was; 4.7 % with MNDWI and its SWIR product's bands, car parks and dark roads
-    (docs/benchmarks.md, "Maxar products read by their IMD", "WorldView-3's SWIR product")."""
-    if "water" not in set(targets) or pixel_m is None or not pixel_m < FINE_PIXEL_M:
+    are finer than `FINE_PIXEL_M`, or of unknown size (`pixel_m` None: no CRS) without a SWIR
+    band; None otherwise. Seen on a real WorldView-3 suburb at 1.2 m: 9.8 % of it mapped as
+    water with NDWI alone, none of which was; 4.7 % with MNDWI and its SWIR product's bands, car
+    parks and dark roads (docs/benchmarks.md, "Maxar products read by their IMD", "WorldView-3's
+    SWIR product"); on an airborne campus at 1 m without a CRS, 9.8 % with NDWI, its shadows
+    ("A held-out airborne scene")."""
+    if "water" not in set(targets):
         return None
     fix = (
         "check the water against the image, or give examples of water and of what passes "
         "for it (--examples; the dock's Examples layer; Processing's EXAMPLES)"
     )
+    if pixel_m is None and "swir1" not in set(roles):
+        return (
+            "water without a SWIR band, at pixels of unknown size (no CRS): if they are finer "
+            f"than {FINE_PIXEL_M:g} m (an aerial, drone or WorldView image), the shadows of "
+            f"buildings and trees and dark asphalt pass NDWI as water does; {fix}"
+        )
+    if pixel_m is None or not pixel_m < FINE_PIXEL_M:
+        return None
     if "swir1" in set(roles):
         return (
             f"water at {pixel_m:.2g} m pixels: dark asphalt (car parks, new roads) is dark in "
