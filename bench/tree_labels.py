@@ -51,6 +51,7 @@ TREE_MAPPINGS = {
     "enmapbox_enmap_potsdam": "4 tree -> 1; 1 roof, 2 pavement, 3 low vegetation, 5 soil, 6 water -> 0",
     "maxvoldual_aviris_jasper": "tree -> 1; water, dirt, road -> 0 (pure pixels)",
     "muufl_casi_gulfport": "tree -> 1; roof, grass, asphalt -> 0 (pure pixels; shadow unlabelled)",
+    "upcgit_samson_shore": "tree -> 1; soil, water -> 0 (pure pixels)",
 }
 
 

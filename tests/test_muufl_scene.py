@@ -20,7 +20,7 @@ from tests.scene_sources import built_scene, needs_mirror
 
 NAME = "muufl_casi_gulfport"
 needs_muufl = needs_mirror(
-    MUUFL_REPO, mirror_path(MUUFL_REPO, "SPEX_MUUFL_MIRROR"), "SPEX_MUUFL_MIRROR"
+    MUUFL_REPO, mirror_path(MUUFL_REPO, "SPEX_UPCGIT_MIRROR"), "SPEX_UPCGIT_MIRROR"
 )
 
 
