@@ -37,6 +37,25 @@ PURE_FRACTION = 0.8
 FIRST_NM, LAST_NM, CHANNELS = 380.0, 2500.0, 224
 
 
+def pure_pixel_labels(
+    fractions: np.ndarray, codes: Sequence[int], tree: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and tree cover (``trees.tif``'s codes) from abundances (rows, cols, materials):
+    a pixel is its material's benchmark code (`codes`, in the materials' order; 0 leaves a
+    material unlabelled) where that material covers at least `PURE_FRACTION` of it, else
+    unlabelled (0); tree cover 1 where the material `tree` does, 0 on the other labelled
+    pixels, 255 elsewhere."""
+    top = fractions.argmax(axis=2)
+    pure = fractions.max(axis=2) >= PURE_FRACTION
+    labels = np.zeros(top.shape, dtype=np.uint8)
+    for material, code in enumerate(codes):
+        labels[pure & (top == material)] = code
+    trees = np.full(top.shape, 255, dtype=np.uint8)
+    trees[labels > 0] = 0
+    trees[pure & (top == tree)] = 1
+    return labels, trees
+
+
 def channel_wavelengths() -> np.ndarray:
     """The nominal centre (nm) of AVIRIS channels 1-224, evenly spaced over 380-2500 nm."""
     return np.linspace(FIRST_NM, LAST_NM, CHANNELS)
@@ -59,14 +78,7 @@ def build_maxvoldual_aviris_jasper(work: Path, downloads: Path) -> Scene:
     # MATLAB stores pixels column by column: pixel k is row k % rows, column k // rows.
     image = np.asarray(image_mat["Y"]).reshape((len(kept), rows, cols), order="F")
     fractions = np.asarray(truth["A"]).reshape((-1, rows, cols), order="F")
-    labels = np.zeros((rows, cols), dtype=np.uint8)
-    top = fractions.argmax(axis=0)
-    pure = fractions.max(axis=0) >= PURE_FRACTION
-    for material, code in enumerate(JASPER_CODES):
-        labels[pure & (top == material)] = code
-    trees = np.full((rows, cols), 255, dtype=np.uint8)
-    trees[labels > 0] = 0
-    trees[labels == JASPER_CODES[0]] = 1
+    labels, trees = pure_pixel_labels(fractions.transpose(1, 2, 0), JASPER_CODES, 0)
     nm = channel_wavelengths()[kept - 1]
     counts = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)}
     notes = f"""Source: GitHub {JASPER_REPO}, commit {JASPER_COMMIT} (2025-01-09), files

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .extra_scenes import Scene, _git_blob, mirror_path
-from .jasper_scene import PURE_FRACTION, _loadmat, spectrometer_scene
+from .jasper_scene import PURE_FRACTION, _loadmat, pure_pixel_labels, spectrometer_scene
 
 MUUFL_REPO = "UPCGIT/Hyperspectral-Unmixing-Models"
 MUUFL_COMMIT = "3ec77a26ce726c2843b4e29070b435056941df39"
@@ -33,33 +33,21 @@ TREE = 2
 FIRST_NM, LAST_NM, BANDS = 375.0, 1050.0, 64
 
 
-def band_wavelengths() -> np.ndarray:
-    """The nominal centre (nm) of the scene's 64 bands, evenly spaced over 375-1050 nm."""
-    return np.linspace(FIRST_NM, LAST_NM, BANDS)
-
-
-def _labels(fractions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pure-pixel labels and tree cover (``trees.tif``'s codes) from abundances (rows, cols, 5)."""
-    top = fractions.argmax(axis=2)
-    pure = fractions.max(axis=2) >= PURE_FRACTION
-    labels = np.zeros(top.shape, dtype=np.uint8)
-    for material, code in enumerate(MUUFL_CODES):
-        labels[pure & (top == material)] = code
-    trees = np.full(top.shape, 255, dtype=np.uint8)
-    trees[labels > 0] = 0
-    trees[pure & (top == TREE)] = 1
-    return labels, trees
+def upcgit_mat(path: str, sha256: str) -> dict:
+    """A MATLAB file of the UPCGIT repository's mirror (``SPEX_UPCGIT_MIRROR``), checked
+    against its sha256 and read in memory."""
+    mirror = mirror_path(MUUFL_REPO, "SPEX_UPCGIT_MIRROR")
+    return _loadmat(_git_blob(mirror, MUUFL_COMMIT, path, sha256))
 
 
 def build_muufl_casi_gulfport(work: Path, downloads: Path) -> Scene:
     """MUUFL Gulfport (CASI, 64 bands) with its roof, grass, tree and asphalt abundances."""
     del work, downloads  # from a git mirror only, read in memory
-    mirror = mirror_path(MUUFL_REPO, "SPEX_UPCGIT_MIRROR")
-    mat = _loadmat(_git_blob(mirror, MUUFL_COMMIT, MUUFL_FILE, MUUFL_SHA256))
+    mat = upcgit_mat(MUUFL_FILE, MUUFL_SHA256)
     cube = np.asarray(mat["Y"], dtype=np.float64)  # rows, cols, bands: already a cube
     rows, cols, count = cube.shape
-    labels, trees = _labels(np.asarray(mat["label"], dtype=np.float64))
-    nm = band_wavelengths()
+    labels, trees = pure_pixel_labels(np.asarray(mat["label"], dtype=np.float64), MUUFL_CODES, TREE)
+    nm = np.linspace(FIRST_NM, LAST_NM, BANDS)
     step = float(np.diff(nm)[0])
     counts = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)}
     notes = f"""Source: GitHub {MUUFL_REPO}, commit {MUUFL_COMMIT}, file {MUUFL_FILE}

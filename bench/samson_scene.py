@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .extra_scenes import Scene, _git_blob, mirror_path
-from .jasper_scene import PURE_FRACTION, _loadmat, spectrometer_scene
+from .extra_scenes import Scene
+from .jasper_scene import PURE_FRACTION, pure_pixel_labels, spectrometer_scene
 from .muufl_scene import MUUFL_COMMIT as UPCGIT_COMMIT
 from .muufl_scene import MUUFL_REPO as UPCGIT_REPO
+from .muufl_scene import upcgit_mat
 
 SAMSON_FILE = "Datasets/Samson.mat"
 SAMSON_SHA256 = "49530e80d0dabf6b1fb9cde2d6cf257f89a344afe9c13b2cc912eb22f344de18"
@@ -32,36 +33,17 @@ TREE = 1
 FIRST_NM, LAST_NM, BANDS = 401.0, 889.0, 156
 
 
-def band_wavelengths() -> np.ndarray:
-    """The nominal centre (nm) of the scene's 156 bands, evenly spaced over 401-889 nm."""
-    return np.linspace(FIRST_NM, LAST_NM, BANDS)
-
-
-def _labels(fractions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pure-pixel labels and tree cover (``trees.tif``'s codes) from abundances (rows, cols, 3)."""
-    top = fractions.argmax(axis=2)
-    pure = fractions.max(axis=2) >= PURE_FRACTION
-    labels = np.zeros(top.shape, dtype=np.uint8)
-    for material, code in enumerate(SAMSON_CODES):
-        labels[pure & (top == material)] = code
-    trees = np.full(top.shape, 255, dtype=np.uint8)
-    trees[labels > 0] = 0
-    trees[pure & (top == TREE)] = 1
-    return labels, trees
-
-
 def build_upcgit_samson_shore(work: Path, downloads: Path) -> Scene:
     """Samson (156 bands, 401-889 nm) with its soil, tree and water abundances."""
     del work, downloads  # from a git mirror only, read in memory
-    mirror = mirror_path(UPCGIT_REPO, "SPEX_UPCGIT_MIRROR")
-    mat = _loadmat(_git_blob(mirror, UPCGIT_COMMIT, SAMSON_FILE, SAMSON_SHA256))
+    mat = upcgit_mat(SAMSON_FILE, SAMSON_SHA256)
     rows, cols = int(mat["lines"][0, 0]), int(mat["cols"][0, 0])
     pixels = np.asarray(mat["Y"], dtype=np.float64)  # bands x pixels
     # Pixel k is row k % rows, column k // rows (column by column, as MATLAB stores it): so
     # read, the pure water is dark in NIR (0.02) and the trees bright (0.57); row by row, not.
     image = pixels.reshape((pixels.shape[0], rows, cols), order="F")
-    labels, trees = _labels(np.asarray(mat["S_GT"], dtype=np.float64))
-    nm = band_wavelengths()
+    labels, trees = pure_pixel_labels(np.asarray(mat["S_GT"], dtype=np.float64), SAMSON_CODES, TREE)
+    nm = np.linspace(FIRST_NM, LAST_NM, BANDS)
     step = float(np.diff(nm)[0])
     counts = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)}
     notes = f"""Source: GitHub {UPCGIT_REPO}, commit {UPCGIT_COMMIT}, file {SAMSON_FILE}

@@ -11,7 +11,8 @@ import pytest
 import rasterio
 
 from bench.extra_scenes import mirror_path
-from bench.muufl_scene import MUUFL_REPO, _labels, band_wavelengths
+from bench.jasper_scene import pure_pixel_labels
+from bench.muufl_scene import MUUFL_CODES, MUUFL_REPO, TREE
 from bench.quality import score_scene
 from spex.engine import ExtractionRequest, extract
 from spex.engine.backends.spectral.params import SpectralParams
@@ -36,14 +37,9 @@ def test_pure_pixels_are_labelled_and_shadow_and_mixtures_are_not() -> None:
             [0.5, 0.5, 0.0, 0.0, 0.0],  # mixed
         ]
     ).reshape(1, 6, 5)
-    labels, trees = _labels(fractions)
+    labels, trees = pure_pixel_labels(fractions, MUUFL_CODES, TREE)
     assert labels.tolist() == [[3, 2, 2, 0, 3, 0]]
     assert trees.tolist() == [[0, 0, 1, 255, 0, 255]]
-
-
-def test_the_bands_span_casis_range() -> None:
-    nm = band_wavelengths()
-    assert len(nm) == 64 and nm[0] == 375.0 and nm[-1] == 1050.0
 
 
 @pytest.fixture(scope="module")

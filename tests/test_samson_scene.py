@@ -13,8 +13,9 @@ import rasterio
 from rasterio.windows import Window
 
 from bench.extra_scenes import mirror_path
+from bench.jasper_scene import pure_pixel_labels
 from bench.quality import score_scene
-from bench.samson_scene import UPCGIT_REPO, _labels, band_wavelengths
+from bench.samson_scene import SAMSON_CODES, TREE, UPCGIT_REPO
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.raster.raster_source import open_source
 from tests.scene_sources import built_scene, needs_mirror
@@ -29,14 +30,9 @@ def test_pure_soil_tree_and_water_are_labelled_and_mixtures_are_not() -> None:
     fractions = np.array(
         [[0.9, 0.1, 0.0], [0.0, 0.85, 0.15], [0.0, 0.0, 1.0], [0.5, 0.3, 0.2]]
     ).reshape(1, 4, 3)
-    labels, trees = _labels(fractions)
+    labels, trees = pure_pixel_labels(fractions, SAMSON_CODES, TREE)
     assert labels.tolist() == [[4, 2, 1, 0]]
     assert trees.tolist() == [[0, 1, 0, 255]]
-
-
-def test_the_bands_span_the_scenes_range() -> None:
-    nm = band_wavelengths()
-    assert len(nm) == 156 and nm[0] == 401.0 and nm[-1] == 889.0
 
 
 @pytest.fixture(scope="module")
