@@ -108,6 +108,9 @@ CASES: list[
     ("map the arable land and farms", ("vegetation",), None, None, None, None, None),
     ("open-pit mines", ("bare",), None, None, None, None, None),
     ("map the mangroves", ("forest",), None, None, None, None, None),
+    ("oil palm plantations larger than 5 ha", ("forest",), 50000.0, None, None, None, None),
+    ("informal settlements", ("builtup",), None, None, None, None, None),
+    ("scrubland and water", ("vegetation", "water"), None, None, None, None, None),
     ("determine the built-up area", ("builtup",), None, None, None, None, None),
     ("quantify the water", ("water",), None, None, None, None, None),
 ]
