@@ -171,6 +171,8 @@ ERRORS = [
     ("urban areas except parks", None, ["each pixel has one class", "built-up alone"]),
     ("all forests except small ones", None, ["with a size", "'forest larger than 1 ha'"]),
     ("identify the deforested areas", None, ["'deforested'", "two dates"]),
+    ("map the burned areas", None, ["'burned'", "two dates"]),
+    ("fire scars larger than 10 ha", None, ["'fire scars'", "two dates"]),
     ("healthy vegetation", None, ["'healthy'", "--threshold NDVI"]),
     ("vegetation except water", None, ["Cannot leave water out of vegetation", "one class"]),
     ("forest and vegetation except forest", None, ["Forest is both asked for and left out"]),
