@@ -20,8 +20,8 @@ import numpy as np
 from .extra_scenes import Scene, _git_blob, mirror_path
 from .jasper_scene import PURE_FRACTION, _loadmat, pure_pixel_labels, spectrometer_scene
 
-MUUFL_REPO = "UPCGIT/Hyperspectral-Unmixing-Models"
-MUUFL_COMMIT = "3ec77a26ce726c2843b4e29070b435056941df39"
+UPCGIT_REPO = "UPCGIT/Hyperspectral-Unmixing-Models"
+UPCGIT_COMMIT = "3ec77a26ce726c2843b4e29070b435056941df39"
 MUUFL_FILE = "IEEE_TGRS_MUNet-main/data/muffle_dataset_130_90.mat"
 MUUFL_SHA256 = "207a19630faf445eccc403f3ccea0e85d898f8458200d225b34e618372cbf3cd"
 #: The reference materials in the file's order (its README: roof, grass, tree, shadow,
@@ -33,11 +33,15 @@ TREE = 2
 FIRST_NM, LAST_NM, BANDS = 375.0, 1050.0, 64
 
 
+def upcgit_mirror() -> Path:
+    """The bare git mirror of the UPCGIT repository (``SPEX_UPCGIT_MIRROR`` if set)."""
+    return mirror_path(UPCGIT_REPO, "SPEX_UPCGIT_MIRROR")
+
+
 def upcgit_mat(path: str, sha256: str) -> dict:
-    """A MATLAB file of the UPCGIT repository's mirror (``SPEX_UPCGIT_MIRROR``), checked
-    against its sha256 and read in memory."""
-    mirror = mirror_path(MUUFL_REPO, "SPEX_UPCGIT_MIRROR")
-    return _loadmat(_git_blob(mirror, MUUFL_COMMIT, path, sha256))
+    """A MATLAB file of the UPCGIT repository's mirror, checked against its sha256 and read in
+    memory."""
+    return _loadmat(_git_blob(upcgit_mirror(), UPCGIT_COMMIT, path, sha256))
 
 
 def build_muufl_casi_gulfport(work: Path, downloads: Path) -> Scene:
@@ -50,7 +54,7 @@ def build_muufl_casi_gulfport(work: Path, downloads: Path) -> Scene:
     nm = np.linspace(FIRST_NM, LAST_NM, BANDS)
     step = float(np.diff(nm)[0])
     counts = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)}
-    notes = f"""Source: GitHub {MUUFL_REPO}, commit {MUUFL_COMMIT}, file {MUUFL_FILE}
+    notes = f"""Source: GitHub {UPCGIT_REPO}, commit {UPCGIT_COMMIT}, file {MUUFL_FILE}
 (last changed 2025-03-04; Y: {rows} x {cols} x {count}, float64; label: the reference
 abundances of 1-roof, 2-grass, 3-tree, 4-shadow, 5-asphalt, each pixel's summing to 1; M: their
 spectra; DSM and MPN: LiDAR, not used). The folder is MUNet's (Han, Hong, Gao, Yao, Zhang &
@@ -80,7 +84,7 @@ backend's rules were set (stop 64): a held-out scene."""
     meta = {
         "sensor": "CASI-1500, 64 bands over 375-1050 nm, values scaled to 0-1 (MUUFL Gulfport)",
         "scaling": "the cube divided by its maximum (float), not declared in the file",
-        "source": f"github.com/{MUUFL_REPO}@{MUUFL_COMMIT} {MUUFL_FILE}",
+        "source": f"github.com/{UPCGIT_REPO}@{UPCGIT_COMMIT} {MUUFL_FILE}",
         "licence": "GPL-3.0 folder; MUUFL Gulfport imagery (cite); read, not redistributed",
     }
     image = cube.transpose(2, 0, 1).astype(np.float32)

@@ -19,9 +19,7 @@ import numpy as np
 
 from .extra_scenes import Scene
 from .jasper_scene import PURE_FRACTION, pure_pixel_labels, spectrometer_scene
-from .muufl_scene import MUUFL_COMMIT as UPCGIT_COMMIT
-from .muufl_scene import MUUFL_REPO as UPCGIT_REPO
-from .muufl_scene import upcgit_mat
+from .muufl_scene import UPCGIT_COMMIT, UPCGIT_REPO, upcgit_mat
 
 SAMSON_FILE = "Datasets/Samson.mat"
 SAMSON_SHA256 = "49530e80d0dabf6b1fb9cde2d6cf257f89a344afe9c13b2cc912eb22f344de18"

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from bench.extra_scenes import mirror_path
 from bench.jasper_scene import pure_pixel_labels
-from bench.muufl_scene import MUUFL_CODES, MUUFL_REPO, TREE
+from bench.muufl_scene import MUUFL_CODES, TREE, UPCGIT_REPO, upcgit_mirror
 from bench.quality import score_scene
 from spex.engine import ExtractionRequest, extract
 from spex.engine.backends.spectral.params import SpectralParams
@@ -20,9 +19,7 @@ from spex.engine.raster.raster_source import open_source
 from tests.scene_sources import built_scene, needs_mirror
 
 NAME = "muufl_casi_gulfport"
-needs_muufl = needs_mirror(
-    MUUFL_REPO, mirror_path(MUUFL_REPO, "SPEX_UPCGIT_MIRROR"), "SPEX_UPCGIT_MIRROR"
-)
+needs_muufl = needs_mirror(UPCGIT_REPO, upcgit_mirror(), "SPEX_UPCGIT_MIRROR")
 
 
 def test_pure_pixels_are_labelled_and_shadow_and_mixtures_are_not() -> None:

@@ -12,18 +12,16 @@ import pytest
 import rasterio
 from rasterio.windows import Window
 
-from bench.extra_scenes import mirror_path
 from bench.jasper_scene import pure_pixel_labels
+from bench.muufl_scene import UPCGIT_REPO, upcgit_mirror
 from bench.quality import score_scene
-from bench.samson_scene import SAMSON_CODES, TREE, UPCGIT_REPO
+from bench.samson_scene import SAMSON_CODES, TREE
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.raster.raster_source import open_source
 from tests.scene_sources import built_scene, needs_mirror
 
 NAME = "upcgit_samson_shore"
-needs_samson = needs_mirror(
-    UPCGIT_REPO, mirror_path(UPCGIT_REPO, "SPEX_UPCGIT_MIRROR"), "SPEX_UPCGIT_MIRROR"
-)
+needs_samson = needs_mirror(UPCGIT_REPO, upcgit_mirror(), "SPEX_UPCGIT_MIRROR")
 
 
 def test_pure_soil_tree_and_water_are_labelled_and_mixtures_are_not() -> None:

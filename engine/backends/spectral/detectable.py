@@ -66,7 +66,8 @@ def fine_shadow_note(
         "check the water against the image, or give examples of water and of what passes "
         "for it (--examples; the dock's Examples layer; Processing's EXAMPLES)"
     )
-    if pixel_m is None and "swir1" not in set(roles):
+    swir = "swir1" in set(roles)
+    if pixel_m is None and not swir:
         return (
             "water without a SWIR band, at pixels of unknown size (no CRS): if they are finer "
             f"than {FINE_PIXEL_M:g} m (an aerial, drone or WorldView image), the shadows of "
@@ -74,7 +75,7 @@ def fine_shadow_note(
         )
     if pixel_m is None or not pixel_m < FINE_PIXEL_M:
         return None
-    if "swir1" in set(roles):
+    if swir:
         return (
             f"water at {pixel_m:.2g} m pixels: dark asphalt (car parks, new roads) is dark in "
             f"SWIR too and can pass MNDWI as water does; {fix}"
