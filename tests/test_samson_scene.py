@@ -7,6 +7,9 @@ below what `bench/quality` measured when the scene was added, held out (water 1.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import rasterio
@@ -16,6 +19,7 @@ from bench.jasper_scene import pure_pixel_labels
 from bench.muufl_scene import UPCGIT_REPO, upcgit_mirror
 from bench.quality import score_scene
 from bench.samson_scene import SAMSON_CODES, TREE
+from spex.engine import ExtractionRequest, extract
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.raster.raster_source import open_source
 from tests.scene_sources import built_scene, needs_mirror
@@ -64,3 +68,26 @@ def test_water_and_forest_stay_above_their_floors(samson) -> None:
     rows = {r["target"]: r["ours"] for r in score_scene(samson, SpectralParams(), False)}
     assert rows["water"] >= 0.92, rows
     assert rows["forest"] >= 0.9, rows
+
+
+@needs_samson
+def test_its_soil_is_said_and_the_advised_cut_maps_it(samson, tmp_path) -> None:
+    """The soil taken for vegetation is said in the explanation, with the cut above it
+    (measured: half the vegetation redder than green, NDVI 0.26-0.61, cut 0.70); set, it makes
+    the soil bare (measured 0.994, before 0.000) and the vegetation the trees (0.994, 0.492)."""
+    image, _ = samson.rasters[0]
+    result = extract(ExtractionRequest(image, "extract the vegetation", tmp_path / "veg"))
+    text = (tmp_path / "veg" / "explanation.md").read_text(encoding="utf-8")
+    found = json.loads((tmp_path / "veg" / "run.json").read_text(encoding="utf-8"))
+    said = found["backend"]["details"]["reddish_vegetation"]
+    assert said["share_of_vegetation"] > 0.3 and said["suggested_ndvi_cut"] == 0.7
+    assert "of the vegetation is redder than it is green" in text
+    assert "--threshold NDVI=0.70" in text
+    assert result.mask_path.exists()
+    advised = replace(SpectralParams(), set_thresholds=(("NDVI", 0.7),))
+    rows = {r["target"]: r["ours"] for r in score_scene(samson, advised, False)}
+    assert rows["bare"] >= 0.9 and rows["vegetation"] >= 0.9, rows
+    # Asked for water only, nothing is said of it.
+    extract(ExtractionRequest(image, "extract the water", tmp_path / "water"))
+    text = (tmp_path / "water" / "explanation.md").read_text(encoding="utf-8")
+    assert "redder than it is green" not in text

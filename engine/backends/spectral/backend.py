@@ -40,6 +40,11 @@ from .examples import Examples, example_pixels
 from .margins import MARGIN_HALO, grow_margins, margin_class_indexes
 from .params import SpectralParams
 from .pixel_classes import PixelClasses, pixel_classes
+from .reddish_vegetation import (
+    VEGETATION_OR_SOIL,
+    ReddishVegetation,
+    fit_scene_reddish_vegetation,
+)
 from .scene_model import (
     SCENE_CLASSES,
     UNSEEDED_NOTE,
@@ -108,6 +113,8 @@ class SpectralBackend(Backend):
         self._shadows: ShadowVeto | None = None
         #: What passes for water, cloud and snow at fine pixels, said (`detectable`).
         self._fine_notes: tuple[str, ...] = ()
+        #: The vegetation that is redder than green, where it is enough to say (`prepare`).
+        self._reddish: ReddishVegetation | None = None
         #: Tree cover's cut within the vegetation, its plan target number (0: not asked, or
         #: left out of the vegetation: `_trees_left_out`) and the scene class it splits
         #: (`set_targets`).
@@ -166,6 +173,17 @@ class SpectralBackend(Backend):
             pixel_classes(self.model, self._veto, sample.bands) if sample.valid_pixels else None
         )
         self._bright = fit_scene_bright_land(self.model, sample.bands, classified, self.params)
+        self._reddish = (
+            fit_scene_reddish_vegetation(
+                self.model,
+                sample.bands,
+                classified,
+                self._calibrated,
+                self.params.builtup_ndvi_margin,
+            )
+            if VEGETATION_OR_SOIL & set(plan.targets)
+            else None
+        )
         self._trees_left_out = "forest" in plan.left_out
         if "forest" in plan.targets or self._trees_left_out:
             self._trees = fit_scene_tree_cut(
@@ -402,6 +420,9 @@ class SpectralBackend(Backend):
             summary["cloud_shadows"] = self._shadows.describe()
             notes.append(self._shadows.describe())
         notes.extend(self._fine_notes)
+        if self._reddish is not None:
+            notes.append(self._reddish.note())
+            summary["reddish_vegetation"] = self._reddish.summary()
         if self._undivided_targets():
             notes = _with_halved_land_note(notes)
         thresholds = dict(self.model.thresholds)

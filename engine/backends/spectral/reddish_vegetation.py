@@ -1,0 +1,123 @@
+"""Vegetation without a green peak: soil or dry grass that NDVI alone calls vegetation, said.
+
+Green leaves absorb red light more than green light (chlorophyll), so a canopy is greener than
+it is red; soil, rock and dry grass rise from the green to the red instead. Some soils also rise
+steeply from the red to the NIR (soil under dry grass, iron-stained and wet soils), to an NDVI
+of 0.3-0.5: on such scenes the vegetation cut falls below them and they are mapped as
+vegetation. On two held-out spectrometer scenes whose reference calls that land soil (Samson's
+shore, Jasper Ridge's dirt) every soil pixel went to vegetation, with red 10-25 % above green.
+
+Moving those pixels to the land by rule sank other rows (docs/benchmarks.md, "Vegetation
+without a green peak"): what one reference calls soil under dry grass, another calls pasture.
+So the engine does not decide it; it says it, with the measured share and NDVI, and the
+vegetation cut that would move them (the analyst's ``--threshold NDVI=``), chosen on this
+scene's own sample.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .pixel_classes import PixelClasses
+from .scene_model import SceneModel
+
+#: Red at least this far above green, as the normalised difference (green - red) / (green +
+#: red) below its negative: red about 10 % above green, past the noise of a flat spectrum.
+GREEN_PEAK_MARGIN = 0.1
+#: The share of the sampled vegetation that must lack the green peak before it is said.
+MIN_SHARE = 0.05
+#: Below this many such sampled pixels nothing is said.
+MIN_PIXELS = 50
+#: The suggested cut is rounded up to this step.
+STEP = 0.05
+#: The targets whose answer the reddish vegetation changes, one side of the cut or the other.
+VEGETATION_OR_SOIL = frozenset({"vegetation", "forest", "bare"})
+
+
+@dataclass(frozen=True)
+class ReddishVegetation:
+    """The part of the scene's vegetation that is redder than it is green.
+
+    Attributes:
+        share: Its share of the sampled vegetation.
+        ndvi: Its NDVI's 5th and 95th percentiles.
+        green_ndvi: The median NDVI of the rest of the vegetation (with a green peak).
+        suggested_cut: A vegetation cut above it and below the green vegetation, or None where
+            the two overlap in NDVI.
+    """
+
+    share: float
+    ndvi: tuple[float, float]
+    green_ndvi: float
+    suggested_cut: float | None
+
+    def summary(self) -> dict[str, object]:
+        """The measurement for the run's record (run.json)."""
+        return {
+            "share_of_vegetation": round(self.share, 4),
+            "ndvi_5_95": [round(v, 4) for v in self.ndvi],
+            "green_vegetation_ndvi_median": round(self.green_ndvi, 4),
+            "suggested_ndvi_cut": self.suggested_cut,
+        }
+
+    def note(self) -> str:
+        """What the explanation says of it."""
+        said = (
+            f"{self.share:.0%} of the vegetation is redder than it is green (NDVI "
+            f"{self.ndvi[0]:.2f}-{self.ndvi[1]:.2f}, where the rest has a median of "
+            f"{self.green_ndvi:.2f}): green leaves are greener than red, soil and dry grass "
+            "are not, so it may be bare soil or soil under dry grass"
+        )
+        if self.suggested_cut is not None:
+            return (
+                f"{said}; if it is, set the vegetation cut above it (--threshold "
+                f"NDVI={self.suggested_cut:.2f}) or give examples of both"
+            )
+        return f"{said}; its NDVI overlaps the green vegetation's: give examples of both"
+
+
+def reddish_vegetation(
+    ndvi: np.ndarray, ngrdi: np.ndarray, margin: float
+) -> ReddishVegetation | None:
+    """The reddish part of the vegetation whose 1-D `ndvi` and green-red difference `ngrdi`
+    are given, or None where it is too small to say; `margin`: the land seeds' NDVI margin
+    below the vegetation cut, which the suggested cut must clear."""
+    ok = np.isfinite(ndvi) & np.isfinite(ngrdi)
+    ndvi, ngrdi = ndvi[ok], ngrdi[ok]
+    reddish = ngrdi < -GREEN_PEAK_MARGIN
+    if not ndvi.size or reddish.sum() < MIN_PIXELS or reddish.mean() < MIN_SHARE:
+        return None
+    low, high = (float(v) for v in np.percentile(ndvi[reddish], [5, 95]))
+    green = float(np.median(ndvi[~reddish])) if (~reddish).any() else math.nan
+    cut = math.ceil((high + margin) / STEP - 1e-9) * STEP
+    suggested = round(cut, 2) if cut < green else None
+    return ReddishVegetation(float(reddish.mean()), (low, high), green, suggested)
+
+
+def fit_scene_reddish_vegetation(
+    model: SceneModel,
+    sample: Mapping[str, np.ndarray],
+    classified: PixelClasses | None,
+    calibrated: bool,
+    margin: float,
+) -> ReddishVegetation | None:
+    """The reddish vegetation among the `sample` pixels whose most probable class is
+    vegetation (`classified`); None without green, red and NIR bands, a vegetation class or
+    `calibrated` reflectance (digital numbers carry each band's own gain, which can hide the
+    green peak of a canopy or make one)."""
+    roles = ("green", "red", "nir")
+    if not calibrated or classified is None or "vegetation" not in model.classes:
+        return None
+    if not set(roles) <= set(sample):
+        return None
+    values = classified.kept(sample, roles)
+    is_vegetation = classified.best == model.classes.index("vegetation")
+    g, r, n = (values[k][is_vegetation].astype(np.float64) for k in roles)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndvi = (n - r) / (n + r)
+        ngrdi = (g - r) / (g + r)
+    return reddish_vegetation(ndvi, ngrdi, margin)
