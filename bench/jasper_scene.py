@@ -117,7 +117,7 @@ rules were set (stop 62): a held-out scene."""
 def spectrometer_scene(
     image: np.ndarray,
     labels: np.ndarray,
-    trees: np.ndarray,
+    trees: np.ndarray | None,
     bands: tuple[Sequence[int], np.ndarray, float],
     meta: dict[str, str],
     notes: str,
@@ -125,7 +125,8 @@ def spectrometer_scene(
     """A scene of an imaging spectrometer's bands without georeferencing (an identity transform,
     no CRS): each band named by its channel and centre, with its wavelength and width as GDAL's
     band metadata, so that the engine picks its band per role by wavelength. `bands`: the
-    channels' numbers, their centres (nm) and the spacing taken as each one's width."""
+    channels' numbers, their centres (nm) and the spacing taken as each one's width; `trees`:
+    None where the source does not tell tree cover."""
     channels, nm, step = bands
     descriptions = tuple(
         f"band {c} ({w:.1f} Nanometers)" for c, w in zip(channels, nm, strict=True)

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+import rasterio
+from rasterio.windows import Window
 
 from bench.extra_scenes import prepare_extra_scenes
 from bench.scenes import SCENES, Scene, benchmark_root, extra_scenes
+from spex.engine.raster.raster_source import open_source
 
 #: Skip where the shared labelled benchmark is not here.
 needs_benchmark = pytest.mark.skipif(
@@ -32,3 +36,22 @@ def built_scene(name: str) -> Scene:
     folders = prepare_extra_scenes(SCENES, [name])
     assert folders, f"the mirror is here but {name} was not built (sha256 mismatch?)"
     return next(s for s in extra_scenes() if s.name == name)
+
+
+def read_scene(scene: Scene, role: str) -> tuple[set[str], np.ndarray, dict[int, int]]:
+    """What the engine reads of `scene`'s first raster: its band roles, its `role` band (as
+    reflectance, whole) and its labels' pixel count per code."""
+    image, labels_path = scene.rasters[0]
+    with open_source(image) as src:
+        roles = set(src.roles)
+        band = src.read(Window(0, 0, src.width, src.height))[role]
+    with rasterio.open(labels_path) as lab:
+        labels = lab.read(1)
+    codes, counts = np.unique(labels, return_counts=True)
+    return roles, band, dict(zip(codes.tolist(), counts.tolist(), strict=True))
+
+
+def labels_of(scene: Scene) -> np.ndarray:
+    """`scene`'s first label raster."""
+    with rasterio.open(scene.rasters[0][1]) as lab:
+        return lab.read(1)

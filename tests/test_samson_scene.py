@@ -12,8 +12,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import rasterio
-from rasterio.windows import Window
 
 from bench.jasper_scene import pure_pixel_labels
 from bench.muufl_scene import UPCGIT_REPO, upcgit_mirror
@@ -21,8 +19,7 @@ from bench.quality import score_scene
 from bench.samson_scene import SAMSON_CODES, TREE
 from spex.engine import ExtractionRequest, extract
 from spex.engine.backends.spectral.params import SpectralParams
-from spex.engine.raster.raster_source import open_source
-from tests.scene_sources import built_scene, needs_mirror
+from tests.scene_sources import built_scene, labels_of, needs_mirror, read_scene
 
 NAME = "upcgit_samson_shore"
 needs_samson = needs_mirror(UPCGIT_REPO, upcgit_mirror(), "SPEX_UPCGIT_MIRROR")
@@ -45,22 +42,13 @@ def samson():
 
 @needs_samson
 def test_the_scene_is_read_column_by_column_and_by_wavelength(samson) -> None:
-    image, labels_path = samson.rasters[0]
-    with rasterio.open(labels_path) as lab:
-        labels = lab.read(1)
-    with open_source(image) as src:
-        assert {"blue", "green", "red", "nir"} <= set(src.roles)
-        assert not {"swir1", "swir2"} & set(src.roles)
-        nir = src.read(Window(0, 0, src.width, src.height))["nir"]
+    roles, nir, counts = read_scene(samson, "nir")
+    assert {"blue", "green", "red", "nir"} <= roles
+    assert not {"swir1", "swir2"} & roles
+    labels = labels_of(samson)
     # read row by row instead, the labelled water is as bright in NIR as the land
     assert np.median(nir[labels == 1]) < 0.05 < 0.4 < np.median(nir[labels == 2])
-    codes, counts = np.unique(labels, return_counts=True)
-    assert dict(zip(codes.tolist(), counts.tolist(), strict=True)) == {
-        0: 3455,
-        1: 1615,
-        2: 1947,
-        4: 2008,
-    }
+    assert counts == {0: 3455, 1: 1615, 2: 1947, 4: 2008}
 
 
 @needs_samson
