@@ -67,7 +67,17 @@ def test_a_red_part_as_green_in_ndvi_as_the_rest_gets_no_cut(spyndex_pixels) -> 
     ndvi = np.concatenate([leaves[0], np.full(urban[0].shape, np.median(leaves[0]))])
     found = reddish_vegetation(ndvi, np.concatenate([leaves[1], urban[1]]), margin=0.05)
     assert found is not None and found.suggested_cut is None
-    assert found.note().endswith("its NDVI overlaps the green vegetation's: give examples of both")
+    assert "its NDVI overlaps the green vegetation's: give examples of both" in found.note()
+
+
+def test_vegetation_all_redder_than_green_is_said_without_a_cut(spyndex_pixels) -> None:
+    ndvi, ngrdi = _indices(spyndex_pixels["Urban"])
+    red = ngrdi < -GREEN_PEAK_MARGIN
+    found = reddish_vegetation(ndvi[red], ngrdi[red], margin=0.05)
+    assert found is not None and found.share == 1.0 and found.suggested_cut is None
+    assert "where the rest" not in found.note()
+    assert "none of the vegetation is greener than red" in found.note()
+    assert found.summary()["green_vegetation_ndvi_median"] is None
 
 
 def test_a_red_part_under_the_least_share_is_not_said(spyndex_pixels) -> None:
