@@ -53,6 +53,10 @@ def test_a_red_part_below_the_green_vegetation_is_said_with_a_cut_above_it(
     note = found.note()
     assert f"--threshold NDVI={found.suggested_cut:.2f}" in note
     assert note.startswith(f"{found.share:.0%} of the vegetation is redder than it is green")
+    assert found.doubts(("vegetation", "water")) == {
+        "vegetation": f"{found.share:.0%} of it may be soil (see the caveats)"
+    }
+    assert set(found.doubts(("bare",))) == {"bare"} and not found.doubts(("forest",))
     assert set(found.summary()) == {
         "share_of_vegetation",
         "ndvi_5_95",

@@ -72,10 +72,13 @@ def test_its_soil_is_said_and_the_advised_cut_maps_it(samson, tmp_path) -> None:
     assert "of the vegetation is redder than it is green" in text
     assert "--threshold NDVI=0.70" in text
     assert result.mask_path.exists()
+    # The summary, the first thing the command line and the dock show, points at it.
+    assert "vegetation: 1 region" in result.summary
+    assert "50% of it may be soil (see the caveats)" in result.summary
     advised = replace(SpectralParams(), set_thresholds=(("NDVI", 0.7),))
     rows = {r["target"]: r["ours"] for r in score_scene(samson, advised, False)}
     assert rows["bare"] >= 0.9 and rows["vegetation"] >= 0.9, rows
     # Asked for water only, nothing is said of it.
-    extract(ExtractionRequest(image, "extract the water", tmp_path / "water"))
+    water = extract(ExtractionRequest(image, "extract the water", tmp_path / "water"))
     text = (tmp_path / "water" / "explanation.md").read_text(encoding="utf-8")
-    assert "redder than it is green" not in text
+    assert "redder than it is green" not in text and "may be soil" not in water.summary

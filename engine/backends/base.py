@@ -41,6 +41,9 @@ class BackendReport:
     #: Asked targets the scene could not tell from another cover, with that cover: their
     #: result holds it too (spectral: built-up and bare soil, where the land is one class).
     undivided: dict[str, str] = field(default_factory=dict)
+    #: Asked targets whose result the backend doubts, each with the clause its summary line
+    #: ends with (spectral: vegetation that may be soil, `reddish_vegetation`).
+    doubts: dict[str, str] = field(default_factory=dict)
 
 
 class Backend(ABC):

@@ -48,6 +48,7 @@ def summary_lines(facts: RunFacts) -> list[str]:
     valid = facts.valid_area
     missing = facts.undetectable
     undivided = facts.backend_report().undivided
+    doubts = facts.backend_report().doubts
     for target, (count, area) in facts.target_totals().items():
         title = facts.plan.title(target)
         if target in missing:  # 0 regions, but not because the scene has none
@@ -69,6 +70,8 @@ def summary_lines(facts: RunFacts) -> list[str]:
         )
         if partner is not None:
             line += f", {TARGETS[partner].title} included: not told apart in this scene"
+        if doubt := doubts.get(target):
+            line += f"; {doubt}"
         lines.append(line)
     return lines
 

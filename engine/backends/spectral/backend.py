@@ -464,6 +464,7 @@ class SpectralBackend(Backend):
             notes=notes,
             device="cpu",
             undivided=self._undivided_targets(),
+            doubts=self._reddish.doubts(self._asked) if self._reddish is not None else {},
         )
 
 

@@ -69,6 +69,16 @@ class ReddishVegetation:
             "suggested_ndvi_cut": self.suggested_cut,
         }
 
+    def doubts(self, targets: tuple[str, ...]) -> dict[str, str]:
+        """The clause each asked target's summary line ends with: vegetation that may hold
+        soil, bare soil that may be missing it."""
+        out = {}
+        if "vegetation" in targets:
+            out["vegetation"] = f"{self.share:.0%} of it may be soil (see the caveats)"
+        if "bare" in targets:
+            out["bare"] = "soil may be mapped as vegetation (see the caveats)"
+        return out
+
     def note(self) -> str:
         """What the explanation says of it."""
         rest = (
