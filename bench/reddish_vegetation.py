@@ -23,6 +23,7 @@ import rasterio
 
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.reddish_vegetation import GREEN_PEAK_MARGIN
+from spex.engine.indices import compute_index
 
 from .quality import DEFAULT_GROUPS, run_engine, score_scene
 from .scenes import LABEL_CODES, Scene, all_scenes
@@ -41,9 +42,7 @@ def described_labels(scene: Scene) -> tuple[list[dict], dict[str, int]]:
         records.append(found)
         if found is None:
             continue
-        g, r = (bands[k].astype(np.float64) for k in ("green", "red"))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            described = pred["vegetation"] & ((g - r) / (g + r) < -GREEN_PEAK_MARGIN)
+        described = pred["vegetation"] & (compute_index("NGRDI", bands) < -GREEN_PEAK_MARGIN)
         with rasterio.open(labels_path) as src:
             lab = src.read(1)
         for code in np.unique(lab[described]):

@@ -12,7 +12,9 @@ import rasterio
 from rasterio.windows import Window
 
 from bench.extra_scenes import prepare_extra_scenes
+from bench.quality import score_scene
 from bench.scenes import SCENES, Scene, benchmark_root, extra_scenes
+from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.raster.raster_source import open_source
 
 #: Skip where the shared labelled benchmark is not here.
@@ -38,20 +40,24 @@ def built_scene(name: str) -> Scene:
     return next(s for s in extra_scenes() if s.name == name)
 
 
-def read_scene(scene: Scene, role: str) -> tuple[set[str], np.ndarray, dict[int, int]]:
-    """What the engine reads of `scene`'s first raster: its band roles, its `role` band (as
-    reflectance, whole) and its labels' pixel count per code."""
+def read_scene(scene: Scene, role: str) -> tuple[set[str], np.ndarray, np.ndarray]:
+    """What the engine reads of `scene`'s first raster: its band roles and its `role` band (as
+    reflectance, whole); and the raster's labels."""
     image, labels_path = scene.rasters[0]
     with open_source(image) as src:
         roles = set(src.roles)
         band = src.read(Window(0, 0, src.width, src.height))[role]
     with rasterio.open(labels_path) as lab:
-        labels = lab.read(1)
+        return roles, band, lab.read(1)
+
+
+def label_counts(labels: np.ndarray) -> dict[int, int]:
+    """The pixel count of each code of `labels`."""
     codes, counts = np.unique(labels, return_counts=True)
-    return roles, band, dict(zip(codes.tolist(), counts.tolist(), strict=True))
+    return dict(zip(codes.tolist(), counts.tolist(), strict=True))
 
 
-def labels_of(scene: Scene) -> np.ndarray:
-    """`scene`'s first label raster."""
-    with rasterio.open(scene.rasters[0][1]) as lab:
-        return lab.read(1)
+def ours_by_target(scene: Scene, params: SpectralParams | None = None) -> dict[str, float]:
+    """`bench.quality`'s IoU of the engine per target of `scene` (`params`: the defaults)."""
+    rows = score_scene(scene, params or SpectralParams(), with_baselines=False)
+    return {r["target"]: r["ours"] for r in rows}

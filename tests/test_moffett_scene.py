@@ -15,10 +15,15 @@ import numpy as np
 from bench.jasper_scene import channel_wavelengths
 from bench.moffett_scene import KEPT_CHANNELS
 from bench.muufl_scene import UPCGIT_REPO, upcgit_mirror
-from bench.quality import score_scene
 from spex.engine import ExtractionRequest, extract
 from spex.engine.backends.spectral.params import SpectralParams
-from tests.scene_sources import built_scene, labels_of, needs_mirror, read_scene
+from tests.scene_sources import (
+    built_scene,
+    label_counts,
+    needs_mirror,
+    ours_by_target,
+    read_scene,
+)
 
 NAME = "upcgit_aviris_moffett"
 needs_moffett = needs_mirror(UPCGIT_REPO, upcgit_mirror(), "SPEX_UPCGIT_MIRROR")
@@ -37,18 +42,17 @@ def test_the_channels_kept_are_184_in_three_blocks_between_the_water_vapour_gaps
 @needs_moffett
 def test_the_scene_is_read_by_wavelength_with_its_swir_bands() -> None:
     moffett = built_scene(NAME)
-    roles, nir, counts = read_scene(moffett, "nir")
+    roles, nir, labels = read_scene(moffett, "nir")
     assert {"blue", "green", "red", "nir", "swir1", "swir2"} <= roles
-    labels = labels_of(moffett)
     # read row by row instead, the labelled water is as bright in NIR as the land
     assert np.median(nir[labels == 1]) < 0.05 < 0.4 < np.median(nir[labels == 4])
-    assert counts == {0: 550, 1: 1372, 2: 88, 4: 490}
+    assert label_counts(labels) == {0: 550, 1: 1372, 2: 88, 4: 490}
 
 
 @needs_moffett
 def test_water_stays_above_its_floor_and_the_soil_is_said(tmp_path) -> None:
     moffett = built_scene(NAME)
-    rows = {r["target"]: r["ours"] for r in score_scene(moffett, SpectralParams(), False)}
+    rows = ours_by_target(moffett)
     assert rows["water"] >= 0.9, rows
     image, _ = moffett.rasters[0]
     extract(ExtractionRequest(image, "map the vegetation and bare soil", tmp_path / "run"))
@@ -59,5 +63,5 @@ def test_water_stays_above_its_floor_and_the_soil_is_said(tmp_path) -> None:
     assert "--threshold NDVI=0.50" in text
     # Following it (measured: vegetation 0.151 -> 0.838, bare soil 0.000 -> 0.927).
     advised = replace(SpectralParams(), set_thresholds=(("NDVI", 0.5),))
-    rows = {r["target"]: r["ours"] for r in score_scene(moffett, advised, False)}
+    rows = ours_by_target(moffett, advised)
     assert rows["vegetation"] >= 0.75 and rows["bare"] >= 0.85, rows

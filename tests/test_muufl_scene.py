@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import rasterio
 
 from bench.jasper_scene import pure_pixel_labels
 from bench.muufl_scene import MUUFL_CODES, TREE, UPCGIT_REPO, upcgit_mirror
-from bench.quality import score_scene
 from spex.engine import ExtractionRequest, extract
-from spex.engine.backends.spectral.params import SpectralParams
-from spex.engine.raster.raster_source import open_source
-from tests.scene_sources import built_scene, needs_mirror
+from tests.scene_sources import (
+    built_scene,
+    label_counts,
+    needs_mirror,
+    ours_by_target,
+    read_scene,
+)
 
 NAME = "muufl_casi_gulfport"
 needs_muufl = needs_mirror(UPCGIT_REPO, upcgit_mirror(), "SPEX_UPCGIT_MIRROR")
@@ -47,18 +49,15 @@ def muufl():
 
 @needs_muufl
 def test_the_scene_is_read_by_wavelength_without_swir(muufl) -> None:
-    image, labels_path = muufl.rasters[0]
-    with open_source(image) as src:
-        assert {"blue", "green", "red", "nir"} <= set(src.roles)
-        assert not {"swir1", "swir2"} & set(src.roles)
-    with rasterio.open(labels_path) as lab:
-        codes, counts = np.unique(lab.read(1), return_counts=True)
-    assert dict(zip(codes.tolist(), counts.tolist(), strict=True)) == {0: 4543, 2: 1835, 3: 1722}
+    roles, _, labels = read_scene(muufl, "nir")
+    assert {"blue", "green", "red", "nir"} <= roles
+    assert not {"swir1", "swir2"} & roles
+    assert label_counts(labels) == {0: 4543, 2: 1835, 3: 1722}
 
 
 @needs_muufl
 def test_built_up_vegetation_and_forest_stay_above_their_floors(muufl) -> None:
-    rows = {r["target"]: r["ours"] for r in score_scene(muufl, SpectralParams(), False)}
+    rows = ours_by_target(muufl)
     assert rows["builtup"] >= 0.84, rows
     assert rows["vegetation"] >= 0.84, rows
     assert rows["forest"] >= 0.84, rows

@@ -7,11 +7,11 @@ import itertools
 
 import pytest
 
-from bench.quality import _scene_over_grid, score_scene
+from bench.quality import _scene_over_grid
 from bench.read_values import ReadRecordingParams, RunsByReadValues, recording, recording_params
 from bench.scenes import benchmark_scenes
 from spex.engine.backends.spectral.params import SpectralParams
-from tests.scene_sources import needs_benchmark
+from tests.scene_sources import needs_benchmark, ours_by_target
 
 
 def test_reads_are_noted_only_inside_a_recording_and_not_by_the_manifest_copy() -> None:
@@ -83,9 +83,6 @@ def test_the_grid_over_a_real_scene_equals_running_every_point(scene_name, grid,
     scene = next(s for s in benchmark_scenes() if s.name == scene_name)
     points = [dict(zip(grid, v, strict=True)) for v in itertools.product(*grid.values())]
     remembered, runs = _scene_over_grid(scene, SpectralParams(), points)
-    every = [
-        {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(**p), False)}
-        for p in points
-    ]
+    every = [ours_by_target(scene, SpectralParams(**p)) for p in points]
     assert remembered == every
     assert runs <= most_runs

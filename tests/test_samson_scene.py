@@ -15,11 +15,16 @@ import pytest
 
 from bench.jasper_scene import pure_pixel_labels
 from bench.muufl_scene import UPCGIT_REPO, upcgit_mirror
-from bench.quality import score_scene
 from bench.samson_scene import SAMSON_CODES, TREE
 from spex.engine import ExtractionRequest, extract
 from spex.engine.backends.spectral.params import SpectralParams
-from tests.scene_sources import built_scene, labels_of, needs_mirror, read_scene
+from tests.scene_sources import (
+    built_scene,
+    label_counts,
+    needs_mirror,
+    ours_by_target,
+    read_scene,
+)
 
 NAME = "upcgit_samson_shore"
 needs_samson = needs_mirror(UPCGIT_REPO, upcgit_mirror(), "SPEX_UPCGIT_MIRROR")
@@ -42,18 +47,17 @@ def samson():
 
 @needs_samson
 def test_the_scene_is_read_column_by_column_and_by_wavelength(samson) -> None:
-    roles, nir, counts = read_scene(samson, "nir")
+    roles, nir, labels = read_scene(samson, "nir")
     assert {"blue", "green", "red", "nir"} <= roles
     assert not {"swir1", "swir2"} & roles
-    labels = labels_of(samson)
     # read row by row instead, the labelled water is as bright in NIR as the land
     assert np.median(nir[labels == 1]) < 0.05 < 0.4 < np.median(nir[labels == 2])
-    assert counts == {0: 3455, 1: 1615, 2: 1947, 4: 2008}
+    assert label_counts(labels) == {0: 3455, 1: 1615, 2: 1947, 4: 2008}
 
 
 @needs_samson
 def test_water_and_forest_stay_above_their_floors(samson) -> None:
-    rows = {r["target"]: r["ours"] for r in score_scene(samson, SpectralParams(), False)}
+    rows = ours_by_target(samson)
     assert rows["water"] >= 0.92, rows
     assert rows["forest"] >= 0.9, rows
 
@@ -76,7 +80,7 @@ def test_its_soil_is_said_and_the_advised_cut_maps_it(samson, tmp_path) -> None:
     assert "vegetation: 1 region" in result.summary
     assert "50% of it may be soil (see the caveats)" in result.summary
     advised = replace(SpectralParams(), set_thresholds=(("NDVI", 0.7),))
-    rows = {r["target"]: r["ours"] for r in score_scene(samson, advised, False)}
+    rows = ours_by_target(samson, advised)
     assert rows["bare"] >= 0.9 and rows["vegetation"] >= 0.9, rows
     # Asked for water only, nothing is said of it.
     water = extract(ExtractionRequest(image, "extract the water", tmp_path / "water"))

@@ -25,9 +25,7 @@ from rasterio.windows import Window
 
 from bench.extra_scenes import mirror_path
 from bench.more_scenes import ENMAPBOX_REPO
-from bench.quality import score_scene
 from spex.engine.backends.onnx.window_reader import WindowReader
-from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.errors import BandError
 from spex.engine.raster.averaged_bands import band_numbers
 from spex.engine.raster.band_names import (
@@ -39,7 +37,7 @@ from spex.engine.raster.bands import resolve_band_mapping
 from spex.engine.raster.raster_source import open_source, sampled_bands
 from spex.engine.raster.sensors import get_preset
 from tests.rasters import SPECTROMETER_BAD, SPECTROMETER_NM, crop_raster, spectrometer_copy
-from tests.scene_sources import built_scene, needs_mirror
+from tests.scene_sources import built_scene, needs_mirror, ours_by_target
 
 WAVELENGTHS, BAD = SPECTROMETER_NM, SPECTROMETER_BAD
 #: (col, row, width, height) of the real scene with its lakes and their shores.
@@ -326,7 +324,7 @@ def test_averaged_roles_map_potsdam_better_than_one_band_each() -> None:
         assert len(src.mapping.averaged) >= 7
         one_each = ",".join(f"{i + 1}={r}" for i, r in enumerate(src.mapping.roles) if r)
     scores = {
-        how: {r["target"]: r["ours"] for r in score_scene(s, SpectralParams(), False)}
+        how: ours_by_target(s)
         for how, s in (("averaged", scene), ("one", dataclasses.replace(scene, bands=one_each)))
     }
     for target in ("vegetation", "forest"):

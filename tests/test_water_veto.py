@@ -32,7 +32,7 @@ from spex.engine.backends.spectral.water_veto import (
 from spex.engine.indices import compute_index
 from spex.engine.pipeline import extract
 from spex.engine.reports.run_facts import ExtractionRequest
-from tests.scene_sources import built_scene, needs_mirror
+from tests.scene_sources import built_scene, needs_mirror, ours_by_target
 
 REFLECTIVE = ("blue", "green", "red", "nir", "swir1", "swir2")
 
@@ -236,11 +236,11 @@ def _scores_with_and_without(monkeypatch, name: str, patch) -> tuple[dict, dict]
     """IoU per target of the extra scene `name`, as it is and with `apply_water_veto`
     wrapped by `patch`."""
     scene = built_scene(name)
-    with_rule = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
+    with_rule = ours_by_target(scene)
     monkeypatch.setattr(
         spectral_backend, "apply_water_veto", patch(spectral_backend.apply_water_veto)
     )
-    without = {r["target"]: r["ours"] for r in score_scene(scene, SpectralParams(), False)}
+    without = ours_by_target(scene)
     return with_rule, without
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import rasterio
 
-from bench.quality import score_scene, tuned_spread
+from bench.quality import tuned_spread
 from bench.zion_scene import NLCD_CODES, _inside_patches, spdatalarge_mirror
 from spex.engine.backends.spectral.params import SpectralParams
-from tests.scene_sources import built_scene, needs_mirror
+from tests.scene_sources import built_scene, label_counts, needs_mirror, ours_by_target
 
 NAME = "spdatalarge_l8_zion"
 
@@ -57,8 +57,7 @@ def test_the_scene_is_four_landsat_bands_with_nlcd_on_their_grid(zion) -> None:
         assert img.descriptions == ("B2", "B3", "B4", "B5")
         assert lab.transform == img.transform
         labels = lab.read(1)
-    codes, counts = np.unique(labels, return_counts=True)
-    found = dict(zip(codes.tolist(), counts.tolist(), strict=True))
+    found = label_counts(labels)
     assert set(found) <= {0, 1, 2, 3, 4, 7, 255}
     assert 1_000 < found[1] < 1_400, found  # the Virgin River and ponds: 1,172 pixels
     assert 500 < found[3] < 900, found  # Springdale's developed land: 696
@@ -67,7 +66,7 @@ def test_the_scene_is_four_landsat_bands_with_nlcd_on_their_grid(zion) -> None:
 
 @needs_spdatalarge
 def test_water_and_vegetation_on_the_arid_scene_stay_above_their_floors(zion) -> None:
-    rows = {r["target"]: r["ours"] for r in score_scene(zion, SpectralParams(), False)}
+    rows = ours_by_target(zion)
     assert rows["water"] >= 0.03, rows
     assert rows["vegetation"] >= 0.37, rows
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...indices import compute_index
 from .pixel_classes import PixelClasses
 from .scene_model import SceneModel
 
@@ -139,8 +140,6 @@ def fit_scene_reddish_vegetation(
         return None
     values = classified.kept(sample, roles)
     is_vegetation = classified.best == model.classes.index("vegetation")
-    g, r, n = (values[k][is_vegetation].astype(np.float64) for k in roles)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ndvi = (n - r) / (n + r)
-        ngrdi = (g - r) / (g + r)
+    vegetation = {k: v[is_vegetation] for k, v in values.items()}
+    ndvi, ngrdi = (compute_index(name, vegetation) for name in ("NDVI", "NGRDI"))
     return reddish_vegetation(ndvi, ngrdi, margin)
