@@ -494,11 +494,15 @@ def summary(rows: list[dict], loo_map: Mapping[tuple[str, str], float]) -> str:
     return "\n".join(lines) + "\n" + tail + "."
 
 
-def _parse_setting(text: str) -> tuple[str, float]:
+def _parse_setting(text: str) -> tuple[str, float | bool]:
     name, _, value = text.partition("=")
     field = SpectralParams.__dataclass_fields__.get(name)
     if field is None or not value:
         raise SystemExit(f"--set {text}: expected NAME=VALUE with NAME a SpectralParams field")
+    if field.type in (bool, "bool"):  # a rule, on or off
+        if value.lower() not in {"true", "false", "1", "0"}:
+            raise SystemExit(f"--set {text}: {name} is true or false")
+        return name, value.lower() in {"true", "1"}
     number = float(value)
     if field.type in (int, "int"):  # a radius in pixels: a whole number
         if not number.is_integer():

@@ -62,7 +62,22 @@ def test_a_red_part_below_the_green_vegetation_is_said_with_a_cut_above_it(
         "ndvi_5_95",
         "green_vegetation_ndvi_median",
         "suggested_ndvi_cut",
+        "above_soil_edge",
     }
+
+
+def test_above_the_soil_rules_edge_no_cut_is_offered(spyndex_pixels) -> None:
+    """Where the part below the vegetation seeds' edge is mapped as bare soil
+    (`soil_in_vegetation`), what is left is said with that edge and no cut: on Samson's shore a
+    cut above it lowered every row."""
+    leaves, urban = (_indices(spyndex_pixels[k]) for k in ("Vegetation", "Urban"))
+    ndvi = np.concatenate([leaves[0], urban[0]])
+    ngrdi = np.concatenate([leaves[1], urban[1]])
+    found = reddish_vegetation(ndvi, ngrdi, margin=0.05, soil_edge=0.35)
+    assert found is not None and found.suggested_cut is None and found.soil_edge == 0.35
+    note = found.note()
+    assert "above NDVI 0.35, the vegetation seeds' edge" in note and "--threshold" not in note
+    assert found.summary()["above_soil_edge"] == 0.35
 
 
 def test_a_red_part_as_green_in_ndvi_as_the_rest_gets_no_cut(spyndex_pixels) -> None:

@@ -2,8 +2,9 @@
 the real scene built from its pinned source column by column (its water dark in NIR), read by
 wavelength, and the spectral backend's water and forest on it above floors set about 0.08
 below what `bench/quality` measured when the scene was added, held out (water 1.000, forest
-0.988; its soil, NDVI 0.3 on these values, went to vegetation: bare 0.000, docs/benchmarks.md,
-"A held-out airborne scene")."""
+0.988; its soil, NDVI 0.3 on these values, went to vegetation then: bare 0.000, docs/benchmarks.md,
+"A held-out airborne scene"), and its soil mapped as bare soil since ("Soil the scene model
+called vegetation")."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ import pytest
 
 from bench.jasper_scene import pure_pixel_labels
 from bench.muufl_scene import UPCGIT_REPO, upcgit_mirror
+from bench.quality import run_engine
 from bench.samson_scene import SAMSON_CODES, TREE
 from spex.engine import ExtractionRequest, extract
 from spex.engine.backends.spectral.params import SpectralParams
+from spex.engine.backends.spectral.pixel_classes import pixel_classes
+from spex.engine.backends.spectral.soil_in_vegetation import fit_scene_soil_in_vegetation
+from spex.engine.raster.raster_source import open_source
 from tests.scene_sources import (
     built_scene,
     label_counts,
@@ -63,26 +68,55 @@ def test_water_and_forest_stay_above_their_floors(samson) -> None:
 
 
 @needs_samson
-def test_its_soil_is_said_and_the_advised_cut_maps_it(samson, tmp_path) -> None:
-    """The soil taken for vegetation is said in the explanation, with the cut above it
-    (measured: half the vegetation redder than green, NDVI 0.26-0.61, cut 0.70); set, it makes
-    the soil bare (measured 0.994, before 0.000) and the vegetation the trees (0.994, 0.492)."""
+def test_its_soil_is_mapped_as_bare_soil_and_said(samson, tmp_path) -> None:
+    """The soil the scene model took for vegetation (red above green, NDVI under the
+    vegetation seeds' edge, 0.35) is bare soil (measured 0.996, before 0.000) and the vegetation
+    the trees (0.996, before 0.492); the explanation says so, and what reddish vegetation is
+    left above the edge is said as before."""
+    rows = ours_by_target(samson)
+    assert rows["bare"] >= 0.9 and rows["vegetation"] >= 0.9, rows
     image, _ = samson.rasters[0]
     result = extract(ExtractionRequest(image, "extract the vegetation", tmp_path / "veg"))
     text = (tmp_path / "veg" / "explanation.md").read_text(encoding="utf-8")
     found = json.loads((tmp_path / "veg" / "run.json").read_text(encoding="utf-8"))
-    said = found["backend"]["details"]["reddish_vegetation"]
-    assert said["share_of_vegetation"] > 0.3 and said["suggested_ndvi_cut"] == 0.7
-    assert "of the vegetation is redder than it is green" in text
-    assert "--threshold NDVI=0.70" in text
-    assert result.mask_path.exists()
-    # The summary, the first thing the command line and the dock show, points at it.
-    assert "vegetation: 1 region" in result.summary
-    assert "50% of it may be soil (see the caveats)" in result.summary
-    advised = replace(SpectralParams(), set_thresholds=(("NDVI", 0.7),))
-    rows = ours_by_target(samson, advised)
-    assert rows["bare"] >= 0.9 and rows["vegetation"] >= 0.9, rows
+    rule = found["backend"]["details"]["soil_in_vegetation"]
+    assert rule["ndvi_below"] == 0.35 and rule["share_of_vegetation"] > 0.25
+    assert "with NDVI below 0.35, the edge of this scene's vegetation seeds" in text
+    assert "mapped as bare soil, not vegetation" in text
+    left = found["backend"]["details"]["reddish_vegetation"]
+    assert left["ndvi_5_95"][0] >= 0.35  # what the rule moved is not said again
+    # and no cut is offered above it (measured: a cut at 0.75 lowered every row)
+    assert left["suggested_ndvi_cut"] is None and "--threshold NDVI=" not in text
+    assert "above NDVI 0.35, the vegetation seeds' edge" in text
+    assert result.mask_path.exists() and "of it may be soil (see the caveats)" in result.summary
     # Asked for water only, nothing is said of it.
     water = extract(ExtractionRequest(image, "extract the water", tmp_path / "water"))
     text = (tmp_path / "water" / "explanation.md").read_text(encoding="utf-8")
-    assert "redder than it is green" not in text and "may be soil" not in water.summary
+    assert "redder than" not in text and "may be soil" not in water.summary
+
+
+@needs_samson
+def test_the_soil_rule_holds_for_reflectance_without_the_analysts_vegetation(samson) -> None:
+    """The rule is fitted on the scene's own model and sample; the analyst's examples of
+    vegetation or soil define those classes themselves, and digital numbers carry each band's
+    gain (a green peak made or hidden): then it is off."""
+    image, _ = samson.rasters[0]
+    _, _, backend = run_engine(image, samson, SpectralParams())
+    model = backend.model
+    with open_source(image, bands=samson.bands, sensor=samson.sensor, scale=samson.scale) as src:
+        sample = src.read_sample().bands
+    classified = pixel_classes(model, None, sample)
+    rule = fit_scene_soil_in_vegetation(model, sample, classified, True, SpectralParams())
+    assert rule is not None and rule.ndvi_edge == pytest.approx(0.35) and rule.moved > 100
+    assert fit_scene_soil_in_vegetation(model, sample, classified, False, SpectralParams()) is None
+    for given in ("vegetation", "bare"):
+        taught = replace(model, example_pixels={given: 12})
+        assert (
+            fit_scene_soil_in_vegetation(taught, sample, classified, True, SpectralParams()) is None
+        )
+    off = replace(SpectralParams(), soil_in_vegetation=False)
+    assert fit_scene_soil_in_vegetation(model, sample, classified, True, off) is None
+    taught = replace(model, example_pixels={"water": 12})
+    assert (
+        fit_scene_soil_in_vegetation(taught, sample, classified, True, SpectralParams()) is not None
+    )

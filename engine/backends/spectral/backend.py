@@ -63,6 +63,7 @@ from .set_thresholds import (
 )
 from .shadow_veto import ShadowVeto, fit_scene_shadow_veto
 from .smoothing import HALO, smooth_probabilities
+from .soil_in_vegetation import SoilInVegetation, fit_scene_soil_in_vegetation
 from .tree_cover import TreeCut, fit_scene_tree_cut, tree_cover, visible_roles
 from .water_veto import WaterVeto, apply_water_veto, water_veto
 
@@ -115,6 +116,8 @@ class SpectralBackend(Backend):
         self._fine_notes: tuple[str, ...] = ()
         #: The vegetation that is redder than green, where it is enough to say (`prepare`).
         self._reddish: ReddishVegetation | None = None
+        #: Vegetation below its seeds' NDVI and redder than green, mapped as bare soil.
+        self._soil: SoilInVegetation | None = None
         #: Tree cover's cut within the vegetation, its plan target number (0: not asked, or
         #: left out of the vegetation: `_trees_left_out`) and the scene class it splits
         #: (`set_targets`).
@@ -173,6 +176,9 @@ class SpectralBackend(Backend):
             pixel_classes(self.model, self._veto, sample.bands) if sample.valid_pixels else None
         )
         self._bright = fit_scene_bright_land(self.model, sample.bands, classified, self.params)
+        self._soil = fit_scene_soil_in_vegetation(
+            self.model, sample.bands, classified, self._calibrated, self.params
+        )
         self._reddish = (
             fit_scene_reddish_vegetation(
                 self.model,
@@ -180,6 +186,7 @@ class SpectralBackend(Backend):
                 classified,
                 self._calibrated,
                 self.params.builtup_ndvi_margin,
+                self._soil,
             )
             if VEGETATION_OR_SOIL & set(plan.targets)
             else None
@@ -309,6 +316,9 @@ class SpectralBackend(Backend):
         ):
             bright = bare_within_land(bands, self.model.offsets, self._bright, radius)
             classes[(best == self._builtup) & bright] = self._bare
+        if self._soil is not None and self._vegetation >= 0:
+            # After the trees: soil is never tree cover, whichever target is asked.
+            classes[(best == self._vegetation) & self._soil.applies(bands)] = self._bare
         classes[nodata] = 255
         shape = classes.shape
         evidence = np.stack(
@@ -420,6 +430,10 @@ class SpectralBackend(Backend):
             summary["cloud_shadows"] = self._shadows.describe()
             notes.append(self._shadows.describe())
         notes.extend(self._fine_notes)
+        soil_note = self._soil.note() if self._soil is not None else None
+        if soil_note and VEGETATION_OR_SOIL & set(self._asked):
+            notes.append(soil_note)
+            summary["soil_in_vegetation"] = self._soil.summary()
         if self._reddish is not None:
             notes.append(self._reddish.note())
             summary["reddish_vegetation"] = self._reddish.summary()

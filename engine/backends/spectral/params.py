@@ -35,6 +35,9 @@ class SpectralParams:
     #: pooled shape alone, which every fold of the benchmark's left-out check chose (of 0,
     #: 0.25, 0.5, 0.75, 1) and which sinks two rows more than 0.75 (docs/benchmarks.md).
     land_shape_pooling: float = 0.75
+    #: Vegetation below its seeds' NDVI edge and redder than green is bare soil
+    #: (`soil_in_vegetation`; calibrated reflectance). Off (`False`) only to measure it.
+    soil_in_vegetation: bool = True
     #: Bare soil needs evidence this many robust deviations beyond the built-up side.
     bare_evidence_z: float = 8.0
     #: ... and when its side is at most this share of the non-vegetated land.

@@ -6,14 +6,14 @@ steeply from the red to the NIR (soil under dry grass, iron-stained and wet soil
 of 0.3-0.5: on such scenes the vegetation cut falls below them and they are mapped as
 vegetation. On two held-out spectrometer scenes whose reference calls that land soil (Samson's
 shore, Jasper Ridge's dirt) every soil pixel went to vegetation, with red 17-60 % above green;
-so did Moffett Field's, a scene added after this note, where it is said and its advice maps the
-soil (bare soil 0.00 -> 0.93).
+so did Moffett Field's, a scene added after this note.
 
-Moving those pixels to the land by rule sank other rows (docs/benchmarks.md, "Vegetation
-without a green peak"): what one reference calls soil under dry grass, another calls pasture.
-So the engine does not decide it; it says it, with the measured share and NDVI, and the
-vegetation cut that would move them (the analyst's ``--threshold NDVI=``), chosen on this
-scene's own sample.
+Below the edge of the scene's own vegetation seeds such pixels are mapped as bare soil
+(`soil_in_vegetation`). Above it, moving them to the land by rule sank other rows
+(docs/benchmarks.md, "Vegetation without a green peak"): what one reference calls soil under
+dry grass, another calls pasture. So the engine does not decide that part; it says it, with the
+measured share and NDVI, and the vegetation cut that would move them (the analyst's
+``--threshold NDVI=``), chosen on this scene's own sample.
 """
 
 from __future__ import annotations
@@ -21,12 +21,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...indices import compute_index
 from .pixel_classes import PixelClasses
 from .scene_model import SceneModel
+
+if TYPE_CHECKING:  # it reads this module's green-peak margin
+    from .soil_in_vegetation import SoilInVegetation
 
 #: Red at least this far above green, as the normalised difference (green - red) / (green +
 #: red) below its negative: red 22 % above green or more, past a flat spectrum's noise (at
@@ -51,13 +55,18 @@ class ReddishVegetation:
         ndvi: Its NDVI's 5th and 95th percentiles.
         green_ndvi: The median NDVI of the rest of the vegetation (with a green peak).
         suggested_cut: A vegetation cut above it and below the green vegetation, or None where
-            the two overlap in NDVI.
+            the two overlap in NDVI, or where `soil_edge` is set.
+        soil_edge: The NDVI below which such pixels are mapped as bare soil
+            (`soil_in_vegetation`), or None where that rule is off. Above it they are in the
+            vegetation seeds' NDVI and mostly soil mixed with vegetation (on Samson's shore a
+            cut above them lowered every row): no cut is offered.
     """
 
     share: float
     ndvi: tuple[float, float]
     green_ndvi: float
     suggested_cut: float | None
+    soil_edge: float | None = None
 
     def summary(self) -> dict[str, object]:
         """The measurement for the run's record (run.json)."""
@@ -68,6 +77,7 @@ class ReddishVegetation:
                 round(self.green_ndvi, 4) if np.isfinite(self.green_ndvi) else None
             ),
             "suggested_ndvi_cut": self.suggested_cut,
+            "above_soil_edge": self.soil_edge,
         }
 
     def doubts(self, targets: tuple[str, ...]) -> dict[str, str]:
@@ -93,6 +103,12 @@ class ReddishVegetation:
             "soil and dry grass are not, so it may be bare soil or soil under dry grass"
         )
         examples = "give examples of both (--examples; the dock's Examples layer)"
+        if self.soil_edge is not None:
+            return (
+                f"{said}, or soil mixed with vegetation: it lies above NDVI "
+                f"{self.soil_edge:.2f}, the vegetation seeds' edge below which such pixels are "
+                f"mapped as bare soil; to decide, {examples}"
+            )
         if self.suggested_cut is not None:
             return (
                 f"{said}; if it is, set the vegetation cut above it (--threshold "
@@ -105,11 +121,12 @@ class ReddishVegetation:
 
 
 def reddish_vegetation(
-    ndvi: np.ndarray, ngrdi: np.ndarray, margin: float
+    ndvi: np.ndarray, ngrdi: np.ndarray, margin: float, soil_edge: float | None = None
 ) -> ReddishVegetation | None:
     """The reddish part of the vegetation whose 1-D `ndvi` and green-red difference `ngrdi`
     are given, or None where it is too small to say; `margin`: the land seeds' NDVI margin
-    below the vegetation cut, which the suggested cut must clear."""
+    below the vegetation cut, which the suggested cut must clear; `soil_edge`: where the part
+    below an NDVI edge was mapped as bare soil (then no cut is suggested)."""
     ok = np.isfinite(ndvi) & np.isfinite(ngrdi)
     ndvi, ngrdi = ndvi[ok], ngrdi[ok]
     reddish = ngrdi < -GREEN_PEAK_MARGIN
@@ -118,8 +135,8 @@ def reddish_vegetation(
     low, high = (float(v) for v in np.percentile(ndvi[reddish], [5, 95]))
     green = float(np.median(ndvi[~reddish])) if (~reddish).any() else math.nan
     cut = math.ceil((high + margin) / STEP - 1e-9) * STEP
-    suggested = round(cut, 2) if cut < green else None
-    return ReddishVegetation(float(reddish.mean()), (low, high), green, suggested)
+    suggested = round(cut, 2) if cut < green and soil_edge is None else None
+    return ReddishVegetation(float(reddish.mean()), (low, high), green, suggested, soil_edge)
 
 
 def fit_scene_reddish_vegetation(
@@ -128,11 +145,12 @@ def fit_scene_reddish_vegetation(
     classified: PixelClasses | None,
     calibrated: bool,
     margin: float,
+    soil: SoilInVegetation | None = None,
 ) -> ReddishVegetation | None:
     """The reddish vegetation among the `sample` pixels whose most probable class is
-    vegetation (`classified`); None without green, red and NIR bands, a vegetation class or
-    `calibrated` reflectance (digital numbers carry each band's own gain, which can hide the
-    green peak of a canopy or make one)."""
+    vegetation (`classified`), less those `soil` maps as bare soil; None without green, red
+    and NIR bands, a vegetation class or `calibrated` reflectance (digital numbers carry each
+    band's own gain, which can hide the green peak of a canopy or make one)."""
     roles = ("green", "red", "nir")
     if not calibrated or classified is None or "vegetation" not in model.classes:
         return None
@@ -140,6 +158,8 @@ def fit_scene_reddish_vegetation(
         return None
     values = classified.kept(sample, roles)
     is_vegetation = classified.best == model.classes.index("vegetation")
+    if soil is not None:
+        is_vegetation &= ~soil.applies(values)
     vegetation = {k: v[is_vegetation] for k, v in values.items()}
     ndvi, ngrdi = (compute_index(name, vegetation) for name in ("NDVI", "NGRDI"))
-    return reddish_vegetation(ndvi, ngrdi, margin)
+    return reddish_vegetation(ndvi, ngrdi, margin, soil.ndvi_edge if soil is not None else None)

@@ -36,6 +36,8 @@ from .water_seeds import water_seeds
 #: whose red is clipped passes NDSI > 0.4 and was taken for snow (dev Landsat SR cloud
 #: 0.400 -> 0.593, snow 0.365 -> 0.509; 0.15 and 0.25 measured the same within 0.03).
 SNOW_SWIR1_MAX = 0.2
+#: Vegetation seeds: NDVI this far above the scene's vegetation cut, clear of its edge.
+VEGETATION_SEED_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def _vegetation_seeds(s: SeedContext) -> np.ndarray | None:
             + ("[0.3, 0.6]" if s.calibrated else "[0.05, 0.6] (digital numbers)"),
         )
         # A red band clipped at the sensor's maximum (bright cloud) lifts NDVI: not canopy.
-        return (s.ndvi > t + 0.05) & ~s.clip.get("red", False)
+        return (s.ndvi > t + VEGETATION_SEED_MARGIN) & ~s.clip.get("red", False)
     if not {"green", "red", "blue"} <= s.roles:
         return None
     exg = s.index("ExG")
