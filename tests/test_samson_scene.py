@@ -19,6 +19,8 @@ from bench.muufl_scene import UPCGIT_REPO, upcgit_mirror
 from bench.quality import run_engine
 from bench.samson_scene import SAMSON_CODES, TREE
 from spex.engine import ExtractionRequest, extract
+from spex.engine.backends.spectral.example_notes import SOIL, examples_mapped
+from spex.engine.backends.spectral.examples import ExamplePixels
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.pixel_classes import pixel_classes
 from spex.engine.backends.spectral.soil_in_vegetation import fit_scene_soil_in_vegetation
@@ -120,3 +122,21 @@ def test_the_soil_rule_holds_for_reflectance_without_the_analysts_vegetation(sam
     assert (
         fit_scene_soil_in_vegetation(taught, sample, classified, True, SpectralParams()) is not None
     )
+
+
+@needs_samson
+def test_example_pixels_on_the_soil_are_counted_where_the_rule_maps_them(samson) -> None:
+    """Built-up examples drawn on soil the rule maps as bare soil are counted there, not as
+    the vegetation the model gives them: the explanation's per-example agreement is the map's."""
+    image, _ = samson.rasters[0]
+    _, _, backend = run_engine(image, samson, SpectralParams())
+    model = backend.model
+    with open_source(image, bands=samson.bands, sensor=samson.sensor, scale=samson.scale) as src:
+        sample = src.read_sample().bands
+    classified = pixel_classes(model, None, sample)
+    rule = fit_scene_soil_in_vegetation(model, sample, classified, True, SpectralParams())
+    kept = classified.kept(sample, tuple(sample))
+    soil = (classified.best == model.classes.index("vegetation")) & rule.applies(kept)
+    given = ExamplePixels({"builtup": {k: v[soil][:20] for k, v in kept.items()}})
+    assert examples_mapped(model, None, given, None)["builtup"] == {"vegetation": 20}
+    assert examples_mapped(model, None, given, None, None, rule)["builtup"] == {SOIL: 20}

@@ -31,6 +31,7 @@ from .detectable import fine_shadow_note, fine_white_note, undetectable
 from .evidence import evidence_names
 from .example_notes import (
     BRIGHT_LAND,
+    SOIL,
     TREES,
     examples_mapped,
     mapped_note,
@@ -207,7 +208,7 @@ class SpectralBackend(Backend):
         self.set_targets(plan.targets)
         if pixels is not None:
             self.examples_mapped = examples_mapped(
-                self.model, self._veto, pixels, self._trees, self._bright
+                self.model, self._veto, pixels, self._trees, self._bright, self._soil
             )
         self._asked = tuple(plan.targets)
         self._halved = np.zeros(len(classes), dtype=bool)
@@ -350,6 +351,8 @@ class SpectralBackend(Backend):
             answer[TREES] = "forest"
         if self._bright is not None:
             answer[BRIGHT_LAND] = targets[self._bare]
+        if self._soil is not None:
+            answer[SOIL] = targets[self._bare]
         return note + "; " + mapped_note(self.examples_mapped, answer)
 
     def _forest_note(self) -> str:

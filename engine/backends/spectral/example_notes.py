@@ -17,6 +17,7 @@ from .darkness import darkness
 from .examples import OTHER, ExamplePixels
 from .pixel_classes import pixel_classes
 from .scene_model import SceneModel
+from .soil_in_vegetation import ROLES, SoilInVegetation
 from .tree_cover import TreeCut
 from .water_veto import WaterVeto
 
@@ -24,6 +25,8 @@ from .water_veto import WaterVeto
 TREES = "vegetation (tree cover)"
 #: ... and the land's bright mode, where it is bare soil (`bright_land`).
 BRIGHT_LAND = "bare soil (the land's bright mode)"
+#: ... and the vegetation that is soil (`soil_in_vegetation`).
+SOIL = "bare soil (vegetation without a green peak)"
 #: A target whose examples the model maps as labelled below this share gets a caveat: such
 #: classes found 0.30 of their other labelled pixels on the benchmark, against 0.93 at 80 % and
 #: more (`bench/examples_quality`, docs/benchmarks.md); and only from this many pixels.
@@ -37,10 +40,12 @@ def examples_mapped(
     pixels: ExamplePixels,
     trees: TreeCut | None,
     bright: BrightLand | None = None,
+    soil: SoilInVegetation | None = None,
 ) -> dict[str, dict[str, int]]:
     """Per example label: how many of its pixels the fitted classifier gives each scene class,
     the vegetation above the tree cut (when forest is asked) counted as `TREES`, the land's
-    bright mode (where it is bare soil) as `BRIGHT_LAND`.
+    bright mode (where it is bare soil) as `BRIGHT_LAND`, the vegetation that is soil as
+    `SOIL`.
 
     Per pixel, with the water veto, before the smoothing: the analyst's own labels scored by
     the model they trained, which tells where the bands do not separate what the examples do.
@@ -57,15 +62,18 @@ def examples_mapped(
             land = classified.kept(values, bright.roles)
             lit = darkness(land, model.offsets, bright.roles) < bright.threshold
             names[(names == "builtup") & lit] = BRIGHT_LAND
+        if soil is not None:
+            red = soil.applies(classified.kept(values, ROLES))
+            names[((names == "vegetation") | (names == TREES)) & red] = SOIL
         out[cls] = dict(Counter(names.tolist()))
     return out
 
 
 def _answering(cls: str, split: bool) -> tuple[str, ...]:
-    """The scene classes (and `TREES`, `BRIGHT_LAND`) whose pixels are right for an example
+    """The scene classes (and `TREES`, `BRIGHT_LAND`, `SOIL`) whose pixels are right for an example
     label `cls`."""
     if cls == "bare":
-        return ("bare", BRIGHT_LAND)
+        return ("bare", BRIGHT_LAND, SOIL)
     if cls == "vegetation":
         return ("vegetation", TREES)  # tree cover is vegetation
     if cls == "forest":
