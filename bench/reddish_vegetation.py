@@ -1,12 +1,15 @@
-"""Where the spectral backend says its vegetation lacks a green peak, and whether its advice helps.
+"""Where the spectral backend finds vegetation without a green peak: what it maps, and says.
 
-``engine/backends/spectral/reddish_vegetation.py`` measures, on calibrated reflectance, the
-part of the scene's vegetation that is redder than green (soil and dry grass are, green leaves
-are not) and says it, with the vegetation cut above it where one clears the green vegetation.
-This prints, per raster of the asked scene groups where the note is given: the share it
-measured, what the labels call the pixels it describes over the whole raster (the engine's
-vegetation with red that far above green), and the scene's rows before and after following
-its advice (the suggested cut as the analyst's ``--threshold NDVI=``).
+On calibrated reflectance, ``engine/backends/spectral/soil_in_vegetation.py`` maps as bare
+soil the vegetation below the vegetation seeds' NDVI edge that is redder than green, and
+``reddish_vegetation.py`` says what is left of such vegetation, with the vegetation cut above it
+where one clears the green vegetation and the soil rule is off. This prints, per scene of the
+asked groups: where the rule moved sampled vegetation, its share and what the labels call the
+pixels it moved over the whole raster (the vegetation without the rule, less the vegetation
+with it); where the note is given, the share it measured, what the labels call the pixels it
+describes (the engine's vegetation with red that far above green), and the scene's rows
+before and after following its advice (the suggested cut as the analyst's
+``--threshold NDVI=``).
 
 Run: ``PYTHONPATH=. .venv/bin/python -m bench.reddish_vegetation [--groups G]`` (about a minute
 for the default groups), Markdown on stdout.
@@ -32,23 +35,34 @@ from .scenes import LABEL_CODES, Scene, all_scenes
 NAMED = {code: name for name, code in LABEL_CODES.items()}
 
 
-def described_labels(scene: Scene) -> tuple[list[dict], dict[str, int]]:
-    """Per raster of `scene`, the note's record (None where it is not given); and what the
-    labels call the pixels it describes, summed over the rasters that gave it."""
-    records, labels = [], {}
+def _count_labels(mask: np.ndarray, labels_path, into: dict[str, int]) -> None:
+    """Add to `into` what the labels call the pixels of `mask`, by name."""
+    with rasterio.open(labels_path) as src:
+        lab = src.read(1)
+    for code in np.unique(lab[mask]):
+        name = NAMED.get(int(code), "unlabelled" if code in (0, 255) else "other")
+        into[name] = into.get(name, 0) + int((mask & (lab == code)).sum())
+
+
+def described_labels(scene: Scene) -> tuple[list[dict], dict[str, int], list[dict], dict]:
+    """Per raster of `scene`, the note's record (None where it is not given), and what the
+    labels call the pixels it describes, summed over the rasters that gave it; the same for
+    the soil rule (its record, and the labels of the pixels it moved out of the vegetation)."""
+    records, labels, rules, moved_labels = [], {}, [], {}
+    without_rule = replace(SpectralParams(), soil_in_vegetation=False)
     for image, labels_path in scene.rasters:
         pred, bands, backend = run_engine(image, scene, SpectralParams())
-        found = backend.report().details.get("reddish_vegetation")
+        details = backend.report().details
+        found, rule = details.get("reddish_vegetation"), details.get("soil_in_vegetation")
         records.append(found)
-        if found is None:
-            continue
-        described = pred["vegetation"] & (compute_index("NGRDI", bands) < -GREEN_PEAK_MARGIN)
-        with rasterio.open(labels_path) as src:
-            lab = src.read(1)
-        for code in np.unique(lab[described]):
-            name = NAMED.get(int(code), "unlabelled" if code in (0, 255) else "other")
-            labels[name] = labels.get(name, 0) + int((described & (lab == code)).sum())
-    return records, labels
+        rules.append(rule)
+        if rule is not None:
+            before, _, _ = run_engine(image, scene, without_rule)
+            _count_labels(before["vegetation"] & ~pred["vegetation"], labels_path, moved_labels)
+        if found is not None:
+            reddish = compute_index("NGRDI", bands) < -GREEN_PEAK_MARGIN
+            _count_labels(pred["vegetation"] & reddish, labels_path, labels)
+    return records, labels, rules, moved_labels
 
 
 def advice_rows(scene: Scene, cut: float) -> list[tuple[str, float, float]]:
@@ -64,12 +78,14 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", default=DEFAULT_GROUPS)
     args = parser.parse_args(list(argv) if argv is not None else None)
+    advised, silent, moved = [], [], []
     print("| scene | share of vegetation | NDVI 5-95 % | suggested cut | its pixels' labels |")
     print("| --- | --- | --- | --- | --- |")
-    advised = []
-    silent = []
     for scene in all_scenes(tuple(args.groups.split(","))):
-        records, labels = described_labels(scene)
+        records, labels, rules, moved_labels = described_labels(scene)
+        applied = [r for r in rules if r is not None]
+        if moved_labels:
+            moved.append((scene.name, applied[0], moved_labels))
         given = [r for r in records if r is not None]
         if not given:
             silent.append(scene.name)
@@ -86,6 +102,12 @@ def main(argv: Iterable[str] | None = None) -> None:
         if cut is not None:
             advised.append((scene, cut))
     print(f"\nNot given on {len(silent)} scenes: {', '.join(silent)}.\n")
+    print("| scene | soil rule: share of vegetation | NDVI edge | the moved pixels' labels |")
+    print("| --- | --- | --- | --- |")
+    for name, rule, labels in moved:
+        said = ", ".join(f"{k} {v}" for k, v in sorted(labels.items(), key=lambda kv: -kv[1]))
+        print(f"| {name} | {rule['share_of_vegetation']:.3f} | {rule['ndvi_below']:.2f} | {said} |")
+    print()
     if not advised:
         return
     print("| scene | target | ours | following the advice |")
