@@ -77,7 +77,7 @@ class ReddishVegetation:
                 round(self.green_ndvi, 4) if np.isfinite(self.green_ndvi) else None
             ),
             "suggested_ndvi_cut": self.suggested_cut,
-            "above_soil_edge": self.soil_edge,
+            "above_soil_edge": None if self.soil_edge is None else round(self.soil_edge, 4),
         }
 
     def doubts(self, targets: tuple[str, ...]) -> dict[str, str]:
