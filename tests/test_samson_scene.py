@@ -97,43 +97,41 @@ def test_its_soil_is_mapped_as_bare_soil_and_said(samson, tmp_path) -> None:
     assert "redder than" not in text and "may be soil" not in water.summary
 
 
+@pytest.fixture(scope="module")
+def fitted(samson):
+    """The default run's scene model, its global sample, and the sample's classes."""
+    image, _ = samson.rasters[0]
+    _, _, backend = run_engine(image, samson, SpectralParams())
+    with open_source(image, bands=samson.bands, sensor=samson.sensor, scale=samson.scale) as src:
+        sample = src.read_sample().bands
+    return backend.model, sample, pixel_classes(backend.model, None, sample)
+
+
 @needs_samson
-def test_the_soil_rule_holds_for_reflectance_without_the_analysts_vegetation(samson) -> None:
+def test_the_soil_rule_holds_for_reflectance_without_the_analysts_vegetation(fitted) -> None:
     """The rule is fitted on the scene's own model and sample; the analyst's examples of
     vegetation or soil define those classes themselves, and digital numbers carry each band's
     gain (a green peak made or hidden): then it is off."""
-    image, _ = samson.rasters[0]
-    _, _, backend = run_engine(image, samson, SpectralParams())
-    model = backend.model
-    with open_source(image, bands=samson.bands, sensor=samson.sensor, scale=samson.scale) as src:
-        sample = src.read_sample().bands
-    classified = pixel_classes(model, None, sample)
-    rule = fit_scene_soil_in_vegetation(model, sample, classified, True, SpectralParams())
+    model, sample, classified = fitted
+
+    def fit(model=model, calibrated=True, params=None):
+        params = params or SpectralParams()
+        return fit_scene_soil_in_vegetation(model, sample, classified, calibrated, params)
+
+    rule = fit()
     assert rule is not None and rule.ndvi_edge == pytest.approx(0.35) and rule.moved > 100
-    assert fit_scene_soil_in_vegetation(model, sample, classified, False, SpectralParams()) is None
+    assert fit(calibrated=False) is None
+    assert fit(params=replace(SpectralParams(), soil_in_vegetation=False)) is None
     for given in ("vegetation", "bare"):
-        taught = replace(model, example_pixels={given: 12})
-        assert (
-            fit_scene_soil_in_vegetation(taught, sample, classified, True, SpectralParams()) is None
-        )
-    off = replace(SpectralParams(), soil_in_vegetation=False)
-    assert fit_scene_soil_in_vegetation(model, sample, classified, True, off) is None
-    taught = replace(model, example_pixels={"water": 12})
-    assert (
-        fit_scene_soil_in_vegetation(taught, sample, classified, True, SpectralParams()) is not None
-    )
+        assert fit(model=replace(model, example_pixels={given: 12})) is None
+    assert fit(model=replace(model, example_pixels={"water": 12})) is not None
 
 
 @needs_samson
-def test_example_pixels_on_the_soil_are_counted_where_the_rule_maps_them(samson) -> None:
+def test_example_pixels_on_the_soil_are_counted_where_the_rule_maps_them(fitted) -> None:
     """Built-up examples drawn on soil the rule maps as bare soil are counted there, not as
     the vegetation the model gives them: the explanation's per-example agreement is the map's."""
-    image, _ = samson.rasters[0]
-    _, _, backend = run_engine(image, samson, SpectralParams())
-    model = backend.model
-    with open_source(image, bands=samson.bands, sensor=samson.sensor, scale=samson.scale) as src:
-        sample = src.read_sample().bands
-    classified = pixel_classes(model, None, sample)
+    model, sample, classified = fitted
     rule = fit_scene_soil_in_vegetation(model, sample, classified, True, SpectralParams())
     kept = classified.kept(sample, tuple(sample))
     soil = (classified.best == model.classes.index("vegetation")) & rule.applies(kept)
