@@ -317,14 +317,17 @@ class SpectralBackend(Backend):
         ):
             bright = bare_within_land(bands, self.model.offsets, self._bright, radius)
             classes[(best == self._builtup) & bright] = self._bare
+        indices = {name: compute_index(name, bands) for name in self._evidence}
         if self._soil is not None and self._vegetation >= 0:
-            # After the trees: soil is never tree cover, whichever target is asked.
-            classes[(best == self._vegetation) & self._soil.applies(bands)] = self._bare
+            # After the trees: soil is never tree cover, whichever target is asked. NDVI is
+            # the vegetation's evidence too: computed once per tile.
+            soil = self._soil.applies(bands, indices.get("NDVI"))
+            classes[(best == self._vegetation) & soil] = self._bare
         classes[nodata] = 255
         shape = classes.shape
-        evidence = np.stack(
-            [compute_index(name, bands) for name in self._evidence] or [np.zeros(shape, np.float32)]
-        )[: len(self._evidence)]
+        evidence = np.stack(list(indices.values()) or [np.zeros(shape, np.float32)])[
+            : len(self._evidence)
+        ]
         return TilePrediction(classes, confidence, evidence.astype(np.float32, copy=False))
 
     def _examples_note(self) -> str:

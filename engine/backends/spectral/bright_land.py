@@ -126,8 +126,8 @@ def fit_scene_bright_land(
     if "bare" in model.classes:
         return None
     roles = model.roles
-    values = classified.kept(sample, roles)
-    land = darkness(values, model.offsets, roles)[classified.best == model.classes.index("builtup")]
+    values = classified.of_class(sample, roles, model.classes.index("builtup"))
+    land = darkness(values, model.offsets, roles)
     return fit_bright_land(land, roles, params.bare_evidence_z, params.bare_max_share)
 
 

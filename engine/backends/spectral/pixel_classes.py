@@ -31,6 +31,14 @@ class PixelClasses(NamedTuple):
         """The `roles` bands of the same 1-D `bands`, at the kept pixels (aligned with `best`)."""
         return {r: np.asarray(bands[r]).ravel()[self.valid] for r in roles}
 
+    def of_class(
+        self, bands: Mapping[str, np.ndarray], roles: tuple[str, ...], index: int
+    ) -> dict[str, np.ndarray]:
+        """The `roles` bands of the same 1-D `bands` at the kept pixels whose most probable
+        class is `index` (into the model's classes)."""
+        chosen = self.best == index
+        return {r: v[chosen] for r, v in self.kept(bands, roles).items()}
+
 
 def pixel_classes(
     model: SceneModel, veto: WaterVeto | None, bands: Mapping[str, np.ndarray]

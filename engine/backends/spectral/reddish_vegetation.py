@@ -156,10 +156,9 @@ def fit_scene_reddish_vegetation(
         return None
     if not set(roles) <= set(sample):
         return None
-    values = classified.kept(sample, roles)
-    is_vegetation = classified.best == model.classes.index("vegetation")
+    vegetation = classified.of_class(sample, roles, model.classes.index("vegetation"))
     if soil is not None:
-        is_vegetation &= ~soil.applies(values)
-    vegetation = {k: v[is_vegetation] for k, v in values.items()}
+        left = ~soil.applies(vegetation)
+        vegetation = {k: v[left] for k, v in vegetation.items()}
     ndvi, ngrdi = (compute_index(name, vegetation) for name in ("NDVI", "NGRDI"))
     return reddish_vegetation(ndvi, ngrdi, margin, soil.ndvi_edge if soil is not None else None)

@@ -52,9 +52,12 @@ class SoilInVegetation:
     share: float
     moved: int
 
-    def applies(self, bands: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Whether each pixel of `bands` is soil if the scene model calls it vegetation."""
-        return soil_like(bands, self.ndvi_edge)
+    def applies(
+        self, bands: Mapping[str, np.ndarray], ndvi: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Whether each pixel of `bands` is soil if the scene model calls it vegetation
+        (`ndvi`: the bands' NDVI, where the caller has it already)."""
+        return soil_like(bands, self.ndvi_edge, ndvi)
 
     def summary(self) -> dict[str, object]:
         """The rule and its effect for the run's record (run.json)."""
@@ -76,9 +79,13 @@ class SoilInVegetation:
         )
 
 
-def soil_like(bands: Mapping[str, np.ndarray], ndvi_edge: float) -> np.ndarray:
-    """Per pixel: NDVI below `ndvi_edge` and no green peak (NaN bands: False)."""
-    ndvi = compute_index("NDVI", bands)
+def soil_like(
+    bands: Mapping[str, np.ndarray], ndvi_edge: float, ndvi: np.ndarray | None = None
+) -> np.ndarray:
+    """Per pixel: NDVI below `ndvi_edge` and no green peak (NaN bands: False); `ndvi`: the
+    bands' NDVI, computed here where not given."""
+    if ndvi is None:
+        ndvi = compute_index("NDVI", bands)
     ngrdi = compute_index("NGRDI", bands)
     with np.errstate(invalid="ignore"):
         return (ndvi < np.float32(ndvi_edge)) & (ngrdi < np.float32(-GREEN_PEAK_MARGIN))
@@ -107,9 +114,7 @@ def fit_scene_soil_in_vegetation(
     edge = float(model.thresholds["NDVI"]) + VEGETATION_SEED_MARGIN
     if classified is None:
         return SoilInVegetation(edge, 0.0, 0)
-    values = classified.kept(sample, ROLES)
-    is_vegetation = classified.best == model.classes.index("vegetation")
-    vegetation = {k: np.asarray(v, dtype=np.float32)[is_vegetation] for k, v in values.items()}
+    vegetation = classified.of_class(sample, ROLES, model.classes.index("vegetation"))
     moved = int(soil_like(vegetation, edge).sum())
-    share = moved / max(int(is_vegetation.sum()), 1)
+    share = moved / max(len(vegetation["nir"]), 1)
     return SoilInVegetation(edge, share, moved)

@@ -180,9 +180,8 @@ def fit_scene_tree_cut(
     roles = visible_roles(tuple(sample))
     if not roles or "vegetation" not in model.classes or classified is None:
         return None
-    visible = classified.kept(sample, roles)
-    is_vegetation = classified.best == model.classes.index("vegetation")
-    vegetation = darkness(visible, model.offsets, roles)[is_vegetation]
+    visible = classified.of_class(sample, roles, model.classes.index("vegetation"))
+    vegetation = darkness(visible, model.offsets, roles)
     cut = fit_tree_cut(vegetation, roles)
     if brightness is not None:
         return cut_set_by_analyst(cut, vegetation, roles, brightness)
