@@ -44,6 +44,11 @@ def _count_labels(mask: np.ndarray, labels_path, into: dict[str, int]) -> None:
         into[name] = into.get(name, 0) + int((mask & (lab == code)).sum())
 
 
+def _labels_text(labels: dict[str, int]) -> str:
+    """The label counts, most first: "bare 2000, unlabelled 9"."""
+    return ", ".join(f"{k} {v}" for k, v in sorted(labels.items(), key=lambda kv: -kv[1]))
+
+
 def described_labels(scene: Scene) -> tuple[list[dict], dict[str, int], list[dict], dict]:
     """Per raster of `scene`, the note's record (None where it is not given), and what the
     labels call the pixels it describes, summed over the rasters that gave it; the same for
@@ -93,11 +98,10 @@ def main(argv: Iterable[str] | None = None) -> None:
         first = given[0]
         cut = first["suggested_ndvi_cut"]
         lo, hi = first["ndvi_5_95"]
-        said = ", ".join(f"{k} {v}" for k, v in sorted(labels.items(), key=lambda kv: -kv[1]))
         shown = "-" if cut is None else f"{cut:.2f}"
         print(
             f"| {scene.name} | {first['share_of_vegetation']:.3f} | {lo:.2f}-{hi:.2f} | "
-            f"{shown} | {said or '-'} |"
+            f"{shown} | {_labels_text(labels) or '-'} |"
         )
         if cut is not None:
             advised.append((scene, cut))
@@ -105,8 +109,8 @@ def main(argv: Iterable[str] | None = None) -> None:
     print("| scene | soil rule: share of vegetation | NDVI edge | the moved pixels' labels |")
     print("| --- | --- | --- | --- |")
     for name, rule, labels in moved:
-        said = ", ".join(f"{k} {v}" for k, v in sorted(labels.items(), key=lambda kv: -kv[1]))
-        print(f"| {name} | {rule['share_of_vegetation']:.3f} | {rule['ndvi_below']:.2f} | {said} |")
+        share, edge = rule["share_of_vegetation"], rule["ndvi_below"]
+        print(f"| {name} | {share:.3f} | {edge:.2f} | {_labels_text(labels)} |")
     print()
     if not advised:
         return
