@@ -136,7 +136,7 @@ def found_rows() -> list[str]:
     for scene in all_scenes(("benchmark", "extra")):
         if scene.name in names:
             _, _, backend = run_engine(scene.rasters[0][0], scene, SpectralParams())
-            veto = backend._shadows
+            veto = backend.scene.shadows
             found = f"{veto.azimuth:.0f}" if veto is not None else "none"
             rows.append(f"| {names[scene.name]} | {found} |")
     return rows

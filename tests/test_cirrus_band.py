@@ -16,7 +16,8 @@ from rasterio.windows import Window
 from bench.extra_scenes import mirror_path
 from bench.jasper_scene import JASPER_REPO
 from spex.engine.backends.spectral.haze import CIRRUS_REFLECTANCE, find_haze
-from spex.engine.backends.spectral.scene_model import class_map, fit_scene_model, predict_proba
+from spex.engine.backends.spectral.scene_model import fit_scene_model
+from spex.engine.backends.spectral.scene_proba import class_map, predict_proba
 from spex.engine.raster.raster_source import open_source
 from tests.rasters import uniform_pixels
 from tests.scene_sources import built_scene, needs_mirror

@@ -17,7 +17,8 @@ from bench.extra_scenes import mirror_path
 from bench.more_scenes import MLR3SPATIAL_REPO
 from bench.scenes import benchmark_root
 from spex.engine.backends.spectral.haze import dimmer_than_canopy
-from spex.engine.backends.spectral.scene_model import class_map, fit_scene_model, predict_proba
+from spex.engine.backends.spectral.scene_model import fit_scene_model
+from spex.engine.backends.spectral.scene_proba import class_map, predict_proba
 from spex.engine.raster.raster_source import open_source
 from tests.scene_sources import built_scene, needs_benchmark, needs_mirror
 

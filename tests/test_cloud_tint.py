@@ -13,7 +13,8 @@ from bench.extra_scenes import mirror_path
 from bench.scenes import benchmark_root
 from spex.engine.backends.spectral.haze import blue_red_ratio, reddened, whiter_than_scene
 from spex.engine.backends.spectral.params import SpectralParams
-from spex.engine.backends.spectral.scene_model import class_map, fit_scene_model, predict_proba
+from spex.engine.backends.spectral.scene_model import fit_scene_model
+from spex.engine.backends.spectral.scene_proba import class_map, predict_proba
 from spex.engine.backends.spectral.seeds import select_seeds
 from spex.engine.raster.raster_source import open_source
 from tests.scene_sources import built_scene, needs_benchmark, needs_mirror

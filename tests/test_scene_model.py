@@ -5,16 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spex.engine.backends.spectral import scene_model, smoothing
+from spex.engine.backends.spectral import scene_model, scene_proba, smoothing
 from spex.engine.backends.spectral.histograms import bimodality, mode_gap, otsu_threshold
-from spex.engine.backends.spectral.scene_model import (
-    SCENE_CLASSES,
-    SceneModel,
-    class_map,
-    fit_scene_model,
-    predict_proba,
-    top_class,
-)
+from spex.engine.backends.spectral.scene_model import SCENE_CLASSES, SceneModel, fit_scene_model
+from spex.engine.backends.spectral.scene_proba import class_map, predict_proba, top_class
 from spex.engine.backends.spectral.smoothing import HALO, smooth_probabilities
 
 S2_ROLES = (
@@ -326,7 +320,7 @@ def test_prediction_blocks_do_not_change_a_pixels_bytes(s2_full, monkeypatch):
     bands, model = s2_full
     window = {r: v[100:260, 200:531] for r, v in bands.items()}
     whole = predict_proba(model, window)
-    monkeypatch.setattr(scene_model, "BLOCK", 997)
+    monkeypatch.setattr(scene_proba, "BLOCK", 997)
     assert predict_proba(model, window).tobytes() == whole.tobytes()
     part = predict_proba(model, {r: v[3:150, 11:300] for r, v in window.items()})
     assert part.tobytes() == whole[:, 3:150, 11:300].tobytes()
@@ -481,25 +475,25 @@ def test_soil_side_follows_the_scenes_split(spyndex_pixels):
 
 
 def test_a_class_borrows_the_pooled_shape_and_keeps_its_size():
-    from spex.engine.backends.spectral.scene_model import _covariance, _gaussian, _pooled_shape
+    from spex.engine.backends.spectral.gaussians import covariance, gaussian, pooled_shape
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(4000, 3)) * np.array([1.0, 0.2, 0.2])  # long along the first band
     w = np.ones(len(x))
     other = rng.normal(size=(4000, 3)) * np.array([0.1, 1.0, 1.0])  # long along the others
-    shape = _pooled_shape([(_covariance(x, w)[1], 4000), (_covariance(other, w)[1], 4000)])
+    shape = pooled_shape([(covariance(x, w)[1], 4000), (covariance(other, w)[1], 4000)])
     assert shape is not None and shape.shape == (3, 3)
-    assert _pooled_shape([(_covariance(x, w)[1], 0)]) is None
+    assert pooled_shape([(covariance(x, w)[1], 0)]) is None
     # No pooling is the class's own Gaussian, with or without a shape.
-    for a, b in zip(_gaussian(x, w), _gaussian(x, w, shape, 0.0), strict=True):
+    for a, b in zip(gaussian(x, w), gaussian(x, w, shape, 0.0), strict=True):
         assert np.array_equal(a, b)
 
     def cov_of(whiten: np.ndarray) -> np.ndarray:
         chol = np.linalg.inv(whiten)
         return chol @ chol.T
 
-    own = _covariance(x, w)[1]
-    half = cov_of(_gaussian(x, w, shape, 0.5)[1])
+    own = covariance(x, w)[1]
+    half = cov_of(gaussian(x, w, shape, 0.5)[1])
     # The total variance (the class's size) is kept; its spread moves towards the shape.
     assert np.trace(half) == pytest.approx(np.trace(own), rel=1e-3)
     assert half[0, 0] / np.trace(half) < 0.75 * own[0, 0] / np.trace(own)
@@ -507,11 +501,11 @@ def test_a_class_borrows_the_pooled_shape_and_keeps_its_size():
 
 
 def test_constant_land_seeds_lend_no_shape():
-    from spex.engine.backends.spectral.scene_model import _gaussian
+    from spex.engine.backends.spectral.gaussians import gaussian
 
     # Identical pixels (a flat test raster, saturated land): the pooled shape is all zeros,
     # and the class's Gaussian stays finite, as without pooling.
     x = np.full((50, 3), 0.2)
-    mean, whiten, logdet = _gaussian(x, np.ones(50), np.zeros((3, 3)), 0.75)
+    mean, whiten, logdet = gaussian(x, np.ones(50), np.zeros((3, 3)), 0.75)
     assert np.all(np.isfinite(whiten)) and np.isfinite(logdet)
-    assert np.array_equal(whiten, _gaussian(x, np.ones(50))[1])
+    assert np.array_equal(whiten, gaussian(x, np.ones(50))[1])

@@ -6,6 +6,8 @@ Landsat 7 chip of ukis-csmask, whose clouds cast shadows that the classifier too
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import rasterio
 from rasterio.windows import Window
@@ -104,13 +106,13 @@ def test_the_held_out_chips_cloud_shadows_are_not_water(tmp_path) -> None:
     with rasterio.open(labels_path) as src:
         labels = src.read(1)
     masks, bands, backend = run_engine(image, scene, SpectralParams())
-    veto = backend._shadows
+    veto = backend.scene.shadows
     assert veto is not None and abs(veto.azimuth - 140) <= 40, veto
     whole = Window(0, 0, labels.shape[1], labels.shape[0])
     backend.set_targets(("water",))
     with_veto = backend.predict(bands, whole).classes == 1
     assert np.array_equal(with_veto, masks["water"])
-    backend._shadows = None
+    backend.scene = replace(backend.scene, shadows=None)
     without = backend.predict(bands, whole).classes == 1
     taken = without & ~with_veto
     assert taken.sum() > 100 and (labels[taken] == 1).mean() < 0.25

@@ -19,8 +19,10 @@ from bench.more_scenes import ENMAPBOX_REPO, RSTOOLBOX_REPO
 from bench.quality import score_scene
 from bench.scenes import SCENES
 from spex.engine.backends.spectral import backend as spectral_backend
+from spex.engine.backends.spectral import fitted_scene
 from spex.engine.backends.spectral.params import SpectralParams
-from spex.engine.backends.spectral.scene_model import fit_scene_model, predict_proba
+from spex.engine.backends.spectral.scene_model import fit_scene_model
+from spex.engine.backends.spectral.scene_proba import predict_proba
 from spex.engine.backends.spectral.water_seeds import WATER_MARGIN
 from spex.engine.backends.spectral.water_veto import (
     IMPERVIOUS_DARK_MAX,
@@ -191,7 +193,7 @@ def test_flooded_fields_are_water_not_built_up(monkeypatch, tmp_path):
     assert 0.5 < share < 20, share
     scene = built_scene(NAME)
     with_veto = score_scene(scene, SpectralParams(), with_baselines=False)
-    monkeypatch.setattr(spectral_backend, "water_veto", lambda model, params: None)
+    monkeypatch.setattr(fitted_scene, "water_veto", lambda model, params: None)
     without = score_scene(scene, SpectralParams(), with_baselines=False)
     water = {name: next(r for r in rows if r["target"] == "water")
              for name, rows in (("with", with_veto), ("without", without))}  # fmt: skip

@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .scene_model import SceneModel, predict_proba, top_class
+from .scene_model import SceneModel
+from .scene_proba import predict_proba, top_class
 from .water_veto import WaterVeto, apply_water_veto
 
 

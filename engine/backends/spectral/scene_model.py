@@ -12,8 +12,8 @@ Fit once per raster on a decimated sample of the whole raster:
    whole sample so each class adapts to the scene's own spread (mixed, turbid, shaded pixels).
    A broad "other" Gaussian over the whole sample catches what no seeded class explains.
 
-Prediction is purely per-pixel and computed with elementwise operations in a fixed order (no
-BLAS over pixels), so a pixel gets the same bytes whatever tile it is in.
+Prediction (``scene_proba``) is purely per-pixel and computed with elementwise operations in a
+fixed order (no BLAS over pixels), so a pixel gets the same bytes whatever tile it is in.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 from ...errors import BandError
 from .example_seeds import EXAMPLE_PRIOR, seed_with_examples
 from .examples import ExamplePixels
+from .gaussians import covariance, gaussian, loglik, pooled_shape, shrunk_gaussian
 from .params import SpectralParams
 from .seed_context import UNDETECTABLE, min_seeds
 from .seeds import dark_offsets, select_seeds
@@ -46,7 +47,6 @@ FALLBACK_ROLES = ("coastal", "yellow", "rededge2", "rededge3", "nir08", "pan")
 MIN_FIT_PIXELS = 50
 MAX_FIT_PIXELS = 200_000
 EM_ITERATIONS = 3
-SHRINKAGE = 0.1
 FLOOR = 0.003  # reflectance-like floor before the log (sensor noise level)
 OTHER_PRIOR = 0.02
 # Free unseeded "other" components: measured to help the hazy full S2 scene (water 0.59 -> 0.62)
@@ -132,64 +132,6 @@ def _features(bands: Mapping[str, np.ndarray], roles: Sequence[str], offsets) ->
             for r in roles
         ]
     )
-
-
-def _loglik(x: np.ndarray, means, whiten, log_consts) -> np.ndarray:
-    """(K, ...) class log-densities of features x (d, ...), elementwise in a fixed order."""
-    k_count, d = means.shape
-    out = np.empty((k_count,) + x.shape[1:], dtype=np.float64)
-    centred = np.empty_like(x)
-    for k in range(k_count):
-        for j in range(d):
-            centred[j] = x[j] - means[k, j]
-        q = np.zeros(x.shape[1:], dtype=np.float64)
-        for i in range(d):
-            y = whiten[k, i, 0] * centred[0]
-            for j in range(1, i + 1):
-                y = y + whiten[k, i, j] * centred[j]
-            q = q + y * y
-        out[k] = log_consts[k] - 0.5 * q
-    return out
-
-
-def _covariance(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted mean and covariance of x (n, d)."""
-    sw = w.sum()
-    mu = (w[:, None] * x).sum(0) / sw
-    c = x - mu
-    return mu, (w[:, None] * c).T @ c / sw
-
-
-def _pooled_shape(covariances: Sequence[tuple[np.ndarray, int]]) -> np.ndarray | None:
-    """Count-weighted mean of (covariance, pixel count) pairs (None without pixels)."""
-    total = sum(n for _, n in covariances)
-    if not total:
-        return None
-    return sum(cov * (n / total) for cov, n in covariances)
-
-
-def _gaussian(
-    x: np.ndarray, w: np.ndarray, shape: np.ndarray | None = None, pooling: float = 0.0
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Weighted mean, shrunk covariance's whitening matrix and log-determinant of x (n, d)."""
-    return _shrunk_gaussian(*_covariance(x, w), shape, pooling)
-
-
-def _shrunk_gaussian(
-    mu: np.ndarray, cov: np.ndarray, shape: np.ndarray | None = None, pooling: float = 0.0
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Mean, whitening matrix and log-determinant of a covariance shrunk towards its scaled
-    identity.
-
-    With a `shape`, the covariance first moves by `pooling` towards it, rescaled to the
-    class's own total variance: the class borrows the shape and keeps its size.
-    """
-    d = len(mu)
-    if shape is not None and pooling and np.trace(shape) > 0:  # constant seeds: no shape
-        cov = (1 - pooling) * cov + pooling * shape * (np.trace(cov) / np.trace(shape))
-    cov = (1 - SHRINKAGE) * cov + SHRINKAGE * (np.trace(cov) / d) * np.eye(d) + 1e-6 * np.eye(d)
-    chol = np.linalg.cholesky(cov)
-    return mu, np.linalg.inv(chol), 2 * float(np.log(np.diag(chol)).sum())
 
 
 def fit_scene_model(
@@ -363,8 +305,8 @@ def _fit_gaussians(
     # borrow their pooled shape (regularised discriminant analysis, Friedman 1989).
     owners = [names[k] for k in parts.component_class[: len(seed_masks)]]
     counts = [int(m.sum()) for m in seed_masks]
-    moments = [_covariance(x[m], weights[m]) for m in seed_masks]
-    shape = _pooled_shape(
+    moments = [covariance(x[m], weights[m]) for m in seed_masks]
+    shape = pooled_shape(
         [
             (cov, n)
             for (_, cov), n, c in zip(moments, counts, owners, strict=True)
@@ -374,11 +316,11 @@ def _fit_gaussians(
     # One shape (or none) per fitted component; the free ones keep their own.
     shapes = [shape if c in SHAPE_BORROWERS else None for c in owners] + [None] * len(free)
     gaussians = [
-        _shrunk_gaussian(mu, cov, shapes[k], pooling) for k, (mu, cov) in enumerate(moments)
+        shrunk_gaussian(mu, cov, shapes[k], pooling) for k, (mu, cov) in enumerate(moments)
     ]
-    gaussians += [_gaussian(x[f], np.ones(len(f))) for f in free]
+    gaussians += [gaussian(x[f], np.ones(len(f))) for f in free]
     # One broad Gaussian of the whole sample at a small fixed prior catches outliers.
-    broad = _gaussian(x, np.ones(len(x)))
+    broad = gaussian(x, np.ones(len(x)))
     n_fit = len(gaussians)
     priors = np.array([m.mean() for m in seed_masks] + [len(f) / len(x) for f in free])
     if from_examples:  # a class seeded by a few examples still gets a chance in EM
@@ -396,13 +338,13 @@ def _fit_gaussians(
         )
 
     for _ in range(EM_ITERATIONS if n_fit else 0):
-        ll = _loglik(x.T, *consts_of(gaussians, priors))
+        ll = loglik(x.T, *consts_of(gaussians, priors))
         resp = np.exp(ll - ll.max(0))
         resp /= resp.sum(0)
         resp[:, seeded] = 0.0  # seeds stay anchored to their class
         for k, m in enumerate(seed_masks):
             resp[k, m] = weights[m]
-        gaussians = [_gaussian(x, resp[k], shapes[k], pooling) for k in range(n_fit)]
+        gaussians = [gaussian(x, resp[k], shapes[k], pooling) for k in range(n_fit)]
         priors = np.maximum(resp[:n_fit].mean(1), 1e-4)
     return consts_of(gaussians, priors) if n_fit else consts_of([], np.ones(0))
 
@@ -411,122 +353,3 @@ def _denies(note: str, cls: str) -> bool:
     """Whether a seeds' note says the bands cannot show `cls` (`seeds.select_seeds`); the
     "not mapped" note is only written for classes left unseeded, which examples never are."""
     return note.endswith(UNDETECTABLE.format(target=cls))
-
-
-@dataclass(frozen=True, eq=False)
-class _Terms:
-    """A fitted model's constants for prediction, in float32 (computed once per model)."""
-
-    offsets: tuple[np.float32, ...]
-    means: np.ndarray  # (C, d, 1)
-    whiten: np.ndarray  # (C, d, d, 1), scaled by sqrt(0.5): q / 2 comes out directly
-    log_consts: np.ndarray  # (C, 1)
-    merge: bool  # several components per class: probabilities are summed per class
-
-
-def _terms(model: SceneModel) -> _Terms:
-    cached = model.__dict__.get("_terms")
-    if cached is None:
-        merge = tuple(model.component_class) != tuple(range(len(model.classes)))
-        cached = _Terms(
-            offsets=tuple(np.float32(model.offsets[r]) for r in model.roles),
-            means=model.means.astype(np.float32)[:, :, None],
-            whiten=(model.whiten * np.sqrt(0.5)).astype(np.float32)[..., None],
-            log_consts=model.log_consts.astype(np.float32)[:, None],
-            merge=merge,
-        )
-        model.__dict__["_terms"] = cached  # frozen dataclass: an idempotent cache, not state
-    return cached
-
-
-#: Pixels per block of the prediction: the (C, block) temporaries stay in the CPU cache.
-BLOCK = 16384
-
-
-def _class_proba_block(t: _Terms, x: np.ndarray, out: np.ndarray) -> None:
-    """Component posteriors of features x (d, n) float32 into out (C, n), fixed-order sums.
-
-    Every sum over components or features is an explicit loop of elementwise ufuncs (never a
-    reduction or BLAS call, whose order can change with the array's length), so each pixel's
-    bytes depend on its own values only. NaN features give NaN in every component.
-    """
-    c_count, d = t.means.shape[:2]
-    cen = x[None] - t.means  # (C, d, n)
-    y = np.empty_like(out)
-    tmp = np.empty_like(out)
-    out.fill(0.0)  # out accumulates q / 2
-    for i in range(d):
-        np.multiply(t.whiten[:, i, 0], cen[:, 0], out=y)
-        for j in range(1, i + 1):
-            np.multiply(t.whiten[:, i, j], cen[:, j], out=tmp)
-            y += tmp
-        np.multiply(y, y, out=tmp)
-        out += tmp
-    np.subtract(t.log_consts, out, out=out)  # log-density per component
-    top = out.max(axis=0)  # max is exact in any order
-    out -= top
-    np.exp(out, out=out)
-    total = out[0].copy()
-    for k in range(1, c_count):
-        total += out[k]
-    out /= total
-
-
-def predict_proba(model: SceneModel, bands: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Class probabilities (K, H, W) float32 over ``model.classes``; NaN where a band is NaN.
-
-    Purely per-pixel and elementwise-deterministic: the same pixel values give the same bytes
-    whatever the array's shape or the pixel's position. Computed in float32, in blocks of
-    ``BLOCK`` pixels.
-    """
-    missing = [r for r in model.roles if r not in bands]
-    if missing:
-        raise BandError(
-            f"the scene model needs bands {', '.join(missing)}, missing from this window; "
-            "use the same band roles as for fitting"
-        )
-    t = _terms(model)
-    shape = np.shape(bands[model.roles[0]])
-    flat = [np.asarray(bands[role], dtype=np.float32).reshape(-1) for role in model.roles]
-    n = flat[0].size
-    # The features are made block by block too: a block's stay in the CPU cache, and a tile's
-    # (28 bytes per pixel for seven bands) are never held at once.
-    x = np.empty((len(model.roles), min(n, BLOCK)), dtype=np.float32)
-    floor = np.float32(FLOOR)
-    comp = np.empty((len(model.component_class), n), dtype=np.float32)
-    for a in range(0, n, BLOCK):
-        xb = x[:, : min(BLOCK, n - a)]
-        for j, band in enumerate(flat):
-            np.subtract(band[a : a + BLOCK], t.offsets[j], out=xb[j])
-            np.maximum(xb[j], floor, out=xb[j])  # NaN stays NaN
-            np.log(xb[j], out=xb[j])
-        _class_proba_block(t, xb, comp[:, a : a + BLOCK])
-    if t.merge:
-        out = np.zeros((len(model.classes), n), dtype=np.float32)
-        for k, cls in enumerate(model.component_class):  # fixed order: deterministic sums
-            out[cls] += comp[k]
-        comp = out
-    return comp.reshape((len(model.classes), *shape))
-
-
-def top_class(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index (uint8) and probability (float32) of the most probable class of (K, ...) probs.
-
-    Ties go to the first class (like ``argmax``); both are garbage where probs are NaN, and the
-    probability is NaN there.
-    """
-    best = np.zeros(probs.shape[1:], dtype=np.uint8)
-    top = np.array(probs[0], dtype=np.float32, copy=True)
-    above = np.empty(probs.shape[1:], dtype=bool)
-    for k in range(1, probs.shape[0]):
-        np.greater(probs[k], top, out=above)
-        np.copyto(best, np.uint8(k), where=above)
-        np.maximum(top, probs[k], out=top)
-    return best, top
-
-
-def class_map(model: SceneModel, probs: np.ndarray, nodata: int = 255) -> np.ndarray:
-    """Index into ``model.classes`` of the most probable class (uint8), ``nodata`` where NaN."""
-    out, top = top_class(probs)
-    out[np.isnan(top)] = nodata
-    return out

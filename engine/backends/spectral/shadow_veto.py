@@ -171,7 +171,7 @@ def fit_scene_shadow_veto(
 ) -> ShadowVeto | None:
     """The veto of water under the scene's own cloud shadows (`shadow_veto`), where the
     classifier has cloud and water classes, reads green and NIR, and the sample its grid;
-    `pixel_m`: the raster's pixel size (`SpectralBackend`'s `_pixel_m`)."""
+    `pixel_m`: the raster's pixel size (`fitted_scene.raster_pixel_metres`)."""
     classes = model.classes
     if (
         classified is None
