@@ -116,3 +116,52 @@ def test_an_internal_mask_hides_its_pixels(s2_scene: Path, tmp_path: Path) -> No
     with open_source(masked) as src:
         nir = src.read(whole, roles=("nir",))["nir"]
     assert np.isnan(nir[hidden]).all() and not np.isnan(nir[~hidden]).any()
+
+
+def test_a_near_infrared_band_saved_as_alpha_is_read_as_data(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """GDAL saves four 8-bit bands as red, green, blue and alpha by default, so an RGB + NIR
+    image (NAIP-like) exported with the defaults tags its NIR as transparency. Given a role, it
+    is data: its zeros (dark water) are not hidden, and the run reads as its untagged twin."""
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        dn = src.read([index[b] for b in ("B4", "B3", "B2", "B8")], window=WINDOW)
+        profile = src.profile | {
+            "width": WINDOW.width,
+            "height": WINDOW.height,
+            "transform": src.window_transform(WINDOW),
+            "dtype": "uint8",
+            "count": 4,
+            "nodata": None,
+        }
+    counts = np.clip(dn.astype("float32") / 12.0, 1, 254)
+    counts[3] = np.clip(counts[3] - np.percentile(counts[3], 5), 0, 254)  # the darkest NIR is 0
+    counts = counts.astype("uint8")
+    zero_nir = counts[3] == 0
+    assert zero_nir.mean() >= 0.04
+    tagged, twin = tmp_path / "rgbn_defaults.tif", tmp_path / "rgbn_untagged.tif"
+    with rasterio.open(tagged, "w", **profile) as dst:  # no photometric given: the default
+        dst.write(counts)
+    with rasterio.open(twin, "w", **(profile | {"photometric": "MINISBLACK"})) as dst:
+        dst.write(counts)
+    with rasterio.open(tagged) as written:
+        assert written.colorinterp[3] == ColorInterp.alpha  # as GDAL writes it by default
+    whole = Window(0, 0, WINDOW.width, WINDOW.height)
+    roles = "red,green,blue,nir"
+    with open_source(tagged, bands=roles) as src, open_source(twin, bands=roles) as plain:
+        got, expected = src.read(whole), plain.read(whole)
+        sample, twin_sample = src.read_sample(), plain.read_sample()
+    assert not np.isnan(got["nir"][zero_nir]).any()
+    for role in ("red", "green", "blue", "nir"):
+        np.testing.assert_array_equal(got[role], expected[role])
+        np.testing.assert_array_equal(sample.bands[role], twin_sample.bands[role])
+    out = tmp_path / "run"
+    done = run_spex(
+        "extract", tagged, "--prompt", "water", "--bands", roles, "--out", out, "--quiet"
+    )
+    assert done.returncode == 0, done.stderr
+    explanation = (out / "explanation.md").read_text(encoding="utf-8")
+    assert "Band 4 is marked as transparency (alpha) in the file" in explanation
+    with rasterio.open(out / "mask.tif") as mask:
+        assert (mask.read(1)[zero_nir] != mask.nodata).all()  # no dark-NIR pixel left out

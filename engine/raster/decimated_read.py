@@ -41,7 +41,7 @@ def read_decimated(
     `step // 2`, with `step` the smallest that keeps the sample within `max_pixels`; and
     `step`. With `copy`, every chunk is read whole and stored in it (compressed rasters)."""
     step = max(1, math.ceil(math.sqrt(dataset.width * dataset.height / max_pixels)))
-    fills = hidden_fills(dataset)
+    fills = hidden_fills(dataset, indexes)  # the bands read are data, an alpha among them too
     if copy is None and step > 1 and _direct_io_applies(dataset):
         return _read_decimated_direct(dataset, indexes, step, fills), float(step)
     return _read_decimated_chunks(dataset, indexes, step, copy, fills), float(step)

@@ -16,17 +16,22 @@ from collections.abc import Sequence
 
 import numpy as np
 import rasterio
-from rasterio.enums import MaskFlags
+from rasterio.enums import ColorInterp, MaskFlags
 from rasterio.windows import Window
 
 
-def hidden_fills(dataset: rasterio.DatasetReader) -> tuple[float, ...] | None:
+def hidden_fills(
+    dataset: rasterio.DatasetReader, data_bands: Sequence[int] = ()
+) -> tuple[float, ...] | None:
     """The raw value each band (by 0-based position) reads where the dataset's mask band hides
     a pixel: the band's declared nodata value, else NaN for floats and 0 for integers (which
     `valid_pixel_mask` takes for nodata, in every band); None where the mask hides nothing
     beyond the nodata values (no alpha band, no internal or sidecar mask), so reads need no
-    mask."""
+    mask; None too where the mask is an alpha band that is read as image data
+    (`alpha_read_as_data`)."""
     if not dataset.count or MaskFlags.per_dataset not in dataset.mask_flag_enums[0]:
+        return None
+    if alpha_read_as_data(dataset, data_bands):
         return None
     undeclared = math.nan if np.dtype(dataset.dtypes[0]).kind == "f" else 0.0
     return tuple(
@@ -51,3 +56,16 @@ def read_masked(
         mask = handle.read_masks(1, window=window, out_shape=out_shape[1:] if out_shape else None)
         raw[:, mask == 0] = np.array([fills[b - 1] for b in indexes])[:, None]
     return raw
+
+
+def alpha_read_as_data(dataset: rasterio.DatasetReader, data_bands: Sequence[int]) -> list[int]:
+    """The 1-based bands of `data_bands` (those read as image data: a band role names them)
+    that the file marks as transparency (alpha).
+
+    GDAL writes a four-band 8-bit GeoTIFF as red, green, blue and alpha unless told otherwise,
+    so an RGB + near-infrared image saved with the defaults (NAIP-like aerial imagery exported
+    from numpy, QGIS or ``gdal_translate``) carries its NIR band as alpha: read as a mask, every
+    pixel whose NIR is 0 (dark water) would be hidden. A band given a role is data.
+    """
+    colours = dataset.colorinterp
+    return [b for b in data_bands if colours[b - 1] == ColorInterp.alpha]

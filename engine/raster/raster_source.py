@@ -89,7 +89,7 @@ class RasterSource:
         self.scaling = scaling
         self._nodata = dataset.nodatavals  # per band: a stack's bands may differ
         #: What a pixel the mask band hides is read as, per band (`mask_band.hidden_fills`).
-        self.hidden_fills = hidden_fills(dataset)
+        self.hidden_fills = hidden_fills(dataset, with_role_bands(mapping))
         self._raw_sample = raw_sample  # `sampled_bands`, as read when the raster was opened
         #: The raw values decoded by the sample read, when kept (`decoded_copy`).
         self.decoded = decoded

@@ -11,7 +11,9 @@ from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
 from ..raster.averaged_bands import AVERAGED_NOTE, band_numbers
 from ..raster.colour_interp import CIR_HINT
+from ..raster.mask_band import alpha_read_as_data
 from ..raster.pixel_grid import gcp_warp_hint, warped_by
+from ..raster.raster_source import with_role_bands
 from .product_quality import quality_caveats, quality_lines
 
 if TYPE_CHECKING:
@@ -268,6 +270,13 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
         )
     if facts.source.mapping.source == "colour interpretation":
         caveats.append(f"True colour: {CIR_HINT}.")
+    for band in alpha_read_as_data(facts.source.dataset, with_role_bands(facts.source.mapping)):
+        role = facts.source.mapping.roles[band - 1]
+        caveats.append(
+            f"Band {band} is marked as transparency (alpha) in the file, but its band role makes "
+            f"it {role}: it was read as data, and no pixel was hidden by it (GDAL saves four "
+            "8-bit bands as red, green, blue and alpha by default)."
+        )
     if facts.undeclared_fill is not None and facts.undeclared_fill[0] >= FILL_CAVEAT_SHARE:
         share, value = facts.undeclared_fill
         caveats.append(
