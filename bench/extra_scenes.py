@@ -614,9 +614,11 @@ BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
     "upcgit_aviris_moffett": build_upcgit_aviris_moffett,
 }
 
+from .held_out_scenes import HELD_OUT_BUILDERS  # noqa: E402 (imports this module lazily)
 from .more_scenes import MORE_BUILDERS  # noqa: E402 (more_scenes imports this module lazily)
 
 BUILDERS.update(MORE_BUILDERS)
+BUILDERS.update(HELD_OUT_BUILDERS)
 
 
 def _write_tif(

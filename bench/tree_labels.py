@@ -52,6 +52,10 @@ TREE_MAPPINGS = {
     "maxvoldual_aviris_jasper": "tree -> 1; water, dirt, road -> 0 (pure pixels)",
     "muufl_casi_gulfport": "tree -> 1; roof, grass, asphalt -> 0 (pure pixels; shadow unlabelled)",
     "upcgit_samson_shore": "tree -> 1; soil, water -> 0 (pure pixels)",
+    "geobench_naip_chesapeake": (
+        "2 tree canopy -> 1; 1 water, 3 low vegetation, 4 barren, 5 impervious, 6 roads -> 0"
+    ),
+    "zia207_s2_buffalo": "Tree/bushes -> 1; Grass, Building, Parking/road/pavement, Water -> 0",
 }
 
 
