@@ -126,7 +126,6 @@ vegetation; barren ({counts[4]}) -> 4 bare soil; impervious other ({counts[5]}),
         "scaling": "uncalibrated 8-bit digital numbers",
         "source": f"github.com/{GEOBENCH_REPO}@{GEOBENCH_COMMIT} {GEOBENCH_DIR}",
         "licence": "Apache-2.0 (geo-bench); NAIP public domain; Chesapeake Conservancy land cover",
-        "bands": "blue,green,red,nir",
     }
     return base.Scene(image, labels, Affine.identity(), None, None, NAIP_BANDS, meta, notes,
                       trees=trees)  # fmt: skip

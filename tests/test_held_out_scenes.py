@@ -1,0 +1,72 @@
+"""The two scenes added in stop 67 and held out from every rule (`bench/held_out_scenes.py`):
+geo-bench's NAIP Chesapeake patches and zia207's Sentinel-2 L2A of Buffalo, each built from its
+pinned source, and the spectral backend on them above floors set about 0.05 below what
+`bench/quality` measured (NAIP water 0.937, vegetation 0.835; Buffalo vegetation 0.943, water
+0.827, built-up 0.685, forest 0.759). Their shortfalls are recorded, not tested away
+(docs/benchmarks.md, "Two held-out scenes (stop 67)")."""
+
+from __future__ import annotations
+
+import numpy as np
+import rasterio
+from rasterio.enums import ColorInterp
+
+from bench.extra_scenes import mirror_path
+from bench.held_out_scenes import GEOBENCH_REPO, SEAM, ZIA_REPO
+from spex.engine import ExtractionRequest, extract
+from tests.scene_sources import built_scene, label_counts, needs_mirror, ours_by_target
+
+NAIP, BUFFALO = "geobench_naip_chesapeake", "zia207_s2_buffalo"
+needs_geobench = needs_mirror(
+    GEOBENCH_REPO, mirror_path(GEOBENCH_REPO, "SPEX_GEOBENCH_MIRROR"), "SPEX_GEOBENCH_MIRROR"
+)
+needs_zia = needs_mirror(
+    ZIA_REPO, mirror_path(ZIA_REPO, "SPEX_ZIA207_MIRROR"), "SPEX_ZIA207_MIRROR"
+)
+
+
+@needs_geobench
+def test_the_naip_patches_are_8_bit_counts_side_by_side_with_unlabelled_seams() -> None:
+    scene = built_scene(NAIP)
+    image, labels_path = scene.rasters[0]
+    with rasterio.open(image) as src, rasterio.open(labels_path) as lab:
+        assert (src.count, src.height, src.width, src.dtypes[0]) == (4, 256, 1280, "uint8")
+        assert src.crs is None and src.colorinterp[3] == ColorInterp.alpha  # GDAL's default
+        nir, labels = src.read(4), lab.read(1)
+    for seam in (256, 512, 768, 1024):
+        assert (labels[:, seam - SEAM : seam + SEAM] == 0).all()
+    assert label_counts(labels) == {0: 16384, 1: 74749, 2: 131215, 3: 21288, 4: 84044}
+    assert (nir[labels == 1] == 0).mean() > 0.5  # the open-water patch's NIR counts are 0
+
+
+@needs_geobench
+def test_naip_water_and_vegetation_stay_above_their_floors(tmp_path) -> None:
+    """The water whose NIR is 0 is read as data, not as the alpha band's transparency (before:
+    water 0.333), and the run says why."""
+    scene = built_scene(NAIP)
+    rows = ours_by_target(scene)
+    assert rows["water"] >= 0.88 and rows["vegetation"] >= 0.78, rows
+    image, _ = scene.rasters[0]
+    extract(ExtractionRequest(image, "extract the water", tmp_path / "run"))
+    text = (tmp_path / "run" / "explanation.md").read_text(encoding="utf-8")
+    assert "Band 4 is marked as transparency (alpha) in the file" in text
+
+
+@needs_zia
+def test_the_buffalo_grid_is_a_full_utm_raster_with_its_polygons_labels() -> None:
+    scene = built_scene(BUFFALO)
+    image, labels_path = scene.rasters[0]
+    with rasterio.open(image) as src, rasterio.open(labels_path) as lab:
+        assert (src.count, src.height, src.width) == (10, 170, 210)
+        assert src.crs.to_epsg() == 32617 and src.res == (10.0, 10.0)
+        b6, b7 = src.read(5), src.read(6)
+        labels = lab.read(1)
+    assert np.array_equal(b6, b7)  # the source's B7 is a copy of its B6, kept as given
+    assert label_counts(labels) == {0: 34136, 1: 64, 2: 848, 3: 652}
+
+
+@needs_zia
+def test_buffalo_stays_above_its_floors() -> None:
+    rows = ours_by_target(built_scene(BUFFALO))
+    assert rows["vegetation"] >= 0.9 and rows["water"] >= 0.75, rows
+    assert rows["builtup"] >= 0.6 and rows["forest"] >= 0.7, rows
