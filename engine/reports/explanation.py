@@ -271,7 +271,7 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
     if facts.source.mapping.source == "colour interpretation":
         caveats.append(f"True colour: {CIR_HINT}.")
     for band in alpha_read_as_data(facts.source.dataset, with_role_bands(facts.source.mapping)):
-        role = facts.source.mapping.roles[band - 1]
+        role = facts.source.mapping.roles[band - 1] or "part of an averaged role"
         caveats.append(
             f"Band {band} is marked as transparency (alpha) in the file, but its band role makes "
             f"it {role}: it was read as data, and no pixel was hidden by it (GDAL saves four "
