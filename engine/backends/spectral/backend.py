@@ -62,7 +62,6 @@ class SpectralBackend(Backend):
         self._lut = np.zeros(len(SCENE_CLASSES), dtype=np.uint8)
         self._evidence: tuple[str, ...] = ()
         self._asked: tuple[str, ...] = ()
-        self._halved = np.zeros(len(SCENE_CLASSES), dtype=bool)
         #: Plan target numbers (0: not asked) of forest and bare soil, and the scene classes
         #: the tree cut and the land's splits read (-1: not in the scene) (`set_targets`).
         self._forest = 0
@@ -112,10 +111,6 @@ class SpectralBackend(Backend):
         self.scene = fit_scene(source, plan, sample, self.params, self.examples)
         self.set_targets(plan.targets)
         self._asked = tuple(plan.targets)
-        classes = self.scene.model.classes
-        self._halved = np.zeros(len(classes), dtype=bool)
-        if self.scene.land_undivided:
-            self._halved[classes.index("builtup")] = True
         self._evidence = evidence_names(plan.targets, source.roles)
         monitor.progress(1.0, "scene classifier ready")
 
@@ -190,8 +185,10 @@ class SpectralBackend(Backend):
         if margins:
             grow_margins(best, confidence, probs, nodata, margins, self.params.margin_probability)
         if scene.land_undivided:
-            # Built-up or bare soil, the scene cannot say which: half the confidence.
-            confidence = np.where(self._halved[best], confidence * np.float32(0.5), confidence)
+            # Built-up or bare soil, the scene cannot say which: half the confidence (an
+            # undivided land always has its built-up class).
+            halved = best == self._builtup
+            confidence = np.where(halved, confidence * np.float32(0.5), confidence)
         classes = self._lut[best]
         radius = self.smoothing_radius
         if (
