@@ -28,6 +28,7 @@ from .dataset_open import open_dataset
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
+from .input_kind import not_imagery
 from .mask_band import hidden_fills, read_masked
 from .maxar_products import refusal_hint as maxar_refusal_hint
 from .maxar_products import with_swir as maxar_with_swir
@@ -420,6 +421,8 @@ def open_source(
     dataset = open_dataset(with_swir or path)
     clouds = None
     try:
+        if (why := not_imagery(dataset)) is not None:
+            raise InputError(why)
         descriptions = band_descriptions(dataset)
         colours = [colour.name for colour in dataset.colorinterp]
         if mask_clouds:  # after the names: the VRT's source is the raster, not its files
