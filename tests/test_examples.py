@@ -195,6 +195,25 @@ def test_seeds_nearer_another_class_examples_are_dropped() -> None:
     assert out.weights[200] == 200 and (out.weights[:200] == 1).all()
 
 
+def test_a_cover_gives_way_where_most_of_a_class_examples_lie_among_its_seeds() -> None:
+    """Synthetic features: bright roofs seeded as cloud. Built-up examples on them take the
+    cloud's seeds, all of them, and say so; examples elsewhere, or cloud examples, do not."""
+    rng = np.random.default_rng(0)
+    roofs, land = rng.normal(3, 0.2, (60, 2)), rng.normal(0, 0.2, (200, 2))
+    x = np.concatenate([roofs, land])
+    seeds = {"cloud": np.arange(260) < 60, "builtup": np.arange(260) >= 60}
+    on_roofs = {"builtup": np.concatenate([roofs[:3], land[:2]])}  # 3 of 5 among the cloud's
+    out = seed_with_examples(x, seeds, (), on_roofs)
+    assert not out.masks["cloud"].any() and out.masks["builtup"][60:260].all()
+    claim = out.gave_way["cloud"]
+    assert (claim.by, claim.inside, claim.examples, claim.seeds) == ("builtup", 3, 5, 60)
+    assert claim.note("cloud").startswith("cloud gave way to the examples: 3 of the 5 builtup")
+    off_roofs = {"builtup": np.concatenate([roofs[:2], land[:3]])}  # 2 of 5: not most
+    assert seed_with_examples(x, seeds, (), off_roofs).masks["cloud"][:60].all()
+    with_cloud = on_roofs | {"cloud": roofs[10:12]}  # the analyst says some of it is cloud
+    assert seed_with_examples(x, seeds, (), with_cloud).gave_way == {}
+
+
 def _mask(out: Path) -> np.ndarray:
     with rasterio.open(out / "mask.tif") as mask:
         return mask.read(1)

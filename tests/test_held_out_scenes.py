@@ -13,7 +13,10 @@ from rasterio.enums import ColorInterp
 
 from bench.extra_scenes import mirror_path
 from bench.held_out_scenes import GEOBENCH_REPO, SEAM, ZIA_REPO
+from bench.quality import run_engine
 from spex.engine import ExtractionRequest, extract
+from spex.engine.backends.spectral.examples import ExampleFeature, Examples
+from spex.engine.backends.spectral.params import SpectralParams
 from tests.scene_sources import built_scene, label_counts, needs_mirror, ours_by_target
 
 NAIP, BUFFALO = "geobench_naip_chesapeake", "zia207_s2_buffalo"
@@ -70,3 +73,45 @@ def test_buffalo_stays_above_its_floors() -> None:
     rows = ours_by_target(built_scene(BUFFALO))
     assert rows["vegetation"] >= 0.9 and rows["water"] >= 0.75, rows
     assert rows["builtup"] >= 0.6 and rows["forest"] >= 0.7, rows
+
+
+@needs_zia
+def test_buffalos_white_roofs_leave_the_cloud_when_labelled_built_up(tmp_path) -> None:
+    """The scene's own seeds take 156 of its labelled built-up pixels, white roofs, for cloud.
+    Five of them labelled built-up (with five other built-up, vegetation and water pixels): the
+    cloud gives way, the rest of the white roofs are built-up, and the explanation says why."""
+    scene = built_scene(BUFFALO)
+    image, labels_path = scene.rasters[0]
+    with rasterio.open(labels_path) as lab:
+        labels, transform = lab.read(1), lab.transform
+    own, _, _ = run_engine(image, scene, SpectralParams())
+    roofs = (labels == 3) & own["cloud"]
+    assert roofs.sum() > 100
+    rng = np.random.default_rng(0)
+    picks = {
+        "builtup": [*_pick(roofs, 5, rng), *_pick((labels == 3) & ~own["cloud"], 5, rng)],
+        "vegetation": _pick(labels == 2, 5, rng),
+        "water": _pick(labels == 1, 5, rng),
+    }
+    features = tuple(
+        ExampleFeature(cls, {"type": "Point", "coordinates": transform * (c + 0.5, r + 0.5)})
+        for cls, cells in picks.items()
+        for r, c in cells
+    )
+    examples = Examples(features, None, "test")
+    given, _, backend = run_engine(image, scene, SpectralParams(), examples)
+    assert "cloud" not in backend.model.classes
+    assert given["builtup"][roofs].mean() > 0.9 and not given["cloud"].any()
+    extract(ExtractionRequest(image, "extract the buildings", tmp_path / "own"))
+    text = (tmp_path / "own" / "explanation.md").read_text(encoding="utf-8")
+    assert "If the image is clear, it is its brightest, whitest surface" in text  # what to do
+    extract(ExtractionRequest(image, "extract the buildings", tmp_path / "run", examples=examples))
+    text = (tmp_path / "run" / "explanation.md").read_text(encoding="utf-8")
+    assert "cloud gave way to the examples: 5 of the 10 builtup examples" in text
+    assert "cloud covers" not in text
+
+
+def _pick(where: np.ndarray, n: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """`n` (row, column) cells of `where`, drawn with `rng`."""
+    cells = np.argwhere(where)
+    return [tuple(map(int, cells[i])) for i in rng.choice(len(cells), n, replace=False)]

@@ -26,6 +26,7 @@ from spex.engine.backends.spectral.scene_proba import predict_proba
 from spex.engine.backends.spectral.water_seeds import WATER_MARGIN
 from spex.engine.backends.spectral.water_veto import (
     IMPERVIOUS_DARK_MAX,
+    WATER_NIR_MAX,
     apply_water_veto,
     darker_than_built,
     water_like,
@@ -89,6 +90,20 @@ def test_vetoed_pixels_leave_built_up_and_the_others_keep_their_bytes(spyndex_pi
     parts = [{r: v[:, s] for r, v in rows.items()} for s in (slice(None, half), slice(half, None))]
     split = [apply_water_veto(veto, predict_proba(model, p), p)[0] for p in parts]
     assert np.array_equal(np.concatenate(split), vetoed)
+
+
+def test_a_white_roof_bright_in_nir_is_never_water_like(spyndex_pixels):
+    """A white roof's SWIR1 is low enough to lift its MNDWI above the veto's cut (Buffalo's:
+    green 0.62, NIR 0.68, SWIR1 0.48); water is dark in NIR, the roof is not: kept built-up.
+    The same roof dimmed to water's NIR is vetoed: the NIR test is what keeps it."""
+    bands = _scene_with_flooded_land(spyndex_pixels)
+    veto = water_veto(fit_scene_model(bands, calibrated=True), SpectralParams())
+    roof = {"blue": 0.59, "green": 0.62, "red": 0.64, "nir": 0.68, "swir1": 0.40, "swir2": 0.26}
+    dimmed = roof | {"nir": WATER_NIR_MAX * 0.9, "red": WATER_NIR_MAX * 0.9}
+    rows = {r: np.array([[roof[r], dimmed[r]]], dtype=np.float32) for r in REFLECTIVE}
+    assert np.all(compute_index("MNDWI", rows)[0] > veto.index_min)
+    assert water_like(veto, rows)[0].tolist() == [False, True]
+    assert f"NIR < {WATER_NIR_MAX:g}" in veto.describe()
 
 
 def test_pixels_darker_than_built_surfaces_give_their_built_up_probability_to_water(

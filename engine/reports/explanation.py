@@ -298,7 +298,7 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
         if share >= COVER_CAVEAT_SHARE and cover not in facts.plan.targets:
             caveats.append(
                 f"{TARGETS[cover].title} covers about {100 * share:.0f}% of the scene; "
-                "objects under it cannot be seen."
+                f"objects under it cannot be seen.{_cover_hint(facts, cover)}"
             )
     for t, target in enumerate(facts.plan.targets, start=1):
         records = [r for r in facts.kept if r.class_id == t]
@@ -326,6 +326,22 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
 def _titles(facts: RunFacts) -> dict[str, str]:
     """Each target as the plan names it."""
     return {t: facts.plan.title(t) for t in facts.plan.targets}
+
+
+def _cover_hint(facts: RunFacts, cover: str) -> str:
+    """What to do where the spectral backend's cloud or snow is a clear image's brightest
+    surface (`example_seeds.GIVE_WAY`); nothing once the analyst has given that cover
+    examples, or on another backend."""
+    examples = facts.request.examples
+    if facts.request.backend != "spectral" or (
+        examples is not None and any(f.cls == cover for f in examples.features)
+    ):
+        return ""
+    return (
+        " If the image is clear, it is its brightest, whitest surface (white roofs, sand, "
+        "concrete): label a few of those pixels as what they are (--examples; the dock's "
+        f"Examples layer; Processing's EXAMPLES) and the {cover} class gives way to them."
+    )
 
 
 def _examples_hint(facts: RunFacts) -> str:

@@ -174,6 +174,7 @@ def fit_scene_model(
         x, weights = corrected_seeds.x, corrected_seeds.weights
         seed_of, extra_components = corrected_seeds.masks, corrected_seeds.extra_components
         other_examples, dropped = corrected_seeds.other, corrected_seeds.dropped
+        notes += [claim.note(cover) for cover, claim in corrected_seeds.gave_way.items()]
     given_classes = set(examples.values) if examples is not None else set()
     # The examples seed what the scene alone could not: its notes saying so no longer hold.
     notes = [n for n in notes if not any(_denies(n, c) for c in given_classes)]
