@@ -2,7 +2,7 @@
 
 The scene's seeds are each class's confident tail, chosen by index thresholds; where the scene
 misleads them (pasture in the built-up seeds of a cleared Amazon town, grass in a forest's),
-the analyst's examples correct them in three ways:
+the analyst's examples correct them in four ways:
 
 - a seed pixel much nearer (`MARGIN`) to another class's examples than to its own class's, in
   the classifier's features each scaled by the scene's spread, is dropped: the examples say it
