@@ -206,6 +206,10 @@ ERRORS = [
     ("extraia os corpos d'água", None, ["'extraia os corpos dagua'", "read in English"]),
     ("Wasserflächen", None, ["'wasserflachen'", "read in English"]),
     ("提取水体", None, ["No target found", "read in English"]),
+    # A minus sign before a size: refused, not read as the positive size (its dash a space).
+    ("water bodies larger than -5 ha", None, ["A size cannot be negative ('-5 ha')"]),
+    ("water > -2 ha", None, ["cannot be negative ('-2 ha')", "larger than 2 ha"]),
+    ("buildings under \u22123 m2", None, ["cannot be negative ('-3 m2')"]),
 ]
 
 

@@ -83,6 +83,13 @@ _SENSOR_RE = re.compile(
 )
 
 
+#: A comparison followed by a minus sign and a number: "larger than -5 ha", "> -2 ha".
+_NEGATIVE_SIZE_RE = re.compile(
+    r"(?:\bthan|\bover|\babove|\bunder|\bbelow|\bleast|\bmost|\bexceeding|[<>=])\s*"
+    r"(?P<size>-\s*(?:\d+(?:\.\d+)?|\.\d+)(?:\s*[a-z][a-z0-9]*)?)"
+)
+
+
 def _normalise(text: str) -> str:
     t = re.sub("[\ue000-\uf8ff]", " ", text.lower())  # private use: the parser's own marks
     t = _without_accents(t)
@@ -99,6 +106,11 @@ def _normalise(text: str) -> str:
     t = _SENSOR_RE.sub(" ", t)
     t = re.sub(r"(?<=\d)\s*-\s*(?=\d)", " to ", t)  # 1-5 ha -> 1 to 5 ha
     t = re.sub(r"(?<![a-z])(ha|m2|km2|acres?|px|pixels?)\s*-\s*(?=\d)", r"\1 to ", t)  # 1 ha - 5 ha
+    if negative := _NEGATIVE_SIZE_RE.search(t):  # the dash would be read as a space
+        raise PromptError(
+            f"A size cannot be negative ('{negative.group('size')}'): give a positive area, "
+            "e.g. 'larger than 2 ha'"
+        )
     t = re.sub(r"[-/_]", " ", t)
     t = re.sub(r"\b(?:as well as|along with|together with)\b", " and ", t)
     t = re.sub(r"\b(?:next|close) to\b|\bsurrounded by\b", " near ", t)
