@@ -210,6 +210,10 @@ ERRORS = [
     ("water bodies larger than -5 ha", None, ["A size cannot be negative ('-5 ha')"]),
     ("water > -2 ha", None, ["cannot be negative ('-2 ha')", "larger than 2 ha"]),
     ("buildings under \u22123 m2", None, ["cannot be negative ('-3 m2')"]),
+    # ... after any comparison the size limits read, and at a range's start.
+    ("water up to -3 ha", None, ["cannot be negative ('-3 ha')"]),
+    ("water mmu of -1 ha", None, ["cannot be negative ('-1 ha')"]),
+    ("water between -2 and 5 ha", None, ["cannot be negative ('-2')"]),
 ]
 
 

@@ -35,7 +35,13 @@ from ..errors import PromptError
 from .plan import Plan, RegionLimits
 from .qualifiers import SaidCount, bind_qualifiers, count_mark
 from .reader import expand_every_target, read_targets
-from .size_limits import NUMBER_NAMES, WORD_START, parse_number, read_limits
+from .size_limits import (
+    NUMBER_NAMES,
+    WORD_START,
+    parse_number,
+    read_limits,
+    refuse_negative_size,
+)
 from .targets import TARGET_IDS, TARGETS, get_target, titles
 from .vocabulary import (
     ADJECTIVES,
@@ -83,13 +89,6 @@ _SENSOR_RE = re.compile(
 )
 
 
-#: A comparison followed by a minus sign and a number: "larger than -5 ha", "> -2 ha".
-_NEGATIVE_SIZE_RE = re.compile(
-    r"(?:\bthan|\bover|\babove|\bunder|\bbelow|\bleast|\bmost|\bexceeding|[<>=])\s*"
-    r"(?P<size>-\s*(?:\d+(?:\.\d+)?|\.\d+)(?:\s*[a-z][a-z0-9]*)?)"
-)
-
-
 def _normalise(text: str) -> str:
     t = re.sub("[\ue000-\uf8ff]", " ", text.lower())  # private use: the parser's own marks
     t = _without_accents(t)
@@ -106,11 +105,7 @@ def _normalise(text: str) -> str:
     t = _SENSOR_RE.sub(" ", t)
     t = re.sub(r"(?<=\d)\s*-\s*(?=\d)", " to ", t)  # 1-5 ha -> 1 to 5 ha
     t = re.sub(r"(?<![a-z])(ha|m2|km2|acres?|px|pixels?)\s*-\s*(?=\d)", r"\1 to ", t)  # 1 ha - 5 ha
-    if negative := _NEGATIVE_SIZE_RE.search(t):  # the dash would be read as a space
-        raise PromptError(
-            f"A size cannot be negative ('{negative.group('size')}'): give a positive area, "
-            "e.g. 'larger than 2 ha'"
-        )
+    refuse_negative_size(t)  # before the dash is read as a space
     t = re.sub(r"[-/_]", " ", t)
     t = re.sub(r"\b(?:as well as|along with|together with)\b", " and ", t)
     t = re.sub(r"\b(?:next|close) to\b|\bsurrounded by\b", " near ", t)

@@ -77,6 +77,24 @@ _NO_UNIT_RE = re.compile(
 )
 
 
+#: A size said with a minus sign after a comparison or a range's start ("larger than -5 ha",
+#: "up to -3 ha", "between -2 and 5 ha"), looked for before the normaliser reads dashes as spaces.
+_NEGATIVE_RE = re.compile(
+    rf"{WORD_START}(?:{_MAX_CMP}|{_MIN_CMP}|between|from)\s*{_ABOUT}"
+    rf"(?P<size>-\s*(?:{_DIGITS})(?:\s*{_UNIT})?)"
+)
+
+
+def refuse_negative_size(text: str) -> None:
+    """Refuse a size said with a minus sign in the partly normalised `text` (dashes still in
+    it): its dash would be read as a space and the size taken as positive."""
+    if negative := _NEGATIVE_RE.search(text):
+        raise PromptError(
+            f"A size cannot be negative ('{negative.group('size')}'): give a positive area, "
+            "e.g. 'larger than 2 ha'"
+        )
+
+
 def parse_number(text: str) -> float:
     text = re.sub(r"\s+", " ", text)
     return NUMBER_WORDS[text] if text in NUMBER_WORDS else float(text)
