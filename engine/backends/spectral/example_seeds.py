@@ -97,10 +97,12 @@ def seed_with_examples(
     scale = x.std(axis=0) + 1e-9
     out: dict[str, np.ndarray] = {}
     dropped: dict[str, int] = {}
+    covers = [c for c in GIVE_WAY if c not in classes and c in masks and masks[c].any()]
+    nearest = _nearest_seed_class(x / scale, masks, examples, scale) if covers else {}
     gave_way = {
         cover: claim
-        for cover in GIVE_WAY
-        if cover not in classes and (claim := _claim(x / scale, masks, cover, examples, scale))
+        for cover in covers
+        if (claim := _claim(cover, nearest, int(masks[cover].sum())))
     }
     for cls, mask in masks.items():
         mask = np.concatenate([mask, pad])
@@ -130,29 +132,29 @@ def seed_with_examples(
     return ExampleSeeds(both, weights, out, extra, other, dropped, gave_way)
 
 
-def _claim(
+def _nearest_seed_class(
     at: np.ndarray,
     masks: Mapping[str, np.ndarray],
-    cover: str,
     examples: Mapping[str, np.ndarray],
     scale: np.ndarray,
-) -> Claim | None:
-    """The class whose examples lie among `cover`'s seeds (`GIVE_WAY_SHARE` of them, at
-    least `GIVE_WAY_MIN`), their nearest seed of any class being the cover's; None where no
-    class's do. `at`: the scene's features, scaled."""
-    mask = masks.get(cover)
-    if mask is None or not mask.any():
-        return None
+) -> dict[str, np.ndarray]:
+    """Per example class, the class of each example's nearest seed (of any class). `at`: the
+    scene's features, scaled."""
     seeded = [c for c, m in masks.items() if m.any()]
     rows = np.concatenate([np.flatnonzero(masks[c]) for c in seeded])
     owner = np.concatenate([[c] * int(masks[c].sum()) for c in seeded])
     tree = cKDTree(at[rows])
-    for cls, values in examples.items():
-        if len(values) < GIVE_WAY_MIN:
-            continue
-        inside = int((owner[tree.query(values / scale)[1]] == cover).sum())
-        if inside >= max(GIVE_WAY_MIN, GIVE_WAY_SHARE * len(values)):
-            return Claim(cls, inside, len(values), int(mask.sum()))
+    return {c: owner[tree.query(v / scale)[1]] for c, v in examples.items() if len(v)}
+
+
+def _claim(cover: str, nearest: Mapping[str, np.ndarray], seeds: int) -> Claim | None:
+    """The class whose examples lie among `cover`'s `seeds` seed pixels (`GIVE_WAY_SHARE` of
+    them, at least `GIVE_WAY_MIN`): their nearest seed (`nearest`) is the cover's; None where
+    no class's do."""
+    for cls, owners in nearest.items():
+        inside = int((owners == cover).sum())
+        if inside >= max(GIVE_WAY_MIN, GIVE_WAY_SHARE * len(owners)):
+            return Claim(cls, inside, len(owners), seeds)
     return None
 
 
