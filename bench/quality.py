@@ -49,6 +49,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
+from spex.engine.backends.base import TilePrediction
 from spex.engine.backends.spectral.backend import SpectralBackend
 from spex.engine.backends.spectral.examples import Examples
 from spex.engine.backends.spectral.params import SpectralParams
@@ -144,6 +145,14 @@ def run_engine(
     fitted backend. The scene is fitted once: the fit does not depend on the targets asked.
     `examples`: the analyst's, as ``--examples`` gives them (`bench/examples_quality`).
     """
+    predictions, bands, backend = run_predictions(image, scene, params, examples)
+    return {t: p.classes == 1 for t, p in predictions.items()}, bands, backend
+
+
+def run_predictions(
+    image: Path, scene: Scene, params: SpectralParams, examples: Examples | None = None
+) -> tuple[dict[str, TilePrediction], dict[str, np.ndarray], SpectralBackend]:
+    """`run_engine`, with the whole prediction per target (classes, confidence, evidence)."""
     with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
         plan = Plan(prompt="benchmark", targets=(*TARGETS, FOREST))
         params = scene_params(scene, params)
@@ -156,11 +165,11 @@ def run_engine(
         backend.prepare(src, plan, src.read_sample(), RunMonitor())
         whole = Window(0, 0, src.width, src.height)
         bands = src.read(whole)
-        masks = {}
+        predictions = {}
         for target in (*TARGETS, FOREST):
             backend.set_targets((target,))  # as a one-target prompt would
-            masks[target] = backend.predict(bands, whole).classes == 1
-    return masks, bands, backend
+            predictions[target] = backend.predict(bands, whole)
+    return predictions, bands, backend
 
 
 def scored_pixels(

@@ -300,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(subset, cwd=ROOT, check=True)
             table = (ROOT / "bench" / "out" / f"quality-{group}.md").read_text(encoding="utf-8")
             replace_section(ROOT / "docs" / "benchmarks.md", f"quality-{group}", table)
+        subprocess.run([sys.executable, "-m", "bench.confidence"], cwd=ROOT, check=True)
+        table = (ROOT / "bench" / "out" / "confidence.md").read_text(encoding="utf-8")
+        replace_section(ROOT / "docs" / "benchmarks.md", "confidence", table)
     return 0
 
 

@@ -11,9 +11,15 @@ import pytest
 import rasterio
 from osgeo import ogr
 from rasterio import features
+from rasterio.windows import Window
 
 from spex.engine import ExtractionRequest, extract
-from spex.engine.backends.spectral.tree_cover import fit_tree_cut, visible_roles
+from spex.engine.backends.spectral.tree_cover import (
+    TreeCut,
+    discriminant_slope,
+    fit_tree_cut,
+    visible_roles,
+)
 from spex.engine.instructions.instruction import parse_instruction
 from spex.engine.instructions.targets import TARGETS, answered_as
 
@@ -183,8 +189,65 @@ def test_forest_says_why_it_is_empty_under_the_analysts_ndvi(s2_scene, tmp_path)
     assert "forest: not mapped (too little vegetation" in text
 
 
+def test_the_probability_of_tree_cover_rises_past_the_cut() -> None:
+    """A logistic centred on the cut, its slope the linear discriminant of the two sides."""
+    rng = np.random.default_rng(0)
+    other, trees = rng.normal(1.0, 0.2, 20000), rng.normal(2.0, 0.2, 10000)
+    slope = discriminant_slope(np.concatenate([other, trees]), 1.5)
+    assert slope == pytest.approx(1.0 / 0.2**2, rel=0.05)  # (2 - 1) / 0.04
+    cut = TreeCut(1.5, 1 / 3, ("red",), slope=slope)
+    p = cut.probability(np.array([1.0, 1.4, 1.5, 1.6, 2.0, 9.0], np.float32))
+    assert p[2] == pytest.approx(0.5) and np.all(np.diff(p) > 0) and p[-1] == 1.0
+    assert p[3] == pytest.approx(1 / (1 + np.exp(-0.1 * slope)), rel=1e-5)
+    assert cut.summary()["probability_slope"] == pytest.approx(slope, abs=1e-4)
+    # A hard cut where a side has no spread, as before: sure on either side.
+    assert discriminant_slope(np.array([1.0, 1.0, 3.0]), 2.0) == np.inf
+    hard = TreeCut(1.5, 0.5, ("red",))
+    assert hard.probability(np.array([1.4, 1.6], np.float32)).tolist() == [0.0, 1.0]
+    assert hard.summary()["probability_slope"] is None
+
+
+def test_the_vegetation_beside_the_forest_is_surer_away_from_the_cut(
+    s2_scene: Path, sample_data
+) -> None:
+    """ "trees and meadows" on the real scene: a pixel's confidence is its vegetation
+    probability times how sure it is of its side of the tree cut, so the open green the cut
+    leaves beside the forest is ranked above the forest the cut missed. Measured against
+    OpenStreetMap: AUC 0.66 (the vegetation probability alone: 0.49)."""
+    from scipy.stats import mannwhitneyu
+
+    from spex.engine.backends.spectral.backend import SpectralBackend
+    from spex.engine.progress import RunMonitor
+    from spex.engine.raster.raster_source import open_source
+
+    with open_source(s2_scene) as source:
+        backend = SpectralBackend()
+        plan = parse_instruction("trees and meadows")
+        backend.prepare(source, plan, source.read_sample(), RunMonitor())
+        window = Window(0, 0, source.width, source.height)
+        bands = source.read(window)
+        both = backend.predict(bands, window)
+        backend.set_targets(("vegetation",))
+        alone = backend.predict(bands, window)
+    with rasterio.open(s2_scene) as src:
+        osm = _osm(sample_data, (src.height, src.width), src.transform)
+    forest, other = both.classes == 1, both.classes == 2
+    # Never surer than of the vegetation itself, and less sure on average.
+    assert np.all(both.confidence[forest | other] <= alone.confidence[forest | other] + 1e-6)
+    assert both.confidence[forest].mean() < alone.confidence[forest].mean() - 0.005
+    open_green = np.any([osm[c] for c in OPEN_GREEN], axis=0)
+    scored = other & (open_green | osm["forest"])
+    right = open_green[scored]
+
+    def auc(confidence: np.ndarray) -> float:
+        c = confidence[scored]
+        return mannwhitneyu(c[right], c[~right]).statistic / (right.sum() * (~right).sum())
+
+    assert auc(both.confidence) > 0.6 and auc(both.confidence) > auc(alone.confidence) + 0.1
+
+
 def test_the_cut_lies_between_the_analysts_forest_and_other_vegetation() -> None:
-    from spex.engine.backends.spectral.tree_cover import TreeCut, cut_between_examples
+    from spex.engine.backends.spectral.tree_cover import cut_between_examples
 
     own = TreeCut(2.0, 0.5, ("red",))
     vegetation = np.linspace(1.0, 3.0, 201)

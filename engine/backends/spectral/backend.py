@@ -197,8 +197,12 @@ class SpectralBackend(Backend):
             and self._vegetation >= 0
         ):
             # forest's own target, or background where it is left out of the vegetation
-            trees = tree_cover(bands, model.offsets, scene.trees, radius)
-            classes[(best == self._vegetation) & trees] = self._forest
+            trees, tree_p = tree_cover(bands, model.offsets, scene.trees, radius)
+            vegetation = best == self._vegetation
+            classes[vegetation & trees] = self._forest
+            # Sure of the vegetation, not yet of which side of the cut: both, as one figure.
+            side_p = np.where(trees, tree_p, 1 - tree_p)
+            confidence = np.where(vegetation, confidence * side_p, confidence)
         # Neither bare soil nor built-up asked: the land is background whichever side it is on.
         if (
             scene.bright is not None
