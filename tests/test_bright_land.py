@@ -35,6 +35,23 @@ def test_a_distinct_bright_mode_is_split_off() -> None:
     assert split.separation >= 8.0
     assert split.brightness == pytest.approx(np.exp(-split.threshold))
     assert "brighter 15% of the land is bare soil" in split.describe()
+    # How sure each side is: the two modes' distance over their spread (1 / 0.05^2).
+    assert split.slope == pytest.approx(1 / 0.05**2, rel=0.1)
+    assert split.summary()["probability_slope"] == pytest.approx(split.slope, abs=1e-4)
+
+
+def test_each_land_pixel_is_as_sure_as_its_distance_from_the_cut() -> None:
+    from spex.engine.backends.spectral.bright_land import bare_within_land
+
+    split = fit_bright_land(_land(2.0, 1.0, 0.15), ROLES, min_separation=8.0, max_share=0.5)
+    assert split is not None
+    # Pixels at the bright mode, just either side of the cut, and at the dark mode.
+    darkness = np.array([[1.0, split.threshold - 0.001, split.threshold + 0.001, 2.0]])
+    value = np.exp(-darkness).astype(np.float32)
+    bright, p = bare_within_land({"blue": value, "red": value}, {}, split, radius=0)
+    assert bright.tolist() == [[True, True, False, False]]
+    assert p[0, 0] > 0.99 and p[0, 3] < 0.01 and p[0, 1] > 0.4 and p[0, 2] < 0.6
+    assert np.all(np.diff(p[0]) < 0)
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,8 @@ from rasterio import features
 from rasterio.windows import Window
 
 from spex.engine import ExtractionRequest, extract
-from spex.engine.backends.spectral.tree_cover import (
-    TreeCut,
-    discriminant_slope,
-    fit_tree_cut,
-    visible_roles,
-)
+from spex.engine.backends.spectral.darkness import discriminant_slope
+from spex.engine.backends.spectral.tree_cover import TreeCut, fit_tree_cut, visible_roles
 from spex.engine.instructions.instruction import parse_instruction
 from spex.engine.instructions.targets import TARGETS, answered_as
 

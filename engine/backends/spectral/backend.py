@@ -200,17 +200,17 @@ class SpectralBackend(Backend):
             trees, tree_p = tree_cover(bands, model.offsets, scene.trees, radius)
             vegetation = best == self._vegetation
             classes[vegetation & trees] = self._forest
-            # Sure of the vegetation, not yet of which side of the cut: both, as one figure.
-            side_p = np.where(trees, tree_p, 1 - tree_p)
-            confidence = np.where(vegetation, confidence * side_p, confidence)
+            confidence = _times_side_probability(confidence, vegetation, trees, tree_p)
         # Neither bare soil nor built-up asked: the land is background whichever side it is on.
         if (
             scene.bright is not None
             and self._builtup >= 0
             and (self._bare or self._lut[self._builtup])
         ):
-            bright = bare_within_land(bands, model.offsets, scene.bright, radius)
-            classes[(best == self._builtup) & bright] = self._bare
+            bright, bright_p = bare_within_land(bands, model.offsets, scene.bright, radius)
+            land = best == self._builtup
+            classes[land & bright] = self._bare
+            confidence = _times_side_probability(confidence, land, bright, bright_p)
         indices = {name: compute_index(name, bands) for name in self._evidence}
         if scene.soil is not None and self._vegetation >= 0:
             # After the trees: soil is never tree cover, whichever target is asked. NDVI is
@@ -229,6 +229,15 @@ class SpectralBackend(Backend):
         assert self.scene is not None, "prepare() must run first"
         margins = [self.scene.model.classes[k] for k in self._margin_classes()]
         return scene_report(self.scene, self._asked, self._lut, self.params, self.examples, margins)
+
+
+def _times_side_probability(
+    confidence: np.ndarray, within: np.ndarray, side: np.ndarray, side_p: np.ndarray
+) -> np.ndarray:
+    """`confidence` where a cut splits a class's pixels (`within`) in two: sure of the class,
+    not yet of its side, so times the probability of the pixel's side (`side_p`, that of
+    `side`; its complement off it)."""
+    return np.where(within, confidence * np.where(side, side_p, 1 - side_p), confidence)
 
 
 def _bands_read(features: tuple[str, ...], evidence: tuple[str, ...]) -> tuple[str, ...]:

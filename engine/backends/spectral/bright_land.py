@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .darkness import darkness, smoothed_darkness
+from .darkness import darker_side_probability, darkness, discriminant_slope, smoothed_darkness
 from .histograms import bimodality
 from .params import SpectralParams
 from .pixel_classes import PixelClasses
@@ -44,12 +44,15 @@ class BrightLand:
         share: The share of the sampled land on the bright side.
         separation: Ashman's D of the two sides.
         roles: The bands the brightness is the mean of.
+        slope: How fast the probability of the bright side rises with brightness past the cut
+            (`darkness.discriminant_slope`); infinite for a hard cut.
     """
 
     threshold: float
     share: float
     separation: float
     roles: tuple[str, ...]
+    slope: float = np.inf
 
     @property
     def brightness(self) -> float:
@@ -58,12 +61,14 @@ class BrightLand:
 
     def summary(self) -> dict[str, object]:
         """The split for the run's record (run.json): its brightness, the share of the land
-        above it, the two sides' separation and the bands."""
+        above it, the two sides' separation, the bands and the slope of the probability of
+        the bright side past it (None for a hard cut)."""
         return {
             "brightness": round(self.brightness, 6),
             "share_of_land": round(self.share, 4),
             "separation": round(self.separation, 2),
             "bands": list(self.roles),
+            "probability_slope": round(self.slope, 4) if np.isfinite(self.slope) else None,
         }
 
     def describe(self) -> str:
@@ -97,17 +102,19 @@ def fit_bright_land(
     share = float(np.mean(-values > cut))
     if separation < min_separation or not 0 < share <= max_share:
         return None
-    return BrightLand(-cut, share, separation, roles)
+    return BrightLand(-cut, share, separation, roles, discriminant_slope(values, -cut))
 
 
 def bare_within_land(
     bands: Mapping[str, np.ndarray], offsets: Mapping[str, float], split: BrightLand, radius: int
-) -> np.ndarray:
-    """Whether each pixel of the (H, W) `bands` is bright enough to be bare soil: its
-    darkness, box-averaged over valid neighbours within `radius`, below the cut."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each pixel of the (H, W) `bands` is bright enough to be bare soil (its
+    darkness, box-averaged over valid neighbours within `radius`, below the cut), and its
+    probability of the bright side (`darkness.darker_side_probability`'s complement)."""
     smoothed = smoothed_darkness(bands, offsets, split.roles, radius)
     with np.errstate(invalid="ignore"):
-        return smoothed < np.float32(split.threshold)
+        bright = smoothed < np.float32(split.threshold)
+    return bright, 1 - darker_side_probability(smoothed, split.threshold, split.slope)
 
 
 def fit_scene_bright_land(

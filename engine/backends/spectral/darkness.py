@@ -4,6 +4,11 @@ The one measure both splits within a scene class are cut on: tree cover is the d
 the vegetation in the visible bands (`tree_cover`), bare soil the bright mode of the
 non-vegetated land over every band (`bright_land`). In log space a band's gain is an additive
 constant, so the same cut ranks the pixels of digital numbers and of reflectance alike.
+
+How sure a pixel is of its side of such a cut grows with its distance from it
+(`darker_side_probability`): a logistic centred on the cut, its slope the linear discriminant
+of the sampled values split there (`discriminant_slope`: the two sides' difference of means over
+their pooled variance, the within-side variance Otsu minimises).
 """
 
 from __future__ import annotations
@@ -44,3 +49,30 @@ def smoothed_darkness(
     """
     values = darkness(bands, offsets, roles)
     return smooth_probabilities(values[None], radius, keep=np.inf)[0]
+
+
+def discriminant_slope(values: np.ndarray, threshold: float) -> float:
+    """The linear discriminant of `values` split at `threshold`: the difference of the two
+    sides' means over their pooled (within-side) variance, the values clipped to their
+    0.5-99.5 percentiles as Otsu's histogram is; infinite where a side is empty or has no
+    spread (the split is then certain)."""
+    values = values[np.isfinite(values)]
+    if len(values):
+        values = np.clip(values, *np.percentile(values, [0.5, 99.5]))
+    above, below = values[values > threshold], values[values <= threshold]
+    if not len(above) or not len(below):
+        return np.inf
+    pooled = (np.sum((above - above.mean()) ** 2) + np.sum((below - below.mean()) ** 2)) / len(
+        values
+    )
+    return float((above.mean() - below.mean()) / pooled) if pooled > 0 else np.inf
+
+
+def darker_side_probability(smoothed: np.ndarray, threshold: float, slope: float) -> np.ndarray:
+    """Per pixel of a (smoothed) darkness, the probability that it lies on the darker side of
+    the cut at `threshold`: 0.5 at the cut, a logistic of the distance past it times `slope`
+    (`discriminant_slope`); an infinite slope is a hard cut (1 past it, 0 before)."""
+    if not np.isfinite(slope):
+        return (smoothed > np.float32(threshold)).astype(np.float32)
+    z = (smoothed - np.float32(threshold)) * np.float32(slope)
+    return (np.float32(0.5) * (1 + np.tanh(z / 2))).astype(np.float32)  # the logistic

@@ -15,12 +15,11 @@ Per pixel the darkness is the box mean over the backend's smoothing radius
 (`darkness.smoothed_darkness`, tile-exact), so a single dark or bright pixel inside a stand
 does not speckle the result.
 
-How sure a pixel is of tree cover grows with its distance past the cut: a logistic centred on
-the cut whose slope is the linear discriminant of the sampled vegetation split there (the two
-sides' difference of means over their pooled variance, the variance Otsu minimises). A forest
-pixel's confidence is its vegetation probability times that, and the other vegetation's, where
-trees are answered apart, times its complement: the vegetation probability alone said nothing
-of the split (forest rows: mean confidence 0.973 for a precision of 0.886; docs/benchmarks.md,
+How sure a pixel is of tree cover grows with its distance past the cut
+(`darkness.darker_side_probability`, its slope the linear discriminant of the sampled
+vegetation split there). A forest pixel's confidence is its vegetation probability times that,
+and the other vegetation's, where trees are answered apart, times its complement: the
+vegetation probability alone said nothing of the split (forest rows: mean confidence 0.973 for a precision of 0.886; docs/benchmarks.md,
 "The forest's confidence").
 """
 
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .darkness import darkness, smoothed_darkness
+from .darkness import darker_side_probability, darkness, discriminant_slope, smoothed_darkness
 from .examples import ExamplePixels
 from .histograms import otsu_threshold
 from .pixel_classes import PixelClasses
@@ -71,10 +70,7 @@ class TreeCut:
     def probability(self, smoothed: np.ndarray) -> np.ndarray:
         """Per pixel of the smoothed darkness (`smoothed_darkness`), the probability that a
         vegetation pixel is tree cover: 0.5 at the cut, rising with the darkness past it."""
-        if not np.isfinite(self.slope):
-            return (smoothed > np.float32(self.threshold)).astype(np.float32)
-        z = (smoothed - np.float32(self.threshold)) * np.float32(self.slope)
-        return (np.float32(0.5) * (1 + np.tanh(z / 2))).astype(np.float32)  # the logistic
+        return darker_side_probability(smoothed, self.threshold, self.slope)
 
     @property
     def brightness(self) -> float:
@@ -134,23 +130,6 @@ def visible_roles(roles: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """The visible bands among `roles` (red is needed: it is the canopy's darkest band)."""
     found = tuple(r for r in VISIBLE if r in roles)
     return found if "red" in found else ()
-
-
-def discriminant_slope(values: np.ndarray, threshold: float) -> float:
-    """The linear discriminant of `values` split at `threshold`: the difference of the two
-    sides' means over their pooled (within-side) variance, the values clipped to their
-    0.5-99.5 percentiles as Otsu's histogram is; infinite where a side is empty or has no
-    spread (the split is then certain)."""
-    values = values[np.isfinite(values)]
-    if len(values):
-        values = np.clip(values, *np.percentile(values, [0.5, 99.5]))
-    above, below = values[values > threshold], values[values <= threshold]
-    if not len(above) or not len(below):
-        return np.inf
-    pooled = (np.sum((above - above.mean()) ** 2) + np.sum((below - below.mean()) ** 2)) / len(
-        values
-    )
-    return float((above.mean() - below.mean()) / pooled) if pooled > 0 else np.inf
 
 
 def fit_tree_cut(darkness: np.ndarray, roles: tuple[str, ...]) -> TreeCut | None:
