@@ -42,6 +42,11 @@ Scenes:
 - ``upcgit_aviris_moffett``: AVIRIS, 184 bands over about 400-2400 nm, the Moffett Field
   unmixing scene with its water, soil and vegetation abundances as pure-pixel labels
   (``bench/moffett_scene.py``; added in stop 65, after the rules were set).
+- ``geobench_naip_chesapeake``, ``zia207_s2_buffalo``: NAIP aerial counts at 1 m and a
+  Sentinel-2 L2A city (``bench/held_out_scenes.py``; added in stop 67, after the rules were set).
+- ``cmartin58_s2_kansascity``: Sentinel-2 L2A as EO Browser exports it (reflectance x 65535,
+  four unnamed bands, EPSG:4326) over downtown Kansas City, with 70 hand-placed points
+  (``bench/kansas_city_scene.py``; added in stop 69, after the rules were set).
 
 Sources: a ``fetch`` mirror of the GitHub repository (a bare git directory; root from
 ``SPEX_MIRROR_ROOT``, default ``/work/.mirror``, or per repository ``SPEX_RSGISLIB_MIRROR`` and
@@ -615,10 +620,12 @@ BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
 }
 
 from .held_out_scenes import HELD_OUT_BUILDERS  # noqa: E402 (imports this module lazily)
+from .kansas_city_scene import KANSAS_CITY_BUILDERS  # noqa: E402 (imports this module lazily)
 from .more_scenes import MORE_BUILDERS  # noqa: E402 (more_scenes imports this module lazily)
 
 BUILDERS.update(MORE_BUILDERS)
 BUILDERS.update(HELD_OUT_BUILDERS)
+BUILDERS.update(KANSAS_CITY_BUILDERS)
 
 
 def _write_tif(

@@ -1,6 +1,8 @@
 """The cloud tint test: bright candidates that redden from blue to red (sand, soil, roofs) are
-not cloud; a blue band clipped on bright cloud (Landsat TM) carries no tint and is not judged.
-Real scenes of the shared benchmark (../shared/benchmark); synthetic arrays for the plateau."""
+not cloud; a blue band clipped on bright cloud (Landsat TM and ETM+) is white, a red band
+clipped alone carries no tint. Real scenes of the shared benchmark (../shared/benchmark), the
+held-out ukis-csmask Landsat 7 chip and the Kansas City scene; synthetic arrays for the
+plateau."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from rasterio.windows import Window
 from bench.csmask_scene import UKIS_REPO
 from bench.extra_scenes import mirror_path
 from bench.scenes import benchmark_root
-from spex.engine.backends.spectral.haze import blue_red_ratio, reddened, whiter_than_scene
+from spex.engine.backends.spectral.haze import blue_red_ratio, reddened
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import fit_scene_model
 from spex.engine.backends.spectral.scene_proba import class_map, predict_proba
@@ -20,50 +22,34 @@ from spex.engine.raster.raster_source import open_source
 from tests.scene_sources import built_scene, needs_benchmark, needs_mirror
 
 
-def test_a_saturation_plateau_carries_no_tint() -> None:
+def test_a_clipped_blue_is_white_and_a_clipped_red_carries_no_tint() -> None:
     rng = np.random.default_rng(3)
     blue = rng.uniform(0.05, 0.3, 10_000)
     red = rng.uniform(0.05, 0.3, 10_000)
     blue[:500] = 0.39  # 5 % of the pixels on the band's clipped maximum
     ratio = blue_red_ratio(blue, red)
-    assert np.isnan(ratio[:500]).all()
+    assert np.isposinf(ratio[:500]).all()
     assert np.isfinite(ratio[500:]).all()
     blue[:500] = rng.uniform(0.31, 0.39, 500)  # the same values, no plateau
     assert np.isfinite(blue_red_ratio(blue, red)).all()
+    red[:500] = 0.39  # red alone on its plateau: its true value is unknown, so is the tint
+    assert np.isnan(blue_red_ratio(blue, red)[:500]).all()
 
 
 def test_reddened_candidates_are_named_and_white_ones_pass() -> None:
     params = SpectralParams()
     cloud = np.ones(100, dtype=bool)
-    assert "redden" in reddened(cloud, np.full(100, 0.75), params)
+    said = reddened(cloud, np.full(100, 0.75), params)
+    assert said == (
+        "cloud candidates redden from blue to red (median blue/red 0.750 < 0.9): "
+        "sand, soil or roofs, not cloud"
+    )
     assert reddened(cloud, np.full(100, 1.02), params) == ""
-    assert reddened(cloud, np.full(100, np.nan), params) == ""  # all saturated: not judged
-
-
-def test_candidates_whiter_than_a_red_scene_pass() -> None:
-    """Thin cloud over red, arid land (ukis-csmask's Landsat 7 chip: candidates 0.90, the rest
-    of the scene 0.78) is not white, but whiter than the land: it passes where it is at least
-    `cloud_bluer_than_scene` above the rest; as red as the rest, it is refused, saying both."""
-    params = SpectralParams()
-    cloud = np.zeros(1000, dtype=bool)
-    cloud[:100] = True
-    tints = np.where(cloud, 0.88, 0.76)
-    assert reddened(cloud, tints, params) == ""
-    why = whiter_than_scene(cloud, tints, params)  # and the explanation says why
-    assert (
-        "not white (median blue/red 0.880 < 0.9) but whiter than the rest of the scene (0.760)"
-        in why
-    )
-    assert whiter_than_scene(cloud, np.where(cloud, 1.02, 0.76), params) == ""  # white
-    tints[100:] = 0.82  # the land about as red: roofs, sand
-    said = reddened(cloud, tints, params)
-    assert "0.880 < 0.9, and not 0.1 above the rest of the scene's 0.820" in said, said
-    assert whiter_than_scene(cloud, tints, params) == ""  # refused
-    assert "redden" in reddened(cloud, np.full(1000, 0.88), params)  # no rest bluer than it
-    everywhere = np.ones(1000, dtype=bool)  # no rest of the scene to compare with
-    assert reddened(everywhere, np.full(1000, 0.88), params).endswith(
-        "(median blue/red 0.880 < 0.9): sand, soil or roofs, not cloud"
-    )
+    assert reddened(cloud, np.full(100, np.nan), params) == ""  # no tint anywhere: not judged
+    # Thin cloud (0.88) around thick cloud whose blue clips: counted white, it passes.
+    thick = np.where(np.arange(100) < 60, np.inf, 0.88)
+    assert reddened(cloud, thick, params) == ""
+    assert "0.880 < 0.9" in reddened(cloud, np.where(np.isinf(thick), np.nan, thick), params)
 
 
 def _bands(scene: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -94,8 +80,9 @@ def test_saturated_tm_clouds_stay_cloud() -> None:
 @needs_mirror(UKIS_REPO, mirror_path(UKIS_REPO, "SPEX_UKIS_MIRROR"), "SPEX_UKIS_MIRROR")
 def test_thin_cloud_over_red_land_is_cloud() -> None:
     """ukis-csmask's Landsat 7 chip (held out, added in stop 56): thin cloud over arid land at
-    the top of the atmosphere is not white (its unclipped candidates' median blue/red 0.90)
-    but whiter than the land (0.78). The absolute tint test alone refused every cloud pixel."""
+    the top of the atmosphere is not white (its unclipped candidates' median blue/red 0.90),
+    but the thick cloud it surrounds clips the blue band (about half the candidates): counted
+    white, the candidates are white as a whole. Left without a tint, they were refused."""
     scene = built_scene("ukis_l7_csmask")
     image, labels_path = scene.rasters[0]
     with open_source(image, bands=scene.bands, sensor=scene.sensor, scale=scene.scale) as src:
@@ -106,16 +93,19 @@ def test_thin_cloud_over_red_land_is_cloud() -> None:
         labels = src.read(1)
     model = fit_scene_model(sample, calibrated)
     assert not any("cloud candidates redden" in n for n in model.notes), model.notes
-    assert any("cloud candidates are not white" in n for n in model.notes), model.notes
     named = np.array([*model.classes, "nodata"])[
         np.minimum(class_map(model, predict_proba(model, pixels)), len(model.classes))
     ]
     cloud = named == "cloud"
     assert (labels[cloud] == 6).mean() > 0.9  # what is called cloud is cloud
     assert cloud[labels == 6].mean() > 0.6  # and most of the labelled cloud is found
-    absolute = fit_scene_model(sample, calibrated, params=SpectralParams(cloud_bluer_than_scene=99))
-    assert any("cloud candidates redden" in n for n in absolute.notes), absolute.notes
-    assert absolute.seed_counts["cloud"] == 0
+    blue, red = sample["blue"], sample["red"]
+    clipped = blue_red_ratio(blue, red)
+    untinted = np.where(np.isinf(clipped), np.nan, clipped)  # the clipped blue not read
+    candidates = (blue > 0.22) & (sample["swir1"] > 0.2)
+    assert np.isinf(clipped[candidates]).mean() > 0.3
+    assert "cloud candidates redden" in reddened(candidates, untinted, SpectralParams())
+    assert reddened(candidates, clipped, SpectralParams()) == ""
 
 
 @needs_benchmark

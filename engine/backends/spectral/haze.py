@@ -163,17 +163,25 @@ def find_haze(bands: Mapping[str, np.ndarray], cal: bool, n: int) -> HazeResult 
 
 
 def blue_red_ratio(
-    blue: np.ndarray, red: np.ndarray, clipped: np.ndarray | None = None
+    blue: np.ndarray,
+    red: np.ndarray,
+    blue_clipped: np.ndarray | None = None,
+    red_clipped: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Blue over red per pixel, NaN where either band sits on its saturation plateau.
+    """Blue over red per pixel: infinite where blue sits on its saturation plateau, NaN where
+    red alone does.
 
     Bright clouds saturate some sensors' blue band (Landsat TM and ETM+ band 1): clipped, the
-    ratio would make white cloud look red. The plateau is ``histograms.saturated``'s; a caller
-    that has found it already passes `clipped` (on either band's plateau).
+    ratio would make white cloud look red. A pixel too bright in blue for the sensor is white
+    (or bluer) whatever its red; one whose red alone is clipped has no tint to read. The
+    plateaus are ``histograms.saturated``'s; a caller that has found them passes them.
     """
-    if clipped is None:
-        clipped = saturated(blue) | saturated(red)
-    return np.where(clipped, np.nan, blue / np.maximum(red, 1e-6))
+    if blue_clipped is None:
+        blue_clipped = saturated(blue)
+    if red_clipped is None:
+        red_clipped = saturated(red)
+    ratio = np.where(red_clipped, np.nan, blue / np.maximum(red, 1e-6))
+    return np.where(blue_clipped, np.inf, ratio)
 
 
 def reddened(
@@ -183,62 +191,31 @@ def reddened(
     or "" when they may be.
 
     Clouds scatter blue as much as red and snow is white, where sand, soils, roofs and silty
-    water redden: the candidates' median blue/red (NaN where a band saturates) must reach
-    ``params.cloud_min_blue_red``, or lie ``params.cloud_bluer_than_scene`` above the rest of
-    the scene's (thin cloud over red, arid land is whiter than that land, though not white).
-    Judged on the candidates as a whole: single thin-cloud pixels vary too much.
+    water redden: the candidates' median blue/red must reach ``params.cloud_min_blue_red``. A
+    pixel whose blue the sensor clipped counts as white (`blue_red_ratio`): thick cloud
+    saturates Landsat's blue band, and the thin cloud around it over red, arid land is not
+    white. Judged on the candidates as a whole: single thin-cloud pixels vary too much.
     """
-    tints = _tints(candidates, blue_red)
-    if tints is None:
-        return ""
-    tint, scene = tints
-    if tint >= params.cloud_min_blue_red or tint >= scene + params.cloud_bluer_than_scene:
+    tint = _tint(candidates, blue_red)
+    if tint is None or tint >= params.cloud_min_blue_red:
         return ""
     really = (
         "silty water, sand or soil, not snow"
         if kind == "snow"
         else "sand, soil or roofs, not cloud"
     )
-    rest = (
-        f", and not {params.cloud_bluer_than_scene} above the rest of the scene's {scene:.3f}"
-        if np.isfinite(scene)
-        else ""  # the candidates are the whole scene
-    )
     return (
         f"{kind} candidates redden from blue to red (median blue/red {tint:.3f} < "
-        f"{params.cloud_min_blue_red}{rest}): {really}"
+        f"{params.cloud_min_blue_red}): {really}"
     )
 
 
-def whiter_than_scene(
-    candidates: np.ndarray, blue_red: np.ndarray, params: SpectralParams, kind: str = "cloud"
-) -> str:
-    """For the explanation: why `kind` candidates that are not white pass the tint test
-    (`reddened`), being whiter than the rest of the scene; "" where they are white, or
-    refused, or carry no tint."""
-    tints = _tints(candidates, blue_red)
-    if tints is None:
-        return ""
-    tint, scene = tints
-    if tint >= params.cloud_min_blue_red or tint < scene + params.cloud_bluer_than_scene:
-        return ""
-    return (
-        f"{kind} candidates are not white (median blue/red {tint:.3f} < "
-        f"{params.cloud_min_blue_red}) but whiter than the rest of the scene ({scene:.3f}): "
-        "taken for thin cloud over red land, not for sand or roofs"
-    )
-
-
-def _tints(candidates: np.ndarray, blue_red: np.ndarray) -> tuple[float, float] | None:
-    """The candidates' median blue/red and the rest of the scene's (infinite where there is no
-    rest), over the pixels that carry a tint; None where no candidate does."""
+def _tint(candidates: np.ndarray, blue_red: np.ndarray) -> float | None:
+    """The candidates' median blue/red over those that carry a tint (a clipped red does not;
+    a clipped blue is white); None where none does."""
     tints = blue_red[candidates]
-    tints = tints[np.isfinite(tints)]  # saturated pixels carry no tint
-    if tints.size == 0:
-        return None
-    rest = blue_red[~candidates]
-    rest = rest[np.isfinite(rest)]
-    return float(np.median(tints)), float(np.median(rest)) if rest.size else float("inf")
+    tints = tints[~np.isnan(tints)]
+    return float(np.median(tints)) if tints.size else None
 
 
 #: Cloud candidates at least this share of the scene skip the contrast test (measured on every

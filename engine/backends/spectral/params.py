@@ -58,11 +58,6 @@ class SpectralParams:
     #: silty water redden: cloud or snow candidates whose median blue/red is below this are not
     #: cloud or snow.
     cloud_min_blue_red: float = 0.9
-    #: Clouds are whiter than the land they hide: over red land (arid, at the top of the
-    #: atmosphere) candidates whose median blue/red is at least this much above the rest of the
-    #: scene's pass all the same (thin cloud over ukis-csmask's Landsat 7 chip: 0.90 against
-    #: 0.78; at 0.05 Potsdam's roofs pass, 0.86-0.87 against 0.79). No other scene moves.
-    cloud_bluer_than_scene: float = 0.1
 
     #: Cloud and snow margins (``margins``): a pixel beside a cloud or snow pixel joins it when
     #: its own probability of that class is at least this (0.5 or more: never, as the most

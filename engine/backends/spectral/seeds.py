@@ -23,7 +23,6 @@ from .haze import (
     dimmer_than_canopy,
     find_haze,
     reddened,
-    whiter_than_scene,
 )
 from .histograms import bimodality, clamp, otsu_threshold, rel, saturated
 from .params import SpectralParams
@@ -87,7 +86,7 @@ def select_seeds(
     # Snow and cloud are white in the visible; sand, soil, roofs and silty water redden.
     tint = None
     if {"blue", "red"} <= s.roles:
-        tint = blue_red_ratio(s.bands["blue"], s.bands["red"], s.clip["blue"] | s.clip["red"])
+        tint = blue_red_ratio(s.bands["blue"], s.bands["red"], s.clip["blue"], s.clip["red"])
     if (snow := _snow_seeds(s, tint)) is not None:
         masks["snow"] = snow
     haze = find_haze(s.bands, s.calibrated, s.n)
@@ -231,8 +230,6 @@ def _cloud_seeds(
     if note:
         cloud = s.zeros()
     else:
-        if tint is not None and (whiter := whiter_than_scene(cloud, tint, params)):
-            s.notes.append(whiter)
         cloud, note = contrasted_cloud(cloud, bright, params)
     canopy = masks.get("vegetation")
     if not note and "nir" in s.bands and canopy is not None and canopy.sum() >= s.need:
