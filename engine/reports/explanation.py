@@ -308,10 +308,7 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
         pixels = np.array([r.pixels for r in records], dtype=float)
         confidence = float(np.dot([r.confidence for r in records], pixels) / pixels.sum())
         if confidence < LOW_CONFIDENCE:
-            caveats.append(
-                f"{facts.plan.title(target)}: mean confidence {confidence:.2f} is low; "
-                f"check the result against the image{_examples_hint(facts)}."
-            )
+            caveats.append(_low_confidence(facts, target, confidence, report.undivided))
     dropped = facts.regions_found - len(facts.kept)
     if dropped:
         caveats.append(f"{dropped:,} smaller or surplus regions were dropped by the plan's limits.")
@@ -342,6 +339,24 @@ def _cover_hint(facts: RunFacts, cover: str) -> str:
         "concrete): label a few of those pixels as what they are (--examples; the dock's "
         f"Examples layer; Processing's EXAMPLES) and the {cover} class gives way to them."
     )
+
+
+def _low_confidence(
+    facts: RunFacts, target: str, confidence: float, undivided: dict[str, str]
+) -> str:
+    """The caveat of a target whose mean confidence is low; where it is low only because the
+    scene could not tell the target from its partner (built-up, bare soil), which it halves,
+    it says so: the land is sure, the split is not."""
+    title, hint = facts.plan.title(target), _examples_hint(facts)
+    partner = undivided.get(target)
+    if partner is not None and 2 * confidence >= LOW_CONFIDENCE:
+        return (
+            f"{title}: mean confidence {confidence:.2f}, half of how sure the pixels are of the "
+            f"non-vegetated land ({2 * confidence:.2f}): this scene cannot tell "
+            f"{TARGETS[target].title} from {TARGETS[partner].title}; check the split against "
+            f"the image{hint}."
+        )
+    return f"{title}: mean confidence {confidence:.2f} is low; check the result against the image{hint}."
 
 
 def _examples_hint(facts: RunFacts) -> str:
