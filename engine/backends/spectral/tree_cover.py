@@ -19,8 +19,8 @@ How sure a pixel is of tree cover grows with its distance past the cut
 (`darkness.darker_side_probability`, its slope the linear discriminant of the sampled
 vegetation split there). A forest pixel's confidence is its vegetation probability times that,
 and the other vegetation's, where trees are answered apart, times its complement: the
-vegetation probability alone said nothing of the split (forest rows: mean confidence 0.973 for a precision of 0.886; docs/benchmarks.md,
-"The forest's confidence").
+vegetation probability alone said nothing of the split (forest rows: mean confidence 0.973 for
+a precision of 0.886; docs/benchmarks.md, "The forest's confidence").
 """
 
 from __future__ import annotations
@@ -138,9 +138,18 @@ def fit_tree_cut(darkness: np.ndarray, roles: tuple[str, ...]) -> TreeCut | None
     values = darkness[np.isfinite(darkness)]
     if len(values) < MIN_VEGETATION or not np.ptp(values) > 0:
         return None
-    threshold = otsu_threshold(values)
-    share = float(np.mean(values > threshold))
-    return TreeCut(threshold, share, roles, slope=discriminant_slope(values, threshold))
+    return _cut_at(otsu_threshold(values), values, roles)
+
+
+def _cut_at(
+    threshold: float, vegetation: np.ndarray, roles: tuple[str, ...], **chosen: object
+) -> TreeCut:
+    """The cut at `threshold`, with what the scene's sampled `vegetation` darkness says of it:
+    the share above it (0 without vegetation) and the slope of the probability past it;
+    `chosen`: how it was chosen (`TreeCut.examples`, `TreeCut.scene_threshold`)."""
+    values = vegetation[np.isfinite(vegetation)]
+    share = float(np.mean(values > threshold)) if len(values) else 0.0
+    return TreeCut(threshold, share, roles, slope=discriminant_slope(values, threshold), **chosen)
 
 
 def cut_between_examples(
@@ -155,12 +164,7 @@ def cut_between_examples(
     medians = (float(np.median(forest)), float(np.median(other)))
     if not medians[0] > medians[1]:
         return cut  # examples that contradict the canopy's shade: the scene's own cut
-    threshold = (medians[0] + medians[1]) / 2
-    values = vegetation[np.isfinite(vegetation)]
-    share = float(np.mean(values > threshold))
-    return TreeCut(
-        threshold, share, cut.roles, medians, slope=discriminant_slope(values, threshold)
-    )
+    return _cut_at((medians[0] + medians[1]) / 2, vegetation, cut.roles, examples=medians)
 
 
 def cut_set_by_analyst(
@@ -169,12 +173,8 @@ def cut_set_by_analyst(
     """The cut at the analyst's `brightness` (the mean of the visible bands, ``VIS``), with
     the scene's own `cut` (None: too little vegetation to choose one) kept beside it;
     `vegetation` is the darkness of the scene's sampled vegetation, for the share."""
-    threshold = -float(np.log(brightness))
-    values = vegetation[np.isfinite(vegetation)]
-    share = float(np.mean(values > threshold)) if len(values) else 0.0
     own = cut.threshold if cut is not None else float("nan")
-    slope = discriminant_slope(values, threshold)
-    return TreeCut(threshold, share, roles, scene_threshold=own, slope=slope)
+    return _cut_at(-float(np.log(brightness)), vegetation, roles, scene_threshold=own)
 
 
 def tree_cover(
