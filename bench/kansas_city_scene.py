@@ -29,6 +29,14 @@ KANSAS_CITY_FILES = {
     "data/training.dbf": "771b46409019d35dac59d09eb33f154df1f203f13ae0bbac989ca82381300a42",
     "data/training.prj": "a02a27b1d1982c8516d83398e85a3c8b1aef1713c13ef4d84d7bde17430c07c4",
 }
+#: The same bands as EO Browser exports them, one file each (the analyst's download before
+#: stacking; `export_band_files`).
+KANSAS_CITY_BAND_FILES = {
+    "data/Sentinel-2_L2A_B02.tiff": "f3e76d2d85305d02a3ec7b673a210324be71ca1c18f3a1847e348801d7deaeb2",
+    "data/Sentinel-2_L2A_B03.tiff": "7fdb7cf6efca442675af89978dc76578deb7ff6bf267a16b2dabe3b6cce7560a",
+    "data/Sentinel-2_L2A_B04.tiff": "279959fe60178091d81e61f682723e1573aedeb38e0b86825c212c570a2a0158",
+    "data/Sentinel-2_L2A_B08.tiff": "276fc6c17cae4b9f4c7be9affef3bc5ea1f2c3789ddedae4a415413d59171935",
+}
 #: The stack's bands: Sentinel-2 B02, B03, B04, B08 (equal, pixel for pixel, to the
 #: repository's single-band exports of each, data/Sentinel-2_L2A_B0*.tiff).
 KANSAS_CITY_ROLES = ("blue", "green", "red", "nir")
@@ -82,6 +90,18 @@ or other class, so built-up is scored against vegetation and water only; the poi
         "licence": "none stated (read from the mirror, not redistributed); Copernicus Sentinel data",
     }
     return base.Scene(image, labels, transform, crs, None, ("",) * 4, meta, notes)
+
+
+def export_band_files(folder: Path) -> Path:
+    """The scene's four EO Browser band files, as downloaded, in `folder` (from the mirror)."""
+    from . import extra_scenes as base
+
+    mirror = base.mirror_path(KANSAS_CITY_REPO, "SPEX_KANSAS_CITY_MIRROR")
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, sha in KANSAS_CITY_BAND_FILES.items():
+        blob = base._git_blob(mirror, KANSAS_CITY_COMMIT, path, sha)
+        (folder / Path(path).name).write_bytes(blob)
+    return folder
 
 
 KANSAS_CITY_BUILDERS = {"cmartin58_s2_kansascity": build_cmartin58_s2_kansascity}

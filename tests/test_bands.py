@@ -33,6 +33,8 @@ EXPECTED_PRESETS = {
     "modis_surface_reflectance",
     "hls_l30",
     "hls_s30",
+    "landsat8_9_sentinel_hub",
+    "landsat_tm_etm_sentinel_hub",
 }
 
 

@@ -99,6 +99,22 @@ def test_an_hls_granules_band_files_are_added_as_one_layer(
     assert dock.band_table.roles()[4:7] == ("nir", "swir1", "swir2")
 
 
+def test_a_sentinel_hub_exports_band_files_are_added_as_one_layer(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    from tests.test_browser_exports import EXPORT, write_export
+
+    folder = write_export(s2_scene, tmp_path / "download")
+    _load_one_by_one(sorted(folder.glob("*.tiff")))  # its cloud mask too, as dragged in
+    picker = dock.input_picker
+    assert picker.add_product.text() == f"Add {EXPORT} as one layer"
+    picker.add_product.click()
+    layer = picker.combo.currentLayer()
+    assert layer.name() == EXPORT and layer.bandCount() == 6
+    assert dock.band_table.sensor == "sentinel2_l2a"
+    assert dock.band_table.roles() == ("blue", "green", "red", "nir", "swir1", "swir2")
+
+
 def test_which_product_a_band_file_belongs_to(tmp_path: Path) -> None:
     """Named from the file's name alone (the dock asks it of every layer); opening the whole
     product of a file that is no band file, or whose product does not open, is one line."""

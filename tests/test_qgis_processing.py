@@ -260,6 +260,24 @@ def test_spectral_index_of_a_product_given_whole(provider, s2_scene, tmp_path) -
     np.testing.assert_array_equal(values, theirs.GetRasterBand(1).ReadAsArray())
 
 
+def test_extract_from_a_sentinel_hub_exports_folder(provider, s2_scene, tmp_path) -> None:
+    """INPUT naming the folder an EO Browser download unpacks to: the export's bands stacked,
+    calibrated by their data type, as the command line reads it."""
+    from tests.test_browser_exports import EXPORT, write_export
+
+    folder = write_export(s2_scene, tmp_path / "download")
+    out = _run(
+        "spex:extract_land_cover",
+        {"INPUT": str(folder), "PROMPT": "extract the vegetation",
+         "OUTPUT_MASK": str(tmp_path / "vegetation.tif"),
+         "OUTPUT_FEATURES": str(tmp_path / "vegetation.gpkg")},
+    )  # fmt: skip
+    manifest = json.loads(Path(out["MANIFEST"]).read_text(encoding="utf-8"))
+    assert manifest["bands"]["roles"] == ["blue", "green", "red", "nir", "swir1", "swir2"]
+    assert manifest["scaling"]["source"] == f"product {EXPORT}"
+    assert manifest["scaling"]["calibrated"] and manifest["counts"]["area_m2_per_target"]
+
+
 def test_both_algorithms_in_a_model(provider, s2_scene, tmp_path) -> None:
     """The graphical modeler's data structure: one raster input feeding both algorithms."""
     model = QgsProcessingModelAlgorithm("spex chain", "tests")

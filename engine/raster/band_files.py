@@ -1,13 +1,13 @@
 """One band file of a delivered product, given alone: a Landsat ``..._SR_B4.TIF``, a Sentinel-2
-.SAFE's ``..._B04_10m.jp2``, an HLS granule's ``...v2.0.B04.tif``, as an analyst drags them
-into QGIS one by one.
+.SAFE's ``..._B04_10m.jp2``, an HLS granule's ``...v2.0.B04.tif``, a Sentinel Hub export's
+``..._Sentinel-2_L2A_B04_(Raw).tiff``, as an analyst drags them into QGIS one by one.
 
 Alone, such a file has no band roles to read. `band_file_hint` says which product it belongs
 to and what to give instead; `band_file_product` names that product (from the file's name
 only, so the dock can ask it of every layer), and `whole_product` opens the product as one
-raster, as the dock's "Add product" button adds it: the Landsat or HLS band files beside it
-stacked (`landsat_folders`, `hls_granules`), the Sentinel-2 product's finest layer
-(`sentinel2_layers`).
+raster, as the dock's "Add product" button adds it: the Landsat, HLS or Sentinel Hub band files
+beside it stacked (`landsat_folders`, `hls_granules`, `browser_exports`), the Sentinel-2
+product's finest layer (`sentinel2_layers`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError
+from .browser_exports import export_name, export_of_band_file
 from .hls_granules import granule_name, granule_of_band_file
 from .landsat_folders import BAND_FILE, identifier, product_of_band_file
 from .product_files import safe_folder, safe_path, zip_archive
@@ -27,13 +28,14 @@ SENTINEL2_BAND_FILE = re.compile(r"_B(0[1-9]|1[0-2]|8A)(_\d{2}m)?\.jp2$", re.IGN
 
 def band_file_product(name: str) -> str | None:
     """The product that the file `name` is one band file of (a Landsat identifier, a
-    Sentinel-2 ``.SAFE`` folder's name), or None for any other file."""
+    Sentinel-2 ``.SAFE`` folder's name, an HLS granule, a Sentinel Hub export), or None for any
+    other file."""
     file = PurePosixPath(name).name
     if BAND_FILE.search(file) and (product := identifier(name)):
         return product
     if SENTINEL2_BAND_FILE.search(file):
         return safe_folder(PurePosixPath(name))
-    return granule_name(name)
+    return granule_name(name) or export_name(name)
 
 
 def band_file_hint(name: str) -> str | None:
@@ -47,6 +49,11 @@ def band_file_hint(name: str) -> str | None:
         return (
             f"{file} is one band of Sentinel-2 product {product}; give the product (its .SAFE "
             "folder or zip, or a layer QGIS lists for it)"
+        )
+    if export_name(name):
+        return (
+            f"{file} is one band of Sentinel Hub export {product}; give the folder of its band "
+            "files, or stack its bands (Build Virtual Raster, a band each)"
         )
     if granule_name(name):
         return (
@@ -66,7 +73,8 @@ def whole_product(name: str) -> str:
     product = band_file_product(name)
     if product is None:
         raise InputError(
-            f"{Path(name).name} is not a band file of a Landsat, Sentinel-2 or HLS product."
+            f"{Path(name).name} is not a band file of a Landsat, Sentinel-2, HLS or Sentinel "
+            "Hub product."
         )
     if product.upper().endswith(".SAFE"):
         zipped = zip_archive(name)  # QGIS names a file in the downloaded zip so
@@ -78,7 +86,12 @@ def whole_product(name: str) -> str:
                 "MTD_MSIL*.xml in the .SAFE folder?); add its layer from the .SAFE folder."
             )
         return layer
-    stack = granule_of_band_file(name) if granule_name(name) else product_of_band_file(name)
+    if granule_name(name):
+        stack = granule_of_band_file(name)
+    elif export_name(name):
+        stack = export_of_band_file(name)
+    else:
+        stack = product_of_band_file(name)
     if stack is None:
         raise InputError(f"None of the band files of {product} beside {Path(name).name} opens.")
     return str(stack)

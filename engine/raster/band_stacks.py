@@ -1,11 +1,12 @@
 """A product's band files stacked into one raster, as an analyst stacks them in QGIS (Build
 Virtual Raster, "Place each input file into a separate band"): a VRT built by GDAL in the
 temporary folder, named by the files it stacks as they are now (`temporary_files`), used for a
-Landsat product (`landsat_folders`) and an HLS granule (`hls_granules`) given whole."""
+Landsat product (`landsat_folders`), an HLS granule (`hls_granules`) and a Sentinel Hub export
+(`browser_exports`) given whole."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from ..errors import InputError
@@ -20,6 +21,24 @@ def stacked_files(files: Sequence[str]) -> Path:
     files = list(files)
     key = "\n".join(f"{f}:{file_stamp(f)}" for f in files)
     return written_once(VRT_FOLDER, key, "stack.vrt", lambda partial: _build_vrt(files, partial))
+
+
+def one_product_in(
+    name: str, products_in: Callable[[Iterable[str]], list[str]], kind: str, fix: str
+) -> str | None:
+    """The one product (by `products_in`, of the file names) whose band files the folder `name`
+    holds; None where `name` is no folder or holds none, `InputError` where it holds several
+    (`kind`: what they are, plural; `fix`: what to give instead)."""
+    folder = Path(name)
+    if not folder.is_dir():
+        return None
+    products = products_in(f.name for f in folder.iterdir())
+    if len(products) > 1:
+        raise InputError(
+            f"{folder.name} holds the band files of {len(products)} {kind} "
+            f"({', '.join(products[:2])}{', ...' if len(products) > 2 else ''}); {fix}."
+        )
+    return products[0] if products else None
 
 
 def _build_vrt(files: list[str], partial: Path) -> None:

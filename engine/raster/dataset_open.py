@@ -12,6 +12,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from ..errors import InputError
+from .browser_exports import browser_stack
 from .data_types import one_data_type
 from .hls_granules import hls_stack
 from .landsat_folders import landsat_stack
@@ -35,8 +36,9 @@ def absolute_name(name: str) -> str:
 
 
 def product_given_whole(name: str) -> bool:
-    """Whether `name` gives a Sentinel-2 or Landsat product or an HLS granule whole (its zip,
-    .SAFE folder or metadata file; its folder, .tar or MTL file; its folder of band files),
+    """Whether `name` gives a Sentinel-2 or Landsat product, an HLS granule or a Sentinel Hub
+    export whole (its zip, .SAFE folder or metadata file; its folder, .tar or MTL file; its
+    folder of band files),
     which `open_dataset` opens as one raster though QGIS cannot load it as a layer."""
     try:
         return _whole_product(name) is not None
@@ -46,11 +48,12 @@ def product_given_whole(name: str) -> bool:
 
 def _whole_product(name: str) -> str | None:
     """The GDAL name of the raster a product given whole opens as (a Sentinel-2 product's
-    finest layer, a Landsat product's or HLS granule's band files stacked), or None."""
+    finest layer, the band files of a Landsat product, an HLS granule or a Sentinel Hub export
+    stacked), or None."""
     layer = finest_layer(name)
     if layer is not None:
         return layer
-    stack = landsat_stack(name) or hls_stack(name)
+    stack = landsat_stack(name) or hls_stack(name) or browser_stack(name)
     return str(stack) if stack is not None else None
 
 
@@ -59,7 +62,8 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     clear line. A raster placed only by GCPs or RPCs opens warped, as QGIS draws it
     (`warped_as_drawn`); a Sentinel-2 product given whole opens as its finest layer
     (`finest_layer`), a Landsat product given whole (its folder, .tar or MTL file) or an HLS
-    granule's folder as its band files stacked (`landsat_stack`, `hls_stack`). Close it with
+    granule's or a Sentinel Hub export's folder as its band files stacked (`landsat_stack`,
+    `hls_stack`, `browser_stack`). Close it with
     `close_dataset`."""
     name = _whole_product(str(path)) or str(path)
     gdal_name = GDAL_DATASET_NAME.match(name) is not None and not Path(name).exists()

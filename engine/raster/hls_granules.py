@@ -14,8 +14,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from ..errors import InputError
-from .band_stacks import stacked_files
+from .band_stacks import one_product_in, stacked_files
 
 #: A band file of a granule: (identifier, band) in ``HLS.S30.T33UUU.2017047T101059.v2.0.B8A.tif``.
 HLS_BAND_FILE = re.compile(
@@ -29,17 +28,10 @@ THERMAL = ("B10", "B11")
 def hls_stack(name: str) -> Path | None:
     """A VRT of the reflectance bands of the one HLS granule whose band files the folder `name`
     holds, in band order; None for anything else, `InputError` for a folder of several."""
-    folder = Path(name)
-    if not folder.is_dir():
-        return None
-    granules = granules_in(f.name for f in folder.iterdir())
-    if len(granules) > 1:
-        raise InputError(
-            f"{folder.name} holds the band files of {len(granules)} HLS granules "
-            f"({', '.join(granules[:2])}{', ...' if len(granules) > 2 else ''}); give one "
-            "granule's folder, or one of its band files."
-        )
-    return _stack(folder, granules[0]) if granules else None
+    granule = one_product_in(
+        name, granules_in, "HLS granules", "give one granule's folder, or one of its band files"
+    )
+    return _stack(Path(name), granule) if granule else None
 
 
 def granule_of_band_file(band_file: str) -> Path | None:

@@ -1,7 +1,8 @@
 """What a product's name says: the sensor that settles band names fitting several, and the
 reflectance scaling of its processing level (``landsat_products``, ``sentinel2_products``,
 ``hls_products``; ``preset_names``: PlanetScope and NAIP, whose files have no band names;
-``maxar_products``: WorldView and the other Maxar satellites, by the IMD file beside them).
+``maxar_products``: WorldView and the other Maxar satellites, by the IMD file beside them;
+``browser_exports``: Sentinel Hub's one file per band, scaled by their data type).
 
 The name is looked for in the file's name, its folder's name and the band descriptions (in a
 VRT, its band files' names and folders too: ``vrt_sources``), as ``product_files`` says for
@@ -17,7 +18,14 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import BandError
-from . import hls_products, landsat_products, maxar_products, preset_names, sentinel2_products
+from . import (
+    browser_exports,
+    hls_products,
+    landsat_products,
+    maxar_products,
+    preset_names,
+    sentinel2_products,
+)
 from .bands import BandMapping, narrow_nir_as_nir, resolve_band_mapping
 from .colour_interp import roles_from_colour
 from .reflectance import ProductReading
@@ -26,7 +34,14 @@ from .vrt_sources import vrt_source_names
 
 #: The modules that read a product's level and scaling from its name (Maxar's: from its IMD),
 #: Landsat's first.
-PRODUCT_NAMES = (landsat_products, sentinel2_products, hls_products, preset_names, maxar_products)
+PRODUCT_NAMES = (
+    landsat_products,
+    sentinel2_products,
+    hls_products,
+    preset_names,
+    maxar_products,
+    browser_exports,
+)
 
 
 def named_product(
