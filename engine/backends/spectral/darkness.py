@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .histograms import histogram_range
 from .smoothing import smooth_probabilities
 
 #: Reflectance (or digital-number) floor before the logarithm: a dark-object-corrected value
@@ -53,12 +54,12 @@ def smoothed_darkness(
 
 def discriminant_slope(values: np.ndarray, threshold: float) -> float:
     """The linear discriminant of `values` split at `threshold`: the difference of the two
-    sides' means over their pooled (within-side) variance, the values clipped to their
-    0.5-99.5 percentiles as Otsu's histogram is; infinite where a side is empty or has no
-    spread (the split is then certain)."""
+    sides' means over their pooled (within-side) variance, the values clipped to Otsu's
+    `histogram_range`; infinite where a side is empty or has no spread (the split is then
+    certain)."""
     values = values[np.isfinite(values)]
     if len(values):
-        values = np.clip(values, *np.percentile(values, [0.5, 99.5]))
+        values = np.clip(values, *histogram_range(values))
     above, below = values[values > threshold], values[values <= threshold]
     if not len(above) or not len(below):
         return np.inf

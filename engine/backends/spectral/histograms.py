@@ -5,12 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 
+def histogram_range(values: np.ndarray) -> tuple[float, float]:
+    """The 0.5-99.5 percentile range of the finite, non-empty `values` that Otsu's histogram
+    spans: a few extreme pixels (glint, a clipped roof) do not stretch it."""
+    lo, hi = np.percentile(values, [0.5, 99.5])
+    return float(lo), float(hi)
+
+
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
-    """Otsu's threshold of finite ``values`` (histogram over their 0.5-99.5 percentile range)."""
+    """Otsu's threshold of finite ``values`` (histogram over their `histogram_range`)."""
     v = values[np.isfinite(values)]
     if v.size < 2:
         return float("nan")
-    lo, hi = np.percentile(v, [0.5, 99.5])
+    lo, hi = histogram_range(v)
     if not hi > lo:
         return float(lo)
     hist, edges = np.histogram(np.clip(v, lo, hi), bins=bins, range=(lo, hi))
