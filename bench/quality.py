@@ -530,7 +530,8 @@ def main(argv: Iterable[str] | None = None) -> None:
         "or in their visible and NIR bands only; baseline04: the Sentinel-2 ones as products "
         "of processing baseline 04.00 and later store them; s2r20m: the Sentinel-2 ones in "
         "their 20 m bands, B8A without B08; safe: the georeferenced Sentinel-2 ones as "
-        "Level-2A products, read as QGIS opens them, their 10 m layer)",
+        "Level-2A products, read as QGIS opens them, their 10 m layer; browser: the "
+        "georeferenced reflectance ones as Sentinel Hub exports them, a 16-bit file a band)",
     )
     parser.add_argument("--scene", action="append", help="only these scenes (repeatable)")
     # One leave-one-out check per run: --loo's joint grid or one value's choices, not both.

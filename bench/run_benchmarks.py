@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, "-m", "bench.quality"], cwd=ROOT, check=True)
         table = (ROOT / "bench" / "out" / "quality.md").read_text(encoding="utf-8")
         replace_section(ROOT / "docs" / "benchmarks.md", "quality", table)
-        for group in ("rgb", "rgbn", "baseline04"):
+        for group in ("rgb", "rgbn", "baseline04", "browser"):
             subset = [sys.executable, "-m", "bench.quality", "--groups", group]
             subprocess.run(subset, cwd=ROOT, check=True)
             table = (ROOT / "bench" / "out" / f"quality-{group}.md").read_text(encoding="utf-8")

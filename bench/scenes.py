@@ -324,7 +324,8 @@ def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[
     ``rgbn``: the others in their four visible and NIR bands; ``baseline04``: the Sentinel-2
     ones as products of processing baseline 04.00 and later store them; ``s2r20m``: the
     Sentinel-2 ones in their 20 m bands; ``safe``: the georeferenced Sentinel-2 ones as
-    Level-2A products, read as QGIS opens them, `sentinel2_safe`)."""
+    Level-2A products, read as QGIS opens them, `sentinel2_safe`; ``browser``: the georeferenced
+    reflectance ones as Sentinel Hub exports them, one file a band, `browser_scenes`)."""
     found: list[Scene] = []
     if "benchmark" in groups:
         found += benchmark_scenes()
@@ -344,4 +345,9 @@ def all_scenes(groups: tuple[str, ...] = ("benchmark", "extra", "dev")) -> list[
         from .sentinel2_safe import safe_scenes
 
         found += safe_scenes(benchmark_scenes() + extra_scenes() + dev_scenes(), SCENES / "safe")
+    if "browser" in groups:
+        from .browser_scenes import browser_scenes
+
+        everything = benchmark_scenes() + extra_scenes() + dev_scenes()
+        found += browser_scenes(everything, SCENES / "browser")
     return found
