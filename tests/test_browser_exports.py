@@ -9,6 +9,7 @@ as Sentinel Hub writes them; the last test reads the real Kansas City export
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from spex.engine.errors import BandError, InputError
 from spex.engine.raster.band_files import band_file_hint, band_file_product, whole_product
 from spex.engine.raster.browser_exports import export_name
 from spex.engine.raster.raster_source import open_source
+from spex.engine.raster.temporary_files import file_stamp
 from tests.test_cli import run_spex
 
 EXPORT = "2022-02-09-00:00_2022-02-09-23:59_Sentinel-2_L2A"
@@ -148,3 +150,30 @@ def test_a_folder_of_two_exports_or_of_two_grids_is_refused(s2_scene: Path, tmp_
     done = run_spex("extract", uneven, "--prompt", "water", "--out", tmp_path / "out", "--quiet")
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "do not share one grid" in done.stderr and not (tmp_path / "out").exists()
+
+
+def test_the_zip_eo_browser_downloads_reads_as_its_export(s2_scene: Path, tmp_path: Path) -> None:
+    """EO Browser's download is a zip of the band files (``EO_Browser_images.zip``): the zip
+    reads as the folder does, and a member given alone (as QGIS loads a dragged zip's files)
+    names the zip and opens the export whole."""
+    folder = write_export(s2_scene, tmp_path / "EO_Browser_images")
+    archive = tmp_path / "EO_Browser_images.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for file in sorted(folder.iterdir()):
+            zipped.write(file, f"EO_Browser_images/{file.name}")
+    with open_source(archive) as src, open_source(folder) as unzipped:
+        assert src.mapping.roles == ROLES and src.scaling.source == f"product {EXPORT}"
+        assert (src.dataset.read() == unzipped.dataset.read()).all()
+    member = f"/vsizip/{archive}/EO_Browser_images/{EXPORT}_B08_(Raw).tiff"
+    assert f"give its zip archive {archive.name}" in band_file_hint(member)
+    with open_source(whole_product(member)) as src:
+        assert src.dataset.count == 6 and src.mapping.roles == ROLES
+    done = run_spex("extract", archive, "--prompt", "water", "--out", tmp_path / "out", "--quiet")
+    assert done.returncode == 0, done.stderr
+    # The stack is named by the archive as it is: a zip replaced under the same name (another
+    # date downloaded over it) is stacked anew, never read through the old stack.
+    before = whole_product(member)
+    with zipfile.ZipFile(archive, "a") as zipped:
+        zipped.writestr("EO_Browser_images/readme.txt", "another download")
+    assert file_stamp(member) == file_stamp(archive) != ""
+    assert whole_product(member) != before

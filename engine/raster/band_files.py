@@ -51,9 +51,13 @@ def band_file_hint(name: str) -> str | None:
             "folder or zip, or a layer QGIS lists for it)"
         )
     if export_name(name):
+        archive = zip_archive(name)
+        whole = (
+            f"its zip archive {Path(archive).name}" if archive else "the folder of its band files"
+        )
         return (
-            f"{file} is one band of Sentinel Hub export {product}; give the folder of its band "
-            "files, or stack its bands (Build Virtual Raster, a band each)"
+            f"{file} is one band of Sentinel Hub export {product}; give {whole}, or stack its "
+            "bands (Build Virtual Raster, a band each)"
         )
     if granule_name(name):
         return (

@@ -8,13 +8,13 @@ writes ``00_00`` for the colons; older exports and files renamed by hand drop th
 reflectance (0-1) as the chosen format stores it (Sentinel Hub's ``AUTO`` sample type):
 16-bit integers x 65535, 8-bit x 255, 32-bit floats as they are; no band name, no nodata.
 
-Given the folder, the engine reads the export's reflectance bands stacked in band order (a VRT
-built by GDAL in the temporary folder: `band_stacks`), as an analyst stacks them in QGIS; one
-band file given alone is stacked with the others beside it (`export_of_band_file`, the dock's
-"Add product"). The band files' names then name the bands and the export
-(`vrt_sources`), so a stack an analyst built by hand is read the same way: the scaling by
-the data type (`product_reading`), and Landsat's bands by Landsat's numbers, which Sentinel
-Hub zero-pads as Sentinel-2's are (``B05`` is OLI's NIR, Sentinel-2's red edge): the
+Given the folder, or the zip EO Browser downloads, the engine reads the export's reflectance
+bands stacked in band order (a VRT built by GDAL in the temporary folder: `band_stacks`), as an
+analyst stacks them in QGIS; one band file given alone is stacked with the others beside it
+(`export_of_band_file`, the dock's "Add product"). The band files' names then name the bands
+and the export (`vrt_sources`), so a stack an analyst built by hand is read the same way: the
+scaling by the data type (`product_reading`), and Landsat's bands by Landsat's numbers, which
+Sentinel Hub zero-pads as Sentinel-2's are (``B05`` is OLI's NIR, Sentinel-2's red edge): the
 ``named_only`` presets ``landsat8_9_sentinel_hub`` and ``landsat_tm_etm_sentinel_hub``.
 """
 
@@ -31,7 +31,7 @@ from rasterio.errors import RasterioIOError
 
 from ..errors import InputError
 from .band_stacks import one_product_in, stacked_files
-from .product_files import only_one
+from .product_files import only_one, zip_archive, zip_members
 from .reflectance import PRESET_MIN_P99, ProductReading, Scaling, plausible_reflectance
 
 
@@ -152,20 +152,37 @@ def product_reading(
 
 
 def browser_stack(name: str) -> Path | None:
-    """A VRT of the reflectance bands of the one export whose band files the folder `name`
-    holds, in band order; None for anything else, `InputError` for a folder of several."""
+    """A VRT of the reflectance bands of the one export whose band files the folder `name`, or
+    the zip archive `name` as EO Browser downloads it, holds, in band order; None for anything
+    else, `InputError` for a folder or archive of several."""
     fix = "move each export's band files into a folder of their own and give one"
+    zipped = _zipped_band_files(name)
+    if zipped is not None:
+        exports = exports_in(zipped)
+        if len(exports) > 1:
+            raise InputError(
+                f"{Path(name).name} holds the band files of {len(exports)} Sentinel Hub exports "
+                f"({', '.join(exports[:2])}, ...); unzip it, {fix}."
+            )
+        return _stack(zipped, exports[0], Path(name).name) if exports else None
     export = one_product_in(name, exports_in, "Sentinel Hub exports", fix)
-    return _stack(Path(name), export) if export else None
+    return _stack(_files_in(Path(name)), export, Path(name).name) if export else None
 
 
 def export_of_band_file(band_file: str) -> Path | None:
-    """A VRT of the reflectance bands of the export that one of its band files belongs to,
-    stacked from the band files beside it; None for any other file."""
+    """A VRT of the reflectance bands of the export that one of its band files (a file, or a
+    zip archive's member as GDAL names it) belongs to, stacked from the band files beside it;
+    None for any other file."""
     export = export_name(band_file)
-    if export is None or not Path(band_file).is_file():
+    archive = zip_archive(band_file)
+    if export is None:
         return None
-    return _stack(Path(band_file).absolute().parent, export)
+    if archive is not None:
+        return _stack(_zipped_band_files(archive) or [], export, Path(archive).name)
+    if not Path(band_file).is_file():
+        return None
+    folder = Path(band_file).absolute().parent
+    return _stack(_files_in(folder), export, folder.name)
 
 
 def exports_in(names: Iterable[str]) -> list[str]:
@@ -184,20 +201,35 @@ def _reflectance_band(stem: str) -> tuple[str, Collection, str] | None:
     return (match.group("export"), collection, band) if band in collection.bands else None
 
 
-def _stack(folder: Path, export: str) -> Path:
-    """The export's reflectance band files in `folder`, stacked in band order; `InputError`
-    where they do not share one grid (exported at different resolutions or extents)."""
-    files: dict[str, Path] = {}
+def _files_in(folder: Path) -> list[str]:
+    return [str(f) for f in folder.iterdir()]
+
+
+def _zipped_band_files(name: str) -> list[str] | None:
+    """The members of the zip archive `name` as GDAL names them (``/vsizip/``); None where
+    `name` is no zip file."""
+    if not name.lower().endswith(".zip") or not Path(name).is_file():
+        return None
+    archive = Path(name).absolute()
+    return [f"/vsizip/{archive}/{member}" for member in zip_members(archive)]
+
+
+def _stack(names: Iterable[str], export: str, where: str) -> Path:
+    """The export's reflectance band files among the GDAL `names` (of the folder or archive
+    `where`), stacked in band order; `InputError` where they do not share one grid (exported at
+    different resolutions or extents)."""
+    files: dict[str, str] = {}
     order: tuple[str, ...] = ()
-    for file in folder.iterdir():
+    for name in names:
+        file = PurePosixPath(name)
         found = _reflectance_band(file.stem) if file.suffix.lower() in SUFFIXES else None
         if found and found[0] == export:
-            files[found[2]], order = file, found[1].bands
-    ordered = [str(files[band]) for band in order if band in files]
+            files[found[2]], order = name, found[1].bands
+    ordered = [files[band] for band in order if band in files]
     grids = {_grid(f) for f in ordered}
     if len(grids) > 1 or None in grids:
         raise InputError(
-            f"The band files of {export} in {folder.name} do not share one grid (or one does not "
+            f"The band files of {export} in {where} do not share one grid (or one does not "
             "open); export every band at one resolution and extent, or stack them yourself "
             "(Build Virtual Raster, a band each) and give the stack."
         )

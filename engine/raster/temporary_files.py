@@ -13,16 +13,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+#: A file inside an archive as GDAL names it: the archive is what changes.
+_IN_ARCHIVE = re.compile(r"^/vsi(?:zip|tar)/(/?.+?\.(?:zip|tar|tar\.gz|tgz))(?:/|$)", re.IGNORECASE)
+
 
 def file_stamp(name: str | Path) -> str:
-    """When the file `name` last changed and its size ("" for a GDAL dataset name that is no
-    file), for a key."""
+    """When the file `name` (for a file inside a zip or tar archive, ``/vsizip/...``, the
+    archive) last changed and its size ("" for a GDAL dataset name that is no file), for a
+    key."""
+    inside = _IN_ARCHIVE.match(str(name))
     try:
-        stat = Path(name).stat()
+        stat = Path(inside.group(1) if inside else name).stat()
     except OSError:
         return ""
     return f"{stat.st_mtime_ns}:{stat.st_size}"
