@@ -4,8 +4,11 @@ Projected CRSs are measured in their plane (the CRS's linear unit converted to m
 does for a planar measurement. Geographic CRSs are measured on the CRS's ellipsoid in bulk,
 from the vertices in degrees, with no reprojection: areas with the ellipsoid's zone area (exact
 for edges along parallels and meridians, which every polygonized pixel edge is), lengths with
-the radii of curvature at each edge's mid-latitude. A raster without a CRS has no metric
-measure: areas are counted in pixels.
+the radii of curvature at each edge's mid-latitude. So are the cylindrical projections whose
+plane is no measure (`plane_misleads`: Mercator, Web Mercator, plate carree, whose scale grows
+away from the equator: at 40 degrees a Web Mercator pixel's plane is 1.7 times its ground),
+from their vertices taken back to longitude and latitude; every pixel edge is still a parallel
+or a meridian there. A raster without a CRS has no metric measure: areas are counted in pixels.
 """
 
 from __future__ import annotations
@@ -110,24 +113,58 @@ def _read_polygon(wkb: bytes, offset: int, rings: list[tuple[np.ndarray, bool]])
     return offset
 
 
+#: Projections (by their name's words, lower case) whose plane is no measure of area: their
+#: scale grows with the distance from the equator (1 / cos(latitude), squared for areas).
+#: Transverse and oblique Mercator (UTM) keep theirs within 0.1 %.
+MISLEADING_PLANES = ("mercator", "equirectangular", "plate_carree")
+
+
+def plane_misleads(srs: osr.SpatialReference | None) -> bool:
+    """Whether `srs` is a cylindrical projection whose plane misstates areas by the latitude
+    (Mercator, Web Mercator, plate carree): measured on the ellipsoid instead."""
+    if srs is None or not srs.IsProjected():
+        return False
+    method = (srs.GetAttrValue("PROJECTION") or "").lower()
+    return any(m in method for m in MISLEADING_PLANES) and not (
+        "transverse" in method or "oblique" in method
+    )
+
+
 class MetricMeasurer:
     """Measures OGR polygons in square metres and metres (see the module docstring).
 
     `metric` is False for a raster without a CRS: areas are then in pixels (the identity
-    grid's unit) and lengths in pixel edges.
+    grid's unit) and lengths in pixel edges. `geographic` is True where the vertices are
+    measured on the ellipsoid (a geographic CRS, or a projection whose plane misleads, whose
+    vertices `lonlat` takes back to degrees first).
     """
 
     def __init__(self, srs: osr.SpatialReference | None) -> None:
         self.srs = srs
         self.metric = srs is not None
-        self.geographic = bool(srs is not None and srs.IsGeographic())
+        self._to_lonlat: osr.CoordinateTransformation | None = None
+        if plane_misleads(srs):
+            geographic = srs.CloneGeogCS()
+            geographic.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+            self._to_lonlat = osr.CoordinateTransformation(srs, geographic)
+        self.geographic = bool(srs is not None and (srs.IsGeographic() or self._to_lonlat))
         self.unit = 1.0
         self._ellipsoid: Ellipsoid | None = None
         if self.geographic:
-            self.unit = float(srs.GetAngularUnits() or math.pi / 180.0)  # radians per unit
+            # Radians per unit of the vertices as measured: degrees after `lonlat`.
+            angular = srs.GetAngularUnits() if srs.IsGeographic() else 0.0
+            self.unit = float(angular or math.pi / 180.0)
             self._ellipsoid = Ellipsoid(srs.GetSemiMajor(), srs.GetInvFlattening())
         elif srs is not None:
             self.unit = float(srs.GetLinearUnits() or 1.0)
+
+    def lonlat(self, xy: np.ndarray) -> np.ndarray:
+        """(n, 2) vertices in the CRS as the ellipsoid measures them: as they are in a
+        geographic CRS, in degrees of longitude and latitude for a projection whose plane
+        misleads."""
+        if self._to_lonlat is None or not len(xy):
+            return xy
+        return np.asarray(self._to_lonlat.TransformPoints(np.ascontiguousarray(xy)))[:, :2]
 
     def area_and_perimeter(self, geometry: ogr.Geometry) -> tuple[float, float]:
         """Area (m2) and perimeter (m) of a polygon or multipolygon."""
@@ -154,7 +191,11 @@ class MetricMeasurer:
         sign: list[float] = []
 
         def measure() -> None:
-            ring_areas, ring_lengths = _rings_area_length(rings, self._ellipsoid, self.unit)
+            measured = rings
+            if self._to_lonlat is not None:  # every vertex of the chunk taken back at once
+                sizes = np.cumsum([len(r) for r in rings])[:-1]
+                measured = np.split(self.lonlat(np.concatenate(rings)), sizes)
+            ring_areas, ring_lengths = _rings_area_length(measured, self._ellipsoid, self.unit)
             np.add.at(areas, owner, np.asarray(sign) * ring_areas)  # in ring order
             np.add.at(lengths, owner, ring_lengths)
             rings.clear()
@@ -232,23 +273,26 @@ def pixel_area_m2(transform: tuple[float, ...], geographic: bool, unit: float, r
 def row_pixel_areas(dataset: object, rows: np.ndarray) -> np.ndarray | None:
     """Area in m2 of one pixel centred at each fractional row (`r + 0.5` is row r's centre).
 
-    On the ellipsoid for a geographic CRS (the exact area of the pixel's quadrangle, for a
-    north-up grid), in the plane for a projected one; None without a CRS (areas in pixels).
-    `dataset` is an open rasterio dataset.
+    On the ellipsoid for a geographic CRS and for a projection whose plane misleads (the exact
+    area of the pixel's quadrangle, for a north-up grid), in the plane for another projected
+    one; None without a CRS (areas in pixels). `dataset` is an open rasterio dataset.
     """
     crs = dataset.crs
     if crs is None:
         return None
     measurer = MetricMeasurer(spatial_reference(crs.to_wkt()))
-    a, b, _c, d, e, f = tuple(dataset.transform)[:6]
+    a, b, c, d, e, f = tuple(dataset.transform)[:6]
     rows = np.asarray(rows, dtype=np.float64)
     if not measurer.geographic:
         return np.full(rows.shape, abs(a * e - b * d) * measurer.unit**2)
     assert measurer._ellipsoid is not None
     to_rad = measurer.unit
-    # Latitudes of the pixel's top and bottom edges (north-up: b = d = 0; a rotated grid is
-    # measured by its row step all the same).
-    top = (f + e * (rows - 0.5)) * to_rad
-    bottom = (f + e * (rows + 0.5)) * to_rad
+    # The pixel's top and bottom edges, and its width, in longitude and latitude (north-up:
+    # b = d = 0; a rotated grid is measured by its row step all the same). On a cylindrical
+    # projection a column spans the same longitude on every row.
+    edges = np.concatenate([f + e * (rows - 0.5), f + e * (rows + 0.5)])
+    lat = measurer.lonlat(np.column_stack([np.full(edges.shape, c), edges]))[:, 1]
+    width = np.diff(measurer.lonlat(np.array([[c, f], [c + a, f]]))[:, 0])[0]
+    top, bottom = np.split(lat * to_rad, 2)
     zone = measurer._ellipsoid.zone_area
-    return np.abs(zone(top) - zone(bottom)) * abs(a) * to_rad
+    return np.abs(zone(top) - zone(bottom)) * abs(width) * to_rad
