@@ -16,8 +16,9 @@ from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
 from spex.engine import ExtractionRequest, extract
+from spex.engine.passes.geodesy import pixel_metres
 from spex.engine.raster import cloud_masking
-from spex.engine.raster.cloud_masking import pixel_metres, widened
+from spex.engine.raster.cloud_masking import widened
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
 from tests.test_cli import run_spex
 from tests.test_product_quality import _stand_in_qa_pixel, stand_in_shadow

@@ -5,6 +5,7 @@ sessions; the classes follow Deepness's rule, computed in numpy from the same ba
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,31 @@ def test_resolution_is_honoured_and_classes_come_back_on_the_raster_grid(
     with pytest.raises(BackendError, match="50 times finer") as refused:
         run(scene, build(tmp_path / "f.onnx", fine), tmp_path / "fine", "water")
     assert "\n" not in str(refused.value) and not (tmp_path / "fine").exists()
+
+
+def test_a_web_mercator_rasters_resolution_is_its_ground_resolution(
+    scene: Path, tmp_path: Path
+) -> None:
+    """The same pixels placed in Web Mercator at 60 N, 10 m a side in its plane and 5 m on the
+    ground (a synthetic georeference): a model trained at 10 m reads them 2 x 2 to a model pixel,
+    not one to one as the plane's 10 m said."""
+    import math
+
+    north = 6378137.0 * math.log(math.tan(math.pi / 4 + math.radians(60.0) / 2))
+    mercator = tmp_path / "mercator.tif"
+    with rasterio.open(scene) as src:
+        profile = src.profile | {
+            "crs": "EPSG:3857", "transform": rasterio.Affine(10.0, 0, 1e6, 0, -10.0, north),
+        }  # fmt: skip
+        with rasterio.open(mercator, "w", **profile) as dst:
+            dst.write(src.read())
+            dst.descriptions = src.descriptions
+    layout = Layout([RAW], {**META, "class_names": NAMES, "resolution": 1000})  # 10 m
+    result = run(mercator, build(tmp_path / "m.onnx", layout), tmp_path / "out", "water and forest")
+    blocks = mask_of(result).reshape(100, 2, 160, 2)
+    assert (blocks == blocks[:, :1, :, :1]).all()  # one class per 10 m model pixel
+    notes = result.manifest["backend"]["notes"]
+    assert any(re.match(r"The raster \(499\.\d+ cm/px\) was processed", n) for n in notes), notes
 
 
 def test_small_segments_are_removed_tile_exact(

@@ -28,6 +28,7 @@ import rasterio
 from rasterio.windows import Window
 
 from ..errors import InputError
+from ..passes.geodesy import pixel_metres
 from .cloud_shadows import CastShadows, SunAngles, cast_clause, cast_shadows
 from .mask_band import hidden_fills
 from .pixel_grid import close_dataset
@@ -192,27 +193,6 @@ def cloud_mask_for(
         buffer_m,
         int(tags.get("SHADOW_PIXELS", 0)),
         sun,
-    )
-
-
-def pixel_metres(dataset: rasterio.DatasetReader, row: float) -> tuple[float, float]:
-    """The (row, column) spacing of `dataset`'s pixels in metres at pixel row `row`: the CRS's
-    linear unit, or, for a geographic CRS (degrees) and a projection whose plane misleads (Web
-    Mercator: `geodesy.plane_misleads`), on the authalic sphere at that row's latitude."""
-    from ..passes.geodesy import AUTHALIC_RADIUS_M, MetricMeasurer, spatial_reference
-
-    a, c, e, f = dataset.transform.a, dataset.transform.c, dataset.transform.e, dataset.transform.f
-    measurer = MetricMeasurer(spatial_reference(dataset.crs.to_wkt()))
-    if not measurer.geographic:
-        unit = dataset.crs.linear_units_factor[1]
-        return abs(e) * unit, abs(a) * unit
-    y = f + e * row
-    # The pixel's steps in degrees there (a geographic CRS's own; a misleading plane's taken back).
-    (lon, lat), (right, _), (_, below) = measurer.lonlat(np.array([[c, y], [c + a, y], [c, y + e]]))
-    metres_per_degree = math.radians(AUTHALIC_RADIUS_M)
-    return (
-        abs(below - lat) * metres_per_degree,
-        abs(right - lon) * metres_per_degree * math.cos(math.radians(lat)),
     )
 
 

@@ -22,6 +22,7 @@ from ...errors import BackendError, PromptError
 from ...indices import compute_index, get_index
 from ...instructions.plan import Plan
 from ...instructions.targets import answered_as
+from ...passes.geodesy import pixel_metres
 from ...progress import RunMonitor
 from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction
@@ -302,7 +303,8 @@ class OnnxBackend(Backend):
                 "it was processed at its own resolution."
             )
             return 1.0
-        pixel_cm = abs(source.dataset.res[0]) * crs.linear_units_factor[1] * 100
+        # On the ground: Web Mercator's plane says 10 cm where the ground has 6 at 52 N.
+        pixel_cm = pixel_metres(source.dataset, source.height / 2)[1] * 100
         factor = res / pixel_cm
         if abs(factor - 1) < 1e-3:
             return 1.0

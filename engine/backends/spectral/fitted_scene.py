@@ -16,7 +16,7 @@ import numpy as np
 
 from ...instructions.plan import Plan
 from ...instructions.targets import TARGETS
-from ...raster.cloud_masking import pixel_metres
+from ...passes.geodesy import pixel_metres
 from ...raster.raster_source import RasterSource, Sample
 from .bright_land import BrightLand, fit_scene_bright_land
 from .detectable import fine_shadow_note, fine_white_note
