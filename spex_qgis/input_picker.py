@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -57,7 +58,8 @@ def kept_stack(name: str, product: str) -> str:
     text = path.read_text(encoding="utf-8")
     if 'relativeToVRT="1"' in text:
         return name  # its sources are found from where it lies: not moved
-    kept = products_folder() / f"{product}.vrt"
+    # A Sentinel Hub export is named by its time range ("...-00:00_..."): no colon in a file name.
+    kept = products_folder() / f"{re.sub(r'[^A-Za-z0-9._+-]', '_', product)}.vrt"
     try:
         if not kept.is_file() or kept.read_text(encoding="utf-8") != text:
             kept.parent.mkdir(parents=True, exist_ok=True)

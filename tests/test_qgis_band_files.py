@@ -15,6 +15,7 @@ from bench.sentinel2_safe import write_scene_window
 from spex.engine.raster.band_files import band_file_hint, band_file_product, whole_product
 from spex.spex_qgis.dock import SpexDock
 from spex.spex_qgis.input_picker import PRODUCT_PROPERTY, products_folder
+from spex.spex_qgis.widgets import layer_file
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
 from tests.test_qgis_dock import _layers_a_run_adds
 
@@ -113,6 +114,35 @@ def test_a_sentinel_hub_exports_band_files_are_added_as_one_layer(
     assert layer.name() == EXPORT and layer.bandCount() == 6
     assert dock.band_table.sensor == "sentinel2_l2a"
     assert dock.band_table.roles() == ("blue", "green", "red", "nir", "swir1", "swir2")
+    # Kept in the profile under a name any file system takes (the time range has colons).
+    assert Path(layer_file(layer)) == products_folder() / f"{EXPORT.replace(':', '_')}.vrt"
+
+
+def test_the_band_files_of_a_zipped_export_are_added_as_one_layer(
+    dock: SpexDock, s2_scene: Path, tmp_path: Path
+) -> None:
+    """EO Browser's zip dragged into QGIS: each member a layer (``/vsizip/...``); one click
+    adds the export from the zip."""
+    import zipfile
+
+    from tests.test_browser_exports import EXPORT, write_export
+
+    folder = write_export(s2_scene, tmp_path / "EO_Browser_images")
+    archive = tmp_path / "EO_Browser_images.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for file in sorted(folder.glob("*.tiff")):
+            zipped.write(file, file.name)
+    shutil.rmtree(folder)
+    members = [f"/vsizip/{archive}/{m}" for m in zipfile.ZipFile(archive).namelist()]
+    layers = [QgsRasterLayer(m, Path(m).stem, "gdal") for m in members]  # as QGIS names them
+    assert all(layer.isValid() for layer in layers)
+    QgsProject.instance().addMapLayers(layers)
+    assert all(layer.source().startswith("/vsizip/") for layer in layers)
+    picker = dock.input_picker
+    assert picker.add_product.text() == f"Add {EXPORT} as one layer"
+    picker.add_product.click()
+    layer = picker.combo.currentLayer()
+    assert layer.bandCount() == 6 and dock.band_table.roles()[3] == "nir"
 
 
 def test_which_product_a_band_file_belongs_to(tmp_path: Path) -> None:
