@@ -177,3 +177,24 @@ def test_the_zip_eo_browser_downloads_reads_as_its_export(s2_scene: Path, tmp_pa
         zipped.writestr("EO_Browser_images/readme.txt", "another download")
     assert file_stamp(member) == file_stamp(archive) != ""
     assert whole_product(member) != before
+
+
+def test_the_rendered_image_download_is_not_read_as_values(s2_scene: Path, tmp_path: Path) -> None:
+    """EO Browser's image download renders a "Raw" band as a grey picture (three 8-bit
+    channels, stretched for the eye) under the same name: refused whole, and a stack of them
+    built by hand is not called calibrated."""
+    folder = write_export(s2_scene, tmp_path / "pictures", dtype="uint8")
+    files = sorted(folder.glob("*_B0*_(Raw).tiff")) + sorted(folder.glob("*_B1*_(Raw).tiff"))
+    for file in files:
+        with rasterio.open(file) as src:
+            grey, profile = src.read(1), src.profile | {"count": 3}
+        with rasterio.open(file, "w", **profile) as dst:
+            dst.write(np.stack([grey] * 3))
+    done = run_spex("extract", folder, "--prompt", "water", "--out", tmp_path / "out", "--quiet")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "are pictures" in done.stderr and '"Analytical" TIFFs' in done.stderr
+    # Stacked by hand, the pictures' first channels carry no band names; given the roles, the
+    # stack is still the export's by its files' names, but not its values.
+    gdal.BuildVRT(str(tmp_path / "by_hand.vrt"), [str(f) for f in files], separate=True)
+    with open_source(tmp_path / "by_hand.vrt", bands=",".join(ROLES)) as src:
+        assert not src.scaling.calibrated and "are pictures" in src.scaling.note

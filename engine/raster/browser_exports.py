@@ -33,6 +33,7 @@ from ..errors import InputError
 from .band_stacks import one_product_in, stacked_files
 from .product_files import only_one, zip_archive, zip_members
 from .reflectance import PRESET_MIN_P99, ProductReading, Scaling, plausible_reflectance
+from .vrt_sources import vrt_source_files
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,9 @@ def product_reading(
     factor = AUTO_SCALE.get(dtype, 1.0 if np.dtype(dtype).kind == "f" else 0.0)
     p1, p99 = float(percentiles["p1"]), float(percentiles["p99"])
     name = f"{product.label}, {product.identifier} (named by the band files)"
+    if any((_grid(str(f)) or (1,))[-1] != 1 for f in vrt_source_files(path)):
+        # A stack of the rendered image download's files: grey levels stretched for the eye.
+        return ProductReading(None, f"{name}: its files are pictures, not the bands' values; ")
     if not factor or not plausible_reflectance(p1 / factor, p99 / factor, PRESET_MIN_P99):
         stored = f"reflectance x {factor:g}" if factor else "reflectance"
         return ProductReading(
@@ -227,6 +231,12 @@ def _stack(names: Iterable[str], export: str, where: str) -> Path:
             files[found[2]], order = name, found[1].bands
     ordered = [files[band] for band in order if band in files]
     grids = {_grid(f) for f in ordered}
+    if any(grid and grid[-1] != 1 for grid in grids):
+        raise InputError(
+            f"The band files of {export} in {where} are pictures (several bands each: EO "
+            "Browser's rendered image download), not the bands' values; download its "
+            '"Analytical" TIFFs (16-bit or 32-bit float) instead.'
+        )
     if len(grids) > 1 or None in grids:
         raise InputError(
             f"The band files of {export} in {where} do not share one grid (or one does not "
@@ -237,9 +247,11 @@ def _stack(names: Iterable[str], export: str, where: str) -> Path:
 
 
 def _grid(name: str) -> tuple[object, ...] | None:
-    """A band file's grid (size, transform, CRS), or None where it cannot be opened."""
+    """A band file's grid (size, transform, CRS) and its band count, or None where it cannot
+    be opened."""
     try:
         with rasterio.open(name) as dataset:
-            return dataset.width, dataset.height, tuple(dataset.transform), str(dataset.crs)
+            grid = dataset.width, dataset.height, tuple(dataset.transform), str(dataset.crs)
+            return (*grid, dataset.count)
     except RasterioIOError:
         return None
