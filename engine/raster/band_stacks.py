@@ -24,18 +24,19 @@ def stacked_files(files: Sequence[str]) -> Path:
 
 
 def one_product_in(
-    name: str, products_in: Callable[[Iterable[str]], list[str]], kind: str, fix: str
+    names: Iterable[str],
+    where: str,
+    products_in: Callable[[Iterable[str]], list[str]],
+    kind: str,
+    fix: str,
 ) -> str | None:
-    """The one product (by `products_in`, of the file names) whose band files the folder `name`
-    holds; None where `name` is no folder or holds none, `InputError` where it holds several
+    """The one product (by `products_in`) whose band files the file names `names` of the folder
+    or archive `where` hold; None where they hold none, `InputError` where they hold several
     (`kind`: what they are, plural; `fix`: what to give instead)."""
-    folder = Path(name)
-    if not folder.is_dir():
-        return None
-    products = products_in(f.name for f in folder.iterdir())
+    products = products_in(names)
     if len(products) > 1:
         raise InputError(
-            f"{folder.name} holds the band files of {len(products)} {kind} "
+            f"{where} holds the band files of {len(products)} {kind} "
             f"({', '.join(products[:2])}{', ...' if len(products) > 2 else ''}); {fix}."
         )
     return products[0] if products else None

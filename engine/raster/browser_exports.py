@@ -159,18 +159,13 @@ def browser_stack(name: str) -> Path | None:
     """A VRT of the reflectance bands of the one export whose band files the folder `name`, or
     the zip archive `name` as EO Browser downloads it, holds, in band order; None for anything
     else, `InputError` for a folder or archive of several."""
+    names = _zipped_band_files(name)
+    if names is None and not Path(name).is_dir():
+        return None
+    names = _files_in(Path(name)) if names is None else names
     fix = "move each export's band files into a folder of their own and give one"
-    zipped = _zipped_band_files(name)
-    if zipped is not None:
-        exports = exports_in(zipped)
-        if len(exports) > 1:
-            raise InputError(
-                f"{Path(name).name} holds the band files of {len(exports)} Sentinel Hub exports "
-                f"({', '.join(exports[:2])}, ...); unzip it, {fix}."
-            )
-        return _stack(zipped, exports[0], Path(name).name) if exports else None
-    export = one_product_in(name, exports_in, "Sentinel Hub exports", fix)
-    return _stack(_files_in(Path(name)), export, Path(name).name) if export else None
+    export = one_product_in(names, Path(name).name, exports_in, "Sentinel Hub exports", fix)
+    return _stack(names, export, Path(name).name) if export else None
 
 
 def export_of_band_file(band_file: str) -> Path | None:

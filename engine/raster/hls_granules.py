@@ -28,10 +28,13 @@ THERMAL = ("B10", "B11")
 def hls_stack(name: str) -> Path | None:
     """A VRT of the reflectance bands of the one HLS granule whose band files the folder `name`
     holds, in band order; None for anything else, `InputError` for a folder of several."""
-    granule = one_product_in(
-        name, granules_in, "HLS granules", "give one granule's folder, or one of its band files"
-    )
-    return _stack(Path(name), granule) if granule else None
+    folder = Path(name)
+    if not folder.is_dir():
+        return None
+    fix = "give one granule's folder, or one of its band files"
+    files = [f.name for f in folder.iterdir()]
+    granule = one_product_in(files, folder.name, granules_in, "HLS granules", fix)
+    return _stack(folder, granule) if granule else None
 
 
 def granule_of_band_file(band_file: str) -> Path | None:
