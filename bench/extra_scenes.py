@@ -47,6 +47,10 @@ Scenes:
 - ``cmartin58_s2_kansascity``: Sentinel-2 L2A as EO Browser exports it (reflectance x 65535,
   four unnamed bands, EPSG:4326) over downtown Kansas City, with 70 hand-placed points
   (``bench/kansas_city_scene.py``; added in stop 69, after the rules were set).
+- ``chikaj_s2_neuchatel``: Sentinel-2 L2A, four unnamed bands with baseline 04.00's +1000, over
+  the western shore of Lake Neuchatel, with 55 hand-placed points on forest, grassland and deep
+  and sediment-laden lake (``bench/neuchatel_scene.py``; added in stop 70, after the rules
+  were set).
 
 Sources: a ``fetch`` mirror of the GitHub repository (a bare git directory; root from
 ``SPEX_MIRROR_ROOT``, default ``/work/.mirror``, or per repository ``SPEX_RSGISLIB_MIRROR`` and
@@ -622,10 +626,12 @@ BUILDERS: dict[str, Callable[[Path, Path], Scene]] = {
 from .held_out_scenes import HELD_OUT_BUILDERS  # noqa: E402 (imports this module lazily)
 from .kansas_city_scene import KANSAS_CITY_BUILDERS  # noqa: E402 (imports this module lazily)
 from .more_scenes import MORE_BUILDERS  # noqa: E402 (more_scenes imports this module lazily)
+from .neuchatel_scene import NEUCHATEL_BUILDERS  # noqa: E402 (imports this module lazily)
 
 BUILDERS.update(MORE_BUILDERS)
 BUILDERS.update(HELD_OUT_BUILDERS)
 BUILDERS.update(KANSAS_CITY_BUILDERS)
+BUILDERS.update(NEUCHATEL_BUILDERS)
 
 
 def _write_tif(
