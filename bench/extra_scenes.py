@@ -223,6 +223,22 @@ class BurntPoint(NamedTuple):
     before: int
 
 
+def write_pinned(work: Path, mirror: Path, commit: str, files: dict[str, str]) -> None:
+    """Each of `files` (repository path -> sha256) from the bare `mirror` at `commit` into `work`,
+    under its own name."""
+    for path, sha in files.items():
+        (work / Path(path).name).write_bytes(_git_blob(mirror, commit, path, sha))
+
+
+def read_stack(path: Path, count: int, dtype: str) -> tuple[np.ndarray, Affine, object]:
+    """(image, transform, CRS) of the raster at `path`, which must have `count` bands of
+    `dtype` (else `SourceUnavailableError`: not the file the scene was built from)."""
+    with rasterio.open(path) as src:
+        if src.count != count or src.dtypes[0] != dtype:
+            raise SourceUnavailableError(f"{path.name}: {src.count} bands of {src.dtypes[0]}")
+        return src.read(), src.transform, src.crs
+
+
 def _burn_points(
     labels: np.ndarray,
     transform: Affine,

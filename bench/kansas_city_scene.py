@@ -47,17 +47,11 @@ KANSAS_CITY_CODES = {"urban": 3, "vegetation": 2, "water": 1}
 def build_cmartin58_s2_kansascity(work: Path, downloads: Path) -> Scene:
     """The EO Browser stack of Kansas City with its 70 labelled points."""
     del downloads  # from a git mirror only
-    import rasterio
-
     from . import extra_scenes as base
 
     mirror = base.mirror_path(KANSAS_CITY_REPO, "SPEX_KANSAS_CITY_MIRROR")
-    for path, sha in KANSAS_CITY_FILES.items():
-        (work / Path(path).name).write_bytes(base._git_blob(mirror, KANSAS_CITY_COMMIT, path, sha))
-    with rasterio.open(work / "my_rgbn.tif") as src:
-        if src.count != len(KANSAS_CITY_ROLES) or src.dtypes[0] != "uint16":
-            raise base.SourceUnavailableError(f"my_rgbn.tif: {src.count} bands of {src.dtypes[0]}")
-        image, transform, crs = src.read(), src.transform, src.crs
+    base.write_pinned(work, mirror, KANSAS_CITY_COMMIT, KANSAS_CITY_FILES)
+    image, transform, crs = base.read_stack(work / "my_rgbn.tif", len(KANSAS_CITY_ROLES), "uint16")
     labels = np.zeros(image.shape[1:], dtype=np.uint8)
     found = base._ogr_features(work / "training.shp")
     codes = [(*geom["coordinates"][:2], KANSAS_CITY_CODES[a["name"]]) for a, geom in found]
@@ -98,9 +92,7 @@ def export_band_files(folder: Path) -> Path:
 
     mirror = base.mirror_path(KANSAS_CITY_REPO, "SPEX_KANSAS_CITY_MIRROR")
     folder.mkdir(parents=True, exist_ok=True)
-    for path, sha in KANSAS_CITY_BAND_FILES.items():
-        blob = base._git_blob(mirror, KANSAS_CITY_COMMIT, path, sha)
-        (folder / Path(path).name).write_bytes(blob)
+    base.write_pinned(folder, mirror, KANSAS_CITY_COMMIT, KANSAS_CITY_BAND_FILES)
     return folder
 
 

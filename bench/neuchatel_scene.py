@@ -44,18 +44,12 @@ NEUCHATEL_CODES = {
 def build_chikaj_s2_neuchatel(work: Path, downloads: Path) -> Scene:
     """The WEkEO notebook's Sentinel-2 subscene of Lake Neuchatel with its 55 labelled points."""
     del downloads  # from a git mirror only
-    import rasterio
-
     from . import extra_scenes as base
     from . import tree_labels
 
     mirror = base.mirror_path(NEUCHATEL_REPO, "SPEX_NEUCHATEL_MIRROR")
-    for path, sha in NEUCHATEL_FILES.items():
-        (work / Path(path).name).write_bytes(base._git_blob(mirror, NEUCHATEL_COMMIT, path, sha))
-    with rasterio.open(work / "concise.tif") as src:
-        if src.count != len(NEUCHATEL_ROLES) or src.dtypes[0] != "uint16":
-            raise base.SourceUnavailableError(f"concise.tif: {src.count} bands of {src.dtypes[0]}")
-        image, transform, crs = src.read(), src.transform, src.crs
+    base.write_pinned(work, mirror, NEUCHATEL_COMMIT, NEUCHATEL_FILES)
+    image, transform, crs = base.read_stack(work / "concise.tif", len(NEUCHATEL_ROLES), "uint16")
     labels = np.zeros(image.shape[1:], dtype=np.uint8)
     trees = np.full(labels.shape, tree_labels.UNKNOWN, dtype=np.uint8)
     found = base._ogr_features(work / "training.shp")
