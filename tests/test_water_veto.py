@@ -22,12 +22,13 @@ from spex.engine.backends.spectral import backend as spectral_backend
 from spex.engine.backends.spectral import fitted_scene
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import fit_scene_model
-from spex.engine.backends.spectral.scene_proba import predict_proba
+from spex.engine.backends.spectral.scene_proba import predict_proba, top_class
 from spex.engine.backends.spectral.water_seeds import WATER_MARGIN
 from spex.engine.backends.spectral.water_veto import (
     IMPERVIOUS_DARK_MAX,
     WATER_NIR_MAX,
     apply_water_veto,
+    claim_unexplained_water,
     darker_than_built,
     water_like,
     water_veto,
@@ -169,6 +170,37 @@ def test_water_clamped_to_zero_is_water_not_left_unexplained(spyndex_pixels):
     changed = apply_water_veto(veto, probs, rows)[0]
     assert changed.all() and (probs[:, 0].argmax(axis=0) == wt).all()
     np.testing.assert_allclose(probs[:, 0].sum(axis=0), 1.0, rtol=1e-5)
+
+
+def test_water_no_class_explains_is_water_where_it_looks_like_water(spyndex_pixels):
+    """Where the broad "other" class wins, a water-like pixel darker in NIR than in green is
+    water (a sediment-laden shore the scene's clear water did not seed), with water's
+    probability as its confidence; one brighter in NIR than in green (NDVI still low: algae,
+    a wet bank) stays unexplained, as do the others, and a pixel another class wins keeps it."""
+    bands = _scene_with_flooded_land(spyndex_pixels)
+    model = fit_scene_model(bands, calibrated=True)
+    veto = water_veto(model, SpectralParams())
+    shore = {"blue": 0.03, "green": 0.05, "red": 0.02, "nir": 0.023, "swir1": 0.005, "swir2": 0.003}
+    bank = shore | {"red": 0.06, "nir": 0.07}  # water-like (NDVI 0.08), but NIR above green
+    dry = shore | {"swir1": 0.09, "swir2": 0.08}  # MNDWI below the cut
+    pixels = (shore, bank, dry, shore)
+    rows = {r: np.array([[p[r] for p in pixels]], dtype=np.float32) for r in REFLECTIVE}
+    assert water_like(veto, rows)[0].tolist() == [True, True, False, True]
+    probs = np.full((len(model.classes), 1, 4), 0.05, dtype=np.float32)
+    probs[veto.other, 0, :3] = 0.6
+    probs[veto.water, 0, :] = 0.2
+    probs[model.classes.index("vegetation"), 0, 3] = 0.7  # another class wins the last
+    best, confidence = top_class(probs)
+    claim_unexplained_water(veto, best, confidence, probs, rows)
+    o, w, v = veto.other, veto.water, model.classes.index("vegetation")
+    assert best[0].tolist() == [w, o, o, v]
+    np.testing.assert_allclose(confidence[0], [0.2, 0.6, 0.6, 0.7])
+    # Per pixel: the same answer for each pixel alone.
+    for k in range(4):
+        one = {r: vals[:, k : k + 1] for r, vals in rows.items()}
+        b1, c1 = top_class(probs[:, :, k : k + 1])
+        claim_unexplained_water(veto, b1, c1, probs[:, :, k : k + 1], one)
+        assert b1[0, 0] == best[0, k]
 
 
 def test_the_darkness_limit_is_below_built_surfaces_in_earthlib(sample_data):

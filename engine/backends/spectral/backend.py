@@ -33,7 +33,7 @@ from .scene_report import scene_report
 from .set_thresholds import check_thresholds_used, check_tree_cut_asked, validate_thresholds
 from .smoothing import HALO, smooth_probabilities
 from .tree_cover import tree_cover
-from .water_veto import apply_water_veto
+from .water_veto import apply_water_veto, claim_unexplained_water
 
 
 class SpectralBackend(Backend):
@@ -180,6 +180,8 @@ class SpectralBackend(Backend):
         if self.smoothing_radius > 0:
             probs = smooth_probabilities(probs, self.smoothing_radius)
         best, confidence = top_class(probs)
+        if scene.veto is not None:
+            claim_unexplained_water(scene.veto, best, confidence, probs, bands)
         nodata = np.isnan(confidence)
         margins = self._margin_classes()
         if margins:
