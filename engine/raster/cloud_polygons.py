@@ -17,7 +17,7 @@ import numpy as np
 import rasterio
 
 from ..errors import InputError
-from .product_files import file_bytes, granule_file, granule_folder, zip_archive
+from .product_files import file_bytes, granule_file, granule_folder
 from .temporary_files import file_stamp, written_once
 
 #: Where the burned polygons are written.
@@ -32,7 +32,7 @@ def burned_cloud_polygons(gml: str) -> Path:
     """The GeoTIFF of the cloud polygons in `gml` (a path, or GDAL's ``/vsizip/`` name of one
     in the product's zip) on its granule's 60 m grid. Raises `InputError` for a file that is
     not the product's cloud mask or a granule without its B01 band."""
-    stamp = file_stamp(zip_archive(gml) or gml)
+    stamp = file_stamp(gml)  # a GML in the product's zip: the zip's
     return written_once(
         POLYGON_FOLDER, f"{gml}:{stamp}", "clouds.tif", lambda partial: _burn(gml, partial)
     )

@@ -28,7 +28,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import InputError
-from .product_files import file_bytes, granule_file, granule_folder, zip_archive
+from .product_files import file_bytes, granule_file, granule_folder
 from .quality_bands import ROWS, cloudy, open_quality_band, values_under
 from .reflectance import SENTINEL2_ADDED_DN
 from .sentinel2_products import find_product
@@ -199,10 +199,8 @@ def cast_shadows(band_path: str, kind: str) -> CastShadows | None:
         return None
     product = find_product(band_path)
     added = SENTINEL2_ADDED_DN if product is not None and product.adds_dn else 0.0
-    # a file in the product's zip is stamped by the zip
-    stamps = "\n".join(
-        f"{name}:{file_stamp(zip_archive(name) or name)}" for name in (band_path, *bands)
-    )
+    # a file in the product's zip is stamped by the zip (`file_stamp`)
+    stamps = "\n".join(f"{name}:{file_stamp(name)}" for name in (band_path, *bands))
     key = f"{stamps}\n{kind}\n{sun!r}\n{added!r}\n{REACH_VERSION}"
     try:
         reach = written_once(
