@@ -108,8 +108,7 @@ class BrowserExport:
 
 def export_name(name: str) -> str | None:
     """The export that the file `name` is one reflectance band file of, or None."""
-    file = PurePosixPath(name.replace("\\", "/"))
-    found = _reflectance_band(file.stem) if file.suffix.lower() in SUFFIXES else None
+    found = _band_file(name)
     return found[0] if found else None
 
 
@@ -117,11 +116,9 @@ def find_product(path: str | Path, descriptions: Sequence[str | None] = ()) -> B
     """The one export the file name or the band descriptions (a VRT's band files' names: see
     `product_names`) name; None where none is named or where they name two (two dates)."""
     found = {}
-    stem = Path(path).stem if Path(path).suffix.lower() in SUFFIXES else ""
-    for text in (stem, *(d for d in descriptions if d)):
-        if reflectance_band := _reflectance_band(text):
-            export, collection, _ = reflectance_band
-            found[export] = BrowserExport(export, collection)
+    named = [_band_file(str(path)), *(_reflectance_band(d) for d in descriptions if d)]
+    for export, collection, _ in filter(None, named):
+        found[export] = BrowserExport(export, collection)
     return only_one(found)
 
 
@@ -189,6 +186,12 @@ def exports_in(names: Iterable[str]) -> list[str]:
     return sorted({export for name in names if (export := export_name(name))})
 
 
+def _band_file(name: str) -> tuple[str, Collection, str] | None:
+    """`_reflectance_band` of the file `name` (a path or GDAL name), where it is a GeoTIFF."""
+    file = PurePosixPath(name.replace("\\", "/"))
+    return _reflectance_band(file.stem) if file.suffix.lower() in SUFFIXES else None
+
+
 def _reflectance_band(stem: str) -> tuple[str, Collection, str] | None:
     """(export, collection, band) of a band file's stem, where the band is one of its
     collection's reflectance bands; else None."""
@@ -220,8 +223,7 @@ def _stack(names: Iterable[str], export: str, where: str) -> Path:
     files: dict[str, str] = {}
     order: tuple[str, ...] = ()
     for name in names:
-        file = PurePosixPath(name)
-        found = _reflectance_band(file.stem) if file.suffix.lower() in SUFFIXES else None
+        found = _band_file(name)
         if found and found[0] == export:
             files[found[2]], order = name, found[1].bands
     ordered = [files[band] for band in order if band in files]
