@@ -28,12 +28,12 @@ from .fitted_scene import FittedScene, fit_scene
 from .margins import MARGIN_HALO, grow_margins, margin_class_indexes
 from .params import SpectralParams
 from .scene_model import SCENE_CLASSES, SceneModel, feature_roles
-from .scene_proba import predict_proba, top_class
+from .scene_proba import predict_proba
 from .scene_report import scene_report
 from .set_thresholds import check_thresholds_used, check_tree_cut_asked, validate_thresholds
 from .smoothing import HALO, smooth_probabilities
 from .tree_cover import tree_cover
-from .water_veto import apply_water_veto, claim_unexplained_water
+from .water_veto import apply_water_veto, most_probable_class
 
 
 class SpectralBackend(Backend):
@@ -179,9 +179,7 @@ class SpectralBackend(Backend):
             scene.shadows.apply(probs, bands, window)
         if self.smoothing_radius > 0:
             probs = smooth_probabilities(probs, self.smoothing_radius)
-        best, confidence = top_class(probs)
-        if scene.veto is not None:
-            claim_unexplained_water(scene.veto, best, confidence, probs, bands)
+        best, confidence = most_probable_class(probs, scene.veto, bands)
         nodata = np.isnan(confidence)
         margins = self._margin_classes()
         if margins:

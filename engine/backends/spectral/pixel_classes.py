@@ -13,7 +13,7 @@ import numpy as np
 
 from .scene_model import SceneModel
 from .scene_proba import predict_proba, top_class
-from .water_veto import WaterVeto, apply_water_veto, claim_unexplained_water
+from .water_veto import WaterVeto, apply_water_veto, most_probable_class
 
 
 class PixelClasses(NamedTuple):
@@ -45,16 +45,15 @@ def pixel_classes(
     model: SceneModel, veto: WaterVeto | None, bands: Mapping[str, np.ndarray]
 ) -> PixelClasses:
     """The most probable scene class of each pixel of the 1-D `bands` (per pixel, with the
-    water veto and the water no class explains, without smoothing) and whether the veto moved it out of built-up; pixels
-    without a class (a NaN band) are left out of both."""
+    water veto and the water no class explains, `most_probable_class`; without smoothing) and
+    whether the veto moved it out of built-up; pixels without a class (a NaN band) are left
+    out of both."""
     rows = {role: np.asarray(v, dtype=np.float32)[None, :] for role, v in bands.items()}
     probs = predict_proba(model, rows)
     moved = np.zeros(probs.shape[1:], dtype=bool)
     if veto is not None:
         was_builtup = top_class(probs)[0] == veto.builtup
         moved = was_builtup & apply_water_veto(veto, probs, rows)
-    best, confidence = top_class(probs)
-    if veto is not None:
-        claim_unexplained_water(veto, best, confidence, probs, rows)
+    best, confidence = most_probable_class(probs, veto, rows)
     valid = ~np.isnan(confidence)
     return PixelClasses(best[valid], moved[valid], valid.ravel())

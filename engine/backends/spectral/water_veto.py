@@ -56,6 +56,7 @@ import numpy as np
 
 from .params import SpectralParams
 from .scene_model import SceneModel
+from .scene_proba import top_class
 from .water_seeds import WATER_MARGIN
 
 #: The veto's pixels are not vegetated: NDVI below the vegetation threshold by this margin
@@ -203,6 +204,17 @@ def apply_water_veto(
     np.copyto(builtup, np.float32(0.0), where=vetoed)
     np.copyto(probs[veto.other], np.float32(1.0), where=vetoed & empty)
     return vetoed | dark
+
+
+def most_probable_class(
+    probs: np.ndarray, veto: WaterVeto | None, bands: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """`top_class` of `probs`, with the water no class explains claimed
+    (`claim_unexplained_water`) where the scene has a veto."""
+    best, confidence = top_class(probs)
+    if veto is not None:
+        claim_unexplained_water(veto, best, confidence, probs, bands)
+    return best, confidence
 
 
 def claim_unexplained_water(
