@@ -86,6 +86,25 @@ def fine_shadow_note(
     )
 
 
+#: Pixels finer than this (metres) no satellite product has (the finest, 0.3 m, resampled to
+#: 0.15 m at most): the image is a drone's or a low aircraft's, taken below the clouds.
+AIRBORNE_PIXEL_M = 0.1
+
+
+def taken_below_clouds(sensor_title: str | None, airborne: bool, pixel_m: float | None) -> str:
+    """Why the image can hold no cloud, for the seeds (`seeds.select_seeds`): an airborne
+    sensor's (``SensorPreset.airborne``: NAIP, named by `sensor_title`) or pixels finer than
+    `AIRBORNE_PIXEL_M`; "" for any other image."""
+    if airborne and sensor_title:
+        return f"{sensor_title} is flown under clear skies"
+    if pixel_m is not None and pixel_m < AIRBORNE_PIXEL_M:
+        return (
+            f"pixels of {pixel_m:.2g} m are a drone's or a low aircraft's (no satellite product "
+            f"is finer than {AIRBORNE_PIXEL_M:g} m), taken below the clouds"
+        )
+    return ""
+
+
 #: The share of the scene (as its sample's most probable class) above which cloud or snow at
 #: fine pixels is said to be possibly white roofs and cars.
 FINE_WHITE_SHARE = 0.001

@@ -20,7 +20,7 @@ from ...passes.geodesy import pixel_metres
 from ...raster.raster_source import RasterSource, Sample
 from ...raster.sensors import get_preset
 from .bright_land import BrightLand, fit_scene_bright_land
-from .detectable import fine_shadow_note, fine_white_note
+from .detectable import fine_shadow_note, fine_white_note, taken_below_clouds
 from .example_notes import examples_mapped
 from .examples import Examples, example_pixels
 from .params import SpectralParams
@@ -103,10 +103,13 @@ def fit_scene(
     calibrated = source.scaling.calibrated
     pixels = example_pixels(source, examples) if examples else None
     preset = get_preset(source.mapping.sensor) if source.mapping.sensor else None
+    pixel_m = raster_pixel_metres(source)
     model = fit_scene_model(
         sample.bands,
         calibrated=calibrated,
-        airborne=preset.title if preset is not None and preset.airborne else "",
+        below_clouds=taken_below_clouds(
+            preset and preset.title, preset is not None and preset.airborne, pixel_m
+        ),
         # Forest is split from the vegetation: its seeds, notes and examples are the whole's.
         targets=tuple(dict.fromkeys(TARGETS[t].part_of or t for t in plan.targets)),
         params=params,
@@ -133,7 +136,6 @@ def fit_scene(
         else None
     )
     shares, vetoed_share = scene_shares(model, classified)
-    pixel_m = raster_pixel_metres(source)
     fine_notes = (
         fine_shadow_note(plan.targets, source.roles, pixel_m),
         fine_white_note(shares, pixel_m),

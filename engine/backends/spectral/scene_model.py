@@ -140,7 +140,7 @@ def fit_scene_model(
     targets: Sequence[str] = ("water", "vegetation", "builtup", "bare", "snow", "cloud"),
     params: SpectralParams | None = None,
     examples: ExamplePixels | None = None,
-    airborne: str = "",
+    below_clouds: str = "",
 ) -> SceneModel:
     """Fit the scene model on a whole-raster sample of valid pixels (1-D arrays keyed by role).
 
@@ -148,8 +148,8 @@ def fit_scene_model(
     only adds notes when a requested class could not be seeded; every seedable class is fitted,
     because the confusers decide the targets' boundaries. `examples` are the analyst's
     (`example_seeds`): they correct the seeds and seed classes the scene could not.
-    `airborne`: the title of the aerial sensor that took the image, flown under clear skies
-    (``SensorPreset.airborne``): no cloud seeds; "" for any other image.
+    `below_clouds`: why the image can hold no cloud (`detectable.taken_below_clouds`): then
+    no cloud seeds; "" for any other image.
     """
     roles = feature_roles(list(sample))
     if not roles:
@@ -161,7 +161,7 @@ def fit_scene_model(
     offsets = dark_offsets(arrays, calibrated)
     corrected = {r: np.maximum(v - offsets[r], FLOOR) for r, v in arrays.items()}
     params = params or SpectralParams()
-    seeds = select_seeds(corrected, calibrated, params, airborne)
+    seeds = select_seeds(corrected, calibrated, params, below_clouds)
     notes = list(seeds.notes)
     if not calibrated:
         notes.append("uncalibrated digital numbers: thresholds are relative to this scene")

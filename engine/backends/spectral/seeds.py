@@ -73,13 +73,14 @@ def select_seeds(
     bands: Mapping[str, np.ndarray],
     calibrated: bool,
     params: SpectralParams | None = None,
-    airborne: str = "",
+    below_clouds: str = "",
 ) -> SeedResult:
     """Confident seed masks per class from index priors on the (offset-corrected) sample bands.
 
     ``bands`` are 1-D arrays keyed by role, all finite. Classes: water, vegetation, builtup,
-    bare, snow, cloud. Seeds of two classes never overlap. `airborne` names the aerial sensor
-    of an image flown under clear skies: its whitest pixels are land, and seed no cloud.
+    bare, snow, cloud. Seeds of two classes never overlap. `below_clouds` says why the image
+    can hold no cloud (`detectable.taken_below_clouds`): its whitest pixels are land, and seed
+    no cloud.
     """
     s = _context(bands, calibrated, params or SpectralParams())
     masks: dict[str, np.ndarray] = {}
@@ -99,11 +100,11 @@ def select_seeds(
         s.how.update(haze.how)
         s.notes.extend(haze.notes)
     sky = _cloud_seeds(s, tint, haze, masks)
-    if airborne and sky.cloud is not None:
+    if below_clouds and sky.cloud is not None:
         # The cloud tests cannot tell sand, concrete or white roofs on 8-bit counts from cloud
         # (bench: NAIP's beach sand); the flight's clear sky can.
         s.notes.append(
-            f"{airborne} is flown under clear skies: its brightest, whitest surfaces are land "
+            f"{below_clouds}: the image's brightest, whitest surfaces are land "
             "(sand, roofs, concrete), so no cloud class is fitted; give examples of cloud "
             "(--examples) where one is in the image"
         )
