@@ -91,6 +91,24 @@ def test_an_exports_folder_reads_as_its_calibrated_reflectance_bands(
     assert "uncalibrated" not in text and f"(product {EXPORT})" in text
 
 
+def test_an_export_of_several_days_is_said_to_be_a_mosaic(s2_scene: Path, tmp_path: Path) -> None:
+    """EO Browser fills each pixel of a period's export from one of its acquisitions: the
+    explanation says the days may differ from pixel to pixel; one day's export says nothing."""
+    month = "2022-02-01-00_00_2022-02-28-23_59_Sentinel-2_L2A"  # as Windows names it
+    texts = {}
+    for export in (EXPORT, month):
+        folder = write_export(s2_scene, tmp_path / export / "download", export=export)
+        out = tmp_path / export / "out"
+        done = run_spex("extract", folder, "--prompt", "water", "--out", out, "--quiet")
+        assert done.returncode == 0, done.stderr
+        texts[export] = (out / "explanation.md").read_text(encoding="utf-8")
+    assert (
+        "The export is a mosaic of the acquisitions from 2022-02-01 to 2022-02-28" in texts[month]
+    )
+    assert "neighbouring pixels may be of different days" in texts[month]
+    assert "mosaic" not in texts[EXPORT]
+
+
 @pytest.mark.parametrize(("dtype", "scale"), [("uint8", 1 / 255), ("float32", 1.0)])
 def test_8_bit_and_float_exports_are_scaled_by_their_data_type(
     s2_scene: Path, tmp_path: Path, dtype: str, scale: float

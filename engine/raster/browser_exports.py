@@ -82,6 +82,9 @@ BAND_STEM = re.compile(
     r"|Landsat_(?:4-5_TM|7_ETM\+?)_L[12]))_(?P<band>B\d{2}|B8A)(?:_\(Raw\))?$",
     re.IGNORECASE,
 )
+#: An export's time range as its name gives it (``2022-02-01-00:00_2022-02-28-23:59``; Windows
+#: writes ``_`` for the colons): the first and the last day.
+TIME_RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})-\d{2}[:_]\d{2}_(\d{4}-\d{2}-\d{2})-\d{2}[:_]\d{2}")
 #: The suffixes of the GeoTIFFs Sentinel Hub exports (its JPEG and PNG have no georeference).
 SUFFIXES = (".tif", ".tiff")
 #: What Sentinel Hub's ``AUTO`` sample type multiplies reflectance by, per data type.
@@ -104,6 +107,23 @@ class BrowserExport:
     def preset(self) -> str:
         """The sensor preset that reads the export's band names."""
         return self.collection.preset
+
+
+def mosaic_period(identifier: str) -> str:
+    """What an analyst must know where the export `identifier` (or any name holding its time
+    range) spans several days, else "": Sentinel Hub fills each pixel from one of the period's
+    acquisitions (by default the most recent it has), so neighbouring pixels may be of
+    different days."""
+    days = TIME_RANGE.search(identifier)
+    if days is None or days.group(1) == days.group(2):
+        return ""
+    return (
+        f"The export is a mosaic of the acquisitions from {days.group(1)} to {days.group(2)}: "
+        "Sentinel Hub fills each pixel from one of them (by its mosaicking order, the most "
+        "recent first unless chosen otherwise), so neighbouring pixels may be of different "
+        "days, and a boundary between two days can look like a change of cover; export one "
+        "day to map one acquisition."
+    )
 
 
 def export_name(name: str) -> str | None:

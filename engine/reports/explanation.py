@@ -10,6 +10,7 @@ import numpy as np
 from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
 from ..raster.averaged_bands import AVERAGED_NOTE, band_numbers
+from ..raster.browser_exports import mosaic_period
 from ..raster.colour_interp import CIR_HINT
 from ..raster.mask_band import alpha_read_as_data
 from ..raster.pixel_grid import gcp_warp_hint, warped_by
@@ -291,6 +292,8 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
         caveats.append(f"Values are not calibrated reflectance: {scaling.note}")
     elif scaling.source.endswith(" added"):
         caveats.append(f"Values: {scaling.note}.")  # recognised from the values, so said
+    if scaling.source.startswith("product ") and (period := mosaic_period(scaling.source)):
+        caveats.append(period)
     details = report.details if isinstance(report.details, dict) else {}
     shares = details.get("scene_shares", {})
     for cover in ("cloud", "snow"):
