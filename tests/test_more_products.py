@@ -186,11 +186,19 @@ def test_planetscope_and_naip_files_without_band_names_are_read_by_their_names(
         assert src.mapping.roles == order
         assert not src.scaling.calibrated and "radiance x 100" in src.scaling.note
 
-    naip = tmp_path / "m_3807537_ne_18_060_20180827.tif"
     rgbn = [np.clip(refl[r] * 255, 1, 255) for r in ("red", "green", "blue", "nir")]
-    _write(naip, s2_scene, rgbn, [""] * 4, gain=1, dtype="uint8", nodata=0)
-    with open_source(naip) as src:
-        assert (src.mapping.sensor, src.mapping.roles) == ("naip", ("red", "green", "blue", "nir"))
+    # USDA's names since 2017 (60 cm), before (1 m: "_1_"; half a metre: "_h_") and USGS's
+    # JPEG 2000 copies' second date, as GeoTIFFs.
+    for name in (
+        "m_3807537_ne_18_060_20180827",
+        "m_3807708_ne_18_1_20130924",
+        "m_3512018_ne_10_h_20160530_20161004",
+    ):
+        naip = tmp_path / f"{name}.tif"
+        _write(naip, s2_scene, rgbn, [""] * 4, gain=1, dtype="uint8", nodata=0)
+        with open_source(naip) as src:
+            roles = ("red", "green", "blue", "nir")
+            assert (src.mapping.sensor, src.mapping.roles) == ("naip", roles), name
 
 
 PLANET_METADATA = """<?xml version="1.0" encoding="UTF-8"?>

@@ -31,7 +31,12 @@ PLANETSCOPE_NAME = re.compile(
     r"(?<![A-Za-z0-9])\d{8}_\d{6}(?:_\d{2})?_[0-9a-f]{4}_3B_AnalyticMS(_SR)?(_8b)?"
     r"(?:_harmonized)?(?:_clip)?(?![A-Za-z0-9])"
 )
-NAIP_NAME = re.compile(r"(?<![A-Za-z0-9])m_\d{7}_(?:ne|nw|se|sw)_\d{2}_\d{3}_\d{8}(?![0-9])")
+#: USDA's quarter quadrangle names: the quad, its quarter, the UTM zone, the resolution (``060``
+#: and ``030`` cm since 2017, ``1`` m and ``h`` for half a metre before), the date (and, on
+#: USGS's JPEG 2000 copies, a second date): ``m_3807708_ne_18_1_20130924``.
+NAIP_NAME = re.compile(
+    r"(?<![A-Za-z0-9])m_\d{7}_(?:ne|nw|se|sw)_\d{2}_(?:\d{3}|1|h)_\d{8}(?![0-9])"
+)
 #: PlanetScope's radiance product stores radiance x 100 (W m-2 sr-1 um-1).
 RADIANCE_SCALE = 1e-4
 #: A metadata file larger than this is not Planet's (a few kB).
