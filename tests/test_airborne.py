@@ -21,18 +21,20 @@ from spex.engine.raster.raster_source import open_source
 from spex.engine.raster.sensors import load_presets
 
 
-def test_naip_is_the_one_airborne_preset() -> None:
-    """Kept as data (`resources/sensors`): the satellites' presets (PlanetScope, Maxar's 1-2 m
-    WorldView, which do see cloud) are not airborne."""
-    assert [name for name, p in load_presets().items() if p.airborne] == ["naip"]
+def test_naip_and_drone_maps_are_the_airborne_presets() -> None:
+    """Kept as data (`resources/sensors`): what takes the images; the satellites' presets
+    (PlanetScope, Maxar's 1-2 m WorldView, which do see cloud) are not airborne."""
+    airborne = {name: p.airborne for name, p in load_presets().items() if p.airborne}
+    assert sorted(airborne) == ["naip", "pix4d_reflectance_maps"]
+    assert airborne["naip"].startswith("an aircraft flown under clear skies")
 
 
 def test_below_the_clouds_by_the_sensor_or_the_pixel_size() -> None:
-    assert taken_below_clouds("NAIP", True, 1.0).startswith("NAIP is flown under clear skies")
-    assert taken_below_clouds("WorldView-3", False, 1.2) == ""
-    assert taken_below_clouds(None, False, 0.3) == ""  # pan-sharpened satellite products
-    assert taken_below_clouds(None, False, None) == ""  # no CRS: the size is unknown
-    assert "a drone's" in taken_below_clouds(None, False, AIRBORNE_PIXEL_M / 2)
+    assert taken_below_clouds("NAIP", "an aircraft", 1.0) == "NAIP: taken by an aircraft"
+    assert taken_below_clouds("WorldView-3", "", 1.2) == ""
+    assert taken_below_clouds(None, "", 0.3) == ""  # pan-sharpened satellite products
+    assert taken_below_clouds(None, "", None) == ""  # no CRS: the size is unknown
+    assert "taken by a drone" in taken_below_clouds(None, "", AIRBORNE_PIXEL_M / 2)
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +47,11 @@ def hazy_sample(s2_scene: Path) -> dict[str, np.ndarray]:
 def test_an_image_below_the_clouds_seeds_no_cloud_and_says_why(hazy_sample) -> None:
     satellite = select_seeds(hazy_sample, calibrated=True)
     assert satellite.masks["cloud"].sum() > 100
-    aerial = select_seeds(hazy_sample, calibrated=True, below_clouds="An aerial camera's")
+    aerial = select_seeds(hazy_sample, calibrated=True, below_clouds="A camera: taken by a kite")
     assert "cloud" not in aerial.masks
-    assert any(n.startswith("An aerial camera's: the image's brightest") for n in aerial.notes)
+    assert any(
+        n.startswith("A camera: taken by a kite; the image's brightest") for n in aerial.notes
+    )
     # The other classes' seeds are the satellite's; the cloud's candidates are left to the land.
     for cls in ("water", "vegetation", "snow"):
         assert np.array_equal(aerial.masks[cls], satellite.masks[cls]), cls
@@ -68,7 +72,7 @@ def test_a_drone_sized_pixel_maps_no_cloud_end_to_end(s2_scene: Path, tmp_path: 
     satellite = (tmp_path / "satellite" / "explanation.md").read_text(encoding="utf-8")
     drone = (tmp_path / "drone" / "explanation.md").read_text(encoding="utf-8")
     assert "taken below the clouds" not in satellite and _cloud_regions(satellite) > 10
-    assert "pixels of 0.05 m are a drone's or a low aircraft's" in drone
+    assert "pixels of 0.05 m, finer than any satellite product's" in drone
     assert _cloud_regions(drone) == 0
 
 

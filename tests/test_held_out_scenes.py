@@ -74,7 +74,7 @@ def test_naip_read_as_naip_takes_its_sand_for_bare_soil_not_cloud(tmp_path) -> N
     assert unnamed["cloud"][sand].mean() > 0.7
     extract(ExtractionRequest(image, "extract bare soil", tmp_path / "run", sensor="naip"))
     text = (tmp_path / "run" / "explanation.md").read_text(encoding="utf-8")
-    assert "NAIP aerial imagery (USDA, 4 bands) is flown under clear skies" in text
+    assert "NAIP aerial imagery (USDA, 4 bands): taken by an aircraft flown under clear" in text
 
 
 @needs_zia

@@ -1,13 +1,14 @@
 """One band file of a delivered product, given alone: a Landsat ``..._SR_B4.TIF``, a Sentinel-2
 .SAFE's ``..._B04_10m.jp2``, an HLS granule's ``...v2.0.B04.tif``, a Sentinel Hub export's
-``..._Sentinel-2_L2A_B04_(Raw).tiff``, as an analyst drags them into QGIS one by one.
+``..._Sentinel-2_L2A_B04_(Raw).tiff``, Pix4D's ``..._transparent_reflectance_red.tif``, as an
+analyst drags them into QGIS one by one.
 
 Alone, such a file has no band roles to read. `band_file_hint` says which product it belongs
 to and what to give instead; `band_file_product` names that product (from the file's name
 only, so the dock can ask it of every layer), and `whole_product` opens the product as one
-raster, as the dock's "Add product" button adds it: the Landsat, HLS or Sentinel Hub band files
-beside it stacked (`landsat_folders`, `hls_granules`, `browser_exports`), the Sentinel-2
-product's finest layer (`sentinel2_layers`).
+raster, as the dock's "Add product" button adds it: the Landsat, HLS, Sentinel Hub or Pix4D band
+files beside it stacked (`landsat_folders`, `hls_granules`, `browser_exports`,
+`reflectance_maps`), the Sentinel-2 product's finest layer (`sentinel2_layers`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .browser_exports import export_name, export_of_band_file
 from .hls_granules import granule_name, granule_of_band_file
 from .landsat_folders import BAND_FILE, identifier, product_of_band_file
 from .product_files import safe_folder, safe_path, zip_archive
+from .reflectance_maps import maps_name, maps_of_band_file
 from .sentinel2_layers import finest_layer
 
 #: A Sentinel-2 band file inside its product (``T32UPU_20230315T103629_B04_10m.jp2``).
@@ -35,7 +37,7 @@ def band_file_product(name: str) -> str | None:
         return product
     if SENTINEL2_BAND_FILE.search(file):
         return safe_folder(PurePosixPath(name))
-    return granule_name(name) or export_name(name)
+    return granule_name(name) or export_name(name) or maps_name(name)
 
 
 def band_file_hint(name: str) -> str | None:
@@ -64,6 +66,11 @@ def band_file_hint(name: str) -> str | None:
             f"{file} is one band of HLS granule {product}; give the folder of its band files, "
             "or stack its bands (Build Virtual Raster, a band each)"
         )
+    if maps_name(name):
+        return (
+            f"{file} is one band of Pix4D's reflectance maps {product}; give the folder of "
+            "its band files (4_index/reflectance)"
+        )
     return (
         f"{file} is one band of Landsat product {product}; give the product's folder or "
         "its MTL file, or stack its bands (Build Virtual Raster, a band each)"
@@ -78,7 +85,7 @@ def whole_product(name: str) -> str:
     if product is None:
         raise InputError(
             f"{Path(name).name} is not a band file of a Landsat, Sentinel-2, HLS or Sentinel "
-            "Hub product."
+            "Hub product, or of Pix4D's reflectance maps."
         )
     if product.upper().endswith(".SAFE"):
         zipped = zip_archive(name)  # QGIS names a file in the downloaded zip so
@@ -94,6 +101,8 @@ def whole_product(name: str) -> str:
         stack = granule_of_band_file(name)
     elif export_name(name):
         stack = export_of_band_file(name)
+    elif maps_name(name):
+        stack = maps_of_band_file(name)
     else:
         stack = product_of_band_file(name)
     if stack is None:

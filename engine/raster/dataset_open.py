@@ -18,6 +18,7 @@ from .hls_granules import hls_stack
 from .landsat_folders import landsat_stack
 from .pixel_grid import close_dataset, warped_as_drawn
 from .product_files import zip_members
+from .reflectance_maps import maps_stack
 from .sentinel2_layers import finest_layer, with_product_bands
 
 #: A GDAL dataset name that is not a plain file: a virtual file system path (``/vsizip/``) or a
@@ -48,12 +49,12 @@ def product_given_whole(name: str) -> bool:
 
 def _whole_product(name: str) -> str | None:
     """The GDAL name of the raster a product given whole opens as (a Sentinel-2 product's
-    finest layer, the band files of a Landsat product, an HLS granule or a Sentinel Hub export
-    stacked), or None."""
+    finest layer, the band files of a Landsat product, an HLS granule, a Sentinel Hub export or
+    Pix4D's reflectance maps stacked), or None."""
     layer = finest_layer(name)
     if layer is not None:
         return layer
-    stack = landsat_stack(name) or hls_stack(name) or browser_stack(name)
+    stack = landsat_stack(name) or hls_stack(name) or browser_stack(name) or maps_stack(name)
     return str(stack) if stack is not None else None
 
 
@@ -62,8 +63,8 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     clear line. A raster placed only by GCPs or RPCs opens warped, as QGIS draws it
     (`warped_as_drawn`); a Sentinel-2 product given whole opens as its finest layer
     (`finest_layer`), a Landsat product given whole (its folder, .tar or MTL file) or an HLS
-    granule's or a Sentinel Hub export's folder as its band files stacked (`landsat_stack`,
-    `hls_stack`, `browser_stack`). Close it with
+    granule's, a Sentinel Hub export's or Pix4D's reflectance maps' folder as its band files
+    stacked (`landsat_stack`, `hls_stack`, `browser_stack`, `maps_stack`). Close it with
     `close_dataset`."""
     name = _whole_product(str(path)) or str(path)
     gdal_name = GDAL_DATASET_NAME.match(name) is not None and not Path(name).exists()

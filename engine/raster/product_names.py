@@ -2,7 +2,8 @@
 reflectance scaling of its processing level (``landsat_products``, ``sentinel2_products``,
 ``hls_products``; ``preset_names``: PlanetScope and NAIP, whose files have no band names;
 ``maxar_products``: WorldView and the other Maxar satellites, by the IMD file beside them;
-``browser_exports``: Sentinel Hub's one file per band, scaled by their data type).
+``browser_exports``: Sentinel Hub's one file per band, scaled by their data type;
+``reflectance_maps``: Pix4D's one reflectance map per band of a drone flight).
 
 The name is looked for in the file's name, its folder's name and the band descriptions (in a
 VRT, its band files' names and folders too: ``vrt_sources``), as ``product_files`` says for
@@ -24,6 +25,7 @@ from . import (
     landsat_products,
     maxar_products,
     preset_names,
+    reflectance_maps,
     sentinel2_products,
 )
 from .bands import BandMapping, narrow_nir_as_nir, resolve_band_mapping
@@ -41,6 +43,7 @@ PRODUCT_NAMES = (
     preset_names,
     maxar_products,
     browser_exports,
+    reflectance_maps,
 )
 
 

@@ -40,7 +40,8 @@ class SensorPreset:
     ``named_only`` preset's band names are another sensor's with other roles (HLS L30 numbers
     OLI's bands as Sentinel-2 does): it is used only where ``--sensor`` or a product name
     (``product_names``) names it, never guessed from band names. An ``airborne`` sensor's
-    images are flown under clear skies (NAIP's contract), so their whitest surfaces are land.
+    images are taken from below the clouds (the text says by what and why), so their whitest
+    surfaces are land.
     """
 
     name: str
@@ -58,8 +59,9 @@ class SensorPreset:
     #: 0 where no product does. `reflectance.resolve_scaling` recognises such products.
     added_dn: float = 0.0
     named_only: bool = False
-    #: Flown by aircraft under clear skies: the scene's own brightness seeds no cloud class.
-    airborne: bool = False
+    #: What takes the images from below the clouds ("an aircraft flown under clear skies ..."),
+    #: "" for a satellite: an airborne image's own brightness seeds no cloud class.
+    airborne: str = ""
 
     @property
     def roles(self) -> tuple[str | None, ...]:
@@ -96,7 +98,7 @@ def _preset_from_json(path: Path) -> SensorPreset:
         match_band_count=bool(raw.get("match_band_count", False)),
         added_dn=float(raw.get("added_dn", 0.0)),
         named_only=bool(raw.get("named_only", False)),
-        airborne=bool(raw.get("airborne", False)),
+        airborne=str(raw.get("airborne", "")),
     )
     if preset.name != path.stem:
         raise ValueError(f"{source}: name {preset.name!r} differs from the file name")

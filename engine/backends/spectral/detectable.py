@@ -91,16 +91,16 @@ def fine_shadow_note(
 AIRBORNE_PIXEL_M = 0.1
 
 
-def taken_below_clouds(sensor_title: str | None, airborne: bool, pixel_m: float | None) -> str:
+def taken_below_clouds(sensor_title: str | None, airborne: str, pixel_m: float | None) -> str:
     """Why the image can hold no cloud, for the seeds (`seeds.select_seeds`): an airborne
-    sensor's (``SensorPreset.airborne``: NAIP, named by `sensor_title`) or pixels finer than
-    `AIRBORNE_PIXEL_M`; "" for any other image."""
+    sensor's (`airborne`, ``SensorPreset.airborne``: what takes its images; `sensor_title` names
+    it) or pixels finer than `AIRBORNE_PIXEL_M`; "" for any other image."""
     if airborne and sensor_title:
-        return f"{sensor_title} is flown under clear skies"
+        return f"{sensor_title}: taken by {airborne}"
     if pixel_m is not None and pixel_m < AIRBORNE_PIXEL_M:
         return (
-            f"pixels of {pixel_m:.2g} m are a drone's or a low aircraft's (no satellite product "
-            f"is finer than {AIRBORNE_PIXEL_M:g} m), taken below the clouds"
+            f"pixels of {pixel_m:.2g} m, finer than any satellite product's ({AIRBORNE_PIXEL_M:g} "
+            "m): taken by a drone or a low aircraft, below the clouds"
         )
     return ""
 

@@ -108,7 +108,7 @@ def fit_scene(
         sample.bands,
         calibrated=calibrated,
         below_clouds=taken_below_clouds(
-            preset and preset.title, preset is not None and preset.airborne, pixel_m
+            preset and preset.title, preset.airborne if preset else "", pixel_m
         ),
         # Forest is split from the vegetation: its seeds, notes and examples are the whole's.
         targets=tuple(dict.fromkeys(TARGETS[t].part_of or t for t in plan.targets)),

@@ -104,9 +104,9 @@ def select_seeds(
         # The cloud tests cannot tell sand, concrete or white roofs on 8-bit counts from cloud
         # (bench: NAIP's beach sand); the flight's clear sky can.
         s.notes.append(
-            f"{below_clouds}: the image's brightest, whitest surfaces are land "
-            "(sand, roofs, concrete), so no cloud class is fitted; give examples of cloud "
-            "(--examples) where one is in the image"
+            f"{below_clouds}; the image's brightest, whitest surfaces are land (sand, roofs, "
+            "concrete), so no cloud class is fitted; give examples of cloud (--examples) "
+            "where one is in the image"
         )
         sky = _Sky(None, sky.bright_land, sky.haze_is_land)
     if sky.cloud is not None:

@@ -1,0 +1,107 @@
+"""Pix4D's reflectance maps of a multispectral drone flight (DJI Phantom 4 Multispectral,
+MicaSense, Parrot Sequoia), one float32 GeoTIFF per band, as an analyst finds them in the
+project's ``4_index/reflectance`` folder: the folder reads as the maps stacked in band order,
+each band's role from its file's name, reflectance as stored and calibrated, and an image taken
+below the clouds (no cloud class). Before, the folder was "a folder; give a raster file" and a
+stack built from the maps could not tell its band roles. The values are the real Sentinel-2
+sample's reflectance, written as Pix4D writes its maps (a stand-in: no drone flight ships here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.windows import Window
+
+from spex.engine.errors import BandError, InputError
+from spex.engine.raster.band_files import band_file_product, whole_product
+from spex.engine.raster.raster_source import open_source
+from tests.test_cli import run_spex
+
+WINDOW = Window(1024, 256, 192, 160)
+#: Pix4D's band names in the file names -> the sample's bands that stand for them.
+MICASENSE = {"blue": "B2", "green": "B3", "red": "B4", "red edge": "B5", "nir": "B8"}
+SEQUOIA = {"green": "B3", "red": "B4", "reg": "B5", "nir": "B8"}
+
+
+def write_maps(s2_scene: Path, folder: Path, project: str, bands: dict[str, str]) -> Path:
+    """`bands` as Pix4D's reflectance maps of `project` in `folder` (float32 reflectance,
+    -10000 nodata), beside an index map and a thermal map that are no reflectance bands."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        profile = src.profile | {
+            "width": WINDOW.width, "height": WINDOW.height, "count": 1, "dtype": "float32",
+            "transform": src.window_transform(WINDOW), "nodata": -10000.0,
+        }  # fmt: skip
+        for name, s2 in {**bands, "lwir": "B10"}.items():
+            values = (src.read(index[s2], window=WINDOW) / 10000).astype("float32")
+            with rasterio.open(
+                folder / f"{project}_transparent_reflectance_{name}.tif", "w", **profile
+            ) as dst:
+                dst.write(values, 1)
+        with rasterio.open(folder / f"{project}_index_ndvi.tif", "w", **profile) as dst:
+            dst.write(np.zeros((WINDOW.height, WINDOW.width), "float32"), 1)
+    return folder
+
+
+def _truth(s2_scene: Path, band: str) -> np.ndarray:
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        return src.read(index[band], window=WINDOW) / 10000
+
+
+@pytest.mark.parametrize(
+    ("bands", "roles"),
+    [
+        (MICASENSE, ("blue", "green", "red", "rededge1", "nir")),
+        (SEQUOIA, ("green", "red", "rededge1", "nir")),
+    ],
+    ids=["micasense", "sequoia"],
+)
+def test_the_folder_reads_as_the_maps_stacked_by_band(
+    s2_scene: Path, tmp_path: Path, bands: dict[str, str], roles: tuple[str, ...]
+) -> None:
+    folder = write_maps(s2_scene, tmp_path / "reflectance", "field_2021", bands)
+    with open_source(folder) as src:
+        assert src.mapping.sensor == "pix4d_reflectance_maps" and src.mapping.roles == roles
+        assert src.scaling.calibrated and src.scaling.scale == 1.0
+        assert src.scaling.source == "product field_2021_transparent_reflectance"
+        nir = src.read(Window(0, 0, WINDOW.width, WINDOW.height), roles=("nir",))["nir"]
+    np.testing.assert_allclose(nir, _truth(s2_scene, "B8"), atol=1e-6)
+
+
+def test_one_map_names_its_project_and_opens_with_the_others(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """Alone, a map has no band roles: one line says to give the folder; the dock's "Add
+    product" opens the folder's maps whole."""
+    folder = write_maps(s2_scene, tmp_path / "reflectance", "field_2021", MICASENSE)
+    red = folder / "field_2021_transparent_reflectance_red.tif"
+    assert band_file_product(str(red)) == "field_2021_transparent_reflectance"
+    with pytest.raises(BandError, match="one band of Pix4D's reflectance maps"):
+        open_source(red)
+    with open_source(whole_product(str(red))) as src:
+        assert src.mapping.roles == ("blue", "green", "red", "rededge1", "nir")
+
+
+def test_a_folder_of_two_projects_is_refused(s2_scene: Path, tmp_path: Path) -> None:
+    folder = write_maps(s2_scene, tmp_path / "both", "field_a", MICASENSE)
+    write_maps(s2_scene, folder, "field_b", MICASENSE)
+    with pytest.raises(InputError, match="holds the band files of 2 Pix4D projects"):
+        open_source(folder)
+
+
+def test_the_folder_maps_end_to_end_below_the_clouds(s2_scene: Path, tmp_path: Path) -> None:
+    """The command line on the folder: the maps are a drone's, so no cloud class (the sample's
+    hazy corner would seed one), and the explanation says why."""
+    folder = write_maps(s2_scene, tmp_path / "reflectance", "field_2021", MICASENSE)
+    out = tmp_path / "out"
+    done = run_spex("extract", folder, "--prompt", "vegetation", "--out", out, "--quiet")
+    assert done.returncode == 0, done.stderr
+    text = (out / "explanation.md").read_text(encoding="utf-8")
+    assert "(product field_2021_transparent_reflectance)" in text
+    assert ": taken by a drone, flown below the clouds; the image's brightest" in text
+    assert "uncalibrated" not in text
