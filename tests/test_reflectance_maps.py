@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from osgeo import gdal
 from rasterio.windows import Window
 
 from spex.engine.errors import BandError, InputError
@@ -69,6 +70,22 @@ def test_the_folder_reads_as_the_maps_stacked_by_band(
         assert src.mapping.sensor == "pix4d_reflectance_maps" and src.mapping.roles == roles
         assert src.scaling.calibrated and src.scaling.scale == 1.0
         assert src.scaling.source == "product field_2021_transparent_reflectance"
+        nir = src.read(Window(0, 0, WINDOW.width, WINDOW.height), roles=("nir",))["nir"]
+    np.testing.assert_allclose(nir, _truth(s2_scene, "B8"), atol=1e-6)
+
+
+def test_a_stack_built_by_hand_in_any_order_reads_each_band_by_its_name(
+    s2_scene: Path, tmp_path: Path
+) -> None:
+    """QGIS's Build Virtual Raster over the maps as its file dialog lists them (alphabetically:
+    NIR third, the red edge before the red): each band's role is its own file's, not the preset's band order."""
+    folder = write_maps(s2_scene, tmp_path / "reflectance", "field_2021", MICASENSE)
+    files = sorted(str(folder / f"field_2021_transparent_reflectance_{b}.tif") for b in MICASENSE)
+    stack = tmp_path / "stack.vrt"
+    gdal.BuildVRT(str(stack), files, separate=True).FlushCache()
+    with open_source(stack) as src:
+        assert src.mapping.sensor == "pix4d_reflectance_maps"
+        assert src.mapping.roles == ("blue", "green", "nir", "rededge1", "red")
         nir = src.read(Window(0, 0, WINDOW.width, WINDOW.height), roles=("nir",))["nir"]
     np.testing.assert_allclose(nir, _truth(s2_scene, "B8"), atol=1e-6)
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from ..errors import BandError
+from .reflectance_maps import band_named
 from .roles import BAND_ROLES, ROLE_CENTERS_NM, check_unique, norm_key, normalize_role
 from .sensors import PresetBand, SensorPreset, load_presets
 from .vrt_sources import named_by_sources
@@ -54,9 +55,11 @@ def completed_descriptions(
     descriptions: Sequence[str | None], band_tags: Sequence[Mapping[str, str]], path: str
 ) -> list[str | None]:
     """A raster's band descriptions as the band roles are read from them, for the engine and
-    the dock alike: in a VRT, a band without one named by its source file (`vrt_sources`), then
+    the dock alike: in a VRT, a band without one named by its source file (`vrt_sources`; a
+    Pix4D reflectance map by the band its name ends in: `reflectance_maps.band_named`), then
     completed from the bands' metadata (`described_bands`)."""
-    return described_bands(named_by_sources(descriptions, path), band_tags)
+    named = [band_named(d) for d in named_by_sources(descriptions, path)]
+    return described_bands(named, band_tags)
 
 
 def described_bands(

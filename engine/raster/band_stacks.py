@@ -16,14 +16,11 @@ from .temporary_files import file_stamp, written_once
 VRT_FOLDER = "spex-band-stacks"
 
 
-def stacked_files(files: Sequence[str], descriptions: Sequence[str] = ()) -> Path:
-    """A VRT stacking `files` one band each, in the order given (GDAL's BuildVRT, "separate"),
-    its bands described by `descriptions` where given (one per file)."""
-    files, descriptions = list(files), list(descriptions)
-    key = "\n".join(f"{f}:{file_stamp(f)}" for f in files) + "\n".join(["", *descriptions])
-    return written_once(
-        VRT_FOLDER, key, "stack.vrt", lambda partial: _build_vrt(files, partial, descriptions)
-    )
+def stacked_files(files: Sequence[str]) -> Path:
+    """A VRT stacking `files` one band each, in the order given (GDAL's BuildVRT, "separate")."""
+    files = list(files)
+    key = "\n".join(f"{f}:{file_stamp(f)}" for f in files)
+    return written_once(VRT_FOLDER, key, "stack.vrt", lambda partial: _build_vrt(files, partial))
 
 
 def one_product_in(
@@ -45,7 +42,7 @@ def one_product_in(
     return products[0] if products else None
 
 
-def _build_vrt(files: list[str], partial: Path, descriptions: list[str]) -> None:
+def _build_vrt(files: list[str], partial: Path) -> None:
     from osgeo import gdal
 
     try:
@@ -57,6 +54,4 @@ def _build_vrt(files: list[str], partial: Path, descriptions: list[str]) -> None
             f"GDAL cannot stack the product's band files ({gdal.GetLastErrorMsg()}); stack "
             "them yourself (Build Virtual Raster) and give the stack."
         )
-    for index, description in enumerate(descriptions, start=1):
-        vrt.GetRasterBand(index).SetDescription(description)
     vrt = None  # closing it writes it

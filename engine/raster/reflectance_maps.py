@@ -9,7 +9,7 @@ calibrated with the reflectance panel), with no band name.
 
 Given the folder, or one of its band files (the dock's "Add product"), the engine reads the
 maps stacked in band order (blue, green, red, red edge, NIR; a VRT built by GDAL in the
-temporary folder: `band_stacks`), each band described by its role, with the preset
+temporary folder: `band_stacks`), each band named by its file (`band_named`), with the preset
 ``pix4d_reflectance_maps``: reflectance as it is, taken by a drone below the clouds
 (``airborne``). The camera's thermal band (``lwir``) and Pix4D's index maps are left out.
 """
@@ -125,6 +125,14 @@ def maps_of_band_file(band_file: str) -> Path | None:
     return _stack([str(f) for f in folder.iterdir()], maps)
 
 
+def band_named(description: str | None) -> str | None:
+    """A band description that is a reflectance map's stem (a VRT's band named by its file:
+    `vrt_sources`) as the band's name in the preset (``Red edge``), so that a stack built by hand
+    in any order reads each band by its own name; any other as it is."""
+    found = _band(description) if description else None
+    return found[1] if found else description
+
+
 def maps_in(names: Iterable[str]) -> list[str]:
     """The projects whose reflectance maps the file names `names` hold, sorted."""
     return sorted({maps for name in names if (maps := maps_name(name))})
@@ -152,5 +160,4 @@ def _stack(names: Iterable[str], maps: str) -> Path:
         found = _band_file(name)
         if found and found[0] == maps:
             files[found[1]] = name
-    bands = [band for band in ORDER if band in files]
-    return stacked_files([files[band] for band in bands], descriptions=bands)
+    return stacked_files([files[band] for band in ORDER if band in files])
