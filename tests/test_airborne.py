@@ -25,7 +25,7 @@ def test_naip_and_drone_maps_are_the_airborne_presets() -> None:
     """Kept as data (`resources/sensors`): what takes the images; the satellites' presets
     (PlanetScope, Maxar's 1-2 m WorldView, which do see cloud) are not airborne."""
     airborne = {name: p.airborne for name, p in load_presets().items() if p.airborne}
-    assert sorted(airborne) == ["naip", "pix4d_reflectance_maps"]
+    assert sorted(airborne) == ["drone_reflectance_maps", "naip"]
     assert airborne["naip"].startswith("an aircraft flown under clear skies")
 
 

@@ -35,7 +35,7 @@ EXPECTED_PRESETS = {
     "hls_s30",
     "landsat8_9_sentinel_hub",
     "landsat_tm_etm_sentinel_hub",
-    "pix4d_reflectance_maps",
+    "drone_reflectance_maps",
 }
 
 

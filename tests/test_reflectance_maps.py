@@ -1,6 +1,6 @@
-"""Pix4D's reflectance maps of a multispectral drone flight (DJI Phantom 4 Multispectral,
-MicaSense, Parrot Sequoia), one float32 GeoTIFF per band, as an analyst finds them in the
-project's ``4_index/reflectance`` folder: the folder reads as the maps stacked in band order,
+"""The reflectance maps of a multispectral drone flight (DJI Phantom 4 Multispectral, MicaSense,
+Parrot Sequoia), one float32 GeoTIFF per band, as an analyst finds them in Pix4D's
+``4_index/reflectance`` folder or DJI Terra's map folder: the folder reads as the maps stacked in band order,
 each band's role from its file's name, reflectance as stored and calibrated, and an image taken
 below the clouds (no cloud class). Before, the folder was "a folder; give a raster file" and a
 stack built from the maps could not tell its band roles. The values are the real Sentinel-2
@@ -22,14 +22,17 @@ from spex.engine.raster.raster_source import open_source
 from tests.test_cli import run_spex
 
 WINDOW = Window(1024, 256, 192, 160)
-#: Pix4D's band names in the file names -> the sample's bands that stand for them.
+#: The band names in the file names -> the sample's bands that stand for them.
 MICASENSE = {"blue": "B2", "green": "B3", "red": "B4", "red edge": "B5", "nir": "B8"}
 SEQUOIA = {"green": "B3", "red": "B4", "reg": "B5", "nir": "B8"}
+DJI_TERRA = {"Blue": "B2", "Green": "B3", "Red": "B4", "RedEdge": "B5", "NIR": "B8"}
 
 
 def write_maps(s2_scene: Path, folder: Path, project: str, bands: dict[str, str]) -> Path:
     """`bands` as Pix4D's reflectance maps of `project` in `folder` (float32 reflectance,
-    -10000 nodata), beside an index map and a thermal map that are no reflectance bands."""
+    -10000 nodata), beside an index map and a thermal map that are no reflectance bands; for
+    `project` "result", as DJI Terra names them (``result_Red.tif``)."""
+    maps = project if project == "result" else f"{project}_transparent_reflectance"
     folder.mkdir(parents=True, exist_ok=True)
     with rasterio.open(s2_scene) as src:
         index = {d: i for i, d in enumerate(src.descriptions, start=1)}
@@ -39,9 +42,7 @@ def write_maps(s2_scene: Path, folder: Path, project: str, bands: dict[str, str]
         }  # fmt: skip
         for name, s2 in {**bands, "lwir": "B10"}.items():
             values = (src.read(index[s2], window=WINDOW) / 10000).astype("float32")
-            with rasterio.open(
-                folder / f"{project}_transparent_reflectance_{name}.tif", "w", **profile
-            ) as dst:
+            with rasterio.open(folder / f"{maps}_{name}.tif", "w", **profile) as dst:
                 dst.write(values, 1)
         with rasterio.open(folder / f"{project}_index_ndvi.tif", "w", **profile) as dst:
             dst.write(np.zeros((WINDOW.height, WINDOW.width), "float32"), 1)
@@ -55,21 +56,23 @@ def _truth(s2_scene: Path, band: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("bands", "roles"),
+    ("project", "bands", "roles"),
     [
-        (MICASENSE, ("blue", "green", "red", "rededge1", "nir")),
-        (SEQUOIA, ("green", "red", "rededge1", "nir")),
+        ("field_2021", MICASENSE, ("blue", "green", "red", "rededge1", "nir")),
+        ("field_2021", SEQUOIA, ("green", "red", "rededge1", "nir")),
+        ("result", DJI_TERRA, ("blue", "green", "red", "rededge1", "nir")),
     ],
-    ids=["micasense", "sequoia"],
+    ids=["pix4d-micasense", "pix4d-sequoia", "dji-terra"],
 )
 def test_the_folder_reads_as_the_maps_stacked_by_band(
-    s2_scene: Path, tmp_path: Path, bands: dict[str, str], roles: tuple[str, ...]
+    s2_scene: Path, tmp_path: Path, project: str, bands: dict[str, str], roles: tuple[str, ...]
 ) -> None:
-    folder = write_maps(s2_scene, tmp_path / "reflectance", "field_2021", bands)
+    folder = write_maps(s2_scene, tmp_path / "reflectance", project, bands)
+    maps = "result" if project == "result" else f"{project}_transparent_reflectance"
     with open_source(folder) as src:
-        assert src.mapping.sensor == "pix4d_reflectance_maps" and src.mapping.roles == roles
+        assert src.mapping.sensor == "drone_reflectance_maps" and src.mapping.roles == roles
         assert src.scaling.calibrated and src.scaling.scale == 1.0
-        assert src.scaling.source == "product field_2021_transparent_reflectance"
+        assert src.scaling.source == f"product {maps}"
         nir = src.read(Window(0, 0, WINDOW.width, WINDOW.height), roles=("nir",))["nir"]
     np.testing.assert_allclose(nir, _truth(s2_scene, "B8"), atol=1e-6)
 
@@ -84,7 +87,7 @@ def test_a_stack_built_by_hand_in_any_order_reads_each_band_by_its_name(
     stack = tmp_path / "stack.vrt"
     gdal.BuildVRT(str(stack), files, separate=True).FlushCache()
     with open_source(stack) as src:
-        assert src.mapping.sensor == "pix4d_reflectance_maps"
+        assert src.mapping.sensor == "drone_reflectance_maps"
         assert src.mapping.roles == ("blue", "green", "nir", "rededge1", "red")
         nir = src.read(Window(0, 0, WINDOW.width, WINDOW.height), roles=("nir",))["nir"]
     np.testing.assert_allclose(nir, _truth(s2_scene, "B8"), atol=1e-6)
@@ -98,7 +101,7 @@ def test_one_map_names_its_project_and_opens_with_the_others(
     folder = write_maps(s2_scene, tmp_path / "reflectance", "field_2021", MICASENSE)
     red = folder / "field_2021_transparent_reflectance_red.tif"
     assert band_file_product(str(red)) == "field_2021_transparent_reflectance"
-    with pytest.raises(BandError, match="one band of Pix4D's reflectance maps"):
+    with pytest.raises(BandError, match="one band of a drone flight's reflectance maps"):
         open_source(red)
     with open_source(whole_product(str(red))) as src:
         assert src.mapping.roles == ("blue", "green", "red", "rededge1", "nir")
@@ -107,7 +110,7 @@ def test_one_map_names_its_project_and_opens_with_the_others(
 def test_a_folder_of_two_projects_is_refused(s2_scene: Path, tmp_path: Path) -> None:
     folder = write_maps(s2_scene, tmp_path / "both", "field_a", MICASENSE)
     write_maps(s2_scene, folder, "field_b", MICASENSE)
-    with pytest.raises(InputError, match="holds the band files of 2 Pix4D projects"):
+    with pytest.raises(InputError, match="holds the band files of 2 drone flights'"):
         open_source(folder)
 
 

@@ -1,6 +1,6 @@
 """One band file of a delivered product, given alone: a Landsat ``..._SR_B4.TIF``, a Sentinel-2
 .SAFE's ``..._B04_10m.jp2``, an HLS granule's ``...v2.0.B04.tif``, a Sentinel Hub export's
-``..._Sentinel-2_L2A_B04_(Raw).tiff``, Pix4D's ``..._transparent_reflectance_red.tif``, as an
+``..._Sentinel-2_L2A_B04_(Raw).tiff``, a drone flight's ``..._transparent_reflectance_red.tif`` (Pix4D), as an
 analyst drags them into QGIS one by one.
 
 Alone, such a file has no band roles to read. `band_file_hint` says which product it belongs
@@ -68,8 +68,8 @@ def band_file_hint(name: str) -> str | None:
         )
     if maps_name(name):
         return (
-            f"{file} is one band of Pix4D's reflectance maps {product}; give the folder of "
-            "its band files (4_index/reflectance)"
+            f"{file} is one band of a drone flight's reflectance maps {product}; give the folder "
+            "of its band files (Pix4D's 4_index/reflectance, DJI Terra's map folder)"
         )
     return (
         f"{file} is one band of Landsat product {product}; give the product's folder or "
@@ -85,7 +85,7 @@ def whole_product(name: str) -> str:
     if product is None:
         raise InputError(
             f"{Path(name).name} is not a band file of a Landsat, Sentinel-2, HLS or Sentinel "
-            "Hub product, or of Pix4D's reflectance maps."
+            "Hub product, or of a drone flight's reflectance maps."
         )
     if product.upper().endswith(".SAFE"):
         zipped = zip_archive(name)  # QGIS names a file in the downloaded zip so

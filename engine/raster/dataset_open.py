@@ -50,7 +50,7 @@ def product_given_whole(name: str) -> bool:
 def _whole_product(name: str) -> str | None:
     """The GDAL name of the raster a product given whole opens as (a Sentinel-2 product's
     finest layer, the band files of a Landsat product, an HLS granule, a Sentinel Hub export or
-    Pix4D's reflectance maps stacked), or None."""
+    a drone flight's reflectance maps stacked), or None."""
     layer = finest_layer(name)
     if layer is not None:
         return layer
@@ -63,7 +63,7 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     clear line. A raster placed only by GCPs or RPCs opens warped, as QGIS draws it
     (`warped_as_drawn`); a Sentinel-2 product given whole opens as its finest layer
     (`finest_layer`), a Landsat product given whole (its folder, .tar or MTL file) or an HLS
-    granule's, a Sentinel Hub export's or Pix4D's reflectance maps' folder as its band files
+    granule's, a Sentinel Hub export's or a drone flight's reflectance maps' folder as its band files
     stacked (`landsat_stack`, `hls_stack`, `browser_stack`, `maps_stack`). Close it with
     `close_dataset`."""
     name = _whole_product(str(path)) or str(path)

@@ -3,7 +3,7 @@ reflectance scaling of its processing level (``landsat_products``, ``sentinel2_p
 ``hls_products``; ``preset_names``: PlanetScope and NAIP, whose files have no band names;
 ``maxar_products``: WorldView and the other Maxar satellites, by the IMD file beside them;
 ``browser_exports``: Sentinel Hub's one file per band, scaled by their data type;
-``reflectance_maps``: Pix4D's one reflectance map per band of a drone flight).
+``reflectance_maps``: a drone flight's one reflectance map per band, from Pix4D or DJI Terra).
 
 The name is looked for in the file's name, its folder's name and the band descriptions (in a
 VRT, its band files' names and folders too: ``vrt_sources``), as ``product_files`` says for

@@ -1,17 +1,20 @@
-"""Pix4D's reflectance maps of a multispectral drone flight: one GeoTIFF per band.
+"""The reflectance maps of a multispectral drone flight: one GeoTIFF per band.
 
-A flight of a multispectral drone camera (DJI Phantom 4 Multispectral, MicaSense RedEdge and
-Altum, Parrot Sequoia) processed by Pix4Dmapper or Pix4Dfields leaves one reflectance map per
-band, named by the project and the band: ``field_2021_transparent_reflectance_red.tif``,
-``..._red edge.tif`` (Sequoia's ``..._reg.tif``), ``..._nir.tif``, in the project's
-``4_index/reflectance`` folder. Each holds the band's reflectance as 32-bit floats (0-1,
-calibrated with the reflectance panel), with no band name.
+A flight of a multispectral drone camera (DJI Phantom 4 Multispectral and Mavic 3
+Multispectral, MicaSense RedEdge and Altum, Parrot Sequoia) processed by Pix4Dmapper or
+Pix4Dfields leaves one reflectance map per band, named by the project and the band:
+``field_2021_transparent_reflectance_red.tif``, ``..._red edge.tif`` (Sequoia's
+``..._reg.tif``), ``..._nir.tif``, in the project's ``4_index/reflectance`` folder; DJI Terra
+names them ``result_Red.tif``, ``result_RedEdge.tif``, ``result_NIR.tif`` beside the true-colour
+``result.tif``. Each holds the band's reflectance as 32-bit floats (0-1, calibrated with the
+reflectance panel), with no band name.
 
 Given the folder, or one of its band files (the dock's "Add product"), the engine reads the
 maps stacked in band order (blue, green, red, red edge, NIR; a VRT built by GDAL in the
 temporary folder: `band_stacks`), each band named by its file (`band_named`), with the preset
-``pix4d_reflectance_maps``: reflectance as it is, taken by a drone below the clouds
-(``airborne``). The camera's thermal band (``lwir``) and Pix4D's index maps are left out.
+``drone_reflectance_maps``: reflectance as it is, taken by a drone below the clouds
+(``airborne``). The camera's thermal band (``lwir``), the true-colour mosaic and the index
+maps are left out; values that are no reflectance are read by their own range, and said.
 """
 
 from __future__ import annotations
@@ -25,11 +28,15 @@ from .band_stacks import one_product_in, stacked_files
 from .product_files import only_one
 from .reflectance import PRESET_MIN_P99, ProductReading, Scaling, plausible_reflectance
 
-#: A band file's stem: (the project's maps, the band). Pix4D writes the red edge with a space.
-BAND_STEM = re.compile(
-    r"^(?P<maps>.+?_transparent_reflectance)_(?P<band>blue|green|red|red[ _]?edge|reg|nir)$",
-    re.IGNORECASE,
-)
+#: A band file's stem (the maps' name, the band) per program. Pix4D writes the red edge with a
+#: space.
+BAND_STEMS = {
+    "Pix4D": re.compile(
+        r"^(?P<maps>.+?_transparent_reflectance)_(?P<band>blue|green|red|red[ _]?edge|reg|nir)$",
+        re.IGNORECASE,
+    ),
+    "DJI Terra": re.compile(r"^(?P<maps>result)_(?P<band>Blue|Green|Red|RedEdge|NIR)$"),
+}
 #: Each band as the stem names it -> its description in the stack (the preset's band name).
 BAND_NAMES = {
     "blue": "Blue",
@@ -41,21 +48,23 @@ BAND_NAMES = {
 }
 #: The bands in stack order.
 ORDER = ("Blue", "Green", "Red", "Red edge", "NIR")
-#: The suffixes of the GeoTIFFs Pix4D writes.
+#: The suffixes of the GeoTIFFs the programs write.
 SUFFIXES = (".tif", ".tiff")
-PRESET = "pix4d_reflectance_maps"
+PRESET = "drone_reflectance_maps"
 
 
 @dataclass(frozen=True)
 class ReflectanceMaps:
-    """One project's reflectance maps (their files' name before the band)."""
+    """One project's reflectance maps (their files' name before the band) and the program
+    that wrote them."""
 
     identifier: str
+    program: str = "Pix4D"
 
     @property
     def label(self) -> str:
         """What an analyst reads."""
-        return "Pix4D reflectance maps of a multispectral drone flight"
+        return f"{self.program}'s reflectance maps of a multispectral drone flight"
 
     @property
     def preset(self) -> str:
@@ -79,8 +88,8 @@ def find_product(
     named = [_band_file(str(path)), *(_band(d) for d in descriptions if d)]
     if Path(path).is_dir():  # the stack's bands are described by band, not by file
         named += [_band_file(str(f)) for f in Path(path).iterdir()]
-    for maps, _ in filter(None, named):
-        found[maps] = ReflectanceMaps(maps)
+    for maps, _, program in filter(None, named):
+        found[maps] = ReflectanceMaps(maps, program)
     return only_one(found)
 
 
@@ -90,7 +99,7 @@ def product_reading(
     percentiles: Mapping[str, float],
     roles: Sequence[str] = (),
 ) -> ProductReading:
-    """Reflectance as it is, if the values of the raster at `path` are reflectance (Pix4D's
+    """Reflectance as it is, if the values of the raster at `path` are reflectance (the maps'
     32-bit floats); else no scaling, and why."""
     p1, p99 = float(percentiles["p1"]), float(percentiles["p99"])
     name = f"{product.label}, {product.identifier} (named by the band files)"
@@ -98,7 +107,7 @@ def product_reading(
         return ProductReading(
             None, f"{name}: its values (p1 {p1:g}, p99 {p99:g}) are not reflectance; "
         )
-    how = "reflectance as stored (Pix4D's reflectance maps, calibrated with the panel)"
+    how = f"reflectance as stored ({product.program}'s maps, calibrated with the panel)"
     return ProductReading(
         Scaling(1.0, 0.0, True, f"product {product.identifier}", f"{name}: {how}")
     )
@@ -111,7 +120,7 @@ def maps_stack(name: str) -> Path | None:
         return None
     names = [str(f) for f in Path(name).iterdir()]
     fix = "move each project's reflectance maps into a folder of their own and give one"
-    maps = one_product_in(names, Path(name).name, maps_in, "Pix4D projects", fix)
+    maps = one_product_in(names, Path(name).name, maps_in, "drone flights' reflectance maps", fix)
     return _stack(names, maps) if maps else None
 
 
@@ -138,19 +147,20 @@ def maps_in(names: Iterable[str]) -> list[str]:
     return sorted({maps for name in names if (maps := maps_name(name))})
 
 
-def _band_file(name: str) -> tuple[str, str] | None:
+def _band_file(name: str) -> tuple[str, str, str] | None:
     """`_band` of the file `name`, where it is a GeoTIFF."""
     file = PurePosixPath(name.replace("\\", "/"))
     return _band(file.stem) if file.suffix.lower() in SUFFIXES else None
 
 
-def _band(stem: str) -> tuple[str, str] | None:
-    """(the project's maps, the band's name in the stack) of a band file's stem, or None."""
-    match = BAND_STEM.match(stem)
-    if match is None:
-        return None
-    band = re.sub(r"[ _]", "", match.group("band").lower())
-    return match.group("maps"), BAND_NAMES[band]
+def _band(stem: str) -> tuple[str, str, str] | None:
+    """(the project's maps, the band's name in the stack, the program that wrote them) of a
+    band file's stem, or None."""
+    for program, pattern in BAND_STEMS.items():
+        if match := pattern.match(stem):
+            band = re.sub(r"[ _]", "", match.group("band").lower())
+            return match.group("maps"), BAND_NAMES[band], program
+    return None
 
 
 def _stack(names: Iterable[str], maps: str) -> Path:
