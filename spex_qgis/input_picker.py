@@ -5,6 +5,7 @@ loaded one by one added as one layer in one click."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
@@ -50,8 +51,11 @@ def products_folder() -> Path:
 
 def kept_stack(name: str, product: str) -> str:
     """`name`, where it is a VRT the engine stacked in the temporary folder, copied as
-    `<product>.vrt` to `products_folder`, so that a saved project finds its layer after a
-    restart; any other name (a Sentinel-2 layer of the product's own files) as it is."""
+    `<product>-<digest>.vrt` to `products_folder`, so that a saved project finds its layer after
+    a restart; any other name (a Sentinel-2 layer of the product's own files) as it is. The
+    digest is of the VRT's text (its files' paths): a product's name is not unique (DJI Terra
+    names every flight's maps ``result_*``; two places' Sentinel Hub exports of one day share
+    theirs), and one product's copy must never replace another's under a saved layer."""
     path = Path(name)
     if not path.is_file() or Path(tempfile.gettempdir()) not in path.parents:
         return name
@@ -59,7 +63,8 @@ def kept_stack(name: str, product: str) -> str:
     if 'relativeToVRT="1"' in text:
         return name  # its sources are found from where it lies: not moved
     # A Sentinel Hub export is named by its time range ("...-00:00_..."): no colon in a file name.
-    kept = products_folder() / f"{re.sub(r'[^A-Za-z0-9._+-]', '_', product)}.vrt"
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    kept = products_folder() / f"{re.sub(r'[^A-Za-z0-9._+-]', '_', product)}-{digest}.vrt"
     try:
         if not kept.is_file() or kept.read_text(encoding="utf-8") != text:
             kept.parent.mkdir(parents=True, exist_ok=True)

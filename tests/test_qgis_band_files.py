@@ -14,7 +14,7 @@ from rasterio.windows import Window
 from bench.sentinel2_safe import write_scene_window
 from spex.engine.raster.band_files import band_file_hint, band_file_product, whole_product
 from spex.spex_qgis.dock import SpexDock
-from spex.spex_qgis.input_picker import PRODUCT_PROPERTY, products_folder
+from spex.spex_qgis.input_picker import PRODUCT_PROPERTY, kept_stack, products_folder
 from spex.spex_qgis.widgets import layer_file
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder
 from tests.test_qgis_dock import _layers_a_run_adds
@@ -46,8 +46,8 @@ def test_a_landsat_products_band_files_are_added_as_one_layer(
     assert layer.customProperty(PRODUCT_PROPERTY) == LANDSAT_PRODUCT
     assert layer.bandCount() == 7  # SR_B1..SR_B7; ST_B10 and QA_PIXEL left out
     # kept in the profile, where a saved project finds it after the temporary folder is gone
-    kept = products_folder() / f"{LANDSAT_PRODUCT}.vrt"
-    assert layer.source() == str(kept)
+    kept = Path(layer.source())
+    assert kept.parent == products_folder() and kept.name.startswith(f"{LANDSAT_PRODUCT}-")
     shutil.rmtree(Path(whole_product(str(folder / f"{LANDSAT_PRODUCT}_SR_B1.TIF"))).parent)
     assert QgsRasterLayer(str(kept), "again", "gdal").isValid()
     assert picker.add_product.isHidden()  # added: not offered twice
@@ -115,7 +115,23 @@ def test_a_sentinel_hub_exports_band_files_are_added_as_one_layer(
     assert dock.band_table.sensor == "sentinel2_l2a"
     assert dock.band_table.roles() == ("blue", "green", "red", "nir", "swir1", "swir2")
     # Kept in the profile under a name any file system takes (the time range has colons).
-    assert Path(layer_file(layer)) == products_folder() / f"{EXPORT.replace(':', '_')}.vrt"
+    kept = Path(layer_file(layer))
+    assert kept.parent == products_folder() and kept.name.startswith(EXPORT.replace(":", "_"))
+
+
+def test_two_flights_of_one_name_are_kept_apart(qgis_app, s2_scene: Path, tmp_path: Path) -> None:
+    """DJI Terra names every flight's maps ``result_*``: two flights added as one layer each
+    are kept in the profile as two files, neither replacing the other under a saved layer."""
+    from tests.test_reflectance_maps import DJI_TERRA, write_maps
+
+    kept = []
+    for flight in ("north", "south"):
+        folder = write_maps(s2_scene, tmp_path / flight, "result", DJI_TERRA)
+        stack = whole_product(str(folder / "result_Red.tif"))
+        kept.append(kept_stack(stack, band_file_product(str(folder / "result_Red.tif"))))
+    assert kept[0] != kept[1] and all(Path(k).parent == products_folder() for k in kept)
+    assert all(QgsRasterLayer(k, "flight", "gdal").bandCount() == 5 for k in kept)
+    assert "north" in Path(kept[0]).read_text() and "south" in Path(kept[1]).read_text()
 
 
 def test_the_band_files_of_a_zipped_export_are_added_as_one_layer(
