@@ -86,7 +86,7 @@ def find_product(
     two are."""
     found = {}
     named = [_band_file(str(path)), *(_band(d) for d in descriptions if d)]
-    if Path(path).is_dir():  # the stack's bands are described by band, not by file
+    if Path(path).is_dir():  # its stack's bands read as bands (`band_named`), not as files
         named += [_band_file(str(f)) for f in Path(path).iterdir()]
     for maps, _, program in filter(None, named):
         found[maps] = ReflectanceMaps(maps, program)
@@ -164,7 +164,7 @@ def _band(stem: str) -> tuple[str, str, str] | None:
 
 
 def _stack(names: Iterable[str], maps: str) -> Path:
-    """The project's band files among `names`, stacked in band order and described by band."""
+    """The project's band files among `names`, stacked in band order."""
     files: dict[str, str] = {}
     for name in names:
         found = _band_file(name)
