@@ -1,7 +1,7 @@
 """One band file of a delivered product, given alone: a Landsat ``..._SR_B4.TIF``, a Sentinel-2
 .SAFE's ``..._B04_10m.jp2``, an HLS granule's ``...v2.0.B04.tif``, a Sentinel Hub export's
-``..._Sentinel-2_L2A_B04_(Raw).tiff``, a drone flight's ``..._transparent_reflectance_red.tif`` (Pix4D), as an
-analyst drags them into QGIS one by one.
+``..._Sentinel-2_L2A_B04_(Raw).tiff``, a drone flight's reflectance map (Pix4D's
+``..._transparent_reflectance_red.tif``), as an analyst drags them into QGIS one by one.
 
 Alone, such a file has no band roles to read. `band_file_hint` says which product it belongs
 to and what to give instead; `band_file_product` names that product (from the file's name

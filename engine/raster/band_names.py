@@ -56,8 +56,9 @@ def completed_descriptions(
 ) -> list[str | None]:
     """A raster's band descriptions as the band roles are read from them, for the engine and
     the dock alike: in a VRT, a band without one named by its source file (`vrt_sources`; a
-    drone flight's reflectance map by the band its name ends in: `reflectance_maps.band_named`), then
-    completed from the bands' metadata (`described_bands`)."""
+    drone flight's reflectance map by the band its name ends in:
+    `reflectance_maps.band_named`), then completed from the bands' metadata
+    (`described_bands`)."""
     named = [band_named(d) for d in named_by_sources(descriptions, path)]
     return described_bands(named, band_tags)
 

@@ -63,8 +63,8 @@ def open_dataset(path: str | Path) -> rasterio.DatasetReader:
     clear line. A raster placed only by GCPs or RPCs opens warped, as QGIS draws it
     (`warped_as_drawn`); a Sentinel-2 product given whole opens as its finest layer
     (`finest_layer`), a Landsat product given whole (its folder, .tar or MTL file) or an HLS
-    granule's, a Sentinel Hub export's or a drone flight's reflectance maps' folder as its band files
-    stacked (`landsat_stack`, `hls_stack`, `browser_stack`, `maps_stack`). Close it with
+    granule's, a Sentinel Hub export's or a drone flight's reflectance maps' folder as its band
+    files stacked (`landsat_stack`, `hls_stack`, `browser_stack`, `maps_stack`). Close it with
     `close_dataset`."""
     name = _whole_product(str(path)) or str(path)
     gdal_name = GDAL_DATASET_NAME.match(name) is not None and not Path(name).exists()
