@@ -66,7 +66,7 @@ def kept_stack(name: str, product: str) -> str:
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
     kept = products_folder() / f"{re.sub(r'[^A-Za-z0-9._+-]', '_', product)}-{digest}.vrt"
     try:
-        if not kept.is_file() or kept.read_text(encoding="utf-8") != text:
+        if not kept.is_file():  # else it holds this text: its name is the text's digest
             kept.parent.mkdir(parents=True, exist_ok=True)
             partial = kept.with_name(f".{kept.name}.{os.getpid()}.partial")
             partial.write_text(text, encoding="utf-8")

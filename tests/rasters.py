@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -224,6 +224,22 @@ LANDSAT_OLI = {1: "B1", 2: "B2", 3: "B3", 4: "B4", 5: "B8A", 6: "B11", 7: "B12"}
 LANDSAT_WINDOW = Window(1024, 256, 192, 160)
 
 
+def sample_window(
+    s2_scene: Path, window: Window, bands: Iterable[str]
+) -> tuple[dict[str, np.ndarray], dict]:
+    """The real Sentinel-2 sample's `bands` (``B2``, ``B8A``, ...: reflectance x 10000) in
+    `window`, and the window's one-band profile (its georeferencing, no nodata), to write a
+    product's band files from with `write_band`."""
+    with rasterio.open(s2_scene) as src:
+        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
+        values = {band: src.read(index[band], window=window) for band in bands}
+        profile = src.profile | {
+            "width": window.width, "height": window.height, "count": 1,
+            "transform": src.window_transform(window), "nodata": None,
+        }  # fmt: skip
+    return values, profile
+
+
 def write_band(path: Path, values: np.ndarray, profile: dict) -> None:
     """One band file of `values` with `profile`'s georeferencing."""
     with rasterio.open(path, "w", **(profile | {"count": 1, "dtype": values.dtype.name})) as dst:
@@ -237,18 +253,11 @@ def landsat_product_folder(s2_scene: Path, parent: Path) -> Path:
     folder = parent / LANDSAT_PRODUCT
     folder.mkdir()
     window = LANDSAT_WINDOW
-    with rasterio.open(s2_scene) as src:
-        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
-        profile = src.profile | {
-            "width": window.width,
-            "height": window.height,
-            "transform": src.window_transform(window),
-            "nodata": 0,
-        }
-        for band, s2 in sorted(LANDSAT_OLI.items(), reverse=True):
-            refl = src.read(index[s2], window=window) / 1e4
-            dn = np.round((refl + 0.2) / 2.75e-5).astype("uint16")
-            write_band(folder / f"{LANDSAT_PRODUCT}_SR_B{band}.TIF", dn, profile)
+    values, profile = sample_window(s2_scene, window, LANDSAT_OLI.values())
+    profile["nodata"] = 0
+    for band, s2 in sorted(LANDSAT_OLI.items(), reverse=True):
+        dn = np.round((values[s2] / 1e4 + 0.2) / 2.75e-5).astype("uint16")
+        write_band(folder / f"{LANDSAT_PRODUCT}_SR_B{band}.TIF", dn, profile)
     shape = (window.height, window.width)
     write_band(folder / f"{LANDSAT_PRODUCT}_ST_B10.TIF", np.full(shape, 40000, "uint16"), profile)
     write_band(folder / f"{LANDSAT_PRODUCT}_QA_PIXEL.TIF", np.full(shape, 21824, "uint16"), profile)

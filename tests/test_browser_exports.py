@@ -23,6 +23,7 @@ from spex.engine.raster.band_files import band_file_hint, band_file_product, who
 from spex.engine.raster.browser_exports import export_name
 from spex.engine.raster.raster_source import open_source
 from spex.engine.raster.temporary_files import file_stamp
+from tests.rasters import sample_window, write_band
 from tests.test_cli import run_spex
 
 EXPORT = "2022-02-09-00:00_2022-02-09-23:59_Sentinel-2_L2A"
@@ -45,32 +46,27 @@ def write_export(
     its .aux.xml; `shrink`: that band a pixel narrower (exported on another grid)."""
     folder.mkdir(parents=True, exist_ok=True)
     factor = {"uint16": 65535, "uint8": 255}.get(dtype, 1)
-    with rasterio.open(s2_scene) as src:
-        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
-        profile = src.profile | {
-            "width": WINDOW.width, "height": WINDOW.height, "count": 1, "dtype": dtype,
-            "transform": src.window_transform(WINDOW), "nodata": None,
-        }  # fmt: skip
-        for name, s2 in sorted(zip(names, S2_BANDS, strict=True), reverse=True):
-            reflectance = src.read(index[s2], window=WINDOW) / 10000
-            values = (
-                np.clip(np.round(reflectance * factor), 0, factor) if factor > 1 else reflectance
-            )
-            width = WINDOW.width - (name == shrink)
-            with rasterio.open(
-                folder / f"{export}_{name}_(Raw).tiff", "w", **(profile | {"width": width})
-            ) as dst:
-                dst.write(values[:, :width].astype(dtype), 1)
-    with rasterio.open(folder / f"{export}_Cloud_(Raw).tiff", "w", **profile) as dst:
-        dst.write(np.zeros((WINDOW.height, WINDOW.width), dtype), 1)
+    sample, profile = sample_window(s2_scene, WINDOW, S2_BANDS)
+    for name, s2 in sorted(zip(names, S2_BANDS, strict=True), reverse=True):
+        reflectance = sample[s2] / 10000
+        values = np.clip(np.round(reflectance * factor), 0, factor) if factor > 1 else reflectance
+        width = WINDOW.width - (name == shrink)
+        write_band(
+            folder / f"{export}_{name}_(Raw).tiff",
+            values[:, :width].astype(dtype),
+            profile | {"width": width},
+        )
+    write_band(
+        folder / f"{export}_Cloud_(Raw).tiff",
+        np.zeros((WINDOW.height, WINDOW.width), dtype),
+        profile,
+    )
     (folder / f"{export}_Cloud_(Raw).tiff.aux.xml").write_text("<PAMDataset/>")
     return folder
 
 
 def _truth(s2_scene: Path, band: str) -> np.ndarray:
-    with rasterio.open(s2_scene) as src:
-        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
-        return src.read(index[band], window=WINDOW) / 10000
+    return sample_window(s2_scene, WINDOW, (band,))[0][band] / 10000
 
 
 def test_an_exports_folder_reads_as_its_calibrated_reflectance_bands(

@@ -15,6 +15,7 @@ from rasterio.windows import Window
 from spex.engine.errors import BandError, InputError
 from spex.engine.raster.band_files import band_file_product, whole_product
 from spex.engine.raster.raster_source import open_source
+from tests.rasters import sample_window, write_band
 from tests.test_cli import run_spex
 
 GRANULE = "HLS.L30.T33UUU.2017047T101059.v2.0"
@@ -28,19 +29,13 @@ def write_granule(s2_scene: Path, folder: Path, granule: str = GRANULE) -> Path:
     """The granule's band files (written out of order), thermal bands, Fmask and an angle file,
     in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(s2_scene) as src:
-        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
-        profile = src.profile | {
-            "width": WINDOW.width, "height": WINDOW.height, "count": 1, "dtype": "int16",
-            "transform": src.window_transform(WINDOW), "nodata": -9999,
-        }  # fmt: skip
-        for band, s2 in sorted(L30.items(), reverse=True):
-            values = src.read(index[s2], window=WINDOW).astype("int16")
-            with rasterio.open(folder / f"{granule}.{band}.tif", "w", **profile) as dst:
-                dst.write(values, 1)
-        for extra in ("B10", "B11", "Fmask", "SAA"):
-            with rasterio.open(folder / f"{granule}.{extra}.tif", "w", **profile) as dst:
-                dst.write(np.full((WINDOW.height, WINDOW.width), 2900, "int16"), 1)
+    values, profile = sample_window(s2_scene, WINDOW, L30.values())
+    profile["nodata"] = -9999
+    for band, s2 in sorted(L30.items(), reverse=True):
+        write_band(folder / f"{granule}.{band}.tif", values[s2].astype("int16"), profile)
+    for extra in ("B10", "B11", "Fmask", "SAA"):
+        filled = np.full((WINDOW.height, WINDOW.width), 2900, "int16")
+        write_band(folder / f"{granule}.{extra}.tif", filled, profile)
     return folder
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rasterio
 from osgeo import gdal
 from rasterio.windows import Window
 
 from spex.engine.errors import BandError, InputError
 from spex.engine.raster.band_files import band_file_product, whole_product
 from spex.engine.raster.raster_source import open_source
+from tests.rasters import sample_window, write_band
 from tests.test_cli import run_spex
 
 WINDOW = Window(1024, 256, 192, 160)
@@ -34,25 +34,18 @@ def write_maps(s2_scene: Path, folder: Path, project: str, bands: dict[str, str]
     `project` "result", as DJI Terra names them (``result_Red.tif``)."""
     maps = project if project == "result" else f"{project}_transparent_reflectance"
     folder.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(s2_scene) as src:
-        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
-        profile = src.profile | {
-            "width": WINDOW.width, "height": WINDOW.height, "count": 1, "dtype": "float32",
-            "transform": src.window_transform(WINDOW), "nodata": -10000.0,
-        }  # fmt: skip
-        for name, s2 in {**bands, "lwir": "B10"}.items():
-            values = (src.read(index[s2], window=WINDOW) / 10000).astype("float32")
-            with rasterio.open(folder / f"{maps}_{name}.tif", "w", **profile) as dst:
-                dst.write(values, 1)
-        with rasterio.open(folder / f"{project}_index_ndvi.tif", "w", **profile) as dst:
-            dst.write(np.zeros((WINDOW.height, WINDOW.width), "float32"), 1)
+    files = {**bands, "lwir": "B10"}
+    values, profile = sample_window(s2_scene, WINDOW, files.values())
+    profile["nodata"] = -10000.0
+    for name, s2 in files.items():
+        write_band(folder / f"{maps}_{name}.tif", (values[s2] / 10000).astype("float32"), profile)
+    zeros = np.zeros((WINDOW.height, WINDOW.width), "float32")
+    write_band(folder / f"{project}_index_ndvi.tif", zeros, profile)
     return folder
 
 
 def _truth(s2_scene: Path, band: str) -> np.ndarray:
-    with rasterio.open(s2_scene) as src:
-        index = {d: i for i, d in enumerate(src.descriptions, start=1)}
-        return src.read(index[band], window=WINDOW) / 10000
+    return sample_window(s2_scene, WINDOW, (band,))[0][band] / 10000
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 import rasterio
@@ -31,7 +31,7 @@ from rasterio.errors import RasterioIOError
 
 from ..errors import InputError
 from .band_stacks import one_product_in, stacked_files
-from .product_files import only_one, zip_archive, zip_members
+from .product_files import geotiff_stem, only_one, zip_archive, zip_members
 from .reflectance import PRESET_MIN_P99, ProductReading, Scaling, plausible_reflectance
 from .vrt_sources import vrt_source_files
 
@@ -85,8 +85,6 @@ BAND_STEM = re.compile(
 #: An export's time range as its name gives it (``2022-02-01-00:00_2022-02-28-23:59``; Windows
 #: writes ``_`` for the colons): the first and the last day.
 TIME_RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})-\d{2}[:_]\d{2}_(\d{4}-\d{2}-\d{2})-\d{2}[:_]\d{2}")
-#: The suffixes of the GeoTIFFs Sentinel Hub exports (its JPEG and PNG have no georeference).
-SUFFIXES = (".tif", ".tiff")
 #: What Sentinel Hub's ``AUTO`` sample type multiplies reflectance by, per data type.
 AUTO_SCALE = {"uint8": 255.0, "uint16": 65535.0}
 
@@ -208,8 +206,8 @@ def exports_in(names: Iterable[str]) -> list[str]:
 
 def _band_file(name: str) -> tuple[str, Collection, str] | None:
     """`_reflectance_band` of the file `name` (a path or GDAL name), where it is a GeoTIFF."""
-    file = PurePosixPath(name.replace("\\", "/"))
-    return _reflectance_band(file.stem) if file.suffix.lower() in SUFFIXES else None
+    stem = geotiff_stem(name)  # Sentinel Hub's JPEG and PNG have no georeference
+    return _reflectance_band(stem) if stem else None
 
 
 def _reflectance_band(stem: str) -> tuple[str, Collection, str] | None:

@@ -141,6 +141,18 @@ def file_bytes(name: str) -> bytes:
         gdal.VSIFCloseL(handle)
 
 
+#: The suffixes of the GeoTIFFs a product's band files come as.
+GEOTIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def geotiff_stem(name: str) -> str | None:
+    """The stem of the file `name` (a path or GDAL name, Windows separators too) where it is a
+    GeoTIFF, else None: what a band file's name is matched on (`browser_exports`,
+    `reflectance_maps`)."""
+    file = PurePosixPath(name.replace("\\", "/"))
+    return file.stem if file.suffix.lower() in GEOTIFF_SUFFIXES else None
+
+
 def granule_folder(qi_file: str) -> str:
     """The granule folder of a file in its ``QI_DATA``, as GDAL names it (a string: a path's
     "/vsizip//tmp/..." keeps its double slash)."""

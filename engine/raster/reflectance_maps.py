@@ -22,10 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .band_stacks import one_product_in, stacked_files
-from .product_files import only_one
+from .product_files import geotiff_stem, only_one
 from .reflectance import PRESET_MIN_P99, ProductReading, Scaling, plausible_reflectance
 
 #: A band file's stem (the maps' name, the band) per program. Pix4D writes the red edge with a
@@ -48,8 +48,6 @@ BAND_NAMES = {
 }
 #: The bands in stack order.
 ORDER = ("Blue", "Green", "Red", "Red edge", "NIR")
-#: The suffixes of the GeoTIFFs the programs write.
-SUFFIXES = (".tif", ".tiff")
 PRESET = "drone_reflectance_maps"
 
 
@@ -149,8 +147,8 @@ def maps_in(names: Iterable[str]) -> list[str]:
 
 def _band_file(name: str) -> tuple[str, str, str] | None:
     """`_band` of the file `name`, where it is a GeoTIFF."""
-    file = PurePosixPath(name.replace("\\", "/"))
-    return _band(file.stem) if file.suffix.lower() in SUFFIXES else None
+    stem = geotiff_stem(name)
+    return _band(stem) if stem else None
 
 
 def _band(stem: str) -> tuple[str, str, str] | None:
