@@ -56,7 +56,9 @@ def write_index(
         grid = make_grid(source.width, source.height, tile_size, 0)
         tmp = atomic_file_target(Path(out_path))
         try:
-            with GeoTiffSink(tmp, source.dataset, "float32", nodata=float(INDEX_NODATA)) as sink:
+            with GeoTiffSink(
+                tmp, source.dataset, "float32", nodata=float(INDEX_NODATA), ordered=True
+            ) as sink:
                 sink.describe(
                     [index.name], tags={"SPEX_INDEX": index.name, "FORMULA": index.formula}
                 )

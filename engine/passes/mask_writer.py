@@ -98,7 +98,7 @@ def write_mask(
     tags = {f"CLASS_{i}": name for i, name in enumerate(names)}
     tags.update(SPEX_PROMPT=facts.plan.prompt, SPEX_NODATA="255")
     with GeoTiffSink(
-        mask_path, source.dataset, "uint8", nodata=MASK_NODATA, area=grid.area
+        mask_path, source.dataset, "uint8", nodata=MASK_NODATA, area=grid.area, ordered=True
     ) as mask:
         mask.describe(["class"], colours, tags)
         for core, prov, nodata in _provisional_tiles(facts, labels_path, kept, check_cancel):

@@ -1,4 +1,11 @@
-"""Windowed, tiled, compressed GeoTIFF writing."""
+"""Windowed, tiled, compressed GeoTIFF writing.
+
+GDAL writes a block to the file when its shared block cache flushes it: at close, in an order
+that differs from process to process, or earlier, when another thread needs the room, and a
+block flushed half-written is written again at the end of the file. A product file is
+therefore written to a scratch file beside it and copied, block by block in order, on close
+(`ordered`): the same pixels always give the same bytes, with no dead space.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from types import TracebackType
 
 import numpy as np
 import rasterio
+import rasterio.shutil
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
@@ -26,7 +34,10 @@ def _gtiff_has_zstd() -> bool:
     return "ZSTD" in options
 
 
-_HAS_ZSTD = _gtiff_has_zstd()
+#: Compression of the files the run writes and reads back (or copies) itself.
+_SCRATCH_COMPRESSION = (
+    {"compress": "zstd", "zstd_level": 1} if _gtiff_has_zstd() else {"compress": "deflate"}
+)
 
 
 class GeoTiffSink:
@@ -41,9 +52,11 @@ class GeoTiffSink:
         nodata: float | None = None,
         area: Window | None = None,
         scratch: bool = False,
+        ordered: bool = False,
     ) -> None:
         """`scratch` marks a work file read back by the run itself: ZSTD level 1 compresses
-        label rasters about as well as deflate, three to four times faster."""
+        label rasters about as well as deflate, three to four times faster. `ordered` writes
+        `path` on close, its blocks in order (see the module's docstring)."""
         area = area or Window(0, 0, like.width, like.height)
         self.origin = (int(area.col_off), int(area.row_off))
         tiled = area.width >= BLOCK and area.height >= BLOCK
@@ -62,15 +75,18 @@ class GeoTiffSink:
         }
         if tiled:
             profile.update(blockxsize=BLOCK, blockysize=BLOCK)
-        if scratch and _HAS_ZSTD:
-            profile.update(compress="zstd", zstd_level=1)
         if dtype.startswith("float"):
             profile["predictor"] = 3
         self.path = Path(path)
+        #: Creation options of the file copied to `path` on close; None when written in place.
+        self._copy_options = _creation_options(profile) if ordered else None
+        if scratch or ordered:
+            profile.update(_SCRATCH_COMPRESSION)
+        written = self.path.with_name(f".{self.path.name}.scratch.tif") if ordered else self.path
         with warnings.catch_warnings():
             # A raster without a CRS keeps its grid (`pixel_grid`): the outputs are on it.
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            self.dataset = rasterio.open(self.path, "w", **profile)
+            self.dataset = rasterio.open(written, "w", **profile)
 
     def write(self, array: np.ndarray, window: Window, band: int = 1) -> None:
         """Write a 2-D `array` at `window` (in source raster pixel coordinates)."""
@@ -98,10 +114,21 @@ class GeoTiffSink:
         if tags:
             self.dataset.update_tags(**tags)
 
-    def close(self) -> None:
-        """Flush and close the file (under `GDAL_IO`: flushing writes blocks)."""
+    def close(self, complete: bool = True) -> None:
+        """Flush and close the file (under `GDAL_IO`: flushing writes blocks); an `ordered`
+        sink then copies it to `path` when `complete`, and removes its scratch file."""
         with GDAL_IO:
             self.dataset.close()
+        if self._copy_options is None:
+            return
+        scratch = Path(self.dataset.name)
+        try:
+            if complete:
+                with GDAL_IO, warnings.catch_warnings():
+                    warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                    rasterio.shutil.copy(scratch, self.path, **self._copy_options)
+        finally:
+            scratch.unlink(missing_ok=True)
 
     def __enter__(self) -> GeoTiffSink:
         return self
@@ -112,4 +139,10 @@ class GeoTiffSink:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        self.close(complete=exc_type is None)
+
+
+def _creation_options(profile: Mapping[str, object]) -> dict[str, object]:
+    """The GTiff creation options of `profile` (what `rasterio.shutil.copy` takes)."""
+    keys = ("compress", "tiled", "blockxsize", "blockysize", "predictor", "BIGTIFF")
+    return {"driver": "GTiff"} | {key: profile[key] for key in keys if key in profile}
