@@ -233,8 +233,16 @@ def test_missing_green_maps_no_water_but_says_so(spyndex_pixels):
     model = fit_scene_model(bands, calibrated=True)
     assert any("red stands in for green" in n for n in model.notes)
     assert "water" not in model.classes
-    assert any("water cannot be detected" in n for n in model.notes)
+    assert "no green band: water cannot be detected" in model.notes
     assert _recall(_predict_names(model, bands), names)["Vegetation"] >= 0.95
+
+
+def test_true_colour_says_which_band_water_lacks(spyndex_pixels):
+    # A true-colour image has its green band; what water needs beside it is NIR or SWIR1.
+    bands, _ = _stack(spyndex_pixels, ("blue", "green", "red"))
+    model = fit_scene_model(bands, calibrated=True)
+    assert "water" not in model.classes
+    assert "no NIR or SWIR1 band: water cannot be detected" in model.notes
 
 
 def test_smoothing_keeps_a_confident_one_pixel_pond():

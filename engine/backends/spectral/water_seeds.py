@@ -115,9 +115,10 @@ def water_seeds(s: SeedContext) -> np.ndarray | None:
     """Water seeds over the sample, or None where the bands cannot show water (no green band
     of its own, or neither NIR nor SWIR1)."""
     if not s.has_green or not ({"swir1", "nir"} & s.roles):
-        s.notes.append(
-            "no green band, or neither NIR nor SWIR1: " + UNDETECTABLE.format(target="water")
-        )
+        # Say which is missing: a true-colour image has its green band, and lacks the other.
+        missing = [] if s.has_green else ["no green band"]
+        missing += [] if {"swir1", "nir"} & s.roles else ["no NIR or SWIR1 band"]
+        s.notes.append(f"{' and '.join(missing)}: " + UNDETECTABLE.format(target="water"))
         return None
     # MNDWI (NDWI without SWIR) above a clamped Otsu threshold, dark in NIR.
     w_name = "MNDWI" if "swir1" in s.roles else "NDWI"
