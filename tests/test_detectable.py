@@ -71,6 +71,7 @@ def test_asking_only_for_what_the_bands_cannot_show_is_one_line(
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert "bands blue, green, red" in lines[0] and "water needs" in lines[0]
     assert "NIR or SWIR1" in lines[0] and "--bands" in lines[0]
+    assert "or examples of it: --examples" in lines[0]  # they seed it whatever the bands
     assert not out.exists()
 
 
@@ -82,6 +83,7 @@ def test_a_class_the_bands_cannot_show_is_said_beside_the_others(
     summary = result.summary.splitlines()
     water = next(line for line in summary if line.startswith("water"))
     assert "cannot be found with these bands" in water and "NIR or SWIR1" in water
+    assert "or examples of it: --examples, the dock's Examples layer" in water
     assert any(line.startswith("vegetation:") and "regions" in line for line in summary)
     text = (tmp_path / "run" / "explanation.md").read_text()
     assert "Not mapped: it needs a green band with a NIR or SWIR1 band" in text

@@ -195,7 +195,7 @@ class MetricMeasurer:
             if self._to_lonlat is not None:  # every vertex of the chunk taken back at once
                 sizes = np.cumsum([len(r) for r in rings])[:-1]
                 measured = np.split(self.lonlat(np.concatenate(rings)), sizes)
-            ring_areas, ring_lengths = _rings_area_length(measured, self._ellipsoid, self.unit)
+            ring_areas, ring_lengths = rings_area_length(measured, self._ellipsoid, self.unit)
             np.add.at(areas, owner, np.asarray(sign) * ring_areas)  # in ring order
             np.add.at(lengths, owner, ring_lengths)
             rings.clear()
@@ -232,7 +232,7 @@ def _rings_length(geometry: ogr.Geometry) -> float:
     return length
 
 
-def _rings_area_length(
+def rings_area_length(
     rings: Sequence[np.ndarray], ellipsoid: Ellipsoid, to_rad: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Areas (m2, unsigned) and lengths (m) of closed rings of (lon, lat) vertices, in bulk."""

@@ -23,7 +23,7 @@ from ..base import Backend, BackendReport, TilePrediction
 from .bright_land import bare_within_land
 from .detectable import undetectable
 from .evidence import evidence_names
-from .examples import Examples
+from .examples import EXAMPLES_WHERE, Examples
 from .fitted_scene import FittedScene, fit_scene
 from .margins import MARGIN_HALO, grow_margins, margin_class_indexes
 from .params import SpectralParams
@@ -153,8 +153,10 @@ class SpectralBackend(Backend):
         that the analyst's examples do not seed either."""
         given = self.examples.counts() if self.examples else {}
         seeded = set(given) | {TARGETS[c].part_of for c in given if c in TARGETS}
+        # Examples seed a class whatever the bands (true colour's water: 0.000 -> 1.000 with
+        # ten of them, docs/benchmarks.md "Examples the analyst gives"): the other way in.
         return {
-            t: why
+            t: f"{why}, or examples of it: {EXAMPLES_WHERE}"
             for t, why in undetectable(plan.targets, roles).items()
             if t not in seeded and TARGETS[t].part_of not in seeded
         }
