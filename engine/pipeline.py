@@ -26,8 +26,8 @@ from .instructions.plan import Plan
 from .instructions.targets import TARGETS
 from .outputs import StagedOutputDir, check_output_dir
 from .passes.classify_pass import classify_pass
-from .passes.geodesy import row_pixel_areas
 from .passes.mask_writer import KeptRegions, write_mask, write_region_ids
+from .passes.pixel_areas import PixelAreas
 from .passes.regions import Regions
 from .passes.selection import select_regions
 from .passes.vectorize import RegionRecord, write_features
@@ -359,7 +359,8 @@ def _run_passes(
     facts.timings["classify_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     with profile.run_pass("select"):
-        areas = _region_areas(facts, regions)
+        pixel_areas = PixelAreas(facts.source.dataset)
+        areas = _region_areas(pixel_areas, regions)
         kept = select_regions(regions, areas, facts.plan)
         facts.regions_found = len(regions)
         facts.kept = _records(facts, regions, kept)
@@ -391,17 +392,18 @@ def _run_passes(
                 (0, 0, int(area.width), int(area.height)),
                 monitor.check_cancel,
                 profile=profile,
+                plane=pixel_areas.scale,
             )
         mask_done.result()
     facts.timings["vectorize_s"] = time.perf_counter() - clock
 
 
-def _region_areas(facts: RunFacts, regions: Regions) -> np.ndarray:
-    """Region areas for the plan's limits and ranking: m2, or pixels without a CRS."""
-    per_pixel = row_pixel_areas(facts.source.dataset, regions.centroid_row)
-    if per_pixel is None:
+def _region_areas(pixel_areas: PixelAreas, regions: Regions) -> np.ndarray:
+    """Region areas for the plan's limits and ranking: m2 (each region's pixel count times the
+    area at its centroid), or pixels without a CRS."""
+    if not pixel_areas.metric:
         return regions.count.astype(np.float64)
-    return regions.count * per_pixel
+    return regions.count * pixel_areas.at(regions.centroid_row, regions.centroid_col)
 
 
 def _records(facts: RunFacts, regions: Regions, kept: np.ndarray) -> list[RegionRecord]:

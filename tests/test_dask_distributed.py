@@ -297,12 +297,33 @@ def test_extract_on_the_cluster_reads_a_raster_placed_by_points(
         assert mask.transform.a > 0
 
 
-def _same_mask_alone_and_spread(raster: Path | str, cluster: DaskCliCluster, folder: Path) -> None:
+def test_extract_on_the_cluster_measures_a_polar_grid_as_alone(
+    cluster: DaskCliCluster, s2_scene: Path, tmp_path: Path
+) -> None:
+    """A raster whose plane departs from the ground (the real sample in EPSG:3413): the
+    workers' tiles add their valid areas on the ground as the single process does, so the
+    mask, the size limit's choice and the areas are the same."""
+    from tests.test_plane_scale import _warped_to_polar
+
+    polar = _warped_to_polar(s2_scene, tmp_path / "polar.tif")
+    _same_mask_alone_and_spread(polar, cluster, tmp_path, "extract the water bodies over 2 ha")
+    alone, spread = (
+        json.loads((tmp_path / name / "run.json").read_text(encoding="utf-8"))["counts"]
+        for name in ("a", "b")
+    )
+    assert spread["valid_area_m2"] == alone["valid_area_m2"]
+    assert spread["area_m2_per_target"] == alone["area_m2_per_target"]
+    assert "overstates ground areas" in (tmp_path / "b" / "explanation.md").read_text()
+
+
+def _same_mask_alone_and_spread(
+    raster: Path | str, cluster: DaskCliCluster, folder: Path, prompt: str = PROMPT
+) -> None:
     """`spex extract` of `raster` in one process (into folder/a) and in tiles across the
     cluster's workers (folder/b) writes the same mask, byte for byte."""
-    plain = run_spex("extract", raster, "--prompt", PROMPT, "--out", folder / "a", "--quiet",
+    plain = run_spex("extract", raster, "--prompt", prompt, "--out", folder / "a", "--quiet",
                      "--tile", "128")  # fmt: skip
-    spread = run_spex("extract", raster, "--prompt", PROMPT, "--out", folder / "b", "--quiet",
+    spread = run_spex("extract", raster, "--prompt", prompt, "--out", folder / "b", "--quiet",
                       "--tile", "128", "--scheduler", cluster.address)  # fmt: skip
     assert plain.returncode == 0 and spread.returncode == 0, spread.stderr
     assert (folder / "a" / "mask.tif").read_bytes() == (folder / "b" / "mask.tif").read_bytes()

@@ -1,11 +1,13 @@
-"""Where a projection's plane misstates ground areas over a raster, the explanation says so:
-measured over the raster's own pixels on the ellipsoid, not guessed from the projection's name.
+"""Where a projection's plane misstates ground areas over a raster, areas are measured on the
+ground: the plane's scale measured over the raster's own pixels on the ellipsoid, not guessed
+from the projection's name.
 
-Synthetic grids in each CRS stand for the geometry (this module measures positions only); the
+Synthetic grids in each CRS stand for the geometry (these measure positions only); the
 end-to-end run is the real Sentinel-2 sample warped to NSIDC's polar stereographic grid."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -17,7 +19,8 @@ from rasterio.transform import from_origin
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from rasterio.warp import transform as warp_points
 
-from spex.engine.passes.plane_scale import plane_area_caveat, plane_area_ratios
+from spex.engine.passes.pixel_areas import PixelAreas
+from spex.engine.passes.plane_scale import measure_plane_scale, plane_scale
 from tests.test_cli import run_spex
 
 
@@ -56,13 +59,18 @@ def test_a_polar_stereographic_grid_is_said_to_misstate_areas(
     tmp_path: Path, where: str, crs: str, lon: float, lat: float, pixel: float, expected: float
 ) -> None:
     with rasterio.open(_grid(tmp_path / "grid.tif", crs, lon, lat, pixel)) as dataset:
-        low, high = plane_area_ratios(dataset)
-        caveat = plane_area_caveat(dataset)
+        scale = plane_scale(dataset)
+        assert scale is not None
+        low, high = scale.low, scale.high
+        # A pixel's ground area, anywhere on it: its plane area over the ratio there.
+        areas = PixelAreas(dataset)
+        centre = areas.at(np.array([150.0]), np.array([150.0]))[0]
     assert low <= high and abs(low - expected) < 0.005 and abs(high - expected) < 0.005, where
+    assert abs(centre * expected / pixel**2 - 1) < 0.005
     word = "overstates" if expected > 1 else "understates"
-    said = re.search(rf"{word} ground areas by up to ([0-9.]+)%", caveat or "")
-    assert said is not None and abs(float(said[1]) / 100 - abs(expected - 1)) < 0.006, caveat
-    assert crs in caveat and "equal-area CRS" in caveat
+    said = re.search(rf"{word} ground areas by up to ([0-9.]+)%", scale.note())
+    assert said is not None and abs(float(said[1]) / 100 - abs(expected - 1)) < 0.006
+    assert crs in scale.note()
 
 
 @pytest.mark.parametrize(
@@ -78,9 +86,12 @@ def test_a_plane_true_to_the_ground_goes_unsaid(
     tmp_path: Path, where: str, crs: str, lon: float, lat: float, pixel: float
 ) -> None:
     with rasterio.open(_grid(tmp_path / "grid.tif", crs, lon, lat, pixel)) as dataset:
-        low, high = plane_area_ratios(dataset)
-        assert 0.99 < low <= high < 1.005, where
-        assert plane_area_caveat(dataset) is None
+        measured = measure_plane_scale(dataset)
+        assert measured is not None and 0.99 < measured.low <= measured.high < 1.005, where
+        assert plane_scale(dataset) is None  # measured in the plane, as before
+        assert PixelAreas(dataset).at(np.array([0.5, 299.5]), np.array([0.5, 0.5])) == (
+            pytest.approx([pixel**2, pixel**2])
+        )
 
 
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
@@ -89,21 +100,33 @@ def test_rasters_measured_off_the_plane_are_not_measured_here(tmp_path: Path) ->
     a raster without a CRS has no ground at all."""
     for crs, pixel in (("EPSG:3857", 100.0), ("EPSG:4326", 0.001)):
         with rasterio.open(_grid(tmp_path / "g.tif", crs, 10.0, 50.0, pixel)) as dataset:
-            assert plane_area_ratios(dataset) is None
+            assert measure_plane_scale(dataset) is None
     with rasterio.open(
         tmp_path / "none.tif", "w", driver="GTiff", width=8, height=8, count=1, dtype="uint8"
     ) as dst:
         dst.write(np.zeros((1, 8, 8), np.uint8))
     with rasterio.open(tmp_path / "none.tif") as dataset:
-        assert plane_area_ratios(dataset) is None
+        assert measure_plane_scale(dataset) is None and not PixelAreas(dataset).metric
 
 
-def test_the_explanation_says_it_for_a_real_scene_on_a_polar_grid(
-    s2_scene: Path, tmp_path: Path
-) -> None:
-    """The real sample (52 N, in UTM) warped to EPSG:3413: its plane there overstates ground
-    areas by about 17 %, and the run says so; the same scene in UTM says nothing of it."""
-    polar = tmp_path / "polar.tif"
+def test_a_tile_measured_at_its_centroid_is_the_sum_of_its_pixels(tmp_path: Path) -> None:
+    """A tile's valid area is its count times the area at its valid pixels' centroid: the sum
+    of its pixels' own areas within 2e-5, on a polar grid of 1 km pixels whose scale changes by
+    2 % across the tile's 128 km (the error shrinks with the square of the tile's extent)."""
+    with rasterio.open(_grid(tmp_path / "g.tif", "EPSG:3413", -45.0, 60.0, 1000.0)) as dataset:
+        areas = PixelAreas(dataset)
+        valid = np.zeros((128, 96), bool)
+        valid[10:120, 5:40] = True
+        valid[60:70, 40:90] = True  # an L: its centroid is not the window's
+        rows, cols = np.nonzero(valid)
+        each = areas.at(100 + rows + 0.5, 30 + cols + 0.5).sum()
+        part = areas.of_part(100, 30, valid.sum(axis=1), valid.sum(axis=0))
+        spread = areas.at(np.array([100.5, 227.5]), np.array([30.5, 30.5]))
+    assert abs(spread[0] / spread[1] - 1) > 0.005  # the area does change across the tile
+    assert part == pytest.approx(each, rel=2e-5)
+
+
+def _warped_to_polar(s2_scene: Path, polar: Path) -> Path:
     with rasterio.open(s2_scene) as src:
         transform, width, height = calculate_default_transform(
             src.crs, "EPSG:3413", src.width, src.height, *src.bounds
@@ -119,14 +142,29 @@ def test_the_explanation_says_it_for_a_real_scene_on_a_polar_grid(
                     resampling=Resampling.nearest,
                 )
             dst.descriptions = src.descriptions
-    prompt = "extract the water bodies"
-    said = "are measured in the plane of EPSG:3413"
-    done = run_spex("extract", polar, "--prompt", prompt, "--out", tmp_path / "p", "--quiet")
-    assert done.returncode == 0, done.stderr
-    text = (tmp_path / "p" / "explanation.md").read_text(encoding="utf-8")
-    assert said in text and "overstates ground areas by up to 17." in text
-    utm = run_spex("extract", s2_scene, "--prompt", prompt, "--out", tmp_path / "u", "--quiet")
-    assert utm.returncode == 0, utm.stderr
-    assert "are measured in the plane of" not in (tmp_path / "u" / "explanation.md").read_text(
-        encoding="utf-8"
-    )
+    return polar
+
+
+def test_a_real_scene_on_a_polar_grid_measures_its_ground(s2_scene: Path, tmp_path: Path) -> None:
+    """The real sample (52 N, in UTM) warped to EPSG:3413, whose plane there overstates ground
+    areas by 17 %: its water and valid areas are the UTM run's within 0.5 %, the size limit
+    keeps the same lakes, and the explanation says how areas were measured; the UTM run says
+    nothing of it."""
+    polar = _warped_to_polar(s2_scene, tmp_path / "polar.tif")
+    prompt = "extract the water bodies over 2 ha"
+    runs = {}
+    for name, raster in (("polar", polar), ("utm", s2_scene)):
+        done = run_spex("extract", raster, "--prompt", prompt, "--out", tmp_path / name, "--quiet")
+        assert done.returncode == 0, done.stderr
+        manifest = json.loads((tmp_path / name / "run.json").read_text(encoding="utf-8"))
+        runs[name] = (manifest["counts"], (tmp_path / name / "explanation.md").read_text())
+    (polar_counts, polar_text), (utm_counts, utm_text) = runs["polar"], runs["utm"]
+    water = polar_counts["area_m2_per_target"]["water"] / utm_counts["area_m2_per_target"]["water"]
+    assert abs(water - 1) < 0.005
+    assert abs(polar_counts["valid_area_m2"] / utm_counts["valid_area_m2"] - 1) < 0.005
+    lakes = polar_counts["regions_per_target"]["water"], utm_counts["regions_per_target"]["water"]
+    assert abs(lakes[0] - lakes[1]) <= 1, lakes  # the warp may split or join one at the limit
+    assert "The plane of EPSG:3413 overstates ground areas by up to 17." in polar_text
+    assert "The plane of" not in utm_text
+    with rasterio.open(tmp_path / "polar" / "mask.tif") as mask:
+        assert mask.crs.to_epsg() == 3413

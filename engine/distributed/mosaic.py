@@ -26,7 +26,7 @@ from rasterio.windows import Window
 from ..backends.base import TilePrediction
 from ..errors import BackendError
 from ..passes.classify_pass import analyse_tile
-from ..passes.geodesy import row_pixel_areas
+from ..passes.pixel_areas import PixelAreas
 from ..passes.regions import NODATA_LABEL, RegionAccumulator, RegionBlock, Regions
 from ..passes.tile_runner import predict_tiles
 from ..progress import RunMonitor
@@ -75,8 +75,9 @@ class TileTally:
     """What one tile adds to the run's counts (summed on the driver in grid order)."""
 
     skipped: bool  # all nodata
-    rows: tuple[int, int]  # raster rows of the core
+    origin: tuple[int, int]  # raster row and column of the core's first pixel
     valid_per_row: np.ndarray
+    valid_per_col: np.ndarray
     evidence_sums: np.ndarray
 
 
@@ -134,7 +135,11 @@ def classify_band(job: BandJob, backend: Backend) -> BandResult:
             out[r - row0 : r - row0 + h, c - col0 : c - col0 + w] = labels
             tallies.append(
                 TileTally(
-                    result.prediction is None, (r, r + h), facts.valid_per_row, facts.evidence_sums
+                    result.prediction is None,
+                    (r, c),
+                    facts.valid_per_row,
+                    facts.valid_per_col,
+                    facts.evidence_sums,
                 )
             )
     seconds = time.perf_counter() - start
@@ -147,7 +152,7 @@ def _add_band(
     sink: GeoTiffSink,
     facts: RunFacts,
     evidence_totals: np.ndarray,
-    row_area: np.ndarray | None,
+    areas: PixelAreas,
 ) -> None:
     """Number and link the band's regions after the previous bands, write its labels, and add
     its tiles' counts in grid order (the float sums then match the single-process pass)."""
@@ -159,8 +164,10 @@ def _add_band(
         facts.tiles_skipped_nodata += int(tally.skipped)
         evidence_totals += tally.evidence_sums
         facts.valid_pixels += int(tally.valid_per_row.sum())
-        if row_area is not None:  # None without a CRS: the valid area is then in pixels
-            facts.valid_area_m2 += float(tally.valid_per_row @ row_area[slice(*tally.rows)])
+        if areas.metric:  # without a CRS the valid area is in pixels
+            facts.valid_area_m2 += areas.of_part(
+                *tally.origin, tally.valid_per_row, tally.valid_per_col
+            )
 
 
 def _never() -> None:
@@ -223,7 +230,7 @@ class DaskClassifyPass:
         [backend] = client.scatter([facts.backend], broadcast=True, hash=False)
         accumulator = RegionAccumulator(source.width, n_evidence)
         evidence_totals = np.zeros((4, n_targets, n_evidence))
-        row_area = row_pixel_areas(source.dataset, np.arange(source.height) + 0.5)
+        areas = PixelAreas(source.dataset)
         pending: deque[Future] = deque()
         try:
             with GeoTiffSink(
@@ -237,7 +244,7 @@ class DaskClassifyPass:
                     self.timings["wait_s"] += time.perf_counter() - clock
                     self.timings["bands_s"] += result.seconds
                     clock = time.perf_counter()
-                    _add_band(result, accumulator, sink, facts, evidence_totals, row_area)
+                    _add_band(result, accumulator, sink, facts, evidence_totals, areas)
                     self.timings["link_write_s"] += time.perf_counter() - clock
                     monitor.progress(
                         (done + 1) / len(bands), f"classified band {done + 1}/{len(bands)}"

@@ -12,7 +12,7 @@ from ..backends.base import TilePrediction
 from ..progress import RunMonitor
 from ..raster.raster_sink import GeoTiffSink
 from ..raster.windows import Tile
-from .geodesy import row_pixel_areas
+from .pixel_areas import PixelAreas
 from .regions import RegionAccumulator, Regions, TileRegions, label_tile
 from .tile_runner import predict_tiles
 
@@ -29,6 +29,7 @@ class _TileFacts:
 
     regions: TileRegions
     valid_per_row: np.ndarray
+    valid_per_col: np.ndarray
     evidence_sums: np.ndarray  # (4, targets, evidence): inside sum, inside n, outside sum, n
 
 
@@ -47,7 +48,9 @@ def analyse_tile(
         evidence = prediction.evidence
         sums = _evidence_sums(classes, evidence, n_targets)
     valid = classes != MASK_NODATA
-    return _TileFacts(label_tile(classes, confidence, evidence), valid.sum(axis=1), sums)
+    return _TileFacts(
+        label_tile(classes, confidence, evidence), valid.sum(axis=1), valid.sum(axis=0), sums
+    )
 
 
 def classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Regions:
@@ -59,8 +62,8 @@ def classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Re
     n_targets, n_evidence = len(facts.plan.targets), len(facts.evidence_names)
     evidence_totals = np.zeros((4, n_targets, n_evidence))
     accumulator = RegionAccumulator(source.width, n_evidence)
-    # m2 per pixel of each raster row; None without a CRS (the valid area is then in pixels).
-    row_area = row_pixel_areas(source.dataset, np.arange(source.height) + 0.5)
+    # Without a CRS the valid area is in pixels (`valid_pixels`).
+    areas = PixelAreas(source.dataset)
 
     def analyse(tile: Tile, prediction: TilePrediction | None) -> _TileFacts:
         return analyse_tile(tile, prediction, n_targets, n_evidence)
@@ -77,10 +80,14 @@ def classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Re
             if result.prediction is None:
                 facts.tiles_skipped_nodata += 1
             evidence_totals += tile_facts.evidence_sums
-            rows = slice(int(tile.core.row_off), int(tile.core.row_off + tile.core.height))
             facts.valid_pixels += int(tile_facts.valid_per_row.sum())
-            if row_area is not None:
-                facts.valid_area_m2 += float(tile_facts.valid_per_row @ row_area[rows])
+            if areas.metric:
+                facts.valid_area_m2 += areas.of_part(
+                    int(tile.core.row_off),
+                    int(tile.core.col_off),
+                    tile_facts.valid_per_row,
+                    tile_facts.valid_per_col,
+                )
             with profile.stage("classify.link"):
                 labels = accumulator.add(
                     tile.row, int(tile.core.row_off), int(tile.core.col_off), tile_facts.regions

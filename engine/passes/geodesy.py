@@ -8,7 +8,9 @@ the radii of curvature at each edge's mid-latitude. So are the cylindrical proje
 plane is no measure (`plane_misleads`: Mercator, Web Mercator, plate carree, whose scale grows
 away from the equator: at 40 degrees a Web Mercator pixel's plane is 1.7 times its ground),
 from their vertices taken back to longitude and latitude; every pixel edge is still a parallel
-or a meridian there. A raster without a CRS has no metric measure: areas are counted in pixels.
+or a meridian there. A projection whose plane departs from the ground by the row and the column
+(a polar stereographic grid) is measured in its plane and divided by its scale there
+(`plane_scale`). A raster without a CRS has no metric measure: areas are counted in pixels.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from osgeo import ogr, osr
+
+if TYPE_CHECKING:
+    from .plane_scale import PlaneScale
 
 #: Vertices measured in one vectorised pass (whole rings, so a ring's sums never depend on
 #: its neighbours): the float64 temporaries stay near 100 bytes per vertex of it.
@@ -139,9 +145,13 @@ class MetricMeasurer:
     vertices `lonlat` takes back to degrees first).
     """
 
-    def __init__(self, srs: osr.SpatialReference | None) -> None:
+    def __init__(self, srs: osr.SpatialReference | None, plane: PlaneScale | None = None) -> None:
+        """`plane`: for a projected CRS measured in its plane, the plane's scale across the
+        raster (`plane_scale`); each polygon's planar area and perimeter are then divided by
+        it at the polygon's centroid (by its square root for the perimeter)."""
         self.srs = srs
         self.metric = srs is not None
+        self.plane = plane
         self._to_lonlat: osr.CoordinateTransformation | None = None
         if plane_misleads(srs):
             geographic = srs.CloneGeogCS()
@@ -180,9 +190,13 @@ class MetricMeasurer:
         (the cost is per vertex, not per polygon); in a projected one OGR measures each.
         """
         if not self.geographic:
-            areas = [g.GetArea() * self.unit * self.unit for g in geometries]
-            lengths = [_rings_length(g) * self.unit for g in geometries]
-            return np.asarray(areas, dtype=np.float64), np.asarray(lengths, dtype=np.float64)
+            areas = np.array([g.GetArea() * self.unit * self.unit for g in geometries])
+            lengths = np.array([_rings_length(g) * self.unit for g in geometries])
+            if self.plane is not None and len(geometries):
+                centroids = np.array([g.Centroid().GetPoint_2D() for g in geometries])
+                ratio = self.plane.ratio_at_xy(centroids[:, 0], centroids[:, 1])
+                areas, lengths = areas / ratio, lengths / np.sqrt(ratio)
+            return areas.astype(np.float64), lengths.astype(np.float64)
         assert self._ellipsoid is not None
         areas = np.zeros(len(geometries))
         lengths = np.zeros(len(geometries))

@@ -27,6 +27,7 @@ from ..instructions.spie import (
 )
 from ..reports.profiling import StageProfile
 from .geodesy import MetricMeasurer, layer_reference, polygon_rings, spatial_reference
+from .plane_scale import PlaneScale
 from .polygon_stream import polygon_stream
 
 gdal.UseExceptions()
@@ -74,13 +75,15 @@ def write_features(
     extent_pixels: tuple[int, int, int, int],
     check_cancel: Callable[[], None] = lambda: None,
     profile: StageProfile | None = None,
+    plane: PlaneScale | None = None,
 ) -> dict[int, PolygonSummary]:
     """Polygonize `region_raster` (int32 region ids, 0 = none) into `out_path`.
 
     `extent_pixels` is (col_off, row_off, width, height) of the processed extent in the
     region raster's own pixel grid; centroids and rotated boxes are normalised to it. Without
     a CRS the polygons are in pixel coordinates and their m2, ha and m fields are left empty
-    (NULL); `PolygonSummary` then holds areas in pixels.
+    (NULL); `PolygonSummary` then holds areas in pixels. `plane`: where the CRS's plane departs
+    from the ground across the raster, the polygons are measured on the ground with it.
     """
     profile = profile or StageProfile()
     src = gdal.Open(str(region_raster))
@@ -92,7 +95,7 @@ def write_features(
             evidence_names,
             extent_pixels,
             gdal.InvGeoTransform(src.GetGeoTransform()),
-            MetricMeasurer(srs),
+            MetricMeasurer(srs, plane),
         )
         stream = polygon_stream(
             src.GetRasterBand(1), srs, records.__contains__, check_cancel, profile
