@@ -359,8 +359,7 @@ def _run_passes(
     facts.timings["classify_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     with profile.run_pass("select"):
-        pixel_areas = PixelAreas(facts.source.dataset)
-        areas = _region_areas(pixel_areas, regions)
+        areas = _region_areas(facts.pixel_areas, regions)
         kept = select_regions(regions, areas, facts.plan)
         facts.regions_found = len(regions)
         facts.kept = _records(facts, regions, kept)
@@ -392,7 +391,7 @@ def _run_passes(
                 (0, 0, int(area.width), int(area.height)),
                 monitor.check_cancel,
                 profile=profile,
-                plane=pixel_areas.scale,
+                plane=facts.pixel_areas.scale,
             )
         mask_done.result()
     facts.timings["vectorize_s"] = time.perf_counter() - clock

@@ -26,7 +26,6 @@ from rasterio.windows import Window
 from ..backends.base import TilePrediction
 from ..errors import BackendError
 from ..passes.classify_pass import analyse_tile
-from ..passes.pixel_areas import PixelAreas
 from ..passes.regions import NODATA_LABEL, RegionAccumulator, RegionBlock, Regions
 from ..passes.tile_runner import predict_tiles
 from ..progress import RunMonitor
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     from distributed import Client, Future
 
     from ..backends import Backend
+    from ..passes.pixel_areas import PixelAreas
     from ..pipeline import RunFacts
 
 #: Backends whose whole state after `prepare` is small and whose report needs no tile results.
@@ -230,7 +230,7 @@ class DaskClassifyPass:
         [backend] = client.scatter([facts.backend], broadcast=True, hash=False)
         accumulator = RegionAccumulator(source.width, n_evidence)
         evidence_totals = np.zeros((4, n_targets, n_evidence))
-        areas = PixelAreas(source.dataset)
+        areas = facts.pixel_areas
         pending: deque[Future] = deque()
         try:
             with GeoTiffSink(

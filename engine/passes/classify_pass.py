@@ -12,7 +12,6 @@ from ..backends.base import TilePrediction
 from ..progress import RunMonitor
 from ..raster.raster_sink import GeoTiffSink
 from ..raster.windows import Tile
-from .pixel_areas import PixelAreas
 from .regions import RegionAccumulator, Regions, TileRegions, label_tile
 from .tile_runner import predict_tiles
 
@@ -63,7 +62,7 @@ def classify_pass(facts: RunFacts, labels_path: Path, monitor: RunMonitor) -> Re
     evidence_totals = np.zeros((4, n_targets, n_evidence))
     accumulator = RegionAccumulator(source.width, n_evidence)
     # Without a CRS the valid area is in pixels (`valid_pixels`).
-    areas = PixelAreas(source.dataset)
+    areas = facts.pixel_areas
 
     def analyse(tile: Tile, prediction: TilePrediction | None) -> _TileFacts:
         return analyse_tile(tile, prediction, n_targets, n_evidence)

@@ -9,7 +9,6 @@ import numpy as np
 
 from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
-from ..passes.plane_scale import plane_scale
 from ..raster.averaged_bands import AVERAGED_NOTE, band_numbers
 from ..raster.browser_exports import mosaic_period
 from ..raster.colour_interp import CIR_HINT
@@ -270,8 +269,8 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
             "relief shifts the outputs as it shifts the pixels. For true positions, "
             "orthorectify it first with a DEM (gdalwarp -rpc -to RPC_DEM=dem.tif) and run on that."
         )
-    if facts.metric and (scale := plane_scale(facts.source.dataset)) is not None:
-        caveats.append(scale.note())
+    if facts.metric and facts.pixel_areas.scale is not None:
+        caveats.append(facts.pixel_areas.scale.note())
     if facts.source.mapping.source == "colour interpretation":
         caveats.append(f"True colour: {CIR_HINT}.")
     for band in alpha_read_as_data(facts.source.dataset, with_role_bands(facts.source.mapping)):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from ..backends.base import Backend, BackendReport
 from ..backends.spectral.examples import Examples
 from ..instructions.plan import Plan
+from ..passes.pixel_areas import PixelAreas
 from ..passes.vectorize import RegionRecord
 from ..raster.raster_source import RasterSource
 from ..raster.windows import TileGrid
@@ -88,6 +90,11 @@ class RunFacts:
     def metric(self) -> bool:
         """Whether areas are in m2: False for a raster without a CRS (areas in pixels)."""
         return self.source.dataset.crs is not None
+
+    @cached_property
+    def pixel_areas(self) -> PixelAreas:
+        """The ground area of the raster's pixels, measured once a run (`pixel_areas`)."""
+        return PixelAreas(self.source.dataset)
 
     @property
     def valid_area(self) -> float:
