@@ -126,6 +126,22 @@ def test_a_tile_measured_at_its_centroid_is_the_sum_of_its_pixels(tmp_path: Path
     assert part == pytest.approx(each, rel=2e-5)
 
 
+def test_a_raster_one_pixel_high_is_measured(tmp_path: Path) -> None:
+    """Nodes run from edge to edge, so a single row (or column) still has an area."""
+    (x,), (y,) = warp_points("EPSG:4326", "EPSG:3413", [-45.0], [60.0])
+    profile = {"driver": "GTiff", "width": 5, "height": 1, "count": 1, "dtype": "uint8"}
+    transform = from_origin(x, y, 100.0, 100.0)
+    with rasterio.open(
+        tmp_path / "row.tif", "w", crs="EPSG:3413", transform=transform, **profile
+    ) as dst:
+        dst.write(np.ones((1, 1, 5), np.uint8))
+    with rasterio.open(tmp_path / "row.tif") as dataset:
+        areas = PixelAreas(dataset)
+        whole = areas.of_part(0, 0, np.array([5]), np.ones(5, int))
+    expected = 5 * 100.0**2 / _sphere_stereographic_k(60) ** 2
+    assert areas.scale is not None and whole == pytest.approx(expected, rel=0.005)
+
+
 def _warped_to_polar(s2_scene: Path, polar: Path) -> Path:
     with rasterio.open(s2_scene) as src:
         transform, width, height = calculate_default_transform(

@@ -39,8 +39,9 @@ SQUARE_M = 200.0
 
 @dataclass(frozen=True)
 class PlaneScale:
-    """The ratio of plane area to ground area across a raster, at a grid of its pixels
-    (fractional row and column of pixel centres), and one pixel's area in the plane (m2)."""
+    """The ratio of plane area to ground area across a raster, at a grid of points from its
+    first pixel's corner to its last's (fractional rows and columns: `r + 0.5` is row r's
+    centre), and one pixel's area in the plane (m2)."""
 
     crs: str
     rows: np.ndarray  # (n,) node rows, increasing
@@ -123,8 +124,10 @@ def measure_plane_scale(dataset: object) -> PlaneScale | None:
     ellipsoid = Ellipsoid(srs.GetSemiMajor(), srs.GetInvFlattening())
     unit = float(srs.GetLinearUnits() or 1.0)
     transform = dataset.transform
-    rows = np.linspace(0.5, dataset.height - 0.5, NODES_PER_SIDE)
-    cols = np.linspace(0.5, dataset.width - 0.5, NODES_PER_SIDE)
+    # From edge to edge (not centre to centre): a raster one pixel high still has two rows
+    # of nodes to interpolate between.
+    rows = np.linspace(0.0, dataset.height, NODES_PER_SIDE)
+    cols = np.linspace(0.0, dataset.width, NODES_PER_SIDE)
     half = SQUARE_M / unit / 2
     square = np.array([[-half, -half], [half, -half], [half, half], [-half, half], [-half, -half]])
     rings = [np.array(transform * (col, row)) + square for row in rows for col in cols]
