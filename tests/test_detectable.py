@@ -83,7 +83,9 @@ def test_a_class_the_bands_cannot_show_is_said_beside_the_others(
     summary = result.summary.splitlines()
     water = next(line for line in summary if line.startswith("water"))
     assert "cannot be found with these bands" in water and "NIR or SWIR1" in water
-    assert "or examples of it: --examples, the dock's Examples layer" in water
+    assert "or examples of it: --examples; the dock's Examples layer; Processing's EXAMPLES" in (
+        water
+    )
     assert any(line.startswith("vegetation:") and "regions" in line for line in summary)
     text = (tmp_path / "run" / "explanation.md").read_text()
     assert "Not mapped: it needs a green band with a NIR or SWIR1 band" in text

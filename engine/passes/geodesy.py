@@ -190,13 +190,13 @@ class MetricMeasurer:
         (the cost is per vertex, not per polygon); in a projected one OGR measures each.
         """
         if not self.geographic:
-            areas = np.array([g.GetArea() * self.unit * self.unit for g in geometries])
-            lengths = np.array([_rings_length(g) * self.unit for g in geometries])
+            areas = np.array([g.GetArea() * self.unit * self.unit for g in geometries], float)
+            lengths = np.array([_rings_length(g) * self.unit for g in geometries], float)
             if self.plane is not None and len(geometries):
                 centroids = np.array([g.Centroid().GetPoint_2D() for g in geometries])
                 ratio = self.plane.ratio_at_xy(centroids[:, 0], centroids[:, 1])
                 areas, lengths = areas / ratio, lengths / np.sqrt(ratio)
-            return areas.astype(np.float64), lengths.astype(np.float64)
+            return areas, lengths
         assert self._ellipsoid is not None
         areas = np.zeros(len(geometries))
         lengths = np.zeros(len(geometries))

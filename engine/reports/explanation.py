@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..backends.spectral.examples import EXAMPLES_WHERE
 from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
 from ..raster.averaged_bands import AVERAGED_NOTE, band_numbers
@@ -269,8 +270,8 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
             "relief shifts the outputs as it shifts the pixels. For true positions, "
             "orthorectify it first with a DEM (gdalwarp -rpc -to RPC_DEM=dem.tif) and run on that."
         )
-    if facts.metric and facts.pixel_areas.scale is not None:
-        caveats.append(facts.pixel_areas.scale.note())
+    if (plane := facts.pixel_areas.scale) is not None:  # None without a CRS too
+        caveats.append(plane.note())
     if facts.source.mapping.source == "colour interpretation":
         caveats.append(f"True colour: {CIR_HINT}.")
     for band in alpha_read_as_data(facts.source.dataset, with_role_bands(facts.source.mapping)):
@@ -341,8 +342,8 @@ def _cover_hint(facts: RunFacts, cover: str) -> str:
         return ""
     return (
         " If the image is clear, it is its brightest, whitest surface (white roofs, sand, "
-        "concrete): label a few of those pixels as what they are (--examples; the dock's "
-        f"Examples layer; Processing's EXAMPLES) and the {cover} class gives way to them."
+        f"concrete): label a few of those pixels as what they are ({EXAMPLES_WHERE}) and the "
+        f"{cover} class gives way to them."
     )
 
 
@@ -369,8 +370,8 @@ def _examples_hint(facts: RunFacts) -> str:
     if facts.request.backend != "spectral" or facts.request.examples is not None:
         return ""
     return (
-        ", or label a few pixels of it and of what it is confused with (--examples; the dock's "
-        "Examples layer; Processing's EXAMPLES): they correct the scene's seeds"
+        ", or label a few pixels of it and of what it is confused with "
+        f"({EXAMPLES_WHERE}): they correct the scene's seeds"
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from .examples import EXAMPLES_WHERE
+
 #: Vegetation, and the land found beside it: NDVI, or excess green without NIR (where red also
 #: stands in for a missing green band, as in the snow index; never in the water indices).
 _GREENNESS = (frozenset({"red", "nir"}), frozenset({"blue", "red"}))
@@ -64,7 +66,7 @@ def fine_shadow_note(
         return None
     fix = (
         "check the water against the image, or give examples of water and of what passes "
-        "for it (--examples; the dock's Examples layer; Processing's EXAMPLES)"
+        f"for it ({EXAMPLES_WHERE})"
     )
     swir = "swir1" in set(roles)
     if pixel_m is None and not swir:

@@ -32,8 +32,8 @@ from ...raster.dataset_open import GDAL_DATASET_NAME
 from ...raster.pixel_grid import grid_transform, grid_window_transform
 from ...raster.raster_source import RasterSource
 
-#: Where an analyst gives examples, in each way in.
-EXAMPLES_WHERE = "--examples, the dock's Examples layer or Processing's EXAMPLES"
+#: Where an analyst gives examples, in each way in (the notes and caveats that ask for them).
+EXAMPLES_WHERE = "--examples; the dock's Examples layer; Processing's EXAMPLES"
 
 #: The class of land that is none of the targets.
 OTHER = "other"
