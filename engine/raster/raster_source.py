@@ -264,9 +264,15 @@ def _undeclared_fill(
 
 
 #: What fills a product's missing pixels, in every band, where the file declares no nodata
-#: value: 0 (nearly every product); for signed integers and floats also -9999 (HLS, ESPA, Earth
-#: Engine exports), -28672 (MODIS) and -32768 (int16's minimum); for floats float32's minimum.
-UNDECLARED_FILLS = {"u": (0,), "i": (0, -9999, -28672, -32768), "f": (-9999, -28672, -32768)}
+#: value: 0 (nearly every product, floats too: a warped or exported float raster's margin, an
+#: Earth Engine `unmask(0)`; no surface is exactly 0 in every band); for signed integers and
+#: floats also -9999 (HLS, ESPA, Earth Engine exports), -28672 (MODIS) and -32768 (int16's
+#: minimum); for floats float32's minimum.
+UNDECLARED_FILLS = {
+    "u": (0,),
+    "i": (0, -9999, -28672, -32768),
+    "f": (0, -9999, -28672, -32768),
+}
 FLOAT32_MIN = float(np.finfo(np.float32).min)
 
 
