@@ -16,7 +16,7 @@ from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
 from spex.engine import ExtractionRequest, extract
-from spex.engine.passes.geodesy import pixel_metres
+from spex.engine.passes.pixel_areas import pixel_metres
 from spex.engine.raster import cloud_masking
 from spex.engine.raster.cloud_masking import widened
 from tests.rasters import LANDSAT_PRODUCT, landsat_product_folder

@@ -19,7 +19,7 @@ from rasterio.transform import from_origin
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from rasterio.warp import transform as warp_points
 
-from spex.engine.passes.pixel_areas import PixelAreas
+from spex.engine.passes.pixel_areas import PixelAreas, pixel_metres
 from spex.engine.passes.plane_scale import measure_plane_scale, plane_scale
 from tests.test_cli import run_spex
 
@@ -184,3 +184,60 @@ def test_a_real_scene_on_a_polar_grid_measures_its_ground(s2_scene: Path, tmp_pa
     assert "The plane of" not in utm_text
     with rasterio.open(tmp_path / "polar" / "mask.tif") as mask:
         assert mask.crs.to_epsg() == 3413
+
+
+def test_pixel_spacing_is_the_grounds_on_a_polar_grid(tmp_path: Path) -> None:
+    """A distance in metres (a cloud buffer, a model's resolution) counts ground metres: a
+    100 m pixel of NSIDC's grid at 60 N spans 96 m of ground, measured here between the
+    neighbouring pixel centres' longitudes and latitudes on the ellipsoid. The plane's 100 m put
+    a 1 km buffer 4 % too far."""
+    path = _grid(tmp_path / "polar.tif", "EPSG:3413", -45.0, 60.0, 100.0)
+    with rasterio.open(path) as grid:
+        row, col = 150.5, 150.5
+        centres = [grid.transform * (col, row), grid.transform * (col + 1, row)]
+        centres.append(grid.transform * (col, row + 1))
+        xs, ys = zip(*centres, strict=True)
+        lons, lats = warp_points("EPSG:3413", "EPSG:4326", xs, ys)
+        spacing = pixel_metres(grid, row, col)
+    lon0, lat0 = (math.radians(v) for v in (lons[0], lats[0]))
+    # WGS84's radii of curvature there (meridian, prime vertical): a sphere's metres are 0.3 %
+    # short at 60 N, more than the test allows.
+    e2 = (2 - 1 / 298.257223563) / 298.257223563
+    w = math.sqrt(1 - e2 * math.sin(lat0) ** 2)
+    meridian, prime = 6_378_137.0 * (1 - e2) / w**3, 6_378_137.0 / w
+
+    def metres_to(i: int) -> float:
+        dlon, dlat = math.radians(lons[i]) - lon0, math.radians(lats[i]) - lat0
+        return math.hypot(prime * math.cos(lat0) * dlon, meridian * dlat)
+
+    assert spacing[1] == pytest.approx(metres_to(1), rel=0.001)
+    assert spacing[0] == pytest.approx(metres_to(2), rel=0.001)
+    assert spacing[0] < 97.0
+
+
+def test_a_local_engineering_crs_is_measured_in_its_unit(s2_scene: Path, tmp_path: Path) -> None:
+    """A raster in a local (engineering) CRS, a site grid or a drone survey's: it runs, its
+    pixels measured in the CRS's metres. Before, the pixel spacing asked rasterio for a linear
+    unit it gives projected CRSs only, and the run stopped on a traceback."""
+    with rasterio.open(s2_scene) as src:
+        data = src.read()
+        profile = src.profile | {
+            "crs": rasterio.crs.CRS.from_wkt(
+                'LOCAL_CS["site grid",UNIT["metre",1],AXIS["X",EAST],AXIS["Y",NORTH]]'
+            ),
+            "transform": from_origin(0.0, 5000.0, 10.0, 10.0),
+        }
+        descriptions = src.descriptions
+    path = tmp_path / "site.tif"
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        dst.descriptions = descriptions
+    result = run_spex("extract", path, "--prompt", "water", "--out", tmp_path / "o", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    with rasterio.open(path) as grid:
+        assert pixel_metres(grid, 10) == (10.0, 10.0)
+    manifest = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
+    counts = manifest["counts"]
+    assert counts["area_unit"] == "m2"
+    assert counts["valid_area_m2"] == pytest.approx(counts["valid_pixels"] * 100.0)

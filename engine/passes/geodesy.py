@@ -284,26 +284,6 @@ def pixel_area_m2(transform: tuple[float, ...], geographic: bool, unit: float, r
     return planar * metres_per_degree**2 * math.cos(lat)
 
 
-def pixel_metres(dataset: object, row: float) -> tuple[float, float]:
-    """The (row, column) spacing of `dataset`'s pixels in metres at pixel row `row`: the CRS's
-    linear unit, or, for a geographic CRS (degrees) and a projection whose plane misleads (Web
-    Mercator: `plane_misleads`), on the authalic sphere at that row's latitude. `dataset` is an
-    open rasterio dataset with a CRS."""
-    a, c, e, f = dataset.transform.a, dataset.transform.c, dataset.transform.e, dataset.transform.f
-    measurer = MetricMeasurer(spatial_reference(dataset.crs.to_wkt()))
-    if not measurer.geographic:
-        unit = dataset.crs.linear_units_factor[1]
-        return abs(e) * unit, abs(a) * unit
-    y = f + e * row
-    # The pixel's steps in degrees there (a geographic CRS's own; a misleading plane's taken back).
-    (lon, lat), (right, _), (_, below) = measurer.lonlat(np.array([[c, y], [c + a, y], [c, y + e]]))
-    metres_per_degree = math.radians(AUTHALIC_RADIUS_M)
-    return (
-        abs(below - lat) * metres_per_degree,
-        abs(right - lon) * metres_per_degree * math.cos(math.radians(lat)),
-    )
-
-
 def row_pixel_areas(dataset: object, rows: np.ndarray) -> np.ndarray | None:
     """Area in m2 of one pixel centred at each fractional row (`r + 0.5` is row r's centre).
 

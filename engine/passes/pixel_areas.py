@@ -1,4 +1,5 @@
-"""The ground area of a raster's pixels, for its valid area and its regions' areas.
+"""The ground size of a raster's pixels: their areas, for its valid area and its regions' areas,
+and their spacing, for distances given in metres (a cloud buffer, a model's resolution).
 
 Per row where the area depends on the row alone (a geographic CRS, Mercator, or any plane that
 holds: `geodesy.row_pixel_areas`), across the raster where a projection's plane departs from
@@ -10,9 +11,15 @@ and less with the square of a smaller part's extent.
 
 from __future__ import annotations
 
-import numpy as np
+import functools
+import math
+from types import SimpleNamespace
 
-from .geodesy import row_pixel_areas
+import numpy as np
+from affine import Affine
+from rasterio.crs import CRS
+
+from .geodesy import AUTHALIC_RADIUS_M, MetricMeasurer, row_pixel_areas, spatial_reference
 from .plane_scale import PlaneScale, plane_scale
 
 
@@ -54,3 +61,41 @@ class PixelAreas:
         row = row_off + (valid_per_row @ (np.arange(len(valid_per_row)) + 0.5)) / count
         col = col_off + (valid_per_col @ (np.arange(len(valid_per_col)) + 0.5)) / count
         return count * float(self.scale.pixel_area_at(np.array([row]), np.array([col]))[0])
+
+
+def pixel_metres(dataset: object, row: float, col: float | None = None) -> tuple[float, float]:
+    """The (row, column) spacing of `dataset`'s pixels in metres on the ground at fractional
+    pixel row `row` (and column `col`, default the middle one). In the CRS's linear unit where
+    its plane holds; divided by the plane's linear scale where it departs from the ground
+    (`plane_scale`: a polar stereographic grid, whose 100 m pixel is 96 m of ground at 60
+    degrees); on the authalic sphere at that latitude for a geographic CRS (degrees) and a
+    projection whose plane misleads (Web Mercator: `plane_misleads`). `dataset` is an open
+    rasterio dataset with a CRS."""
+    a, c, e, f = dataset.transform.a, dataset.transform.c, dataset.transform.e, dataset.transform.f
+    measurer = MetricMeasurer(spatial_reference(dataset.crs.to_wkt()))
+    if not measurer.geographic:
+        # The measurer's unit: a local (engineering) CRS has one too, where rasterio has none.
+        spacing = abs(e) * measurer.unit, abs(a) * measurer.unit
+        plane = _plane_of(dataset.crs.to_wkt(), tuple(dataset.transform)[:6], *dataset.shape)
+        if plane is None:
+            return spacing
+        at = dataset.width / 2 if col is None else col
+        linear = math.sqrt(float(plane.ratio_at(np.array([row]), np.array([at]))[0]))
+        return spacing[0] / linear, spacing[1] / linear
+    y = f + e * row
+    # The pixel's steps in degrees there (a geographic CRS's own; a misleading plane's taken back).
+    (lon, lat), (right, _), (_, below) = measurer.lonlat(np.array([[c, y], [c + a, y], [c, y + e]]))
+    metres_per_degree = math.radians(AUTHALIC_RADIUS_M)
+    return (
+        abs(below - lat) * metres_per_degree,
+        abs(right - lon) * metres_per_degree * math.cos(math.radians(lat)),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _plane_of(wkt: str, transform: tuple[float, ...], height: int, width: int) -> PlaneScale | None:
+    """`plane_scale` of a grid, measured once (20-26 ms) however many windows ask."""
+    grid = SimpleNamespace(
+        crs=CRS.from_wkt(wkt), transform=Affine(*transform), height=height, width=width
+    )
+    return plane_scale(grid)

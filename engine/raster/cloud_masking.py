@@ -28,7 +28,7 @@ import rasterio
 from rasterio.windows import Window
 
 from ..errors import InputError
-from ..passes.geodesy import pixel_metres
+from ..passes.pixel_areas import pixel_metres
 from .cloud_shadows import CastShadows, SunAngles, cast_clause, cast_shadows
 from .mask_band import hidden_fills
 from .pixel_grid import close_dataset

@@ -22,7 +22,7 @@ from ...errors import BackendError, PromptError
 from ...indices import compute_index, get_index
 from ...instructions.plan import Plan
 from ...instructions.targets import answered_as
-from ...passes.geodesy import pixel_metres
+from ...passes.pixel_areas import pixel_metres
 from ...progress import RunMonitor
 from ...raster.raster_source import RasterSource, Sample
 from ..base import Backend, BackendReport, TilePrediction

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...instructions.plan import Plan
 from ...instructions.targets import TARGETS
-from ...passes.geodesy import pixel_metres
+from ...passes.pixel_areas import pixel_metres
 from ...raster.raster_source import RasterSource, Sample
 from ...raster.sensors import get_preset
 from .bright_land import BrightLand, fit_scene_bright_land
