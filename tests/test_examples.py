@@ -38,10 +38,13 @@ CLASSES = ("water", "vegetation", "builtup", "bare", "snow", "cloud")
 def write_examples(
     path: Path, points: list[tuple[float, float, str]], epsg: int, kind: str = "point"
 ) -> Path:
-    """A GeoPackage of labelled points (or lines, to be refused) in EPSG:`epsg`, via OGR."""
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(epsg)
-    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    """A GeoPackage of labelled points (or lines, to be refused) in EPSG:`epsg` (0: a layer
+    created without a CRS), via OGR."""
+    srs = None
+    if epsg:
+        srs = osr.SpatialReference()
+        srs.ImportFromEPSG(epsg)
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     data = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
     geometry_type = ogr.wkbPoint if kind == "point" else ogr.wkbLineString
     layer = data.CreateLayer("examples", srs, geometry_type)
@@ -108,6 +111,28 @@ def test_a_bad_examples_file_is_one_line_that_names_it(tmp_path, make, field, me
     with pytest.raises(InputError) as error:
         load_examples(path, field, CLASSES)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_geopackage_layer_without_a_crs_is_in_the_rasters(s2_scene: Path, tmp_path: Path) -> None:
+    """A GeoPackage layer created without a CRS (GDAL gives it the "Undefined geographic SRS"
+    of srs_id 0) whose points are in the raster's metres: they land on the pixels they name.
+    Read as degrees, they could not be placed ("tmerc: Invalid latitude")."""
+    cells = np.array([[10, 20], [400, 1000], [700, 1500]])
+    with rasterio.open(s2_scene) as src:
+        epsg = src.crs.to_epsg()
+        expected = [src.read(4, window=Window(int(c), int(r), 1, 1))[0, 0] for r, c in cells]
+    path = write_examples(tmp_path / "ex.gpkg", pixel_points(s2_scene, cells, "water", epsg), 0)
+    data = ogr.Open(str(path))  # held: a layer outlives its closed file as a crash
+    assert data.GetLayer(0).GetSpatialRef().GetName() == "Undefined geographic SRS"
+    data = None
+    examples = load_examples(path, "class", CLASSES)
+    assert examples.crs_wkt is None
+    with open_source(s2_scene) as src:
+        pixels = example_pixels(src, examples)
+    assert pixels.counts() == {"water": 3} and pixels.outside == 0
+    raw = pixels.values["water"]["red"]
+    with open_source(s2_scene) as src:
+        assert np.allclose(raw, src.scaling.apply(np.array(expected, np.float32), "red"))
 
 
 def test_points_in_another_crs_take_the_pixels_they_fall_on(s2_scene: Path) -> None:

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 from osgeo import gdal
 from qgis.core import (
     NULL,
     QgsApplication,
+    QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsGeometry,
     QgsPointXY,
@@ -766,3 +768,28 @@ def test_examples_reach_the_engine_and_a_bad_field_names_the_parameter(
     batch = QgsApplication.processingRegistry().algorithmById("spex:batch_extract_land_cover")
     assert batch.parameterDefinition("EXAMPLES") is not None
     assert batch.parameterDefinition("EXAMPLES_FIELD") is not None
+
+
+def test_an_examples_layer_without_a_crs_lies_on_the_raster(provider, s2_scene, tmp_path) -> None:
+    """A GeoPackage layer created without a CRS, which QGIS shows as "Undefined geographic SRS",
+    with points in the raster's metres: its examples reach the raster's pixels, as on the
+    command line. Read as degrees, they could not be placed."""
+    from tests.test_examples import pixel_points, write_examples
+
+    with rasterio.open(s2_scene) as src:
+        epsg = src.crs.to_epsg()
+    cells = np.array([(100, 300), (120, 310)])
+    path = write_examples(
+        tmp_path / "ex.gpkg", pixel_points(s2_scene, cells, "vegetation", epsg), 0
+    )
+    layer = QgsVectorLayer(str(path), "examples", "ogr")
+    assert layer.crs().description() == "Undefined geographic SRS"
+    params = {"INPUT": str(s2_scene), "PROMPT": "map the vegetation", "EXTENT": EXTENT,
+              "OUTPUT_MASK": str(tmp_path / "veg.tif"), "EXAMPLES": layer,
+              "OUTPUT_FEATURES": str(tmp_path / "veg.gpkg")}  # fmt: skip
+    out = _run("spex:extract_land_cover", params)
+    assert "(pixels: vegetation 2)" in out["EXPLANATION"]
+    # A layer given as an object is named by its name in what is said of it.
+    layer.setCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
+    with pytest.raises(QgsProcessingException, match="The examples of 'examples' cannot be placed"):
+        _run("spex:extract_land_cover", params)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from qgis.core import (
     QgsApplication,
+    QgsMapLayer,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
@@ -235,7 +236,9 @@ def examples_of(algorithm: QgsProcessingAlgorithm, parameters: dict, context) ->
     if source is None:
         raise QgsProcessingException("EXAMPLES cannot be read; choose a point or polygon layer.")
     field = optional_text(algorithm.parameterAsString(parameters, EXAMPLES_FIELD, context))
-    name = str(parameters.get(EXAMPLES))
+    given = parameters.get(EXAMPLES)
+    # A layer object (the Python console, a model) by its name, not its repr.
+    name = given.name() if isinstance(given, QgsMapLayer) else str(given)
     return run_engine(
         lambda: examples_from_source(source, field or DEFAULT_FIELD, name), EXAMPLE_FLAGS
     )

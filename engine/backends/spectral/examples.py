@@ -153,6 +153,22 @@ def load_examples(
     return examples_from_rows(rows, srs.ExportToWkt() if srs else None, where, str(path), classes)
 
 
+def declared_crs(wkt: str | None) -> str | None:
+    """A layer's CRS (WKT), or None where it declares none: no CRS at all, or a GeoPackage's
+    "Undefined geographic SRS" or "Undefined Cartesian SRS" (srs_id 0 and -1, which GDAL
+    writes for a layer created without one, and QGIS shows as such). Read as degrees, a layer
+    without a CRS whose points lie in the raster's metres could not be placed ("tmerc:
+    Invalid latitude")."""
+    if not wkt:
+        return None
+    from osgeo import osr
+
+    srs = osr.SpatialReference()
+    if srs.ImportFromWkt(wkt) == 0 and (srs.GetName() or "").lower().startswith("undefined "):
+        return None
+    return wkt
+
+
 def class_field_in(fields: Sequence[str], class_field: str, where: str) -> str:
     """The name among `fields` of `class_field`, matched without regard to case; `InputError`
     naming `where` ("Examples file 'x.gpkg'") and its fields otherwise."""
@@ -196,7 +212,7 @@ def examples_from_rows(
             f"{where} has no labelled features; give points or polygons with a class in the "
             "field that --examples-field names."
         )
-    return Examples(tuple(features), crs_wkt, source)
+    return Examples(tuple(features), declared_crs(crs_wkt), source)
 
 
 def spectral_classes() -> tuple[str, ...]:
