@@ -342,7 +342,10 @@ def test_batch_with_a_raster_without_a_crs(
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 done" in done.stdout
-    assert "not in summary.gpkg (no CRS, areas in pixels): no_crs" in done.stdout
+    assert (
+        "not in summary.gpkg (no CRS, or a local one, that places them on a map): no_crs"
+        in done.stdout
+    )
     record = json.loads((out / "batch.json").read_text(encoding="utf-8"))
     no_crs = next(s for s in record["scenes"] if s["name"] == "no_crs")
     manifest = json.loads((out / "no_crs" / "run.json").read_text(encoding="utf-8"))

@@ -296,6 +296,9 @@ def test_qgis_process_runs_the_batch_with_a_raster_without_a_crs(
     assert completed.returncode == 0, completed.stderr[-3000:]
     results = json.loads(completed.stdout[completed.stdout.index("{") :])["results"]
     assert (results["DONE"], results["FAILED"]) == (2, 0)
-    assert "Not in the summary layer (no CRS, areas in pixels): no_crs" in completed.stdout
+    assert (
+        "Not in the summary layer (no CRS, or a local one, that places them on a map): no_crs"
+        in completed.stdout
+    )
     summary = QgsVectorLayer(results["SUMMARY"], "summary", "ogr")
     assert {f["scene"] for f in summary.getFeatures()} == {scenes[0].stem}

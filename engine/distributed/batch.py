@@ -105,7 +105,7 @@ class BatchResult:
     batch_path: Path
     summary_path: Path
     seconds: float
-    #: Scenes without a CRS that summary.gpkg leaves out (their regions are in pixels).
+    #: Scenes that summary.gpkg leaves out: no CRS (their regions are in pixels), or a local one.
     not_in_summary: tuple[str, ...] = ()
 
     def count(self, status: str) -> int:

@@ -100,7 +100,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         )
     if result.not_in_summary:
         print(
-            f"  not in summary.gpkg (no CRS, areas in pixels): {', '.join(result.not_in_summary)}"
+            "  not in summary.gpkg (no CRS, or a local one, that places them on a map): "
+            f"{', '.join(result.not_in_summary)}"
         )
     if result.without_examples:
         print(

@@ -23,12 +23,14 @@ def write_summary(scenes: Sequence[tuple[str, Path]], path: Path) -> tuple[str, 
 
     The layer keeps the scenes' CRS when they share one, else WGS 84; its fields are every
     field the scenes have (a scene lacking one leaves it empty), after `scene`. A scene without
-    a CRS has its regions in its own pixel grid, which no map places: it is left out, unless
-    no scene has a CRS (the layer then has the undefined Cartesian reference, srs_id -1).
+    a CRS has its regions in its own pixel grid, and one in a local (engineering) CRS in a site
+    grid; no map places either, and no transformation reaches WGS 84 from them: they are left
+    out, unless no scene is placed (the layer then has their CRS if they share one, else the
+    undefined Cartesian reference, srs_id -1).
     """
     layers = [(name, folder / "features.gpkg") for name, folder in scenes]
     sources = [(name, _open_finished(gpkg)) for name, gpkg in layers]
-    placed = [(name, source) for name, source in sources if _has_crs(source)]
+    placed = [(name, source) for name, source in sources if _on_the_earth(source)]
     left_out: tuple[str, ...] = ()
     if placed:  # else no scene has a CRS: all are gathered, in pixel coordinates
         kept = {name for name, _ in placed}
@@ -73,28 +75,33 @@ def _open_finished(gpkg: Path) -> gdal.Dataset:
     return gdal.OpenEx(str(gpkg), gdal.OF_VECTOR | gdal.OF_READONLY, open_options=["IMMUTABLE=YES"])
 
 
-def _has_crs(source: gdal.Dataset) -> bool:
-    """Whether a scene's regions carry a real CRS: GeoPackage srs_id 0 and -1 are the
-    specification's undefined ones, which GDAL gives a layer written without a CRS."""
+def _on_the_earth(source: gdal.Dataset) -> bool:
+    """Whether a scene's regions carry a CRS that places them on the Earth: a geographic or
+    projected one. GeoPackage srs_id 0 and -1 are the specification's undefined ones, which
+    GDAL gives a layer written without a CRS; a local (engineering) CRS has no datum."""
     result = source.ExecuteSQL(
         f"SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = '{LAYER_NAME}'"
     )
     try:
         row = result.GetNextFeature()
-        return row is not None and row.GetField(0) > 0
+        if row is None or row.GetField(0) <= 0:
+            return False
     finally:
         source.ReleaseResultSet(result)
+    srs = source.GetLayerByName(LAYER_NAME).GetSpatialRef()
+    return srs is not None and bool(srs.IsGeographic() or srs.IsProjected())
 
 
 def _common_srs_and_fields(
     layers: Sequence[ogr.Layer], georeferenced: bool
 ) -> tuple[osr.SpatialReference | None, list[ogr.FieldDefn]]:
     srs_list = [layer.GetSpatialRef() for layer in layers]
+    shared = all(s is not None and s.IsSame(srs_list[0]) for s in srs_list)
     srs: osr.SpatialReference | None
-    if not georeferenced:
-        srs = None  # pixel grids only
-    elif all(s is not None and s.IsSame(srs_list[0]) for s in srs_list):
+    if shared:  # one CRS: a map's, or one site grid's
         srs = srs_list[0].Clone()
+    elif not georeferenced:
+        srs = None  # pixel grids, or several site grids: no common reference
     else:
         srs = osr.SpatialReference()
         srs.ImportFromEPSG(4326)

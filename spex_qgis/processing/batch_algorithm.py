@@ -217,7 +217,7 @@ class BatchExtractLandCoverAlgorithm(SpexAlgorithm):
         result = run_engine(lambda: run_batch(request, on_progress, feedback.isCanceled))
         if result.not_in_summary:
             feedback.pushWarning(
-                "Not in the summary layer (no CRS, areas in pixels): "
+                "Not in the summary layer (no CRS, or a local one, that places them on a map): "
                 + ", ".join(result.not_in_summary)
             )
         if result.without_examples:
