@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import SpexError
+from .indices import INDICES
 from .progress import RunMonitor
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ix = sub.add_parser("indices", help="write one spectral index as a GeoTIFF")
     _add_raster_options(ix)
-    ix.add_argument("--index", required=True, help="index name, e.g. NDVI (see --list)")
+    ix.add_argument("--index", required=True, help=f"index name: {', '.join(INDICES)}")
     ix.add_argument("--out", required=True, type=Path, help="output GeoTIFF")
     _add_cloud_options(ix)
 

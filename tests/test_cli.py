@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -385,3 +386,26 @@ def test_a_raster_too_small_to_fit_is_one_line_that_says_so(s2_scene: Path, tmp_
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "only 9 valid pixels" in lines[0] and "too small" in lines[0]
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_the_help_names_only_options_that_exist() -> None:
+    """Every --option a help text names is one some command takes: `spex indices --help` sent
+    the analyst to a `--list` that no command had."""
+    import argparse
+
+    from spex.engine.cli import build_parser
+
+    def parsers(parser: argparse.ArgumentParser):
+        yield parser
+        for action in parser._actions:  # argparse keeps its subcommands nowhere public
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from parsers(sub)
+
+    every = list(parsers(build_parser()))
+    options = {o for p in every for a in p._actions for o in a.option_strings}
+    named = {
+        m for p in every for a in p._actions for m in re.findall(r"--[a-z][a-z-]*", a.help or "")
+    }
+    assert len(options) > 30 and named
+    assert named <= options, named - options
