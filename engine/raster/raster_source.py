@@ -56,8 +56,8 @@ class Sample:
     total_pixels: int
     decimation: float
     grid: np.ndarray | None = None
-    #: Where the file declares no nodata value: the share of the sample that holds one fill
-    #: value in every band (`UNDECLARED_FILLS`), read as nodata, and the commonest such value.
+    #: The share of the sample that holds a fill value the file does not declare in every
+    #: band (`UNDECLARED_FILLS`; 0 beside a declared one), read as nodata, and the commonest.
     undeclared_fill: tuple[float, float] | None = None
 
     @property
@@ -182,6 +182,11 @@ class RasterSource:
         """The declared nodata value (None: none) of each role's band."""
         return [self._nodata[self.mapping.roles.index(role)] for role in roles]
 
+    def declared_nodata(self) -> tuple[float, ...]:
+        """The nodata values the bands of the roles declare (none: an empty tuple)."""
+        values = (v for v in self._role_nodata(self.roles) if v is not None and not math.isnan(v))
+        return tuple(dict.fromkeys(values))
+
     def read(self, window: Window, roles: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Read `window` as float32 reflectance per band role (NaN = nodata).
 
@@ -245,17 +250,21 @@ def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) 
 def _undeclared_fill(
     source: RasterSource, raw: np.ndarray, valid: np.ndarray
 ) -> tuple[float, float] | None:
-    """(share, value) of the sample read as nodata by the undeclared-fill rule of
-    `valid_pixel_mask`, or None where a band of the roles declares a nodata value or none of
-    the sample is so: a rendered image's black, or a product's fill, said in the explanation.
-    None too where a mask band hides pixels (an alpha band, `--mask-clouds`): they read as
-    the same fill, and are hidden by the mask, not by their values."""
-    if source.hidden_fills is not None or any(
-        v is not None for v in source._role_nodata(source.roles)
-    ):
+    """(share, value) of the sample read as nodata by an undeclared-fill rule of
+    `valid_pixel_mask`, or None where none of the sample is so: a rendered image's black, or a
+    product's fill, said in the explanation. Where the bands declare a nodata value, the fill
+    is 0 in every band beside it. None too where a mask band hides pixels (an alpha band,
+    `--mask-clouds`): they read as the same fill, and are hidden by the mask, not by their
+    values."""
+    if source.hidden_fills is not None:
         return None
+    declared = source.declared_nodata()
     filled = ~valid
-    if raw.dtype.kind == "f":
+    if declared:
+        if 0 in declared or len(raw) < 2:
+            return None
+        filled &= (raw == 0).all(axis=0)
+    elif raw.dtype.kind == "f":
         filled &= np.isfinite(raw).all(axis=0)  # NaN is nodata by its nature: nothing to say
     if not filled.any():
         return None
@@ -284,30 +293,39 @@ def valid_pixel_mask(raw: np.ndarray, nodata: Sequence[float | None]) -> np.ndar
     differ (a stack of files), a pixel equal to its band's own. Without one, a pixel holding
     the same `UNDECLARED_FILLS` value in every band is: read as reflectance, a fill of -9999
     would be a dark band below zero, and the scaling's percentiles would refuse the product's
-    own scaling. Float NaN and infinities are always nodata.
+    own scaling. Beside a declared value, a pixel 0 in every band of two or more is nodata too
+    (a margin filled with 0 under another declared value, 65535 or -9999: read as values it
+    was a class of its own). Float NaN and infinities are always nodata.
     """
     kind = raw.dtype.kind
     valid = np.isfinite(raw).all(axis=0) if kind == "f" else np.ones(raw.shape[1:], dtype=bool)
     declared = {v for v in nodata if v is not None and not math.isnan(v)}
-    if len(declared) > 1 or (declared and None in nodata):
-        for band, value in zip(raw, nodata, strict=True):
-            if value is not None and not math.isnan(value):
-                valid &= band != raw.dtype.type(value)
-        return valid
     if declared:
-        value = raw.dtype.type(declared.pop())
-        for band in raw:  # band by band: no (bands, ...) boolean copy of a spectrometer's sample
-            valid &= band != value
+        if len(declared) > 1 or None in nodata:
+            for band, value in zip(raw, nodata, strict=True):
+                if value is not None and not math.isnan(value):
+                    valid &= band != raw.dtype.type(value)
+        else:
+            value = raw.dtype.type(next(iter(declared)))
+            for band in raw:  # band by band: no (bands, ...) boolean copy of a sample
+                valid &= band != value
+        if len(raw) > 1:
+            valid &= ~_same_in_every_band(raw, (0,))
         return valid
     fills = UNDECLARED_FILLS.get(kind, ())
     if kind == "f" and raw.dtype.itemsize == 4:
         fills = (*fills, FLOAT32_MIN)
+    return valid & ~_same_in_every_band(raw, fills)
+
+
+def _same_in_every_band(raw: np.ndarray, fills: Sequence[float]) -> np.ndarray:
+    """Pixels of raw (bands, ...) holding one of `fills` in every band."""
     # Candidates from the first band, confirmed in every band: one pass over the window.
     first = raw[0]
     candidates = np.isin(first, fills)
-    if candidates.any():
-        valid &= ~(candidates & (raw == first).all(axis=0))
-    return valid
+    if not candidates.any():
+        return candidates
+    return candidates & (raw == first).all(axis=0)
 
 
 def raw_percentiles(

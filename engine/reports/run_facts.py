@@ -79,7 +79,7 @@ class RunFacts:
     report: BackendReport | None = None  # the backend's account, taken once the passes are done
     sample_pixels: int = 0
     #: (share, value) of the raster read as nodata for holding a fill value in every band
-    #: where the file declares none (`raster_source.Sample.undeclared_fill`).
+    #: the file does not declare (`raster_source.Sample.undeclared_fill`).
     undeclared_fill: tuple[float, float] | None = None
     decoded_copy: bool = False  # tiles read from the sample's decoded copy (decoded_copy.py)
     #: The result against the product's own quality band, where it has one (product_quality.py).
