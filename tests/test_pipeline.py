@@ -288,6 +288,26 @@ def test_an_undeclared_fill_of_minus_9999_is_nodata(s2_scene: Path, tmp_path: Pa
     assert value == -9999 and abs(share - 0.375) < 0.01
 
 
+def _chip_masks(
+    s2_scene: Path, tmp_path: Path, data: np.ndarray, profile: dict, runs: dict[str, object]
+) -> tuple[list[np.ndarray], list[str]]:
+    """`data` (the sample's first 256 x 128 pixels, changed) written once per run name with that
+    run's declared nodata, and the water extracted from each: the masks and explanations."""
+    with rasterio.open(s2_scene) as src:
+        descriptions = src.descriptions
+    masks, texts = [], []
+    for name, nodata in runs.items():
+        path = tmp_path / f"{name}.tif"
+        with rasterio.open(path, "w", **(profile | {"nodata": nodata})) as dst:
+            dst.write(data)
+            dst.descriptions = descriptions
+        result = extract(ExtractionRequest(path, "water", tmp_path / name, tile_size=128))
+        with rasterio.open(result.mask_path) as mask:
+            masks.append(mask.read(1))
+        texts.append((tmp_path / name / "explanation.md").read_text(encoding="utf-8"))
+    return masks, texts
+
+
 def test_a_float_rasters_undeclared_zero_fill_is_nodata(s2_scene: Path, tmp_path: Path) -> None:
     """A float raster (a warped or exported one) whose margin is 0 in every band and which
     declares no nodata: the margin is nodata, as in an integer raster. Read as reflectance 0
@@ -296,23 +316,13 @@ def test_a_float_rasters_undeclared_zero_fill_is_nodata(s2_scene: Path, tmp_path
     with rasterio.open(s2_scene) as src:
         data = src.read(window=rasterio.windows.Window(0, 0, 256, 128)) / np.float32(1e4)
         profile = src.profile | {"width": 256, "height": 128, "dtype": "float32"}
-        descriptions = src.descriptions
     data = data.astype("float32")
     data[:, :8, :] = 0.0
-    profile.pop("nodata", None)
-    masks = []
-    for name, nodata in (("undeclared", None), ("declared", 0.0)):
-        path = tmp_path / f"{name}.tif"
-        with rasterio.open(path, "w", **(profile | {"nodata": nodata})) as dst:
-            dst.write(data)
-            dst.descriptions = descriptions
-        result = extract(ExtractionRequest(path, "water", tmp_path / name, tile_size=128))
-        with rasterio.open(result.mask_path) as mask:
-            masks.append(mask.read(1))
+    runs = {"undeclared": None, "declared": 0.0}
+    masks, texts = _chip_masks(s2_scene, tmp_path, data, profile, runs)
     assert (masks[0][:8] == 255).all()
     np.testing.assert_array_equal(masks[0], masks[1])
-    text = (tmp_path / "undeclared" / "explanation.md").read_text(encoding="utf-8")
-    assert "holds 0 in every band and the file declares no nodata value" in text
+    assert "holds 0 in every band and the file declares no nodata value" in texts[0]
 
 
 def test_a_zero_fill_beside_another_declared_nodata_is_nodata(
@@ -325,18 +335,8 @@ def test_a_zero_fill_beside_another_declared_nodata_is_nodata(
     with rasterio.open(s2_scene) as src:
         data = src.read(window=rasterio.windows.Window(0, 0, 256, 128))
         profile = src.profile | {"width": 256, "height": 128}
-        descriptions = src.descriptions
     data[:, :, :32] = 0
-    masks, texts = [], []
-    for name, nodata in (("beside", 65535), ("declared", 0)):
-        path = tmp_path / f"{name}.tif"
-        with rasterio.open(path, "w", **(profile | {"nodata": nodata})) as dst:
-            dst.write(data)
-            dst.descriptions = descriptions
-        result = extract(ExtractionRequest(path, "water", tmp_path / name, tile_size=128))
-        with rasterio.open(result.mask_path) as mask:
-            masks.append(mask.read(1))
-        texts.append((tmp_path / name / "explanation.md").read_text(encoding="utf-8"))
+    masks, texts = _chip_masks(s2_scene, tmp_path, data, profile, {"beside": 65535, "declared": 0})
     assert (masks[0][:, :32] == 255).all()
     np.testing.assert_array_equal(masks[0], masks[1])
     assert "About 12.5% of the raster holds 0 in every band, beside the nodata value the " \
