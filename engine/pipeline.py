@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 import warnings
@@ -258,7 +259,14 @@ def _extent_in_raster_crs(
     xmin, ymin, xmax, ymax = extent
     if xmin >= xmax or ymin >= ymax:
         raise InputError("The extent is empty; give xmin,ymin,xmax,ymax with min < max.")
-    return tuple(transform_bounds(crs, raster, *extent, densify_pts=21))
+    bounds = tuple(transform_bounds(crs, raster, *extent, densify_pts=21))
+    if not all(math.isfinite(v) for v in bounds):  # PROJ's inf: no such place in `crs`
+        raise InputError(
+            f"The extent {xmin:.10g},{ymin:.10g},{xmax:.10g},{ymax:.10g} is not a place in "
+            f"{crs.to_string()} (its coordinates lie outside what that CRS holds); give the CRS "
+            "its coordinates are in, or none for the raster's own."
+        )
+    return bounds
 
 
 def _extent_window(source: RasterSource, extent: tuple[float, ...] | None) -> Window | None:

@@ -190,7 +190,7 @@ def test_an_extent_in_longitude_and_latitude(s2_scene: Path, tmp_path: Path) -> 
     """An extent in another CRS, as QGIS writes one ('xmin,ymin,xmax,ymax [EPSG:4326]'): the
     pixels that cover its box followed along its edges, as the same extent in the raster's CRS
     takes them; the manifest keeps it as given. Degrees given without their CRS, an unknown
-    CRS, and a CRS for a raster without one: one line each."""
+    CRS, metres given as degrees, and a CRS for a raster without one: one line each."""
     from rasterio.warp import transform_bounds
 
     box = (12.56, 52.49, 12.60, 52.51)
@@ -207,6 +207,8 @@ def test_an_extent_in_longitude_and_latitude(s2_scene: Path, tmp_path: Path) -> 
     for extent, message in (
         (",".join(map(str, box)), "it looks like longitude and latitude: add its CRS"),
         (f"{','.join(map(str, box))} [EPSG:99999]", "The extent's CRS 'EPSG:99999' is unknown"),
+        # The raster's metres named as degrees: no such place (it was "The extent is empty").
+        (f"{','.join(map(str, utm))} [EPSG:4326]", "is not a place in EPSG:4326"),
     ):
         done = run_spex("extract", s2_scene, "--prompt", "water", "--out", tmp_path / "x",
                         "--extent", extent)  # fmt: skip
