@@ -13,6 +13,7 @@ from spex.engine import ExtractionRequest, extract
 from spex.engine.cli import main
 from spex.engine.errors import BackendError, OutputError
 from tests.rasters import crop_raster
+from tests.test_cli import run_spex
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -59,6 +60,25 @@ def test_export_writes_pinned_parts_with_a_manifest(exported: tuple[Path, Path])
 
     with pytest.raises(OutputError, match="not empty"):
         export_spex(model, out)
+
+
+def test_a_file_as_the_models_folder_is_one_line(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`spex models init` and `spex export-onnx` given a file for --out: one line each, as
+    `spex extract` gives; both stopped on a NotADirectoryError traceback."""
+    model, _ = exported
+    taken = tmp_path / "notes.txt"
+    taken.write_text("an analyst's file", encoding="utf-8")
+    for args in (
+        ["models", "init", "--size", "tiny", "--out", taken],
+        ["export-onnx", "--model", model, "--out", taken],
+    ):
+        done = run_spex(*args)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == f"spex: error: Output {taken} is a file; give a new or empty " \
+            "folder with --out.\n"  # fmt: skip
+    assert taken.read_text(encoding="utf-8") == "an analyst's file"
 
 
 def test_runner_gives_the_same_tokens_and_mask_as_torch(exported: tuple[Path, Path]) -> None:

@@ -35,7 +35,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...errors import BackendError, OutputError
+from ...errors import BackendError
+from ...outputs import check_output_dir
 from .metadata import MANIFEST_NAME
 from .runtime import EXPORT_IR_VERSION, EXPORT_OPSET
 
@@ -274,14 +275,13 @@ def export_spex(
     """Export the SPEX model of `model_dir` into `out_dir`; return the manifest written.
 
     Raises `BackendError` when the model cannot be loaded or the decoder does not match the
-    library's forward, `OutputError` when `out_dir` is not empty.
+    library's forward, `OutputError` when `out_dir` is a file, not empty or not writable.
     """
     from ..spex.weights import load_model
 
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     opset = opset or EXPORT_OPSET
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise OutputError(f"{out_dir} is not empty; give a new or empty folder for the export.")
+    check_output_dir(out_dir)  # one line for a file, a folder not empty or not writable
     if not (model_dir / "config.json").is_file():
         raise BackendError(f"{model_dir} has no config.json; give a SPEX model folder.")
     clock = time.perf_counter()

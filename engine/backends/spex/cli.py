@@ -71,12 +71,11 @@ def _cmd_keys(args: argparse.Namespace) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from ...errors import OutputError
+    from ...outputs import check_output_dir
     from .init import init_model_folder
 
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()):
-        raise OutputError(f"'{out}' is not empty; give a new or empty folder with --out.")
+    check_output_dir(out)  # one line for a file, a folder not empty or not writable
     folder = init_model_folder(out, args.size, args.seed, args.dtype)
     print(f"Wrote a {args.size} SPEX model with RANDOM weights to {folder}")
     return 0
