@@ -22,6 +22,7 @@ from ..errors import BandError, InputError
 from .averaged_bands import read_indexes, role_rows
 from .band_files import band_file_hint
 from .band_names import completed_descriptions, is_auxiliary
+from .band_units import check_one_unit
 from .bands import BandMapping
 from .cloud_masking import CloudMask, cloud_mask_for, masked_dataset
 from .dataset_open import open_dataset
@@ -503,6 +504,7 @@ def open_source(
         declared = declared_scaling(dataset, with_role_bands(mapping))
         named = named_reading(path, descriptions, stats, mapping.present_roles())
         scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset, declared, named)
+        check_one_unit(raw_sample[0], sampled, mapping, scaling, dataset.nodatavals)
     except Exception:
         close_dataset(dataset)
         raise
