@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import InputError
 from .averaged_bands import read_indexes
 from .bands import BandMapping
+from .nodata import valid_pixel_mask
 from .reflectance import Scaling
 from .roles import BAND_ROLES
 
@@ -45,8 +46,6 @@ def check_one_unit(
     (the 1-based bands `sampled`, in that order) are too far apart to share a unit once
     scaled. `nodata`: the dataset's per-band nodata values. A spectrometer's averaged roles
     are one instrument's bands: not checked."""
-    from .raster_source import valid_pixel_mask  # the module that opens rasters calls this one
-
     if mapping.averaged:
         return
     roles = [r for r in mapping.present_roles() if r in REFLECTIVE_ROLES]

@@ -5,7 +5,7 @@ bands hold white or black, and only the alpha band says that nothing was seen th
 clipped with ``gdalwarp -dstalpha``, or compressed with an internal mask (``JPEG`` in YCbCr),
 is the same. QGIS draws those pixels transparent; read as colours they would be built-up or
 cloud, and part of every statistic of the scene. Each read sets them, band by band, to a fill
-value that `raster_source.valid_pixel_mask` takes for nodata, so they are nodata everywhere
+value that `nodata.valid_pixel_mask` takes for nodata, so they are nodata everywhere
 after it.
 """
 
