@@ -135,6 +135,37 @@ def test_a_geopackage_layer_without_a_crs_is_in_the_rasters(s2_scene: Path, tmp_
         assert np.allclose(raw, src.scaling.apply(np.array(expected, np.float32), "red"))
 
 
+def test_a_layer_of_a_file_of_several_is_named_as_qgis_names_it(tmp_path: Path) -> None:
+    """A GeoPackage of two point layers: each is read by QGIS's `|layername=` or `|layerid=`;
+    none named is one line that lists them (the first was taken silently). A table without
+    geometries beside one layer (the `layer_styles` QGIS saves) is no second layer."""
+    path = write_examples(tmp_path / "ex.gpkg", [(13.1, 52.5, "water")], 4326)
+    data = ogr.Open(str(path), 1)
+    second = data.CreateLayer("more", data.GetLayer(0).GetSpatialRef(), ogr.wkbPoint)
+    second.CreateField(ogr.FieldDefn("class", ogr.OFTString))
+    for x in (13.2, 13.3):
+        feature = ogr.Feature(second.GetLayerDefn())
+        feature.SetField("class", "forest")
+        feature.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({x} 52.4)"))
+        second.CreateFeature(feature)
+    data = None
+    assert load_examples(f"{path}|layername=more", "class", CLASSES).counts() == {"forest": 2}
+    assert load_examples(f"{path}|layerid=0", "class", CLASSES).counts() == {"water": 1}
+    with pytest.raises(InputError) as refused:
+        load_examples(path, "class", CLASSES)
+    assert str(refused.value) == (
+        f"Examples file '{path}' has several layers: it holds the layers examples, more; name "
+        f"one as QGIS does: '{path}|layername=more'."
+    )
+    with pytest.raises(InputError, match="has no layer 'layername=less'; it holds the layers"):
+        load_examples(f"{path}|layername=less", "class", CLASSES)
+    styled = write_examples(tmp_path / "styled.gpkg", [(13.1, 52.5, "water")], 4326)
+    data = ogr.Open(str(styled), 1)
+    data.CreateLayer("layer_styles", geom_type=ogr.wkbNone)
+    data = None
+    assert load_examples(styled, "class", CLASSES).counts() == {"water": 1}
+
+
 def test_points_in_another_crs_take_the_pixels_they_fall_on(s2_scene: Path) -> None:
     """Points given in longitude/latitude land on the UTM raster's pixels they name."""
     cells = np.array([[10, 20], [400, 1000], [700, 1500]])

@@ -122,17 +122,20 @@ def load_examples(
 ) -> Examples:
     """Read the examples of a vector file (GeoPackage, shapefile, GeoJSON, ...) with OGR.
 
-    Every feature needs a point or polygon geometry and a class in `class_field`. Raises
-    `InputError` with one line for a file OGR cannot open, a missing field, an unknown class,
-    a feature without a usable geometry, or a file without features.
+    A file of several layers names one as QGIS writes a layer's source: `FILE|layername=NAME`
+    (or `|layerid=N`). Every feature needs a point or polygon geometry and a class in
+    `class_field`. Raises `InputError` with one line for a file OGR cannot open, several layers
+    and none named, a layer it does not hold, a missing field, an unknown class, a feature
+    without a usable geometry, or a file without features.
     """
     from osgeo import ogr
 
-    if GDAL_DATASET_NAME.match(str(path)) is None and not Path(path).exists():
-        raise InputError(f"Examples file '{path}' does not exist; check the path.")
+    file, _, layer_option = str(path).partition("|")
+    if GDAL_DATASET_NAME.match(file) is None and not Path(file).exists():
+        raise InputError(f"Examples file '{file}' does not exist; check the path.")
     ogr.UseExceptions()
     try:
-        data = ogr.Open(str(path))
+        data = ogr.Open(file)
     except RuntimeError as exc:
         data = None
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
@@ -140,10 +143,10 @@ def load_examples(
         why = "not a vector file"
     if data is None or data.GetLayerCount() == 0:
         raise InputError(
-            f"Examples file '{path}' cannot be read ({why}); give a GeoPackage, shapefile or "
+            f"Examples file '{file}' cannot be read ({why}); give a GeoPackage, shapefile or "
             "GeoJSON of points or polygons."
         )
-    layer = data.GetLayer(0)
+    layer = _chosen_layer(data, file, layer_option)
     defn = layer.GetLayerDefn()
     fields = [defn.GetFieldDefn(i).GetName() for i in range(defn.GetFieldCount())]
     where = f"Examples file '{path}'"
@@ -151,6 +154,34 @@ def load_examples(
     srs = layer.GetSpatialRef()
     rows = ((f.GetFID(), f.GetField(match), _geojson(f.GetGeometryRef())) for f in layer)
     return examples_from_rows(rows, srs.ExportToWkt() if srs else None, where, str(path), classes)
+
+
+def _chosen_layer(data: object, file: str, option: str) -> object:
+    """The layer of an OGR dataset that `option` names (QGIS's `layername=NAME` or
+    `layerid=N`, "" for none); where none is named, its only layer with geometries (a table
+    without, as the `layer_styles` QGIS saves beside a layer, holds no examples)."""
+    from osgeo import ogr
+
+    layers = [data.GetLayer(i) for i in range(data.GetLayerCount())]
+    names = [layer.GetName() for layer in layers]
+    key, _, value = option.partition("=")
+    key = key.strip().lower()
+    if key == "layername" and value in names:
+        return layers[names.index(value)]
+    if key == "layerid" and value.strip().isdigit() and int(value) < len(names):
+        return layers[int(value)]
+    spatial = [layer for layer in layers if layer.GetGeomType() != ogr.wkbNone]
+    if not option and len(spatial) == 1:
+        return spatial[0]
+    if not option and not spatial:  # attributes alone: said as a file without geometries
+        return layers[0]
+    names = [layer.GetName() for layer in spatial] or names
+    holds = f"holds the layers {', '.join(names)}" if len(names) > 1 else f"holds {names[0]}"
+    named = f"no layer '{option}'; it" if option else "several layers: it"
+    raise InputError(
+        f"Examples file '{file}' has {named} {holds}; name one as QGIS does: "
+        f"'{file}|layername={names[-1]}'."
+    )
 
 
 def declared_crs(wkt: str | None) -> str | None:
