@@ -101,6 +101,11 @@ def _bad_inputs(tmp: Path, rgbn: Path) -> dict[str, tuple[list[object], str]]:
         nodata=0,
         descriptions=["blue", "green", "red", "nir"],
     )
+    blank = write_raster(  # a blank export: white in every band, no nodata declared
+        tmp / "blank.tif",
+        np.full((4, 32, 32), 255, np.uint8),
+        descriptions=["blue", "green", "red", "nir"],
+    )
     full = tmp / "full"
     full.mkdir()
     (full / "keep.txt").write_text("x")
@@ -118,6 +123,7 @@ def _bad_inputs(tmp: Path, rgbn: Path) -> dict[str, tuple[list[object], str]]:
             "infra",
         ),
         "all nodata": (["extract", empty, "--prompt", "water"], "nodata"),
+        "one value": (["extract", blank, "--prompt", "water"], "holds one value, 255, in every"),
         "unwritable out": (
             ["extract", rgbn, "--prompt", "water", "--out", "/proc/spex-out"],
             "/proc",
@@ -150,6 +156,7 @@ CASES = [
     "wrong role count",
     "unknown role",
     "all nodata",
+    "one value",
     "unwritable out",
     "out not empty",
     "unknown sensor",

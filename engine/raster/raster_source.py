@@ -445,6 +445,12 @@ def open_source(
             raise InputError(
                 f"{Path(path).name} holds no valid pixels (all nodata); check the nodata value or the file."
             )
+        if stats["min"] == stats["max"]:  # a blank export: white, or a fill never declared
+            raise InputError(
+                f"{Path(path).name} holds one value, {stats['min']:g}, in every band of every "
+                "valid pixel: there is no image to classify; check the file, or declare that "
+                f"value as nodata if it marks missing pixels (gdal_edit.py -a_nodata {stats['min']:g})."
+            )
         preset = get_preset(mapping.sensor) if mapping.sensor else None
         declared = declared_scaling(dataset, with_role_bands(mapping))
         named = named_reading(path, descriptions, stats, mapping.present_roles())
