@@ -275,15 +275,34 @@ def _undeclared_fill(
 
 
 def raw_percentiles(
-    dataset: rasterio.DatasetReader, raw: np.ndarray, bands: Sequence[int]
+    dataset: rasterio.DatasetReader,
+    raw: np.ndarray,
+    bands: Sequence[int],
+    deciding: Sequence[int] | None = None,
 ) -> dict[str, float]:
     """Percentiles of the raw values (all bands) of the valid pixels of a sample `raw` of the
-    1-based `bands`."""
+    1-based `bands`. A pixel is valid by the bands `deciding` (default: all), those with a
+    role: a band without one, dead or missing and marked unused, voids no pixel; its own
+    nodata values are left out of the percentiles."""
     # Integers are taken as they are (exact in float64 anyway, and no copy of the sample).
     values = raw if np.issubdtype(raw.dtype, np.integer) else raw.astype(np.float64)
     nodata = [dataset.nodatavals[b - 1] for b in bands]
-    keep = np.isfinite(values).all(axis=0) & valid_pixel_mask(raw, nodata)
-    flat = values[:, keep].ravel()
+    rows = [i for i, b in enumerate(bands) if deciding is None or b in deciding]
+    rows = rows or list(range(len(bands)))
+    keep = np.isfinite(values[rows]).all(axis=0) & valid_pixel_mask(
+        raw[rows], [nodata[i] for i in rows]
+    )
+    if len(rows) == len(bands):
+        flat = values[:, keep].ravel()
+    else:
+        parts = [values[i][keep] for i in range(len(bands))]
+        for i, part in enumerate(parts):
+            if i not in rows:
+                own = np.isfinite(part)
+                if nodata[i] is not None and not math.isnan(nodata[i]):
+                    own &= part != nodata[i]
+                parts[i] = part[own]
+        flat = np.concatenate(parts)
     if flat.size == 0:
         return {"p1": math.nan, "p50": math.nan, "p99": math.nan, "max": math.nan, "min": math.nan}
     p1, p50, p99 = np.percentile(flat, [1, 50, 99])
@@ -433,7 +452,7 @@ def open_source(
         raw_judged = raw_sample[0]
         if judged != sampled:
             raw_judged = raw_judged[[sampled.index(b) for b in judged]]
-        stats = raw_percentiles(dataset, raw_judged, judged)
+        stats = raw_percentiles(dataset, raw_judged, judged, with_role_bands(mapping))
         del raw_judged
         if math.isnan(stats["max"]):
             if clouds is not None and clouds.hidden_pixels:
@@ -441,6 +460,20 @@ def open_source(
                     f"--mask-clouds hid every pixel of {Path(path).name}: its quality band "
                     f"({clouds.band}) flags all of them as cloud or shadow; run without "
                     "--mask-clouds, or choose a clearer scene."
+                )
+            # One band of nodata alone voids every pixel: name it.
+            nodata = [dataset.nodatavals[b - 1] for b in sampled]
+            dead = [
+                (band, value)
+                for band, value, values in zip(sampled, nodata, raw_sample[0], strict=True)
+                if value is not None and (values == value).all()
+            ]
+            if dead and len(dead) < len(sampled):
+                band, value = dead[0]
+                raise InputError(
+                    f"{Path(path).name} holds no valid pixels: band {band} holds its nodata "
+                    f"value, {value:g}, everywhere (a dead or missing band), and a pixel nodata "
+                    "in any band is nodata; mark it unused ('-' in --bands) or fix the file."
                 )
             raise InputError(
                 f"{Path(path).name} holds no valid pixels (all nodata); check the nodata value or the file."
