@@ -117,6 +117,23 @@ def test_failed_attempt_keeps_only_the_part_and_next_attempt_resumes(
     assert server.ranges == [f"bytes={len(data) // 2}-"]
 
 
+def test_a_server_that_cannot_be_reached_is_said_so(tmp_path: Path) -> None:
+    """No byte came (a refused connection: a closed port here, a wrong host or no network for
+    an analyst): the refusal says the server cannot be reached, not that a transfer that never
+    began can be resumed; nothing is left behind."""
+    import socket
+
+    with socket.socket() as probe:  # a free port, closed again: connections to it are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/model.safetensors"
+    with pytest.raises(BackendError) as refused:
+        download_model(url, "m9", cache=tmp_path, retries=0)
+    assert str(refused.value).startswith(f"Cannot reach 127.0.0.1:{port} to download {url}")
+    assert "check the URL and the network" in str(refused.value)
+    assert not (tmp_path / "m9").exists() and _leftovers(tmp_path) == []
+
+
 def test_checksum_mismatch_leaves_nothing(server: _Server, tmp_path: Path) -> None:
     server.files["/model.safetensors"] = _payload(1000)
     with pytest.raises(BackendError, match="sha256"):

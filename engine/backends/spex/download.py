@@ -15,6 +15,7 @@ file, so the next attempt resumes where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -154,6 +155,12 @@ def fetch(url: str, part: Path, progress: Progress | None = None, retries: int =
         ) as exc:
             attempt += 1
             if attempt > retries:
+                started = part.exists() and part.stat().st_size > 0
+                if not started and isinstance(exc, requests.exceptions.ConnectionError):
+                    raise BackendError(  # no byte came: nothing to resume
+                        f"Cannot reach {urlparse(url).netloc or url} to download {url} "
+                        f"({type(exc).__name__}); check the URL and the network."
+                    ) from exc
                 raise BackendError(
                     f"Download of {url} was interrupted ({type(exc).__name__}); run the same "
                     "command again to resume."
@@ -234,7 +241,14 @@ def download_model(
     partial.mkdir(parents=True, exist_ok=True)
     file_name = _file_name(url)
     part = partial / (file_name + ".part")
-    fetch(url, part, progress, retries)
+    try:
+        fetch(url, part, progress, retries)
+    except BackendError:
+        if not (part.exists() and part.stat().st_size):  # nothing came: nothing to resume
+            shutil.rmtree(partial, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                partial.parent.rmdir()  # `.partial` itself, where no other download waits
+        raise
     digest = sha256_of(part)
     if sha256 and digest.lower() != sha256.strip().lower():
         shutil.rmtree(partial, ignore_errors=True)
