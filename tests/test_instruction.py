@@ -73,6 +73,11 @@ CASES: list[
     ("extract the water bodies larger than 2 ha", ("water",), 20000.0, None, None, None, None),
     ("water over 2 ha", ("water",), 20000.0, None, None, None, None),
     ("lakes of 2,5 ha or more", ("water",), 25000.0, None, None, None, None),
+    # thousands grouped by spaces (SI, most of Europe) and scientific notation
+    ("water over 10 000 m2", ("water",), 10000.0, None, None, None, None),
+    ("lakes between 1\u202f000 and 20 000 m2", ("water",), 1000.0, 20000.0, None, None, None),
+    ("vegetation over 2.5E4 m2", ("vegetation",), 25000.0, None, None, None, None),
+    ("the 3 largest lakes over 1e3 m2", ("water",), 1000.0, None, None, None, 3),
     ("water at least 500 m2", ("water",), 500.0, None, None, None, None),
     ("water at least 500 m²", ("water",), 500.0, None, None, None, None),
     ("lakes over 500 square metres", ("water",), 500.0, None, None, None, None),

@@ -89,6 +89,13 @@ _SENSOR_RE = re.compile(
 )
 
 
+#: Digits grouped by thousands with a space, as SI and most of Europe write them ("10 000 m2",
+#: a no-break or thin space too).
+_DIGIT_GROUPS = re.compile(r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u2009\u202f]\d{3})+(?![\d.,])")
+#: A number in scientific notation ("1e3 m2", "2.5E4 m2").
+_EXPONENT = re.compile(r"(?<![a-z\d.])\d+(?:\.\d+)?e\d{1,2}(?![a-z\d])")
+
+
 def _normalise(text: str) -> str:
     t = re.sub("[\ue000-\uf8ff]", " ", text.lower())  # private use: the parser's own marks
     t = _without_accents(t)
@@ -97,6 +104,8 @@ def _normalise(text: str) -> str:
     t = t.replace(POSSESSIVE, " ")
     t = re.sub(r"(?<=[a-z0-9])'s\b|(?<=[a-z]s)'(?![a-z])", f" {POSSESSIVE} ", t)
     t = t.replace("'", "").replace('"', " ")
+    t = _DIGIT_GROUPS.sub(lambda m: re.sub(r"\D", "", m.group(0)), t)  # 10 000 -> 10000
+    t = _EXPONENT.sub(lambda m: f"{float(m.group(0)):f}".rstrip("0").rstrip("."), t)  # 1e3
     t = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", t)  # 20,000 -> 20000
     t = re.sub(r"(?<=\d),(?=\d{1,2}(?!\d))", ".", t)  # 2,5 -> 2.5
     t = re.sub(r"\b(min|max|sq|approx|ca)\.", r"\1 ", t)
