@@ -354,7 +354,9 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             if role in dict(src.mapping.averaged):
                 also += f" ({band_numbers(src.mapping.bands_of(role))})"
             shown = role or "unused"
-            if role is None and i in within:
+            if i - 1 in src.mapping.dead:
+                shown = "unused: 0 or nodata on every pixel (a dead or missing band)"
+            elif role is None and i in within:
                 shown = f"in the mean of {within[i]}"
             elif role is None and alpha[i - 1]:
                 shown = "unused (transparency: its transparent pixels are nodata)"

@@ -346,27 +346,6 @@ def test_a_zero_fill_beside_another_declared_nodata_is_nodata(
     assert "gdal_edit.py -a_nodata 0" in texts[0] and "in every band" not in texts[1]
 
 
-def test_a_band_of_nodata_alone_is_named_and_can_be_left_out(
-    s2_scene: Path, tmp_path: Path
-) -> None:
-    """A band that holds the declared nodata everywhere (a dead or missing band) makes every
-    pixel nodata: the refusal names it (it said "all nodata"). Marked unused, it voids no
-    pixel: the raster runs (the scaling's percentiles counted it too, and refused it)."""
-    with rasterio.open(s2_scene) as src:
-        data = src.read(window=rasterio.windows.Window(0, 0, 256, 128))
-        profile = src.profile | {"width": 256, "height": 128, "nodata": 0}
-    data[12] = 0  # B12, SWIR2
-    path = tmp_path / "dead.tif"
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(data)
-    roles = "coastal,blue,green,red,rededge1,rededge2,rededge3,nir,nir08,watervapour,cirrus,swir1"
-    with pytest.raises(InputError, match=r"dead.tif holds no valid pixels: band 13 holds its "
-                       r"nodata value, 0, everywhere \(a dead or missing band\)"):  # fmt: skip
-        open_source(path, bands=f"{roles},swir2")
-    result = extract(ExtractionRequest(path, "water", tmp_path / "o", bands=f"{roles},-"))
-    assert result.manifest["counts"]["valid_pixels"] == 256 * 128
-
-
 def test_infinite_values_are_nodata(s2_scene: Path, tmp_path: Path) -> None:
     """A float raster with infinities (a division by zero upstream) in some pixels, in one band
     or all: those pixels are nodata. An infinity in one band was classified (as background)

@@ -45,6 +45,9 @@ class BandMapping:
     #: (role, 0-based bands): a role read as the mean of several bands, its own band among
     #: them (an imaging spectrometer's bands near the role's centre: `band_names`).
     averaged: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    #: 0-based bands whose role was dropped: they hold 0 or nodata on every sampled pixel
+    #: (`dead_bands`).
+    dead: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.source not in MAPPING_SOURCES:
@@ -111,6 +114,7 @@ class BandMapping:
                 if self.averaged
                 else {}
             ),
+            **({"dead_bands": [i + 1 for i in self.dead]} if self.dead else {}),
         }
 
 

@@ -26,6 +26,7 @@ from .band_units import check_one_unit
 from .bands import BandMapping
 from .cloud_masking import CloudMask, cloud_mask_for, masked_dataset
 from .dataset_open import open_dataset
+from .dead_bands import dead_role_bands, empty_bands, without_dead
 from .decimated_read import read_decimated, sample_chunk_shape
 from .decoded_copy import DecodedCopy, worth_copying
 from .gdal_io import GDAL_IO
@@ -438,6 +439,8 @@ def open_source(
             )
         sampled = sampled_bands(dataset, mapping, descriptions)
         raw_sample = read_decimated(dataset, sampled, SAMPLE_PIXELS, copy)
+        empty = empty_bands(raw_sample[0], sampled, dataset.nodatavals)
+        mapping = without_dead(mapping, dead_role_bands(mapping, empty))
         empty = _empty_role_bands(dataset, mapping, sampled, raw_sample[0])
         if empty:
             # A spectrometer's absorption bands filled with nodata but not flagged bad (no
@@ -449,6 +452,7 @@ def open_source(
         # The scaling is judged on the bands it was judged on before roles were averaged: a
         # spectrometer's averaged bands tell nothing more, and would cost their float64 copy.
         judged = sampled_bands(dataset, replace(mapping, averaged=()), descriptions)
+        judged = [b for b in judged if b not in empty] or judged  # their 0s are no values
         raw_judged = raw_sample[0]
         if judged != sampled:
             raw_judged = raw_judged[[sampled.index(b) for b in judged]]
@@ -460,20 +464,6 @@ def open_source(
                     f"--mask-clouds hid every pixel of {Path(path).name}: its quality band "
                     f"({clouds.band}) flags all of them as cloud or shadow; run without "
                     "--mask-clouds, or choose a clearer scene."
-                )
-            # One band of nodata alone voids every pixel: name it.
-            nodata = [dataset.nodatavals[b - 1] for b in sampled]
-            dead = [
-                (band, value)
-                for band, value, values in zip(sampled, nodata, raw_sample[0], strict=True)
-                if value is not None and (values == value).all()
-            ]
-            if dead and len(dead) < len(sampled):
-                band, value = dead[0]
-                raise InputError(
-                    f"{Path(path).name} holds no valid pixels: band {band} holds its nodata "
-                    f"value, {value:g}, everywhere (a dead or missing band), and a pixel nodata "
-                    "in any band is nodata; mark it unused ('-' in --bands) or fix the file."
                 )
             raise InputError(
                 f"{Path(path).name} holds no valid pixels (all nodata); check the nodata value or the file."

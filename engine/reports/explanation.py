@@ -13,6 +13,7 @@ from ..instructions.targets import TARGETS
 from ..raster.averaged_bands import AVERAGED_NOTE, band_numbers
 from ..raster.browser_exports import mosaic_period
 from ..raster.colour_interp import CIR_HINT
+from ..raster.dead_bands import dead_bands_note
 from ..raster.mask_band import alpha_read_as_data
 from ..raster.pixel_grid import gcp_warp_hint, warped_by
 from ..raster.raster_source import with_role_bands
@@ -101,14 +102,15 @@ def _band_roles(mapping: BandMapping) -> str:
     """The roles in band order; with many unused bands, each with its band numbers (the mean
     of several where the role is averaged: `BandMapping.averaged`)."""
     roles = mapping.roles
+    dead = f"; {dead_bands_note(mapping)}" if mapping.dead else ""
     if sum(role is None for role in roles) <= UNUSED_NAMED:
-        return ", ".join(role for role in roles if role)
+        return ", ".join(role for role in roles if role) + dead
     used = [f"{role} ({band_numbers(mapping.bands_of(role))})" for role in roles if role]
     read = {i for role in roles if role for i in mapping.bands_of(role)}
     text = f"{', '.join(used)}; {len(roles) - len(read)} other bands unused"
     if mapping.averaged:
         text += f"; {AVERAGED_NOTE}"
-    return text
+    return text + dead
 
 
 def build_explanation(facts: RunFacts) -> str:
