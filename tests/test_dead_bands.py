@@ -62,3 +62,14 @@ def test_a_raster_whose_every_band_is_empty_is_all_nodata(s2_scene: Path, tmp_pa
     raster = _emptied(s2_scene, tmp_path / "void.tif", 0, tuple(range(13)))
     with pytest.raises(InputError, match="holds no valid pixels"):
         open_source(raster)
+
+
+def test_an_empty_band_is_no_value_of_the_scaling(s2_scene: Path, tmp_path: Path) -> None:
+    """The scaling is judged without an empty band's 0s: read uncalibrated (roles given, no
+    sensor), the emptied raster's percentiles are the whole one's (p1 9, not 0)."""
+    notes = []
+    for name, emptied in (("dead", (12,)), ("whole", ())):
+        raster = _emptied(s2_scene, tmp_path / f"{name}.tif", None, emptied)
+        with open_source(raster, bands=f"{ROLES},-") as src:
+            notes.append(src.scaling.note)
+    assert "(p1 9, p99 3136" in notes[0] and notes[0] == notes[1]

@@ -439,8 +439,8 @@ def open_source(
             )
         sampled = sampled_bands(dataset, mapping, descriptions)
         raw_sample = read_decimated(dataset, sampled, SAMPLE_PIXELS, copy)
-        empty = empty_bands(raw_sample[0], sampled, dataset.nodatavals)
-        mapping = without_dead(mapping, dead_role_bands(mapping, empty))
+        blank = empty_bands(raw_sample[0], sampled, dataset.nodatavals)
+        mapping = without_dead(mapping, dead_role_bands(mapping, blank))
         empty = _empty_role_bands(dataset, mapping, sampled, raw_sample[0])
         if empty:
             # A spectrometer's absorption bands filled with nodata but not flagged bad (no
@@ -452,7 +452,7 @@ def open_source(
         # The scaling is judged on the bands it was judged on before roles were averaged: a
         # spectrometer's averaged bands tell nothing more, and would cost their float64 copy.
         judged = sampled_bands(dataset, replace(mapping, averaged=()), descriptions)
-        judged = [b for b in judged if b not in empty] or judged  # their 0s are no values
+        judged = [b for b in judged if b not in blank] or judged  # their 0s are no values
         raw_judged = raw_sample[0]
         if judged != sampled:
             raw_judged = raw_judged[[sampled.index(b) for b in judged]]
@@ -472,7 +472,8 @@ def open_source(
             raise InputError(
                 f"{Path(path).name} holds one value, {stats['min']:g}, in every band of every "
                 "valid pixel: there is no image to classify; check the file, or declare that "
-                f"value as nodata if it marks missing pixels (gdal_edit.py -a_nodata {stats['min']:g})."
+                "value as nodata if it marks missing pixels (gdal_edit.py -a_nodata "
+                f"{stats['min']:g})."
             )
         preset = get_preset(mapping.sensor) if mapping.sensor else None
         declared = declared_scaling(dataset, with_role_bands(mapping))
