@@ -31,7 +31,7 @@ class PixelAreas:
         self.dataset = dataset
         self.metric = dataset.crs is not None
         #: Set where the plane departs from the ground across the raster.
-        self.scale: PlaneScale | None = plane_scale(dataset) if self.metric else None
+        self.scale: PlaneScale | None = plane_of(dataset) if self.metric else None
         self._rows: np.ndarray | None = None
         if self.metric and self.scale is None:
             self._rows = row_pixel_areas(dataset, np.arange(dataset.height) + 0.5)
@@ -76,7 +76,7 @@ def pixel_metres(dataset: object, row: float, col: float | None = None) -> tuple
     if not measurer.geographic:
         # The measurer's unit: a local (engineering) CRS has one too, where rasterio has none.
         spacing = abs(e) * measurer.unit, abs(a) * measurer.unit
-        plane = _plane_of(dataset.crs.to_wkt(), tuple(dataset.transform)[:6], *dataset.shape)
+        plane = plane_of(dataset)
         if plane is None:
             return spacing
         at = dataset.width / 2 if col is None else col
@@ -92,9 +92,16 @@ def pixel_metres(dataset: object, row: float, col: float | None = None) -> tuple
     )
 
 
+def plane_of(dataset: object) -> PlaneScale | None:
+    """`plane_scale` of an open rasterio dataset with a CRS, measured once a grid (20-26 ms)
+    however often the run asks: its pixel areas, the scene fit's and the cloud buffer's pixel
+    spacing, each window's."""
+    return _plane_of(dataset.crs.to_wkt(), tuple(dataset.transform)[:6], *dataset.shape)
+
+
 @functools.lru_cache(maxsize=16)
 def _plane_of(wkt: str, transform: tuple[float, ...], height: int, width: int) -> PlaneScale | None:
-    """`plane_scale` of a grid, measured once (20-26 ms) however many windows ask."""
+    """`plane_scale` of the grid these describe."""
     grid = SimpleNamespace(
         crs=CRS.from_wkt(wkt), transform=Affine(*transform), height=height, width=width
     )
