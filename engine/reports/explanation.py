@@ -285,25 +285,26 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
         )
     if facts.undeclared_fill is not None and facts.undeclared_fill[0] >= FILL_CAVEAT_SHARE:
         share, value = facts.undeclared_fill
-        declared = facts.source.declared_nodata()
-        if declared:
+        if declared := facts.source.declared_nodata():
             said = ", ".join(f"{v:g}" for v in declared)
-            caveats.append(
-                f"About {share:.1%} of the raster holds {value:g} in every band, beside the "
-                f"nodata value the file declares ({said}): those pixels were read as missing "
-                "too (a fill the file does not declare) and are in no class. Where they are "
-                "real (the black of a rendered image), they cannot be classified; where "
-                f"{value:g} marks the missing pixels, declare it (gdal_edit.py -a_nodata "
-                f"{value:g})."
+            read = (
+                f", beside the nodata value the file declares ({said}): those pixels were read "
+                "as missing too (a fill the file does not declare)"
             )
+            fix = f"where {value:g} marks the missing pixels, declare it"
+            fix += f" (gdal_edit.py -a_nodata {value:g})"
         else:
-            caveats.append(
-                f"About {share:.1%} of the raster holds {value:g} in every band and the file "
-                "declares no nodata value: those pixels were read as missing (a product's "
-                "fill) and are in no class. Where they are real (the black of a rendered "
-                "image), they cannot be classified; where another value marks missing pixels, "
-                "declare it (gdal_edit.py -a_nodata VALUE)."
+            read = (
+                " and the file declares no nodata value: those pixels were read as missing "
+                "(a product's fill)"
             )
+            fix = "where another value marks missing pixels, declare it"
+            fix += " (gdal_edit.py -a_nodata VALUE)"
+        caveats.append(
+            f"About {share:.1%} of the raster holds {value:g} in every band{read} and are in no "
+            "class. Where they are real (the black of a rendered image), they cannot be "
+            f"classified; {fix}."
+        )
     scaling = facts.source.scaling
     if not scaling.calibrated:
         caveats.append(f"Values are not calibrated reflectance: {scaling.note}")
