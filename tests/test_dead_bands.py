@@ -1,6 +1,7 @@
-"""A band with a role that holds nothing (0, or its nodata value, on every pixel: one a stack or
-an export lacked) is read as absent, as if marked unused, and the run says so. Read as a
-surface, a band of 0s was the darkest value in every index; one of nodata voided every pixel.
+"""A band with a role that holds nothing (0, its nodata value or NaN on every pixel: one a stack
+or an export lacked) is read as absent, as if marked unused, and the run says so. Read as a
+surface, a band of 0s was the darkest value in every index; one of nodata or NaN voided every
+pixel.
 The rasters are the real Sentinel-2 sample with its SWIR2 band emptied."""
 
 from __future__ import annotations
@@ -56,6 +57,24 @@ def test_an_empty_band_is_read_as_absent(s2_scene: Path, tmp_path: Path, nodata)
     assert manifest["bands"]["dead_bands"] == [13]
     shown = run_spex("inspect", raster)
     assert "unused: 0 or nodata on every pixel (a dead or missing band)" in shown.stdout
+
+
+def test_a_float_band_of_nan_is_read_as_absent(s2_scene: Path, tmp_path: Path) -> None:
+    """A float export with one band masked everywhere (NaN, no nodata declared) read as
+    "holds no valid pixels (all nodata)" before: NaN is nodata, and it was in every pixel."""
+    with rasterio.open(s2_scene) as src:
+        data = src.read(window=Window(0, 0, 256, 128)).astype("float32") / 10_000
+        profile = src.profile | {"width": 256, "height": 128, "dtype": "float32", "nodata": None}
+        descriptions = src.descriptions
+    data[12] = np.nan
+    raster = tmp_path / "nan.tif"
+    with rasterio.open(raster, "w", **profile) as dst:
+        dst.write(data)
+        dst.descriptions = descriptions
+    with open_source(raster) as src:
+        assert src.mapping.dead == (12,) and "swir2" not in src.roles
+    found = extract(ExtractionRequest(raster, "water", tmp_path / "found"))
+    assert found.manifest["counts"]["valid_pixels"] == 256 * 128
 
 
 def test_a_raster_whose_every_band_is_empty_is_all_nodata(s2_scene: Path, tmp_path: Path) -> None:

@@ -1,10 +1,13 @@
-"""Bands with a role that hold nothing: 0, or their own nodata value, on every sampled pixel.
+"""Bands with a role that hold nothing: 0, their own nodata value, or NaN on every sampled pixel.
 
 A stack built by hand, or an export, can carry a band its source lacked: written as 0 (the
 benchmark's Level-2A products built from sources without a coastal or a red-edge band hold
-such bands), or as nodata (which would void every pixel). Read as a surface, a band of 0s
-enters every index and the classifier as the darkest value there is. Such a band is read as
-absent: its role is dropped, and what needs it says so, as for a raster that never had it.
+such bands), as nodata, or as NaN (a float export of a band masked everywhere); an imaging
+spectrometer's absorption bands can be filled so without being flagged bad. Read as a
+surface, a band of 0s enters every index and the classifier as the darkest value there is;
+one of nodata or NaN voids every pixel. Such a band is read as absent: its role is dropped
+(a spectrometer's band joins no averaged role), and what needs it says so, as for a raster
+that never had it.
 """
 
 from __future__ import annotations
@@ -14,18 +17,21 @@ from dataclasses import replace
 
 import numpy as np
 
+from .averaged_bands import read_indexes
 from .bands import BandMapping
 
 
 def empty_bands(
     raw: np.ndarray, sampled: Sequence[int], nodata: Sequence[float | None]
 ) -> tuple[int, ...]:
-    """The 1-based bands of the sample `raw` (of the bands `sampled`) that hold 0 or their
-    declared nodata everywhere (`nodata`: the dataset's per-band values)."""
+    """The 1-based bands of the sample `raw` (of the bands `sampled`) that hold 0, their
+    declared nodata or a non-finite value everywhere (`nodata`: the dataset's per-band values)."""
     empty = []
     for position, band in enumerate(sampled):
         values, fill = raw[position], nodata[band - 1]
         blank = values == 0
+        if values.dtype.kind == "f":
+            blank |= ~np.isfinite(values)
         if fill is not None and not np.isnan(fill):
             blank |= values == fill
         if blank.all():
@@ -34,20 +40,19 @@ def empty_bands(
 
 
 def dead_role_bands(mapping: BandMapping, empty: Sequence[int]) -> tuple[int, ...]:
-    """The 0-based bands with a role among the 1-based `empty` ones (`empty_bands`), where
-    another band with a role holds data; none for an imaging spectrometer's averaged roles
-    (`raster_source._empty_role_bands` sees to them)."""
-    if mapping.averaged:
-        return ()
-    with_role = [i for i, role in enumerate(mapping.roles) if role is not None]
-    dead = tuple(i for i in with_role if i + 1 in empty)
-    return dead if len(dead) < len(with_role) else ()
+    """The 1-based bands read for the roles (an averaged role's every band) that are among the
+    1-based `empty` ones (`empty_bands`), where another band read for a role holds data."""
+    read = sorted(set(read_indexes(mapping, mapping.present_roles())))  # stand-ins share bands
+    dead = tuple(band for band in read if band in empty)
+    return dead if len(dead) < len(read) else ()
 
 
 def without_dead(mapping: BandMapping, dead: Sequence[int]) -> BandMapping:
-    """`mapping` with the roles of the 0-based bands `dead` dropped, and `dead` recorded."""
+    """`mapping` with the roles of the 1-based bands `dead` (`dead_role_bands`) dropped, and
+    the bands recorded. Not for averaged roles: their bands are read again as bad bands."""
     if not dead:
         return mapping
+    dead = [band - 1 for band in dead]
     gone = {mapping.roles[i] for i in dead}
     return replace(
         mapping,

@@ -345,23 +345,6 @@ def sampled_bands(
     ]
 
 
-def _empty_role_bands(
-    dataset: rasterio.DatasetReader, mapping: BandMapping, sampled: Sequence[int], raw: np.ndarray
-) -> set[int]:
-    """The 1-based bands read for an imaging spectrometer's roles (`BandMapping.averaged`)
-    that hold no valid pixel in the sample `raw` (of the bands `sampled`), where some other
-    sampled band does; else none."""
-    if not mapping.averaged:
-        return set()
-    valid = {
-        b: bool(valid_pixel_mask(raw[k : k + 1], [dataset.nodatavals[b - 1]]).any())
-        for k, b in enumerate(sampled)
-    }
-    if not any(valid.values()):
-        return set()
-    return {b for b in with_role_bands(mapping) if not valid[b]}
-
-
 def with_role_bands(mapping: BandMapping) -> list[int]:
     """1-based indexes of the bands read for the roles: those that have a role, and the bands
     an averaged role is the mean of."""
@@ -440,15 +423,16 @@ def open_source(
         sampled = sampled_bands(dataset, mapping, descriptions)
         raw_sample = read_decimated(dataset, sampled, SAMPLE_PIXELS, copy)
         blank = empty_bands(raw_sample[0], sampled, dataset.nodatavals)
-        mapping = without_dead(mapping, dead_role_bands(mapping, blank))
-        empty = _empty_role_bands(dataset, mapping, sampled, raw_sample[0])
-        if empty:
-            # A spectrometer's absorption bands filled with nodata but not flagged bad (no
-            # ``bbl``): as bad bands, they take no role and join no mean.
-            descriptions = [None if i + 1 in empty else d for i, d in enumerate(descriptions)]
+        dead = dead_role_bands(mapping, blank)
+        if dead and mapping.averaged:
+            # A spectrometer's absorption bands filled but not flagged bad (no ``bbl``): as
+            # bad bands, they take no role and join no mean.
+            descriptions = [None if i + 1 in dead else d for i, d in enumerate(descriptions)]
             mapping = file_band_mapping(path, descriptions, sensor, bands, colours)
             sampled = sampled_bands(dataset, mapping, descriptions)
             raw_sample = read_decimated(dataset, sampled, SAMPLE_PIXELS)
+        else:
+            mapping = without_dead(mapping, dead)
         # The scaling is judged on the bands it was judged on before roles were averaged: a
         # spectrometer's averaged bands tell nothing more, and would cost their float64 copy.
         judged = sampled_bands(dataset, replace(mapping, averaged=()), descriptions)
