@@ -7,7 +7,8 @@ of them thousands of times too bright or too dark, and every index mixes the two
 three uint16 visible bands and a float NIR band mapped 18 % of a green scene as water and none
 as vegetation. Reflective bands differ a few times at most: over the benchmark's 27 rasters
 their 99th percentiles lie within 7.4x of each other (the bright NIR of vegetation against the
-visible); deep water, dark in SWIR, stays within a few tens.
+visible), over its 105 Landsat surface-reflectance rasters of a snowy time series within 18x
+(snow's visible against its dark SWIR1); deep water, dark in SWIR, stays within a few tens.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from .roles import BAND_ROLES
 REFLECTIVE_ROLES = tuple(r for r in BAND_ROLES if r not in ("watervapour", "cirrus", "thermal"))
 #: How far apart two reflective bands' 99th percentiles may lie before they cannot be in one
 #: unit. Mixed units differ by 255x (8 bits against reflectance), 1,000x or 10,000x (scaled
-#: reflectance); the benchmark's bands by 7.4x at most, deep water's SWIR by a few tens. Percent
-#: beside reflectance (100x) passes: too near what a dark band's own spread can reach.
+#: reflectance); the benchmark's bands by 7.4x at most (a snowy scene's 18x), deep water's SWIR
+#: by a few tens. Percent beside reflectance (100x) passes: too near a dark band's own spread.
 MAX_UNIT_RATIO = 200.0
 #: Pixels of the sample the percentiles are taken on (every k-th valid one): cheap and stable.
 CHECKED_PIXELS = 100_000
