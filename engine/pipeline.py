@@ -198,6 +198,7 @@ def _extract(
             facts.profile = profile
             facts.sample_pixels = sample.valid_pixels
             facts.undeclared_fill = sample.undeclared_fill
+            facts.band_gaps = sample.band_gaps
             facts.timings["prepare_s"] = time.perf_counter() - clock
             _run_passes(facts, staging, work, monitor, classify)
             facts.decoded_copy = source.decoded is not None and not source.decoded.failed

@@ -21,6 +21,7 @@ from rasterio.windows import Window
 from ..errors import BandError, InputError
 from .averaged_bands import read_indexes, role_rows
 from .band_files import band_file_hint
+from .band_gaps import BandGap, band_gaps
 from .band_names import completed_descriptions, is_auxiliary
 from .band_units import check_one_unit
 from .bands import BandMapping
@@ -62,6 +63,8 @@ class Sample:
     #: The share of the sample that holds a fill value the file does not declare in every
     #: band (`UNDECLARED_FILLS`; 0 beside a declared one), read as nodata, and the commonest.
     undeclared_fill: tuple[float, float] | None = None
+    #: The role bands without which some of the sample's nodata would be valid (`band_gaps`).
+    band_gaps: tuple[BandGap, ...] = ()
 
     @property
     def valid_pixels(self) -> int:
@@ -247,7 +250,11 @@ def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) 
         for role, values in zip(source.roles, raw, strict=True)
     }
     total = int(raw.shape[1] * raw.shape[2])
-    return Sample(bands, total, factor, valid, _undeclared_fill(source, raw, valid))
+    gaps = ()
+    if not source.mapping.averaged:  # a spectrometer's role is the mean of its valid bands
+        indexes = read_indexes(source.mapping, source.roles)
+        gaps = band_gaps(raw, valid, source.roles, indexes, source._valid_mask)
+    return Sample(bands, total, factor, valid, _undeclared_fill(source, raw, valid), gaps)
 
 
 def _undeclared_fill(

@@ -11,6 +11,7 @@ from ..backends.spectral.examples import EXAMPLES_WHERE
 from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
 from ..raster.averaged_bands import AVERAGED_NOTE, band_numbers
+from ..raster.band_gaps import GAP_CAVEAT_SHARE
 from ..raster.browser_exports import mosaic_period
 from ..raster.colour_interp import CIR_HINT
 from ..raster.dead_bands import dead_bands_note
@@ -305,6 +306,7 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
             "class. Where they are real (the black of a rendered image), they cannot be "
             f"classified; {fix}."
         )
+    caveats += [gap.note() for gap in facts.band_gaps if gap.share >= GAP_CAVEAT_SHARE]
     scaling = facts.source.scaling
     if not scaling.calibrated:
         caveats.append(f"Values are not calibrated reflectance: {scaling.note}")
@@ -391,9 +393,12 @@ def _examples_hint(facts: RunFacts) -> str:
 
 
 def write_explanation(facts: RunFacts, path: Path) -> str:
-    """Write `explanation.md`; return the summary (the plan and one line per target)."""
+    """Write `explanation.md`; return the summary (the plan, one line per target, and a line
+    per band that leaves part of the raster in no class: the command line, the dock and
+    Processing show it)."""
     path.write_text(build_explanation(facts), encoding="utf-8")
-    return "\n".join([facts.plan.describe(), *summary_lines(facts)])
+    gaps = [gap.short() for gap in facts.band_gaps if gap.share >= GAP_CAVEAT_SHARE]
+    return "\n".join([facts.plan.describe(), *summary_lines(facts), *gaps])
 
 
 def _count(n: int, noun: str) -> str:

@@ -71,6 +71,8 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
             "sample_valid_pixels": facts.sample_pixels,
             # (share of the sample, value) read as nodata for an undeclared fill, else None
             "undeclared_fill": list(facts.undeclared_fill) if facts.undeclared_fill else None,
+            # role bands that alone make part of the sample nodata (share, commonest value)
+            "band_gaps": [gap.as_dict() for gap in facts.band_gaps],
             "decoded_copy": facts.decoded_copy,
         },
         "counts": {

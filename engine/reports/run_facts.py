@@ -18,6 +18,7 @@ from ..backends.spectral.examples import Examples
 from ..instructions.plan import Plan
 from ..passes.pixel_areas import PixelAreas
 from ..passes.vectorize import RegionRecord
+from ..raster.band_gaps import BandGap
 from ..raster.raster_source import RasterSource
 from ..raster.windows import TileGrid
 from .product_quality import QualityComparison
@@ -81,6 +82,8 @@ class RunFacts:
     #: (share, value) of the raster read as nodata for holding a fill value in every band
     #: the file does not declare (`raster_source.Sample.undeclared_fill`).
     undeclared_fill: tuple[float, float] | None = None
+    #: The role bands that alone make part of the raster nodata (`band_gaps`).
+    band_gaps: tuple[BandGap, ...] = ()
     decoded_copy: bool = False  # tiles read from the sample's decoded copy (decoded_copy.py)
     #: The result against the product's own quality band, where it has one (product_quality.py).
     product_quality: QualityComparison | None = None
