@@ -16,6 +16,7 @@ from rasterio.windows import Window
 from spex.engine import ExtractionRequest, extract
 from spex.engine.raster.band_gaps import GAP_CAVEAT_SHARE
 from spex.engine.raster.raster_source import open_source
+from tests.test_cli import run_spex
 from tests.test_dead_bands import ROLES
 
 WIDTH, HEIGHT, GAP_COLUMNS = 256, 128, 154  # the gap: the left 60 % of the columns
@@ -63,6 +64,8 @@ def test_a_band_missing_over_part_of_the_raster_is_said(
     )
     assert fixed.manifest["counts"]["valid_pixels"] == WIDTH * HEIGHT
     assert "holds no data" not in fixed.summary
+    shown = run_spex("inspect", raster).stdout
+    assert "Nodata: about 60" in shown and "Band 13 (swir2) holds no data on 60" in shown
 
 
 def test_a_whole_raster_has_no_band_gap_to_say(s2_scene: Path) -> None:

@@ -33,10 +33,10 @@ class BandGap:
     value: float  # the band's commonest raw value there (NaN for a float NaN)
 
     def short(self) -> str:
-        """One line for the run's summary."""
+        """The gap in one clause, for the run's summary and `spex inspect`."""
         return (
             f"Band {self.band} ({self.role}) holds no data on {self.share:.1%} of the raster "
-            "where the other bands do: those pixels are in no class (see explanation.md)."
+            "where the other bands do: those pixels are in no class"
         )
 
     def note(self) -> str:

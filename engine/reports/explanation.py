@@ -397,7 +397,11 @@ def write_explanation(facts: RunFacts, path: Path) -> str:
     per band that leaves part of the raster in no class: the command line, the dock and
     Processing show it)."""
     path.write_text(build_explanation(facts), encoding="utf-8")
-    gaps = [gap.short() for gap in facts.band_gaps if gap.share >= GAP_CAVEAT_SHARE]
+    gaps = [
+        f"{gap.short()} (see explanation.md)."
+        for gap in facts.band_gaps
+        if gap.share >= GAP_CAVEAT_SHARE
+    ]
     return "\n".join([facts.plan.describe(), *summary_lines(facts), *gaps])
 
 
