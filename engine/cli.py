@@ -364,6 +364,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             print(f"  {i:>3} {desc or '-':<40} {shown}{also}")
         if src.mapping.averaged:
             print(f"  {AVERAGED_NOTE[0].upper()}{AVERAGED_NOTE[1:]}.")
+        if src.role_shift is not None:
+            print(f"  {src.role_shift.short()}: check --bands")
         sample = src.read_sample()
         print(f"Nodata: about {1 - sample.valid_pixels / sample.total_pixels:.1%} of the raster")
         for gap in sample.band_gaps:

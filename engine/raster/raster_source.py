@@ -39,6 +39,7 @@ from .nodata import valid_pixel_mask
 from .pixel_grid import close_dataset
 from .product_names import file_band_mapping, named_reading
 from .reflectance import Scaling, resolve_scaling
+from .role_shift import RoleShift, role_shift
 from .sensors import get_preset
 from .sentinel2_layers import finest_layer
 
@@ -88,6 +89,7 @@ class RasterSource:
         decoded: DecodedCopy | None = None,
         path: str | Path | None = None,
         cloud_mask: CloudMask | None = None,
+        role_shift: RoleShift | None = None,
     ) -> None:
         self.dataset = dataset
         #: What the analyst opened (the dataset may be a VRT made for it: `sentinel2_layers`).
@@ -102,6 +104,8 @@ class RasterSource:
         self.decoded = decoded
         #: The product's clouds hidden as nodata, where asked (`cloud_masking`).
         self.cloud_mask = cloud_mask
+        #: Typed or guessed roles that look one band off (`role_shift`), else None.
+        self.role_shift = role_shift
 
     def __enter__(self) -> RasterSource:
         return self
@@ -471,7 +475,8 @@ def open_source(
         named = named_reading(path, descriptions, stats, mapping.present_roles())
         scaling = resolve_scaling(dataset.dtypes[0], stats, preset, scale, offset, declared, named)
         check_one_unit(raw_sample[0], sampled, mapping, scaling, dataset.nodatavals)
+        shift = role_shift(raw_sample[0], sampled, mapping, scaling, dataset.nodatavals)
     except Exception:
         close_dataset(dataset)
         raise
-    return RasterSource(dataset, mapping, scaling, raw_sample, copy, path, clouds)
+    return RasterSource(dataset, mapping, scaling, raw_sample, copy, path, clouds, shift)

@@ -306,6 +306,8 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
             "class. Where they are real (the black of a rendered image), they cannot be "
             f"classified; {fix}."
         )
+    if facts.source.role_shift is not None:
+        caveats.append(facts.source.role_shift.note())
     caveats += [gap.note() for gap in facts.band_gaps if gap.share >= GAP_CAVEAT_SHARE]
     scaling = facts.source.scaling
     if not scaling.calibrated:
@@ -397,12 +399,11 @@ def write_explanation(facts: RunFacts, path: Path) -> str:
     per band that leaves part of the raster in no class: the command line, the dock and
     Processing show it)."""
     path.write_text(build_explanation(facts), encoding="utf-8")
-    gaps = [
-        f"{gap.short()} (see explanation.md)."
-        for gap in facts.band_gaps
-        if gap.share >= GAP_CAVEAT_SHARE
-    ]
-    return "\n".join([facts.plan.describe(), *summary_lines(facts), *gaps])
+    warnings = [gap.short() for gap in facts.band_gaps if gap.share >= GAP_CAVEAT_SHARE]
+    if facts.source.role_shift is not None:
+        warnings.append(facts.source.role_shift.short())
+    said = [f"{line} (see explanation.md)." for line in warnings]
+    return "\n".join([facts.plan.describe(), *summary_lines(facts), *said])
 
 
 def _count(n: int, noun: str) -> str:

@@ -52,7 +52,8 @@ def build_manifest(facts: RunFacts) -> dict[str, object]:
             "descriptions": list(ds.descriptions),
             "cloud_mask": source.cloud_mask.to_dict() if source.cloud_mask else None,
         },
-        "bands": source.mapping.to_dict(),
+        "bands": source.mapping.to_dict()
+        | ({"role_shift": source.role_shift.as_dict()} if source.role_shift else {}),
         "scaling": source.scaling.to_dict(),
         "tiling": {
             "tile_size": grid.tile_size,
