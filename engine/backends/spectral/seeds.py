@@ -240,6 +240,7 @@ def _cloud_seeds(
         cloud &= (swir1 > (0.2 if cal else rel(swir1, 75))) | clip["swir1"]
     # The brightness tests above have no colour test; HOT's candidates below are above
     # the scene's clear line, which bright sand still is where the line is shallow.
+    candidates = cloud
     note = reddened(cloud, tint, params) if tint is not None else ""
     if note:
         cloud = s.zeros()
@@ -251,6 +252,9 @@ def _cloud_seeds(
         cloud, note = dimmer_than_canopy(cloud, s.bands["nir"], canopy, clip[b_role])
     if note:
         s.notes.append(note)
+    # What these tests took for land (roofs, sand) is no haze either: HOT takes bright roofs
+    # for haze as well, and judged among its haze they pass as cloud.
+    refused = candidates & ~cloud
     haze_is_land = False
     if haze is not None:
         # HOT's candidates must also be brighter than the land's bright end, which towns'
@@ -261,7 +265,7 @@ def _cloud_seeds(
         if note:
             bright_land, hot_cloud = hot_cloud, s.zeros()
         else:
-            hot_cloud, note = contrasted_cloud(hot_cloud, bright, params, "haze")
+            hot_cloud, note = contrasted_cloud(hot_cloud & ~refused, bright, params, "haze")
         if note:
             s.notes.append(note)
             haze_is_land = True  # what HOT took for haze is the scene's bright land
