@@ -66,8 +66,8 @@ def test_a_clear_winter_city_is_not_thin_cloud_over_red_land() -> None:
 def test_the_eo_browser_band_files_read_as_calibrated_reflectance(tmp_path) -> None:
     """The same scene as downloaded, one file a band (``Sentinel-2_L2A_B02.tiff``...): the folder
     is the export (`browser_exports`), read as reflectance x 65535 and calibrated, where the
-    unnamed stack is read by its values. Scored so (bench/quality on the folder): water 0.850
-    (17 of 20 points: one turbid edge pixel fewer), vegetation 0.960, built-up 0.778."""
+    unnamed stack is read by its values. Scored so (bench/quality on the folder): water 0.950,
+    vegetation 0.960, built-up 0.926 (0.850 and 0.778 before stop 74's haze fix)."""
     scene = built_scene(KANSAS_CITY)
     stack, labels_path = scene.rasters[0]
     folder = export_band_files(tmp_path / "download")
@@ -77,4 +77,4 @@ def test_the_eo_browser_band_files_read_as_calibrated_reflectance(tmp_path) -> N
         assert (src.dataset.read() == truth.read()).all()
     as_downloaded = Scene(KANSAS_CITY, scene.group, ((folder, labels_path),))
     rows = ours_by_target(as_downloaded)
-    assert rows["builtup"] >= 0.72 and rows["water"] >= 0.80 and rows["vegetation"] >= 0.9, rows
+    assert rows["builtup"] >= 0.87 and rows["water"] >= 0.85 and rows["vegetation"] >= 0.9, rows
