@@ -543,17 +543,22 @@ def test_readme_qgis_process_commands_work_on_debian(s2_scene, tmp_path) -> None
 
 
 def _extract_regions(
-    raster: Path | str, prompt: str, folder: Path, extent: str | None = None
+    raster: Path | str,
+    prompt: str,
+    folder: Path,
+    extent: str | None = None,
+    bands: str | None = None,
 ) -> tuple[dict, QgsVectorLayer]:
-    """The algorithm's outputs for `raster` (into `folder`, within `extent` where given) and
-    its non-empty regions layer."""
+    """The algorithm's outputs for `raster` (into `folder`, within `extent` and with the band
+    roles `bands` where given) and its non-empty regions layer."""
     params = {
         "INPUT": str(raster),
         "PROMPT": prompt,
         "OUTPUT_MASK": str(folder / "m.tif"),
         "OUTPUT_FEATURES": str(folder / "f.gpkg"),
     }
-    out = _run("spex:extract_land_cover", params | ({"EXTENT": extent} if extent else {}))
+    params |= {"EXTENT": extent} if extent else {}
+    out = _run("spex:extract_land_cover", params | ({"BANDS": bands} if bands else {}))
     regions = QgsVectorLayer(out["OUTPUT_FEATURES"], "regions", "ogr")
     assert regions.isValid() and regions.featureCount() > 0
     return out, regions
@@ -580,6 +585,27 @@ def test_raster_without_a_crs_runs_in_pixels(provider, s2_scene, tmp_path) -> No
     message = str(error.value)
     assert "\n" not in message and "no coordinate reference system" in message
     assert not (tmp_path / "m2.tif").exists()
+
+
+def test_what_the_raster_lacks_is_said_in_the_summary(
+    provider, s2_scene, sample_data, tmp_path
+) -> None:
+    """A band missing over part of the raster, and roles typed one band off, reach Processing's
+    SUMMARY output (and its log) as they reach the command line's summary."""
+    from tests.test_band_gaps import _gapped
+    from tests.test_role_shift import _landsat_stack
+
+    gapped = _gapped(s2_scene, tmp_path / "gapped.tif", as_float=False)
+    for run in ("gapped", "typed"):
+        (tmp_path / run).mkdir()
+    out, _ = _extract_regions(gapped, "vegetation", tmp_path / "gapped")
+    assert "Band 13 (swir2) holds no data on 60" in out["SUMMARY"]
+    stack = _landsat_stack(sample_data["lsts_dir"], tmp_path / "stack.tif")
+    typed, _ = _extract_regions(
+        stack, "vegetation and built-up", tmp_path / "typed", bands="green,red,nir"
+    )
+    assert "The band roles look one band off" in typed["SUMMARY"]
+    assert "give the roles red,nir,- (--bands" in typed["EXPLANATION"]
 
 
 def test_a_raster_inside_a_zip_archive_runs(provider, s2_scene, tmp_path) -> None:

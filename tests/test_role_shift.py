@@ -51,7 +51,7 @@ def test_roles_one_band_off_are_said_with_the_roles_that_fit(
     result = extract(ExtractionRequest(raster, "vegetation", tmp_path / "out", bands=typed))
     assert "The band roles look one band off: red and nir (bands 2 and 3)" in result.summary
     text = (tmp_path / "out" / "explanation.md").read_text(encoding="utf-8")
-    assert "with each role one band earlier" in text and "give --bands red,nir,-." in text
+    assert "with each role one band earlier" in text and "give the roles red,nir,- (--bands" in text
     manifest = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
     shift = manifest["bands"]["role_shift"]
     assert shift["ndvi_p99"] < 0.3 and shift["shifted_ndvi_p99"] >= 0.5 and shift["shift"] == -1

@@ -58,7 +58,8 @@ class RoleShift:
         return (
             f"{self.short()}, with each role one band {way}. The stack may hold a band the "
             "roles leave out (a coastal band), or lack one they count. Check the roles; if "
-            f"they are one band off, give --bands {','.join(self.roles)}."
+            f"they are one band off, give the roles {','.join(self.roles)} (--bands, or Band "
+            "roles in the dock and Processing)."
         )
 
     def as_dict(self) -> dict[str, object]:
