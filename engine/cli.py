@@ -328,7 +328,7 @@ def _cmd_sensors(_: argparse.Namespace) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from .raster.averaged_bands import AVERAGED_NOTE, band_numbers
-    from .raster.band_gaps import GAP_CAVEAT_SHARE
+    from .raster.band_gaps import gaps_to_say
     from .raster.pixel_grid import warped_by
     from .raster.product_names import named_product
     from .raster.quality_bands import MADE_BY, quality_band_of
@@ -368,11 +368,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             print(f"  {src.role_shift.short()}: check --bands")
         sample = src.read_sample()
         print(f"Nodata: about {1 - sample.valid_pixels / sample.total_pixels:.1%} of the raster")
-        for gap in sample.band_gaps:
-            if gap.share >= GAP_CAVEAT_SHARE:
-                print(
-                    f"  {gap.short()}; mark band {gap.band} unused ('-' in --bands) to classify them"
-                )
+        for gap in gaps_to_say(sample.band_gaps):
+            print(f"  {gap.short()}; mark band {gap.band} unused ('-' in --bands) to classify them")
         _, product = named_product(args.input, descriptions)
         if product is not None:
             print(f"Product: {product.label}")

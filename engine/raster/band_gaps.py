@@ -88,3 +88,9 @@ def band_gaps(
         share = float(recovered.sum()) * step / valid.size
         gaps.append(BandGap(bands[k], role, share, float(values[np.argmax(counts)])))
     return tuple(gaps)
+
+
+def gaps_to_say(gaps: Sequence[BandGap]) -> list[BandGap]:
+    """The `gaps` large enough to say (`GAP_CAVEAT_SHARE`): the summary, the explanation and
+    `spex inspect` say the same ones."""
+    return [gap for gap in gaps if gap.share >= GAP_CAVEAT_SHARE]

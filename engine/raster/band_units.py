@@ -53,15 +53,12 @@ def check_one_unit(
     if len(roles) < 2:
         return
     band_of = {r: read_indexes(mapping, [r])[0] for r in roles}
-    rows = raw[[sampled.index(band_of[r]) for r in roles]]
-    pixels = np.flatnonzero(valid_pixel_mask(rows, [nodata[band_of[r] - 1] for r in roles]))
-    if len(pixels) < 100:
+    scaled = scaled_sample(raw, sampled, [band_of[r] for r in roles], roles, scaling, nodata)
+    if len(scaled[0]) < 100:
         return
-    pixels = pixels[:: max(1, len(pixels) // CHECKED_PIXELS)]
     p99 = {}
-    for k, role in enumerate(roles):
-        values = rows[k].reshape(-1)[pixels]
-        level = float(np.percentile(scaling.apply(values, role), 99))
+    for role, values in zip(roles, scaled, strict=True):
+        level = float(np.percentile(values, 99))
         if level > 0:  # a band dark on nearly every pixel (deep water's SWIR) says nothing
             p99[role] = level
     if len(p99) < 2:
@@ -75,3 +72,20 @@ def check_one_unit(
             f"(99th percentiles, {ratio:,.0f}x apart; reflective bands differ a few times at "
             "most); check --bands, or stack bands of one unit (gdal_translate -scale)"
         )
+
+
+def scaled_sample(
+    raw: np.ndarray,
+    sampled: Sequence[int],
+    bands: Sequence[int],
+    roles: Sequence[str],
+    scaling: Scaling,
+    nodata: Sequence[float | None],
+) -> list[np.ndarray]:
+    """The 1-based `bands` of the global sample `raw` (of the bands `sampled`), each scaled as
+    the role of `roles` beside it, at the pixels valid in all of them (every k-th of those, at
+    most about `CHECKED_PIXELS`). `nodata`: the dataset's per-band nodata values."""
+    rows = raw[[sampled.index(b) for b in bands]].reshape(len(bands), -1)
+    pixels = np.flatnonzero(valid_pixel_mask(rows, [nodata[b - 1] for b in bands]))
+    pixels = pixels[:: max(1, len(pixels) // CHECKED_PIXELS)]
+    return [scaling.apply(rows[k][pixels], role) for k, role in enumerate(roles)]

@@ -241,12 +241,15 @@ class RasterSource:
             raw = raw[[sampled.index(i) for i in indexes]]
         rows = self.role_rows(raw, indexes, self.roles)
         del raw  # a spectrometer's bands, once their means are taken
-        return _sample_to_roles(self, (rows, step))
+        return _sample_to_roles(self, (rows, step), indexes)
 
 
-def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) -> Sample:
+def _sample_to_roles(
+    source: RasterSource, decimated: tuple[np.ndarray, float], indexes: Sequence[int]
+) -> Sample:
     """The sample's valid pixels per role as float32 reflectance, scaled one role at a time
-    (no whole-grid float copy of every role at once)."""
+    (no whole-grid float copy of every role at once); `indexes`: the bands read for the roles
+    (`read_indexes`)."""
     raw, factor = decimated
     valid = source._valid_mask(raw, source.roles)
     bands = {
@@ -256,7 +259,6 @@ def _sample_to_roles(source: RasterSource, decimated: tuple[np.ndarray, float]) 
     total = int(raw.shape[1] * raw.shape[2])
     gaps = ()
     if not source.mapping.averaged:  # a spectrometer's role is the mean of its valid bands
-        indexes = read_indexes(source.mapping, source.roles)
         gaps = band_gaps(raw, valid, source.roles, indexes, source._valid_mask)
     return Sample(bands, total, factor, valid, _undeclared_fill(source, raw, valid), gaps)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .band_units import scaled_sample
 from .bands import BandMapping
-from .nodata import valid_pixel_mask
 from .reflectance import Scaling
 
 #: NDVI's 99th percentile below which the roles show no vegetation, and from which a pair one
@@ -29,8 +29,6 @@ NO_VEGETATION = 0.3
 VEGETATION = 0.5
 #: Mappings typed or guessed, the ones checked: product names and presets are the bands' own.
 CHECKED_SOURCES = ("--bands", "band count")
-#: Pixels the percentiles are taken on (every k-th valid one).
-CHECKED_PIXELS = 100_000
 
 
 @dataclass(frozen=True)
@@ -112,11 +110,7 @@ def _ndvi_p99(
     NIR; None where either is not in the sample or too few pixels are valid."""
     if red + 1 not in sampled or nir + 1 not in sampled:
         return None
-    rows = raw[[sampled.index(red + 1), sampled.index(nir + 1)]].reshape(2, -1)
-    pixels = np.flatnonzero(valid_pixel_mask(rows, [nodata[red], nodata[nir]]))
-    pixels = pixels[:: max(1, len(pixels) // CHECKED_PIXELS)]
-    r = scaling.apply(rows[0][pixels].astype(np.float64), "red")
-    n = scaling.apply(rows[1][pixels].astype(np.float64), "nir")
+    r, n = scaled_sample(raw, sampled, (red + 1, nir + 1), ("red", "nir"), scaling, nodata)
     ok = (r > 0) & (n > 0)  # a band below 0 (dark water, over-corrected) has no ratio
     if ok.sum() < 100:
         return None

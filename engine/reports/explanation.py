@@ -11,7 +11,7 @@ from ..backends.spectral.examples import EXAMPLES_WHERE
 from ..instructions.spie import location_word, size_word
 from ..instructions.targets import TARGETS
 from ..raster.averaged_bands import AVERAGED_NOTE, band_numbers
-from ..raster.band_gaps import GAP_CAVEAT_SHARE
+from ..raster.band_gaps import gaps_to_say
 from ..raster.browser_exports import mosaic_period
 from ..raster.colour_interp import CIR_HINT
 from ..raster.dead_bands import dead_bands_note
@@ -308,7 +308,7 @@ def _caveats_section(facts: RunFacts, report: BackendReport) -> list[str]:
         )
     if facts.source.role_shift is not None:
         caveats.append(facts.source.role_shift.note())
-    caveats += [gap.note() for gap in facts.band_gaps if gap.share >= GAP_CAVEAT_SHARE]
+    caveats += [gap.note() for gap in gaps_to_say(facts.band_gaps)]
     scaling = facts.source.scaling
     if not scaling.calibrated:
         caveats.append(f"Values are not calibrated reflectance: {scaling.note}")
@@ -396,10 +396,10 @@ def _examples_hint(facts: RunFacts) -> str:
 
 def write_explanation(facts: RunFacts, path: Path) -> str:
     """Write `explanation.md`; return the summary (the plan, one line per target, and a line
-    per band that leaves part of the raster in no class: the command line, the dock and
-    Processing show it)."""
+    per band that leaves part of the raster in no class and for roles that look one band off:
+    the command line, the dock and Processing show it)."""
     path.write_text(build_explanation(facts), encoding="utf-8")
-    warnings = [gap.short() for gap in facts.band_gaps if gap.share >= GAP_CAVEAT_SHARE]
+    warnings = [gap.short() for gap in gaps_to_say(facts.band_gaps)]
     if facts.source.role_shift is not None:
         warnings.append(facts.source.role_shift.short())
     said = [f"{line} (see explanation.md)." for line in warnings]

@@ -119,6 +119,11 @@ def _is_archive(name: str) -> bool:
     return name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def _received(part: Path) -> bool:
+    """Whether a download's partial file holds any byte: something to resume from."""
+    return part.exists() and part.stat().st_size > 0
+
+
 def fetch(url: str, part: Path, progress: Progress | None = None, retries: int = RETRIES) -> None:
     """Stream `url` into `part`, resuming from its current size with HTTP Range requests."""
     import requests
@@ -155,8 +160,7 @@ def fetch(url: str, part: Path, progress: Progress | None = None, retries: int =
         ) as exc:
             attempt += 1
             if attempt > retries:
-                started = part.exists() and part.stat().st_size > 0
-                if not started and isinstance(exc, requests.exceptions.ConnectionError):
+                if not _received(part) and isinstance(exc, requests.exceptions.ConnectionError):
                     raise BackendError(  # no byte came: nothing to resume
                         f"Cannot reach {urlparse(url).netloc or url} to download {url} "
                         f"({type(exc).__name__}); check the URL and the network."
@@ -244,7 +248,7 @@ def download_model(
     try:
         fetch(url, part, progress, retries)
     except BackendError:
-        if not (part.exists() and part.stat().st_size):  # nothing came: nothing to resume
+        if not _received(part):  # nothing came: nothing to resume
             shutil.rmtree(partial, ignore_errors=True)
             with contextlib.suppress(OSError):
                 partial.parent.rmdir()  # `.partial` itself, where no other download waits
