@@ -20,6 +20,7 @@ from ...passes.pixel_areas import pixel_metres
 from ...raster.raster_source import RasterSource, Sample
 from ...raster.sensors import get_preset
 from .bright_land import BrightLand, fit_scene_bright_land
+from .bright_patches import GridCells
 from .detectable import fine_shadow_note, fine_white_note, taken_below_clouds
 from .example_notes import examples_mapped
 from .examples import Examples, example_pixels
@@ -106,6 +107,7 @@ def fit_scene(
     pixel_m = raster_pixel_metres(source)
     model = fit_scene_model(
         sample.bands,
+        grid=grid_cells(sample, source),
         calibrated=calibrated,
         below_clouds=taken_below_clouds(
             preset and preset.title, preset.airborne if preset else "", pixel_m
@@ -178,6 +180,15 @@ def scene_shares(
     counts = np.bincount(best, minlength=len(model.classes))
     shares = {c: round(float(n) / len(best), 4) for c, n in zip(model.classes, counts, strict=True)}
     return shares, round(float(moved.mean()), 4)
+
+
+def grid_cells(sample: Sample, source: RasterSource) -> GridCells | None:
+    """Where the `sample`'s pixels lie on its decimated grid and a cell's area (ha); None
+    without a grid or a CRS (no area to give)."""
+    if sample.grid is None or source.dataset.crs is None:
+        return None
+    row_m, col_m = pixel_metres(source.dataset, source.height / 2)
+    return sample.grid, row_m * col_m * sample.decimation**2 / 1e4
 
 
 def raster_pixel_metres(source: RasterSource) -> float | None:

@@ -25,12 +25,13 @@ from typing import Any
 import numpy as np
 
 from ...errors import BandError
+from .bright_patches import GridCells, SampleGrid
 from .example_seeds import EXAMPLE_PRIOR, seed_with_examples
 from .examples import ExamplePixels
 from .gaussians import covariance, gaussian, loglik, pooled_shape, shrunk_gaussian
 from .params import SpectralParams
 from .seed_context import UNDETECTABLE, min_seeds
-from .seeds import dark_offsets, select_seeds
+from .seeds import BRIGHTNESS_ROLES, dark_offsets, select_seeds
 from .set_thresholds import unseeded_note
 
 #: Every class the scene model knows; "shadow" and "other" are internal and never output.
@@ -141,6 +142,7 @@ def fit_scene_model(
     params: SpectralParams | None = None,
     examples: ExamplePixels | None = None,
     below_clouds: str = "",
+    grid: GridCells | None = None,
 ) -> SceneModel:
     """Fit the scene model on a whole-raster sample of valid pixels (1-D arrays keyed by role).
 
@@ -149,7 +151,9 @@ def fit_scene_model(
     because the confusers decide the targets' boundaries. `examples` are the analyst's
     (`example_seeds`): they correct the seeds and seed classes the scene could not.
     `below_clouds`: why the image can hold no cloud (`detectable.taken_below_clouds`): then
-    no cloud seeds; "" for any other image.
+    no cloud seeds; "" for any other image. `grid`: where the `sample` pixels lie on the
+    raster's decimated grid, and a cell's area, for what the seeds measure of their neighbours
+    (None: no such measure).
     """
     roles = feature_roles(list(sample))
     if not roles:
@@ -157,11 +161,12 @@ def fit_scene_model(
             "the spectral backend needs at least one of the bands blue, green, red, nir; "
             "set the band roles with --bands or --sensor"
         )
-    arrays = _fit_pixels(sample, roles)
+    arrays, fitted = _fit_pixels(sample, roles)
     offsets = dark_offsets(arrays, calibrated)
     corrected = {r: np.maximum(v - offsets[r], FLOOR) for r, v in arrays.items()}
     params = params or SpectralParams()
-    seeds = select_seeds(corrected, calibrated, params, below_clouds)
+    whole = _sample_grid(sample, grid, fitted, offsets) if grid is not None else None
+    seeds = select_seeds(corrected, calibrated, params, below_clouds, whole)
     notes = list(seeds.notes)
     if not calibrated:
         notes.append("uncalibrated digital numbers: thresholds are relative to this scene")
@@ -209,16 +214,44 @@ def fit_scene_model(
         thresholds=dict(seeds.thresholds),
         threshold_how=dict(seeds.how),
         seed_counts={c: int(seeds.masks[c].sum()) for c in seeds.masks}
-        | {f"{c} (bright, reddened)": int(m.sum()) for c, m in seeds.extra_components},
+        | {
+            f"{c} ({kind})": int(m.sum())
+            for (c, m), kind in zip(seeds.extra_components, seeds.extra_kinds, strict=True)
+        },
         notes=tuple(notes),
         example_pixels=examples.counts() if examples is not None else {},
         seeds_dropped=dropped,
     )
 
 
-def _fit_pixels(sample: Mapping[str, np.ndarray], roles: Sequence[str]) -> dict[str, np.ndarray]:
-    """The sample's pixels valid in every band, as float64; a fixed-seed subsample of
-    `MAX_FIT_PIXELS` of them where there are more. Too few raise `BandError`."""
+def _sample_grid(
+    sample: Mapping[str, np.ndarray],
+    grid: GridCells,
+    fitted: np.ndarray,
+    offsets: Mapping[str, float],
+) -> SampleGrid | None:
+    """The whole `sample`'s brightness bands on its `grid`, dark `offsets` removed and red
+    standing in for a missing green as the seeds read them; `fitted`: the seeds' pixels.
+    None where the sample is not the grid's (its lengths differ)."""
+    cells, cell_ha = grid
+    if len(next(iter(sample.values()))) != int(cells.sum()):
+        return None
+    bands = {
+        r: np.maximum(np.asarray(sample[r], dtype=np.float32) - np.float32(offsets[r]), FLOOR)
+        for r in BRIGHTNESS_ROLES
+        if r in sample and r in offsets
+    }
+    if "green" not in bands and "red" in bands:
+        bands["green"] = bands["red"]
+    return SampleGrid(cells, bands, fitted, cell_ha)
+
+
+def _fit_pixels(
+    sample: Mapping[str, np.ndarray], roles: Sequence[str]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The sample's pixels valid in every band, as float64, and their indexes in it; a
+    fixed-seed subsample of `MAX_FIT_PIXELS` of them where there are more. Too few raise
+    `BandError`."""
     flat = {r: np.asarray(v).ravel() for r, v in sample.items()}
     ok = np.ones(len(flat[roles[0]]), dtype=bool)
     for v in flat.values():
@@ -234,7 +267,7 @@ def _fit_pixels(sample: Mapping[str, np.ndarray], roles: Sequence[str]) -> dict[
     if n > MAX_FIT_PIXELS:
         kept = kept[np.sort(np.random.default_rng(_SEED).choice(n, MAX_FIT_PIXELS, replace=False))]
     # Only the kept pixels are converted: the sample can be millions of pixels per band.
-    return {r: v[kept].astype(np.float64) for r, v in flat.items()}
+    return {r: v[kept].astype(np.float64) for r, v in flat.items()}, kept
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from ...indices import compute_index
+from .bright_patches import SampleGrid
 from .params import SpectralParams
 from .set_thresholds import chosen_threshold
 
@@ -46,6 +47,8 @@ class SeedContext:
         thresholds: Each threshold chosen, by name.
         how: How each threshold was chosen, in words.
         notes: What was decided, in words, in the order it was.
+        sample_grid: The whole sample on its grid, for the cloud candidates' patches; None
+            where it is not known (the patches are not measured).
     """
 
     bands: Mapping[str, np.ndarray]
@@ -56,6 +59,7 @@ class SeedContext:
     thresholds: dict[str, float] = field(default_factory=dict)
     how: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    sample_grid: SampleGrid | None = None
 
     @cached_property
     def roles(self) -> set[str]:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
 from ...indices import compute_index
+from .bright_patches import SampleGrid, bright_candidates, roof_sized
 from .haze import (
     HazeResult,
     blue_red_ratio,
@@ -39,6 +41,10 @@ SNOW_SWIR1_MAX = 0.2
 VEGETATION_SEED_MARGIN = 0.05
 
 
+#: A class's second component: (class, seed mask, what it is in words).
+_Extra = tuple[str, np.ndarray, str]
+
+
 @dataclass(frozen=True)
 class SeedResult:
     """Seed masks over the sample, the thresholds used and what was decided, in words."""
@@ -50,6 +56,8 @@ class SeedResult:
     #: Seeds of a second component of a class, as (class, mask): pixels of the class that its
     #: main seeds do not resemble (bright sand beside dark wet land), fitted on their own.
     extra_components: tuple[tuple[str, np.ndarray], ...] = ()
+    #: What each of `extra_components` is, in words ("bright, reddened", "white roofs").
+    extra_kinds: tuple[str, ...] = ()
 
 
 def dark_offsets(sample: Mapping[str, np.ndarray], calibrated: bool) -> dict[str, float]:
@@ -74,15 +82,17 @@ def select_seeds(
     calibrated: bool,
     params: SpectralParams | None = None,
     below_clouds: str = "",
+    sample_grid: SampleGrid | None = None,
 ) -> SeedResult:
     """Confident seed masks per class from index priors on the (offset-corrected) sample bands.
 
     ``bands`` are 1-D arrays keyed by role, all finite. Classes: water, vegetation, builtup,
     bare, snow, cloud. Seeds of two classes never overlap. `below_clouds` says why the image
     can hold no cloud (`detectable.taken_below_clouds`): its whitest pixels are land, and seed
-    no cloud.
+    no cloud. `sample_grid`: the whole sample on its grid, `bands` among its pixels (None: the
+    cloud candidates' patches are not measured).
     """
-    s = _context(bands, calibrated, params or SpectralParams())
+    s = _context(bands, calibrated, params or SpectralParams(), sample_grid)
     masks: dict[str, np.ndarray] = {}
     if (vegetation := _vegetation_seeds(s)) is not None:
         masks["vegetation"] = vegetation
@@ -108,17 +118,20 @@ def select_seeds(
             "concrete), so no cloud class is fitted; give examples of cloud (--examples) "
             "where one is in the image"
         )
-        sky = _Sky(None, sky.bright_land, sky.haze_is_land)
+        sky = _Sky(None, sky.bright_land, sky.haze_is_land, sky.roofs)
     if sky.cloud is not None:
         masks["cloud"] = sky.cloud
-    extra: tuple[tuple[str, np.ndarray], ...] = ()
+    extra: tuple[_Extra, ...] = ()
     if s.ndvi is not None or "vegetation" in masks:
         masks["builtup"], masks["bare"], extra = _land_seeds(s, masks, haze, sky)
     return _exclusive(s, masks, extra)
 
 
 def _context(
-    bands: Mapping[str, np.ndarray], calibrated: bool, params: SpectralParams
+    bands: Mapping[str, np.ndarray],
+    calibrated: bool,
+    params: SpectralParams,
+    sample_grid: SampleGrid | None = None,
 ) -> SeedContext:
     """The sample as every class's seeds read it: its saturated pixels found (and said), red
     standing in for a missing green band in the snow index."""
@@ -141,7 +154,9 @@ def _context(
         bands = dict(bands, green=bands["red"])
         clip["green"] = clip["red"]
         notes.append("no green band: red stands in for green in the snow index")
-    return SeedContext(bands, calibrated, params, clip, has_green, notes=notes)
+    return SeedContext(
+        bands, calibrated, params, clip, has_green, notes=notes, sample_grid=sample_grid
+    )
 
 
 def _vegetation_seeds(s: SeedContext) -> np.ndarray | None:
@@ -207,6 +222,8 @@ class _Sky:
     cloud: np.ndarray | None
     bright_land: np.ndarray
     haze_is_land: bool = False
+    #: Candidates refused for their patches' size: roofs (`bright_patches`), or None.
+    roofs: np.ndarray | None = None
 
 
 def _cloud_seeds(
@@ -218,7 +235,7 @@ def _cloud_seeds(
     """Bright across the visible (and in SWIR1), white, brighter than the scene's bright land
     and the canopy in NIR; HOT's haze and the cirrus band's high cloud join them. Snow seeds
     are no cloud."""
-    bright_land = s.zeros()
+    bright_land, roofs = s.zeros(), None
     if not ("blue" in s.roles or "red" in s.roles) or s.brightness is None:
         return _Sky(None, bright_land)
     cal, clip, params, bright = s.calibrated, s.clip, s.params, s.brightness
@@ -233,11 +250,11 @@ def _cloud_seeds(
     else:
         k = params.cloud_dn_brightness
         b_hi, bright_hi = k * rel(b, 50), k * rel(bright, 50)
-    any_clipped = np.any([clip[r] for r in s.visible], axis=0)
-    cloud = ((b > b_hi) | clip[b_role]) & ((bright > bright_hi) | any_clipped)
-    if "swir1" in s.roles:
-        swir1 = s.bands["swir1"]
-        cloud &= (swir1 > (0.2 if cal else rel(swir1, 75))) | clip["swir1"]
+    swir1_hi = (0.2 if cal else rel(s.bands["swir1"], 75)) if "swir1" in s.roles else None
+    bright_enough = partial(
+        bright_candidates, blue=b_role, visible=s.visible, limits=(b_hi, bright_hi, swir1_hi)
+    )
+    cloud = bright_enough(s.bands, clip)
     # The brightness tests above have no colour test; HOT's candidates below are above
     # the scene's clear line, which bright sand still is where the line is shallow.
     candidates = cloud
@@ -250,6 +267,12 @@ def _cloud_seeds(
     if not note and "nir" in s.bands and canopy is not None and canopy.sum() >= s.need:
         # Roofs and pavement pass the visible tests; a cloud outshines the canopy in NIR.
         cloud, note = dimmer_than_canopy(cloud, s.bands["nir"], canopy, clip[b_role])
+    if not note and s.sample_grid is not None and params.cloud_min_patch_ha > 0:
+        # Roofs as white as cloud are as large as buildings: the whole sample's patches tell.
+        patches = s.sample_grid.patch_ha_of(bright_enough)
+        roofs = cloud
+        cloud, note = roof_sized(cloud, patches, params.cloud_min_patch_ha, s.sample_grid.cell_ha)
+        roofs = roofs if note else None
     if note:
         s.notes.append(note)
     # What these tests took for land (roofs, sand) is no haze either: HOT takes bright roofs
@@ -280,13 +303,14 @@ def _cloud_seeds(
     )
     if "blue" not in s.roles:
         s.notes.append("no blue band: cloud is found by brightness only (no haze transform)")
-    return _Sky(cloud, bright_land, haze_is_land)
+    return _Sky(cloud, bright_land, haze_is_land, roofs)
 
 
 def _land_seeds(
     s: SeedContext, masks: Mapping[str, np.ndarray], haze: HazeResult | None, sky: _Sky
-) -> tuple[np.ndarray, np.ndarray, tuple[tuple[str, np.ndarray], ...]]:
-    """Built-up and bare-soil seeds, and a second component of one of them: the land that is
+) -> tuple[np.ndarray, np.ndarray, tuple[_Extra, ...]]:
+    """Built-up and bare-soil seeds, and second components of them (the reddened bright
+    land, the white roofs the cloud tests refused for their size): the land that is
     neither vegetated, water, cloud nor snow.
 
     Spectra rarely split the two reliably across sensors, so the land is built-up unless the
@@ -323,24 +347,28 @@ def _land_seeds(
     # land, but unlike the land seeds; a component of their own keeps either from
     # broadening the other (one Gaussian over both also took the vegetation).
     bright_land = bright_land & ~not_land & ~land
-    extra: tuple[tuple[str, np.ndarray], ...] = ()
+    extra: tuple[_Extra, ...] = ()
     if bright_land.sum() >= s.need:
         side = "bare" if bare.any() and _soil_side(s.bands, bright_land, split_thr) else "builtup"
-        extra = ((side, bright_land),)
+        extra = ((side, bright_land, "bright, reddened"),)
+    if sky.roofs is not None and (roofs := sky.roofs & ~not_land).sum() >= s.need:
+        # White roofs as bright as cloud: a component of their own, as the reddened ones.
+        land &= ~roofs
+        extra += (("builtup", roofs, "white roofs"),)
     return land & ~bare, bare, extra
 
 
 def _exclusive(
-    s: SeedContext, masks: dict[str, np.ndarray], extra: tuple[tuple[str, np.ndarray], ...]
+    s: SeedContext, masks: dict[str, np.ndarray], extra: tuple[_Extra, ...]
 ) -> SeedResult:
     """The seeds with every pixel claimed by two classes dropped, and every class left with
     too few seeds disabled (with a note)."""
     claimed = np.zeros(s.n, dtype=np.int32)
-    for m in [*masks.values(), *(m for _, m in extra)]:
+    for m in [*masks.values(), *(m for _, m, _ in extra)]:
         claimed += m
     masks = {k: m & (claimed == 1) for k, m in masks.items()}
-    extra = tuple((k, m & (claimed == 1)) for k, m in extra)
-    extra = tuple((k, m) for k, m in extra if m.sum() >= s.need)
+    extra = tuple((k, m & (claimed == 1), kind) for k, m, kind in extra)
+    extra = tuple(e for e in extra if e[1].sum() >= s.need)
     for k, m in list(masks.items()):
         if 0 < m.sum() < s.need:
             s.notes.append(f"few {k} seeds ({int(m.sum())}): {k} class disabled")
@@ -350,7 +378,8 @@ def _exclusive(
         thresholds=s.thresholds,
         how=s.how,
         notes=tuple(s.notes),
-        extra_components=extra,
+        extra_components=tuple((k, m) for k, m, _ in extra),
+        extra_kinds=tuple(kind for _, _, kind in extra),
     )
 
 
