@@ -270,9 +270,8 @@ def _cloud_seeds(
     if not note and s.sample_grid is not None and params.cloud_min_patch_ha > 0:
         # Roofs as white as cloud are as large as buildings: the whole sample's patches tell.
         patches = s.sample_grid.patch_ha_of(bright_enough)
-        roofs = cloud
-        cloud, note = roof_sized(cloud, patches, params.cloud_min_patch_ha, s.sample_grid.cell_ha)
-        roofs = roofs if note else None
+        kept, note = roof_sized(cloud, patches, params.cloud_min_patch_ha, s.sample_grid.cell_ha)
+        cloud, roofs = kept, (cloud if note else None)
     if note:
         s.notes.append(note)
     # What these tests took for land (roofs, sand) is no haze either: HOT takes bright roofs
