@@ -3,24 +3,24 @@
 White roofs (membranes, metal, concrete) can pass every spectral cloud test: bright across the
 visible, white enough, brighter than the scene's bright land and than the canopy in NIR
 (Buffalo's, Sentinel-2 L2A: 156 of its 652 built-up pixels were cloud). Their size tells them
-apart: a cloud thick enough to seed covers hectares to thousands of them, a building one or
-two. The candidates' patches are 8-connected, on the whole sample's grid (the raster
-decimated to about a megapixel, never a tile, so every extent and tile size sees the same),
-and their median over the candidates is read. Measured on every benchmark scene
-(`bench/cloud_patches.py`; docs/benchmarks.md, "Cloud candidates' patches"): labelled clouds
-lie in patches of 4.9 ha (the smallest, in a 61-pixel Landsat chip) to 636 ha, the built-up
-scenes' candidates in patches of 0.4 to 2.2 ha (Buffalo's 1.6 ha, the only ones no other
-test refused). The bar (`SpectralParams.cloud_min_patch_ha`, 3 ha) lies between them, about
-1.4x and 1.6x from each side's nearest. Bright soil and sand can lie in larger patches (20.7
-ha in one scene): the tint test refuses them, not this one. Candidates so refused are roofs: a built-up component of their own (as the reddened
-bright land is), which keeps them from broadening the rest of the land (as one class they took
-the vegetation of a hazy true-colour scene).
+apart: a cloud thick enough to seed covers hectares to thousands of them, a building one or two.
+The candidates' patches are 8-connected, on the whole sample's grid (the raster decimated to
+about a megapixel, never a tile, so every extent and tile size sees the same), and their median
+over the candidates is read. Measured on every benchmark scene (`bench/cloud_patches.py`;
+docs/benchmarks.md, "White roofs the size of buildings, not clouds"): labelled clouds lie in
+patches of 4.9 ha (the smallest, in a 61-pixel Landsat chip) to 636 ha, the built-up scenes'
+candidates in patches of 0.03 to 2.2 ha (Buffalo's 1.6 ha, the only ones no other test refused).
+The bar (`SpectralParams.cloud_min_patch_ha`, 3 ha) lies between them, about 1.4x and 1.6x from
+each side's nearest. Bright soil and sand can lie in larger patches (20.7 ha in one scene): the
+tint test refuses them, not this one. Candidates so refused are roofs: a built-up component of
+their own (as the reddened bright land is), which keeps them from broadening the rest of the
+land (as one class they took the vegetation of a hazy true-colour scene).
 
 A patch that touches the raster's edge or its nodata may go on beyond them: it is not judged
-small. A patch of fewer than `RESOLVED_CELLS` cells says little of its object (a broken
-cloud's bright cores at 30 m: 0.3 to 1.3 ha): the test judges none (at 30 m it sees roofs of
-1.8 ha and more; on a coarsely decimated grid, whose cell is larger than the bar, nothing). A raster without a CRS has no area: the
-test is not made.
+small. A patch of fewer than `RESOLVED_CELLS` cells says little of its object (a broken cloud's
+bright cores at 30 m: 0.3 to 1.3 ha): the test judges none (at 30 m it sees roofs of 1.8 ha and
+more; on a coarsely decimated grid, whose cell is larger than the bar, nothing). A raster
+without a CRS has no area: the test is not made.
 """
 
 from __future__ import annotations

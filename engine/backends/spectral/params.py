@@ -60,7 +60,7 @@ class SpectralParams:
     cloud_min_blue_red: float = 0.9
     #: Cloud candidates whose median bright patch (8-connected, on the whole sample's grid) is
     #: smaller than this many hectares are roofs, not cloud (`bright_patches`; 0: no test).
-    #: Measured: labelled clouds 4.9-636 ha, the built-up scenes' candidates 0.4-2.2 ha.
+    #: Measured: labelled clouds 4.9-636 ha, the built-up scenes' candidates 0.03-2.2 ha.
     cloud_min_patch_ha: float = 3.0
 
     #: Cloud and snow margins (``margins``): a pixel beside a cloud or snow pixel joins it when
