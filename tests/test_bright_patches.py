@@ -9,11 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
+from rasterio.windows import Window
 
 from bench import cloud_patches
 from spex.engine.backends.spectral import seeds
 from spex.engine.backends.spectral.backend import SpectralBackend
 from spex.engine.backends.spectral.bright_patches import RESOLVED_CELLS, SampleGrid, roof_sized
+from spex.engine.backends.spectral.examples import ExampleFeature, Examples
 from spex.engine.backends.spectral.fitted_scene import grid_cells
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import SceneModel
@@ -150,3 +153,39 @@ def test_the_benchmarks_labelled_clouds_lie_in_patches_of_a_clouds_size(capsys) 
         _, _, _, _, median, verdict, labelled = rows[f"{chip} (nominal)"]
         assert float(median) >= 3 * SpectralParams().cloud_min_patch_ha, rows
         assert verdict == "kept 1" and labelled.startswith("cloud"), rows
+
+
+def test_the_white_roofs_give_way_to_cloud_examples(tmp_path) -> None:
+    """Where the analyst says the small bright patches are clouds (two examples or more, as
+    cloud gives way to built-up ones), the white roofs' component gives way: they are cloud,
+    and the explanation's notes say why. One example is not enough."""
+    path = _scene(tmp_path / "small_clouds.tif", ROOFS)
+    with rasterio.open(path) as src:
+        transform = src.transform
+    patches = np.zeros((300, 300), dtype=bool)
+    for row, col, side in ROOFS:
+        patches[row : row + side, col : col + side] = True
+    for given, share in ((5, 0.95), (1, 0.0)):  # share: of the patches mapped as cloud
+        points = tuple(
+            ExampleFeature(
+                "cloud", {"type": "Point", "coordinates": transform * (c + 6.5, r + 6.5)}
+            )
+            for r, c, _ in ROOFS[:given]
+        )
+        backend = SpectralBackend(examples=Examples(points, None, "test"))
+        with open_source(path) as source:
+            plan = Plan(prompt="test", targets=("builtup", "cloud"))
+            backend.prepare(source, plan, source.read_sample(), RunMonitor())
+            window = Window(0, 0, source.width, source.height)
+            backend.set_targets(("cloud",))
+            cloud = backend.predict(source.read(window), window).classes == 1
+        gave_way = [n for n in backend.model.notes if "white roofs gave way" in n]
+        if share:
+            assert cloud[patches].mean() > share and not cloud[~patches].any()
+            assert gave_way == [
+                f"the white roofs gave way to the examples: {given} of the {given} cloud "
+                "examples lie among their 2,880 seed pixels, so those pixels are cloud (clouds "
+                "as small as roofs), not built-up"
+            ]
+        else:
+            assert cloud[patches].mean() < 0.01 and not gave_way  # the example's own pixel

@@ -13,7 +13,9 @@ the analyst's examples correct them in four ways:
 - cloud and snow, covers that an analyst labelling a clear image gives no examples, give way
   to the examples (`GIVE_WAY`): where most of a class's examples lie among the seeds of a cover
   that has none, those seeds are that class's bright kind (white roofs, sand), not the cover:
-  they are dropped, and the examples model them.
+  they are dropped, and the examples model them. The white roofs the cloud candidates' size
+  refused (`bright_patches`) give way the same to cloud examples (`EXTRA_GIVES_WAY`): where the
+  analyst says those patches are clouds, small ones, they are.
 
 Measured on every benchmark scene with examples drawn from its labels (docs/benchmarks.md,
 "Examples the analyst gives").
@@ -22,7 +24,7 @@ Measured on every benchmark scene with examples drawn from its labels (docs/benc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -43,6 +45,11 @@ MARGIN = 1.5
 GIVE_WAY = ("cloud", "snow")
 GIVE_WAY_SHARE = 0.5
 GIVE_WAY_MIN = 2
+#: Second components (by their kind, `seeds.SeedResult.extra_kinds`) that give way, by the same
+#: rule, to the examples of one class: the size test's white roofs to cloud examples.
+EXTRA_GIVES_WAY = {"white roofs": "cloud"}
+#: What the pixels of a second component that gave way are, in the note.
+_SMALL_CLOUDS = "clouds as small as roofs"
 
 
 @dataclass(frozen=True)
@@ -54,9 +61,17 @@ class Claim:
     inside: int
     examples: int
     seeds: int
+    #: What the cover's pixels are instead; "" for cloud and snow (white roofs, sand).
+    what: str = ""
 
     def note(self, cover: str) -> str:
         """In words, for the explanation."""
+        if self.what:
+            return (
+                f"the {cover} gave way to the examples: {self.inside} of the {self.examples} "
+                f"{self.by} examples lie among their {self.seeds:,} seed pixels, so those pixels "
+                f"are {self.by} ({self.what}), not built-up"
+            )
         return (
             f"{cover} gave way to the examples: {self.inside} of the {self.examples} {self.by} "
             f"examples lie among its {self.seeds:,} seed pixels and {cover} has no example, so "
@@ -84,9 +99,11 @@ def seed_with_examples(
     masks: Mapping[str, np.ndarray],
     extra_components: tuple[tuple[str, np.ndarray], ...],
     examples: Mapping[str, np.ndarray],
+    extra_kinds: tuple[str, ...] = (),
 ) -> ExampleSeeds:
     """Seeds corrected by the examples: `x` (n, d) the scene's features, `masks` its seeds per
-    class, `examples` the (m, d) features of each class's example pixels."""
+    class, `examples` the (m, d) features of each class's example pixels; `extra_kinds`: what
+    each of `extra_components` is (`EXTRA_GIVES_WAY`)."""
     classes = [c for c, v in examples.items() if len(v)]
     n_scene = len(x)
     ex_x = np.concatenate([examples[c] for c in classes])
@@ -98,12 +115,24 @@ def seed_with_examples(
     out: dict[str, np.ndarray] = {}
     dropped: dict[str, int] = {}
     covers = [c for c in GIVE_WAY if c not in classes and c in masks and masks[c].any()]
-    nearest = _nearest_seed_class(x / scale, masks, examples, scale) if covers else {}
+    kinds = extra_kinds or ("",) * len(extra_components)
+    yielding = {
+        kind: (EXTRA_GIVES_WAY[kind], mask)
+        for (_, mask), kind in zip(extra_components, kinds, strict=True)
+        if EXTRA_GIVES_WAY.get(kind) in classes and mask.any()
+    }
+    seed_sets = dict(masks) | {kind: mask for kind, (_, mask) in yielding.items()}
+    nearest = (
+        _nearest_seed_class(x / scale, seed_sets, examples, scale) if covers or yielding else {}
+    )
     gave_way = {
         cover: claim
         for cover in covers
         if (claim := _claim(cover, nearest, int(masks[cover].sum())))
     }
+    for kind, (by, mask) in yielding.items():
+        if claim := _claim(kind, {by: nearest[by]}, int(mask.sum())):
+            gave_way[kind] = replace(claim, what=_SMALL_CLOUDS)
     for cls, mask in masks.items():
         mask = np.concatenate([mask, pad])
         if cls in classes:
@@ -128,7 +157,11 @@ def seed_with_examples(
             other = rows
         else:
             out[cls] = out.get(cls, np.zeros(len(both), dtype=bool)) | rows
-    extra = tuple((c, np.concatenate([m, pad])) for c, m in extra_components)
+    extra = tuple(
+        (c, np.concatenate([m, pad]))
+        for (c, m), kind in zip(extra_components, kinds, strict=True)
+        if kind not in gave_way  # the note says why (`Claim.note`)
+    )
     return ExampleSeeds(both, weights, out, extra, other, dropped, gave_way)
 
 

@@ -178,7 +178,9 @@ def fit_scene_model(
     other_examples, dropped = None, {}
     if examples is not None and examples.values:
         given = {c: _features(v, roles, offsets).T for c, v in examples.values.items()}
-        corrected_seeds = seed_with_examples(x, seeds.masks, seeds.extra_components, given)
+        corrected_seeds = seed_with_examples(
+            x, seeds.masks, seeds.extra_components, given, seeds.extra_kinds
+        )
         x, weights = corrected_seeds.x, corrected_seeds.weights
         seed_of, extra_components = corrected_seeds.masks, corrected_seeds.extra_components
         other_examples, dropped = corrected_seeds.other, corrected_seeds.dropped
