@@ -57,11 +57,11 @@ def recorded_patches(scene_name: list[str]) -> Iterator[list[dict]]:
     seen: list[dict] = []
     own_cells = fitted_scene.grid_cells
 
-    def nominal_cells(sample, source):
+    def nominal_cells(sample, spacing):
         pixel_m = PIXEL_M_WITHOUT_CRS.get(scene_name[0])
-        if source.dataset.crs is None and pixel_m and sample.grid is not None:
-            return sample.grid, pixel_m**2 * sample.decimation**2 / 1e4
-        return own_cells(sample, source)
+        if spacing is None and pixel_m:  # no CRS: the sensor's pixel size
+            spacing = (pixel_m, pixel_m)
+        return own_cells(sample, spacing)
 
     fitted_scene.grid_cells = nominal_cells
     context, candidates = seeds._context, seeds.bright_candidates

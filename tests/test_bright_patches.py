@@ -17,7 +17,7 @@ from spex.engine.backends.spectral import seeds
 from spex.engine.backends.spectral.backend import SpectralBackend
 from spex.engine.backends.spectral.bright_patches import RESOLVED_CELLS, SampleGrid, roof_sized
 from spex.engine.backends.spectral.examples import ExampleFeature, Examples
-from spex.engine.backends.spectral.fitted_scene import grid_cells
+from spex.engine.backends.spectral.fitted_scene import grid_cells, raster_pixel_spacing
 from spex.engine.backends.spectral.params import SpectralParams
 from spex.engine.backends.spectral.scene_model import SceneModel
 from spex.engine.backends.spectral.seed_context import min_seeds
@@ -131,7 +131,7 @@ def test_a_decimated_sample_measures_its_cells_at_their_ground_size(tmp_path) ->
     path = write_raster(tmp_path / "large.tif", cube, descriptions=ROLES.split(","))
     with open_source(path) as source:
         sample = source.read_sample()
-        grid, cell_ha = grid_cells(sample, source)
+        grid, cell_ha = grid_cells(sample, raster_pixel_spacing(source))
     assert sample.decimation == 2 and grid.shape == (600, 500)
     assert cell_ha == pytest.approx(0.04)  # (2 x 10 m)^2
 

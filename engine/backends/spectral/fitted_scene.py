@@ -104,10 +104,11 @@ def fit_scene(
     calibrated = source.scaling.calibrated
     pixels = example_pixels(source, examples) if examples else None
     preset = get_preset(source.mapping.sensor) if source.mapping.sensor else None
-    pixel_m = raster_pixel_metres(source)
+    spacing = raster_pixel_spacing(source)
+    pixel_m = spacing[0] if spacing is not None else None
     model = fit_scene_model(
         sample.bands,
-        grid=grid_cells(sample, source),
+        grid=grid_cells(sample, spacing),
         calibrated=calibrated,
         below_clouds=taken_below_clouds(
             preset and preset.title, preset.airborne if preset else "", pixel_m
@@ -182,17 +183,19 @@ def scene_shares(
     return shares, round(float(moved.mean()), 4)
 
 
-def grid_cells(sample: Sample, source: RasterSource) -> GridCells | None:
-    """Where the `sample`'s pixels lie on its decimated grid and a cell's area (ha); None
-    without a grid or a CRS (no area to give)."""
-    if sample.grid is None or source.dataset.crs is None:
+def grid_cells(sample: Sample, spacing: tuple[float, float] | None) -> GridCells | None:
+    """Where the `sample`'s pixels lie on its decimated grid and a cell's area (ha), from the
+    raster's (row, column) pixel `spacing` in metres (`raster_pixel_spacing`); None without a
+    grid or a spacing (no CRS: no area to give)."""
+    if sample.grid is None or spacing is None:
         return None
-    row_m, col_m = pixel_metres(source.dataset, source.height / 2)
+    row_m, col_m = spacing
     return sample.grid, row_m * col_m * sample.decimation**2 / 1e4
 
 
-def raster_pixel_metres(source: RasterSource) -> float | None:
-    """The raster's row spacing in metres at its middle row, or None without a CRS."""
+def raster_pixel_spacing(source: RasterSource) -> tuple[float, float] | None:
+    """The raster's (row, column) pixel spacing in metres at its middle row, or None without
+    a CRS."""
     if source.dataset.crs is None:
         return None
-    return pixel_metres(source.dataset, source.height / 2)[0]
+    return pixel_metres(source.dataset, source.height / 2)

@@ -171,7 +171,8 @@ def fit_scene_shadow_veto(
 ) -> ShadowVeto | None:
     """The veto of water under the scene's own cloud shadows (`shadow_veto`), where the
     classifier has cloud and water classes, reads green and NIR, and the sample its grid;
-    `pixel_m`: the raster's pixel size (`fitted_scene.raster_pixel_metres`)."""
+    `pixel_m`: the raster's pixel size (the row spacing of
+    `fitted_scene.raster_pixel_spacing`)."""
     classes = model.classes
     if (
         classified is None
